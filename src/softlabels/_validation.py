@@ -1,0 +1,122 @@
+"""Shared argument checks. Internal: the public entry points call these."""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from softlabels.core.errors import InputError, InvalidParameterError
+
+#: Rows of a probability matrix must sum to 1 within this absolute tolerance.
+SUM_ATOL = 1e-5
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """A ' Did you mean ...?' hint, or an empty string."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.5)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def check_random_state(seed: Any) -> np.random.Generator:
+    """Turn None, an int or a Generator into a ``np.random.Generator``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (numbers.Integral, np.integer)):
+        return np.random.default_rng(None if seed is None else int(seed))
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(0, 2**31 - 1))
+    raise InvalidParameterError(
+        f"random_state must be None, an int or a numpy Generator; got {type(seed).__name__}."
+    )
+
+
+def check_int(value: Any, name: str, owner: str, *, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int; got {value!r}."
+        )
+    if low is not None and value < low:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be >= {low}; got {value!r}."
+        )
+    return int(value)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    owner: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be a number; got {value!r}."
+        )
+    v = float(value)
+    if not np.isfinite(v):
+        raise InvalidParameterError(f"The {name!r} parameter of {owner} must be finite; got {v}.")
+    if low is not None and (v < low or (low_open and v == low)):
+        op = ">" if low_open else ">="
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be {op} {low}; got {v}."
+        )
+    if high is not None and v > high:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be <= {high}; got {v}."
+        )
+    return v
+
+
+def check_option(value: Any, name: str, owner: str, options: Iterable[str]) -> str:
+    options = list(options)
+    if value not in options:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be one of {options}; got {value!r}."
+            + suggest(str(value), options)
+        )
+    return str(value)
+
+
+def check_probs(p: Any, *, name: str = "probs", atol: float = SUM_ATOL) -> np.ndarray:
+    """Validate a 2-D matrix of probabilities and return it as float64.
+
+    Rows must be finite, non-negative and sum to 1 within ``atol``.
+    """
+    try:
+        arr = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must be numeric; {err}") from None
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
+    if arr.shape[1] == 0:
+        raise InputError(f"{name} has no class columns.")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"{name} contains {int(bad.sum())} non-finite values (first at row {r}, column {c})."
+        )
+    if (arr < 0).any():
+        r, c = np.argwhere(arr < 0)[0]
+        raise InputError(
+            f"{name} contains negative values (first at row {r}, column {c}: {arr[r, c]:.6g})."
+        )
+    sums = arr.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1.0) > atol)
+    if off.size:
+        r = off[0]
+        raise InputError(
+            f"{name}: {off.size} rows do not sum to 1 (row {r} sums to {sums[r]:.6g}; "
+            f"tolerance {atol:g}). For counts use SoftLabels.from_counts(), for logits "
+            "SoftLabels.from_logits()."
+        )
+    return arr

@@ -1,0 +1,375 @@
+"""The annotation table: answers in long format, factorised once into integer codes.
+
+Every crowd model works on three integer arrays of equal length (item, worker and
+label codes) plus the original ids at the edges. Nothing downstream touches pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from softlabels._validation import suggest
+from softlabels.core.errors import InputError
+from softlabels.core.io import read_table
+
+__all__ = ["Annotations", "read_answers", "as_annotations"]
+
+DuplicatePolicy = Literal["keep", "last", "error"]
+
+
+def _index_dtype(n: int) -> type:
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def _sorted_unique(values: pd.Series) -> np.ndarray:
+    uniq = pd.unique(values)
+    try:
+        return np.sort(np.asarray(uniq))
+    except TypeError:  # mixed types: order by string form
+        return np.asarray(sorted(uniq, key=str), dtype=object)
+
+
+def _first_missing(col: pd.Series) -> tuple[int, int]:
+    mask = col.isna().to_numpy()
+    if col.dtype == object:
+        mask |= col.astype(str).str.strip().eq("").to_numpy()
+    idx = np.flatnonzero(mask)
+    return int(idx.size), int(idx[0]) if idx.size else -1
+
+
+class Annotations:
+    """Crowd answers (item, worker, label) with integer codes.
+
+    Build one with :meth:`from_frame`, :meth:`from_arrays` or :func:`read_answers`.
+
+    Attributes
+    ----------
+    item, worker, label : ndarray of shape (n_answers,)
+        Integer codes into ``item_ids``, ``worker_ids`` and ``classes``.
+    item_ids, worker_ids, classes : ndarray
+        The original values, in code order. Items and workers are in order of first
+        appearance; classes are the declared list, or the sorted distinct labels.
+    """
+
+    def __init__(
+        self,
+        item: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        item_ids: np.ndarray,
+        worker_ids: np.ndarray,
+        classes: np.ndarray,
+        *,
+        source: str = "",
+    ) -> None:
+        n = item.shape[0]
+        if not (worker.shape[0] == n and label.shape[0] == n):
+            raise InputError(
+                f"item, worker and label must have the same length; got {n}, "
+                f"{worker.shape[0]} and {label.shape[0]}."
+            )
+        self.item = item
+        self.worker = worker
+        self.label = label
+        self.item_ids = item_ids
+        self.worker_ids = worker_ids
+        self.classes = classes
+        self.source = source
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        item_col: str = "item",
+        worker_col: str = "worker",
+        label_col: str = "label",
+        classes: Sequence[Any] | None = None,
+        duplicates: DuplicatePolicy = "keep",
+        source: str = "",
+    ) -> Annotations:
+        """Factorise a long-format DataFrame of answers.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            One row per answer.
+        item_col, worker_col, label_col : str
+            Column names.
+        classes : sequence, optional
+            The declared class list, in order. A label outside it is an error. When
+            omitted, the classes are the distinct labels, sorted.
+        duplicates : {"keep", "last", "error"}
+            What to do with several answers by one worker on one item: keep them all,
+            keep the last one (in row order), or raise.
+        """
+        where = f"{source}: " if source else ""
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(f"{where}expected a pandas DataFrame; got {type(frame).__name__}.")
+        if duplicates not in ("keep", "last", "error"):
+            raise InputError(
+                f"duplicates must be 'keep', 'last' or 'error'; got {duplicates!r}."
+                + suggest(str(duplicates), ["keep", "last", "error"])
+            )
+        cols = {"item": item_col, "worker": worker_col, "label": label_col}
+        present = [str(c) for c in frame.columns]
+        for role, name in cols.items():
+            if name not in frame.columns:
+                raise InputError(
+                    f"{where}no {name!r} column for the {role}s (columns: "
+                    f"{', '.join(present[:10])}).{suggest(name, present)} "
+                    f"Choose the column with --{role}-col ({role}_col=...)."
+                )
+        if len(set(cols.values())) < 3:
+            raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
+        if len(frame) == 0:
+            raise InputError(f"{where}the answer table has no rows.")
+        for role, name in cols.items():
+            col = frame[name]
+            n_missing, first = _first_missing(col)
+            if n_missing == len(frame):
+                raise InputError(f"{where}the {role} column {name!r} is entirely empty.")
+            if n_missing:
+                raise InputError(
+                    f"{where}the {role} column {name!r} has {n_missing} missing values "
+                    f"(first in data row {first + 1})."
+                )
+        if duplicates != "keep":
+            dup = frame.duplicated([item_col, worker_col], keep="last")
+            if dup.any():
+                if duplicates == "error":
+                    r = int(np.flatnonzero(dup.to_numpy())[0])
+                    raise InputError(
+                        f"{where}worker {frame[worker_col].iloc[r]!r} answered item "
+                        f"{frame[item_col].iloc[r]!r} more than once (data row {r + 1}); "
+                        "use duplicates='keep' or 'last' to allow it."
+                    )
+                frame = frame.loc[~dup.to_numpy()]
+
+        item_codes, item_ids = pd.factorize(frame[item_col], sort=False)
+        worker_codes, worker_ids = pd.factorize(frame[worker_col], sort=False)
+        labels = frame[label_col]
+        if classes is None:
+            class_arr = _sorted_unique(labels)
+            label_codes = pd.Index(class_arr).get_indexer(labels)
+        else:
+            class_arr = np.asarray(list(classes))
+            if class_arr.ndim != 1 or class_arr.size == 0:
+                raise InputError(f"{where}the class list must be a non-empty list of labels.")
+            if len(pd.unique(class_arr)) != class_arr.size:
+                raise InputError(f"{where}the class list has repeated entries: {list(class_arr)}.")
+            label_codes = pd.Index(class_arr).get_indexer(labels)
+            if (label_codes < 0).any():  # "1" vs 1: match on string forms
+                as_str = pd.Index([str(c) for c in class_arr])
+                label_codes = as_str.get_indexer(labels.astype(str))
+            bad = np.flatnonzero(label_codes < 0)
+            if bad.size:
+                r = int(bad[0])
+                raise InputError(
+                    f"{where}label {labels.iloc[r]!r} in data row {r + 1} is not one of the "
+                    f"declared classes {class_arr.tolist()} ({bad.size} such rows)."
+                )
+        return cls(
+            item_codes.astype(_index_dtype(len(item_ids)), copy=False),
+            worker_codes.astype(_index_dtype(len(worker_ids)), copy=False),
+            np.asarray(label_codes).astype(np.int32, copy=False),
+            np.asarray(item_ids),
+            np.asarray(worker_ids),
+            class_arr,
+            source=source,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        items: Any,
+        workers: Any,
+        labels: Any,
+        *,
+        classes: Sequence[Any] | None = None,
+        duplicates: DuplicatePolicy = "keep",
+    ) -> Annotations:
+        """Build from three equal-length sequences (any hashable values)."""
+        lens = {len(items), len(workers), len(labels)}
+        if len(lens) != 1:
+            raise InputError(
+                f"items, workers and labels must have the same length; got "
+                f"{len(items)}, {len(workers)} and {len(labels)}."
+            )
+        frame = pd.DataFrame({"item": items, "worker": workers, "label": labels})
+        return cls.from_frame(frame, classes=classes, duplicates=duplicates)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_answers(self) -> int:
+        return int(self.item.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_ids.shape[0])
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.worker_ids.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.classes.shape[0])
+
+    def __len__(self) -> int:
+        return self.n_answers
+
+    def __repr__(self) -> str:
+        return (
+            f"Annotations(n_answers={self.n_answers}, n_items={self.n_items}, "
+            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
+        )
+
+    # ------------------------------------------------------------------ derived arrays
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """Dense (n_items, n_classes) matrix of answer counts per class."""
+        k = self.n_classes
+        flat = np.bincount(
+            self.item.astype(np.int64) * k + self.label, minlength=self.n_items * k
+        )
+        return flat.reshape(self.n_items, k).astype(np.float64)
+
+    @cached_property
+    def answers_per_worker(self) -> np.ndarray:
+        return np.bincount(self.worker, minlength=self.n_workers).astype(np.float64)
+
+    @cached_property
+    def answers_per_item(self) -> np.ndarray:
+        return np.bincount(self.item, minlength=self.n_items).astype(np.float64)
+
+    @cached_property
+    def pair(self) -> np.ndarray:
+        """Code of each answer's (worker, label) pair: ``worker * n_classes + label``."""
+        return self.worker.astype(np.int64) * self.n_classes + self.label
+
+    @cached_property
+    def item_pair_matrix(self) -> sp.csr_matrix:
+        """Sparse (n_items, n_workers * n_classes) count matrix of (worker, label)
+        pairs per item: the one structure the EM kernels multiply with."""
+        shape = (self.n_items, self.n_workers * self.n_classes)
+        data = np.ones(self.n_answers, dtype=np.float64)
+        m = sp.csr_matrix((data, (self.item, self.pair)), shape=shape)
+        m.sum_duplicates()
+        return m
+
+    @cached_property
+    def pair_item_matrix(self) -> sp.csr_matrix:
+        """Transpose of :attr:`item_pair_matrix`, in CSR for fast products."""
+        return self.item_pair_matrix.T.tocsr()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Back to a long DataFrame with the original ids."""
+        return pd.DataFrame(
+            {
+                "item": self.item_ids[self.item],
+                "worker": self.worker_ids[self.worker],
+                "label": self.classes[self.label],
+            }
+        )
+
+    def gold_codes(self, gold: Any) -> np.ndarray:
+        """Map known true labels to an int array of shape (n_items,), -1 where unknown.
+
+        ``gold`` is a mapping or Series from item id to label, or a DataFrame with
+        ``item`` and ``label`` columns. Gold items absent from the answers are ignored.
+        """
+        if gold is None:
+            return np.full(self.n_items, -1, dtype=np.int64)
+        if isinstance(gold, pd.DataFrame):
+            missing = [c for c in ("item", "label") if c not in gold.columns]
+            if missing:
+                raise InputError(
+                    f"gold table needs 'item' and 'label' columns; missing {missing} "
+                    f"(columns: {[str(c) for c in gold.columns]})."
+                )
+            keys, vals = gold["item"], gold["label"]
+        elif isinstance(gold, (Mapping, pd.Series)):
+            s = pd.Series(gold)
+            keys, vals = pd.Series(s.index), pd.Series(s.to_numpy())
+        else:
+            raise InputError(
+                f"gold must be a mapping, a Series or a DataFrame; got {type(gold).__name__}."
+            )
+        if pd.isna(vals).any() or pd.isna(keys).any():
+            raise InputError("gold labels contain missing values.")
+        if pd.Series(keys).duplicated().any():
+            dup = pd.Series(keys)[pd.Series(keys).duplicated()].iloc[0]
+            raise InputError(f"gold lists item {dup!r} more than once.")
+        out = np.full(self.n_items, -1, dtype=np.int64)
+        pos = pd.Index(self.item_ids).get_indexer(pd.Series(keys))
+        if (pos < 0).all() and len(keys):
+            pos = pd.Index([str(i) for i in self.item_ids]).get_indexer(
+                pd.Series(keys).astype(str)
+            )
+        codes = pd.Index(self.classes).get_indexer(pd.Series(vals))
+        if (codes < 0).any():
+            codes = pd.Index([str(c) for c in self.classes]).get_indexer(
+                pd.Series(vals).astype(str)
+            )
+        bad = np.flatnonzero(codes < 0)
+        if bad.size:
+            raise InputError(
+                f"gold label {pd.Series(vals).iloc[bad[0]]!r} (item "
+                f"{pd.Series(keys).iloc[bad[0]]!r}) is not one of the classes "
+                f"{self.classes.tolist()}."
+            )
+        keep = pos >= 0
+        out[pos[keep]] = codes[keep]
+        return out
+
+
+def read_answers(
+    path: str | os.PathLike[str],
+    *,
+    item_col: str = "item",
+    worker_col: str = "worker",
+    label_col: str = "label",
+    classes: Sequence[Any] | None = None,
+    duplicates: DuplicatePolicy = "keep",
+) -> Annotations:
+    """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension)."""
+    frame = read_table(path)
+    return Annotations.from_frame(
+        frame,
+        item_col=item_col,
+        worker_col=worker_col,
+        label_col=label_col,
+        classes=classes,
+        duplicates=duplicates,
+        source=str(path),
+    )
+
+
+def as_annotations(answers: Any, **kwargs: Any) -> Annotations:
+    """Accept an Annotations, a DataFrame or a file path."""
+    if isinstance(answers, Annotations):
+        if kwargs.get("classes") is not None:
+            declared = list(kwargs["classes"])
+            if [str(c) for c in declared] != [str(c) for c in answers.classes]:
+                raise InputError(
+                    "classes were given but the Annotations already fix them to "
+                    f"{answers.classes.tolist()}."
+                )
+        return answers
+    if isinstance(answers, pd.DataFrame):
+        return Annotations.from_frame(answers, **kwargs)
+    if isinstance(answers, (str, os.PathLike)):
+        return read_answers(answers, **kwargs)
+    raise InputError(
+        "answers must be an Annotations, a pandas DataFrame or a file path; "
+        f"got {type(answers).__name__}."
+    )

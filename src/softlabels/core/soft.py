@@ -1,0 +1,465 @@
+"""`SoftLabels`: the one data type of softlabels.
+
+An ``(n_items, n_classes)`` matrix of probabilities whose rows sum to 1, the item ids,
+the ordered class names, provenance (which method made it, with which parameters and
+which version) and, optionally, per-item support (how much evidence stood behind each
+row, e.g. the number of answers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from softlabels._validation import SUM_ATOL, check_probs
+from softlabels._version import __version__
+from softlabels.core.errors import InputError
+
+__all__ = ["SoftLabels", "RESERVED_COLUMNS"]
+
+#: Column names of the on-disk table that are not classes.
+RESERVED_COLUMNS = ("item", "label", "confidence", "support")
+_META_KEY = b"softlabels"
+_FORMAT_VERSION = 1
+
+
+def _as_1d(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be 1-D; got shape {arr.shape}.")
+    return arr
+
+
+def _jsonable(value: Any) -> Any:
+    """Make numpy scalars, arrays and tuples JSON-friendly (for provenance)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+class SoftLabels:
+    """Per-item probability distributions over an ordered set of classes.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_items, n_classes)
+        Finite, non-negative, each row summing to 1 within ``1e-5``. Stored as float64.
+        Use :meth:`from_counts` or :meth:`from_logits` for unnormalised input.
+    classes : array-like of shape (n_classes,)
+        Class names, in column order. Must be unique.
+    item_ids : array-like of shape (n_items,), optional
+        Item identifiers (unique). Defaults to ``0 .. n_items - 1``.
+    provenance : dict, optional
+        What made these labels: ``method``, ``params``; ``version`` is filled in.
+    support : array-like of shape (n_items,), optional
+        Evidence per item (for crowd labels, the number of answers).
+
+    Examples
+    --------
+    >>> s = SoftLabels([[0.9, 0.1], [0.5, 0.5]], classes=["cat", "dog"])
+    >>> s.hard().tolist(), s.confidence().tolist()
+    (['cat', 'cat'], [0.9, 0.5])
+    >>> s.entropy().round(3).tolist()
+    [0.325, 0.693]
+    """
+
+    __slots__ = ("_probs", "_classes", "_item_ids", "_provenance", "_support")
+
+    def __init__(
+        self,
+        probs: Any,
+        classes: Any,
+        item_ids: Any = None,
+        *,
+        provenance: Mapping[str, Any] | None = None,
+        support: Any = None,
+    ) -> None:
+        p = check_probs(probs, name="probs")
+        cls = _as_1d(classes, "classes")
+        if cls.shape[0] != p.shape[1]:
+            raise InputError(
+                f"probs has {p.shape[1]} columns but {cls.shape[0]} classes were given."
+            )
+        if len(pd.unique(cls)) != cls.shape[0]:
+            dup = pd.Series(cls)[pd.Series(cls).duplicated()].iloc[0]
+            raise InputError(f"classes must be unique; {dup!r} appears more than once.")
+        if item_ids is None:
+            ids = np.arange(p.shape[0])
+        else:
+            ids = _as_1d(item_ids, "item_ids")
+            if ids.shape[0] != p.shape[0]:
+                raise InputError(
+                    f"probs has {p.shape[0]} rows but {ids.shape[0]} item ids were given."
+                )
+        sup = None
+        if support is not None:
+            sup = np.asarray(support, dtype=np.float64)
+            if sup.shape != (p.shape[0],):
+                raise InputError(
+                    f"support must have shape ({p.shape[0]},); got {sup.shape}."
+                )
+            if not np.isfinite(sup).all() or (sup < 0).any():
+                raise InputError("support must be finite and non-negative.")
+            sup.setflags(write=False)
+        prov = dict(provenance or {})
+        prov.setdefault("version", __version__)
+        p = np.array(p, dtype=np.float64, copy=True)
+        p.setflags(write=False)
+        cls = cls.copy()
+        cls.setflags(write=False)
+        ids = ids.copy()
+        ids.setflags(write=False)
+        self._probs = p
+        self._classes = cls
+        self._item_ids = ids
+        self._provenance = _jsonable(prov)
+        self._support = sup
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Any,
+        classes: Any,
+        item_ids: Any = None,
+        *,
+        smoothing: float = 0.0,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> SoftLabels:
+        """Normalise non-negative counts (or weights) row by row.
+
+        ``smoothing`` is added to every count first (additive, Laplace-style). A row
+        whose total is zero becomes the uniform distribution.
+        """
+        c = np.asarray(counts, dtype=np.float64)
+        if c.ndim != 2:
+            raise InputError(f"counts must be 2-D (n_items, n_classes); got shape {c.shape}.")
+        if not np.isfinite(c).all():
+            raise InputError("counts contain NaN or infinite values.")
+        if (c < 0).any():
+            r, k = np.argwhere(c < 0)[0]
+            raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
+        if smoothing < 0:
+            raise InputError(f"smoothing must be >= 0; got {smoothing}.")
+        support = c.sum(axis=1)
+        c = c + smoothing
+        return cls(
+            normalize_rows(c),
+            classes,
+            item_ids,
+            provenance=provenance,
+            support=support,
+        )
+
+    @classmethod
+    def from_logits(
+        cls,
+        logits: Any,
+        classes: Any,
+        item_ids: Any = None,
+        *,
+        temperature: float = 1.0,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> SoftLabels:
+        """Softmax of ``logits / temperature`` row by row."""
+        z = np.asarray(logits, dtype=np.float64)
+        if z.ndim != 2:
+            raise InputError(f"logits must be 2-D (n_items, n_classes); got shape {z.shape}.")
+        if not np.isfinite(z).all():
+            raise InputError("logits contain NaN or infinite values.")
+        if not temperature > 0:
+            raise InputError(f"temperature must be > 0; got {temperature}.")
+        return cls(softmax(z / temperature), classes, item_ids, provenance=provenance)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def probs(self) -> np.ndarray:
+        """Read-only float64 array of shape (n_items, n_classes)."""
+        return self._probs
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self._classes
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self._item_ids
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._provenance)
+
+    @property
+    def support(self) -> np.ndarray | None:
+        return self._support
+
+    @property
+    def n_items(self) -> int:
+        return int(self._probs.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return int(self._probs.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_items
+
+    def __repr__(self) -> str:
+        method = self._provenance.get("method", "")
+        src = f", method={method!r}" if method else ""
+        return f"SoftLabels(n_items={self.n_items}, classes={self._classes.tolist()!r}{src})"
+
+    # ------------------------------------------------------------------ summaries
+    def hard(self) -> np.ndarray:
+        """The most probable class of each item (ties: the first class in class order)."""
+        return self._classes[self._probs.argmax(axis=1)]
+
+    def hard_codes(self) -> np.ndarray:
+        """Like :meth:`hard` but as integer column indices."""
+        return self._probs.argmax(axis=1)
+
+    def confidence(self) -> np.ndarray:
+        """The largest probability of each item."""
+        return self._probs.max(axis=1)
+
+    def entropy(self, *, base: float | None = None) -> np.ndarray:
+        """Shannon entropy of each row, in nats (or in ``base``)."""
+        p = self._probs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+        h = np.maximum(h, 0.0)
+        return h / np.log(base) if base is not None else h
+
+    def take(self, indices: Any) -> SoftLabels:
+        """A new SoftLabels with the rows at ``indices`` (ints or a boolean mask)."""
+        idx = np.asarray(indices)
+        return SoftLabels(
+            self._probs[idx],
+            self._classes,
+            self._item_ids[idx],
+            provenance=self._provenance,
+            support=None if self._support is None else self._support[idx],
+        )
+
+    def with_provenance(self, **provenance: Any) -> SoftLabels:
+        """A copy whose provenance is updated with ``provenance``."""
+        prov = {**self._provenance, **provenance}
+        return SoftLabels(
+            self._probs, self._classes, self._item_ids, provenance=prov, support=self._support
+        )
+
+    # ------------------------------------------------------------------ equality
+    def equals(self, other: object, *, atol: float = 0.0) -> bool:
+        """True when both hold the same items, classes, provenance, support and
+        probabilities (within ``atol``; exactly by default)."""
+        if not isinstance(other, SoftLabels):
+            return False
+        if self._probs.shape != other._probs.shape:
+            return False
+        if self._classes.tolist() != other._classes.tolist():
+            return False
+        if self._item_ids.tolist() != other._item_ids.tolist():
+            return False
+        if self._provenance != other._provenance:
+            return False
+        if (self._support is None) != (other._support is None):
+            return False
+        if self._support is not None and not np.array_equal(self._support, other._support):
+            return False
+        if atol == 0:
+            return bool(np.array_equal(self._probs, other._probs))
+        return bool(np.allclose(self._probs, other._probs, rtol=0, atol=atol))
+
+    def __eq__(self, other: object) -> bool:
+        return self.equals(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ tables
+    def _class_columns(self) -> list[str]:
+        names = [str(c) for c in self._classes.tolist()]
+        clash = [n for n in names if n in RESERVED_COLUMNS]
+        if clash:
+            raise InputError(
+                f"class name {clash[0]!r} clashes with a reserved column of the soft-label "
+                f"table {list(RESERVED_COLUMNS)}; rename that class."
+            )
+        if len(set(names)) != len(names):
+            raise InputError("two classes have the same string form; they cannot be columns.")
+        return names
+
+    def to_frame(self) -> pd.DataFrame:
+        """The soft-label table: ``item, label, confidence`` [``, support``], then one
+        probability column per class, in class order, named by the class."""
+        names = self._class_columns()
+        codes = self.hard_codes()
+        data: dict[str, Any] = {
+            "item": self._item_ids,
+            "label": self._classes[codes],
+            "confidence": self._probs[np.arange(self.n_items), codes],
+        }
+        if self._support is not None:
+            data["support"] = self._support
+        frame = pd.DataFrame(data)
+        probs = pd.DataFrame(self._probs, columns=names)
+        return pd.concat([frame, probs], axis=1)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        classes: Sequence[Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> SoftLabels:
+        """Read a soft-label table (the layout of :meth:`to_frame`).
+
+        Class columns are every column other than ``item, label, confidence, support``,
+        in order. Pass ``classes`` to restore their original values (column names are
+        strings); when omitted and the ``label`` column is integer-valued, integer class
+        names are restored.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(f"expected a pandas DataFrame; got {type(frame).__name__}.")
+        columns = [str(c) for c in frame.columns]
+        if "item" not in columns:
+            raise InputError(
+                f"soft-label table has no 'item' column; columns are {columns[:8]}."
+            )
+        class_cols = [c for c in frame.columns if str(c) not in RESERVED_COLUMNS]
+        if not class_cols:
+            raise InputError("soft-label table has no probability columns.")
+        if classes is None:
+            names: Any = [str(c) for c in class_cols]
+            if "label" in columns and pd.api.types.is_integer_dtype(frame["label"].dtype):
+                try:
+                    names = [int(c) for c in names]
+                except ValueError:
+                    pass
+        else:
+            names = list(classes)
+            if len(names) != len(class_cols):
+                raise InputError(
+                    f"{len(names)} classes given but the table has {len(class_cols)} "
+                    "probability columns."
+                )
+        probs = frame[class_cols].to_numpy(dtype=np.float64, na_value=np.nan)
+        support = frame["support"].to_numpy(dtype=np.float64) if "support" in columns else None
+        return cls(
+            probs,
+            np.asarray(names),
+            frame["item"].to_numpy(),
+            provenance=provenance,
+            support=support,
+        )
+
+    # ------------------------------------------------------------------ files
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the table of :meth:`to_frame` to Parquet, with the class values,
+        provenance and a format version in the file's metadata. Atomic."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from softlabels.core.io import atomic_path
+
+        table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[_META_KEY] = json.dumps(
+            {
+                "format_version": _FORMAT_VERSION,
+                "classes": _jsonable(self._classes.tolist()),
+                "provenance": self._provenance,
+            }
+        ).encode()
+        table = table.replace_schema_metadata(meta)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike[str]) -> SoftLabels:
+        """Read a file written by :meth:`to_parquet` (or any table in that layout)."""
+        import pyarrow.parquet as pq
+
+        from softlabels.core.io import check_readable
+
+        check_readable(path)
+        try:
+            table = pq.read_table(path)
+        except Exception as err:  # pyarrow raises several types for corrupt files
+            raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        frame = table.to_pandas()
+        if raw is None:
+            return cls.from_frame(frame)
+        meta = json.loads(raw)
+        if meta.get("format_version", 0) > _FORMAT_VERSION:
+            raise InputError(
+                f"{path}: written by a newer softlabels (format "
+                f"{meta['format_version']}); upgrade softlabels to read it."
+            )
+        classes = np.asarray(meta["classes"])
+        return cls.from_frame(frame, classes=classes, provenance=meta.get("provenance"))
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic."""
+        from softlabels.core.io import atomic_path
+
+        frame = self.to_frame()
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format=None)
+
+    @classmethod
+    def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
+        """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``)."""
+        from softlabels.core.io import read_table
+
+        return cls.from_frame(read_table(path, fmt="csv"), **kwargs)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write to ``.parquet`` or ``.csv``, chosen by the file extension."""
+        suffix = Path(path).suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            self.to_parquet(path)
+        elif suffix == ".csv":
+            self.to_csv(path)
+        else:
+            raise InputError(
+                f"{path}: unsupported output extension {suffix!r}; use .parquet or .csv."
+            )
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax."""
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def normalize_rows(a: np.ndarray) -> np.ndarray:
+    """Divide each row by its sum; all-zero rows become uniform."""
+    a = np.asarray(a, dtype=np.float64)
+    s = a.sum(axis=1, keepdims=True)
+    out = np.empty_like(a)
+    zero = s[:, 0] <= 0
+    np.divide(a, s, out=out, where=~zero[:, None])
+    if zero.any():
+        out[zero] = 1.0 / a.shape[1]
+    return out
+
+
+# keep the tolerance visible to users
+SoftLabels.SUM_ATOL = SUM_ATOL  # type: ignore[attr-defined]

@@ -1,0 +1,168 @@
+"""Vectorised kernels shared by the crowd models.
+
+Every model works on the integer codes of :class:`~softlabels.core.Annotations`:
+scatter-adds over items or workers are ``np.bincount`` calls, and the
+confusion-matrix models (Dawid–Skene, MACE) multiply the sparse item x (worker, label)
+count matrix with a dense table of log probabilities. No Python loop runs over items
+or workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from softlabels.core.annotations import Annotations
+from softlabels.core.soft import normalize_rows
+
+#: smallest probability used inside logarithms
+TINY = 1e-300
+
+
+def log_normalize(logits: np.ndarray) -> tuple[np.ndarray, float]:
+    """Row-wise softmax of log scores, and the sum of the log normalisers
+    (the log-likelihood of the observed answers under the model)."""
+    lse = logsumexp(logits, axis=1, keepdims=True)
+    post = np.exp(logits - lse)
+    return post, float(lse.sum())
+
+
+def safe_log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(x, TINY))
+
+
+def weighted_votes(ann: Annotations, answer_weights: np.ndarray) -> np.ndarray:
+    """(n_items, n_classes) sums of per-answer weights by answered class."""
+    k = ann.n_classes
+    flat = np.bincount(
+        ann.item.astype(np.int64) * k + ann.label,
+        weights=answer_weights,
+        minlength=ann.n_items * k,
+    )
+    return flat.reshape(ann.n_items, k)
+
+
+def worker_votes(ann: Annotations, worker_weights: np.ndarray) -> np.ndarray:
+    """Weighted vote matrix where each answer weighs as much as its worker."""
+    return weighted_votes(ann, worker_weights[ann.worker])
+
+
+def per_item_sum(ann: Annotations, values: np.ndarray) -> np.ndarray:
+    return np.bincount(ann.item, weights=values, minlength=ann.n_items)
+
+
+def per_worker_sum(ann: Annotations, values: np.ndarray) -> np.ndarray:
+    return np.bincount(ann.worker, weights=values, minlength=ann.n_workers)
+
+
+def answer_agreement(ann: Annotations, post: np.ndarray) -> np.ndarray:
+    """For each answer, the posterior probability that it is correct: post[item, label]."""
+    return post[ann.item, ann.label]
+
+
+def worker_agreement(ann: Annotations, post: np.ndarray) -> np.ndarray:
+    """Mean posterior probability of each worker's answers (their expected accuracy)."""
+    n = ann.answers_per_worker
+    return per_worker_sum(ann, answer_agreement(ann, post)) / np.maximum(n, 1)
+
+
+def split_argmax(scores: np.ndarray) -> np.ndarray:
+    """One-hot of the row maxima, with ties shared equally between the tied classes."""
+    top = scores >= scores.max(axis=1, keepdims=True) - 1e-12 * np.abs(scores).max(
+        axis=1, keepdims=True
+    )
+    return normalize_rows(top.astype(np.float64))
+
+
+def confusion_log_scores(ann: Annotations, log_pi: np.ndarray) -> np.ndarray:
+    """Sum over each item's answers of ``log_pi[worker, k, label]``, for every class k.
+
+    ``log_pi`` has shape (n_workers, n_classes_true, n_classes_answered).
+    """
+    w, k, _ = log_pi.shape
+    table = np.ascontiguousarray(log_pi.transpose(0, 2, 1)).reshape(w * k, k)
+    return np.asarray(ann.item_pair_matrix @ table)
+
+
+def confusion_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
+    """Expected counts ``C[w, k, l]`` = sum over answers of w with label l of post[item, k]."""
+    w, k = ann.n_workers, ann.n_classes
+    c = np.asarray(ann.pair_item_matrix @ post)  # (w * l, k)
+    return c.reshape(w, k, k).transpose(0, 2, 1)
+
+
+def log_wrong(skill: np.ndarray, n_classes: int) -> np.ndarray:
+    """log of the probability of one particular wrong answer, (1 - s) / (K - 1)."""
+    if n_classes < 2:
+        return np.zeros_like(skill)
+    return safe_log((1.0 - skill) / (n_classes - 1))
+
+
+def coin_log_scores(
+    ann: Annotations, log_right: np.ndarray, log_wrong_: np.ndarray
+) -> np.ndarray:
+    """Log scores when every answer is right with a per-answer log probability
+    ``log_right`` and otherwise spread over the other classes (``log_wrong_`` each)."""
+    base = per_item_sum(ann, log_wrong_)
+    return base[:, None] + weighted_votes(ann, log_right - log_wrong_)
+
+
+def class_prior(post: np.ndarray, smoothing: float = 1e-3) -> np.ndarray:
+    """Class prior from posteriors, lightly smoothed so no class gets probability 0."""
+    p = post.sum(axis=0) + smoothing
+    return p / p.sum()
+
+
+Callback = Callable[[int, float], Any]
+
+
+def run_em(
+    init_post: np.ndarray,
+    m_step: Callable[[np.ndarray], Any],
+    e_step: Callable[[Any], tuple[np.ndarray, float]],
+    *,
+    gold: np.ndarray,
+    n_iter: int,
+    tol: float,
+    n_answers: int,
+    callback: Callback | None = None,
+) -> tuple[np.ndarray, Any, int, bool, float]:
+    """Alternate M- and E-steps from initial posteriors.
+
+    Stops after ``n_iter`` iterations or when the objective returned by the E-step
+    (a log-likelihood) changes by less than ``tol`` per answer. ``tol=0`` always runs
+    ``n_iter`` iterations. Gold items keep their known label throughout.
+
+    Returns the posteriors, the last parameters, the iterations run, whether the
+    tolerance was met and the last objective.
+    """
+    known = gold >= 0
+    known_idx = np.flatnonzero(known)
+
+    def pin(post: np.ndarray) -> np.ndarray:
+        if known_idx.size:
+            post[known_idx] = 0.0
+            post[known_idx, gold[known_idx]] = 1.0
+        return post
+
+    post = pin(np.array(init_post, dtype=np.float64, copy=True))
+    prev = -np.inf
+    params: Any = None
+    objective = -np.inf
+    converged = False
+    it = 0
+    scale = max(n_answers, 1)
+    for it in range(1, n_iter + 1):
+        params = m_step(post)
+        post, objective = e_step(params)
+        post = pin(post)
+        if callback is not None:
+            callback(it, objective)
+        if abs(objective - prev) / scale < tol:
+            converged = True
+            break
+        prev = objective
+    return post, params, it, converged, objective

@@ -1,0 +1,208 @@
+"""Dawid–Skene with full confusion matrices, and its one-coin special case."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.annotations import Annotations
+from softlabels.core.soft import normalize_rows
+from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd import _kernels as K
+
+__all__ = ["DawidSkene", "OneCoinDawidSkene"]
+
+
+class _EMModel(CrowdModel):
+    """Shared parameters and initialisation of the EM models."""
+
+    uses_gold = True
+
+    def _check_em_params(self) -> None:
+        owner = type(self).__name__
+        check_int(self.n_iter, "n_iter", owner, low=1)
+        check_float(self.tol, "tol", owner, low=0.0)
+        check_option(self.init, "init", owner, ["soft-vote", "majority-vote", "uniform"])
+
+    def _initial_posteriors(self, ann: Annotations) -> np.ndarray:
+        if self.init == "soft-vote":
+            return normalize_rows(ann.counts)
+        if self.init == "majority-vote":
+            return K.split_argmax(ann.counts)
+        return np.full((ann.n_items, ann.n_classes), 1.0 / ann.n_classes)
+
+    def _run(self, ann: Annotations, gold: np.ndarray, m_step, e_step):  # type: ignore[no-untyped-def]
+        post, params, it, converged, objective = K.run_em(
+            self._initial_posteriors(ann),
+            m_step,
+            e_step,
+            gold=gold,
+            n_iter=self.n_iter,
+            tol=self.tol,
+            n_answers=ann.n_answers,
+            callback=self._callback,
+        )
+        self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
+        return post, params
+
+
+class DawidSkene(_EMModel):
+    """Dawid & Skene (1979): one confusion matrix per worker, learned by EM.
+
+    E-step: ``log T[i, k] = log rho[k] + sum over answers (i, w, l) of log pi[w, k, l]``;
+    M-step: ``pi[w, k, :]`` proportional to the expected counts of w's answers on items
+    of class k, plus ``alpha`` pseudo-counts (a symmetric Dirichlet prior: MAP
+    estimation); ``rho`` proportional to the posterior mass per class.
+
+    Parameters
+    ----------
+    n_iter : int, default=100
+        Maximum EM iterations (one M-step then one E-step each).
+    tol : float, default=1e-6
+        Stop when the log-likelihood changes by less than ``tol`` per answer.
+        ``tol=0`` runs exactly ``n_iter`` iterations.
+    alpha : float, default=0.01
+        Dirichlet pseudo-count added to every confusion cell. The small default only
+        keeps probabilities away from zero (a worker seen once cannot veto a class);
+        raise it to shrink sparse workers towards uniform confusion.
+    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+        Initial posteriors.
+
+    Attributes
+    ----------
+    confusions_ : ndarray of shape (n_workers, n_classes, n_classes)
+        ``confusions_[w, k, l]`` = P(worker w answers l | true class k).
+    priors_ : ndarray of shape (n_classes,)
+    skills_ : ndarray of shape (n_workers,)
+        Expected accuracy ``sum_k priors_[k] * confusions_[w, k, k]``.
+    log_likelihood_ : float
+    n_iter_, converged_
+
+    References
+    ----------
+    A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer
+    error-rates using the EM algorithm", Applied Statistics 28(1), 1979.
+    """
+
+    name = "dawid-skene"
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-6,
+        alpha: float = 0.01,
+        init: str = "soft-vote",
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+        self.init = init
+
+    def _validate_params(self) -> None:
+        self._check_em_params()
+        check_float(self.alpha, "alpha", "DawidSkene", low=0.0)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            counts = K.confusion_counts(ann, post) + self.alpha
+            totals = counts.sum(axis=2, keepdims=True)
+            k = ann.n_classes
+            pi = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
+            return pi, K.class_prior(post)
+
+        def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+            pi, prior = params
+            logits = K.confusion_log_scores(ann, K.safe_log(pi)) + np.log(prior)
+            return K.log_normalize(logits)
+
+        post, (pi, prior) = self._run(ann, gold, m_step, e_step)
+        self.confusions_ = pi
+        self.priors_ = prior
+        self.skills_ = np.einsum("wkk,k->w", pi, prior)
+        return post
+
+
+class OneCoinDawidSkene(_EMModel):
+    """Dawid–Skene with one skill per worker: ``pi[w, k, k] = s_w`` and
+    ``pi[w, k, l] = (1 - s_w) / (K - 1)`` for ``l != k``.
+
+    With few answers per worker this is far more stable than full confusion
+    matrices. The skill update is the MAP estimate under a Beta(a, b) prior with
+    ``a = b = 1 + alpha``: ``s_w = (sum_a T[i_a, l_a] + alpha) / (n_w + 2 alpha)``,
+    then floored at ``min_skill``.
+
+    Two defaults differ from textbook EM, both because the one-coin model cannot
+    represent a worker's bias towards one class. A learned class prior then absorbs
+    that bias and runs away (on a crowd of biased workers it converges to nearly all
+    items in one class), so the prior is uniform unless ``prior="learn"``. And a
+    biased worker can look worse than chance, which the model would read as
+    adversarial and invert; skills are therefore floored at chance, ``1 / K``, unless
+    ``min_skill=0``.
+
+    Parameters
+    ----------
+    n_iter, tol, init : as :class:`DawidSkene`.
+    alpha : float, default=0.01
+        Pseudo-count for the skills (keeps them inside (0, 1)).
+    prior : {"uniform", "learn"}, default="uniform"
+        Class prior: fixed uniform, or re-estimated in each M-step.
+    min_skill : float or "chance", default="chance"
+        Lower bound on skills; ``"chance"`` is ``1 / n_classes``.
+
+    Attributes
+    ----------
+    skills_ : ndarray of shape (n_workers,)
+    priors_ : ndarray of shape (n_classes,)
+    """
+
+    name = "one-coin-dawid-skene"
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-6,
+        alpha: float = 0.01,
+        prior: str = "uniform",
+        min_skill: float | str = "chance",
+        init: str = "soft-vote",
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+        self.prior = prior
+        self.min_skill = min_skill
+        self.init = init
+
+    def _validate_params(self) -> None:
+        self._check_em_params()
+        owner = "OneCoinDawidSkene"
+        check_float(self.alpha, "alpha", owner, low=0.0)
+        check_option(self.prior, "prior", owner, ["uniform", "learn"])
+        if self.min_skill != "chance":
+            check_float(self.min_skill, "min_skill", owner, low=0.0, high=1.0)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        n_w = ann.answers_per_worker
+        k = ann.n_classes
+        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
+        uniform = np.full(k, 1.0 / k)
+
+        def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
+            skills = np.maximum((agree + self.alpha) / (n_w + 2 * self.alpha), floor)
+            if k < 2:
+                skills = np.ones_like(skills)
+            return skills, K.class_prior(post) if self.prior == "learn" else uniform
+
+        def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+            skills, prior = params
+            right = K.safe_log(skills)[ann.worker]
+            wrong = K.log_wrong(skills, k)[ann.worker]
+            return K.log_normalize(K.coin_log_scores(ann, right, wrong) + np.log(prior))
+
+        post, (skills, prior) = self._run(ann, gold, m_step, e_step)
+        self.skills_ = skills
+        self.priors_ = prior
+        return post

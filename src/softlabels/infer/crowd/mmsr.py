@@ -1,0 +1,179 @@
+"""M-MSR: worker reliabilities by robust rank-one completion (Ma & Olshevsky, 2020)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from softlabels._validation import check_float, check_int
+from softlabels.core.annotations import Annotations
+from softlabels.core.soft import softmax
+from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd import _kernels as K
+
+__all__ = ["MMSR"]
+
+
+def _trimmed_row_means(
+    rows: np.ndarray, vals: np.ndarray, n_rows: int, indptr: np.ndarray, trim: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of each row's values after dropping its ``trim[row]`` smallest and largest.
+
+    ``rows`` must be sorted and ``indptr`` be the CSR row pointer for them.
+    """
+    order = np.lexsort((vals, rows))
+    v = vals[order]
+    r = rows[order]
+    rank = np.arange(r.size) - indptr[r]
+    deg = np.diff(indptr)[r]
+    keep = (rank >= trim[r]) & (rank < deg - trim[r])
+    sums = np.bincount(r[keep], weights=v[keep], minlength=n_rows)
+    counts = np.bincount(r[keep], minlength=n_rows)
+    return sums, counts
+
+
+class MMSR(CrowdModel):
+    """Matrix Mean-Subsequence-Reduced: estimate each worker's reliability from how
+    often pairs of workers agree, robustly to adversarial workers.
+
+    For workers i, j with common items, ``C_ij = (K a_ij - 1) / (K - 1)`` where
+    ``a_ij`` is their agreement rate; in expectation ``C_ij = s_i s_j`` with
+    ``s = (K p - 1) / (K - 1)`` and ``p`` the worker's accuracy. ``|C|`` is completed
+    as a rank-one matrix ``u v^T`` by alternating trimmed means (each row drops its
+    ``F`` largest and ``F`` smallest ratios), signs come from the leading eigenvector
+    of ``sign(C)`` on the co-answer graph (power iteration from all ones, so that
+    most workers count as better than chance), and skills are clipped to
+    ``[-1/(K-1) + 1/sqrt(n), 1 - 1/sqrt(n)]`` as in the reference code.
+
+    Labels are the weighted vote with log-odds weights ``log(p (K-1) / (1-p))``; the
+    soft label is its softmax, i.e. the one-coin posterior given those accuracies.
+    Workers who share no item with anyone get the median reliability of the others.
+
+    Parameters
+    ----------
+    n_iter : int, default=1000
+    tol : float, default=1e-10
+        Stop when ``u`` and ``v`` change by less than ``tol`` (max abs).
+    n_trim : int or None, default=None
+        ``F``. None uses the reference rule ``floor(min_degree / 2) - 1`` (at least 0);
+        each row never trims more than leaves one value.
+
+    Attributes
+    ----------
+    reliabilities_ : ndarray of shape (n_workers,)
+        ``s`` in ``[-1/(K-1), 1]``.
+    skills_ : ndarray of shape (n_workers,)
+        Accuracy ``p``.
+    weights_ : ndarray of shape (n_workers,)
+        Log-odds vote weights.
+
+    References
+    ----------
+    Q. Ma, A. Olshevsky, "Adversarial crowdsourcing through robust rank-one matrix
+    completion", NeurIPS 2020.
+    """
+
+    name = "mmsr"
+
+    def __init__(self, *, n_iter: int = 1000, tol: float = 1e-10, n_trim: int | None = None) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.n_trim = n_trim
+
+    def _validate_params(self) -> None:
+        check_int(self.n_iter, "n_iter", "MMSR", low=1)
+        check_float(self.tol, "tol", "MMSR", low=0.0)
+        if self.n_trim is not None:
+            check_int(self.n_trim, "n_trim", "MMSR", low=0)
+
+    def _covariance(self, ann: Annotations) -> sp.csr_matrix:
+        k = ann.n_classes
+        # one answer per (worker, item): the first
+        key = ann.worker.astype(np.int64) * ann.n_items + ann.item
+        _, first = np.unique(key, return_index=True)
+        w, i, lab = ann.worker[first], ann.item[first], ann.label[first]
+        ones = np.ones(first.size)
+        b = sp.csr_matrix((ones, (w, i)), shape=(ann.n_workers, ann.n_items))
+        o = sp.csr_matrix(
+            (ones, (w, i.astype(np.int64) * k + lab)), shape=(ann.n_workers, ann.n_items * k)
+        )
+        common = (b @ b.T).tocoo()
+        agree = (o @ o.T).tocsr()
+        off = common.row != common.col
+        rows, cols, n_common = common.row[off], common.col[off], common.data[off]
+        a = np.asarray(agree[rows, cols]).ravel() / n_common
+        c = (k * a - 1.0) / (k - 1)
+        return sp.csr_matrix((c, (rows, cols)), shape=(ann.n_workers, ann.n_workers))
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        n_w, k = ann.n_workers, ann.n_classes
+        if k < 2:
+            self.reliabilities_ = np.ones(n_w)
+            self.skills_ = np.ones(n_w)
+            self.weights_ = np.zeros(n_w)
+            return np.ones((ann.n_items, 1))
+        cov = self._covariance(ann)
+        cov.sort_indices()
+        deg = np.diff(cov.indptr)
+        connected = deg > 0
+        s = np.zeros(n_w)
+        if connected.any():
+            rows = np.repeat(np.arange(n_w), deg)
+            cols = cov.indices
+            x = np.abs(cov.data)
+            f = self.n_trim
+            if f is None:
+                f = max(int(np.floor(deg[connected].min() / 2)) - 1, 0)
+            trim = np.minimum(f, np.maximum((deg - 1) // 2, 0))
+            u = np.ones(n_w)
+            v = np.ones(n_w)
+            self.converged_ = False
+            for it in range(1, self.n_iter + 1):
+                sums, counts = _trimmed_row_means(
+                    rows, x / np.maximum(u[cols], 1e-12), n_w, cov.indptr, trim
+                )
+                v_new = np.where(counts > 0, sums / np.maximum(counts, 1), v)
+                sums, counts = _trimmed_row_means(
+                    rows, x / np.maximum(v_new[cols], 1e-12), n_w, cov.indptr, trim
+                )
+                u_new = np.where(counts > 0, sums / np.maximum(counts, 1), u)
+                change = max(np.abs(u_new - u).max(), np.abs(v_new - v).max())
+                u, v = u_new, v_new
+                self.n_iter_ = it
+                if change < self.tol:
+                    self.converged_ = True
+                    break
+            scale = np.sqrt(np.linalg.norm(u[connected]) / max(np.linalg.norm(v[connected]), 1e-12))
+            s_abs = u / scale
+            # signs: leading eigenvector of sign(C), by power iteration from all ones
+            sign_mat = sp.csr_matrix((np.sign(cov.data), cov.indices, cov.indptr), shape=cov.shape)
+            vec = np.ones(n_w)
+            for _ in range(100):
+                nxt = sign_mat @ vec + vec  # shift keeps the iteration away from -1 modes
+                norm = np.abs(nxt).max()
+                if norm == 0:
+                    break
+                nxt /= norm
+                if np.array_equal(np.sign(nxt), np.sign(vec)):
+                    vec = nxt
+                    break
+                vec = nxt
+            sign = np.where(vec < 0, -1.0, 1.0)
+            s = sign * s_abs
+            s[~connected] = np.median(s[connected])
+        else:
+            s[:] = 0.5
+        margin = 1.0 / np.sqrt(max(ann.n_items, 2))
+        lo, hi = -1.0 / (k - 1) + margin, 1.0 - margin
+        if lo > hi:  # too few items for the reference margins
+            lo = hi = (lo + hi) / 2
+        s = np.clip(s, lo, hi)
+        p = s * (k - 1) / k + 1.0 / k
+        weights = np.log(p * (k - 1) / (1.0 - p))
+        self.reliabilities_ = s
+        self.skills_ = p
+        self.weights_ = weights
+        return softmax(K.worker_votes(ann, weights))
+
+    def _extra_worker_columns(self) -> dict[str, np.ndarray]:
+        return {"reliability": self.reliabilities_, "weight": self.weights_}

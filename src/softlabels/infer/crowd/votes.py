@@ -1,0 +1,164 @@
+"""Voting models: majority vote, soft vote, Wawa and zero-based skill."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.annotations import Annotations
+from softlabels.core.soft import normalize_rows, softmax
+from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd import _kernels as K
+
+__all__ = ["MajorityVote", "SoftVote", "Wawa", "ZeroBasedSkill"]
+
+
+class MajorityVote(CrowdModel):
+    """The class chosen by most answers.
+
+    Tie rule: the soft label shares the probability equally between the tied classes;
+    the hard label (``labels_``, ``SoftLabels.hard()``) is then the first of them in
+    class order.
+
+    Attributes
+    ----------
+    skills_ : ndarray of shape (n_workers,)
+        Mean agreement of each worker's answers with the majority.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"item": [1, 1, 1, 2, 2], "worker": list("abcab"),
+    ...                    "label": ["x", "x", "y", "x", "y"]})
+    >>> MajorityVote().fit(df).soft_labels_.probs.tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+
+    name = "majority-vote"
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        post = K.split_argmax(ann.counts)
+        self.skills_ = K.worker_agreement(ann, post)
+        return post
+
+
+class SoftVote(CrowdModel):
+    """Vote proportions: ``n_ik / n_i`` with optional additive smoothing.
+
+    Parameters
+    ----------
+    smoothing : float, default=0
+        Pseudo-count added to every class of every item before normalising.
+    normalization : {"proportions", "softmax"}, default="proportions"
+        ``"softmax"`` takes the softmax of the raw counts instead (one of the
+        soft-labeling methods compared by Wright & Augenstein; sharper as votes grow).
+    """
+
+    name = "soft-vote"
+
+    def __init__(self, *, smoothing: float = 0.0, normalization: str = "proportions") -> None:
+        self.smoothing = smoothing
+        self.normalization = normalization
+
+    def _validate_params(self) -> None:
+        check_float(self.smoothing, "smoothing", "SoftVote", low=0.0)
+        check_option(self.normalization, "normalization", "SoftVote", ["proportions", "softmax"])
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        counts = ann.counts
+        if self.normalization == "softmax":
+            post = softmax(counts + self.smoothing)
+        else:
+            post = normalize_rows(counts + self.smoothing)
+        self.skills_ = K.worker_agreement(ann, post)
+        return post
+
+
+class Wawa(CrowdModel):
+    """Worker agreement with aggregate: majority vote, then each worker weighted by
+    their agreement with it, then the weighted vote (normalised: the soft label).
+
+    Gold items count with their known label when the agreement is measured.
+    """
+
+    name = "wawa"
+    uses_gold = True
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        from softlabels.infer.base import pin_gold
+
+        mv = pin_gold(K.split_argmax(ann.counts), gold)
+        self.skills_ = K.worker_agreement(ann, mv)
+        return normalize_rows(K.worker_votes(ann, self.skills_))
+
+
+class ZeroBasedSkill(CrowdModel):
+    """Zero-based skill: a skill-weighted vote whose skills move towards each worker's
+    agreement with the current weighted vote, with a decaying step.
+
+    Skills start at ``1 / n_classes + eps``; each iteration computes the weighted
+    majority (ties shared), then ``skill += lr * (agreement - skill)``; the step is
+    multiplied by ``lr_reduce_factor`` every ``lr_steps_to_reduce`` iterations.
+    The soft label is the normalised skill-weighted vote.
+
+    Parameters
+    ----------
+    n_iter : int, default=100
+    tol : float, default=1e-7
+        Stop when no skill moves by more than ``tol``. ``tol=0`` runs ``n_iter``.
+    lr_init, lr_steps_to_reduce, lr_reduce_factor, eps : see above.
+    """
+
+    name = "zero-based-skill"
+    uses_gold = True
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-7,
+        lr_init: float = 1.0,
+        lr_steps_to_reduce: int = 20,
+        lr_reduce_factor: float = 0.5,
+        eps: float = 1e-5,
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.lr_init = lr_init
+        self.lr_steps_to_reduce = lr_steps_to_reduce
+        self.lr_reduce_factor = lr_reduce_factor
+        self.eps = eps
+
+    def _validate_params(self) -> None:
+        owner = "ZeroBasedSkill"
+        check_int(self.n_iter, "n_iter", owner, low=1)
+        check_float(self.tol, "tol", owner, low=0.0)
+        check_float(self.lr_init, "lr_init", owner, low=0.0, low_open=True)
+        check_int(self.lr_steps_to_reduce, "lr_steps_to_reduce", owner, low=1)
+        check_float(self.lr_reduce_factor, "lr_reduce_factor", owner, low=0.0, high=1.0)
+        check_float(self.eps, "eps", owner, low=0.0)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        from softlabels.infer.base import pin_gold
+
+        skills = np.full(ann.n_workers, 1.0 / ann.n_classes + self.eps)
+        lr = self.lr_init
+        self.converged_ = False
+        for it in range(1, self.n_iter + 1):
+            if it % self.lr_steps_to_reduce == 0:
+                lr *= self.lr_reduce_factor
+            vote = pin_gold(K.split_argmax(K.worker_votes(ann, skills)), gold)
+            step = lr * (K.worker_agreement(ann, vote) - skills)
+            skills = skills + step
+            self.n_iter_ = it
+            if np.abs(step).max(initial=0.0) < self.tol:
+                self.converged_ = True
+                break
+        self.skills_ = skills
+        return normalize_rows(K.worker_votes(ann, skills))
