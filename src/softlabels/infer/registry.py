@@ -8,7 +8,7 @@ from softlabels._registry import Registry
 
 __all__ = ["METHODS", "create_method", "list_methods", "method_summary"]
 
-METHODS: Registry[type] = Registry("method", "softlabels.list_methods()")
+METHODS: Registry[type] = Registry("method", "softlabels.list_methods() or `softlabels methods`")
 
 _P = "softlabels.infer.crowd."
 for _name, _target, _summary in [

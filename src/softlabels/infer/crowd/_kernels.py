@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
@@ -25,9 +24,22 @@ TINY = 1e-300
 def log_normalize(logits: np.ndarray) -> tuple[np.ndarray, float]:
     """Row-wise softmax of log scores, and the sum of the log normalisers
     (the log-likelihood of the observed answers under the model)."""
-    lse = logsumexp(logits, axis=1, keepdims=True)
-    post = np.exp(logits - lse)
-    return post, float(lse.sum())
+    top = row_reduce(np.maximum, logits)
+    post = logits - top[:, None]
+    np.exp(post, out=post)
+    total = row_reduce(np.add, post)
+    post /= total[:, None]
+    return post, float(top.sum() + np.log(total).sum())
+
+
+def row_reduce(op: np.ufunc, a: np.ndarray) -> np.ndarray:
+    """``op.reduce(a, axis=1)``, column by column: much faster for few columns."""
+    if a.shape[1] > 32 or a.shape[1] == 0:
+        return op.reduce(a, axis=1)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        op(out, a[:, j], out=out)
+    return out
 
 
 def safe_log(x: np.ndarray) -> np.ndarray:

@@ -101,7 +101,9 @@ class MMSR(CrowdModel):
         agree = (o @ o.T).tocsr()
         off = common.row != common.col
         rows, cols, n_common = common.row[off], common.col[off], common.data[off]
-        a = np.asarray(agree[rows, cols]).ravel() / n_common
+        if rows.size == 0:  # nobody shares an item with anybody
+            return sp.csr_matrix((ann.n_workers, ann.n_workers))
+        a = np.asarray(agree[rows, cols], dtype=np.float64).ravel() / n_common
         c = (k * a - 1.0) / (k - 1)
         return sp.csr_matrix((c, (rows, cols)), shape=(ann.n_workers, ann.n_workers))
 
@@ -130,11 +132,11 @@ class MMSR(CrowdModel):
             self.converged_ = False
             for it in range(1, self.n_iter + 1):
                 sums, counts = _trimmed_row_means(
-                    rows, x / np.maximum(u[cols], 1e-12), n_w, cov.indptr, trim
+                    rows, x / np.maximum(u[cols], 1e-6), n_w, cov.indptr, trim
                 )
                 v_new = np.where(counts > 0, sums / np.maximum(counts, 1), v)
                 sums, counts = _trimmed_row_means(
-                    rows, x / np.maximum(v_new[cols], 1e-12), n_w, cov.indptr, trim
+                    rows, x / np.maximum(v_new[cols], 1e-6), n_w, cov.indptr, trim
                 )
                 u_new = np.where(counts > 0, sums / np.maximum(counts, 1), u)
                 change = max(np.abs(u_new - u).max(), np.abs(v_new - v).max())
@@ -143,8 +145,8 @@ class MMSR(CrowdModel):
                 if change < self.tol:
                     self.converged_ = True
                     break
-            scale = np.sqrt(np.linalg.norm(u[connected]) / max(np.linalg.norm(v[connected]), 1e-12))
-            s_abs = u / scale
+            norm_u, norm_v = np.linalg.norm(u[connected]), np.linalg.norm(v[connected])
+            s_abs = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(n_w)
             # signs: leading eigenvector of sign(C), by power iteration from all ones
             sign_mat = sp.csr_matrix((np.sign(cov.data), cov.indices, cov.indptr), shape=cov.shape)
             vec = np.ones(n_w)

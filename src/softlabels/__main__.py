@@ -1,0 +1,3 @@
+from softlabels.cli import run
+
+run()

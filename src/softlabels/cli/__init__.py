@@ -1,0 +1,94 @@
+"""The `softlabels` command line. Commands compute nothing the Python API cannot."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from softlabels._version import __version__
+from softlabels.cli import crowd
+from softlabels.cli._common import CLIError, err
+
+__all__ = ["app", "main", "run"]
+
+app = typer.Typer(
+    name="softlabels",
+    help="Learn from imperfect labels: every label is a distribution.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("aggregate")(crowd.aggregate)
+app.command("methods")(crowd.methods)
+app.command("quickstart")(crowd.quickstart)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"softlabels {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Learn from imperfect labels: every label is a distribution."""
+
+
+def _click_exception() -> type[Exception]:
+    """click's base exception, whether typer uses click or its vendored copy."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    return typer.BadParameter  # pragma: no cover
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Bad input (a file, column, value or option at fault) prints one line on stderr and
+    returns 2; nothing half-written is left behind.
+    """
+    from softlabels.core.errors import InputError, InvalidParameterError
+
+    click_exception = _click_exception()
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = command.main(args=args, prog_name="softlabels", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
+        err.print("aborted")
+        return 1
+    except click_exception as exc:
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: show the help
+            print(message, file=sys.stderr)
+        else:
+            print(f"error: {_one_line(message)}", file=sys.stderr)
+        return 2
+    except (InputError, InvalidParameterError, CLIError) as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyError as exc:  # unknown registry names
+        print(f"error: {_one_line(exc.args[0] if exc.args else exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        return 1
+    return int(result) if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""`softlabels aggregate`, `softlabels methods` and `softlabels quickstart`."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from softlabels.cli._common import CLIError, check_output, err, iteration_progress, out
+from softlabels.core.annotations import Annotations, read_answers
+from softlabels.core.errors import InputError
+from softlabels.core.io import read_table, write_frame
+from softlabels.infer.base import CrowdModel
+from softlabels.infer.registry import METHODS, create_method, list_methods, method_summary
+
+
+def build_model(
+    method: str, *, seed: Optional[int], n_iter: Optional[int], tol: Optional[float]
+) -> CrowdModel:
+    """A model by name with the CLI's common options mapped onto its parameters."""
+    cls = METHODS.get(method)  # KeyError with suggestions for unknown names
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    params: dict[str, Any] = {}
+    for flag, key, value in (("--seed", "random_state", seed), ("--n-iter", "n_iter", n_iter),
+                             ("--tol", "tol", tol)):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise CLIError(f"{flag} does not apply to {method}: it has no {key!r} parameter.")
+        params[key] = value
+    return create_method(method, **params)
+
+
+def fit_with_progress(model: CrowdModel, ann: Annotations, gold: Any) -> CrowdModel:
+    total = getattr(model, "n_iter", None)
+    with iteration_progress(f"fitting {model.name}", total) as callback:
+        model._callback = callback
+        try:
+            model.fit(ann, gold=gold)
+        finally:
+            model._callback = None
+    return model
+
+
+def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
+    soft = model.soft_labels_
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("answers", f"{ann.n_answers:,}")
+    table.add_row("items", f"{ann.n_items:,}")
+    table.add_row("workers", f"{ann.n_workers:,}")
+    table.add_row("method", model.name)
+    if getattr(model, "n_iter", None) is not None:
+        state = "converged" if model.converged_ else "stopped at n_iter"
+        table.add_row("iterations", f"{model.n_iter_} ({state})")
+    shares = pd.Series(soft.probs.sum(axis=0) / max(soft.n_items, 1), index=soft.classes)
+    table.add_row(
+        "class shares", ", ".join(f"{c}: {v:.1%}" for c, v in shares.items())
+    )
+    conf = soft.confidence()
+    table.add_row(
+        "confidence",
+        f"median {np.median(conf):.3f}; {np.mean(conf < 0.8):.1%} of items below 0.8",
+    )
+    return table
+
+
+def read_gold(path: Optional[Path], label_col: str) -> Optional[pd.DataFrame]:
+    if path is None:
+        return None
+    frame = read_table(path)
+    if "item" not in frame.columns:
+        raise InputError(f"{path}: the gold file needs an 'item' column.")
+    col = "label" if "label" in frame.columns else label_col
+    if col not in frame.columns:
+        raise InputError(f"{path}: the gold file needs a 'label' column.")
+    return frame[["item", col]].rename(columns={col: "label"})
+
+
+def aggregate(
+    answers: Path = typer.Argument(..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl."),
+    method: str = typer.Option("dawid-skene", "--method", "-m", help="See `softlabels methods`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
+    item_col: str = typer.Option("item", help="Column with item ids."),
+    worker_col: str = typer.Option("worker", help="Column with worker ids."),
+    label_col: str = typer.Option("label", help="Column with the answers."),
+    classes: Optional[str] = typer.Option(
+        None, help="Comma-separated class list, in order; other labels are an error."
+    ),
+    gold: Optional[Path] = typer.Option(None, help="Known labels: a table with item, label."),
+    workers_out: Optional[Path] = typer.Option(None, help="Worker table out: .csv or .parquet."),
+    duplicates: str = typer.Option(
+        "keep", help="Repeated (item, worker) answers: keep, last or error."
+    ),
+    seed: Optional[int] = typer.Option(None, help="Random seed (methods with random_state)."),
+    n_iter: Optional[int] = typer.Option(None, help="Maximum iterations (iterative methods)."),
+    tol: Optional[float] = typer.Option(None, help="Convergence tolerance; 0 runs all n_iter."),
+) -> None:
+    """Aggregate crowd answers into soft labels.
+
+    Writes one row per item: item, label, confidence, support (answers), then one
+    probability column per class.
+
+    Example:
+
+        softlabels aggregate answers.csv -m dawid-skene -o labels.parquet --workers-out workers.csv
+    """
+    model = build_model(method, seed=seed, n_iter=n_iter, tol=tol)
+    check_output(output, inputs=(answers, gold))
+    if workers_out is not None:
+        check_output(workers_out, inputs=(answers, gold))
+        if workers_out.resolve() == output.resolve():
+            raise CLIError("--workers-out and --output must be different files.")
+    class_list = None
+    if classes is not None:
+        class_list = [c.strip() for c in classes.split(",") if c.strip()]
+        if not class_list:
+            raise CLIError("--classes is empty; give a comma-separated list.")
+    ann = read_answers(
+        answers,
+        item_col=item_col,
+        worker_col=worker_col,
+        label_col=label_col,
+        classes=class_list,
+        duplicates=duplicates,  # type: ignore[arg-type]
+    )
+    gold_frame = read_gold(gold, label_col)
+    fit_with_progress(model, ann, gold_frame)
+    model.soft_labels_.save(output)
+    if workers_out is not None:
+        write_frame(model.workers_frame(), workers_out)
+    out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
+    out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
+
+
+def methods() -> None:
+    """List the aggregation methods.
+
+    Example:
+
+        softlabels methods
+    """
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("method")
+    table.add_column("what it does")
+    for name in list_methods():
+        table.add_row(name, method_summary(name))
+    out.print(table)
+
+
+def quickstart(
+    out_dir: Path = typer.Option(Path("softlabels-quickstart"), help="Folder for the results."),
+    method: str = typer.Option("soft-average", "--method", "-m", help="See `softlabels methods`."),
+) -> None:
+    """Aggregate the bundled sample (adult-content ratings of 496 websites by about
+    100 Mechanical Turk workers each) and write soft labels and a worker table.
+
+    Example:
+
+        softlabels quickstart
+    """
+    from softlabels.datasets.sample import load_adult3
+
+    model = build_model(method, seed=None, n_iter=None, tol=None)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CLIError(f"{out_dir}: exists and is not a folder.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ann = Annotations.from_frame(load_adult3(), source="adult3 (bundled)")
+    fit_with_progress(model, ann, None)
+    labels_path = out_dir / "soft_labels.csv"
+    workers_path = out_dir / "workers.csv"
+    model.soft_labels_.save(labels_path)
+    workers = model.workers_frame().sort_values("skill", ascending=False)
+    write_frame(workers, workers_path)
+
+    out.print(summary_table(model, ann, "softlabels quickstart: adult3 website ratings"))
+    soft = model.soft_labels_
+    frame = soft.to_frame()
+    unsure = frame.assign(entropy=soft.entropy()).nlargest(5, "entropy")
+    table = Table(title="least certain items", title_justify="left")
+    for col in ("item", "label", "confidence", "support"):
+        table.add_column(col)
+    for row in unsure.itertuples(index=False):
+        table.add_row(str(row.item), str(row.label), f"{row.confidence:.2f}", f"{row.support:.0f}")
+    out.print(table)
+    busy = workers[workers["n_answers"] >= 20]
+    if len(busy):
+        worst = busy.nsmallest(3, "skill")
+        out.print(
+            "lowest-skill workers (>= 20 answers): "
+            + ", ".join(f"{r.worker} ({r.skill:.2f}, {r.n_answers} answers)" for r in worst.itertuples())
+        )
+    out.print(f"wrote {labels_path} and {workers_path}")
+    out.print(
+        "[dim]data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0[/dim]"
+    )
