@@ -37,11 +37,20 @@ def _sorted_unique(values: pd.Series) -> np.ndarray:
 
 
 def _first_missing(col: pd.Series) -> tuple[int, int]:
-    mask = col.isna().to_numpy()
-    if col.dtype == object:
-        mask |= col.astype(str).str.strip().eq("").to_numpy()
+    """How many values are missing (NaN, None or blank text), and the first position."""
+    mask = np.array(col.isna().to_numpy(), dtype=bool, copy=True)
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+        text = col[~mask].astype(str).str.strip()
+        mask[np.flatnonzero(~mask)[text.eq("").to_numpy()]] = True
     idx = np.flatnonzero(mask)
     return int(idx.size), int(idx[0]) if idx.size else -1
+
+
+def show(value: Any) -> str:
+    """repr of a value as a user typed it: 5 and 'a', not np.int64(5)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 class Annotations:
@@ -142,17 +151,19 @@ class Annotations:
                     f"{where}the {role} column {name!r} has {n_missing} missing values "
                     f"(first in data row {first + 1})."
                 )
+        rows = np.arange(len(frame))  # data-row numbers of the input, for messages
         if duplicates != "keep":
-            dup = frame.duplicated([item_col, worker_col], keep="last")
+            dup = frame.duplicated([item_col, worker_col], keep="last").to_numpy()
             if dup.any():
                 if duplicates == "error":
-                    r = int(np.flatnonzero(dup.to_numpy())[0])
+                    r = int(np.flatnonzero(dup)[0])
                     raise InputError(
-                        f"{where}worker {frame[worker_col].iloc[r]!r} answered item "
-                        f"{frame[item_col].iloc[r]!r} more than once (data row {r + 1}); "
+                        f"{where}worker {show(frame[worker_col].iloc[r])} answered item "
+                        f"{show(frame[item_col].iloc[r])} more than once (data row {r + 1}); "
                         "use duplicates='keep' or 'last' to allow it."
                     )
-                frame = frame.loc[~dup.to_numpy()]
+                frame = frame.loc[~dup]
+                rows = rows[~dup]
 
         item_codes, item_ids = pd.factorize(frame[item_col], sort=False)
         worker_codes, worker_ids = pd.factorize(frame[worker_col], sort=False)
@@ -174,8 +185,8 @@ class Annotations:
             if bad.size:
                 r = int(bad[0])
                 raise InputError(
-                    f"{where}label {labels.iloc[r]!r} in data row {r + 1} is not one of the "
-                    f"declared classes {class_arr.tolist()} ({bad.size} such rows)."
+                    f"{where}label {show(labels.iloc[r])} in data row {rows[r] + 1} is not one "
+                    f"of the declared classes {class_arr.tolist()} ({bad.size} such rows)."
                 )
         return cls(
             item_codes.astype(_index_dtype(len(item_ids)), copy=False),
@@ -308,7 +319,7 @@ class Annotations:
             raise InputError("gold labels contain missing values.")
         if pd.Series(keys).duplicated().any():
             dup = pd.Series(keys)[pd.Series(keys).duplicated()].iloc[0]
-            raise InputError(f"gold lists item {dup!r} more than once.")
+            raise InputError(f"gold lists item {show(dup)} more than once.")
         out = np.full(self.n_items, -1, dtype=np.int64)
         pos = pd.Index(self.item_ids).get_indexer(pd.Series(keys))
         if (pos < 0).all() and len(keys):
@@ -323,8 +334,8 @@ class Annotations:
         bad = np.flatnonzero(codes < 0)
         if bad.size:
             raise InputError(
-                f"gold label {pd.Series(vals).iloc[bad[0]]!r} (item "
-                f"{pd.Series(keys).iloc[bad[0]]!r}) is not one of the classes "
+                f"gold label {show(pd.Series(vals).iloc[bad[0]])} (item "
+                f"{show(pd.Series(keys).iloc[bad[0]])}) is not one of the classes "
                 f"{self.classes.tolist()}."
             )
         keep = pos >= 0

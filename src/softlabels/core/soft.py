@@ -105,6 +105,14 @@ class SoftLabels:
                 raise InputError(
                     f"probs has {p.shape[0]} rows but {ids.shape[0]} item ids were given."
                 )
+            dup = pd.Series(ids).duplicated().to_numpy()
+            if dup.any():
+                first = ids[np.flatnonzero(dup)[0]]
+                first = first.item() if isinstance(first, np.generic) else first
+                raise InputError(
+                    f"item_ids must be unique; {first!r} appears more than once "
+                    f"({int(dup.sum())} repeats)."
+                )
         sup = None
         if support is not None:
             sup = np.asarray(support, dtype=np.float64)
@@ -361,7 +369,7 @@ class SoftLabels:
         support = frame["support"].to_numpy(dtype=np.float64) if "support" in columns else None
         return cls(
             probs,
-            np.asarray(names),
+            class_array(names),
             frame["item"].to_numpy(),
             provenance=provenance,
             support=support,
@@ -411,7 +419,7 @@ class SoftLabels:
                 f"{path}: written by a newer softlabels (format "
                 f"{meta['format_version']}); upgrade softlabels to read it."
             )
-        classes = np.asarray(meta["classes"])
+        classes = class_array(meta["classes"])
         return cls.from_frame(frame, classes=classes, provenance=meta.get("provenance"))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
@@ -440,6 +448,13 @@ class SoftLabels:
             raise InputError(
                 f"{path}: unsupported output extension {suffix!r}; use .parquet or .csv."
             )
+
+
+def class_array(values: Sequence[Any]) -> np.ndarray:
+    """Class values as an array; mixed types (1 and "a") stay as they are (object)."""
+    values = list(values)
+    mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1
+    return np.asarray(values, dtype=object if mixed else None)
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

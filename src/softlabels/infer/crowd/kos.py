@@ -22,7 +22,7 @@ class KOS(CrowdModel):
     the sign. Messages are rescaled each round (which does not change signs).
 
     KOS estimates labels, not probabilities: the soft label is the one-hot vector of
-    the decision (0.5/0.5 when the score is exactly 0). Binary answers only.
+    the decision (0.5/0.5 when the score is 0 up to rounding). Binary answers only.
 
     Parameters
     ----------
@@ -93,6 +93,8 @@ class KOS(CrowdModel):
                 break
             prev = y
         scores = K.per_item_sum(ann, a * y)
+        # a score within rounding of zero is a tie, whatever the summation order
+        scores[np.abs(scores) <= 1e-9 * max(np.abs(scores).max(initial=0.0), 1.0)] = 0.0
         self.scores_ = scores
         post = np.zeros((ann.n_items, ann.n_classes))
         if ann.n_classes == 1:

@@ -32,6 +32,34 @@ def _trimmed_row_means(
     return sums, counts
 
 
+def _leading_signs(cov: sp.csr_matrix, n_iter: int = 2000, tol: float = 1e-12) -> np.ndarray:
+    """Signs of the leading eigenvector of ``sign(C)``, per connected component.
+
+    Power iteration on ``sign(C) + d I`` (``d`` the largest degree, so every eigenvalue
+    is >= 0 and the dominant one is the largest), started from all ones so that a
+    component's majority counts as better than chance. Each component is normalised
+    on its own: a small component would otherwise shrink towards 0 beside a large
+    one and take its signs from rounding. Entries within rounding of 0 count as +1.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = cov.shape[0]
+    _, comp = connected_components(cov, directed=False)
+    shift = float(np.diff(cov.indptr).max(initial=0))
+    signs = sp.csr_matrix((np.sign(cov.data), cov.indices, cov.indptr), shape=cov.shape)
+    vec = np.ones(n)
+    for _ in range(n_iter):
+        nxt = signs @ vec + shift * vec
+        scale = np.zeros(comp.max() + 1)
+        np.maximum.at(scale, comp, np.abs(nxt))
+        nxt /= np.where(scale > 0, scale, 1.0)[comp]
+        done = np.abs(nxt - vec).max() < tol
+        vec = nxt
+        if done:
+            break
+    return np.where(vec < -1e-9, -1.0, 1.0)
+
+
 class MMSR(CrowdModel):
     """Matrix Mean-Subsequence-Reduced: estimate each worker's reliability from how
     often pairs of workers agree, robustly to adversarial workers.
@@ -88,14 +116,15 @@ class MMSR(CrowdModel):
 
     def _covariance(self, ann: Annotations) -> sp.csr_matrix:
         k = ann.n_classes
-        # one answer per (worker, item): the first
+        # a worker's answers on an item count as a distribution (repeats share weight 1)
         key = ann.worker.astype(np.int64) * ann.n_items + ann.item
-        _, first = np.unique(key, return_index=True)
-        w, i, lab = ann.worker[first], ann.item[first], ann.label[first]
-        ones = np.ones(first.size)
-        b = sp.csr_matrix((ones, (w, i)), shape=(ann.n_workers, ann.n_items))
+        _, pos, per_pair = np.unique(key, return_inverse=True, return_counts=True)
+        weight = 1.0 / per_pair[pos]
+        b = sp.csr_matrix((weight, (ann.worker, ann.item)), shape=(ann.n_workers, ann.n_items))
+        b.data[:] = 1.0  # duplicates summed to 1 already; make it exact
         o = sp.csr_matrix(
-            (ones, (w, i.astype(np.int64) * k + lab)), shape=(ann.n_workers, ann.n_items * k)
+            (weight, (ann.worker, ann.item.astype(np.int64) * k + ann.label)),
+            shape=(ann.n_workers, ann.n_items * k),
         )
         common = (b @ b.T).tocoo()
         agree = (o @ o.T).tocsr()
@@ -147,20 +176,7 @@ class MMSR(CrowdModel):
                     break
             norm_u, norm_v = np.linalg.norm(u[connected]), np.linalg.norm(v[connected])
             s_abs = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(n_w)
-            # signs: leading eigenvector of sign(C), by power iteration from all ones
-            sign_mat = sp.csr_matrix((np.sign(cov.data), cov.indices, cov.indptr), shape=cov.shape)
-            vec = np.ones(n_w)
-            for _ in range(100):
-                nxt = sign_mat @ vec + vec  # shift keeps the iteration away from -1 modes
-                norm = np.abs(nxt).max()
-                if norm == 0:
-                    break
-                nxt /= norm
-                if np.array_equal(np.sign(nxt), np.sign(vec)):
-                    vec = nxt
-                    break
-                vec = nxt
-            sign = np.where(vec < 0, -1.0, 1.0)
+            sign = _leading_signs(cov)
             s = sign * s_abs
             s[~connected] = np.median(s[connected])
         else:

@@ -1,0 +1,140 @@
+"""core.io: format detection, readable-file checks, table readers and atomic writes."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import pandas as pd
+import pytest
+
+from softlabels import InputError
+from softlabels.core.io import atomic_path, check_readable, read_table, table_format, write_frame
+
+DF = pd.DataFrame({"item": [1, 2], "worker": ["a", "b"], "label": ["x", "y"]})
+
+
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("a.csv", "csv"), ("A.CSV", "csv"), ("a.txt", "csv"), ("a.tsv", "tsv"),
+        ("a.parquet", "parquet"), ("a.pq", "parquet"), ("a.jsonl", "jsonl"),
+        ("a.ndjson", "jsonl"), ("a.json", "jsonl"), ("a.csv.gz", "csv"), ("dir.v2/a.tsv.gz", "tsv"),
+    ],
+)
+def test_table_format(name, fmt):
+    assert table_format(name) == fmt
+
+
+@pytest.mark.parametrize("name", ["a.xlsx", "a", "a.gz", "a.csv.zip"])
+def test_table_format_unknown(name):
+    with pytest.raises(InputError, match="cannot tell the format from the extension"):
+        table_format(name)
+
+
+def test_check_readable(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        check_readable(tmp_path / "x.csv")
+    with pytest.raises(InputError, match="is a directory"):
+        check_readable(tmp_path)
+    (tmp_path / "e.csv").touch()
+    with pytest.raises(InputError, match="the file is empty"):
+        check_readable(tmp_path / "e.csv")
+    (tmp_path / "ok.csv").write_text("a\n1\n")
+    assert check_readable(str(tmp_path / "ok.csv")) == tmp_path / "ok.csv"
+
+
+class TestReadTable:
+    @pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.parquet", "t.jsonl"])
+    def test_write_frame_read_table_round_trip(self, tmp_path, name):
+        write_frame(DF, tmp_path / name)
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), DF, check_dtype=False)
+        assert os.listdir(tmp_path) == [name]
+
+    def test_columns_argument(self, tmp_path):
+        write_frame(DF, tmp_path / "t.parquet")
+        write_frame(DF, tmp_path / "t.csv")
+        assert list(read_table(tmp_path / "t.parquet", columns=["label"]).columns) == ["label"]
+        assert list(read_table(tmp_path / "t.csv", columns=["item", "label"]).columns) == ["item", "label"]
+
+    def test_fmt_overrides_extension(self, tmp_path):
+        (tmp_path / "t.data").write_text("item,worker,label\n1,a,x\n")
+        assert read_table(tmp_path / "t.data", fmt="csv").shape == (1, 3)
+
+    def test_gzip_csv(self, tmp_path):
+        with gzip.open(tmp_path / "t.csv.gz", "wt") as fh:
+            fh.write("item,worker,label\n1,a,x\n")
+        assert read_table(tmp_path / "t.csv.gz").values.tolist() == [[1, "a", "x"]]
+
+    def test_gz_that_is_not_gzip(self, tmp_path):
+        (tmp_path / "t.csv.gz").write_text("item,worker,label\n1,a,x\n")
+        with pytest.raises(InputError, match="cannot be read"):
+            read_table(tmp_path / "t.csv.gz")
+
+    def test_whitespace_only_csv(self, tmp_path):
+        (tmp_path / "t.csv").write_text("\n\n")
+        with pytest.raises(InputError, match="the file has no data"):
+            read_table(tmp_path / "t.csv")
+
+    def test_corrupt_parquet(self, tmp_path):
+        (tmp_path / "t.parquet").write_bytes(b"PAR1" + b"\x00garbage" * 10)
+        with pytest.raises(InputError, match="not a readable Parquet file"):
+            read_table(tmp_path / "t.parquet")
+
+    def test_unparseable_csv(self, tmp_path):
+        (tmp_path / "t.csv").write_text('item,worker,label\n1,a,"x\n')
+        with pytest.raises(InputError, match=r"cannot be parsed as csv \("):
+            read_table(tmp_path / "t.csv")
+
+    def test_unparseable_jsonl(self, tmp_path):
+        (tmp_path / "t.jsonl").write_text('{"item": 1, "worker": "a"\n')
+        with pytest.raises(InputError, match="cannot be parsed as jsonl"):
+            read_table(tmp_path / "t.jsonl")
+
+    def test_multibyte_character_cut_by_the_sniffer_is_fine(self, tmp_path):
+        # the format check reads the first 8192 bytes; a 2-byte character straddles that
+        header = "item,worker,label\n"
+        pad = 8191 - len(header.encode()) - len("1,a,")
+        text = header + "1,a," + "x" * pad + "é\n2,b,y\n"
+        assert text.encode().index("é".encode()) == 8191
+        (tmp_path / "t.csv").write_text(text, encoding="utf-8")
+        out = read_table(tmp_path / "t.csv")
+        assert out["label"].iloc[0].endswith("é")
+        assert len(out) == 2
+
+
+class TestAtomicPath:
+    def test_success_replaces_target(self, tmp_path):
+        target = tmp_path / "out.txt"
+        target.write_text("old")
+        with atomic_path(target) as tmp:
+            assert os.path.dirname(tmp) == str(tmp_path)
+            assert tmp != str(target)
+            with open(tmp, "w") as fh:
+                fh.write("new")
+            assert target.read_text() == "old"  # not visible before the end
+        assert target.read_text() == "new"
+        assert os.listdir(tmp_path) == ["out.txt"]
+
+    def test_error_keeps_target_and_removes_temp(self, tmp_path):
+        target = tmp_path / "out.txt"
+        target.write_text("old")
+        with pytest.raises(ValueError, match="nope"):
+            with atomic_path(target) as tmp:
+                with open(tmp, "w") as fh:
+                    fh.write("partial")
+                raise ValueError("nope")
+        assert target.read_text() == "old"
+        assert os.listdir(tmp_path) == ["out.txt"]
+
+    def test_missing_folder(self, tmp_path):
+        with pytest.raises(InputError, match="does not exist"):
+            with atomic_path(tmp_path / "no" / "out.txt"):
+                pass
+
+    def test_relative_path(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        with atomic_path("rel.txt") as tmp:
+            with open(tmp, "w") as fh:
+                fh.write("ok")
+        assert (tmp_path / "rel.txt").read_text() == "ok"

@@ -1,0 +1,558 @@
+"""Crowd models on small hand-made answer tables with known answers."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction as F
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import softlabels
+from softlabels import InvalidParameterError, create_method, list_methods
+from softlabels.infer.crowd import (
+    GLAD,
+    KOS,
+    MACE,
+    MMSR,
+    DawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    SoftAverage,
+    SoftVote,
+    Wawa,
+    ZeroBasedSkill,
+)
+
+ALL = list_methods()
+
+
+def frame(items, workers, labels) -> pd.DataFrame:
+    return pd.DataFrame({"item": items, "worker": workers, "label": labels})
+
+
+def probs_by_item(model) -> dict:
+    s = model.soft_labels_
+    return {i: row.tolist() for i, row in zip(s.item_ids.tolist(), s.probs)}
+
+
+# ---------------------------------------------------------------------- registry
+def test_registry_lists_every_model():
+    expected = [
+        "majority-vote", "soft-vote", "wawa", "zero-based-skill", "one-coin-dawid-skene",
+        "dawid-skene", "glad", "mace", "kos", "mmsr", "soft-average",
+    ]
+    assert [n for n in ALL if n in expected] == expected
+    assert list_methods("*dawid*") == ["one-coin-dawid-skene", "dawid-skene"]
+    for name in ALL:
+        assert create_method(name).name == name
+
+
+def test_unknown_method_suggests():
+    with pytest.raises(KeyError, match=r"Unknown method 'dawid-skeen'\. Did you mean 'dawid-skene'"):
+        create_method("dawid-skeen")
+    with pytest.raises(KeyError, match="list_methods"):
+        softlabels.aggregate(frame([1], ["a"], ["x"]), method="nothing-like-it")
+
+
+def test_unknown_parameter():
+    with pytest.raises(InvalidParameterError, match=r"dawid-skene: .*n_iters.*Its parameters are: n_iter, tol, alpha, init"):
+        create_method("dawid-skene", n_iters=5)
+    with pytest.raises(InvalidParameterError, match="has no parameter 'bogus'"):
+        create_method("glad").set_params(bogus=1)
+
+
+INVALID = [
+    ("soft-vote", {"smoothing": -1.0}),
+    ("soft-vote", {"normalization": "sofmax"}),
+    ("zero-based-skill", {"n_iter": 0}),
+    ("zero-based-skill", {"lr_init": 0.0}),
+    ("zero-based-skill", {"lr_reduce_factor": 1.5}),
+    ("zero-based-skill", {"lr_steps_to_reduce": 0}),
+    ("one-coin-dawid-skene", {"min_skill": 1.5}),
+    ("one-coin-dawid-skene", {"prior": "learned"}),
+    ("one-coin-dawid-skene", {"alpha": -0.1}),
+    ("dawid-skene", {"n_iter": 0}),
+    ("dawid-skene", {"n_iter": 2.5}),
+    ("dawid-skene", {"n_iter": True}),
+    ("dawid-skene", {"tol": -1e-3}),
+    ("dawid-skene", {"tol": float("nan")}),
+    ("dawid-skene", {"alpha": -1.0}),
+    ("dawid-skene", {"alpha": "0.1"}),
+    ("dawid-skene", {"init": "random"}),
+    ("glad", {"m_steps": 0}),
+    ("glad", {"alpha_prior": float("inf")}),
+    ("glad", {"prior": "flat"}),
+    ("mace", {"method": "gibbs"}),
+    ("mace", {"n_restarts": -1}),
+    ("mace", {"alpha": 0.0}),
+    ("mace", {"xi_prior": 0.0}),
+    ("mace", {"smoothing": -0.5}),
+    ("mace", {"random_state": "seed"}),
+    ("kos", {"n_iter": 0}),
+    ("kos", {"init_scale": -1.0}),
+    ("kos", {"random_state": 1.5}),
+    ("mmsr", {"n_trim": -1}),
+    ("mmsr", {"tol": -1.0}),
+    ("soft-average", {"combine": "median"}),
+    ("soft-average", {"weights": [1.0, 2.0]}),
+    ("soft-average", {"members": ["wawa"], "weights": [-1.0]}),
+    ("soft-average", {"members": ["wawa", "soft-average"]}),
+    ("soft-average", {"members": []}),
+]
+
+
+@pytest.mark.parametrize("name, params", INVALID, ids=[f"{n}-{list(p)[0]}" for n, p in INVALID])
+def test_invalid_parameter_values(name, params, tiny_answers):
+    model = create_method(name, **params)  # construction never validates
+    with pytest.raises(InvalidParameterError, match="must|needs at least one|cannot contain"):
+        model.fit(tiny_answers)
+
+
+def test_invalid_parameter_message_names_parameter_and_owner(tiny_answers):
+    with pytest.raises(InvalidParameterError, match=r"The 'n_iter' parameter of DawidSkene must be >= 1; got 0"):
+        DawidSkene(n_iter=0).fit(tiny_answers)
+    with pytest.raises(InvalidParameterError, match=r"'init' parameter of GLAD must be one of .*Did you mean 'uniform'"):
+        GLAD(init="unifrom").fit(tiny_answers)
+
+
+def test_kos_refuses_three_classes():
+    df = frame([1, 1, 2], ["a", "b", "a"], ["x", "y", "z"])
+    with pytest.raises(InvalidParameterError, match=r"KOS supports at most 2 classes; the answers have 3"):
+        KOS().fit(df)
+
+
+# ---------------------------------------------------------------------- edge cases
+EDGE_CASES = {
+    "one-answer": frame([1], ["a"], ["x"]),
+    "one-answer-two-classes": frame([1], ["a"], ["x"]),  # with classes=["x", "y"]
+    "one-worker": frame([1, 2, 3], ["a"] * 3, ["x", "y", "x"]),
+    "one-class": frame([1, 1, 2], ["a", "b", "a"], ["x"] * 3),
+    "one-item": frame([1, 1, 1], ["a", "b", "c"], ["x", "y", "x"]),
+    "isolated-worker": frame([1, 1, 2, 2, 3], ["a", "b", "a", "b", "z"], ["x", "x", "y", "y", "x"]),
+    "no-shared-items": frame([1, 2, 3], ["a", "b", "c"], ["x", "y", "x"]),
+}
+
+def _edge_params():
+    for case in EDGE_CASES:
+        for name in ALL:
+            yield pytest.param(case, name, id=f"{case}-{name}")
+
+
+@pytest.mark.parametrize("case, name", list(_edge_params()))
+def test_valid_edge_cases_give_results(case, name):
+    df = EDGE_CASES[case]
+    ann = softlabels.Annotations.from_frame(
+        df, classes=["x", "y"] if case == "one-answer-two-classes" else None
+    )
+    model = create_method(name).fit(ann)
+    p = model.soft_labels_.probs
+    assert p.shape == (ann.n_items, ann.n_classes)
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert model.skills_.shape == (ann.n_workers,)
+    assert np.isfinite(model.skills_).all()
+    if ann.n_classes == 1:
+        assert p.tolist() == [[1.0]] * ann.n_items
+    got = probs_by_item(model)
+    if case == "one-worker":  # the lone worker is the only evidence
+        assert model.soft_labels_.hard().tolist() == ["x", "y", "x"]
+    if case == "isolated-worker":  # item 3's only answer is 'x'; nothing favours 'y'
+        assert got[3][0] >= got[3][1]
+    if case == "one-answer-two-classes":
+        assert got[1][0] >= got[1][1]
+
+
+# ---------------------------------------------------------------------- voting models
+class TestMajorityVote:
+    def test_hand_case(self, tiny_answers):
+        m = MajorityVote().fit(tiny_answers)
+        assert probs_by_item(m) == {1: [1.0, 0.0], 2: [0.0, 1.0], 3: [1.0, 0.0]}
+        np.testing.assert_allclose(m.skills_, [1.0, 2 / 3, 2 / 3], rtol=1e-15)
+        assert m.labels_.tolist() == ["x", "y", "x"]
+        assert (m.n_iter_, m.converged_) == (0, True)
+
+    def test_ties_share_probability_and_hard_label_is_first_class(self):
+        df = frame([1, 1, 2, 2, 2, 2, 2], list("abcdefg"), ["y", "x", "z", "y", "y", "z", "x"])
+        m = MajorityVote().fit(df)
+        assert probs_by_item(m) == {1: [0.5, 0.5, 0.0], 2: [0.0, 0.5, 0.5]}
+        assert m.labels_.tolist() == ["x", "y"]
+        # skills: each answer scores its class's share of the vote
+        np.testing.assert_allclose(m.skills_, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0])
+
+    def test_provenance_and_support(self, tiny_answers):
+        s = MajorityVote().fit(tiny_answers).soft_labels_
+        assert s.provenance["method"] == "majority-vote"
+        assert s.provenance["params"] == {}
+        assert s.support.tolist() == [3.0, 3.0, 3.0]
+
+    def test_workers_frame(self, tiny_answers):
+        wf = MajorityVote().fit(tiny_answers).workers_frame()
+        assert list(wf.columns) == ["worker", "n_answers", "skill"]
+        assert wf["worker"].tolist() == ["a", "b", "c"]
+        assert wf["n_answers"].tolist() == [3, 3, 3]
+
+
+class TestSoftVote:
+    def test_proportions(self, tiny_answers):
+        m = SoftVote().fit(tiny_answers)
+        assert probs_by_item(m) == {1: [2 / 3, 1 / 3], 2: [0.0, 1.0], 3: [2 / 3, 1 / 3]}
+        # skill = mean share of the worker's own answer: a (2/3 + 1 + 2/3) / 3, b (2/3 + 1 + 1/3) / 3
+        np.testing.assert_allclose(m.skills_, [7 / 9, 2 / 3, 2 / 3], rtol=1e-15)
+
+    def test_smoothing(self, tiny_answers):
+        m = SoftVote(smoothing=1.0).fit(tiny_answers)
+        np.testing.assert_allclose(m.soft_labels_.probs, [[0.6, 0.4], [0.2, 0.8], [0.6, 0.4]], rtol=1e-15)
+
+    def test_softmax_of_counts(self, tiny_answers):
+        m = SoftVote(normalization="softmax").fit(tiny_answers)
+        e = math.e
+        expected = [[e / (e + 1), 1 / (e + 1)], [1 / (e**3 + 1), e**3 / (e**3 + 1)], [e / (e + 1), 1 / (e + 1)]]
+        np.testing.assert_allclose(m.soft_labels_.probs, expected, rtol=1e-14)
+
+
+class TestWawa:
+    def test_hand_case(self, tiny_answers):
+        m = Wawa().fit(tiny_answers)
+        # skills = agreement with the majority: a 1, b 2/3, c 2/3
+        np.testing.assert_allclose(m.skills_, [1.0, 2 / 3, 2 / 3], rtol=1e-15)
+        # item 1: x <- a + b = 5/3, y <- c = 2/3
+        np.testing.assert_allclose(
+            m.soft_labels_.probs, [[5 / 7, 2 / 7], [0.0, 1.0], [5 / 7, 2 / 7]], rtol=1e-15
+        )
+
+    def test_gold_changes_agreement(self, tiny_answers):
+        m = Wawa().fit(tiny_answers, gold={3: "y"})
+        # with item 3 known to be y: a 2/3, b 1, c 1/3
+        np.testing.assert_allclose(m.skills_, [2 / 3, 1.0, 1 / 3], rtol=1e-15)
+        np.testing.assert_allclose(
+            m.soft_labels_.probs, [[5 / 6, 1 / 6], [0.0, 1.0], [0.0, 1.0]], rtol=1e-15
+        )
+
+
+class TestZeroBasedSkill:
+    def test_hand_case(self, tiny_answers):
+        m = ZeroBasedSkill().fit(tiny_answers)
+        # step 1 (lr 1) moves skills onto the agreement with the majority; step 2 changes nothing
+        assert (m.n_iter_, m.converged_) == (2, True)
+        np.testing.assert_allclose(m.skills_, [1.0, 2 / 3, 2 / 3], rtol=1e-15)
+        np.testing.assert_allclose(
+            m.soft_labels_.probs, [[5 / 7, 2 / 7], [0.0, 1.0], [5 / 7, 2 / 7]], rtol=1e-15
+        )
+
+    def test_learning_rate_schedule(self, tiny_answers):
+        # lr 0.5 halves the distance to the agreement each step: skill_t = a - (a - s0) / 2^t
+        s0 = 0.5 + 1e-5
+        m = ZeroBasedSkill(n_iter=3, tol=0.0, lr_init=0.5, lr_steps_to_reduce=1000).fit(tiny_answers)
+        target = np.array([1.0, 2 / 3, 2 / 3])
+        np.testing.assert_allclose(m.skills_, target - (target - s0) / 8, rtol=1e-14)
+        assert (m.n_iter_, m.converged_) == (3, False)
+
+
+# ---------------------------------------------------------------------- Dawid-Skene
+HAND = frame(
+    [1, 1, 1, 2, 2, 2, 3, 3, 3],
+    ["a", "b", "c"] * 3,
+    [0, 0, 1, 1, 1, 0, 0, 1, 1],
+)
+
+
+def _normalise(row):
+    total = sum(row)
+    return [float(v / total) for v in row]
+
+
+class TestDawidSkeneByHand:
+    """One EM iteration with alpha=0 from the vote proportions, worked out on paper.
+
+    T0 = [[2/3, 1/3], [1/3, 2/3], [1/3, 2/3]] (soft vote).
+    M-step, pi[w, k, l] ~ sum of T0[i, k] over w's answers l:
+      a (answers 0, 1, 0): k=0 -> [1, 1/3] -> [3/4, 1/4];  k=1 -> [1, 2/3] -> [3/5, 2/5]
+      b (answers 0, 1, 1): k=0 -> [2/3, 2/3] -> [1/2, 1/2]; k=1 -> [1/3, 4/3] -> [1/5, 4/5]
+      c (answers 1, 0, 1): k=0 -> [1/3, 1] -> [1/4, 3/4];  k=1 -> [2/3, 1] -> [2/5, 3/5]
+      rho ~ column sums of T0 (4/3, 5/3) plus the library's 1e-3 smoothing.
+    E-step: T1[i, k] ~ rho[k] * prod over answers of pi[w, k, l]:
+      item 1 (0, 0, 1): rho0 * 9/32, rho1 * 9/125
+      item 2 (1, 1, 0): rho0 * 1/32, rho1 * 16/125
+      item 3 (0, 1, 1): rho0 * 9/32, rho1 * 36/125
+    """
+
+    RHO = (F(4, 3) + F(1, 1000), F(5, 3) + F(1, 1000))
+    PI = {
+        "a": [[F(3, 4), F(1, 4)], [F(3, 5), F(2, 5)]],
+        "b": [[F(1, 2), F(1, 2)], [F(1, 5), F(4, 5)]],
+        "c": [[F(1, 4), F(3, 4)], [F(2, 5), F(3, 5)]],
+    }
+    UNNORMALISED = [
+        (RHO[0] * F(9, 32), RHO[1] * F(9, 125)),
+        (RHO[0] * F(1, 32), RHO[1] * F(16, 125)),
+        (RHO[0] * F(9, 32), RHO[1] * F(36, 125)),
+    ]
+
+    def fit(self):
+        return DawidSkene(n_iter=1, tol=0.0, alpha=0.0).fit(HAND)
+
+    def test_posteriors(self):
+        m = self.fit()
+        expected = [_normalise(r) for r in self.UNNORMALISED]
+        np.testing.assert_allclose(m.soft_labels_.probs, expected, rtol=1e-14, atol=0)
+        assert m.labels_.tolist() == [0, 1, 1]
+        assert (m.n_iter_, m.converged_) == (1, False)
+
+    def test_confusions_and_prior(self):
+        m = self.fit()
+        expected = np.array([[[float(v) for v in row] for row in self.PI[w]] for w in "abc"])
+        np.testing.assert_allclose(m.confusions_, expected, rtol=1e-14)
+        total = self.RHO[0] + self.RHO[1]
+        np.testing.assert_allclose(m.priors_, [float(self.RHO[0] / total), float(self.RHO[1] / total)], rtol=1e-14)
+        skills = [sum(m.priors_[k] * expected[w, k, k] for k in range(2)) for w in range(3)]
+        np.testing.assert_allclose(m.skills_, skills, rtol=1e-14)
+
+    def test_log_likelihood(self):
+        m = self.fit()
+        total = self.RHO[0] + self.RHO[1]
+        ll = sum(math.log(float((r0 + r1) / total)) for r0, r1 in self.UNNORMALISED)
+        assert m.log_likelihood_ == pytest.approx(ll, rel=1e-13)
+
+    def test_alpha_adds_pseudo_counts(self):
+        m = DawidSkene(n_iter=1, tol=0.0, alpha=1.0).fit(HAND)
+        # worker a, k=0: [1 + 1, 1/3 + 1] / (10/3) = [3/5, 2/5]
+        np.testing.assert_allclose(m.confusions_[0, 0], [0.6, 0.4], rtol=1e-14)
+
+
+class TestOneCoinByHand:
+    """One iteration on HAND: s_w = (sum of T0[i, l] over w's answers) / n_w.
+
+    a: (2/3 + 2/3 + 1/3) / 3 = 5/9;  b: (2/3 + 2/3 + 2/3) / 3 = 2/3;  c: (1/3 + 1/3 + 2/3) / 3 = 4/9.
+    With two classes a wrong answer has probability 1 - s_w. Prior uniform.
+    """
+
+    @staticmethod
+    def expected(s):
+        def p(w, truth, answer):
+            return s[w] if truth == answer else 1 - s[w]
+
+        rows = []
+        for answers in ([0, 0, 1], [1, 1, 0], [0, 1, 1]):
+            un = [math.prod(p(w, k, l) for w, l in enumerate(answers)) for k in range(2)]
+            rows.append(_normalise([F(v) for v in un]))
+        return rows
+
+    def test_skills_floored_at_chance(self):
+        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0).fit(HAND)
+        s = [F(5, 9), F(2, 3), F(1, 2)]  # c's 4/9 is below chance: floored to 1/2
+        np.testing.assert_allclose(m.skills_, [float(v) for v in s], rtol=1e-14)
+        np.testing.assert_allclose(m.soft_labels_.probs, self.expected(s), rtol=1e-14)
+        assert m.priors_.tolist() == [0.5, 0.5]
+
+    def test_without_floor(self):
+        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0, min_skill=0.0).fit(HAND)
+        s = [F(5, 9), F(2, 3), F(4, 9)]
+        np.testing.assert_allclose(m.skills_, [float(v) for v in s], rtol=1e-14)
+        np.testing.assert_allclose(m.soft_labels_.probs, self.expected(s), rtol=1e-14)
+
+
+class TestDawidSkeneBehaviour:
+    def test_learns_a_flipping_worker(self):
+        # workers a, b, c are right; d always answers the other class
+        truth = [0, 1] * 6
+        rows = []
+        for i, t in enumerate(truth):
+            for w in "abc":
+                rows.append((i, w, t))
+            rows.append((i, "d", 1 - t))
+        df = pd.DataFrame(rows, columns=["item", "worker", "label"])
+        m = DawidSkene().fit(df)
+        assert m.labels_.tolist() == truth
+        d = m.confusions_[3]
+        assert d[0, 1] > 0.95 and d[1, 0] > 0.95
+        assert m.converged_
+
+    def test_gold_moves_confusions_towards_the_gold_label(self):
+        # on item 0 workers a and b say x, c says y; the gold label is y
+        df = frame(
+            [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
+            list("abc") * 4,
+            ["x", "x", "y", "y", "y", "y", "x", "x", "x", "y", "y", "x"],
+        )
+        free = DawidSkene(n_iter=20, tol=0.0).fit(df)
+        gold = DawidSkene(n_iter=20, tol=0.0).fit(df, gold={0: "y"})
+        assert free.labels_[0] == "x"
+        assert gold.soft_labels_.probs[0].tolist() == [0.0, 1.0]
+        # c is more often right about y, a and b are more often wrong on y items
+        assert gold.confusions_[2, 1, 1] > free.confusions_[2, 1, 1]
+        assert gold.skills_[2] > free.skills_[2]
+        for w in (0, 1):
+            assert gold.confusions_[w, 1, 0] > free.confusions_[w, 1, 0]
+
+    def test_init_options_all_run(self, multiclass_crowd):
+        fits = {init: DawidSkene(init=init).fit(multiclass_crowd) for init in ("soft-vote", "majority-vote", "uniform")}
+        for m in fits.values():
+            np.testing.assert_allclose(m.soft_labels_.probs.sum(axis=1), 1.0, atol=1e-12)
+        # uniform posteriors carry no information: one M-step gives identical confusion rows
+        u = DawidSkene(init="uniform", n_iter=1, tol=0.0).fit(multiclass_crowd)
+        for w in range(u.confusions_.shape[0]):
+            np.testing.assert_allclose(u.confusions_[w], u.confusions_[w][[0, 0, 0]], atol=1e-12)
+
+
+# ---------------------------------------------------------------------- other models
+def _truth_and_crowd(spammer_label=None, adversary=False, n=16):
+    truth = [i % 2 for i in range(n)]
+    rows = []
+    for i, t in enumerate(truth):
+        for w in ("g1", "g2", "g3"):
+            rows.append((i, w, t))
+        if spammer_label is not None:
+            rows.append((i, "spam", spammer_label))
+        if adversary:
+            rows.append((i, "adv", 1 - t))
+    return pd.DataFrame(rows, columns=["item", "worker", "label"]), truth
+
+
+class TestGLAD:
+    def test_good_workers_and_easy_items(self):
+        df, truth = _truth_and_crowd()
+        # a fourth worker agrees on half the items only
+        extra = pd.DataFrame({"item": range(16), "worker": "coin", "label": [t if i % 4 < 2 else 1 - t for i, t in enumerate(truth)]})
+        m = GLAD().fit(pd.concat([df, extra]))
+        assert m.labels_.tolist() == truth
+        w = list(m.annotations_.worker_ids)
+        assert m.alphas_[w.index("g1")] > m.alphas_[w.index("coin")]
+        assert m.skills_[w.index("g1")] > 0.5
+        assert m.betas_.shape == (16,)
+        assert (m.betas_ > 0).all()
+        wf = m.workers_frame()
+        assert list(wf.columns) == ["worker", "n_answers", "skill", "alpha"]
+
+    def test_split_item_is_harder(self):
+        df = frame([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], list("abcd") * 3,
+                   ["x", "x", "x", "x", "y", "y", "y", "y", "x", "y", "x", "y"])
+        m = GLAD().fit(df)
+        assert m.betas_[2] < m.betas_[0] and m.betas_[2] < m.betas_[1]
+
+
+class TestMACE:
+    def test_spammer_gets_low_competence(self):
+        df, truth = _truth_and_crowd(spammer_label=0)
+        m = MACE().fit(df)
+        assert m.labels_.tolist() == truth
+        w = list(m.annotations_.worker_ids)
+        spam = w.index("spam")
+        assert m.competence_[spam] < 0.5 < m.competence_[w.index("g1")]
+        assert m.spamming_[spam, 0] > m.spamming_[spam, 1]
+        np.testing.assert_allclose(m.spamming_.sum(axis=1), 1.0)
+        assert "competence" in m.workers_frame().columns
+
+    @pytest.mark.parametrize("params", [{"method": "em"}, {"prior": "uniform"}, {"n_restarts": 3, "random_state": 1}])
+    def test_options(self, params):
+        df, truth = _truth_and_crowd(spammer_label=1)
+        m = MACE(**params).fit(df)
+        assert m.labels_.tolist() == truth
+
+    def test_restarts_keep_the_best_likelihood(self, binary_crowd):
+        one = MACE().fit(binary_crowd)
+        many = MACE(n_restarts=4, random_state=0).fit(binary_crowd)
+        assert many.log_likelihood_ >= one.log_likelihood_ - 1e-9
+
+
+class TestKOS:
+    def test_adversary_is_outvoted_and_detected(self):
+        df, truth = _truth_and_crowd(adversary=True)
+        m = KOS().fit(df)
+        assert m.labels_.tolist() == truth
+        assert np.sign(m.scores_).tolist() == [1.0 if t == 0 else -1.0 for t in truth]
+        w = list(m.annotations_.worker_ids)
+        assert m.skills_[w.index("adv")] == 0.0
+        assert m.skills_[w.index("g1")] == 1.0
+        assert set(np.unique(m.soft_labels_.probs)) <= {0.0, 1.0}
+
+    def test_tie_gives_half(self):
+        m = KOS().fit(frame([1, 1], ["a", "b"], ["x", "y"]))
+        assert m.soft_labels_.probs.tolist() == [[0.5, 0.5]]
+
+    def test_random_initialisation(self, binary_crowd):
+        a = KOS(init_scale=1.0, random_state=7).fit(binary_crowd)
+        b = KOS(init_scale=1.0, random_state=7).fit(binary_crowd)
+        c = KOS(init_scale=1.0, random_state=8).fit(binary_crowd)
+        np.testing.assert_array_equal(a.scores_, b.scores_)
+        assert not np.array_equal(a.scores_, c.scores_)
+
+    def test_tolerance_stops_early(self, binary_crowd):
+        m = KOS(n_iter=500, tol=1e-9).fit(binary_crowd)
+        assert m.converged_ and m.n_iter_ < 500
+
+
+class TestMMSR:
+    def test_adversary_gets_negative_reliability(self):
+        df, truth = _truth_and_crowd(adversary=True, n=30)
+        m = MMSR().fit(df)
+        w = list(m.annotations_.worker_ids)
+        rel = dict(zip(w, m.reliabilities_))
+        assert rel["adv"] < 0 < rel["g1"]
+        assert m.weights_[w.index("adv")] < 0
+        assert m.labels_.tolist() == truth
+        # clipped to [-1/(K-1) + 1/sqrt(n), 1 - 1/sqrt(n)]
+        margin = 1 / math.sqrt(30)
+        assert np.all(m.reliabilities_ <= 1 - margin + 1e-12)
+        assert np.all(m.reliabilities_ >= -1 + margin - 1e-12)
+        np.testing.assert_allclose(m.skills_, m.reliabilities_ / 2 + 0.5)
+        assert list(m.workers_frame().columns) == ["worker", "n_answers", "skill", "reliability", "weight"]
+
+    def test_soft_label_is_softmax_of_weighted_votes(self, multiclass_crowd):
+        m = MMSR().fit(multiclass_crowd)
+        ann = m.annotations_
+        votes = np.zeros((ann.n_items, ann.n_classes))
+        np.add.at(votes, (ann.item, ann.label), m.weights_[ann.worker])
+        e = np.exp(votes - votes.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(m.soft_labels_.probs, e / e.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+class TestSoftAverage:
+    def test_default_is_mean_of_seven_members(self, multiclass_crowd):
+        m = SoftAverage().fit(multiclass_crowd)
+        specs = [("soft-vote", {}), ("soft-vote", {"normalization": "softmax"}), ("dawid-skene", {}),
+                 ("glad", {}), ("mace", {}), ("wawa", {}), ("zero-based-skill", {})]
+        members = [create_method(n, **p).fit(multiclass_crowd).soft_labels_.probs for n, p in specs]
+        np.testing.assert_allclose(m.soft_labels_.probs, np.mean(members, axis=0), rtol=1e-12, atol=1e-15)
+        assert len(m.members_) == 7
+        assert m.n_iter_ == max(x.n_iter_ for x in m.members_)
+
+    def test_weights(self, tiny_answers):
+        m = SoftAverage(members=["majority-vote", "soft-vote"], weights=[3.0, 1.0]).fit(tiny_answers)
+        mv = np.array([[1, 0], [0, 1], [1, 0]])
+        sv = np.array([[2 / 3, 1 / 3], [0, 1], [2 / 3, 1 / 3]])
+        np.testing.assert_allclose(m.soft_labels_.probs, 0.75 * mv + 0.25 * sv, rtol=1e-15)
+
+    def test_conflation_is_normalised_product(self, tiny_answers):
+        m = SoftAverage(members=["soft-vote", ("soft-vote", {"smoothing": 1.0})], combine="conflation").fit(tiny_answers)
+        a = np.array([[2 / 3, 1 / 3], [0, 1], [2 / 3, 1 / 3]])
+        b = np.array([[0.6, 0.4], [0.2, 0.8], [0.6, 0.4]])
+        prod = a * b
+        np.testing.assert_allclose(m.soft_labels_.probs, prod / prod.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-300)
+
+    def test_gold_reaches_members(self, tiny_answers):
+        m = SoftAverage(members=["wawa"]).fit(tiny_answers, gold={3: "y"})
+        np.testing.assert_allclose(m.members_[0].skills_, [2 / 3, 1.0, 1 / 3])
+
+
+# ---------------------------------------------------------------------- gold, all models
+@pytest.mark.parametrize("name", ALL)
+def test_gold_items_are_pinned(name, binary_crowd):
+    items = binary_crowd["item"].unique()[:5]
+    free = create_method(name).fit(binary_crowd)
+    flipped = {i: 1 - int(free.labels_[k]) for k, i in enumerate(free.soft_labels_.item_ids[:5])}
+    m = create_method(name).fit(binary_crowd, gold=flipped)
+    s = m.soft_labels_
+    pos = {i: k for k, i in enumerate(s.item_ids.tolist())}
+    for i in items:
+        row = s.probs[pos[i]]
+        assert row.tolist() == [1.0 - flipped[i], float(flipped[i])]
+    np.testing.assert_allclose(s.probs.sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_aggregate_matches_fit(name, tiny_answers):
+    a = softlabels.aggregate(tiny_answers, name)
+    b = create_method(name).fit(tiny_answers).soft_labels_
+    assert a.equals(b)

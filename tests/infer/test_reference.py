@@ -1,0 +1,404 @@
+"""The crowd models against slow, obvious reference implementations.
+
+Each reference below is written from the model's docstring with plain Python loops over
+answers, items and workers (no sparse matrices, no bincount). The library must agree
+with it after a fixed number of iterations (``tol=0``), to rounding error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import digamma
+
+from softlabels import Annotations
+from softlabels.datasets import make_crowd
+from softlabels.infer.crowd import (
+    GLAD,
+    KOS,
+    MACE,
+    DawidSkene,
+    MajorityVote,
+    OneCoinDawidSkene,
+    SoftVote,
+    Wawa,
+    ZeroBasedSkill,
+)
+
+TINY = 1e-300  # the library's floor inside logarithms
+PRIOR_SMOOTHING = 1e-3  # the library's pseudo-count on learned class priors
+RTOL, ATOL = 1e-9, 1e-12
+
+
+# ---------------------------------------------------------------------- data
+def crowd(seed: int, k: int, *, duplicates: bool = False, gold: bool = False):
+    answers, truth = make_crowd(n_items=25, n_workers=7, n_classes=k, answers_per_item=3, random_state=seed)
+    if duplicates:  # some workers answer some items twice, possibly differently
+        extra = answers.sample(8, random_state=seed).assign(label=lambda d: (d["label"] + 1) % k)
+        answers = pd.concat([answers, extra], ignore_index=True)
+    ann = Annotations.from_frame(answers, classes=list(range(k)))
+    gold_map = {int(i): int(truth[i]) for i in truth.index[:4]} if gold else None
+    return ann, gold_map
+
+
+def gold_codes(ann: Annotations, gold) -> list[int]:
+    return ann.gold_codes(gold).tolist()
+
+
+CASES = [
+    pytest.param(0, 2, False, False, id="k2"),
+    pytest.param(1, 3, False, False, id="k3"),
+    pytest.param(2, 4, True, False, id="k4-duplicates"),
+    pytest.param(3, 3, False, True, id="k3-gold"),
+    pytest.param(4, 2, True, True, id="k2-duplicates-gold"),
+]
+
+
+class Ref:
+    """Answers as Python lists, plus the obvious helpers."""
+
+    def __init__(self, ann: Annotations, gold):
+        self.items = ann.item.tolist()
+        self.workers = ann.worker.tolist()
+        self.labels = ann.label.tolist()
+        self.n, self.m, self.k = ann.n_items, ann.n_workers, ann.n_classes
+        self.answers = list(zip(self.items, self.workers, self.labels))
+        self.gold = gold_codes(ann, gold)
+        self.by_item = [[a for a in self.answers if a[0] == i] for i in range(self.n)]
+        self.by_worker = [[a for a in self.answers if a[1] == w] for w in range(self.m)]
+
+    def soft_vote(self):
+        rows = []
+        for i in range(self.n):
+            c = [0.0] * self.k
+            for _, _, l in self.by_item[i]:
+                c[l] += 1
+            rows.append([v / sum(c) for v in c])
+        return rows
+
+    def split_argmax(self, rows):
+        out = []
+        for r in rows:
+            top = max(r)
+            tol = 1e-12 * max(abs(v) for v in r)
+            winners = [j for j, v in enumerate(r) if v >= top - tol]
+            out.append([1.0 / len(winners) if j in winners else 0.0 for j in range(self.k)])
+        return out
+
+    def pin(self, rows):
+        for i, g in enumerate(self.gold):
+            if g >= 0:
+                rows[i] = [1.0 if j == g else 0.0 for j in range(self.k)]
+        return rows
+
+    def learned_prior(self, post):
+        mass = [sum(post[i][j] for i in range(self.n)) + PRIOR_SMOOTHING for j in range(self.k)]
+        return [v / sum(mass) for v in mass]
+
+    @staticmethod
+    def softmax_with_lse(logits):
+        top = max(logits)
+        e = [math.exp(v - top) for v in logits]
+        s = sum(e)
+        return [v / s for v in e], top + math.log(s)
+
+
+# ---------------------------------------------------------------------- references
+def ref_dawid_skene(r: Ref, *, n_iter: int, alpha: float, init: str = "soft-vote"):
+    if init == "soft-vote":
+        post = r.soft_vote()
+    elif init == "majority-vote":
+        post = r.split_argmax(r.soft_vote())
+    else:
+        post = [[1.0 / r.k] * r.k for _ in range(r.n)]
+    post = r.pin(post)
+    for _ in range(n_iter):
+        # M-step: expected confusion counts plus alpha, normalised per true class
+        pi = []
+        for w in range(r.m):
+            counts = [[alpha] * r.k for _ in range(r.k)]
+            for i, _, l in r.by_worker[w]:
+                for t in range(r.k):
+                    counts[t][l] += post[i][t]
+            pi.append([[c / sum(row) if sum(row) > 0 else 1.0 / r.k for c in row] for row in counts])
+        prior = r.learned_prior(post)
+        # E-step
+        new, ll = [], 0.0
+        for i in range(r.n):
+            logits = []
+            for t in range(r.k):
+                s = math.log(prior[t])
+                for _, w, l in r.by_item[i]:
+                    s += math.log(max(pi[w][t][l], TINY))
+                logits.append(s)
+            p, lse = r.softmax_with_lse(logits)
+            new.append(p)
+            ll += lse
+        post = r.pin(new)
+    return post, pi, prior, ll
+
+
+def ref_one_coin(r: Ref, *, n_iter: int, alpha: float, prior_mode: str, min_skill):
+    floor = 1.0 / r.k if min_skill == "chance" else min_skill
+    post = r.pin(r.soft_vote())
+    for _ in range(n_iter):
+        skills = []
+        for w in range(r.m):
+            agree = sum(post[i][l] for i, _, l in r.by_worker[w])
+            skills.append(max((agree + alpha) / (len(r.by_worker[w]) + 2 * alpha), floor))
+        prior = r.learned_prior(post) if prior_mode == "learn" else [1.0 / r.k] * r.k
+        new = []
+        for i in range(r.n):
+            logits = []
+            for t in range(r.k):
+                s = math.log(prior[t])
+                for _, w, l in r.by_item[i]:
+                    p = skills[w] if l == t else (1 - skills[w]) / (r.k - 1)
+                    s += math.log(max(p, TINY))
+                logits.append(s)
+            new.append(r.softmax_with_lse(logits)[0])
+        post = r.pin(new)
+    return post, skills
+
+
+def _log_sigmoid(z: float) -> float:
+    return -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def ref_glad(r: Ref, *, n_iter: int, m_steps: int, alpha_prior: float, log_beta_prior: float, prior_mode: str):
+    alpha = [alpha_prior] * r.m
+    log_beta = [log_beta_prior] * r.n
+    post = r.pin(r.soft_vote())
+    for _ in range(n_iter):
+        # M-step: Fisher scoring, alternating abilities and log-easiness
+        for _ in range(m_steps):
+            beta = [math.exp(b) for b in log_beta]
+            new_alpha = []
+            for w in range(r.m):
+                grad, info = -(alpha[w] - alpha_prior), 1.0
+                for i, _, l in r.by_worker[w]:
+                    s = _sigmoid(alpha[w] * beta[i])
+                    grad += (post[i][l] - s) * beta[i]
+                    info += s * (1 - s) * beta[i] ** 2
+                new_alpha.append(alpha[w] + grad / info)
+            alpha = new_alpha
+            new_lb = []
+            for i in range(r.n):
+                grad, info = -(log_beta[i] - log_beta_prior), 1.0
+                for _, w, l in r.by_item[i]:
+                    z = alpha[w] * beta[i]
+                    s = _sigmoid(z)
+                    grad += (post[i][l] - s) * z
+                    info += s * (1 - s) * z * z
+                new_lb.append(min(max(log_beta[i] + grad / info, -20.0), 20.0))
+            log_beta = new_lb
+        prior = r.learned_prior(post) if prior_mode == "learn" else [1.0 / r.k] * r.k
+        # E-step
+        new = []
+        for i in range(r.n):
+            logits = []
+            for t in range(r.k):
+                s = math.log(prior[t])
+                for _, w, l in r.by_item[i]:
+                    z = alpha[w] * math.exp(log_beta[i])
+                    s += _log_sigmoid(z) if l == t else _log_sigmoid(-z) - math.log(r.k - 1)
+                logits.append(s)
+            new.append(r.softmax_with_lse(logits)[0])
+        post = r.pin(new)
+    return post, alpha, [math.exp(b) for b in log_beta]
+
+
+def ref_mace(r: Ref, *, n_iter: int, method: str, a: float, b: float, xi_prior: float, prior_mode: str):
+    k = r.k
+    smoothing = 0.01 / k
+    n_w = [len(r.by_worker[w]) for w in range(r.m)]
+
+    def expected_counts(post, params):
+        theta, not_theta, xi = params[:3]
+        know = [0.0] * r.m
+        spam = [[0.0] * k for _ in range(r.m)]
+        for i, w, l in r.answers:
+            p_know = theta[w] / (theta[w] + not_theta[w] * xi[w][l])
+            kn = post[i][l] * p_know
+            know[w] += kn
+            spam[w][l] += 1.0 - kn
+        return know, spam
+
+    def update(know, spam, post):
+        if method == "vb":
+            theta = [math.exp(digamma(know[w] + a) - digamma(n_w[w] + a + b)) for w in range(r.m)]
+            not_theta = [math.exp(digamma(n_w[w] - know[w] + b) - digamma(n_w[w] + a + b)) for w in range(r.m)]
+            xi = [[math.exp(digamma(spam[w][l] + xi_prior) - digamma(sum(spam[w]) + k * xi_prior))
+                   for l in range(k)] for w in range(r.m)]
+        else:
+            theta = [(know[w] + smoothing) / (n_w[w] + 2 * smoothing) for w in range(r.m)]
+            not_theta = [1 - t for t in theta]
+            xi = [[(spam[w][l] + smoothing) / (sum(spam[w]) + k * smoothing) for l in range(k)] for w in range(r.m)]
+        return theta, not_theta, xi, r.learned_prior(post)
+
+    def e_step(params):
+        theta, not_theta, xi, prior = params
+        out = []
+        for i in range(r.n):
+            logits = []
+            for t in range(k):
+                s = math.log(prior[t]) if prior_mode == "learn" else -math.log(k)
+                for _, w, l in r.by_item[i]:
+                    s += math.log(max(not_theta[w] * xi[w][l] + (theta[w] if l == t else 0.0), TINY))
+                logits.append(s)
+            out.append(r.softmax_with_lse(logits)[0])
+        return out
+
+    vote = r.soft_vote()
+    flat = ([0.5] * r.m, [0.5] * r.m, [[1.0 / k] * k for _ in range(r.m)])
+    params = update(*expected_counts(vote, flat), vote)
+    post = r.pin(e_step(params))
+    for _ in range(n_iter):
+        params = update(*expected_counts(post, params), post)
+        post = r.pin(e_step(params))
+    theta, not_theta = params[0], params[1]
+    return post, [t / (t + n) for t, n in zip(theta, not_theta)]
+
+
+def ref_kos(r: Ref, *, n_iter: int):
+    A = [1.0 if l == 0 else -1.0 for l in r.labels]
+    n_a = len(r.answers)
+    y = [1.0] * n_a
+    answers_of_item = [[a for a in range(n_a) if r.items[a] == i] for i in range(r.n)]
+    answers_of_worker = [[a for a in range(n_a) if r.workers[a] == w] for w in range(r.m)]
+    for _ in range(n_iter):
+        item_score = [sum(A[b] * y[b] for b in answers_of_item[i]) for i in range(r.n)]
+        big = max([1.0] + [abs(s) for s in item_score]) + 1.0
+        x = []
+        for a in range(n_a):
+            i = r.items[a]
+            if r.gold[i] >= 0:  # gold items send their known sign, strongly
+                x.append((1.0 if r.gold[i] == 0 else -1.0) * big - A[a] * y[a])
+            else:
+                x.append(sum(A[b] * y[b] for b in answers_of_item[i] if b != a))
+        y = [sum(A[b] * x[b] for b in answers_of_worker[r.workers[a]] if b != a) for a in range(n_a)]
+        scale = math.sqrt(sum(v * v for v in y) / n_a)
+        y = [v / scale for v in y] if scale > 0 else [1.0] * n_a
+    return [sum(A[b] * y[b] for b in answers_of_item[i]) for i in range(r.n)]
+
+
+def ref_zero_based_skill(r: Ref, *, n_iter, lr_init, steps, factor, eps):
+    skills = [1.0 / r.k + eps] * r.m
+    lr = lr_init
+
+    def weighted(sk):
+        rows = [[0.0] * r.k for _ in range(r.n)]
+        for i, w, l in r.answers:
+            rows[i][l] += sk[w]
+        return rows
+
+    for it in range(1, n_iter + 1):
+        if it % steps == 0:
+            lr *= factor
+        vote = r.pin(r.split_argmax(weighted(skills)))
+        agreement = [sum(vote[i][l] for i, _, l in r.by_worker[w]) / len(r.by_worker[w]) for w in range(r.m)]
+        skills = [s + lr * (g - s) for s, g in zip(skills, agreement)]
+    rows = weighted(skills)
+    return r.pin([[v / sum(row) for v in row] for row in rows]), skills
+
+
+# ---------------------------------------------------------------------- tests
+def close(actual, expected):
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+@pytest.mark.parametrize("alpha", [0.0, 0.01, 1.0])
+@pytest.mark.parametrize("init", ["soft-vote", "majority-vote", "uniform"])
+def test_dawid_skene(seed, k, dup, gold, alpha, init):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, pi, prior, ll = ref_dawid_skene(Ref(ann, g), n_iter=6, alpha=alpha, init=init)
+    m = DawidSkene(n_iter=6, tol=0.0, alpha=alpha, init=init).fit(ann, gold=g)
+    assert m.n_iter_ == 6
+    close(m.soft_labels_.probs, post)
+    close(m.confusions_, pi)
+    close(m.priors_, prior)
+    assert m.log_likelihood_ == pytest.approx(ll, rel=1e-10)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+@pytest.mark.parametrize("prior, min_skill, alpha", [("uniform", "chance", 0.01), ("learn", 0.0, 0.5), ("uniform", 0.3, 0.0)])
+def test_one_coin_dawid_skene(seed, k, dup, gold, prior, min_skill, alpha):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, skills = ref_one_coin(Ref(ann, g), n_iter=6, alpha=alpha, prior_mode=prior, min_skill=min_skill)
+    m = OneCoinDawidSkene(n_iter=6, tol=0.0, alpha=alpha, prior=prior, min_skill=min_skill).fit(ann, gold=g)
+    close(m.soft_labels_.probs, post)
+    close(m.skills_, skills)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+@pytest.mark.parametrize("m_steps, prior", [(3, "uniform"), (1, "learn")])
+def test_glad(seed, k, dup, gold, m_steps, prior):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, alpha, beta = ref_glad(Ref(ann, g), n_iter=5, m_steps=m_steps, alpha_prior=1.0,
+                                 log_beta_prior=1.0, prior_mode=prior)
+    m = GLAD(n_iter=5, tol=0.0, m_steps=m_steps, prior=prior).fit(ann, gold=g)
+    close(m.soft_labels_.probs, post)
+    close(m.alphas_, alpha)
+    close(m.betas_, beta)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+@pytest.mark.parametrize("method, prior", [("vb", "learn"), ("em", "learn"), ("vb", "uniform")])
+def test_mace(seed, k, dup, gold, method, prior):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, competence = ref_mace(Ref(ann, g), n_iter=5, method=method, a=0.5, b=0.5, xi_prior=10.0, prior_mode=prior)
+    m = MACE(n_iter=5, tol=0.0, method=method, prior=prior).fit(ann, gold=g)
+    assert m.n_iter_ == 5
+    close(m.soft_labels_.probs, post)
+    close(m.competence_, competence)
+
+
+@pytest.mark.parametrize("seed, dup, gold", [(0, False, False), (5, True, False), (6, False, True)])
+def test_kos(seed, dup, gold):
+    ann, g = crowd(seed, 2, duplicates=dup, gold=gold)
+    r = Ref(ann, g)
+    scores = ref_kos(r, n_iter=8)
+    m = KOS(n_iter=8).fit(ann, gold=g)
+    np.testing.assert_allclose(m.scores_, scores, rtol=1e-9, atol=1e-9)
+    decided = np.abs(scores) > 1e-6
+    expected = np.where(np.asarray(scores) > 0, 1.0, 0.0)
+    pinned = np.asarray(r.gold) >= 0
+    np.testing.assert_array_equal(m.soft_labels_.probs[decided & ~pinned, 0], expected[decided & ~pinned])
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+def test_zero_based_skill(seed, k, dup, gold):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, skills = ref_zero_based_skill(Ref(ann, g), n_iter=30, lr_init=1.0, steps=4, factor=0.5, eps=1e-5)
+    m = ZeroBasedSkill(n_iter=30, tol=0.0, lr_steps_to_reduce=4).fit(ann, gold=g)
+    assert m.n_iter_ == 30
+    close(m.skills_, skills)
+    close(m.soft_labels_.probs, post)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+def test_votes(seed, k, dup, gold):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    r = Ref(ann, g)
+    sv = r.soft_vote()
+    close(SoftVote().fit(ann, gold=g).soft_labels_.probs, r.pin([row[:] for row in sv]))
+    mv = r.split_argmax(sv)
+    close(MajorityVote().fit(ann, gold=g).soft_labels_.probs, r.pin([row[:] for row in mv]))
+    # Wawa: agreement of each worker with the (gold-pinned) majority, then the weighted vote
+    mv = r.pin(mv)
+    skill = [sum(mv[i][l] for i, _, l in r.by_worker[w]) / len(r.by_worker[w]) for w in range(r.m)]
+    rows = [[0.0] * k for _ in range(r.n)]
+    for i, w, l in r.answers:
+        rows[i][l] += skill[w]
+    wawa = [[v / sum(row) if sum(row) > 0 else 1.0 / k for v in row] for row in rows]
+    m = Wawa().fit(ann, gold=g)
+    close(m.skills_, skill)
+    close(m.soft_labels_.probs, r.pin(wawa))

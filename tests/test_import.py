@@ -1,0 +1,43 @@
+"""Importing softlabels stays light: no heavy optional dependency is loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["torch", "dask", "matplotlib"]
+
+SCRIPT = """
+import json, sys
+import pandas as pd
+import softlabels
+loaded = {"import": [m for m in HEAVY if m in sys.modules]}
+df = pd.DataFrame({"item": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
+for name in softlabels.list_methods():
+    softlabels.create_method(name).fit(df)
+loaded["fit"] = [m for m in HEAVY if m in sys.modules]
+print(json.dumps(loaded))
+"""
+
+
+def test_import_does_not_load_heavy_modules():
+    out = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n" + SCRIPT],
+        capture_output=True, text=True, check=True, timeout=120,
+    )
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded == {"import": [], "fit": []}
+
+
+def test_public_names():
+    import softlabels
+
+    assert set(softlabels.__all__) == {
+        "Annotations", "InputError", "InvalidParameterError", "SoftLabels", "__version__",
+        "aggregate", "create_method", "list_methods", "read_answers",
+    }
+    for name in softlabels.__all__:
+        assert hasattr(softlabels, name)
+    assert issubclass(softlabels.InputError, ValueError)
+    assert issubclass(softlabels.InvalidParameterError, ValueError)
