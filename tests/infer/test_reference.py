@@ -367,7 +367,8 @@ def test_kos(seed, dup, gold):
     r = Ref(ann, g)
     scores = ref_kos(r, n_iter=8)
     m = KOS(n_iter=8).fit(ann, gold=g)
-    np.testing.assert_allclose(m.scores_, scores, rtol=1e-9, atol=1e-9)
+    # scores within 1e-8 of the largest are ties up to rounding; the library sets them to 0
+    np.testing.assert_allclose(m.scores_, scores, rtol=1e-9, atol=1e-8 * np.abs(scores).max())
     decided = np.abs(scores) > 1e-6
     expected = np.where(np.asarray(scores) > 0, 1.0, 0.0)
     pinned = np.asarray(r.gold) >= 0

@@ -63,12 +63,12 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 def assert_kos_same(ma, a: pd.DataFrame, mb, b: pd.DataFrame) -> None:
     """KOS returns a hard decision: compare the continuous scores, and the decisions
-    wherever the score is not an exact tie (see the xfail test for ties)."""
+    wherever the score is not an exact tie (ties up to rounding are checked separately)."""
     sa = pd.Series(ma.scores_, index=ma.annotations_.item_ids)
     sb = pd.Series(mb.scores_, index=mb.annotations_.item_ids).loc[sa.index]
     scale = max(1.0, float(np.abs(sa).max()))
-    np.testing.assert_allclose(sa.to_numpy(), sb.to_numpy(), rtol=0, atol=1e-9 * scale)
-    clear = (np.abs(sa) > 1e-9 * scale).to_numpy()
+    np.testing.assert_allclose(sa.to_numpy(), sb.to_numpy(), rtol=0, atol=1e-7 * scale)
+    clear = (np.abs(sa) > 1e-7 * scale).to_numpy()
     b = b.loc[a.index, a.columns]
     np.testing.assert_array_equal(a.to_numpy()[clear], b.to_numpy()[clear])
 

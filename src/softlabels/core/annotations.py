@@ -46,6 +46,17 @@ def _first_missing(col: pd.Series) -> tuple[int, int]:
     return int(idx.size), int(idx[0]) if idx.size else -1
 
 
+def _id_ranks(ids: np.ndarray) -> np.ndarray:
+    """Rank of each id in sorted order (by string form when types are mixed)."""
+    try:
+        order = np.argsort(ids, kind="stable")
+    except TypeError:
+        order = np.argsort(np.asarray([str(i) for i in ids]), kind="stable")
+    ranks = np.empty(ids.shape[0], dtype=np.int64)
+    ranks[order] = np.arange(ids.shape[0])
+    return ranks
+
+
 def show(value: Any) -> str:
     """repr of a value as a user typed it: 5 and 'a', not np.int64(5)."""
     if isinstance(value, np.generic):
@@ -281,6 +292,14 @@ class Annotations:
     def pair_item_matrix(self) -> sp.csr_matrix:
         """Transpose of :attr:`item_pair_matrix`, in CSR for fast products."""
         return self.item_pair_matrix.T.tocsr()
+
+    def canonical_order(self) -> np.ndarray:
+        """A permutation of the answers sorted by item id, worker id and label: the same
+        answers in any row order give the same sequence (for models whose result
+        depends on the order of floating-point sums)."""
+        item_rank = _id_ranks(self.item_ids)[self.item]
+        worker_rank = _id_ranks(self.worker_ids)[self.worker]
+        return np.lexsort((self.label, worker_rank, item_rank))
 
     def to_frame(self) -> pd.DataFrame:
         """Back to a long DataFrame with the original ids."""
