@@ -23,9 +23,10 @@ TINY = 1e-300
 
 def log_normalize(logits: np.ndarray) -> tuple[np.ndarray, float]:
     """Row-wise softmax of log scores, and the sum of the log normalisers
-    (the log-likelihood of the observed answers under the model)."""
+    (the log-likelihood of the observed answers under the model). Overwrites
+    ``logits``."""
     top = row_reduce(np.maximum, logits)
-    post = logits - top[:, None]
+    post = np.subtract(logits, top[:, None], out=logits)  # logits are consumed
     np.exp(post, out=post)
     total = row_reduce(np.add, post)
     post /= total[:, None]
@@ -97,6 +98,12 @@ def confusion_log_scores(ann: Annotations, log_pi: np.ndarray) -> np.ndarray:
     w, k, _ = log_pi.shape
     table = np.ascontiguousarray(log_pi.transpose(0, 2, 1)).reshape(w * k, k)
     return np.asarray(ann.item_pair_matrix @ table)
+
+
+def pair_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
+    """Expected counts in pair layout: row ``w * K + l`` (answers of w with label l),
+    column k: the sum of those answers' items' posteriors for class k."""
+    return np.asarray(ann.pair_item_matrix @ post)
 
 
 def confusion_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:

@@ -104,22 +104,39 @@ class DawidSkene(_EMModel):
         check_float(self.alpha, "alpha", "DawidSkene", low=0.0)
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        # Parameters live in the layout the E-step multiplies with: rows are
+        # (worker, answered label) pairs, columns true classes, so that
+        # log_table[w * K + l, k] = log pi[w, k, l]. No transposes in the loop.
+        w, k = ann.n_workers, ann.n_classes
+
         def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            counts = K.confusion_counts(ann, post) + self.alpha
-            totals = counts.sum(axis=2, keepdims=True)
-            k = ann.n_classes
-            pi = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
-            return pi, K.class_prior(post)
+            counts = K.pair_counts(ann, post)  # (w * l, k): expected counts
+            counts += self.alpha
+            cube = counts.reshape(w, k, k)  # [w, l, k]
+            totals = cube[:, 0, :].copy()  # [w, k]: expected answers of w on class k
+            for label in range(1, k):  # a loop over classes beats sum(axis=1) here
+                totals += cube[:, label, :]
+            if self.alpha <= 0:
+                np.maximum(cube, K.TINY, out=cube)
+            np.log(cube, out=cube)
+            with np.errstate(divide="ignore"):
+                cube -= np.log(totals)[:, None, :]
+            if self.alpha <= 0:
+                rows, cols = np.nonzero(totals <= 0)  # classes a worker never saw
+                cube[rows, :, cols] = -np.log(k)  # get a uniform confusion row
+            return counts, K.class_prior(post)
 
         def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
-            pi, prior = params
-            logits = K.confusion_log_scores(ann, K.safe_log(pi)) + np.log(prior)
+            log_table, prior = params
+            logits = np.asarray(ann.item_pair_matrix @ log_table)
+            logits += np.log(prior)
             return K.log_normalize(logits)
 
-        post, (pi, prior) = self._run(ann, gold, m_step, e_step)
-        self.confusions_ = pi
+        post, (log_table, prior) = self._run(ann, gold, m_step, e_step)
+        pi = np.exp(log_table.reshape(w, k, k)).transpose(0, 2, 1)  # [w, k, l]
+        self.confusions_ = np.ascontiguousarray(pi)
         self.priors_ = prior
-        self.skills_ = np.einsum("wkk,k->w", pi, prior)
+        self.skills_ = np.einsum("wkk,k->w", self.confusions_, prior)
         return post
 
 

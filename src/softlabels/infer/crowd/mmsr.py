@@ -32,14 +32,20 @@ def _trimmed_row_means(
     return sums, counts
 
 
-def _leading_signs(cov: sp.csr_matrix, n_iter: int = 2000, tol: float = 1e-12) -> np.ndarray:
+def _leading_signs(
+    cov: sp.csr_matrix, weights: np.ndarray, n_iter: int = 2000, tol: float = 1e-12
+) -> np.ndarray:
     """Signs of the leading eigenvector of ``sign(C)``, per connected component.
 
     Power iteration on ``sign(C) + d I`` (``d`` the largest degree, so every eigenvalue
     is >= 0 and the dominant one is the largest), started from all ones so that a
     component's majority counts as better than chance. Each component is normalised
     on its own: a small component would otherwise shrink towards 0 beside a large
-    one and take its signs from rounding. Entries within rounding of 0 count as +1.
+    one and take its signs from rounding. An eigenvector's overall sign is arbitrary:
+    each component is oriented so that the ``weights``-weighted sum of its entries is
+    positive (most of the evidence comes from better-than-chance workers); when that
+    sum is 0 the data cannot tell, and every worker of the component counts as better
+    than chance. Entries within rounding of 0 count as +1.
     """
     from scipy.sparse.csgraph import connected_components
 
@@ -57,7 +63,13 @@ def _leading_signs(cov: sp.csr_matrix, n_iter: int = 2000, tol: float = 1e-12) -
         vec = nxt
         if done:
             break
-    return np.where(vec < -1e-9, -1.0, 1.0)
+    vec[np.abs(vec) < 1e-9] = 0.0
+    n_comp = comp.max() + 1
+    total = np.bincount(comp, weights=vec * weights, minlength=n_comp)
+    scale = np.bincount(comp, weights=np.abs(vec) * weights, minlength=n_comp)
+    orient = np.sign(np.where(np.abs(total) > 1e-9 * scale, total, 0.0))
+    vec = np.where(orient[comp] == 0, 1.0, vec * orient[comp])
+    return np.where(vec < 0, -1.0, 1.0)
 
 
 class MMSR(CrowdModel):
@@ -176,7 +188,7 @@ class MMSR(CrowdModel):
                     break
             norm_u, norm_v = np.linalg.norm(u[connected]), np.linalg.norm(v[connected])
             s_abs = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(n_w)
-            sign = _leading_signs(cov)
+            sign = _leading_signs(cov, s_abs * ann.answers_per_worker)
             s = sign * s_abs
             s[~connected] = np.median(s[connected])
         else:
