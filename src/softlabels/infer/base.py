@@ -88,9 +88,6 @@ class CrowdModel(BaseInferrer):
         The factorised answers the model was fitted on.
     """
 
-    #: whether the model reads gold labels (others ignore them, with the output
-    #: still pinned to the gold label on gold items)
-    uses_gold: ClassVar[bool] = False
     #: the largest number of classes the model supports (None: any)
     max_classes: ClassVar[int | None] = None
     #: called as ``callback(iteration, objective)`` by iterative models (progress bars)
@@ -98,7 +95,13 @@ class CrowdModel(BaseInferrer):
 
     def fit(self, answers: Any, gold: Any = None) -> CrowdModel:
         """Fit on answers: an :class:`Annotations`, a DataFrame with ``item, worker,
-        label`` columns, or a file path. ``gold`` maps some item ids to known labels."""
+        label`` columns, or a file path.
+
+        ``gold`` maps some item ids to known labels (a mapping, Series, or DataFrame with
+        ``item, label``). Gold items always get their known label as a one-hot soft
+        label; the iterative models (Dawid–Skene, one-coin, GLAD, MACE, zero-based
+        skill, KOS) and Wawa also keep them fixed while they estimate the workers, so
+        the gold answers calibrate every worker who labelled those items."""
         self._validate_params()
         ann = as_annotations(answers)
         gold_codes = ann.gold_codes(gold)

@@ -55,7 +55,6 @@ class SoftAverage(CrowdModel):
     """
 
     name = "soft-average"
-    uses_gold = True
 
     def __init__(
         self,

@@ -16,7 +16,6 @@ __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 class _EMModel(CrowdModel):
     """Shared parameters and initialisation of the EM models."""
 
-    uses_gold = True
 
     def _check_em_params(self) -> None:
         owner = type(self).__name__

@@ -93,7 +93,6 @@ class MACE(_EMModel):
         self.prior = prior
         self.random_state = random_state
 
-    init = "soft-vote"  # the first run; not a parameter
 
     def _validate_params(self) -> None:
         owner = "MACE"

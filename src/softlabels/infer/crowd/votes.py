@@ -85,7 +85,6 @@ class Wawa(CrowdModel):
     """
 
     name = "wawa"
-    uses_gold = True
 
     def __init__(self) -> None:
         pass
@@ -116,7 +115,6 @@ class ZeroBasedSkill(CrowdModel):
     """
 
     name = "zero-based-skill"
-    uses_gold = True
 
     def __init__(
         self,
