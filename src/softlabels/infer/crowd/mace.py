@@ -93,7 +93,6 @@ class MACE(_EMModel):
         self.prior = prior
         self.random_state = random_state
 
-
     def _validate_params(self) -> None:
         owner = "MACE"
         check_int(self.n_iter, "n_iter", owner, low=1)
