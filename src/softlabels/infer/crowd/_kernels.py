@@ -185,3 +185,68 @@ def run_em(
             break
         prev = objective
     return post, params, it, converged, objective
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """``None`` means 1 thread, ``-1`` all cores, otherwise the number given."""
+    import os
+
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(os.cpu_count() or 1, 1)
+    return max(int(n_jobs), 1)
+
+
+class RowBlocks:
+    """The two sparse matrices of an :class:`Annotations`, cut into row blocks that
+    threads can multiply independently (scipy releases the GIL in sparse products,
+    numpy in element-wise operations).
+
+    Item blocks split the items; pair blocks split the workers, so that a worker's
+    ``n_classes`` (worker, label) rows stay in one block.
+    """
+
+    #: below this many answers threads cost more than they save
+    MIN_ANSWERS = 200_000
+
+    def __init__(self, ann: Annotations, n_jobs: int) -> None:
+        n = n_jobs if ann.n_answers >= self.MIN_ANSWERS else 1
+        self.n_blocks = max(min(n, ann.n_items, ann.n_workers), 1)
+        k = ann.n_classes
+        item_cuts = np.linspace(0, ann.n_items, self.n_blocks + 1).astype(int)
+        worker_cuts = np.linspace(0, ann.n_workers, self.n_blocks + 1).astype(int)
+        self.items = [slice(a, b) for a, b in zip(item_cuts[:-1], item_cuts[1:])]
+        self.pairs = [slice(a * k, b * k) for a, b in zip(worker_cuts[:-1], worker_cuts[1:])]
+        if self.n_blocks == 1:
+            self.item_pair = [ann.item_pair_matrix]
+            self.pair_item = [ann.pair_item_matrix]
+        else:
+            self.item_pair = [ann.item_pair_matrix[s] for s in self.items]
+            self.pair_item = [ann.pair_item_matrix[s] for s in self.pairs]
+
+        self._pool: Any = None
+
+    def map(self, fn: Callable[[int], Any]) -> list[Any]:
+        """``[fn(0), ..., fn(n_blocks - 1)]``, in threads when there are several blocks."""
+        if self.n_blocks == 1:
+            return [fn(0)]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.n_blocks - 1)
+        # the calling thread takes the first block itself
+        futures = [self._pool.submit(fn, b) for b in range(1, self.n_blocks)]
+        first = fn(0)
+        return [first, *(f.result() for f in futures)]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> RowBlocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
