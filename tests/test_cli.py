@@ -51,11 +51,12 @@ def test_aggregate_writes_soft_label_table(answers, tmp_path, capsys):
 def test_aggregate_parquet_round_trip_keeps_provenance(answers, tmp_path, capsys):
     out = tmp_path / "labels.parquet"
     code, _, _ = run(capsys, "aggregate", answers, "-m", "dawid-skene", "-o", out,
-                     "--n-iter", "7", "--tol", "0")
+                     "--n-iter", "7", "--tol", "0", "--n-jobs", "2")
     assert code == 0
     soft = SoftLabels.read_parquet(out)
     assert soft.provenance["method"] == "dawid-skene"
     assert soft.provenance["params"]["n_iter"] == 7
+    assert soft.provenance["params"]["n_jobs"] == 2
     assert soft.classes.tolist() == ["x", "y"]
 
 
@@ -162,6 +163,7 @@ def test_failure_never_overwrites_existing_output(tmp_path, capsys):
         (["-m", "majority-vote", "--n-iter", "5"], "--n-iter does not apply"),
         (["-m", "glad", "--n-iter", "0"], "'n_iter' parameter of GLAD must be >= 1"),
         (["-m", "kos", "--tol", "-1"], "'tol' parameter of KOS"),
+        (["-m", "glad", "--n-jobs", "2"], "--n-jobs does not apply to glad"),
         (["--duplicates", "sometimes"], "duplicates must be"),
         (["--bogus"], "No such option"),
     ],

@@ -41,3 +41,14 @@ def test_public_names():
         assert hasattr(softlabels, name)
     assert issubclass(softlabels.InputError, ValueError)
     assert issubclass(softlabels.InvalidParameterError, ValueError)
+
+
+def test_every_public_module_imports_first_in_a_fresh_interpreter():
+    """Import order must not matter (lazy exports, no circular imports)."""
+    modules = [
+        "softlabels.datasets", "softlabels.infer.crowd", "softlabels.core.annotations",
+        "softlabels.infer.registry", "softlabels.cli", "softlabels._validation",
+    ]
+    for module in modules:
+        code = f"import {module}; import softlabels; softlabels.create_method('glad')"
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -20,14 +20,19 @@ from softlabels.infer.registry import METHODS, create_method, list_methods, meth
 
 
 def build_model(
-    method: str, *, seed: Optional[int], n_iter: Optional[int], tol: Optional[float]
+    method: str,
+    *,
+    seed: Optional[int],
+    n_iter: Optional[int],
+    tol: Optional[float],
+    n_jobs: Optional[int] = None,
 ) -> CrowdModel:
     """A model by name with the CLI's common options mapped onto its parameters."""
     cls = METHODS.get(method)  # KeyError with suggestions for unknown names
     accepted = set(inspect.signature(cls.__init__).parameters)
     params: dict[str, Any] = {}
     for flag, key, value in (("--seed", "random_state", seed), ("--n-iter", "n_iter", n_iter),
-                             ("--tol", "tol", tol)):
+                             ("--tol", "tol", tol), ("--n-jobs", "n_jobs", n_jobs)):
         if value is None:
             continue
         if key not in accepted:
@@ -101,6 +106,9 @@ def aggregate(
     seed: Optional[int] = typer.Option(None, help="Random seed (methods with random_state)."),
     n_iter: Optional[int] = typer.Option(None, help="Maximum iterations (iterative methods)."),
     tol: Optional[float] = typer.Option(None, help="Convergence tolerance; 0 runs all n_iter."),
+    n_jobs: Optional[int] = typer.Option(
+        None, help="Threads for large inputs (dawid-skene); -1: all cores."
+    ),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
@@ -111,7 +119,7 @@ def aggregate(
 
         softlabels aggregate answers.csv -m dawid-skene -o labels.parquet --workers-out workers.csv
     """
-    model = build_model(method, seed=seed, n_iter=n_iter, tol=tol)
+    model = build_model(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
     check_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
