@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from softlabels.core.annotations import Annotations, as_annotations
+from softlabels.core.annotations import as_annotations
 from softlabels.core.soft import SoftLabels
 
 __all__ = ["aggregate"]
@@ -28,7 +28,8 @@ def aggregate(
     Parameters
     ----------
     answers : DataFrame, path or Annotations
-        Long format, one row per answer.
+        Long format, one row per answer. For an Annotations the reading options
+        below are already applied and are ignored (``classes`` must then agree).
     method : str, default="dawid-skene"
         One of :func:`softlabels.list_methods`.
     gold : mapping, Series or DataFrame, optional
@@ -49,12 +50,12 @@ def aggregate(
     from softlabels.infer.registry import create_method
 
     model = create_method(method, **params)
-    ann: Annotations = as_annotations(
+    ann = as_annotations(
         answers,
         item_col=item_col,
         worker_col=worker_col,
         label_col=label_col,
         classes=classes,
         duplicates=duplicates,
-    ) if not isinstance(answers, Annotations) else as_annotations(answers, classes=classes)
+    )
     return model.fit(ann, gold=gold).soft_labels_
