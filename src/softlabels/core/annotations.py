@@ -28,12 +28,17 @@ def _index_dtype(n: int) -> type:
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
-def _sorted_unique(values: pd.Series) -> np.ndarray:
-    uniq = pd.unique(values)
+def _sort_order(values: np.ndarray) -> np.ndarray:
+    """Stable argsort; values of mixed types are ordered by their string form."""
     try:
-        return np.sort(np.asarray(uniq))
-    except TypeError:  # mixed types: order by string form
-        return np.asarray(sorted(uniq, key=str), dtype=object)
+        return np.argsort(values, kind="stable")
+    except TypeError:
+        return np.argsort(np.asarray([str(v) for v in values]), kind="stable")
+
+
+def _sorted_unique(values: pd.Series) -> np.ndarray:
+    uniq = np.asarray(pd.unique(values))
+    return uniq[_sort_order(uniq)]
 
 
 def _first_missing(col: pd.Series) -> tuple[int, int]:
@@ -48,10 +53,7 @@ def _first_missing(col: pd.Series) -> tuple[int, int]:
 
 def _id_ranks(ids: np.ndarray) -> np.ndarray:
     """Rank of each id in sorted order (by string form when types are mixed)."""
-    try:
-        order = np.argsort(ids, kind="stable")
-    except TypeError:
-        order = np.argsort(np.asarray([str(i) for i in ids]), kind="stable")
+    order = _sort_order(ids)
     ranks = np.empty(ids.shape[0], dtype=np.int64)
     ranks[order] = np.arange(ids.shape[0])
     return ranks

@@ -104,7 +104,10 @@ class CrowdModel(BaseInferrer):
         the gold answers calibrate every worker who labelled those items."""
         self._validate_params()
         ann = as_annotations(answers)
-        gold_codes = ann.gold_codes(gold)
+        return self._fit_codes(ann, ann.gold_codes(gold))
+
+    def _fit_codes(self, ann: Annotations, gold_codes: np.ndarray) -> CrowdModel:
+        """:meth:`fit` on factorised answers and gold codes (-1 where unknown)."""
         self.n_iter_ = 0
         self.converged_ = True
         if self.max_classes is not None and ann.n_classes > self.max_classes:
@@ -149,11 +152,13 @@ class CrowdModel(BaseInferrer):
         return {}
 
 
-def pin_gold(post: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    """Set the rows of items with a known label to that label's one-hot vector."""
-    known = gold >= 0
-    if known.any():
-        post = post.copy()
+def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True) -> np.ndarray:
+    """Set the rows of items with a known label to that label's one-hot vector
+    (in place with ``copy=False``, for arrays the caller owns)."""
+    known = np.flatnonzero(gold >= 0)
+    if known.size:
+        if copy:
+            post = post.copy()
         post[known] = 0.0
-        post[np.flatnonzero(known), gold[known]] = 1.0
+        post[known, gold[known]] = 1.0
     return post

@@ -16,6 +16,7 @@ import numpy as np
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
+from softlabels.infer.base import pin_gold
 
 #: smallest probability used inside logarithms
 TINY = 1e-300
@@ -109,8 +110,7 @@ def pair_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
 def confusion_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
     """Expected counts ``C[w, k, l]`` = sum over answers of w with label l of post[item, k]."""
     w, k = ann.n_workers, ann.n_classes
-    c = np.asarray(ann.pair_item_matrix @ post)  # (w * l, k)
-    return c.reshape(w, k, k).transpose(0, 2, 1)
+    return pair_counts(ann, post).reshape(w, k, k).transpose(0, 2, 1)
 
 
 def log_wrong(skill: np.ndarray, n_classes: int) -> np.ndarray:
@@ -158,14 +158,8 @@ def run_em(
     Returns the posteriors, the last parameters, the iterations run, whether the
     tolerance was met and the last objective.
     """
-    known = gold >= 0
-    known_idx = np.flatnonzero(known)
-
     def pin(post: np.ndarray) -> np.ndarray:
-        if known_idx.size:
-            post[known_idx] = 0.0
-            post[known_idx, gold[known_idx]] = 1.0
-        return post
+        return pin_gold(post, gold, copy=False)
 
     post = pin(np.array(init_post, dtype=np.float64, copy=True))
     prev = -np.inf

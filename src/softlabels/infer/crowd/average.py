@@ -100,7 +100,8 @@ class SoftAverage(CrowdModel):
         for name, params in self._member_specs():
             model = create_method(name, **params)
             model._callback = self._callback  # type: ignore[attr-defined]
-            fitted.append(model.fit(ann, gold=_gold_mapping(ann, gold)))
+            model._validate_params()
+            fitted.append(model._fit_codes(ann, gold))
         w = np.ones(len(fitted)) if self.weights is None else np.asarray(self.weights, float)
         w = w / w.sum()
         stack = np.stack([m.soft_labels_.probs for m in fitted])
@@ -114,9 +115,3 @@ class SoftAverage(CrowdModel):
         self.converged_ = all(m.converged_ for m in fitted)
         return normalize_rows(post)
 
-
-def _gold_mapping(ann: Annotations, gold: np.ndarray) -> dict[Any, Any] | None:
-    known = np.flatnonzero(gold >= 0)
-    if not known.size:
-        return None
-    return dict(zip(ann.item_ids[known].tolist(), ann.classes[gold[known]].tolist()))

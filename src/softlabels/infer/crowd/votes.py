@@ -7,7 +7,7 @@ import numpy as np
 from softlabels._validation import check_float, check_int, check_option
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows, softmax
-from softlabels.infer.base import CrowdModel
+from softlabels.infer.base import CrowdModel, pin_gold
 from softlabels.infer.crowd import _kernels as K
 
 __all__ = ["MajorityVote", "SoftVote", "Wawa", "ZeroBasedSkill"]
@@ -90,8 +90,6 @@ class Wawa(CrowdModel):
         pass
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
-        from softlabels.infer.base import pin_gold
-
         mv = pin_gold(K.split_argmax(ann.counts), gold)
         self.skills_ = K.worker_agreement(ann, mv)
         return normalize_rows(K.worker_votes(ann, self.skills_))
@@ -143,8 +141,6 @@ class ZeroBasedSkill(CrowdModel):
         check_float(self.eps, "eps", owner, low=0.0)
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
-        from softlabels.infer.base import pin_gold
-
         skills = np.full(ann.n_workers, 1.0 / ann.n_classes + self.eps)
         lr = self.lr_init
         self.converged_ = False
