@@ -1,4 +1,4 @@
-"""Exceptions raised by softlabels.
+"""Exceptions and warnings raised by softlabels.
 
 Every error a user can cause with bad input is a :class:`InputError` (a ``ValueError``
 subclass), so that callers and the command line can tell it from a bug.
@@ -6,7 +6,7 @@ subclass), so that callers and the command line can tell it from a bug.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InvalidParameterError"]
+__all__ = ["InputError", "InvalidParameterError", "ProbabilityWarning"]
 
 
 class InputError(ValueError):
@@ -15,3 +15,8 @@ class InputError(ValueError):
 
 class InvalidParameterError(ValueError):
     """A parameter of an estimator or function has a value outside its allowed range."""
+
+
+class ProbabilityWarning(UserWarning):
+    """Probabilities were slightly off (rows summing to 1 only within rounding) and were
+    renormalised."""

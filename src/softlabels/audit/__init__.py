@@ -1,0 +1,63 @@
+"""Audit labels and models: label errors, annotators and agreement, calibration,
+conformal prediction sets and out-of-distribution scores (names imported on first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    # label errors (issues.py)
+    "compute_confident_joint": "softlabels.audit.issues",
+    "estimate_noise_matrix": "softlabels.audit.issues",
+    "label_quality_scores": "softlabels.audit.issues",
+    "find_label_issues": "softlabels.audit.issues",
+    "audit_labels": "softlabels.audit.issues",
+    # several annotators (multiannotator.py)
+    "consensus": "softlabels.audit.multiannotator",
+    "annotator_quality": "softlabels.audit.multiannotator",
+    "select_items_to_relabel": "softlabels.audit.multiannotator",
+    # agreement and annotator statistics (agreement.py)
+    "annotator_table": "softlabels.audit.agreement",
+    "krippendorff_alpha": "softlabels.audit.agreement",
+    "fleiss_kappa": "softlabels.audit.agreement",
+    "cohen_kappa": "softlabels.audit.agreement",
+    "pairwise_cohen_kappa": "softlabels.audit.agreement",
+    "item_ambiguity": "softlabels.audit.agreement",
+    "labeller_quality": "softlabels.audit.agreement",
+    "bayesian_label_risk": "softlabels.audit.agreement",
+    # calibration (calibration.py)
+    "expected_calibration_error": "softlabels.audit.calibration",
+    "classwise_ece": "softlabels.audit.calibration",
+    "brier_score": "softlabels.audit.calibration",
+    "negative_log_likelihood": "softlabels.audit.calibration",
+    "reliability_diagram": "softlabels.audit.calibration",
+    "soft_label_divergence": "softlabels.audit.calibration",
+    "calibration_report": "softlabels.audit.calibration",
+    "TemperatureScaling": "softlabels.audit.calibration",
+    "VectorScaling": "softlabels.audit.calibration",
+    # conformal prediction (conformal.py)
+    "conformal_quantile": "softlabels.audit.conformal",
+    "SplitConformalClassifier": "softlabels.audit.conformal",
+    "LabelPowersetICP": "softlabels.audit.conformal",
+    "coverage": "softlabels.audit.conformal",
+    # out-of-distribution and data-set properties (ood.py)
+    "MahalanobisOOD": "softlabels.audit.ood",
+    "max_softmax_score": "softlabels.audit.ood",
+    "energy_score": "softlabels.audit.ood",
+    "label_sharpness": "softlabels.audit.ood",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'softlabels.audit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
