@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from softlabels.core.errors import InputError
 
-__all__ = ["read_table", "atomic_path", "check_readable", "table_format"]
+__all__ = ["read_table", "read_array", "atomic_path", "check_readable", "table_format"]
 
 _FORMATS = {
     ".csv": "csv",
@@ -64,6 +65,19 @@ def _head(p: Path, n: int = 8192) -> bytes:
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
+def _check_text_head(path: str | os.PathLike[str], head: bytes, fmt: str) -> None:
+    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text."""
+    if head.startswith(_PARQUET_MAGIC):
+        raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
+    if b"\x00" in head:
+        raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a multibyte char cut at the boundary
+            raise InputError(f"{path}: is not UTF-8 text ({err.reason} at byte {err.start}).")
+
+
 def read_table(
     path: str | os.PathLike[str], *, fmt: str | None = None, columns: list[str] | None = None
 ) -> pd.DataFrame:
@@ -84,15 +98,7 @@ def read_table(
             return pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
-    if head.startswith(_PARQUET_MAGIC):
-        raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
-    if b"\x00" in head:
-        raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        if err.start < len(head) - 4:  # not just a multibyte char cut at the boundary
-            raise InputError(f"{path}: is not UTF-8 text ({err.reason} at byte {err.start}).")
+    _check_text_head(path, head, fmt)
     try:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(p, sep="," if fmt == "csv" else "\t", usecols=columns)
@@ -104,6 +110,190 @@ def read_table(
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     return frame
+
+
+_ARRAY_FORMATS = {
+    ".npy": "npy",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_array(path: str | os.PathLike[str], *, name: str | None = None) -> np.ndarray:
+    """Read a numeric array (features, labels, logits, probabilities) from a file.
+
+    Formats, by extension:
+
+    * ``.npy``: loaded as stored, without pickle; an object array is refused.
+    * ``.csv`` / ``.tsv`` / ``.txt`` (comma-separated), optionally gzipped (``.csv.gz``):
+      the first row is a header when any of its cells is not a number, otherwise it
+      is data. Every other cell must be a number.
+    * ``.parquet`` / ``.pq``: every column must be numeric.
+
+    A table with a single column gives a 1-D array and one with several columns a 2-D
+    array (``int64`` when every cell is an integer, else ``float64``). Every value must
+    be finite.
+
+    Parameters
+    ----------
+    path : str or path-like
+    name : str, optional
+        What the file holds (a command-line option such as ``--features``), put before
+        the path in error messages.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    InputError
+        Naming the file when it is missing, empty, of an unsupported extension, binary
+        where text was expected (or the reverse), ragged, or holds a value that is not a
+        finite number (the message gives its line and column, counted from 1 with the
+        header as line 1, or its row and column for ``.npy`` and Parquet, counted from 0).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = f.write_text("a,b\\n1,2.5\\n3,4\\n")
+    >>> read_array(f)
+    array([[1. , 2.5],
+           [3. , 4. ]])
+    """
+    where = str(path) if name is None else f"{name} ({path})"
+    try:
+        return _read_array(path, where)
+    except InputError as err:
+        if name is None or str(err).startswith(where):
+            raise
+        raise InputError(f"{name}: {err}") from None
+
+
+def _read_array(path: str | os.PathLike[str], where: str) -> np.ndarray:
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    ext = (suffixes[:-1] if gz else suffixes)[-1:] or [""]
+    fmt = _ARRAY_FORMATS.get(ext[0])
+    if fmt is None or (gz and fmt not in ("csv", "tsv")):
+        shown = "".join(ext + [".gz"] if gz else ext) or "(none)"
+        raise InputError(
+            f"{where}: cannot read an array from a {shown!r} file; use .npy, .csv, .tsv "
+            "(optionally gzipped: .csv.gz) or .parquet."
+        )
+    p = check_readable(path)
+    if fmt == "parquet":
+        arr = _parquet_array(read_table(p, fmt="parquet"), where)
+    elif fmt == "npy":
+        arr = _npy_array(p, where)
+    else:
+        head = _head(p)
+        _check_text_head(where, head, fmt)
+        arr = _text_array(p, fmt, where)
+    if arr.size == 0:
+        raise InputError(f"{where}: the file holds no values.")
+    return arr
+
+
+def _npy_array(p: Path, where: str) -> np.ndarray:
+    with open(p, "rb") as fh:
+        if fh.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            raise InputError(f"{where}: not a NumPy .npy file although the extension says so.")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise InputError(
+                f"{where}: holds a pickled object array; save a numeric array instead."
+            ) from None
+        raise InputError(f"{where}: not a readable .npy file ({err}).") from None
+    except (OSError, EOFError) as err:
+        raise InputError(f"{where}: not a readable .npy file ({err}).") from None
+    if arr.dtype.kind not in "biuf" or arr.ndim == 0:
+        raise InputError(
+            f"{where}: expected a numeric array of at least one dimension; got dtype "
+            f"{arr.dtype} and shape {arr.shape}."
+        )
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InputError(
+                f"{where}: {int(bad.sum())} values are not finite numbers (first at index {first})."
+            )
+    return arr
+
+
+def _parquet_array(frame: pd.DataFrame, where: str) -> np.ndarray:
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise InputError(
+                f"{where}: column {column!r} is not numeric (dtype {frame[column].dtype})."
+            )
+    columns = [frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in frame.columns]
+    values = np.column_stack(columns) if columns else np.empty((0, 0))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"{where}: row {r}, column {frame.columns[c]!r} is {values[r, c]} "
+            "(every value must be a finite number)."
+        )
+    if all(pd.api.types.is_integer_dtype(frame[c]) for c in frame.columns):
+        values = values.astype(np.int64)
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
+def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
+    try:
+        cells = pd.read_csv(
+            p,
+            sep="," if fmt == "csv" else "\t",
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{where}: the file has no data.") from None
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"{where}: cannot be parsed as {fmt} ({msg}).") from None
+    text = cells.to_numpy(dtype=object)
+    filled = (text != "").any(axis=1)
+    text = text[: len(filled) - int(np.argmax(filled[::-1]))] if filled.any() else text[:0]
+    line = 1
+    header: list[str] | None = None
+    if len(text) and any(not _is_number(cell) for cell in text[0] if cell.strip()):
+        header = list(text[0])
+        text, line = text[1:], 2
+    if len(text) == 0:
+        raise InputError(f"{where}: the file has a header but no data rows.")
+    flat = pd.to_numeric(pd.Series(text.ravel()), errors="coerce").to_numpy()
+    values = flat.reshape(text.shape)
+    bad = ~np.isfinite(values.astype(np.float64))
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        column = f"column {c + 1}" + (f" ({header[c]!r})" if header else "")
+        cell = text[r, c]
+        what = "the cell is empty" if not cell.strip() else f"{cell!r} is not a finite number"
+        raise InputError(f"{where}: line {r + line}, {column}: {what}.")
+    if values.dtype.kind not in "iu":
+        values = values.astype(np.float64)
+    return values[:, 0] if values.shape[1] == 1 else values
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
