@@ -52,6 +52,7 @@ class PageResult:
     requests: list[str] = field(default_factory=list)  # URLs the page asked for
     values: dict[str, Any] = field(default_factory=dict)  # results of the expressions
     screenshot: bytes | None = None
+    pdf: bytes | None = None
 
     def errors(self) -> list[str]:
         """Console errors, uncaught exceptions and error-level log entries, as text."""
@@ -151,10 +152,10 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def open(self, path: Path, *, expressions: dict[str, str] | None = None,
-             screenshot: bool = False) -> PageResult:
+             screenshot: bool = False, pdf: bool = False) -> PageResult:
         """Load a local HTML file in a new tab, evaluate ``expressions`` (name ->
         JavaScript, run by the DevTools protocol, not by the page) and optionally take
-        a full-page PNG."""
+        a full-page PNG and print it to PDF (A4, print stylesheet)."""
         pipe = self.pipe
         target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         sid = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -181,6 +182,10 @@ class Browser:
                 pipe.call("Emulation.setDeviceMetricsOverride", metrics, sid)
                 shot = pipe.call("Page.captureScreenshot", {"format": "png"}, sid)
                 result.screenshot = base64.b64decode(shot["data"])
+            if pdf:
+                printed = pipe.call("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69,
+                                                         "preferCSSPageSize": True}, sid, timeout=60)
+                result.pdf = base64.b64decode(printed["data"])
             pipe.call("Runtime.evaluate", {"expression": "0"}, sid)  # flush late events
         finally:
             pipe.call("Target.closeTarget", {"targetId": target})

@@ -1,0 +1,216 @@
+"""Resolve the report's inputs into one aligned bundle, and format numbers for display."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from softlabels.audit._inputs import check_labels, check_pred_probs
+from softlabels.core.annotations import Annotations, as_annotations, show
+from softlabels.core.errors import InputError
+from softlabels.core.soft import SoftLabels
+
+__all__ = ["ReportData", "resolve_inputs", "fmt_int", "fmt_num", "fmt_pct"]
+
+
+@dataclass
+class ReportData:
+    """Everything the sections read, aligned on one item order."""
+
+    classes: np.ndarray
+    n_items: int
+    item_ids: np.ndarray
+    source: str
+    ann: Annotations | None = None
+    soft: SoftLabels | None = None
+    model: Any = None
+    labels: np.ndarray | None = None  # int codes
+    labels_source: str = ""  # "given" or "consensus"
+    pred: np.ndarray | None = None
+    method: str = ""
+    method_params: dict[str, Any] = field(default_factory=dict)
+
+
+def _describe_source(answers: Any, ann: Annotations | None) -> str:
+    if isinstance(answers, (str, os.PathLike)):
+        return os.path.basename(os.fspath(answers)) or os.fspath(answers)
+    if ann is not None and ann.source:
+        return os.path.basename(ann.source) or ann.source
+    if isinstance(answers, pd.DataFrame):
+        return "a DataFrame of answers"
+    if isinstance(answers, Annotations):
+        return "an Annotations table"
+    return ""
+
+
+def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str) -> np.ndarray:
+    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present."""
+    pos = pd.Index(ids_from).get_indexer(ids_to)
+    if (pos < 0).any():
+        pos_s = pd.Index([str(i) for i in ids_from]).get_indexer([str(i) for i in ids_to])
+        if not (pos_s < 0).any():
+            return pos_s
+        miss = ids_to[np.flatnonzero(pos < 0)[0]]
+        raise InputError(
+            f"{what} has no row for item {show(miss)} ({int((pos < 0).sum())} items missing)."
+        )
+    return pos
+
+
+def _label_codes(labels: Any, classes: np.ndarray, named: bool, n_items: int) -> np.ndarray:
+    """Given labels as integer codes. Labels are class values; integer labels none of
+    which is a class value are read as class indices 0..K-1."""
+    values = labels.to_numpy() if isinstance(labels, pd.Series) else np.asarray(labels)
+    if values.ndim != 1:
+        raise InputError(f"labels must be 1-D (one label per item); got shape {values.shape}.")
+    if values.shape[0] != n_items:
+        raise InputError(f"labels has {values.shape[0]} rows but there are {n_items} items.")
+    if not named:
+        return check_labels(values, len(classes), n_items=n_items)
+    if pd.isna(pd.Series(values, dtype=object)).any():
+        row = int(np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy())[0])
+        raise InputError(f"labels has a missing value at row {row}.")
+    codes = pd.Index(classes).get_indexer(values)
+    if (codes < 0).any():
+        codes = pd.Index([str(c) for c in classes]).get_indexer([str(v) for v in values])
+    bad = np.flatnonzero(codes < 0)
+    if bad.size == values.shape[0] and values.dtype.kind in "iu":
+        return check_labels(values, len(classes), n_items=n_items)
+    if bad.size:
+        raise InputError(
+            f"labels: {bad.size} values are not among the classes {classes.tolist()} "
+            f"(first at row {int(bad[0])}: {show(values[bad[0]])})."
+        )
+    return codes.astype(np.int64)
+
+
+def resolve_inputs(
+    answers: Any,
+    *,
+    soft_labels: SoftLabels | None,
+    labels: Any,
+    pred_probs: Any,
+    classes: Sequence[Any] | None,
+    method: str,
+    method_params: Mapping[str, Any] | None,
+    read_options: Mapping[str, Any],
+) -> ReportData:
+    """Read the answers, fit the crowd model when needed, and align labels and
+    predicted probabilities to the items."""
+    if answers is None and soft_labels is None and labels is None and pred_probs is None:
+        raise InputError(
+            "nothing to report on: pass answers, soft_labels, or labels with pred_probs."
+        )
+    if soft_labels is not None and not isinstance(soft_labels, SoftLabels):
+        raise InputError(
+            f"soft_labels must be a SoftLabels; got {type(soft_labels).__name__}."
+        )
+    ann = None
+    model = None
+    soft = soft_labels
+    if answers is not None:
+        ann = as_annotations(answers, classes=classes, **read_options)
+        if soft is None:
+            from softlabels.infer.registry import create_method
+
+            model = create_method(method, **dict(method_params or {})).fit(ann)
+            soft = model.soft_labels_
+        else:
+            if [str(c) for c in soft.classes] != [str(c) for c in ann.classes]:
+                raise InputError(
+                    f"soft_labels classes {soft.classes.tolist()} differ from the answers' "
+                    f"classes {ann.classes.tolist()}."
+                )
+            soft = soft.take(_align(soft.item_ids, ann.item_ids, "soft_labels"))
+    prov = soft.provenance if soft is not None else {}
+    data = ReportData(
+        classes=np.asarray([]),
+        n_items=0,
+        item_ids=np.asarray([]),
+        source=_describe_source(answers, ann),
+        ann=ann,
+        soft=soft,
+        model=model,
+        method=str(prov.get("method", "")) if soft is not None else "",
+        method_params=dict(prov.get("params", {}) or {}) if soft is not None else {},
+    )
+    named = True
+    if soft is not None:
+        data.classes = np.asarray(soft.classes)
+        data.item_ids = np.asarray(soft.item_ids)
+    elif classes is not None:
+        data.classes = np.asarray(list(classes))
+    elif isinstance(pred_probs, SoftLabels):
+        data.classes = np.asarray(pred_probs.classes)
+    if pred_probs is not None:
+        if isinstance(pred_probs, SoftLabels) and soft is not None:
+            pred_sl = pred_probs.take(_align(pred_probs.item_ids, data.item_ids, "pred_probs"))
+            pred = check_pred_probs(pred_sl.probs, n_classes=len(data.classes))
+        else:
+            pred = check_pred_probs(
+                pred_probs, n_classes=len(data.classes) if data.classes.size else None
+            )
+        if not data.classes.size:
+            data.classes = np.arange(pred.shape[1])
+            named = False
+        if soft is not None and pred.shape[0] != soft.n_items:
+            raise InputError(
+                f"pred_probs has {pred.shape[0]} rows but there are {soft.n_items} items."
+            )
+        data.pred = pred
+    if labels is not None:
+        if not data.classes.size:
+            arr = labels.to_numpy() if isinstance(labels, pd.Series) else np.asarray(labels)
+            if arr.dtype.kind not in "iuf":
+                data.classes = np.asarray(sorted(pd.unique(arr), key=str))
+            else:
+                data.classes = np.arange(int(np.nanmax(arr)) + 1 if arr.size else 0)
+                named = False
+        if isinstance(labels, pd.Series) and soft is not None and not isinstance(
+            labels.index, pd.RangeIndex
+        ):
+            labels = labels.iloc[_align(labels.index.to_numpy(), data.item_ids, "labels")]
+        n = soft.n_items if soft is not None else (
+            data.pred.shape[0] if data.pred is not None else len(labels)
+        )
+        data.labels = _label_codes(labels, data.classes, named, n)
+        data.labels_source = "given"
+    elif data.pred is not None and soft is not None:
+        data.labels = soft.hard_codes()
+        data.labels_source = "consensus"
+    if soft is None:
+        data.n_items = len(data.labels) if data.labels is not None else data.pred.shape[0]
+        data.item_ids = np.arange(data.n_items)
+    else:
+        data.n_items = soft.n_items
+    if data.classes.size < 2:
+        raise InputError(f"a report needs at least 2 classes; got {data.classes.tolist()}.")
+    return data
+
+
+# ---------------------------------------------------------------------- formatting
+def fmt_int(x: float) -> str:
+    """12,345"""
+    return f"{int(round(float(x))):,}"
+
+
+def fmt_num(x: float | None, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or an en dash when missing or not finite."""
+    if x is None:
+        return "\u2013"
+    x = float(x)
+    if not math.isfinite(x):
+        return "\u2013"
+    return f"{x:.{digits}f}"
+
+
+def fmt_pct(x: float | None, digits: int = 1) -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "\u2013"
+    return f"{100 * float(x):.{digits}f}%"
