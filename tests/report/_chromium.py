@@ -56,7 +56,8 @@ class PageResult:
 
     def errors(self) -> list[str]:
         """Console errors, uncaught exceptions and error-level log entries, as text."""
-        out = [json.dumps(e.get("args", []))[:500] for e in self.console if e.get("type") == "error"]
+        out = [json.dumps(e.get("args", []))[:500] for e in self.console
+               if e.get("type") == "error"]
         out += [e.get("exceptionDetails", {}).get("text", "exception") for e in self.exceptions]
         out += [e["entry"].get("text", "") for e in self.log if e["entry"].get("level") == "error"]
         return out
@@ -183,8 +184,8 @@ class Browser:
                 shot = pipe.call("Page.captureScreenshot", {"format": "png"}, sid)
                 result.screenshot = base64.b64decode(shot["data"])
             if pdf:
-                printed = pipe.call("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69,
-                                                         "preferCSSPageSize": True}, sid, timeout=60)
+                a4 = {"paperWidth": 8.27, "paperHeight": 11.69, "preferCSSPageSize": True}
+                printed = pipe.call("Page.printToPDF", a4, sid, timeout=60)
                 result.pdf = base64.b64decode(printed["data"])
             pipe.call("Runtime.evaluate", {"expression": "0"}, sid)  # flush late events
         finally:

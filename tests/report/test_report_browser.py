@@ -121,7 +121,8 @@ def test_the_policy_blocks_what_escaping_would_miss(browser, tmp_path, hostile_h
     """Control: a script smuggled into the page is blocked by the page's policy, and
     the harness sees the violation (so a clean run above means something)."""
     smuggled = hostile_html.replace(
-        "</main>", "<script>window.__pwned = 9</script><img src=x onerror=\"window.__pwned=8\"></main>"
+        "</main>",
+        '<script>window.__pwned = 9</script><img src=x onerror="window.__pwned=8"></main>',
     )
     path = tmp_path / "smuggled.html"
     path.write_text(smuggled, encoding="utf-8")

@@ -285,7 +285,8 @@ def test_label_and_prediction_errors(crowd):
     with pytest.raises(InputError, match="pred_probs has 119 rows"):
         build_report(crowd, labels=labels, pred_probs=pred[:-1])
     with pytest.raises(InputError, match="3 classes"):
-        build_report(crowd, labels=labels, pred_probs=pred[:, :2] / pred[:, :2].sum(1, keepdims=True))
+        two = pred[:, :2] / pred[:, :2].sum(axis=1, keepdims=True)
+        build_report(crowd, labels=labels, pred_probs=two)
     bad = labels.copy()
     bad.iloc[5] = "zebra"
     with pytest.raises(InputError, match="not among the classes.*row 5.*zebra"):
@@ -384,3 +385,30 @@ def test_label_issues_without_given_labels_check_the_consensus(crowd):
     _, pred = model_inputs(crowd)
     issues = section(build_report(crowd, pred_probs=pred), "issues")
     assert "the consensus labels against the model" in issues
+
+
+def test_conformal_numbers_match_the_audit_functions():
+    from softlabels.audit.conformal import SplitConformalClassifier, coverage
+
+    rng = np.random.default_rng(3)
+    n, k = 301, 3
+    labels = rng.integers(0, k, n)
+    logits = 1.5 * np.eye(k)[labels] + rng.normal(0, 1, (n, k))
+    pred = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    html = build_report(labels=labels, pred_probs=pred, classes=["a", "b", "c"], alpha=0.2,
+                        random_state=5)
+    # the split the report documents: a random half calibrates, the rest tests
+    perm = np.random.default_rng(5).permutation(n)
+    cal, test = perm[: n // 2], perm[n // 2:]
+    sets = SplitConformalClassifier("lac", alpha=0.2).fit(pred[cal], labels[cal]).predict_sets(
+        pred[test])
+    conformal = section(html, "conformal")
+    assert f"{100 * coverage(sets, labels[test]):.1f}%" in re.findall(
+        r'<div class="value">([^<]*)</div>', conformal)[0]
+    for c, name in enumerate("abc"):
+        m = labels[test] == c
+        row = re.search(rf"<tr><td>{name}</td><td class=\"num\">(\d+)</td>"
+                        rf"<td class=\"num\">([\d.]+)%</td>", conformal)
+        assert int(row.group(1)) == m.sum()
+        assert float(row.group(2)) == pytest.approx(100 * coverage(sets[m], labels[test][m]),
+                                                    abs=0.051)

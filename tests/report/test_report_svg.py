@@ -185,3 +185,11 @@ def test_nice_ticks_examples():
     assert svg.nice_ticks(0, 87) == [0, 20, 40, 60, 80, 100]
     assert svg.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert svg.nice_ticks(5, 5)[0] <= 5 <= svg.nice_ticks(5, 5)[-1]
+
+
+def test_scatter_centres_a_single_x_value():
+    root = parse(svg.scatter_plot([24, 24, 24], [0.2, 0.5, 0.9], title="t", width=400))
+    xs = {float(c.get("cx")) for c in root.iter(f"{NS}circle")}
+    assert len(xs) == 1
+    x = xs.pop()
+    assert 150 < x < 250  # in the middle of the plot, not on an edge

@@ -206,16 +206,17 @@ def _section_classes(ctx: _Context) -> Section:
         cols += ["consensus items", "soft-label mass"]
         table_cols += [np.array([fmt_int(v) for v in hard]),
                        np.array([fmt_pct(v / d.n_items) for v in mass])]
-        main = hard
+        main, by = hard, "the consensus"
     if d.labels is not None and d.labels_source == "given":
         given = np.bincount(d.labels, minlength=k)
         series["given labels"] = given / given.sum()
         cols += ["given labels"]
         table_cols += [np.array([fmt_int(v) for v in given])]
         if d.soft is None:
-            main = given
-    if d.pred is not None and d.soft is None and d.labels is None:
-        main = np.bincount(d.pred.argmax(axis=1), minlength=k)
+            main, by = given, "the given labels"
+    if d.soft is None and d.labels is None:
+        assert d.pred is not None
+        main, by = np.bincount(d.pred.argmax(axis=1), minlength=k), "the predictions"
         series["predicted"] = main / main.sum()
         cols += ["predicted"]
         table_cols += [np.array([fmt_int(v) for v in main])]
@@ -233,7 +234,7 @@ def _section_classes(ctx: _Context) -> Section:
         ))
     if empty:
         ctx.alerts.append(Alert(
-            "empty-class", "info", f"{empty} class(es) have no items in the consensus.",
+            "empty-class", "info", f"{empty} class(es) have no items by {by}.",
             "Check whether the class list is right, or merge unused classes.",
         ))
     chart = svg.bar_chart(
@@ -420,7 +421,7 @@ def _section_annotators(ctx: _Context) -> Section:
              f"spammer score < {_SPAMMER}, \u2265 {_MIN_ITEMS} items"),
         ),
     ]
-    acc = tab["accuracy"].to_numpy(dtype=np.float64)
+    acc = acc_all
     ok = np.isfinite(acc) & (tab["n_answers"].to_numpy() > 0)
     plotted = ""
     if ok.sum() > _MAX_POINTS:  # keep the page light: the workers with most answers
@@ -443,12 +444,10 @@ def _section_annotators(ctx: _Context) -> Section:
         ), "Each point is a worker; likely spammers are in orange. Hover a point for "
            "the worker id." + plotted))
     blocks.append(Block("heading", {"text": "Most reliable workers"}))
-    blocks.append(_table(columns, rows_of(top), numeric=numeric, total=len(top),
-                         max_rows=ctx.max_rows))
-    if len(bottom):
+    blocks.append(_table(columns, rows_of(top), numeric=numeric, max_rows=ctx.max_rows))
+    if bottom.size:
         blocks.append(Block("heading", {"text": "Least reliable workers"}))
-        blocks.append(_table(columns, rows_of(bottom), numeric=numeric, total=len(bottom),
-                             max_rows=ctx.max_rows))
+        blocks.append(_table(columns, rows_of(bottom), numeric=numeric, max_rows=ctx.max_rows))
     if spam.any():
         flagged = np.flatnonzero(spam)
         flagged = flagged[np.argsort(-tab["n_answers"].to_numpy()[flagged], kind="stable")]
@@ -578,7 +577,7 @@ def _section_calibration(ctx: _Context) -> Section:
             "probabilities as confidences.",
         ))
     items = [
-        ("accuracy", fmt_pct(rep["accuracy"]), "top-label, against " + against.split(" ", 1)[1]),
+        ("accuracy", fmt_pct(rep["accuracy"]), "top-label"),
         ("mean confidence", fmt_pct(rep["confidence"]), "mean top probability"),
         ("ECE", fmt_num(ece), f"{rep['n_bins']} equal-width bins"),
         ("ECE, equal-mass bins", fmt_num(rep["ece_quantile"]), ""),
@@ -638,23 +637,23 @@ def _section_conformal(ctx: _Context) -> Section:
             "The items are probably not exchangeable (e.g. the predictions were fitted on "
             "some of them); use predictions from held-out folds.",
         ))
-    per_class = []
-    worst: tuple[float, int] | None = None
+    # coverage within each true class: the share of its items whose set holds it
     counts = np.bincount(y_test, minlength=k)
-    for c in np.argsort(-counts, kind="stable"):
-        mask = y_test == c
-        if not mask.any():
-            continue
-        cc = coverage(sets[mask], y_test[mask])
-        per_class.append([ctx.class_name(c, 60), fmt_int(mask.sum()), fmt_pct(cc),
-                          fmt_num(float(size[mask].mean()), 2)])
-        if mask.sum() >= 20 and (worst is None or cc < worst[0]):
-            worst = (cc, int(c))
-    if worst is not None and worst[0] < target - 0.1:
+    covered = np.bincount(y_test, weights=sets[np.arange(y_test.size), y_test], minlength=k)
+    sizes = np.bincount(y_test, weights=size, minlength=k)
+    present = counts > 0
+    class_cov = np.divide(covered, counts, out=np.full(k, np.nan), where=present)
+    class_size = np.divide(sizes, counts, out=np.full(k, np.nan), where=present)
+    shown = [c for c in np.argsort(-counts, kind="stable") if present[c]]
+    per_class = [[ctx.class_name(c, 60), fmt_int(counts[c]), fmt_pct(class_cov[c]),
+                  fmt_num(class_size[c], 2)] for c in shown]
+    judged = np.flatnonzero(counts >= 20)
+    worst = int(judged[np.argmin(class_cov[judged])]) if judged.size else -1
+    if worst >= 0 and class_cov[worst] < target - 0.1:
         ctx.alerts.append(Alert(
             "class-coverage", "info",
-            f"Class {ctx.class_name(worst[1])} is covered for only {fmt_pct(worst[0])} of "
-            f"its held-out items (overall {fmt_pct(cov)}).",
+            f"Class {ctx.class_name(worst)} is covered for only {fmt_pct(class_cov[worst])} "
+            f"of its held-out items (overall {fmt_pct(cov)}).",
             "The guarantee is marginal; use class-conditional (Mondrian) calibration if "
             "every class needs the target coverage.",
         ))
@@ -691,22 +690,28 @@ def _section_conformal(ctx: _Context) -> Section:
     ])
 
 
+def _has_model(d: ReportData) -> bool:
+    return d.pred is not None and d.labels is not None
+
+
+def _has_soft(d: ReportData) -> bool:
+    return d.soft is not None
+
+
+_NEEDS_MODEL = "needs pred_probs, with labels or crowd answers"
+_NEEDS_SOFT = "needs crowd answers or soft labels"
+
+#: The sections in page order: (id, title, builder, needs, reason shown when absent).
 _SECTIONS = (
-    # (id, title, builder, needs, reason when absent)
     ("provenance", "Provenance", _section_provenance, lambda d: True, ""),
     ("class-balance", "Class balance", _section_classes, lambda d: True, ""),
     ("annotators", "Annotators and agreement", _section_annotators,
      lambda d: d.ann is not None, "needs crowd answers"),
-    ("ambiguity", "Ambiguity", _section_ambiguity, lambda d: d.soft is not None,
-     "needs answers or soft labels"),
-    ("weak-consensus", "Weakest consensus", _section_weak_consensus,
-     lambda d: d.soft is not None, "needs answers or soft labels"),
-    ("issues", "Label issues", _section_issues,
-     lambda d: d.pred is not None and d.labels is not None, "needs labels and pred_probs"),
-    ("calibration", "Calibration", _section_calibration,
-     lambda d: d.pred is not None and d.labels is not None, "needs pred_probs"),
-    ("conformal", "Conformal prediction sets", _section_conformal,
-     lambda d: d.pred is not None and d.labels is not None, "needs pred_probs"),
+    ("ambiguity", "Ambiguity", _section_ambiguity, _has_soft, _NEEDS_SOFT),
+    ("weak-consensus", "Weakest consensus", _section_weak_consensus, _has_soft, _NEEDS_SOFT),
+    ("issues", "Label issues", _section_issues, _has_model, _NEEDS_MODEL),
+    ("calibration", "Calibration", _section_calibration, _has_model, _NEEDS_MODEL),
+    ("conformal", "Conformal prediction sets", _section_conformal, _has_model, _NEEDS_MODEL),
 )
 
 

@@ -428,7 +428,10 @@ def scatter_plot(
         xlo, xhi = math.floor(xlo), max(math.ceil(xhi), math.floor(xlo) + 1)
         xt = [(float(p), _fmt_tick(10.0**p)) for p in range(int(xlo), int(xhi) + 1)]
     else:
-        ticks = nice_ticks(xlo, xhi if xhi > xlo else xlo + 1, 6)
+        if xhi == xlo:  # one value: centre it
+            pad = max(abs(xlo) * 0.1, 0.5)
+            xlo, xhi = xlo - pad, xhi + pad
+        ticks = nice_ticks(xlo, xhi, 6)
         xlo, xhi = ticks[0], ticks[-1]
         xt = [(t, _fmt_tick(t)) for t in ticks]
 
