@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _chromium import Browser, available
+from _chromium import CHROMIUM, Browser, available
 from _report_helpers import HOSTILE, model_inputs
 
 from softlabels.datasets import load_adult3
@@ -15,7 +15,7 @@ from softlabels.report import build_report, write_report
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not available(), reason="Chromium not found at /usr/bin/chromium "
+    pytest.mark.skipif(not available(), reason=f"Chromium not found at {CHROMIUM} "
                        "(apt install chromium, or set SOFTLABELS_CHROMIUM)"),
 ]
 
