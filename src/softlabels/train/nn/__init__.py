@@ -1,0 +1,40 @@
+"""PyTorch losses for soft, noisy, weak and distilled labels (``pip install 'softlabels[torch]'``).
+
+Every loss comes as a pure function in :mod:`softlabels.train.nn.functional` and an
+``nn.Module`` twin here, registered by name:
+
+>>> from softlabels.train.nn import create_loss, list_losses
+>>> list_losses("*softmax")
+['normalized-softmax', 'decoupled-softmax']
+>>> create_loss("nkd", temperature=1.0)
+NKDLoss(temperature=1.0, gamma=1.5, reduction='mean')
+
+Call conventions (so losses can be swapped):
+
+* ``loss(logits, target)``: ``target`` is class indices (an integer tensor of shape ``(N,)``)
+  or probabilities (a floating tensor of shape ``(N, C)``), told apart by dtype only.
+* distillation: ``loss(student_logits, teacher_logits[, target])``; temperature and weights
+  are constructor parameters; the teacher is detached inside.
+* extra inputs come after the target: ``USKDLoss(...)(logits, target, features)``,
+  ``ELRLoss(...)(logits, target, index)``, ``SoftTeacherCELoss()(logits, target, bg_score)``;
+  bags: ``DLLPLoss()(logits, bag_index, bag_proportions)``; pairs:
+  ``ThurstoneFidelityLoss()(pred_a, pred_b, preference)``.
+* ``reduction`` is ``"mean"`` (default; the batch average of the per-sample loss, summed over
+  classes), ``"sum"`` or ``"none"``. The mean of an empty batch is 0.
+* half-precision inputs are computed in float32 and the loss is returned in float32;
+  float64 inputs give float64.
+"""
+
+from __future__ import annotations
+
+from softlabels._optional import require
+
+torch = require("torch", extra="torch")
+
+from softlabels.train import LOSSES, create_loss, list_losses, loss_summary  # noqa: E402
+from softlabels.train.nn import functional  # noqa: E402
+from softlabels.train.nn import losses as _losses  # noqa: E402
+from softlabels.train.nn.losses import *  # noqa: E402,F403
+
+__all__ = ["LOSSES", "create_loss", "functional", "list_losses", "loss_summary",
+           *_losses.__all__]

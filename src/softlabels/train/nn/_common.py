@@ -1,0 +1,206 @@
+"""Shared pieces of the loss functions: parameter constraints, input checks, targets, reduction.
+
+Conventions used by every loss in :mod:`softlabels.train.nn`:
+
+* Inputs are logits (or scores), never probabilities. Targets are told apart by dtype only:
+  an integer tensor of shape ``(N,)`` holds class indices, a floating tensor of shape
+  ``(N, C)`` holds probabilities (or relevance weights). Values are never inspected to guess.
+* Computation runs in ``float32`` at least: ``float16`` / ``bfloat16`` inputs are upcast, and
+  the loss comes back in ``float32``; ``float64`` inputs give a ``float64`` loss.
+* Targets, teacher logits and other supervision tensors are detached inside.
+* ``reduction="none"`` returns one value per sample (per bag for DLLP), ``"sum"`` their sum and
+  ``"mean"`` their average. The mean of an empty batch is ``0`` (still connected to the
+  inputs' graph), never NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from softlabels._validation import check_float, check_option
+from softlabels.core.errors import InputError, InvalidParameterError
+
+Reduction = Literal["none", "mean", "sum"]
+REDUCTIONS = ("none", "mean", "sum")
+
+Constraint = Callable[[Any, str, str], Any]
+
+
+# --------------------------------------------------------------------------- parameters
+def real(low: float | None = None, high: float | None = None, *, low_open: bool = False) -> Constraint:
+    def check(value: Any, name: str, owner: str) -> float:
+        return check_float(value, name, owner, low=low, high=high, low_open=low_open)
+
+    return check
+
+
+def option(*choices: str) -> Constraint:
+    def check(value: Any, name: str, owner: str) -> str:
+        return check_option(value, name, owner, choices)
+
+    return check
+
+
+def boolean(value: Any, name: str, owner: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be True or False; got {value!r}."
+        )
+    return value
+
+
+def positive_int(value: Any, name: str, owner: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int >= 1; got {value!r}."
+        )
+    return value
+
+
+def anything(value: Any, name: str, owner: str) -> Any:
+    return value
+
+
+POSITIVE = real(0.0, low_open=True)
+NON_NEGATIVE = real(0.0)
+UNIT = real(0.0, 1.0)
+REDUCTION = option(*REDUCTIONS)
+
+
+def check_params(owner: str, spec: Mapping[str, Constraint], **params: Any) -> None:
+    """Apply the constraint of ``spec`` to every parameter (InvalidParameterError)."""
+    for name, value in params.items():
+        spec[name](value, name, owner)
+
+
+# --------------------------------------------------------------------------- tensors
+def compute_dtype(*tensors: Tensor | None) -> torch.dtype:
+    """float32, or float64 if any floating input is float64."""
+    dtype = torch.float32
+    for t in tensors:
+        if isinstance(t, Tensor) and t.is_floating_point():
+            dtype = torch.promote_types(dtype, t.dtype)
+    return dtype
+
+
+def as_float(x: Any, name: str, dtype: torch.dtype, *, ndim: int | tuple[int, ...]) -> Tensor:
+    """Check a floating tensor of the given rank and cast it to ``dtype``."""
+    if not isinstance(x, Tensor):
+        raise InputError(f"{name} must be a torch.Tensor; got {type(x).__name__}.")
+    if not x.is_floating_point():
+        raise InputError(
+            f"{name} must be a floating tensor (logits or scores); got dtype {x.dtype}."
+        )
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    if x.ndim not in dims:
+        want = " or ".join(f"{d}-D" for d in dims)
+        raise InputError(f"{name} must be {want}; got shape {tuple(x.shape)}.")
+    return x.to(dtype)
+
+
+def check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise InputError(
+            f"{name_b} must have the shape of {name_a} {tuple(a.shape)}; got {tuple(b.shape)}."
+        )
+
+
+def _check_indices(target: Tensor, n: int, c: int, name: str) -> Tensor:
+    if target.shape != (n,):
+        raise InputError(
+            f"{name} holds class indices (integer dtype), so it must have shape ({n},); "
+            f"got {tuple(target.shape)}."
+        )
+    if n and (int(target.min()) < 0 or int(target.max()) >= c):
+        bad = int(torch.nonzero((target < 0) | (target >= c))[0, 0])
+        raise InputError(
+            f"{name}[{bad}] = {int(target[bad])} is not a class index in [0, {c})."
+        )
+    return target.long()
+
+
+def _target_kind(target: Any, name: str) -> str:
+    if not isinstance(target, Tensor):
+        raise InputError(f"{name} must be a torch.Tensor; got {type(target).__name__}.")
+    if target.dtype == torch.bool or target.is_complex():
+        raise InputError(
+            f"{name} has dtype {target.dtype}: pass class indices as an integer (int64) tensor "
+            "or probabilities as a floating tensor."
+        )
+    return "prob" if target.is_floating_point() else "index"
+
+
+def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype) -> Tensor:
+    """Dense detached ``(n, c)`` targets: one-hot rows for indices, the values for floats."""
+    if _target_kind(target, name) == "index":
+        idx = _check_indices(target, n, c, name)
+        out = torch.zeros(n, c, dtype=dtype, device=target.device)
+        return out.scatter_(1, idx[:, None], 1.0)
+    if target.shape != (n, c):
+        raise InputError(
+            f"{name} holds probabilities (floating dtype), so it must have shape ({n}, {c}); "
+            f"got {tuple(target.shape)}. Class indices must be an integer tensor."
+        )
+    return target.detach().to(dtype)
+
+
+def class_index(target: Any, n: int, c: int, name: str) -> Tensor:
+    """``(n,)`` int64 class indices; probability rows are reduced to their argmax."""
+    if _target_kind(target, name) == "index":
+        return _check_indices(target, n, c, name)
+    if target.shape != (n, c):
+        raise InputError(
+            f"{name} holds probabilities (floating dtype), so it must have shape ({n}, {c}); "
+            f"got {tuple(target.shape)}."
+        )
+    return target.detach().argmax(dim=1)
+
+
+def as_vector(x: Any, name: str, n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """A detached ``(n,)`` floating tensor (tensor, array or sequence accepted)."""
+    t = torch.as_tensor(x, device=device)
+    if t.dtype == torch.bool or t.is_complex():
+        raise InputError(f"{name} must be numeric; got dtype {t.dtype}.")
+    if t.shape != (n,):
+        raise InputError(f"{name} must have shape ({n},); got {tuple(t.shape)}.")
+    return t.detach().to(dtype)
+
+
+def as_matrix(x: Any, name: str, shape: tuple[int, int], dtype: torch.dtype,
+              device: torch.device) -> Tensor:
+    t = torch.as_tensor(x, device=device)
+    if t.dtype == torch.bool or t.is_complex():
+        raise InputError(f"{name} must be numeric; got dtype {t.dtype}.")
+    if tuple(t.shape) != shape:
+        raise InputError(f"{name} must have shape {shape}; got {tuple(t.shape)}.")
+    t = t.detach().to(dtype)
+    if not bool(torch.isfinite(t).all()):
+        raise InputError(f"{name} contains non-finite values.")
+    return t
+
+
+def one_hot_mask(index: Tensor, c: int) -> Tensor:
+    """Boolean ``(n, c)`` mask with True at ``index``."""
+    mask = torch.zeros(index.shape[0], c, dtype=torch.bool, device=index.device)
+    return mask.scatter_(1, index[:, None], True)
+
+
+def drop_columns(x: Tensor, mask: Tensor, dropped: int = 1) -> Tensor:
+    """The entries of ``x`` where ``mask`` is False, as ``(n, c - dropped)``; ``mask`` must
+    hold exactly ``dropped`` True values per row."""
+    n, c = x.shape
+    return x[~mask].reshape(n, c - dropped)
+
+
+def reduce(loss: Tensor, reduction: str) -> Tensor:
+    """Apply a reduction over the first axis; the mean of an empty batch is 0."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total / max(loss.shape[0], 1)

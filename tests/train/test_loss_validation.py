@@ -1,0 +1,131 @@
+"""Bad inputs raise ValueErrors (InputError / InvalidParameterError) that name the argument
+and the shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from softlabels.core.errors import InputError, InvalidParameterError  # noqa: E402
+from softlabels.train.nn import DLLPLoss, ELRLoss, MultiFocalLoss, create_loss  # noqa: E402
+from softlabels.train.nn import functional as F  # noqa: E402
+
+Z = torch.zeros(3, 4)
+Y = torch.tensor([0, 1, 3])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: F.soft_cross_entropy(Z, torch.tensor([0, 1])),
+         r"target holds class indices \(integer dtype\), so it must have shape \(3,\); got \(2,\)"),
+        (lambda: F.soft_cross_entropy(Z, torch.zeros(3, 5)),
+         r"target holds probabilities \(floating dtype\), so it must have shape \(3, 4\); "
+         r"got \(3, 5\)"),
+        (lambda: F.soft_cross_entropy(Z, torch.tensor([0, 4, 1])),
+         r"target\[1\] = 4 is not a class index in \[0, 4\)"),
+        (lambda: F.soft_cross_entropy(Z, torch.tensor([True, False, True])),
+         "dtype torch.bool: pass class indices as an integer"),
+        (lambda: F.soft_cross_entropy(torch.zeros(3, 4, dtype=torch.long), Y),
+         "logits must be a floating tensor"),
+        (lambda: F.soft_cross_entropy(torch.zeros(3), Y), r"logits must be 2-D; got shape \(3,\)"),
+        (lambda: F.soft_cross_entropy(Z, Y, torch.ones(2)), r"weight must have shape \(3,\)"),
+        (lambda: F.kd_loss(Z, torch.zeros(3, 5)),
+         r"teacher_logits must have the shape of student_logits \(3, 4\); got \(3, 5\)"),
+        (lambda: F.dkd_loss(torch.zeros(3, 1), torch.zeros(3, 1), torch.zeros(3, dtype=torch.long)),
+         "at least 2 classes"),
+        (lambda: F.uskd_loss(Z, Y, torch.zeros(3, 5)), "weak_logits must have the shape"),
+        (lambda: F.elr_loss(Z, Y, torch.zeros(2, 4)), "ema_target must have the shape"),
+        (lambda: F.forward_correction_loss(Z, Y, torch.ones(3, 3) / 3),
+         r"transition must have shape \(4, 4\)"),
+        (lambda: F.forward_correction_loss(Z, Y, torch.ones(4, 4) / 3),
+         "transition rows must sum to 1"),
+        (lambda: F.ure_ga_loss(Z, Y, prior=torch.ones(3)), r"prior must have shape \(4,\)"),
+        (lambda: F.dllp_loss(Z, torch.tensor([0, 0, 1]), torch.ones(3, 4) / 4),
+         "bag 2 has no instance in this batch"),
+        (lambda: F.dllp_loss(Z, torch.tensor([0, 0, 5]), torch.ones(3, 4) / 4),
+         r"bag_index values must lie in \[0, 3\)"),
+        (lambda: F.dllp_loss(Z, torch.tensor([0.0, 1.0, 2.0]), torch.ones(3, 4) / 4),
+         r"bag_index must be an integer tensor of shape \(3,\)"),
+        (lambda: F.dllp_loss(Z, torch.tensor([0, 1, 2]), torch.ones(3, 2) / 2),
+         r"bag_proportions must have shape \(n_bags, 4\)"),
+        (lambda: F.pu_mlc_loss(Z, torch.zeros(3, 5)), r"target must be a \(N, C\) label matrix"),
+        (lambda: F.multi_focal_loss(Z, torch.zeros(3, 4), class_counts=[1, 2, 0, 4]),
+         "class_counts must be positive"),
+        (lambda: F.multi_focal_loss(Z, torch.zeros(3, 4), class_counts=[1, 2, 3]),
+         r"class_counts must have shape \(4,\)"),
+        (lambda: F.normalized_softmax_loss(torch.zeros(3, 2), torch.zeros(4, 3), Y),
+         "features has 2 dimensions but weight has shape"),
+        (lambda: F.decoupled_softmax_loss(Z, -torch.ones(3, 4)), "relevance values must be >= 0"),
+        (lambda: F.soft_top_k(Z, 4), "k must satisfy 0 < k < number of candidate labels"),
+        (lambda: F.soft_top_k(Z, 2.5), "k must be an int"),
+        (lambda: F.soft_top_k_loss(Z, torch.ones(3, 4), k=torch.tensor([1, 2, 3]),
+                                   sample_positives=True), "needs an int k"),
+        (lambda: F.thurstone_fidelity_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.ones(3)),
+         "level logits have 4 columns but levels has 5 values"),
+        (lambda: F.thurstone_fidelity_loss(torch.zeros(3), torch.zeros(3), torch.ones(3) * 2),
+         r"target must hold preference probabilities in \[0, 1\]"),
+        (lambda: F.thurstone_fidelity_loss(torch.zeros(3), torch.zeros(3), torch.ones(3),
+                                           fixed_pred_std=False), "needs level logits"),
+        (lambda: F.soft_teacher_ce_loss(Z, torch.zeros(3, 4), torch.ones(3)),
+         "needs class indices"),
+        (lambda: F.soft_teacher_ce_loss(Z, Y, torch.ones(3), bg_index=4), "bg_index must be"),
+        (lambda: F.best_of_heads_loss(Z, Y), r"logits must be 3-D; got shape \(3, 4\)"),
+        (lambda: F.uniform_transition(1), "n_classes must be an int >= 2"),
+    ],
+)
+def test_input_errors_name_the_argument(call, match):
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def test_input_errors_are_value_errors():
+    assert issubclass(InputError, ValueError) and issubclass(InvalidParameterError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: F.soft_cross_entropy(Z, Y, reduction="avg"), "'reduction' parameter"),
+        (lambda: F.kd_loss(Z, Z, temperature=-1.0), "'temperature' parameter of kd_loss"),
+        (lambda: F.soft_cross_entropy(Z, Y, label_smoothing=1.5), "'label_smoothing'"),
+        (lambda: F.uskd_loss(Z, Y, Z, rank_source="papr"), "Did you mean 'paper'"),
+        (lambda: F.elr_loss(Z, Y, Z, clamp_eps=0.0), "'clamp_eps' parameter of elr_loss"),
+    ],
+)
+def test_parameter_errors(call, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        call()
+
+
+def test_elr_index_checks():
+    loss = ELRLoss(num_examples=5, num_classes=4)
+    with pytest.raises(InputError, match=r"index must be an integer tensor of shape \(3,\)"):
+        loss(Z, Y, torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(InputError, match=r"index values must lie in \[0, 5\)"):
+        loss(Z, Y, torch.tensor([0, 1, 5]))
+    with pytest.raises(InputError, match="repeated samples"):
+        loss(Z, Y, torch.tensor([0, 1, 1]))
+    with pytest.raises(InputError, match=r"logits must have shape \(N, 4\)"):
+        loss(torch.zeros(3, 2), Y, torch.tensor([0, 1, 2]))
+    assert loss.ema_target.abs().sum() == 0  # failed calls leave the state alone
+
+
+def test_module_checks():
+    with pytest.raises(InputError, match="needs class_counts"):
+        MultiFocalLoss(None)
+    with pytest.raises(InvalidParameterError, match="'eps' parameter of DLLPLoss"):
+        DLLPLoss(eps=0.9)
+    with pytest.raises(InvalidParameterError, match="'num_examples' parameter of ELRLoss"):
+        create_loss("elr", num_examples=0, num_classes=3)
+
+
+def test_targets_are_never_guessed_from_values():
+    """A floating target of integral values is still probabilities, never class indices."""
+    z = torch.randn(3, 3)
+    with pytest.raises(InputError, match="holds probabilities"):
+        F.soft_cross_entropy(z, torch.tensor([0.0, 1.0, 2.0]))
+    as_probs = F.soft_cross_entropy(z, torch.tensor([[0.0, 1.0, 0.0]] * 3), reduction="none")
+    as_index = F.soft_cross_entropy(z, torch.tensor([1, 1, 1]), reduction="none")
+    torch.testing.assert_close(as_probs, as_index)
