@@ -164,7 +164,7 @@ def main() -> None:
     args = parser(__doc__.splitlines()[0]).parse_args()
     real = {name: load(name) for name in ["duck", "dog", "adult3"]}
     sets_alpha = {**real, "synthetic 100k": synthetic(100_000)}
-    big = {**real, "synthetic 100k": sets_alpha["synthetic 100k"], "synthetic 1M": synthetic(1_000_000)}
+    big = {**sets_alpha, "synthetic 1M": synthetic(1_000_000)}
     parts = [
         "## Agreement measures and annotator statistics",
         "",

@@ -250,7 +250,8 @@ def test_krippendorff_coincidence_matrix_of_the_paper(krippendorff_answers):
 
 
 @pytest.mark.parametrize(
-    "level, published", [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)]
+    "level, published",
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
 )
 def test_krippendorff_alpha_of_the_paper(krippendorff_answers, level, published):
     alpha = krippendorff_alpha(krippendorff_answers, level)
@@ -429,10 +430,12 @@ def test_pairwise_cohen_kappa_hand_computed():
     ]
     # a vs b: table [[1, 1], [0, 2]]: p_o 3/4, p_e (2*1 + 2*3)/16 = 1/2, kappa 1/2
     assert out["agreement"].iloc[0] == pytest.approx(0.75)
-    assert out["kappa"].iloc[0] == pytest.approx(cohen_kappa(["x", "y", "x", "y"], ["x", "y", "y", "y"]))
+    want = cohen_kappa(["x", "y", "x", "y"], ["x", "y", "y", "y"])
+    assert out["kappa"].iloc[0] == pytest.approx(want)
     assert out["kappa"].iloc[0] == pytest.approx(0.5)
     assert np.isnan(out["kappa"].iloc[1])  # one shared item: p_e = 1
-    assert pairwise_cohen_kappa(df, min_shared=2)[["worker_a", "worker_b"]].values.tolist() == [["a", "b"]]
+    two = pairwise_cohen_kappa(df, min_shared=2)
+    assert two[["worker_a", "worker_b"]].values.tolist() == [["a", "b"]]
     with pytest.raises(InvalidParameterError, match="'min_shared'"):
         pairwise_cohen_kappa(df, min_shared=0)
 

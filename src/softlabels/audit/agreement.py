@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from softlabels._validation import check_float, check_int, check_option, check_probs
-from softlabels.audit._inputs import check_pred_probs
+from softlabels.audit._inputs import check_labels, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
+_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 #: Weights of the Area, N (field count), Edge and Categorical components of the
 #: per-assignment quality score of Estes et al. (2024); project-specific.
@@ -509,7 +510,7 @@ def krippendorff_alpha(
     >>> round(krippendorff_alpha(counts), 3)
     0.667
     """
-    level = check_option(level, "level", "krippendorff_alpha", ["nominal", "ordinal", "interval", "ratio"])
+    level = check_option(level, "level", "krippendorff_alpha", _LEVELS)
     coincidence, classes = _coincidence(annotations)
     marginals = coincidence.sum(axis=1)
     n = marginals.sum()
@@ -617,16 +618,17 @@ def cohen_kappa(a: Any, b: Any, n_classes: int | None = None) -> float:
     if a_arr.ndim != 1 or b_arr.ndim != 1:
         raise InputError(f"a and b must be 1-D; got shapes {a_arr.shape} and {b_arr.shape}.")
     if a_arr.shape[0] != b_arr.shape[0]:
-        raise InputError(f"a and b must have the same length; got {a_arr.shape[0]} and {b_arr.shape[0]}.")
+        raise InputError(
+            f"a and b must have the same length; got {a_arr.shape[0]} and {b_arr.shape[0]}."
+        )
     if a_arr.shape[0] == 0:
         raise InputError("a and b are empty.")
     if n_classes is not None:
-        from softlabels.audit._inputs import check_labels
-
         k = check_int(n_classes, "n_classes", "cohen_kappa", low=1)
         ca, cb = check_labels(a_arr, k, name="a"), check_labels(b_arr, k, name="b")
     else:
-        codes, uniq = pd.factorize(pd.Series(np.concatenate([a_arr.astype(object), b_arr.astype(object)])))
+        both = np.concatenate([a_arr.astype(object), b_arr.astype(object)])
+        codes, uniq = pd.factorize(pd.Series(both))
         if (codes < 0).any():
             i = int(np.flatnonzero(codes < 0)[0])
             which, row = ("a", i) if i < a_arr.shape[0] else ("b", i - a_arr.shape[0])
@@ -652,8 +654,10 @@ def pairwise_cohen_kappa(annotations: Any, min_shared: int = 10) -> pd.DataFrame
     the items, with no loop over pairs: each worker's label counts on the items shared
     with every other worker, ``V^T B`` (``V`` the item x (worker, label) matrix, ``B``
     the item x worker incidence; summed over labels it gives the shared items), and
-    the equal answers ``Z^T Z`` (``Z`` the (item, label) x worker matrix). A worker with several answers on an item
-    contributes the distribution of his answers there.
+    the equal answers ``Z^T Z`` (``Z`` the (item, label) x worker matrix). The work
+    grows with ``sum_i m_i^2`` (``m_i`` answers on item ``i``), the result with the
+    number of pairs. A worker with several answers on an item contributes the
+    distribution of his answers there.
 
     Parameters
     ----------
@@ -701,8 +705,9 @@ def pairwise_cohen_kappa(annotations: Any, min_shared: int = 10) -> pd.DataFrame
         equal = equal_all.toarray()[wa, wb] if wa.size else np.zeros(0)
         row_a, row_b = dense[wa, :, wb], dense[wb, :, wa]
     else:
+        rows = np.repeat(np.arange(n_workers), k)
         total = sp.csr_matrix(
-            (np.ones(n_workers * k), (np.repeat(np.arange(n_workers), k), np.arange(n_workers * k))),
+            (np.ones(n_workers * k), (rows, np.arange(n_workers * k))),
             shape=(n_workers, n_workers * k),
         )
         shared = sp.triu(total @ margins, k=1).tocoo()
@@ -831,7 +836,8 @@ def _answer_scores(ann: Annotations, answer_scores: Any, weights: Any) -> np.nda
         )
     if s.ndim == 2:
         w = np.asarray(weights, dtype=np.float64)
-        if w.ndim != 1 or w.shape[0] != s.shape[1] or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        ok = w.ndim == 1 and w.shape[0] == s.shape[1] and np.isfinite(w).all()
+        if not ok or (w < 0).any() or w.sum() <= 0:
             raise InvalidParameterError(
                 f"The 'weights' parameter of labeller_quality must be {s.shape[1]} non-negative "
                 f"numbers, one per column of answer_scores; got {list(np.atleast_1d(w))}."
@@ -839,7 +845,9 @@ def _answer_scores(ann: Annotations, answer_scores: Any, weights: Any) -> np.nda
         s = s @ (w / w.sum())  # NaN in any component leaves the answer unscored
     if (np.isinf(s)).any() or (s < 0).any() or (s > 1).any():
         i = int(np.flatnonzero(np.isinf(s) | (s < 0) | (s > 1))[0])
-        raise InputError(f"answer_scores must lie in [0, 1] (NaN: not scored); row {i} is {s[i]!r}.")
+        raise InputError(
+            f"answer_scores must lie in [0, 1] (NaN: not scored); row {i} is {s[i]!r}."
+        )
     return s
 
 
@@ -1053,8 +1061,9 @@ def _quality_weights(ann: Annotations, quality: Any) -> np.ndarray:
             out = np.repeat(out[:, None], k, axis=1)
         elif out.shape != (n_workers, k):
             raise InputError(
-                f"quality must be a LabellerQuality, a mapping worker -> weight, or an array "
-                f"of shape ({n_workers},) or ({n_workers}, {k}) in worker order; got shape {out.shape}."
+                "quality must be a LabellerQuality, a mapping worker -> weight, or an array "
+                f"of shape ({n_workers},) or ({n_workers}, {k}) in worker order; got shape "
+                f"{out.shape}."
             )
     bad = np.isinf(out) | (out < 0)
     if bad.any():
@@ -1126,7 +1135,9 @@ def bayesian_label_risk(
     cons[ok] = votes[ok] / total[ok, None]
     n_groups = c.first.shape[0]
     group_w = np.bincount(c.group, weights=w_entry, minlength=n_groups)
-    n_lab = np.bincount(c.group_item, weights=(group_w > 0).astype(np.float64), minlength=ann.n_items)
+    n_lab = np.bincount(
+        c.group_item, weights=(group_w > 0).astype(np.float64), minlength=ann.n_items
+    )
     risk = np.where(ok, np.maximum(1.0 - cons.max(axis=1), 0.0), np.nan)
     soft = SoftLabels(
         cons / cons.sum(axis=1, keepdims=True),
@@ -1134,7 +1145,10 @@ def bayesian_label_risk(
         ann.item_ids,
         provenance={
             "method": "quality-weighted consensus (Estes et al. 2024)",
-            "params": {"threshold": threshold, "weights": "given" if quality is not None else "equal"},
+            "params": {
+                "threshold": threshold,
+                "weights": "equal" if quality is None else "given",
+            },
         },
         support=n_lab,
     )
