@@ -149,23 +149,28 @@ def naive_spammer(rates: np.ndarray) -> float:
     return total / (k * (k - 1))
 
 
-def naive_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Leave-one-out majority vote per (item, worker), one loop step at a time."""
+def naive_table(df: pd.DataFrame, soft: dict | None = None) -> pd.DataFrame:
+    """Per (item, worker), one loop step at a time: the consensus is ``soft[item]`` when
+    given, else the majority vote of the other workers (leave-one-out)."""
     values, classes, workers = worker_values(df)
     k = len(classes)
     acc = {w: [] for w in workers}
     agree = {w: [] for w in workers}
     conf = {w: np.zeros((k, k)) for w in workers}
-    for unit in values.values():
+    for item, unit in values.items():
         total = sum(unit.values())
         for w, v in unit.items():
-            if len(unit) < 2:
-                continue
             votes = total - v  # the other workers' values
-            top = np.isclose(votes, votes.max())
-            cons = top / top.sum()
+            if len(unit) >= 2:
+                agree[w].append(float(v @ votes) / (len(unit) - 1))
+            if soft is not None:
+                cons = soft[item]
+            elif len(unit) >= 2:
+                top = np.isclose(votes, votes.max())
+                cons = top / top.sum()
+            else:
+                continue
             acc[w].append(float(v @ cons))
-            agree[w].append(float(v @ votes) / (len(unit) - 1))
             conf[w] += np.outer(cons, v)
     rows = []
     for w in workers:
@@ -176,7 +181,7 @@ def naive_table(df: pd.DataFrame) -> pd.DataFrame:
                 w,
                 int((df["worker"] == w).sum()),
                 sum(w in unit for unit in values.values()),
-                len(acc[w]),
+                len(agree[w]),
                 np.mean(acc[w]) if acc[w] else np.nan,
                 np.mean(agree[w]) if agree[w] else np.nan,
                 naive_spammer(rates),
@@ -536,6 +541,40 @@ def test_annotator_table_soft_labels_aligned_by_id_and_class():
 @given(answer_tables)
 def test_annotator_table_matches_naive(df):
     assert_same_table(annotator_table(df), naive_table(df))
+
+
+@settings(max_examples=40)
+@given(answer_tables, st.integers(0, 2**32 - 1))
+def test_annotator_table_with_soft_labels_matches_naive(df, seed):
+    ann = Annotations.from_frame(df)
+    probs = np.random.default_rng(seed).dirichlet(np.ones(ann.n_classes), size=ann.n_items)
+    soft = SoftLabels(probs, ann.classes, ann.item_ids)
+    want = naive_table(df, dict(zip(ann.item_ids, probs)))
+    assert_same_table(annotator_table(df, soft), want)
+    confusions = annotator_confusions(ann, soft, normalize=False)
+    # every (item, worker) pair spreads a mass of 1 over the cells
+    assert confusions.sum() == pytest.approx(df.groupby(["item", "worker"]).ngroups)
+
+
+@settings(max_examples=40)
+@given(answer_tables, st.integers(0, 2**32 - 1))
+def test_bayesian_label_risk_matches_naive(df, seed):
+    ann = Annotations.from_frame(df)
+    rng = np.random.default_rng(seed)
+    weights = rng.random((ann.n_workers, ann.n_classes))
+    weights[rng.random(ann.n_workers) < 0.2] = np.nan  # some labellers without a weight
+    res = bayesian_label_risk(ann, quality=weights)
+    values, classes, _ = worker_values(df)
+    for i, item in enumerate(ann.item_ids):
+        c = np.zeros(ann.n_classes)
+        for w, v in values[item].items():
+            c += np.nan_to_num(v * weights[list(ann.worker_ids).index(w)])
+        if c.sum() > 0:
+            np.testing.assert_allclose(res.soft_labels.probs[i], c / c.sum(), atol=1e-12)
+            assert res.risk[i] == pytest.approx(1 - (c / c.sum()).max(), abs=1e-12)
+            assert 0 <= res.risk[i] <= 1 - 1 / ann.n_classes + 1e-12
+        else:
+            assert np.isnan(res.risk[i]) and res.n_labellers[i] == 0
 
 
 @settings(max_examples=30)
