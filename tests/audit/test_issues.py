@@ -257,6 +257,8 @@ def test_scores_hand_computed():
     )
     cwe = label_quality_scores([0, 0, 0], probs, method="confidence_weighted_entropy")
     assert cwe[2] == 1.0  # certain and right
+    nearly = label_quality_scores([0], [[1 - 2e-9, 1e-9, 1e-9]], method="confidence_weighted_entropy")
+    assert nearly[0] > 0.999  # the limit of ln(1 + r) / r, not a clipping artefact
     assert cwe[0] > cwe[1]
 
 

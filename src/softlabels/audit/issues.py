@@ -338,17 +338,20 @@ def label_quality_scores(
     - ``"self_confidence"``: ``p_y``.
     - ``"normalized_margin"``: ``(1 + p_y - max_{k != y} p_k) / 2``.
     - ``"confidence_weighted_entropy"``: ``ln(1 + r) / r`` with ``r = H(p) / p_y``,
-      ``H`` the entropy divided by ``ln K`` (Kuan and Mueller, "Model-agnostic label
-      quality scoring", 2022).
+      ``H`` the entropy divided by ``ln K``, ``p_y`` floored at ``1e-6`` (Kuan and
+      Mueller, "Model-agnostic label quality scoring", 2022). As ``r -> 0`` (a certain,
+      correct prediction) the score tends to 1 and is evaluated so; cleanlab 2.9
+      floors ``r`` in the denominator only and scores such items near 0.
     - ``"posterior"``: ``P(true = y | x, given = y)`` by Bayes' rule with the estimated
       noise matrix as likelihood: ``N[y, y] p_y / sum_k N[y, k] p_k`` where
       ``N[i, j] = P(given=i | true=j)`` (:func:`estimate_noise_matrix`). Calibrated
       when the noise really is class-conditional, but it inherits the estimate's
       structure: where the estimated noise rates are near zero it separates little.
 
-    Self-confidence is the default: on synthetic data with class-conditional and with
-    instance-dependent noise it ranked errors as well as or better than the other
-    methods on average, and it never collapses.
+    Self-confidence is the default: over 24 synthetic data sets it ranked errors
+    nearly as well as ``"posterior"`` on average (AUROC 0.970 against 0.972), with a
+    better worst case (0.866 against 0.844), and better on CIFAR-10 (0.865 against
+    0.855); the posterior is only as good as the noise-matrix estimate.
 
     Parameters
     ----------
@@ -390,7 +393,6 @@ def label_quality_scores(
 class _Flags:
     mask: np.ndarray  # (n,) bool
     suggested: np.ndarray  # (n,) class code, the given label where not flagged
-    strength: np.ndarray  # (n,) larger = stronger evidence against the given label
 
 
 def _rank_within(groups: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -429,7 +431,7 @@ def _flags(
     disagree = p_best > p_given + _ATOL
     margin = p_best - p_given
     suggested = best
-    strength = margin
+    strength = margin  # larger = stronger evidence against the given label
     count_based = filter_by in ("prune_by_noise_rate", "prune_by_class", "both")
     if count_based or filter_by == "posterior":
         est = noise if noise is not None else _estimate(y, p)
@@ -469,7 +471,7 @@ def _flags(
     # leave at least min_per_class items of every given class unflagged
     cap = np.maximum(np.bincount(y, minlength=k) - min_per_class, 0)
     mask = _keep_top(mask, y, strength, cap)
-    return _Flags(mask, np.where(mask, suggested, y), strength)
+    return _Flags(mask, np.where(mask, suggested, y))
 
 
 def _check_filter_params(
@@ -527,9 +529,11 @@ def find_label_issues(
     little probability for its wrong label). When the model has instead learnt the
     noise itself (predictions calibrated to the noisy labels), the rule counts the
     noise twice and becomes conservative: fewer flags, nearly all correct.
-    On synthetic data (8 classes, class-conditional and instance-dependent noise from
-    1% to 30%, calibrated and over-confident models) its flags were right 76% of the
-    time on average against 64% for prune_by_noise_rate, at a similar F1.
+    It trades recall for precision: over 24 synthetic data sets (8 classes,
+    class-conditional and instance-dependent noise from 1% to 30%, calibrated and
+    over-confident models; ``benchmarks/audit_label_errors.py``) its flags were right
+    77% of the time against 66% for prune_by_noise_rate, at a mean F1 of 0.63 against
+    0.66.
 
     Parameters
     ----------
