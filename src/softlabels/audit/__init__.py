@@ -20,6 +20,10 @@ _EXPORTS = {
     "select_items_to_relabel": "softlabels.audit.multiannotator",
     # agreement and annotator statistics (agreement.py)
     "annotator_table": "softlabels.audit.agreement",
+    "annotator_confusions": "softlabels.audit.agreement",
+    "LabellerQuality": "softlabels.audit.agreement",
+    "LabelRisk": "softlabels.audit.agreement",
+    "ESTES_QSCORE_WEIGHTS": "softlabels.audit.agreement",
     "krippendorff_alpha": "softlabels.audit.agreement",
     "fleiss_kappa": "softlabels.audit.agreement",
     "cohen_kappa": "softlabels.audit.agreement",
@@ -42,11 +46,14 @@ _EXPORTS = {
     "SplitConformalClassifier": "softlabels.audit.conformal",
     "LabelPowersetICP": "softlabels.audit.conformal",
     "coverage": "softlabels.audit.conformal",
+    "mean_set_size": "softlabels.audit.conformal",
+    "nonconformity_scores": "softlabels.audit.conformal",
     # out-of-distribution and data-set properties (ood.py)
     "MahalanobisOOD": "softlabels.audit.ood",
     "max_softmax_score": "softlabels.audit.ood",
     "energy_score": "softlabels.audit.ood",
     "label_sharpness": "softlabels.audit.ood",
+    "LabelSharpness": "softlabels.audit.ood",
 }
 
 __all__ = list(_EXPORTS)

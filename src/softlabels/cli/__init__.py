@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import typer
 
 from softlabels._version import __version__
-from softlabels.cli import crowd
+from softlabels.cli import audit, crowd
 from softlabels.cli._common import CLIError, err
 
 __all__ = ["app", "main", "run"]
@@ -23,6 +23,10 @@ app = typer.Typer(
 app.command("aggregate")(crowd.aggregate)
 app.command("methods")(crowd.methods)
 app.command("quickstart")(crowd.quickstart)
+app.command("audit")(audit.audit)
+app.command("conformal")(audit.conformal)
+app.command("calibrate")(audit.calibrate)
+app.command("report")(audit.report)
 
 
 def _version(value: bool) -> None:

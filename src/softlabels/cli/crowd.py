@@ -186,6 +186,15 @@ def quickstart(
     model.soft_labels_.save(labels_path)
     workers = model.workers_frame().sort_values("skill", ascending=False)
     write_frame(workers, workers_path)
+    from softlabels.report import write_report
+
+    report_path = write_report(
+        out_dir / "report.html",
+        ann,
+        soft_labels=model.soft_labels_,
+        title="Adult content ratings of 496 websites (adult3)",
+        method=method,
+    )
 
     out.print(summary_table(model, ann, "softlabels quickstart: adult3 website ratings"))
     soft = model.soft_labels_
@@ -204,7 +213,7 @@ def quickstart(
             "lowest-skill workers (>= 20 answers): "
             + ", ".join(f"{r.worker} ({r.skill:.2f}, {r.n_answers} answers)" for r in worst.itertuples())
         )
-    out.print(f"wrote {labels_path} and {workers_path}")
+    out.print(f"wrote {labels_path}, {workers_path} and {report_path} (open it in a browser)")
     out.print(
         "[dim]data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0[/dim]"
     )

@@ -296,6 +296,12 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
@@ -308,6 +314,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         raise InputError(f"{path}: the folder {parent} does not exist.")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         yield tmp
         os.replace(tmp, target)

@@ -1,0 +1,310 @@
+"""`softlabels audit`, `softlabels conformal` and `softlabels calibrate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from softlabels.cli._common import CLIError, check_output, out
+from softlabels.core.errors import InputError
+from softlabels.core.io import read_array, read_table, table_format, write_frame
+
+_ARRAY_HELP = ".npy, .csv or .parquet"
+
+
+def read_probs(path: Path, name: str) -> Any:
+    """Probabilities from a file: a softlabels table (item, label, confidence, then one
+    column per class) gives a SoftLabels; anything else is read as a numeric matrix."""
+    suffix = path.suffix.lower()
+    if suffix != ".npy":
+        frame = read_table(path)
+        if {"item", "label", "confidence"} <= set(map(str, frame.columns)):
+            from softlabels.core.soft import SoftLabels
+
+            return SoftLabels.from_frame(frame)
+    values = read_array(path, name=name)
+    if values.ndim != 2:
+        raise InputError(f"{path}: {name} must have one column per class; got one column.")
+    return values
+
+
+def read_labels(path: Path, name: str) -> np.ndarray:
+    values = read_array(path, name=name)
+    if values.ndim != 1:
+        raise InputError(
+            f"{path}: {name} must have one column (a class index per item); "
+            f"got {values.shape[1]} columns."
+        )
+    return values
+
+
+def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
+    if output is not None:
+        check_output(output, inputs=inputs)
+
+
+def _metric_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def audit(
+    labels: Path = typer.Option(..., "--labels", help=f"Given class indices, one per item: {_ARRAY_HELP}."),
+    pred_probs: Path = typer.Option(
+        ..., "--pred-probs", help=f"Out-of-sample predicted probabilities: {_ARRAY_HELP}."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="The issues table: .csv or .parquet."),
+    soft_labels: Optional[Path] = typer.Option(
+        None, "--soft-labels", help="Crowd soft labels for the same items (softlabels table or matrix)."
+    ),
+    filter_by: str = typer.Option("posterior", help="Which items to flag; see softlabels.audit.find_label_issues."),
+    score: str = typer.Option("self_confidence", help="Ranking score: self_confidence, normalized_margin, confidence_weighted_entropy."),
+    top: int = typer.Option(10, help="Flagged items shown on screen."),
+) -> None:
+    """Find likely label errors from given labels and out-of-sample predicted
+    probabilities (confident learning), optionally helped by crowd soft labels.
+
+    Writes one row per item, in input order: index, given, suggested, score (lower:
+    more likely mislabelled), is_issue, reason, and the evidence behind it.
+
+    Example:
+
+        softlabels audit --labels y.npy --pred-probs p.npy -o issues.csv
+    """
+    from softlabels.audit.issues import audit_labels
+
+    _check_outputs(output, labels, pred_probs, soft_labels)
+    p = read_probs(pred_probs, "predicted probabilities")
+    y = read_labels(labels, "labels")
+    n = len(getattr(p, "probs", p))
+    if len(y) != n:
+        raise InputError(f"{labels}: {len(y)} labels but {pred_probs} has {n} rows.")
+    crowd = None
+    if soft_labels is not None:
+        crowd = read_probs(soft_labels, "soft labels")
+        if len(getattr(crowd, "probs", crowd)) != n:
+            raise InputError(f"{soft_labels}: the number of rows differs from {pred_probs}.")
+    table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+    write_frame(table, output)
+    flagged = table[table["is_issue"]].sort_values("score")
+    shown = Table(
+        title=f"softlabels audit: {len(flagged):,} of {len(table):,} items flagged",
+        title_justify="left",
+    )
+    for col in ("index", "given", "suggested", "score", "reason"):
+        shown.add_column(col)
+    for row in flagged.head(max(top, 0)).itertuples(index=False):
+        shown.add_row(str(row.index), str(row.given), str(row.suggested), f"{row.score:.3g}", str(row.reason))
+    out.print(shown)
+    out.print(f"issues table -> {output}")
+
+
+def conformal(
+    calib_probs: Path = typer.Option(..., "--calib-probs", help=f"Calibration probabilities: {_ARRAY_HELP}."),
+    calib_labels: Path = typer.Option(..., "--calib-labels", help=f"Calibration class indices: {_ARRAY_HELP}."),
+    probs: Path = typer.Option(..., "--probs", help=f"Probabilities of the items to predict: {_ARRAY_HELP}."),
+    output: Path = typer.Option(..., "--output", "-o", help="Prediction sets out: .csv or .parquet."),
+    alpha: float = typer.Option(0.1, help="Miscoverage: sets hold the truth with probability >= 1 - alpha."),
+    score: str = typer.Option("lac", help="Non-conformity score: lac, aps or raps."),
+    randomized: bool = typer.Option(False, "--randomized", help="Randomised APS/RAPS (coverage close to 1 - alpha)."),
+    mondrian: bool = typer.Option(False, "--mondrian", help="One threshold per class (class-conditional coverage)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (randomised scores)."),
+) -> None:
+    """Split-conformal prediction sets from held-out calibration probabilities.
+
+    Writes one row per item of --probs with one 0/1 column per class (1: in the set).
+
+    Example:
+
+        softlabels conformal --calib-probs cal.npy --calib-labels cal_y.npy --probs test.npy --alpha 0.1 --score aps --randomized -o sets.csv
+    """
+    from softlabels.audit.conformal import SplitConformalClassifier, mean_set_size
+
+    model = SplitConformalClassifier(
+        score=score, alpha=alpha, randomized=randomized, mondrian=mondrian, random_state=seed
+    )
+    model._validate_params()
+    _check_outputs(output, calib_probs, calib_labels, probs)
+    cal_p = read_probs(calib_probs, "calibration probabilities")
+    cal_y = read_labels(calib_labels, "calibration labels")
+    test_p = read_probs(probs, "probabilities")
+    if len(cal_y) != len(cal_p):
+        raise InputError(
+            f"{calib_labels}: {len(cal_y)} labels but {calib_probs} has {len(cal_p)} rows."
+        )
+    model.fit(cal_p, cal_y)
+    sets = model.predict_sets(test_p)
+    classes = getattr(test_p, "classes", None)
+    names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(sets.shape[1])]
+    write_frame(pd.DataFrame(sets.astype(np.int8), columns=names), output)
+    sizes = sets.sum(axis=1)
+    threshold = getattr(model, "threshold_", None)
+    rows = [
+        ("calibration items", f"{len(cal_y):,}"),
+        ("items", f"{len(sets):,}"),
+        ("score", score + (" (randomised)" if randomized else "") + (", Mondrian" if mondrian else "")),
+        ("alpha", f"{alpha:g} (target coverage {1 - alpha:.1%})"),
+    ]
+    if threshold is not None:
+        rows.append(("threshold", f"{float(threshold):.4g}"))
+    rows += [
+        ("mean set size", f"{mean_set_size(sets):.3f}"),
+        ("singletons / empty", f"{np.mean(sizes == 1):.1%} / {np.mean(sizes == 0):.1%}"),
+    ]
+    out.print(_metric_table("softlabels conformal", rows))
+    out.print(f"prediction sets -> {output}")
+
+
+def calibrate(
+    probs: Path = typer.Option(..., "--probs", help=f"Predicted probabilities: {_ARRAY_HELP}."),
+    labels: Path = typer.Option(..., "--labels", help=f"True class indices: {_ARRAY_HELP}."),
+    calib_probs: Optional[Path] = typer.Option(
+        None, "--calib-probs", help="Held-out probabilities to fit the temperature on (default: a random half of --probs)."
+    ),
+    calib_labels: Optional[Path] = typer.Option(None, "--calib-labels", help="Their class indices."),
+    soft_labels: Optional[Path] = typer.Option(
+        None, "--soft-labels", help="Human soft labels for KL / cross-entropy (softlabels table or matrix)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Temperature-scaled probabilities of --probs: .csv or .parquet."
+    ),
+    n_bins: int = typer.Option(15, help="Bins for the ECEs."),
+    seed: int = typer.Option(0, help="Seed of the random half when no --calib-probs."),
+) -> None:
+    """Calibration metrics (ECE, classwise ECE, Brier, NLL) and temperature scaling.
+
+    The temperature is fitted on --calib-probs/--calib-labels; without them, on a random
+    half of --probs, and the metrics before and after are reported on the other half.
+
+    Example:
+
+        softlabels calibrate --probs test.npy --labels test_y.npy --calib-probs cal.npy --calib-labels cal_y.npy -o calibrated.csv
+    """
+    from softlabels.audit.calibration import TemperatureScaling, calibration_report
+
+    if (calib_probs is None) != (calib_labels is None):
+        raise CLIError("--calib-probs and --calib-labels go together.")
+    _check_outputs(output, probs, labels, calib_probs, calib_labels, soft_labels)
+    p = read_probs(probs, "probabilities")
+    y = read_labels(labels, "labels")
+    p_arr = np.asarray(getattr(p, "probs", p))
+    if len(y) != len(p_arr):
+        raise InputError(f"{labels}: {len(y)} labels but {probs} has {len(p_arr)} rows.")
+    human = None
+    if soft_labels is not None:
+        human = read_probs(soft_labels, "soft labels")
+        if len(np.asarray(getattr(human, "probs", human))) != len(p_arr):
+            raise InputError(f"{soft_labels}: the number of rows differs from {probs}.")
+    scaler = TemperatureScaling(inputs="probs")
+    if calib_probs is not None:
+        cp = read_probs(calib_probs, "calibration probabilities")
+        cy = read_labels(calib_labels, "calibration labels")  # type: ignore[arg-type]
+        scaler.fit(cp, cy)
+        eval_rows = np.arange(len(y))
+        where = "on --probs"
+    else:
+        if len(y) < 4:
+            raise InputError(f"{probs}: need at least 4 items to fit on one half and test on the other.")
+        order = np.random.default_rng(seed).permutation(len(y))
+        fit_rows, eval_rows = np.sort(order[: len(y) // 2]), np.sort(order[len(y) // 2 :])
+        scaler.fit(p_arr[fit_rows], y[fit_rows])
+        where = f"on a held-out half ({len(eval_rows):,} items; seed {seed})"
+    scaled = scaler.transform(p_arr)
+    h = None if human is None else np.asarray(getattr(human, "probs", human))[eval_rows]
+    before = calibration_report(p_arr[eval_rows], y[eval_rows], n_bins=n_bins, soft_labels=h)
+    after = calibration_report(scaled[eval_rows], y[eval_rows], n_bins=n_bins, soft_labels=h)
+    table = Table(title=f"softlabels calibrate: {where}", title_justify="left")
+    for col in ("metric", "as given", f"T = {scaler.temperature_:.3f}"):
+        table.add_column(col)
+    for key, value in before.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.4f}", f"{after[key]:.4f}")
+    out.print(table)
+    if output is not None:
+        classes = getattr(p, "classes", None)
+        names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(p_arr.shape[1])]
+        write_frame(pd.DataFrame(scaled, columns=names), output)
+        out.print(f"calibrated probabilities -> {output}")
+
+
+def report(
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+    answers: Optional[Path] = typer.Option(
+        None, "--answers", help="Crowd answers in long format: .csv, .tsv, .parquet or .jsonl."
+    ),
+    labels: Optional[Path] = typer.Option(None, "--labels", help=f"Given class indices: {_ARRAY_HELP}."),
+    pred_probs: Optional[Path] = typer.Option(
+        None, "--pred-probs", help=f"Out-of-sample predicted probabilities: {_ARRAY_HELP}."
+    ),
+    soft_labels: Optional[Path] = typer.Option(
+        None, "--soft-labels", help="Consensus soft labels (a softlabels table) instead of fitting --method."
+    ),
+    method: str = typer.Option("dawid-skene", "--method", "-m", help="Crowd model for the consensus."),
+    title: Optional[str] = typer.Option(None, help="Title of the page."),
+    item_col: str = typer.Option("item", help="Column with item ids."),
+    worker_col: str = typer.Option("worker", help="Column with worker ids."),
+    label_col: str = typer.Option("label", help="Column with the answers."),
+    alpha: float = typer.Option(0.1, help="Miscoverage of the conformal summary."),
+    seed: int = typer.Option(0, help="Seed of the conformal split."),
+) -> None:
+    """One self-contained HTML page about a labelled data set: facts, class balance,
+    annotators and agreement, ambiguity, label issues, calibration, conformal sets.
+
+    Crowd answers alone are enough; given labels and predicted probabilities add the
+    model sections. The page runs no scripts and fetches nothing.
+
+    Example:
+
+        softlabels report --answers answers.csv -o report.html
+        softlabels report --labels y.npy --pred-probs p.npy -o report.html
+    """
+    from softlabels.infer.registry import METHODS
+    from softlabels.report import write_report
+
+    if answers is None and soft_labels is None and pred_probs is None:
+        raise CLIError("give --answers, --soft-labels or --pred-probs (with --labels).")
+    if labels is not None and pred_probs is None and answers is None:
+        raise CLIError("--labels needs --pred-probs or --answers to compare with.")
+    METHODS.get(method)  # unknown names fail before any reading
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{output}: the report is HTML; name it .html.")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{output}: the folder {parent} does not exist.")
+    if output.is_dir():
+        raise InputError(f"{output}: is a directory.")
+    ans = None
+    if answers is not None:
+        from softlabels.core.annotations import read_answers
+
+        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col)
+    soft = None
+    if soft_labels is not None:
+        soft = read_probs(soft_labels, "soft labels")
+        if not hasattr(soft, "classes"):
+            from softlabels.core.soft import SoftLabels
+
+            soft = SoftLabels(soft, classes=[str(k) for k in range(soft.shape[1])])
+    probs = None if pred_probs is None else read_probs(pred_probs, "predicted probabilities")
+    given = None if labels is None else read_labels(labels, "labels")
+    path = write_report(
+        output,
+        ans,
+        soft_labels=soft,
+        labels=given,
+        pred_probs=probs,
+        title=title,
+        method=method,
+        alpha=alpha,
+        random_state=seed,
+    )
+    out.print(f"report -> {path}")
