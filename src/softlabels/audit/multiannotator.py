@@ -56,9 +56,7 @@ class _Crowdlab:
 
     ann: Annotations
     probs: np.ndarray | None  # (n_items, K) model probabilities, or None
-    first_consensus: np.ndarray  # (n_items,) majority vote with model tie-break
     worker_weight: np.ndarray  # (n_workers,)
-    worker_agreement: np.ndarray  # (n_workers,) vs the first consensus; NaN if no shared item
     model_weight: float  # 0 without a model
     trust: float  # P: probability an answer puts on its own label
     weighted_votes: np.ndarray  # (n_items, K) sum of worker weights per answered class
@@ -166,8 +164,8 @@ def _fit(annotations: Any, pred_probs: Any, classes: Sequence[Any] | None) -> _C
         denom += model_weight
     post = numer / denom[:, None]
     return _Crowdlab(
-        ann, probs, first, worker_weight, agreement, model_weight, trust,
-        weighted_votes, weight_sum, post, post.argmax(axis=1),
+        ann, probs, worker_weight, model_weight, trust, weighted_votes, weight_sum, post,
+        post.argmax(axis=1),
     )
 
 
