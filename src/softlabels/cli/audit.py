@@ -26,11 +26,28 @@ def read_probs(path: Path, name: str) -> Any:
         if {"item", "label", "confidence"} <= set(map(str, frame.columns)):
             from softlabels.core.soft import SoftLabels
 
-            return SoftLabels.from_frame(frame)
+            try:
+                return SoftLabels.from_frame(frame)
+            except InputError as exc:
+                raise InputError(f"{name} ({path}): {exc}") from None
     values = read_array(path, name=name)
     if values.ndim != 2:
         raise InputError(f"{path}: {name} must have one column per class; got one column.")
-    return values
+    from softlabels.audit._inputs import check_pred_probs
+
+    return check_pred_probs(values, name=f"{name} ({path})")
+
+
+def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) -> None:
+    n = len(getattr(probs, "probs", probs))
+    if len(labels) != n:
+        raise InputError(f"{labels_path}: {len(labels)} labels but {probs_path} has {n} rows.")
+
+
+def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> None:
+    k, k_other = (np.shape(getattr(a, "probs", a))[1] for a in (probs, other))
+    if k != k_other:
+        raise InputError(f"{other_path}: {k_other} class columns but {probs_path} has {k}.")
 
 
 def read_labels(path: Path, name: str) -> np.ndarray:
@@ -45,6 +62,8 @@ def read_labels(path: Path, name: str) -> np.ndarray:
 
 def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
     if output is not None:
+        if output.suffix.lower() not in (".csv", ".parquet", ".pq"):  # name what is written
+            raise InputError(f"{output}: write .csv or .parquet.")
         check_output(output, inputs=inputs)
 
 
@@ -85,14 +104,14 @@ def audit(
     _check_outputs(output, labels, pred_probs, soft_labels)
     p = read_probs(pred_probs, "predicted probabilities")
     y = read_labels(labels, "labels")
-    n = len(getattr(p, "probs", p))
-    if len(y) != n:
-        raise InputError(f"{labels}: {len(y)} labels but {pred_probs} has {n} rows.")
+    _check_rows(y, labels, p, pred_probs)
+    n = len(y)
     crowd = None
     if soft_labels is not None:
         crowd = read_probs(soft_labels, "soft labels")
         if len(getattr(crowd, "probs", crowd)) != n:
             raise InputError(f"{soft_labels}: the number of rows differs from {pred_probs}.")
+        _check_classes(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
     flagged = table[table["is_issue"]].sort_values("score")
@@ -137,10 +156,8 @@ def conformal(
     cal_p = read_probs(calib_probs, "calibration probabilities")
     cal_y = read_labels(calib_labels, "calibration labels")
     test_p = read_probs(probs, "probabilities")
-    if len(cal_y) != len(cal_p):
-        raise InputError(
-            f"{calib_labels}: {len(cal_y)} labels but {calib_probs} has {len(cal_p)} rows."
-        )
+    _check_rows(cal_y, calib_labels, cal_p, calib_probs)
+    _check_classes(cal_p, calib_probs, test_p, probs)
     model.fit(cal_p, cal_y)
     sets = model.predict_sets(test_p)
     classes = getattr(test_p, "classes", None)
@@ -197,17 +214,19 @@ def calibrate(
     p = read_probs(probs, "probabilities")
     y = read_labels(labels, "labels")
     p_arr = np.asarray(getattr(p, "probs", p))
-    if len(y) != len(p_arr):
-        raise InputError(f"{labels}: {len(y)} labels but {probs} has {len(p_arr)} rows.")
+    _check_rows(y, labels, p, probs)
     human = None
     if soft_labels is not None:
         human = read_probs(soft_labels, "soft labels")
         if len(np.asarray(getattr(human, "probs", human))) != len(p_arr):
             raise InputError(f"{soft_labels}: the number of rows differs from {probs}.")
+        _check_classes(p, probs, human, soft_labels)
     scaler = TemperatureScaling(inputs="probs")
     if calib_probs is not None:
         cp = read_probs(calib_probs, "calibration probabilities")
         cy = read_labels(calib_labels, "calibration labels")  # type: ignore[arg-type]
+        _check_rows(cy, calib_labels, cp, calib_probs)  # type: ignore[arg-type]
+        _check_classes(cp, calib_probs, p, probs)  # type: ignore[arg-type]
         scaler.fit(cp, cy)
         eval_rows = np.arange(len(y))
         where = "on --probs"
@@ -296,6 +315,8 @@ def report(
             soft = SoftLabels(soft, classes=[str(k) for k in range(soft.shape[1])])
     probs = None if pred_probs is None else read_probs(pred_probs, "predicted probabilities")
     given = None if labels is None else read_labels(labels, "labels")
+    if given is not None and probs is not None:
+        _check_rows(given, labels, probs, pred_probs)  # type: ignore[arg-type]
     path = write_report(
         output,
         ans,
