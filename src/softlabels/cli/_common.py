@@ -11,7 +11,6 @@ from typing import Any
 from rich.console import Console
 
 from softlabels.core.errors import InputError
-from softlabels.core.io import table_format
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,7 +23,6 @@ class CLIError(Exception):
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
     """Fail before any work when an output path cannot be written as asked."""
     p = Path(path)
-    table_format(p)  # raises InputError on an unknown extension
     if p.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise InputError(f"{path}: write .csv or .parquet.")
     parent = p.parent if str(p.parent) else Path(".")
