@@ -66,14 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import warnings
 
-    def one_line_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-        print(f"warning: {_one_line(str(message))}", file=sys.stderr)
+    def one_line_warning(message, category, filename, lineno, line=None):  # type: ignore[no-untyped-def]
+        return f"warning: {_one_line(str(message))}\n"
 
     click_exception = _click_exception()
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
-    shown = warnings.showwarning
-    warnings.showwarning = one_line_warning
+    formatter = warnings.formatwarning
+    warnings.formatwarning = one_line_warning
     try:
         result = command.main(args=args, prog_name="softlabels", standalone_mode=False)
     except typer.Exit as exc:
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: out of memory", file=sys.stderr)
         return 1
     finally:
-        warnings.showwarning = shown
+        warnings.formatwarning = formatter
     return int(result) if isinstance(result, int) else 0
 
 
