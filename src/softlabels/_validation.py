@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.errors import InputError, InvalidParameterError, NotFittedError
 
 #: Rows of a probability matrix must sum to 1 within this absolute tolerance.
 SUM_ATOL = 1e-5
@@ -120,3 +120,11 @@ def check_probs(p: Any, *, name: str = "probs", atol: float = SUM_ATOL) -> np.nd
             "SoftLabels.from_logits()."
         )
     return arr
+
+
+def check_is_fitted(estimator: Any, attribute: str, call: str = "fit()") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attribute``."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted yet; call {call} first."
+        )

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from softlabels._validation import check_float, check_int, check_option
+from softlabels._validation import check_float, check_int, check_is_fitted, check_option
 from softlabels.audit._inputs import check_features, check_labels, check_pred_probs
 from softlabels.core.errors import InputError
 from softlabels.infer.base import BaseInferrer
@@ -647,8 +647,7 @@ class _Scaling(BaseInferrer):
         scores : array-like of shape (n_items, n_classes)
             Logits or probabilities, as set by ``inputs``.
         """
-        if not hasattr(self, "n_classes_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit() first.")
+        check_is_fitted(self, "n_classes_")
         x = self._scores(scores, n_classes=self.n_classes_)
         logp, _ = _log_softmax(self._logits(x, self._theta()))
         return np.exp(logp)

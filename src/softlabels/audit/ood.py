@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_option, check_random_state
+from softlabels._validation import (
+    check_float,
+    check_int,
+    check_is_fitted,
+    check_option,
+    check_random_state,
+)
 from softlabels.audit._inputs import check_features, check_labels, check_pred_probs
 from softlabels.core.errors import InputError
 
@@ -68,13 +74,6 @@ def _class_codes(
         ) from None
     codes = check_labels(codes.reshape(arr.shape), classes.size, name=name, n_items=n_items)
     return classes, codes
-
-
-def _check_fitted(estimator: Any, attribute: str) -> None:
-    if not hasattr(estimator, attribute):
-        raise ValueError(
-            f"This {type(estimator).__name__} is not fitted yet; call fit(features, labels) first."
-        )
 
 
 def _ledoit_wolf(resid: np.ndarray, cov: np.ndarray, mu: float) -> float:
@@ -223,7 +222,7 @@ class MahalanobisOOD:
 
     def _blocks(self, features: Any) -> Any:
         """Yield ``(start, squared distances to every class)`` for blocks of rows."""
-        _check_fitted(self, "precision_")
+        check_is_fitted(self, "precision_")
         x = check_features(features, name="features")
         if x.shape[1] != self.n_features_in_:
             raise InputError(

@@ -6,7 +6,7 @@ subclass), so that callers and the command line can tell it from a bug.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InvalidParameterError", "ProbabilityWarning"]
+__all__ = ["InputError", "InvalidParameterError", "NotFittedError", "ProbabilityWarning"]
 
 
 class InputError(ValueError):
@@ -15,6 +15,10 @@ class InputError(ValueError):
 
 class InvalidParameterError(ValueError):
     """A parameter of an estimator or function has a value outside its allowed range."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before ``fit``."""
 
 
 class ProbabilityWarning(UserWarning):
