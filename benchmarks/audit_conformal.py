@@ -28,11 +28,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, emit, environment, fmt_seconds, markdown_table, parser
+from _common import ROOT, _version, emit, environment, fmt_seconds, markdown_table, parser
 from softlabels.audit.conformal import SplitConformalClassifier, coverage, mean_set_size
 
 DATA = ROOT.parent / "shared" / "data" / "cifar10"
@@ -112,7 +111,8 @@ METHODS: list[tuple[str, str, str, Callable[[], Runner]]] = [
     ("MAPIE", "aps, include_last_label=True (default)", "aps", lambda: mapie("aps", True)),
     ("MAPIE", "aps, include_last_label='randomized'", "aps-r", lambda: mapie("aps", "randomized")),
     ("MAPIE", "raps, include_last_label=True (default)", "raps", lambda: mapie("raps", True)),
-    ("MAPIE", "raps, include_last_label='randomized'", "raps-r", lambda: mapie("raps", "randomized")),
+    ("MAPIE", "raps, include_last_label='randomized'", "raps-r",
+     lambda: mapie("raps", "randomized")),
     ("crepes", "ConformalClassifier + hinge (LAC)", "lac", lambda: crepes_lac(False)),
     ("crepes", "ConformalClassifier + hinge, smoothed", "lac", lambda: crepes_lac(True)),
 ]
@@ -160,7 +160,8 @@ def main() -> None:
             ratio = f"{med / own_time[key]:.1f}x" if key in own_time else ""
             se = np.std(cov, ddof=1) / np.sqrt(len(cov))
             rows.append(
-                [alpha, lib, name, len(used), f"{np.mean(cov):.4f} ± {se:.4f}", f"{np.mean(size):.3f}",
+                [alpha, lib, name, len(used), f"{np.mean(cov):.4f} ± {se:.4f}",
+                 f"{np.mean(size):.4f}",
                  f"{fmt_seconds(med * 1000)} ms" if med < 1 else f"{fmt_seconds(med)} s", ratio]
             )
             print(" | ".join(str(c) for c in rows[-1]), file=sys.stderr)
@@ -173,13 +174,17 @@ def main() -> None:
             "Coverage: mean over splits ± its standard error; the target is at least "
             "1 - alpha, and for LAC and the randomised scores the expected coverage is "
             "ceil(5001 (1 - alpha)) / 5001 (0.95001 and 0.90002). Time: median per split, "
-            "fit and sets together; 'vs ours': that time over softlabels' time with the "
-            "same score and set rule.",
+            "fit and sets together; 'vs ours': that time over softlabels' time for the "
+            "same score, randomised against randomised and MAPIE's default sets against "
+            "softlabels' non-randomised (u = 0) sets.",
             markdown_table(
-                ["alpha", "library", "method", "splits", "coverage", "mean set size", "time / split", "vs ours"],
+                ["alpha", "library", "method", "splits", "coverage", "mean set size",
+                 "time / split", "vs ours"],
                 rows,
             ),
-            environment(),
+            environment() + "\n- Peers: " + ", ".join(
+                f"{pkg} {_version(pkg)}" for pkg in ("mapie", "crepes", "scikit-learn")
+            ),
         ]
     )
     emit(md, args.output)

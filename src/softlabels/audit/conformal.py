@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import numbers
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -116,7 +115,9 @@ def _kth_smallest(scores: np.ndarray, alpha: float) -> float:
     return float(np.partition(scores, k - 1)[k - 1])
 
 
-def _class_quantiles(scores: np.ndarray, labels: np.ndarray, n_classes: int, alpha: float) -> np.ndarray:
+def _class_quantiles(
+    scores: np.ndarray, labels: np.ndarray, n_classes: int, alpha: float
+) -> np.ndarray:
     """:func:`conformal_quantile` of each class's scores (Mondrian); inf for a class with
     too few (or no) calibration items."""
     order = np.lexsort((scores, labels))
@@ -219,7 +220,9 @@ def _all_scores(r: _Ranked, u: np.ndarray | None, k_reg: int, lam: float) -> np.
     return out + _penalty(r.order.shape[1], k_reg, lam) if lam else out
 
 
-def _label_scores(r: _Ranked, pos: np.ndarray, u: np.ndarray | None, k_reg: int, lam: float) -> np.ndarray:
+def _label_scores(
+    r: _Ranked, pos: np.ndarray, u: np.ndarray | None, k_reg: int, lam: float
+) -> np.ndarray:
     """The same score at one sorted position per row (``pos``, 0-based)."""
     rows = np.arange(pos.size)
     out = r.above[rows, pos] if u is None else r.above[rows, pos] + r.sorted[rows, pos] * u
@@ -237,7 +240,9 @@ def _check_u(u: Any, n: int, name: str = "u") -> np.ndarray:
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
-        raise InputError(f"{name} must be a number or have one value per item ({n}); got shape {arr.shape}.")
+        raise InputError(
+            f"{name} must be a number or have one value per item ({n}); got shape {arr.shape}."
+        )
     bad = np.flatnonzero(~((arr >= 0) & (arr <= 1)))
     if bad.size:
         raise InputError(f"{name} must lie in [0, 1]; position {bad[0]} is {arr[bad[0]].item()!r}.")
@@ -377,8 +382,11 @@ class SplitConformalClassifier(BaseInferrer):
     of the 0-based rank of their true label, plus one; ``lam`` is the value of
     :data:`RAPS_LAMBDA_GRID` whose sets, calibrated and evaluated on those items, are
     smallest on average (first one on ties). The threshold then uses the other items
-    only, so the guarantee holds. The official code also temperature-scales the logits
-    first; here probabilities are used as given (see :class:`TemperatureScaling`).
+    only, so the guarantee holds. One difference: with ``randomized=True`` every
+    ``lam`` is tried with the same uniform draws (the official code draws new ones
+    for each), so the choice reflects ``lam`` rather than the draws. The official code
+    also temperature-scales the logits first; here probabilities are used as given
+    (see :class:`TemperatureScaling`).
 
     Differences from published code. The official RAPS code takes
     ``np.quantile(scores, 1 - alpha, "higher")`` without the ``(n + 1)`` correction
@@ -449,7 +457,9 @@ class SplitConformalClassifier(BaseInferrer):
                 "randomized=True applies to score='aps' or 'raps'; LAC has no randomised form."
             )
         if score != "raps" and (self.k_reg is not None or self.lam is not None):
-            raise InvalidParameterError(f"k_reg and lam apply to score='raps' only; score is {score!r}.")
+            raise InvalidParameterError(
+                f"k_reg and lam apply to score='raps' only; score is {score!r}."
+            )
         if self.k_reg is not None:
             check_int(self.k_reg, "k_reg", owner, low=0)
         if self.lam is not None:
@@ -476,25 +486,24 @@ class SplitConformalClassifier(BaseInferrer):
         n, k = probs.shape
         labels = check_labels(calib_labels, k, name="calib_labels", n_items=n)
         rng = check_random_state(self.random_state)
+        for name in ("threshold_", "thresholds_", "k_reg_", "lam_", "n_tune_"):
+            self.__dict__.pop(name, None)  # from an earlier fit with other parameters
         self.n_classes_ = int(k)
-        ranked = None if score == "lac" else _Ranked(probs)
-        if score == "raps":
-            k_reg, lam, keep = self._tune(ranked, labels, alpha, randomized, rng)  # type: ignore[arg-type]
-            self.k_reg_, self.lam_ = k_reg, lam
-            self.n_tune_ = n - keep.size
-            if self.n_tune_:
-                ranked, labels = ranked.subset(keep), labels[keep]  # type: ignore[union-attr]
-        if ranked is None:
+        if score == "lac":
             scores = 1.0 - probs[np.arange(n), labels]
         else:
+            ranked = _Ranked(probs)
+            k_reg, lam = 0, 0.0
+            if score == "raps":
+                k_reg, lam, keep = self._tune(ranked, labels, alpha, randomized, rng)
+                self.k_reg_, self.lam_, self.n_tune_ = k_reg, lam, n - keep.size
+                if self.n_tune_:
+                    ranked, labels = ranked.subset(keep), labels[keep]
             u = rng.random(labels.size) if randomized else None
-            kr, lm = (self.k_reg_, self.lam_) if score == "raps" else (0, 0.0)
-            scores = _label_scores(ranked, ranked.position(labels), u, kr, lm)
+            scores = _label_scores(ranked, ranked.position(labels), u, k_reg, lam)
         self.calib_scores_ = scores
         self._calib_labels = labels
         self.n_calib_ = int(labels.size)
-        for name in ("threshold_", "thresholds_"):
-            self.__dict__.pop(name, None)
         if self.mondrian:
             self.thresholds_ = _class_quantiles(scores, labels, k, alpha)
         else:
@@ -503,7 +512,12 @@ class SplitConformalClassifier(BaseInferrer):
         return self
 
     def _tune(
-        self, ranked: _Ranked, labels: np.ndarray, alpha: float, randomized: bool, rng: np.random.Generator
+        self,
+        ranked: _Ranked,
+        labels: np.ndarray,
+        alpha: float,
+        randomized: bool,
+        rng: np.random.Generator,
     ) -> tuple[int, float, np.ndarray]:
         """RAPS ``k_reg``/``lam``: given, or chosen on a held-out share (official code)."""
         n = labels.size
@@ -666,14 +680,19 @@ def mean_set_size(sets: Any) -> float:
 def _check_label_probs(probs: Any, name: str, n_labels: int | None = None) -> np.ndarray:
     arr = _as_float(probs, name)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InputError(f"{name} must be a non-empty 2-D array (n_items, n_labels); got shape {arr.shape}.")
+        raise InputError(
+            f"{name} must be a non-empty 2-D array (n_items, n_labels); got shape {arr.shape}."
+        )
     if n_labels is not None and arr.shape[1] != n_labels:
-        raise InputError(f"{name} has {arr.shape[1]} columns; the predictor was fitted on {n_labels} labels.")
+        raise InputError(
+            f"{name} has {arr.shape[1]} columns; the predictor was fitted on {n_labels} labels."
+        )
     bad = ~((arr >= 0) & (arr <= 1))
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InputError(
-            f"{name} must hold per-label probabilities in [0, 1]; row {r}, column {c} is {arr[r, c].item()!r}."
+            f"{name} must hold per-label probabilities in [0, 1]; row {r}, column {c} is "
+            f"{arr[r, c].item()!r}."
         )
     return arr
 
@@ -693,7 +712,9 @@ def _check_label_sets(labels: Any, name: str, shape: tuple[int, int]) -> np.ndar
         bad = ~np.isin(arr, (0, 1))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"{name} must be binary (0/1); row {r}, column {c} is {arr[r, c].item()!r}.")
+            raise InputError(
+                f"{name} must be binary (0/1); row {r}, column {c} is {arr[r, c].item()!r}."
+            )
     return arr.astype(np.uint8)
 
 
@@ -815,11 +836,14 @@ def _smallest_flip_sets(d_sorted: np.ndarray, budget: float, cap: int) -> np.nda
             break
         masks.append(mask)
         if i + 1 < n_labels:
-            heapq.heappush(heap, (cost + d_sorted[i + 1], i + 1, mask | (1 << (i + 1))))
-            heapq.heappush(heap, (cost - d_sorted[i] + d_sorted[i + 1], i + 1, (mask ^ (1 << i)) | (1 << (i + 1))))
+            nxt = 1 << (i + 1)
+            heapq.heappush(heap, (cost + d_sorted[i + 1], i + 1, mask | nxt))
+            moved = (mask ^ (1 << i)) | nxt
+            heapq.heappush(heap, (cost - d_sorted[i] + d_sorted[i + 1], i + 1, moved))
     nbytes = (n_labels + 7) // 8
     raw = b"".join(mk.to_bytes(nbytes, "little") for mk in masks)
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(masks), nbytes), axis=1, bitorder="little")
+    packed = np.frombuffer(raw, dtype=np.uint8).reshape(len(masks), nbytes)
+    bits = np.unpackbits(packed, axis=1, bitorder="little")
     return bits[:, :n_labels].astype(bool)
 
 
@@ -864,9 +888,9 @@ class LabelPowersetICP(BaseInferrer):
     together, one level (number of flips) at a time. Candidates are confirmed with the
     score as :meth:`p_values` computes it, so regions and p-values agree exactly.
 
-    The paper's body could not be read: the Euclidean score and this pruning are our
-    reconstruction of its "eliminate label-sets whose p-value is surely below epsilon".
-    Coverage is marginal over label-sets, not per label.
+    The Euclidean score and this pruning are our reconstruction of the paper's idea of
+    discarding label-sets whose p-value is surely below epsilon; its exact measure and
+    search may differ. Coverage is marginal over label-sets, not per label.
 
     References
     ----------
@@ -888,12 +912,16 @@ class LabelPowersetICP(BaseInferrer):
     True
     """
 
-    def __init__(self, *, norm: Norm = "l2", alpha: float = 0.1, max_region_size: int = 100_000) -> None:
+    def __init__(
+        self, *, norm: Norm = "l2", alpha: float = 0.1, max_region_size: int = 100_000
+    ) -> None:
         self.norm = norm
         self.alpha = alpha
         self.max_region_size = max_region_size
 
-    def _score(self, probs: np.ndarray, label_sets: np.ndarray, item: np.ndarray | None = None) -> np.ndarray:
+    def _score(
+        self, probs: np.ndarray, label_sets: np.ndarray, item: np.ndarray | None = None
+    ) -> np.ndarray:
         """Non-conformity of ``label_sets[r]`` for ``probs[item[r]]`` (``item`` None: row
         ``r``), in blocks of about a million values to bound memory."""
         n, n_labels = label_sets.shape
