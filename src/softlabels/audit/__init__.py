@@ -14,6 +14,7 @@ _EXPORTS = {
     "label_quality_scores": "softlabels.audit.issues",
     "find_label_issues": "softlabels.audit.issues",
     "audit_labels": "softlabels.audit.issues",
+    "NoiseEstimate": "softlabels.audit.issues",
     # several annotators (multiannotator.py)
     "consensus": "softlabels.audit.multiannotator",
     "annotator_quality": "softlabels.audit.multiannotator",
@@ -46,6 +47,7 @@ _EXPORTS = {
     "SplitConformalClassifier": "softlabels.audit.conformal",
     "LabelPowersetICP": "softlabels.audit.conformal",
     "coverage": "softlabels.audit.conformal",
+    "LabelSetRegions": "softlabels.audit.conformal",
     "mean_set_size": "softlabels.audit.conformal",
     "nonconformity_scores": "softlabels.audit.conformal",
     # out-of-distribution and data-set properties (ood.py)
