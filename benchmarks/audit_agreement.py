@@ -9,7 +9,7 @@
 
 Run from the project root with the benchmark environment::
 
-    /work/benchvenv/bin/python benchmarks/audit_agreement.py --output benchmarks/_out/agreement.md
+    python benchmarks/audit_agreement.py --output benchmarks/_out/agreement.md
 """
 
 from __future__ import annotations

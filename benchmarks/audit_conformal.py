@@ -19,7 +19,7 @@ hinge score ``1 - p_y`` (LAC) and returns ``{y : p-value >= alpha}``, smoothed
 (randomised tie-breaking) or not.
 
 Run from the project root with the bench environment:
-``python benchmarks/audit_conformal.py --output benchmarks/_out/audit_conformal.md``.
+``python benchmarks/audit_conformal.py --output benchmarks/_out/conformal.md``.
 """
 
 from __future__ import annotations
