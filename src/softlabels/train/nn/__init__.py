@@ -1,5 +1,8 @@
 """PyTorch losses for soft, noisy, weak and distilled labels (``pip install 'softlabels[torch]'``).
 
+Heads and prediction rules are in :mod:`softlabels.train.nn.heads`: :class:`EBVHead`,
+:class:`CosineHead`, :func:`generate_ebv` and Loki's :func:`frechet_predict`.
+
 Every loss comes as a pure function in :mod:`softlabels.train.nn.functional` and an
 ``nn.Module`` twin here, registered by name:
 
@@ -33,8 +36,10 @@ torch = require("torch", extra="torch")
 
 from softlabels.train import LOSSES, create_loss, list_losses, loss_summary  # noqa: E402
 from softlabels.train.nn import functional  # noqa: E402
+from softlabels.train.nn import heads as _heads  # noqa: E402
 from softlabels.train.nn import losses as _losses  # noqa: E402
+from softlabels.train.nn.heads import *  # noqa: E402,F403
 from softlabels.train.nn.losses import *  # noqa: E402,F403
 
 __all__ = ["LOSSES", "create_loss", "functional", "list_losses", "loss_summary",
-           *_losses.__all__]
+           *_losses.__all__, *_heads.__all__]
