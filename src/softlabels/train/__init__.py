@@ -1,7 +1,11 @@
 """Training on soft labels.
 
-The PyTorch losses live in :mod:`softlabels.train.nn` (``pip install 'softlabels[torch]'``).
-This package stays light: listing the losses does not import torch, creating one does.
+The PyTorch losses, heads and prediction rules live in :mod:`softlabels.train.nn`
+(``pip install 'softlabels[torch]'``); :func:`fit` is a small training loop for them
+(:mod:`softlabels.train.loop`); :class:`SoftLabelClassifier` trains any scikit-learn
+classifier that accepts ``sample_weight`` (:mod:`softlabels.train.sklearn`). This package
+stays light: listing the losses does not import torch, creating one does, and the names
+below load their module on first use.
 
 >>> from softlabels.train import list_losses
 >>> list_losses("*kd")
@@ -10,12 +14,34 @@ This package stays light: listing the losses does not import torch, creating one
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from softlabels._registry import Registry
 
-__all__ = ["LOSSES", "create_loss", "list_losses", "loss_summary"]
+#: Public names imported on first use (torch for the loop, nothing heavy for the wrapper).
+_LAZY = {
+    "fit": "softlabels.train.loop",
+    "History": "softlabels.train.loop",
+    "SoftLabelClassifier": "softlabels.train.sklearn",
+    "expand_soft_labels": "softlabels.train.sklearn",
+}
+
+__all__ = ["LOSSES", "create_loss", "list_losses", "loss_summary", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from softlabels.train.loop import History, fit
+    from softlabels.train.sklearn import SoftLabelClassifier, expand_soft_labels
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'softlabels.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 #: Loss name -> ``"module:attr"`` of its ``nn.Module`` (imported on first use).
 LOSSES: Registry[type] = Registry("loss", "softlabels.train.nn.list_losses()")
