@@ -954,3 +954,15 @@ def test_no_stray_warnings_from_a_plain_run():
         warnings.simplefilter("error")
         teacher_soft_labels(random_logits(14), inputs="logits", pool="logits")
         select(softmax(random_logits(14)[0]), 5, strategy="robust-active-distillation", n_wrong=2, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "module", ["__init__", "combine", "adapt", "prototypes", "thresholds", "select"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    name = "softlabels.infer.teachers" + ("" if module == "__init__" else f".{module}")
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
