@@ -41,6 +41,8 @@ _RENORMALIZE = ("project", "divide")
 #: label no longer changes at that scale, and larger values lose floating-point precision.
 _MAX_STD_STEPS = 1e3
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
+#: how many sign changes of the residual are refined when inverting a label
+_N_VALLEYS = 3
 
 
 # ---------------------------------------------------------------------- levels
@@ -429,62 +431,58 @@ def gaussian_to_soft_labels(
 
 
 # ---------------------------------------------------------------------- inverse
-def _branch(
-    mu: np.ndarray, sd: np.ndarray, lv: np.ndarray, density: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """The DeQA label without the fallback ("project" renormalisation), and a mask of
-    rows where it does not exist."""
-    p, dp = _discretise(mu, sd, lv, density)
-    alpha, beta = _affine(p, dp, mu, lv)
-    with np.errstate(invalid="ignore", over="ignore"):
-        u = alpha[:, None] * p + beta[:, None]
-    failed = ~np.isfinite(u).all(axis=1)
-    q, not_conv = _project(np.where(failed[:, None], 0.0, u), mu, lv)
-    return q, failed | not_conv
-
-
 def _distance(
-    q: np.ndarray, mu: np.ndarray, sd: np.ndarray, lv: np.ndarray, density: str
+    q: np.ndarray,
+    mu: np.ndarray,
+    sd: np.ndarray,
+    lv: np.ndarray,
+    density: str,
+    thresholds: tuple[float, float],
 ) -> np.ndarray:
-    fwd, failed = _branch(mu, sd, lv, density)
-    d = ((fwd - q) ** 2).sum(axis=1)
-    return np.where(failed, np.inf, d)
+    """Squared distance between ``q`` and the DeQA label ("project") of N(mu, sd^2)."""
+    fwd, _ = _deqa(mu, sd, lv, density, thresholds[0], thresholds[1], "project")
+    return ((fwd - q) ** 2).sum(axis=1)
+
+
+def _perp(v: np.ndarray, basis: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The part of ``v`` on the support orthogonal to ``{1, x}`` there."""
+    mask, e1, e2 = basis
+    va = np.where(mask, v, 0.0)
+    return (
+        va
+        - (va * e1).sum(axis=1, keepdims=True) * e1
+        - (va * e2).sum(axis=1, keepdims=True) * e2
+    )
 
 
 def _residual(
     perp_q: np.ndarray,
     basis: tuple[np.ndarray, np.ndarray, np.ndarray],
+    curve: np.ndarray,
     mu: np.ndarray,
     sd: np.ndarray,
     lv: np.ndarray,
     density: str,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """How far ``q`` is from ``alpha p + a + b x`` on its support, for some (a, b).
 
     On the support A of a DeQA label (``"project"``), ``q = alpha p + beta + a + b x``:
-    so ``q - alpha p`` is affine in x there. The residual is the squared norm of the
-    part of ``q - alpha p`` on A orthogonal to ``{1, x}``: smooth in the spread, and
-    zero at the spread that made the label.
+    so ``q - alpha p`` is affine in x there. Returns the squared norm of the part of
+    ``q - alpha p`` on A orthogonal to ``{1, x}`` (smooth in the spread, zero at the
+    spread that made the label) and its signed component along ``curve`` (the
+    quadratic direction), which changes sign there.
     """
-    mask, e1, e2 = basis
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p, dp = _discretise(mu, sd, lv, density)
         alpha, _ = _affine(p, dp, mu, lv)
-    pa = np.where(mask, p, 0.0)
-    perp_p = (
-        pa
-        - (pa * e1).sum(axis=1, keepdims=True) * e1
-        - (pa * e2).sum(axis=1, keepdims=True) * e2
-    )
-    with np.errstate(invalid="ignore", over="ignore"):
-        r = perp_q - alpha[:, None] * perp_p
-        out = (r * r).sum(axis=1)
-    return np.where(np.isfinite(out), out, np.inf)
+        r = perp_q - alpha[:, None] * _perp(p, basis)
+        sq = (r * r).sum(axis=1)
+        signed = (r * curve).sum(axis=1)
+    ok = np.isfinite(sq)
+    return np.where(ok, sq, np.inf), np.where(ok, signed, np.nan)
 
 
-def _golden(
-    fun: Any, a: np.ndarray, b: np.ndarray, n_steps: int = 60
-) -> np.ndarray:
+def _golden(fun: Any, a: np.ndarray, b: np.ndarray, n_steps: int = 45) -> np.ndarray:
     """Golden-section search of ``fun(log_std)`` on ``[a, b]``, vectorised over rows."""
     ratio = (np.sqrt(5.0) - 1.0) / 2.0
     c = b - ratio * (b - a)
@@ -503,14 +501,21 @@ def _golden(
 
 
 def _invert_std(
-    q: np.ndarray, mu: np.ndarray, lv: np.ndarray, density: str, low: float, high: float
+    q: np.ndarray,
+    mu: np.ndarray,
+    lv: np.ndarray,
+    density: str,
+    thresholds: tuple[float, float],
+    high: float,
 ) -> np.ndarray:
     """The spread whose DeQA label with mean ``mu`` reproduces ``q``.
 
-    Minimises the smooth residual of :func:`_residual` over ``log std``: a log-spaced
-    grid, then golden-section search around each of the three best local minima of
-    the grid; of those, the one whose full label is closest to ``q`` wins.
+    The residual of :func:`_residual` on a log-spaced grid from ``min_std`` to
+    ``high``; bisection on up to three sign changes of its signed component and
+    golden-section search around two minima of its squared norm; of those candidates,
+    the one whose label (fallback rule included) is closest to ``q`` wins.
     """
+    low = thresholds[0] * (lv[1] - lv[0])
     n = q.shape[0]
     mask = q > 1e-12
     cnt = mask.sum(axis=1, keepdims=True)
@@ -518,39 +523,66 @@ def _invert_std(
     xbar = np.where(mask, lv[None, :], 0.0).sum(axis=1, keepdims=True) / cnt
     dev = np.where(mask, lv[None, :] - xbar, 0.0)
     e2 = dev / np.sqrt((dev * dev).sum(axis=1, keepdims=True))
-    qa = np.where(mask, q, 0.0)
-    perp_q = (
-        qa
-        - (qa * e1).sum(axis=1, keepdims=True) * e1
-        - (qa * e2).sum(axis=1, keepdims=True) * e2
-    )
     basis = (mask, e1, e2)
+    perp_q = _perp(q, basis)
+    curve = _perp(np.broadcast_to(dev**2, q.shape), basis)
+    curve /= np.sqrt((curve * curve).sum(axis=1, keepdims=True))
 
-    def residual(log_sd: np.ndarray) -> np.ndarray:
-        return _residual(perp_q, basis, mu, np.exp(log_sd), lv, density)
+    def residual(rows: np.ndarray, log_sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sub = (mask[rows], e1[rows], e2[rows])
+        return _residual(perp_q[rows], sub, curve[rows], mu[rows], np.exp(log_sd), lv, density)
 
-    grid = np.linspace(np.log(low), np.log(high), 160)
+    everything = np.arange(n)
+    grid = np.linspace(np.log(low), np.log(high), 96)
     res = np.empty((n, grid.size))
+    sgn = np.empty((n, grid.size))
     for j, g in enumerate(grid):
-        res[:, j] = residual(np.full(n, g))
+        res[:, j], sgn[:, j] = residual(everything, np.full(n, g))
+    best_sd = np.exp(grid[res.argmin(axis=1)])
+    best = _distance(q, mu, best_sd, lv, density, thresholds)
+
+    def keep_if_better(rows: np.ndarray, sd: np.ndarray) -> None:
+        d = _distance(q[rows], mu[rows], sd, lv, density, thresholds)
+        better = d < best[rows]
+        best_sd[rows[better]] = sd[better]
+        best[rows[better]] = d[better]
+
+    # zeros of the signed component: grid intervals where it changes sign (bisection),
+    # the most promising first; each pass works on the rows that still have one
+    change = np.signbit(sgn[:, :-1]) != np.signbit(sgn[:, 1:])
+    change &= np.isfinite(sgn[:, :-1]) & np.isfinite(sgn[:, 1:])
+    score = np.where(change, np.minimum(res[:, :-1], res[:, 1:]), np.inf)
+    for _ in range(_N_VALLEYS):
+        j = score.argmin(axis=1)
+        rows = np.flatnonzero(np.isfinite(score[everything, j]))
+        if rows.size == 0:
+            break
+        j = j[rows]
+        score[rows, j] = np.inf
+        a, b = grid[j], grid[j + 1]
+        fa = sgn[rows, j]
+        for _ in range(45):
+            mid = 0.5 * (a + b)
+            fm = residual(rows, mid)[1]
+            left = np.signbit(fm) != np.signbit(fa)
+            b = np.where(left, mid, b)
+            a = np.where(left, a, mid)
+            fa = np.where(left, fa, fm)
+        keep_if_better(rows, np.exp(0.5 * (a + b)))
+    # minima of the squared residual that do not cross zero (labels that are not exact)
     padded = np.pad(res, ((0, 0), (1, 1)), constant_values=np.inf)
     score = np.where((res <= padded[:, 2:]) & (res <= padded[:, :-2]), res, np.inf)
-    rows = np.arange(n)
-    best_sd = np.exp(grid[res.argmin(axis=1)])
-    best = _distance(q, mu, best_sd, lv, density)
-    for _ in range(3):
+    for _ in range(2):
         j = score.argmin(axis=1)
-        valid = np.isfinite(score[rows, j])
-        if not valid.any():
+        rows = np.flatnonzero(np.isfinite(score[everything, j]) & (best > 1e-20))
+        if rows.size == 0:
             break
+        j = j[rows]
         score[rows, j] = np.inf
         lo = grid[np.maximum(j - 1, 0)]
         hi = grid[np.minimum(j + 1, grid.size - 1)]
-        sd = np.exp(_golden(residual, lo, hi))
-        d = _distance(q, mu, sd, lv, density)
-        better = valid & (d < best)
-        best_sd = np.where(better, sd, best_sd)
-        best = np.where(better, d, best)
+        found = _golden(lambda x, rows=rows: residual(rows, x)[0], lo, hi)
+        keep_if_better(rows, np.exp(found))
     return best_sd
 
 
@@ -561,6 +593,7 @@ def soft_labels_to_gaussian(
     method: str = "invert",
     density: str = "pdf",
     min_std: float = 0.2,
+    max_mean_shift: float = 0.1,
 ) -> pd.DataFrame:
     """Mean and standard deviation of the score distribution behind each soft label.
 
@@ -579,8 +612,10 @@ def soft_labels_to_gaussian(
         :func:`gaussian_to_soft_labels` followed by this function returns its input.
     density : {"pdf", "cdf"}, default="pdf"
         The discretisation the labels were made with (``"invert"`` only).
-    min_std : float, default=0.2
-        The smallest standard deviation searched, in level steps (``"invert"`` only).
+    min_std, max_mean_shift : float, default=0.2 and 0.1
+        The fallback thresholds the labels were made with, in level steps (``"invert"``
+        only): no smaller spread is searched, and a spread whose label would fall back
+        is not returned for a label that did not.
 
     Returns
     -------
@@ -592,15 +627,17 @@ def soft_labels_to_gaussian(
     Notes
     -----
     On its support A a DeQA label is ``alpha(std) p(std) + beta + a + b x``, so the
-    spread is found where ``q - alpha p`` is affine in the level on A (a smooth 1-D
-    least-squares problem: a grid over ``log std`` from ``min_std`` to 1000 level
-    steps, then golden-section search around the three best local minima; of those
-    the one whose full label is closest to ``q`` wins). For labels that did not fall
-    back the label is reproduced to about 1e-10. The spread itself is recovered
-    exactly wherever the DeQA map is one-to-one, which it is for labels with every
-    level positive and spreads up to a few level steps; beyond that the label tends
-    to a fixed quadratic shape, and near the ends of the scale, where levels are
-    clipped, two spreads can give the same label (either is returned).
+    spread is where ``q - alpha p`` is affine in the level on A: a 1-D root-finding
+    problem over ``log std`` from ``min_std`` to 1000 level steps (a grid of 96
+    points; bisection on the sign changes of the residual's quadratic component,
+    golden-section search on the minima of its squared norm; of the candidates, the
+    spread whose label, fallback rule included, is closest to ``q`` wins). For labels
+    that did not fall back the label is reproduced to about 1e-10. The spread itself
+    is recovered exactly wherever the DeQA map is one-to-one, which it is for labels
+    with every level positive and spreads up to a few level steps; beyond that the
+    label tends to a fixed quadratic shape, and near the ends of the scale, where
+    levels are clipped, two spreads can give the same label (either is returned).
+    About 0.2 ms per item.
 
     Examples
     --------
@@ -615,6 +652,7 @@ def soft_labels_to_gaussian(
     check_option(method, "method", owner, ("invert", "moments"))
     check_option(density, "density", owner, _DENSITIES)
     check_float(min_std, "min_std", owner, low=0.0, low_open=True)
+    check_float(max_mean_shift, "max_mean_shift", owner, low=0.0)
     if isinstance(soft, SoftLabels):
         probs, item_ids = soft.probs, soft.item_ids
         if levels is None:
@@ -649,7 +687,8 @@ def soft_labels_to_gaussian(
         if rows.size:
             step = lv[1] - lv[0]
             std[rows] = _invert_std(
-                q[rows], mean[rows], lv, density, min_std * step, _MAX_STD_STEPS * step
+                q[rows], mean[rows], lv, density, (min_std, max_mean_shift),
+                _MAX_STD_STEPS * step,
             )
     return pd.DataFrame({"item": item_ids, "mean": mean, "std": std, "binary": binary})
 
