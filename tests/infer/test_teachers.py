@@ -565,10 +565,13 @@ class TestScoresAndRobustDistribution:
     def test_uncertainty_scores_hand_computed(self):
         p = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0]])
         h = -(0.5 * np.log(0.5) + 0.3 * np.log(0.3) + 0.2 * np.log(0.2)) / np.log(3)
-        np.testing.assert_allclose(uncertainty_scores(p), [h, 0.0])
+        np.testing.assert_allclose(uncertainty_scores(p, measure="entropy"), [h, 0.0])
         np.testing.assert_allclose(uncertainty_scores(p, measure="margin"), [0.8, 0.0])
         np.testing.assert_allclose(uncertainty_scores(p, measure="least-confidence"), [0.75, 0.0])
-        np.testing.assert_allclose(uncertainty_scores(np.full((1, 4), 0.25)), [1.0])
+        for measure in ("entropy", "margin", "least-confidence"):
+            np.testing.assert_allclose(
+                uncertainty_scores(np.full((1, 4), 0.25), measure=measure), [1.0]
+            )
         z = random_logits(0)[0]
         np.testing.assert_allclose(
             uncertainty_scores(z, inputs="logits"), uncertainty_scores(softmax(z))

@@ -63,7 +63,7 @@ def _scores(p: np.ndarray, measure: str) -> np.ndarray:
 
 
 def uncertainty_scores(
-    probs: Any, *, measure: Measure = "entropy", inputs: Inputs = "probs"
+    probs: Any, *, measure: Measure = "margin", inputs: Inputs = "probs"
 ) -> np.ndarray:
     """Per-item uncertainty in ``[0, 1]``, higher meaning less sure.
 
@@ -78,7 +78,7 @@ def uncertainty_scores(
 
     Examples
     --------
-    >>> uncertainty_scores([[0.5, 0.5], [0.9, 0.1]], measure="margin").round(3).tolist()
+    >>> uncertainty_scores([[0.5, 0.5], [0.9, 0.1]]).round(3).tolist()
     [1.0, 0.2]
     """
     owner = "uncertainty_scores"
