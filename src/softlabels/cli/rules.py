@@ -1,0 +1,256 @@
+"""`softlabels rules apply|analyze|fit`: labeling rules on the command line.
+
+A vote file is a table with an optional ``item`` column and one column per rule holding
+class indices ``0 .. K-1`` or ``-1`` (abstain), as ``rules apply`` writes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from softlabels.cli._common import CLIError, check_output, out
+from softlabels.core.annotations import show
+from softlabels.core.errors import InputError
+from softlabels.core.io import read_table, write_frame
+from softlabels.infer.rules import (
+    LabelModel,
+    MatrixCompletionLabelModel,
+    analyze_rules,
+    apply_rules,
+    load_rules,
+    vote_summary,
+)
+from softlabels.infer.rules._votes import Votes, check_votes
+
+__all__ = ["rules_app"]
+
+rules_app = typer.Typer(
+    name="rules",
+    help="Labeling rules (weak supervision): apply them, analyse their votes, fit a label model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+METHODS = ("label-model", "matrix-completion")
+
+
+def parse_classes(classes: Optional[str]) -> Any:
+    """``--classes``: a number of classes ("3") or comma-separated names ("ham,spam")."""
+    if classes is None:
+        return None
+    text = classes.strip()
+    if text.isdigit():
+        return int(text)
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if len(names) < 2:
+        raise CLIError(f"--classes {classes!r}: give a number of classes or at least two names.")
+    return names
+
+
+def read_votes(path: Path, classes: Any) -> Votes:
+    """A vote file: an optional ``item`` column, then one column per rule."""
+    frame = read_table(path)
+    if "item" in frame.columns:
+        if frame["item"].duplicated().any():
+            dup = frame["item"][frame["item"].duplicated()].iloc[0]
+            raise InputError(f"{path}: item {show(dup)} appears more than once.")
+        frame = frame.set_index("item")
+    return check_votes(frame, classes, name=str(path), owner="--classes")
+
+
+def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
+    """Gold labels (``item`` and ``label_col`` columns) as class codes aligned with the
+    votes, -1 where unknown. Labels are class indices or class names."""
+    frame = read_table(path)
+    for col in ("item", label_col):
+        if col not in frame.columns:
+            raise InputError(
+                f"{path}: the gold file needs 'item' and {label_col!r} columns (columns: "
+                f"{', '.join(map(str, frame.columns[:10]))})."
+            )
+    if frame["item"].duplicated().any():
+        dup = frame["item"][frame["item"].duplicated()].iloc[0]
+        raise InputError(f"{path}: item {show(dup)} is listed twice.")
+    labels = frame[label_col]
+    names = pd.Index([str(c) for c in votes.classes])
+    codes = names.get_indexer(labels.astype(str))
+    bad = np.flatnonzero((codes < 0) & labels.notna().to_numpy())
+    if bad.size:
+        r = int(bad[0])
+        raise InputError(
+            f"{path}: label {show(labels.iloc[r])} in data row {r + 1} is not one of the classes "
+            f"{votes.classes.tolist()}."
+        )
+    by_item = pd.Series(codes, index=frame["item"].astype(str).to_numpy())
+    aligned = by_item.reindex(pd.Index([str(i) for i in votes.item_ids]))
+    if aligned.notna().sum() == 0:
+        raise InputError(f"{path}: none of its items appear in the vote file.")
+    return aligned.fillna(-1).to_numpy(dtype=np.int64)
+
+
+@rules_app.command("apply")
+def apply(
+    rules: Path = typer.Option(..., "--rules", help="Python file defining the rules."),
+    data: Path = typer.Option(..., "--data", help="Items: .csv, .tsv, .parquet or .jsonl."),
+    output: Path = typer.Option(..., "--output", "-o", help="Vote matrix out: .csv or .parquet."),
+    id_col: Optional[str] = typer.Option(
+        None, help="Column of --data with item ids (written as 'item'); default: row numbers."
+    ),
+    classes: Optional[str] = typer.Option(
+        None, help="Number of classes, or comma-separated names: votes must be 0..K-1."
+    ),
+) -> None:
+    """Apply labeling rules to every row of a table and write the vote matrix.
+
+    The rules file is executed as Python (only use files you trust). Its rules are a
+    module-level RULES list when it has one, otherwise every function decorated with
+    @labeling_function (softlabels.infer.rules), in definition order. A rule returns a
+    class index 0..K-1 or -1 to abstain.
+
+    Example:
+
+        softlabels rules apply --rules my_rules.py --data comments.csv -o votes.csv
+    """
+    check_output(output, inputs=(rules, data))
+    lfs = load_rules(rules)
+    frame = read_table(data)
+    if id_col is not None and id_col not in frame.columns:
+        raise InputError(f"{data}: no {id_col!r} column for --id-col.")
+    k = parse_classes(classes)
+    try:
+        L = apply_rules(lfs, frame, classes=k)
+    except InputError as err:
+        raise InputError(f"{data}: {err}") from None
+    table = L.reset_index(drop=True)
+    table.insert(0, "item", frame[id_col].to_numpy() if id_col else np.arange(len(frame)))
+    write_frame(table, output)
+    summary = vote_summary(L.to_numpy(), classes=k)
+    out.print(
+        f"{summary['n_items']:,} items x {summary['n_rules']} rules: coverage "
+        f"{summary['coverage']:.1%}, overlap {summary['overlap']:.1%}, conflict "
+        f"{summary['conflict']:.1%}; votes -> {output}"
+    )
+
+
+@rules_app.command("analyze")
+def analyze(
+    votes: Path = typer.Argument(..., help="Vote matrix: item column, then one column per rule."),
+    gold: Optional[Path] = typer.Option(None, help="Known labels: a table with item, label."),
+    gold_label_col: str = typer.Option("label", help="Column of --gold with the labels."),
+    classes: Optional[str] = typer.Option(None, help="Number of classes or comma-separated names."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Table out: .csv or .parquet."),
+) -> None:
+    """Per-rule polarity, coverage, overlaps, conflicts (and accuracy with --gold), as
+    snorkel's LFAnalysis.
+
+    Example:
+
+        softlabels rules analyze votes.csv --gold gold.csv -o rules.csv
+    """
+    if output is not None:
+        check_output(output, inputs=(votes, gold))
+    v = read_votes(votes, parse_classes(classes))
+    y = None if gold is None else read_gold_codes(gold, v, gold_label_col)
+    frame = analyze_rules(v.codes, y, classes=v.n_classes)
+    frame.index = pd.Index(v.rule_names, name="rule")
+    if output is not None:
+        table = frame.reset_index()
+        table["polarity"] = table["polarity"].map(lambda p: " ".join(map(str, p)))
+        write_frame(table, output)
+    summ = vote_summary(v.codes, classes=v.n_classes)
+    rich_table = Table(
+        title=f"{votes}: {summ['n_items']:,} items, coverage {summ['coverage']:.1%}, overlap "
+        f"{summ['overlap']:.1%}, conflict {summ['conflict']:.1%}",
+        title_justify="left",
+    )
+    rich_table.add_column("rule", no_wrap=True, min_width=max(len(str(n)) for n in frame.index))
+    for col in frame.columns:
+        rich_table.add_column(col, justify="right", overflow="fold")
+    for name, row in frame.iterrows():
+        cells = [
+            " ".join(map(str, v_)) if col == "polarity"
+            else (f"{v_:.3f}" if isinstance(v_, float) else str(v_))
+            for col, v_ in row.items()
+        ]
+        rich_table.add_row(str(name), *cells)
+    out.print(rich_table)
+    if output is not None:
+        out.print(f"table -> {output}")
+
+
+@rules_app.command("fit")
+def fit(
+    votes: Path = typer.Argument(..., help="Vote matrix: item column, then one column per rule."),
+    output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
+    method: str = typer.Option("label-model", help="label-model (EM) or matrix-completion."),
+    model: Optional[str] = typer.Option(
+        None, help=f"label-model variant: {', '.join(LabelModel.MODELS)}."
+    ),
+    class_balance: str = typer.Option(
+        "uniform", help="uniform, learn, or comma-separated class probabilities."
+    ),
+    classes: Optional[str] = typer.Option(None, help="Number of classes or comma-separated names."),
+    rules_out: Optional[Path] = typer.Option(None, help="Per-rule table out: .csv or .parquet."),
+) -> None:
+    """Fit a label model on a vote matrix and write soft labels (item, label,
+    confidence, support = votes per item, then one probability column per class).
+
+    Items where every rule abstains get the class prior and support 0.
+
+    Example:
+
+        softlabels rules fit votes.csv -o labels.csv --classes ham,spam
+    """
+    if method not in METHODS:
+        raise CLIError(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if model is not None and method != "label-model":
+        raise CLIError("--model applies to --method label-model only.")
+    check_output(output, inputs=(votes,))
+    if rules_out is not None:
+        check_output(rules_out, inputs=(votes,))
+        if rules_out.resolve() == output.resolve():
+            raise CLIError("--rules-out and --output must be different files.")
+    balance: Any = class_balance
+    if class_balance not in ("uniform", "learn"):
+        try:
+            balance = [float(x) for x in class_balance.split(",")]
+        except ValueError:
+            raise CLIError(
+                f"--class-balance {class_balance!r}: use uniform, learn or probabilities "
+                "such as 0.7,0.3."
+            ) from None
+    k = parse_classes(classes)
+    v = read_votes(votes, k)
+    params: dict[str, Any] = {"classes": v.classes.tolist() if k is not None else None,
+                              "class_balance": balance}
+    estimator: Any
+    if method == "label-model":
+        if model is not None:
+            params["model"] = model
+        estimator = LabelModel(**params)
+    else:
+        estimator = MatrixCompletionLabelModel(**params)
+    try:
+        estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
+    except InputError as err:
+        raise InputError(f"{votes}: {err}") from None
+    if rules_out is not None:
+        write_frame(estimator.rules_frame(), rules_out)
+    estimator.soft_labels_.save(output)
+    soft = estimator.soft_labels_
+    shares = ", ".join(
+        f"{c}: {s:.1%}" for c, s in zip(soft.classes.tolist(), soft.probs.mean(axis=0))
+    )
+    covered = float((soft.support > 0).mean()) if soft.support is not None else 1.0
+    out.print(
+        f"{method} ({getattr(estimator, 'model', 'snorkel-style moments')}): {soft.n_items:,} "
+        f"items, {covered:.1%} with a vote; class shares {shares}; soft labels -> {output}"
+        + (f"; rules -> {rules_out}" if rules_out is not None else "")
+    )

@@ -1,0 +1,427 @@
+"""Label models for labeling rules: rules are annotators that may abstain.
+
+:class:`LabelModel` fits Dawid–Skene-type models by EM with the crowd kernels of
+:mod:`softlabels.infer.crowd`, the rules acting as workers;
+:class:`MatrixCompletionLabelModel` (in ``matrix_completion.py``) fits per-rule
+conditional probabilities from the rules' agreement matrix, as snorkel does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from softlabels._validation import check_float, check_int, check_is_fitted, check_option
+from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.soft import SoftLabels, normalize_rows
+from softlabels.infer.base import BaseInferrer
+from softlabels.infer.crowd import _kernels as K
+from softlabels.infer.rules._votes import Votes, check_votes
+
+__all__ = ["LabelModel"]
+
+#: smallest probability of any (class, vote) cell used in the posterior
+MIN_PROB = 1e-12
+
+
+def check_class_balance(value: Any, owner: str, allowed: list[str]) -> Any:
+    """'learn', 'uniform' or a probability vector (checked against K in fit)."""
+    if isinstance(value, str):
+        return check_option(value, "class_balance", owner, allowed)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.asarray([np.nan])
+    if arr.ndim != 1 or arr.size < 2 or not np.isfinite(arr).all() or (arr <= 0).any():
+        raise InvalidParameterError(
+            f"The 'class_balance' parameter of {owner} must be one of {allowed} or a list "
+            f"of positive class probabilities; got {value!r}."
+        )
+    if abs(arr.sum() - 1.0) > 1e-6:
+        raise InvalidParameterError(
+            f"The 'class_balance' parameter of {owner} must sum to 1; got {arr.tolist()} "
+            f"(sum {arr.sum():.6g})."
+        )
+    return arr
+
+
+def fixed_prior(class_balance: Any, votes: Votes, owner: str) -> np.ndarray | None:
+    """The fixed class prior, or None when it is learned."""
+    k = votes.n_classes
+    if isinstance(class_balance, str):
+        return np.full(k, 1.0 / k) if class_balance == "uniform" else None
+    arr = np.asarray(class_balance, dtype=np.float64)
+    if arr.size != k:
+        raise InvalidParameterError(
+            f"The 'class_balance' parameter of {owner} has {arr.size} entries but the votes "
+            f"have {k} classes."
+        )
+    return arr / arr.sum()
+
+
+class RuleLabelModel(BaseInferrer):
+    """Shared fitting interface of the rule label models.
+
+    Subclasses implement ``_fit(votes)`` which sets ``confusions_`` (n_rules, K, K+1),
+    ``class_prior_``, the table the posterior uses (``_table``, same layout) and the
+    other fitted attributes, and returns the posteriors of all items.
+    """
+
+    name: ClassVar[str] = ""
+    def fit(self, L: Any) -> RuleLabelModel:
+        """Fit on a vote matrix ``L`` of shape (n_items, n_rules): class indices
+        ``0 .. K-1`` and ``-1`` for abstain (ndarray, nested list or DataFrame; a
+        DataFrame's columns name the rules and its index gives the item ids)."""
+        self._validate_params()
+        votes = check_votes(L, self.classes, owner=type(self).__name__)
+        self._check_votes(votes)
+        post = self._fit(votes)
+        post = self._prior_where_uncovered(post, votes)
+        self.classes_ = votes.classes
+        self.rule_names_ = votes.rule_names
+        self.n_votes_ = votes.voted.sum(axis=0).astype(np.int64)
+        self.coverage_ = self.n_votes_ / votes.n_items
+        self.accuracies_ = agreement(votes, post)
+        self.soft_labels_ = SoftLabels(
+            post,
+            votes.classes,
+            votes.item_ids,
+            provenance={"method": self.name, "params": self.get_params()},
+            support=votes.n_votes,
+        )
+        self.labels_ = self.soft_labels_.hard()
+        return self
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        """Posterior class probabilities ``(n_items, n_classes)`` of a vote matrix with
+        the fitted rules' columns (new items scored with the fitted parameters)."""
+        check_is_fitted(self, "confusions_")
+        votes = check_votes(L, self.classes_.shape[0], owner=type(self).__name__)
+        if votes.n_rules != self.rule_names_.shape[0]:
+            raise InputError(
+                f"L has {votes.n_rules} rules (columns) but the model was fitted on "
+                f"{self.rule_names_.shape[0]}."
+            )
+        post = posterior(votes, self._table, self.class_prior_, self._posterior_mode())
+        return self._prior_where_uncovered(post, votes)
+
+    def rules_frame(self) -> pd.DataFrame:
+        """One row per rule: ``rule, n_votes, coverage, accuracy`` (the model's
+        probability that a vote of the rule is correct)."""
+        check_is_fitted(self, "confusions_")
+        return pd.DataFrame(
+            {
+                "rule": self.rule_names_,
+                "n_votes": self.n_votes_,
+                "coverage": self.coverage_,
+                "accuracy": self.accuracies_,
+            }
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _posterior_mode(self) -> str:
+        """How abstentions enter the posterior (see :func:`vote_tables`)."""
+        raise NotImplementedError
+
+    def _check_votes(self, votes: Votes) -> None:
+        pass
+
+    def _prior_where_uncovered(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        none = votes.n_votes == 0
+        if none.any():
+            post = np.array(post, copy=True)
+            post[none] = self.class_prior_
+        return post
+
+    def _validate_params(self) -> None:
+        raise NotImplementedError
+
+    def _fit(self, votes: Votes) -> np.ndarray:
+        raise NotImplementedError
+
+
+def agreement(votes: Votes, post: np.ndarray) -> np.ndarray:
+    """Expected fraction of each rule's votes that are correct under ``post`` (NaN for a
+    rule that never votes)."""
+    ann = votes.annotations
+    n = ann.answers_per_worker
+    right = K.per_worker_sum(ann, K.answer_agreement(ann, post))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, right / np.maximum(n, 1), np.nan)
+
+
+def vote_tables(conf: np.ndarray, abstain: str) -> tuple[np.ndarray, np.ndarray]:
+    """The E-step in sparse form: ``(table, base)`` such that the log-likelihood of
+    item i under class y is ``base[y] + sum over its votes (j, l) of table[j*K + l, y]``.
+
+    ``conf`` holds ``P(rule j outputs l | y)`` with abstain in the last column.
+
+    - ``"model"``: every abstention is evidence, ``log P(abstain | y)``; the dense sum
+      over all rules is ``base`` and each vote replaces its rule's abstain term.
+    - ``"conditional"``: votes count with ``P(l | y, the rule votes)`` and abstentions
+      carry no evidence (crowd models on the non-abstain votes).
+    - ``"drop"``: votes count with ``P(l | y)`` and the abstain terms are left out
+      (snorkel's ``predict_proba``).
+    """
+    m, k, _ = conf.shape
+    log_conf = np.log(np.maximum(conf, MIN_PROB))
+    if abstain == "model":
+        ref = log_conf[:, :, k]  # (m, K)
+        base = ref.sum(axis=0)
+    elif abstain == "conditional":
+        ref = np.log(np.maximum(conf[:, :, :k].sum(axis=2), MIN_PROB))
+        base = np.zeros(k)
+    else:
+        ref = np.zeros((m, k))
+        base = np.zeros(k)
+    table = (log_conf[:, :, :k] - ref[:, :, None]).transpose(0, 2, 1).reshape(m * k, k)
+    return np.ascontiguousarray(table), base
+
+
+def posterior(votes: Votes, conf: np.ndarray, prior: np.ndarray, abstain: str) -> np.ndarray:
+    """P(y | votes) under conditionally independent rules (see :func:`vote_tables`)."""
+    table, base = vote_tables(conf, abstain)
+    logits = np.asarray(votes.annotations.item_pair_matrix @ table)
+    logits += base + np.log(np.maximum(prior, MIN_PROB))
+    return K.log_normalize(logits)[0]
+
+
+class LabelModel(RuleLabelModel):
+    """Label model for labeling rules, fitted by EM: the rules are annotators who may
+    abstain, and the crowd models' EM (:mod:`softlabels.infer.crowd`) runs on their
+    votes.
+
+    Every variant assumes votes independent given the true class and fits by EM
+    (E-step: ``log T[i, y] = log p_y + sum over the votes of item i of log P(vote | y)``;
+    M-step: the parameters from the expected counts plus ``alpha`` pseudo-counts; the
+    class prior ``p`` from the posterior mass per class, or fixed). They differ in what
+    the rules share and in how abstentions count (``model``):
+
+    ``"shared-one-coin"`` (default)
+        All rules share one accuracy ``s``: a vote is right with probability ``s`` and
+        otherwise names one of the other classes at random; abstentions carry no
+        evidence. The most likely class is the majority vote's (with a uniform class
+        prior), and the probabilities are calibrated by the learned ``s``. This is the
+        one-coin Dawid–Skene model with a single annotator who gives every vote.
+    ``"shared-confusion"``
+        All rules share one confusion matrix (votes for some classes may be more
+        reliable than votes for others).
+    ``"one-coin"``
+        One accuracy per rule, fitted on the non-abstain votes (the crowd
+        :class:`~softlabels.infer.crowd.OneCoinDawidSkene` with the rules as workers).
+    ``"dawid-skene"``
+        One confusion matrix per rule, on the non-abstain votes (the crowd
+        :class:`~softlabels.infer.crowd.DawidSkene` with the rules as workers).
+    ``"data-programming"``
+        One table per rule over the classes *and* abstain: ``P(rule j outputs l | y)``
+        with abstain as an output whose rate may depend on the class (the generative
+        model of data programming, Ratner et al. 2016, fitted by maximum likelihood).
+
+    Why the default shares one accuracy. Rules are usually unipolar (a "link" rule only
+    ever says spam) and correlated (keywords that occur together). A per-rule model
+    that ignores abstentions learns nothing from a unipolar rule (among its votes the
+    answer never depends on the class) and overrates rules that agree because they are
+    alike; the data-programming model reads when a rule fires, but correlated rules
+    make its maximum-likelihood classes follow clusters of co-firing rules rather than
+    the labels. On the YouTube spam rules of :mod:`softlabels.infer.rules.examples`
+    every per-rule variant, and snorkel's LabelModel, falls below majority vote; the
+    shared accuracy cannot be misled that way (see ``benchmarks/infer_rules.py``).
+    Choose a per-rule model when the rules are bipolar and close to independent given
+    the class (the synthetic check in the tests: there they beat majority vote).
+
+    Items where every rule abstains get the class prior and support 0, as in snorkel;
+    ``"data-programming"`` fits them too (their abstentions are data) but they also
+    report the prior.
+
+    Parameters
+    ----------
+    classes : int or sequence, optional
+        The number of classes, or their names in index order. Default: ``0 .. max
+        vote`` (at least two).
+    model : str, default="shared-one-coin"
+        One of the variants above.
+    class_balance : "uniform", "learn" or array-like, default="uniform"
+        The class prior ``p``: fixed uniform (snorkel's default), re-estimated in every
+        M-step, or fixed to the given probabilities. A learned prior can run away when
+        the rules' errors lean one way (it then outweighs single votes).
+    alpha : float, default=1.0
+        Pseudo-count added to every count of the M-step (add-one smoothing: a rule with
+        few votes cannot be estimated as infallible). Accuracies ``s`` are
+        ``(agreements + alpha) / (votes + 2 alpha)``.
+    min_accuracy : float or "chance", default="chance"
+        Floor of the one-coin accuracies; ``"chance"`` is ``1 / n_classes`` (a rule is
+        never read as adversarial).
+    n_iter : int, default=100
+        Maximum EM iterations.
+    tol : float, default=1e-6
+        Stop when the log-likelihood changes by less than ``tol`` per vote (per vote
+        matrix cell for ``"data-programming"``).
+    init : {"soft-vote", "majority-vote"}, default="soft-vote"
+        Initial posteriors (items without votes start uniform).
+
+    Attributes
+    ----------
+    soft_labels_ : SoftLabels
+        Posteriors; ``support`` is the number of non-abstain votes per item.
+    labels_ : ndarray of shape (n_items,)
+    confusions_ : ndarray of shape (n_rules, n_classes, n_classes + 1)
+        ``P(rule j outputs l | class y)`` expected under the fitted posteriors; the last
+        column is abstain.
+    class_prior_ : ndarray of shape (n_classes,)
+    accuracies_ : ndarray of shape (n_rules,)
+        Expected fraction of each rule's votes that are correct under the posteriors
+        (NaN for a rule that never votes).
+    coverage_, n_votes_ : ndarray of shape (n_rules,)
+        Fraction and number of items each rule votes on.
+    shared_accuracy_ : float
+        The learned ``s`` (``"shared-one-coin"`` only).
+    classes_, rule_names_ : ndarray
+    log_likelihood_ : float
+    n_iter_ : int
+    converged_ : bool
+
+    References
+    ----------
+    A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer error-rates
+    using the EM algorithm", 1979. A. J. Ratner, C. De Sa, S. Wu, D. Selsam and C. Ré,
+    "Data programming: creating large training sets, quickly", NeurIPS 2016.
+
+    Examples
+    --------
+    >>> L = [[1, 1, -1], [1, 1, 0], [-1, 0, 0], [0, 0, -1], [1, 1, 1], [-1, -1, -1]]
+    >>> model = LabelModel().fit(L)
+    >>> model.labels_.tolist()[:5]
+    [1, 1, 0, 0, 1]
+    >>> model.soft_labels_.probs[5].tolist()  # no vote: the class prior
+    [0.5, 0.5]
+    >>> model.soft_labels_.support.tolist()
+    [2.0, 3.0, 2.0, 2.0, 3.0, 0.0]
+    >>> round(model.shared_accuracy_, 3)
+    0.824
+    """
+
+    name = "rules-label-model"
+    MODELS = ("shared-one-coin", "shared-confusion", "one-coin", "dawid-skene", "data-programming")
+
+    def __init__(
+        self,
+        *,
+        classes: Any = None,
+        model: str = "shared-one-coin",
+        class_balance: Any = "uniform",
+        alpha: float = 1.0,
+        min_accuracy: float | str = "chance",
+        n_iter: int = 100,
+        tol: float = 1e-6,
+        init: str = "soft-vote",
+    ) -> None:
+        self.classes = classes
+        self.model = model
+        self.class_balance = class_balance
+        self.alpha = alpha
+        self.min_accuracy = min_accuracy
+        self.n_iter = n_iter
+        self.tol = tol
+        self.init = init
+
+    def _posterior_mode(self) -> str:
+        return "model" if self.model == "data-programming" else "conditional"
+
+    def _validate_params(self) -> None:
+        owner = "LabelModel"
+        check_option(self.model, "model", owner, list(self.MODELS))
+        check_class_balance(self.class_balance, owner, ["uniform", "learn"])
+        check_float(self.alpha, "alpha", owner, low=0.0)
+        if self.min_accuracy != "chance":
+            check_float(self.min_accuracy, "min_accuracy", owner, low=0.0, high=1.0)
+        check_int(self.n_iter, "n_iter", owner, low=1)
+        check_float(self.tol, "tol", owner, low=0.0)
+        check_option(self.init, "init", owner, ["soft-vote", "majority-vote"])
+
+    def _fit(self, votes: Votes) -> np.ndarray:
+        k, m = votes.n_classes, votes.n_rules
+        fixed = fixed_prior(self.class_balance, votes, "LabelModel")
+        model_abstain = self.model == "data-programming"
+        coin = self.model in ("shared-one-coin", "one-coin")
+        shared = self.model.startswith("shared")
+        floor = 1.0 / k if self.min_accuracy == "chance" else float(self.min_accuracy)
+        # without modelled abstentions, items no rule votes on carry no evidence: their
+        # posterior is the prior and they are left out of its estimate
+        covered = votes.n_votes > 0
+        if not covered.any():
+            raise InputError("L: every rule abstains on every item; there is nothing to fit.")
+        ann = votes.annotations
+        alpha = float(self.alpha)
+        eye = np.eye(k, dtype=bool)
+
+        def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            counts = K.confusion_counts(ann, post)  # [j, y, l]
+            table = np.zeros((m, k, k + 1))
+            if model_abstain:
+                table[:, :, :k] = counts
+                table[:, :, k] = np.maximum(post.sum(axis=0)[None, :] - counts.sum(axis=2), 0.0)
+                table += alpha
+                table /= table.sum(axis=2, keepdims=True)
+            else:
+                if shared:
+                    counts = counts.sum(axis=0, keepdims=True)
+                if coin:
+                    agree = counts[:, eye].sum(axis=1)
+                    total = counts.sum(axis=(1, 2))
+                    s = np.maximum((agree + alpha) / np.maximum(total + 2 * alpha, 1e-300), floor)
+                    s = np.minimum(s, 1.0)
+                    wrong = (1.0 - s) / (k - 1)
+                    vote = np.where(eye[None], s[:, None, None], wrong[:, None, None])
+                else:
+                    vote = counts + alpha
+                    vote /= np.maximum(vote.sum(axis=2, keepdims=True), 1e-300)
+                table[:, :, :k] = vote  # broadcasts a shared table to every rule
+            if fixed is not None:
+                prior = fixed
+            else:
+                prior = K.class_prior(post if model_abstain else post[covered])
+            return table, prior
+
+        def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+            table, prior = params
+            vt, base = vote_tables(table, self._posterior_mode())
+            logits = np.asarray(ann.item_pair_matrix @ vt)
+            logits += base + np.log(prior)
+            return K.log_normalize(logits)
+
+        counts = ann.counts
+        init = K.split_argmax(counts) if self.init == "majority-vote" else normalize_rows(counts)
+        init[counts.sum(axis=1) == 0] = 1.0 / k  # uncovered items start uniform
+        post, (table, prior), it, converged, loglik = K.run_em(
+            init,
+            m_step,
+            e_step,
+            gold=np.full(votes.n_items, -1),
+            n_iter=self.n_iter,
+            tol=self.tol,
+            n_answers=votes.n_items * m if model_abstain else ann.n_answers,
+        )
+        self._table = table
+        if self.model == "shared-one-coin":
+            self.shared_accuracy_ = float(table[0, 0, 0])
+        self.confusions_ = expected_confusions(votes, post)
+        self.class_prior_ = prior
+        self.log_likelihood_ = loglik
+        self.n_iter_ = it
+        self.converged_ = converged
+        return post
+
+
+def expected_confusions(votes: Votes, post: np.ndarray) -> np.ndarray:
+    """(n_rules, K, K + 1) ``P(rule j outputs l | y)`` expected under posteriors
+    ``post``: the rules' outputs (abstain last) counted with weight ``post[i, y]``."""
+    k = votes.n_classes
+    ann = votes.annotations
+    out = np.empty((votes.n_rules, k, k + 1))
+    out[:, :, :k] = K.confusion_counts(ann, post)
+    mass = post.sum(axis=0)  # (K,)
+    out[:, :, k] = mass[None, :] - out[:, :, :k].sum(axis=2)
+    out /= np.maximum(mass, 1e-300)[None, :, None]
+    return np.clip(out, 0.0, 1.0)
