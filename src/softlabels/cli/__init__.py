@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import typer
 
 from softlabels._version import __version__
-from softlabels.cli import audit, crowd
+from softlabels.cli import audit, crowd, rules
 from softlabels.cli._common import CLIError, err
 
 __all__ = ["app", "main", "run"]
@@ -27,6 +27,7 @@ app.command("audit")(audit.audit)
 app.command("conformal")(audit.conformal)
 app.command("calibrate")(audit.calibrate)
 app.command("report")(audit.report)
+app.add_typer(rules.rules_app, name="rules")
 
 
 def _version(value: bool) -> None:
