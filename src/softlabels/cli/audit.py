@@ -89,11 +89,12 @@ def audit(
     score: str = typer.Option("self_confidence", help="Ranking score: self_confidence, normalized_margin, confidence_weighted_entropy."),
     top: int = typer.Option(10, help="Flagged items shown on screen."),
 ) -> None:
-    """Find likely label errors from given labels and out-of-sample predicted
-    probabilities (confident learning), optionally helped by crowd soft labels.
+    """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 
-    Writes one row per item, in input order: index, given, suggested, score (lower:
-    more likely mislabelled), is_issue, reason, and the evidence behind it.
+    Inputs: given labels and out-of-sample predicted probabilities.
+
+    Writes one row per item, in input order: index, given, suggested, score, is_issue,
+    reason, and the evidence behind it. A lower score means more likely mislabelled.
 
     Example:
 
@@ -275,8 +276,10 @@ def report(
     alpha: float = typer.Option(0.1, help="Miscoverage of the conformal summary."),
     seed: int = typer.Option(0, help="Seed of the conformal split."),
 ) -> None:
-    """One self-contained HTML page about a labelled data set: facts, class balance,
-    annotators and agreement, ambiguity, label issues, calibration, conformal sets.
+    """Write one self-contained HTML page about a labelled data set.
+
+    Sections: label facts, class balance, annotators and agreement, ambiguity, label
+    issues, calibration, conformal sets.
 
     Crowd answers alone are enough; given labels and predicted probabilities add the
     model sections. The page runs no scripts and fetches nothing.

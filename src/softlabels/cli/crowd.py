@@ -166,8 +166,10 @@ def quickstart(
     out_dir: Path = typer.Option(Path("softlabels-quickstart"), help="Folder for the results."),
     method: str = typer.Option("soft-average", "--method", "-m", help="See `softlabels methods`."),
 ) -> None:
-    """Aggregate the bundled sample (adult-content ratings of 496 websites by about
-    100 Mechanical Turk workers each) and write soft labels and a worker table.
+    """Aggregate the bundled sample and write soft labels, workers and a report.
+
+    The sample: adult-content ratings of 496 websites by about 100 Mechanical Turk
+    workers each.
 
     Example:
 
