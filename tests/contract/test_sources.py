@@ -105,7 +105,28 @@ def _rating_aggregator(data: pd.DataFrame, order: np.ndarray) -> SoftLabels:
     return RatingAggregator().fit(frame.reset_index(drop=True)).soft_labels_
 
 
+def _votes(rng: np.random.Generator) -> np.ndarray:
+    truth = rng.integers(0, K, N)
+    votes = np.where(rng.random((N, 5)) < 0.7, truth[:, None], rng.integers(0, K, (N, 5)))
+    votes[rng.random((N, 5)) < 0.3] = -1  # abstain
+    return votes
+
+
+def _label_model(model: str) -> Callable[[np.ndarray, np.ndarray], SoftLabels]:
+    def run(data: np.ndarray, order: np.ndarray) -> SoftLabels:
+        from softlabels.infer.rules import LabelModel, MatrixCompletionLabelModel
+
+        if model == "matrix-completion":
+            return MatrixCompletionLabelModel(classes=list(range(K))).fit(data[order]).soft_labels_
+        return LabelModel(classes=list(range(K)), model=model).fit(data[order]).soft_labels_
+
+    return run
+
+
 SOURCES = {
+    "rules:label-model": Source(_votes, _label_model("shared-one-coin")),
+    "rules:dawid-skene": Source(_votes, _label_model("dawid-skene")),
+    "rules:matrix-completion": Source(_votes, _label_model("matrix-completion")),
     "teachers:pooled-logits": Source(_teachers, _teacher_ensemble),
     "teachers:committee": Source(_teachers, _committee),
     "teachers:meal-v2": Source(_teachers, _meal_v2),
