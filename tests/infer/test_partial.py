@@ -211,6 +211,15 @@ def test_positive_unlabeled_elkan_noto():
     expected[:2] = 1.0
     np.testing.assert_allclose(out.probs[:, 1], expected)
     assert out.provenance["params"]["label_frequency"] == pytest.approx(c)
+    rng = np.random.default_rng(0)
+    big = rng.random((500, 3)) < 0.3
+    big_g = np.clip(big * 0.6 + rng.random((500, 3)) * 0.3, 0, 1)
+    perm = rng.permutation(500)
+    a = from_positive_unlabeled(big, pred_probs=big_g)
+    b = from_positive_unlabeled(big[perm], pred_probs=big_g[perm])
+    for j in range(3):  # row order permutes the rows and changes nothing else
+        np.testing.assert_array_equal(b[j].probs, a[j].probs[perm])
+        assert b[j].provenance == a[j].provenance
     given_c = from_positive_unlabeled(obs, pred_probs=g, label_frequency=[0.5])[0]
     np.testing.assert_allclose(given_c.probs[2:, 1], [1.0, 0.25, 0.0])
 

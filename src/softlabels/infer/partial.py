@@ -585,7 +585,8 @@ def from_positive_unlabeled(
                 f"label {show(names[int(missing[0])])} has no observed positive: give its "
                 "prior or label_frequency."
             )
-        c = np.clip((g * pos).sum(axis=0) / counts, 1e-12, 1.0)
+        # summed in sorted order, so that the estimate does not depend on the row order
+        c = np.clip(np.sort(g * pos, axis=0).sum(axis=0) / counts, 1e-12, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         if g is not None:
             odds = np.where(g < 1, g / (1 - g), np.inf)

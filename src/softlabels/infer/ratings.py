@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from softlabels._validation import check_float, check_int, check_option
+from softlabels._validation import check_float, check_int, check_option, check_probs
 from softlabels.core.annotations import Annotations, _sort_order, as_annotations
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
@@ -658,8 +658,6 @@ def soft_labels_to_gaussian(
         if levels is None:
             levels = soft.classes
     else:
-        from softlabels._validation import check_probs
-
         probs = check_probs(soft, name="soft")
         item_ids = np.arange(probs.shape[0])
         if levels is None:
@@ -793,7 +791,8 @@ class RatingAggregator(BaseInferrer):
     prior_strength : float, default=10
         ``"reliability"`` only: how many ratings' worth of evidence the shared prior on
         each worker's variance carries. A worker with few ratings keeps a variance near
-        the pooled one; with ``0`` each variance is its own residual mean square.
+        the workers' average (harmonic mean); with ``0`` each variance is its own
+        expected residual mean square (maximum likelihood).
     n_iter : int, default=100
         Most EM iterations.
     tol : float, default=1e-6
