@@ -841,7 +841,7 @@ class RatingAggregator(BaseInferrer):
     The default ``prior_strength=10`` was chosen on synthetic crowds (Gaussian and
     Student-t noise, 3 to 10 ratings per item, worker noise levels from equal to 12-fold
     apart; ``benchmarks/infer_ratings.py``): 3 does better when workers differ a lot
-    and worse than the plain mean when they do not; 10 stayed within 8% of the best of
+    and worse than the plain mean when they do not; 10 stayed within 9% of the best of
     3, 10 and 30 in every setting, and within 1% of the plain mean when all workers are
     equally noisy.
 
