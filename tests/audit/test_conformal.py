@@ -12,6 +12,7 @@ import doctest
 import itertools
 import math
 import warnings
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -256,6 +257,129 @@ def test_raps_chooses_k_reg_and_lam_like_the_official_code():
     given_k = SplitConformalClassifier("raps", alpha=0.1, k_reg=3, random_state=0)
     given_k.fit(probs, labels)
     assert given_k.k_reg_ == 3 and given_k.n_tune_ == 60
+    # randomised: the same choice (the expected criterion sees the same ordering)
+    rand = SplitConformalClassifier("raps", alpha=0.1, randomized=True, random_state=0)
+    assert (rand.fit(probs, labels).k_reg_, rand.lam_) == (2, 0.5)
+
+
+def naive_share(q: float, base: np.ndarray, width: np.ndarray) -> float:
+    """Expected share of scores ``base + u * width`` (u uniform) at or below ``q``."""
+    total = 0.0
+    for b, w in zip(base.tolist(), width.tolist()):
+        total += (1.0 if q >= b else 0.0) if w == 0 else min(1.0, max(0.0, (q - b) / w))
+    return total / len(base)
+
+
+def naive_averaged_threshold(base: np.ndarray, width: np.ndarray, alpha: float) -> float:
+    """Smallest q with naive_share(q) >= k / n: walk the knots of the piecewise-linear
+    share and interpolate inside the segment where it first reaches the target."""
+    n = len(base)
+    k = math.ceil((n + 1) * (1 - Fraction(repr(alpha))))
+    if k > n:
+        return math.inf
+    target = k / n
+    knots = sorted(set(base.tolist()) | set((base + width).tolist()))
+    if naive_share(knots[0], base, width) >= target:
+        return knots[0]
+    for prev, knot in zip(knots, knots[1:]):
+        at = naive_share(knot, base, width)
+        if at >= target:
+            # the share is linear between knots and jumps at a zero-width score
+            left = at - sum(1 for b, w in zip(base, width) if w == 0 and b == knot) / n
+            if left < target:
+                return knot
+            lo = naive_share(prev, base, width)
+            return prev + (knot - prev) * (target - lo) / (left - lo)
+    raise AssertionError("the share reaches 1 at the last knot")
+
+
+def test_averaged_threshold_hand_cases():
+    # shares of base + u * 0.4 at q = 0.7: 1, 1, 0.75, 0.25 -> 3 / 4 = ceil(5 * 0.6) / 4
+    base, width = np.array([0.0, 0.2, 0.4, 0.6]), np.full(4, 0.4)
+    # group 1: one item, k = 2 > 1 -> inf; group 2: empty -> inf; group 3: zero widths,
+    # k = ceil(3 * 0.6) = 2 of 2 -> the larger score, 0.3
+    base = np.concatenate([base, [0.1, 0.3, 0.1]])
+    width = np.concatenate([width, [0.5, 0.0, 0.0]])
+    groups = np.array([0, 0, 0, 0, 1, 3, 3])
+    got = cm._averaged_thresholds(base, width, groups, 4, 0.4)
+    np.testing.assert_allclose(got, [0.7, np.inf, np.inf, 0.3], atol=1e-12)
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    alpha=st.sampled_from([0.05, 0.1, 0.25, 0.5]),
+    zero_share=st.sampled_from([0.0, 0.3]),
+)
+def test_averaged_threshold_matches_naive_definition(seed, n, alpha, zero_share):
+    rng = np.random.default_rng(seed)
+    base = rng.random(n)
+    width = np.where(rng.random(n) < zero_share, 0.0, rng.random(n))
+    got = cm._averaged_thresholds(base, width, np.zeros(n, dtype=np.intp), 1, alpha)[0]
+    want = naive_averaged_threshold(base, width, alpha)
+    assert got == pytest.approx(want, abs=1e-12, rel=1e-12)
+
+
+def test_expected_set_size_is_the_mean_over_u():
+    rng = np.random.default_rng(7)
+    probs, labels = synthetic(rng, (60,), 5)
+    m = 4000
+    u = np.tile((np.arange(m) + 0.5) / m, 60)  # midpoints: error <= 5 jumps / m per row
+    rows = np.repeat(probs, m, axis=0)
+    for allow_empty, mondrian in itertools.product((True, False), (False, True)):
+        cp = SplitConformalClassifier(
+            "raps", alpha=0.3, randomized=True, k_reg=1, lam=0.1,
+            allow_empty=allow_empty, mondrian=mondrian,
+        ).fit(probs, labels)
+        q = cp.thresholds_ if mondrian else cp.threshold_
+        realised = cp.predict_sets(rows, u=u).sum(axis=1).mean()
+        expected = cp._expected_mean_size(cm._Ranked(probs), q, 1, 0.1)
+        assert expected == pytest.approx(realised, abs=5 / m)
+
+
+def naive_raps_choice(
+    probs: np.ndarray, labels: np.ndarray, alpha: float, seed: int, randomized: bool
+) -> tuple[int, float]:
+    """The official RAPS parameter choice, written out item by item: k_reg from the
+    held-out ranks; lam by the (expected, when randomised) mean set size."""
+    n, k = probs.shape
+    tune = np.random.default_rng(seed).permutation(n)[: math.ceil(0.3 * n)]
+    p, y = probs[tune], labels[tune]
+    orders = [sorted(range(k), key=lambda c, row=row: (-row[c], c)) for row in p]
+    ranks = [order.index(t) for order, t in zip(orders, y.tolist())]
+    k_reg = int(np.quantile(ranks, 1 - alpha, method="higher")) + 1
+    best, best_size = None, math.inf
+    for lam in cm.RAPS_LAMBDA_GRID:
+        base = np.array([naive_aps(row, t, 0.0, k_reg, lam) for row, t in zip(p, y.tolist())])
+        if randomized:
+            width = p[np.arange(len(y)), y]
+            q = naive_averaged_threshold(base, width, alpha)
+        else:
+            q = conformal_quantile(base, alpha)
+        size = 0.0
+        for row in p:
+            for c in range(k):
+                s0 = naive_aps(row, c, 0.0, k_reg, lam)
+                if randomized:
+                    size += min(1.0, max(0.0, (q - s0) / row[c])) if row[c] > 0 else float(q >= s0)
+                else:
+                    size += float(s0 <= q)
+        size /= len(y)
+        if size < best_size:
+            best, best_size = lam, size
+    return k_reg, best
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("randomized", [False, True])
+def test_raps_choice_matches_naive_official_procedure(seed, randomized):
+    rng = np.random.default_rng(100 + seed)
+    probs, labels = synthetic(rng, (200,), 6)
+    alpha = (0.05, 0.1, 0.2)[seed % 3]
+    cp = SplitConformalClassifier("raps", alpha=alpha, randomized=randomized, random_state=seed)
+    cp.fit(probs, labels)
+    assert (cp.k_reg_, cp.lam_) == naive_raps_choice(probs, labels, alpha, seed, randomized)
 
 
 def test_infinite_threshold_puts_every_class_in_every_set():

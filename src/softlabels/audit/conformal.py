@@ -19,7 +19,10 @@ decreasing order, ties broken towards the lower class index, ``o(y)`` the 1-base
   ``u ~ Uniform(0, 1)``; it runs from the mass strictly above ``y`` (``u = 0``, the
   non-randomised score) to the mass up to and including ``y`` (``u = 1``).
 * ``"raps"`` (Angelopoulos, Bates, Malik and Jordan 2021): the APS score plus
-  ``lam * max(0, o(y) - k_reg)``.
+  ``lam * max(0, o(y) - k_reg)``; unless given, ``k_reg`` and ``lam`` are chosen on
+  30% of the calibration items, held out, as in the authors' code (for randomised
+  sets, by the expected rather than one sampled set size), and the threshold comes
+  from the rest.
 
 :class:`LabelPowersetICP` is the inductive conformal predictor over label-sets for
 multi-label data (Maltoudoglou et al. 2022), with an exact pruned enumeration of the
@@ -58,7 +61,8 @@ _SCORES = ("lac", "aps", "raps")
 _NORMS = ("l2", "l1")
 
 #: Values of ``lam`` tried when RAPS chooses it (the grid of the official RAPS code,
-#: ``pick_lamda_size``); the one with the smallest mean set size wins.
+#: ``pick_lamda_size``); the one with the smallest mean set size on the held-out items
+#: wins (for randomised sets, the size expected over the uniform draws).
 RAPS_LAMBDA_GRID = (0.001, 0.01, 0.1, 0.2, 0.5)
 #: Share of the calibration items set aside to choose ``k_reg`` and ``lam`` when either
 #: is None (``pct_paramtune`` of the official RAPS code); rounded up.
@@ -229,6 +233,74 @@ def _label_scores(
     return out + _penalty(r.order.shape[1], k_reg, lam)[pos] if lam else out
 
 
+def _inclusion_chance(slack: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``P(u * p <= slack)`` for ``u ~ Uniform(0, 1)``: ``clip(slack / p, 0, 1)``, and
+    ``1[slack >= 0]`` where ``p = 0``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t = np.where(p > 0, slack / p, np.where(slack >= 0, 1.0, 0.0))
+    return np.clip(t, 0.0, 1.0, out=t)
+
+
+def _averaged_thresholds(
+    base: np.ndarray, p: np.ndarray, groups: np.ndarray, n_groups: int, alpha: float
+) -> np.ndarray:
+    """Per group, the threshold of randomised scores ``base + u * p`` averaged over
+    ``u``: the smallest ``q`` with ``F(q) = sum_i P(base_i + u p_i <= q) >= k``,
+    ``k = ceil((n + 1)(1 - alpha))`` (the rank :func:`conformal_quantile` takes), and
+    ``+inf`` when ``k > n``. The realised threshold is the ``k``-th smallest score, with
+    exactly ``k`` scores at or below it; this is the same rule applied to the expected
+    count, so it does not depend on the draws.
+
+    ``F`` is piecewise linear between the knots ``base_i`` and ``base_i + p_i`` (with
+    a jump at ``base_i`` where ``p_i = 0``): a binary search over each group's sorted
+    knots finds the first at which ``F >= k``, then ``F`` is solved on the segment
+    before it. All groups at once."""
+    counts = np.bincount(groups, minlength=n_groups)
+    ranks = {c: _upper_rank(int(c), alpha) for c in np.unique(counts).tolist()}
+    k = np.array([ranks[c] for c in counts.tolist()], dtype=np.float64)
+    ok = k <= counts
+    out = np.full(n_groups, np.inf)
+    if not ok.any():
+        return out
+    sel = ok[groups]
+    base, width, g = base[sel], p[sel], groups[sel]
+    top = base + width
+    inv = 1.0 / np.maximum(width, 1e-300)
+
+    def expected_count(q: np.ndarray, left: bool = False) -> np.ndarray:
+        """``F(q_g)`` per group, or its left limit."""
+        qi = q[g]
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = np.clip((qi - base) * inv, 0.0, 1.0)
+        t[(qi > top) if left else (qi >= top)] = 1.0
+        return np.bincount(g, weights=t, minlength=n_groups)
+
+    knots = np.concatenate([base, top])
+    kg = np.concatenate([g, g])
+    order = np.lexsort((knots, kg))
+    knots = knots[order]
+    n_knots = np.bincount(kg, minlength=n_groups)
+    first = np.cumsum(n_knots) - n_knots
+    lo = first - 1  # F < k below a group's first knot; F = count >= k at its last
+    hi = first + n_knots - 1
+    hi[~ok] = lo[~ok] = 0
+    for _ in range(int(n_knots.max()).bit_length()):
+        mid = (lo + hi) // 2
+        enough = expected_count(knots[mid]) >= k
+        move = hi - lo > 1
+        hi = np.where(move & enough, mid, hi)
+        lo = np.where(move & ~enough, mid, lo)
+    cur = knots[hi]
+    prev = knots[np.maximum(lo, 0)]
+    f_prev = expected_count(prev)
+    f_left = expected_count(cur, left=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = prev + (k - f_prev) / (f_left - f_prev) * (cur - prev)
+    q = np.where((lo >= first) & (f_left >= k), inside, cur)
+    out[ok] = q[ok]
+    return out
+
+
 def _scatter(order: np.ndarray, values: np.ndarray) -> np.ndarray:
     out = np.empty_like(values)
     np.put_along_axis(out, order, values, axis=1)
@@ -376,29 +448,53 @@ class SplitConformalClassifier(BaseInferrer):
     APS/RAPS when ``u * p_top (+ penalty)`` exceeds the threshold. Non-randomised
     APS/RAPS never do.
 
-    Choice of ``k_reg`` and ``lam`` (as the official RAPS code,
-    ``aangelopoulos/conformal_classification``): ``ceil(0.3 n)`` random calibration
-    items are set aside; ``k_reg`` is the ``1 - alpha`` quantile (``method="higher"``)
-    of the 0-based rank of their true label, plus one; ``lam`` is the value of
-    :data:`RAPS_LAMBDA_GRID` whose sets, calibrated and evaluated on those items, are
-    smallest on average (first one on ties). The threshold then uses the other items
-    only, so the guarantee holds. One difference: with ``randomized=True`` every
-    ``lam`` is tried with the same uniform draws (the official code draws new ones
-    for each), so the choice reflects ``lam`` rather than the draws. The official code
-    also temperature-scales the logits first; here probabilities are used as given
-    (see :class:`TemperatureScaling`).
+    Choice of ``k_reg`` and ``lam`` (as ``pick_parameters`` of the official RAPS
+    code, ``aangelopoulos/conformal_classification``): ``ceil(0.3 n)`` calibration
+    items, drawn at random, are set aside; ``k_reg`` is the ``1 - alpha`` quantile
+    (``method="higher"``) of the 0-based rank of their true label, plus one, so the
+    penalty starts one rank after the rank that covers ``1 - alpha`` of them; ``lam``
+    is the value of :data:`RAPS_LAMBDA_GRID` whose sets, calibrated and evaluated on
+    those items, are smallest on average (a later value only when strictly smaller).
+    The threshold then uses the other items only, so the guarantee holds.
+
+    One difference, with ``randomized=True``: the official code scores each ``lam``
+    by one draw of the uniforms (calibration and sets), so the comparison carries
+    Monte Carlo noise that says nothing about ``lam``. Here each ``lam`` is scored by
+    the expectation over those draws: a class enters a set with probability
+    ``clip((q - rho - penalty) / p, 0, 1)``, and ``q`` is the smallest value at which
+    the expected share of held-out randomised scores at or below it reaches ``k / n``
+    (``k`` the rank :func:`conformal_quantile` takes; the ``k``-th smallest score has
+    that share exactly). The choice is a function of the held-out items alone. The
+    official code also temperature-scales the logits first; here probabilities are
+    used as given (see :class:`TemperatureScaling`).
 
     Differences from published code. The official RAPS code takes
     ``np.quantile(scores, 1 - alpha, "higher")`` without the ``(n + 1)`` correction
     (its LAC branch has the correction, without ``"higher"``, and keeps ``1 - p < q``
-    strictly); the finite-sample quantile and ``<=`` are used here throughout. For
-    non-randomised sets, the RAPS code and MAPIE calibrate with randomised scores and
-    then add classes until the cumulative mass passes the threshold; the RAPS authors'
-    blog post calibrates with the mass up to and including the label. Both are valid
-    but give larger sets than the ``u = 0`` rule of the APS authors' code
+    strictly); the finite-sample quantile and ``<=`` are used here throughout (the
+    rank is the official one or the next). Its randomised sets (``gcq``) keep the
+    class whose inclusive mass first passes the threshold when a uniform falls below
+    ``V``; that is this rule, ``rho + u * p (+ penalty) <= q`` with one ``u`` per item.
+    For non-randomised sets, the RAPS code and MAPIE calibrate with randomised scores
+    and then add classes until the cumulative mass passes the threshold; the RAPS
+    authors' blog post calibrates with the mass up to and including the label. Both
+    are valid but give larger sets than the ``u = 0`` rule of the APS authors' code
     (``msesia/arc``, ``calibrate_scores`` without ``epsilon``) used here: on CIFAR-10
     at ``alpha = 0.05`` the inclusive-mass rule gives 5.7 classes per set on average,
     this one 1.07.
+
+    MAPIE 1.6 (``conformity_score="raps"``, ``include_last_label="randomized"``) gives
+    the same sets for the same ``k_reg``, ``lam``, threshold and draws (its ``u`` is
+    ``1 - u`` here), but chooses the parameters otherwise. Its
+    ``SplitConformalClassifier`` resets ``size_raps`` to None, so the held-out share
+    is scikit-learn's default 10%, stratified by label (stratifying ties the class
+    counts of the remaining items to those held out, so they and a new item are no
+    longer exactly exchangeable); ``k_reg`` is the ``ceil((m + 1)(1 - alpha))``-th
+    smallest of the ``m`` held-out ranks plus one; and while scoring each ``lam`` its
+    scores are the inclusive masses and its sets use ``k_reg = lam`` and keep the
+    boundary class. Past rank ``k_reg + 1`` its randomised sets keep the boundary
+    class with the wrong chance (they divide by ``p - lam (L - k_reg - 1)``, ``L``
+    the boundary rank, instead of ``p``).
 
     References
     ----------
@@ -539,19 +635,41 @@ class SplitConformalClassifier(BaseInferrer):
             k_reg = int(self.k_reg)
         if self.lam is not None:
             return k_reg, float(self.lam), keep
+        n_classes = ranked.order.shape[1]
+        width = rt.sorted[np.arange(n_tune), pos]
+        groups = yt if self.mondrian else np.zeros(n_tune, dtype=np.intp)
+        n_groups = n_classes if self.mondrian else 1
         best_lam, best_size = RAPS_LAMBDA_GRID[0], math.inf
-        u_cal, u_set = (rng.random(n_tune), rng.random(n_tune)) if randomized else (None, None)
         for lam in RAPS_LAMBDA_GRID:
-            s = _label_scores(rt, pos, u_cal, k_reg, lam)
-            q = (
-                _class_quantiles(s, yt, ranked.order.shape[1], alpha)
-                if self.mondrian
-                else _kth_smallest(s, alpha)
-            )
-            size = self._sets_sorted(rt, q, k_reg, lam, randomized, None, u_set).sum(axis=1).mean()
+            base = _label_scores(rt, pos, None, k_reg, lam)  # u = 0
+            if randomized:
+                qs = _averaged_thresholds(base, width, groups, n_groups, alpha)
+                q = qs if self.mondrian else float(qs[0])
+                size = self._expected_mean_size(rt, q, k_reg, lam)
+            else:
+                q = (
+                    _class_quantiles(base, yt, n_classes, alpha)
+                    if self.mondrian
+                    else _kth_smallest(base, alpha)
+                )
+                size = self._sets_sorted(rt, q, k_reg, lam, False, None).sum(axis=1).mean()
             if size < best_size:
                 best_lam, best_size = lam, size
         return k_reg, best_lam, keep
+
+    def _expected_mean_size(
+        self, r: _Ranked, q: float | np.ndarray, k_reg: int, lam: float
+    ) -> float:
+        """Mean over rows of the expected size of the randomised set, over its draw ``u``:
+        position ``j`` is in the set with probability ``P(u p_j <= q - above_j - pen_j)``
+        (the sets are nested in ``u``), plus the chance of an empty set when it is
+        replaced by the top class."""
+        qq = q[r.order] if isinstance(q, np.ndarray) else q
+        chance = _inclusion_chance(qq - _all_scores(r, None, k_reg, lam), r.sorted)
+        size = chance.sum(axis=1)
+        if not self.allow_empty:
+            size += 1.0 - chance.max(axis=1)
+        return float(size.mean())
 
     # -- prediction
     def _sets_sorted(
