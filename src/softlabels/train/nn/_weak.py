@@ -279,6 +279,9 @@ def pc_loss(logits: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
     """
     check_params("pc_loss", CLL_PARAMS, reduction=reduction)
     z, q = _complementary(logits, target)
+    if not torch.is_floating_point(target):  # one complementary label: one row, O(N C)
+        zbar = z.gather(1, target.reshape(-1, 1).long())
+        return reduce(torch.sigmoid(zbar - z).sum(dim=1) - 0.5, reduction)
     pairwise = torch.sigmoid(z[:, :, None] - z[:, None, :]).sum(dim=2) - 0.5
     return reduce((q * pairwise).sum(dim=1), reduction)
 
