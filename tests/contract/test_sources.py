@@ -123,7 +123,23 @@ def _label_model(model: str) -> Callable[[np.ndarray, np.ndarray], SoftLabels]:
     return run
 
 
+def _bags(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    bag_ids = np.repeat(np.arange(N // 8), 8)
+    truth = rng.random(N) < 0.4
+    props = {int(b): float(truth[bag_ids == b].mean()) for b in np.unique(bag_ids)}
+    return _probs(rng, k=2), bag_ids, props
+
+
+def _bag_pseudo_labels(data: tuple[np.ndarray, np.ndarray, dict[int, float]],
+                       order: np.ndarray) -> SoftLabels:
+    from softlabels.infer.bags import proportion_pseudo_labels
+
+    probs, bag_ids, props = data
+    return proportion_pseudo_labels(probs[order], bag_ids[order], props)
+
+
 SOURCES = {
+    "bags:proportion-pseudo-labels": Source(_bags, _bag_pseudo_labels),
     "rules:label-model": Source(_votes, _label_model("shared-one-coin")),
     "rules:dawid-skene": Source(_votes, _label_model("dawid-skene")),
     "rules:matrix-completion": Source(_votes, _label_model("matrix-completion")),
