@@ -721,7 +721,7 @@ def test_bags_of_32_official_settings_fail_and_the_cardinality_factor_often_help
     """Bags of 32, eight shuffles of the training items: with the official pairwise
     settings loopy BP oscillates (and says so) and its pseudo-labels are near chance; the
     exact cardinality factor always converges and is right on most shuffles, but can
-    settle in a wrong fixed point (labels of whole clusters flipped)."""
+    settle in a poor fixed point."""
     Xtr, ytr, _, _ = breast_cancer
     pairwise, card = [], []
     for seed in range(8):

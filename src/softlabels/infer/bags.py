@@ -1140,7 +1140,7 @@ def bp_pseudo_labels(
     Heavier damping (0.9), more iterations and smaller lambdas help only on some splits.
     ``bag_factor="cardinality"`` with ``sim_lambda=1`` converged on every split we tried,
     for bags of 8 and 32, and was accurate on all splits with bags of 8; with bags of 32
-    it settled in a wrong fixed point (whole clusters flipped) on about a quarter of them
+    it settled in a poor fixed point on 5 to 8 splits out of 30
     (``benchmarks/infer_bags.py``). Each iteration costs ``O(sum_b |b|^2)`` either way (the
     pairs of a bag, or its count table).
 
