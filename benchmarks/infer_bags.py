@@ -140,7 +140,7 @@ def run_llp(seeds: list[int]) -> tuple[str, dict[tuple[int, str], list[float]],
 
     n = len(seeds)
     lines = [
-        "## Learning from label proportions: breast cancer",
+        "### Learning from label proportions: breast cancer",
         "",
         f"`sklearn.datasets.load_breast_cancer` (569 × 30), stratified 70/30 split per seed, "
         f"features standardised on the training part, the training items shuffled into bags "
@@ -288,7 +288,7 @@ def run_mil(seeds: list[int]) -> str:
             r.setdefault("bag_r2", []).append(r2(bag_pred, tscore))
             r.setdefault("s", []).append(seconds)
     lines = [
-        "## Multiple-instance regression from bag scores (WeakSTIL-like): digits",
+        "### Multiple-instance regression from bag scores (WeakSTIL-like): digits",
         "",
         "`sklearn.datasets.load_digits`; each image's hidden score is its digit / 9. 400 "
         "training bags of 20–50 images drawn from 70 % of the images with Dirichlet(0.3) "
@@ -321,7 +321,7 @@ def main() -> None:
     mil = run_mil(list(range(args.mil_seeds)))
     versions = ", ".join(f"{pkg} {metadata.version(pkg)}" for pkg in ["scikit-learn"])
     text = "\n".join([
-        "# softlabels.infer.bags: label proportions and bag scores",
+        "## softlabels.infer.bags: label proportions and bag scores",
         "",
         environment(),
         f"- Peers and data: {versions}; one BLAS thread.",
