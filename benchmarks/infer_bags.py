@@ -15,10 +15,7 @@ Run: python benchmarks/infer_bags.py [--output benchmarks/_out/infer_bags.md]
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # two shared cores: BLAS threads only add contention
+import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 
 import statistics  # noqa: E402
 import warnings  # noqa: E402

@@ -19,16 +19,13 @@ true label frequency.
 
 Run from the repository root:
 
-    /work/benchvenv/bin/python benchmarks/infer_partial.py \
+    python benchmarks/infer_partial.py \
         --output benchmarks/_out/infer_partial.md
 """
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 
 import sys  # noqa: E402
 import time  # noqa: E402

@@ -14,16 +14,13 @@ spread is recovered (``soft_labels_to_gaussian``), and the speed on 100 000 item
 
 Run from the repository root:
 
-    /work/benchvenv/bin/python benchmarks/infer_ratings.py \
+    python benchmarks/infer_ratings.py \
         --output benchmarks/_out/infer_ratings.md
 """
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 
 import sys  # noqa: E402
 import time  # noqa: E402

@@ -7,7 +7,7 @@ Every model is fitted on the vote matrix of the file it is scored on (transducti
 Synthetic data: conditionally independent rules with known accuracies (the setting the
 per-rule models assume).
 
-    /work/benchvenv/bin/python benchmarks/infer_rules.py --output benchmarks/_out/infer_rules.md
+    python benchmarks/infer_rules.py --output benchmarks/_out/infer_rules.md
 """
 
 from __future__ import annotations

@@ -13,17 +13,13 @@ accuracy is compared across selection strategies.
 
 Run from the repository root:
 
-    /work/benchvenv/bin/python benchmarks/infer_teachers.py \
+    python benchmarks/infer_teachers.py \
         --output benchmarks/_out/infer_teachers.md
 """
 
 from __future__ import annotations
 
-import os
-
-# one BLAS thread: on a shared machine oversubscribed BLAS threads make every fit 100x slower
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 
 import sys  # noqa: E402
 import time  # noqa: E402
