@@ -9,8 +9,9 @@ The public names below are imported on first use, so ``import softlabels`` stays
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from softlabels._lazy import lazy_exports
+
+from typing import TYPE_CHECKING
 
 from softlabels._version import __version__
 
@@ -34,15 +35,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from softlabels.core.soft import SoftLabels
     from softlabels.infer.registry import create_method, list_methods
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'softlabels' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("softlabels", _EXPORTS, globals(), extra=("__version__",))

@@ -86,6 +86,16 @@ def check_option(value: Any, name: str, owner: str, options: Iterable[str]) -> s
     return str(value)
 
 
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise :class:`InputError` naming the first NaN or infinite cell of a 2-D array."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise InputError(
+            f"{name} contains {int(bad.sum())} non-finite values (first at row {r}, column {c})."
+        )
+
+
 def check_probs(p: Any, *, name: str = "probs", atol: float = SUM_ATOL) -> np.ndarray:
     """Validate a 2-D matrix of probabilities and return it as float64.
 
@@ -99,12 +109,7 @@ def check_probs(p: Any, *, name: str = "probs", atol: float = SUM_ATOL) -> np.nd
         raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
     if arr.shape[1] == 0:
         raise InputError(f"{name} has no class columns.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise InputError(
-            f"{name} contains {int(bad.sum())} non-finite values (first at row {r}, column {c})."
-        )
+    check_finite(arr, name)
     if (arr < 0).any():
         r, c = np.argwhere(arr < 0)[0]
         raise InputError(

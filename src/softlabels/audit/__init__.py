@@ -4,8 +4,7 @@ conformal prediction sets and out-of-distribution scores (names imported on firs
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from softlabels._lazy import lazy_exports
 
 _EXPORTS = {
     # label errors (issues.py)
@@ -60,13 +59,4 @@ _EXPORTS = {
 
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'softlabels.audit' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("softlabels.audit", _EXPORTS, globals())

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import SUM_ATOL
+from softlabels._validation import SUM_ATOL, check_finite
 from softlabels.core.errors import InputError, ProbabilityWarning
 
 __all__ = ["PRED_ATOL", "check_pred_probs", "check_labels", "check_features"]
@@ -47,12 +47,7 @@ def check_pred_probs(
         raise InputError(f"{name} needs at least 2 class columns; got {arr.shape[1]}.")
     if n_classes is not None and arr.shape[1] != n_classes:
         raise InputError(f"{name} has {arr.shape[1]} columns; expected {n_classes} classes.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise InputError(
-            f"{name} contains {int(bad.sum())} non-finite values (first at row {r}, column {c})."
-        )
+    check_finite(arr, name)
     low = arr < -PRED_ATOL
     high = arr > 1 + PRED_ATOL
     if low.any() or high.any():

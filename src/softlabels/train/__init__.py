@@ -18,6 +18,7 @@ import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from softlabels._lazy import lazy_exports
 from softlabels._registry import Registry
 
 #: Public names imported on first use (torch for the loop, nothing heavy for the wrapper).
@@ -35,13 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from softlabels.train.sklearn import SoftLabelClassifier, expand_soft_labels
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'softlabels.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(
+    "softlabels.train", _LAZY, globals(), extra=("LOSSES", "create_loss", "list_losses", "loss_summary")
+)
 
 #: Loss name -> ``"module:attr"`` of its ``nn.Module`` (imported on first use).
 LOSSES: Registry[type] = Registry("loss", "softlabels.train.nn.list_losses()")
