@@ -103,7 +103,7 @@ def check_labels(
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} must be integer class indices; row {i} is {arr[i]!r}."
+                f"{name} must be integer class indices; row {i} is {arr[i].item()!r}."
             )
     out = arr.astype(np.int64)
     off = np.flatnonzero((out < 0) | (out >= n_classes))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,27 +21,77 @@ _ARRAY_HELP = ".npy, .csv or .parquet"
 
 def read_probs(path: Path, name: str) -> Any:
     """Probabilities from a file: a softlabels table (item, label, confidence, then one
-    column per class) gives a SoftLabels; anything else is read as a numeric matrix."""
-    suffix = path.suffix.lower()
-    if suffix != ".npy":
-        frame = read_table(path)
-        if {"item", "label", "confidence"} <= set(map(str, frame.columns)):
-            from softlabels.core.soft import SoftLabels
+    column per class) gives a SoftLabels; anything else is read as a numeric matrix.
 
-            try:
-                return SoftLabels.from_frame(frame)
-            except InputError as exc:
-                raise InputError(f"{name} ({path}): {exc}") from None
-    values = read_array(path, name=name)
-    if values.ndim != 2:
-        raise InputError(f"{path}: {name} must have one column per class; got one column.")
+    A text matrix whose first row is ``0,1,...,K-1`` (the header this command line
+    writes, and pandas' default) has that row read as its header.
+    """
     from softlabels.audit._inputs import check_pred_probs
 
-    return check_pred_probs(values, name=f"{name} ({path})")
+    where = f"{name} ({path})"
+    text = False
+    if path.suffix.lower() != ".npy":
+        try:
+            frame = read_table(path)
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        columns = [str(c) for c in frame.columns]
+        if "item" in columns or {"label", "confidence"} <= set(columns):
+            return _soft_label_table(frame, columns, where)
+        text = table_format(path) in ("csv", "tsv")
+    values = read_array(path, name=name)
+    if values.ndim != 2:
+        got = "one column" if values.ndim == 1 else f"shape {values.shape}"
+        raise InputError(f"{path}: {name} must have one column per class; got {got}.")
+    if text and _class_index_header(columns, values):
+        if len(values) == 1:
+            raise InputError(f"{where}: the file has a header but no data rows.")
+        values = values[1:]
+    return check_pred_probs(values, name=where)
+
+
+def _class_index_header(columns: list[str], values: np.ndarray) -> bool:
+    """Whether the first row of a text matrix, read as data, is the header ``0..K-1``.
+
+    With two classes ``0,1`` is also a valid probability row: it counts as a header only
+    when the other rows are not all integers (a one-hot matrix keeps it as data).
+    """
+    k = values.shape[1]
+    if columns != [str(j) for j in range(k)] or not np.array_equal(values[0], np.arange(k)):
+        return False
+    return k >= 3 or values.dtype.kind == "f"
+
+
+def _soft_label_table(frame: pd.DataFrame, columns: list[str], where: str) -> Any:
+    """A SoftLabels from a softlabels table, with the predicted-probability tolerance."""
+    from softlabels.audit._inputs import check_pred_probs
+    from softlabels.core.soft import RESERVED_COLUMNS, SoftLabels
+
+    missing = [c for c in ("item", "label", "confidence") if c not in columns]
+    if missing:
+        shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+        raise InputError(
+            f"{where}: a softlabels table has the columns item, label, confidence and one "
+            f"per class; no {' or '.join(map(repr, missing))} column (columns: {shown})."
+        )
+    class_cols = [c for c in frame.columns if str(c) not in RESERVED_COLUMNS]
+    for c in class_cols:
+        if not pd.api.types.is_numeric_dtype(frame[c]):
+            raise InputError(f"{where}: class column {str(c)!r} is not numeric.")
+    frame = frame.copy()
+    frame[class_cols] = check_pred_probs(frame[class_cols], name=where)
+    try:
+        return SoftLabels.from_frame(frame)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _rows(probs: Any) -> int:
+    return len(getattr(probs, "probs", probs))
 
 
 def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) -> None:
-    n = len(getattr(probs, "probs", probs))
+    n = _rows(probs)
     if len(labels) != n:
         raise InputError(f"{labels_path}: {len(labels)} labels but {probs_path} has {n} rows.")
 
@@ -50,6 +102,23 @@ def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -
         raise InputError(f"{other_path}: {k_other} class columns but {probs_path} has {k}.")
 
 
+def _check_same_items(probs: Any, probs_path: Path, other: Any, other_path: Path) -> None:
+    """Same number of rows and classes; with two softlabels tables, the same item ids."""
+    n, n_other = _rows(probs), _rows(other)
+    if n != n_other:
+        raise InputError(f"{other_path}: {n_other} rows but {probs_path} has {n}.")
+    _check_classes(probs, probs_path, other, other_path)
+    ids = [getattr(a, "item_ids", None) for a in (probs, other)]
+    if ids[0] is not None and ids[1] is not None:
+        differ = np.flatnonzero(np.asarray(ids[0]).astype(str) != np.asarray(ids[1]).astype(str))
+        if differ.size:
+            r = int(differ[0])
+            raise InputError(
+                f"{other_path}: the items are not those of {probs_path}, in the same order "
+                f"(row {r}: item {ids[1][r]!r} there, {ids[0][r]!r} in {probs_path})."
+            )
+
+
 def read_labels(path: Path, name: str) -> np.ndarray:
     values = read_array(path, name=name)
     if values.ndim != 1:
@@ -58,6 +127,15 @@ def read_labels(path: Path, name: str) -> np.ndarray:
             f"got {values.shape[1]} columns."
         )
     return values
+
+
+def _class_indices(labels: np.ndarray, path: Path, name: str, probs: Any, probs_path: Path) -> np.ndarray:
+    """Labels checked against their probabilities: one per row, each in ``0..K-1``."""
+    from softlabels.audit._inputs import check_labels
+
+    _check_rows(labels, path, probs, probs_path)
+    k = np.shape(getattr(probs, "probs", probs))[1]
+    return check_labels(labels, k, name=f"{name} ({path})")
 
 
 def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
@@ -104,15 +182,11 @@ def audit(
 
     _check_outputs(output, labels, pred_probs, soft_labels)
     p = read_probs(pred_probs, "predicted probabilities")
-    y = read_labels(labels, "labels")
-    _check_rows(y, labels, p, pred_probs)
-    n = len(y)
+    y = _class_indices(read_labels(labels, "labels"), labels, "labels", p, pred_probs)
     crowd = None
     if soft_labels is not None:
         crowd = read_probs(soft_labels, "soft labels")
-        if len(getattr(crowd, "probs", crowd)) != n:
-            raise InputError(f"{soft_labels}: the number of rows differs from {pred_probs}.")
-        _check_classes(p, pred_probs, crowd, soft_labels)
+        _check_same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
     flagged = table[table["is_issue"]].sort_values("score")
@@ -137,17 +211,20 @@ def conformal(
     score: str = typer.Option("lac", help="Non-conformity score: lac, aps or raps."),
     randomized: bool = typer.Option(False, "--randomized", help="Randomised APS/RAPS (coverage close to 1 - alpha)."),
     mondrian: bool = typer.Option(False, "--mondrian", help="One threshold per class (class-conditional coverage)."),
-    seed: Optional[int] = typer.Option(None, help="Random seed (randomised scores)."),
+    seed: Optional[int] = typer.Option(None, min=0, help="Random seed (randomised scores)."),
 ) -> None:
     """Split-conformal prediction sets from held-out calibration probabilities.
 
     Writes one row per item of --probs with one 0/1 column per class (1: in the set).
 
+    Too few calibration items for alpha (under ceil(1/alpha) - 1, per class with --mondrian):
+    the threshold is infinite and the sets hold every class (that class); a warning says so.
+
     Example:
 
         softlabels conformal --calib-probs cal.npy --calib-labels cal_y.npy --probs test.npy --alpha 0.1 --score aps --randomized -o sets.csv
     """
-    from softlabels.audit.conformal import SplitConformalClassifier, mean_set_size
+    from softlabels.audit.conformal import RAPS_TUNE_FRACTION, SplitConformalClassifier, mean_set_size
 
     model = SplitConformalClassifier(
         score=score, alpha=alpha, randomized=randomized, mondrian=mondrian, random_state=seed
@@ -157,9 +234,15 @@ def conformal(
     cal_p = read_probs(calib_probs, "calibration probabilities")
     cal_y = read_labels(calib_labels, "calibration labels")
     test_p = read_probs(probs, "probabilities")
-    _check_rows(cal_y, calib_labels, cal_p, calib_probs)
+    cal_y = _class_indices(cal_y, calib_labels, "calib_labels", cal_p, calib_probs)
     _check_classes(cal_p, calib_probs, test_p, probs)
+    if score == "raps" and math.ceil(RAPS_TUNE_FRACTION * len(cal_y)) >= len(cal_y):
+        raise InputError(
+            f"{calib_labels}: --score raps holds out calibration items to tune its penalty "
+            f"and needs at least 2 of them; got {len(cal_y)}. Use --score aps or lac."
+        )
     model.fit(cal_p, cal_y)
+    _warn_infinite_thresholds(model, alpha, classes=getattr(cal_p, "classes", None))
     sets = model.predict_sets(test_p)
     classes = getattr(test_p, "classes", None)
     names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(sets.shape[1])]
@@ -182,6 +265,32 @@ def conformal(
     out.print(f"prediction sets -> {output}")
 
 
+def _warn_infinite_thresholds(model: Any, alpha: float, classes: Any = None) -> None:
+    """Say when calibration is too small for ``alpha``: an infinite threshold."""
+    need = math.ceil(1 / alpha) - 1
+    thresholds = getattr(model, "thresholds_", None)
+    if thresholds is None:
+        if np.isposinf(model.threshold_):
+            warnings.warn(
+                f"{model.n_calib_} calibration items are too few for alpha={alpha:g} (at "
+                f"least {need} needed): the threshold is infinite and every set holds "
+                "every class.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return
+    inf = np.flatnonzero(np.isposinf(thresholds))
+    if inf.size:
+        first = inf[0] if classes is None else classes[inf[0]]
+        warnings.warn(
+            f"{inf.size} of {len(thresholds)} classes have fewer than {need} calibration "
+            f"items for alpha={alpha:g} (first: class {first}); they get an infinite "
+            "threshold and enter every set.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
 def calibrate(
     probs: Path = typer.Option(..., "--probs", help=f"Predicted probabilities: {_ARRAY_HELP}."),
     labels: Path = typer.Option(..., "--labels", help=f"True class indices: {_ARRAY_HELP}."),
@@ -196,7 +305,7 @@ def calibrate(
         None, "--output", "-o", help="Temperature-scaled probabilities of --probs: .csv or .parquet."
     ),
     n_bins: int = typer.Option(15, help="Bins for the ECEs."),
-    seed: int = typer.Option(0, help="Seed of the random half when no --calib-probs."),
+    seed: int = typer.Option(0, min=0, help="Seed of the random half when no --calib-probs."),
 ) -> None:
     """Calibration metrics (ECE, classwise ECE, Brier, NLL) and temperature scaling.
 
@@ -213,20 +322,17 @@ def calibrate(
         raise CLIError("--calib-probs and --calib-labels go together.")
     _check_outputs(output, probs, labels, calib_probs, calib_labels, soft_labels)
     p = read_probs(probs, "probabilities")
-    y = read_labels(labels, "labels")
+    y = _class_indices(read_labels(labels, "labels"), labels, "labels", p, probs)
     p_arr = np.asarray(getattr(p, "probs", p))
-    _check_rows(y, labels, p, probs)
     human = None
     if soft_labels is not None:
         human = read_probs(soft_labels, "soft labels")
-        if len(np.asarray(getattr(human, "probs", human))) != len(p_arr):
-            raise InputError(f"{soft_labels}: the number of rows differs from {probs}.")
-        _check_classes(p, probs, human, soft_labels)
+        _check_same_items(p, probs, human, soft_labels)
     scaler = TemperatureScaling(inputs="probs")
     if calib_probs is not None:
         cp = read_probs(calib_probs, "calibration probabilities")
         cy = read_labels(calib_labels, "calibration labels")  # type: ignore[arg-type]
-        _check_rows(cy, calib_labels, cp, calib_probs)  # type: ignore[arg-type]
+        cy = _class_indices(cy, calib_labels, "calib_labels", cp, calib_probs)  # type: ignore[arg-type]
         _check_classes(cp, calib_probs, p, probs)  # type: ignore[arg-type]
         scaler.fit(cp, cy)
         eval_rows = np.arange(len(y))

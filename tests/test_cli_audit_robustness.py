@@ -1,0 +1,263 @@
+"""`softlabels audit`, `conformal` and `calibrate` on unusual files: inputs that are
+valid but easy to misread, and bad inputs whose error must name the file, the row and
+what is wrong (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from softlabels import SoftLabels
+from softlabels.core.errors import ProbabilityWarning
+from test_cli_audit import CAL_P, CAL_Y, P, TEST_P, Y, read_out, run, write
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cifar10"
+
+
+def fails(capsys: pytest.CaptureFixture[str], folder: Path, out: Path | None,
+          *argv: object) -> str:
+    """Run a command that must fail: exit 2, one line on stderr, no file of ``folder``
+    changed, and an existing ``out`` left as it was. Returns the error line."""
+    if out is not None:
+        out.write_text("precious\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    code, _, err = run(capsys, *argv)
+    assert code == 2, err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    return err
+
+
+def conformal_argv(cal_p: Path, cal_y: Path, probs: Path, out: Path, *extra: object) -> list:
+    return ["conformal", "--calib-probs", cal_p, "--calib-labels", cal_y, "--probs", probs,
+            "-o", out, *extra]
+
+
+# ------------------------------------------- the header 0,1,..,K-1 of a written matrix
+def test_conformal_reads_probabilities_written_by_calibrate(tmp_path, capsys):
+    """calibrate writes a CSV with the header 0,1,2; conformal must read it as a header,
+    not as a first item with probabilities 0, 1 and 2."""
+    probs = write(tmp_path, "probs", CAL_P, "npy")
+    labels = write(tmp_path, "labels", CAL_Y, "npy")
+    calibrated = tmp_path / "calibrated.csv"
+    code, _, err = run(capsys, "calibrate", "--probs", probs, "--labels", labels,
+                       "--calib-probs", probs, "--calib-labels", labels, "-o", calibrated)
+    assert code == 0, err
+    assert calibrated.read_text().splitlines()[0] == "0,1,2"
+    sets = tmp_path / "sets.csv"
+    code, _, err = run(capsys, *conformal_argv(probs, labels, calibrated, sets, "--alpha", 0.4))
+    assert code == 0, err
+    assert read_out(sets).shape == (4, 3)
+
+
+def test_two_class_header_is_not_an_extra_item(tmp_path, capsys):
+    """With two classes the header 0,1 is also a valid probability row: reading it as
+    data added an item (conformal wrote n + 1 sets)."""
+    probs = tmp_path / "probs.csv"
+    pd.DataFrame(P).to_csv(probs, index=False)  # pandas' default header: 0,1
+    labels = write(tmp_path, "labels", Y, "npy")
+    sets = tmp_path / "sets.csv"
+    code, _, err = run(capsys, *conformal_argv(probs, labels, probs, sets, "--alpha", 0.5))
+    assert code == 0, err
+    assert read_out(sets).shape == (10, 2)
+    issues = tmp_path / "issues.csv"
+    code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", issues)
+    assert code == 0, err
+    np.testing.assert_allclose(read_out(issues)["score"], P[np.arange(10), Y])
+    # but a headerless one-hot matrix of integers whose first row is 0,1 is all data
+    onehot = tmp_path / "onehot.csv"
+    onehot.write_text("".join(f"{a},{b}\n" for a, b in np.eye(2, dtype=int)[Y[::-1]]))
+    code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", onehot, "-o", issues)
+    assert code == 0, err
+    assert len(read_out(issues)) == 10
+
+
+def test_header_without_data_rows(tmp_path, capsys):
+    probs = tmp_path / "probs.csv"
+    probs.write_text("0,1,2\n")
+    labels = write(tmp_path, "labels", CAL_Y, "npy")
+    err = fails(capsys, tmp_path, tmp_path / "sets.csv",
+                *conformal_argv(write(tmp_path, "cal", CAL_P, "npy"), labels, probs,
+                                tmp_path / "sets.csv"))
+    assert "probs.csv" in err and "no data rows" in err
+
+
+@pytest.mark.realdata
+def test_cifar10_calibrate_then_conformal(tmp_path, capsys):
+    if not (DATA / "pred_probs.npy").exists():
+        pytest.skip(f"real data not found at {DATA}")
+    p = np.load(DATA / "pred_probs.npy")[:1500]
+    y = np.load(DATA / "given_labels.npy")[:1500]
+    cal_p, cal_y = write(tmp_path, "cal", p[:1000], "npy"), write(tmp_path, "cal_y", y[:1000], "npy")
+    test = write(tmp_path, "test", p[1000:], "npy")
+    calibrated = tmp_path / "calibrated.csv"
+    code, _, err = run(capsys, "calibrate", "--probs", test, "--labels",
+                       write(tmp_path, "test_y", y[1000:], "csv-header"), "--calib-probs", cal_p,
+                       "--calib-labels", cal_y, "-o", calibrated)
+    assert code == 0, err
+    sets = tmp_path / "sets.parquet"
+    code, _, err = run(capsys, *conformal_argv(cal_p, cal_y, calibrated, sets))
+    assert code == 0, err
+    table = read_out(sets)
+    assert table.shape == (500, 10)
+    assert (table.to_numpy()[np.arange(500), y[1000:]] == 1).mean() > 0.8
+
+
+# ----------------------------------------------------------------- softlabels tables
+def _soft_table(probs: np.ndarray) -> pd.DataFrame:
+    return SoftLabels(probs, classes=["cat", "dog"],
+                      item_ids=[f"i{j}" for j in range(len(probs))]).to_frame()
+
+
+def test_soft_label_table_within_tolerance_is_renormalised(tmp_path, capsys):
+    """A softlabels table rounded to 5 decimals (rows off by up to 1e-5 .. 1e-4) gets
+    the documented 1e-4 tolerance, as a plain matrix does."""
+    probs = tmp_path / "probs.csv"
+    frame = _soft_table(P)
+    frame.loc[3, "cat"] += 5e-5
+    frame.to_csv(probs, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "issues.csv"
+    with pytest.warns(ProbabilityWarning, match="renormalised"):
+        code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", out)
+    assert code == 0, err
+    table = read_out(out)
+    assert table["item"].tolist() == [f"i{j}" for j in range(10)]
+    assert table.loc[table["is_issue"], "index"].tolist() == [4]
+
+
+def test_soft_label_table_with_a_misspelled_column(tmp_path, capsys):
+    probs = tmp_path / "probs.csv"
+    _soft_table(P).rename(columns={"confidence": "confidense"}).to_csv(probs, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    err = fails(capsys, tmp_path, tmp_path / "out.csv", "audit", "--labels", labels,
+                "--pred-probs", probs, "-o", tmp_path / "out.csv")
+    assert "probs.csv" in err and "'confidence'" in err and "confidense" in err
+
+
+def test_soft_label_tables_of_other_items(tmp_path, capsys):
+    """Two softlabels tables must list the same items in the same order."""
+    probs, crowd = tmp_path / "probs.csv", tmp_path / "crowd.csv"
+    _soft_table(P).to_csv(probs, index=False)
+    _soft_table(P).iloc[::-1].to_csv(crowd, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "--soft-labels", crowd, "-o", out)
+    assert "crowd.csv" in err and "row 0" in err and "'i9'" in err
+    err = fails(capsys, tmp_path, out, "calibrate", "--probs", probs, "--labels", labels,
+                "--soft-labels", crowd, "-o", out)
+    assert "crowd.csv" in err and "row 0" in err
+
+
+def test_soft_labels_of_another_length_give_both_counts(tmp_path, capsys):
+    probs, labels = write(tmp_path, "probs", P, "npy"), write(tmp_path, "labels", Y, "npy")
+    crowd = write(tmp_path, "crowd", P[:7], "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "--soft-labels", crowd, "-o", out)
+    assert "crowd.npy" in err and "7 rows" in err and "10" in err
+
+
+# -------------------------------------------------------------------------- labels
+@pytest.mark.parametrize("bad, shown", [(-1, "-1"), (2, "2"), (1.5, "1.5")])
+def test_calibrate_names_the_labels_file_and_the_true_row(bad, shown, tmp_path, capsys):
+    """On a held-out half the row was counted within the half, and no file was named."""
+    y = Y.astype(np.float64)
+    y[7] = bad
+    labels = write(tmp_path, "labels", y, "npy")
+    probs = write(tmp_path, "probs", P, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "calibrate", "--probs", probs, "--labels", labels,
+                "-o", out)
+    assert "labels.npy" in err and "row 7" in err and shown in err
+    assert "np.float64" not in err
+
+
+@pytest.mark.parametrize("command", ["audit", "conformal", "calibrate"])
+def test_bad_labels_name_their_file(command, tmp_path, capsys):
+    probs = write(tmp_path, "probs", P, "npy")
+    good = write(tmp_path, "good", Y, "npy")
+    bad = write(tmp_path, "bad", np.r_[Y[:9], -3], "npy")
+    out = tmp_path / "out.csv"
+    argv = {
+        "audit": ["audit", "--labels", bad, "--pred-probs", probs],
+        "conformal": conformal_argv(probs, bad, probs, out)[:-2],
+        "calibrate": ["calibrate", "--probs", probs, "--labels", good,
+                      "--calib-probs", probs, "--calib-labels", bad],
+    }[command]
+    err = fails(capsys, tmp_path, out, *argv, "-o", out)
+    assert "bad.npy" in err and "row 9" in err and "-3" in err
+
+
+# ------------------------------------------------------------------- probabilities
+def test_three_dimensional_probabilities_name_their_shape(tmp_path, capsys):
+    probs = write(tmp_path, "probs", P[:, :, None], "npy")
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "-o", out)
+    assert "probs.npy" in err and "got shape (10, 2, 1)" in err
+
+
+def test_empty_text_file_says_which_input(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", empty,
+                "-o", out)
+    assert "predicted probabilities" in err and "empty.csv" in err and "empty" in err
+
+
+# ----------------------------------------------------------------------- seeds, RAPS
+@pytest.mark.parametrize("command", ["conformal", "calibrate"])
+def test_negative_seed_is_a_usage_error(command, tmp_path, capsys):
+    probs, labels = write(tmp_path, "probs", P, "npy"), write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    argv = (conformal_argv(probs, labels, probs, out, "--score", "aps", "--randomized")
+            if command == "conformal" else ["calibrate", "--probs", probs, "--labels", labels,
+                                            "-o", out])
+    err = fails(capsys, tmp_path, out, *argv, "--seed", "-1")
+    assert "--seed" in err
+
+
+def test_raps_on_a_single_calibration_item(tmp_path, capsys):
+    """The library's advice (pass k_reg and lam) names options the command lacks."""
+    cal_p = write(tmp_path, "cal", CAL_P[:1], "npy")
+    cal_y = write(tmp_path, "cal_y", CAL_Y[:1], "npy")
+    test = write(tmp_path, "test", TEST_P, "npy")
+    out = tmp_path / "sets.csv"
+    err = fails(capsys, tmp_path, out, *conformal_argv(cal_p, cal_y, test, out,
+                                                       "--score", "raps", "--alpha", 0.5))
+    assert "cal_y.npy" in err and "--score raps" in err and "k_reg" not in err
+
+
+# ------------------------------------------------- calibration too small for alpha
+def test_too_few_calibration_items_warn_and_give_full_sets(tmp_path, capsys):
+    cal_p = write(tmp_path, "cal", CAL_P, "npy")
+    cal_y = write(tmp_path, "cal_y", CAL_Y, "npy")
+    test = write(tmp_path, "test", TEST_P, "npy")
+    out = tmp_path / "sets.csv"
+    with pytest.warns(UserWarning, match=r"4 calibration items are too few for alpha=0\.1 "
+                                         r"\(at least 9 needed\)"):
+        code, _, err = run(capsys, *conformal_argv(cal_p, cal_y, test, out, "--alpha", 0.1))
+    assert code == 0, err
+    assert read_out(out).to_numpy().tolist() == [[1, 1, 1]] * 4
+
+
+def test_mondrian_class_without_calibration_items_warns(tmp_path, capsys):
+    cal_p = write(tmp_path, "cal", CAL_P, "npy")  # no item of class 2
+    cal_y = write(tmp_path, "cal_y", CAL_Y, "npy")
+    test = write(tmp_path, "test", TEST_P, "npy")
+    out = tmp_path / "sets.csv"
+    with pytest.warns(UserWarning, match=r"1 of 3 classes have fewer than 2 calibration "
+                                         r"items for alpha=0\.4 \(first: class 2\)"):
+        code, _, err = run(capsys, *conformal_argv(cal_p, cal_y, test, out, "--alpha", 0.4,
+                                                   "--mondrian"))
+    assert code == 0, err
+    assert read_out(out)["2"].tolist() == [1, 1, 1, 1]  # infinite threshold: in every set
