@@ -194,6 +194,17 @@ def test_bad_labels_name_their_file(command, tmp_path, capsys):
     assert "bad.npy" in err and "row 9" in err and "-3" in err
 
 
+def test_numeric_header_of_labels_gets_a_hint(tmp_path, capsys):
+    """pandas writes a Series with the header 0, which reads as one more label."""
+    labels = tmp_path / "labels.csv"
+    pd.Series(Y).to_csv(labels, index=False)
+    probs = write(tmp_path, "probs", P, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "-o", out)
+    assert "labels.csv: 11 labels but" in err and "10 rows" in err and "a header of numbers" in err
+
+
 # ------------------------------------------------------------------- probabilities
 def test_three_dimensional_probabilities_name_their_shape(tmp_path, capsys):
     probs = write(tmp_path, "probs", P[:, :, None], "npy")
@@ -211,7 +222,7 @@ def test_empty_text_file_says_which_input(tmp_path, capsys):
     out = tmp_path / "out.csv"
     err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", empty,
                 "-o", out)
-    assert "predicted probabilities" in err and "empty.csv" in err and "empty" in err
+    assert "predicted probabilities" in err and "empty.csv: the file is empty" in err
 
 
 # ----------------------------------------------------------------------- seeds, RAPS

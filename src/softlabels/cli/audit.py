@@ -93,7 +93,13 @@ def _rows(probs: Any) -> int:
 def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) -> None:
     n = _rows(probs)
     if len(labels) != n:
-        raise InputError(f"{labels_path}: {len(labels)} labels but {probs_path} has {n} rows.")
+        hint = ""
+        if len(labels) == n + 1 and labels_path.suffix.lower() != ".npy":
+            hint = (" If its first line is a header of numbers (pandas writes 0), name the "
+                    "column, e.g. label.")
+        raise InputError(
+            f"{labels_path}: {len(labels)} labels but {probs_path} has {n} rows.{hint}"
+        )
 
 
 def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> None:
