@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from pathlib import Path
 from typing import Any, Optional
@@ -14,7 +15,7 @@ from rich.table import Table
 from softlabels.cli._common import CLIError, check_output, err, iteration_progress, out
 from softlabels.core.annotations import Annotations, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_table, write_frame
+from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.infer.registry import METHODS, create_method, list_methods, method_summary
 
@@ -85,7 +86,24 @@ def read_gold(path: Optional[Path], label_col: str) -> Optional[pd.DataFrame]:
     col = "label" if "label" in frame.columns else label_col
     if col not in frame.columns:
         raise InputError(f"{path}: the gold file needs a 'label' column.")
+    for name in ("item", col):
+        missing = frame[name].isna().to_numpy()
+        if missing.any():
+            raise InputError(
+                f"{path}: the {name!r} column is empty in data row {int(np.argmax(missing)) + 1}."
+            )
     return frame[["item", col]].rename(columns={col: "label"})
+
+
+def check_gold(ann: Annotations, gold: pd.DataFrame, path: Path, answers: Path) -> None:
+    """Fail naming the gold file when its labels are not classes of the answers or none
+    of its items were answered."""
+    try:
+        codes = ann.gold_codes(gold)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    if len(gold) and (codes < 0).all():
+        raise InputError(f"{path}: none of its items appear in {answers}.")
 
 
 def aggregate(
@@ -130,6 +148,9 @@ def aggregate(
         class_list = [c.strip() for c in classes.split(",") if c.strip()]
         if not class_list:
             raise CLIError("--classes is empty; give a comma-separated list.")
+        repeated = pd.Index(class_list)[pd.Index(class_list).duplicated()]
+        if len(repeated):
+            raise CLIError(f"--classes lists {repeated[0]!r} more than once.")
     ann = read_answers(
         answers,
         item_col=item_col,
@@ -139,10 +160,13 @@ def aggregate(
         duplicates=duplicates,  # type: ignore[arg-type]
     )
     gold_frame = read_gold(gold, label_col)
+    if gold_frame is not None:
+        check_gold(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     fit_with_progress(model, ann, gold_frame)
-    model.soft_labels_.save(output)
-    if workers_out is not None:
-        write_frame(model.workers_frame(), workers_out)
+    with all_or_nothing():
+        model.soft_labels_.save(output)
+        if workers_out is not None:
+            write_frame(model.workers_frame(), workers_out)
     out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
     out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
 
@@ -180,23 +204,31 @@ def quickstart(
     model = build_model(method, seed=None, n_iter=None, tol=None)
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"{out_dir}: exists and is not a folder.")
-    out_dir.mkdir(parents=True, exist_ok=True)
     ann = Annotations.from_frame(load_adult3(), source="adult3 (bundled)")
-    fit_with_progress(model, ann, None)
+    fit_with_progress(model, ann, None)  # before making the folder: a failed fit leaves none
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
     labels_path = out_dir / "soft_labels.csv"
     workers_path = out_dir / "workers.csv"
-    model.soft_labels_.save(labels_path)
     workers = model.workers_frame().sort_values("skill", ascending=False)
-    write_frame(workers, workers_path)
     from softlabels.report import write_report
 
-    report_path = write_report(
-        out_dir / "report.html",
-        ann,
-        soft_labels=model.soft_labels_,
-        title="Adult content ratings of 496 websites (adult3)",
-        method=method,
-    )
+    try:
+        with all_or_nothing():
+            model.soft_labels_.save(labels_path)
+            write_frame(workers, workers_path)
+            report_path = write_report(
+                out_dir / "report.html",
+                ann,
+                soft_labels=model.soft_labels_,
+                title="Adult content ratings of 496 websites (adult3)",
+                method=method,
+            )
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
 
     out.print(summary_table(model, ann, "softlabels quickstart: adult3 website ratings"))
     soft = model.soft_labels_

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gzip
 import os
 import tempfile
@@ -15,7 +16,9 @@ import pandas as pd
 
 from softlabels.core.errors import InputError
 
-__all__ = ["read_table", "read_array", "atomic_path", "check_readable", "table_format"]
+__all__ = [
+    "read_table", "read_array", "atomic_path", "all_or_nothing", "check_readable", "table_format",
+]
 
 _FORMATS = {
     ".csv": "csv",
@@ -102,13 +105,36 @@ def read_table(
     try:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(p, sep="," if fmt == "csv" else "\t", usecols=columns)
-        else:
-            frame = pd.read_json(p, lines=True)
+        else:  # JSON types as written: the string "007" stays a string
+            frame = pd.read_json(p, lines=True, dtype=False)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
+    if fmt == "jsonl":
+        frame = _flat_json_columns(frame, path)
+    return frame
+
+
+def _flat_json_columns(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Refuse nested JSON values (lists, objects); read a column that mixes numbers,
+    booleans and text as text, as a CSV reader would."""
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
+            "mixed", "mixed-integer", "mixed-integer-float"
+        ):
+            continue
+        nested = values.map(lambda v: isinstance(v, (list, dict))).to_numpy(dtype=bool)
+        if nested.any():
+            r = int(np.argmax(nested))
+            kind = "a list" if isinstance(values.iloc[r], list) else "an object"
+            raise InputError(
+                f"{path}: line {r + 1}, field {column!r} holds {kind}; every field must be "
+                "a single value (text, number or boolean)."
+            )
+        frame[column] = values.where(values.isna(), values.astype(str))
     return frame
 
 
@@ -302,11 +328,17 @@ def _umask() -> int:
     return mask
 
 
+_PENDING: contextvars.ContextVar[list[tuple[str, Path]] | None] = contextvars.ContextVar(
+    "softlabels_pending_writes", default=None
+)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
-    On any error the temporary file is removed and ``path`` is left untouched.
+    On any error the temporary file is removed and ``path`` is left untouched. Inside
+    :func:`all_or_nothing` the rename waits until the whole block has succeeded.
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
@@ -315,13 +347,50 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    pending = _PENDING.get()
     try:
         yield tmp
-        os.replace(tmp, target)
+        if pending is None:
+            os.replace(tmp, target)
+        else:
+            pending.append((tmp, target))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Hold back every :func:`atomic_path` write made inside the block and put them all
+    in place only when the block succeeds; on an error none of the targets changes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> try:
+    ...     with all_or_nothing():
+    ...         write_frame(pd.DataFrame({"a": [1]}), d / "one.csv")
+    ...         raise RuntimeError("the second write failed")
+    ... except RuntimeError:
+    ...     pass
+    >>> sorted(p.name for p in d.iterdir())
+    []
+    """
+    pending: list[tuple[str, Path]] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    finally:
+        _PENDING.reset(token)
+    for tmp, target in pending:
+        os.replace(tmp, target)
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:

@@ -1,0 +1,143 @@
+"""The command line on bad and unusual input: one-line errors naming the file, exit 2,
+nothing half-written; unusual but valid files give results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import softlabels.cli.crowd as crowd
+import softlabels.report
+from softlabels import SoftLabels
+from test_cli_rules import one_line_error, run
+
+ANSWERS = "item,worker,label\n1,a,x\n1,b,x\n1,c,y\n2,a,y\n2,b,y\n2,c,y\n3,a,x\n3,b,y\n3,c,x\n"
+
+
+def error(code: int, err: str, *parts: str) -> None:
+    """Exit 2 with one line on stderr that holds every part."""
+    for part in parts:
+        one_line_error(code, err, part)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture()
+def answers(tmp_path: Path) -> Path:
+    path = tmp_path / "answers.csv"
+    path.write_text(ANSWERS)
+    return path
+
+
+# --- aggregate: JSON lines ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"item": 1, "worker": "a", "label": {"x": 1}}', "field 'label' holds an object"),
+        ('{"item": [1], "worker": "a", "label": "x"}', "field 'item' holds a list"),
+    ],
+)
+def test_nested_json_values_are_a_error(tmp_path, capsys, line, expected):
+    src = tmp_path / "answers.jsonl"
+    src.write_text('{"item": 2, "worker": "b", "label": "y"}\n' + line + "\n")
+    out = tmp_path / "labels.csv"
+    error(*run(capsys, "aggregate", src, "-o", out)[::2], "answers.jsonl", "line 2", expected)
+    assert files_in(tmp_path) == ["answers.jsonl"]
+
+
+def test_json_ids_mixing_numbers_and_text_are_read_as_text(tmp_path, capsys):
+    src = tmp_path / "answers.jsonl"
+    src.write_text(
+        '{"item": 1, "worker": "a", "label": "x"}\n{"item": "b", "worker": 2, "label": "y"}\n'
+        '{"item": "b", "worker": "a", "label": "y"}\n'
+    )
+    out = tmp_path / "labels.parquet"
+    code, _, err = run(capsys, "aggregate", src, "-m", "majority-vote", "-o", out)
+    assert code == 0, err
+    soft = SoftLabels.read_parquet(out)
+    assert soft.item_ids.tolist() == ["1", "b"]
+    assert soft.hard().tolist() == ["x", "y"]
+
+
+def test_json_text_ids_keep_leading_zeros(tmp_path, capsys):
+    src = tmp_path / "answers.jsonl"
+    src.write_text('{"item": "001", "worker": "a", "label": "x"}\n'
+                   '{"item": "1", "worker": "a", "label": "y"}\n')
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", src, "-m", "majority-vote", "-o", out)
+    assert code == 0, err
+    table = pd.read_csv(out, dtype={"item": str})
+    assert table["item"].tolist() == ["001", "1"]  # two items, not one with two answers
+    assert table["support"].tolist() == [1, 1]
+
+
+# --- aggregate: gold, classes, several outputs ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gold", "expected"),
+    [
+        ("item,label\n1,q\n", "gold label 'q' (item 1) is not one of the classes"),
+        ("item,label\n1,x\n2,\n", "'label' column is empty in data row 2"),
+        ("item,label\n1,x\n1,y\n", "item 1 more than once"),
+        ("item,label\n99,x\n", "none of its items appear in"),
+    ],
+)
+def test_gold_errors_name_the_gold_file(answers, tmp_path, capsys, gold, expected):
+    path = tmp_path / "gold.csv"
+    path.write_text(gold)
+    out = tmp_path / "labels.csv"
+    error(*run(capsys, "aggregate", answers, "-o", out, "--gold", path)[::2],
+                   "gold.csv: ", expected)
+    assert not out.exists()
+
+
+def test_repeated_class_is_named_plainly(answers, tmp_path, capsys):
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", answers, "-o", out, "--classes", "x,x,y")
+    error(code, err, "--classes lists 'x' more than once")
+    assert "np.str_" not in err
+
+
+def test_aggregate_writes_both_outputs_or_neither(answers, tmp_path, capsys, monkeypatch):
+    from softlabels.core.errors import InputError
+
+    def failing_write(frame, path, **kwargs):
+        raise InputError(f"{path}: cannot be written.")
+
+    monkeypatch.setattr(crowd, "write_frame", failing_write)
+    out, workers = tmp_path / "labels.csv", tmp_path / "workers.csv"
+    out.write_text("precious\n")
+    code, _, err = run(capsys, "aggregate", answers, "-o", out, "--workers-out", workers)
+    error(code, err, "workers.csv: cannot be written")
+    assert out.read_text() == "precious\n"
+    assert files_in(tmp_path) == ["answers.csv", "labels.csv"]
+
+
+# --- quickstart -------------------------------------------------------------------------
+
+
+def test_quickstart_failed_fit_leaves_no_folder(tmp_path, capsys):
+    target = tmp_path / "qs"
+    code, _, err = run(capsys, "quickstart", "--out-dir", target, "-m", "kos")
+    error(code, err, "KOS supports at most 2 classes")
+    assert not target.exists()
+
+
+def test_quickstart_failed_report_leaves_no_partial_results(tmp_path, capsys, monkeypatch):
+    from softlabels.core.errors import InputError
+
+    def failing_report(*args, **kwargs):
+        raise InputError("the report cannot be built.")
+
+    monkeypatch.setattr(softlabels.report, "write_report", failing_report)
+    target = tmp_path / "qs"
+    code, _, err = run(capsys, "quickstart", "--out-dir", target, "-m", "majority-vote")
+    error(code, err, "the report cannot be built")
+    assert not target.exists()
