@@ -11,9 +11,10 @@ import pytest
 import softlabels.cli.crowd as crowd
 import softlabels.report
 from softlabels import SoftLabels
-from test_cli_rules import one_line_error, run
+from test_cli_rules import files, one_line_error, run  # noqa: F401 (files: a fixture)
 
 ANSWERS = "item,worker,label\n1,a,x\n1,b,x\n1,c,y\n2,a,y\n2,b,y\n2,c,y\n3,a,x\n3,b,y\n3,c,x\n"
+VOTES = "item,link,short\nc1,-1,0\nc2,1,-1\nc3,-1,-1\nc4,-1,0\n"
 
 
 def error(code: int, err: str, *parts: str) -> None:
@@ -141,3 +142,110 @@ def test_quickstart_failed_report_leaves_no_partial_results(tmp_path, capsys, mo
     code, _, err = run(capsys, "quickstart", "--out-dir", target, "-m", "majority-vote")
     error(code, err, "the report cannot be built")
     assert not target.exists()
+
+
+# --- rules apply --------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def rule_files(files: dict[str, Path]) -> dict[str, Path]:
+    """The rules and data of test_cli_rules, and a vote file."""
+    files["votes"] = files["dir"] / "votes.csv"
+    files["votes"].write_text(VOTES)
+    return files
+
+
+def rules_apply(capsys, files, *extra: object, rules: Path | None = None,
+                data: Path | None = None) -> tuple[int, str, Path]:
+    """``softlabels rules apply`` into ``out.csv``: exit code, stderr and the output path."""
+    out = files["dir"] / "out.csv"
+    code, _, err = run(capsys, "rules", "apply", "--rules", rules or files["rules"], "--data",
+                       data or files["data"], "-o", out, *extra)
+    return code, err, out
+
+
+def test_apply_header_only_data_writes_nothing(rule_files, capsys):
+    data = rule_files["dir"] / "empty.csv"
+    data.write_text("id,text\n")
+    code, err, out = rules_apply(capsys, rule_files, data=data)
+    error(code, err, "empty.csv", "no data rows")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("id,text\nc1,nice\nc1,http x\n", "item 'c1' appears more than once (--id-col column 'id', data row 2)"),
+        ("id,text\nc1,nice\n,http x\n", "--id-col column 'id' is empty in data row 2"),
+    ],
+)
+def test_apply_refuses_ids_that_cannot_key_the_votes(rule_files, capsys, data, expected):
+    path = rule_files["dir"] / "ids.csv"
+    path.write_text(data)
+    code, err, out = rules_apply(capsys, rule_files, "--id-col", "id", data=path)
+    error(code, err, "ids.csv", expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("k", ["0", "1"])
+def test_apply_too_few_classes_names_the_option(rule_files, capsys, k):
+    code, err, _ = rules_apply(capsys, rule_files, "--classes", k)
+    error(code, err, f"--classes '{k}'", "at least 2 classes")
+
+
+@pytest.mark.parametrize("body", ["import sys\nsys.exit(3)\n", "raise SystemExit\n"])
+def test_apply_rules_file_calling_exit_is_a_one_line_error(rule_files, capsys, body):
+    rules = rule_files["dir"] / "exits.py"
+    rules.write_text(body)
+    code, err, out = rules_apply(capsys, rule_files, rules=rules)
+    error(code, err, "exits.py", "called exit")
+    assert not out.exists()
+
+
+# --- rules analyze / fit ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gold", "args"),
+    [
+        ("item,label\nc1,\nc2,1\nc3,\n", []),  # a blank label is unknown; the column reads as float
+        ("item,label\nc1,0.0\nc2,1.0\n", []),  # indices written as floats
+        ("item,label\nc1,0\nc2,1\n", ["--classes", "ham,spam"]),  # indices with named classes
+    ],
+)
+def test_analyze_accepts_gold_as_class_indices(rule_files, capsys, gold, args):
+    path = rule_files["dir"] / "gold.csv"
+    path.write_text(gold)
+    table = rule_files["dir"] / "rules.csv"
+    code, _, err = run(capsys, "rules", "analyze", rule_files["votes"], "--gold", path, "-o", table, *args)
+    assert code == 0, err
+    result = pd.read_csv(table).set_index("rule")
+    assert result.loc["link", "correct"] == 1 and result.loc["link", "incorrect"] == 0
+    expected_short = 0 if "c1,\n" in gold else 1  # c1 is the only gold item short votes on
+    assert result.loc["short", "correct"] == expected_short
+    assert result.loc["short", "incorrect"] == 0
+
+
+@pytest.mark.parametrize("command", ["analyze", "fit"])
+def test_votes_with_a_missing_item_id_are_refused(rule_files, capsys, command):
+    votes = rule_files["dir"] / "holes.csv"
+    votes.write_text("item,a,b\nc1,0,1\n,1,-1\n")
+    out = rule_files["dir"] / "out.csv"
+    args = ["-o", out] if command == "fit" else []
+    code, _, err = run(capsys, "rules", command, votes, *args)
+    error(code, err, "holes.csv", "column 'item' is empty in data row 2")
+    assert not out.exists()
+
+
+def test_fit_writes_both_outputs_or_neither(rule_files, capsys, monkeypatch):
+    from softlabels.core.errors import InputError
+
+    def failing_save(self, path):
+        raise InputError(f"{path}: cannot be written.")
+
+    monkeypatch.setattr(SoftLabels, "save", failing_save)
+    out, per_rule = rule_files["dir"] / "labels.csv", rule_files["dir"] / "per_rule.csv"
+    code, _, err = run(capsys, "rules", "fit", rule_files["votes"], "-o", out, "--rules-out", per_rule)
+    error(code, err, "labels.csv: cannot be written")
+    assert not per_rule.exists() and not out.exists()
+    assert not [p for p in rule_files["dir"].iterdir() if p.name.endswith(".tmp")]

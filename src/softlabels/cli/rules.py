@@ -17,7 +17,7 @@ from rich.table import Table
 from softlabels.cli._common import CLIError, check_output, out
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_table, write_frame
+from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.rules import (
     LabelModel,
     MatrixCompletionLabelModel,
@@ -47,6 +47,8 @@ def parse_classes(classes: Optional[str]) -> Any:
         return None
     text = classes.strip()
     if text.isdigit():
+        if int(text) < 2:
+            raise CLIError(f"--classes {classes!r}: a labeling task has at least 2 classes.")
         return int(text)
     names = [c.strip() for c in text.split(",") if c.strip()]
     if len(names) < 2:
@@ -58,11 +60,23 @@ def read_votes(path: Path, classes: Any) -> Votes:
     """A vote file: an optional ``item`` column, then one column per rule."""
     frame = read_table(path)
     if "item" in frame.columns:
-        if frame["item"].duplicated().any():
-            dup = frame["item"][frame["item"].duplicated()].iloc[0]
-            raise InputError(f"{path}: item {show(dup)} appears more than once.")
+        check_ids(frame["item"], str(path), "column 'item'")
         frame = frame.set_index("item")
     return check_votes(frame, classes, name=str(path), owner="--classes")
+
+
+def check_ids(ids: pd.Series, where: str, column: str) -> None:
+    """Item ids must be present and distinct: they are the keys of every later join."""
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"{where}: {column} is empty in data row {int(np.argmax(missing)) + 1}.")
+    repeated = ids.duplicated().to_numpy()
+    if repeated.any():
+        r = int(np.argmax(repeated))
+        raise InputError(
+            f"{where}: item {show(ids.iloc[r])} appears more than once ({column}, data row "
+            f"{r + 1})."
+        )
 
 
 def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
@@ -75,13 +89,19 @@ def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
                 f"{path}: the gold file needs 'item' and {label_col!r} columns (columns: "
                 f"{', '.join(map(str, frame.columns[:10]))})."
             )
-    if frame["item"].duplicated().any():
-        dup = frame["item"][frame["item"].duplicated()].iloc[0]
-        raise InputError(f"{path}: item {show(dup)} is listed twice.")
+    check_ids(frame["item"], str(path), "column 'item'")
     labels = frame[label_col]
-    names = pd.Index([str(c) for c in votes.classes])
-    codes = names.get_indexer(labels.astype(str))
-    bad = np.flatnonzero((codes < 0) & labels.notna().to_numpy())
+    text = labels.astype(str)
+    whole = labels.dropna()
+    if pd.api.types.is_float_dtype(labels) and (np.mod(whole, 1) == 0).all():
+        text = labels.astype("Int64").astype(str)  # blank cells make a column of indices float
+    known = labels.notna().to_numpy()
+    codes = pd.Index([str(c) for c in votes.classes]).get_indexer(text)
+    if ((codes < 0) & known).any():  # class indices where the classes have names
+        as_index = pd.Index([str(k) for k in range(votes.n_classes)]).get_indexer(text)
+        if not ((as_index < 0) & known).any():
+            codes = as_index
+    bad = np.flatnonzero((codes < 0) & known)
     if bad.size:
         r = int(bad[0])
         raise InputError(
@@ -119,15 +139,23 @@ def apply(
         softlabels rules apply --rules my_rules.py --data comments.csv -o votes.csv
     """
     check_output(output, inputs=(rules, data))
-    lfs = load_rules(rules)
-    frame = read_table(data)
-    if id_col is not None and id_col not in frame.columns:
-        raise InputError(f"{data}: no {id_col!r} column for --id-col.")
     k = parse_classes(classes)
+    frame = read_table(data)
+    if len(frame) == 0:
+        raise InputError(f"{data}: the file has a header but no data rows.")
+    if id_col is not None:
+        if id_col not in frame.columns:
+            raise InputError(f"{data}: no {id_col!r} column for --id-col.")
+        check_ids(frame[id_col], str(data), f"--id-col column {id_col!r}")
     try:
-        L = apply_rules(lfs, frame, classes=k)
-    except InputError as err:
-        raise InputError(f"{data}: {err}") from None
+        lfs = load_rules(rules)
+        try:
+            L = apply_rules(lfs, frame, classes=k)
+        except InputError as err:
+            raise InputError(f"{data}: {err}") from None
+    except SystemExit as exc:  # a rules file or rule that calls sys.exit() or exit()
+        code = "" if exc.code is None else repr(exc.code)
+        raise InputError(f"{rules}: the rules called exit({code}).") from None
     table = L.reset_index(drop=True)
     table.insert(0, "item", frame[id_col].to_numpy() if id_col else np.arange(len(frame)))
     write_frame(table, output)
@@ -241,9 +269,10 @@ def fit(
         estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
     except InputError as err:
         raise InputError(f"{votes}: {err}") from None
-    if rules_out is not None:
-        write_frame(estimator.rules_frame(), rules_out)
-    estimator.soft_labels_.save(output)
+    with all_or_nothing():
+        if rules_out is not None:
+            write_frame(estimator.rules_frame(), rules_out)
+        estimator.soft_labels_.save(output)
     soft = estimator.soft_labels_
     shares = ", ".join(
         f"{c}: {s:.1%}" for c, s in zip(soft.classes.tolist(), soft.probs.mean(axis=0))
