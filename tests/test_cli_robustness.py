@@ -52,6 +52,15 @@ def test_nested_json_values_are_a_error(tmp_path, capsys, line, expected):
     assert files_in(tmp_path) == ["answers.jsonl"]
 
 
+def test_nested_parquet_values_are_a_one_line_error(tmp_path, capsys):
+    src = tmp_path / "answers.parquet"
+    pd.DataFrame({"item": [[1], [2]], "worker": ["a", "b"], "label": ["x", "y"]}).to_parquet(src)
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", src, "-o", out)
+    error(code, err, "answers.parquet: data row 1, field 'item' holds a list")
+    assert not out.exists()
+
+
 def test_json_ids_mixing_numbers_and_text_are_read_as_text(tmp_path, capsys):
     src = tmp_path / "answers.jsonl"
     src.write_text(
@@ -249,3 +258,4 @@ def test_fit_writes_both_outputs_or_neither(rule_files, capsys, monkeypatch):
     error(code, err, "labels.csv: cannot be written")
     assert not per_rule.exists() and not out.exists()
     assert not [p for p in rule_files["dir"].iterdir() if p.name.endswith(".tmp")]
+

@@ -98,9 +98,10 @@ def read_table(
                 f"{path}: the content is not Parquet although the extension says so."
             )
         try:
-            return pd.read_parquet(p, columns=columns)
+            frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+        return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt)
     try:
         if fmt in ("csv", "tsv"):
@@ -113,25 +114,25 @@ def read_table(
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     if fmt == "jsonl":
-        frame = _flat_json_columns(frame, path)
+        frame = _flat_columns(frame, path, "line")
     return frame
 
 
-def _flat_json_columns(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Refuse nested JSON values (lists, objects); read a column that mixes numbers,
-    booleans and text as text, as a CSV reader would."""
+def _flat_columns(frame: pd.DataFrame, path: str | os.PathLike[str], row: str) -> pd.DataFrame:
+    """Refuse nested values (JSON lists and objects, Parquet lists and structs); read a
+    column that mixes numbers, booleans and text as text, as a CSV reader would."""
     for column in frame.columns:
         values = frame[column]
         if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in (
             "mixed", "mixed-integer", "mixed-integer-float"
         ):
             continue
-        nested = values.map(lambda v: isinstance(v, (list, dict))).to_numpy(dtype=bool)
+        nested = values.map(lambda v: isinstance(v, (list, dict, np.ndarray))).to_numpy(dtype=bool)
         if nested.any():
             r = int(np.argmax(nested))
-            kind = "a list" if isinstance(values.iloc[r], list) else "an object"
+            kind = "an object" if isinstance(values.iloc[r], dict) else "a list"
             raise InputError(
-                f"{path}: line {r + 1}, field {column!r} holds {kind}; every field must be "
+                f"{path}: {row} {r + 1}, field {column!r} holds {kind}; every field must be "
                 "a single value (text, number or boolean)."
             )
         frame[column] = values.where(values.isna(), values.astype(str))
