@@ -27,8 +27,12 @@ def check_random_state(seed: Any) -> np.random.Generator:
     """Turn None, an int or a Generator into a ``np.random.Generator``."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, (numbers.Integral, np.integer)):
-        return np.random.default_rng(None if seed is None else int(seed))
+    if isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise InvalidParameterError(f"random_state must be >= 0; got {int(seed)}.")
+        return np.random.default_rng(int(seed))
+    if seed is None:
+        return np.random.default_rng(None)
     if isinstance(seed, np.random.RandomState):
         return np.random.default_rng(seed.randint(0, 2**31 - 1))
     raise InvalidParameterError(

@@ -601,8 +601,9 @@ def test_bad_parameters():
     X, y = CAL_P, CAL_Y
     with pytest.raises(InvalidParameterError, match="'alpha'.*> 0"):
         SplitConformalClassifier(alpha=0).fit(X, y)
-    with pytest.raises(InvalidParameterError, match="'alpha'.*< 1"):
-        SplitConformalClassifier(alpha=1.0).fit(X, y)
+    for alpha in (1.0, 1.5):  # one message for both ends of the open interval
+        with pytest.raises(InvalidParameterError, match=r"'alpha'.*> 0 and < 1; got"):
+            SplitConformalClassifier(alpha=alpha).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'alpha'.*number"):
         SplitConformalClassifier(alpha="0.1").fit(X, y)
     with pytest.raises(InvalidParameterError, match="Did you mean 'aps'"):

@@ -84,9 +84,11 @@ def _upper_rank(n: int, alpha: float) -> int:
 
 
 def _check_level(value: Any, name: str, owner: str) -> float:
-    v = check_float(value, name, owner, low=0.0, low_open=True, high=1.0)
-    if v >= 1.0:
-        raise InvalidParameterError(f"The {name!r} parameter of {owner} must be < 1; got {v}.")
+    v = check_float(value, name, owner)
+    if not 0.0 < v < 1.0:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be > 0 and < 1; got {v}."
+        )
     return v
 
 
