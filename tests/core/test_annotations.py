@@ -389,3 +389,15 @@ class TestAsAnnotations:
     def test_bad_type(self):
         with pytest.raises(InputError, match="got list"):
             as_annotations([1, 2, 3])
+
+
+def test_read_answers_keeps_leading_zero_ids_apart(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("item,worker,label\n001,07,a\n1,7,b\n001,7,a\n")
+    ann = read_answers(path)
+    assert ann.item_ids.tolist() == ["001", "1"]
+    assert sorted(ann.worker_ids.tolist()) == ["07", "7"]
+    # plain integer ids are still integers
+    path.write_text("item,worker,label\n10,1,a\n2,1,b\n-3,2,a\n")
+    ann = read_answers(path)
+    assert ann.item_ids.tolist() == [10, 2, -3] and ann.item_ids.dtype.kind == "i"

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from softlabels import InputError
-from softlabels.core.io import atomic_path, check_readable, read_table, table_format, write_frame
+from softlabels.core.io import (
+    atomic_path,
+    check_readable,
+    ids_from_text,
+    read_table,
+    table_format,
+    write_frame,
+)
 
 DF = pd.DataFrame({"item": [1, 2], "worker": ["a", "b"], "label": ["x", "y"]})
 
@@ -138,3 +145,20 @@ class TestAtomicPath:
             with open(tmp, "w") as fh:
                 fh.write("ok")
         assert (tmp_path / "rel.txt").read_text() == "ok"
+
+
+@pytest.mark.parametrize(
+    "values, want",
+    [
+        (["12", "0", "-4"], [12, 0, -4]),
+        (["012", "12"], ["012", "12"]),
+        (["+1", "2"], ["+1", "2"]),
+        (["1.0", "2"], ["1.0", "2"]),
+        (["-0", "1"], ["-0", "1"]),
+        (["1", None], ["1", None]),
+        (["a", "1"], ["a", "1"]),
+    ],
+)
+def test_ids_from_text_turns_only_plain_integers_into_ints(values, want):
+    got = ids_from_text(pd.Series(values, dtype=object))
+    assert got.tolist() == want

@@ -373,8 +373,11 @@ def read_answers(
     classes: Sequence[Any] | None = None,
     duplicates: DuplicatePolicy = "keep",
 ) -> Annotations:
-    """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension)."""
-    frame = read_table(path)
+    """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension).
+
+    Item and worker ids of a CSV or TSV file are read as written: ``007`` and ``7`` are
+    two items (ids that are all plain integers are read as integers)."""
+    frame = read_table(path, id_columns=(item_col, worker_col))
     return Annotations.from_frame(
         frame,
         item_col=item_col,

@@ -7,7 +7,7 @@ import contextvars
 import gzip
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pandas as pd
 from softlabels.core.errors import InputError
 
 __all__ = [
-    "read_table", "read_array", "atomic_path", "all_or_nothing", "check_readable", "table_format",
+    "read_table", "read_array", "ids_from_text", "atomic_path", "all_or_nothing", "check_readable", "table_format",
 ]
 
 _FORMATS = {
@@ -82,9 +82,18 @@ def _check_text_head(path: str | os.PathLike[str], head: bytes, fmt: str) -> Non
 
 
 def read_table(
-    path: str | os.PathLike[str], *, fmt: str | None = None, columns: list[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    columns: list[str] | None = None,
+    id_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV, TSV, Parquet or JSON-lines file into a DataFrame.
+
+    ``id_columns`` of a CSV or TSV file are read as written, so ids such as ``007`` and
+    ``7`` stay distinct; a column whose every value is a plain integer (no sign, no
+    leading zero) is then made integer, as it would be without this (see
+    :func:`ids_from_text`).
 
     Raises :class:`InputError` naming the file when it is missing, empty, binary where
     text was expected (or the reverse), or not parseable.
@@ -105,7 +114,15 @@ def read_table(
     _check_text_head(path, head, fmt)
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(p, sep="," if fmt == "csv" else "\t", usecols=columns)
+            frame = pd.read_csv(
+                p,
+                sep="," if fmt == "csv" else "\t",
+                usecols=columns,
+                dtype=dict.fromkeys(id_columns, str),
+            )
+            for column in id_columns:
+                if column in frame.columns:
+                    frame[column] = ids_from_text(frame[column])
         else:  # JSON types as written: the string "007" stays a string
             frame = pd.read_json(p, lines=True, dtype=False)
     except pd.errors.EmptyDataError:
@@ -116,6 +133,18 @@ def read_table(
     if fmt == "jsonl":
         frame = _flat_columns(frame, path, "line")
     return frame
+
+
+def ids_from_text(values: pd.Series) -> pd.Series:
+    """Ids read as text: integers when every present value is one written plainly
+    (``"12"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. Missing
+    values stay missing."""
+    present = values.dropna()
+    if present.empty or not present.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
+        return values
+    if len(present) < len(values):
+        return values  # a blank id keeps the column as text; the caller names the row
+    return values.astype(np.int64)
 
 
 def _flat_columns(frame: pd.DataFrame, path: str | os.PathLike[str], row: str) -> pd.DataFrame:
