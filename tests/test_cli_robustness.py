@@ -259,3 +259,32 @@ def test_fit_writes_both_outputs_or_neither(rule_files, capsys, monkeypatch):
     assert not per_rule.exists() and not out.exists()
     assert not [p for p in rule_files["dir"].iterdir() if p.name.endswith(".tmp")]
 
+
+
+# --- report: errors name the option and the file ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "extra", "expected"),
+    [
+        ("label\n0\n1\n5\n", [],
+         ["--labels (", "labels.csv): 1 values outside 0..1 (first at row 2: 5)"]),
+        ("label\n0\n1\n", [], ["labels.csv: 2 labels but ", "answers.csv has 3 items"]),
+        ("label\n0\n1\n1\n", ["--alpha", "2"], ["--alpha must be > 0 and < 1; got 2.0"]),
+    ],
+)
+def test_report_errors_name_the_option_and_file(tmp_path, capsys, answers, labels, extra,
+                                                expected):
+    (tmp_path / "labels.csv").write_text(labels)
+    out = tmp_path / "report.html"
+    code, _, err = run(capsys, "report", "--answers", answers, "--labels",
+                       tmp_path / "labels.csv", "-o", out, *extra)
+    error(code, err, *expected)
+    assert not out.exists()
+
+
+def test_report_on_one_class_names_the_answers_file(tmp_path, capsys):
+    src = tmp_path / "one.csv"
+    src.write_text("item,worker,label\n1,a,x\n2,b,x\n")
+    code, _, err = run(capsys, "report", "--answers", src, "-o", tmp_path / "r.html")
+    error(code, err, "one.csv: a report needs at least 2 classes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -409,6 +410,8 @@ def report(
     if labels is not None and pred_probs is None and answers is None:
         raise CLIError("--labels needs --pred-probs or --answers to compare with.")
     METHODS.get(method)  # unknown names fail before any reading
+    if not 0.0 < alpha < 1.0:
+        raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{output}: the report is HTML; name it .html.")
     parent = output.parent if str(output.parent) else Path(".")
@@ -431,16 +434,37 @@ def report(
     probs = None if pred_probs is None else read_probs(pred_probs, "predicted probabilities")
     given = None if labels is None else read_labels(labels, "labels")
     if given is not None and probs is not None:
-        _check_rows(given, labels, probs, pred_probs)  # type: ignore[arg-type]
-    path = write_report(
-        output,
-        ans,
-        soft_labels=soft,
-        labels=given,
-        pred_probs=probs,
-        title=title,
-        method=method,
-        alpha=alpha,
-        random_state=seed,
-    )
+        given = _class_indices(given, labels, "labels", probs, pred_probs)  # type: ignore[arg-type]
+    elif given is not None and ans is not None and len(given) != ans.n_items:
+        raise InputError(f"{labels}: {len(given)} labels but {answers} has {ans.n_items} items.")
+    files = {"answers": answers, "soft_labels": soft_labels, "labels": labels,
+             "pred_probs": pred_probs}
+    try:
+        path = write_report(
+            output,
+            ans,
+            soft_labels=soft,
+            labels=given,
+            pred_probs=probs,
+            title=title,
+            method=method,
+            alpha=alpha,
+            random_state=seed,
+        )
+    except InputError as err:
+        raise InputError(_name_input_files(str(err), files)) from None
     out.print(f"report -> {path}")
+
+
+def _name_input_files(message: str, files: dict[str, Optional[Path]]) -> str:
+    """A library message about ``labels``, ``pred_probs``, ... with the option and file
+    named instead; a message naming none of them gets the input files in front."""
+    named = message
+    for arg, path in files.items():
+        if path is not None:
+            option = "--" + arg.replace("_", "-")
+            named = re.sub(rf"(?<![\w'-]){arg}(?![\w'])", f"{option} ({path})", named, count=1)
+    if named == message:
+        given = ", ".join(str(p) for p in files.values() if p is not None)
+        named = f"{given}: {message}"
+    return named
