@@ -231,14 +231,14 @@ def test_bad_input():
 def test_results_do_not_depend_on_row_order_or_class_names(seed, k):
     answers, probs = random_crowd(seed, n_items=15, k=k)
     rng = np.random.default_rng(seed)
-    ann = Annotations.from_frame(answers)
+    ann = Annotations.from_frame(answers, classes=list(range(k)))
     base = consensus(ann, probs).set_index("item")
     assert base["consensus_quality"].between(0, 1).all()
     quality = annotator_quality(ann, probs).set_index("worker")
     assert quality["quality"].dropna().between(0, 1).all()
 
     shuffled = answers.sample(frac=1.0, random_state=int(rng.integers(1 << 30))).reset_index(drop=True)
-    ann2 = Annotations.from_frame(shuffled)
+    ann2 = Annotations.from_frame(shuffled, classes=list(range(k)))
     pos = pd.Index(ann.item_ids).get_indexer(ann2.item_ids)
     other = consensus(ann2, probs[pos]).set_index("item").loc[base.index]
     pd.testing.assert_frame_equal(other, base, check_exact=False, rtol=1e-9)
