@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from softlabels._validation import check_float, check_int, check_option, check_probs
-from softlabels.audit._inputs import check_labels, check_pred_probs
+from softlabels.core.checks import check_labels, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from softlabels._validation import check_float, check_int, check_is_fitted, check_option
-from softlabels.audit._inputs import check_features, check_labels, check_pred_probs
+from softlabels.core.checks import check_features, check_labels, check_pred_probs
 from softlabels.core.errors import InputError
 from softlabels.infer.base import BaseInferrer
 

@@ -41,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 
 from softlabels._validation import check_float, check_int, check_option, check_random_state
-from softlabels.audit._inputs import check_labels, check_pred_probs
+from softlabels.core.checks import check_labels, check_pred_probs
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.infer.base import BaseInferrer
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels._validation import check_float, check_int, check_option
-from softlabels.audit._inputs import check_labels, check_pred_probs
+from softlabels.core.checks import check_labels, check_pred_probs
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 

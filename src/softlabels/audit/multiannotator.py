@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels._validation import check_int
-from softlabels.audit._inputs import check_pred_probs
+from softlabels.core.checks import check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
 

@@ -30,7 +30,7 @@ from softlabels._validation import (
     check_option,
     check_random_state,
 )
-from softlabels.audit._inputs import check_features, check_labels, check_pred_probs
+from softlabels.core.checks import check_features, check_labels, check_pred_probs
 from softlabels.core.errors import InputError
 
 __all__ = [

@@ -47,7 +47,7 @@ from softlabels._validation import (
     check_option,
     check_random_state,
 )
-from softlabels.audit._inputs import check_features, check_pred_probs
+from softlabels.core.checks import check_features, check_pred_probs
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer

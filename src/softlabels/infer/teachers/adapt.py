@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from softlabels._validation import check_float, check_int, check_option
-from softlabels.audit._inputs import check_labels
+from softlabels.core.checks import check_labels
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.teachers._inputs import (

@@ -1,4 +1,4 @@
-"""Input checks shared by the audit functions.
+"""Checks of model outputs, class labels and features, shared by infer, audit and the CLI.
 
 Predicted probabilities from real models are rarely exact: float32 softmax outputs sum
 to 1 only within ~1e-6, and some pipelines round to a few decimals. Rows within
