@@ -288,3 +288,17 @@ def test_report_on_one_class_names_the_answers_file(tmp_path, capsys):
     src.write_text("item,worker,label\n1,a,x\n2,b,x\n")
     code, _, err = run(capsys, "report", "--answers", src, "-o", tmp_path / "r.html")
     error(code, err, "one.csv: a report needs at least 2 classes")
+
+
+def test_gold_file_may_use_the_answers_column_names_and_keeps_ids(tmp_path, capsys):
+    src = tmp_path / "answers.csv"
+    src.write_text("task,who,answer\n007,a,x\n007,b,x\n7,a,y\n7,b,x\n8,a,y\n8,b,y\n")
+    gold = tmp_path / "known.csv"
+    gold.write_text("task,answer\n007,x\n7,y\n")
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", src, "-o", out, "--item-col", "task",
+                       "--worker-col", "who", "--label-col", "answer", "--gold", gold)
+    assert code == 0, err
+    frame = pd.read_csv(out, dtype={"item": str}).set_index("item")
+    assert frame.index.tolist() == ["007", "7", "8"]
+    assert frame.loc["7", "label"] == "y"  # the gold label wins over the 1:1 split

@@ -509,3 +509,14 @@ class TestSaveAndAtomicWrites:
         with pytest.raises(RuntimeError, match="boom"):
             _rich([0, 1]).to_parquet(tmp_path / "s.parquet")
         assert os.listdir(tmp_path) == []
+
+
+def test_csv_round_trip_keeps_leading_zero_ids(tmp_path):
+    soft = SoftLabels(np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]), ["a", "b"], ["007", "7", "x"])
+    soft.to_csv(tmp_path / "s.csv")
+    back = SoftLabels.read_csv(tmp_path / "s.csv")
+    assert back.item_ids.tolist() == ["007", "7", "x"]
+    np.testing.assert_array_equal(back.probs, soft.probs)
+    plain = SoftLabels(np.array([[0.9, 0.1], [0.2, 0.8]]), ["a", "b"], [10, 2])
+    plain.to_csv(tmp_path / "p.csv")
+    assert SoftLabels.read_csv(tmp_path / "p.csv").item_ids.tolist() == [10, 2]

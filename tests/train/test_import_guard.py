@@ -36,3 +36,9 @@ def test_create_loss_without_torch_names_the_extra():
     assert "pip install 'softlabels[torch]'" in out.stderr
     out = _run(SHIM + "from softlabels.train import create_loss\ncreate_loss('kdd')")
     assert "Did you mean 'kd'" in out.stderr  # unknown names fail before any import
+
+
+def test_fit_and_sklearn_wrapper_without_torch_name_the_extra():
+    out = _run(SHIM + "from softlabels.train import fit")
+    assert out.returncode != 0
+    assert "ImportError: 'torch' is required here: pip install 'softlabels[torch]'" in out.stderr

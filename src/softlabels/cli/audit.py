@@ -170,8 +170,16 @@ def audit(
     soft_labels: Optional[Path] = typer.Option(
         None, "--soft-labels", help="Crowd soft labels for the same items (softlabels table or matrix)."
     ),
-    filter_by: str = typer.Option("posterior", help="Which items to flag; see softlabels.audit.find_label_issues."),
-    score: str = typer.Option("self_confidence", help="Ranking score: self_confidence, normalized_margin, confidence_weighted_entropy."),
+    filter_by: str = typer.Option(
+        "posterior",
+        help="Which items to flag: posterior, prune_by_noise_rate, prune_by_class, both, "
+        "confident_learning or predicted_neq_given (see softlabels.audit.find_label_issues).",
+    ),
+    score: str = typer.Option(
+        "self_confidence",
+        help="Ranking score: self_confidence, normalized_margin, confidence_weighted_entropy "
+        "or posterior.",
+    ),
     top: int = typer.Option(10, help="Flagged items shown on screen."),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.

@@ -77,15 +77,18 @@ def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
     return table
 
 
-def read_gold(path: Optional[Path], label_col: str) -> Optional[pd.DataFrame]:
+def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> Optional[pd.DataFrame]:
+    """The gold file: columns ``item, label``, or named like the answers' columns."""
     if path is None:
         return None
-    frame = read_table(path)
-    if "item" not in frame.columns:
-        raise InputError(f"{path}: the gold file needs an 'item' column.")
+    frame = read_table(path, id_columns=("item", item_col))
+    item = "item" if "item" in frame.columns else item_col
+    if item not in frame.columns:
+        raise InputError(f"{path}: the gold file needs an 'item' (or {item_col!r}) column.")
     col = "label" if "label" in frame.columns else label_col
     if col not in frame.columns:
-        raise InputError(f"{path}: the gold file needs a 'label' column.")
+        raise InputError(f"{path}: the gold file needs a 'label' (or {label_col!r}) column.")
+    frame = frame.rename(columns={item: "item"})
     for name in ("item", col):
         missing = frame[name].isna().to_numpy()
         if missing.any():
@@ -159,7 +162,7 @@ def aggregate(
         classes=class_list,
         duplicates=duplicates,  # type: ignore[arg-type]
     )
-    gold_frame = read_gold(gold, label_col)
+    gold_frame = read_gold(gold, label_col, item_col)
     if gold_frame is not None:
         check_gold(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     fit_with_progress(model, ann, gold_frame)

@@ -20,6 +20,10 @@ __all__ = [
     "read_table", "read_array", "ids_from_text", "atomic_path", "all_or_nothing", "check_readable", "table_format",
 ]
 
+#: pandas < 3 parses CSV floats approximately by default (pandas 3 is exact and
+#: deprecates the option): written probabilities must read back bit for bit.
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
 _FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -119,8 +123,9 @@ def read_table(
                 sep="," if fmt == "csv" else "\t",
                 usecols=columns,
                 dtype=dict.fromkeys(id_columns, str),
+                **_EXACT_FLOATS,
             )
-            for column in id_columns:
+            for column in dict.fromkeys(id_columns):
                 if column in frame.columns:
                     frame[column] = ids_from_text(frame[column])
         else:  # JSON types as written: the string "007" stays a string
@@ -140,7 +145,7 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     (``"12"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. Missing
     values stay missing."""
     present = values.dropna()
-    if present.empty or not present.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
+    if not pd.api.types.is_string_dtype(values) or present.empty or not present.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
         return values
     if len(present) < len(values):
         return values  # a blank id keeps the column as text; the caller names the row

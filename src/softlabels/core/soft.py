@@ -432,10 +432,11 @@ class SoftLabels:
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
-        """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``)."""
+        """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``); item
+        ids are kept as written (``007`` and ``7`` are two items)."""
         from softlabels.core.io import read_table
 
-        return cls.from_frame(read_table(path, fmt="csv"), **kwargs)
+        return cls.from_frame(read_table(path, fmt="csv", id_columns=("item",)), **kwargs)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to ``.parquet`` or ``.csv``, chosen by the file extension."""

@@ -49,8 +49,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor, nn
+
+from softlabels._optional import require
+
+torch = require("torch", extra="torch")
+
+from torch import Tensor, nn  # noqa: E402
 
 from softlabels._validation import check_float, check_int, check_option
 from softlabels.core.errors import InputError, InvalidParameterError
