@@ -222,3 +222,36 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error: ")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_reflow_joins_prose_lines_and_keeps_examples():
+    from softlabels.cli._common import reflow
+
+    doc = """Title line.
+
+    A paragraph wrapped
+    in the source.
+
+    Example:
+
+        softlabels x --a 1
+        softlabels y
+    """
+    assert reflow(doc) == (
+        "Title line.\n\nA paragraph wrapped in the source.\n\nExample:\n\n"
+        "[b][/b]    softlabels x --a 1\n[b][/b]    softlabels y"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["aggregate"], ["methods"], ["quickstart"], ["audit"], ["conformal"], ["calibrate"],
+     ["report"], ["rules", "apply"], ["rules", "analyze"], ["rules", "fit"]],
+)
+def test_every_command_help_shows_an_indented_example(capsys, command):
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "Example:")
+    example = next(line for line in lines[at + 1:] if line.strip())
+    assert example.startswith("     softlabels " + " ".join(command[:1])), example

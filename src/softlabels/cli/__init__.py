@@ -9,7 +9,7 @@ import typer
 
 from softlabels._version import __version__
 from softlabels.cli import audit, crowd, rules
-from softlabels.cli._common import CLIError, err
+from softlabels.cli._common import CLIError, err, reflow_help
 
 __all__ = ["app", "main", "run"]
 
@@ -28,6 +28,8 @@ app.command("conformal")(audit.conformal)
 app.command("calibrate")(audit.calibrate)
 app.command("report")(audit.report)
 app.add_typer(rules.rules_app, name="rules")
+reflow_help(app)
+reflow_help(rules.rules_app)
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,34 @@ from softlabels.core.errors import InputError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def reflow(doc: str | None) -> str:
+    """A command docstring as ``--help`` text: the lines of each prose paragraph are
+    joined, for the terminal to wrap; indented blocks (examples) and lists keep their
+    lines."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(
+        "\n".join(_keep_indent(line) for line in par.splitlines())
+        if any(line.startswith((" ", "- ", "* ")) for line in par.splitlines())
+        else " ".join(line.strip() for line in par.splitlines())
+        for par in paragraphs
+    )
+
+
+def _keep_indent(line: str) -> str:
+    """An indented line behind an empty Rich markup tag: Typer dedents the help text
+    again (``inspect.cleandoc``, which ignores the first line) and would otherwise strip
+    the indentation of an example that directly follows ``Example:``."""
+    return "[b][/b]" + line if line.startswith(" ") else line
+
+
+def reflow_help(app: Any) -> None:
+    """Give each command of a Typer ``app`` without an explicit help its reflowed
+    docstring."""
+    for command in app.registered_commands:
+        if command.help is None and command.callback is not None:
+            command.help = reflow(command.callback.__doc__)
 
 
 class CLIError(Exception):
