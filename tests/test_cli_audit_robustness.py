@@ -272,3 +272,69 @@ def test_mondrian_class_without_calibration_items_warns(tmp_path, capsys):
                                                    "--mondrian"))
     assert code == 0, err
     assert read_out(out)["2"].tolist() == [1, 1, 1, 1]  # infinite threshold: in every set
+
+
+# ------------------------------------------------ ids as written, classes matched by name
+def test_audit_reads_a_soft_label_table_with_leading_zero_ids(tmp_path, capsys):
+    soft = SoftLabels(P, ["a", "b"], ["007", "7"] + [f"i{i}" for i in range(8)])
+    soft.to_csv(tmp_path / "probs.csv")
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "issues.csv"
+    code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs",
+                       tmp_path / "probs.csv", "-o", out)
+    assert code == 0, err
+    assert len(read_out(out)) == 10
+
+
+def test_crowd_table_with_its_classes_in_another_order_is_matched_by_name(tmp_path, capsys):
+    ids = [f"i{i}" for i in range(10)]
+    SoftLabels(P, ["a", "b"], ids).to_csv(tmp_path / "probs.csv")
+    crowd = np.column_stack([P[:, 1], P[:, 0]])[::-1]  # the items' crowd labels: reversed
+    crowd = np.ascontiguousarray(crowd)
+    SoftLabels(crowd, ["b", "a"], ids).to_csv(tmp_path / "crowd_ba.csv")
+    SoftLabels(crowd[:, ::-1], ["a", "b"], ids).to_csv(tmp_path / "crowd_ab.csv")
+    labels = write(tmp_path, "labels", Y, "npy")
+    tables = []
+    for name in ("crowd_ba.csv", "crowd_ab.csv"):
+        out = tmp_path / f"issues_{name}"
+        code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs",
+                           tmp_path / "probs.csv", "--soft-labels", tmp_path / name, "-o", out)
+        assert code == 0, err
+        tables.append(read_out(out))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    SoftLabels(crowd, ["b", "c"], ids).to_csv(tmp_path / "crowd_bc.csv")
+    err = fails(capsys, tmp_path, tmp_path / "issues.csv", "audit", "--labels", labels,
+                "--pred-probs", tmp_path / "probs.csv", "--soft-labels",
+                tmp_path / "crowd_bc.csv", "-o", tmp_path / "issues.csv")
+    assert "classes ['b', 'c'] are not those of" in err
+
+
+def test_calibrate_matches_calibration_classes_by_name_and_remaps_their_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet([1, 1, 1], 120)
+    labels = np.array([rng.choice(3, p=row) for row in probs])
+    ids = [f"i{i}" for i in range(120)]
+    SoftLabels(probs[60:], ["a", "b", "c"], ids[60:]).to_csv(tmp_path / "test.csv")
+    test_y = write(tmp_path, "test_y", labels[60:], "npy")
+    SoftLabels(probs[:60], ["a", "b", "c"], ids[:60]).to_csv(tmp_path / "cal_abc.csv")
+    cal_abc_y = write(tmp_path, "cal_abc_y", labels[:60], "npy")
+    order = [2, 0, 1]  # the same calibration set with columns c, a, b and labels to match
+    SoftLabels(probs[:60, order], ["c", "a", "b"], ids[:60]).to_csv(tmp_path / "cal_cab.csv")
+    cal_cab_y = write(tmp_path, "cal_cab_y", np.argsort(order)[labels[:60]], "npy")
+    outs = []
+    for cal, cal_y in (("cal_abc.csv", cal_abc_y), ("cal_cab.csv", cal_cab_y)):
+        out = tmp_path / f"out_{cal}"
+        code, _, err = run(capsys, "calibrate", "--probs", tmp_path / "test.csv", "--labels",
+                           test_y, "--calib-probs", tmp_path / cal, "--calib-labels", cal_y,
+                           "-o", out)
+        assert code == 0, err
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_report_seed_below_zero_is_a_usage_error(tmp_path, capsys):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("item,worker,label\n1,a,x\n1,b,y\n2,a,y\n")
+    code, _, err = run(capsys, "report", "--answers", answers, "--seed", "-1",
+                       "-o", tmp_path / "r.html")
+    assert code == 2 and "--seed" in err

@@ -302,3 +302,49 @@ def test_gold_file_may_use_the_answers_column_names_and_keeps_ids(tmp_path, caps
     frame = pd.read_csv(out, dtype={"item": str}).set_index("item")
     assert frame.index.tolist() == ["007", "7", "8"]
     assert frame.loc["7", "label"] == "y"  # the gold label wins over the 1:1 split
+
+
+# --- ids and labels as written; other fixes -------------------------------------------------
+
+
+def test_labels_written_with_leading_zeros_stay_classes(tmp_path, capsys):
+    src = tmp_path / "answers.csv"
+    src.write_text("item,worker,label\na,w1,01\na,w2,01\nb,w1,02\nb,w2,1\n")
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", src, "-o", out, "--classes", "01,02,1",
+                       "-m", "majority-vote")
+    assert code == 0, err
+    assert open(out).readline().strip().endswith("01,02,1")
+
+
+def test_rules_keep_leading_zero_item_ids(files, capsys):
+    data = files["dir"] / "ids.csv"
+    data.write_text("id,text\n007,check my channel http://x.io\n7,nice song\n")
+    votes = files["dir"] / "votes.csv"
+    code, _, err = run(capsys, "rules", "apply", "--rules", files["rules"], "--data", data,
+                       "--id-col", "id", "-o", votes)
+    assert code == 0, err
+    assert pd.read_csv(votes, dtype=str)["item"].tolist() == ["007", "7"]
+    gold = files["dir"] / "gold.csv"
+    gold.write_text("item,label\n007,1\n7,-1\n")  # -1: unknown, as in vote files
+    code, _, err = run(capsys, "rules", "analyze", votes, "--gold", gold,
+                       "-o", files["dir"] / "rules.csv")
+    assert code == 0, err
+    out = files["dir"] / "labels.csv"
+    code, _, err = run(capsys, "rules", "fit", votes, "-o", out)
+    assert code == 0, err
+    assert pd.read_csv(out, dtype={"item": str})["item"].tolist() == ["007", "7"]
+
+
+def test_classes_given_as_a_non_ascii_digit_is_a_one_line_error(files, capsys):
+    code, _, err = run(capsys, "rules", "apply", "--rules", files["rules"], "--data",
+                       files["data"], "--classes", "²", "-o", files["dir"] / "v.csv")
+    error(code, err, "--classes")
+
+
+def test_json_lines_keep_date_like_columns_as_text(tmp_path):
+    from softlabels.core.io import read_table
+
+    src = tmp_path / "answers.jsonl"
+    src.write_text('{"item": "a", "worker": "w", "label": "x", "date": "2024-01-01"}\n')
+    assert read_table(src)["date"].tolist() == ["2024-01-01"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -162,3 +163,54 @@ class TestAtomicPath:
 def test_ids_from_text_turns_only_plain_integers_into_ints(values, want):
     got = ids_from_text(pd.Series(values, dtype=object))
     assert got.tolist() == want
+
+
+def test_all_or_nothing_writes_all_or_none(tmp_path):
+    from softlabels.core.io import all_or_nothing
+
+    frame = pd.DataFrame({"a": [1]})
+    (tmp_path / "two.csv").write_text("good\n")
+    with pytest.raises(RuntimeError):
+        with all_or_nothing():
+            write_frame(frame, tmp_path / "one.csv")
+            write_frame(frame, tmp_path / "two.csv")
+            raise RuntimeError("the third step failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.csv"]
+    assert (tmp_path / "two.csv").read_text() == "good\n"
+    with all_or_nothing():
+        write_frame(frame, tmp_path / "one.csv")
+        write_frame(frame, tmp_path / "two.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv", "two.csv"]
+    assert (tmp_path / "two.csv").read_text() == "a\n1\n"
+
+
+def test_all_or_nothing_leaves_no_temporary_file_when_a_move_fails(tmp_path, monkeypatch):
+    import softlabels.core.io as io_module
+
+    real, calls = os.replace, []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise PermissionError("locked")
+        real(src, dst)
+
+    monkeypatch.setattr(io_module.os, "replace", flaky)
+    frame = pd.DataFrame({"a": [1]})
+    with pytest.raises(PermissionError):
+        with io_module.all_or_nothing():
+            for name in ("one.csv", "two.csv", "three.csv"):
+                write_frame(frame, tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv"]
+
+
+def test_text_matrices_read_back_bit_for_bit(tmp_path):
+    from softlabels.core.io import read_array
+
+    values = np.random.default_rng(0).dirichlet(np.ones(4), size=500)
+    pd.DataFrame(values).to_csv(tmp_path / "p.csv", index=False, header=False)
+    np.testing.assert_array_equal(read_array(tmp_path / "p.csv"), values)
+    labels = np.arange(7) % 3
+    pd.DataFrame({"label": labels}).to_csv(tmp_path / "y.csv", index=False)
+    got = read_array(tmp_path / "y.csv")
+    assert got.dtype == np.int64 and got.tolist() == labels.tolist()

@@ -33,7 +33,7 @@ def read_probs(path: Path, name: str) -> Any:
     text = False
     if path.suffix.lower() != ".npy":
         try:
-            frame = read_table(path)
+            frame = read_table(path, id_columns=("item",))
         except InputError as exc:
             raise InputError(f"{name}: {exc}") from None
         columns = [str(c) for c in frame.columns]
@@ -103,18 +103,37 @@ def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) ->
         )
 
 
-def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> None:
+def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
+    """``other`` with its class columns in the order of ``probs``: the counts must agree,
+    and two softlabels tables must name the same classes (columns matched by name)."""
     k, k_other = (np.shape(getattr(a, "probs", a))[1] for a in (probs, other))
     if k != k_other:
         raise InputError(f"{other_path}: {k_other} class columns but {probs_path} has {k}.")
+    names, other_names = (
+        None if getattr(a, "classes", None) is None else [str(c) for c in a.classes]
+        for a in (probs, other)
+    )
+    if names is None or other_names is None or names == other_names:
+        return other
+    if sorted(names) != sorted(other_names):
+        raise InputError(
+            f"{other_path}: classes {other_names} are not those of {probs_path} ({names})."
+        )
+    from softlabels.core.soft import SoftLabels
+
+    order = [other_names.index(c) for c in names]
+    return SoftLabels(other.probs[:, order], probs.classes, other.item_ids,
+                      provenance=other.provenance, support=other.support)
 
 
-def _check_same_items(probs: Any, probs_path: Path, other: Any, other_path: Path) -> None:
-    """Same number of rows and classes; with two softlabels tables, the same item ids."""
+def _check_same_items(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
+    """``other`` checked against ``probs``: the same number of rows, the same classes
+    (returned in the order of ``probs``) and, with two softlabels tables, the same item
+    ids in the same order."""
     n, n_other = _rows(probs), _rows(other)
     if n != n_other:
         raise InputError(f"{other_path}: {n_other} rows but {probs_path} has {n}.")
-    _check_classes(probs, probs_path, other, other_path)
+    other = _check_classes(probs, probs_path, other, other_path)
     ids = [getattr(a, "item_ids", None) for a in (probs, other)]
     if ids[0] is not None and ids[1] is not None:
         differ = np.flatnonzero(np.asarray(ids[0]).astype(str) != np.asarray(ids[1]).astype(str))
@@ -124,6 +143,7 @@ def _check_same_items(probs: Any, probs_path: Path, other: Any, other_path: Path
                 f"{other_path}: the items are not those of {probs_path}, in the same order "
                 f"(row {r}: item {ids[1][r]!r} there, {ids[0][r]!r} in {probs_path})."
             )
+    return other
 
 
 def read_labels(path: Path, name: str) -> np.ndarray:
@@ -201,7 +221,7 @@ def audit(
     crowd = None
     if soft_labels is not None:
         crowd = read_probs(soft_labels, "soft labels")
-        _check_same_items(p, pred_probs, crowd, soft_labels)
+        crowd = _check_same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
     flagged = table[table["is_issue"]].sort_values("score")
@@ -250,7 +270,7 @@ def conformal(
     cal_y = read_labels(calib_labels, "calibration labels")
     test_p = read_probs(probs, "probabilities")
     cal_y = _class_indices(cal_y, calib_labels, "calib_labels", cal_p, calib_probs)
-    _check_classes(cal_p, calib_probs, test_p, probs)
+    test_p = _check_classes(cal_p, calib_probs, test_p, probs)
     if score == "raps" and math.ceil(RAPS_TUNE_FRACTION * len(cal_y)) >= len(cal_y):
         raise InputError(
             f"{calib_labels}: --score raps holds out calibration items to tune its penalty "
@@ -286,10 +306,14 @@ def _warn_infinite_thresholds(model: Any, alpha: float, classes: Any = None) -> 
     thresholds = getattr(model, "thresholds_", None)
     if thresholds is None:
         if np.isposinf(model.threshold_):
+            tuned = getattr(model, "n_tune_", 0)
+            used = f"{model.n_calib_} calibration items" + (
+                f" (of {model.n_calib_ + tuned}: {tuned} went to choosing k_reg and lam)"
+                if tuned else ""
+            )
             warnings.warn(
-                f"{model.n_calib_} calibration items are too few for alpha={alpha:g} (at "
-                f"least {need} needed): the threshold is infinite and every set holds "
-                "every class.",
+                f"{used} are too few for alpha={alpha:g} (at least {need} needed): the "
+                "threshold is infinite and every set holds every class.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -342,13 +366,17 @@ def calibrate(
     human = None
     if soft_labels is not None:
         human = read_probs(soft_labels, "soft labels")
-        _check_same_items(p, probs, human, soft_labels)
+        human = _check_same_items(p, probs, human, soft_labels)
     scaler = TemperatureScaling(inputs="probs")
     if calib_probs is not None:
         cp = read_probs(calib_probs, "calibration probabilities")
         cy = read_labels(calib_labels, "calibration labels")  # type: ignore[arg-type]
         cy = _class_indices(cy, calib_labels, "calib_labels", cp, calib_probs)  # type: ignore[arg-type]
-        _check_classes(cp, calib_probs, p, probs)  # type: ignore[arg-type]
+        aligned = _check_classes(p, probs, cp, calib_probs)  # type: ignore[arg-type]
+        if aligned is not cp:  # columns matched by name: the labels follow their class
+            names = [str(c) for c in aligned.classes]
+            cy = np.array([names.index(str(c)) for c in cp.classes])[cy]
+            cp = aligned
         scaler.fit(cp, cy)
         eval_rows = np.arange(len(y))
         where = "on --probs"
@@ -395,7 +423,7 @@ def report(
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
     label_col: str = typer.Option("label", help="Column with the answers."),
     alpha: float = typer.Option(0.1, help="Miscoverage of the conformal summary."),
-    seed: int = typer.Option(0, help="Seed of the conformal split."),
+    seed: int = typer.Option(0, min=0, help="Seed of the conformal split."),
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 

@@ -81,7 +81,7 @@ def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> O
     """The gold file: columns ``item, label``, or named like the answers' columns."""
     if path is None:
         return None
-    frame = read_table(path, id_columns=("item", item_col))
+    frame = read_table(path, id_columns=("item", item_col, "label", label_col))
     item = "item" if "item" in frame.columns else item_col
     if item not in frame.columns:
         raise InputError(f"{path}: the gold file needs an 'item' (or {item_col!r}) column.")

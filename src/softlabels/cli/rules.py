@@ -46,7 +46,7 @@ def parse_classes(classes: Optional[str]) -> Any:
     if classes is None:
         return None
     text = classes.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if int(text) < 2:
             raise CLIError(f"--classes {classes!r}: a labeling task has at least 2 classes.")
         return int(text)
@@ -58,7 +58,7 @@ def parse_classes(classes: Optional[str]) -> Any:
 
 def read_votes(path: Path, classes: Any) -> Votes:
     """A vote file: an optional ``item`` column, then one column per rule."""
-    frame = read_table(path)
+    frame = read_table(path, id_columns=("item",))
     if "item" in frame.columns:
         check_ids(frame["item"], str(path), "column 'item'")
         frame = frame.set_index("item")
@@ -81,8 +81,9 @@ def check_ids(ids: pd.Series, where: str, column: str) -> None:
 
 def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
     """Gold labels (``item`` and ``label_col`` columns) as class codes aligned with the
-    votes, -1 where unknown. Labels are class indices or class names."""
-    frame = read_table(path)
+    votes, -1 where unknown (a blank cell or -1, as in the vote files). Labels are class
+    indices or class names."""
+    frame = read_table(path, id_columns=("item",))
     for col in ("item", label_col):
         if col not in frame.columns:
             raise InputError(
@@ -95,7 +96,7 @@ def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
     whole = labels.dropna()
     if pd.api.types.is_float_dtype(labels) and (np.mod(whole, 1) == 0).all():
         text = labels.astype("Int64").astype(str)  # blank cells make a column of indices float
-    known = labels.notna().to_numpy()
+    known = labels.notna().to_numpy() & (text.to_numpy() != "-1")
     codes = pd.Index([str(c) for c in votes.classes]).get_indexer(text)
     if ((codes < 0) & known).any():  # class indices where the classes have names
         as_index = pd.Index([str(k) for k in range(votes.n_classes)]).get_indexer(text)
@@ -140,7 +141,7 @@ def apply(
     """
     check_output(output, inputs=(rules, data))
     k = parse_classes(classes)
-    frame = read_table(data)
+    frame = read_table(data, id_columns=() if id_col is None else (id_col,))
     if len(frame) == 0:
         raise InputError(f"{data}: the file has a header but no data rows.")
     if id_col is not None:

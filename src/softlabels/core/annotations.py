@@ -375,9 +375,9 @@ def read_answers(
 ) -> Annotations:
     """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension).
 
-    Item and worker ids of a CSV or TSV file are read as written: ``007`` and ``7`` are
-    two items (ids that are all plain integers are read as integers)."""
-    frame = read_table(path, id_columns=(item_col, worker_col))
+    Item and worker ids and labels of a CSV or TSV file are read as written: ``007`` and
+    ``7`` are two items (a column of plain integers is read as integers)."""
+    frame = read_table(path, id_columns=(item_col, worker_col, label_col))
     return Annotations.from_frame(
         frame,
         item_col=item_col,
