@@ -24,7 +24,9 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
-    """Turn None, an int or a Generator into a ``np.random.Generator``."""
+    """Turn None, an int >= 0, a Generator or a legacy RandomState into a
+    ``np.random.Generator``; anything else (a negative int, a bool, a float, a string)
+    is an :class:`InvalidParameterError`."""
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):

@@ -51,14 +51,12 @@ from typing import Any
 import numpy as np
 
 from softlabels._optional import require
-
-torch = require("torch", extra="torch")
-
-from torch import Tensor, nn  # noqa: E402
-
 from softlabels._validation import check_float, check_int, check_option
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
+
+torch = require("torch", extra="torch")
+Tensor, nn = torch.Tensor, torch.nn
 
 __all__ = ["Batch", "History", "ema_update", "fit", "loss_call_mode", "resolve_device"]
 
