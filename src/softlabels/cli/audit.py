@@ -87,8 +87,13 @@ def _soft_label_table(frame: pd.DataFrame, columns: list[str], where: str) -> An
         raise InputError(f"{where}: {exc}") from None
 
 
+def _matrix(probs: Any) -> np.ndarray:
+    """The probability matrix of a softlabels table or of a plain matrix."""
+    return np.asarray(getattr(probs, "probs", probs))
+
+
 def _rows(probs: Any) -> int:
-    return len(getattr(probs, "probs", probs))
+    return len(_matrix(probs))
 
 
 def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) -> None:
@@ -106,7 +111,7 @@ def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) ->
 def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
     """``other`` with its class columns in the order of ``probs``: the counts must agree,
     and two softlabels tables must name the same classes (columns matched by name)."""
-    k, k_other = (np.shape(getattr(a, "probs", a))[1] for a in (probs, other))
+    k, k_other = (_matrix(a).shape[1] for a in (probs, other))
     if k != k_other:
         raise InputError(f"{other_path}: {k_other} class columns but {probs_path} has {k}.")
     names, other_names = (
@@ -161,7 +166,7 @@ def _class_indices(labels: np.ndarray, path: Path, name: str, probs: Any, probs_
     from softlabels.core.checks import check_labels
 
     _check_rows(labels, path, probs, probs_path)
-    k = np.shape(getattr(probs, "probs", probs))[1]
+    k = _matrix(probs).shape[1]
     return check_labels(labels, k, name=f"{name} ({path})")
 
 
@@ -362,7 +367,7 @@ def calibrate(
     _check_outputs(output, probs, labels, calib_probs, calib_labels, soft_labels)
     p = read_probs(probs, "probabilities")
     y = _class_indices(read_labels(labels, "labels"), labels, "labels", p, probs)
-    p_arr = np.asarray(getattr(p, "probs", p))
+    p_arr = _matrix(p)
     human = None
     if soft_labels is not None:
         human = read_probs(soft_labels, "soft labels")
@@ -388,7 +393,7 @@ def calibrate(
         scaler.fit(p_arr[fit_rows], y[fit_rows])
         where = f"on a held-out half ({len(eval_rows):,} items; seed {seed})"
     scaled = scaler.transform(p_arr)
-    h = None if human is None else np.asarray(getattr(human, "probs", human))[eval_rows]
+    h = None if human is None else _matrix(human)[eval_rows]
     before = calibration_report(p_arr[eval_rows], y[eval_rows], n_bins=n_bins, soft_labels=h)
     after = calibration_report(scaled[eval_rows], y[eval_rows], n_bins=n_bins, soft_labels=h)
     table = Table(title=f"softlabels calibrate: {where}", title_justify="left")

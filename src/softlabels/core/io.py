@@ -17,7 +17,13 @@ import pandas as pd
 from softlabels.core.errors import InputError
 
 __all__ = [
-    "read_table", "read_array", "ids_from_text", "atomic_path", "all_or_nothing", "check_readable", "table_format",
+    "read_table",
+    "read_array",
+    "ids_from_text",
+    "atomic_path",
+    "all_or_nothing",
+    "check_readable",
+    "table_format",
 ]
 
 _OLD_PANDAS = int(pd.__version__.split(".")[0]) < 3
@@ -150,17 +156,15 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     """Ids read as text: integers when every value is one written plainly (``"12"`` or
     ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. A missing
     value keeps the column as text (the caller names its row)."""
-    if not pd.api.types.is_string_dtype(values) or values.isna().any() or values.empty:
+    if values.empty or not pd.api.types.is_string_dtype(values) or values.isna().any():
         return values
-    if not values.str.fullmatch(_PLAIN_INT).all():
-        return values
-    return values.astype(np.int64)
+    return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
 
 
 def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) -> None:
     """Put back, in ``frame``, the ``columns`` that parsed as numbers as they were
-    written: unchanged (as int64) when every value is a plain integer, else their text
-    (see :func:`ids_from_text`). One pyarrow read of those columns as text, 10-20x
+    written: left as parsed when every value is a plain integer (pandas then read them
+    as int64), else their text (see :func:`ids_from_text`). One pyarrow read of those columns as text, 10-20x
     faster than pandas' text columns; pandas reads them where pyarrow cannot or counts
     the rows differently."""
     import pyarrow as pa
@@ -189,11 +193,9 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
         plain = values.null_count == 0 and pc.all(
             pc.match_substring_regex(values, f"^(?:{_PLAIN_INT})$")
         ).as_py()
-        if plain and frame[column].dtype.kind in "iu":
-            frame[column] = frame[column].astype(np.int64)
-        else:
-            frame[column] = ids_from_text(pd.Series(values.to_pylist(), index=frame.index,
-                                                    dtype=object))
+        if not plain:
+            text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
+            frame[column] = ids_from_text(text)
 
 
 def _flat_columns(frame: pd.DataFrame, path: str | os.PathLike[str], row: str) -> pd.DataFrame:
