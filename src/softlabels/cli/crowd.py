@@ -151,9 +151,9 @@ def aggregate(
         class_list = [c.strip() for c in classes.split(",") if c.strip()]
         if not class_list:
             raise CLIError("--classes is empty; give a comma-separated list.")
-        repeated = pd.Index(class_list)[pd.Index(class_list).duplicated()]
-        if len(repeated):
-            raise CLIError(f"--classes lists {repeated[0]!r} more than once.")
+        names = pd.Index(class_list)
+        if names.has_duplicates:
+            raise CLIError(f"--classes lists {names[names.duplicated()][0]!r} more than once.")
     ann = read_answers(
         answers,
         item_col=item_col,
