@@ -47,7 +47,7 @@ def test_every_public_module_imports_first_in_a_fresh_interpreter():
     """Import order must not matter (lazy exports, no circular imports)."""
     modules = [
         "softlabels.datasets", "softlabels.infer.crowd", "softlabels.core.annotations",
-        "softlabels.infer.registry", "softlabels.cli", "softlabels._validation",
+        "softlabels.infer.registry", "softlabels.cli", "softlabels.core.validation",
     ]
     for module in modules:
         code = f"import {module}; import softlabels; softlabels.create_method('glad')"

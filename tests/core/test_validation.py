@@ -1,11 +1,11 @@
-"""The shared parameter checks of softlabels._validation."""
+"""The shared checks of softlabels.core.validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from softlabels._validation import check_random_state
+from softlabels.core.validation import check_random_state
 from softlabels.core.errors import InvalidParameterError
 
 

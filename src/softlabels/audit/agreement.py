@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from softlabels._validation import check_float, check_int, check_option, check_probs
-from softlabels.core.checks import check_labels, check_pred_probs
+from softlabels.core.validation import (
+    check_float,
+    check_int,
+    check_labels,
+    check_option,
+    check_pred_probs,
+    check_probs,
+)
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels

@@ -42,10 +42,17 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from softlabels._validation import check_float, check_int, check_is_fitted, check_option
-from softlabels.core.checks import check_features, check_labels, check_pred_probs
+from softlabels.core.validation import (
+    check_features,
+    check_float,
+    check_int,
+    check_is_fitted,
+    check_labels,
+    check_option,
+    check_pred_probs,
+)
 from softlabels.core.errors import InputError
-from softlabels.infer.base import BaseInferrer
+from softlabels.core.base import BaseEstimator
 
 __all__ = [
     "expected_calibration_error",
@@ -547,7 +554,7 @@ def _log_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return z - lse, lse[:, 0]
 
 
-class _Scaling(BaseInferrer):
+class _Scaling(BaseEstimator):
     """Shared fit/transform of the logit-scaling calibrators: minimise the mean NLL of
     ``softmax(logits(x, theta))`` over ``theta`` with L-BFGS-B and an analytic gradient."""
 

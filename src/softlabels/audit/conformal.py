@@ -40,10 +40,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_option, check_random_state
-from softlabels.core.checks import check_labels, check_pred_probs
+from softlabels.core.validation import (
+    check_float,
+    check_int,
+    check_labels,
+    check_option,
+    check_pred_probs,
+    check_random_state,
+)
 from softlabels.core.errors import InputError, InvalidParameterError
-from softlabels.infer.base import BaseInferrer
+from softlabels.core.base import BaseEstimator
 
 __all__ = [
     "conformal_quantile",
@@ -393,7 +399,7 @@ def nonconformity_scores(
 
 
 # --------------------------------------------------------- the multi-class predictor
-class SplitConformalClassifier(BaseInferrer):
+class SplitConformalClassifier(BaseEstimator):
     """Split-conformal prediction sets from predicted probabilities (LAC, APS, RAPS).
 
     ``fit`` computes the non-conformity score of the true label of each calibration item
@@ -1001,7 +1007,7 @@ def _smallest_flip_sets(d_sorted: np.ndarray, budget: float, cap: int) -> np.nda
     return bits[:, :n_labels].astype(bool)
 
 
-class LabelPowersetICP(BaseInferrer):
+class LabelPowersetICP(BaseEstimator):
     """Inductive conformal prediction over label-sets for multi-label data, with an
     exact pruned search of the prediction region.
 

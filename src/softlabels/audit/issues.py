@@ -34,8 +34,13 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from softlabels._validation import check_float, check_int, check_option
-from softlabels.core.checks import check_labels, check_pred_probs
+from softlabels.core.validation import (
+    check_float,
+    check_int,
+    check_labels,
+    check_option,
+    check_pred_probs,
+)
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 

@@ -38,8 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels._validation import check_int
-from softlabels.core.checks import check_pred_probs
+from softlabels.core.validation import check_int, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
 

@@ -23,14 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import (
+from softlabels.core.validation import (
+    check_features,
     check_float,
     check_int,
     check_is_fitted,
+    check_labels,
     check_option,
+    check_pred_probs,
     check_random_state,
 )
-from softlabels.core.checks import check_features, check_labels, check_pred_probs
 from softlabels.core.errors import InputError
 
 __all__ = [

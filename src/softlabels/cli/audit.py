@@ -27,7 +27,7 @@ def read_probs(path: Path, name: str) -> Any:
     A text matrix whose first row is ``0,1,...,K-1`` (the header this command line
     writes, and pandas' default) has that row read as its header.
     """
-    from softlabels.core.checks import check_pred_probs
+    from softlabels.core.validation import check_pred_probs
 
     where = f"{name} ({path})"
     text = False
@@ -65,7 +65,7 @@ def _class_index_header(columns: list[str], values: np.ndarray) -> bool:
 
 def _soft_label_table(frame: pd.DataFrame, columns: list[str], where: str) -> Any:
     """A SoftLabels from a softlabels table, with the predicted-probability tolerance."""
-    from softlabels.core.checks import check_pred_probs
+    from softlabels.core.validation import check_pred_probs
     from softlabels.core.soft import RESERVED_COLUMNS, SoftLabels
 
     missing = [c for c in ("item", "label", "confidence") if c not in columns]
@@ -163,7 +163,7 @@ def read_labels(path: Path, name: str) -> np.ndarray:
 
 def _class_indices(labels: np.ndarray, path: Path, name: str, probs: Any, probs_path: Path) -> np.ndarray:
     """Labels checked against their probabilities: one per row, each in ``0..K-1``."""
-    from softlabels.core.checks import check_labels
+    from softlabels.core.validation import check_labels
 
     _check_rows(labels, path, probs, probs_path)
     k = _matrix(probs).shape[1]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from softlabels._validation import suggest
+from softlabels.core.validation import suggest
 from softlabels.core.errors import InputError
 from softlabels.core.io import read_table
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels._validation import SUM_ATOL, check_probs
+from softlabels.core.validation import SUM_ATOL, check_probs
 from softlabels._version import __version__
 from softlabels.core.errors import InputError
 

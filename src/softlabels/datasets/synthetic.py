@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels._validation import check_float, check_int, check_random_state
+from softlabels.core.validation import check_float, check_int, check_random_state
 
 __all__ = ["make_crowd"]
 

@@ -40,14 +40,15 @@ from scipy.optimize import minimize
 from scipy.spatial import cKDTree
 from scipy.special import expit, log_softmax, logsumexp, softmax
 
-from softlabels._validation import (
+from softlabels.core.validation import (
+    check_features,
     check_float,
     check_int,
     check_is_fitted,
     check_option,
+    check_pred_probs,
     check_random_state,
 )
-from softlabels.core.checks import check_features, check_pred_probs
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer

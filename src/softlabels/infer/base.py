@@ -2,69 +2,25 @@
 
 from __future__ import annotations
 
-import copy
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from softlabels.core.annotations import Annotations, as_annotations
+from softlabels.core.base import BaseEstimator, clone
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
 
 __all__ = ["BaseInferrer", "CrowdModel", "clone"]
 
 
-class BaseInferrer:
-    """Stores keyword-only parameters in ``__init__``; validation happens in ``fit``."""
+class BaseInferrer(BaseEstimator):
+    """An estimator that infers soft labels: ``fit`` returns self and sets
+    ``soft_labels_``."""
 
     #: the registry name, e.g. "dawid-skene"
     name: ClassVar[str] = ""
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> BaseInferrer:
-        valid = self._param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise InvalidParameterError(
-                    f"{type(self).__name__} has no parameter {key!r}; valid: {valid}."
-                )
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
-        parts = []
-        for key, value in self.get_params().items():
-            default = sig.parameters[key].default
-            if default is inspect.Parameter.empty or not _same(value, default):
-                parts.append(f"{key}={value!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except (TypeError, ValueError):
-        return a is b
-
-
-def clone(estimator: BaseInferrer) -> BaseInferrer:
-    """A new unfitted estimator with the same parameters."""
-    params = {k: copy.deepcopy(v) for k, v in estimator.get_params().items()}
-    return type(estimator)(**params)
 
 
 class CrowdModel(BaseInferrer):
@@ -127,9 +83,6 @@ class CrowdModel(BaseInferrer):
         )
         self.labels_ = self.soft_labels_.hard()
         return self
-
-    def _validate_params(self) -> None:  # overridden where there is something to check
-        pass
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int
-from softlabels.core.checks import check_labels, check_pred_probs
+from softlabels.core.validation import check_float, check_int, check_labels, check_pred_probs
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels

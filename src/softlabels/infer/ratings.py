@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from softlabels._validation import check_float, check_int, check_option, check_probs
+from softlabels.core.validation import check_float, check_int, check_option, check_probs
 from softlabels.core.annotations import Annotations, _sort_order, as_annotations
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels

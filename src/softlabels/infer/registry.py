@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softlabels._registry import Registry
+from softlabels.core.registry import Registry
 
 __all__ = ["METHODS", "create_method", "list_methods", "method_summary"]
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.checks import check_labels, check_pred_probs
+from softlabels.core.validation import check_labels, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from softlabels._validation import check_float, check_int
+from softlabels.core.validation import check_float, check_int
 from softlabels._version import __version__
 from softlabels.core.io import atomic_path
 from softlabels.core.soft import SoftLabels

@@ -19,7 +19,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from softlabels._lazy import lazy_exports
-from softlabels._registry import Registry
+from softlabels.core.registry import Registry
 
 #: Public names imported on first use (torch for the loop, nothing heavy for the wrapper).
 _LAZY = {

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from softlabels._optional import require
-from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.validation import check_float, check_int, check_option
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from softlabels._validation import check_float, check_probs
+from softlabels.core.validation import check_float, check_probs
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 

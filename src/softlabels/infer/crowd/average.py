@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import check_option
+from softlabels.core.validation import check_option
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import normalize_rows

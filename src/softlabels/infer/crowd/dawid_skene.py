@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.validation import check_float, check_int, check_option
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.base import CrowdModel

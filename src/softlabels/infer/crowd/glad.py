@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit
 
-from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.validation import check_float, check_int, check_option
 from softlabels.core.annotations import Annotations
 from softlabels.infer.crowd import _kernels as K
 from softlabels.infer.crowd.dawid_skene import _EMModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_random_state
+from softlabels.core.validation import check_float, check_int, check_random_state
 from softlabels.core.annotations import Annotations
 from softlabels.infer.base import CrowdModel
 from softlabels.infer.crowd import _kernels as K

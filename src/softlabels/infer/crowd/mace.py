@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma
 
-from softlabels._validation import check_float, check_int, check_option, check_random_state
+from softlabels.core.validation import check_float, check_int, check_option, check_random_state
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.crowd import _kernels as K

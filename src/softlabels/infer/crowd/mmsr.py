@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from softlabels._validation import check_float, check_int
+from softlabels.core.validation import check_float, check_int
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import softmax
 from softlabels.infer.base import CrowdModel

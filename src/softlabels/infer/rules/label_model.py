@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from softlabels._validation import check_float, check_int, check_is_fitted, check_option
+from softlabels.core.validation import check_float, check_int, check_is_fitted, check_option
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, normalize_rows
 from softlabels.infer.base import BaseInferrer

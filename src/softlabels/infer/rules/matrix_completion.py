@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment, minimize
 
-from softlabels._validation import check_float, check_int, check_option
+from softlabels.core.validation import check_float, check_int, check_option
 from softlabels.core.errors import InputError
 from softlabels.infer.rules._votes import Votes
 from softlabels.infer.rules.label_model import (

@@ -2,7 +2,7 @@
 
 Whether an array holds logits or probabilities is never guessed from its values: every
 entry point takes ``inputs="logits"`` or ``inputs="probs"``. Probabilities go through
-:func:`softlabels.core.checks.check_pred_probs` (rows within ``1e-4`` of summing to 1
+:func:`softlabels.core.validation.check_pred_probs` (rows within ``1e-4`` of summing to 1
 are renormalised with a warning; anything further off is an error that names the row).
 """
 
@@ -13,8 +13,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from softlabels._validation import suggest
-from softlabels.core.checks import check_features, check_pred_probs
+from softlabels.core.validation import check_features, check_pred_probs, suggest
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 

@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_option
-from softlabels.core.checks import check_labels
+from softlabels.core.validation import check_float, check_int, check_labels, check_option
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.teachers._inputs import (

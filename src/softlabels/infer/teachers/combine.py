@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from softlabels._validation import check_float, check_is_fitted, check_option
+from softlabels.core.validation import check_float, check_is_fitted, check_option
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 from softlabels.infer.base import BaseInferrer

@@ -13,8 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_is_fitted
-from softlabels.core.checks import check_features
+from softlabels.core.validation import check_features, check_float, check_int, check_is_fitted
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer

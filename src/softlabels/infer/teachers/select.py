@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_option, check_random_state
+from softlabels.core.validation import check_float, check_int, check_option, check_random_state
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.infer.teachers._inputs import Inputs, check_single, tempered_probs
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels._validation import check_float, check_int, check_is_fitted, check_random_state
+from softlabels.core.validation import check_float, check_int, check_is_fitted, check_random_state
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer

@@ -15,66 +15,29 @@ Conventions used by every loss in :mod:`softlabels.train.nn`:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from softlabels._validation import check_float, check_option
+from softlabels.core.validation import (
+    anything,
+    boolean,
+    check_params,
+    integer,
+    option,
+    real,
+)
 from softlabels.core.errors import InputError, InvalidParameterError
 
 Reduction = Literal["none", "mean", "sum"]
 REDUCTIONS = ("none", "mean", "sum")
 
-Constraint = Callable[[Any, str, str], Any]
-
-
-# --------------------------------------------------------------------------- parameters
-def real(low: float | None = None, high: float | None = None, *, low_open: bool = False) -> Constraint:
-    def check(value: Any, name: str, owner: str) -> float:
-        return check_float(value, name, owner, low=low, high=high, low_open=low_open)
-
-    return check
-
-
-def option(*choices: str) -> Constraint:
-    def check(value: Any, name: str, owner: str) -> str:
-        return check_option(value, name, owner, choices)
-
-    return check
-
-
-def boolean(value: Any, name: str, owner: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be True or False; got {value!r}."
-        )
-    return value
-
-
-def positive_int(value: Any, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be an int >= 1; got {value!r}."
-        )
-    return value
-
-
-def anything(value: Any, name: str, owner: str) -> Any:
-    return value
-
-
 POSITIVE = real(0.0, low_open=True)
 NON_NEGATIVE = real(0.0)
 UNIT = real(0.0, 1.0)
 REDUCTION = option(*REDUCTIONS)
-
-
-def check_params(owner: str, spec: Mapping[str, Constraint], **params: Any) -> None:
-    """Apply the constraint of ``spec`` to every parameter (InvalidParameterError)."""
-    for name, value in params.items():
-        spec[name](value, name, owner)
+positive_int = integer(low=1)
 
 
 # --------------------------------------------------------------------------- tensors

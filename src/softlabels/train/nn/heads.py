@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from softlabels._validation import check_float, check_int
+from softlabels.core.validation import check_float, check_int
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.train.nn._classification import normalized_logits
 

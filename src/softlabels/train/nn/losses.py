@@ -26,7 +26,8 @@ from softlabels.train.nn import _classification as _c
 from softlabels.train.nn import _distill as _d
 from softlabels.train.nn import _ranking as _r
 from softlabels.train.nn import _weak as _w
-from softlabels.train.nn._common import Constraint, check_params, positive_int
+from softlabels.core.validation import Constraint, check_params
+from softlabels.train.nn._common import positive_int
 
 __all__ = [
     "BestOfHeadsLoss",

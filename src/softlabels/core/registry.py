@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from softlabels._validation import suggest
+from softlabels.core.validation import suggest
 
 T = TypeVar("T")
 
