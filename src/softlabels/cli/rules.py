@@ -26,7 +26,7 @@ from softlabels.infer.rules import (
     load_rules,
     vote_summary,
 )
-from softlabels.infer.rules._votes import Votes, check_votes
+from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["rules_app"]
 

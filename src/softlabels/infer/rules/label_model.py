@@ -17,8 +17,8 @@ from softlabels.core.validation import check_float, check_int, check_is_fitted, 
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, normalize_rows
 from softlabels.infer.base import BaseInferrer
-from softlabels.infer.crowd import _kernels as K
-from softlabels.infer.rules._votes import Votes, check_votes
+from softlabels.infer import em as K
+from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["LabelModel"]
 

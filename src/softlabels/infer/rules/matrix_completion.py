@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment, minimize
 
 from softlabels.core.validation import check_float, check_int, check_option
 from softlabels.core.errors import InputError
-from softlabels.infer.rules._votes import Votes
+from softlabels.infer.rules.votes import Votes
 from softlabels.infer.rules.label_model import (
     RuleLabelModel,
     check_class_balance,
