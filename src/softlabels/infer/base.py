@@ -12,8 +12,9 @@ from softlabels.core.annotations import Annotations, as_annotations
 from softlabels.core.base import BaseEstimator, clone
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
+from softlabels.core.validation import Constraint
 
-__all__ = ["BaseInferrer", "CrowdModel", "clone", "pin_gold", "warn_renamed"]
+__all__ = ["BaseInferrer", "CrowdModel", "chance_or", "clone", "pin_gold", "warn_renamed"]
 
 
 class BaseInferrer(BaseEstimator):
@@ -44,6 +45,14 @@ class BaseInferrer(BaseEstimator):
     def _provenance(self) -> dict[str, Any]:
         """What ``soft_labels_.provenance`` records: the method's name and parameters."""
         return {"method": self.name, "params": self.get_params()}
+
+    def _own(self, soft: SoftLabels) -> SoftLabels:
+        """``soft`` (made by the function an estimator wraps) with this estimator's
+        provenance."""
+        return SoftLabels(
+            soft.probs, soft.classes, soft.item_ids,
+            provenance=self._provenance(), support=soft.support,
+        )
 
 
 def _first_line(cls: type) -> str:
@@ -150,6 +159,18 @@ class CrowdModel(BaseInferrer):
 
     def _extra_worker_columns(self) -> dict[str, np.ndarray]:
         return {}
+
+
+def chance_or(constraint: Constraint) -> Constraint:
+    """A parameter constraint: the string ``"chance"`` (a floor of ``1 / n_classes``,
+    resolved at fit), or a value that passes ``constraint``."""
+
+    def check(value: Any, name: str, owner: str) -> Any:
+        if isinstance(value, str) and value == "chance":
+            return value
+        return constraint(value, name, owner)
+
+    return check
 
 
 def warn_renamed(owner: str, old: str, new: str) -> None:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from softlabels.core.validation import Constraint, n_jobs, option, real
+from softlabels.core.validation import n_jobs, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
+from softlabels.infer.base import chance_or
 from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
 from softlabels.infer import em as K
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
-
-
-def _chance_or(constraint: Constraint) -> Constraint:
-    """The string "chance", or a value that passes ``constraint``."""
-
-    def check(value: Any, name: str, owner: str) -> Any:
-        return value if isinstance(value, str) and value == "chance" else constraint(value, name, owner)
-
-    return check
 
 
 class OneCoinDawidSkene(EMModel):
@@ -63,7 +53,7 @@ class OneCoinDawidSkene(EMModel):
         **EM_CONSTRAINTS,
         "alpha": real(low=0.0),
         "prior": option("uniform", "learn"),
-        "min_skill": _chance_or(real(low=0.0, high=1.0)),
+        "min_skill": chance_or(real(low=0.0, high=1.0)),
     }
 
     def __init__(
