@@ -638,6 +638,7 @@ class CandidateSets(BaseInferrer):
     """
 
     name = "candidate-sets"
+    summary = "posterior over each item's candidate classes"
     evidence = "candidate-sets"
     _parameter_constraints = {"prior": anything}  # a vector, checked against the classes
 
@@ -676,6 +677,7 @@ class ComplementaryLabels(BaseInferrer):
     """
 
     name = "complementary-labels"
+    summary = "posterior given 'not this class' labels and a transition matrix"
     evidence = "complementary-labels"
     _parameter_constraints = {
         "n_classes": none_or(integer(low=2)),
@@ -732,6 +734,7 @@ class PositiveUnlabeled(BaseInferrer):
     """
 
     name = "positive-unlabeled"
+    summary = "presence probability from positive/unlabeled flags (Elkan & Noto 2008)"
     evidence = "positive-unlabeled"
     _parameter_constraints = {
         "prior": none_or(real(low=0.0, high=1.0, low_open=True)),

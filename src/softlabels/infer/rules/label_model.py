@@ -321,6 +321,7 @@ class LabelModel(RuleLabelModel):
     """
 
     name = "rules-label-model"
+    summary = "EM label model: rules as annotators who may abstain"
     MODELS = ("shared-one-coin", "shared-confusion", "one-coin", "dawid-skene", "data-programming")
     _parameter_constraints = {
         "classes": anything,  # resolved against the votes in fit

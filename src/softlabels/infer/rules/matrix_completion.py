@@ -100,6 +100,7 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     """
 
     name = "rules-matrix-completion"
+    summary = "rule accuracies from the votes' agreement matrix (snorkel's method)"
     _parameter_constraints = {
         "classes": anything,  # resolved against the votes in fit
         "abstain": option("model", "ignore"),

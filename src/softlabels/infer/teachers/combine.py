@@ -305,6 +305,7 @@ class TeacherEnsemble(BaseInferrer):
     """
 
     name = "teacher-ensemble"
+    summary = "weighted pool of teachers' probabilities or logits, with a temperature"
     evidence = "teacher-outputs"
     _parameter_constraints = {
         "inputs": inputs_constraint,

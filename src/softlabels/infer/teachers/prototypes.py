@@ -161,6 +161,7 @@ class PrototypeBank(BaseInferrer):
     """
 
     name = "prototype-bank"
+    summary = "cosine similarity to per-class moving-average prototypes (PS-TTL)"
     evidence = "features"
     _parameter_constraints = {
         "queue_len": integer(low=1),

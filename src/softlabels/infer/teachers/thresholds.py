@@ -120,6 +120,7 @@ class InstanceAdaptiveThreshold(BaseInferrer):
     """
 
     name = "instance-adaptive-threshold"
+    summary = "pseudo-labels above per-class adaptive thresholds (HIAST)"
     evidence = "teacher-outputs"
     _parameter_constraints = {
         "inputs": inputs_constraint,
