@@ -330,3 +330,19 @@ class TestSourceContract:
         evidence, keywords = _input(name).make(np.random.default_rng(0))
         with pytest.raises(softlabels.InvalidParameterError, match=constrained[0]):
             model.fit(evidence, **keywords)
+
+
+def test_rules_frame_is_a_deprecated_alias_and_teachers_have_a_reliability_frame():
+    from softlabels.infer.rules import LabelModel
+    from softlabels.infer.teachers import TeacherEnsemble
+
+    votes, _ = _votes(np.random.default_rng(4))
+    model = LabelModel(model="one-coin").fit(votes)
+    with pytest.warns(FutureWarning, match="reliability_frame"):
+        old = model.rules_frame()
+    pd.testing.assert_frame_equal(old, model.reliability_frame())
+    assert list(old.columns[:1]) == ["rule"] and len(old) == 5
+    ens = TeacherEnsemble(weights=[1.0, 3.0]).fit([[[0.5, 0.5]], [[0.9, 0.1]]])
+    frame = ens.reliability_frame()
+    assert frame["teacher"].tolist() == [0, 1]
+    np.testing.assert_allclose(frame["weight"], [0.25, 0.75])
