@@ -36,6 +36,7 @@ def test_public_names():
     assert set(softlabels.__all__) == {
         "Annotations", "InputError", "InvalidParameterError", "SoftLabels", "__version__",
         "aggregate", "create_method", "list_methods", "read_answers",
+        "fit_method", "create_source", "list_sources", "source_evidence", "source_summary",
     }
     for name in softlabels.__all__:
         assert hasattr(softlabels, name)

@@ -22,17 +22,29 @@ _EXPORTS = {
     "SoftLabels": "softlabels.core.soft",
     "read_answers": "softlabels.core.annotations",
     "aggregate": "softlabels.api",
+    "fit_method": "softlabels.api",
     "create_method": "softlabels.infer.registry",
     "list_methods": "softlabels.infer.registry",
+    "create_source": "softlabels.infer.registry",
+    "list_sources": "softlabels.infer.registry",
+    "source_evidence": "softlabels.infer.registry",
+    "source_summary": "softlabels.infer.registry",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from softlabels.api import aggregate
+    from softlabels.api import aggregate, fit_method
     from softlabels.core.annotations import Annotations, read_answers
     from softlabels.core.errors import InputError, InvalidParameterError
     from softlabels.core.soft import SoftLabels
-    from softlabels.infer.registry import create_method, list_methods
+    from softlabels.infer.registry import (
+        create_method,
+        create_source,
+        list_methods,
+        list_sources,
+        source_evidence,
+        source_summary,
+    )
 
 __getattr__, __dir__ = lazy_exports("softlabels", _EXPORTS, globals(), extra=("__version__",))

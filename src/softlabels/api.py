@@ -1,14 +1,17 @@
-"""The one-call entry point: answers in, SoftLabels out."""
+"""The one-call entry points: answers in, SoftLabels (or the fitted model) out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from softlabels.core.annotations import as_annotations
+import numpy as np
+
+from softlabels.core.annotations import Annotations, as_annotations
+from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 
-__all__ = ["aggregate"]
+__all__ = ["aggregate", "check_gold", "fit_method"]
 
 
 def aggregate(
@@ -21,6 +24,7 @@ def aggregate(
     label_col: str = "label",
     classes: Sequence[Any] | None = None,
     duplicates: str = "keep",
+    callback: Callable[[int, float], Any] | None = None,
     **params: Any,
 ) -> SoftLabels:
     """Aggregate crowd answers into soft labels with a named method.
@@ -33,9 +37,13 @@ def aggregate(
     method : str, default="dawid-skene"
         One of :func:`softlabels.list_methods`.
     gold : mapping, Series or DataFrame, optional
-        Known labels for some items (``item -> label``).
+        Known labels for some items (``item -> label``); at least one of its items
+        must be among the answers (see :func:`check_gold`).
     item_col, worker_col, label_col, classes, duplicates
         How to read ``answers`` (see :meth:`Annotations.from_frame`).
+    callback : callable, optional
+        Called as ``callback(iteration, objective)`` after every iteration of an
+        iterative method (progress bars, logging).
     **params
         Parameters of the method, e.g. ``n_iter=50``.
 
@@ -46,6 +54,43 @@ def aggregate(
     ...                    "label": ["cat", "cat", "dog", "dog", "dog", "cat"]})
     >>> softlabels.aggregate(df, "majority-vote").hard().tolist()
     ['cat', 'dog']
+    """
+    return fit_method(
+        answers,
+        method,
+        gold=gold,
+        item_col=item_col,
+        worker_col=worker_col,
+        label_col=label_col,
+        classes=classes,
+        duplicates=duplicates,
+        callback=callback,
+        **params,
+    ).soft_labels_
+
+
+def fit_method(
+    answers: Any,
+    method: str = "dawid-skene",
+    *,
+    gold: Any = None,
+    item_col: str = "item",
+    worker_col: str = "worker",
+    label_col: str = "label",
+    classes: Sequence[Any] | None = None,
+    duplicates: str = "keep",
+    callback: Callable[[int, float], Any] | None = None,
+    **params: Any,
+) -> Any:
+    """:func:`aggregate`, returning the fitted model rather than its soft labels (for
+    its ``reliability_frame()``, ``n_iter_``, ``converged_`` and ``annotations_``).
+
+    >>> import pandas as pd, softlabels
+    >>> df = pd.DataFrame({"item": [1, 1, 2, 2], "worker": list("abab"),
+    ...                    "label": ["x", "x", "y", "x"]})
+    >>> model = softlabels.fit_method(df, "majority-vote")
+    >>> model.reliability_frame()["n_answers"].tolist()
+    [2, 2]
     """
     from softlabels.infer.registry import create_method
 
@@ -58,4 +103,17 @@ def aggregate(
         classes=classes,
         duplicates=duplicates,
     )
-    return model.fit(ann, gold=gold).soft_labels_
+    if gold is not None:
+        check_gold(ann, gold)
+    return model.fit(ann, gold=gold, callback=callback)
+
+
+def check_gold(ann: Annotations, gold: Any) -> np.ndarray:
+    """The gold codes of ``gold`` for the answers ``ann`` (-1 where unknown), checked:
+    every label must be a class of the answers, and at least one gold item must have
+    been answered (a gold table that matches nothing is taken for a mistake, such as
+    ids of another dataset). Errors are :class:`InputError`."""
+    codes = ann.gold_codes(gold)
+    if len(gold) and (codes < 0).all():
+        raise InputError(f"gold: none of its items appear in the answers ({len(gold)} given).")
+    return codes

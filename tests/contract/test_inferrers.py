@@ -58,7 +58,7 @@ class TestContract:
         model = create_method(name).fit(data_for(name, binary_crowd, multiclass_crowd))
         assert isinstance(model.n_iter_, (int, np.integer)) and model.n_iter_ >= 0
         assert isinstance(model.converged_, (bool, np.bool_))
-        wf = model.workers_frame()
+        wf = model.reliability_frame()
         assert list(wf.columns[:3]) == ["worker", "n_answers", "skill"]
         assert len(wf) == model.annotations_.n_workers
         assert wf["n_answers"].sum() == model.annotations_.n_answers
@@ -157,10 +157,38 @@ def test_loose_tolerance_stops_early(name, binary_crowd):
 def test_callback_sees_every_iteration(name, binary_crowd):
     seen = []
     model = create_method(name, n_iter=5, tol=0.0)
-    model._callback = lambda it, objective: seen.append((it, objective))
-    model.fit(binary_crowd)
+    model.fit(binary_crowd, callback=lambda it, objective: seen.append((it, objective)))
     assert [it for it, _ in seen] == [1, 2, 3, 4, 5]
     assert all(np.isfinite(obj) for _, obj in seen)
     if name == "dawid-skene":  # EM never decreases the (MAP) objective much; here alpha is tiny
         objs = [o for _, o in seen]
         assert objs[-1] >= objs[0] - 1e-6
+
+
+def test_callback_is_not_kept_after_fit(binary_crowd):
+    seen = []
+    model = create_method("dawid-skene", n_iter=3, tol=0.0)
+    model.fit(binary_crowd, callback=lambda it, objective: seen.append(it))
+    model.fit(binary_crowd)
+    assert seen == [1, 2, 3]
+
+
+def test_closed_form_models_never_call_back(binary_crowd):
+    seen = []
+    create_method("majority-vote").fit(binary_crowd, callback=lambda *a: seen.append(a))
+    assert seen == []
+
+
+def test_callback_must_be_callable(binary_crowd):
+    from softlabels import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="callback"):
+        create_method("glad").fit(binary_crowd, callback=3)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_workers_frame_is_a_deprecated_alias(name, binary_crowd, multiclass_crowd):
+    model = create_method(name).fit(data_for(name, binary_crowd, multiclass_crowd))
+    with pytest.warns(FutureWarning, match="reliability_frame"):
+        old = model.workers_frame()
+    pd.testing.assert_frame_equal(old, model.reliability_frame())

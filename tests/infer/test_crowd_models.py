@@ -187,8 +187,8 @@ class TestMajorityVote:
         assert s.provenance["params"] == {}
         assert s.support.tolist() == [3.0, 3.0, 3.0]
 
-    def test_workers_frame(self, tiny_answers):
-        wf = MajorityVote().fit(tiny_answers).workers_frame()
+    def test_reliability_frame(self, tiny_answers):
+        wf = MajorityVote().fit(tiny_answers).reliability_frame()
         assert list(wf.columns) == ["worker", "n_answers", "skill"]
         assert wf["worker"].tolist() == ["a", "b", "c"]
         assert wf["n_answers"].tolist() == [3, 3, 3]
@@ -422,7 +422,7 @@ class TestGLAD:
         assert m.skills_[w.index("g1")] > 0.5
         assert m.betas_.shape == (16,)
         assert (m.betas_ > 0).all()
-        wf = m.workers_frame()
+        wf = m.reliability_frame()
         assert list(wf.columns) == ["worker", "n_answers", "skill", "alpha"]
 
     def test_split_item_is_harder(self):
@@ -442,7 +442,7 @@ class TestMACE:
         assert m.competence_[spam] < 0.5 < m.competence_[w.index("g1")]
         assert m.spamming_[spam, 0] > m.spamming_[spam, 1]
         np.testing.assert_allclose(m.spamming_.sum(axis=1), 1.0)
-        assert "competence" in m.workers_frame().columns
+        assert "competence" in m.reliability_frame().columns
 
     @pytest.mark.parametrize("params", [{"method": "em"}, {"prior": "uniform"}, {"n_restarts": 3, "random_state": 1}])
     def test_options(self, params):
@@ -497,7 +497,7 @@ class TestMMSR:
         assert np.all(m.reliabilities_ <= 1 - margin + 1e-12)
         assert np.all(m.reliabilities_ >= -1 + margin - 1e-12)
         np.testing.assert_allclose(m.skills_, m.reliabilities_ / 2 + 0.5)
-        assert list(m.workers_frame().columns) == ["worker", "n_answers", "skill", "reliability", "weight"]
+        assert list(m.reliability_frame().columns) == ["worker", "n_answers", "skill", "reliability", "weight"]
 
     def test_soft_label_is_softmax_of_weighted_votes(self, multiclass_crowd):
         m = MMSR().fit(multiclass_crowd)

@@ -337,7 +337,7 @@ class TestContract:
         assert est.confusions_.shape == (6, 3, 4)
         np.testing.assert_allclose(est.confusions_.sum(axis=2), 1.0, atol=1e-9)
         assert est.class_prior_.shape == (3,) and est.accuracies_.shape == (6,)
-        assert est.rules_frame()["rule"].tolist() == [f"r{j}" for j in range(6)]
+        assert est.reliability_frame()["rule"].tolist() == [f"r{j}" for j in range(6)]
         prov = s.provenance
         assert prov["method"] == est.name
         assert prov["params"] == json.loads(json.dumps(est.get_params()))

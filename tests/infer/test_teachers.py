@@ -371,7 +371,7 @@ class TestPrototypes:
 
     def test_bank_initialisation_and_moving_average(self):
         f = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 1.0]])
-        bank = PrototypeBank(momentum=0.25).fit(f, [0, 0, 1])
+        bank = PrototypeBank(momentum=0.25).fit(f, labels=[0, 0, 1])
         np.testing.assert_allclose(bank.prototypes_, [[2.0, 0.0], [0.0, 1.0]])
         assert bank.queue_counts_.tolist() == [2, 1]
         bank.partial_fit([[0.0, 4.0], [5.0, 5.0]], [1, -1])  # -1 is not queued
@@ -381,7 +381,7 @@ class TestPrototypes:
         assert bank.queue_counts_.tolist() == [2, 2]
 
     def test_bank_fifo_queue(self):
-        bank = PrototypeBank(queue_len=2, momentum=0.0, n_classes=2).fit([[1.0], [2.0], [3.0]], [0, 0, 0])
+        bank = PrototypeBank(queue_len=2, momentum=0.0, n_classes=2).fit([[1.0], [2.0], [3.0]], labels=[0, 0, 0])
         np.testing.assert_allclose(bank.prototypes_[0], [2.5])  # only the last two stay
         assert np.isnan(bank.prototypes_[1]).all()
         bank.partial_fit([[7.0], [10.0]], [0, 1])  # 2 is pushed out: queue {3, 7}
@@ -392,7 +392,7 @@ class TestPrototypes:
         rng = np.random.default_rng(1)
         f, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
         bank = PrototypeBank()
-        assert bank.fit(f, y) is bank
+        assert bank.fit(f, labels=y) is bank
         np.testing.assert_allclose(
             bank.soft_labels_.probs, prototype_soft_labels(f, bank.prototypes_).probs
         )
@@ -404,14 +404,14 @@ class TestPrototypes:
         with pytest.raises(NotFittedError):
             PrototypeBank().predict_proba([[1.0]])
         with pytest.raises(InputError, match="fewer than 2 classes; set n_classes"):
-            PrototypeBank().fit([[1.0], [2.0]], [0, 0])
+            PrototypeBank().fit([[1.0], [2.0]], labels=[0, 0])
         with pytest.raises(InputError, match=r"labels: 1 values >= n_classes=2 \(first at row 1: 5\)"):
-            PrototypeBank(n_classes=2).fit([[1.0], [2.0]], [0, 5])
+            PrototypeBank(n_classes=2).fit([[1.0], [2.0]], labels=[0, 5])
         with pytest.raises(InputError, match=r"labels must have shape \(2,\)"):
-            PrototypeBank().fit([[1.0], [2.0]], [0, 1, 1])
+            PrototypeBank().fit([[1.0], [2.0]], labels=[0, 1, 1])
         with pytest.raises(InvalidParameterError, match="'queue_len' parameter of PrototypeBank must be >= 1"):
-            PrototypeBank(queue_len=0).fit([[1.0], [2.0]], [0, 1])
-        bank = PrototypeBank().fit([[1.0], [2.0]], [0, 1])
+            PrototypeBank(queue_len=0).fit([[1.0], [2.0]], labels=[0, 1])
+        bank = PrototypeBank().fit([[1.0], [2.0]], labels=[0, 1])
         with pytest.raises(InputError, match="features have 2 columns; the bank holds 1"):
             bank.partial_fit([[1.0, 2.0]], [0])
 
@@ -458,11 +458,11 @@ class TestInstanceAdaptiveThreshold:
         rng = np.random.default_rng(3)
         p = softmax(rng.normal(scale=3, size=(200, 4)))
         groups = rng.integers(0, 12, size=200)
-        ias = InstanceAdaptiveThreshold(shuffle=False).fit(p, groups)
+        ias = InstanceAdaptiveThreshold(shuffle=False).fit(p, groups=groups)
         theta, labels = ias_reference(p, groups, range(12), 0.5, 0.9, 8.0)
         np.testing.assert_allclose(ias.thresholds_, theta, atol=1e-12)
         np.testing.assert_array_equal(ias.labels_, labels)
-        shuffled = InstanceAdaptiveThreshold(random_state=5).fit(p, groups)
+        shuffled = InstanceAdaptiveThreshold(random_state=5).fit(p, groups=groups)
         theta, labels = ias_reference(p, groups, shuffled.instance_order_, 0.5, 0.9, 8.0)
         np.testing.assert_allclose(shuffled.thresholds_, theta, atol=1e-12)
         np.testing.assert_array_equal(shuffled.labels_, labels)
@@ -471,7 +471,7 @@ class TestInstanceAdaptiveThreshold:
         rng = np.random.default_rng(4)
         p = softmax(rng.normal(scale=3, size=(60, 3)))
         groups = np.repeat(np.arange(3), 20)
-        whole = InstanceAdaptiveThreshold(shuffle=False).fit(p, groups)
+        whole = InstanceAdaptiveThreshold(shuffle=False).fit(p, groups=groups)
         step = InstanceAdaptiveThreshold()
         for g in range(3):
             step.partial_fit(p[groups == g])
@@ -772,7 +772,7 @@ SOURCES = {
         z[0], np.arange(z.shape[1]) % z.shape[2], inputs="logits", low=0.3, smoothing=0.1
     ).soft_labels,
     "prototypes": lambda z: prototype_soft_labels(z[0], random_logits(99)[0, :4], scale=5.0),
-    "prototype-bank": lambda z: PrototypeBank().fit(z[0], np.arange(z.shape[1]) % 3).soft_labels_,
+    "prototype-bank": lambda z: PrototypeBank().fit(z[0], labels=np.arange(z.shape[1]) % 3).soft_labels_,
     "instance-adaptive-threshold": lambda z: InstanceAdaptiveThreshold(inputs="logits", random_state=0).fit(
         z[0], groups=np.arange(z.shape[1]) % 4).soft_labels_,
 }
@@ -806,9 +806,9 @@ class TestContract:
             got = ferkd_adapt(z[0, perm], y[perm], inputs="logits", low=0.3, smoothing=0.1).soft_labels
         elif name == "prototype-bank":
             y = np.arange(n) % 3
-            bank = PrototypeBank().fit(z[0], y)
+            bank = PrototypeBank().fit(z[0], labels=y)
             got = prototype_soft_labels(z[0, perm], bank.prototypes_, scale=10.0)
-            again = PrototypeBank().fit(z[0, perm], y[perm])
+            again = PrototypeBank().fit(z[0, perm], labels=y[perm])
             np.testing.assert_allclose(again.prototypes_, bank.prototypes_, atol=1e-12)
         else:
             g = np.arange(n) % 4

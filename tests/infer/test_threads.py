@@ -5,7 +5,7 @@ import pytest
 
 from softlabels.datasets import make_crowd
 from softlabels.infer.crowd import DawidSkene
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer import em as K
 
 
 @pytest.mark.parametrize("n_jobs", [2, 3, -1])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import typer
 
 from softlabels._version import __version__
-from softlabels.cli import audit, crowd, rules
+from softlabels.cli import audit, crowd, rules, sources
 from softlabels.cli._common import CLIError, err, reflow_help
 
 __all__ = ["app", "main", "run"]
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("aggregate")(crowd.aggregate)
 app.command("methods")(crowd.methods)
+app.command("sources")(sources.sources)
 app.command("quickstart")(crowd.quickstart)
 app.command("audit")(audit.audit)
 app.command("conformal")(audit.conformal)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,20 +16,21 @@ from softlabels.core.annotations import Annotations, read_answers
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
-from softlabels.infer.registry import METHODS, create_method, list_methods, method_summary
+from softlabels.api import check_gold, fit_method
+from softlabels.infer.registry import create_method, list_methods, method_summary
 
 
-def build_model(
+def method_params(
     method: str,
     *,
     seed: Optional[int],
     n_iter: Optional[int],
     tol: Optional[float],
     n_jobs: Optional[int] = None,
-) -> CrowdModel:
-    """A model by name with the CLI's common options mapped onto its parameters."""
-    cls = METHODS.get(method)  # KeyError with suggestions for unknown names
-    accepted = set(inspect.signature(cls.__init__).parameters)
+) -> dict[str, Any]:
+    """The CLI's common options as parameters of ``method`` (an option the method does
+    not have is an error naming it); the method and its parameters are checked here."""
+    accepted = set(create_method(method).get_params())  # unknown names: suggestions
     params: dict[str, Any] = {}
     for flag, key, value in (("--seed", "random_state", seed), ("--n-iter", "n_iter", n_iter),
                              ("--tol", "tol", tol), ("--n-jobs", "n_jobs", n_jobs)):
@@ -39,18 +39,15 @@ def build_model(
         if key not in accepted:
             raise CLIError(f"{flag} does not apply to {method}: it has no {key!r} parameter.")
         params[key] = value
-    return create_method(method, **params)
+    create_method(method, **params)
+    return params
 
 
-def fit_with_progress(model: CrowdModel, ann: Annotations, gold: Any) -> CrowdModel:
-    total = getattr(model, "n_iter", None)
-    with iteration_progress(f"fitting {model.name}", total) as callback:
-        model._callback = callback
-        try:
-            model.fit(ann, gold=gold)
-        finally:
-            model._callback = None
-    return model
+def fit_with_progress(ann: Annotations, method: str, params: dict[str, Any], gold: Any) -> CrowdModel:
+    """:func:`softlabels.fit_method` with a progress bar for the iterative methods."""
+    total = create_method(method, **params).get_params().get("n_iter")
+    with iteration_progress(f"fitting {method}", total) as callback:
+        return fit_method(ann, method, gold=gold, callback=callback, **params)
 
 
 def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
@@ -98,15 +95,13 @@ def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> O
     return frame[["item", col]].rename(columns={col: "label"})
 
 
-def check_gold(ann: Annotations, gold: pd.DataFrame, path: Path, answers: Path) -> None:
-    """Fail naming the gold file when its labels are not classes of the answers or none
-    of its items were answered."""
+def check_gold_file(ann: Annotations, gold: pd.DataFrame, path: Path, answers: Path) -> None:
+    """:func:`softlabels.api.check_gold`, its errors naming the gold file."""
     try:
-        codes = ann.gold_codes(gold)
+        check_gold(ann, gold)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    if len(gold) and (codes < 0).all():
-        raise InputError(f"{path}: none of its items appear in {answers}.")
+        message = str(exc).removeprefix("gold: ").replace("the answers", str(answers))
+        raise InputError(f"{path}: {message}") from None
 
 
 def aggregate(
@@ -140,7 +135,7 @@ def aggregate(
 
         softlabels aggregate answers.csv -m dawid-skene -o labels.parquet --workers-out workers.csv
     """
-    model = build_model(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
+    params = method_params(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
     check_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
@@ -164,12 +159,12 @@ def aggregate(
     )
     gold_frame = read_gold(gold, label_col, item_col)
     if gold_frame is not None:
-        check_gold(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
-    fit_with_progress(model, ann, gold_frame)
+        check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
+    model = fit_with_progress(ann, method, params, gold_frame)
     with all_or_nothing():
         model.soft_labels_.save(output)
         if workers_out is not None:
-            write_frame(model.workers_frame(), workers_out)
+            write_frame(model.reliability_frame(), workers_out)
     out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
     out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
 
@@ -204,16 +199,16 @@ def quickstart(
     """
     from softlabels.datasets.sample import load_adult3
 
-    model = build_model(method, seed=None, n_iter=None, tol=None)
+    params = method_params(method, seed=None, n_iter=None, tol=None)
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"{out_dir}: exists and is not a folder.")
     ann = Annotations.from_frame(load_adult3(), source="adult3 (bundled)")
-    fit_with_progress(model, ann, None)  # before making the folder: a failed fit leaves none
+    model = fit_with_progress(ann, method, params, None)  # before making the folder: a failed fit leaves none
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     labels_path = out_dir / "soft_labels.csv"
     workers_path = out_dir / "workers.csv"
-    workers = model.workers_frame().sort_values("skill", ascending=False)
+    workers = model.reliability_frame().sort_values("skill", ascending=False)
     from softlabels.report import write_report
 
     try:

@@ -26,7 +26,7 @@ from softlabels.infer.rules import (
     load_rules,
     vote_summary,
 )
-from softlabels.infer.rules._votes import Votes, check_votes
+from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["rules_app"]
 
@@ -272,7 +272,7 @@ def fit(
         raise InputError(f"{votes}: {err}") from None
     with all_or_nothing():
         if rules_out is not None:
-            write_frame(estimator.rules_frame(), rules_out)
+            write_frame(estimator.reliability_frame(), rules_out)
         estimator.soft_labels_.save(output)
     soft = estimator.soft_labels_
     shares = ", ".join(

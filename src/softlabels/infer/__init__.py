@@ -1,5 +1,23 @@
-"""Inference: turn imperfect supervision into SoftLabels."""
+"""Inference: turn imperfect supervision into SoftLabels.
 
-from softlabels.infer.registry import create_method, list_methods
+Every source is registered with the kind of evidence it fits on; list them with
+:func:`list_sources` and create one by name with :func:`create_source`.
+"""
 
-__all__ = ["create_method", "list_methods"]
+from softlabels.infer.registry import (
+    create_method,
+    create_source,
+    list_methods,
+    list_sources,
+    source_evidence,
+    source_summary,
+)
+
+__all__ = [
+    "create_method",
+    "create_source",
+    "list_methods",
+    "list_sources",
+    "source_evidence",
+    "source_summary",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,16 +12,53 @@ from softlabels.core.annotations import Annotations, as_annotations
 from softlabels.core.base import BaseEstimator, clone
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
+from softlabels.core.validation import Constraint
 
-__all__ = ["BaseInferrer", "CrowdModel", "clone"]
+__all__ = ["BaseInferrer", "CrowdModel", "chance_or", "clone", "pin_gold", "warn_renamed"]
 
 
 class BaseInferrer(BaseEstimator):
-    """An estimator that infers soft labels: ``fit`` returns self and sets
-    ``soft_labels_``."""
+    """An estimator that infers soft labels: ``fit(evidence, /, **extras)`` returns
+    self and sets ``soft_labels_`` (a :class:`SoftLabels` whose provenance holds
+    ``{"method": name, "params": get_params()}``).
 
-    #: the registry name, e.g. "dawid-skene"
+    A subclass that sets ``name`` (kebab-case) and ``evidence`` (the kind of input it
+    fits on, one of :data:`softlabels.infer.registry.EVIDENCE`) is registered in
+    :data:`softlabels.infer.registry.SOURCES` when it is defined; its ``summary`` is
+    the class attribute, or else the first line of its docstring.
+    """
+
+    #: the registry name, e.g. "dawid-skene" (empty: not registered)
     name: ClassVar[str] = ""
+    #: the kind of evidence ``fit`` takes, e.g. "answers" or "label-matrix"
+    evidence: ClassVar[str] = ""
+    #: one line for listings (default: the first line of the docstring)
+    summary: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name") and cls.evidence:
+            from softlabels.infer.registry import register_source
+
+            register_source(cls, summary=cls.__dict__.get("summary") or _first_line(cls))
+
+    def _provenance(self) -> dict[str, Any]:
+        """What ``soft_labels_.provenance`` records: the method's name and parameters."""
+        return {"method": self.name, "params": self.get_params()}
+
+    def _own(self, soft: SoftLabels) -> SoftLabels:
+        """``soft`` (made by the function an estimator wraps) with this estimator's
+        provenance."""
+        return SoftLabels(
+            soft.probs, soft.classes, soft.item_ids,
+            provenance=self._provenance(), support=soft.support,
+        )
+
+
+def _first_line(cls: type) -> str:
+    doc = (cls.__doc__ or "").strip()
+    line = doc.split("\n\n", 1)[0]
+    return " ".join(line.split())
 
 
 class CrowdModel(BaseInferrer):
@@ -44,12 +82,13 @@ class CrowdModel(BaseInferrer):
         The factorised answers the model was fitted on.
     """
 
+    evidence = "answers"
     #: the largest number of classes the model supports (None: any)
     max_classes: ClassVar[int | None] = None
-    #: called as ``callback(iteration, objective)`` by iterative models (progress bars)
+    #: set by :meth:`fit` for the duration of the fit (see its ``callback``)
     _callback: Any = None
 
-    def fit(self, answers: Any, gold: Any = None) -> CrowdModel:
+    def fit(self, answers: Any, /, *, gold: Any = None, callback: Any = None) -> CrowdModel:
         """Fit on answers: an :class:`Annotations`, a DataFrame with ``item, worker,
         label`` columns, or a file path.
 
@@ -57,10 +96,22 @@ class CrowdModel(BaseInferrer):
         ``item, label``). Gold items always get their known label as a one-hot soft
         label; the iterative models (Dawid–Skene, one-coin, GLAD, MACE, zero-based
         skill, KOS) and Wawa also keep them fixed while they estimate the workers, so
-        the gold answers calibrate every worker who labelled those items."""
+        the gold answers calibrate every worker who labelled those items.
+
+        ``callback``, when given, is called as ``callback(iteration, objective)`` after
+        every iteration of the iterative models (e.g. to show progress); closed-form
+        models never call it."""
         self._validate_params()
+        if callback is not None and not callable(callback):
+            raise InvalidParameterError(
+                f"callback of {type(self).__name__}.fit must be callable; got {callback!r}."
+            )
         ann = as_annotations(answers)
-        return self._fit_codes(ann, ann.gold_codes(gold))
+        self._callback = callback
+        try:
+            return self._fit_codes(ann, ann.gold_codes(gold))
+        finally:
+            self._callback = None
 
     def _fit_codes(self, ann: Annotations, gold_codes: np.ndarray) -> CrowdModel:
         """:meth:`fit` on factorised answers and gold codes (-1 where unknown)."""
@@ -78,7 +129,7 @@ class CrowdModel(BaseInferrer):
             post,
             ann.classes,
             ann.item_ids,
-            provenance={"method": self.name, "params": self.get_params()},
+            provenance=self._provenance(),
             support=ann.answers_per_item,
         )
         self.labels_ = self.soft_labels_.hard()
@@ -87,7 +138,7 @@ class CrowdModel(BaseInferrer):
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def workers_frame(self) -> pd.DataFrame:
+    def reliability_frame(self) -> pd.DataFrame:
         """One row per worker: ``worker, n_answers, skill`` and model-specific columns."""
         ann = self.annotations_
         frame = pd.DataFrame(
@@ -101,8 +152,34 @@ class CrowdModel(BaseInferrer):
             frame[column] = values
         return frame
 
+    def workers_frame(self) -> pd.DataFrame:
+        """Deprecated alias of :meth:`reliability_frame`."""
+        warn_renamed(type(self).__name__, "workers_frame", "reliability_frame")
+        return self.reliability_frame()
+
     def _extra_worker_columns(self) -> dict[str, np.ndarray]:
         return {}
+
+
+def chance_or(constraint: Constraint) -> Constraint:
+    """A parameter constraint: the string ``"chance"`` (a floor of ``1 / n_classes``,
+    resolved at fit), or a value that passes ``constraint``."""
+
+    def check(value: Any, name: str, owner: str) -> Any:
+        if isinstance(value, str) and value == "chance":
+            return value
+        return constraint(value, name, owner)
+
+    return check
+
+
+def warn_renamed(owner: str, old: str, new: str) -> None:
+    """The FutureWarning of a renamed method (``old`` still works, for now)."""
+    warnings.warn(
+        f"{owner}.{old}() is renamed {new}(); the old name will be removed.",
+        FutureWarning,
+        stacklevel=3,
+    )
 
 
 def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True) -> np.ndarray:

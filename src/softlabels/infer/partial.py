@@ -24,12 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.validation import check_float, check_int, check_labels, check_pred_probs
+from softlabels.core.validation import (
+    anything,
+    check_float,
+    check_int,
+    check_labels,
+    check_pred_probs,
+    integer,
+    none_or,
+    real,
+)
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
+from softlabels.infer.base import BaseInferrer
 
 __all__ = [
+    "CandidateSets",
+    "ComplementaryLabels",
+    "PositiveUnlabeled",
     "from_candidate_sets",
     "from_complementary",
     "from_positive_unlabeled",
@@ -611,3 +624,153 @@ def from_positive_unlabeled(
             support=pos[:, j].astype(np.float64),
         )
     return out
+
+
+# --------------------------------------------------------------------------- estimators
+class CandidateSets(BaseInferrer):
+    """Soft labels from candidate sets, as an estimator: :func:`from_candidate_sets`
+    with the class ``prior`` as a parameter.
+
+    Examples
+    --------
+    >>> CandidateSets(prior=[0.5, 0.3, 0.2]).fit([[1, 1, 0]]).soft_labels_.probs.round(3).tolist()
+    [[0.625, 0.375, 0.0]]
+    """
+
+    name = "candidate-sets"
+    summary = "posterior over each item's candidate classes"
+    evidence = "candidate-sets"
+    _parameter_constraints = {"prior": anything}  # a vector, checked against the classes
+
+    def __init__(self, *, prior: Any = None) -> None:
+        self.prior = prior
+
+    def fit(
+        self,
+        candidates: Any,
+        /,
+        *,
+        pred_probs: Any = None,
+        classes: Any = None,
+        item_ids: Any = None,
+    ) -> CandidateSets:
+        """Fit on a 0/1 matrix ``candidates`` (n_items, n_classes); ``pred_probs``, a
+        model's predictions, replace the prior as the weights."""
+        self._validate_params()
+        soft = from_candidate_sets(
+            candidates, prior=self.prior, pred_probs=pred_probs, classes=classes,
+            item_ids=item_ids,
+        )
+        self.soft_labels_ = self._own(soft)
+        return self
+
+
+class ComplementaryLabels(BaseInferrer):
+    """Soft labels from complementary labels ("not this class"), as an estimator:
+    :func:`from_complementary` with ``n_classes``, ``transition`` and ``prior`` as
+    parameters.
+
+    Examples
+    --------
+    >>> ComplementaryLabels(n_classes=3).fit([0, 2]).soft_labels_.probs.tolist()
+    [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]]
+    """
+
+    name = "complementary-labels"
+    summary = "posterior given 'not this class' labels and a transition matrix"
+    evidence = "complementary-labels"
+    _parameter_constraints = {
+        "n_classes": none_or(integer(low=2)),
+        "transition": anything,  # "uniform" or a matrix, checked against n_classes
+        "prior": anything,
+    }
+
+    def __init__(
+        self, *, n_classes: int | None = None, transition: Any = "uniform", prior: Any = None
+    ) -> None:
+        self.n_classes = n_classes
+        self.transition = transition
+        self.prior = prior
+
+    def fit(
+        self,
+        comp_labels: Any,
+        /,
+        *,
+        pred_probs: Any = None,
+        classes: Any = None,
+        item_ids: Any = None,
+    ) -> ComplementaryLabels:
+        """Fit on complementary class indices (one per item, or a 2-D array with ``-1``
+        padding)."""
+        self._validate_params()
+        soft = from_complementary(
+            comp_labels, self.n_classes, transition=self.transition, prior=self.prior,
+            pred_probs=pred_probs, classes=classes, item_ids=item_ids,
+        )
+        self.soft_labels_ = self._own(soft)
+        return self
+
+
+class PositiveUnlabeled(BaseInferrer):
+    """Soft labels from positive-unlabeled flags of one label, as an estimator:
+    :func:`from_positive_unlabeled` on a single label, the classes ``[0, 1]``
+    (absent, present).
+
+    For several labels at once (multi-label data) call :func:`from_positive_unlabeled`,
+    which returns one SoftLabels per label, or fit one estimator per column.
+
+    Parameters
+    ----------
+    prior : float in (0, 1], optional
+        ``P(present)``; needed unless ``pred_probs`` are given to ``fit``.
+    label_frequency : float in (0, 1], optional
+        ``P(observed | present)`` (default: estimated, see the function).
+
+    Examples
+    --------
+    >>> PositiveUnlabeled(prior=0.75).fit([1, 0, 1, 0]).soft_labels_.probs[:, 1].tolist()
+    [1.0, 0.5, 1.0, 0.5]
+    """
+
+    name = "positive-unlabeled"
+    summary = "presence probability from positive/unlabeled flags (Elkan & Noto 2008)"
+    evidence = "positive-unlabeled"
+    _parameter_constraints = {
+        "prior": none_or(real(low=0.0, high=1.0, low_open=True)),
+        "label_frequency": none_or(real(low=0.0, high=1.0, low_open=True)),
+    }
+
+    def __init__(self, *, prior: float | None = None, label_frequency: float | None = None) -> None:
+        self.prior = prior
+        self.label_frequency = label_frequency
+
+    def fit(self, positives: Any, /, *, pred_probs: Any = None, item_ids: Any = None) -> PositiveUnlabeled:
+        """Fit on the flags (n_items,) or (n_items, 1): 1 observed positive, 0 unknown;
+        ``pred_probs`` (same shape) are a classifier's ``P(observed positive | x)``."""
+        self._validate_params()
+        obs = _one_label(positives, "positives")
+        g = None if pred_probs is None else _one_label(pred_probs, "pred_probs")
+        result = from_positive_unlabeled(
+            obs,
+            None if self.prior is None else [self.prior],
+            pred_probs=g,
+            label_frequency=None if self.label_frequency is None else [self.label_frequency],
+            item_ids=item_ids,
+        )
+        soft = result[0]
+        self.label_frequency_ = float(soft.provenance["params"]["label_frequency"])
+        self.soft_labels_ = self._own(soft)
+        return self
+
+
+def _one_label(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim == 1:
+        return arr[:, None]
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        return arr
+    raise InputError(
+        f"{name} must hold one label, shape (n_items,) or (n_items, 1); got shape "
+        f"{arr.shape}. For several labels use from_positive_unlabeled."
+    )

@@ -1,34 +1,188 @@
-"""The registry of inference methods, chosen by name in Python and on the command line."""
+"""The registry of inference sources, chosen by name in Python and on the command line.
+
+A source registers itself when its class is defined: every subclass of
+:class:`~softlabels.infer.base.BaseInferrer` with a non-empty ``name`` lands in
+:data:`SOURCES` together with the kind of ``evidence`` it fits on (see
+``BaseInferrer.__init_subclass__``). The names are written once, at the class.
+
+Listing imports the inference subpackages on first use, so ``import softlabels``
+stays fast:
+
+>>> import softlabels
+>>> "dawid-skene" in softlabels.list_sources(evidence="answers")
+True
+>>> softlabels.source_evidence("rules-label-model")
+'label-matrix'
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from softlabels.core.registry import Registry
 
-__all__ = ["METHODS", "create_method", "list_methods", "method_summary"]
+__all__ = [
+    "EVIDENCE",
+    "METHODS",
+    "SOURCES",
+    "create_method",
+    "create_source",
+    "list_methods",
+    "list_sources",
+    "method_summary",
+    "source_evidence",
+    "source_summary",
+]
 
-METHODS: Registry[type] = Registry("method", "softlabels.list_methods() or `softlabels methods`")
+#: the kinds of evidence a source fits on
+EVIDENCE = (
+    "answers",
+    "ratings",
+    "rating-distributions",
+    "label-matrix",
+    "teacher-outputs",
+    "features",
+    "bag-proportions",
+    "bag-scores",
+    "candidate-sets",
+    "complementary-labels",
+    "positive-unlabeled",
+)
 
-_P = "softlabels.infer.crowd."
-for _name, _target, _summary in [
-    ("majority-vote", "votes:MajorityVote", "most frequent answer; ties share the probability"),
-    ("soft-vote", "votes:SoftVote", "vote proportions, optional additive smoothing or softmax"),
-    ("wawa", "votes:Wawa", "vote weighted by each worker's agreement with the majority"),
-    ("zero-based-skill", "votes:ZeroBasedSkill", "skill-weighted vote, skills learned by decaying steps"),
-    ("one-coin-dawid-skene", "dawid_skene:OneCoinDawidSkene", "EM with one accuracy per worker"),
-    ("dawid-skene", "dawid_skene:DawidSkene", "EM with a full confusion matrix per worker (Dawid & Skene 1979)"),
-    ("glad", "glad:GLAD", "EM with worker ability x item difficulty (Whitehill et al. 2009)"),
-    ("mace", "mace:MACE", "EM with worker competence and spamming behaviour (Hovy et al. 2013)"),
-    ("kos", "kos:KOS", "message passing on the item-worker graph, binary (Karger et al. 2011)"),
-    ("mmsr", "mmsr:MMSR", "reliabilities by robust rank-one completion (Ma & Olshevsky 2020)"),
-    ("soft-average", "average:SoftAverage", "mean of seven methods' soft labels (Wright & Augenstein)"),
-]:
-    METHODS.register(_name, _P + _target, summary=_summary)
+#: the modules whose classes register the sources (imported when a listing is asked for)
+SOURCE_MODULES = (
+    "softlabels.infer.crowd",
+    "softlabels.infer.rules",
+    "softlabels.infer.teachers",
+    "softlabels.infer.partial",
+    "softlabels.infer.bags",
+    "softlabels.infer.ratings",
+)
+
+
+class SourceRegistry(Registry[type]):
+    """A :class:`Registry` of classes that also keeps the evidence each one takes.
+
+    Registering the same class again (same module and qualified name, as after
+    ``importlib.reload``) replaces the entry; a different class under a taken name
+    is an error naming both.
+    """
+
+    def __init__(self, kind: str, listing: str) -> None:
+        super().__init__(kind, listing)
+        self._evidence: dict[str, str] = {}
+
+    def add(self, name: str, cls: type, *, evidence: str, summary: str = "") -> None:
+        if evidence not in EVIDENCE:
+            raise ValueError(
+                f"{cls.__module__}.{cls.__qualname__}: evidence {evidence!r} is not one of "
+                f"{list(EVIDENCE)}."
+            )
+        if name in self._entries:
+            old = self._entries[name]
+            if isinstance(old, type) and _same_class(old, cls):
+                del self._entries[name]
+            else:
+                where = f"{old.__module__}.{old.__qualname__}" if isinstance(old, type) else old
+                raise ValueError(
+                    f"{self.kind} {name!r} is already registered by {where}; "
+                    f"{cls.__module__}.{cls.__qualname__} needs another name."
+                )
+        self.register(name, cls, summary=summary)
+        self._evidence[name] = evidence
+
+    def evidence(self, name: str) -> str:
+        self.get(name)  # the helpful KeyError for unknown names
+        return self._evidence[name]
+
+    # every lookup first imports the modules that define the sources
+    def get(self, name: str) -> type:
+        _load()
+        return super().get(name)
+
+    def names(self, pattern: str = "*") -> list[str]:
+        _load()
+        return super().names(pattern)
+
+    def __contains__(self, name: object) -> bool:
+        _load()
+        return super().__contains__(name)
+
+
+def _same_class(a: type, b: type) -> bool:
+    return a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+
+
+SOURCES = SourceRegistry("source", "softlabels.list_sources() or `softlabels sources`")
+#: the sources that aggregate crowd answers (``evidence="answers"``): the methods of
+#: :func:`softlabels.aggregate` and ``softlabels aggregate``
+METHODS = SourceRegistry("method", "softlabels.list_methods() or `softlabels methods`")
+
+
+def register_source(cls: type, *, summary: str = "") -> None:
+    """Add ``cls`` under its ``name`` (called by ``BaseInferrer.__init_subclass__``)."""
+    name, evidence = cls.name, cls.evidence  # type: ignore[attr-defined]
+    SOURCES.add(name, cls, evidence=evidence, summary=summary)
+    if evidence == "answers":
+        METHODS.add(name, cls, evidence=evidence, summary=summary)
+
+
+_loaded = False
+
+
+def _load() -> None:
+    """Import the modules that define sources (once; those absent are skipped)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True  # set first: the imports below register classes, which looks up names
+    try:
+        for module in SOURCE_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                if err.name != module:
+                    raise
+    except BaseException:
+        _loaded = False
+        raise
+
+
+def list_sources(pattern: str = "*", evidence: str | None = None) -> list[str]:
+    """Names of every inference source, optionally filtered by a glob ``pattern`` and
+    by the kind of ``evidence`` it fits on (e.g. ``"answers"``, ``"label-matrix"``)."""
+    if evidence is not None and evidence not in EVIDENCE:
+        from softlabels.core.errors import InvalidParameterError
+        from softlabels.core.validation import suggest
+
+        raise InvalidParameterError(
+            f"Unknown evidence {evidence!r}.{suggest(evidence, EVIDENCE)} "
+            f"Kinds: {', '.join(EVIDENCE)}."
+        )
+    names = SOURCES.names(pattern)
+    if evidence is not None:
+        names = [n for n in names if SOURCES.evidence(n) == evidence]
+    return names
+
+
+def source_evidence(name: str) -> str:
+    """The kind of evidence the source ``name`` fits on."""
+    return SOURCES.evidence(name)
+
+
+def source_summary(name: str) -> str:
+    """One line on what the source ``name`` does."""
+    return SOURCES.summary(name)
+
+
+def create_source(name: str, **params: Any) -> Any:
+    """An unfitted source by registry name, e.g. ``create_source("glad", n_iter=50)``."""
+    return _create(SOURCES, name, params)
 
 
 def list_methods(pattern: str = "*") -> list[str]:
-    """Names of the inference methods, optionally filtered by a glob pattern."""
+    """Names of the crowd-answer methods (the sources with ``evidence="answers"``)."""
     return METHODS.names(pattern)
 
 
@@ -37,15 +191,18 @@ def method_summary(name: str) -> str:
 
 
 def create_method(name: str, **params: Any) -> Any:
-    """An unfitted model by registry name, e.g. ``create_method("glad", n_iter=50)``."""
-    cls = METHODS.get(name)
+    """An unfitted crowd model by registry name, e.g. ``create_method("glad", n_iter=50)``."""
+    return _create(METHODS, name, params)
+
+
+def _create(registry: SourceRegistry, name: str, params: dict[str, Any]) -> Any:
+    cls = registry.get(name)
     try:
         return cls(**params)
     except TypeError as err:
         from softlabels.core.errors import InvalidParameterError
-        from softlabels.infer.base import BaseInferrer
 
-        valid = cls._param_names() if issubclass(cls, BaseInferrer) else []
+        valid = cls._param_names()  # type: ignore[attr-defined]
         raise InvalidParameterError(
             f"{name}: {err}. Its parameters are: {', '.join(valid) or 'none'}."
         ) from None

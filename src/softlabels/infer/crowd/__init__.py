@@ -1,15 +1,18 @@
 """Crowd label models: from several answers per item to soft labels and worker skills."""
 
-from softlabels.infer.crowd.average import SoftAverage
-from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene
-from softlabels.infer.crowd.glad import GLAD
-from softlabels.infer.crowd.kos import KOS
-from softlabels.infer.crowd.mace import MACE
-from softlabels.infer.crowd.mmsr import MMSR
-from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
+# in this order the models register (and are listed): simplest first
+from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill  # isort: skip
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene  # isort: skip
+from softlabels.infer.crowd.glad import GLAD  # isort: skip
+from softlabels.infer.crowd.mace import MACE  # isort: skip
+from softlabels.infer.crowd.kos import KOS  # isort: skip
+from softlabels.infer.crowd.mmsr import MMSR  # isort: skip
+from softlabels.infer.crowd.average import SoftAverage  # isort: skip
+from softlabels.infer.crowd.em import EMModel  # isort: skip
 
 __all__ = [
     "DawidSkene",
+    "EMModel",
     "GLAD",
     "KOS",
     "MACE",

@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.validation import check_option
+from softlabels.core.validation import option
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.base import CrowdModel
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer import em as K
 
 __all__ = ["SoftAverage", "DEFAULT_MEMBERS"]
 
@@ -55,6 +55,7 @@ class SoftAverage(CrowdModel):
     """
 
     name = "soft-average"
+    summary = "mean of seven methods' soft labels (Wright & Augenstein)"
 
     def __init__(
         self,
@@ -82,8 +83,10 @@ class SoftAverage(CrowdModel):
             raise InvalidParameterError("SoftAverage cannot contain itself.")
         return out
 
+    _parameter_constraints = {"combine": option("mean", "conflation")}
+
     def _validate_params(self) -> None:
-        check_option(self.combine, "combine", "SoftAverage", ["mean", "conflation"])
+        super()._validate_params()
         specs = self._member_specs()
         if self.weights is not None:
             w = np.asarray(self.weights, dtype=np.float64)
@@ -102,6 +105,7 @@ class SoftAverage(CrowdModel):
             model._callback = self._callback  # type: ignore[attr-defined]
             model._validate_params()
             fitted.append(model._fit_codes(ann, gold))
+            model._callback = None
         w = np.ones(len(fitted)) if self.weights is None else np.asarray(self.weights, float)
         w = w / w.sum()
         stack = np.stack([m.soft_labels_.probs for m in fitted])

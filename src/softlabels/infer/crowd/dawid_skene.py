@@ -4,48 +4,101 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlabels.core.validation import check_float, check_int, check_option
+from softlabels.core.validation import n_jobs, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
-from softlabels.infer.base import CrowdModel
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer.base import chance_or
+from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
+from softlabels.infer import em as K
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
 
-class _EMModel(CrowdModel):
-    """Shared parameters and initialisation of the EM models."""
+class OneCoinDawidSkene(EMModel):
+    """Dawid–Skene with one skill per worker: ``pi[w, k, k] = s_w`` and
+    ``pi[w, k, l] = (1 - s_w) / (K - 1)`` for ``l != k``.
+
+    With few answers per worker this is far more stable than full confusion
+    matrices. The skill update is the MAP estimate under a Beta(a, b) prior with
+    ``a = b = 1 + alpha``: ``s_w = (sum_a T[i_a, l_a] + alpha) / (n_w + 2 alpha)``,
+    then floored at ``min_skill``.
+
+    Two defaults differ from textbook EM, both because the one-coin model cannot
+    represent a worker's bias towards one class. A learned class prior then absorbs
+    that bias and runs away (on a crowd of biased workers it converges to nearly all
+    items in one class), so the prior is uniform unless ``prior="learn"``. And a
+    biased worker can look worse than chance, which the model would read as
+    adversarial and invert; skills are therefore floored at chance, ``1 / K``, unless
+    ``min_skill=0``.
+
+    Parameters
+    ----------
+    n_iter, tol, init : as :class:`DawidSkene`.
+    alpha : float, default=0.01
+        Pseudo-count for the skills (keeps them inside (0, 1)).
+    prior : {"uniform", "learn"}, default="uniform"
+        Class prior: fixed uniform, or re-estimated in each M-step.
+    min_skill : float or "chance", default="chance"
+        Lower bound on skills; ``"chance"`` is ``1 / n_classes``.
+
+    Attributes
+    ----------
+    skills_ : ndarray of shape (n_workers,)
+    priors_ : ndarray of shape (n_classes,)
+    """
+
+    name = "one-coin-dawid-skene"
+    summary = "EM with one accuracy per worker"
+    _parameter_constraints = {
+        **EM_CONSTRAINTS,
+        "alpha": real(low=0.0),
+        "prior": option("uniform", "learn"),
+        "min_skill": chance_or(real(low=0.0, high=1.0)),
+    }
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 100,
+        tol: float = 1e-6,
+        alpha: float = 0.01,
+        prior: str = "uniform",
+        min_skill: float | str = "chance",
+        init: str = "soft-vote",
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+        self.prior = prior
+        self.min_skill = min_skill
+        self.init = init
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        n_w = ann.answers_per_worker
+        k = ann.n_classes
+        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
+        uniform = np.full(k, 1.0 / k)
+
+        def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
+            skills = np.maximum((agree + self.alpha) / (n_w + 2 * self.alpha), floor)
+            if k < 2:
+                skills = np.ones_like(skills)
+            return skills, K.class_prior(post) if self.prior == "learn" else uniform
+
+        def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+            skills, prior = params
+            right = K.safe_log(skills)[ann.worker]
+            wrong = K.log_wrong(skills, k)[ann.worker]
+            return K.log_normalize(K.coin_log_scores(ann, right, wrong) + np.log(prior))
+
+        post, (skills, prior) = self._run(ann, gold, m_step, e_step)
+        self.skills_ = skills
+        self.priors_ = prior
+        return post
 
 
-    def _check_em_params(self) -> None:
-        owner = type(self).__name__
-        check_int(self.n_iter, "n_iter", owner, low=1)
-        check_float(self.tol, "tol", owner, low=0.0)
-        check_option(self.init, "init", owner, ["soft-vote", "majority-vote", "uniform"])
-
-    def _initial_posteriors(self, ann: Annotations) -> np.ndarray:
-        if self.init == "soft-vote":
-            return normalize_rows(ann.counts)
-        if self.init == "majority-vote":
-            return K.split_argmax(ann.counts)
-        return np.full((ann.n_items, ann.n_classes), 1.0 / ann.n_classes)
-
-    def _run(self, ann: Annotations, gold: np.ndarray, m_step, e_step):  # type: ignore[no-untyped-def]
-        post, params, it, converged, objective = K.run_em(
-            self._initial_posteriors(ann),
-            m_step,
-            e_step,
-            gold=gold,
-            n_iter=self.n_iter,
-            tol=self.tol,
-            n_answers=ann.n_answers,
-            callback=self._callback,
-        )
-        self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
-        return post, params
-
-
-class DawidSkene(_EMModel):
+class DawidSkene(EMModel):
     """Dawid & Skene (1979): one confusion matrix per worker, learned by EM.
 
     E-step: ``log T[i, k] = log rho[k] + sum over answers (i, w, l) of log pi[w, k, l]``;
@@ -87,6 +140,12 @@ class DawidSkene(_EMModel):
     """
 
     name = "dawid-skene"
+    summary = "EM with a full confusion matrix per worker (Dawid & Skene 1979)"
+    _parameter_constraints = {
+        **EM_CONSTRAINTS,
+        "alpha": real(low=0.0),
+        "n_jobs": n_jobs,
+    }
 
     def __init__(
         self,
@@ -102,12 +161,6 @@ class DawidSkene(_EMModel):
         self.alpha = alpha
         self.init = init
         self.n_jobs = n_jobs
-
-    def _validate_params(self) -> None:
-        self._check_em_params()
-        check_float(self.alpha, "alpha", "DawidSkene", low=0.0)
-        if self.n_jobs is not None:
-            check_int(self.n_jobs, "n_jobs", "DawidSkene")
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         # Parameters live in the layout the E-step multiplies with: rows are
@@ -159,89 +212,4 @@ class DawidSkene(_EMModel):
         self.confusions_ = np.ascontiguousarray(pi)
         self.priors_ = prior
         self.skills_ = np.einsum("wkk,k->w", self.confusions_, prior)
-        return post
-
-
-class OneCoinDawidSkene(_EMModel):
-    """Dawid–Skene with one skill per worker: ``pi[w, k, k] = s_w`` and
-    ``pi[w, k, l] = (1 - s_w) / (K - 1)`` for ``l != k``.
-
-    With few answers per worker this is far more stable than full confusion
-    matrices. The skill update is the MAP estimate under a Beta(a, b) prior with
-    ``a = b = 1 + alpha``: ``s_w = (sum_a T[i_a, l_a] + alpha) / (n_w + 2 alpha)``,
-    then floored at ``min_skill``.
-
-    Two defaults differ from textbook EM, both because the one-coin model cannot
-    represent a worker's bias towards one class. A learned class prior then absorbs
-    that bias and runs away (on a crowd of biased workers it converges to nearly all
-    items in one class), so the prior is uniform unless ``prior="learn"``. And a
-    biased worker can look worse than chance, which the model would read as
-    adversarial and invert; skills are therefore floored at chance, ``1 / K``, unless
-    ``min_skill=0``.
-
-    Parameters
-    ----------
-    n_iter, tol, init : as :class:`DawidSkene`.
-    alpha : float, default=0.01
-        Pseudo-count for the skills (keeps them inside (0, 1)).
-    prior : {"uniform", "learn"}, default="uniform"
-        Class prior: fixed uniform, or re-estimated in each M-step.
-    min_skill : float or "chance", default="chance"
-        Lower bound on skills; ``"chance"`` is ``1 / n_classes``.
-
-    Attributes
-    ----------
-    skills_ : ndarray of shape (n_workers,)
-    priors_ : ndarray of shape (n_classes,)
-    """
-
-    name = "one-coin-dawid-skene"
-
-    def __init__(
-        self,
-        *,
-        n_iter: int = 100,
-        tol: float = 1e-6,
-        alpha: float = 0.01,
-        prior: str = "uniform",
-        min_skill: float | str = "chance",
-        init: str = "soft-vote",
-    ) -> None:
-        self.n_iter = n_iter
-        self.tol = tol
-        self.alpha = alpha
-        self.prior = prior
-        self.min_skill = min_skill
-        self.init = init
-
-    def _validate_params(self) -> None:
-        self._check_em_params()
-        owner = "OneCoinDawidSkene"
-        check_float(self.alpha, "alpha", owner, low=0.0)
-        check_option(self.prior, "prior", owner, ["uniform", "learn"])
-        if self.min_skill != "chance":
-            check_float(self.min_skill, "min_skill", owner, low=0.0, high=1.0)
-
-    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
-        n_w = ann.answers_per_worker
-        k = ann.n_classes
-        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
-        uniform = np.full(k, 1.0 / k)
-
-        def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
-            skills = np.maximum((agree + self.alpha) / (n_w + 2 * self.alpha), floor)
-            if k < 2:
-                skills = np.ones_like(skills)
-            return skills, K.class_prior(post) if self.prior == "learn" else uniform
-
-        def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
-            skills, prior = params
-            right = K.safe_log(skills)[ann.worker]
-            wrong = K.log_wrong(skills, k)[ann.worker]
-            return K.log_normalize(K.coin_log_scores(ann, right, wrong) + np.log(prior))
-
-        post, (skills, prior) = self._run(ann, gold, m_step, e_step)
-        self.skills_ = skills
-        self.priors_ = prior
         return post

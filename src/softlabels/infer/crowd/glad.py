@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit
 
-from softlabels.core.validation import check_float, check_int, check_option
+from softlabels.core.validation import integer, option, real
 from softlabels.core.annotations import Annotations
-from softlabels.infer.crowd import _kernels as K
-from softlabels.infer.crowd.dawid_skene import _EMModel
+from softlabels.infer import em as K
+from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
 
 __all__ = ["GLAD"]
 
 
-class GLAD(_EMModel):
+class GLAD(EMModel):
     """Generative model of Labels, Abilities and Difficulties.
 
     An answer is correct with probability ``sigmoid(alpha_w * beta_i)`` (worker
@@ -56,6 +56,14 @@ class GLAD(_EMModel):
     """
 
     name = "glad"
+    summary = "EM with worker ability x item difficulty (Whitehill et al. 2009)"
+    _parameter_constraints = {
+        **EM_CONSTRAINTS,
+        "alpha_prior": real(),
+        "log_beta_prior": real(),
+        "m_steps": integer(low=1),
+        "prior": option("uniform", "learn"),
+    }
 
     def __init__(
         self,
@@ -75,13 +83,6 @@ class GLAD(_EMModel):
         self.m_steps = m_steps
         self.prior = prior
         self.init = init
-
-    def _validate_params(self) -> None:
-        self._check_em_params()
-        check_float(self.alpha_prior, "alpha_prior", "GLAD")
-        check_float(self.log_beta_prior, "log_beta_prior", "GLAD")
-        check_int(self.m_steps, "m_steps", "GLAD", low=1)
-        check_option(self.prior, "prior", "GLAD", ["uniform", "learn"])
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         k = ann.n_classes

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlabels.core.validation import check_float, check_int, check_random_state
+from softlabels.core.validation import check_random_state, integer, random_state, real
 from softlabels.core.annotations import Annotations
 from softlabels.infer.base import CrowdModel
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer import em as K
 
 __all__ = ["KOS"]
 
@@ -50,6 +50,13 @@ class KOS(CrowdModel):
     """
 
     name = "kos"
+    summary = "message passing on the item-worker graph, binary (Karger et al. 2011)"
+    _parameter_constraints = {
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "init_scale": real(low=0.0),
+        "random_state": random_state,
+    }
     max_classes = 2
 
     def __init__(
@@ -64,12 +71,6 @@ class KOS(CrowdModel):
         self.tol = tol
         self.init_scale = init_scale
         self.random_state = random_state
-
-    def _validate_params(self) -> None:
-        check_int(self.n_iter, "n_iter", "KOS", low=1)
-        check_float(self.tol, "tol", "KOS", low=0.0)
-        check_float(self.init_scale, "init_scale", "KOS", low=0.0)
-        check_random_state(self.random_state)
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         rng = check_random_state(self.random_state)

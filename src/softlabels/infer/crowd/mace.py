@@ -5,16 +5,23 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma
 
-from softlabels.core.validation import check_float, check_int, check_option, check_random_state
+from softlabels.core.validation import (
+    check_random_state,
+    integer,
+    none_or,
+    option,
+    random_state,
+    real,
+)
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
-from softlabels.infer.crowd import _kernels as K
-from softlabels.infer.crowd.dawid_skene import _EMModel
+from softlabels.infer import em as K
+from softlabels.infer.crowd.em import EMModel
 
 __all__ = ["MACE"]
 
 
-class MACE(_EMModel):
+class MACE(EMModel):
     """Each worker knows the answer with probability ``theta_w`` (competence) and
     otherwise spams from a personal distribution ``xi_w`` over the classes.
 
@@ -67,6 +74,19 @@ class MACE(_EMModel):
     """
 
     name = "mace"
+    summary = "EM with worker competence and spamming behaviour (Hovy et al. 2013)"
+    _parameter_constraints = {
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "n_restarts": integer(low=0),
+        "method": option("vb", "em"),
+        "alpha": real(low=0.0, low_open=True),
+        "beta": real(low=0.0, low_open=True),
+        "xi_prior": real(low=0.0, low_open=True),
+        "smoothing": none_or(real(low=0.0)),
+        "prior": option("learn", "uniform"),
+        "random_state": random_state,
+    }
 
     def __init__(
         self,
@@ -92,20 +112,6 @@ class MACE(_EMModel):
         self.smoothing = smoothing
         self.prior = prior
         self.random_state = random_state
-
-    def _validate_params(self) -> None:
-        owner = "MACE"
-        check_int(self.n_iter, "n_iter", owner, low=1)
-        check_float(self.tol, "tol", owner, low=0.0)
-        check_int(self.n_restarts, "n_restarts", owner, low=0)
-        check_option(self.method, "method", owner, ["vb", "em"])
-        check_float(self.alpha, "alpha", owner, low=0.0, low_open=True)
-        check_float(self.beta, "beta", owner, low=0.0, low_open=True)
-        check_float(self.xi_prior, "xi_prior", owner, low=0.0, low_open=True)
-        if self.smoothing is not None:
-            check_float(self.smoothing, "smoothing", owner, low=0.0)
-        check_option(self.prior, "prior", owner, ["learn", "uniform"])
-        check_random_state(self.random_state)
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         k = ann.n_classes

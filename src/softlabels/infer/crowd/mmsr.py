@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from softlabels.core.validation import check_float, check_int
+from softlabels.core.validation import integer, none_or, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import softmax
 from softlabels.infer.base import CrowdModel
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer import em as K
 
 __all__ = ["MMSR"]
 
@@ -114,17 +114,17 @@ class MMSR(CrowdModel):
     """
 
     name = "mmsr"
+    summary = "reliabilities by robust rank-one completion (Ma & Olshevsky 2020)"
+    _parameter_constraints = {
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "n_trim": none_or(integer(low=0)),
+    }
 
     def __init__(self, *, n_iter: int = 1000, tol: float = 1e-10, n_trim: int | None = None) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.n_trim = n_trim
-
-    def _validate_params(self) -> None:
-        check_int(self.n_iter, "n_iter", "MMSR", low=1)
-        check_float(self.tol, "tol", "MMSR", low=0.0)
-        if self.n_trim is not None:
-            check_int(self.n_trim, "n_trim", "MMSR", low=0)
 
     def _covariance(self, ann: Annotations) -> sp.csr_matrix:
         k = ann.n_classes

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from softlabels.core.validation import check_float, check_int, check_option
+from softlabels.core.validation import integer, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows, softmax
 from softlabels.infer.base import CrowdModel, pin_gold
-from softlabels.infer.crowd import _kernels as K
+from softlabels.infer import em as K
 
 __all__ = ["MajorityVote", "SoftVote", "Wawa", "ZeroBasedSkill"]
 
@@ -35,6 +35,7 @@ class MajorityVote(CrowdModel):
     """
 
     name = "majority-vote"
+    summary = "most frequent answer; ties share the probability"
 
     def __init__(self) -> None:
         pass
@@ -58,14 +59,15 @@ class SoftVote(CrowdModel):
     """
 
     name = "soft-vote"
+    summary = "vote proportions, optional additive smoothing or softmax"
+    _parameter_constraints = {
+        "smoothing": real(low=0.0),
+        "normalization": option("proportions", "softmax"),
+    }
 
     def __init__(self, *, smoothing: float = 0.0, normalization: str = "proportions") -> None:
         self.smoothing = smoothing
         self.normalization = normalization
-
-    def _validate_params(self) -> None:
-        check_float(self.smoothing, "smoothing", "SoftVote", low=0.0)
-        check_option(self.normalization, "normalization", "SoftVote", ["proportions", "softmax"])
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         counts = ann.counts
@@ -85,6 +87,7 @@ class Wawa(CrowdModel):
     """
 
     name = "wawa"
+    summary = "vote weighted by each worker's agreement with the majority"
 
     def __init__(self) -> None:
         pass
@@ -113,6 +116,15 @@ class ZeroBasedSkill(CrowdModel):
     """
 
     name = "zero-based-skill"
+    summary = "skill-weighted vote, skills learned by decaying steps"
+    _parameter_constraints = {
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "lr_init": real(low=0.0, low_open=True),
+        "lr_steps_to_reduce": integer(low=1),
+        "lr_reduce_factor": real(low=0.0, high=1.0),
+        "eps": real(low=0.0),
+    }
 
     def __init__(
         self,
@@ -130,15 +142,6 @@ class ZeroBasedSkill(CrowdModel):
         self.lr_steps_to_reduce = lr_steps_to_reduce
         self.lr_reduce_factor = lr_reduce_factor
         self.eps = eps
-
-    def _validate_params(self) -> None:
-        owner = "ZeroBasedSkill"
-        check_int(self.n_iter, "n_iter", owner, low=1)
-        check_float(self.tol, "tol", owner, low=0.0)
-        check_float(self.lr_init, "lr_init", owner, low=0.0, low_open=True)
-        check_int(self.lr_steps_to_reduce, "lr_steps_to_reduce", owner, low=1)
-        check_float(self.lr_reduce_factor, "lr_reduce_factor", owner, low=0.0, high=1.0)
-        check_float(self.eps, "eps", owner, low=0.0)
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         skills = np.full(ann.n_workers, 1.0 / ann.n_classes + self.eps)

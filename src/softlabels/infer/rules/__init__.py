@@ -33,7 +33,7 @@ from softlabels.infer.rules._functions import (
     labeling_function,
     load_rules,
 )
-from softlabels.infer.rules._votes import ABSTAIN
+from softlabels.infer.rules.votes import ABSTAIN
 from softlabels.infer.rules.analysis import analyze_rules, vote_summary
 from softlabels.infer.rules.label_model import LabelModel
 from softlabels.infer.rules.matrix_completion import MatrixCompletionLabelModel

@@ -15,7 +15,7 @@ import pandas as pd
 
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
-from softlabels.infer.rules._votes import ABSTAIN, resolve_classes
+from softlabels.infer.rules.votes import ABSTAIN, resolve_classes
 
 __all__ = ["LabelingFunction", "labeling_function", "apply_rules", "load_rules"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.infer.rules._votes import Votes, check_votes, gold_codes
+from softlabels.infer.rules.votes import Votes, check_votes, gold_codes
 
 __all__ = ["analyze_rules", "vote_summary"]
 

@@ -8,17 +8,25 @@ conditional probabilities from the rules' agreement matrix, as snorkel does.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import check_float, check_int, check_is_fitted, check_option
+from softlabels.core.validation import (
+    Constraint,
+    anything,
+    check_is_fitted,
+    check_option,
+    integer,
+    option,
+    real,
+)
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, normalize_rows
-from softlabels.infer.base import BaseInferrer
-from softlabels.infer.crowd import _kernels as K
-from softlabels.infer.rules._votes import Votes, check_votes
+from softlabels.infer.base import BaseInferrer, chance_or, warn_renamed
+from softlabels.infer import em as K
+from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["LabelModel"]
 
@@ -26,25 +34,30 @@ __all__ = ["LabelModel"]
 MIN_PROB = 1e-12
 
 
-def check_class_balance(value: Any, owner: str, allowed: list[str]) -> Any:
-    """'learn', 'uniform' or a probability vector (checked against K in fit)."""
-    if isinstance(value, str):
-        return check_option(value, "class_balance", owner, allowed)
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        arr = np.asarray([np.nan])
-    if arr.ndim != 1 or arr.size < 2 or not np.isfinite(arr).all() or (arr <= 0).any():
-        raise InvalidParameterError(
-            f"The 'class_balance' parameter of {owner} must be one of {allowed} or a list "
-            f"of positive class probabilities; got {value!r}."
-        )
-    if abs(arr.sum() - 1.0) > 1e-6:
-        raise InvalidParameterError(
-            f"The 'class_balance' parameter of {owner} must sum to 1; got {arr.tolist()} "
-            f"(sum {arr.sum():.6g})."
-        )
-    return arr
+def balance_constraint(*allowed: str) -> Constraint:
+    """The constraint of ``class_balance``: one of ``allowed`` or a vector of positive
+    class probabilities that sums to 1 (its length is checked against K in fit)."""
+
+    def check(value: Any, name: str, owner: str) -> Any:
+        if isinstance(value, str):
+            return check_option(value, name, owner, allowed)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.asarray([np.nan])
+        if arr.ndim != 1 or arr.size < 2 or not np.isfinite(arr).all() or (arr <= 0).any():
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be one of {list(allowed)} or a "
+                f"list of positive class probabilities; got {value!r}."
+            )
+        if abs(arr.sum() - 1.0) > 1e-6:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must sum to 1; got {arr.tolist()} "
+                f"(sum {arr.sum():.6g})."
+            )
+        return arr
+
+    return check
 
 
 def fixed_prior(class_balance: Any, votes: Votes, owner: str) -> np.ndarray | None:
@@ -69,8 +82,9 @@ class RuleLabelModel(BaseInferrer):
     other fitted attributes, and returns the posteriors of all items.
     """
 
-    name: ClassVar[str] = ""
-    def fit(self, L: Any) -> RuleLabelModel:
+    evidence = "label-matrix"
+
+    def fit(self, L: Any, /) -> RuleLabelModel:
         """Fit on a vote matrix ``L`` of shape (n_items, n_rules): class indices
         ``0 .. K-1`` and ``-1`` for abstain (ndarray, nested list or DataFrame; a
         DataFrame's columns name the rules and its index gives the item ids)."""
@@ -88,7 +102,7 @@ class RuleLabelModel(BaseInferrer):
             post,
             votes.classes,
             votes.item_ids,
-            provenance={"method": self.name, "params": self.get_params()},
+            provenance=self._provenance(),
             support=votes.n_votes,
         )
         self.labels_ = self.soft_labels_.hard()
@@ -108,6 +122,11 @@ class RuleLabelModel(BaseInferrer):
         return self._prior_where_uncovered(post, votes)
 
     def rules_frame(self) -> pd.DataFrame:
+        """Deprecated alias of :meth:`reliability_frame`."""
+        warn_renamed(type(self).__name__, "rules_frame", "reliability_frame")
+        return self.reliability_frame()
+
+    def reliability_frame(self) -> pd.DataFrame:
         """One row per rule: ``rule, n_votes, coverage, accuracy`` (the model's
         probability that a vote of the rule is correct)."""
         check_is_fitted(self, "confusions_")
@@ -135,8 +154,6 @@ class RuleLabelModel(BaseInferrer):
             post[none] = self.class_prior_
         return post
 
-    def _validate_params(self) -> None:
-        raise NotImplementedError
 
     def _fit(self, votes: Votes) -> np.ndarray:
         raise NotImplementedError
@@ -304,7 +321,18 @@ class LabelModel(RuleLabelModel):
     """
 
     name = "rules-label-model"
+    summary = "EM label model: rules as annotators who may abstain"
     MODELS = ("shared-one-coin", "shared-confusion", "one-coin", "dawid-skene", "data-programming")
+    _parameter_constraints = {
+        "classes": anything,  # resolved against the votes in fit
+        "model": option(*MODELS),
+        "class_balance": balance_constraint("uniform", "learn"),
+        "alpha": real(low=0.0),
+        "min_accuracy": chance_or(real(low=0.0, high=1.0)),
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "init": option("soft-vote", "majority-vote"),
+    }
 
     def __init__(
         self,
@@ -329,17 +357,6 @@ class LabelModel(RuleLabelModel):
 
     def _posterior_mode(self) -> str:
         return "model" if self.model == "data-programming" else "conditional"
-
-    def _validate_params(self) -> None:
-        owner = "LabelModel"
-        check_option(self.model, "model", owner, list(self.MODELS))
-        check_class_balance(self.class_balance, owner, ["uniform", "learn"])
-        check_float(self.alpha, "alpha", owner, low=0.0)
-        if self.min_accuracy != "chance":
-            check_float(self.min_accuracy, "min_accuracy", owner, low=0.0, high=1.0)
-        check_int(self.n_iter, "n_iter", owner, low=1)
-        check_float(self.tol, "tol", owner, low=0.0)
-        check_option(self.init, "init", owner, ["soft-vote", "majority-vote"])
 
     def _fit(self, votes: Votes) -> np.ndarray:
         k, m = votes.n_classes, votes.n_rules

@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment, minimize
 
-from softlabels.core.validation import check_float, check_int, check_option
+from softlabels.core.validation import anything, integer, none_or, option, real
 from softlabels.core.errors import InputError
-from softlabels.infer.rules._votes import Votes
+from softlabels.infer.rules.votes import Votes
 from softlabels.infer.rules.label_model import (
     RuleLabelModel,
-    check_class_balance,
+    balance_constraint,
     fixed_prior,
     posterior,
 )
@@ -100,6 +100,17 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     """
 
     name = "rules-matrix-completion"
+    summary = "rule accuracies from the votes' agreement matrix (snorkel's method)"
+    _parameter_constraints = {
+        "classes": anything,  # resolved against the votes in fit
+        "abstain": option("model", "ignore"),
+        "class_balance": balance_constraint("uniform"),
+        "prec_init": real(low=0.0, high=1.0),
+        "l2": real(low=0.0),
+        "n_iter": integer(low=1),
+        "tol": real(low=0.0),
+        "min_prob": none_or(real(low=0.0, high=0.5)),
+    }
 
     #: weight of the penalty on probabilities of voting above 1
     _SUM_PENALTY = 10.0
@@ -124,17 +135,6 @@ class MatrixCompletionLabelModel(RuleLabelModel):
         self.n_iter = n_iter
         self.tol = tol
         self.min_prob = min_prob
-
-    def _validate_params(self) -> None:
-        owner = "MatrixCompletionLabelModel"
-        check_option(self.abstain, "abstain", owner, ["model", "ignore"])
-        check_class_balance(self.class_balance, owner, ["uniform"])
-        check_float(self.prec_init, "prec_init", owner, low=0.0, high=1.0)
-        check_float(self.l2, "l2", owner, low=0.0)
-        check_int(self.n_iter, "n_iter", owner, low=1)
-        check_float(self.tol, "tol", owner, low=0.0)
-        if self.min_prob is not None:
-            check_float(self.min_prob, "min_prob", owner, low=0.0, high=0.5)
 
     def _check_votes(self, votes: Votes) -> None:
         if votes.n_rules < 3:

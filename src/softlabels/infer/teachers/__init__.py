@@ -6,7 +6,8 @@ with an explicit ``inputs="logits" | "probs"`` (it is never guessed from the val
 Soft labels from teachers
     :func:`teacher_soft_labels` (temperature; probability or logit pooling),
     :func:`committee_soft_labels` and :func:`prior_weights` (CV-DD),
-    :func:`meal_v2_soft_labels` (MEAL V2), :class:`TeacherEnsemble` (estimator form).
+    :func:`meal_v2_soft_labels` (MEAL V2); as estimators :class:`TeacherEnsemble`,
+    :class:`TeacherCommittee` and :class:`MealV2Teachers`.
 Adapting them
     :func:`ferkd_adapt` (FerKD), :func:`soft_teacher_weights` (Soft Teacher),
     :func:`prototype_soft_labels`, :class:`PrototypeBank` and :func:`confidence_bands`
@@ -26,6 +27,8 @@ Choosing what to query
 
 from softlabels.infer.teachers.adapt import AdaptedLabels, ferkd_adapt, soft_teacher_weights
 from softlabels.infer.teachers.combine import (
+    MealV2Teachers,
+    TeacherCommittee,
     TeacherEnsemble,
     committee_soft_labels,
     meal_v2_soft_labels,
@@ -62,6 +65,8 @@ __all__ = [
     "committee_soft_labels",
     "meal_v2_soft_labels",
     "TeacherEnsemble",
+    "TeacherCommittee",
+    "MealV2Teachers",
     "AdaptedLabels",
     "ferkd_adapt",
     "soft_teacher_weights",

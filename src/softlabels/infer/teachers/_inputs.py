@@ -18,7 +18,7 @@ from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 
 __all__ = ["Inputs", "INPUTS", "TeacherOutputs", "check_inputs", "check_outputs",
-           "check_single", "tempered_probs", "log_scores", "make_soft_labels", "softmax_rows"]
+           "check_single", "inputs_constraint", "tempered_probs", "log_scores", "make_soft_labels", "softmax_rows"]
 
 Inputs = Literal["logits", "probs"]
 INPUTS = ("logits", "probs")
@@ -35,6 +35,11 @@ class TeacherOutputs(NamedTuple):
     @property
     def n_teachers(self) -> int:
         return int(self.values.shape[0])
+
+
+def inputs_constraint(value: Any, name: str, owner: str) -> str:
+    """The parameter constraint of ``inputs`` (see :func:`check_inputs`)."""
+    return check_inputs(value, owner)
 
 
 def check_inputs(inputs: Any, owner: str) -> str:

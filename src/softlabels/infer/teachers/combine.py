@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
-from softlabels.core.validation import check_float, check_is_fitted, check_option
+from softlabels.core.validation import check_float, check_is_fitted, check_option, option, real
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 from softlabels.infer.base import BaseInferrer
@@ -26,6 +27,7 @@ from softlabels.infer.teachers._inputs import (
     Inputs,
     TeacherOutputs,
     check_inputs,
+    inputs_constraint,
     check_outputs,
     log_scores,
     make_soft_labels,
@@ -37,6 +39,8 @@ __all__ = [
     "teacher_soft_labels",
     "prior_weights",
     "committee_soft_labels",
+    "TeacherCommittee",
+    "MealV2Teachers",
     "meal_v2_soft_labels",
     "TeacherEnsemble",
 ]
@@ -301,6 +305,14 @@ class TeacherEnsemble(BaseInferrer):
     """
 
     name = "teacher-ensemble"
+    summary = "weighted pool of teachers' probabilities or logits, with a temperature"
+    evidence = "teacher-outputs"
+    _parameter_constraints = {
+        "inputs": inputs_constraint,
+        "pool": option(*_POOLS),
+        "temperature": real(low=0.0, low_open=True),
+        "weight_temperature": real(low=0.0, low_open=True),
+    }
 
     def __init__(
         self,
@@ -319,13 +331,13 @@ class TeacherEnsemble(BaseInferrer):
         self.scores = scores
         self.weight_temperature = weight_temperature
 
-    def _validate(self, n_teachers: int) -> np.ndarray:
-        owner = type(self).__name__
-        check_inputs(self.inputs, owner)
-        check_option(self.pool, "pool", owner, _POOLS)
-        check_float(self.temperature, "temperature", owner, low=0.0, low_open=True)
+    def _validate_params(self) -> None:
+        super()._validate_params()
         if self.weights is not None and self.scores is not None:
-            raise InvalidParameterError(f"{owner}: give weights or scores, not both.")
+            raise InvalidParameterError(f"{type(self).__name__}: give weights or scores, not both.")
+
+    def _teacher_weights(self, n_teachers: int) -> np.ndarray:
+        owner = type(self).__name__
         w = self.weights
         if self.scores is not None:
             w = prior_weights(self.scores, temperature=self.weight_temperature)
@@ -335,10 +347,13 @@ class TeacherEnsemble(BaseInferrer):
                 )
         return _check_weights(w, n_teachers, owner)
 
-    def fit(self, outputs: Any, classes: Any = None, item_ids: Any = None) -> TeacherEnsemble:
+    def fit(
+        self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None
+    ) -> TeacherEnsemble:
         """Pool the teachers' ``outputs`` on a set of items (see :func:`teacher_soft_labels`)."""
+        self._validate_params()
         t = check_outputs(outputs, self.inputs, type(self).__name__)
-        w = self._validate(t.n_teachers)
+        w = self._teacher_weights(t.n_teachers)
         q = _pool(t, w, self.pool, float(self.temperature))
         self.weights_ = w
         self.n_teachers_ = t.n_teachers
@@ -348,6 +363,11 @@ class TeacherEnsemble(BaseInferrer):
             params=self.get_params(),
         )
         return self
+
+    def reliability_frame(self) -> pd.DataFrame:
+        """One row per teacher: ``teacher`` (its position) and ``weight``."""
+        check_is_fitted(self, "weights_")
+        return pd.DataFrame({"teacher": np.arange(self.n_teachers_), "weight": self.weights_})
 
     def predict_proba(self, outputs: Any) -> np.ndarray:
         """Pooled probabilities ``(n_items, n_classes)`` for the teachers' outputs on new items."""
@@ -359,3 +379,71 @@ class TeacherEnsemble(BaseInferrer):
                 f"{t.n_teachers} teachers and {t.values.shape[2]} classes."
             )
         return _pool(t, self.weights_, self.pool, float(self.temperature))
+
+
+class TeacherCommittee(BaseInferrer):
+    """CV-DD committee soft labels as an estimator: :func:`committee_soft_labels` with
+    the teachers' prior ``scores`` as a parameter.
+
+    Examples
+    --------
+    >>> z = [[[4.0, 0.0]], [[0.0, 1.0]]]
+    >>> TeacherCommittee(scores=[90.0, 50.0], inputs="logits").fit(z).soft_labels_.probs.round(3).tolist()
+    [[0.98, 0.02]]
+    """
+
+    name = "cv-dd-committee"
+    evidence = "teacher-outputs"
+    summary = "prior-weighted sum of the teachers' logits (CV-DD, Cui et al. 2025)"
+    _parameter_constraints = {
+        "inputs": inputs_constraint,
+        "weight_temperature": real(low=0.0, low_open=True),
+        "temperature": real(low=0.0, low_open=True),
+    }
+
+    def __init__(
+        self,
+        *,
+        scores: Any = None,
+        inputs: Inputs = "probs",
+        weight_temperature: float = 10.0,
+        temperature: float = 1.0,
+    ) -> None:
+        self.scores = scores
+        self.inputs = inputs
+        self.weight_temperature = weight_temperature
+        self.temperature = temperature
+
+    def fit(self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None) -> TeacherCommittee:
+        self._validate_params()
+        soft = committee_soft_labels(
+            outputs, self.scores, inputs=self.inputs, weight_temperature=self.weight_temperature,
+            temperature=self.temperature, classes=classes, item_ids=item_ids,
+        )
+        self.soft_labels_ = self._own(soft)
+        return self
+
+
+class MealV2Teachers(BaseInferrer):
+    """MEAL V2 targets as an estimator: :func:`meal_v2_soft_labels`, the plain mean of
+    the teachers' probabilities.
+
+    Examples
+    --------
+    >>> MealV2Teachers().fit([[[0.9, 0.1]], [[0.5, 0.5]]]).soft_labels_.probs.tolist()
+    [[0.7, 0.3]]
+    """
+
+    name = "meal-v2"
+    evidence = "teacher-outputs"
+    summary = "mean of the teachers' probabilities (MEAL V2, Shen & Savvides 2020)"
+    _parameter_constraints = {"inputs": inputs_constraint}
+
+    def __init__(self, *, inputs: Inputs = "probs") -> None:
+        self.inputs = inputs
+
+    def fit(self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None) -> MealV2Teachers:
+        self._validate_params()
+        soft = meal_v2_soft_labels(outputs, inputs=self.inputs, classes=classes, item_ids=item_ids)
+        self.soft_labels_ = self._own(soft)
+        return self

@@ -13,7 +13,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from softlabels.core.validation import check_features, check_float, check_int, check_is_fitted
+from softlabels.core.validation import (
+    check_features,
+    check_float,
+    check_int,
+    check_is_fitted,
+    integer,
+    none_or,
+    real,
+)
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer
@@ -111,7 +119,7 @@ def prototype_soft_labels(
 class PrototypeBank(BaseInferrer):
     """Per-class FIFO feature queues and their moving-average prototypes (PS-TTL).
 
-    ``fit(features, labels)`` starts the bank from a labelled support set: each class's
+    ``fit(features, labels=labels)`` starts the bank from a labelled support set: each class's
     queue gets its features and ``P_c = mean(queue_c)``. Each ``partial_fit`` enqueues new
     labelled features (labels outside ``0 .. n_classes-1``, e.g. ``-1``, are skipped) and
     refreshes ``P_c <- momentum * P_c + (1 - momentum) * mean(queue_c)``; a class that had no
@@ -144,7 +152,7 @@ class PrototypeBank(BaseInferrer):
 
     Examples
     --------
-    >>> bank = PrototypeBank(scale=1.0).fit([[1.0, 0.0], [0.0, 1.0]], [0, 1])
+    >>> bank = PrototypeBank(scale=1.0).fit([[1.0, 0.0], [0.0, 1.0]], labels=[0, 1])
     >>> bank.prototypes_.tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     >>> _ = bank.partial_fit([[0.0, 3.0]], [0])     # class 0 drifts
@@ -153,6 +161,14 @@ class PrototypeBank(BaseInferrer):
     """
 
     name = "prototype-bank"
+    summary = "cosine similarity to per-class moving-average prototypes (PS-TTL)"
+    evidence = "features"
+    _parameter_constraints = {
+        "queue_len": integer(low=1),
+        "momentum": real(low=0.0, high=1.0),
+        "scale": real(low=0.0, low_open=True),
+        "n_classes": none_or(integer(low=2)),
+    }
 
     def __init__(
         self,
@@ -166,14 +182,6 @@ class PrototypeBank(BaseInferrer):
         self.momentum = momentum
         self.scale = scale
         self.n_classes = n_classes
-
-    def _check_params(self) -> None:
-        owner = type(self).__name__
-        check_int(self.queue_len, "queue_len", owner, low=1)
-        check_float(self.momentum, "momentum", owner, low=0.0, high=1.0)
-        check_float(self.scale, "scale", owner, low=0.0, low_open=True)
-        if self.n_classes is not None:
-            check_int(self.n_classes, "n_classes", owner, low=2)
 
     def _check_data(
         self, features: Any, labels: Any, n_features: int | None
@@ -210,9 +218,10 @@ class PrototypeBank(BaseInferrer):
         means[has] = sums[has] / self.queue_counts_[has, None]
         return means, has
 
-    def fit(self, features: Any, labels: Any) -> PrototypeBank:
-        """Start the bank from a labelled support set."""
-        self._check_params()
+    def fit(self, features: Any, /, *, labels: Any) -> PrototypeBank:
+        """Start the bank from a labelled support set: ``features`` (n_items,
+        n_features) and their integer ``labels``."""
+        self._validate_params()
         f, y = self._check_data(features, labels, None)
         if self.n_classes is None:
             n_classes = int(y.max()) + 1 if y.size else 0
@@ -239,8 +248,8 @@ class PrototypeBank(BaseInferrer):
     def partial_fit(self, features: Any, labels: Any) -> PrototypeBank:
         """Enqueue labelled features and refresh the prototypes (fits when not fitted)."""
         if not hasattr(self, "prototypes_"):
-            return self.fit(features, labels)
-        self._check_params()
+            return self.fit(features, labels=labels)
+        self._validate_params()
         f, y = self._check_data(features, labels, self.n_features_in_)
         over = np.flatnonzero(y >= self.n_classes_)
         if over.size:

@@ -14,13 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.validation import check_float, check_int, check_is_fitted, check_random_state
+from softlabels.core.validation import (
+    check_float,
+    check_int,
+    check_is_fitted,
+    check_random_state,
+    integer,
+    random_state,
+    real,
+)
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer
 from softlabels.infer.teachers._inputs import (
     Inputs,
     check_inputs,
+    inputs_constraint,
     check_single,
     make_soft_labels,
     tempered_probs,
@@ -111,6 +120,18 @@ class InstanceAdaptiveThreshold(BaseInferrer):
     """
 
     name = "instance-adaptive-threshold"
+    summary = "pseudo-labels above per-class adaptive thresholds (HIAST)"
+    evidence = "teacher-outputs"
+    _parameter_constraints = {
+        "inputs": inputs_constraint,
+        "alpha": real(low=0.0, high=1.0),
+        "beta": real(low=0.0, high=1.0),
+        "gamma": real(low=0.0),
+        "init": real(low=0.0, high=1.0, low_open=True),
+        "cap": real(low=0.0, high=1.0, low_open=True),
+        "ignore_index": integer(),
+        "random_state": random_state,
+    }
 
     def __init__(
         self,
@@ -134,16 +155,6 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         self.ignore_index = ignore_index
         self.shuffle = shuffle
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        owner = type(self).__name__
-        check_inputs(self.inputs, owner)
-        check_float(self.alpha, "alpha", owner, low=0.0, high=1.0)
-        check_float(self.beta, "beta", owner, low=0.0, high=1.0)
-        check_float(self.gamma, "gamma", owner, low=0.0)
-        check_float(self.init, "init", owner, low=0.0, high=1.0, low_open=True)
-        check_float(self.cap, "cap", owner, low=0.0, high=1.0, low_open=True)
-        check_int(self.ignore_index, "ignore_index", owner)
 
     def _update(self, conf: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """One instance: update ``thresholds_`` and return its pseudo-labels."""
@@ -174,11 +185,11 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         )
 
     def fit(
-        self, outputs: Any, groups: Any = None, *, classes: Any = None, item_ids: Any = None
+        self, outputs: Any, /, *, groups: Any = None, classes: Any = None, item_ids: Any = None
     ) -> InstanceAdaptiveThreshold:
         """Visit the instances named by ``groups`` (one value per item; default: all items
         are one instance), starting from ``theta = init``."""
-        self._check_params()
+        self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
         n, c = p.shape
         conf, pred = p.max(axis=1), p.argmax(axis=1)
@@ -206,7 +217,7 @@ class InstanceAdaptiveThreshold(BaseInferrer):
     def partial_fit(self, outputs: Any) -> InstanceAdaptiveThreshold:
         """Update the thresholds with one more instance (all rows of ``outputs``);
         ``labels_`` then hold that instance's pseudo-labels."""
-        self._check_params()
+        self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
         if not hasattr(self, "thresholds_"):
             self.thresholds_ = np.full(p.shape[1], float(self.init))

@@ -1,6 +1,8 @@
-"""Vectorised kernels shared by the crowd models.
+"""EM machinery and vectorised kernels shared by the crowd models and the rule label
+models (:mod:`softlabels.infer.crowd`, :mod:`softlabels.infer.rules`).
 
-Every model works on the integer codes of :class:`~softlabels.core.Annotations`:
+:func:`run_em` is the loop (M-step, E-step, gold pinned, stop on ``tol`` per answer,
+``callback(iteration, objective)`` after each iteration). Every model works on the integer codes of :class:`~softlabels.core.Annotations`:
 scatter-adds over items or workers are ``np.bincount`` calls, and the
 confusion-matrix models (Dawid–Skene, MACE) multiply the sparse item x (worker, label)
 count matrix with a dense table of log probabilities. No Python loop runs over items
