@@ -300,12 +300,9 @@ class BagScores:
 
     Attributes
     ----------
-    codes : ndarray of shape (n_items,)
-        The bag of each item as a row of the table, ``0 .. n_bags - 1``.
-    bag_ids : ndarray of shape (n_bags,)
-        The bag identifiers, in table order.
-    sizes : ndarray of shape (n_bags,)
-        Items per bag (all positive).
+    codes, bag_ids, sizes
+        As in :class:`BagProportions`: the row of each item's bag, the bag ids and the
+        number of items per bag.
     scores : ndarray of shape (n_bags,)
         One finite number per bag.
     """
