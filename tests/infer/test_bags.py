@@ -879,3 +879,8 @@ def test_parameters_are_checked_by_the_one_hook(cls, kwargs, match):
         as_bag_proportions([0, 1], [0.5, 0.5])
     with pytest.raises(InvalidParameterError, match=match):
         model.fit(evidence, X=np.ones((2, 1)))
+
+
+def test_proportion_projection_names_its_evidence():
+    with pytest.raises(InputError, match="takes BagProportions .* predictions go in pred_probs="):
+        ProportionProjection().fit(np.full((3, 2), 0.5), pred_probs=np.full((3, 2), 0.5))

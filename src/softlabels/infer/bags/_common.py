@@ -66,12 +66,14 @@ def check_binary(bags: BagProportions, owner: str) -> BagProportions:
     return bags
 
 
-def check_evidence(evidence: Any, kind: type, owner: str, make: str) -> Any:
-    """``evidence`` if it is a ``kind`` container, else an error that says how to make one."""
+def check_evidence(evidence: Any, kind: type, owner: str, make: str,
+                   rest: str = "the features go in X=") -> Any:
+    """``evidence`` if it is a ``kind`` container, else an error that says how to make one
+    (and where the other inputs go: ``rest``)."""
     if not isinstance(evidence, kind):
         raise InputError(
             f"{owner}.fit takes {kind.__name__} as its first argument (make it with "
-            f"{make}); got {type(evidence).__name__}. The features go in X=."
+            f"{make}); got {type(evidence).__name__}; {rest}."
         )
     return evidence
 

@@ -193,7 +193,8 @@ class ProportionProjection(BaseInferrer):
         ids are used when ``item_ids`` is not given."""
         self._validate_params()
         bags = check_evidence(bags, BagProportions, type(self).__name__,
-                              "as_bag_proportions(bag_ids, proportions)")
+                              "as_bag_proportions(bag_ids, proportions)",
+                              "the predictions go in pred_probs=")
         if isinstance(pred_probs, SoftLabels) and item_ids is None:
             item_ids = pred_probs.item_ids
         probs = check_pred_probs(pred_probs)
