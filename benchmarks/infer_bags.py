@@ -26,7 +26,14 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import emit, environment, fmt_seconds, markdown_table, parser, timed  # noqa: E402
 
-from softlabels.infer.bags import DLLP, LLPBP, ConvergenceWarning, MILRegressor  # noqa: E402
+from softlabels.infer.bags import (  # noqa: E402
+    DLLP,
+    LLPBP,
+    ConvergenceWarning,
+    MILRegressor,
+    as_bag_proportions,
+    as_bag_scores,
+)
 
 BAG_SIZES = (8, 32)
 SEED0 = 100  # the LLP-BP settings below were picked on seeds 0-5; these seeds are fresh
@@ -66,13 +73,15 @@ def llp_methods() -> dict[str, Callable[[dict[str, np.ndarray], int, bool], Any]
     def dllp(**kw: Any) -> Callable[..., Any]:
         def fit(d: dict[str, np.ndarray], seed: int, supervised: bool) -> Any:
             bag, counts = bags(d, supervised)
-            return DLLP(random_state=seed, **kw).fit(d["Xtr"], bag, counts=counts)
+            return DLLP(random_state=seed, **kw).fit(as_bag_proportions(bag, counts=counts),
+                                                     X=d["Xtr"])
         return fit
 
     def llpbp(**kw: Any) -> Callable[..., Any]:
         def fit(d: dict[str, np.ndarray], seed: int, supervised: bool) -> Any:
             bag, counts = bags(d, supervised)
-            return LLPBP(random_state=seed, **kw).fit(d["Xtr"], bag, counts=counts)
+            return LLPBP(random_state=seed, **kw).fit(as_bag_proportions(bag, counts=counts),
+                                                      X=d["Xtr"])
         return fit
 
     return {
@@ -267,13 +276,14 @@ def run_mil(seeds: list[int]) -> str:
         tidx, tbag, tscore = d["test"]
         fits = {
             "MILRegressor, MLP(64), mean pooling": lambda: MILRegressor(random_state=seed)
-            .fit(X[idx], bag, score),
+            .fit(as_bag_scores(bag, score), X=X[idx]),
             "MILRegressor, linear": lambda: MILRegressor(hidden_layer_sizes=(), random_state=seed)
-            .fit(X[idx], bag, score),
+            .fit(as_bag_scores(bag, score), X=X[idx]),
             "naive: every instance inherits its bag score, MLP(64)": lambda: MILRegressor(
-                random_state=seed).fit(X[idx], np.arange(len(idx)), score[bag]),
+                random_state=seed).fit(as_bag_scores(np.arange(len(idx)), score[bag]), X=X[idx]),
             "oracle: MLP(64) on the hidden instance scores": lambda: MILRegressor(
-                random_state=seed).fit(X[idx], np.arange(len(idx)), y[idx] / 9.0),
+                random_state=seed).fit(as_bag_scores(np.arange(len(idx)), y[idx] / 9.0),
+                                       X=X[idx]),
         }
         for name, fit in fits.items():
             model, seconds = timed(fit)

@@ -16,13 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softlabels import InputError, InvalidParameterError, SoftLabels
-from softlabels.infer import bags as bags_module
+from softlabels.infer.bags import _mlp, dllp as dllp_module, mil as mil_module
 from softlabels.infer.bags import (
     DLLP,
     LLPBP,
     ConvergenceWarning,
     MILRegressor,
+    ProportionProjection,
     as_bag_proportions,
+    as_bag_scores,
     bp_pseudo_labels,
     dllp_loss,
     knn_graph,
@@ -68,6 +70,11 @@ def two_blobs(n=80, seed=0):
 def bags_of(y, m):
     bag = np.arange(len(y)) // m
     return bag, np.bincount(bag, y)
+
+
+def four_bags(y):
+    bag, k = bags_of(y, 4)
+    return as_bag_proportions(bag, counts=k)
 
 
 # ---------------------------------------------------------------------- input checks
@@ -130,8 +137,8 @@ def test_bad_bag_input(bag_ids, kwargs, match):
 
 
 def test_bag_ids_length_must_match_rows():
-    with pytest.raises(InputError, match="bag_ids has 3 entries but there are 4 items"):
-        DLLP().fit(np.zeros((4, 2)), [0, 0, 1], [0.5, 0.5])
+    with pytest.raises(InputError, match="X has 4 rows but there are 3 items"):
+        DLLP().fit(as_bag_proportions([0, 0, 1], [0.5, 0.5]), X=np.zeros((4, 2)))
 
 
 # ---------------------------------------------------------------------- DLLP loss
@@ -230,12 +237,12 @@ def test_loss_gradients_match_finite_differences(kind):
     sizes = np.bincount(codes)
     if kind == "dllp":
         b = as_bag_proportions(codes, rng.dirichlet(np.ones(3), size=3))
-        loss, width = bags_module._dllp_objective(b), 3
+        loss, width = dllp_module._dllp_objective(b), 3
     elif kind == "soft-ce":
-        loss, width = bags_module._soft_ce(rng.dirichlet(np.ones(3), size=6)), 3
+        loss, width = _mlp.soft_cross_entropy(rng.dirichlet(np.ones(3), size=6)), 3
     else:
         rng_ = None if kind == "mse-unbounded" else (0.0, 2.0)
-        loss, width = bags_module._bag_mse(codes, sizes, rng.uniform(0, 2, 3), rng_), 1
+        loss, width = mil_module._bag_mse(codes, sizes, rng.uniform(0, 2, 3), rng_), 1
     z = rng.normal(size=(6, width))
     _, grad = loss(z)
     num = np.zeros_like(z)
@@ -252,19 +259,19 @@ def test_network_gradient_matches_finite_differences():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(15, 3))
     targets = rng.dirichlet(np.ones(2), size=15)
-    net = bags_module._Net((4, 3), 2, 0.1, 1, 1e-6, rng)
+    net = _mlp.Net((4, 3), 2, 0.1, 1, 1e-6, rng)
     captured = {}
-    real_minimize = bags_module.minimize
+    real_minimize = _mlp.minimize
 
     def spy(fun, theta, **kwargs):
         captured["fun"], captured["theta"] = fun, theta
         return real_minimize(fun, theta, **kwargs)
 
-    bags_module.minimize = spy
+    _mlp.minimize = spy
     try:
-        net.fit(X, bags_module._soft_ce(targets))
+        net.fit(X, _mlp.soft_cross_entropy(targets))
     finally:
-        bags_module.minimize = real_minimize
+        _mlp.minimize = real_minimize
     fun = captured["fun"]
     err = check_grad(lambda t: fun(t)[0], lambda t: fun(t)[1], captured["theta"] + 0.1)
     assert err < 1e-5
@@ -278,7 +285,7 @@ def test_dllp_with_singleton_bags_is_multinomial_logistic_regression():
     X = (X - X.mean(0)) / X.std(0)
     y = np.argmax(X @ rng.normal(size=(3, 3)) + rng.normal(size=(90, 3)), axis=1)
     model = DLLP(alpha=1.0, tol=1e-10, max_iter=2000, random_state=0)
-    model.fit(X, np.arange(90), np.eye(3)[y])
+    model.fit(as_bag_proportions(np.arange(90), np.eye(3)[y]), X=X)
     ref = sklearn_lm.LogisticRegression(C=1.0, tol=1e-10, max_iter=5000).fit(X, y)
     np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-5)
 
@@ -286,13 +293,13 @@ def test_dllp_with_singleton_bags_is_multinomial_logistic_regression():
 def test_dllp_learns_from_bags():
     X, y = two_blobs(200, seed=1)
     bag, k = bags_of(y, 8)
-    model = DLLP(random_state=0).fit(X, bag, counts=k)
+    model = DLLP(random_state=0).fit(as_bag_proportions(bag, counts=k), X=X)
     assert model.converged_ and model.n_iter_ > 0
     assert (model.predict_proba(X).argmax(1) == y).mean() > 0.95
     # soft labels match the bag proportions exactly; raw predictions only roughly
     means = np.bincount(bag, model.soft_labels_.probs[:, 1]) / 8
     np.testing.assert_allclose(means, k / 8, atol=1e-8)
-    raw = DLLP(match_proportions=False, random_state=0).fit(X, bag, counts=k)
+    raw = DLLP(match_proportions=False, random_state=0).fit(as_bag_proportions(bag, counts=k), X=X)
     np.testing.assert_allclose(raw.soft_labels_.probs, model.instance_probs_)
     uniform = np.full((200, 2), 0.5)
     assert dllp_loss(model.instance_probs_, bag, counts=k) < dllp_loss(uniform, bag, counts=k)
@@ -306,7 +313,7 @@ def test_dllp_multiclass_with_named_bags():
     bag = np.array([f"b{i // 10}" for i in range(300)])
     counts = pd.crosstab(bag, y)
     counts.columns = ["r", "g", "b"]
-    model = DLLP(random_state=0).fit(X, bag, counts=counts)
+    model = DLLP(random_state=0).fit(as_bag_proportions(bag, counts=counts), X=X)
     assert model.soft_labels_.classes.tolist() == ["r", "g", "b"]
     assert (model.soft_labels_.hard_codes() == y).mean() > 0.9
     assert (model.predict_proba(X).argmax(1) == y).mean() > 0.9
@@ -493,7 +500,8 @@ def test_bp_bad_parameters(kwargs, match):
 def test_llpbp_recovers_two_blobs_and_records_rounds():
     X, y = two_blobs(96)
     bag, k = bags_of(y, 8)
-    model = LLPBP(random_state=0).fit(X, bag, counts=k, item_ids=[f"i{i}" for i in range(96)])
+    model = LLPBP(random_state=0).fit(as_bag_proportions(bag, counts=k), X=X,
+                                      item_ids=[f"i{i}" for i in range(96)])
     assert len(model.pseudo_labels_) == 2 and len(model.graphs_) == 2
     assert ((model.soft_labels_.probs[:, 1] > 0.5) == y).mean() > 0.95
     assert (model.predict_proba(X).argmax(1) == y).mean() > 0.95
@@ -509,18 +517,19 @@ def test_llpbp_with_a_scikit_learn_estimator():
     lm = pytest.importorskip("sklearn.linear_model")
     X, y = two_blobs(96, seed=2)
     bag, k = bags_of(y, 8)
-    model = LLPBP(estimator=lm.LogisticRegression(), n_rounds=1).fit(X, bag, counts=k)
+    bags = as_bag_proportions(bag, counts=k)
+    model = LLPBP(estimator=lm.LogisticRegression(), n_rounds=1).fit(bags, X=X)
     assert (model.predict_proba(X).argmax(1) == y).mean() > 0.95
     soft = LLPBP(estimator=lm.LogisticRegression(), n_rounds=1, threshold=None)
-    soft.fit(X, bag, counts=k)
+    soft.fit(as_bag_proportions(bag, counts=k), X=X)
     assert (soft.predict_proba(X).argmax(1) == y).mean() > 0.95
     def margin(est, Z):  # a 2-D covariate from the fitted learner
         return np.column_stack([est.decision_function(Z), np.ones(len(Z))])
 
     emb = LLPBP(estimator=lm.LogisticRegression(), embedding=margin)
-    assert len(emb.fit(X, bag, counts=k).pseudo_labels_) == 2
+    assert len(emb.fit(as_bag_proportions(bag, counts=k), X=X).pseudo_labels_) == 2
     with pytest.raises(InvalidParameterError, match="LogisticRegression has no transform"):
-        LLPBP(estimator=lm.LogisticRegression()).fit(X, bag, counts=k)
+        LLPBP(estimator=lm.LogisticRegression()).fit(as_bag_proportions(bag, counts=k), X=X)
 
 
 def test_llpbp_learner_sees_one_class_only():
@@ -528,8 +537,8 @@ def test_llpbp_learner_sees_one_class_only():
     X, y = two_blobs(16)
     model = LLPBP(estimator=lm.LogisticRegression(), n_rounds=1)
     with pytest.raises(ValueError):  # scikit-learn refuses one class; the built-in does not
-        model.fit(X, np.zeros(16, int), [0.0])
-    only = LLPBP(n_rounds=1, random_state=0).fit(X, np.zeros(16, int), [0.0])
+        model.fit(as_bag_proportions(np.zeros(16, int), [0.0]), X=X)
+    only = LLPBP(n_rounds=1, random_state=0).fit(as_bag_proportions(np.zeros(16, int), [0.0]), X=X)
     assert (only.soft_labels_.probs[:, 1] == 0).all()
     assert (only.predict_proba(X)[:, 1] < 0.5).all()
 
@@ -546,14 +555,14 @@ def test_llpbp_learner_sees_one_class_only():
 def test_llpbp_bad_parameters(kwargs, match):
     X, y = two_blobs(16)
     with pytest.raises(InvalidParameterError, match=match):
-        LLPBP(**kwargs).fit(X, *bags_of(y, 4)[:1], counts=bags_of(y, 4)[1])
+        LLPBP(**kwargs).fit(four_bags(y), X=X)
 
 
 def test_llpbp_rejects_multiclass_and_wrong_widths():
     X, y = two_blobs(16)
     with pytest.raises(InputError, match="LLPBP is for binary labels"):
-        LLPBP().fit(X, np.zeros(16, int), [[0.2, 0.3, 0.5]])
-    model = LLPBP(n_rounds=1, random_state=0).fit(X, *bags_of(y, 4)[:1], counts=bags_of(y, 4)[1])
+        LLPBP().fit(as_bag_proportions(np.zeros(16, int), [[0.2, 0.3, 0.5]]), X=X)
+    model = LLPBP(n_rounds=1, random_state=0).fit(four_bags(y), X=X)
     with pytest.raises(InputError, match="X has 3 features but the model was fitted on 2"):
         model.predict_proba(np.ones((2, 3)))
 
@@ -565,7 +574,7 @@ def test_mil_regression_recovers_instance_scores():
     truth = 1 / (1 + np.exp(-(2 * X[:, 0] - X[:, 1])))
     bag = rng.permutation(np.arange(1200) // 12)
     scores = pd.Series(np.bincount(bag, truth) / 12, index=np.arange(100))
-    model = MILRegressor(random_state=0).fit(X, bag, scores)
+    model = MILRegressor(random_state=0).fit(as_bag_scores(bag, scores), X=X)
     assert np.corrcoef(model.instance_scores_, truth)[0, 1] > 0.9
     np.testing.assert_allclose(model.bag_predictions_,
                                np.bincount(bag, model.instance_scores_) / 12)
@@ -582,12 +591,12 @@ def test_mil_regression_on_another_scale_and_unbounded():
     truth = 3 * X[:, 0] + 1
     bag = np.arange(600) // 6
     unbounded = MILRegressor(hidden_layer_sizes=(), alpha=0.0, score_range=None, random_state=0)
-    unbounded.fit(X, bag, np.bincount(bag, truth) / 6)
+    unbounded.fit(as_bag_scores(bag, np.bincount(bag, truth) / 6), X=X)
     np.testing.assert_allclose(unbounded.instance_scores_, truth, atol=1e-3)
     assert unbounded.soft_labels_ is None
     pct = 100 / (1 + np.exp(-X[:, 0]))
     model = MILRegressor(score_range=(0, 100), random_state=0)
-    model.fit(X, bag, np.bincount(bag, pct) / 6)
+    model.fit(as_bag_scores(bag, np.bincount(bag, pct) / 6), X=X)
     assert model.soft_labels_.classes.tolist() == [0.0, 100.0]
     np.testing.assert_allclose(model.soft_labels_.probs @ [0.0, 100.0], model.instance_scores_)
 
@@ -601,14 +610,14 @@ def test_mil_regression_on_another_scale_and_unbounded():
 )
 def test_mil_regression_bad_scores(scores, match):
     with pytest.raises(InputError, match=match):
-        MILRegressor().fit(np.ones((3, 2)), ["a", "a", "b"], scores)
+        MILRegressor().fit(as_bag_scores(["a", "a", "b"], scores), X=np.ones((3, 2)))
 
 
 def test_mil_regression_bad_range():
     with pytest.raises(InvalidParameterError, match="needs low < high"):
-        MILRegressor(score_range=(1, 0)).fit(np.ones((2, 1)), [0, 1], [0.5, 0.5])
+        MILRegressor(score_range=(1, 0)).fit(as_bag_scores([0, 1], [0.5, 0.5]), X=np.ones((2, 1)))
     with pytest.raises(InvalidParameterError, match=r"must be \(low, high\) or None"):
-        MILRegressor(score_range=1.0).fit(np.ones((2, 1)), [0, 1], [0.5, 0.5])
+        MILRegressor(score_range=1.0).fit(as_bag_scores([0, 1], [0.5, 0.5]), X=np.ones((2, 1)))
 
 
 # ---------------------------------------------------------------------- shared contract
@@ -622,12 +631,14 @@ def _fit(name, seed=0, order=None):
     X, y, bag = X[order], y[order], bag[order]
     props = pd.Series(np.bincount(bag, y) / np.bincount(bag))
     if name == "dllp":
-        return DLLP(hidden_layer_sizes=(5,), random_state=seed).fit(X, bag, props)
+        model = DLLP(hidden_layer_sizes=(5,), random_state=seed)
+        return model.fit(as_bag_proportions(bag, props), X=X)
     if name == "llp-bp":
-        return LLPBP(hidden_layer_sizes=(5,), max_iter=50, random_state=seed).fit(X, bag, props)
+        model = LLPBP(hidden_layer_sizes=(5,), max_iter=50, random_state=seed)
+        return model.fit(as_bag_proportions(bag, props), X=X)
     truth = 1 / (1 + np.exp(-X[:, 0]))
-    return MILRegressor(hidden_layer_sizes=(5,), max_iter=100, random_state=seed).fit(
-        X, bag, np.bincount(bag, truth) / 6)
+    model = MILRegressor(hidden_layer_sizes=(5,), max_iter=100, random_state=seed)
+    return model.fit(as_bag_scores(bag, np.bincount(bag, truth) / 6), X=X)
 
 
 NAMES = ["dllp", "llp-bp", "mil-regression"]
@@ -674,8 +685,8 @@ def test_inputs_are_not_mutated():
     X, y = two_blobs(48)
     bag, k = bags_of(y, 6)
     before = (X.copy(), bag.copy(), k.copy())
-    LLPBP(n_rounds=1, random_state=0).fit(X, bag, counts=k)
-    DLLP(random_state=0).fit(X, bag, counts=k)
+    LLPBP(n_rounds=1, random_state=0).fit(as_bag_proportions(bag, counts=k), X=X)
+    DLLP(random_state=0).fit(as_bag_proportions(bag, counts=k), X=X)
     for a, b in zip(before, (X, bag, k)):
         np.testing.assert_array_equal(a, b)
 
@@ -705,8 +716,9 @@ def test_llpbp_is_close_to_supervised_on_breast_cancer_bags_of_8(breast_cancer):
     bag, k = bags_of(ytr, 8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = LLPBP(random_state=0).fit(Xtr, bag, counts=k)
-        supervised = LLPBP(random_state=0).fit(Xtr, np.arange(400), counts=ytr)
+        model = LLPBP(random_state=0).fit(as_bag_proportions(bag, counts=k), X=Xtr)
+        supervised = LLPBP(random_state=0).fit(as_bag_proportions(np.arange(400), counts=ytr),
+                                               X=Xtr)
     pseudo = model.pseudo_labels_[0]
     prior = (k / 8)[bag]
     assert ((pseudo > 0.5) == ytr).mean() > 0.93
@@ -744,8 +756,8 @@ def test_bags_of_32_official_settings_fail_and_the_cardinality_factor_often_help
 def test_dllp_is_close_to_supervised_on_breast_cancer_bags_of_8(breast_cancer):
     Xtr, ytr, Xte, yte = breast_cancer
     bag, k = bags_of(ytr, 8)
-    model = DLLP(random_state=0).fit(Xtr, bag, counts=k)
-    supervised = DLLP(random_state=0).fit(Xtr, np.arange(400), counts=ytr)
+    model = DLLP(random_state=0).fit(as_bag_proportions(bag, counts=k), X=Xtr)
+    supervised = DLLP(random_state=0).fit(as_bag_proportions(np.arange(400), counts=ytr), X=Xtr)
     acc = (model.predict_proba(Xte).argmax(1) == yte).mean()
     ref = (supervised.predict_proba(Xte).argmax(1) == yte).mean()
     assert ref > 0.95 and acc > ref - 0.04
@@ -753,8 +765,15 @@ def test_dllp_is_close_to_supervised_on_breast_cancer_bags_of_8(breast_cancer):
 
 # ---------------------------------------------------------------------- module
 def test_docstring_examples():
-    result = doctest.testmod(bags_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 20 and result.failed == 0
+    import importlib
+
+    attempted = 0
+    for name in ("evidence", "proportions", "dllp", "belief_propagation", "llp_bp", "mil"):
+        module = importlib.import_module(f"softlabels.infer.bags.{name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, name
+        attempted += result.attempted
+    assert attempted > 20
 
 
 def test_import_stays_light():
@@ -762,3 +781,106 @@ def test_import_stays_light():
             "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- source contract
+def test_proportion_projection_estimator_matches_the_function():
+    rng = np.random.default_rng(21)
+    probs = rng.dirichlet(np.ones(3), size=30)
+    bag = np.arange(30) // 5
+    props = rng.dirichlet(np.ones(3), size=6)
+    props[0] = [0.0, 0.4, 0.6]  # a class absent from a bag
+    expected = proportion_pseudo_labels(probs, bag, props, n_iter=50, tol=1e-10)
+    model = ProportionProjection(n_iter=50, tol=1e-10).fit(as_bag_proportions(bag, props),
+                                                            pred_probs=probs)
+    np.testing.assert_array_equal(model.soft_labels_.probs, expected.probs)
+    assert model.soft_labels_.provenance == expected.provenance
+    assert model.soft_labels_.provenance["method"] == "proportion-projection"
+    assert model.n_iter_ == expected.provenance["n_iter"] and model.converged_
+    np.testing.assert_allclose(
+        np.stack([model.soft_labels_.probs[bag == b].mean(0) for b in range(6)]), props,
+        atol=1e-9)
+    assert (model.soft_labels_.probs[bag == 0, 0] == 0).all()
+
+
+def test_proportion_projection_takes_soft_labels_and_checks_its_input():
+    probs = SoftLabels([[0.6, 0.4], [0.3, 0.7], [0.9, 0.1]], ["no", "yes"], ["a", "b", "c"])
+    bags = as_bag_proportions([0, 0, 1], [0.5, 0.0], classes=["no", "yes"])
+    model = ProportionProjection().fit(bags, pred_probs=probs)
+    assert model.soft_labels_.item_ids.tolist() == ["a", "b", "c"]
+    assert model.soft_labels_.probs.round(3).tolist() == [[0.652, 0.348], [0.348, 0.652],
+                                                          [1.0, 0.0]]
+    with pytest.raises(InputError, match="pred_probs has 2 rows but the bags hold 3 items"):
+        ProportionProjection().fit(bags, pred_probs=[[0.5, 0.5], [0.5, 0.5]])
+    with pytest.raises(InputError, match="pred_probs has 3 class columns"):
+        ProportionProjection().fit(bags, pred_probs=np.full((3, 3), 1 / 3))
+    with pytest.raises(InvalidParameterError, match="'n_iter' parameter of ProportionProjection"):
+        ProportionProjection(n_iter=0).fit(bags, pred_probs=probs)
+
+
+def test_bag_scores_container():
+    s = as_bag_scores(["x", "y", "x", "x"], pd.Series({"y": 2.5, "x": -1.0}))
+    assert s.codes.tolist() == [1, 0, 1, 1] and s.bag_ids.tolist() == ["y", "x"]
+    assert s.sizes.tolist() == [1, 3] and s.scores.tolist() == [2.5, -1.0]
+    assert (s.n_items, s.n_bags) == (4, 2)
+    with pytest.raises(InputError, match="bag_scores: bag 1 has a missing or non-finite value"):
+        as_bag_scores([0, 1], [0.5, np.nan])
+
+
+SOURCE_CLASSES = {
+    "dllp": (DLLP, "bag-proportions"),
+    "llp-bp": (LLPBP, "bag-proportions"),
+    "proportion-projection": (ProportionProjection, "bag-proportions"),
+    "mil-regression": (MILRegressor, "bag-scores"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCE_CLASSES))
+def test_sources_declare_name_evidence_and_fit_signature(name):
+    import inspect
+
+    cls, evidence = SOURCE_CLASSES[name]
+    assert cls.name == name and cls.evidence == evidence
+    params = list(inspect.signature(cls.fit).parameters.values())[1:]
+    assert params[0].kind is params[0].POSITIONAL_ONLY
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[1:])
+    assert set(cls._parameter_constraints) == set(cls._param_names())
+
+
+@pytest.mark.parametrize("cls", [DLLP, LLPBP, MILRegressor])
+def test_fit_names_the_evidence_it_needs(cls):
+    X = np.ones((3, 2))
+    wrong = as_bag_proportions([0, 0, 1], [0.5, 1.0]) if cls is MILRegressor else \
+        as_bag_scores([0, 0, 1], [0.5, 1.0])
+    make = "as_bag_scores" if cls is MILRegressor else "as_bag_proportions"
+    with pytest.raises(InputError, match=f"{cls.__name__}.fit takes .* with {make}"):
+        cls().fit(wrong, X=X)
+    with pytest.raises(InputError, match=f"{cls.__name__}.fit takes"):
+        cls().fit(X, X=X)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "match"),
+    [(DLLP, {"match_proportions": 1}, "'match_proportions' parameter of DLLP must be True"),
+     (DLLP, {"alpha": -1.0}, "'alpha' parameter of DLLP must be >= 0"),
+     (DLLP, {"random_state": -1}, "'random_state' parameter of DLLP"),
+     (LLPBP, {"metric": "cosin"}, "Did you mean 'cosine'"),
+     (LLPBP, {"damping": 1.0}, "'damping' parameter of LLPBP must be <= 0.999"),
+     (LLPBP, {"bag_factor": "pair"}, "'bag_factor' parameter of LLPBP must be one of"),
+     (LLPBP, {"max_bag_count_for_edges": -1}, "'max_bag_count_for_edges' parameter"),
+     (MILRegressor, {"max_iter": 0}, "'max_iter' parameter of MILRegressor must be >= 1"),
+     (MILRegressor, {"hidden_layer_sizes": (4, -1)}, "tuple of positive ints")],
+)
+def test_parameters_are_checked_by_the_one_hook(cls, kwargs, match):
+    model = cls(**kwargs)
+    with pytest.raises(InvalidParameterError, match=match):
+        model._validate_params()
+    evidence = as_bag_scores([0, 1], [0.5, 0.5]) if cls is MILRegressor else \
+        as_bag_proportions([0, 1], [0.5, 0.5])
+    with pytest.raises(InvalidParameterError, match=match):
+        model.fit(evidence, X=np.ones((2, 1)))
+
+
+def test_proportion_projection_names_its_evidence():
+    with pytest.raises(InputError, match="takes BagProportions .* predictions go in pred_probs="):
+        ProportionProjection().fit(np.full((3, 2), 0.5), pred_probs=np.full((3, 2), 0.5))

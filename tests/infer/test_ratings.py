@@ -14,6 +14,7 @@ from scipy.stats import norm
 from softlabels import InputError, InvalidParameterError, SoftLabels
 from softlabels.infer.base import clone
 from softlabels.infer.ratings import (
+    DeQAGaussian,
     RatingAggregator,
     deqa_level_probs,
     gaussian_to_soft_labels,
@@ -274,7 +275,7 @@ def test_mean_and_median_by_hand():
     assert med["estimate"].tolist() == [4.0, 2.0, 3.0]
     assert med["std_error"].iloc[1] == pytest.approx(np.sqrt(np.pi / 2) * pooled / 2)
     assert agg.levels_.tolist() == [1, 2, 3, 4, 5]
-    assert agg.workers_["weight"].tolist() == [1.0] * 4
+    assert agg.reliability_frame()["weight"].tolist() == [1.0] * 4
 
 
 def naive_em(df: pd.DataFrame, nu0: float, n_iter: int) -> tuple[dict, dict]:
@@ -320,7 +321,7 @@ def test_reliability_em_matches_a_naive_reference():
     est = agg.estimates_.set_index("item")["estimate"]
     np.testing.assert_allclose([est[i] for i in sorted(mu)], [mu[i] for i in sorted(mu)],
                                rtol=1e-10)
-    var = agg.workers_.set_index("worker")["variance"]
+    var = agg.reliability_frame().set_index("rater")["variance"]
     np.testing.assert_allclose([var[w] for w in sorted(v)], [v[w] for w in sorted(v)],
                                rtol=1e-10)
     assert agg.n_iter_ == 15 and not agg.converged_
@@ -330,7 +331,7 @@ def test_reliability_finds_the_noisy_workers_and_beats_the_mean():
     df, truth, sd = synthetic_ratings(1)
     agg = RatingAggregator().fit(df)
     assert agg.converged_
-    var = agg.workers_.sort_values("worker")["variance"].to_numpy()
+    var = agg.reliability_frame().sort_values("rater")["variance"].to_numpy()
     assert var[sd > 1].min() > 4 * var[sd < 1].max()
     est = agg.estimates_.sort_values("item")
     mae_rel = np.abs(est["estimate"].to_numpy() - truth).mean()
@@ -355,8 +356,8 @@ def test_row_order_only_permutes_the_output():
     ea = a.estimates_.set_index("item").sort_index()
     eb = b.estimates_.set_index("item").sort_index()
     pd.testing.assert_frame_equal(ea, eb, check_exact=True)
-    wa = a.workers_.set_index("worker").sort_index()
-    wb = b.workers_.set_index("worker").sort_index()
+    wa = a.reliability_frame().set_index("rater").sort_index()
+    wb = b.reliability_frame().set_index("rater").sort_index()
     pd.testing.assert_frame_equal(wa, wb, check_exact=True)
     order = pd.Index(b.soft_labels_.item_ids).get_indexer(a.soft_labels_.item_ids)
     np.testing.assert_array_equal(b.soft_labels_.probs[order], a.soft_labels_.probs)
@@ -373,7 +374,7 @@ def test_estimator_contract(method):
     assert s.probs.shape == (20, 5)
     assert not np.isnan(s.probs).any()
     np.testing.assert_allclose(s.probs.sum(axis=1), 1.0, atol=1e-12)
-    assert s.provenance["method"] == "ratings"
+    assert s.provenance["method"] == "rating-aggregator"
     assert s.provenance["params"]["method"] == method
     assert s.support.tolist() == [5.0] * 20
     assert s.item_ids.tolist() == model.estimates_["item"].tolist()
@@ -452,3 +453,93 @@ def test_emotion_reliability_beats_the_mean():
     assert mae["mean"] == pytest.approx(12.022, abs=1e-3)
     assert mae["median"] == pytest.approx(13.529, abs=1e-3)
     assert mae["reliability"] < mae["mean"] - 0.05
+
+
+# ---------------------------------------------------------------------- source contract
+def test_reliability_frame_one_row_per_rater_and_the_old_accessor_warns():
+    df, _, _ = synthetic_ratings(5, n_items=30)
+    agg = RatingAggregator().fit(df)
+    frame = agg.reliability_frame()
+    assert frame.columns.tolist() == ["rater", "n_ratings", "variance", "weight"]
+    assert sorted(frame["rater"].tolist()) == sorted(df["worker"].unique().tolist())
+    counts = df.groupby("worker").size()
+    assert frame.set_index("rater")["n_ratings"].to_dict() == counts.to_dict()
+    np.testing.assert_allclose(
+        frame["weight"], (1 / frame["variance"]) / (1 / frame["variance"]).mean())
+    frame.loc[0, "variance"] = -1.0  # a copy: the model is not changed
+    assert (agg.reliability_frame()["variance"] > 0).all()
+    with pytest.warns(FutureWarning, match="use reliability_frame"):
+        old = agg.workers_
+    pd.testing.assert_frame_equal(
+        old, agg.reliability_frame().rename(columns={"rater": "worker"}))
+    with pytest.raises(AttributeError, match="not fitted yet"):
+        RatingAggregator().reliability_frame()
+
+
+def test_deqa_gaussian_estimator_matches_the_function():
+    rng = np.random.default_rng(7)
+    mean, std = rng.uniform(1, 5, 60), rng.uniform(0.05, 1.2, 60)
+    table = pd.DataFrame({"item": [f"i{j}" for j in range(60)], "mean": mean, "std": std})
+    for kwargs in ({}, {"density": "cdf", "renormalize": "divide"},
+                   {"levels": [0, 25, 50, 75, 100], "min_std": 0.5}):
+        scale = 25.0 if "levels" in kwargs else 1.0
+        low = 0.0 if "levels" in kwargs else 1.0
+        shifted = table.assign(mean=low + (mean - 1) * scale, std=std * scale)
+        model = DeQAGaussian(**kwargs).fit(shifted, support=np.full(60, 3.0))
+        expected = gaussian_to_soft_labels(shifted["mean"], shifted["std"],
+                                           item_ids=shifted["item"], **kwargs)
+        np.testing.assert_array_equal(model.soft_labels_.probs, expected.probs)
+        assert model.soft_labels_.classes.tolist() == expected.classes.tolist()
+        assert model.soft_labels_.item_ids.tolist() == table["item"].tolist()
+        assert model.soft_labels_.support.tolist() == [3.0] * 60
+        assert model.soft_labels_.provenance["method"] == "deqa-gaussian"
+        assert model.soft_labels_.provenance["params"] == {
+            **model.get_params(), "levels": list(model.levels)}
+
+
+def test_deqa_gaussian_round_trip_and_errors():
+    s = gaussian_to_soft_labels([3.2, 2.6, 3.9], [0.7, 0.8, 0.5], item_ids=["a", "b", "c"])
+    back = DeQAGaussian().fit(soft_labels_to_gaussian(s)).soft_labels_
+    np.testing.assert_allclose(back.probs, s.probs, atol=1e-9)
+    with pytest.raises(InputError, match="no 'std' column"):
+        DeQAGaussian().fit(pd.DataFrame({"item": [1], "mean": [3.0]}))
+    with pytest.raises(InputError, match="takes a DataFrame"):
+        DeQAGaussian().fit(np.array([[3.0, 1.0]]))
+    with pytest.raises(InvalidParameterError, match="'levels' parameter of DeQAGaussian must "
+                                                    "be equally spaced"):
+        DeQAGaussian(levels=[1, 2, 4]).fit(pd.DataFrame({"item": [1], "mean": [2], "std": [1]}))
+    with pytest.raises(InvalidParameterError, match="'renormalize' parameter of DeQAGaussian"):
+        DeQAGaussian(renormalize=None).fit(pd.DataFrame({"item": [1], "mean": [2], "std": [1]}))
+
+
+@pytest.mark.parametrize(("cls", "name", "evidence"),
+                         [(RatingAggregator, "rating-aggregator", "ratings"),
+                          (DeQAGaussian, "deqa-gaussian", "rating-distributions")])
+def test_sources_declare_name_evidence_and_fit_signature(cls, name, evidence):
+    import inspect
+
+    assert cls.name == name and cls.evidence == evidence
+    params = list(inspect.signature(cls.fit).parameters.values())[1:]
+    assert params[0].kind is params[0].POSITIONAL_ONLY
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[1:])
+    assert set(cls._parameter_constraints) == set(cls._param_names())
+    assert clone(cls()).get_params() == cls().get_params()
+
+
+@pytest.mark.parametrize("levels", [True, 1, [1, 2, 4], "abc"])
+def test_aggregator_levels_checked_by_the_hook(levels):
+    with pytest.raises(InvalidParameterError, match="'levels' parameter of RatingAggregator"):
+        RatingAggregator(levels=levels)._validate_params()
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    attempted = 0
+    for name in ("levels", "deqa", "inverse", "normalize", "aggregator"):
+        module = importlib.import_module(f"softlabels.infer.ratings.{name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, name
+        attempted += result.attempted
+    assert attempted >= 15

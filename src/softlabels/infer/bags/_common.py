@@ -1,0 +1,83 @@
+"""Helpers shared by the bag methods (private to :mod:`softlabels.infer.bags`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import sparse
+
+from softlabels.core.errors import InputError
+from softlabels.core.validation import check_features
+
+if TYPE_CHECKING:
+    from softlabels.infer.bags.evidence import BagProportions, BagScores
+
+
+def show(bag: Any) -> str:
+    return repr(bag.item() if isinstance(bag, np.generic) else bag)
+
+
+def indicator(codes: np.ndarray, n_bags: int) -> sparse.csr_matrix:
+    """The (n_bags, n_items) 0/1 membership matrix."""
+    n = codes.shape[0]
+    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_bags, n))
+
+
+def canonical_order(X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """A row order that depends only on the rows' contents (bag, then features), so that
+    fitted results do not depend on how the input rows were ordered."""
+    keys = [X[:, j] for j in range(X.shape[1] - 1, -1, -1)] + [codes]
+    return np.lexsort(keys)
+
+
+def check_item_ids(item_ids: Any, n: int) -> np.ndarray | None:
+    if item_ids is None:
+        return None
+    ids = np.asarray(item_ids)
+    if ids.shape != (n,):
+        raise InputError(f"item_ids must have shape ({n},); got {ids.shape}.")
+    return ids
+
+
+def provenance(method: str, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"method": method, "params": params, **extra}
+
+
+def check_n_classes(probs: np.ndarray, bags: BagProportions, name: str) -> None:
+    if probs.shape[1] != bags.n_classes:
+        raise InputError(
+            f"{name} has {probs.shape[1]} class columns but the bag proportions have "
+            f"{bags.n_classes} classes."
+        )
+
+
+def check_width(X: np.ndarray, width: int) -> None:
+    if X.shape[1] != width:
+        raise InputError(f"X has {X.shape[1]} features but the model was fitted on {width}.")
+
+
+def check_binary(bags: BagProportions, owner: str) -> BagProportions:
+    if bags.n_classes != 2:
+        raise InputError(
+            f"{owner} is for binary labels; the bag proportions have {bags.n_classes} "
+            "classes (use DLLP for more)."
+        )
+    return bags
+
+
+def check_evidence(evidence: Any, kind: type, owner: str, make: str,
+                   rest: str = "the features go in X=") -> Any:
+    """``evidence`` if it is a ``kind`` container, else an error that says how to make one
+    (and where the other inputs go: ``rest``)."""
+    if not isinstance(evidence, kind):
+        raise InputError(
+            f"{owner}.fit takes {kind.__name__} as its first argument (make it with "
+            f"{make}); got {type(evidence).__name__}; {rest}."
+        )
+    return evidence
+
+
+def check_bag_features(X: Any, bags: BagProportions | BagScores) -> np.ndarray:
+    """The feature matrix, one row per item of ``bags``."""
+    return check_features(X, name="X", n_items=bags.n_items)

@@ -1,0 +1,114 @@
+"""The small numpy network the bag methods train through bag-level losses (private to
+:mod:`softlabels.infer.bags`): ReLU layers, L-BFGS, an L2 penalty."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax
+
+from softlabels.core.errors import InvalidParameterError
+
+
+def layer_sizes(value: Any, name: str, owner: str) -> tuple[int, ...]:
+    """Constraint of ``hidden_layer_sizes``: a tuple of positive ints (``()``: linear);
+    a single int is one layer."""
+    try:
+        hidden = tuple(value)
+    except TypeError:
+        hidden = (value,)
+    for h in hidden:
+        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be a tuple of positive "
+                f"ints (() for a linear model); got {value!r}."
+            )
+    return tuple(int(h) for h in hidden)
+
+
+def soft_cross_entropy(targets: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """Mean soft-target cross-entropy on logits."""
+    n = targets.shape[0]
+
+    def loss(z: np.ndarray) -> tuple[float, np.ndarray]:
+        logp = log_softmax(z, axis=1)
+        return float(-(targets * logp).sum() / n), (np.exp(logp) - targets) / n
+
+    return loss
+
+
+class Net:
+    """A small fully connected network (ReLU hidden layers; ``hidden=()`` is a linear
+    model) on standardised inputs, fitted full-batch by L-BFGS on any differentiable loss
+    of its outputs, with an L2 penalty ``alpha / (2 n) * ||weights||^2``."""
+
+    def __init__(self, hidden: tuple[int, ...], n_out: int, alpha: float, max_iter: int,
+                 tol: float, rng: np.random.Generator) -> None:
+        self.hidden, self.n_out, self.alpha = hidden, n_out, alpha
+        self.max_iter, self.tol, self.rng = max_iter, tol, rng
+
+    def _unpack(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        layers, at = [], 0
+        for a, b in zip(self.sizes_[:-1], self.sizes_[1:]):
+            w = theta[at: at + a * b].reshape(a, b)
+            at += a * b
+            layers.append((w, theta[at: at + b]))
+            at += b
+        return layers
+
+    def _forward(self, xs: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+        acts = [xs]
+        h = xs
+        for w, b in layers[:-1]:
+            h = np.maximum(h @ w + b, 0.0)
+            acts.append(h)
+        w, b = layers[-1]
+        return h @ w + b, acts
+
+    def fit(self, X: np.ndarray, loss: Callable[[np.ndarray], tuple[float, np.ndarray]]
+            ) -> Net:
+        self.mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        xs = (X - self.mean_) / self.scale_
+        n = X.shape[0]
+        self.sizes_ = [X.shape[1], *self.hidden, self.n_out]
+        parts = []
+        for a, b in zip(self.sizes_[:-1], self.sizes_[1:]):
+            bound = np.sqrt(6.0 / (a + b))
+            parts += [self.rng.uniform(-bound, bound, a * b), np.zeros(b)]
+        theta0 = np.concatenate(parts)
+        penalty = self.alpha / n
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            layers = self._unpack(theta)
+            z, acts = self._forward(xs, layers)
+            value, g = loss(z)
+            grads = []
+            for i in range(len(layers) - 1, -1, -1):
+                w, _ = layers[i]
+                value += 0.5 * penalty * float((w * w).sum())
+                grads.append((acts[i].T @ g + penalty * w, g.sum(axis=0)))
+                if i:
+                    g = (g @ w.T) * (acts[i] > 0)
+            flat = [a for gw, gb in reversed(grads) for a in (gw.ravel(), gb)]
+            return value, np.concatenate(flat)
+
+        res = minimize(objective, theta0, jac=True, method="L-BFGS-B",
+                       options={"maxiter": self.max_iter, "gtol": self.tol})
+        self.theta_ = res.x
+        self.loss_ = float(res.fun)
+        self.n_iter_ = int(res.nit)
+        self.converged_ = bool(res.success)
+        return self
+
+    def outputs(self, X: np.ndarray) -> np.ndarray:
+        return self._forward((X - self.mean_) / self.scale_, self._unpack(self.theta_))[0]
+
+    def embed(self, X: np.ndarray) -> np.ndarray:
+        """The last hidden layer (the standardised inputs for a linear model)."""
+        return self._forward((X - self.mean_) / self.scale_, self._unpack(self.theta_))[1][-1]
