@@ -25,6 +25,7 @@ from softlabels.audit.conformal._ranking import (
 from softlabels.core.base import BaseEstimator
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import (
+    anything,
     boolean,
     check_int,
     check_labels,
@@ -260,6 +261,7 @@ class SplitConformalClassifier(BaseEstimator):
         "lam": none_or(real(low=0.0)),
         "mondrian": boolean,
         "allow_empty": boolean,
+        "random_state": anything,  # checked by check_random_state at fit (it may draw from it)
     }
 
     # -- parameters
