@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from softlabels import SoftLabels
-from softlabels.audit import agreement as agr
+from softlabels.audit.agreement import annotators as agr_annotators
+from softlabels.audit.agreement import coefficients as agr_coefficients
 from softlabels.audit.agreement import (
     ESTES_QSCORE_WEIGHTS,
     LabellerQuality,
@@ -247,7 +248,7 @@ def krippendorff_answers() -> pd.DataFrame:
 
 
 def test_krippendorff_coincidence_matrix_of_the_paper(krippendorff_answers):
-    o, classes = agr._coincidence(krippendorff_answers)
+    o, classes = agr_coefficients._coincidence(krippendorff_answers)
     assert classes.tolist() == [1, 2, 3, 4, 5]
     np.testing.assert_allclose(o, KRIPPENDORFF_COINCIDENCE, atol=1e-12)
     np.testing.assert_allclose(o.sum(axis=1), [9, 13, 10, 5, 3])
@@ -458,12 +459,12 @@ def test_pairwise_cohen_kappa_repeated_answers():
 @settings(max_examples=60)
 @given(answer_tables, st.integers(1, 3), st.booleans())
 def test_pairwise_cohen_kappa_matches_naive(df, min_shared, dense):
-    old = agr._DENSE_CELLS
-    agr._DENSE_CELLS = old if dense else 0  # both code paths
+    old = agr_coefficients._DENSE_CELLS
+    agr_coefficients._DENSE_CELLS = old if dense else 0  # both code paths
     try:
         got = pairwise_cohen_kappa(df, min_shared=min_shared)
     finally:
-        agr._DENSE_CELLS = old
+        agr_coefficients._DENSE_CELLS = old
     assert_same_pairs(got, naive_pairwise(df, min_shared))
 
 
@@ -591,7 +592,7 @@ def test_agreement_measures_ignore_row_order(df, rnd):
 
 def test_small_blocks_give_the_same_table(monkeypatch, multiclass_crowd):
     want = annotator_table(multiclass_crowd)
-    monkeypatch.setattr(agr, "_BLOCK_CELLS", 7)  # a few groups per block
+    monkeypatch.setattr(agr_annotators, "_BLOCK_CELLS", 7)  # a few groups per block
     pd.testing.assert_frame_equal(annotator_table(multiclass_crowd), want)
 
 
@@ -875,3 +876,13 @@ def test_real_pairwise_kappa_duck():
     a, b = got["worker_a"].iloc[0], got["worker_b"].iloc[0]
     wide = df.pivot(index="item", columns="worker", values="label")
     assert got["kappa"].iloc[0] == pytest.approx(cohen_kappa(wide[a], wide[b]))
+
+
+@pytest.mark.parametrize("module", ["ambiguity", "annotators", "coefficients", "quality"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"softlabels.audit.agreement.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

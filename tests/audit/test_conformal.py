@@ -9,6 +9,7 @@ its standard deviation is at most ``sqrt(mu (1 - mu) (1 / (n + 2) + 1 / m) / S)`
 from __future__ import annotations
 
 import doctest
+import importlib
 import itertools
 import math
 import warnings
@@ -22,6 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import softlabels.audit.conformal as cm
+import softlabels.audit.conformal._ranking as conformal_ranking
+import softlabels.audit.conformal.split as conformal_split
 from softlabels.audit import (
     LabelPowersetICP,
     SplitConformalClassifier,
@@ -283,8 +286,8 @@ def test_raps_default_searches_k_reg_below_the_quantile_rule():
     sets = {k: cp.predict_sets(probs[2000:]) for k, cp in fitted.items()}
     assert sets[None].sum(axis=1).mean() < sets["quantile"].sum(axis=1).mean() - 0.1
     assert coverage(sets[None], labels[2000:]) >= 0.94
-    assert cm._k_reg_candidates(4) == [4, 3, 2, 1]
-    many = cm._k_reg_candidates(500)
+    assert conformal_split._k_reg_candidates(4) == [4, 3, 2, 1]
+    many = conformal_split._k_reg_candidates(500)
     assert many[0] == 500 and many[-1] == 1 and len(many) <= cm.RAPS_MAX_K_TRIED
     with pytest.raises(InvalidParameterError, match="'k_reg' .* 'quantile'"):
         SplitConformalClassifier("raps", k_reg="median").fit(probs, labels)
@@ -329,7 +332,7 @@ def test_averaged_threshold_hand_cases():
     base = np.concatenate([base, [0.1, 0.3, 0.1]])
     width = np.concatenate([width, [0.5, 0.0, 0.0]])
     groups = np.array([0, 0, 0, 0, 1, 3, 3])
-    got = cm._averaged_thresholds(base, width, groups, 4, 0.4)
+    got = conformal_ranking._averaged_thresholds(base, width, groups, 4, 0.4)
     np.testing.assert_allclose(got, [0.7, np.inf, np.inf, 0.3], atol=1e-12)
 
 
@@ -344,7 +347,7 @@ def test_averaged_threshold_matches_naive_definition(seed, n, alpha, zero_share)
     rng = np.random.default_rng(seed)
     base = rng.random(n)
     width = np.where(rng.random(n) < zero_share, 0.0, rng.random(n))
-    got = cm._averaged_thresholds(base, width, np.zeros(n, dtype=np.intp), 1, alpha)[0]
+    got = conformal_ranking._averaged_thresholds(base, width, np.zeros(n, dtype=np.intp), 1, alpha)[0]
     want = naive_averaged_threshold(base, width, alpha)
     assert got == pytest.approx(want, abs=1e-12, rel=1e-12)
 
@@ -362,7 +365,7 @@ def test_expected_set_size_is_the_mean_over_u():
         ).fit(probs, labels)
         q = cp.thresholds_ if mondrian else cp.threshold_
         realised = cp.predict_sets(rows, u=u).sum(axis=1).mean()
-        expected = cp._expected_mean_size(cm._Ranked(probs), q, 1, 0.1)
+        expected = cp._expected_mean_size(conformal_ranking._Ranked(probs), q, 1, 0.1)
         assert expected == pytest.approx(realised, abs=5 / m)
 
 
@@ -816,8 +819,10 @@ def test_lp_icp_errors():
 
 
 # --------------------------------------------------------------------- examples
-def test_docstring_examples_run():
-    result = doctest.testmod(cm, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", ["quantile", "scores", "split", "sets", "label_powerset"])
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(f"softlabels.audit.conformal.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -50,6 +50,9 @@ from softlabels.core.validation import (
     check_labels,
     check_option,
     check_pred_probs,
+    integer,
+    option,
+    real,
 )
 from softlabels.core.errors import InputError
 from softlabels.core.base import BaseEstimator
@@ -559,6 +562,11 @@ class _Scaling(BaseEstimator):
     ``softmax(logits(x, theta))`` over ``theta`` with L-BFGS-B and an analytic gradient."""
 
     _INPUTS = ("logits", "probs")
+    _parameter_constraints = {
+        "max_iter": integer(low=1),
+        "tol": real(low=0.0, low_open=True),
+        "inputs": option(*_INPUTS),
+    }
 
     def __init__(
         self,
@@ -589,8 +597,7 @@ class _Scaling(BaseEstimator):
 
     def _scores(self, scores: Any, n_classes: int | None = None) -> np.ndarray:
         owner = type(self).__name__
-        inputs = check_option(self.inputs, "inputs", owner, self._INPUTS)
-        if inputs == "probs":
+        if self.inputs == "probs":
             p = check_pred_probs(scores, name="scores", n_classes=n_classes)
             return np.log(np.maximum(p, EPS))
         x = check_features(scores, name="scores")
@@ -624,9 +631,8 @@ class _Scaling(BaseEstimator):
         -------
         self
         """
-        owner = type(self).__name__
-        max_iter = check_int(self.max_iter, "max_iter", owner, low=1)
-        tol = check_float(self.tol, "tol", owner, low=0.0, low_open=True)
+        self._validate_params()
+        max_iter, tol = int(self.max_iter), float(self.tol)
         x = self._scores(scores)
         t = _check_targets(labels, x.shape[0], x.shape[1])
         theta0, bounds = self._start(x.shape[1])
@@ -655,6 +661,7 @@ class _Scaling(BaseEstimator):
             Logits or probabilities, as set by ``inputs``.
         """
         check_is_fitted(self, "n_classes_")
+        self._validate_params()
         x = self._scores(scores, n_classes=self.n_classes_)
         logp, _ = _log_softmax(self._logits(x, self._theta()))
         return np.exp(logp)

@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
 from softlabels.core.validation import (
     check_float,
     check_int,
@@ -77,8 +78,6 @@ _ATOL = 1e-6
 # Noise rates used as likelihoods are floored here, so that a zero probability of the
 # given class always counts as evidence against it.
 _RATE_FLOOR = 1e-12
-# Lower bound of the weight of a source of labels (CROWDLAB clips the same way).
-_MIN_WEIGHT = 1e-3
 
 
 # ---------------------------------------------------------------------- inputs
@@ -598,10 +597,9 @@ def _crowd_matrix(soft_labels: Any, n: int, k: int) -> tuple[np.ndarray, np.ndar
     return s, support
 
 
-def _source_weight(top: np.ndarray, y: np.ndarray, baseline_error: float) -> float:
-    """CROWDLAB-style weight: ``1 - error / baseline_error``, clipped below."""
-    error = float(np.mean(top != y)) if y.size else 1.0
-    return max(1.0 - error / baseline_error, _MIN_WEIGHT)
+def _source_error(top: np.ndarray, y: np.ndarray) -> float:
+    """Share of items where ``top`` differs from ``y`` (1 with no items)."""
+    return float(np.mean(top != y)) if y.size else 1.0
 
 
 def _combine_with_crowd(
@@ -610,13 +608,13 @@ def _combine_with_crowd(
     """Weighted logarithmic pool of model and crowd; see :func:`audit_labels`."""
     n, k = p.shape
     m = np.ones(n) if support is None else support
-    baseline_error = max(1.0 - np.bincount(y, minlength=k).max() / n, 1e-6)
+    baseline = baseline_error(y, k)
     has = m > 0
     crowd_top = s[has].argmax(axis=1)
-    w_model = _source_weight(p.argmax(axis=1), y, baseline_error)
-    w_crowd = _source_weight(crowd_top, y[has], baseline_error)
+    w_model = source_weight(_source_error(p.argmax(axis=1), y), baseline)
+    w_crowd = source_weight(_source_error(crowd_top, y[has]), baseline)
     trust = float(np.mean(crowd_top == y[has])) if has.any() else 1.0 / k
-    trust = min(max(trust, 1.0 / k), 1.0 - 1e-6)
+    trust = clip_trust(trust, k)
     # sum over the item's answers of log L: votes for k count log(a), the others log((1-a)/(K-1))
     votes = s * m[:, None]
     log_answers = votes * np.log(trust) + (m[:, None] - votes) * np.log((1.0 - trust) / (k - 1))

@@ -38,16 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
 from softlabels.core.validation import check_int, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
 
 __all__ = ["annotator_quality", "consensus", "select_items_to_relabel"]
-
-# Lower bound of every weight (CROWDLAB clips weights the same way).
-_MIN_WEIGHT = 1e-3
-_MIN_BASELINE_ERROR = 1e-6
-
 
 @dataclass(frozen=True)
 class _Crowdlab:
@@ -140,16 +136,15 @@ def _fit(annotations: Any, pred_probs: Any, classes: Sequence[Any] | None) -> _C
         fill = float(np.nanmean(agreement))
     else:  # one answer per item: nothing to compare, every worker alike
         trust, fill = 1.0, 1.0
-    trust = min(max(trust, 1.0 / k), 1.0 - 1e-6)
+    trust = clip_trust(trust, k)
 
-    freq = np.bincount(first, minlength=k) / n_items
-    baseline_error = max(1.0 - float(freq.max()), _MIN_BASELINE_ERROR)
+    baseline = baseline_error(first, k)
     filled = np.where(np.isnan(agreement), fill, agreement)
-    worker_weight = np.maximum(1.0 - (1.0 - filled) / baseline_error, _MIN_WEIGHT)
+    worker_weight = source_weight(1.0 - filled, baseline)
     model_weight = 0.0
     if probs is not None:
         error = float(np.mean(probs.argmax(axis=1) != first))
-        model_weight = max(1.0 - error / baseline_error, _MIN_WEIGHT)
+        model_weight = source_weight(error, baseline)
         model_weight *= float(np.sqrt(per_item.mean()))
 
     w = worker_weight[worker]

@@ -33,6 +33,7 @@ from softlabels.core.validation import (
     check_pred_probs,
     check_random_state,
 )
+from softlabels.core.base import BaseEstimator
 from softlabels.core.errors import InputError
 
 __all__ = [
@@ -95,7 +96,14 @@ def _ledoit_wolf(resid: np.ndarray, cov: np.ndarray, mu: float) -> float:
     return min(beta, delta) / delta
 
 
-class MahalanobisOOD:
+def _shrinkage(value: Any, name: str, owner: str) -> float | str:
+    """``"ledoit-wolf"`` or a number in [0, 1]."""
+    if isinstance(value, str):
+        return check_option(value, name, owner, ["ledoit-wolf"])
+    return check_float(value, name, owner, low=0.0, high=1.0)
+
+
+class MahalanobisOOD(BaseEstimator):
     """Out-of-distribution score from class-conditional Gaussians with one shared
     covariance (Lee, Lee, Lee & Shin, NeurIPS 2018).
 
@@ -154,19 +162,10 @@ class MahalanobisOOD:
     array([1])
     """
 
+    _parameter_constraints = {"shrinkage": _shrinkage}
+
     def __init__(self, *, shrinkage: float | str = "ledoit-wolf") -> None:
         self.shrinkage = shrinkage
-
-    def get_params(self) -> dict[str, Any]:
-        return {"shrinkage": self.shrinkage}
-
-    def __repr__(self) -> str:
-        return f"MahalanobisOOD(shrinkage={self.shrinkage!r})"
-
-    def _check_shrinkage(self) -> float | str:
-        if isinstance(self.shrinkage, str):
-            return check_option(self.shrinkage, "shrinkage", "MahalanobisOOD", ["ledoit-wolf"])
-        return check_float(self.shrinkage, "shrinkage", "MahalanobisOOD", low=0.0, high=1.0)
 
     def fit(self, features: Any, labels: Any) -> MahalanobisOOD:
         """Estimate the class means and the shared covariance.
@@ -183,7 +182,8 @@ class MahalanobisOOD:
         -------
         self
         """
-        shrinkage = self._check_shrinkage()
+        self._validate_params()
+        shrinkage = self.shrinkage if isinstance(self.shrinkage, str) else float(self.shrinkage)
         x = check_features(features, name="features")
         classes, codes = _class_codes(labels, x.shape[0])
         n, d = x.shape

@@ -8,6 +8,8 @@ _EXPORTS = {
     "build_report": "softlabels.report.build",
     "write_report": "softlabels.report.build",
     "CONTENT_SECURITY_POLICY": "softlabels.report.build",
+    "list_checks": "softlabels.report.checks",
+    "register_check": "softlabels.report.checks",
 }
 
 __all__ = list(_EXPORTS)

@@ -1,0 +1,61 @@
+"""CROWDLAB weighting, shared by :mod:`.multiannotator` and :mod:`.issues`.
+
+CROWDLAB (Goh, Mueller and Northcutt 2022, arXiv 2210.06812) weighs each source of labels
+(a worker, the crowd, a model) by how much better it does than always answering the
+most frequent class: ``w = 1 - error / baseline_error``, clipped below at
+:data:`MIN_WEIGHT` so that no source is dropped or counted negatively. The baseline
+error is floored at :data:`MIN_BASELINE_ERROR` (one class only: no division by zero),
+and the probability that an answer puts on its own label ("trust") is kept within
+``[1/K, 1 - MAX_TRUST_GAP]`` so that its logarithm and that of the rest stay finite.
+
+>>> import numpy as np
+>>> base = baseline_error(np.array([0, 0, 0, 1]), 2)   # majority class: 3 of 4
+>>> base
+0.25
+>>> source_weight(0.05, base), source_weight(0.5, base)   # good source, worse than baseline
+(0.8, 0.001)
+>>> clip_trust(0.2, 3), clip_trust(1.0, 3)
+(0.3333333333333333, 0.999999)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MAX_TRUST_GAP",
+    "MIN_BASELINE_ERROR",
+    "MIN_WEIGHT",
+    "baseline_error",
+    "clip_trust",
+    "source_weight",
+]
+
+#: Lower bound of every source's weight (CROWDLAB clips weights the same way).
+MIN_WEIGHT = 1e-3
+#: Lower bound of the baseline error (a data set of one class has none).
+MIN_BASELINE_ERROR = 1e-6
+#: Trust is at most ``1 - MAX_TRUST_GAP``.
+MAX_TRUST_GAP = 1e-6
+
+
+def baseline_error(labels: np.ndarray, n_classes: int) -> float:
+    """Error of always answering the most frequent of ``labels`` (class codes),
+    floored at :data:`MIN_BASELINE_ERROR`."""
+    counts = np.bincount(labels, minlength=n_classes)
+    return max(1.0 - float(counts.max() / labels.size), MIN_BASELINE_ERROR)
+
+
+def source_weight(error: Any, baseline: float) -> Any:
+    """``max(1 - error / baseline, MIN_WEIGHT)``: a float for a float ``error``, an
+    array (one weight per source) for an array."""
+    if np.ndim(error) == 0:
+        return max(1.0 - float(error) / baseline, MIN_WEIGHT)
+    return np.maximum(1.0 - np.asarray(error) / baseline, MIN_WEIGHT)
+
+
+def clip_trust(trust: float, n_classes: int) -> float:
+    """``trust`` within ``[1 / n_classes, 1 - MAX_TRUST_GAP]``."""
+    return min(max(trust, 1.0 / n_classes), 1.0 - MAX_TRUST_GAP)

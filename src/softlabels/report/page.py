@@ -1,0 +1,150 @@
+"""The page model of the report: sections made of blocks, alerts, and the context every
+section builder reads and adds to (facts, alerts, shared results)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup
+
+from softlabels.report import svg
+from softlabels.report.data import ReportData
+
+__all__ = [
+    "Alert",
+    "Block",
+    "Context",
+    "Section",
+    "Skip",
+    "ambiguity",
+    "answers_evidence",
+    "columns",
+    "figure",
+    "metrics",
+    "table",
+    "text",
+    "vote_ambiguity",
+]
+
+
+@dataclass
+class Block:
+    """One piece of a section: ``metrics``, ``figure``, ``table``, ``text``,
+    ``keyvalue``, ``heading`` or ``columns`` (side-by-side lists of blocks)."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    lead: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+
+class Skip(Exception):
+    """Raised by a section builder that cannot run on these inputs (with the reason)."""
+
+
+@dataclass
+class Alert:
+    id: str
+    severity: str  # "info", "warn" or "critical"
+    message: str
+    mitigation: str = ""
+
+
+def metrics(*items: tuple[str, str, str]) -> Block:
+    """Headline numbers: ``(label, value, hint)`` each."""
+    return Block("metrics", {"items": [{"label": a, "value": b, "hint": c} for a, b, c in items]})
+
+
+def figure(chart: Markup, caption: str = "", wide: bool = True) -> Block:
+    """An inline SVG chart (see :mod:`softlabels.report.svg`)."""
+    return Block("figure", {"svg": chart, "caption": caption, "wide": wide})
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[bool],
+          total: int | None = None, caption: str = "", max_rows: int) -> Block:
+    """A table of at most ``max_rows`` rows; the page says how many of ``total`` are left out."""
+    shown = [[str(v) for v in r] for r in rows[:max_rows]]
+    total = len(rows) if total is None else total
+    return Block("table", {
+        "columns": list(columns), "numeric": list(numeric), "rows": shown,
+        "omitted": max(total - len(shown), 0), "caption": caption,
+    })
+
+
+def text(text: str) -> Block:
+    """A paragraph."""
+    return Block("text", {"text": text})
+
+
+def columns(*cols: list[Block]) -> Block:
+    """Lists of blocks shown side by side."""
+    return Block("columns", {"cols": list(cols)})
+
+
+@dataclass
+class Context:
+    """What every section builder gets: the resolved inputs and the report options; it
+    adds label facts and alerts, and caches results other sections reuse."""
+
+    data: ReportData
+    max_rows: int
+    alpha: float
+    n_bins: int
+    random_state: int
+    facts: list[tuple[str, str, str]] = field(default_factory=list)  # (group, label, value)
+    alerts: list[Alert] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def class_name(self, code: int, max_len: int = 40) -> str:
+        return svg.clean_text(self.data.classes[int(code)], max_len)
+
+
+#: Most classes listed in the answers evidence of one item.
+EVIDENCE = 6
+
+
+def answers_evidence(ctx: Context, rows: np.ndarray) -> list[str]:
+    """'G×3 · P×2' per item: the answers behind each listed item."""
+    ann = ctx.data.ann
+    if ann is None:
+        return [""] * len(rows)
+    counts = ann.counts[rows]
+    out = []
+    for c in counts:
+        order = [k for k in np.argsort(-c, kind="stable") if c[k] > 0]
+        parts = [f"{ctx.class_name(k, 16)}\u00d7{int(c[k])}" for k in order[:EVIDENCE]]
+        if len(order) > EVIDENCE:
+            parts.append(f"+{len(order) - EVIDENCE} more")
+        out.append(" \u00b7 ".join(parts))
+    return out
+
+
+def ambiguity(ctx: Context) -> np.ndarray:
+    """Normalised entropy of each consensus soft label (computed once)."""
+    from softlabels.audit.agreement import item_ambiguity
+
+    if "ambiguity" not in ctx.results:
+        ctx.results["ambiguity"] = item_ambiguity(ctx.data.soft)
+    return ctx.results["ambiguity"]
+
+
+def vote_ambiguity(ctx: Context) -> np.ndarray | None:
+    """Normalised entropy of each item's vote shares (None without answers)."""
+    from softlabels.audit.agreement import item_ambiguity
+
+    ann = ctx.data.ann
+    if ann is None:
+        return None
+    if "vote_ambiguity" not in ctx.results:
+        counts = ann.counts
+        ctx.results["vote_ambiguity"] = item_ambiguity(counts / counts.sum(axis=1, keepdims=True))
+    return ctx.results["vote_ambiguity"]
