@@ -203,3 +203,14 @@ def test_modules_carry_state_and_parameters():
     ns = create_loss("normalized-softmax", in_features=4, num_classes=3)
     assert [n for n, _ in ns.named_parameters()] == ["weight"]
     assert "temperature=2.0" in repr(create_loss("kd", temperature=2.0))
+
+
+def test_register_loss_refuses_duplicates_and_non_modules():
+    with pytest.raises(ValueError, match="'kd' is already registered by .*kd.KDLoss"):
+        losses.register_loss("kd", function=functional.kd_loss, summary="again")(
+            type("KD2", (LossModule,), {}))
+    with pytest.raises(TypeError, match="decorates a LossModule subclass"):
+        losses.register_loss("new-one", function=functional.kd_loss, summary="s")(object)
+    with pytest.raises(ValueError, match="call must be one of"):
+        losses.register_loss("new-one", function=functional.kd_loss, summary="s", call="x")
+    assert "new-one" not in REGISTERED

@@ -51,10 +51,10 @@ def register_loss(name: str, *, function: Callable[..., Tensor], summary: str,
     in listings. Write every argument as a literal: they are also read from the file's source
     without importing it (so that listing the losses never imports torch).
     """
+    check_registration(name, call, summary, order, f"register_loss({name!r})")
 
     def add(cls: L) -> L:
         where = f"{cls.__module__}.{cls.__qualname__}"
-        check_registration(name, call, summary, order, where)
         if not (isinstance(cls, type) and issubclass(cls, LossModule)):
             raise TypeError(f"{where}: @register_loss decorates a LossModule subclass.")
         if not callable(function):
