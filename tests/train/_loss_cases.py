@@ -1,8 +1,10 @@
-"""One small input builder per registered loss, shared by the registry-wide contract tests.
+"""Input builders for the registry-wide contract tests.
 
-``CASES[name] = Case(params, build, twin)``: ``build(n, dtype, scale, seed)`` returns the
-forward arguments (floating inputs that take gradients first, flagged in ``grad_args``);
-``twin(module, args, reduction)`` computes the same loss with the pure function.
+``case(name)`` gives a :class:`Case`: ``build(n, dtype, scale, seed)`` returns the forward
+arguments (floating inputs that take gradients first, flagged in ``grad_args``). A loss called
+as ``loss(logits, target)``, ``loss(student, teacher, target)`` or with bags needs no entry in
+:data:`CASES` (it is tested with default parameters); an entry sets explicit hyper-parameters
+and, for losses with buffers or learned parts, how its function is called.
 """
 
 from __future__ import annotations
@@ -54,20 +56,25 @@ def _stochastic(c: int, g: torch.Generator) -> torch.Tensor:
 
 @dataclass
 class Case:
+    """How the contract tests exercise one loss.
+
+    ``params`` are hyper-parameters given explicitly, and identically, to the module's
+    constructor and to the function (non-default values, so a module that drops, swaps or
+    mis-stores one differs from its function); ``init`` are constructor-only arguments (sizes,
+    buffers). ``twin(function, module, args, params)`` computes the loss with the function,
+    taking from the module only its learned parts (heads, class vectors), never its
+    hyper-parameters; by default it is ``function(*args, **params)``.
+    """
+
     params: dict[str, Any]
     build: Callable[[int, torch.dtype, float, int], tuple]
-    twin: Callable[[Any, tuple, str], torch.Tensor]
+    twin: Callable[[Callable, Any, tuple, dict], torch.Tensor] | None = None
     grad_args: tuple[int, ...] = (0,)
-    extra: dict[str, Any] = field(default_factory=dict)
+    init: dict[str, Any] = field(default_factory=dict)
 
 
-def _plain(fn: Callable) -> Callable:
-    """A twin that calls ``fn(*args, **module hyper-parameters)``."""
-
-    def twin(module: Any, args: tuple, reduction: str) -> torch.Tensor:
-        return fn(*args, **{**module._kwargs(), "reduction": reduction})
-
-    return twin
+def _plain(fn: Callable, module: Any, args: tuple, params: dict) -> torch.Tensor:
+    return fn(*args, **params)
 
 
 def _classify(n, dtype, scale, seed):
@@ -149,62 +156,99 @@ _COUNTS = [200.0, 50.0, 20.0, 5.0, 1.0]
 _COOC = (torch.rand(C, C, generator=_gen(98)) * 10).round()
 
 
-def _uskd_twin(module, args, reduction):
+def _uskd_twin(fn, module, args, params):
     logits, target, feats = args
-    return F.uskd_loss(logits, target, module.head(feats.to(module.head.weight.dtype)),
-                       **{**module._kwargs(), "reduction": reduction})
+    return fn(logits, target, module.head(feats.to(module.head.weight.dtype)), **params)
 
 
-def _elr_twin(module, args, reduction):
-    logits, target, _ = args
-    ema = F.elr_update_targets(torch.zeros(logits.shape, dtype=torch.float64), logits,
-                               beta=module.beta, clamp_eps=module.clamp_eps)
-    return F.elr_loss(logits, target, ema.to(module.ema_target.dtype), lam=module.lam,
-                      clamp_eps=module.clamp_eps, reduction=reduction)
+def _elr_twin(fn, module, args, params):
+    logits, target, _ = args  # a fresh module: every row of its EMA target starts at zero
+    update = {k: params[k] for k in ("beta", "clamp_eps")}
+    loss = {k: params[k] for k in ("lam", "clamp_eps", "reduction")}
+    ema = F.elr_update_targets(torch.zeros(logits.shape, dtype=torch.float64), logits, **update)
+    return fn(logits, target, ema.to(module.ema_target.dtype), **loss)
 
 
-def _normalized_twin(module, args, reduction):
+def _normalized_twin(fn, module, args, params):
     feats, target = args
-    return F.normalized_softmax_loss(feats, module.weight, target, scale=module.scale,
-                                     reduction=reduction)
+    return fn(feats, module.weight, target, **params)
 
 
-def _focal_twin(module, args, reduction):
-    return F.multi_focal_loss(*args, class_counts=module.class_counts,
-                              cooccurrence=module.cooccurrence,
-                              **{**module._kwargs(), "reduction": reduction})
+def _forward_twin(fn, module, args, params):
+    return fn(*args, _Q, **params)
 
+
+def _focal_twin(fn, module, args, params):
+    return fn(*args, class_counts=torch.tensor(_COUNTS), cooccurrence=_COOC, **params)
+
+
+def _ure_twin(fn, module, args, params):
+    return fn(*args, _Q, torch.tensor(_PRIOR), **params)
+
+
+_PRIOR = [0.3, 0.25, 0.2, 0.15, 0.1]
 
 CASES: dict[str, Case] = {
-    "soft-cross-entropy": Case({"label_smoothing": 0.1}, _classify_soft,
-                               _plain(F.soft_cross_entropy)),
-    "kd": Case({"temperature": 2.0}, _distill, _plain(F.kd_loss), grad_args=(0,)),
-    "dkd": Case({}, _distill, _plain(F.dkd_loss)),
-    "nkd": Case({"temperature": 2.0}, _distill, _plain(F.nkd_loss)),
-    "uskd": Case({"in_features": D, "num_classes": C}, _uskd, _uskd_twin, grad_args=(0, 2)),
-    "elr": Case({"num_examples": 10, "num_classes": C}, _elr, _elr_twin),
-    "scl-nl": Case({}, _classify, _plain(F.scl_nl_loss)),
-    "scl-exp": Case({}, _classify, _plain(F.scl_exp_loss)),
-    "ure-ga": Case({}, _classify, _plain(F.ure_ga_loss)),
-    "forward-correction": Case({"transition": _Q}, _classify,
-                               lambda m, a, r: F.forward_correction_loss(
-                                   *a, m.transition, eps=m.eps, reduction=r)),
-    "pc": Case({}, _classify, _plain(F.pc_loss)),
-    "dllp": Case({}, _dllp, _plain(F.dllp_loss)),
-    "pu-mlc": Case({}, _multilabel, _plain(F.pu_mlc_loss)),
-    "multi-focal": Case({"class_counts": _COUNTS, "cooccurrence": _COOC}, _multihot,
-                        _focal_twin),
-    "z-loss": Case({"b": 0.5}, _classify, _plain(F.z_loss)),
-    "squared-hinge": Case({}, _classify, _plain(F.squared_hinge_loss)),
-    "normalized-softmax": Case({"in_features": D, "num_classes": C}, _features,
-                               _normalized_twin),
-    "decoupled-softmax": Case({}, _retrieval, _plain(F.decoupled_softmax_loss)),
-    "soft-top-k": Case({"k": 2}, _retrieval, _plain(F.soft_top_k_loss)),
-    "thurstone-fidelity": Case({"fixed_pred_std": False}, _pairs,
-                               _plain(F.thurstone_fidelity_loss), grad_args=(0, 1)),
-    "soft-teacher-ce": Case({}, _soft_teacher, _plain(F.soft_teacher_ce_loss)),
-    "best-of-heads": Case({"relax": 0.1}, _heads, _plain(F.best_of_heads_loss)),
+    "soft-cross-entropy": Case({"label_smoothing": 0.1}, _classify_soft),
+    "kd": Case({"temperature": 2.0, "alpha": 0.7, "t2_scale": False}, _distill),
+    "dkd": Case({"alpha": 0.5, "beta": 2.0, "temperature": 3.0, "t2_scale": False}, _distill),
+    "nkd": Case({"temperature": 2.0, "gamma": 1.0}, _distill),
+    "uskd": Case({"alpha": 0.8, "beta": 0.2, "mu": 0.01, "rank_source": "paper"}, _uskd,
+                 _uskd_twin, grad_args=(0, 2), init={"in_features": D, "num_classes": C}),
+    "elr": Case({"lam": 2.0, "beta": 0.5, "clamp_eps": 1e-3}, _elr, _elr_twin,
+                init={"num_examples": 10, "num_classes": C}),
+    "scl-nl": Case({"eps": 1e-4}, _classify),
+    "ure-ga": Case({}, _classify, _ure_twin, init={"transition": _Q, "prior": _PRIOR}),
+    "forward-correction": Case({"eps": 1e-4}, _classify, _forward_twin,
+                               init={"transition": _Q}),
+    "dllp": Case({"eps": 1e-5}, _dllp),
+    "pu-mlc": Case({"alpha": 0.5, "gamma": 0.4, "eps": 1e-8, "min_tau": 1e-2, "max_tau": 0.9},
+                   _multilabel),
+    "multi-focal": Case({"gamma_pos": 0.5, "gamma_neg": 2.0, "clip": 0.1, "neg_boost": 1.5,
+                         "prior_power": 0.5, "eps": 1e-6}, _multihot, _focal_twin,
+                        init={"class_counts": _COUNTS, "cooccurrence": _COOC}),
+    "z-loss": Case({"a": 2.0, "b": 0.5, "eps": 1e-10}, _classify),
+    "squared-hinge": Case({"margin": 0.5}, _classify),
+    "normalized-softmax": Case({"scale": 5.0}, _features, _normalized_twin,
+                               init={"in_features": D, "num_classes": C}),
+    "decoupled-softmax": Case({"weighted": True}, _retrieval),
+    "soft-top-k": Case({"k": 2, "alpha": 3.0, "n_iter": 20, "weighted": True}, _retrieval),
+    "thurstone-fidelity": Case({"levels": (4.0, 3.5, 2.0, 1.5, 1.0), "fixed_pred_std": False,
+                                "eps": 1e-6}, _pairs, grad_args=(0, 1)),
+    "soft-teacher-ce": Case({"bg_index": 0, "normalize": "paper"}, _soft_teacher),
+    "best-of-heads": Case({"relax": 0.1}, _heads),
 }
+
+#: Inputs for a loss without an entry above, chosen by its declared call convention.
+_BY_CALL = {"target": _classify, "distill": _distill, "bags": _dllp}
+
+
+def case(name: str) -> Case:
+    """The case of a registered loss: its entry in :data:`CASES`, or plain default-parameter
+    inputs for its call convention (losses with other conventions need an entry)."""
+    from softlabels.train import loss_info
+
+    if name in CASES:
+        return CASES[name]
+    call = loss_info(name).call
+    if call not in _BY_CALL:
+        raise LookupError(f"loss {name!r} (call={call!r}) needs a Case in _loss_cases.CASES: "
+                          "the contract tests cannot guess its extra inputs.")
+    return Case({}, _BY_CALL[call])
+
+
+def function_of(name: str) -> Callable:
+    """The registered pure function of a loss."""
+    from softlabels.train import LOSSES
+
+    return LOSSES.get(name).function
+
+
+def twin(name: str, module: Any, args: tuple, reduction: str) -> torch.Tensor:
+    """The loss computed by its function with the case's parameters given explicitly."""
+    c = case(name)
+    return (c.twin or _plain)(function_of(name), module, args,
+                              {**c.params, "reduction": reduction})
 
 
 def make(name: str, *, n: int = 4, dtype: torch.dtype = torch.float64, scale: float = 1.0,
@@ -212,9 +256,9 @@ def make(name: str, *, n: int = 4, dtype: torch.dtype = torch.float64, scale: fl
     """A fresh module (in ``dtype`` for float64 runs) and its inputs."""
     from softlabels.train.nn import create_loss
 
-    case = CASES[name]
+    c = case(name)
     torch.manual_seed(seed)  # parameter initialisation (USKD head, class vectors)
-    module = create_loss(name, **{**case.params, "reduction": reduction})
+    module = create_loss(name, **{**c.init, **c.params, "reduction": reduction})
     if dtype == torch.float64:
         module = module.double()
-    return module, case.build(n, dtype, scale, seed)
+    return module, c.build(n, dtype, scale, seed)

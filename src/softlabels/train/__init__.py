@@ -14,12 +14,12 @@ below load their module on first use.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
 from softlabels._lazy import lazy_exports
 from softlabels.core.registry import Registry
+from softlabels.train._loss_index import LossInfo, loss_index
 
 #: Public names imported on first use (torch for the loop, nothing heavy for the wrapper).
 _LAZY = {
@@ -29,7 +29,8 @@ _LAZY = {
     "expand_soft_labels": "softlabels.train.sklearn",
 }
 
-__all__ = ["LOSSES", "create_loss", "list_losses", "loss_summary", *_LAZY]
+__all__ = ["LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary",
+           *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from softlabels.train.loop import History, fit
@@ -37,46 +38,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 __getattr__, __dir__ = lazy_exports(
-    "softlabels.train", _LAZY, globals(), extra=("LOSSES", "create_loss", "list_losses", "loss_summary")
+    "softlabels.train", _LAZY, globals(),
+    extra=("LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary"),
 )
 
-#: Loss name -> ``"module:attr"`` of its ``nn.Module`` (imported on first use).
+#: Loss name -> its ``nn.Module`` class, as a lazy ``"module:attr"`` path read from the
+#: registrations in :mod:`softlabels.train.nn.losses` (the class is imported on first use).
 LOSSES: Registry[type] = Registry("loss", "softlabels.train.nn.list_losses()")
-
-_M = "softlabels.train.nn.losses:"
-_SUMMARIES: dict[str, str] = {}
-for _name, _cls, _summary in [
-    ("soft-cross-entropy", "SoftCrossEntropy",
-     "cross-entropy with probability targets, label smoothing and per-sample weights"),
-    ("kd", "KDLoss", "Hinton knowledge distillation: T^2 KL to the teacher, optional CE mix"),
-    ("dkd", "DKDLoss", "decoupled KD: target-class and non-target-class terms (Zhao et al. 2022)"),
-    ("nkd", "NKDLoss", "normalized KD: target part + normalized non-target part (Yang et al. 2023)"),
-    ("uskd", "USKDLoss", "self-KD with customized soft labels and a weak head (Yang et al. 2023)"),
-    ("elr", "ELRLoss", "CE + early-learning regularization with per-sample EMA targets (Liu et al. 2020)"),
-    ("scl-nl", "SCLNLLoss", "complementary labels: -log(1 - p_ybar) (Chou et al. 2020)"),
-    ("scl-exp", "SCLEXPLoss", "complementary labels: exp(p_ybar) (Chou et al. 2020)"),
-    ("ure-ga", "UREGALoss", "complementary labels: unbiased risk with gradient ascent (Ishida et al. 2019)"),
-    ("forward-correction", "ForwardCorrectionLoss",
-     "complementary labels: -log((p @ Q)[ybar]) (Yu et al. 2018)"),
-    ("pc", "PCLoss", "complementary labels: pairwise-comparison sigmoid loss (Ishida et al. 2017)"),
-    ("dllp", "DLLPLoss", "label proportions: CE between bag proportions and mean predictions"),
-    ("pu-mlc", "PUMLCLoss", "positive-unlabeled multi-label variational loss (Yuan et al. 2023)"),
-    ("multi-focal", "MultiFocalLoss", "COMIC multi-focal modifier for long-tailed partial multi-label"),
-    ("z-loss", "ZLoss", "shift- and scale-invariant Z-loss (de Brebisson & Vincent 2016)"),
-    ("squared-hinge", "SquaredHingeLoss", "one-vs-rest L2-SVM squared hinge (CNN-SVM)"),
-    ("normalized-softmax", "NormalizedSoftmaxLoss",
-     "cosine logits times a fixed scale, then CE (hyperspherical embedding)"),
-    ("decoupled-softmax", "DecoupledSoftmaxLoss",
-     "multi-label softmax with one denominator per positive (DEXML)"),
-    ("soft-top-k", "SoftTopKLoss", "multi-label loss on a differentiable soft top-k (DEXML)"),
-    ("thurstone-fidelity", "ThurstoneFidelityLoss",
-     "pairwise fidelity between Thurstone preferences (DeQA-Score)"),
-    ("soft-teacher-ce", "SoftTeacherCELoss",
-     "CE with background samples weighted by the teacher's background score (Soft Teacher)"),
-    ("best-of-heads", "BestOfHeadsLoss", "minimum over K heads of the per-sample CE (multi-output)"),
-]:
-    LOSSES.register(_name, _M + _cls, summary=_summary)
-    _SUMMARIES[_name] = _summary
+for _info in loss_index().values():
+    LOSSES.register(_info.name, _info.path, summary=_info.summary)
 
 
 def list_losses(pattern: str = "*") -> list[str]:
@@ -98,9 +68,24 @@ def loss_summary(name: str) -> str:
     >>> loss_summary("z-loss")
     'shift- and scale-invariant Z-loss (de Brebisson & Vincent 2016)'
     """
-    if name not in _SUMMARIES:
+    return loss_info(name).summary
+
+
+def loss_info(name: str) -> LossInfo:
+    """What a registered loss declares: name, summary, call convention (``call``, one of
+    ``"target"``, ``"distill"``, ``"index"``, ``"features"``, ``"bags"``, ``"custom"``), listing
+    order, and where its module class and function live. Does not import torch.
+
+    Examples
+    --------
+    >>> info = loss_info("elr")
+    >>> info.call, info.class_name, info.function
+    ('index', 'ELRLoss', 'elr_loss')
+    """
+    index = loss_index()
+    if name not in index:
         LOSSES.get(name)  # the KeyError with the closest names
-    return _SUMMARIES[name]  # (Registry.summary would import the loss, hence torch)
+    return index[name]
 
 
 def create_loss(name: str, **params: Any) -> Any:

@@ -4,7 +4,8 @@
 sample index to stateful losses (ELR), teacher logits to distillation losses, bag structure to
 DLLP. Needs torch (``pip install 'softlabels[torch]'``).
 
-How the loss is called (``call="auto"`` picks by the loss's class; name a mode to override):
+How the loss is called (``call="auto"`` picks what the loss's registration declares,
+``softlabels.train.loss_info(name).call``; name a mode to override):
 
 ==============  ==========================================  =====================================
 mode            call                                        chosen for
@@ -156,30 +157,29 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
 def loss_call_mode(loss: Any) -> str:
     """The mode ``call="auto"`` uses for ``loss`` (see the module docstring).
 
+    A registered loss module is called as its registration says (``loss_info(name).call``);
+    a registered function the same way when it takes the same inputs as its module
+    (distillation, bags); anything else as ``loss(logits, target)``.
+
     Examples
     --------
     >>> from softlabels.train.nn import ELRLoss, KDLoss
     >>> loss_call_mode(KDLoss()), loss_call_mode(ELRLoss(10, 3))
     ('distill', 'index')
     """
-    from softlabels.train.nn import functional as SF
-    from softlabels.train.nn import losses as L
+    from softlabels.train.nn.losses import REGISTERED, LossModule
 
-    if isinstance(loss, (L.KDLoss, L.DKDLoss, L.NKDLoss)) or \
-            loss in (SF.kd_loss, SF.dkd_loss, SF.nkd_loss):
-        return "distill"
-    if isinstance(loss, L.ELRLoss):
-        return "index"
-    if isinstance(loss, L.DLLPLoss) or loss is SF.dllp_loss:
-        return "bags"
-    if isinstance(loss, L.USKDLoss):
-        return "features"
-    if isinstance(loss, (L.SoftTeacherCELoss, L.ThurstoneFidelityLoss)):
+    if isinstance(loss, LossModule) and hasattr(type(loss), "info"):
+        call = type(loss).info.call
+    else:
+        call = next((cls.info.call for cls in REGISTERED.values() if cls.function is loss
+                     and cls.info.call in ("distill", "bags")), "target")
+    if call == "custom":
         raise InputError(
             f"fit cannot guess how to call {type(loss).__name__}: pass call='batch' and a "
             "loss taking (output, batch)."
         )
-    return "target"
+    return call
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:

@@ -34,12 +34,20 @@ from softlabels._optional import require
 
 torch = require("torch", extra="torch")
 
-from softlabels.train import LOSSES, create_loss, list_losses, loss_summary  # noqa: E402
+from softlabels.train import (  # noqa: E402
+    LOSSES,
+    LossInfo,
+    create_loss,
+    list_losses,
+    loss_info,
+    loss_summary,
+)
 from softlabels.train.nn import functional  # noqa: E402
 from softlabels.train.nn import heads as _heads  # noqa: E402
 from softlabels.train.nn import losses as _losses  # noqa: E402
 from softlabels.train.nn.heads import *  # noqa: E402,F403
 from softlabels.train.nn.losses import *  # noqa: E402,F403
 
-__all__ = ["LOSSES", "create_loss", "functional", "list_losses", "loss_summary",
+__all__ = ["LOSSES", "LossInfo", "create_loss", "functional", "list_losses", "loss_info",
+           "loss_summary",
            *_losses.__all__, *_heads.__all__]

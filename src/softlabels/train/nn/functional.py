@@ -72,3 +72,13 @@ __all__ = [
     "uskd_loss",
     "z_loss",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The function of a loss registered outside this module's list (a new loss file)."""
+    from softlabels.train.nn.losses import REGISTERED
+
+    for cls in REGISTERED.values():
+        if cls.function.__name__ == name:
+            return cls.function
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

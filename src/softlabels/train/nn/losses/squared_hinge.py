@@ -1,0 +1,29 @@
+"""One-vs-rest squared hinge (L2-SVM)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from softlabels.train.nn import _classification as _c
+from softlabels.train.nn.losses._base import LossModule, register_loss
+
+__all__ = ["SquaredHingeLoss"]
+
+
+@register_loss(
+    "squared-hinge",
+    function=_c.squared_hinge_loss,
+    summary="one-vs-rest L2-SVM squared hinge (CNN-SVM)",
+    order=16,
+)
+class SquaredHingeLoss(LossModule):
+    """Module twin of :func:`~softlabels.train.nn.functional.squared_hinge_loss`;
+    ``forward(logits, target)``."""
+
+    _spec = _c.HINGE_PARAMS
+
+    def __init__(self, *, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(margin=margin, reduction=reduction)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return _c.squared_hinge_loss(logits, target, **self._kwargs())
