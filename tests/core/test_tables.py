@@ -283,3 +283,17 @@ def test_no_warning_for_exact_inputs():
         warnings.simplefilter("error")
         read_probs(soft_frame(["u"], ["a", "b"], [[0.25, 0.75]]))
         match_labels([1], [[0.25, 0.75]])
+
+
+def test_match_labels_scalar_is_refused_with_its_shape():
+    raises("y must be 1-D (one class index per item); got shape ().", match_labels, 1,
+           [[0.5, 0.5]], name="y")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import softlabels.core.tables as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 15

@@ -532,8 +532,8 @@ def match_labels(
     name, probs_name : str
         How error messages call the labels and the probabilities.
     path : path, optional
-        The file the labels were read from (when ``labels`` are values), named in
-        error messages.
+        The file the labels were read from, named in error messages (by default
+        ``labels`` itself when it is a path).
 
     Returns
     -------
@@ -555,13 +555,13 @@ def match_labels(
     ...
     softlabels.core.errors.InputError: labels: 1 values outside 0..1 (first at row 1: 2).
     """
-    if isinstance(labels, _PathLike) and path is None:
-        path = labels
-        labels = read_labels(path, name=name)
+    if isinstance(labels, _PathLike):
+        path = labels if path is None else path
+        labels = read_labels(labels, name=name)
     values = np.asarray(labels)
     matrix = _matrix(probs)
     n = len(matrix)
-    if len(values) != n:
+    if values.ndim and len(values) != n:
         hint = ""
         if path is not None and len(values) == n + 1 and Path(path).suffix.lower() != ".npy":
             hint = (" If its first line is a header of numbers (pandas writes 0), name the "
