@@ -338,3 +338,52 @@ def test_report_seed_below_zero_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(capsys, "report", "--answers", answers, "--seed", "-1",
                        "-o", tmp_path / "r.html")
     assert code == 2 and "--seed" in err
+
+
+# ------------------------------------------- faults inside a softlabels table, named
+def test_soft_label_table_with_an_empty_cell_names_row_item_and_class(tmp_path, capsys):
+    probs = tmp_path / "probs.csv"
+    frame = _soft_table(P)
+    frame.loc[6, "dog"] = np.nan
+    frame.to_csv(probs, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "-o", out)
+    assert f"predicted probabilities ({probs}): row 6 (item 'i6'), class 'dog' is missing" in err
+
+
+def test_soft_label_table_with_a_repeated_class_column(tmp_path, capsys):
+    """The CSV reader renames the second 'cat' to 'cat.1', which read as a third class."""
+    crowd = tmp_path / "crowd.csv"
+    crowd.write_text("item,label,confidence,cat,dog,cat\n"
+                     + "".join(f"i{j},cat,1,1,0,0\n" for j in range(10)))
+    probs = tmp_path / "probs.csv"
+    _soft_table(P).to_csv(probs, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "--soft-labels", crowd, "-o", out)
+    assert "crowd.csv" in err and "column 'cat' appears more than once (columns 4 and 6)" in err
+
+
+def test_soft_label_table_with_a_repeated_item(tmp_path, capsys):
+    probs = tmp_path / "probs.csv"
+    frame = _soft_table(P)
+    frame.loc[8, "item"] = "i2"
+    frame.to_csv(probs, index=False)
+    labels = write(tmp_path, "labels", Y, "npy")
+    out = tmp_path / "out.csv"
+    err = fails(capsys, tmp_path, out, "audit", "--labels", labels, "--pred-probs", probs,
+                "-o", out)
+    assert "probs.csv" in err and "item 'i2' appears more than once (rows 2 and 8)" in err
+
+
+def test_labels_saved_as_one_column_matrix_are_read(tmp_path, capsys):
+    """An (n, 1) .npy of labels (a column vector) is one label per item."""
+    labels = write(tmp_path, "labels", Y[:, None], "npy")
+    probs = write(tmp_path, "probs", P, "npy")
+    out = tmp_path / "issues.csv"
+    code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", out)
+    assert code == 0, err
+    assert read_out(out)["given"].tolist() == Y.tolist()

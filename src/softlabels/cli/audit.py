@@ -15,76 +15,17 @@ from rich.table import Table
 
 from softlabels.cli._common import CLIError, check_output, out
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_array, read_table, table_format, write_frame
+from softlabels.core.io import write_frame
+from softlabels.core.tables import (
+    align_items,
+    class_order,
+    match_classes,
+    match_labels,
+    read_labels,
+    read_probs,
+)
 
 _ARRAY_HELP = ".npy, .csv or .parquet"
-
-
-def read_probs(path: Path, name: str) -> Any:
-    """Probabilities from a file: a softlabels table (item, label, confidence, then one
-    column per class) gives a SoftLabels; anything else is read as a numeric matrix.
-
-    A text matrix whose first row is ``0,1,...,K-1`` (the header this command line
-    writes, and pandas' default) has that row read as its header.
-    """
-    from softlabels.core.validation import check_pred_probs
-
-    where = f"{name} ({path})"
-    text = False
-    if path.suffix.lower() != ".npy":
-        try:
-            frame = read_table(path, id_columns=("item",))
-        except InputError as exc:
-            raise InputError(f"{name}: {exc}") from None
-        columns = [str(c) for c in frame.columns]
-        if "item" in columns or {"label", "confidence"} <= set(columns):
-            return _soft_label_table(frame, columns, where)
-        text = table_format(path) in ("csv", "tsv")
-    values = read_array(path, name=name)
-    if values.ndim != 2:
-        got = "one column" if values.ndim == 1 else f"shape {values.shape}"
-        raise InputError(f"{path}: {name} must have one column per class; got {got}.")
-    if text and _class_index_header(columns, values):
-        if len(values) == 1:
-            raise InputError(f"{where}: the file has a header but no data rows.")
-        values = values[1:]
-    return check_pred_probs(values, name=where)
-
-
-def _class_index_header(columns: list[str], values: np.ndarray) -> bool:
-    """Whether the first row of a text matrix, read as data, is the header ``0..K-1``.
-
-    With two classes ``0,1`` is also a valid probability row: it counts as a header only
-    when the other rows are not all integers (a one-hot matrix keeps it as data).
-    """
-    k = values.shape[1]
-    if columns != [str(j) for j in range(k)] or not np.array_equal(values[0], np.arange(k)):
-        return False
-    return k >= 3 or values.dtype.kind == "f"
-
-
-def _soft_label_table(frame: pd.DataFrame, columns: list[str], where: str) -> Any:
-    """A SoftLabels from a softlabels table, with the predicted-probability tolerance."""
-    from softlabels.core.validation import check_pred_probs
-    from softlabels.core.soft import RESERVED_COLUMNS, SoftLabels
-
-    missing = [c for c in ("item", "label", "confidence") if c not in columns]
-    if missing:
-        shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
-        raise InputError(
-            f"{where}: a softlabels table has the columns item, label, confidence and one "
-            f"per class; no {' or '.join(map(repr, missing))} column (columns: {shown})."
-        )
-    class_cols = [c for c in frame.columns if str(c) not in RESERVED_COLUMNS]
-    for c in class_cols:
-        if not pd.api.types.is_numeric_dtype(frame[c]):
-            raise InputError(f"{where}: class column {str(c)!r} is not numeric.")
-    frame = frame.copy()
-    frame[class_cols] = check_pred_probs(frame[class_cols], name=where)
-    try:
-        return SoftLabels.from_frame(frame)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
 
 
 def _matrix(probs: Any) -> np.ndarray:
@@ -92,82 +33,13 @@ def _matrix(probs: Any) -> np.ndarray:
     return np.asarray(getattr(probs, "probs", probs))
 
 
-def _rows(probs: Any) -> int:
-    return len(_matrix(probs))
-
-
-def _check_rows(labels: Any, labels_path: Path, probs: Any, probs_path: Path) -> None:
-    n = _rows(probs)
-    if len(labels) != n:
-        hint = ""
-        if len(labels) == n + 1 and labels_path.suffix.lower() != ".npy":
-            hint = (" If its first line is a header of numbers (pandas writes 0), name the "
-                    "column, e.g. label.")
-        raise InputError(
-            f"{labels_path}: {len(labels)} labels but {probs_path} has {n} rows.{hint}"
-        )
-
-
-def _check_classes(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
-    """``other`` with its class columns in the order of ``probs``: the counts must agree,
-    and two softlabels tables must name the same classes (columns matched by name)."""
-    k, k_other = (_matrix(a).shape[1] for a in (probs, other))
-    if k != k_other:
-        raise InputError(f"{other_path}: {k_other} class columns but {probs_path} has {k}.")
-    names, other_names = (
-        None if getattr(a, "classes", None) is None else [str(c) for c in a.classes]
-        for a in (probs, other)
-    )
-    if names is None or other_names is None or names == other_names:
-        return other
-    if sorted(names) != sorted(other_names):
-        raise InputError(
-            f"{other_path}: classes {other_names} are not those of {probs_path} ({names})."
-        )
-    from softlabels.core.soft import SoftLabels
-
-    order = [other_names.index(c) for c in names]
-    return SoftLabels(other.probs[:, order], probs.classes, other.item_ids,
-                      provenance=other.provenance, support=other.support)
-
-
-def _check_same_items(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
-    """``other`` checked against ``probs``: the same number of rows, the same classes
-    (returned in the order of ``probs``) and, with two softlabels tables, the same item
-    ids in the same order."""
-    n, n_other = _rows(probs), _rows(other)
-    if n != n_other:
-        raise InputError(f"{other_path}: {n_other} rows but {probs_path} has {n}.")
-    other = _check_classes(probs, probs_path, other, other_path)
-    ids = [getattr(a, "item_ids", None) for a in (probs, other)]
-    if ids[0] is not None and ids[1] is not None:
-        differ = np.flatnonzero(np.asarray(ids[0]).astype(str) != np.asarray(ids[1]).astype(str))
-        if differ.size:
-            r = int(differ[0])
-            raise InputError(
-                f"{other_path}: the items are not those of {probs_path}, in the same order "
-                f"(row {r}: item {ids[1][r]!r} there, {ids[0][r]!r} in {probs_path})."
-            )
-    return other
-
-
-def read_labels(path: Path, name: str) -> np.ndarray:
-    values = read_array(path, name=name)
-    if values.ndim != 1:
-        raise InputError(
-            f"{path}: {name} must have one column (a class index per item); "
-            f"got {values.shape[1]} columns."
-        )
-    return values
-
-
-def _class_indices(labels: np.ndarray, path: Path, name: str, probs: Any, probs_path: Path) -> np.ndarray:
-    """Labels checked against their probabilities: one per row, each in ``0..K-1``."""
-    from softlabels.core.validation import check_labels
-
-    _check_rows(labels, path, probs, probs_path)
-    k = _matrix(probs).shape[1]
-    return check_labels(labels, k, name=f"{name} ({path})")
+def _same_items(probs: Any, probs_path: Path, other: Any, other_path: Path) -> Any:
+    """``other`` checked against ``probs``: the same number of rows, with two softlabels
+    tables the same item ids in the same order, and the same classes (returned in the
+    order of ``probs``)."""
+    names = {"name": str(other_path), "reference_name": str(probs_path)}
+    other = align_items(probs, other, **names)
+    return match_classes(probs, other, **names)
 
 
 def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
@@ -221,12 +93,12 @@ def audit(
     from softlabels.audit.issues import audit_labels
 
     _check_outputs(output, labels, pred_probs, soft_labels)
-    p = read_probs(pred_probs, "predicted probabilities")
-    y = _class_indices(read_labels(labels, "labels"), labels, "labels", p, pred_probs)
+    p = read_probs(pred_probs, name="predicted probabilities")
+    y = match_labels(read_labels(labels, name="labels"), p, probs_name=str(pred_probs), path=labels)
     crowd = None
     if soft_labels is not None:
-        crowd = read_probs(soft_labels, "soft labels")
-        crowd = _check_same_items(p, pred_probs, crowd, soft_labels)
+        crowd = read_probs(soft_labels, name="soft labels")
+        crowd = _same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
     flagged = table[table["is_issue"]].sort_values("score")
@@ -269,13 +141,13 @@ def conformal(
     model = SplitConformalClassifier(
         score=score, alpha=alpha, randomized=randomized, mondrian=mondrian, random_state=seed
     )
-    model._validate_params()
     _check_outputs(output, calib_probs, calib_labels, probs)
-    cal_p = read_probs(calib_probs, "calibration probabilities")
-    cal_y = read_labels(calib_labels, "calibration labels")
-    test_p = read_probs(probs, "probabilities")
-    cal_y = _class_indices(cal_y, calib_labels, "calib_labels", cal_p, calib_probs)
-    test_p = _check_classes(cal_p, calib_probs, test_p, probs)
+    cal_p = read_probs(calib_probs, name="calibration probabilities")
+    cal_y = read_labels(calib_labels, name="calibration labels")
+    test_p = read_probs(probs, name="probabilities")
+    cal_y = match_labels(cal_y, cal_p, name="calib_labels", probs_name=str(calib_probs),
+                         path=calib_labels)
+    test_p = match_classes(cal_p, test_p, name=str(probs), reference_name=str(calib_probs))
     if score == "raps" and math.ceil(RAPS_TUNE_FRACTION * len(cal_y)) >= len(cal_y):
         raise InputError(
             f"{calib_labels}: --score raps holds out calibration items to tune its penalty "
@@ -365,22 +237,23 @@ def calibrate(
     if (calib_probs is None) != (calib_labels is None):
         raise CLIError("--calib-probs and --calib-labels go together.")
     _check_outputs(output, probs, labels, calib_probs, calib_labels, soft_labels)
-    p = read_probs(probs, "probabilities")
-    y = _class_indices(read_labels(labels, "labels"), labels, "labels", p, probs)
+    p = read_probs(probs, name="probabilities")
+    y = match_labels(read_labels(labels, name="labels"), p, probs_name=str(probs), path=labels)
     p_arr = _matrix(p)
     human = None
     if soft_labels is not None:
-        human = read_probs(soft_labels, "soft labels")
-        human = _check_same_items(p, probs, human, soft_labels)
+        human = read_probs(soft_labels, name="soft labels")
+        human = _same_items(p, probs, human, soft_labels)
     scaler = TemperatureScaling(inputs="probs")
     if calib_probs is not None:
-        cp = read_probs(calib_probs, "calibration probabilities")
-        cy = read_labels(calib_labels, "calibration labels")  # type: ignore[arg-type]
-        cy = _class_indices(cy, calib_labels, "calib_labels", cp, calib_probs)  # type: ignore[arg-type]
-        aligned = _check_classes(p, probs, cp, calib_probs)  # type: ignore[arg-type]
+        cp = read_probs(calib_probs, name="calibration probabilities")
+        cy = read_labels(calib_labels, name="calibration labels")
+        cy = match_labels(cy, cp, name="calib_labels", probs_name=str(calib_probs),
+                          path=calib_labels)
+        aligned = match_classes(p, cp, name=str(calib_probs), reference_name=str(probs))
         if aligned is not cp:  # columns matched by name: the labels follow their class
-            names = [str(c) for c in aligned.classes]
-            cy = np.array([names.index(str(c)) for c in cp.classes])[cy]
+            order = class_order(cp.classes, p.classes)  # type: ignore[union-attr]
+            cy = np.argsort(order)[cy]
             cp = aligned
         scaler.fit(cp, cy)
         eval_rows = np.arange(len(y))
@@ -467,15 +340,15 @@ def report(
         ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col)
     soft = None
     if soft_labels is not None:
-        soft = read_probs(soft_labels, "soft labels")
+        soft = read_probs(soft_labels, name="soft labels")
         if not hasattr(soft, "classes"):
             from softlabels.core.soft import SoftLabels
 
             soft = SoftLabels(soft, classes=[str(k) for k in range(soft.shape[1])])
-    probs = None if pred_probs is None else read_probs(pred_probs, "predicted probabilities")
-    given = None if labels is None else read_labels(labels, "labels")
+    probs = None if pred_probs is None else read_probs(pred_probs, name="predicted probabilities")
+    given = None if labels is None else read_labels(labels, name="labels")
     if given is not None and probs is not None:
-        given = _class_indices(given, labels, "labels", probs, pred_probs)  # type: ignore[arg-type]
+        given = match_labels(given, probs, probs_name=str(pred_probs), path=labels)
     elif given is not None and ans is not None and len(given) != ans.n_items:
         raise InputError(f"{labels}: {len(given)} labels but {answers} has {ans.n_items} items.")
     files = {"answers": answers, "soft_labels": soft_labels, "labels": labels,
