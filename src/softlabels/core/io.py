@@ -84,17 +84,43 @@ def _head(p: Path, n: int = 8192) -> bytes:
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
-def _check_text_head(path: str | os.PathLike[str], head: bytes, fmt: str) -> None:
-    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text."""
+def _check_text_head(
+    path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None
+) -> None:
+    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text
+    and (given the ``file``) no NUL byte lies anywhere in it."""
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
     if b"\x00" in head:
         raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
+    if file is not None:
+        _check_no_nul(path, file, fmt)
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a multibyte char cut at the boundary
             raise InputError(f"{path}: is not UTF-8 text ({err.reason} at byte {err.start}).")
+
+
+def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
+    """Raise :class:`InputError` when the (uncompressed) file holds a NUL byte, which no
+    text table has: a file padded with NULs (preallocated, or cut short by a crash)
+    would otherwise be parsed in full, slowly and into a misleading error. One scan of
+    the mapped file (``memchr``), a small fraction of the time parsing it takes."""
+    if p.suffix.lower() == ".gz":
+        return
+    import mmap
+
+    try:
+        with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            at = mm.find(b"\x00")
+    except (OSError, ValueError):  # not mappable (a pipe, a special file): leave it to the parser
+        return
+    if at >= 0:
+        raise InputError(
+            f"{path}: holds NUL bytes (the first at byte {at:,}), which {fmt} text never "
+            "does; is the file truncated, preallocated or binary?"
+        )
 
 
 def read_table(
@@ -122,11 +148,12 @@ def read_table(
                 f"{path}: the content is not Parquet although the extension says so."
             )
         try:
-            frame = pd.read_parquet(p, columns=columns)
+            with _arrow_without_signal_handlers():
+                frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         return _flat_columns(frame, path, "data row")
-    _check_text_head(path, head, fmt)
+    _check_text_head(path, head, fmt, p)
     try:
         if fmt in ("csv", "tsv"):
             sep = "," if fmt == "csv" else "\t"
@@ -172,15 +199,16 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(
-            p,
-            parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types=dict.fromkeys(columns, pa.string()),
-                strings_can_be_null=True,
-            ),
-        )
+        with _arrow_without_signal_handlers():
+            table = pacsv.read_csv(
+                p,
+                parse_options=pacsv.ParseOptions(delimiter=sep),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types=dict.fromkeys(columns, pa.string()),
+                    strings_can_be_null=True,
+                ),
+            )
     except (pa.ArrowException, OSError):
         table = None
     if table is None or table.num_rows != len(frame):
@@ -196,6 +224,20 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
+
+
+@contextlib.contextmanager
+def _arrow_without_signal_handlers() -> Iterator[None]:
+    """pyarrow's own SIGINT handling off during a read: a signal that arrives while its
+    reader threads start could crash the process (a segmentation fault, not an
+    exception). Python's handler then runs as soon as the read returns."""
+    import pyarrow as pa
+
+    pa.enable_signal_handlers(False)
+    try:
+        yield
+    finally:
+        pa.enable_signal_handlers(True)
 
 
 def _flat_columns(frame: pd.DataFrame, path: str | os.PathLike[str], row: str) -> pd.DataFrame:
@@ -300,7 +342,7 @@ def _read_array(path: str | os.PathLike[str], where: str) -> np.ndarray:
         arr = _npy_array(p, where)
     else:
         head = _head(p)
-        _check_text_head(where, head, fmt)
+        _check_text_head(where, head, fmt, p)
         arr = _text_array(p, fmt, where)
     if arr.size == 0:
         raise InputError(f"{where}: the file holds no values.")
@@ -436,20 +478,31 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"{path}: the folder {parent} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise _write_error(path, err) from None
     pending = _PENDING.get()
     try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         yield tmp
         if pending is None:
             os.replace(tmp, target)
         else:
             pending.append((tmp, target))
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # a full disk, a quota, a folder made read-only
+            raise _write_error(path, err) from None
         raise
+
+
+def _write_error(path: str | os.PathLike[str], err: OSError) -> InputError:
+    """The one-line error for an output that could not be written."""
+    reason = err.strerror or (str(err).splitlines()[0] if str(err) else type(err).__name__)
+    return InputError(f"{path}: cannot be written ({reason}); it was left as it was.")
 
 
 @contextlib.contextmanager
@@ -486,11 +539,11 @@ def all_or_nothing() -> Iterator[None]:
     for done, (tmp, target) in enumerate(pending):
         try:
             os.replace(tmp, target)
-        except OSError:  # the targets before this one are already in place
+        except OSError as err:  # the targets before this one are already in place
             for left, _ in pending[done:]:
                 with contextlib.suppress(OSError):
                     os.unlink(left)
-            raise
+            raise _write_error(target, err) from None
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
