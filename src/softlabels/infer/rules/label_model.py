@@ -17,6 +17,7 @@ from softlabels.core.validation import check_float, check_int, check_is_fitted, 
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, normalize_rows
 from softlabels.infer.base import BaseInferrer
+from softlabels.infer.memory import check_model_memory
 from softlabels.infer.crowd import _kernels as K
 from softlabels.infer.rules._votes import Votes, check_votes
 
@@ -341,8 +342,14 @@ class LabelModel(RuleLabelModel):
         check_float(self.tol, "tol", owner, low=0.0)
         check_option(self.init, "init", owner, ["soft-vote", "majority-vote"])
 
+    def _memory_bytes(self, n_rules: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: expected confusion counts, the (rule, class, output)
+        table and its log layout (n_rules * n_classes² each), and the posteriors."""
+        return 8 * (3 * n_rules * n_classes * (n_classes + 1) + 4 * n_items * n_classes)
+
     def _fit(self, votes: Votes) -> np.ndarray:
         k, m = votes.n_classes, votes.n_rules
+        check_model_memory(self, m, k, votes.n_items, sources="rules", alternatives=())
         fixed = fixed_prior(self.class_balance, votes, "LabelModel")
         model_abstain = self.model == "data-programming"
         coin = self.model in ("shared-one-coin", "one-coin")
