@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gzip
 import os
+import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,7 +27,10 @@ __all__ = [
     "all_or_nothing",
     "check_readable",
     "table_format",
+    "OutputError",
 ]
+
+T = TypeVar("T")
 
 _OLD_PANDAS = int(pd.__version__.split(".")[0]) < 3
 #: pandas < 3 parses CSV floats approximately by default (pandas 3 is exact and
@@ -47,6 +53,39 @@ _FORMATS = {
     ".json": "jsonl",
 }
 _PARQUET_MAGIC = b"PAR1"
+
+
+#: The signals whose Python handlers wait while a file is read (see :func:`_uninterrupted`).
+_DEFERRED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _uninterrupted(read: Callable[..., T]) -> Callable[..., T]:
+    """Run a reader with the Python handlers of SIGINT, SIGTERM and SIGHUP held back
+    until it returns, then deliver a signal that arrived meanwhile (Ctrl-C raises
+    ``KeyboardInterrupt`` just after the read). An exception raised in the middle of a
+    read leaves the reader threads of pandas (parallel ``read_csv``) and pyarrow running
+    over buffers that the unwinding frees: a crash, not an exception. Signals left to
+    the system (``SIG_DFL``, ``SIG_IGN``) and other threads are not affected."""
+
+    @functools.wraps(read)
+    def held(*args: Any, **kwargs: Any) -> T:
+        if threading.current_thread() is not threading.main_thread():
+            return read(*args, **kwargs)
+        arrived: list[int] = []
+        previous: dict[int, Any] = {}
+        for name in _DEFERRED_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None and callable(signal.getsignal(number)):
+                previous[number] = signal.signal(number, lambda n, _: arrived.append(n))
+        try:
+            return read(*args, **kwargs)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            if arrived:
+                signal.raise_signal(arrived[0])
+
+    return held
 
 
 def table_format(path: str | os.PathLike[str]) -> str:
@@ -123,6 +162,7 @@ def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
         )
 
 
+@_uninterrupted
 def read_table(
     path: str | os.PathLike[str],
     *,
@@ -272,6 +312,7 @@ _ARRAY_FORMATS = {
 _NPY_MAGIC = b"\x93NUMPY"
 
 
+@_uninterrupted
 def read_array(path: str | os.PathLike[str], *, name: str | None = None) -> np.ndarray:
     """Read a numeric array (features, labels, logits, probabilities) from a file.
 
@@ -499,10 +540,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         raise
 
 
-def _write_error(path: str | os.PathLike[str], err: OSError) -> InputError:
+class OutputError(InputError, OSError):
+    """An output could not be written (a full disk, a read-only folder, a quota): an
+    :class:`InputError` naming the path, for the command line's one-line errors, and
+    still an ``OSError`` with the original ``errno`` for callers that catch that."""
+
+
+def _write_error(path: str | os.PathLike[str], err: OSError) -> OutputError:
     """The one-line error for an output that could not be written."""
     reason = err.strerror or (str(err).splitlines()[0] if str(err) else type(err).__name__)
-    return InputError(f"{path}: cannot be written ({reason}); it was left as it was.")
+    error = OutputError(f"{path}: cannot be written ({reason}); nothing was written there.")
+    error.errno = err.errno
+    return error
 
 
 @contextlib.contextmanager
