@@ -126,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point. After a stop signal it leaves with ``os._exit``
-    (output flushed, temporary files already removed): reader threads of pyarrow may
-    still be running, and the interpreter's shutdown must not wait for or race them."""
+    (output flushed, temporary files already removed): worker threads that numerical
+    or reading libraries started may still be running, and the interpreter's shutdown
+    must neither wait for them nor race them."""
     code = main()
     if code > 128:
         sys.stdout.flush()
