@@ -245,7 +245,8 @@ def warn_if_ratings(classes: Any, label_col: str) -> None:
     if n_classes <= MAX_NUMERIC_CLASSES and n_numbers == n_classes:
         return
     same = "" if n_numbers == n_classes else (
-        f" ({n_classes - n_numbers} of them repeat a number written another way, e.g. "
+        f" ({n_classes - n_numbers} of them {'repeats' if n_classes - n_numbers == 1 else 'repeat'}"
+        " a number written another way, e.g. "
         + ", ".join(repr(str(c)) for c in _same_number(list(classes), values.to_numpy(np.float64)))
         + ")"
     )
