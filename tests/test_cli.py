@@ -161,7 +161,7 @@ def test_failure_never_overwrites_existing_output(tmp_path, capsys):
     [
         (["-m", "dawid-skeen"], "Did you mean 'dawid-skene'"),
         (["-m", "majority-vote", "--n-iter", "5"], "--n-iter does not apply"),
-        (["-m", "glad", "--n-iter", "0"], "'n_iter' parameter of GLAD must be >= 1"),
+        (["-m", "glad", "--n-iter", "0"], "--n-iter must be >= 1; got 0."),
         (["-m", "kos", "--tol", "-1"], "'tol' parameter of KOS"),
         (["-m", "glad", "--n-jobs", "2"], "--n-jobs does not apply to glad"),
         (["--duplicates", "sometimes"], "duplicates must be"),

@@ -197,7 +197,7 @@ def test_all_or_nothing_leaves_no_temporary_file_when_a_move_fails(tmp_path, mon
 
     monkeypatch.setattr(io_module.os, "replace", flaky)
     frame = pd.DataFrame({"a": [1]})
-    with pytest.raises(PermissionError):
+    with pytest.raises(OSError, match=r"two\.csv: cannot be written \(locked\)"):
         with io_module.all_or_nothing():
             for name in ("one.csv", "two.csv", "three.csv"):
                 write_frame(frame, tmp_path / name)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 import typer
 
 from softlabels._version import __version__
-from softlabels.cli import audit, crowd, rules, sources
-from softlabels.cli._common import CLIError, err, reflow_help
+from softlabels.cli import audit, crowd, ratings, rules, sources
+from softlabels.cli._common import (
+    CLIError,
+    Interrupted,
+    check_int_options,
+    err,
+    reflow_help,
+    signals_as_interrupts,
+)
 
 __all__ = ["app", "main", "run"]
 
@@ -28,9 +36,12 @@ app.command("audit")(audit.audit)
 app.command("conformal")(audit.conformal)
 app.command("calibrate")(audit.calibrate)
 app.command("report")(audit.report)
+app.command("ratings")(ratings.ratings)
 app.add_typer(rules.rules_app, name="rules")
 reflow_help(app)
 reflow_help(rules.rules_app)
+check_int_options(app)
+check_int_options(rules.rules_app)
 
 
 def _version(value: bool) -> None:
@@ -79,7 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     formatter = warnings.formatwarning
     warnings.formatwarning = one_line_warning
     try:
-        result = command.main(args=args, prog_name="softlabels", standalone_mode=False)
+        with signals_as_interrupts():
+            result = command.main(args=args, prog_name="softlabels", standalone_mode=False)
+    except Interrupted as exc:  # temporary files are already removed
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except typer.Abort:
@@ -98,8 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyError as exc:  # unknown registry names
         print(f"error: {_one_line(exc.args[0] if exc.args else exc)}", file=sys.stderr)
         return 2
-    except MemoryError:
-        print("error: out of memory", file=sys.stderr)
+    except OSError as exc:  # e.g. an input that cannot be read
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{_one_line(exc.strerror or str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # with a message when estimated before allocating
+        print(f"error: {_one_line(str(exc)) or 'out of memory'}", file=sys.stderr)
         return 1
     finally:
         warnings.formatwarning = formatter
@@ -107,5 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point. After a stop signal it leaves with ``os._exit``
+    (output flushed, temporary files already removed): worker threads that numerical
+    or reading libraries started may still be running, and the interpreter's shutdown
+    must neither wait for them nor race them."""
+    code = main()
+    if code > 128:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import inspect
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,8 @@ def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) 
         raise InputError(f"{path}: the folder {parent} does not exist.")
     if p.is_dir():
         raise InputError(f"{path}: is a directory.")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: cannot be written (the folder {parent} is read-only).")
     for source in inputs:
         if source is not None and p.exists() and Path(source).exists():
             if os.path.samefile(p, source):
@@ -91,3 +97,170 @@ def iteration_progress(label: str, total: int | None) -> Iterator[Any]:
             progress.update(task, completed=iteration, info=f"log-lik {objective:,.1f}")
 
         yield callback
+
+
+# --- signals ---------------------------------------------------------------------------
+
+#: The signals that stop a command cleanly: temporary files are removed, no output is
+#: half-written, and the exit status is 128 + the signal number (130, 143, 129).
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived. A ``BaseException`` like ``KeyboardInterrupt``, so that
+    every ``except BaseException`` cleanup (see :func:`softlabels.core.io.atomic_path`)
+    runs on the way out, and no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def __str__(self) -> str:
+        return f"interrupted by {signal.Signals(self.signum).name}."
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` in the
+    main thread. A second signal while the first one is being handled is ignored, so
+    that the cleanup it started finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise Interrupted(signum)
+
+    previous = {}
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+# --- integer options -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class IntRange:
+    """The values an integer option accepts: ``low <= value <= high`` (a bound of
+    ``None`` is open), or one of ``also``."""
+
+    low: int | None = None
+    high: int | None = None
+    also: tuple[int, ...] = ()
+
+    def __contains__(self, value: int) -> bool:
+        return value in self.also or (
+            (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        )
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            text = f"from {self.low} to {self.high}"
+        elif self.low is not None:
+            text = f">= {self.low}"
+        elif self.high is not None:
+            text = f"<= {self.high}"
+        else:
+            text = "any integer"
+        return text + "".join(f" or {v}" for v in self.also)
+
+
+#: The range of every integer option of every command, by parameter name: the one place
+#: they are declared (:func:`check_int_options` applies them before the command runs).
+INT_RANGES: dict[str, IntRange] = {
+    "n_jobs": IntRange(low=1, also=(-1,)),
+    "top": IntRange(low=0),
+    "n_iter": IntRange(low=1),
+    "n_bins": IntRange(low=1),
+    "levels": IntRange(low=2),
+    "seed": IntRange(low=0, high=2**32 - 1),
+}
+
+
+def _option_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_int_options(app: Any) -> None:
+    """Make every command of a Typer ``app`` check its integer options against
+    :data:`INT_RANGES` before it runs (a value out of range: :class:`CLIError`)."""
+    for command in app.registered_commands:
+        callback = command.callback
+        if callback is None or getattr(callback, "_int_ranges_checked", False):
+            continue
+        names = [n for n in inspect.signature(callback).parameters if n in INT_RANGES]
+        if names:
+            command.callback = _with_int_checks(callback, names)
+
+
+def _with_int_checks(callback: Any, names: list[str]) -> Any:
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for name in names:
+            value = kwargs.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value not in INT_RANGES[name]:
+                raise CLIError(
+                    f"{_option_flag(name)} must be {INT_RANGES[name].describe()}; got {value}."
+                )
+        return callback(*args, **kwargs)
+
+    checked._int_ranges_checked = True  # type: ignore[attr-defined]
+    return checked
+
+
+# --- labels that look like ratings ------------------------------------------------------
+
+#: More distinct numeric labels than this look like ratings rather than classes (a
+#: 0-10 scale has 11); so do numeric labels written several ways ("0", "00", "-0").
+MAX_NUMERIC_CLASSES = 10
+
+
+def warn_if_ratings(classes: Any, label_col: str) -> None:
+    """Warn, pointing to ``softlabels ratings``, when every class is a number and there
+    are many of them or one number is written in several ways."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    values = pd.to_numeric(pd.Series(list(classes), dtype=object), errors="coerce")
+    if len(values) < 2 or values.isna().any():
+        return
+    n_classes, n_numbers = len(values), int(values.nunique())
+    if n_classes <= MAX_NUMERIC_CLASSES and n_numbers == n_classes:
+        return
+    same = "" if n_numbers == n_classes else (
+        f" ({n_classes - n_numbers} of them {'repeats' if n_classes - n_numbers == 1 else 'repeat'}"
+        " a number written another way, e.g. "
+        + ", ".join(repr(str(c)) for c in _same_number(list(classes), values.to_numpy(np.float64)))
+        + ")"
+    )
+    warnings.warn(
+        f"the {n_classes} labels in column {label_col!r} are all numbers{same}; aggregate "
+        "treats each as a separate class. For numeric ratings use `softlabels ratings`.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+
+def _same_number(classes: list[Any], numbers: Any) -> list[Any]:
+    """The spellings of the first number written in several ways."""
+    seen: dict[float, list[Any]] = {}
+    for label, number in zip(classes, numbers):
+        seen.setdefault(float(number), []).append(label)
+    return next((spellings for spellings in seen.values() if len(spellings) > 1), [])

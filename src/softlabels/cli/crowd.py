@@ -11,7 +11,14 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_output, err, iteration_progress, out
+from softlabels.cli._common import (
+    CLIError,
+    check_output,
+    err,
+    iteration_progress,
+    out,
+    warn_if_ratings,
+)
 from softlabels.core.annotations import Annotations, read_answers
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
@@ -110,7 +117,11 @@ def aggregate(
     output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
-    label_col: str = typer.Option("label", help="Column with the answers."),
+    label_col: str = typer.Option(
+        "label",
+        help="Column with the answers. Labels that differ only by surrounding spaces "
+        "('cat', ' cat') are refused, not merged. Numeric ratings: see `softlabels ratings`.",
+    ),
     classes: Optional[str] = typer.Option(
         None, help="Comma-separated class list, in order; other labels are an error."
     ),
@@ -157,6 +168,7 @@ def aggregate(
         classes=class_list,
         duplicates=duplicates,  # type: ignore[arg-type]
     )
+    warn_if_ratings(ann.classes, label_col)
     gold_frame = read_gold(gold, label_col, item_col)
     if gold_frame is not None:
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]

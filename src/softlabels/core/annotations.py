@@ -59,6 +59,24 @@ def _id_ranks(ids: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _check_padded_labels(classes: np.ndarray, where: str) -> None:
+    """Refuse classes that differ only by surrounding whitespace (``"cat"``, ``" cat"``,
+    ``"cat "``): almost always one class typed carelessly, which would silently become
+    several. Which spelling is meant is for the user to say, so nothing is stripped."""
+    groups: dict[str, list[str]] = {}
+    for label in classes:
+        if isinstance(label, str):
+            groups.setdefault(label.strip(), []).append(label)
+    near = [spellings for spellings in groups.values() if len(spellings) > 1]
+    if near:
+        shown = "; ".join(", ".join(repr(str(s)) for s in spellings) for spellings in near[:3])
+        more = f" (and {len(near) - 3} more groups)" if len(near) > 3 else ""
+        raise InputError(
+            f"{where}labels that differ only by surrounding whitespace would be different "
+            f"classes: {shown}{more}. Write each class one way (strip the spaces)."
+        )
+
+
 def show(value: Any) -> str:
     """repr of a value as a user typed it: 5 and 'a', not np.int64(5)."""
     if isinstance(value, np.generic):
@@ -128,7 +146,9 @@ class Annotations:
             Column names.
         classes : sequence, optional
             The declared class list, in order. A label outside it is an error. When
-            omitted, the classes are the distinct labels, sorted.
+            omitted, the classes are the distinct labels, sorted. Labels (or declared
+            classes) that differ only by surrounding whitespace, such as ``"cat"`` and
+            ``" cat"``, are an :class:`InputError` naming them: nothing is stripped.
         duplicates : {"keep", "last", "error"}
             What to do with several answers by one worker on one item: keep them all,
             keep the last one (in row order), or raise.
@@ -201,6 +221,7 @@ class Annotations:
                     f"{where}label {show(labels.iloc[r])} in data row {rows[r] + 1} is not one "
                     f"of the declared classes {class_arr.tolist()} ({bad.size} such rows)."
                 )
+        _check_padded_labels(class_arr, where)
         return cls(
             item_codes.astype(_index_dtype(len(item_ids)), copy=False),
             worker_codes.astype(_index_dtype(len(worker_ids)), copy=False),

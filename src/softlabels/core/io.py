@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gzip
 import os
+import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,7 +27,10 @@ __all__ = [
     "all_or_nothing",
     "check_readable",
     "table_format",
+    "OutputError",
 ]
+
+T = TypeVar("T")
 
 _OLD_PANDAS = int(pd.__version__.split(".")[0]) < 3
 #: pandas < 3 parses CSV floats approximately by default (pandas 3 is exact and
@@ -47,6 +53,39 @@ _FORMATS = {
     ".json": "jsonl",
 }
 _PARQUET_MAGIC = b"PAR1"
+
+
+#: The signals whose Python handlers wait while a file is read (see :func:`_uninterrupted`).
+_DEFERRED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _uninterrupted(read: Callable[..., T]) -> Callable[..., T]:
+    """Run a reader with the Python handlers of SIGINT, SIGTERM and SIGHUP held back
+    until it returns, then deliver a signal that arrived meanwhile (Ctrl-C raises
+    ``KeyboardInterrupt`` just after the read). An exception raised in the middle of a
+    read leaves the reader threads of pandas (parallel ``read_csv``) and pyarrow running
+    over buffers that the unwinding frees: a crash, not an exception. Signals left to
+    the system (``SIG_DFL``, ``SIG_IGN``) and other threads are not affected."""
+
+    @functools.wraps(read)
+    def held(*args: Any, **kwargs: Any) -> T:
+        if threading.current_thread() is not threading.main_thread():
+            return read(*args, **kwargs)
+        arrived: list[int] = []
+        previous: dict[int, Any] = {}
+        for name in _DEFERRED_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None and callable(signal.getsignal(number)):
+                previous[number] = signal.signal(number, lambda n, _: arrived.append(n))
+        try:
+            return read(*args, **kwargs)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            if arrived:
+                signal.raise_signal(arrived[0])
+
+    return held
 
 
 def table_format(path: str | os.PathLike[str]) -> str:
@@ -84,12 +123,17 @@ def _head(p: Path, n: int = 8192) -> bytes:
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
-def _check_text_head(path: str | os.PathLike[str], head: bytes, fmt: str) -> None:
-    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text."""
+def _check_text_head(
+    path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None
+) -> None:
+    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text
+    and (given the ``file``) no NUL byte lies anywhere in it."""
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
     if b"\x00" in head:
         raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
+    if file is not None:
+        _check_no_nul(path, file, fmt)
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -97,6 +141,28 @@ def _check_text_head(path: str | os.PathLike[str], head: bytes, fmt: str) -> Non
             raise InputError(f"{path}: is not UTF-8 text ({err.reason} at byte {err.start}).")
 
 
+def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
+    """Raise :class:`InputError` when the (uncompressed) file holds a NUL byte, which no
+    text table has: a file padded with NULs (preallocated, or cut short by a crash)
+    would otherwise be parsed in full, slowly and into a misleading error. One scan of
+    the mapped file (``memchr``), a small fraction of the time parsing it takes."""
+    if p.suffix.lower() == ".gz":
+        return
+    import mmap
+
+    try:
+        with open(p, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            at = mm.find(b"\x00")
+    except (OSError, ValueError):  # not mappable (a pipe, a special file): leave it to the parser
+        return
+    if at >= 0:
+        raise InputError(
+            f"{path}: holds NUL bytes (the first at byte {at:,}), which {fmt} text never "
+            "does; is the file truncated, preallocated or binary?"
+        )
+
+
+@_uninterrupted
 def read_table(
     path: str | os.PathLike[str],
     *,
@@ -122,11 +188,12 @@ def read_table(
                 f"{path}: the content is not Parquet although the extension says so."
             )
         try:
-            frame = pd.read_parquet(p, columns=columns)
+            with _arrow_without_signal_handlers():
+                frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         return _flat_columns(frame, path, "data row")
-    _check_text_head(path, head, fmt)
+    _check_text_head(path, head, fmt, p)
     try:
         if fmt in ("csv", "tsv"):
             sep = "," if fmt == "csv" else "\t"
@@ -172,15 +239,16 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(
-            p,
-            parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types=dict.fromkeys(columns, pa.string()),
-                strings_can_be_null=True,
-            ),
-        )
+        with _arrow_without_signal_handlers():
+            table = pacsv.read_csv(
+                p,
+                parse_options=pacsv.ParseOptions(delimiter=sep),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types=dict.fromkeys(columns, pa.string()),
+                    strings_can_be_null=True,
+                ),
+            )
     except (pa.ArrowException, OSError):
         table = None
     if table is None or table.num_rows != len(frame):
@@ -196,6 +264,20 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
+
+
+@contextlib.contextmanager
+def _arrow_without_signal_handlers() -> Iterator[None]:
+    """pyarrow's own SIGINT handling off during a read: a signal that arrives while its
+    reader threads start could crash the process (a segmentation fault, not an
+    exception). Python's handler then runs as soon as the read returns."""
+    import pyarrow as pa
+
+    pa.enable_signal_handlers(False)
+    try:
+        yield
+    finally:
+        pa.enable_signal_handlers(True)
 
 
 def _flat_columns(frame: pd.DataFrame, path: str | os.PathLike[str], row: str) -> pd.DataFrame:
@@ -230,6 +312,7 @@ _ARRAY_FORMATS = {
 _NPY_MAGIC = b"\x93NUMPY"
 
 
+@_uninterrupted
 def read_array(path: str | os.PathLike[str], *, name: str | None = None) -> np.ndarray:
     """Read a numeric array (features, labels, logits, probabilities) from a file.
 
@@ -300,7 +383,7 @@ def _read_array(path: str | os.PathLike[str], where: str) -> np.ndarray:
         arr = _npy_array(p, where)
     else:
         head = _head(p)
-        _check_text_head(where, head, fmt)
+        _check_text_head(where, head, fmt, p)
         arr = _text_array(p, fmt, where)
     if arr.size == 0:
         raise InputError(f"{where}: the file holds no values.")
@@ -436,20 +519,39 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"{path}: the folder {parent} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise _write_error(path, err) from None
     pending = _PENDING.get()
     try:
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         yield tmp
         if pending is None:
             os.replace(tmp, target)
         else:
             pending.append((tmp, target))
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # a full disk, a quota, a folder made read-only
+            raise _write_error(path, err) from None
         raise
+
+
+class OutputError(InputError, OSError):
+    """An output could not be written (a full disk, a read-only folder, a quota): an
+    :class:`InputError` naming the path, for the command line's one-line errors, and
+    still an ``OSError`` with the original ``errno`` for callers that catch that."""
+
+
+def _write_error(path: str | os.PathLike[str], err: OSError) -> OutputError:
+    """The one-line error for an output that could not be written."""
+    reason = err.strerror or (str(err).splitlines()[0] if str(err) else type(err).__name__)
+    error = OutputError(f"{path}: cannot be written ({reason}); nothing was written there.")
+    error.errno = err.errno
+    return error
 
 
 @contextlib.contextmanager
@@ -486,11 +588,11 @@ def all_or_nothing() -> Iterator[None]:
     for done, (tmp, target) in enumerate(pending):
         try:
             os.replace(tmp, target)
-        except OSError:  # the targets before this one are already in place
+        except OSError as err:  # the targets before this one are already in place
             for left, _ in pending[done:]:
                 with contextlib.suppress(OSError):
                     os.unlink(left)
-            raise
+            raise _write_error(target, err) from None
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:

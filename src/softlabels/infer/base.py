@@ -13,6 +13,7 @@ from softlabels.core.base import BaseEstimator, clone
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.core.validation import Constraint
+from softlabels.infer.memory import check_model_memory
 
 __all__ = ["BaseInferrer", "CrowdModel", "chance_or", "clone", "pin_gold", "warn_renamed"]
 
@@ -122,6 +123,7 @@ class CrowdModel(BaseInferrer):
                 f"{type(self).__name__} supports at most {self.max_classes} classes; the "
                 f"answers have {ann.n_classes} ({ann.classes.tolist()[:10]})."
             )
+        check_model_memory(self, ann.n_workers, ann.n_classes, ann.n_items)
         post = self._fit(ann, gold_codes)
         post = pin_gold(post, gold_codes)
         self.annotations_ = ann

@@ -68,6 +68,16 @@ class SoftAverage(CrowdModel):
         self.weights = weights
         self.combine = combine
 
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """The largest member's need (members are fitted one after the other) plus one
+        posterior matrix per member, kept for the average."""
+        from softlabels.infer.memory import model_memory_bytes
+        from softlabels.infer.registry import create_method
+
+        members = [create_method(name, **params) for name, params in self._member_specs()]
+        largest = max(model_memory_bytes(m, n_workers, n_classes, n_items) for m in members)
+        return largest + 8 * len(members) * n_items * n_classes
+
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
         specs = DEFAULT_MEMBERS if self.members is None else self.members
         out = []

@@ -162,6 +162,11 @@ class DawidSkene(EMModel):
         self.init = init
         self.n_jobs = n_jobs
 
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: the (worker, label) x class log table, its exponent and
+        the contiguous confusion cube (n_workers * n_classes² each), and the posteriors."""
+        return 8 * (3 * n_workers * n_classes**2 + 4 * n_items * n_classes)
+
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         # Parameters live in the layout the E-step multiplies with: rows are
         # (worker, answered label) pairs, columns true classes, so that

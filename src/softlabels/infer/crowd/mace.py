@@ -113,6 +113,11 @@ class MACE(EMModel):
         self.prior = prior
         self.random_state = random_state
 
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: the confusion cube, its logarithm and the expected
+        confusion counts (n_workers * n_classes² each), and the posteriors."""
+        return 8 * (3 * n_workers * n_classes**2 + 4 * n_items * n_classes)
+
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         k = ann.n_classes
         n_w = ann.answers_per_worker

@@ -26,6 +26,7 @@ from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, normalize_rows
 from softlabels.infer.base import BaseInferrer, chance_or, warn_renamed
 from softlabels.infer import em as K
+from softlabels.infer.memory import check_model_memory
 from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["LabelModel"]
@@ -358,8 +359,14 @@ class LabelModel(RuleLabelModel):
     def _posterior_mode(self) -> str:
         return "model" if self.model == "data-programming" else "conditional"
 
+    def _memory_bytes(self, n_rules: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: expected confusion counts, the (rule, class, output)
+        table and its log layout (n_rules * n_classes² each), and the posteriors."""
+        return 8 * (3 * n_rules * n_classes * (n_classes + 1) + 4 * n_items * n_classes)
+
     def _fit(self, votes: Votes) -> np.ndarray:
         k, m = votes.n_classes, votes.n_rules
+        check_model_memory(self, m, k, votes.n_items, sources="rules", alternatives=())
         fixed = fixed_prior(self.class_balance, votes, "LabelModel")
         model_abstain = self.model == "data-programming"
         coin = self.model in ("shared-one-coin", "one-coin")
