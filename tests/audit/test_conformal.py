@@ -369,6 +369,12 @@ def test_expected_set_size_is_the_mean_over_u():
         assert expected == pytest.approx(realised, abs=5 / m)
 
 
+def naive_quantile(scores: np.ndarray, alpha: float) -> float:
+    """The k-th smallest score, k = ceil((n + 1)(1 - alpha)) in exact decimal arithmetic."""
+    k = math.ceil((len(scores) + 1) * (1 - Fraction(repr(float(alpha)))))
+    return sorted(scores.tolist())[k - 1] if k <= len(scores) else math.inf
+
+
 def naive_raps_choice(
     probs: np.ndarray, labels: np.ndarray, alpha: float, seed: int, randomized: bool,
     joint: bool,
@@ -390,7 +396,7 @@ def naive_raps_choice(
             width = p[np.arange(len(y)), y]
             q = naive_averaged_threshold(base, width, alpha)
         else:
-            q = conformal_quantile(base, alpha)
+            q = naive_quantile(base, alpha)
         size = 0.0
         for row in p:
             for c in range(k):

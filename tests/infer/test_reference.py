@@ -45,7 +45,14 @@ def crowd(seed: int, k: int, *, duplicates: bool = False, gold: bool = False):
 
 
 def gold_codes(ann: Annotations, gold) -> list[int]:
-    return ann.gold_codes(gold).tolist()
+    """Per item code, the known class's position in ``ann.classes``; -1 where unknown."""
+    items = ann.item_ids.tolist()
+    classes = ann.classes.tolist()
+    codes = [-1] * len(items)
+    for item, label in (gold or {}).items():
+        if item in items:
+            codes[items.index(item)] = classes.index(label)
+    return codes
 
 
 CASES = [

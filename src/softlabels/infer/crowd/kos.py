@@ -75,13 +75,24 @@ class KOS(CrowdModel):
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         rng = check_random_state(self.random_state)
         # Rounding differences grow along unstable directions of the iteration (exact
-        # ties), so sum in a canonical order: any row order gives the same result.
+        # ties), so every sum is taken in an order fixed by the values themselves: the
+        # same answers in any row order, under any worker or item ids, give the same
+        # floats. A sum within rounding of zero (an exact tie) is set to zero, so that
+        # rounding noise cannot grow into a decision.
         order = ann.canonical_order()
         item, worker = ann.item[order], ann.worker[order]
         a = np.where(ann.label[order] == 0, 1.0, -1.0)
 
+        def group_sum(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+            by_value = np.lexsort((values, groups))
+            g, v = groups[by_value], values[by_value]
+            total = np.bincount(g, weights=v, minlength=n)
+            size = np.bincount(g, weights=np.abs(v), minlength=n)
+            total[np.abs(total) <= 8 * np.finfo(float).eps * size] = 0.0
+            return total
+
         def per_item(values: np.ndarray) -> np.ndarray:
-            return np.bincount(item, weights=values, minlength=ann.n_items)
+            return group_sum(item, values, ann.n_items)
 
         known = gold >= 0
         pinned = np.where(gold == 0, 1.0, -1.0)
@@ -93,8 +104,8 @@ class KOS(CrowdModel):
             if known.any():  # gold items send their known sign, strongly
                 s_item[known] = pinned[known] * (np.abs(s_item).max(initial=1.0) + 1.0)
             x = s_item[item] - a * y
-            y = np.bincount(worker, weights=a * x, minlength=ann.n_workers)[worker] - a * x
-            scale = np.sqrt(np.mean(y * y))
+            y = group_sum(worker, a * x, ann.n_workers)[worker] - a * x
+            scale = np.sqrt(np.mean(np.sort(y * y)))
             y = y / scale if scale > 0 else np.ones_like(y)
             self.n_iter_ = it
             if self.tol > 0 and prev is not None and np.abs(y - prev).max() < self.tol:
