@@ -42,10 +42,7 @@ SIBLINGS = {frozenset({"infer", "train"}), frozenset({"datasets", "infer"}),
             frozenset({"datasets", "train"}), frozenset({"api", "audit"})}
 
 #: known violations that belong to other areas of the code, each to be removed there
-ALLOWED: set[tuple[str, str]] = {
-    # infer.ratings sorts items with a private helper of core.annotations (ratings package)
-    ("softlabels.infer.ratings", "softlabels.core.annotations._sort_order"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -29,21 +29,6 @@ from softlabels.infer.registry import EVIDENCE, SOURCES, SourceRegistry
 
 N, K = 40, 3
 
-# Sources converted on a parallel line of work, expected in the registry once it is
-# merged; each test below fails (strict xfail) as soon as one of them registers, so
-# that this set is emptied then and the source joins the registry-wide contract.
-UPCOMING = {
-    "dllp",
-    "llp-bp",
-    "mil-regression",
-    "proportion-projection",
-    "rating-aggregator",
-    "deqa-gaussian",
-}
-#: the modules those sources live in (their classes are not registered here yet)
-UPCOMING_MODULES = {"softlabels.infer.bags", "softlabels.infer.ratings"}
-
-
 @dataclass
 class Input:
     """``make(rng)`` draws ``(evidence, fit_keywords)``. ``permute(evidence, keywords,
@@ -128,6 +113,63 @@ def _positive_unlabeled(rng: np.random.Generator) -> tuple[np.ndarray, dict[str,
     return (rng.random(N) < 0.3).astype(int), {}
 
 
+def _ratings(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    truth = rng.uniform(1, 5, N)
+    rows = [(f"i{i}", f"w{w}", float(np.clip(np.round(truth[i] + rng.normal(0, 0.7)), 1, 5)))
+            for i in range(N) for w in rng.choice(8, 4, replace=False)]
+    return pd.DataFrame(rows, columns=["item", "worker", "label"]), {}
+
+
+def _distributions(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    frame = pd.DataFrame({"item": [f"i{i}" for i in range(N)],
+                          "mean": rng.uniform(1, 5, N), "std": rng.uniform(0.2, 1.5, N)})
+    return frame, {}
+
+
+def _frame_rows(frame: pd.DataFrame, keywords: dict[str, Any], order: np.ndarray):
+    return frame.iloc[order].reset_index(drop=True), keywords
+
+
+def _bag_features(rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
+    return rng.normal(size=(N, 3)) + truth[:, None]
+
+
+def _bag_proportions(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    from softlabels.infer.bags import as_bag_proportions
+
+    truth = rng.integers(0, 2, N)
+    bag_ids = np.arange(N) % 8
+    share = np.bincount(bag_ids, weights=truth, minlength=8) / np.bincount(bag_ids)
+    return as_bag_proportions(bag_ids, share), {"X": _bag_features(rng, truth),
+                                                "pred_probs": _probs(rng, 2)}
+
+
+def _bag_scores(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    from softlabels.infer.bags import as_bag_scores
+
+    truth = rng.uniform(0, 1, N)
+    bag_ids = np.arange(N) % 8
+    scores = np.bincount(bag_ids, weights=truth, minlength=8) / np.bincount(bag_ids)
+    return as_bag_scores(bag_ids, scores), {"X": _bag_features(rng, truth)}
+
+
+def _bag_rows(bags: Any, keywords: dict[str, Any], order: np.ndarray):
+    return bags.take(order), {k: _take(v, order) for k, v in keywords.items()}
+
+
+def _only(*names: str) -> Callable[..., Callable]:
+    """A maker that keeps only the keywords ``names`` (bag sources read X or pred_probs)."""
+
+    def wrap(make: Callable) -> Callable:
+        def inner(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+            evidence, keywords = make(rng)
+            return evidence, {k: keywords[k] for k in names}
+
+        return inner
+
+    return wrap
+
+
 #: one input maker per kind of evidence
 INPUTS: dict[str, Input] = {
     "answers": Input(_answers(K), _permute_items, by_id=True),
@@ -137,12 +179,17 @@ INPUTS: dict[str, Input] = {
     "candidate-sets": Input(_candidates, _rows),
     "complementary-labels": Input(_complementary, _rows, params={"n_classes": K}),
     "positive-unlabeled": Input(_positive_unlabeled, _rows, params={"prior": 0.5}),
+    "ratings": Input(_ratings, _permute_items, by_id=True),
+    "rating-distributions": Input(_distributions, _frame_rows),
+    "bag-proportions": Input(_only("X")(_bag_proportions), _bag_rows),
+    "bag-scores": Input(_only("X")(_bag_scores), _bag_rows),
 }
 
 #: sources whose input differs from their kind's maker
 OVERRIDES: dict[str, Input] = {
     "kos": Input(_answers(2), _permute_items, by_id=True),  # binary only
     "instance-adaptive-threshold": Input(_one_teacher, _rows, params={"inputs": "logits"}),
+    "proportion-projection": Input(_only("pred_probs")(_bag_proportions), _bag_rows),
 }
 
 ALL = softlabels.list_sources()
@@ -180,7 +227,8 @@ def test_every_registered_kind_of_evidence_has_an_input_maker():
 def test_the_registry_holds_every_kind_of_source_of_this_line():
     assert {"dawid-skene", "rules-label-model", "teacher-ensemble", "cv-dd-committee",
             "meal-v2", "prototype-bank", "candidate-sets", "complementary-labels",
-            "positive-unlabeled"} <= set(ALL)
+            "positive-unlabeled", "dllp", "llp-bp", "mil-regression", "proportion-projection",
+            "rating-aggregator", "deqa-gaussian"} <= set(ALL)
     assert softlabels.list_sources(evidence="label-matrix") == [
         "rules-label-model", "rules-matrix-completion"]
     assert softlabels.list_sources("rules-*") == ["rules-label-model", "rules-matrix-completion"]
@@ -196,18 +244,11 @@ def _subclasses(cls: type) -> list[type]:
 
 def test_every_named_inferrer_class_is_registered():
     named = {c.__dict__["name"]: c for c in _subclasses(BaseInferrer)
-             if c.__dict__.get("name") and c.__module__.startswith("softlabels.")
-             and c.__module__ not in UPCOMING_MODULES}
+             if c.__dict__.get("name") and c.__module__.startswith("softlabels.")}
     missing = sorted(set(named) - set(ALL))
     assert not missing, f"classes with a name but no evidence: {missing}"
     for name in ALL:
         assert SOURCES.get(name).name == name
-
-
-@pytest.mark.parametrize("name", sorted(UPCOMING))
-@pytest.mark.xfail(strict=True, reason="registered once the bags/ratings sources are merged")
-def test_upcoming_source_is_registered(name):
-    assert name in softlabels.list_sources()
 
 
 def test_unknown_names_and_evidence_are_explained():

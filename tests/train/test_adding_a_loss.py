@@ -1,6 +1,6 @@
 """Adding a loss is one new file: the worked example of CONTRIBUTING.md, executed.
 
-``example_loss/brier.py`` (a Brier-score loss with its function, module and registration) is
+CONTRIBUTING.md's ``brier.py`` (a Brier-score loss with its function, module and registration) is
 dropped into a copy of the package's ``train/nn/losses/``; nothing else is edited. In a fresh
 interpreter that imports the copy, the loss is then listed and summarised without importing
 torch, created by name, equal to a hand-written formula, and covered by the registry-wide
@@ -10,6 +10,7 @@ contract tests.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,14 @@ import pytest
 import softlabels
 
 HERE = Path(__file__).resolve().parent
-EXAMPLE = HERE / "example_loss" / "brier.py"
+GUIDE = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
+
+
+def guide_file(path: str) -> str:
+    """The text of the file ``path`` as CONTRIBUTING.md gives it."""
+    text = GUIDE.read_text(encoding="utf-8")
+    return re.search(rf"<!-- file: {re.escape(path)} -->\n```python\n(.*?)^```", text,
+                     re.MULTILINE | re.DOTALL).group(1)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,8 @@ def package_with_brier(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("src")
     src = Path(softlabels.__file__).resolve().parent
     shutil.copytree(src, root / "softlabels", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(EXAMPLE, root / "softlabels" / "train" / "nn" / "losses" / "brier.py")
+    (root / "softlabels" / "train" / "nn" / "losses" / "brier.py").write_text(
+        guide_file("src/softlabels/train/nn/losses/brier.py"), encoding="utf-8")
     return root
 
 

@@ -99,9 +99,9 @@ def ratings(
 
 
 def reliability(model: Any) -> pd.DataFrame:
-    """The per-worker table through the public accessor shared by every source."""
-    accessor = getattr(model, "reliability_frame", None)
-    return accessor() if callable(accessor) else model.workers_
+    """The per-worker table (the model's reliability frame, its ``rater`` column named
+    ``worker`` as in the other commands' worker tables)."""
+    return model.reliability_frame().rename(columns={"rater": "worker"})
 
 
 def summary(model: Any, answers: Path) -> Table:

@@ -55,6 +55,15 @@ class Registry(Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
+    def peek(self, name: str) -> T | str | None:
+        """The entry under ``name`` as stored (a lazy path is not imported), or None."""
+        return self._entries.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (to register it again, e.g. after a module reload)."""
+        del self._entries[name]
+        del self._summaries[name]
+
     def names(self, pattern: str = "*") -> list[str]:
         return [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
 

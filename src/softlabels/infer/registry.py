@@ -79,10 +79,10 @@ class SourceRegistry(Registry[type]):
                 f"{cls.__module__}.{cls.__qualname__}: evidence {evidence!r} is not one of "
                 f"{list(EVIDENCE)}."
             )
-        if name in self._entries:
-            old = self._entries[name]
+        old = self.peek(name)
+        if old is not None:
             if isinstance(old, type) and _same_class(old, cls):
-                del self._entries[name]
+                self.remove(name)
             else:
                 where = f"{old.__module__}.{old.__qualname__}" if isinstance(old, type) else old
                 raise ValueError(

@@ -153,6 +153,7 @@ class DLLP(BaseInferrer):
     """
 
     name: ClassVar[str] = "dllp"
+    summary: ClassVar[str] = "a classifier trained on bag proportions with the DLLP loss (Ardehaly & Culotta 2017)"
     evidence: ClassVar[str] = "bag-proportions"
     _parameter_constraints = {
         "hidden_layer_sizes": layer_sizes,

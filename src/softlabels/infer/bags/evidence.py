@@ -320,6 +320,10 @@ class BagScores:
     def n_bags(self) -> int:
         return int(self.sizes.shape[0])
 
+    def take(self, order: np.ndarray) -> BagScores:
+        """The same bags with the items reordered (``codes[order]``)."""
+        return BagScores(self.codes[order], self.bag_ids, self.sizes, self.scores)
+
 
 def as_bag_scores(bag_ids: Any, scores: Any, *, n_items: int | None = None) -> BagScores:
     """Validate bag membership and one score per bag.

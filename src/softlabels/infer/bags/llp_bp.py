@@ -233,6 +233,7 @@ max_bag_count_for_edges
     """
 
     name: ClassVar[str] = "llp-bp"
+    summary: ClassVar[str] = "binary pseudo-labels by belief propagation over bags (Havaldar et al. 2024)"
     evidence: ClassVar[str] = "bag-proportions"
     _parameter_constraints = {
         **GRAPH_CONSTRAINTS,

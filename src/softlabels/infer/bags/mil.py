@@ -126,6 +126,7 @@ class MILRegressor(BaseInferrer):
     """
 
     name: ClassVar[str] = "mil-regression"
+    summary: ClassVar[str] = "instance scores from bag scores, multiple-instance regression (Schirris et al. 2022)"
     evidence: ClassVar[str] = "bag-scores"
     _parameter_constraints = {
         "hidden_layer_sizes": layer_sizes,

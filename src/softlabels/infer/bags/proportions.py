@@ -179,6 +179,7 @@ class ProportionProjection(BaseInferrer):
     """
 
     name: ClassVar[str] = "proportion-projection"
+    summary: ClassVar[str] = "instance predictions projected onto each bag's label proportions"
     evidence: ClassVar[str] = "bag-proportions"
     _parameter_constraints = _PARAMS
 

@@ -172,6 +172,7 @@ class RatingAggregator(BaseInferrer):
     """
 
     name: ClassVar[str] = "rating-aggregator"
+    summary: ClassVar[str] = "per-item estimates from numeric ratings, soft labels over the levels"
     evidence: ClassVar[str] = "ratings"
     _parameter_constraints = {
         "method": option("reliability", "mean", "median"),

@@ -140,6 +140,7 @@ class DeQAGaussian(BaseInferrer):
     """
 
     name: ClassVar[str] = "deqa-gaussian"
+    summary: ClassVar[str] = "soft labels over rating levels from per-item mean and std (DeQA-Score)"
     evidence: ClassVar[str] = "rating-distributions"
     _parameter_constraints = {
         "levels": _levels_param,

@@ -1,6 +1,6 @@
 """The worked example of CONTRIBUTING.md: adding an audit check is one new file.
 
-The file next to this test (answer_count.py) is dropped into a copy of the package's
+The guide's answer_count.py is dropped into a copy of the package's
 report/sections/; a report built with that copy, in a fresh interpreter, shows the new
 section in its registered place with the right numbers, and nothing else was edited.
 """
@@ -20,7 +20,15 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-PACKAGE = HERE.parents[2] / "src" / "softlabels"
+PACKAGE = HERE.parents[1] / "src" / "softlabels"
+GUIDE = HERE.parents[1] / "CONTRIBUTING.md"
+
+
+def guide_file(path: str) -> str:
+    """The text of the file ``path`` as CONTRIBUTING.md gives it."""
+    text = GUIDE.read_text(encoding="utf-8")
+    return re.search(rf"<!-- file: {re.escape(path)} -->\n```python\n(.*?)^```", text,
+                     re.MULTILINE | re.DOTALL).group(1)
 
 SCRIPT = r"""
 import json, sys
@@ -48,7 +56,8 @@ def build_with_the_new_file(tmp_path: Path, answers: pd.DataFrame) -> tuple[str,
     copy = tmp_path / "src"
     shutil.copytree(PACKAGE, copy / "softlabels",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(HERE / "answer_count.py", copy / "softlabels" / "report" / "sections")
+    (copy / "softlabels" / "report" / "sections" / "answer_count.py").write_text(
+        guide_file("src/softlabels/report/sections/answer_count.py"), encoding="utf-8")
     csv, out = tmp_path / "answers.csv", tmp_path / "report.html"
     answers.to_csv(csv, index=False)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
