@@ -7,6 +7,7 @@ import doctest
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from softlabels.audit.calibration import (
     expected_calibration_error,
     negative_log_likelihood,
     reliability_diagram,
+    score_against_truth,
     soft_label_divergence,
 )
 from softlabels.core.errors import InputError, InvalidParameterError, ProbabilityWarning
@@ -528,3 +530,52 @@ def test_cifar10_temperature_scaling_lowers_held_out_nll(cifar10):
     )
     vs = VectorScaling(inputs="probs").fit(probs[fit], labels[fit])
     assert negative_log_likelihood(vs.transform(probs[held]), labels[held]) < after
+
+
+# ---------------------------------------------------------------------- score_against_truth
+def test_score_against_truth_hand_computed():
+    # three items with truth and soft labels, one truth item without a soft label (left
+    # out), one true class ("c") the soft labels lack (probability 0 there).
+    soft = pd.DataFrame(
+        {"a": [0.7, 0.2, 0.5], "b": [0.3, 0.8, 0.5]}, index=["i1", "i2", "i3"]
+    )
+    truth = pd.Series({"i1": "a", "i2": "a", "i3": "c", "i9": "b"})
+    r = score_against_truth(soft, truth, n_bins=2, eps=1e-3)
+    # i1 right (0.7), i2 wrong (pred b at 0.8), i3: tie a/b -> a, wrong (truth c)
+    assert r["n_items"] == 3
+    assert r["accuracy"] == pytest.approx(1 / 3)
+    assert r["nll"] == pytest.approx(-(np.log(0.7) + np.log(0.2) + np.log(1e-3)) / 3)
+    # Brier with classes a, b, c: (.09+.09+0) + (.64+.64+0) + (.25+.25+1)
+    assert r["brier"] == pytest.approx((0.18 + 1.28 + 1.5) / 3)
+    # top-label: confidences .7, .8, .5 all in the upper bin [.5, 1]; hits 1, 0, 0
+    assert r["ece"] == pytest.approx(abs(1 - 2.0) / 3)
+    # classwise, 2 bins [0,.5) [.5,1]:
+    #  a: scores .7 (hit 1), .2 (hit 1), .5 (hit 0) -> low bin |1-.2|, high |1-1.2|
+    #  b: .3 (0), .8 (0), .5 (0) -> low |0-.3|, high |0-1.3|
+    #  c: 0, 0, 0 with hits 0, 0, 1 -> low |1-0|
+    a = (0.8 + 0.2) / 3
+    b = (0.3 + 1.3) / 3
+    c = 1.0 / 3
+    assert r["classwise_ece"] == pytest.approx((a + b + c) / 3)
+
+
+def test_score_against_truth_agrees_with_array_metrics():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(3), size=40)
+    y = rng.integers(0, 3, size=40)
+    soft = SoftLabels(p, classes=["x", "y", "z"], item_ids=np.arange(40))
+    truth = pd.Series(np.array(["x", "y", "z"])[y], index=np.arange(40))
+    r = score_against_truth(soft, truth)
+    assert r["accuracy"] == pytest.approx(float((p.argmax(1) == y).mean()))
+    assert r["nll"] == pytest.approx(negative_log_likelihood(p, y))
+    assert r["brier"] == pytest.approx(brier_score(p, y))
+    assert r["ece"] == pytest.approx(expected_calibration_error(p, y))
+    assert r["classwise_ece"] == pytest.approx(classwise_ece(p, y))
+
+
+def test_score_against_truth_errors():
+    soft = pd.DataFrame({"a": [1.0]}, index=["i1"])
+    with pytest.raises(InputError, match="no item of truth"):
+        score_against_truth(soft, {"other": "a"})
+    with pytest.raises(InputError, match="SoftLabels or a DataFrame"):
+        score_against_truth(np.ones((1, 1)), {"i1": "a"})

@@ -39,6 +39,7 @@ _EXPORTS = {
     "reliability_diagram": "softlabels.audit.calibration",
     "soft_label_divergence": "softlabels.audit.calibration",
     "calibration_report": "softlabels.audit.calibration",
+    "score_against_truth": "softlabels.audit.calibration",
     "TemperatureScaling": "softlabels.audit.calibration",
     "VectorScaling": "softlabels.audit.calibration",
     # conformal prediction (conformal.py)

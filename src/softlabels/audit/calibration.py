@@ -65,6 +65,7 @@ __all__ = [
     "reliability_diagram",
     "soft_label_divergence",
     "calibration_report",
+    "score_against_truth",
     "TemperatureScaling",
     "VectorScaling",
 ]
@@ -545,6 +546,75 @@ def calibration_report(
         "nll": _nll(p, t, EPS),
         "kl": None if div is None else div["kl"],
         "cross_entropy": None if div is None else div["cross_entropy"],
+    }
+
+
+def score_against_truth(
+    soft_labels: Any, truth: Any, *, n_bins: int = 15, eps: float = EPS
+) -> dict[str, float | int]:
+    """Accuracy, NLL, Brier score, top-label and classwise ECE of soft labels against
+    known true labels, matched by item id and class name.
+
+    Parameters
+    ----------
+    soft_labels : SoftLabels or DataFrame
+        Soft labels with item ids (a DataFrame: one row per item, one column per class).
+    truth : Series or mapping
+        ``item -> true class``. Items without a soft label are left out (they have no
+        answers, hence no label); a true class that the soft labels lack gets
+        probability 0.
+    n_bins : int, default=15
+        Equal-width bins for both ECEs (conventions in the module docstring).
+    eps : float, default=2.22e-16
+        Probabilities are raised to at least ``eps`` inside the NLL.
+
+    Returns
+    -------
+    dict
+        ``n_items`` (scored), ``accuracy`` (arg-max, ties to the first class in sorted
+        class order), ``nll``, ``brier``, ``ece`` (top-label), ``classwise_ece``.
+
+    Raises
+    ------
+    InputError
+        No item of ``truth`` has a soft label.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> soft = pd.DataFrame({"a": [0.9, 0.4], "b": [0.1, 0.6]}, index=["x", "y"])
+    >>> r = score_against_truth(soft, {"x": "a", "y": "a", "z": "b"}, n_bins=2)
+    >>> r["n_items"], r["accuracy"], round(r["brier"], 3), round(r["ece"], 3)
+    (2, 0.5, 0.37, 0.25)
+    """
+    n_bins = check_int(n_bins, "n_bins", "score_against_truth", low=1)
+    eps = _check_eps(eps, "score_against_truth")
+    if isinstance(soft_labels, pd.DataFrame):
+        frame = soft_labels
+    elif hasattr(soft_labels, "probs") and hasattr(soft_labels, "item_ids"):
+        frame = pd.DataFrame(
+            soft_labels.probs, index=soft_labels.item_ids, columns=soft_labels.classes
+        )
+    else:
+        raise InputError(
+            "score_against_truth: soft_labels must be a SoftLabels or a DataFrame indexed "
+            f"by item; got {type(soft_labels).__name__}."
+        )
+    truth = pd.Series(truth) if not isinstance(truth, pd.Series) else truth
+    truth = truth[truth.index.isin(frame.index)]
+    if truth.empty:
+        raise InputError("score_against_truth: no item of truth has a soft label.")
+    classes = pd.Index(sorted(set(frame.columns) | set(truth.unique()), key=str))
+    p = frame.reindex(index=truth.index, columns=classes, fill_value=0.0).to_numpy(float)
+    t = _Targets(classes.get_indexer(truth.to_numpy()), None)
+    scores, hits = _top_label(p, t)
+    return {
+        "n_items": int(p.shape[0]),
+        "accuracy": float(hits.mean()),
+        "nll": _nll(p, t, eps),
+        "brier": _brier(p, t),
+        "ece": _ece(scores, hits, n_bins, "uniform"),
+        "classwise_ece": _classwise(p, t, n_bins, "uniform"),
     }
 
 
