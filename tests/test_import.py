@@ -37,6 +37,7 @@ def test_public_names():
         "Annotations", "InputError", "InvalidParameterError", "SoftLabels", "__version__",
         "aggregate", "create_method", "list_methods", "read_answers",
         "fit_method", "create_source", "list_sources", "source_evidence", "source_summary",
+        "DEFAULT_CROWD_METHOD", "weak_consensus",
     }
     for name in softlabels.__all__:
         assert hasattr(softlabels, name)

@@ -29,6 +29,8 @@ _EXPORTS = {
     "list_sources": "softlabels.infer.registry",
     "source_evidence": "softlabels.infer.registry",
     "source_summary": "softlabels.infer.registry",
+    "DEFAULT_CROWD_METHOD": "softlabels.core.defaults",
+    "weak_consensus": "softlabels.core.defaults",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -36,6 +38,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from softlabels.api import aggregate, fit_method
     from softlabels.core.annotations import Annotations, read_answers
+    from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
     from softlabels.core.errors import InputError, InvalidParameterError
     from softlabels.core.soft import SoftLabels
     from softlabels.infer.registry import (

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from softlabels.core.annotations import Annotations, as_annotations
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 
@@ -16,7 +17,7 @@ __all__ = ["aggregate", "check_gold", "fit_method"]
 
 def aggregate(
     answers: Any,
-    method: str = "dawid-skene",
+    method: str = DEFAULT_CROWD_METHOD,
     *,
     gold: Any = None,
     item_col: str = "item",
@@ -34,7 +35,7 @@ def aggregate(
     answers : DataFrame, path or Annotations
         Long format, one row per answer. For an Annotations the reading options
         below are already applied and are ignored (``classes`` must then agree).
-    method : str, default="dawid-skene"
+    method : str, default=DEFAULT_CROWD_METHOD ("dawid-skene")
         One of :func:`softlabels.list_methods`.
     gold : mapping, Series or DataFrame, optional
         Known labels for some items (``item -> label``); at least one of its items
@@ -71,7 +72,7 @@ def aggregate(
 
 def fit_method(
     answers: Any,
-    method: str = "dawid-skene",
+    method: str = DEFAULT_CROWD_METHOD,
     *,
     gold: Any = None,
     item_col: str = "item",

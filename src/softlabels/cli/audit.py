@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from softlabels.cli._common import CLIError, check_output, out
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
 from softlabels.core.tables import (
@@ -295,7 +296,7 @@ def report(
     soft_labels: Optional[Path] = typer.Option(
         None, "--soft-labels", help="Consensus soft labels (a softlabels table) instead of fitting --method."
     ),
-    method: str = typer.Option("dawid-skene", "--method", "-m", help="Crowd model for the consensus."),
+    method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="Crowd model for the consensus."),
     title: Optional[str] = typer.Option(None, help="Title of the page."),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),

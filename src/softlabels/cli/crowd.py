@@ -20,6 +20,7 @@ from softlabels.cli._common import (
     warn_if_ratings,
 )
 from softlabels.core.annotations import Annotations, read_answers
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD, WEAK_CONSENSUS_BELOW, weak_consensus
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
@@ -76,7 +77,8 @@ def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
     conf = soft.confidence()
     table.add_row(
         "confidence",
-        f"median {np.median(conf):.3f}; {np.mean(conf < 0.8):.1%} of items below 0.8",
+        f"median {np.median(conf):.3f}; {weak_consensus(soft.probs).mean():.1%} of items "
+        f"below {WEAK_CONSENSUS_BELOW:.0%} (weak consensus)",
     )
     return table
 
@@ -113,7 +115,7 @@ def check_gold_file(ann: Annotations, gold: pd.DataFrame, path: Path, answers: P
 
 def aggregate(
     answers: Path = typer.Argument(..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl."),
-    method: str = typer.Option("dawid-skene", "--method", "-m", help="See `softlabels methods`."),
+    method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="See `softlabels methods`."),
     output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
@@ -198,7 +200,7 @@ def methods() -> None:
 
 def quickstart(
     out_dir: Path = typer.Option(Path("softlabels-quickstart"), help="Folder for the results."),
-    method: str = typer.Option("soft-average", "--method", "-m", help="See `softlabels methods`."),
+    method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="See `softlabels methods`."),
 ) -> None:
     """Aggregate the bundled sample and write soft labels, workers and a report.
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from softlabels.core.validation import check_float, check_int
 from softlabels._version import __version__
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.io import atomic_path
 from softlabels.core.soft import SoftLabels
 from softlabels.report import svg
@@ -107,7 +108,7 @@ def build_report(
     classes: Sequence[Any] | None = None,
     title: str | None = None,
     description: str | None = None,
-    method: str = "dawid-skene",
+    method: str = DEFAULT_CROWD_METHOD,
     method_params: Mapping[str, Any] | None = None,
     item_col: str = "item",
     worker_col: str = "worker",
@@ -145,7 +146,7 @@ def build_report(
     title, description : str, optional
         Page title, and a free-text description from the data owner (shown apart
         from the computed statistics).
-    method : str, default="dawid-skene"
+    method : str, default=DEFAULT_CROWD_METHOD ("dawid-skene")
         Crowd model fitted to the answers (:func:`softlabels.list_methods`).
     method_params : mapping, optional
         Parameters of that method.

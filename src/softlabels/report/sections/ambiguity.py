@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from softlabels.core.defaults import WEAK_CONSENSUS_BELOW, weak_consensus
 from softlabels.report import svg
 from softlabels.report.checks import NEEDS_SOFT, has_soft, register_check
 from softlabels.report.data import fmt_num, fmt_pct
@@ -28,13 +29,14 @@ def ambiguity_section(ctx: Context) -> tuple[str, list[Block]]:
     h = ambiguity(ctx)
     conf = soft.confidence()
     mean_h = float(h.mean())
-    weak = float((conf < 0.6).mean())
+    weak = float(weak_consensus(soft.probs).mean())
+    bar = f"{WEAK_CONSENSUS_BELOW:.0%}"
     ctx.facts.append(("labels", "Mean ambiguity (entropy)", f"{mean_h:.3f}"))
-    ctx.facts.append(("labels", "Weak consensus (< 60%)", fmt_pct(weak)))
+    ctx.facts.append(("labels", f"Weak consensus (< {bar})", fmt_pct(weak)))
     if weak >= 0.1:
         ctx.alerts.append(Alert(
             "weak-consensus", "warn" if weak < 0.25 else "critical",
-            f"{fmt_pct(weak)} of the items have a consensus probability below 60%.",
+            f"{fmt_pct(weak)} of the items have a consensus probability below {bar}.",
             "Collect more answers for these items, or train on the soft labels instead of "
             "hard labels so the model sees the ambiguity.",
         ))
@@ -61,7 +63,7 @@ def ambiguity_section(ctx: Context) -> tuple[str, list[Block]]:
         items.append(("unanimous items", fmt_pct(unanimous), "every answer the same"))
     items += [
         ("median confidence", fmt_num(float(np.median(conf))), "largest consensus probability"),
-        ("confidence < 60%", fmt_pct(weak), "items with a weak consensus"),
+        (f"confidence < {bar}", fmt_pct(weak), "items with a weak consensus"),
     ]
     if soft.support is not None:
         sup = soft.support

@@ -1,0 +1,53 @@
+"""Project-wide defaults, each defined once: the crowd model used when none is named, and
+what counts as a weak consensus.
+
+Changing the default crowd model is the one line :data:`DEFAULT_CROWD_METHOD`; every
+entry point (:func:`softlabels.aggregate`, ``softlabels aggregate``, ``softlabels
+quickstart``, the HTML report) reads it from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DEFAULT_CROWD_METHOD", "WEAK_CONSENSUS_BELOW", "weak_consensus"]
+
+#: The crowd model used when none is named (a registry name, see ``list_sources``).
+DEFAULT_CROWD_METHOD = "dawid-skene"
+
+#: An item's consensus is weak when its most probable class has a probability below this:
+#: for two classes, anything less decisive than a 3 : 2 split.
+WEAK_CONSENSUS_BELOW = 0.6
+
+
+def weak_consensus(probs: Any) -> np.ndarray:
+    """Per item, whether its consensus is weak: the largest probability of its soft label
+    is below :data:`WEAK_CONSENSUS_BELOW` (0.6).
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_items, n_classes) or SoftLabels
+        Soft labels.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_items,)
+
+    Examples
+    --------
+    >>> weak_consensus([[0.55, 0.45], [0.6, 0.4], [0.2, 0.8]]).tolist()
+    [True, False, False]
+    """
+    p = np.asarray(getattr(probs, "probs", probs), dtype=float)
+    if p.ndim != 2:
+        from softlabels.core.errors import InputError
+
+        raise InputError(
+            f"weak_consensus: expected soft labels of shape (n_items, n_classes), got shape "
+            f"{p.shape}."
+        )
+    if p.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    return p.max(axis=1) < WEAK_CONSENSUS_BELOW
