@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 import warnings
 
-import numpy as np
 import pandas as pd
-from _common import ROOT, fmt_seconds, markdown_table, median_time, parser, to_crowdkit, emit
+from _common import fmt_seconds, markdown_table, median_time, parser, to_crowdkit, emit
 
 import softlabels
+from crowd_suite import DATA, EPS, N_BINS, crowdkit, load
+from softlabels.audit.calibration import score_against_truth
 
-DATA = ROOT.parent / "shared" / "data" / "crowd"
 DATASETS = ["duck", "product", "dog", "face"]
 #: softlabels method -> crowd-kit class of the same algorithm (None: no counterpart)
 CROWDKIT = {
@@ -32,51 +32,17 @@ CROWDKIT = {
     "mmsr": "MMSR",
     "soft-average": None,
 }
-EPS = 1e-12  # probabilities are clipped to [EPS, 1] inside the NLL
-N_BINS = 15
-
-
-def load(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    folder = DATA / name
-    answers = pd.read_csv(folder / "answers.csv", dtype={"item": str, "worker": str})
-    truth = pd.read_csv(folder / "truth.csv", dtype={"item": str}).set_index("item")["label"]
-    return answers, truth
-
-
 def scores(probs: pd.DataFrame, truth: pd.Series) -> dict[str, float]:
-    """Accuracy of the arg-max, NLL and top-label ECE on the items with truth.
-
-    ``probs`` is indexed by item with one column per class; classes absent from it get
-    probability 0, items with truth but no answers are left out (they have no label).
-    """
-    truth = truth[truth.index.isin(probs.index)]
-    classes = pd.Index(sorted(set(probs.columns) | set(truth.unique())))
-    p = probs.reindex(index=truth.index, columns=classes, fill_value=0.0).to_numpy(float)
-    y = classes.get_indexer(truth.to_numpy())
-    correct = p.argmax(axis=1) == y  # ties: the first class in sorted order
-    nll = -np.log(np.clip(p[np.arange(y.size), y], EPS, 1.0)).mean()
-    conf = p.max(axis=1)
-    bins = np.clip(np.ceil(conf * N_BINS).astype(int) - 1, 0, N_BINS - 1)  # (lo, hi] bins
-    gap = np.bincount(bins, weights=correct - conf, minlength=N_BINS)
-    return {"acc": correct.mean(), "nll": nll, "ece": np.abs(gap).sum() / y.size}
+    """Accuracy, NLL and top-label ECE on the items with truth (the conventions of
+    crowd_suite.py, which scores every set and model; this script keeps four sets with
+    one table per set and both libraries' fit times side by side)."""
+    r = score_against_truth(probs, truth, n_bins=N_BINS, eps=EPS)
+    return {"acc": r["accuracy"], "nll": r["nll"], "ece": r["ece"]}
 
 
 def ours(method: str, answers: pd.DataFrame) -> pd.DataFrame:
     soft = softlabels.aggregate(answers, method=method)
     return pd.DataFrame(soft.probs, index=soft.item_ids, columns=soft.classes)
-
-
-def crowdkit(cls_name: str, data: pd.DataFrame) -> pd.DataFrame:
-    """crowd-kit's probabilities; MMSR's scores made a distribution; one-hot for KOS."""
-    import crowdkit.aggregation as ck
-
-    model = getattr(ck, cls_name)()
-    if hasattr(model, "fit_predict_proba"):
-        return model.fit_predict_proba(data)
-    if hasattr(model, "fit_predict_score"):  # MMSR: weighted votes, normalised per task,
-        scores = model.fit_predict_score(data).clip(lower=0.0)  # negative for bad workers
-        return scores.div(scores.sum(axis=1), axis=0)
-    return pd.get_dummies(model.fit_predict(data)).astype(float)  # KOS: labels only
 
 
 def evaluate(fit, truth: pd.Series, repeats: int) -> dict[str, object]:
@@ -174,7 +140,7 @@ def main() -> None:
         "Default parameters of both libraries; metrics on the items with ground truth. "
         "acc: accuracy of the most probable class (ties: first class in sorted order); "
         f"NLL: mean -log p(true class), probabilities clipped to [{EPS:g}, 1]; "
-        f"ECE: top-label expected calibration error, {N_BINS} equal-width bins; "
+        f"ECE: top-label expected calibration error, {N_BINS} equal-width bins [lo, hi); "
         f"fit s: median wall time of up to {args.repeats} fits (a single fit when one takes "
         "over 30 s), from the DataFrame in memory to probabilities. crowd-kit's KOS gives "
         "labels only (scored as one-hot); its MMSR gives vote scores normalised per task, "

@@ -1,0 +1,232 @@
+"""Choose the default crowd model (and its parameters) by leave-one-data-set-out over the
+crowd suite, from the CSV that ``crowd_suite.py --csv`` writes.
+
+Candidates: every softlabels row of the CSV (a method with default parameters, or a
+variant ``method:key=value``) that ran on every set. Reference on each set: crowd-kit's
+most accurate model there and crowd-kit's lowest NLL there (any crowd-kit model).
+
+Criterion (the issue's "must show", per set). A candidate *passes* a set when
+  (a) its accuracy is at most ``ACC_SLACK`` (2 points) below crowd-kit's best accuracy on
+      that set, and
+  (b) its NLL is at most crowd-kit's lowest NLL on that set.
+On a group of sets a candidate is scored by the tuple
+  (number of sets it fails, -mean accuracy, mean NLL, name)
+and the smallest tuple wins: first the fewest failed sets, then the highest mean
+accuracy, then the lowest mean NLL, then the name (for determinism).
+
+Leave-one-set-out: for each set, the pick is the winner on all the *other* sets, and it is
+then scored on the held-out set, which played no part in choosing it. The final pick is the
+winner on all sets; the suite-level checks (mean accuracy at least 0.5 point above the
+mean of crowd-kit's best single model, i.e. the crowd-kit model with the highest mean
+accuracy) are reported for it.
+
+Run:  python benchmarks/crowd_defaults.py benchmarks/_out/crowd_suite.csv \\
+          --output benchmarks/_out/crowd_defaults.md
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+from _common import emit, markdown_table, parser
+
+ACC_SLACK = 0.02  # (a): at most 2 points below crowd-kit's most accurate model on the set
+MEAN_MARGIN = 0.005  # suite level: mean accuracy >= crowd-kit's best single model + 0.5 point
+SHARED_SLACK = 0.005  # a model shared with crowd-kit: >= crowd-kit's version - 0.5 point
+OURS, CK = "softlabels", "crowd-kit"
+#: softlabels method -> crowd-kit class of the same algorithm
+SHARED = {
+    "majority-vote": "MajorityVote", "wawa": "Wawa", "zero-based-skill": "ZeroBasedSkill",
+    "one-coin-dawid-skene": "OneCoinDawidSkene", "dawid-skene": "DawidSkene",
+    "glad": "GLAD", "mace": "MACE", "kos": "KOS", "mmsr": "MMSR",
+}
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """The suite's rows that ran (no error), with float metrics."""
+    frame = pd.read_csv(path, dtype={"library": str, "method": str, "dataset": str,
+                                     "error": str}, keep_default_na=False)
+    need = {"library", "method", "dataset", "accuracy", "nll"}
+    missing = need - set(frame.columns)
+    if missing:
+        raise SystemExit(f"{path}: missing columns {', '.join(sorted(missing))}")
+    if "error" not in frame.columns:
+        frame["error"] = ""
+    ok = frame[frame["error"].astype(str).str.strip() == ""].copy()
+    ok["accuracy"] = ok["accuracy"].astype(float)
+    ok["nll"] = ok["nll"].astype(float)
+    return ok
+
+
+def reference(results: pd.DataFrame) -> pd.DataFrame:
+    """Per set: crowd-kit's best accuracy (and which model) and crowd-kit's lowest NLL."""
+    ck = results[results["library"] == CK]
+    if ck.empty:
+        raise SystemExit("no crowd-kit rows in the results: nothing to compare with")
+    best = ck.loc[ck.groupby("dataset")["accuracy"].idxmax(), ["dataset", "method", "accuracy"]]
+    low = ck.groupby("dataset")["nll"].min()
+    ref = best.set_index("dataset").rename(columns={"method": "ck_best", "accuracy": "ck_acc"})
+    ref["ck_nll"] = low
+    return ref
+
+
+def passes(acc: pd.Series, nll: pd.Series, ref: pd.DataFrame) -> pd.DataFrame:
+    """Per set (aligned on the index): conditions (a), (b) and both."""
+    r = ref.loc[acc.index]
+    ok_acc = acc >= r["ck_acc"] - ACC_SLACK - 1e-12
+    ok_nll = nll <= r["ck_nll"] + 1e-12
+    return pd.DataFrame({"acc_ok": ok_acc, "nll_ok": ok_nll, "pass": ok_acc & ok_nll})
+
+
+def candidates(results: pd.DataFrame, sets: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy and NLL tables (sets x our configs) restricted to configs that ran on
+    every set in ``sets``."""
+    ours = results[results["library"] == OURS]
+    acc = ours.pivot(index="dataset", columns="method", values="accuracy").reindex(sets)
+    nll = ours.pivot(index="dataset", columns="method", values="nll").reindex(sets)
+    complete = acc.columns[acc.notna().all() & nll.notna().all()]
+    return acc[complete], nll[complete]
+
+
+def scores(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str]) -> pd.DataFrame:
+    """Per candidate on ``sets``: failed sets, mean accuracy, mean NLL; sorted best first
+    by the criterion (fails, -mean accuracy, mean NLL, name)."""
+    acc, nll = candidates(results, sets)
+    if acc.shape[1] == 0:
+        raise SystemExit(f"no softlabels configuration ran on every set of {list(sets)}")
+    rows = []
+    for config in acc.columns:
+        ok = passes(acc[config], nll[config], ref)
+        rows.append({"config": config, "fails": int((~ok["pass"]).sum()),
+                     "mean_acc": float(acc[config].mean()), "mean_nll": float(nll[config].mean())})
+    table = pd.DataFrame(rows)
+    table["neg_acc"] = -table["mean_acc"]
+    table = table.sort_values(["fails", "neg_acc", "mean_nll", "config"], kind="mergesort")
+    return table.drop(columns="neg_acc").reset_index(drop=True)
+
+
+def pick(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str]) -> str:
+    """The winning configuration on ``sets``."""
+    return str(scores(results, ref, sets)["config"].iat[0])
+
+
+def leave_one_out(results: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+    """For each set: the pick on the other sets and how it does on the held-out set."""
+    sets = sorted(ref.index)
+    ours = results[results["library"] == OURS].set_index(["dataset", "method"])
+    rows = []
+    for held in sets:
+        chosen = pick(results, ref, [s for s in sets if s != held])
+        if (held, chosen) in ours.index:
+            acc = float(ours.loc[(held, chosen), "accuracy"])
+            nll = float(ours.loc[(held, chosen), "nll"])
+            ok = passes(pd.Series([acc], index=[held]), pd.Series([nll], index=[held]), ref)
+            verdict = "pass" if ok["pass"].iat[0] else (
+                "fail: " + ", ".join(w for w, flag in (("acc", ok["acc_ok"].iat[0]),
+                                                        ("NLL", ok["nll_ok"].iat[0])) if not flag))
+        else:  # the pick did not run on the held-out set
+            acc = nll = float("nan")
+            verdict = "fail: did not run"
+        rows.append({"held_out": held, "pick": chosen, "acc": acc, "nll": nll,
+                     "ck_best": ref.loc[held, "ck_best"], "ck_acc": ref.loc[held, "ck_acc"],
+                     "ck_nll": ref.loc[held, "ck_nll"], "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def suite_checks(results: pd.DataFrame, ref: pd.DataFrame, config: str) -> list[str]:
+    """The must-show checks for ``config`` over every set, as markdown bullets."""
+    sets = sorted(ref.index)
+    acc, nll = candidates(results, sets)
+    ck = results[results["library"] == CK]
+    ck_acc = ck.pivot(index="dataset", columns="method", values="accuracy").reindex(sets)
+    ck_means = ck_acc.dropna(axis=1).mean()  # models that ran on every set
+    ck_model, ck_mean = ck_means.idxmax(), float(ck_means.max())
+    mine = float(acc[config].mean())
+    ok = passes(acc[config], nll[config], ref)
+    far = [f"{s} ({acc.at[s, config]:.3f} vs {ref.at[s, 'ck_acc']:.3f})"
+           for s in sets if not ok.at[s, "acc_ok"]]
+    above = [f"{s} ({nll.at[s, config]:.3f} vs {ref.at[s, 'ck_nll']:.3f})"
+             for s in sets if not ok.at[s, "nll_ok"]]
+    verdict = lambda flag: "**met**" if flag else "**not met**"  # noqa: E731
+    return [
+        f"- Mean accuracy over the {len(sets)} sets: {mine:.4f} against {ck_mean:.4f} for "
+        f"crowd-kit's best single model ({ck_model}); needed {ck_mean + MEAN_MARGIN:.4f}: "
+        f"{verdict(mine >= ck_mean + MEAN_MARGIN - 1e-12)}.",
+        f"- Within {ACC_SLACK * 100:.0f} points of crowd-kit's most accurate model on every "
+        f"set: {verdict(not far)} ({len(sets) - len(far)} of {len(sets)})"
+        + (f"; below on {', '.join(far)}" if far else "") + ".",
+        f"- NLL at most crowd-kit's lowest on every set: {verdict(not above)} "
+        f"({len(sets) - len(above)} of {len(sets)})"
+        + (f"; above on {', '.join(above)}" if above else "") + ".",
+    ]
+
+
+def shared_checks(results: pd.DataFrame) -> list[list[str]]:
+    """Rows (model, sets compared, sets more than 0.5 point below crowd-kit's version)."""
+    ours = results[results["library"] == OURS].set_index(["dataset", "method"])["accuracy"]
+    ck = results[results["library"] == CK].set_index(["dataset", "method"])["accuracy"]
+    rows = []
+    for mine, theirs in SHARED.items():
+        pairs = [(s, ours[(s, mine)], ck[(s, theirs)])
+                 for s in sorted({d for d, _ in ours.index})
+                 if (s, mine) in ours.index and (s, theirs) in ck.index]
+        if not pairs:
+            continue
+        behind = [f"{s} {a:.3f} vs {b:.3f}" for s, a, b in pairs if a < b - SHARED_SLACK - 1e-12]
+        rows.append([mine, str(len(pairs)), str(len(behind)), "; ".join(behind) or "—"])
+    return rows
+
+
+def report(results: pd.DataFrame) -> str:
+    ref = reference(results)
+    loo = leave_one_out(results, ref)
+    sets = sorted(ref.index)
+    final = scores(results, ref, sets)
+    chosen = str(final["config"].iat[0])
+    n_pass = int((loo["verdict"] == "pass").sum())
+    loo_rows = [[r.held_out, r.pick, f"{r.acc:.3f}", f"{r.nll:.3f}",
+                 f"{r.ck_best} {r.ck_acc:.3f}", f"{r.ck_nll:.3f}", r.verdict]
+                for r in loo.itertuples()]
+    top = [[r.config, str(r.fails), f"{r.mean_acc:.4f}", f"{r.mean_nll:.3f}"]
+           for r in final.head(12).itertuples()]
+    return "\n\n".join([
+        "## Choosing the default crowd model: leave one data set out",
+        f"From the crowd suite ({len(sets)} sets; `crowd_suite.py --csv`). Candidates: every "
+        "softlabels model or parameter variant that ran on every set. On each set a "
+        f"candidate **passes** when (a) its accuracy is at most {ACC_SLACK * 100:.0f} points "
+        "below crowd-kit's most accurate model on that set and (b) its NLL is at most "
+        "crowd-kit's lowest NLL on that set. Over a group of sets the winner has the "
+        "fewest failed sets, then the highest mean accuracy, then the lowest mean NLL, then "
+        "the first name. Each row below picks the winner on the other sets and scores it "
+        "on the held-out set, which played no part in the choice.",
+        "### Leave-one-set-out\n\n" + markdown_table(
+            ["held-out set", "pick (other sets)", "acc", "NLL", "crowd-kit best acc",
+             "crowd-kit lowest NLL", "held-out verdict"], loo_rows),
+        f"Held-out sets passed: {n_pass} of {len(loo)}; mean held-out accuracy "
+        f"{loo['acc'].mean():.4f}; picks: "
+        + ", ".join(f"{k} ({v})" for k, v in loo["pick"].value_counts().items()) + ".",
+        f"### Final pick on all {len(sets)} sets: `{chosen}`\n\n" + markdown_table(
+            ["candidate", "sets failed", "mean acc", "mean NLL"], top)
+        + f"\n\n(the {min(12, len(final))} best of {len(final)} candidates)",
+        "### Must-show checks for the final pick\n\n"
+        + "\n".join(suite_checks(results, ref, chosen)),
+        "### Models shared with crowd-kit: sets more than 0.5 point below crowd-kit's version"
+        "\n\n" + markdown_table(["model", "sets", "sets behind", "where (ours vs crowd-kit)"],
+                                shared_checks(results)),
+    ])
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("csv", type=Path, help="the CSV written by crowd_suite.py --csv")
+    args = p.parse_args()
+    if not args.csv.is_file():
+        sys.exit(f"{args.csv}: not found (run benchmarks/crowd_suite.py --csv {args.csv})")
+    emit(report(read_results(args.csv)), args.output)
+
+
+if __name__ == "__main__":
+    main()

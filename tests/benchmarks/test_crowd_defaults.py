@@ -1,0 +1,112 @@
+"""The selection logic of benchmarks/crowd_defaults.py on a small hand-made results table
+(the numbers are chosen so that every rule of the criterion decides one case)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def cd():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("crowd_defaults")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+# (library, method, dataset, accuracy, nll)
+ROWS = [
+    # crowd-kit: best accuracy / lowest NLL per set are A .85 / .50, B .90 / .30, C .65 / .80
+    ("crowd-kit", "ck1", "A", 0.80, 0.50), ("crowd-kit", "ck2", "A", 0.85, 0.60),
+    ("crowd-kit", "ck1", "B", 0.90, 0.30), ("crowd-kit", "ck2", "B", 0.70, 0.90),
+    ("crowd-kit", "ck1", "C", 0.60, 1.00), ("crowd-kit", "ck2", "C", 0.65, 0.80),
+    # x: accurate, overconfident on A (NLL .90 > .50)
+    ("softlabels", "x", "A", 0.90, 0.90), ("softlabels", "x", "B", 0.95, 0.20),
+    ("softlabels", "x", "C", 0.70, 0.50),
+    # y: passes everywhere (A: .84 >= .85 - .02), least accurate
+    ("softlabels", "y", "A", 0.84, 0.40), ("softlabels", "y", "B", 0.89, 0.25),
+    ("softlabels", "y", "C", 0.64, 0.70),
+    # z: more than 2 points below crowd-kit on B (.87 < .88)
+    ("softlabels", "z", "A", 0.86, 0.45), ("softlabels", "z", "B", 0.87, 0.28),
+    ("softlabels", "z", "C", 0.70, 0.60),
+    # w: best of all on A and B, but failed on C
+    ("softlabels", "w", "A", 0.95, 0.10), ("softlabels", "w", "B", 0.99, 0.05),
+]
+
+
+@pytest.fixture()
+def results(cd, tmp_path):
+    frame = pd.DataFrame(ROWS, columns=["library", "method", "dataset", "accuracy", "nll"])
+    frame["error"] = ""
+    failed = {"library": "softlabels", "method": "w", "dataset": "C", "accuracy": "",
+              "nll": "", "error": "ValueError: two classes only"}
+    frame = pd.concat([frame, pd.DataFrame([failed])], ignore_index=True)
+    path = tmp_path / "suite.csv"
+    frame.to_csv(path, index=False)
+    return cd.read_results(path)
+
+
+def test_reference_is_crowdkit_best_accuracy_and_lowest_nll(cd, results):
+    ref = cd.reference(results)
+    assert ref.loc[["A", "B", "C"], "ck_acc"].tolist() == [0.85, 0.90, 0.65]
+    assert ref.loc[["A", "B", "C"], "ck_best"].tolist() == ["ck2", "ck1", "ck2"]
+    assert ref.loc[["A", "B", "C"], "ck_nll"].tolist() == [0.50, 0.30, 0.80]
+
+
+def test_final_pick_prefers_fewest_failures_over_accuracy(cd, results):
+    ref = cd.reference(results)
+    table = cd.scores(results, ref, ["A", "B", "C"])
+    # w did not run on C: not a candidate; x and z fail one set each, y none
+    assert table["config"].tolist() == ["y", "x", "z"]
+    assert table["fails"].tolist() == [0, 1, 1]
+    assert table["mean_acc"].iloc[0] == pytest.approx((0.84 + 0.89 + 0.64) / 3)
+
+
+def test_leave_one_out_picks_on_the_other_sets(cd, results):
+    ref = cd.reference(results)
+    loo = cd.leave_one_out(results, ref).set_index("held_out")
+    # held out A: on B and C, x and y pass both; x is more accurate
+    assert loo.at["A", "pick"] == "x"
+    assert loo.at["A", "verdict"] == "fail: NLL"
+    assert loo.at["A", "acc"] == pytest.approx(0.90)
+    # held out B: x fails A; y and z pass A and C; z is more accurate
+    assert loo.at["B", "pick"] == "z"
+    assert loo.at["B", "verdict"] == "fail: acc"
+    # held out C: w ran on A and B and wins there, but has no result on C
+    assert loo.at["C", "pick"] == "w"
+    assert loo.at["C", "verdict"] == "fail: did not run"
+
+
+def test_ties_go_to_lower_nll_then_name(cd):
+    rows = [("crowd-kit", "ck", "A", 0.5, 1.0),
+            ("softlabels", "b", "A", 0.8, 0.3), ("softlabels", "a", "A", 0.8, 0.3),
+            ("softlabels", "c", "A", 0.8, 0.2)]
+    frame = pd.DataFrame(rows, columns=["library", "method", "dataset", "accuracy", "nll"])
+    table = cd.scores(frame, cd.reference(frame), ["A"])
+    assert table["config"].tolist() == ["c", "a", "b"]
+
+
+def test_suite_checks_for_the_pick(cd, results):
+    ref = cd.reference(results)
+    lines = cd.suite_checks(results, ref, "y")
+    # crowd-kit's best single model by mean accuracy: ck1 (.7667 > ck2's .7333)
+    assert "0.7900 against 0.7667" in lines[0] and "ck1" in lines[0] and "**met**" in lines[0]
+    assert "**met** (3 of 3)" in lines[1]
+    assert "**met** (3 of 3)" in lines[2]
+    lines = cd.suite_checks(results, ref, "x")
+    assert "**not met** (2 of 3); above on A (0.900 vs 0.500)" in lines[2]
+
+
+def test_shared_models_behind_crowdkit(cd):
+    rows = [("softlabels", "glad", "A", 0.80, 0.5), ("crowd-kit", "GLAD", "A", 0.81, 0.5),
+            ("softlabels", "glad", "B", 0.80, 0.5), ("crowd-kit", "GLAD", "B", 0.804, 0.5)]
+    frame = pd.DataFrame(rows, columns=["library", "method", "dataset", "accuracy", "nll"])
+    assert cd.shared_checks(frame) == [["glad", "2", "1", "A 0.800 vs 0.810"]]
