@@ -1,0 +1,73 @@
+"""benchmarks/crowd_suite.py without the data: parsing of parameter variants and the
+tables built from a small hand-made results frame."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def cs():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("crowd_suite")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_parse_config(cs):
+    assert cs.parse_config("dawid-skene") == ("dawid-skene", "dawid-skene", {})
+    label, method, params = cs.parse_config("dawid-skene:alpha=0, n_iter=5")
+    assert (label, method) == ("dawid-skene:alpha=0,n_iter=5", "dawid-skene")
+    assert params == {"alpha": 0, "n_iter": 5}
+    assert cs.parse_config("mace:method=em")[2] == {"method": "em"}  # not a literal: a string
+    with pytest.raises(SystemExit, match="not a crowd source"):
+        cs.parse_config("no-such-model:alpha=0")
+    with pytest.raises(SystemExit, match="not key=value"):
+        cs.parse_config("dawid-skene:alpha")
+
+
+def test_parse_config_rejects_bad_parameters(cs):
+    from softlabels.core.errors import InvalidParameterError
+
+    with pytest.raises((InvalidParameterError, TypeError)):
+        cs.parse_config("dawid-skene:no_such_parameter=1")
+
+
+def _results(cs):
+    rows = [
+        ("softlabels", "m1", "A", 0.9, 0.3), ("softlabels", "m2", "A", 0.8, 0.2),
+        ("crowd-kit", "K", "A", 0.85, 0.4),
+        ("softlabels", "m1", "B", 0.6, 1.0), ("softlabels", "m2", "B", np.nan, np.nan),
+        ("crowd-kit", "K", "B", 0.7, 0.5),
+    ]
+    frame = pd.DataFrame(rows, columns=["library", "method", "dataset", "accuracy", "nll"])
+    frame["error"] = [None, None, None, None, "ValueError: boom", None]
+    return frame
+
+
+def test_metric_table_bold_best_and_partial_means(cs):
+    text = cs.metric_table(_results(cs), "accuracy", "max")
+    lines = text.splitlines()
+    assert lines[0] == "| set | m1 | m2 | ck:K |"
+    assert lines[2] == "| A | **0.900** | 0.800 | 0.850 |"
+    assert lines[3] == "| B | 0.600 | fails | **0.700** |"
+    # m2 ran on one set of two: its mean is marked with the count
+    assert lines[4] == "| **mean** | 0.750 | 0.800 (1) | 0.775 |"
+
+
+def test_comparison_table(cs):
+    text = cs.comparison_table(_results(cs), "m1")
+    rows = text.splitlines()[2:]
+    assert rows[0] == ("| A | m1 0.900 | ck:K 0.850 | +0.050 | m2 0.200 | ck:K 0.400 | "
+                       "0.900 | 0.300 |")
+    assert rows[1] == ("| B | m1 0.600 | ck:K 0.700 | -0.100 | m1 1.000 | ck:K 0.500 | "
+                       "0.600 | 1.000 |")
