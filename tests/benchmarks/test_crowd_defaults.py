@@ -3,23 +3,8 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def cd():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("crowd_defaults")
-    finally:
-        sys.path.remove(str(BENCH))
 
 
 # (library, method, dataset, accuracy, nll)

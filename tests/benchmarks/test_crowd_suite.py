@@ -3,24 +3,9 @@ tables built from a small hand-made results frame."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def cs():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("crowd_suite")
-    finally:
-        sys.path.remove(str(BENCH))
 
 
 def test_parse_config(cs):

@@ -1,0 +1,31 @@
+"""Benchmark scripts imported as modules (they import ``_common`` from their folder)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _script(name: str):
+    sys.path.insert(0, str(BENCH))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="session")
+def cs():
+    """benchmarks/crowd_suite.py"""
+    return _script("crowd_suite")
+
+
+@pytest.fixture(scope="session")
+def cd():
+    """benchmarks/crowd_defaults.py"""
+    return _script("crowd_defaults")
