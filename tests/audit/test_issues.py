@@ -122,7 +122,8 @@ def ref_posterior_count_flags(labels, probs, frac=1.0):
     c = ref_confident_joint(labels, probs)
     k = len(probs[0])
     joint = c / c.sum()
-    noise = joint / joint.sum(axis=0)
+    prior = joint.sum(axis=0)
+    noise = np.where(prior > 0, joint / np.where(prior > 0, prior, 1.0), np.eye(k))
     post, disagree, cell = [], [], []
     for y, p in zip(labels, probs):
         w = [max(noise[y][j], 1e-12) * p[j] for j in range(k)]
@@ -136,7 +137,8 @@ def ref_posterior_count_flags(labels, probs, frac=1.0):
             if i != j:
                 cands = sum(1 for d, ce in zip(disagree, cell) if d and ce == (i, j))
                 m += min(int(np.rint(frac * c[i][j])), cands)
-    order = sorted((n for n in range(len(labels)) if disagree[n]), key=lambda n: (post[n], n))
+    # most likely wrong first: P(wrong) = 1 - P(given is right), ties by position
+    order = sorted((n for n in range(len(labels)) if disagree[n]), key=lambda n: (-(1 - post[n]), n))
     flags = np.zeros(len(labels), dtype=bool)
     flags[order[:m]] = True
     return flags
@@ -652,6 +654,21 @@ def test_relabelling_classes_changes_nothing(case):
     c1 = compute_confident_joint(labels, probs)
     c2 = compute_confident_joint(labels2, probs2)
     np.testing.assert_allclose(c2[np.ix_(new_of_old, new_of_old)], c1)
+
+
+@settings(max_examples=60)
+@given(probs_and_labels)
+def test_posterior_count_property(case):
+    labels, probs, _ = _draw(*case)
+    flags = find_label_issues(labels, probs, min_per_class=0)
+    # as many flags as pruning by noise rate, the lowest posteriors among the candidates
+    pruned = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", min_per_class=0)
+    assert flags.sum() == pruned.sum()
+    np.testing.assert_array_equal(flags, ref_posterior_count_flags(labels.tolist(), probs.tolist()))
+    # the previous default's flags are among them whenever it flags no more
+    old = find_label_issues(labels, probs, filter_by="posterior", min_per_class=0)
+    if old.sum() <= flags.sum():
+        assert not (old & ~flags).any()
 
 
 # ---------------------------------------------------------------------- audit table
