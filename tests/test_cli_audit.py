@@ -18,8 +18,10 @@ from softlabels.cli import main
 from softlabels.core.errors import ProbabilityWarning
 
 # Ten items, two classes. Item 4 is labelled 0 but the model gives class 1 0.95: an
-# obvious error. Item 9 is labelled 1 with p = 0.2: doubtful, but the posterior filter
-# keeps it (the model is wrong on it as often as it is on clean class-0 items).
+# obvious error. Item 9 is labelled 1 with p = 0.2: doubtful. The confident joint counts
+# one error in each direction, so the default filter (posterior_count) flags both; the
+# posterior filter keeps item 9 (the model is wrong on it as often as it is on clean
+# class-0 items: the posterior of its label is exactly 1/2).
 P = np.array([[0.9, 0.1]] * 4 + [[0.05, 0.95]] + [[0.1, 0.9]] * 4 + [[0.8, 0.2]])
 Y = np.array([0] * 5 + [1] * 5)
 
@@ -118,12 +120,32 @@ def test_audit_flags_the_obvious_error(fmt, out_ext, tmp_path, capsys):
     assert {"index", "given", "suggested", "score", "is_issue"} <= set(table.columns)
     assert table["index"].tolist() == list(range(10))  # input order
     assert table["given"].astype(int).tolist() == Y.tolist()
-    assert table.loc[table["is_issue"].astype(bool), "index"].tolist() == [4]
-    assert int(table.loc[4, "suggested"]) == 1
+    assert table.loc[table["is_issue"].astype(bool), "index"].tolist() == [4, 9]
+    assert int(table.loc[4, "suggested"]) == 1 and int(table.loc[9, "suggested"]) == 0
     assert not table.loc[0, "is_issue"] and int(table.loc[0, "suggested"]) == 0
     # the default score (self-confidence) is the probability of the given label
     np.testing.assert_allclose(table["score"], P[np.arange(10), Y])
+    assert "2 of 10 items flagged" in stdout
+
+
+def test_audit_keeps_the_previous_posterior_filter(tmp_path, capsys):
+    labels = write(tmp_path, "labels", Y, "npy")
+    probs = write(tmp_path, "probs", P, "npy")
+    out = tmp_path / "issues.csv"
+    code, stdout, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs,
+                            "-o", out, "--filter-by", "posterior")
+    assert code == 0, err
+    table = read_out(out)
+    assert table.loc[table["is_issue"], "index"].tolist() == [4]
     assert "1 of 10 items flagged" in stdout
+
+
+def test_audit_help_names_the_default_filter(capsys):
+    code, stdout, _ = run(capsys, "audit", "--help")
+    assert code == 0
+    text = " ".join(re.sub("[\u2500-\u257f]", " ", stdout).split())  # no box drawing
+    assert "posterior_count (default)" in text
+    assert "posterior (the previous default)" in text
 
 
 def test_audit_soft_label_table_keeps_item_ids_and_crowd(tmp_path, capsys):

@@ -116,6 +116,34 @@ def ref_posterior_flags(labels, probs):
     return np.array(flags)
 
 
+def ref_posterior_count_flags(labels, probs, frac=1.0):
+    """Rank by the reference posterior of the given label; flag as many as
+    sum over off-diagonal cells of min(round(frac * C[i, j]), items labelled i with top j)."""
+    c = ref_confident_joint(labels, probs)
+    k = len(probs[0])
+    joint = c / c.sum()
+    prior = joint.sum(axis=0)
+    noise = np.where(prior > 0, joint / np.where(prior > 0, prior, 1.0), np.eye(k))
+    post, disagree, cell = [], [], []
+    for y, p in zip(labels, probs):
+        w = [max(noise[y][j], 1e-12) * p[j] for j in range(k)]
+        post.append(w[y] / sum(w))
+        top = max(range(k), key=lambda j: (p[j] if j != y else -1.0, -j))
+        disagree.append(p[top] > p[y] + 1e-6)
+        cell.append((y, top))
+    m = 0
+    for i in range(k):
+        for j in range(k):
+            if i != j:
+                cands = sum(1 for d, ce in zip(disagree, cell) if d and ce == (i, j))
+                m += min(int(np.rint(frac * c[i][j])), cands)
+    # most likely wrong first: P(wrong) = 1 - P(given is right), ties by position
+    order = sorted((n for n in range(len(labels)) if disagree[n]), key=lambda n: (-(1 - post[n]), n))
+    flags = np.zeros(len(labels), dtype=bool)
+    flags[order[:m]] = True
+    return flags
+
+
 def ref_prune_by_noise_rate(labels, probs, frac=1.0):
     """Per off-diagonal cell (i, j): items labelled i whose top class is j, the
     round(frac * C[i, j]) with the largest p_j - p_i."""
@@ -221,7 +249,9 @@ def test_noise_matrix_recovered_on_synthetic_noise(seed):
     np.testing.assert_allclose(est.true_prior, np.bincount(true) / true.size, atol=0.02)
 
 
-@pytest.mark.parametrize("filter_by", ["posterior", "prune_by_noise_rate", "both", "confident_learning"])
+@pytest.mark.parametrize(
+    "filter_by", ["posterior_count", "posterior", "prune_by_noise_rate", "both", "confident_learning"]
+)
 def test_synthetic_noise_found_with_high_precision_and_recall(filter_by):
     true, labels, probs = noisy_data(4000, 4, NOISE, strength=5.0, seed=7)
     err = labels != true
@@ -287,6 +317,124 @@ def test_posterior_flags_match_loop_reference():
     want = ref_posterior_flags(labels.tolist(), probs.tolist())
     np.testing.assert_array_equal(got, want)
     assert got.sum() > 10
+
+
+# ---------------------------------------------------------------------- the default filter
+# Ten items, two classes: item 4 (labelled 0) gets 0.95 for class 1, a clear error; item
+# 9 (labelled 1) gets 0.8 for class 0, doubtful.
+P10 = np.array([[0.9, 0.1]] * 4 + [[0.05, 0.95]] + [[0.1, 0.9]] * 4 + [[0.8, 0.2]])
+Y10 = np.array([0] * 5 + [1] * 5)
+
+
+def test_default_filter_is_posterior_count():
+    assert FILTERS[0] == "posterior_count"
+    np.testing.assert_array_equal(
+        find_label_issues(Y10, P10), find_label_issues(Y10, P10, filter_by="posterior_count")
+    )
+
+
+def test_posterior_count_hand_computed():
+    # t0 = (4 * 0.9 + 0.05) / 5 = 0.73, t1 = (4 * 0.9 + 0.2) / 5 = 0.76. Item 4 reaches
+    # t1 -> C[0, 1]; item 9 reaches t0 (0.8) -> C[1, 0]; the others their own class.
+    # C = [[4, 1], [1, 4]] (rows already sum to 5): two errors expected, one candidate in
+    # each cell, so both are flagged.
+    np.testing.assert_array_equal(compute_confident_joint(Y10, P10), [[4, 1], [1, 4]])
+    flags = find_label_issues(Y10, P10)
+    assert flags.nonzero()[0].tolist() == [4, 9]
+    # the previous default keeps item 9: N = [[.8, .2], [.2, .8]] and the posterior of
+    # its label is .8 * .2 / (.8 * .2 + .2 * .8) = 1/2, not below 1/2
+    assert find_label_issues(Y10, P10, filter_by="posterior").nonzero()[0].tolist() == [4]
+    # half the quota: round(0.5 * 1) = 0 in each cell (numpy rounds half to even)
+    assert not find_label_issues(Y10, P10, frac_noise=0.5).any()
+
+
+def test_posterior_count_takes_the_count_where_the_evidence_is():
+    # Three classes. C[0, 1] = 2 but only one item labelled 0 prefers class 1: that cell
+    # gives 1. C[0, 2] = 0 although item 3 (labelled 0) prefers class 2 weakly: no quota
+    # there, yet a global ranking spends the count on the strongest evidence.
+    labels = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.05],
+            [0.9, 0.05, 0.05],
+            [0.02, 0.96, 0.02],  # labelled 0, clearly 1
+            [0.4, 0.1, 0.5],  # labelled 0, prefers 2 weakly
+            [0.5, 0.45, 0.05],  # labelled 0, agrees, but reaches t1 -> C[0, 1]
+            [0.8, 0.1, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.05, 0.9, 0.05],
+            [0.1, 0.1, 0.8],
+            [0.1, 0.1, 0.8],
+            [0.1, 0.1, 0.8],
+        ]
+    )
+    raw = compute_confident_joint(labels, probs, calibrate=False)
+    # t = [0.587, 0.833, 0.8]: item 2 -> (0, 1); items 3 and 4 reach no threshold, nor
+    # do items 6 and 7 (0.8 < t1)
+    t = [(0.9 + 0.9 + 0.02 + 0.4 + 0.5 + 0.8) / 6, (0.8 + 0.8 + 0.9) / 3, 0.8]
+    np.testing.assert_allclose(estimate_noise_matrix(labels, probs).thresholds, t)
+    np.testing.assert_array_equal(raw, [[3, 1, 0], [0, 1, 0], [0, 0, 3]])
+    # calibrated row 0: 6 items over 4 counted -> [4.5, 1.5, 0]; round(1.5) = 2 in C[0, 1]
+    # but one candidate there; C[0, 2] = 0: one flag, item 2
+    flags = find_label_issues(labels, probs, min_per_class=0)
+    assert flags.nonzero()[0].tolist() == [2]
+    np.testing.assert_array_equal(flags, ref_posterior_count_flags(labels, probs.tolist()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("frac", [1.0, 0.4])
+def test_posterior_count_matches_loop_reference(seed, frac):
+    true, labels, probs = noisy_data(600, 4, NOISE, strength=2.0, seed=30 + seed)
+    got = find_label_issues(labels, probs, frac_noise=frac, min_per_class=0)
+    want = ref_posterior_count_flags(labels.tolist(), probs.tolist(), frac)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_clean_set_flags_almost_nothing():
+    true, labels, probs = noisy_data(3000, 4, np.eye(4), strength=5.0, seed=40)
+    assert (labels == true).all()
+    assert find_label_issues(labels, probs).sum() <= 3  # 0.1 %
+
+
+def test_one_clear_error_in_a_clean_set_is_flagged():
+    true, labels, probs = noisy_data(2000, 4, np.eye(4), strength=5.0, seed=41)
+    labels = labels.copy()
+    item = int(np.flatnonzero(probs.max(axis=1) > 0.99)[0])
+    labels[item] = (true[item] + 1) % 4
+    flags = find_label_issues(labels, probs)
+    assert flags[item]
+    assert flags.sum() <= 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_posterior_count_spends_the_pruning_count_on_the_lowest_posteriors(seed):
+    true, labels, probs = noisy_data(1500, 4, NOISE, strength=2.0, seed=50 + seed)
+    flags = find_label_issues(labels, probs, min_per_class=0)
+    pruned = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", min_per_class=0)
+    assert flags.sum() == pruned.sum() > 0
+    post = label_quality_scores(labels, probs, method="posterior")
+    candidates = probs.argmax(axis=1) != labels
+    assert post[flags].max() <= post[candidates & ~flags].min()
+
+
+def test_posterior_count_grows_with_frac_noise():
+    true, labels, probs = noisy_data(1500, 4, NOISE, strength=2.0, seed=60)
+    prev = np.zeros(labels.size, dtype=bool)
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        flags = find_label_issues(labels, probs, frac_noise=frac)
+        assert not (prev & ~flags).any()  # nested: a larger quota only adds flags
+        prev = flags
+    assert prev.sum() > 0
+
+
+def test_posterior_count_finds_more_than_the_posterior_threshold_with_a_weak_model():
+    true, labels, probs = noisy_data(4000, 4, NOISE, strength=2.0, seed=8)
+    err = labels != true
+    count = find_label_issues(labels, probs)
+    thresh = find_label_issues(labels, probs, filter_by="posterior")
+    assert count[err].mean() > thresh[err].mean() + 0.05
+    assert not (thresh & ~count).any()
 
 
 # ---------------------------------------------------------------------- filter properties
@@ -508,6 +656,21 @@ def test_relabelling_classes_changes_nothing(case):
     np.testing.assert_allclose(c2[np.ix_(new_of_old, new_of_old)], c1)
 
 
+@settings(max_examples=60)
+@given(probs_and_labels)
+def test_posterior_count_property(case):
+    labels, probs, _ = _draw(*case)
+    flags = find_label_issues(labels, probs, min_per_class=0)
+    # as many flags as pruning by noise rate, the lowest posteriors among the candidates
+    pruned = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", min_per_class=0)
+    assert flags.sum() == pruned.sum()
+    np.testing.assert_array_equal(flags, ref_posterior_count_flags(labels.tolist(), probs.tolist()))
+    # the previous default's flags are among them whenever it flags no more
+    old = find_label_issues(labels, probs, filter_by="posterior", min_per_class=0)
+    if old.sum() <= flags.sum():
+        assert not (old & ~flags).any()
+
+
 # ---------------------------------------------------------------------- audit table
 def test_audit_table_columns_order_and_reasons():
     probs = [[0.95, 0.05]] * 4 + [[0.02, 0.98]] + [[0.1, 0.9]] * 4 + [[0.6, 0.4]]
@@ -599,9 +762,16 @@ def test_cifar10_label_errors(cifar10):
         warnings.simplefilter("error")
         flags = find_label_issues(labels, probs)
     tp = int(np.sum(flags & truth))
+    precision, recall = tp / flags.sum(), tp / truth.sum()
     f1 = 2 * tp / (flags.sum() + truth.sum())
-    assert (flags.sum(), tp) == (143, 10)
-    assert f1 > 0.083  # cleanlab 2.9.0's best filter (prune_by_noise_rate): 284 flagged, 15 right
+    # cleanlab 2.9.0's default (prune_by_noise_rate): 284 flagged, 15 right
+    assert recall >= 15 / 79
+    assert precision >= 0.053
+    assert f1 > 0.083
+    assert (flags.sum(), tp) == (281, 17)
+    # the previous default: fewer flags, more precise, less recall
+    old = find_label_issues(labels, probs, filter_by="posterior")
+    assert (old.sum(), int(np.sum(old & truth))) == (143, 10)
     pruned = find_label_issues(labels, probs, filter_by="prune_by_noise_rate")
     assert (pruned.sum(), int(np.sum(pruned & truth))) == (281, 15)
     assert _auroc(truth, label_quality_scores(labels, probs)) == pytest.approx(0.8653, abs=1e-4)
@@ -613,7 +783,7 @@ def test_cifar10_label_errors(cifar10):
 def test_cifar10_audit_table(cifar10):
     labels, probs, truth = cifar10
     audit = audit_labels(labels, probs)
-    assert len(audit) == labels.size and audit["is_issue"].sum() == 143
+    assert len(audit) == labels.size and audit["is_issue"].sum() == 281
     ranked = audit.sort_values(["is_issue", "score"], ascending=[False, True])
-    assert ranked["is_issue"].iloc[:143].all()
+    assert ranked["is_issue"].iloc[:281].all()
     assert ranked["reason"].iloc[0].startswith("model gives '")

@@ -69,9 +69,12 @@ def audit(
         None, "--soft-labels", help="Crowd soft labels for the same items (softlabels table or matrix)."
     ),
     filter_by: str = typer.Option(
-        "posterior",
-        help="Which items to flag: posterior, prune_by_noise_rate, prune_by_class, both, "
-        "confident_learning or predicted_neq_given (see softlabels.audit.find_label_issues).",
+        "posterior_count",
+        help="Which items to flag. posterior_count (default): the items most likely "
+        "mislabelled, as many as the estimated number of label errors; posterior (the "
+        "previous default): those more likely wrong than right, fewer and more precise; "
+        "or prune_by_noise_rate, prune_by_class, both, confident_learning, "
+        "predicted_neq_given (see softlabels.audit.find_label_issues).",
     ),
     score: str = typer.Option(
         "self_confidence",
