@@ -24,11 +24,12 @@ def test_agrees_with_the_loop_reference(seed, k, gold, inference):
     model = EBCC(n_iter=n_iter, tol=0.0, n_subtypes=m, subtype_prior=0.6, diag_prior=3.0,
                  off_diag_prior=0.5, class_prior=0.8, inference=inference, n_init=1, random_state=seed)
     model.fit(ann, gold=gold_map)
-    # the start: vote proportions split over the subtypes by one Dirichlet(1, ..., 1) draw
-    split = np.random.default_rng(seed).dirichlet(np.ones(m), size=(ann.n_items, k))
-    split = split[np.argsort(np.argsort(ann.item_ids))]  # draws follow the sorted item ids
+    # the start: vote proportions split over the subtypes by one Dirichlet(1, ..., 1)
+    # draw per item (shared by its classes), drawn in the order of the item ids
+    split = np.random.default_rng(seed).dirichlet(np.ones(m), size=ann.n_items)
+    split = split[np.argsort(np.argsort(ann.item_ids))]
     vote = ref.soft_vote(ann)
-    joint = [[[vote[i][c] * split[i, c, s] for s in range(m)] for c in range(k)] for i in range(ann.n_items)]
+    joint = [[[vote[i][c] * split[i, s] for s in range(m)] for c in range(k)] for i in range(ann.n_items)]
     for i, g in enumerate(codes):  # gold items: mass outside their class dropped, renormalised
         if g >= 0:
             total = sum(joint[i][g])

@@ -37,8 +37,9 @@ class EBCC(IBCC):
     E[log v[w, k, m, l]])``; the soft label is its sum over subtypes.
 
     The subtypes are exchangeable, so the fit must start from a random split of the
-    initial posteriors over them; ``n_init`` splits drawn from ``random_state`` (item
-    by item in the order of the item ids) are each run to convergence, and the one with
+    initial posteriors over them; ``n_init`` splits drawn from ``random_state`` (one
+    per item, shared by its classes, in the order of the item ids) are each run to
+    convergence, and the one with
     the highest objective is kept. With one subtype the model is :class:`IBCC`.
 
     Parameters
@@ -132,14 +133,14 @@ class EBCC(IBCC):
         classes = self._initial_posteriors(ann)
         no_gold = np.full(ann.n_items, -1)  # the kernel clamps gold items itself
         rng = check_random_state(self.random_state)
-        # draws go to items in the order of their ids, so that reordering the answers
-        # only reorders the result
+        # one draw per item, the same for all its classes, in the order of the item ids:
+        # reordering the answers or renaming the classes only reorders the result
         rank = np.empty(ann.n_items, dtype=np.int64)
         rank[item_order(ann.item_ids)] = np.arange(ann.n_items)
         best = None
         for _ in range(self.n_init):
-            split = rng.dirichlet(np.ones(m), size=(ann.n_items, k))[rank]
-            start = kernel.pin((classes[:, :, None] * split).reshape(ann.n_items, k * m))
+            split = rng.dirichlet(np.ones(m), size=ann.n_items)[rank]
+            start = kernel.pin((classes[:, :, None] * split[:, None, :]).reshape(ann.n_items, k * m))
             run = K.run_em(
                 start, kernel.m_step, kernel.e_step, gold=no_gold, n_iter=self.n_iter,
                 tol=self.tol, n_answers=ann.n_answers, callback=self._callback,
