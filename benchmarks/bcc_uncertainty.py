@@ -20,8 +20,8 @@ MODELS = {
     "dawid-skene": ("dawid-skene", {}),
     "ibcc (collapsed, default)": ("ibcc", {}),
     "ibcc (vb)": ("ibcc", {"inference": "vb"}),
-    "ebcc (collapsed, default)": ("ebcc", {}),
-    "ebcc (vb)": ("ebcc", {"inference": "vb"}),
+    "ebcc (collapsed)": ("ebcc", {"inference": "collapsed"}),
+    "ebcc (vb, default)": ("ebcc", {}),
 }
 SPLIT_SETS = ["rte", "duck", "temp"]  # binary sets: the 4:3 item is added to each
 SYNTHETIC = [(seed, k) for seed in range(3) for k in (2, 3)]
