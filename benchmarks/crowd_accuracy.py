@@ -30,6 +30,8 @@ CROWDKIT = {
     "mace": "MACE",
     "kos": "KOS",
     "mmsr": "MMSR",
+    "ibcc": None,  # crowd-kit has no Bayesian classifier combination
+    "ebcc": None,
     "soft-average": None,
 }
 def scores(probs: pd.DataFrame, truth: pd.Series) -> dict[str, float]:
@@ -146,8 +148,8 @@ def main() -> None:
         "labels only (scored as one-hot); its MMSR gives vote scores normalised per task, "
         "negative where workers worse than chance dominate, which we clip at 0 and "
         "renormalise. softlabels' majority-vote is a hard vote (ties shared), crowd-kit's "
-        "gives vote proportions (softlabels' soft-vote). soft-vote and soft-average have "
-        "no crowd-kit counterpart (—); kos is binary only. 'fails (E)': crowd-kit raised E."
+        "gives vote proportions (softlabels' soft-vote). soft-vote, ibcc, ebcc and "
+        "soft-average have no crowd-kit counterpart (—); kos is binary only. 'fails (E)': crowd-kit raised E."
     )
     emit("\n\n".join([intro, *sections]), args.output)
 

@@ -7,13 +7,17 @@ from softlabels.infer.crowd.glad import GLAD  # isort: skip
 from softlabels.infer.crowd.mace import MACE  # isort: skip
 from softlabels.infer.crowd.kos import KOS  # isort: skip
 from softlabels.infer.crowd.mmsr import MMSR  # isort: skip
+from softlabels.infer.crowd.ibcc import IBCC  # isort: skip
+from softlabels.infer.crowd.ebcc import EBCC  # isort: skip
 from softlabels.infer.crowd.average import SoftAverage  # isort: skip
 from softlabels.infer.crowd.em import EMModel  # isort: skip
 
 __all__ = [
     "DawidSkene",
+    "EBCC",
     "EMModel",
     "GLAD",
+    "IBCC",
     "KOS",
     "MACE",
     "MMSR",

@@ -1,0 +1,165 @@
+"""Enhanced Bayesian Classifier Combination (Li, Rubinstein & Cohn 2019)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softlabels.core.annotations import Annotations
+from softlabels.core.validation import check_random_state, integer, random_state, real
+from softlabels.infer import em as K
+from softlabels.infer.crowd.ibcc import BCC_CONSTRAINTS, IBCC, BCCKernel
+
+__all__ = ["EBCC"]
+
+
+def item_order(ids: np.ndarray) -> np.ndarray:
+    """Positions of the item ids in sorted order (by their text where ids of different
+    types do not compare)."""
+    try:
+        return np.argsort(ids, kind="stable")
+    except TypeError:
+        return np.argsort(ids.astype(str), kind="stable")
+
+
+class EBCC(IBCC):
+    """IBCC with worker correlation: every class has ``n_subtypes`` subtypes, each
+    item one of them, and all workers answer an item from their confusion row for its
+    (class, subtype), fitted by mean-field variational Bayes.
+
+    Item i has class ``t_i ~ tau`` and subtype ``g_i ~ pi[t_i]``; worker w answers
+    label l with probability ``v[w, t_i, g_i, l]``. Workers who err together on one
+    kind of item (a subtype) are thus modelled as correlated, where IBCC treats their
+    errors as independent. Priors: ``tau ~ Dir(class_prior)``,
+    ``pi[k] ~ Dir(subtype_prior / M, ...)``, and each confusion row
+    ``v[w, k, m] ~ Dir`` with ``diag_prior`` on the correct label and
+    ``off_diag_prior`` elsewhere.
+
+    With ``inference="vb"`` (the default, and the reference implementation's updates)
+    the posterior ``q(t_i = k, g_i = m)`` is proportional to ``exp(E[log tau_k] +
+    E[log pi_km] + sum over answers (i, w, l) of E[log v[w, k, m, l]])``; with
+    ``inference="collapsed"`` (see :class:`IBCC`) each factor is instead the predictive
+    probability with the item's own share of the counts taken out. The soft label is
+    the sum over subtypes. The default was chosen by leave-one-data-set-out over the
+    19 crowd sets with ground truth: ``"vb"`` has the higher mean accuracy in every
+    fold and the lower mean NLL in 18 of 19, ``"collapsed"`` the lower mean ECE in 16
+    of 19; and ``"collapsed"`` keeps an item answered 4:3 by workers seen nowhere else
+    below 0.9, where ``"vb"`` gives it 0.99.
+
+    The subtypes are exchangeable, so the fit must start from a random split of the
+    initial posteriors over them; ``n_init`` splits drawn from ``random_state`` (one
+    per item, shared by its classes, in the order of the item ids) are each run to
+    convergence, and the one with
+    the highest objective is kept. With one subtype the model is :class:`IBCC`.
+
+    Parameters
+    ----------
+    n_iter : int, default=500
+        Maximum iterations per run.
+    tol : float, default=1e-6
+        Stop a run when its objective changes by less than ``tol`` per answer.
+    n_subtypes : int, default=10
+        Subtypes per class (``M``).
+    subtype_prior : float, default=0.1
+        Total Dirichlet pseudo-count on each class's subtype weights (``M`` times the
+        per-subtype count); small values let few subtypes be used.
+    diag_prior, off_diag_prior : float, default=4.0 and 1.0
+        Dirichlet prior on the confusion rows, as in :class:`IBCC`.
+    class_prior : float or "empirical", default="empirical"
+        Pseudo-counts on the class proportions; ``"empirical"`` is the column sums of
+        the vote proportions.
+    inference : {"vb", "collapsed"}, default="vb"
+    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+        Initial class posteriors, split at random over the subtypes.
+    n_init : int, default=5
+        Random starts; the best by evidence lower bound is kept.
+    random_state : int, Generator or None, default=0
+
+    Attributes
+    ----------
+    confusions_ : ndarray of shape (n_workers, n_classes, n_classes)
+        Posterior mean confusion, averaged over each class's subtypes.
+    subtype_confusions_ : ndarray of shape (n_workers, n_classes, n_subtypes, n_classes)
+    subtype_weights_ : ndarray of shape (n_classes, n_subtypes)
+    priors_, skills_, skill_sd_, log_likelihood_, n_iter_, converged_ : as :class:`IBCC`
+        (``n_iter_`` and ``converged_`` of the kept run).
+
+    References
+    ----------
+    Y. Li, B. I. P. Rubinstein and T. Cohn, "Exploiting worker correlation for label
+    aggregation in crowdsourcing", ICML 2019.
+    """
+
+    name = "ebcc"
+    summary = "Bayesian classifier combination with correlated worker subtypes (Li et al. 2019)"
+    _parameter_constraints = {
+        **BCC_CONSTRAINTS,
+        "n_subtypes": integer(low=1),
+        "subtype_prior": real(low=0.0, low_open=True),
+        "n_init": integer(low=1),
+        "random_state": random_state,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 500,
+        tol: float = 1e-6,
+        n_subtypes: int = 10,
+        subtype_prior: float = 0.1,
+        diag_prior: float = 4.0,
+        off_diag_prior: float = 1.0,
+        class_prior: float | str = "empirical",
+        inference: str = "vb",
+        init: str = "soft-vote",
+        n_init: int = 5,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.n_subtypes = n_subtypes
+        self.subtype_prior = subtype_prior
+        self.diag_prior = diag_prior
+        self.off_diag_prior = off_diag_prior
+        self.class_prior = class_prior
+        self.inference = inference
+        self.init = init
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: IBCC's arrays with ``n_subtypes`` times the columns,
+        for the run in progress and the best run so far."""
+        m = self.n_subtypes
+        return 8 * (6 * n_workers * n_classes**2 * m + 6 * n_items * n_classes * m)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        k, m = ann.n_classes, self.n_subtypes
+        kernel = BCCKernel(
+            ann, gold, n_subtypes=m, diag_prior=self.diag_prior,
+            off_diag_prior=self.off_diag_prior, class_prior=self._class_prior(ann),
+            subtype_prior=self.subtype_prior, collapsed=self.inference == "collapsed",
+        )
+        classes = self._initial_posteriors(ann)
+        no_gold = np.full(ann.n_items, -1)  # the kernel clamps gold items itself
+        rng = check_random_state(self.random_state)
+        # one draw per item, the same for all its classes, in the order of the item ids:
+        # reordering the answers or renaming the classes only reorders the result
+        rank = np.empty(ann.n_items, dtype=np.int64)
+        rank[item_order(ann.item_ids)] = np.arange(ann.n_items)
+        best = None
+        for _ in range(self.n_init):
+            split = rng.dirichlet(np.ones(m), size=ann.n_items)[rank]
+            start = kernel.pin((classes[:, :, None] * split[:, None, :]).reshape(ann.n_items, k * m))
+            run = K.run_em(
+                start, kernel.m_step, kernel.e_step, gold=no_gold, n_iter=self.n_iter,
+                tol=self.tol, n_answers=ann.n_answers, callback=self._callback,
+            )
+            if best is None or run[4] > best[4]:
+                best = run
+        joint, params, it, converged, objective = best  # type: ignore[misc]
+        self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
+        summary = kernel.summarise(params)
+        self._keep(summary)
+        self.subtype_confusions_ = summary["subtype_confusions"]
+        self.subtype_weights_ = summary["subtype_weights"]
+        return joint.reshape(ann.n_items, k, m).sum(axis=2)

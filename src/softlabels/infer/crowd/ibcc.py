@@ -1,0 +1,339 @@
+"""Independent Bayesian Classifier Combination (Kim & Ghahramani 2012), by variational
+Bayes; and the mean-field kernel it shares with EBCC (:mod:`.ebcc`).
+
+The kernel fits the model with per-class *subtypes*: item i has a true class ``t_i``
+and a subtype ``g_i`` (one of ``M`` per class); worker w answers it from the row
+``v[w, t_i, g_i, :]`` of a subtype-specific confusion matrix. IBCC is the case
+``M = 1``. The variational posterior factorises as ``q(t, g) q(tau) q(pi) q(v)`` with
+Dirichlet factors; one iteration updates the Dirichlets from the expected counts of
+``q(t, g)``, then ``q(t, g)`` from the expected logarithms of the Dirichlets.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import digamma, gammaln
+
+from softlabels.core.annotations import Annotations
+from softlabels.core.errors import InvalidParameterError
+from softlabels.core.soft import normalize_rows
+from softlabels.core.validation import option, real
+from softlabels.infer import em as K
+from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
+
+__all__ = ["IBCC"]
+
+
+def empirical_or_positive(value: Any, name: str, owner: str) -> Any:
+    """A parameter constraint: ``"empirical"`` or a number > 0."""
+    if isinstance(value, str):
+        if value != "empirical":
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be 'empirical' or a number > 0; "
+                f"got {value!r}."
+            )
+        return value
+    return real(low=0.0, low_open=True)(value, name, owner)
+
+
+def dirichlet_kl(post: np.ndarray, prior: np.ndarray) -> float:
+    """Sum over rows (last axis = the Dirichlet's components) of
+    KL(Dir(post) || Dir(prior)); ``prior`` broadcasts against ``post``."""
+    prior = np.broadcast_to(prior, post.shape)
+    a0 = post.sum(axis=-1)
+    b0 = prior.sum(axis=-1)
+    elog = digamma(post) - digamma(a0)[..., None]
+    return float(
+        (gammaln(a0) - gammaln(b0)).sum()
+        + (gammaln(prior) - gammaln(post) + (post - prior) * elog).sum()
+    )
+
+
+class BCCParams(NamedTuple):
+    """Variational Dirichlet parameters, in the layouts the updates multiply with."""
+
+    #: confusion counts + prior, (n_workers, answered l, true k * M + subtype m)
+    mu: np.ndarray
+    #: E[log v], same layout (collapsed: the row totals of mu, (n_workers, K * M))
+    elog_v: np.ndarray
+    #: class proportions, (K,)
+    nu: np.ndarray
+    #: subtype proportions per class, (K, M)
+    eta: np.ndarray
+    #: E[log tau_k] + E[log pi_km], flattened to (K * M,)
+    elog_prior: np.ndarray
+    #: sum of the KL divergences of the Dirichlet factors from their priors
+    kl: float
+
+
+class BCCKernel:
+    """Mean-field VB updates of Bayesian classifier combination with ``n_subtypes``
+    subtypes per class, on the codes of an :class:`Annotations`.
+
+    The joint posterior ``q(t_i = k, g_i = m)`` is held as an (n_items, K * M) matrix.
+    Gold items have ``q(t_i = gold) = 1``; their subtype posterior is still updated.
+    """
+
+    def __init__(
+        self,
+        ann: Annotations,
+        gold: np.ndarray,
+        *,
+        n_subtypes: int,
+        diag_prior: float,
+        off_diag_prior: float,
+        class_prior: np.ndarray,
+        subtype_prior: float,
+        collapsed: bool = False,
+    ) -> None:
+        k, m = ann.n_classes, n_subtypes
+        self.ann, self.k, self.m = ann, k, m
+        self.collapsed = collapsed
+        self.joint = np.empty((ann.n_items, k * m))  # the posterior the counts came from
+        if collapsed:
+            self.answer_pair = ann.worker.astype(np.int64) * k + ann.label
+            self.item_answer = sp.csr_matrix(
+                (np.ones(ann.n_answers), (ann.item, np.arange(ann.n_answers))),
+                shape=(ann.n_items, ann.n_answers),
+            )
+        beta = np.where(np.eye(k, dtype=bool), diag_prior, off_diag_prior)  # [true, answered]
+        # beta_block[l, k * M + m] = beta[k, l]: the prior in the (answered, class-subtype) layout
+        self.beta_block = np.repeat(beta.T, m, axis=1)
+        self.class_prior = np.asarray(class_prior, dtype=np.float64)
+        self.subtype_prior = np.full(m, subtype_prior / m)
+        self.known = np.flatnonzero(gold >= 0)
+        # logits of the classes other than a gold item's are set to -inf
+        mask = np.zeros((self.known.size, k, m), dtype=bool)
+        mask[np.arange(self.known.size), gold[self.known], :] = True
+        self.gold_off = ~mask.reshape(self.known.size, k * m)
+
+    def pin(self, joint: np.ndarray) -> np.ndarray:
+        """Zero the mass of gold items outside their class and renormalise (in place)."""
+        if self.known.size:
+            rows = joint[self.known]
+            rows[self.gold_off] = 0.0
+            empty = rows.sum(axis=1) <= 0  # e.g. an initial guess with no mass on gold
+            rows[empty] = ~self.gold_off[empty]
+            joint[self.known] = normalize_rows(rows)
+        return joint
+
+    def m_step(self, joint: np.ndarray) -> BCCParams:
+        ann, k, m = self.ann, self.k, self.m
+        self.joint = joint
+        counts = np.asarray(ann.pair_item_matrix @ joint)  # rows w * K + l, cols k * M + m
+        mu = counts.reshape(ann.n_workers, k, k * m) + self.beta_block
+        by_subtype = joint.sum(axis=0).reshape(k, m)
+        nu = self.class_prior + by_subtype.sum(axis=1)
+        eta = self.subtype_prior + by_subtype
+        if self.collapsed:
+            return BCCParams(mu, mu.sum(axis=1), nu, eta, np.empty(0), 0.0)
+        elog_v = digamma(mu) - digamma(mu.sum(axis=1, keepdims=True))
+        elog_tau = digamma(nu) - digamma(nu.sum())
+        elog_pi = digamma(eta) - digamma(eta.sum(axis=1, keepdims=True))
+        kl = (
+            dirichlet_kl(nu, self.class_prior)
+            + dirichlet_kl(eta, self.subtype_prior)
+            # confusion rows: components are the answered labels (axis 1 here)
+            + dirichlet_kl(mu.transpose(0, 2, 1), self.beta_block.T)
+        )
+        return BCCParams(mu, elog_v, nu, eta, (elog_tau[:, None] + elog_pi).ravel(), kl)
+
+    def e_step(self, params: BCCParams) -> tuple[np.ndarray, float]:
+        """The new joint posterior, and the objective: the evidence lower bound (mean
+        field), or the sum over items of the log predictive probability of their
+        answers given the rest (collapsed)."""
+        ann, k, m = self.ann, self.k, self.m
+        if self.collapsed:
+            logits = self._collapsed_logits(params)
+        else:
+            table = params.elog_v.reshape(ann.n_workers * k, k * m)
+            logits = np.asarray(ann.item_pair_matrix @ table)
+            logits += params.elog_prior
+        if self.known.size:
+            rows = logits[self.known]
+            rows[self.gold_off] = -np.inf
+            logits[self.known] = rows
+        self.joint, log_norm = K.log_normalize(logits)
+        return self.joint, log_norm - params.kl
+
+    def _collapsed_logits(self, params: BCCParams) -> np.ndarray:
+        """Log scores with each item's own share taken out of the Dirichlet counts
+        (zero-order collapsed variational Bayes): the predictive probability of an
+        answer is ``(mu[w, k, l] - q_ik) / (sum_l mu[w, k, l] - q_ik)``."""
+        ann, k, m = self.ann, self.k, self.m
+        # every cell holds its prior (> 0) plus the answer's own share: no floor needed
+        own = np.take(self.joint, ann.item, axis=0)  # (n_answers, K * M)
+        score = np.take(params.mu.reshape(ann.n_workers * k, k * m), self.answer_pair, axis=0)
+        score -= own
+        rows = np.take(params.elog_v, ann.worker, axis=0)  # here: the row totals sum_l mu
+        rows -= own
+        score /= rows
+        np.log(score, out=score)
+        logits = np.asarray(self.item_answer @ score)
+        mass = self.joint.reshape(-1, k, m)
+        by_class = mass.sum(axis=2)
+        class_rest = np.maximum(params.nu - by_class, K.TINY) / (params.nu.sum() - 1.0)
+        logits += np.log(class_rest).repeat(m, axis=1)
+        if m > 1:
+            rest = np.maximum(params.eta[None] - mass, K.TINY)
+            totals = np.maximum(params.eta.sum(axis=1)[None] - by_class, K.TINY)
+            logits += (np.log(rest) - np.log(totals)[:, :, None]).reshape(-1, k * m)
+        return logits
+
+    def summarise(self, params: BCCParams) -> dict[str, np.ndarray]:
+        """Posterior means: class prior, subtype weights, subtype and marginal confusions,
+        and each worker's expected accuracy with its posterior standard deviation."""
+        w, k, m = self.ann.n_workers, self.k, self.m
+        mu = params.mu.reshape(w, k, k, m).transpose(0, 2, 3, 1)  # [w, true, subtype, answered]
+        total = mu.sum(axis=-1, keepdims=True)
+        sub_conf = mu / total
+        prior = params.nu / params.nu.sum()
+        weights = params.eta / params.eta.sum(axis=1, keepdims=True)
+        confusion = np.einsum("wkml,km->wkl", sub_conf, weights)
+        share = prior[:, None] * weights  # P(t = k, g = m)
+        diag = np.einsum("wkmk->wkm", sub_conf)
+        diag_total = total[..., 0]
+        var = diag * (1.0 - diag) / (diag_total + 1.0)  # Dirichlet marginal variance
+        skills = np.einsum("wkm,km->w", diag, share)
+        skill_sd = np.sqrt(np.einsum("wkm,km->w", var, share**2))
+        return {
+            "priors": prior,
+            "subtype_weights": weights,
+            "subtype_confusions": sub_conf,
+            "confusions": confusion,
+            "skills": skills,
+            "skill_sd": skill_sd,
+        }
+
+
+def empirical_class_prior(ann: Annotations) -> np.ndarray:
+    """The class prior's pseudo-counts from the vote proportions: their column sums."""
+    return normalize_rows(ann.counts).sum(axis=0)
+
+
+BCC_CONSTRAINTS = {
+    **EM_CONSTRAINTS,
+    "diag_prior": real(low=0.0, low_open=True),
+    "off_diag_prior": real(low=0.0, low_open=True),
+    "class_prior": empirical_or_positive,
+    "inference": option("vb", "collapsed"),
+}
+
+
+class IBCC(EMModel):
+    """Independent Bayesian Classifier Combination: Dawid–Skene with Dirichlet priors
+    on every confusion row and on the class proportions, the worker parameters
+    integrated out rather than plugged in.
+
+    ``inference="vb"`` is the mean-field variational Bayes of Kim & Ghahramani: an
+    item's posterior is ``q(t_i = k)`` proportional to ``exp(E[log tau_k] + sum over
+    answers (i, w, l) of E[log pi[w, k, l]])`` with ``E[log pi[w, k, l]] =
+    psi(a[w, k, l]) - psi(sum_l a[w, k, l])``, where ``a[w, k, :]`` is the prior row
+    plus the expected counts of w's answers on items of class k. Those counts include
+    the item's own answers, so a worker seen only on that item looks reliable *because*
+    of the answer being judged: seven workers seen nowhere else who split 4:3 give the
+    majority 0.99 (the exact posterior under the default prior is 0.8).
+
+    ``inference="collapsed"`` (the default) takes each item's own share out first
+    (zero-order collapsed variational Bayes): an answer counts with the worker's
+    predictive probability given all the other items, ``(a[w, k, l] - q_ik) /
+    (sum_l a[w, k, l] - q_ik)``, and the class term is ``(nu_k - q_ik) / (sum nu - 1)``.
+    A worker seen nowhere else then counts with the prior predictive, which is exact.
+    The objective is the sum over items of the log predictive probability of their
+    answers given the rest. Chosen by leave-one-data-set-out over the 19 crowd sets
+    with ground truth: it has the lower mean NLL and ECE in every fold and the higher
+    mean accuracy in 18 of 19.
+
+    Parameters
+    ----------
+    n_iter : int, default=500
+        Maximum iterations (a Dirichlet update then a posterior update each).
+    tol : float, default=1e-6
+        Stop when the objective changes by less than ``tol`` per answer.
+    diag_prior, off_diag_prior : float, default=4.0 and 1.0
+        Dirichlet prior on each confusion row: ``diag_prior`` on the correct answer,
+        ``off_diag_prior`` on each wrong one (a prior belief in better-than-chance
+        workers, worth ``diag_prior + (K - 1) off_diag_prior`` answers).
+    class_prior : float or "empirical", default=1.0
+        Symmetric Dirichlet pseudo-count on the class proportions, or ``"empirical"``:
+        the column sums of the vote proportions.
+    inference : {"collapsed", "vb"}, default="collapsed"
+    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+        Initial posteriors.
+
+    Attributes
+    ----------
+    confusions_ : ndarray of shape (n_workers, n_classes, n_classes)
+        Posterior mean of ``pi[w, k, l]`` = P(worker w answers l | true class k).
+    priors_ : ndarray of shape (n_classes,)
+        Posterior mean of the class proportions.
+    skills_ : ndarray of shape (n_workers,)
+        Expected accuracy ``sum_k priors_[k] * confusions_[w, k, k]``.
+    skill_sd_ : ndarray of shape (n_workers,)
+        Its posterior standard deviation (large for workers with few answers).
+    log_likelihood_ : float
+        The last objective: the evidence lower bound (``"vb"``) or the leave-one-item-out
+        log predictive probability of the answers (``"collapsed"``).
+    n_iter_, converged_
+
+    References
+    ----------
+    H.-C. Kim and Z. Ghahramani, "Bayesian classifier combination", AISTATS 2012.
+    """
+
+    name = "ibcc"
+    summary = "Dawid–Skene with Dirichlet priors, by variational Bayes (Kim & Ghahramani 2012)"
+    _parameter_constraints = BCC_CONSTRAINTS
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 500,
+        tol: float = 1e-6,
+        diag_prior: float = 4.0,
+        off_diag_prior: float = 1.0,
+        class_prior: float | str = 1.0,
+        inference: str = "collapsed",
+        init: str = "soft-vote",
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.diag_prior = diag_prior
+        self.off_diag_prior = off_diag_prior
+        self.class_prior = class_prior
+        self.inference = inference
+        self.init = init
+
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """Peak bytes of a fit: the Dirichlet counts, their expected logarithms and a
+        digamma temporary (n_workers * n_classes² each), and the posteriors."""
+        return 8 * (4 * n_workers * n_classes**2 + 4 * n_items * n_classes)
+
+    def _class_prior(self, ann: Annotations) -> np.ndarray:
+        if isinstance(self.class_prior, str):
+            return empirical_class_prior(ann)
+        return np.full(ann.n_classes, float(self.class_prior))
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        kernel = BCCKernel(
+            ann, gold, n_subtypes=1, diag_prior=self.diag_prior,
+            off_diag_prior=self.off_diag_prior, class_prior=self._class_prior(ann),
+            subtype_prior=1.0,  # one subtype: its weight is 1 whatever the prior
+            collapsed=self.inference == "collapsed",
+        )
+        # with one subtype the joint posterior is the class posterior: run_em pins gold
+        post, params = self._run(ann, gold, kernel.m_step, kernel.e_step)
+        self._keep(kernel.summarise(params))
+        return post
+
+    def _keep(self, summary: dict[str, np.ndarray]) -> None:
+        self.confusions_ = summary["confusions"]
+        self.priors_ = summary["priors"]
+        self.skills_ = summary["skills"]
+        self.skill_sd_ = summary["skill_sd"]
+
+    def _extra_worker_columns(self) -> dict[str, np.ndarray]:
+        return {"skill_sd": self.skill_sd_}

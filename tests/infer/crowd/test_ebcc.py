@@ -1,0 +1,96 @@
+"""EBCC against a loop-by-loop reference of its updates, its restarts, its reduction to
+IBCC with one subtype, hand-made cases and relabelling of workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import _bcc_reference as ref
+from softlabels.datasets import make_crowd
+from softlabels.infer.crowd import EBCC, IBCC
+
+
+def crowd(seed, k, *, gold=False):
+    return ref.crowd(seed, k, n_items=15, n_workers=5, gold=gold)
+
+
+@pytest.mark.parametrize("seed, k, gold", [(0, 2, False), (1, 3, True), (2, 3, False)])
+@pytest.mark.parametrize("inference", ["vb", "collapsed"])
+def test_agrees_with_the_loop_reference(seed, k, gold, inference):
+    ann, gold_map, codes = crowd(seed, k, gold=gold)
+    m, n_iter = 3, 5
+    model = EBCC(n_iter=n_iter, tol=0.0, n_subtypes=m, subtype_prior=0.6, diag_prior=3.0,
+                 off_diag_prior=0.5, class_prior=0.8, inference=inference, n_init=1, random_state=seed)
+    model.fit(ann, gold=gold_map)
+    # the start: vote proportions split over the subtypes by one Dirichlet(1, ..., 1)
+    # draw per item (shared by its classes), drawn in the order of the item ids
+    split = np.random.default_rng(seed).dirichlet(np.ones(m), size=ann.n_items)
+    split = split[np.argsort(np.argsort(ann.item_ids))]
+    vote = ref.soft_vote(ann)
+    joint = [[[vote[i][c] * split[i, s] for s in range(m)] for c in range(k)] for i in range(ann.n_items)]
+    for i, g in enumerate(codes):  # gold items: mass outside their class dropped, renormalised
+        if g >= 0:
+            total = sum(joint[i][g])
+            joint[i] = [[x / total if c == g else 0.0 for x in joint[i][c]] for c in range(k)]
+    run = ref.reference_bcc if inference == "vb" else ref.reference_collapsed
+    probs, q, objective = run(ann, codes, joint, n_iter=n_iter, diag=3.0, off=0.5,
+                              class_prior=[0.8] * k, subtype_prior=0.6)
+    np.testing.assert_allclose(model.soft_labels_.probs, probs, rtol=0, atol=1e-8)
+    assert model.log_likelihood_ == pytest.approx(objective, rel=1e-9)
+
+
+def test_keeps_the_start_with_the_best_objective():
+    answers, _ = make_crowd(n_items=60, n_workers=8, n_classes=3, random_state=7)
+    shared = np.random.default_rng(11)
+    singles = [EBCC(n_init=1, n_subtypes=4, random_state=shared).fit(answers) for _ in range(3)]
+    objectives = [s.log_likelihood_ for s in singles]
+    assert len(set(np.round(objectives, 8))) > 1  # the starts matter here
+    best = singles[int(np.argmax(objectives))]
+    model = EBCC(n_init=3, n_subtypes=4, random_state=11).fit(answers)
+    assert model.log_likelihood_ == best.log_likelihood_
+    np.testing.assert_array_equal(model.soft_labels_.probs, best.soft_labels_.probs)
+
+
+@pytest.mark.parametrize("inference", ["vb", "collapsed"])
+def test_one_subtype_is_ibcc(inference):
+    answers, _ = make_crowd(n_items=80, n_workers=10, n_classes=3, random_state=2)
+    a = EBCC(n_subtypes=1, inference=inference, class_prior=2.0, n_init=2).fit(answers)
+    b = IBCC(inference=inference, class_prior=2.0).fit(answers)
+    np.testing.assert_allclose(a.soft_labels_.probs, b.soft_labels_.probs, atol=1e-12)
+    np.testing.assert_allclose(a.confusions_, b.confusions_, atol=1e-12)
+
+
+def test_the_elbo_never_decreases():
+    answers, _ = make_crowd(n_items=60, n_workers=8, n_classes=3, random_state=3)
+    seen = []
+    EBCC(n_iter=40, tol=0.0, n_init=1, inference="vb").fit(answers, callback=lambda it, o: seen.append(o))
+    assert len(seen) == 40
+    assert np.all(np.diff(seen) >= -1e-9)
+
+
+def test_unanimous_items_and_gold_clamping():
+    rows = [(i, w, "ab"[i % 2]) for i in range(8) for w in range(4)]
+    rows += [(8, 0, "a"), (8, 1, "b")]
+    answers = pd.DataFrame(rows, columns=["item", "worker", "label"])
+    model = EBCC(n_subtypes=3).fit(answers, gold={8: "b", 0: "a"})
+    probs = model.soft_labels_.probs
+    assert np.all(probs[np.arange(8), np.arange(8) % 2] > 0.95)
+    np.testing.assert_array_equal(probs[8], [0.0, 1.0])
+    np.testing.assert_array_equal(probs[0], [1.0, 0.0])
+    assert model.subtype_weights_.shape == (2, 3)
+    np.testing.assert_allclose(model.subtype_weights_.sum(axis=1), 1.0)
+    assert model.subtype_confusions_.shape == (4, 2, 3, 2)
+    frame = model.reliability_frame()
+    assert list(frame.columns) == ["worker", "n_answers", "skill", "skill_sd"]
+    assert frame.set_index("worker").loc[1, "skill"] > frame.set_index("worker").loc[0, "skill"]
+
+
+def test_relabelling_workers_permutes_the_outputs():
+    answers, _ = make_crowd(n_items=50, n_workers=9, n_classes=3, random_state=4)
+    base = EBCC(n_subtypes=3, n_init=2).fit(answers)
+    other = EBCC(n_subtypes=3, n_init=2).fit(answers.assign(worker=100 - answers["worker"]))
+    np.testing.assert_allclose(other.soft_labels_.probs, base.soft_labels_.probs, atol=1e-10)
+    ref.assert_same_skills(base, other, lambda w: 100 - w)
+
