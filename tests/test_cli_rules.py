@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import softlabels.infer.rules.examples as examples_module
+import softlabels
 from softlabels import SoftLabels
 from softlabels.cli import app, main
 from softlabels.cli.rules import rules_app
@@ -194,6 +195,33 @@ def test_fit_methods_and_class_balance(votes_file, files, capsys):
                        "--class-balance", "learn")
     assert code == 0, err
     assert SoftLabels.read_parquet(out).provenance["params"]["model"] == "data-programming"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "method"),
+    [("label-model", "rules-label-model"), ("rules-label-model", "rules-label-model"),
+     ("matrix-completion", "rules-matrix-completion"),
+     ("rules-matrix-completion", "rules-matrix-completion")],
+)
+def test_fit_method_by_short_or_registered_name(votes_file, files, capsys, spelling, method):
+    assert method in softlabels.list_sources(evidence="label-matrix")
+    out = files["dir"] / "labels.parquet"
+    code, _, err = run(capsys, "rules", "fit", votes_file, "-o", out, "--method", spelling)
+    assert code == 0, err
+    soft = SoftLabels.read_parquet(out)
+    assert soft.item_ids.tolist() == ["c1", "c2", "c3", "c4", "c5"]
+    assert soft.provenance["method"] == method  # the registered name, whichever was typed
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [("label-modle", "Did you mean 'label-model'"),
+     ("rules-matrix-completon", "Did you mean 'rules-matrix-completion'")],
+)
+def test_fit_misspelt_method_suggests_the_name(votes_file, files, capsys, typo, hint):
+    out = files["dir"] / "labels.csv"
+    one_line_error(*run(capsys, "rules", "fit", votes_file, "-o", out, "--method", typo)[::2], hint)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

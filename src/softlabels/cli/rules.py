@@ -17,6 +17,7 @@ from rich.table import Table
 from softlabels.cli._common import CLIError, check_output, out
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
+from softlabels.core.validation import suggest
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.rules import (
     LabelModel,
@@ -26,6 +27,7 @@ from softlabels.infer.rules import (
     load_rules,
     vote_summary,
 )
+from softlabels.infer.registry import list_sources
 from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["rules_app"]
@@ -39,6 +41,20 @@ rules_app = typer.Typer(
 )
 
 METHODS = ("label-model", "matrix-completion")
+_PREFIX = "rules-"
+
+
+def parse_method(method: str) -> str:
+    """``--method``: a short name (``label-model``) or the source's registered name
+    (``rules-label-model``, as ``softlabels sources`` lists it); the short name back."""
+    registered = list_sources(evidence="label-matrix")
+    short = method[len(_PREFIX):] if method in registered else method
+    if short not in METHODS:
+        raise CLIError(
+            f"--method must be one of {', '.join(METHODS)} (or {', '.join(registered)}); "
+            f"got {method!r}." + suggest(method, [*METHODS, *registered])
+        )
+    return short
 
 
 def parse_classes(classes: Optional[str]) -> Any:
@@ -218,7 +234,11 @@ def analyze(
 def fit(
     votes: Path = typer.Argument(..., help="Vote matrix: item column, then one column per rule."),
     output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
-    method: str = typer.Option("label-model", help="label-model (EM) or matrix-completion."),
+    method: str = typer.Option(
+        "label-model",
+        help="label-model (EM) or matrix-completion; the registered names "
+        "rules-label-model and rules-matrix-completion are accepted too.",
+    ),
     model: Optional[str] = typer.Option(
         None, help=f"label-model variant: {', '.join(LabelModel.MODELS)}."
     ),
@@ -237,8 +257,7 @@ def fit(
 
         softlabels rules fit votes.csv -o labels.csv --classes ham,spam
     """
-    if method not in METHODS:
-        raise CLIError(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+    method = parse_method(method)
     if model is not None and method != "label-model":
         raise CLIError("--model applies to --method label-model only.")
     check_output(output, inputs=(votes,))
