@@ -251,3 +251,17 @@ def test_help_shows_examples(capsys):
     for command in ("apply", "analyze", "fit"):
         code, stdout, _ = run(capsys, "rules", command, "--help")
         assert code == 0 and f"softlabels rules {command}" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--model", "one-coins"], "--model must be one of"),
+     (["--class-balance", "0.5,0.6"], "must sum to 1"),
+     (["--method", "matrix-completion", "--class-balance", "learn"], "--class-balance"),
+     (["--method", "snorkel"], "--method must be one of")],
+)
+def test_fit_bad_option_reported_before_a_missing_vote_file(files, capsys, args, expected):
+    out = files["dir"] / "labels.csv"
+    code, _, err = run(capsys, "rules", "fit", files["dir"] / "missing.csv", "-o", out, *args)
+    one_line_error(code, err, expected)
+    assert "missing.csv" not in err

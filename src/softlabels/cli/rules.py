@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli._common import CLIError, check_options, check_output, out
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.validation import suggest
@@ -275,9 +275,7 @@ def fit(
                 "such as 0.7,0.3."
             ) from None
     k = parse_classes(classes)
-    v = read_votes(votes, k)
-    params: dict[str, Any] = {"classes": v.classes.tolist() if k is not None else None,
-                              "class_balance": balance}
+    params: dict[str, Any] = {"class_balance": balance}
     estimator: Any
     if method == "label-model":
         if model is not None:
@@ -285,6 +283,9 @@ def fit(
         estimator = LabelModel(**params)
     else:
         estimator = MatrixCompletionLabelModel(**params)
+    check_options(estimator)  # before the votes are read
+    v = read_votes(votes, k)
+    estimator.set_params(classes=v.classes.tolist() if k is not None else None)
     try:
         estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
     except InputError as err:
