@@ -388,3 +388,26 @@ def test_labels_saved_as_one_column_matrix_are_read(tmp_path, capsys):
     code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", out)
     assert code == 0, err
     assert read_out(out)["given"].tolist() == Y.tolist()
+
+
+# ------------------------------------------- options are checked before any file is read
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [(("--alpha", "2"), "error: --alpha must be > 0 and < 1; got 2.0."),
+     (("--alpha", "0"), "error: --alpha must be > 0 and < 1; got 0.0."),
+     (("--score", "apss"), "error: --score must be one of ['lac', 'aps', 'raps']; got 'apss'."),
+     (("--randomized",), "randomized=True applies to score='aps' or 'raps'")],
+)
+def test_conformal_bad_option_reported_before_a_missing_file(tmp_path, capsys, extra, expected):
+    missing = tmp_path / "missing.npy"
+    err = fails(capsys, tmp_path, None, *conformal_argv(missing, missing, missing,
+                                                        tmp_path / "sets.csv", *extra))
+    assert expected in err
+    assert "missing.npy" not in err
+
+
+def test_conformal_missing_file_is_reported_when_the_options_are_good(tmp_path, capsys):
+    missing = tmp_path / "missing.npy"
+    err = fails(capsys, tmp_path, None, *conformal_argv(missing, missing, missing,
+                                                        tmp_path / "sets.csv", "--alpha", "0.2"))
+    assert "missing.npy: no such file" in err

@@ -274,6 +274,19 @@ def test_ratings_bad_input_is_one_line(tmp_path, good_output, capsys):
     untouched(tmp_path, good_output)
 
 
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--method", "meen"], "--method must be one of ['reliability', 'mean', 'median']; got 'meen'. Did you mean 'mean'"),
+     (["--uncertainty", "sd"], "--uncertainty must be one of"),
+     (["--n-iter", "0"], "--n-iter")],
+)
+def test_ratings_bad_option_reported_before_a_missing_file(tmp_path, capsys, args, expected):
+    code, _, err = run(capsys, "ratings", tmp_path / "missing.csv", "-o", tmp_path / "o.csv", *args)
+    one_line_error(code, err, expected)
+    assert "missing.csv" not in err
+    assert not (tmp_path / "o.csv").exists()
+
 # --- f. memory estimated before allocating ----------------------------------------------
 
 

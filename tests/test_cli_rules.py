@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import softlabels.infer.rules.examples as examples_module
+import softlabels
 from softlabels import SoftLabels
 from softlabels.cli import app, main
 from softlabels.cli.rules import rules_app
@@ -197,6 +198,33 @@ def test_fit_methods_and_class_balance(votes_file, files, capsys):
 
 
 @pytest.mark.parametrize(
+    ("spelling", "method"),
+    [("label-model", "rules-label-model"), ("rules-label-model", "rules-label-model"),
+     ("matrix-completion", "rules-matrix-completion"),
+     ("rules-matrix-completion", "rules-matrix-completion")],
+)
+def test_fit_method_by_short_or_registered_name(votes_file, files, capsys, spelling, method):
+    assert method in softlabels.list_sources(evidence="label-matrix")
+    out = files["dir"] / "labels.parquet"
+    code, _, err = run(capsys, "rules", "fit", votes_file, "-o", out, "--method", spelling)
+    assert code == 0, err
+    soft = SoftLabels.read_parquet(out)
+    assert soft.item_ids.tolist() == ["c1", "c2", "c3", "c4", "c5"]
+    assert soft.provenance["method"] == method  # the registered name, whichever was typed
+
+
+@pytest.mark.parametrize(
+    ("typo", "hint"),
+    [("label-modle", "Did you mean 'label-model'"),
+     ("rules-matrix-completon", "Did you mean 'rules-matrix-completion'")],
+)
+def test_fit_misspelt_method_suggests_the_name(votes_file, files, capsys, typo, hint):
+    out = files["dir"] / "labels.csv"
+    one_line_error(*run(capsys, "rules", "fit", votes_file, "-o", out, "--method", typo)[::2], hint)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("content", "args", "expected"),
     [
         ("item,a,b,c\n1,0,1,x\n", [], "rule 'c' is 'x', not an integer"),
@@ -223,3 +251,17 @@ def test_help_shows_examples(capsys):
     for command in ("apply", "analyze", "fit"):
         code, stdout, _ = run(capsys, "rules", command, "--help")
         assert code == 0 and f"softlabels rules {command}" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--model", "one-coins"], "--model must be one of"),
+     (["--class-balance", "0.5,0.6"], "must sum to 1"),
+     (["--method", "matrix-completion", "--class-balance", "learn"], "--class-balance"),
+     (["--method", "snorkel"], "--method must be one of")],
+)
+def test_fit_bad_option_reported_before_a_missing_vote_file(files, capsys, args, expected):
+    out = files["dir"] / "labels.csv"
+    code, _, err = run(capsys, "rules", "fit", files["dir"] / "missing.csv", "-o", out, *args)
+    one_line_error(code, err, expected)
+    assert "missing.csv" not in err

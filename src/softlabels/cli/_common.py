@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -51,6 +52,21 @@ def reflow_help(app: Any) -> None:
 
 class CLIError(Exception):
     """A one-line error for the user; the command exits with status 2."""
+
+
+def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
+    """Check an estimator's parameters (its ``_parameter_constraints``) before any file
+    is read, so that a bad option fails first; the message names the option
+    (``--alpha``), or ``flags[parameter]`` where the option has another name."""
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
+        if name is None:
+            raise
+        flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
+        raise CLIError(f"{flag} {str(exc)[name.end():]}") from None
+    return estimator
 
 
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:

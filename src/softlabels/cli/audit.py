@@ -13,7 +13,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli._common import CLIError, check_options, check_output, out
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
@@ -142,9 +142,9 @@ def conformal(
     """
     from softlabels.audit.conformal import RAPS_TUNE_FRACTION, SplitConformalClassifier, mean_set_size
 
-    model = SplitConformalClassifier(
+    model = check_options(SplitConformalClassifier(
         score=score, alpha=alpha, randomized=randomized, mondrian=mondrian, random_state=seed
-    )
+    ), flags={"random_state": "--seed"})
     _check_outputs(output, calib_probs, calib_labels, probs)
     cal_p = read_probs(calib_probs, name="calibration probabilities")
     cal_y = read_labels(calib_labels, name="calibration labels")

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli._common import CLIError, check_options, check_output, out
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 
@@ -77,7 +77,7 @@ def ratings(
     params: dict[str, Any] = {"method": method, "levels": levels, "uncertainty": uncertainty}
     if n_iter is not None:
         params["n_iter"] = n_iter
-    model = RatingAggregator(**params)
+    model = check_options(RatingAggregator(**params))  # before the ratings are read
     outputs = [p for p in (output, estimates_out, workers_out) if p is not None]
     for path in outputs:
         check_output(path, inputs=(answers,))

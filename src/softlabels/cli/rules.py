@@ -14,9 +14,10 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli._common import CLIError, check_options, check_output, out
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
+from softlabels.core.validation import suggest
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.rules import (
     LabelModel,
@@ -26,6 +27,7 @@ from softlabels.infer.rules import (
     load_rules,
     vote_summary,
 )
+from softlabels.infer.registry import list_sources
 from softlabels.infer.rules.votes import Votes, check_votes
 
 __all__ = ["rules_app"]
@@ -39,6 +41,20 @@ rules_app = typer.Typer(
 )
 
 METHODS = ("label-model", "matrix-completion")
+_PREFIX = "rules-"
+
+
+def parse_method(method: str) -> str:
+    """``--method``: a short name (``label-model``) or the source's registered name
+    (``rules-label-model``, as ``softlabels sources`` lists it); the short name back."""
+    registered = list_sources(evidence="label-matrix")
+    short = method[len(_PREFIX):] if method in registered else method
+    if short not in METHODS:
+        raise CLIError(
+            f"--method must be one of {', '.join(METHODS)} (or {', '.join(registered)}); "
+            f"got {method!r}." + suggest(method, [*METHODS, *registered])
+        )
+    return short
 
 
 def parse_classes(classes: Optional[str]) -> Any:
@@ -218,7 +234,11 @@ def analyze(
 def fit(
     votes: Path = typer.Argument(..., help="Vote matrix: item column, then one column per rule."),
     output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
-    method: str = typer.Option("label-model", help="label-model (EM) or matrix-completion."),
+    method: str = typer.Option(
+        "label-model",
+        help="label-model (EM) or matrix-completion; the registered names "
+        "rules-label-model and rules-matrix-completion are accepted too.",
+    ),
     model: Optional[str] = typer.Option(
         None, help=f"label-model variant: {', '.join(LabelModel.MODELS)}."
     ),
@@ -237,8 +257,7 @@ def fit(
 
         softlabels rules fit votes.csv -o labels.csv --classes ham,spam
     """
-    if method not in METHODS:
-        raise CLIError(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+    method = parse_method(method)
     if model is not None and method != "label-model":
         raise CLIError("--model applies to --method label-model only.")
     check_output(output, inputs=(votes,))
@@ -256,9 +275,7 @@ def fit(
                 "such as 0.7,0.3."
             ) from None
     k = parse_classes(classes)
-    v = read_votes(votes, k)
-    params: dict[str, Any] = {"classes": v.classes.tolist() if k is not None else None,
-                              "class_balance": balance}
+    params: dict[str, Any] = {"class_balance": balance}
     estimator: Any
     if method == "label-model":
         if model is not None:
@@ -266,6 +283,9 @@ def fit(
         estimator = LabelModel(**params)
     else:
         estimator = MatrixCompletionLabelModel(**params)
+    check_options(estimator)  # before the votes are read
+    v = read_votes(votes, k)
+    estimator.set_params(classes=v.classes.tolist() if k is not None else None)
     try:
         estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
     except InputError as err:
