@@ -45,11 +45,13 @@ def dirichlet_kl(post: np.ndarray, prior: np.ndarray) -> float:
     prior = np.broadcast_to(prior, post.shape)
     a0 = post.sum(axis=-1)
     b0 = prior.sum(axis=-1)
-    elog = digamma(post) - digamma(a0)[..., None]
-    return float(
-        (gammaln(a0) - gammaln(b0)).sum()
-        + (gammaln(prior) - gammaln(post) + (post - prior) * elog).sum()
-    )
+    # a component with the same value in both (zero prior pseudo-counts that received
+    # no mass included) adds nothing; computing it would give inf - inf
+    same = post == prior
+    with np.errstate(invalid="ignore", divide="ignore"):
+        elog = digamma(post) - digamma(a0)[..., None]
+        terms = gammaln(prior) - gammaln(post) + (post - prior) * elog
+    return float((gammaln(a0) - gammaln(b0)).sum() + np.where(same, 0.0, terms).sum())
 
 
 class BCCParams(NamedTuple):
