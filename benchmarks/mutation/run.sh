@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=${MUTATION_WORKDIR:-$(mktemp -d /tmp/softlabels-mutation.XXXXXX)}
 MODULES="src/softlabels/core/soft.py src/softlabels/core/validation.py src/softlabels/core/annotations.py"
-TESTS="tests/core/test_soft.py tests/core/test_validation.py tests/core/test_annotations.py"
+TESTS="tests/core/test_soft.py tests/core/test_validation.py tests/core/test_annotations.py tests/core/test_core_pins.py"
 
 mkdir -p "$WORK"
 (cd "$ROOT" && tar --exclude=.git --exclude=mutants --exclude='*.egg-info' --exclude=__pycache__ \

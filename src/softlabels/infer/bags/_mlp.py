@@ -11,6 +11,18 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax
 
 from softlabels.core.errors import InvalidParameterError
+from softlabels.core.validation import (
+    Constraint,
+    check_features,
+    check_is_fitted,
+    check_random_state,
+    integer,
+    random_state,
+    real,
+)
+from softlabels.infer.bags._common import canonical_order, check_width
+
+Loss = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 def layer_sizes(value: Any, name: str, owner: str) -> tuple[int, ...]:
@@ -29,7 +41,43 @@ def layer_sizes(value: Any, name: str, owner: str) -> tuple[int, ...]:
     return tuple(int(h) for h in hidden)
 
 
-def soft_cross_entropy(targets: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+#: The parameters of an estimator that trains the built-in network (DLLP, MIL regression).
+NET_CONSTRAINTS: dict[str, Constraint] = {
+    "hidden_layer_sizes": layer_sizes,
+    "alpha": real(low=0.0),
+    "max_iter": integer(low=1),
+    "tol": real(low=0.0),
+    "random_state": random_state,
+}
+
+
+def fit_net(estimator: Any, X: np.ndarray, codes: np.ndarray, n_outputs: int,
+            objective: Callable[[np.ndarray], Loss]) -> Net:
+    """Train the network of ``estimator`` (its :data:`NET_CONSTRAINTS` parameters) on
+    ``X``, rows in a canonical order so that the result does not depend on the order of
+    the items; ``objective(order)`` is the loss on the reordered rows. Sets ``net_``,
+    ``loss_``, ``n_iter_`` and ``converged_``."""
+    owner = type(estimator).__name__
+    hidden = layer_sizes(estimator.hidden_layer_sizes, "hidden_layer_sizes", owner)
+    rng = check_random_state(estimator.random_state)
+    order = canonical_order(X, codes)
+    net = Net(hidden, n_outputs, float(estimator.alpha), int(estimator.max_iter),
+              float(estimator.tol), rng)
+    net.fit(X[order], objective(order))
+    estimator.net_ = net
+    estimator.loss_, estimator.n_iter_, estimator.converged_ = net.loss_, net.n_iter_, net.converged_
+    return net
+
+
+def net_outputs(estimator: Any, X: Any) -> np.ndarray:
+    """The fitted network's outputs on new items (checked as features of its width)."""
+    check_is_fitted(estimator, "net_")
+    X = check_features(X, name="X")
+    check_width(X, estimator.net_.sizes_[0])
+    return estimator.net_.outputs(X)
+
+
+def soft_cross_entropy(targets: np.ndarray) -> Loss:
     """Mean soft-target cross-entropy on logits."""
     n = targets.shape[0]
 

@@ -15,28 +15,16 @@ import numpy as np
 from scipy.special import softmax
 
 from softlabels.core.soft import SoftLabels
-from softlabels.core.validation import (
-    boolean,
-    check_features,
-    check_float,
-    check_is_fitted,
-    check_pred_probs,
-    check_random_state,
-    integer,
-    random_state,
-    real,
-)
+from softlabels.core.validation import boolean, check_float, check_pred_probs
 from softlabels.infer.bags._common import (
-    canonical_order,
     check_bag_features,
     check_evidence,
     check_item_ids,
     check_n_classes,
-    check_width,
     indicator,
     provenance,
 )
-from softlabels.infer.bags._mlp import Net, layer_sizes
+from softlabels.infer.bags._mlp import NET_CONSTRAINTS, fit_net, net_outputs
 from softlabels.infer.bags.evidence import BagProportions, as_bag_proportions
 from softlabels.infer.bags.proportions import project_onto_proportions
 from softlabels.infer.base import BaseInferrer
@@ -155,14 +143,7 @@ class DLLP(BaseInferrer):
     name: ClassVar[str] = "dllp"
     summary: ClassVar[str] = "a classifier trained on bag proportions with the DLLP loss (Ardehaly & Culotta 2017)"
     evidence: ClassVar[str] = "bag-proportions"
-    _parameter_constraints = {
-        "hidden_layer_sizes": layer_sizes,
-        "alpha": real(low=0.0),
-        "max_iter": integer(low=1),
-        "tol": real(low=0.0),
-        "match_proportions": boolean,
-        "random_state": random_state,
-    }
+    _parameter_constraints = {**NET_CONSTRAINTS, "match_proportions": boolean}
 
     def __init__(self, *, hidden_layer_sizes: Sequence[int] = (), alpha: float = 1e-4,
                  max_iter: int = 500, tol: float = 1e-6, match_proportions: bool = True,
@@ -180,17 +161,12 @@ class DLLP(BaseInferrer):
         self._validate_params()
         bags = check_evidence(bags, BagProportions, type(self).__name__,
                               "as_bag_proportions(bag_ids, proportions)")
-        hidden = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes", type(self).__name__)
-        rng = check_random_state(self.random_state)
         X = check_bag_features(X, bags)
-        order = canonical_order(X, bags.codes)
-        net = Net(hidden, bags.n_classes, float(self.alpha), int(self.max_iter),
-                  float(self.tol), rng)
-        net.fit(X[order], _dllp_objective(bags.take(order)))
+        net = fit_net(self, X, bags.codes, bags.n_classes,
+                      lambda order: _dllp_objective(bags.take(order)))
         probs = softmax(net.outputs(X), axis=1)
-        self.net_, self.bags_ = net, bags
+        self.bags_ = bags
         self.instance_probs_ = probs
-        self.loss_, self.n_iter_, self.converged_ = net.loss_, net.n_iter_, net.converged_
         labels = (project_onto_proportions(probs, bags, 100, 1e-9)[0]
                   if self.match_proportions else probs)
         self.soft_labels_ = SoftLabels(
@@ -201,7 +177,4 @@ class DLLP(BaseInferrer):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` for new items."""
-        check_is_fitted(self, "net_")
-        X = check_features(X, name="X")
-        check_width(X, self.net_.sizes_[0])
-        return softmax(self.net_.outputs(X), axis=1)
+        return softmax(net_outputs(self, X), axis=1)

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,33 @@ __all__ = ["PROPORTION_ATOL", "BagProportions", "BagScores", "as_bag_proportions
 #: and renormalised); anything further off is an error.
 PROPORTION_ATOL = 1e-4
 
+B = TypeVar("B", bound="_Bags")
+
 
 @dataclass(frozen=True)
-class BagProportions:
+class _Bags:
+    """What every kind of bag evidence holds: the row of each item's bag, the bag ids
+    (in table order) and the number of items per bag."""
+
+    codes: np.ndarray
+    bag_ids: np.ndarray
+    sizes: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_bags(self) -> int:
+        return int(self.sizes.shape[0])
+
+    def take(self: B, order: np.ndarray) -> B:
+        """The same bags with the items reordered (``codes[order]``)."""
+        return replace(self, codes=self.codes[order])
+
+
+@dataclass(frozen=True)
+class BagProportions(_Bags):
     """Validated bag supervision (see :func:`as_bag_proportions`).
 
     Attributes
@@ -46,19 +70,8 @@ class BagProportions:
     classes : ndarray of shape (n_classes,)
     """
 
-    codes: np.ndarray
-    bag_ids: np.ndarray
-    sizes: np.ndarray
     proportions: np.ndarray
     classes: np.ndarray
-
-    @property
-    def n_items(self) -> int:
-        return int(self.codes.shape[0])
-
-    @property
-    def n_bags(self) -> int:
-        return int(self.sizes.shape[0])
 
     @property
     def n_classes(self) -> int:
@@ -68,11 +81,6 @@ class BagProportions:
     def counts(self) -> np.ndarray:
         """Expected class counts per bag, ``proportions * sizes`` (not rounded)."""
         return self.proportions * self.sizes[:, None]
-
-    def take(self, order: np.ndarray) -> BagProportions:
-        """The same bags with the items reordered (``codes[order]``)."""
-        return BagProportions(self.codes[order], self.bag_ids, self.sizes,
-                              self.proportions, self.classes)
 
 
 
@@ -295,7 +303,7 @@ def _counts_to_proportions(values: np.ndarray, sizes: np.ndarray, ids: np.ndarra
 
 
 @dataclass(frozen=True)
-class BagScores:
+class BagScores(_Bags):
     """Validated bag scores for multiple-instance regression (see :func:`as_bag_scores`).
 
     Attributes
@@ -307,22 +315,7 @@ class BagScores:
         One finite number per bag.
     """
 
-    codes: np.ndarray
-    bag_ids: np.ndarray
-    sizes: np.ndarray
     scores: np.ndarray
-
-    @property
-    def n_items(self) -> int:
-        return int(self.codes.shape[0])
-
-    @property
-    def n_bags(self) -> int:
-        return int(self.sizes.shape[0])
-
-    def take(self, order: np.ndarray) -> BagScores:
-        """The same bags with the items reordered (``codes[order]``)."""
-        return BagScores(self.codes[order], self.bag_ids, self.sizes, self.scores)
 
 
 def as_bag_scores(bag_ids: Any, scores: Any, *, n_items: int | None = None) -> BagScores:

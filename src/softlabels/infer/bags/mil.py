@@ -12,25 +12,15 @@ from scipy.special import expit
 
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
-from softlabels.core.validation import (
-    check_features,
-    check_float,
-    check_is_fitted,
-    check_random_state,
-    integer,
-    random_state,
-    real,
-)
+from softlabels.core.validation import check_float
 from softlabels.infer.bags._common import (
-    canonical_order,
     check_bag_features,
     check_evidence,
     check_item_ids,
-    check_width,
     provenance,
     show,
 )
-from softlabels.infer.bags._mlp import Net, layer_sizes
+from softlabels.infer.bags._mlp import NET_CONSTRAINTS, fit_net, net_outputs
 from softlabels.infer.bags.evidence import BagScores, as_bag_scores
 from softlabels.infer.base import BaseInferrer
 
@@ -128,14 +118,7 @@ class MILRegressor(BaseInferrer):
     name: ClassVar[str] = "mil-regression"
     summary: ClassVar[str] = "instance scores from bag scores, multiple-instance regression (Schirris et al. 2022)"
     evidence: ClassVar[str] = "bag-scores"
-    _parameter_constraints = {
-        "hidden_layer_sizes": layer_sizes,
-        "alpha": real(low=0.0),
-        "score_range": _score_range,
-        "max_iter": integer(low=1),
-        "tol": real(low=0.0),
-        "random_state": random_state,
-    }
+    _parameter_constraints = {**NET_CONSTRAINTS, "score_range": _score_range}
 
     def __init__(self, *, hidden_layer_sizes: Sequence[int] = (64,), alpha: float = 1.0,
                  score_range: tuple[float, float] | None = (0.0, 1.0), max_iter: int = 500,
@@ -154,9 +137,7 @@ class MILRegressor(BaseInferrer):
         self._validate_params()
         owner = type(self).__name__
         bags = check_evidence(bags, BagScores, owner, "as_bag_scores(bag_ids, scores)")
-        hidden = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes", owner)
         score_range = _score_range(self.score_range, "score_range", owner)
-        rng = check_random_state(self.random_state)
         X = check_bag_features(X, bags)
         codes, ids, sizes, scores = bags.codes, bags.bag_ids, bags.sizes, bags.scores
         if score_range is not None:
@@ -166,14 +147,10 @@ class MILRegressor(BaseInferrer):
                 raise InputError(
                     f"bag_scores: bag {show(ids[off[0]])} has score {scores[off[0]]:.6g}, "
                     f"outside score_range [{lo:g}, {hi:g}].")
-        order = canonical_order(X, codes)
-        net = Net(hidden, 1, float(self.alpha), int(self.max_iter), float(self.tol), rng)
-        net.fit(X[order], _bag_mse(codes[order], sizes, scores, score_range))
-        self.net_ = net
-        self.instance_scores_ = self._scores(X, score_range)
+        fit_net(self, X, codes, 1, lambda order: _bag_mse(codes[order], sizes, scores, score_range))
+        self.instance_scores_ = self._scores(self.net_.outputs(X), score_range)
         self.bag_ids_ = ids
         self.bag_predictions_ = np.bincount(codes, self.instance_scores_, ids.shape[0]) / sizes
-        self.loss_, self.n_iter_, self.converged_ = net.loss_, net.n_iter_, net.converged_
         self.soft_labels_ = None
         if score_range is not None:
             lo, hi = score_range
@@ -185,8 +162,9 @@ class MILRegressor(BaseInferrer):
             )
         return self
 
-    def _scores(self, X: np.ndarray, score_range: tuple[float, float] | None) -> np.ndarray:
-        z = self.net_.outputs(X)[:, 0]
+    @staticmethod
+    def _scores(outputs: np.ndarray, score_range: tuple[float, float] | None) -> np.ndarray:
+        z = outputs[:, 0]
         if score_range is None:
             return z
         lo, hi = score_range
@@ -194,7 +172,5 @@ class MILRegressor(BaseInferrer):
 
     def predict(self, X: Any) -> np.ndarray:
         """Instance scores ``(n,)`` for new items."""
-        check_is_fitted(self, "net_")
-        X = check_features(X, name="X")
-        check_width(X, self.net_.sizes_[0])
-        return self._scores(X, _score_range(self.score_range, "score_range", type(self).__name__))
+        z = net_outputs(self, X)
+        return self._scores(z, _score_range(self.score_range, "score_range", type(self).__name__))
