@@ -579,3 +579,9 @@ def test_score_against_truth_errors():
         score_against_truth(soft, {"other": "a"})
     with pytest.raises(InputError, match="SoftLabels or a DataFrame"):
         score_against_truth(np.ones((1, 1)), {"i1": "a"})
+
+
+def test_score_against_truth_rejects_missing_truth_labels():
+    soft = SoftLabels(np.array([[0.7, 0.3], [0.2, 0.8]]), classes=["a", "b"], item_ids=[1, 2])
+    with pytest.raises(InputError, match=r"1 missing labels \(first at item 2\)"):
+        score_against_truth(soft, pd.Series(["a", None], index=[1, 2]))

@@ -602,6 +602,12 @@ def score_against_truth(
         )
     truth = pd.Series(truth) if not isinstance(truth, pd.Series) else truth
     truth = truth[truth.index.isin(frame.index)]
+    missing = truth.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"score_against_truth: truth has {int(missing.sum())} missing labels "
+            f"(first at item {truth.index.to_list()[int(missing.argmax())]!r})."
+        )
     if truth.empty:
         raise InputError("score_against_truth: no item of truth has a soft label.")
     classes = pd.Index(sorted(set(frame.columns) | set(truth.unique()), key=str))
