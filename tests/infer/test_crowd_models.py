@@ -57,7 +57,7 @@ def test_unknown_method_suggests():
 
 
 def test_unknown_parameter():
-    with pytest.raises(InvalidParameterError, match=r"dawid-skene: .*n_iters.*Its parameters are: n_iter, tol, alpha, init"):
+    with pytest.raises(InvalidParameterError, match=r"dawid-skene: .*n_iters.*Its parameters are: n_iter, tol, alpha, prior_strength, uncertainty, init"):
         create_method("dawid-skene", n_iters=5)
     with pytest.raises(InvalidParameterError, match="has no parameter 'bogus'"):
         create_method("glad").set_params(bogus=1)
@@ -263,6 +263,10 @@ def _normalise(row):
     return [float(v / total) for v in row]
 
 
+#: the classic EM posteriors: no prior towards the average worker, no temperature
+PLAIN = {"prior_strength": 0.0, "uncertainty": "plug-in"}
+
+
 class TestDawidSkeneByHand:
     """One EM iteration with alpha=0 from the vote proportions, worked out on paper.
 
@@ -291,7 +295,7 @@ class TestDawidSkeneByHand:
     ]
 
     def fit(self):
-        return DawidSkene(n_iter=1, tol=0.0, alpha=0.0).fit(HAND)
+        return DawidSkene(n_iter=1, tol=0.0, alpha=0.0, **PLAIN).fit(HAND)
 
     def test_posteriors(self):
         m = self.fit()
@@ -316,7 +320,7 @@ class TestDawidSkeneByHand:
         assert m.log_likelihood_ == pytest.approx(ll, rel=1e-13)
 
     def test_alpha_adds_pseudo_counts(self):
-        m = DawidSkene(n_iter=1, tol=0.0, alpha=1.0).fit(HAND)
+        m = DawidSkene(n_iter=1, tol=0.0, alpha=1.0, **PLAIN).fit(HAND)
         # worker a, k=0: [1 + 1, 1/3 + 1] / (10/3) = [3/5, 2/5]
         np.testing.assert_allclose(m.confusions_[0, 0], [0.6, 0.4], rtol=1e-14)
 
@@ -340,14 +344,14 @@ class TestOneCoinByHand:
         return rows
 
     def test_skills_floored_at_chance(self):
-        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0).fit(HAND)
+        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0, **PLAIN).fit(HAND)
         s = [F(5, 9), F(2, 3), F(1, 2)]  # c's 4/9 is below chance: floored to 1/2
         np.testing.assert_allclose(m.skills_, [float(v) for v in s], rtol=1e-14)
         np.testing.assert_allclose(m.soft_labels_.probs, self.expected(s), rtol=1e-14)
         assert m.priors_.tolist() == [0.5, 0.5]
 
     def test_without_floor(self):
-        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0, min_skill=0.0).fit(HAND)
+        m = OneCoinDawidSkene(n_iter=1, tol=0.0, alpha=0.0, min_skill=0.0, **PLAIN).fit(HAND)
         s = [F(5, 9), F(2, 3), F(4, 9)]
         np.testing.assert_allclose(m.skills_, [float(v) for v in s], rtol=1e-14)
         np.testing.assert_allclose(m.soft_labels_.probs, self.expected(s), rtol=1e-14)
@@ -363,7 +367,7 @@ class TestDawidSkeneBehaviour:
                 rows.append((i, w, t))
             rows.append((i, "d", 1 - t))
         df = pd.DataFrame(rows, columns=["item", "worker", "label"])
-        m = DawidSkene().fit(df)
+        m = DawidSkene(prior_strength=0).fit(df)
         assert m.labels_.tolist() == truth
         d = m.confusions_[3]
         assert d[0, 1] > 0.95 and d[1, 0] > 0.95
@@ -376,8 +380,8 @@ class TestDawidSkeneBehaviour:
             list("abc") * 4,
             ["x", "x", "y", "y", "y", "y", "x", "x", "x", "y", "y", "x"],
         )
-        free = DawidSkene(n_iter=20, tol=0.0).fit(df)
-        gold = DawidSkene(n_iter=20, tol=0.0).fit(df, gold={0: "y"})
+        free = DawidSkene(n_iter=20, tol=0.0, **PLAIN).fit(df)
+        gold = DawidSkene(n_iter=20, tol=0.0, **PLAIN).fit(df, gold={0: "y"})
         assert free.labels_[0] == "x"
         assert gold.soft_labels_.probs[0].tolist() == [0.0, 1.0]
         # c is more often right about y, a and b are more often wrong on y items

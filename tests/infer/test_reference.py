@@ -31,6 +31,8 @@ from softlabels.infer.crowd import (
 TINY = 1e-300  # the library's floor inside logarithms
 PRIOR_SMOOTHING = 1e-3  # the library's pseudo-count on learned class priors
 RTOL, ATOL = 1e-9, 1e-12
+#: the classic EM posteriors: no prior towards the average worker, no temperature
+PLAIN = {"prior_strength": 0.0, "uncertainty": "plug-in"}
 
 
 # ---------------------------------------------------------------------- data
@@ -114,7 +116,27 @@ class Ref:
 
 
 # ---------------------------------------------------------------------- references
-def ref_dawid_skene(r: Ref, *, n_iter: int, alpha: float, init: str = "soft-vote"):
+def ref_confusions(r: Ref, post, alpha: float, prior_strength: float = 0.0, *, normalise=True):
+    """Expected confusion counts of every worker plus ``alpha`` and ``prior_strength``
+    answers of the pooled (average) worker; normalised per true class unless asked not."""
+    raw = []
+    for w in range(r.m):
+        counts = [[0.0] * r.k for _ in range(r.k)]
+        for i, _, l in r.by_worker[w]:
+            for t in range(r.k):
+                counts[t][l] += post[i][t]
+        raw.append(counts)
+    pooled = [[sum(raw[w][t][l] for w in range(r.m)) for l in range(r.k)] for t in range(r.k)]
+    pooled = [[c / sum(row) if sum(row) > 0 else 0.0 for c in row] for row in pooled]
+    pseudo = [[alpha + prior_strength * pooled[t][l] for l in range(r.k)] for t in range(r.k)]
+    counts = [[[raw[w][t][l] + pseudo[t][l] for l in range(r.k)] for t in range(r.k)] for w in range(r.m)]
+    if not normalise:
+        return counts
+    return [[[c / sum(row) if sum(row) > 0 else 1.0 / r.k for c in row] for row in cw] for cw in counts]
+
+
+def ref_dawid_skene(r: Ref, *, n_iter: int, alpha: float, init: str = "soft-vote",
+                    prior_strength: float = 0.0):
     if init == "soft-vote":
         post = r.soft_vote()
     elif init == "majority-vote":
@@ -123,14 +145,8 @@ def ref_dawid_skene(r: Ref, *, n_iter: int, alpha: float, init: str = "soft-vote
         post = [[1.0 / r.k] * r.k for _ in range(r.n)]
     post = r.pin(post)
     for _ in range(n_iter):
-        # M-step: expected confusion counts plus alpha, normalised per true class
-        pi = []
-        for w in range(r.m):
-            counts = [[alpha] * r.k for _ in range(r.k)]
-            for i, _, l in r.by_worker[w]:
-                for t in range(r.k):
-                    counts[t][l] += post[i][t]
-            pi.append([[c / sum(row) if sum(row) > 0 else 1.0 / r.k for c in row] for row in counts])
+        # M-step: expected confusion counts plus pseudo-counts, normalised per true class
+        pi = ref_confusions(r, post, alpha, prior_strength)
         prior = r.learned_prior(post)
         # E-step
         new, ll = [], 0.0
@@ -148,14 +164,21 @@ def ref_dawid_skene(r: Ref, *, n_iter: int, alpha: float, init: str = "soft-vote
     return post, pi, prior, ll
 
 
-def ref_one_coin(r: Ref, *, n_iter: int, alpha: float, prior_mode: str, min_skill):
+def ref_skills(r: Ref, post, alpha: float, prior_strength: float, floor: float):
+    """One-coin MAP skills: Beta prior of alpha + prior_strength * (average skill) right
+    and alpha + prior_strength * (1 - average skill) wrong answers."""
+    agree = [sum(post[i][l] for i, _, l in r.by_worker[w]) for w in range(r.m)]
+    mean = sum(agree) / sum(len(r.by_worker[w]) for w in range(r.m))
+    return [max((agree[w] + alpha + prior_strength * mean)
+                / (len(r.by_worker[w]) + 2 * alpha + prior_strength), floor) for w in range(r.m)]
+
+
+def ref_one_coin(r: Ref, *, n_iter: int, alpha: float, prior_mode: str, min_skill,
+                 prior_strength: float = 0.0):
     floor = 1.0 / r.k if min_skill == "chance" else min_skill
     post = r.pin(r.soft_vote())
     for _ in range(n_iter):
-        skills = []
-        for w in range(r.m):
-            agree = sum(post[i][l] for i, _, l in r.by_worker[w])
-            skills.append(max((agree + alpha) / (len(r.by_worker[w]) + 2 * alpha), floor))
+        skills = ref_skills(r, post, alpha, prior_strength, floor)
         prior = r.learned_prior(post) if prior_mode == "learn" else [1.0 / r.k] * r.k
         new = []
         for i in range(r.n):
@@ -327,7 +350,7 @@ def close(actual, expected):
 def test_dawid_skene(seed, k, dup, gold, alpha, init):
     ann, g = crowd(seed, k, duplicates=dup, gold=gold)
     post, pi, prior, ll = ref_dawid_skene(Ref(ann, g), n_iter=6, alpha=alpha, init=init)
-    m = DawidSkene(n_iter=6, tol=0.0, alpha=alpha, init=init).fit(ann, gold=g)
+    m = DawidSkene(n_iter=6, tol=0.0, alpha=alpha, init=init, **PLAIN).fit(ann, gold=g)
     assert m.n_iter_ == 6
     close(m.soft_labels_.probs, post)
     close(m.confusions_, pi)
@@ -336,11 +359,108 @@ def test_dawid_skene(seed, k, dup, gold, alpha, init):
 
 
 @pytest.mark.parametrize("seed, k, dup, gold", CASES)
-@pytest.mark.parametrize("prior, min_skill, alpha", [("uniform", "chance", 0.01), ("learn", 0.0, 0.5), ("uniform", 0.3, 0.0)])
-def test_one_coin_dawid_skene(seed, k, dup, gold, prior, min_skill, alpha):
+@pytest.mark.parametrize("alpha, prior_strength", [(0.01, 2.0), (0.0, 5.0)])
+def test_dawid_skene_with_a_prior_towards_the_average_worker(seed, k, dup, gold, alpha, prior_strength):
     ann, g = crowd(seed, k, duplicates=dup, gold=gold)
-    post, skills = ref_one_coin(Ref(ann, g), n_iter=6, alpha=alpha, prior_mode=prior, min_skill=min_skill)
-    m = OneCoinDawidSkene(n_iter=6, tol=0.0, alpha=alpha, prior=prior, min_skill=min_skill).fit(ann, gold=g)
+    post, pi, prior, ll = ref_dawid_skene(Ref(ann, g), n_iter=6, alpha=alpha, prior_strength=prior_strength)
+    m = DawidSkene(n_iter=6, tol=0.0, alpha=alpha, prior_strength=prior_strength,
+                   uncertainty="plug-in").fit(ann, gold=g)
+    close(m.soft_labels_.probs, post)
+    close(m.confusions_, pi)
+    assert m.log_likelihood_ == pytest.approx(ll, rel=1e-10)
+
+
+def ref_held_out(r: Ref, post, prior, log_pi, held):
+    """The leave-one-answer-out log-likelihood as a function of the temperature, and
+    the tempered posteriors: ``log_pi(w, t, l)`` is an answer's term in the scores,
+    ``held(i, w, l, t)`` its probability under the worker's parameters without it."""
+    scores = [[sum(log_pi(w, t, l) for _, w, l in r.by_item[i]) for t in range(r.k)]
+              for i in range(r.n)]
+
+    def loglik(temperature):
+        total = 0.0
+        for i in range(r.n):
+            for _, w, l in r.by_item[i]:
+                logits = [(math.log(prior[t]) + scores[i][t] - log_pi(w, t, l)) / temperature
+                          for t in range(r.k)]
+                p, _ = r.softmax_with_lse(logits)
+                total += math.log(sum(p[t] * held(i, w, l, t) for t in range(r.k)))
+        return total
+
+    def tempered(temperature):
+        return r.pin([r.softmax_with_lse([(math.log(prior[t]) + scores[i][t]) / temperature
+                                          for t in range(r.k)])[0] for i in range(r.n)])
+
+    return loglik, tempered
+
+
+def check_temperature(model, loglik, tempered):
+    """The fitted temperature is at least as good as every point of a fine grid, and
+    the soft labels are the tempered posteriors at that temperature."""
+    t = model.temperature_
+    assert 1.0 <= t <= 100.0
+    grid = np.exp(np.linspace(0.0, np.log(100.0), 400))
+    assert loglik(t) >= max(loglik(v) for v in grid) - 1e-6 * abs(loglik(t))
+    close(model.soft_labels_.probs, tempered(t))
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+def test_dawid_skene_held_out_temperature(seed, k, dup, gold):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    r = Ref(ann, g)
+    plain = DawidSkene(n_iter=6, tol=0.0, uncertainty="plug-in").fit(ann, gold=g)
+    m = DawidSkene(n_iter=6, tol=0.0).fit(ann, gold=g)
+    post, prior = plain.soft_labels_.probs.tolist(), plain.priors_.tolist()
+    counts = ref_confusions(r, post, 0.01, 2.0, normalise=False)
+    totals = [[sum(row) for row in cw] for cw in counts]
+
+    def log_pi(w, t, l):
+        return math.log(counts[w][t][l] / totals[w][t])
+
+    def held(i, w, l, t):
+        return (counts[w][t][l] - post[i][t]) / (totals[w][t] - post[i][t])
+
+    check_temperature(m, *ref_held_out(r, post, prior, log_pi, held))
+    close(m.confusions_, plain.confusions_)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+def test_one_coin_held_out_temperature(seed, k, dup, gold):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    r = Ref(ann, g)
+    plain = OneCoinDawidSkene(n_iter=6, tol=0.0, uncertainty="plug-in").fit(ann, gold=g)
+    m = OneCoinDawidSkene(n_iter=6, tol=0.0).fit(ann, gold=g)
+    post, prior = plain.soft_labels_.probs.tolist(), plain.priors_.tolist()
+    floor, alpha, strength = 1.0 / r.k, 0.01, 2.0
+    skills = ref_skills(r, post, alpha, strength, floor)
+    agree = [sum(post[i][l] for i, _, l in r.by_worker[w]) for w in range(r.m)]
+    mean = sum(agree) / sum(len(r.by_worker[w]) for w in range(r.m))
+
+    def p_answer(s, t, l):
+        return s if t == l else (1 - s) / (r.k - 1)
+
+    def log_pi(w, t, l):
+        return math.log(p_answer(skills[w], t, l))
+
+    def held(i, w, l, t):
+        n = len(r.by_worker[w]) - 1
+        s = max((agree[w] - post[i][l] + alpha + strength * mean) / (n + 2 * alpha + strength), floor)
+        return p_answer(s, t, l)
+
+    check_temperature(m, *ref_held_out(r, post, prior, log_pi, held))
+    close(m.skills_, plain.skills_)
+
+
+@pytest.mark.parametrize("seed, k, dup, gold", CASES)
+@pytest.mark.parametrize("prior, min_skill, alpha, prior_strength", [
+    ("uniform", "chance", 0.01, 0.0), ("learn", 0.0, 0.5, 0.0), ("uniform", 0.3, 0.0, 0.0),
+    ("uniform", "chance", 0.01, 2.0), ("learn", 0.0, 0.0, 5.0)])
+def test_one_coin_dawid_skene(seed, k, dup, gold, prior, min_skill, alpha, prior_strength):
+    ann, g = crowd(seed, k, duplicates=dup, gold=gold)
+    post, skills = ref_one_coin(Ref(ann, g), n_iter=6, alpha=alpha, prior_mode=prior,
+                                min_skill=min_skill, prior_strength=prior_strength)
+    m = OneCoinDawidSkene(n_iter=6, tol=0.0, alpha=alpha, prior=prior, min_skill=min_skill,
+                          prior_strength=prior_strength, uncertainty="plug-in").fit(ann, gold=g)
     close(m.soft_labels_.probs, post)
     close(m.skills_, skills)
 

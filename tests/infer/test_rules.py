@@ -402,12 +402,16 @@ def crowd_posteriors(model, L, workers):
     return out, model
 
 
+#: the crowd models without their prior towards the average worker and temperature
+PLAIN = {"prior_strength": 0.0, "uncertainty": "plug-in"}
+
+
 @pytest.mark.parametrize("k", [2, 3])
 def test_dawid_skene_variant_is_the_crowd_model_on_the_non_abstain_votes(votes3, k):
     L, _, _ = make_votes(200, 5, (0.5, 0.5) if k == 2 else (0.5, 0.3, 0.2), seed=k)
     params = dict(n_iter=9, tol=0.0, alpha=0.01)
     ours = LabelModel(model="dawid-skene", class_balance="learn", **params).fit(L)
-    ref, crowd = crowd_posteriors(DawidSkene(**params), L, lambda c: c)
+    ref, crowd = crowd_posteriors(DawidSkene(**params, **PLAIN), L, lambda c: c)
     covered = (L >= 0).any(axis=1)
     np.testing.assert_allclose(ours.soft_labels_.probs[covered], ref[covered], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.class_prior_, crowd.priors_, rtol=1e-9)
@@ -419,11 +423,11 @@ def test_one_coin_variants_are_the_crowd_one_coin_model(votes3):
     for prior in ("uniform", "learn"):
         params = dict(n_iter=8, tol=0.0, alpha=0.01)
         ours = LabelModel(model="one-coin", class_balance=prior, **params).fit(L)
-        ref, crowd = crowd_posteriors(OneCoinDawidSkene(prior=prior, **params), L, lambda c: c)
+        ref, crowd = crowd_posteriors(OneCoinDawidSkene(prior=prior, **params, **PLAIN), L, lambda c: c)
         np.testing.assert_allclose(ours.soft_labels_.probs[covered], ref[covered], rtol=1e-9, atol=1e-12)
         # all votes given by one pseudo-annotator: one shared accuracy
         shared = LabelModel(model="shared-one-coin", class_balance=prior, **params).fit(L)
-        ref, crowd = crowd_posteriors(OneCoinDawidSkene(prior=prior, **params), L, np.zeros_like)
+        ref, crowd = crowd_posteriors(OneCoinDawidSkene(prior=prior, **params, **PLAIN), L, np.zeros_like)
         np.testing.assert_allclose(shared.soft_labels_.probs[covered], ref[covered], rtol=1e-9, atol=1e-12)
         assert shared.shared_accuracy_ == pytest.approx(crowd.skills_[0])
 

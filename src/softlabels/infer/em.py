@@ -246,3 +246,73 @@ class RowBlocks:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: answers per block when the held-out temperature is evaluated (bounds the memory)
+_TEMPERATURE_BLOCK = 1 << 20
+
+
+def held_out_temperature(
+    log_prior: np.ndarray,
+    scores: np.ndarray,
+    item: np.ndarray,
+    answer_logs: Callable[[slice], tuple[np.ndarray, np.ndarray]],
+    *,
+    bounds: tuple[float, float] = (1.0, 100.0),
+) -> float:
+    """The evidence temperature that best predicts each answer from the others.
+
+    The posterior of item i is ``softmax((log_prior + scores[i]) / T)``, where
+    ``scores[i, k]`` sums the log-likelihoods of i's answers under class k.
+    ``answer_logs(s)`` gives, for the answers in slice ``s`` (answer a belongs to item
+    ``item[a]``), two ``(len, n_classes)`` arrays: ``log_fit``, the answer's own term
+    in the scores, and ``log_held``, the log-probability of the answer under its
+    worker's parameters estimated *without* it. Leaving answer a out takes
+    ``log_fit[a]`` off its item's scores; the remaining posterior ``p_{-a}`` predicts
+    the answer with ``sum_k p_{-a}(k) exp(log_held[a, k])``. ``T`` maximises the total
+    log-likelihood of the left-out answers over ``bounds`` (a bounded scalar search
+    on ``log T``; both ends are checked too).
+
+    ``T = 1`` is the plain (plug-in) posterior. A larger ``T`` says that the model's
+    posterior is more certain than its own answers bear out (its worker parameters are
+    estimates, and an item's answers are less independent evidence than it assumes).
+    ``T`` is fitted on the answers alone, without truth, and never changes the most
+    likely class of an item: tempering changes how sure a label is, not which it is.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import logsumexp
+
+    n = len(item)
+    if n == 0 or scores.shape[1] < 2:
+        return 1.0
+    blocks = [slice(a, a + _TEMPERATURE_BLOCK) for a in range(0, n, _TEMPERATURE_BLOCK)]
+    cached = [answer_logs(blocks[0])] if len(blocks) == 1 else None
+
+    def neg_loglik(log_t: float) -> float:
+        inv = np.exp(-log_t)
+        total = 0.0
+        for b, s in enumerate(blocks):
+            log_fit, log_held = cached[b] if cached is not None else answer_logs(s)
+            logits = (log_prior + scores[item[s]] - log_fit) * inv
+            logits -= logsumexp(logits, axis=1, keepdims=True)
+            total += float(logsumexp(logits + log_held, axis=1).sum())
+        return -total
+
+    low, high = np.log(bounds[0]), np.log(bounds[1])
+    best = minimize_scalar(neg_loglik, bounds=(low, high), method="bounded",
+                           options={"xatol": 1e-3})
+    # the bounded search never evaluates the ends; on a tie (a flat objective, as when
+    # every item has one answer) the smallest temperature wins
+    candidates = sorted([(neg_loglik(low), low), (float(best.fun), float(best.x)),
+                         (neg_loglik(high), high)], key=lambda c: c[1])
+    least = min(value for value, _ in candidates)
+    slack = 1e-9 * max(abs(least), 1.0)
+    return float(np.exp(next(t for value, t in candidates if value <= least + slack)))
+
+
+def tempered_posteriors(
+    log_prior: np.ndarray, scores: np.ndarray, temperature: float
+) -> np.ndarray:
+    """``softmax((log_prior + scores) / temperature)`` row by row."""
+    post, _ = log_normalize((log_prior + scores) / temperature)
+    return post

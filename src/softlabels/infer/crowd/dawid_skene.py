@@ -7,7 +7,7 @@ import numpy as np
 from softlabels.core.validation import n_jobs, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
-from softlabels.infer.base import chance_or
+from softlabels.infer.base import chance_or, pin_gold
 from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
 from softlabels.infer import em as K
 
@@ -36,6 +36,14 @@ class OneCoinDawidSkene(EMModel):
     n_iter, tol, init : as :class:`DawidSkene`.
     alpha : float, default=0.01
         Pseudo-count for the skills (keeps them inside (0, 1)).
+    prior_strength : float, default=2
+        Every skill also gets ``prior_strength`` answers of the average worker (right
+        with the mean skill of all answers): shrinks workers seen a few times towards
+        the crowd.
+    uncertainty : {"tempered", "plug-in"}, default="tempered"
+        As :class:`DawidSkene`: the posterior tempered by the temperature that best
+        predicts each answer from the others (a worker's skill then estimated without
+        that answer), or the plain EM posterior.
     prior : {"uniform", "learn"}, default="uniform"
         Class prior: fixed uniform, or re-estimated in each M-step.
     min_skill : float or "chance", default="chance"
@@ -45,6 +53,7 @@ class OneCoinDawidSkene(EMModel):
     ----------
     skills_ : ndarray of shape (n_workers,)
     priors_ : ndarray of shape (n_classes,)
+    temperature_ : float
     """
 
     name = "one-coin-dawid-skene"
@@ -54,6 +63,8 @@ class OneCoinDawidSkene(EMModel):
         "alpha": real(low=0.0),
         "prior": option("uniform", "learn"),
         "min_skill": chance_or(real(low=0.0, high=1.0)),
+        "prior_strength": real(low=0.0),
+        "uncertainty": option("tempered", "plug-in"),
     }
 
     def __init__(
@@ -64,6 +75,8 @@ class OneCoinDawidSkene(EMModel):
         alpha: float = 0.01,
         prior: str = "uniform",
         min_skill: float | str = "chance",
+        prior_strength: float = 2.0,
+        uncertainty: str = "tempered",
         init: str = "soft-vote",
     ) -> None:
         self.n_iter = n_iter
@@ -71,31 +84,71 @@ class OneCoinDawidSkene(EMModel):
         self.alpha = alpha
         self.prior = prior
         self.min_skill = min_skill
+        self.prior_strength = prior_strength
+        self.uncertainty = uncertainty
         self.init = init
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
-        n_w = ann.answers_per_worker
         k = ann.n_classes
-        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
         uniform = np.full(k, 1.0 / k)
 
         def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
-            skills = np.maximum((agree + self.alpha) / (n_w + 2 * self.alpha), floor)
-            if k < 2:
-                skills = np.ones_like(skills)
+            skills = self._skills(agree, ann.answers_per_worker, k)
             return skills, K.class_prior(post) if self.prior == "learn" else uniform
 
         def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
-            skills, prior = params
-            right = K.safe_log(skills)[ann.worker]
-            wrong = K.log_wrong(skills, k)[ann.worker]
-            return K.log_normalize(K.coin_log_scores(ann, right, wrong) + np.log(prior))
+            return K.log_normalize(self._log_scores(ann, params[0]) + np.log(params[1]))
 
         post, (skills, prior) = self._run(ann, gold, m_step, e_step)
         self.skills_ = skills
         self.priors_ = prior
+        self.temperature_ = 1.0
+        if self.uncertainty == "tempered" and k >= 2:
+            post = self._temper(ann, gold, post, prior)
         return post
+
+    def _skills(self, agree: np.ndarray, n_w: np.ndarray, k: int) -> np.ndarray:
+        """MAP skills from the expected number of right answers per worker: a Beta
+        prior with ``alpha`` pseudo-counts on each side plus ``prior_strength``
+        answers of the average worker; floored at ``min_skill``."""
+        if k < 2:
+            return np.ones_like(agree)
+        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
+        mean = agree.sum() / max(n_w.sum(), 1.0)
+        right = self.alpha + self.prior_strength * mean
+        total = 2 * self.alpha + self.prior_strength
+        return np.maximum((agree + right) / np.maximum(n_w + total, K.TINY), floor)
+
+    @staticmethod
+    def _log_scores(ann: Annotations, skills: np.ndarray) -> np.ndarray:
+        right = K.safe_log(skills)[ann.worker]
+        wrong = K.log_wrong(skills, ann.n_classes)[ann.worker]
+        return K.coin_log_scores(ann, right, wrong)
+
+    def _temper(
+        self, ann: Annotations, gold: np.ndarray, post: np.ndarray, prior: np.ndarray
+    ) -> np.ndarray:
+        """Skills refitted on the final posteriors; held-out temperature as in
+        :meth:`DawidSkene._temper`, a worker's skill without answer a being its
+        expected right answers less that answer's probability of being right."""
+        k = ann.n_classes
+        n_w = ann.answers_per_worker
+        right_prob = K.answer_agreement(ann, post)
+        agree = K.per_worker_sum(ann, right_prob)
+        skills = self._skills(agree, n_w, k)
+        scores = self._log_scores(ann, skills)
+        log_prior = np.log(prior)
+        answered = np.eye(k, dtype=bool)
+
+        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            w, own = ann.worker[s], answered[ann.label[s]]
+            held = self._skills(agree[w] - right_prob[s], n_w[w] - 1.0, k)
+            fit = np.where(own, K.safe_log(skills[w])[:, None], K.log_wrong(skills[w], k)[:, None])
+            return fit, np.where(own, K.safe_log(held)[:, None], K.log_wrong(held, k)[:, None])
+
+        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
+        return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)
 
 
 class DawidSkene(EMModel):
@@ -117,6 +170,20 @@ class DawidSkene(EMModel):
         Dirichlet pseudo-count added to every confusion cell. The small default only
         keeps probabilities away from zero (a worker seen once cannot veto a class);
         raise it to shrink sparse workers towards uniform confusion.
+    prior_strength : float, default=2
+        The confusion rows of every worker also get ``prior_strength`` answers of the
+        average worker (the pooled confusion of all workers, re-estimated in every
+        M-step): an empirical-Bayes Dirichlet prior that shrinks a worker seen a few
+        times towards the crowd instead of towards uniform. 0 turns it off.
+    uncertainty : {"tempered", "plug-in"}, default="tempered"
+        ``"plug-in"``: the EM posterior, which treats the estimated confusion matrices
+        as exact and multiplies the evidence of every answer; it is overconfident
+        wherever workers are seen a few times. ``"tempered"``: that posterior raised to
+        the power ``1 / T``, with the temperature ``T >= 1`` that best predicts each
+        answer from the item's other answers and the worker's confusion matrix
+        estimated without it (:func:`softlabels.infer.em.held_out_temperature`). It is
+        fitted on the answers alone, no truth needed, and never changes the most likely
+        class.
     init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
         Initial posteriors.
     n_jobs : int or None, default=None
@@ -131,7 +198,17 @@ class DawidSkene(EMModel):
     skills_ : ndarray of shape (n_workers,)
         Expected accuracy ``sum_k priors_[k] * confusions_[w, k, k]``.
     log_likelihood_ : float
+    temperature_ : float
+        The fitted temperature (1 with ``uncertainty="plug-in"``).
     n_iter_, converged_
+
+    Notes
+    -----
+    The defaults were chosen by leave-one-data-set-out over the 19 crowd data sets
+    with truth of the benchmark suite (``benchmarks/crowd_defaults.py``). Over those
+    sets, tempering lowers the mean NLL against the truth from 2.01 to 0.72 at the
+    same accuracy (.8325), and the prior towards the average worker raises the mean
+    accuracy to .8372 (NLL 0.66).
 
     References
     ----------
@@ -144,6 +221,8 @@ class DawidSkene(EMModel):
     _parameter_constraints = {
         **EM_CONSTRAINTS,
         "alpha": real(low=0.0),
+        "prior_strength": real(low=0.0),
+        "uncertainty": option("tempered", "plug-in"),
         "n_jobs": n_jobs,
     }
 
@@ -153,12 +232,16 @@ class DawidSkene(EMModel):
         n_iter: int = 100,
         tol: float = 1e-6,
         alpha: float = 0.01,
+        prior_strength: float = 2.0,
+        uncertainty: str = "tempered",
         init: str = "soft-vote",
         n_jobs: int | None = None,
     ) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.alpha = alpha
+        self.prior_strength = prior_strength
+        self.uncertainty = uncertainty
         self.init = init
         self.n_jobs = n_jobs
 
@@ -175,27 +258,31 @@ class DawidSkene(EMModel):
         blocks = K.RowBlocks(ann, K.resolve_n_jobs(self.n_jobs))
         log_table = np.empty((w * k, k))
         post = np.empty((ann.n_items, k))
+        plain = self.alpha <= 0
 
-        def m_block(b: int, post: np.ndarray) -> None:
+        def count_block(b: int, post: np.ndarray) -> None:
+            log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post  # expected counts
+
+        def log_block(b: int, pseudo: np.ndarray | float) -> None:
             """Log confusion rows of one block of workers, in place in log_table."""
-            counts = log_table[blocks.pairs[b]]  # a view: written in place
-            counts[...] = blocks.pair_item[b] @ post  # expected counts
-            counts += self.alpha
-            cube = counts.reshape(-1, k, k)  # [w, l, k]
+            cube = log_table[blocks.pairs[b]].reshape(-1, k, k)  # a view: [w, l, k]
+            cube += pseudo
             totals = cube[:, 0, :].copy()  # [w, k]: expected answers of w on class k
             for label in range(1, k):  # a loop over classes beats sum(axis=1) here
                 totals += cube[:, label, :]
-            if self.alpha <= 0:
+            if plain:
                 np.maximum(cube, K.TINY, out=cube)
             np.log(cube, out=cube)
             with np.errstate(divide="ignore"):
                 cube -= np.log(totals)[:, None, :]
-            if self.alpha <= 0:
+            if plain:
                 rows, cols = np.nonzero(totals <= 0)  # classes a worker never saw
                 cube[rows, :, cols] = -np.log(k)  # get a uniform confusion row
 
         def m_step(current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            blocks.map(lambda b: m_block(b, current))
+            blocks.map(lambda b: count_block(b, current))
+            pseudo = self._pseudo_counts(log_table.reshape(w, k, k))
+            blocks.map(lambda b: log_block(b, pseudo))
             return log_table, K.class_prior(current)
 
         def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
@@ -217,4 +304,42 @@ class DawidSkene(EMModel):
         self.confusions_ = np.ascontiguousarray(pi)
         self.priors_ = prior
         self.skills_ = np.einsum("wkk,k->w", self.confusions_, prior)
+        self.temperature_ = 1.0
+        if self.uncertainty == "tempered":
+            post = self._temper(ann, gold, post, prior)
         return post
+
+    def _pseudo_counts(self, counts: np.ndarray) -> np.ndarray | float:
+        """Dirichlet pseudo-counts, in the ``[l, k]`` layout of one worker's rows:
+        ``alpha`` everywhere plus ``prior_strength`` answers of the average worker
+        (the pooled confusion of all workers, ``counts`` summed over workers)."""
+        if self.prior_strength <= 0:
+            return float(self.alpha)
+        pooled = counts.sum(axis=0)  # [l, k]
+        pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
+        return self.alpha + self.prior_strength * pooled
+
+    def _temper(
+        self, ann: Annotations, gold: np.ndarray, post: np.ndarray, prior: np.ndarray
+    ) -> np.ndarray:
+        """Refit the confusions on the final posteriors, fit the held-out temperature
+        (:func:`softlabels.infer.em.held_out_temperature`) and return the tempered
+        posteriors. A worker's parameters without answer a are its counts less that
+        answer's item posterior (its share of the counts), plus the same pseudo-counts."""
+        w, k = ann.n_workers, ann.n_classes
+        raw = K.pair_counts(ann, post)  # [w * k + l, k]
+        cube = raw.reshape(w, k, k)  # [w, l, k]
+        counts = (cube + self._pseudo_counts(cube)).reshape(w * k, k)
+        totals = counts.reshape(w, k, k).sum(axis=1)  # [w, k]
+        log_table = K.safe_log(counts) - K.safe_log(np.repeat(totals, k, axis=0))
+        scores = np.asarray(ann.item_pair_matrix @ log_table)
+        row = ann.worker.astype(np.int64) * k + ann.label
+        log_prior = np.log(prior)
+
+        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            own = post[ann.item[s]]
+            held = K.safe_log(counts[row[s]] - own) - K.safe_log(totals[ann.worker[s]] - own)
+            return log_table[row[s]], held
+
+        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
+        return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)
