@@ -372,16 +372,16 @@ def test_dawid_skene_with_a_prior_towards_the_average_worker(seed, k, dup, gold,
 
 def ref_held_out(r: Ref, post, prior, log_pi, held):
     """The leave-one-answer-out log-likelihood as a function of the temperature, and
-    the tempered posteriors: ``log_pi(w, t, l)`` is an answer's term in the scores,
+    the tempered posteriors: ``log_pi(i, w, t, l)`` is an answer's term in the scores,
     ``held(i, w, l, t)`` its probability under the worker's parameters without it."""
-    scores = [[sum(log_pi(w, t, l) for _, w, l in r.by_item[i]) for t in range(r.k)]
+    scores = [[sum(log_pi(i, w, t, l) for _, w, l in r.by_item[i]) for t in range(r.k)]
               for i in range(r.n)]
 
     def loglik(temperature):
         total = 0.0
         for i in range(r.n):
             for _, w, l in r.by_item[i]:
-                logits = [(math.log(prior[t]) + scores[i][t] - log_pi(w, t, l)) / temperature
+                logits = [(math.log(prior[t]) + scores[i][t] - log_pi(i, w, t, l)) / temperature
                           for t in range(r.k)]
                 p, _ = r.softmax_with_lse(logits)
                 total += math.log(sum(p[t] * held(i, w, l, t) for t in range(r.k)))
@@ -405,31 +405,33 @@ def check_temperature(model, loglik, tempered):
 
 
 @pytest.mark.parametrize("seed, k, dup, gold", CASES)
-def test_dawid_skene_held_out_temperature(seed, k, dup, gold):
+@pytest.mark.parametrize("mode", ["tempered", "leave-self-out"])
+def test_dawid_skene_held_out_temperature(seed, k, dup, gold, mode):
     ann, g = crowd(seed, k, duplicates=dup, gold=gold)
     r = Ref(ann, g)
     plain = DawidSkene(n_iter=6, tol=0.0, uncertainty="plug-in").fit(ann, gold=g)
-    m = DawidSkene(n_iter=6, tol=0.0).fit(ann, gold=g)
+    m = DawidSkene(n_iter=6, tol=0.0, uncertainty=mode).fit(ann, gold=g)
     post, prior = plain.soft_labels_.probs.tolist(), plain.priors_.tolist()
     counts = ref_confusions(r, post, 0.01, 2.0, normalise=False)
     totals = [[sum(row) for row in cw] for cw in counts]
 
-    def log_pi(w, t, l):
-        return math.log(counts[w][t][l] / totals[w][t])
-
     def held(i, w, l, t):
         return (counts[w][t][l] - post[i][t]) / (totals[w][t] - post[i][t])
+
+    def log_pi(i, w, t, l):  # leave-self-out: every answer weighed by parameters without it
+        return math.log(held(i, w, l, t) if mode == "leave-self-out" else counts[w][t][l] / totals[w][t])
 
     check_temperature(m, *ref_held_out(r, post, prior, log_pi, held))
     close(m.confusions_, plain.confusions_)
 
 
 @pytest.mark.parametrize("seed, k, dup, gold", CASES)
-def test_one_coin_held_out_temperature(seed, k, dup, gold):
+@pytest.mark.parametrize("mode", ["tempered", "leave-self-out"])
+def test_one_coin_held_out_temperature(seed, k, dup, gold, mode):
     ann, g = crowd(seed, k, duplicates=dup, gold=gold)
     r = Ref(ann, g)
     plain = OneCoinDawidSkene(n_iter=6, tol=0.0, uncertainty="plug-in").fit(ann, gold=g)
-    m = OneCoinDawidSkene(n_iter=6, tol=0.0).fit(ann, gold=g)
+    m = OneCoinDawidSkene(n_iter=6, tol=0.0, uncertainty=mode).fit(ann, gold=g)
     post, prior = plain.soft_labels_.probs.tolist(), plain.priors_.tolist()
     floor, alpha, strength = 1.0 / r.k, 0.01, 2.0
     skills = ref_skills(r, post, alpha, strength, floor)
@@ -439,13 +441,13 @@ def test_one_coin_held_out_temperature(seed, k, dup, gold):
     def p_answer(s, t, l):
         return s if t == l else (1 - s) / (r.k - 1)
 
-    def log_pi(w, t, l):
-        return math.log(p_answer(skills[w], t, l))
-
     def held(i, w, l, t):
         n = len(r.by_worker[w]) - 1
         s = max((agree[w] - post[i][l] + alpha + strength * mean) / (n + 2 * alpha + strength), floor)
         return p_answer(s, t, l)
+
+    def log_pi(i, w, t, l):
+        return math.log(held(i, w, l, t) if mode == "leave-self-out" else p_answer(skills[w], t, l))
 
     check_temperature(m, *ref_held_out(r, post, prior, log_pi, held))
     close(m.skills_, plain.skills_)

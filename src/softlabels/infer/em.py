@@ -310,6 +310,25 @@ def held_out_temperature(
     return float(np.exp(next(t for value, t in candidates if value <= least + slack)))
 
 
+def held_out_scores(
+    item: np.ndarray,
+    n_items: int,
+    answer_logs: Callable[[slice], tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """Per-item sums of the answers' held-out log-probabilities (the second array of
+    ``answer_logs``; see :func:`held_out_temperature`): the item scores when every
+    answer is weighed by its worker's parameters estimated without it."""
+    scores: np.ndarray | None = None
+    for start in range(0, len(item), _TEMPERATURE_BLOCK):
+        s = slice(start, start + _TEMPERATURE_BLOCK)
+        held = answer_logs(s)[1]
+        if scores is None:
+            scores = np.zeros((n_items, held.shape[1]))
+        for c in range(held.shape[1]):
+            scores[:, c] += np.bincount(item[s], weights=held[:, c], minlength=n_items)
+    return scores if scores is not None else np.zeros((n_items, 0))
+
+
 def tempered_posteriors(
     log_prior: np.ndarray, scores: np.ndarray, temperature: float
 ) -> np.ndarray:

@@ -1,9 +1,10 @@
-"""Honest uncertainty of the Bayesian classifier combination models (IBCC, EBCC) in
-both inference modes, next to Dawid–Skene: the confidence on an item answered 4:3 by
+"""Honest uncertainty of the crowd models: the confidence on an item answered 4:3 by
 seven workers seen nowhere else (added to a real set), and the top-label ECE on data
-drawn from the Dawid–Skene model with 5 answers per item.
+drawn from the Dawid–Skene model with 5 answers per item. Dawid–Skene and one-coin
+tempered (their default) and plug-in, the Bayesian classifier combination models (IBCC,
+EBCC) in both inference modes, and the other EM models.
 
-Run:  python benchmarks/bcc_uncertainty.py [--output benchmarks/_out/bcc_uncertainty.md]
+Run:  python benchmarks/crowd_uncertainty.py [--output benchmarks/_out/crowd_uncertainty.md]
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import softlabels
 from softlabels.datasets import make_crowd
 
 MODELS = {
-    "dawid-skene": ("dawid-skene", {}),
+    "dawid-skene (tempered, default)": ("dawid-skene", {}),
+    "dawid-skene (plug-in)": ("dawid-skene", {"uncertainty": "plug-in"}),
+    "dawid-skene (plug-in, prior_strength=0)": ("dawid-skene", {"uncertainty": "plug-in", "prior_strength": 0}),
+    "one-coin (tempered, default)": ("one-coin-dawid-skene", {}),
+    "one-coin (plug-in)": ("one-coin-dawid-skene", {"uncertainty": "plug-in"}),
+    "glad": ("glad", {}),
+    "mace": ("mace", {}),
+    "soft-average": ("soft-average", {}),
     "ibcc (collapsed, default)": ("ibcc", {}),
     "ibcc (vb)": ("ibcc", {"inference": "vb"}),
     "ebcc (collapsed)": ("ebcc", {"inference": "collapsed"}),
@@ -62,9 +70,9 @@ def main() -> None:
         rows.append([label, *(f"{c:.3f}" for c in split), f"{np.mean(ece):.4f}", f"{np.max(ece):.4f}"])
     headers = ["model", *(f"4:3 max p ({n})" for n in sets), "synthetic ECE mean", "synthetic ECE max"]
     text = (
-        "## Honest uncertainty of IBCC and EBCC\n\n"
+        "## Honest uncertainty of the crowd models\n\n"
         "4:3 max p: the largest probability on an item answered 4:3 by seven workers seen "
-        "nowhere else, added to the real set (target < 0.9; under the default Dir(4, 1) "
+        "nowhere else, added to the real set (target < 0.9; under IBCC's default Dir(4, 1) "
         "confusion prior the exact posterior odds are 4 times the class odds). Synthetic "
         "ECE: top-label ECE (15 bins) on 2,000 items, 50 workers, 5 answers per item drawn "
         f"from the Dawid–Skene model ({len(SYNTHETIC)} draws: seeds 0-2, 2 and 3 classes; "
