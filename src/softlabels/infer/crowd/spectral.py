@@ -92,8 +92,8 @@ def symmetric_moments(za: np.ndarray, zb: np.ndarray, zc: np.ndarray) -> tuple[n
     m_cb, m_ca = zc.T @ zb / n, zc.T @ za / n
     if not (_invertible(m_ab) and _invertible(m_ba)):
         return None
-    a2 = za @ np.linalg.solve(m_ab, m_cb.T)  # rows: (M_cb M_ab^-1 z_a)^T
-    b2 = zb @ np.linalg.solve(m_ba, m_ca.T)
+    a2 = za @ np.linalg.solve(m_ab.T, m_cb.T)  # rows: (M_cb M_ab^-1 z_a)^T
+    b2 = zb @ np.linalg.solve(m_ba.T, m_ca.T)
     m2 = a2.T @ b2 / n
     m2 = (m2 + m2.T) / 2
     m3 = np.einsum("ia,ib,ic->abc", a2, b2, zc) / n
@@ -224,8 +224,7 @@ def _binary_means(z: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray] | 
             return None
         d[c] = np.sqrt(cross[c, a] * cross[c, b] / cross[a, b])
     rate = np.array([zg.sum(axis=1).mean() for zg in z])  # answers per item
-    if not (d < rate).all():
-        return None
+    d = np.minimum(d, rate)  # above the rate only by noise: a perfect group
     bias = float(np.clip(np.mean(s.mean(axis=1) / d), -0.98, 0.98))  # E[y]
     prior = np.array([1 + bias, 1 - bias]) / 2
     mus = [np.array([[r + dg, r - dg], [r - dg, r + dg]]) / 2 for r, dg in zip(rate, d)]
