@@ -126,13 +126,10 @@ def tensor_components(
     rng = np.random.default_rng(seed)
     lams, cols = np.empty(k), np.empty((k, k))
     for h in range(k):
-        best, best_val = None, -np.inf
-        for _ in range(n_starts):
-            theta = _power(t, _unit(rng.standard_normal(k)), n_steps)
-            val = float(np.einsum("abc,a,b,c->", t, theta, theta, theta))
-            if val > best_val:
-                best, best_val = theta, val
-        theta = _power(t, best, n_steps)
+        starts = rng.standard_normal((n_starts, k))
+        thetas = _power(t, starts / np.linalg.norm(starts, axis=1, keepdims=True), n_steps)
+        vals = np.einsum("abc,sa,sb,sc->s", t, thetas, thetas, thetas)
+        theta = _power(t, thetas[[int(np.argmax(vals))]], n_steps)[0]
         lam = float(np.einsum("abc,a,b,c->", t, theta, theta, theta))
         if not np.isfinite(lam) or lam <= 0:
             return None
@@ -141,18 +138,21 @@ def tensor_components(
     return lams**-2.0, cols
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
-def _power(t: np.ndarray, theta: np.ndarray, n_steps: int) -> np.ndarray:
+def _power(t: np.ndarray, thetas: np.ndarray, n_steps: int) -> np.ndarray:
+    """``n_steps`` power iterations ``theta <- T(I, theta, theta) / norm`` of each row of
+    ``thetas``, stopping early once no row moves."""
+    k = t.shape[0]
+    flat = t.reshape(k, k * k)
     for _ in range(n_steps):
-        nxt = np.einsum("abc,b,c->a", t, theta, theta)
-        norm = np.linalg.norm(nxt)
-        if not norm > 0:
+        pairs = (thetas[:, :, None] * thetas[:, None, :]).reshape(len(thetas), k * k)
+        nxt = pairs @ flat.T
+        norm = np.linalg.norm(nxt, axis=1, keepdims=True)
+        nxt = np.where(norm > 0, nxt / np.where(norm > 0, norm, 1.0), thetas)
+        done = np.abs(nxt - thetas).max() < 1e-12
+        thetas = nxt
+        if done:
             break
-        theta = nxt / norm
-    return theta
+    return thetas
 
 
 def spectral_estimate(
@@ -161,33 +161,45 @@ def spectral_estimate(
     """Group and worker confusion matrices by the method of moments, or None when the
     moments are degenerate (fewer than two classes or three workers answering, a group
     without answers, a singular cross moment, a class the data never separates, a
-    non-positive component).
+    non-positive component, a group whose estimate answers a wrong class at least as
+    often as the true one).
 
     ``alpha`` pseudo-counts are added to each worker's estimated counts (as in the
     Dawid–Skene M-step) before its confusion rows are normalised; the moment estimates
     of a worker with few answers are noisy, and clipped negative cells would otherwise
     become near-zero probabilities."""
-    k, n = ann.n_classes, ann.n_items
-    n_w = ann.answers_per_worker
+    k, n_w = ann.n_classes, ann.answers_per_worker
     if k < 2 or np.count_nonzero(n_w) < 3:
         return None
     groups = split_workers(n_w)
     z = [_group_votes(ann, groups == g) for g in range(3)]
-    found = _binary_means(z) if k == 2 else _tensor_means(z, seed)
-    if found is None:
-        return None
-    mus, prior = found
-    mus = _refine(z, mus, prior)
-    if mus is None:
-        return None
+    # two classes: the one-coin second-order moments first, the tensor if they fail;
+    # the refined means first, the raw ones if refining breaks them
+    tensor = lambda: _tensor_means(z, seed)  # noqa: E731
+    for method in (lambda: _binary_means(z), tensor) if k == 2 else (tensor,):
+        found = method()
+        if found is None:
+            continue
+        mus, prior = found
+        for means in (_refine(z, mus, prior), mus):
+            group_conf = None if means is None else _group_confusions(means)
+            if group_conf is None:
+                continue
+            conf = _worker_confusions(ann, groups, z, means, prior, alpha)
+            if conf is not None:
+                return SpectralEstimate(groups, group_conf, prior, conf)
+    return None
+
+
+def _group_confusions(mus: list[np.ndarray]) -> np.ndarray | None:
+    """Normalised group confusions ``[g, k, l]``, or None when a group answers some
+    wrong class at least as often as the true one (the matching assumption fails)."""
+    k = mus[0].shape[0]
     group_conf = np.stack([normalize_rows(np.maximum(mu, 0.0).T) for mu in mus])
     diag = np.einsum("gkk->gk", group_conf)
     if (group_conf >= diag[:, :, None] - np.eye(k)).sum(axis=2).max() > 1:
-        return None  # a group answers some wrong class as often as the true one
-    conf = _worker_confusions(ann, groups, z, mus, prior, alpha)
-    if conf is None:
         return None
-    return SpectralEstimate(groups, group_conf, prior, conf)
+    return group_conf
 
 
 def _tensor_means(z: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], np.ndarray] | None:
