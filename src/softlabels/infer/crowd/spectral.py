@@ -46,6 +46,8 @@ __all__ = ["SpectralEstimate", "spectral_estimate", "spectral_posteriors"]
 
 #: relative size below which a singular value counts as zero
 _RCOND = 1e-8
+#: largest relative misfit of the estimated cross moments that is accepted
+_MAX_RESIDUAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -183,12 +185,24 @@ def spectral_estimate(
         mus, prior = found
         for means in (_refine(z, mus, prior), mus):
             group_conf = None if means is None else _group_confusions(means)
-            if group_conf is None:
+            if group_conf is None or not _fits_cross_moments(z, means, prior):
                 continue
             conf = _worker_confusions(ann, groups, z, means, prior, alpha)
             if conf is not None:
                 return SpectralEstimate(groups, group_conf, prior, conf)
     return None
+
+
+def _fits_cross_moments(z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray) -> bool:
+    """Whether the means explain the observed cross moments, ``E[Z_a Z_b^T] = M_a W M_b^T``,
+    to within half their size for every pair of groups (a group matched to the wrong
+    classes misses by more than their size)."""
+    n = z[0].shape[0]
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        seen = z[a].T @ z[b] / n
+        if np.linalg.norm(seen - (mus[a] * prior) @ mus[b].T) > _MAX_RESIDUAL * np.linalg.norm(seen):
+            return False
+    return True
 
 
 def _group_confusions(mus: list[np.ndarray]) -> np.ndarray | None:
