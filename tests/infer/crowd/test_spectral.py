@@ -3,6 +3,8 @@ the EM models."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from softlabels import InvalidParameterError
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.datasets.synthetic import make_crowd
-from softlabels.infer.crowd import DawidSkene
+from softlabels.infer.crowd import GLAD, IBCC, DawidSkene, OneCoinDawidSkene
 from softlabels.infer.crowd.spectral import (
     spectral_estimate,
     spectral_posteriors,
@@ -138,8 +140,10 @@ def test_estimate_is_deterministic():
 
 # ---------------------------------------------------------------------- fallback
 def _fallback(ann):
-    assert spectral_estimate(ann) is None
-    np.testing.assert_array_equal(spectral_posteriors(ann), normalize_rows(ann.counts))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # falling back is silent
+        assert spectral_estimate(ann) is None
+        np.testing.assert_array_equal(spectral_posteriors(ann), normalize_rows(ann.counts))
 
 
 def test_two_workers_fall_back_to_soft_vote():
@@ -196,3 +200,10 @@ def test_spectral_init_with_one_iteration_is_an_m_step_from_the_spectral_posteri
 def test_unknown_init_names_spectral_among_the_options():
     with pytest.raises(InvalidParameterError, match="spectral"):
         DawidSkene(init="spectrum").fit(pd.DataFrame({"item": [0], "worker": [0], "label": [0]}))
+
+
+@pytest.mark.parametrize("model", [OneCoinDawidSkene, GLAD, IBCC])
+def test_other_em_models_take_spectral_init(model):
+    answers, truth = make_crowd(n_items=400, n_workers=15, n_classes=2, random_state=5)
+    probs = model(init="spectral").fit(answers).soft_labels_.probs
+    assert (probs.argmax(axis=1) == truth.to_numpy()).mean() > 0.9
