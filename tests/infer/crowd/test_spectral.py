@@ -205,5 +205,11 @@ def test_unknown_init_names_spectral_among_the_options():
 @pytest.mark.parametrize("model", [OneCoinDawidSkene, GLAD, IBCC])
 def test_other_em_models_take_spectral_init(model):
     answers, truth = make_crowd(n_items=400, n_workers=15, n_classes=2, random_state=5)
-    probs = model(init="spectral").fit(answers).soft_labels_.probs
-    assert (probs.argmax(axis=1) == truth.to_numpy()).mean() > 0.9
+    y = truth.to_numpy()
+
+    def accuracy(init, **kw):
+        return (model(init=init, **kw).fit(answers).soft_labels_.probs.argmax(axis=1) == y).mean()
+
+    assert accuracy("spectral") >= accuracy("soft-vote") - 0.01
+    # the start is used: one iteration from it beats one from the soft vote here
+    assert accuracy("spectral", n_iter=1, tol=0.0) > accuracy("soft-vote", n_iter=1, tol=0.0)
