@@ -213,3 +213,21 @@ def test_other_em_models_take_spectral_init(model):
     assert accuracy("spectral") >= accuracy("soft-vote") - 0.01
     # the start is used: one iteration from it beats one from the soft vote here
     assert accuracy("spectral", n_iter=1, tol=0.0) > accuracy("soft-vote", n_iter=1, tol=0.0)
+
+
+def test_alpha_zero_gives_exact_zeros_and_no_warnings():
+    # the hand-made three-class table: with alpha=0, worker 2 never answers 0 on class 1
+    y = [0, 0, 0, 1, 1, 2, 2]
+    ann = Annotations.from_arrays(list(range(7)) * 3, [0] * 7 + [1] * 7 + [2] * 7, y + y + [0, 0, 1, 1, 1, 2, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        post = spectral_posteriors(ann, alpha=0.0)
+    # workers 0 and 1 are perfect and agree: every item is certain
+    np.testing.assert_allclose(post, _onehot(y, 3), atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{"alpha": -1.0}, {"alpha": "1"}, {"seed": -1}, {"seed": 1.5}])
+def test_bad_parameters_are_named(kw):
+    ann = Annotations.from_arrays([0, 1, 2], ["a", "b", "c"], [0, 1, 0])
+    with pytest.raises(InvalidParameterError, match=next(iter(kw))):
+        spectral_posteriors(ann, **kw)

@@ -13,13 +13,21 @@ Zhang, Chen, Zhou and Jordan (2014) estimate the confusion matrices without EM:
    Whitening ``M2`` turns ``M3`` into an orthogonally decomposable tensor, whose
    eigenpairs ``(lambda_h, v_h)`` (robust tensor power method) give ``w_h = lambda_h^-2``
    and ``mu_c,h = lambda_h (Q^T)^+ v_h``.
-3. Each worker's confusion follows from its cross moment with the other two groups:
+3. The group means are refined from second-order moments only,
+   ``M_c = E[Z_c Z_alt^T] (W M_alt^T)^-1`` with ``Z_alt = Z_a + Z_b``.
+4. Each worker's confusion follows from its cross moment with the other two groups:
    ``E[z_w Z_alt^T] = C~_w W M_alt^T``, so ``C~_w = E[z_w Z_alt^T] (W M_alt^T)^-1``; the
    clipped, pseudo-counted columns are normalised, and one E-step gives the posteriors.
 
+With two classes, the one-coin variant of step 2 comes first: it needs second-order
+moments only (see :func:`_binary_means`), and the tensor is the fallback.
+
 The components come out unordered; each group's columns are matched to classes by the
 assignment that maximises the trace (the paper assumes every group answers the true
-class more often than any single wrong one).
+class more often than any single wrong one). An estimate is kept only if every group
+then answers each class more often than any wrong one and the means explain the
+observed cross moments ``E[Z_a Z_b^T]`` to within half their size; otherwise the raw
+(unrefined) means are tried, then the soft vote is returned.
 
 Everything is deterministic: the groups are balanced by answer counts (workers in
 order of decreasing count, each to the group with fewest answers so far, ties by
@@ -41,6 +49,7 @@ from scipy.optimize import linear_sum_assignment
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
+from softlabels.core.validation import check_float, check_int
 
 __all__ = ["SpectralEstimate", "spectral_estimate", "spectral_posteriors"]
 
@@ -170,6 +179,8 @@ def spectral_estimate(
     Dawid–Skene M-step) before its confusion rows are normalised; the moment estimates
     of a worker with few answers are noisy, and clipped negative cells would otherwise
     become near-zero probabilities."""
+    alpha = check_float(alpha, "alpha", "spectral_estimate", low=0.0)
+    seed = check_int(seed, "seed", "spectral_estimate", low=0)
     k, n_w = ann.n_classes, ann.answers_per_worker
     if k < 2 or np.count_nonzero(n_w) < 3:
         return None
@@ -302,7 +313,7 @@ def _worker_confusions(
 ) -> np.ndarray | None:
     """``C~_w = E[z_w Z_alt^T] (W M_alt^T)^-1`` per worker, as expected counts on the
     n items (clipped at 0, plus ``alpha``), normalised per true class."""
-    k, n = ann.n_classes, ann.n_items
+    k = ann.n_classes
     conf = np.empty((ann.n_workers, k, k))
     # one-hot answers, one row per (worker, label) pair: pair_item @ Z_alt is the sum
     # over items of z_w Z_alt^T, stacked by worker
@@ -336,18 +347,28 @@ def spectral_posteriors(
     Falls back, silently, to the soft-vote posteriors (answer shares per item) when the
     moments are degenerate: fewer than two classes or three answering workers, a group
     with no answers or whose answers never meet another group's, a class no group
-    separates, a non-positive tensor component, or non-finite results. Use
-    :func:`spectral_estimate` to know which happened (it returns None on fallback).
+    separates, a non-positive tensor component, a group that would answer a wrong class
+    as often as the true one, means that do not explain the cross moments, or non-finite
+    results. :func:`spectral_estimate` says whether it happened (None on fallback).
+
+    Parameters
+    ----------
+    ann : Annotations
+    alpha : float, default=1.0
+        Pseudo-count added to each worker's estimated answer counts per true class.
+    seed : int, default=0
+        Seed of the random starts of the tensor power method.
     """
     est = spectral_estimate(ann, alpha=alpha, seed=seed)
     if est is None:
         return normalize_rows(ann.counts)
     k = ann.n_classes
-    log_table = np.log(est.confusions).transpose(0, 2, 1).reshape(-1, k)  # [w*K + l, k]
-    logits = np.asarray(ann.item_pair_matrix @ log_table) + np.log(est.priors)
-    logits -= logits.max(axis=1, keepdims=True)
-    post = np.exp(logits)
-    post /= post.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # alpha=0 leaves exact zeros
+        log_table = np.log(est.confusions).transpose(0, 2, 1).reshape(-1, k)  # [w*K + l, k]
+        logits = np.asarray(ann.item_pair_matrix @ log_table) + np.log(est.priors)
+        logits -= logits.max(axis=1, keepdims=True)
+        post = np.exp(logits)
+        post /= post.sum(axis=1, keepdims=True)
     if not np.isfinite(post).all():
         return normalize_rows(ann.counts)
     return post
