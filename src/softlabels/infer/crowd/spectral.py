@@ -41,6 +41,7 @@ optimal algorithm for crowdsourcing", NeurIPS 2014; JMLR 17(102), 2016.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,8 @@ from softlabels.core.validation import check_float, check_int
 
 __all__ = ["SpectralEstimate", "spectral_estimate", "spectral_posteriors"]
 
+#: group means ``mu_g[:, h]`` (one K x K matrix per group) and the class prior
+Means = tuple[list[np.ndarray], np.ndarray]
 #: relative size below which a singular value counts as zero
 _RCOND = 1e-8
 #: largest relative misfit of the estimated cross moments that is accepted
@@ -95,7 +98,9 @@ def split_workers(answers_per_worker: np.ndarray, n_groups: int = 3) -> np.ndarr
     return groups
 
 
-def symmetric_moments(za: np.ndarray, zb: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def symmetric_moments(
+    za: np.ndarray, zb: np.ndarray, zc: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     """``M2`` and ``M3`` of group c from the (n_items, K) aggregated vectors of the three
     groups, or None when a cross moment is singular."""
     n = za.shape[0]
@@ -188,9 +193,7 @@ def spectral_estimate(
     z = [_group_votes(ann, groups == g) for g in range(3)]
     # two classes: the one-coin second-order moments first, the tensor if they fail;
     # the refined means first, the raw ones if refining breaks them
-    tensor = lambda: _tensor_means(z, seed)  # noqa: E731
-    for method in (lambda: _binary_means(z), tensor) if k == 2 else (tensor,):
-        found = method()
+    for found in _candidate_means(z, seed):
         if found is None:
             continue
         mus, prior = found
@@ -204,6 +207,14 @@ def spectral_estimate(
     return None
 
 
+def _candidate_means(z: list[np.ndarray], seed: int) -> Iterator[Means | None]:
+    """Group means and prior by each method in turn, computed only when asked for: the
+    one-coin second-order moments first when there are two classes, then the tensor."""
+    if z[0].shape[1] == 2:
+        yield _binary_means(z)
+    yield _tensor_means(z, seed)
+
+
 def _fits_cross_moments(z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray) -> bool:
     """Whether the means explain the observed cross moments, ``E[Z_a Z_b^T] = M_a W M_b^T``,
     to within half their size for every pair of groups (a group matched to the wrong
@@ -211,7 +222,8 @@ def _fits_cross_moments(z: list[np.ndarray], mus: list[np.ndarray], prior: np.nd
     n = z[0].shape[0]
     for a, b in ((0, 1), (0, 2), (1, 2)):
         seen = z[a].T @ z[b] / n
-        if np.linalg.norm(seen - (mus[a] * prior) @ mus[b].T) > _MAX_RESIDUAL * np.linalg.norm(seen):
+        misfit = np.linalg.norm(seen - (mus[a] * prior) @ mus[b].T)
+        if misfit > _MAX_RESIDUAL * np.linalg.norm(seen):
             return False
     return True
 
@@ -227,7 +239,7 @@ def _group_confusions(mus: list[np.ndarray]) -> np.ndarray | None:
     return group_conf
 
 
-def _tensor_means(z: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], np.ndarray] | None:
+def _tensor_means(z: list[np.ndarray], seed: int) -> Means | None:
     """Each group's conditional means ``mu_g[:, h]`` and the class prior, from the
     whitened third-order moments (classes matched per group)."""
     mus, weights = [], []
@@ -246,7 +258,7 @@ def _tensor_means(z: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], np.
     return mus, prior / prior.sum()
 
 
-def _binary_means(z: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray] | None:
+def _binary_means(z: list[np.ndarray]) -> Means | None:
     """Two classes, one coin per group: with ``s_g = Z_g[:, 0] - Z_g[:, 1]`` and
     ``y = +-1``, ``E[s_a s_b] = d_a d_b`` where ``d_g`` is the group's expected
     surplus of right over wrong answers, so ``d_a = sqrt(E[s_a s_b] E[s_a s_c] / E[s_b s_c])``
@@ -268,7 +280,9 @@ def _binary_means(z: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray] | 
     return mus, prior
 
 
-def _refine(z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray) -> list[np.ndarray] | None:
+def _refine(
+    z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray
+) -> list[np.ndarray] | None:
     """Each group's means again, from its cross moment with the other two groups:
     ``M_c = E[Z_c Z_alt^T] (W M_alt^T)^-1``. Second-order moments are far less noisy
     than the third-order ones the tensor estimates came from."""
