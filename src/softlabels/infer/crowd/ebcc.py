@@ -70,7 +70,7 @@ class EBCC(IBCC):
         Pseudo-counts on the class proportions; ``"empirical"`` is the column sums of
         the vote proportions.
     inference : {"vb", "collapsed"}, default="collapsed"
-    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+    init : {"soft-vote", "majority-vote", "uniform", "spectral"}, default="soft-vote"
         Initial class posteriors, split at random over the subtypes.
     n_init : int, default=5
         Random starts; the best by evidence lower bound is kept.

@@ -6,6 +6,11 @@
 ``log_likelihood_`` and reports progress to the ``callback`` given to ``fit``.
 A new EM model subclasses it, declares its own extra constraints and implements
 ``_fit(ann, gold)`` with an M-step and an E-step passed to :meth:`EMModel._run`.
+
+``init`` picks the first posteriors: answer shares (``"soft-vote"``), the split
+majority (``"majority-vote"``), uniform, or one E-step from the method-of-moments
+confusion estimates of :mod:`softlabels.infer.crowd.spectral` (``"spectral"``, which
+falls back to soft-vote when the moments are degenerate).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from softlabels.core.soft import normalize_rows
 from softlabels.core.validation import Constraint, integer, option, real
 from softlabels.infer import em as K
 from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd.spectral import spectral_posteriors
 
 __all__ = ["EM_CONSTRAINTS", "EMModel"]
 
@@ -27,7 +33,7 @@ __all__ = ["EM_CONSTRAINTS", "EMModel"]
 EM_CONSTRAINTS: Mapping[str, Constraint] = {
     "n_iter": integer(low=1),
     "tol": real(low=0.0),
-    "init": option("soft-vote", "majority-vote", "uniform"),
+    "init": option("soft-vote", "majority-vote", "uniform", "spectral"),
 }
 
 
@@ -41,6 +47,8 @@ class EMModel(CrowdModel):
             return normalize_rows(ann.counts)
         if self.init == "majority-vote":  # type: ignore[attr-defined]
             return K.split_argmax(ann.counts)
+        if self.init == "spectral":  # type: ignore[attr-defined]
+            return spectral_posteriors(ann)
         return np.full((ann.n_items, ann.n_classes), 1.0 / ann.n_classes)
 
     def _run(

@@ -38,7 +38,7 @@ class GLAD(EMModel):
     m_steps : int, default=3
         Scoring updates per M-step.
     prior : {"uniform", "learn"}, default="uniform"
-    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+    init : {"soft-vote", "majority-vote", "uniform", "spectral"}, default="soft-vote"
 
     Attributes
     ----------

@@ -263,7 +263,7 @@ class IBCC(EMModel):
         Symmetric Dirichlet pseudo-count on the class proportions, or ``"empirical"``:
         the column sums of the vote proportions.
     inference : {"collapsed", "vb"}, default="collapsed"
-    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
+    init : {"soft-vote", "majority-vote", "uniform", "spectral"}, default="soft-vote"
         Initial posteriors.
 
     Attributes
