@@ -191,7 +191,7 @@ def test_spectral_init_with_one_iteration_is_an_m_step_from_the_spectral_posteri
     answers, _ = make_crowd(n_items=300, n_workers=12, n_classes=2, random_state=4)
     ann = Annotations.from_frame(answers)
     post = spectral_posteriors(ann)
-    one = DawidSkene(init="spectral", n_iter=1, tol=0.0, alpha=0.5).fit(answers)
+    one = DawidSkene(init="spectral", n_iter=1, tol=0.0, alpha=0.5, prior_strength=0).fit(answers)
     # the M-step from `post`, written out: pi[w, k, l] ~ sum of post over w's answers l + alpha
     counts = np.full((ann.n_workers, 2, 2), 0.5)
     np.add.at(counts, (ann.worker, slice(None), ann.label), post[ann.item])

@@ -195,8 +195,9 @@ class DawidSkene(EMModel):
         worker's confusion matrix estimated without that answer, in the posterior too,
         so that a worker seen once adds the average worker's evidence, not its own
         answer's echo (an item answered 4:3 by seven such workers stays near 4:3).
-    init : {"soft-vote", "majority-vote", "uniform"}, default="soft-vote"
-        Initial posteriors.
+    init : {"soft-vote", "majority-vote", "uniform", "spectral"}, default="soft-vote"
+        Initial posteriors; ``"spectral"``: the method-of-moments estimate of Zhang et
+        al. (:func:`softlabels.infer.crowd.spectral.spectral_posteriors`).
     n_jobs : int or None, default=None
         Threads for the E- and M-steps on large inputs (200,000 answers or more):
         None is one, -1 all cores. The result does not depend on it.
