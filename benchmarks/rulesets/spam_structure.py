@@ -1,6 +1,10 @@
 """Comment spam, structural style: links, length, capitals, exclamation marks,
 "check out", channel mentions and other surface features. Written from general
-knowledge of comment spam, not from the files it is scored on. SPAM = 1, HAM = 0."""
+knowledge of comment spam, not from the files it is scored on. SPAM = 1, HAM = 0.
+
+Many comments of the collection carry a byte-order mark (U+FEFF) at the end; the rules
+strip it first (seen from the rules' coverage, which needs no labels: with it an
+end-of-text rule never fired)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,14 @@ ABSTAIN, HAM, SPAM = -1, 0, 1
 
 
 def vectorised(name: str):  # type: ignore[no-untyped-def]
-    return labeling_function(name=name, column="CONTENT", vectorized=True)
+    def wrap(func):  # type: ignore[no-untyped-def]
+        def rule(text: pd.Series) -> np.ndarray:
+            return func(text.str.replace("\ufeff", "", regex=False).str.strip())
+
+        rule.__name__ = func.__name__
+        return labeling_function(name=name, column="CONTENT", vectorized=True)(rule)
+
+    return wrap
 
 
 def has(pattern: str, text: pd.Series) -> np.ndarray:
@@ -77,7 +88,7 @@ def question(text: pd.Series) -> np.ndarray:
 
 @vectorised("emoticon")
 def emoticon(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"[:;]-?[)(dp]\b|<3|&lt;3|\ufeff", text), HAM, ABSTAIN)
+    return np.where(has(r"[:;]-?[)(dp]\b|<3|&lt;3", text), HAM, ABSTAIN)
 
 
 @vectorised("digits_run")
