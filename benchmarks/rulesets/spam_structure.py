@@ -33,23 +33,29 @@ def has(pattern: str, text: pd.Series) -> np.ndarray:
     return text.str.contains(pattern, flags=re.IGNORECASE, regex=True, na=False).to_numpy()
 
 
+def pattern(name: str, regex: str, label: int):  # type: ignore[no-untyped-def]
+    """A rule voting ``label`` where ``regex`` occurs (case-insensitive)."""
+
+    def rule(text: pd.Series) -> np.ndarray:
+        return np.where(has(regex, text), label, ABSTAIN)
+
+    rule.__name__ = name
+    return vectorised(name)(rule)
+
+
+url = pattern("url", r"https?://|www\.|\.com\b|\.ly/", SPAM)
+check_out = pattern("check_out", r"check\s+(?:it\s+)?out|check my", SPAM)
+my_channel = pattern("my_channel", r"\bmy\s+(?:\w+\s+)?(?:channel|video|page)", SPAM)
+emoticon = pattern("emoticon", r"[:;]-?[)(dp]\b|<3|&lt;3", HAM)
+#: phone numbers, prices, counts of followers
+digits_run = pattern("digits_run", r"\d{4,}|\$\s?\d", SPAM)
+second_person_request = pattern(
+    "second_person_request", r"\b(?:you|u)\s+(?:should|can|will|need)\b|\bif you\b", SPAM
+)
+
+
 def n_words(text: pd.Series) -> np.ndarray:
     return text.str.split().str.len().fillna(0).to_numpy()
-
-
-@vectorised("url")
-def url(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"https?://|www\.|\.com\b|\.ly/", text), SPAM, ABSTAIN)
-
-
-@vectorised("check_out")
-def check_out(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"check\s+(?:it\s+)?out|check my", text), SPAM, ABSTAIN)
-
-
-@vectorised("my_channel")
-def my_channel(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"\bmy\s+(?:\w+\s+)?(?:channel|video|page)", text), SPAM, ABSTAIN)
 
 
 @vectorised("long")
@@ -84,22 +90,6 @@ def exclamations(text: pd.Series) -> np.ndarray:
 def question(text: pd.Series) -> np.ndarray:
     """A question about the video reads like a viewer, not an advertiser."""
     return np.where(has(r"\?\s*$", text) & (n_words(text) <= 15), HAM, ABSTAIN)
-
-
-@vectorised("emoticon")
-def emoticon(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"[:;]-?[)(dp]\b|<3|&lt;3", text), HAM, ABSTAIN)
-
-
-@vectorised("digits_run")
-def digits_run(text: pd.Series) -> np.ndarray:
-    """Phone numbers, prices, counts of followers."""
-    return np.where(has(r"\d{4,}|\$\s?\d", text), SPAM, ABSTAIN)
-
-
-@vectorised("second_person_request")
-def second_person_request(text: pd.Series) -> np.ndarray:
-    return np.where(has(r"\b(?:you|u)\s+(?:should|can|will|need)\b|\bif you\b", text), SPAM, ABSTAIN)
 
 
 RULES = [url, check_out, my_channel, long, very_short, medium_short, shouting, exclamations,
