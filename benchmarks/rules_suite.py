@@ -62,7 +62,8 @@ def load_units() -> list[Unit]:
 
 
 ALPHAS = (0.1, 1.0, 10.0)
-DEFAULT = "shared-one-coin, uniform, alpha=1"
+_DEFAULT = LabelModel()
+DEFAULT = f"{_DEFAULT.model}, {_DEFAULT.class_balance}, alpha={_DEFAULT.alpha:g}"
 
 
 def ours(model: str, balance: str, alpha: float) -> Callable[[np.ndarray, int], np.ndarray]:
