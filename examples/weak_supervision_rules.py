@@ -35,7 +35,7 @@ rules = [*SPAM_RULES, question]
 votes = apply_rules(rules, comments, classes=2)  # one column per rule, -1 = abstain
 print(analyze_rules(votes).round(2).to_string())
 
-model = LabelModel().fit(votes)  # shared-accuracy EM over the votes
+model = LabelModel().fit(votes)  # majority vote, ties split by per-rule accuracies
 soft = model.soft_labels_
 table = comments.assign(spam=soft.probs[:, SPAM].round(3), votes=soft.support.astype(int))
 print(f"\nshared rule accuracy {model.shared_accuracy_:.3f}")

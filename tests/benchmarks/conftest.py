@@ -29,3 +29,9 @@ def cs():
 def cd():
     """benchmarks/crowd_defaults.py"""
     return _script("crowd_defaults")
+
+
+@pytest.fixture(scope="session")
+def rs():
+    """benchmarks/rules_suite.py"""
+    return _script("rules_suite")

@@ -473,21 +473,42 @@ def test_data_programming_against_a_naive_reference():
 
 @settings(max_examples=30)
 @given(st.integers(2, 40), st.integers(1, 7), st.integers(2, 4), st.integers(0, 10_000))
-def test_default_model_follows_the_majority_vote(n, m, k, seed):
+def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
     rng = np.random.default_rng(seed)
     L = rng.integers(-1, k, (n, m))
     if (L < 0).all():
         L[0, 0] = 0
-    probs = LabelModel(classes=k).fit(L).soft_labels_.probs
+    shared = LabelModel(classes=k, model="shared-one-coin").fit(L).soft_labels_.probs
+    pooled = LabelModel(classes=k).fit(L).soft_labels_.probs  # the default
+    rules = LabelModel(classes=k, model="one-coin").fit(L).soft_labels_.probs
     counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
     top = counts == counts.max(axis=1, keepdims=True)
     clear = (top.sum(axis=1) == 1) & (counts.sum(axis=1) > 0)
-    np.testing.assert_array_equal(probs[clear].argmax(axis=1), counts[clear].argmax(axis=1))
-    # tied classes share the top probability equally
+    for probs in (shared, pooled):
+        np.testing.assert_array_equal(probs[clear].argmax(axis=1), counts[clear].argmax(axis=1))
+    np.testing.assert_allclose(pooled[clear], shared[clear], rtol=1e-12)
+    # shared: tied classes share the top probability equally; pooled: the same total
+    # mass, split in proportion to the per-rule one-coin posterior
     tied = top & ~clear[:, None] & (counts.sum(axis=1) > 0)[:, None]
-    rows = np.flatnonzero(tied.any(axis=1))
-    for i in rows:
-        np.testing.assert_allclose(probs[i, tied[i]], probs[i, tied[i]].max(), rtol=1e-9)
+    for i in np.flatnonzero(tied.any(axis=1)):
+        t = tied[i]
+        np.testing.assert_allclose(shared[i, t], shared[i, t].max(), rtol=1e-9)
+        np.testing.assert_allclose(pooled[i, t], shared[i, t].sum() * rules[i, t] / rules[i, t].sum(),
+                                   rtol=1e-9)
+        np.testing.assert_allclose(pooled[i, ~t], shared[i, ~t], rtol=1e-12)
+
+
+def test_pooled_model_breaks_a_tie_towards_the_more_accurate_rule():
+    # rules 0 and 1 agree with the majority everywhere but item 0; rule 2 mostly does not
+    L = np.array([[1, -1, 0]] + [[1, 1, 0]] * 6 + [[0, 0, 1]] * 6 + [[1, 1, -1]] * 3 + [[0, 0, -1]] * 3)
+    model = LabelModel().fit(L)
+    probs = model.soft_labels_.probs
+    assert probs[0, 1] > probs[0, 0]  # rule 0 is the more accurate voter of the tie
+    assert probs[0].sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(model.predict_proba(L), probs, rtol=1e-9)
+    shared = LabelModel(model="shared-one-coin").fit(L)
+    assert shared.soft_labels_.probs[0].tolist() == pytest.approx([0.5, 0.5])
+    assert model.shared_accuracy_ == pytest.approx(shared.shared_accuracy_)
 
 
 def test_matrix_completion_is_symmetric_under_relabelling():
@@ -513,8 +534,11 @@ def test_per_rule_models_beat_majority_vote_on_independent_rules(prior):
         np.testing.assert_allclose(est.class_prior_, prior, atol=0.03)
     est = LabelModel(model="one-coin", class_balance="learn").fit(L)
     assert np.abs(est.accuracies_ - acc).mean() < 0.03
-    # the default reproduces majority vote
-    assert half_credit(LabelModel().fit(L).soft_labels_.probs, y, covered) == pytest.approx(mv)
+    # the shared accuracy reproduces majority vote; the default breaks its ties by the
+    # per-rule accuracies, which are right here
+    shared = LabelModel(model="shared-one-coin").fit(L).soft_labels_.probs
+    assert half_credit(shared, y, covered) == pytest.approx(mv)
+    assert half_credit(LabelModel().fit(L).soft_labels_.probs, y, covered) > mv
 
 
 def test_matrix_completion_recovers_rule_accuracies():
