@@ -2,8 +2,13 @@
 crowd suite, from the CSV that ``crowd_suite.py --csv`` writes.
 
 Candidates: every softlabels row of the CSV (a method with default parameters, or a
-variant ``method:key=value``) that ran on every set. Reference on each set: crowd-kit's
-most accurate model there and crowd-kit's lowest NLL there (any crowd-kit model).
+variant ``method:key=value``) that ran on every set; with ``--honesty`` (the CSV of
+``crowd_uncertainty.py``) only the *honest* ones may be picked: confidence below 0.9 on an
+item answered 4:3 by unseen workers and synthetic ECE at most 0.02, measured without any
+truth about the real items. Reference on each set: crowd-kit's most accurate model there
+and crowd-kit's lowest NLL there, over the crowd-kit models that give probabilities
+(``fit_predict_proba``: not MMSR, whose scores are weighted votes, nor KOS, which gives
+labels only).
 
 Criterion (the issue's "must show", per set). A candidate *passes* a set when
   (a) its accuracy is at most ``ACC_SLACK`` (2 points) below crowd-kit's best accuracy on
@@ -21,7 +26,7 @@ mean of crowd-kit's best single model, i.e. the crowd-kit model with the highest
 accuracy) are reported for it.
 
 Run:  python benchmarks/crowd_defaults.py benchmarks/_out/crowd_suite.csv \\
-          --output benchmarks/_out/crowd_defaults.md
+          --honesty benchmarks/_out/crowd_uncertainty.csv --output benchmarks/_out/crowd_defaults.md
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ ACC_SLACK = 0.02  # (a): at most 2 points below crowd-kit's most accurate model 
 MEAN_MARGIN = 0.005  # suite level: mean accuracy >= crowd-kit's best single model + 0.5 point
 SHARED_SLACK = 0.005  # a model shared with crowd-kit: >= crowd-kit's version - 0.5 point
 OURS, CK = "softlabels", "crowd-kit"
+#: crowd-kit models without probabilities (no fit_predict_proba): left out of the NLL reference
+NO_PROBABILITIES = {"MMSR", "KOS"}
 #: softlabels method -> crowd-kit class of the same algorithm
 SHARED = {
     "majority-vote": "MajorityVote", "wawa": "Wawa", "zero-based-skill": "ZeroBasedSkill",
@@ -67,7 +74,7 @@ def reference(results: pd.DataFrame) -> pd.DataFrame:
     if ck.empty:
         raise SystemExit("no crowd-kit rows in the results: nothing to compare with")
     best = ck.loc[ck.groupby("dataset")["accuracy"].idxmax(), ["dataset", "method", "accuracy"]]
-    low = ck.groupby("dataset")["nll"].min()
+    low = ck[~ck["method"].isin(NO_PROBABILITIES)].groupby("dataset")["nll"].min()
     ref = best.set_index("dataset").rename(columns={"method": "ck_best", "accuracy": "ck_acc"})
     ref["ck_nll"] = low
     return ref
@@ -91,35 +98,45 @@ def candidates(results: pd.DataFrame, sets: Sequence[str]) -> tuple[pd.DataFrame
     return acc[complete], nll[complete]
 
 
-def scores(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str]) -> pd.DataFrame:
+def scores(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str],
+           honest: set[str] | None = None) -> pd.DataFrame:
     """Per candidate on ``sets``: failed sets, mean accuracy, mean NLL; sorted best first
-    by the criterion (fails, -mean accuracy, mean NLL, name)."""
+    by the criterion (fails, -mean accuracy, mean NLL, name), honest candidates first when
+    ``honest`` (the set of honest configurations) is given."""
     acc, nll = candidates(results, sets)
     if acc.shape[1] == 0:
         raise SystemExit(f"no softlabels configuration ran on every set of {list(sets)}")
     rows = []
     for config in acc.columns:
         ok = passes(acc[config], nll[config], ref)
-        rows.append({"config": config, "fails": int((~ok["pass"]).sum()),
+        rows.append({"config": config, "honest": honest is None or config in honest,
+                     "fails": int((~ok["pass"]).sum()),
                      "mean_acc": float(acc[config].mean()), "mean_nll": float(nll[config].mean())})
     table = pd.DataFrame(rows)
     table["neg_acc"] = -table["mean_acc"]
-    table = table.sort_values(["fails", "neg_acc", "mean_nll", "config"], kind="mergesort")
+    table["dishonest"] = ~table["honest"]
+    table = table.sort_values(["dishonest", "fails", "neg_acc", "mean_nll", "config"],
+                              kind="mergesort").drop(columns="dishonest")
     return table.drop(columns="neg_acc").reset_index(drop=True)
 
 
-def pick(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str]) -> str:
+def pick(results: pd.DataFrame, ref: pd.DataFrame, sets: Sequence[str],
+         honest: set[str] | None = None) -> str:
     """The winning configuration on ``sets``."""
-    return str(scores(results, ref, sets)["config"].iat[0])
+    table = scores(results, ref, sets, honest)
+    if not table["honest"].iat[0]:
+        raise SystemExit("no honest candidate ran on every set")
+    return str(table["config"].iat[0])
 
 
-def leave_one_out(results: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+def leave_one_out(results: pd.DataFrame, ref: pd.DataFrame,
+                  honest: set[str] | None = None) -> pd.DataFrame:
     """For each set: the pick on the other sets and how it does on the held-out set."""
     sets = sorted(ref.index)
     ours = results[results["library"] == OURS].set_index(["dataset", "method"])
     rows = []
     for held in sets:
-        chosen = pick(results, ref, [s for s in sets if s != held])
+        chosen = pick(results, ref, [s for s in sets if s != held], honest)
         if (held, chosen) in ours.index:
             acc = float(ours.loc[(held, chosen), "accuracy"])
             nll = float(ours.loc[(held, chosen), "nll"])
@@ -180,25 +197,36 @@ def shared_checks(results: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def report(results: pd.DataFrame) -> str:
+def read_honesty(path: Path) -> set[str]:
+    """The honest configurations in the CSV of ``crowd_uncertainty.py --csv``."""
+    frame = pd.read_csv(path)
+    if not {"config", "honest"} <= set(frame.columns):
+        raise SystemExit(f"{path}: expected the columns config and honest")
+    return set(frame.loc[frame["honest"].astype(bool), "config"].astype(str))
+
+
+def report(results: pd.DataFrame, honest: set[str] | None = None) -> str:
     ref = reference(results)
-    loo = leave_one_out(results, ref)
+    loo = leave_one_out(results, ref, honest)
     sets = sorted(ref.index)
-    final = scores(results, ref, sets)
+    final = scores(results, ref, sets, honest)
     chosen = str(final["config"].iat[0])
     n_pass = int((loo["verdict"] == "pass").sum())
     loo_rows = [[r.held_out, r.pick, f"{r.acc:.3f}", f"{r.nll:.3f}",
                  f"{r.ck_best} {r.ck_acc:.3f}", f"{r.ck_nll:.3f}", r.verdict]
                 for r in loo.itertuples()]
-    top = [[r.config, str(r.fails), f"{r.mean_acc:.4f}", f"{r.mean_nll:.3f}"]
-           for r in final.head(12).itertuples()]
+    top = [[r.config, "yes" if r.honest else "no", str(r.fails), f"{r.mean_acc:.4f}",
+            f"{r.mean_nll:.3f}"] for r in final.head(16).itertuples()]
     return "\n\n".join([
         "## Choosing the default crowd model: leave one data set out",
         f"From the crowd suite ({len(sets)} sets; `crowd_suite.py --csv`). Candidates: every "
         "softlabels model or parameter variant that ran on every set. On each set a "
         f"candidate **passes** when (a) its accuracy is at most {ACC_SLACK * 100:.0f} points "
         "below crowd-kit's most accurate model on that set and (b) its NLL is at most "
-        "crowd-kit's lowest NLL on that set. Over a group of sets the winner has the "
+        "crowd-kit's lowest NLL on that set (over its models that give probabilities: not "
+        "MMSR or KOS). Only *honest* candidates may be picked when `--honesty` is given "
+        "(4:3 item among unseen workers below 0.9, synthetic ECE at most 0.02; "
+        "`crowd_uncertainty.py`). Over a group of sets the winner has the "
         "fewest failed sets, then the highest mean accuracy, then the lowest mean NLL, then "
         "the first name. Each row below picks the winner on the other sets and scores it "
         "on the held-out set, which played no part in the choice.",
@@ -209,8 +237,8 @@ def report(results: pd.DataFrame) -> str:
         f"{loo['acc'].mean():.4f}; picks: "
         + ", ".join(f"{k} ({v})" for k, v in loo["pick"].value_counts().items()) + ".",
         f"### Final pick on all {len(sets)} sets: `{chosen}`\n\n" + markdown_table(
-            ["candidate", "sets failed", "mean acc", "mean NLL"], top)
-        + f"\n\n(the {min(12, len(final))} best of {len(final)} candidates)",
+            ["candidate", "honest", "sets failed", "mean acc", "mean NLL"], top)
+        + f"\n\n(the {min(16, len(final))} best of {len(final)} candidates)",
         "### Must-show checks for the final pick\n\n"
         + "\n".join(suite_checks(results, ref, chosen)),
         "### Models shared with crowd-kit: sets more than 0.5 point below crowd-kit's version"
@@ -222,10 +250,13 @@ def report(results: pd.DataFrame) -> str:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("csv", type=Path, help="the CSV written by crowd_suite.py --csv")
+    p.add_argument("--honesty", type=Path,
+                   help="the CSV written by crowd_uncertainty.py --csv: pick honest models only")
     args = p.parse_args()
     if not args.csv.is_file():
         sys.exit(f"{args.csv}: not found (run benchmarks/crowd_suite.py --csv {args.csv})")
-    emit(report(read_results(args.csv)), args.output)
+    honest = read_honesty(args.honesty) if args.honesty is not None else None
+    emit(report(read_results(args.csv), honest), args.output)
 
 
 if __name__ == "__main__":

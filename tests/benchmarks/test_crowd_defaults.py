@@ -95,3 +95,24 @@ def test_shared_models_behind_crowdkit(cd):
             ("softlabels", "glad", "B", 0.80, 0.5), ("crowd-kit", "GLAD", "B", 0.804, 0.5)]
     frame = pd.DataFrame(rows, columns=["library", "method", "dataset", "accuracy", "nll"])
     assert cd.shared_checks(frame) == [["glad", "2", "1", "A 0.800 vs 0.810"]]
+
+
+def test_models_without_probabilities_are_not_the_nll_reference(cd, results):
+    mmsr = pd.DataFrame([("crowd-kit", "MMSR", "A", 0.50, 0.01, "")],
+                        columns=["library", "method", "dataset", "accuracy", "nll", "error"])
+    ref = cd.reference(pd.concat([results, mmsr], ignore_index=True))
+    assert ref.at["A", "ck_nll"] == 0.50  # not MMSR's 0.01
+
+
+def test_only_honest_candidates_are_picked(cd, results, tmp_path):
+    ref = cd.reference(results)
+    honesty = tmp_path / "honesty.csv"
+    pd.DataFrame({"config": ["x", "y", "z"], "honest": [True, False, True]}).to_csv(honesty, index=False)
+    honest = cd.read_honesty(honesty)
+    assert honest == {"x", "z"}
+    table = cd.scores(results, ref, ["A", "B", "C"], honest)
+    # y passes everywhere but is not honest: listed last, never picked
+    assert table["config"].tolist() == ["x", "z", "y"]
+    assert cd.pick(results, ref, ["A", "B", "C"], honest) == "x"
+    with pytest.raises(SystemExit, match="no honest candidate"):
+        cd.pick(results, ref, ["A", "B", "C"], set())

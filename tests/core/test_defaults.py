@@ -9,6 +9,7 @@ import pytest
 
 import softlabels
 from softlabels import SoftLabels
+from softlabels.infer.registry import parse_spec
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, WEAK_CONSENSUS_BELOW, weak_consensus
 from softlabels.core.errors import InputError
 
@@ -33,7 +34,10 @@ def test_every_entry_point_defaults_to_the_one_constant():
     from softlabels.report import build_report
 
     assert softlabels.DEFAULT_CROWD_METHOD == DEFAULT_CROWD_METHOD
-    assert DEFAULT_CROWD_METHOD in softlabels.list_sources(evidence="answers")
+    name, params = parse_spec(DEFAULT_CROWD_METHOD)
+    assert name in softlabels.list_sources(evidence="answers")
+    model = softlabels.create_source(DEFAULT_CROWD_METHOD)
+    assert all(model.get_params()[key] == value for key, value in params.items())
     for fn in (softlabels.aggregate, softlabels.fit_method, build_report):
         assert inspect.signature(fn).parameters["method"].default == DEFAULT_CROWD_METHOD, fn
     commands = [crowd.aggregate, crowd.quickstart] + [

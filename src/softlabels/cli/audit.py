@@ -320,14 +320,14 @@ def report(
         softlabels report --answers answers.csv -o report.html
         softlabels report --labels y.npy --pred-probs p.npy -o report.html
     """
-    from softlabels.infer.registry import METHODS
+    from softlabels.infer.registry import METHODS, parse_spec
     from softlabels.report import write_report
 
     if answers is None and soft_labels is None and pred_probs is None:
         raise CLIError("give --answers, --soft-labels or --pred-probs (with --labels).")
     if labels is not None and pred_probs is None and answers is None:
         raise CLIError("--labels needs --pred-probs or --answers to compare with.")
-    METHODS.get(method)  # unknown names fail before any reading
+    METHODS.get(parse_spec(method)[0])  # unknown names fail before any reading
     if not 0.0 < alpha < 1.0:
         raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):

@@ -31,6 +31,7 @@ __all__ = [
     "list_methods",
     "list_sources",
     "method_summary",
+    "parse_spec",
     "source_evidence",
     "source_summary",
 ]
@@ -176,8 +177,40 @@ def source_summary(name: str) -> str:
     return SOURCES.summary(name)
 
 
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """A source with parameters written as text, ``"name:key=value,key=value"``, as the
+    command line's ``--method`` takes it: the name and the parameters. Values are Python
+    literals where they parse as one (``0``, ``1e-3``, ``None``, ``True``, ``'x'``), else
+    strings.
+
+    >>> parse_spec("dawid-skene:uncertainty=plug-in,alpha=0")
+    ('dawid-skene', {'uncertainty': 'plug-in', 'alpha': 0})
+    >>> parse_spec("glad")
+    ('glad', {})
+    """
+    import ast
+
+    from softlabels.core.errors import InvalidParameterError
+
+    name, _, rest = spec.partition(":")
+    params: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise InvalidParameterError(
+                f"{spec!r}: {part!r} is not key=value (write name:key=value,key=value)."
+            )
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip()
+    return name.strip(), params
+
+
 def create_source(name: str, **params: Any) -> Any:
-    """An unfitted source by registry name, e.g. ``create_source("glad", n_iter=50)``."""
+    """An unfitted source by registry name, e.g. ``create_source("glad", n_iter=50)``;
+    the name may carry parameters (``"glad:n_iter=50"``, see :func:`parse_spec`), which
+    those given as keywords override."""
     return _create(SOURCES, name, params)
 
 
@@ -191,11 +224,14 @@ def method_summary(name: str) -> str:
 
 
 def create_method(name: str, **params: Any) -> Any:
-    """An unfitted crowd model by registry name, e.g. ``create_method("glad", n_iter=50)``."""
+    """An unfitted crowd model by registry name, e.g. ``create_method("glad", n_iter=50)``
+    or ``create_method("glad:n_iter=50")``."""
     return _create(METHODS, name, params)
 
 
-def _create(registry: SourceRegistry, name: str, params: dict[str, Any]) -> Any:
+def _create(registry: SourceRegistry, spec: str, params: dict[str, Any]) -> Any:
+    name, given = parse_spec(spec)
+    params = {**given, **params}
     cls = registry.get(name)
     try:
         return cls(**params)

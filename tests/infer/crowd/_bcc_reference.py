@@ -172,3 +172,59 @@ def reference_collapsed(ann: Annotations, gold, joint, *, n_iter, diag, off, cla
                     q[i][c][s] = math.exp(scores[i][c][s]) / z if c in allowed else 0.0
     probs = np.array([[sum(q[i][c]) for c in range(k)] for i in range(n)])
     return probs, q, objective
+
+
+def reference_vb_then_collapsed(ann: Annotations, gold, joint, *, diag, off, class_prior,
+                                subtype_prior):
+    """From a converged mean-field joint posterior ``joint[i][k][m]``: the collapsed
+    scores (every answer scored by its worker's predictive probability with the item's
+    own share taken out, plus the class and subtype terms), and two functions of the
+    temperature: the log-likelihood of each answer predicted from the item's other
+    answers, and the tempered class posteriors."""
+    answers, n, w_count, k, m, beta, q = unpack(ann, joint, diag, off)
+    mu, nu, eta = dirichlets(answers, q, n, w_count, k, m, beta, class_prior, subtype_prior)
+    cells = [(c, s) for c in range(k) for s in range(m)]
+    scores = []
+    for i in range(n):
+        row = {}
+        for c, s in cells:
+            own_c = sum(q[i][c])
+            x = math.log((nu[c] - own_c) / (sum(nu) - 1.0))
+            if m > 1:
+                x += math.log((eta[c][s] - q[i][c][s]) / (sum(eta[c]) - own_c))
+            row[c, s] = x
+        scores.append(row)
+
+    def term(i, w, label, c, s):
+        own = q[i][c][s]
+        return math.log((mu[w][c][s][label] - own) / (sum(mu[w][c][s]) - own))
+
+    for i, w, label in answers:
+        for c, s in cells:
+            scores[i][c, s] += term(i, w, label, c, s)
+
+    def softmax(values):
+        top = max(values)
+        e = [math.exp(v - top) for v in values]
+        return [x / sum(e) for x in e]
+
+    def loglik(temperature):
+        total = 0.0
+        for i, w, label in answers:
+            held = [term(i, w, label, c, s) for c, s in cells]
+            p = softmax([(scores[i][cell] - h) / temperature for cell, h in zip(cells, held)])
+            total += math.log(sum(pj * math.exp(h) for pj, h in zip(p, held)))
+        return total
+
+    def tempered(temperature):
+        probs = []
+        for i in range(n):
+            allowed = [j for j, (c, _) in enumerate(cells) if gold[i] < 0 or c == gold[i]]
+            p = softmax([scores[i][cells[j]] / temperature for j in allowed])
+            by_class = [0.0] * k
+            for j, pj in zip(allowed, p):
+                by_class[cells[j][0]] += pj
+            probs.append(by_class)
+        return np.array(probs)
+
+    return loglik, tempered

@@ -53,7 +53,7 @@ def test_keeps_the_start_with_the_best_objective():
     np.testing.assert_array_equal(model.soft_labels_.probs, best.soft_labels_.probs)
 
 
-@pytest.mark.parametrize("inference", ["vb", "collapsed"])
+@pytest.mark.parametrize("inference", ["vb", "collapsed", "vb-collapsed"])
 def test_one_subtype_is_ibcc(inference):
     answers, _ = make_crowd(n_items=80, n_workers=10, n_classes=3, random_state=2)
     a = EBCC(n_subtypes=1, inference=inference, class_prior=2.0, n_init=2).fit(answers)

@@ -71,7 +71,7 @@ def test_a_perfect_worker_gets_the_highest_skill_and_its_posterior_mean():
         rows.append((i, "p", t))
         for j in range(3):
             rows.append((i, f"n{j}", t if i % 3 != j else ("b" if t == "a" else "a")))
-    model = IBCC().fit(pd.DataFrame(rows, columns=["item", "worker", "label"]))
+    model = IBCC(inference="collapsed").fit(pd.DataFrame(rows, columns=["item", "worker", "label"]))
     assert (model.labels_ == np.array(truth, dtype=object)).all()
     frame = model.reliability_frame().set_index("worker")
     assert list(frame.columns) == ["n_answers", "skill", "skill_sd"]
@@ -98,9 +98,9 @@ def test_gold_items_are_clamped_and_teach_the_workers():
     rows = [(i, "a", "x" if i % 2 == 0 else "y") for i in range(6)]
     rows += [(i, "b", "y" if i % 2 == 0 else "x") for i in range(6)]
     answers = pd.DataFrame(rows, columns=["item", "worker", "label"])
-    without = IBCC().fit(answers).soft_labels_.probs
+    without = IBCC(inference="collapsed").fit(answers).soft_labels_.probs
     np.testing.assert_allclose(without, 0.5, atol=1e-12)  # symmetric: no way to tell
-    model = IBCC().fit(answers, gold={0: "x", 1: "y"})
+    model = IBCC(inference="collapsed").fit(answers, gold={0: "x", 1: "y"})
     probs = model.soft_labels_.probs
     np.testing.assert_array_equal(probs[:2], [[1.0, 0.0], [0.0, 1.0]])
     assert np.all(probs[2:, :][[0, 2], 0] > 0.6) and np.all(probs[2:, :][[1, 3], 1] > 0.6)
@@ -135,7 +135,7 @@ def test_a_split_vote_by_unseen_workers_gets_the_prior_predictive_odds():
     answers, _ = make_crowd(n_items=100, n_workers=10, n_classes=2, random_state=2)
     split = pd.DataFrame({"item": [-1] * 7, "worker": range(1000, 1007), "label": [0, 0, 0, 0, 1, 1, 1]})
     answers = pd.concat([answers, split], ignore_index=True)
-    model = IBCC(tol=1e-12).fit(answers)
+    model = IBCC(tol=1e-12, inference="collapsed").fit(answers)
     probs = model.soft_labels_.probs
     row = model.soft_labels_.item_ids.tolist().index(-1)
     p = probs[row, 0]
@@ -144,3 +144,21 @@ def test_a_split_vote_by_unseen_workers_gets_the_prior_predictive_odds():
     assert 0.5 < p < 0.9
     # mean-field VB counts the item's own answers as evidence of its workers' skill
     assert IBCC(inference="vb").fit(answers).soft_labels_.probs[row, 0] > 0.95
+
+
+@pytest.mark.parametrize("seed, k, gold, duplicates", [
+    (0, 2, False, False), (1, 3, False, True), (2, 4, True, False),
+])
+def test_vb_collapsed_is_a_tempered_collapsed_update_of_the_vb_posterior(seed, k, gold, duplicates):
+    ann, gold_map, codes = crowd(seed, k, gold=gold, duplicates=duplicates)
+    params = dict(n_iter=8, tol=0.0, diag_prior=3.0, off_diag_prior=0.7)
+    vb = IBCC(inference="vb", **params).fit(ann, gold=gold_map)
+    model = IBCC(inference="vb-collapsed", **params).fit(ann, gold=gold_map)
+    joint = [[[p] for p in row] for row in vb.soft_labels_.probs.tolist()]
+    loglik, tempered = ref.reference_vb_then_collapsed(
+        ann, codes, joint, diag=3.0, off=0.7, class_prior=[1.0] * k, subtype_prior=1.0)
+    t = model.temperature_
+    assert 1.0 <= t <= 100.0
+    grid = np.exp(np.linspace(0.0, np.log(100.0), 300))
+    assert loglik(t) >= max(loglik(v) for v in grid) - 1e-6 * abs(loglik(t))
+    np.testing.assert_allclose(model.soft_labels_.probs, tempered(t), rtol=0, atol=1e-9)

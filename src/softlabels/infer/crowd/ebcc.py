@@ -111,7 +111,7 @@ class EBCC(IBCC):
         diag_prior: float = 4.0,
         off_diag_prior: float = 1.0,
         class_prior: float | str = "empirical",
-        inference: str = "collapsed",
+        inference: str = "vb-collapsed",
         init: str = "soft-vote",
         n_init: int = 5,
         random_state: int | np.random.Generator | None = 0,
@@ -141,6 +141,8 @@ class EBCC(IBCC):
             off_diag_prior=self.off_diag_prior, class_prior=self._class_prior(ann),
             subtype_prior=self.subtype_prior, collapsed=self.inference == "collapsed",
         )
+        self._kernel_args = dict(n_subtypes=m, subtype_prior=self.subtype_prior)
+        self.temperature_ = 1.0
         classes = self._initial_posteriors(ann)
         no_gold = np.full(ann.n_items, -1)  # the kernel clamps gold items itself
         rng = check_random_state(self.random_state)
@@ -160,6 +162,8 @@ class EBCC(IBCC):
                 best = run
         joint, params, it, converged, objective = best  # type: ignore[misc]
         self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
+        if self.inference == "vb-collapsed":
+            joint, params = self._collapse(kernel, joint, gold)
         summary = kernel.summarise(params)
         self._keep(summary)
         self.subtype_confusions_ = summary["subtype_confusions"]

@@ -161,20 +161,28 @@ class BCCKernel:
         self.joint, log_norm = K.log_normalize(logits)
         return self.joint, log_norm - params.kl
 
+    def answer_terms(self, params: BCCParams, answers: slice = slice(None)) -> np.ndarray:
+        """Per answer (rows) and (class, subtype) (columns): the log predictive
+        probability of the answer given every other item,
+        ``log (mu[w, k, l] - q_ik) - log (sum_l mu[w, k, l] - q_ik)`` (collapsed
+        parameters)."""
+        ann, k, m = self.ann, self.k, self.m
+        # every cell holds its prior (> 0) plus the answer's own share: no floor needed
+        own = np.take(self.joint, ann.item[answers], axis=0)  # (n_answers, K * M)
+        score = np.take(params.mu.reshape(ann.n_workers * k, k * m),
+                        self.answer_pair[answers], axis=0)
+        score -= own
+        rows = np.take(params.elog_v, ann.worker[answers], axis=0)  # the row totals sum_l mu
+        rows -= own
+        score /= rows
+        return np.log(score, out=score)
+
     def _collapsed_logits(self, params: BCCParams) -> np.ndarray:
         """Log scores with each item's own share taken out of the Dirichlet counts
         (zero-order collapsed variational Bayes): the predictive probability of an
         answer is ``(mu[w, k, l] - q_ik) / (sum_l mu[w, k, l] - q_ik)``."""
         ann, k, m = self.ann, self.k, self.m
-        # every cell holds its prior (> 0) plus the answer's own share: no floor needed
-        own = np.take(self.joint, ann.item, axis=0)  # (n_answers, K * M)
-        score = np.take(params.mu.reshape(ann.n_workers * k, k * m), self.answer_pair, axis=0)
-        score -= own
-        rows = np.take(params.elog_v, ann.worker, axis=0)  # here: the row totals sum_l mu
-        rows -= own
-        score /= rows
-        np.log(score, out=score)
-        logits = np.asarray(self.item_answer @ score)
+        logits = np.asarray(self.item_answer @ self.answer_terms(params))
         mass = self.joint.reshape(-1, k, m)
         by_class = mass.sum(axis=2)
         class_rest = np.maximum(params.nu - by_class, K.TINY) / (params.nu.sum() - 1.0)
@@ -221,7 +229,7 @@ BCC_CONSTRAINTS = {
     "diag_prior": real(low=0.0, low_open=True),
     "off_diag_prior": real(low=0.0, low_open=True),
     "class_prior": empirical_or_positive,
-    "inference": option("vb", "collapsed"),
+    "inference": option("vb", "collapsed", "vb-collapsed"),
 }
 
 
@@ -298,7 +306,7 @@ class IBCC(EMModel):
         diag_prior: float = 4.0,
         off_diag_prior: float = 1.0,
         class_prior: float | str = 1.0,
-        inference: str = "collapsed",
+        inference: str = "vb-collapsed",
         init: str = "soft-vote",
     ) -> None:
         self.n_iter = n_iter
@@ -326,10 +334,42 @@ class IBCC(EMModel):
             subtype_prior=1.0,  # one subtype: its weight is 1 whatever the prior
             collapsed=self.inference == "collapsed",
         )
+        self._kernel_args = dict(n_subtypes=1, subtype_prior=1.0)
+        self.temperature_ = 1.0
         # with one subtype the joint posterior is the class posterior: run_em pins gold
         post, params = self._run(ann, gold, kernel.m_step, kernel.e_step)
+        if self.inference == "vb-collapsed":
+            post, params = self._collapse(kernel, post, gold)
         self._keep(kernel.summarise(params))
         return post
+
+    def _collapse(
+        self, fitted: BCCKernel, joint: np.ndarray, gold: np.ndarray
+    ) -> tuple[np.ndarray, BCCParams]:
+        """One collapsed update from the converged mean-field posterior: every answer
+        then counts with its worker's predictive probability given the other items."""
+        collapsed = BCCKernel(
+            fitted.ann, gold, diag_prior=self.diag_prior,
+            off_diag_prior=self.off_diag_prior, class_prior=fitted.class_prior,
+            collapsed=True, **self._kernel_args,
+        )
+        params = collapsed.m_step(joint)
+        logits = collapsed._collapsed_logits(params)
+
+        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            held = collapsed.answer_terms(params, s)
+            return held, held
+
+        # the prior terms are item-specific here: they ride in the scores
+        zero = np.zeros(logits.shape[1])
+        self.temperature_ = K.held_out_temperature(zero, logits, fitted.ann.item, answer_logs)
+        logits /= self.temperature_
+        if collapsed.known.size:
+            rows = logits[collapsed.known]
+            rows[collapsed.gold_off] = -np.inf
+            logits[collapsed.known] = rows
+        joint, _ = K.log_normalize(logits)
+        return joint, params
 
     def _keep(self, summary: dict[str, np.ndarray]) -> None:
         self.confusions_ = summary["confusions"]
