@@ -114,12 +114,26 @@ def crowdkit(cls_name: str, data: pd.DataFrame) -> pd.DataFrame:
     return pd.get_dummies(model.fit_predict(data)).astype(float)  # KOS: labels only
 
 
+def tie_accuracy(probs: pd.DataFrame, truth: pd.Series) -> float:
+    """Expected accuracy of the arg-max with ties broken uniformly at random: an item whose
+    top probability is shared by m classes (equal within a relative 1e-9) scores 1/m when
+    the true class is one of them. Both libraries are scored alike, whatever order they
+    put tied classes in (crowd-kit's hard labels take the first class it met)."""
+    truth = truth[truth.index.isin(probs.index)]
+    classes = pd.Index(sorted(set(probs.columns) | set(truth.unique()), key=str))
+    p = probs.reindex(index=truth.index, columns=classes, fill_value=0.0).to_numpy(float)
+    tied = np.isclose(p, p.max(axis=1, keepdims=True), rtol=1e-9, atol=0.0)
+    hit = tied[np.arange(len(p)), classes.get_indexer(truth.to_numpy())]
+    return float((hit / tied.sum(axis=1)).mean())
+
+
 def evaluate(fit: Callable[[], pd.DataFrame], truth: pd.Series, repeats: int) -> dict[str, object]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             probs, seconds = median_time(fit, repeats, single_above=30.0)
         scored = score_against_truth(probs, truth, n_bins=N_BINS, eps=EPS)
+        scored["accuracy"] = tie_accuracy(probs, truth)
     except Exception as err:  # noqa: BLE001 - recorded in the tables
         return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:120]}" if str(err)
                 else type(err).__name__}
@@ -277,7 +291,9 @@ def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: 
         "the parameter variants named `method:key=value`. crowd-kit's models "
         "(`fit_predict_proba`) are the `ck:` columns, with default parameters.",
         "**Metrics**, on the items that have a truth label and at least one answer: "
-        "*accuracy* of the most probable class (ties: the first class in sorted order); "
+        "*accuracy* of the most probable class, a tie between m classes (equal within a "
+        "relative 1e-9) scoring 1/m when the truth is among them: the expected accuracy of "
+        "a random tie break, the same rule for both libraries; "
         f"*NLL* = mean −log p(true class), p raised to at least {EPS:g} (a confident miss "
         f"costs at most {-np.log(EPS):.1f}); *Brier* = mean over items of "
         "Σ_k (p_k − 1[k = truth])²; *ECE* (top-label) = Σ_b (n_b/N)·|acc(b) − conf(b)| "

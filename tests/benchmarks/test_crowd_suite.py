@@ -56,3 +56,20 @@ def test_comparison_table(cs):
                        "0.900 | 0.300 |")
     assert rows[1] == ("| B | m1 0.600 | ck:K 0.700 | -0.100 | m1 1.000 | ck:K 0.500 | "
                        "0.600 | 1.000 |")
+
+
+def test_tie_accuracy_counts_a_tie_as_a_random_break(cs):
+    probs = pd.DataFrame(
+        {"a": [0.5, 0.4, 1 / 3, 0.2], "b": [0.5, 0.6, 1 / 3, 0.8], "c": [0.0, 0.0, 1 / 3, 0.0]},
+        index=["i1", "i2", "i3", "i4"],
+    )
+    truth = pd.Series({"i1": "b", "i2": "a", "i3": "c", "i4": "b", "missing": "a"})
+    # i1: tie of 2, truth in it -> 1/2; i2: miss; i3: tie of 3 -> 1/3; i4: hit
+    assert cs.tie_accuracy(probs, truth) == pytest.approx((0.5 + 0 + 1 / 3 + 1) / 4)
+    # the tie does not depend on the column order, unlike an arg-max
+    assert cs.tie_accuracy(probs[["c", "b", "a"]], truth) == pytest.approx(
+        cs.tie_accuracy(probs, truth))
+    # a near tie (rounding) counts as a tie; a true class no model outputs is a miss
+    near = pd.DataFrame({"a": [0.5 + 1e-12], "b": [0.5 - 1e-12]}, index=["i1"])
+    assert cs.tie_accuracy(near, pd.Series({"i1": "a"})) == pytest.approx(0.5)
+    assert cs.tie_accuracy(near, pd.Series({"i1": "z"})) == 0.0

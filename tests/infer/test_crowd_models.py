@@ -436,6 +436,48 @@ class TestGLAD:
         assert m.betas_[2] < m.betas_[0] and m.betas_[2] < m.betas_[1]
 
 
+    def test_m_step_update_never_lowers_its_objective(self):
+        from scipy.special import expit, log_expit
+
+        from softlabels.infer.crowd.glad import _ascend
+
+        # one item, log-easiness 1.2, one answer of ability 4 that is likely wrong
+        # (p = 0.03): the full Fisher step overshoots; the safeguard halves it
+        def objective(lb):
+            z = 4.0 * np.exp(lb)
+            return 0.03 * log_expit(z) + 0.97 * log_expit(-z) - (lb - 1.0) ** 2 / 2
+
+        theta, other, p = np.array([1.2]), np.array([4.0]), np.array([0.03])
+        z = 4.0 * np.exp(1.2)
+        s = expit(z)
+        full = 1.2 + ((0.03 - s) * z - 0.2) / (s * (1 - s) * z * z + 1.0)
+        assert objective(full) < objective(1.2)  # the unguarded step would lower it
+        new, moved = _ascend(theta, other, np.zeros(1, int), p, 1.0, 1, True)
+        assert objective(new[0]) >= objective(1.2)
+        assert moved == pytest.approx(abs(new[0] - 1.2)) and moved > 0
+        # and on random blocks, for both parameterisations (abilities: identity link)
+        rng = np.random.default_rng(3)
+        for log_scale, link in ((True, np.exp), (False, lambda a: a)):
+            for _ in range(200):
+                m = int(rng.integers(1, 6))
+                theta, other, p = rng.normal(0, 3, 2), rng.normal(0, 4, m), rng.random(m)
+                owner = rng.integers(0, 2, m)
+                new, _ = _ascend(theta, other, owner, p, 1.0, 2, log_scale)
+                for j in range(2):
+                    def obj(t, j=j):
+                        zz = link(np.array([t]))[0] * other[owner == j]
+                        q = p[owner == j]
+                        return (q * log_expit(zz) + (1 - q) * log_expit(-zz)).sum() - (t - 1) ** 2 / 2
+                    assert obj(new[j]) >= obj(theta[j]) - 1e-9 * abs(obj(theta[j]))
+
+    def test_reaches_the_map_fixed_point_of_a_two_class_crowd(self):
+        # the M-step runs to convergence (m_tol): more inner steps change nothing
+        df, truth = _truth_and_crowd()
+        a = GLAD().fit(df)
+        b = GLAD(m_steps=200, m_tol=1e-10).fit(df)
+        np.testing.assert_allclose(a.soft_labels_.probs, b.soft_labels_.probs, atol=1e-4)
+
+
 class TestMACE:
     def test_spammer_gets_low_competence(self):
         df, truth = _truth_and_crowd(spammer_label=0)

@@ -202,12 +202,35 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
-def ref_glad(r: Ref, *, n_iter: int, m_steps: int, alpha_prior: float, log_beta_prior: float, prior_mode: str):
+def _glad_block(theta: float, prior_mean: float, pairs) -> float:
+    """One worker's (or item's) M-step objective: sum of p log s(z) + (1 - p) log s(-z)
+    over its answers, ``pairs`` = [(p, z)], minus (theta - prior_mean)^2 / 2."""
+    return sum(p * _log_sigmoid(z) + (1 - p) * _log_sigmoid(-z) for p, z in pairs) - (
+        theta - prior_mean) ** 2 / 2
+
+
+def _glad_halve(theta: float, step: float, prior_mean: float, pairs_at) -> float:
+    """Safeguard: halve the step (at most 30 times) until the block objective does not
+    decrease; keep theta if it still does."""
+    before = _glad_block(theta, prior_mean, pairs_at(theta))
+    scale = 1.0
+    for _ in range(30):
+        trial = min(max(theta + scale * step, -20.0), 20.0)
+        after = _glad_block(trial, prior_mean, pairs_at(trial))
+        if after >= before - 1e-12 * abs(before):
+            return trial
+        scale /= 2
+    return theta
+
+
+def ref_glad(r: Ref, *, n_iter: int, m_steps: int, alpha_prior: float, log_beta_prior: float,
+             prior_mode: str, m_tol: float = 0.0):
     alpha = [alpha_prior] * r.m
     log_beta = [log_beta_prior] * r.n
     post = r.pin(r.soft_vote())
     for _ in range(n_iter):
-        # M-step: Fisher scoring, alternating abilities and log-easiness
+        # M-step: Fisher scoring, alternating abilities and log-easiness, each step
+        # halved per worker / item until that block's objective does not decrease
         for _ in range(m_steps):
             beta = [math.exp(b) for b in log_beta]
             new_alpha = []
@@ -217,7 +240,10 @@ def ref_glad(r: Ref, *, n_iter: int, m_steps: int, alpha_prior: float, log_beta_
                     s = _sigmoid(alpha[w] * beta[i])
                     grad += (post[i][l] - s) * beta[i]
                     info += s * (1 - s) * beta[i] ** 2
-                new_alpha.append(alpha[w] + grad / info)
+                new_alpha.append(_glad_halve(
+                    alpha[w], grad / info, alpha_prior,
+                    lambda a, w=w: [(post[i][l], a * beta[i]) for i, _, l in r.by_worker[w]]))
+            moved = max(abs(a - b) for a, b in zip(new_alpha, alpha))
             alpha = new_alpha
             new_lb = []
             for i in range(r.n):
@@ -227,8 +253,14 @@ def ref_glad(r: Ref, *, n_iter: int, m_steps: int, alpha_prior: float, log_beta_
                     s = _sigmoid(z)
                     grad += (post[i][l] - s) * z
                     info += s * (1 - s) * z * z
-                new_lb.append(min(max(log_beta[i] + grad / info, -20.0), 20.0))
+                new_lb.append(_glad_halve(
+                    log_beta[i], grad / info, log_beta_prior,
+                    lambda b, i=i: [(post[i][l], alpha[w] * math.exp(b))
+                                    for _, w, l in r.by_item[i]]))
+            moved = max(moved, max(abs(a - b) for a, b in zip(new_lb, log_beta)))
             log_beta = new_lb
+            if moved < m_tol:
+                break
         prior = r.learned_prior(post) if prior_mode == "learn" else [1.0 / r.k] * r.k
         # E-step
         new = []
@@ -468,12 +500,13 @@ def test_one_coin_dawid_skene(seed, k, dup, gold, prior, min_skill, alpha, prior
 
 
 @pytest.mark.parametrize("seed, k, dup, gold", CASES)
-@pytest.mark.parametrize("m_steps, prior", [(3, "uniform"), (1, "learn")])
-def test_glad(seed, k, dup, gold, m_steps, prior):
+@pytest.mark.parametrize("m_steps, m_tol, prior",
+                         [(3, 0.0, "uniform"), (1, 0.0, "learn"), (25, 1e-3, "uniform")])
+def test_glad(seed, k, dup, gold, m_steps, m_tol, prior):
     ann, g = crowd(seed, k, duplicates=dup, gold=gold)
     post, alpha, beta = ref_glad(Ref(ann, g), n_iter=5, m_steps=m_steps, alpha_prior=1.0,
-                                 log_beta_prior=1.0, prior_mode=prior)
-    m = GLAD(n_iter=5, tol=0.0, m_steps=m_steps, prior=prior).fit(ann, gold=g)
+                                 log_beta_prior=1.0, prior_mode=prior, m_tol=m_tol)
+    m = GLAD(n_iter=5, tol=0.0, m_steps=m_steps, m_tol=m_tol, prior=prior).fit(ann, gold=g)
     close(m.soft_labels_.probs, post)
     close(m.alphas_, alpha)
     close(m.betas_, beta)

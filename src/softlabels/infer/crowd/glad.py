@@ -21,12 +21,14 @@ class GLAD(EMModel):
     ``1 / beta_i``); a wrong answer is uniform over the other ``K - 1`` classes.
     EM: the E-step is exact; the M-step maximises the expected complete
     log-likelihood plus Gaussian priors ``alpha ~ N(alpha_prior, 1)`` and
-    ``log beta ~ N(log_beta_prior, 1)`` by ``m_steps`` alternating Fisher-scoring
-    (Newton with the expected Hessian) updates of ``alpha`` and ``log beta``
-    (a generalised EM: each update increases the objective; the reference code
-    runs a gradient optimiser to convergence instead, which reaches the same fixed
-    points at a higher cost). The class prior is uniform, as in the reference code,
-    unless ``prior="learn"``.
+    ``log beta ~ N(log_beta_prior, 1)`` by alternating Fisher-scoring (Newton with the
+    expected Hessian) updates of ``alpha`` and ``log beta``, until no parameter moves by
+    more than ``m_tol`` or ``m_steps`` rounds. The objective is separable over workers
+    (for ``alpha``) and over items (for ``log beta``), and each worker's or item's step
+    is halved until its own objective does not decrease: without that safeguard a full
+    step on ``log beta`` can overshoot (the objective is not concave in it) and EM then
+    wanders off the fixed points of the model (on RTE: 81% instead of 92.5%). The class
+    prior is uniform, as in the reference code, unless ``prior="learn"``.
 
     Parameters
     ----------
@@ -35,8 +37,11 @@ class GLAD(EMModel):
         Per-answer change of the log-likelihood below which EM stops.
     alpha_prior, log_beta_prior : float, default=1.0
         Means of the Gaussian priors (unit variance), as in the reference code.
-    m_steps : int, default=3
-        Scoring updates per M-step.
+    m_steps : int, default=25
+        Most rounds of scoring updates (abilities, then easiness) per M-step.
+    m_tol : float, default=1e-6
+        The M-step stops when no ``alpha`` or ``log beta`` moved by more than this in
+        a round. ``m_tol=0`` runs ``m_steps`` rounds.
     prior : {"uniform", "learn"}, default="uniform"
     init : {"soft-vote", "majority-vote", "uniform", "spectral"}, default="soft-vote"
 
@@ -62,6 +67,7 @@ class GLAD(EMModel):
         "alpha_prior": real(),
         "log_beta_prior": real(),
         "m_steps": integer(low=1),
+        "m_tol": real(low=0.0),
         "prior": option("uniform", "learn"),
     }
 
@@ -72,7 +78,8 @@ class GLAD(EMModel):
         tol: float = 1e-6,
         alpha_prior: float = 1.0,
         log_beta_prior: float = 1.0,
-        m_steps: int = 3,
+        m_steps: int = 25,
+        m_tol: float = 1e-6,
         prior: str = "uniform",
         init: str = "soft-vote",
     ) -> None:
@@ -81,6 +88,7 @@ class GLAD(EMModel):
         self.alpha_prior = alpha_prior
         self.log_beta_prior = log_beta_prior
         self.m_steps = m_steps
+        self.m_tol = m_tol
         self.prior = prior
         self.init = init
 
@@ -98,21 +106,14 @@ class GLAD(EMModel):
             alpha, log_beta = state["alpha"], state["log_beta"]
             for _ in range(self.m_steps):
                 beta = np.exp(log_beta)
-                z = alpha[w_idx] * beta[i_idx]
-                s = expit(z)
-                g = p - s
-                v = s * (1.0 - s)
-                bb = beta[i_idx]
-                grad = K.per_worker_sum(ann, g * bb) - (alpha - self.alpha_prior)
-                info = K.per_worker_sum(ann, v * bb * bb) + 1.0
-                alpha = alpha + grad / info
-                z = alpha[w_idx] * bb
-                s = expit(z)
-                g = p - s
-                v = s * (1.0 - s)
-                grad = K.per_item_sum(ann, g * z) - (log_beta - self.log_beta_prior)
-                info = K.per_item_sum(ann, v * z * z) + 1.0
-                log_beta = np.clip(log_beta + grad / info, -20.0, 20.0)
+                alpha, moved_a = _ascend(
+                    alpha, beta[i_idx], w_idx, p, self.alpha_prior, ann.n_workers, False
+                )
+                log_beta, moved_b = _ascend(
+                    log_beta, alpha[w_idx], i_idx, p, self.log_beta_prior, ann.n_items, True
+                )
+                if max(moved_a, moved_b) < self.m_tol:
+                    break
             state["alpha"], state["log_beta"] = alpha, log_beta
             prior = K.class_prior(post) if self.prior == "learn" else np.full(k, 1.0 / k)
             return alpha, log_beta, prior
@@ -135,3 +136,51 @@ class GLAD(EMModel):
 
     def _extra_worker_columns(self) -> dict[str, np.ndarray]:
         return {"alpha": self.alphas_}
+
+
+def _block_objective(
+    z: np.ndarray, p: np.ndarray, owner: np.ndarray, theta: np.ndarray, mean: float, n: int
+) -> np.ndarray:
+    """Per owner (worker or item): the expected complete log-likelihood of its answers,
+    ``sum p log sigmoid(z) + (1 - p) log sigmoid(-z)``, plus the log of its unit-variance
+    Gaussian prior ``-(theta - mean)^2 / 2`` (constants dropped)."""
+    fit = p * log_expit(z) + (1.0 - p) * log_expit(-z)
+    return np.bincount(owner, weights=fit, minlength=n) - 0.5 * (theta - mean) ** 2
+
+
+def _ascend(
+    theta: np.ndarray,
+    other: np.ndarray,
+    owner: np.ndarray,
+    p: np.ndarray,
+    mean: float,
+    n: int,
+    log_scale: bool,
+) -> tuple[np.ndarray, float]:
+    """One safeguarded Fisher-scoring step on one block of GLAD parameters.
+
+    ``z = v[owner] * other`` for each answer, ``v = exp(theta)`` if ``log_scale`` (item
+    easiness) else ``theta`` (worker ability); the objective is separable over
+    owners, so each owner's step is halved (at most 30 times) until its own objective
+    does not decrease: the update never lowers the M-step objective. Returns the new
+    parameters and the largest absolute change."""
+    link = np.exp if log_scale else (lambda t: t)
+    value = link(theta)
+    z = value[owner] * other
+    s = expit(z)
+    dz = other * value[owner] if log_scale else other  # d z / d theta
+    grad = np.bincount(owner, weights=(p - s) * dz, minlength=n) - (theta - mean)
+    info = np.bincount(owner, weights=s * (1.0 - s) * dz * dz, minlength=n) + 1.0
+    step = grad / info
+    before = _block_objective(z, p, owner, theta, mean, n)
+    scale = np.ones(n)
+    for _ in range(30):
+        trial = np.clip(theta + scale * step, -20.0, 20.0)
+        after = _block_objective(link(trial)[owner] * other, p, owner, trial, mean, n)
+        worse = after < before - 1e-12 * np.abs(before)
+        if not worse.any():
+            break
+        scale[worse] *= 0.5
+    else:
+        trial = np.where(worse, theta, trial)
+    return trial, float(np.abs(trial - theta).max(initial=0.0))
