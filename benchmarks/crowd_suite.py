@@ -16,7 +16,6 @@ Run:  python benchmarks/crowd_suite.py --csv benchmarks/_out/crowd_suite.csv \\
 
 from __future__ import annotations
 
-import ast
 import csv
 import sys
 import time
@@ -70,19 +69,14 @@ def load(name: str) -> tuple[pd.DataFrame, pd.Series]:
 
 # ---------------------------------------------------------------------- models
 def parse_config(text: str) -> tuple[str, str, dict[str, object]]:
-    """``"dawid-skene:alpha=0,n_iter=50"`` -> (label, method, params). Values are Python
-    literals where they parse as one (0, 1e-3, None, True, 'x'), else strings."""
-    method, _, rest = text.partition(":")
-    method = method.strip()
-    params: dict[str, object] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise SystemExit(f"--configs {text!r}: {part!r} is not key=value")
-        try:
-            params[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            params[key.strip()] = value.strip()
+    """``"dawid-skene:alpha=0,n_iter=50"`` -> (label, method, params), as
+    :func:`softlabels.infer.registry.parse_spec` reads it."""
+    from softlabels.infer.registry import parse_spec
+
+    try:
+        method, params = parse_spec(text)
+    except ValueError as err:
+        raise SystemExit(f"--configs {text!r}: {err}") from None
     if method not in softlabels.list_sources(evidence="answers"):
         raise SystemExit(
             f"--configs {text!r}: {method!r} is not a crowd source "

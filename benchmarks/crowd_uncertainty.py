@@ -25,13 +25,16 @@ from crowd_suite import parse_config
 import softlabels
 from softlabels.datasets import make_crowd
 
+#: every crowd model with its defaults, and the variants the crowd suite runs
 CONFIGS = [
-    "dawid-skene", "dawid-skene:uncertainty=leave-self-out", "dawid-skene:uncertainty=plug-in",
-    "dawid-skene:uncertainty=plug-in,prior_strength=0",
-    "one-coin-dawid-skene", "one-coin-dawid-skene:uncertainty=leave-self-out",
-    "one-coin-dawid-skene:uncertainty=plug-in",
-    "ibcc", "ibcc:inference=vb", "ebcc", "ebcc:inference=vb",
-    "glad", "mace", "zero-based-skill", "wawa", "soft-vote", "soft-average",
+    "majority-vote", "soft-vote", "wawa", "zero-based-skill", "one-coin-dawid-skene",
+    "dawid-skene", "glad", "mace", "kos", "mmsr", "ibcc", "ebcc", "soft-average",
+    "dawid-skene:uncertainty=leave-self-out", "dawid-skene:uncertainty=plug-in",
+    "dawid-skene:alpha=0", "dawid-skene:uncertainty=leave-self-out,alpha=0",
+    "dawid-skene:uncertainty=leave-self-out,prior_strength=0", "dawid-skene:prior_strength=0",
+    "dawid-skene:init=spectral", "one-coin-dawid-skene:uncertainty=leave-self-out",
+    "one-coin-dawid-skene:uncertainty=plug-in", "ibcc:inference=collapsed",
+    "ibcc:inference=vb", "ebcc:inference=collapsed", "ebcc:inference=vb", "mace:method=em",
 ]
 SPLIT_SETS = ["rte", "duck", "temp"]  # binary sets: the 4:3 item is added to each
 SYNTHETIC = [(seed, k) for seed in range(3) for k in (2, 3)]

@@ -160,6 +160,8 @@ def test_failure_never_overwrites_existing_output(tmp_path, capsys):
     "argv, expected",
     [
         (["-m", "dawid-skeen"], "Did you mean 'dawid-skene'"),
+        (["-m", "dawid-skene:alpha"], "'alpha' is not key=value"),
+        (["-m", "dawid-skene:uncertainty=sure"], "'uncertainty' parameter of DawidSkene"),
         (["-m", "majority-vote", "--n-iter", "5"], "--n-iter does not apply"),
         (["-m", "glad", "--n-iter", "0"], "--n-iter must be >= 1; got 0."),
         (["-m", "kos", "--tol", "-1"], "'tol' parameter of KOS"),
@@ -255,3 +257,12 @@ def test_every_command_help_shows_an_indented_example(capsys, command):
     at = next(i for i, line in enumerate(lines) if line.strip() == "Example:")
     example = next(line for line in lines[at + 1:] if line.strip())
     assert example.startswith("     softlabels " + " ".join(command[:1])), example
+
+
+def test_method_with_parameters(answers, tmp_path, capsys):
+    out = tmp_path / "o.parquet"
+    code, _, _ = run(capsys, "aggregate", answers, "-o", out, "-m", "dawid-skene:uncertainty=plug-in")
+    assert code == 0
+    soft = SoftLabels.read_parquet(out)
+    assert soft.provenance["method"] == "dawid-skene"
+    assert soft.provenance["params"]["uncertainty"] == "plug-in"

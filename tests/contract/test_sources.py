@@ -387,3 +387,17 @@ def test_rules_frame_is_a_deprecated_alias_and_teachers_have_a_reliability_frame
     frame = ens.reliability_frame()
     assert frame["teacher"].tolist() == [0, 1]
     np.testing.assert_allclose(frame["weight"], [0.25, 0.75])
+
+
+def test_a_source_name_may_carry_parameters():
+    from softlabels.infer.registry import parse_spec
+
+    assert parse_spec("dawid-skene:uncertainty=plug-in, alpha=0") == (
+        "dawid-skene", {"uncertainty": "plug-in", "alpha": 0})
+    assert parse_spec("mace:method=em") == ("mace", {"method": "em"})  # not a literal: text
+    model = softlabels.create_source("dawid-skene:alpha=0.5,n_iter=7", n_iter=9)
+    assert (model.alpha, model.n_iter) == (0.5, 9)  # keywords override the spec
+    with pytest.raises(softlabels.InvalidParameterError, match="'alpha' is not key=value"):
+        softlabels.create_source("dawid-skene:alpha")
+    with pytest.raises(softlabels.InvalidParameterError, match="no_such"):
+        softlabels.create_source("dawid-skene:no_such=1")
