@@ -19,16 +19,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import emit, markdown_table, parser
-from crowd_accuracy import DATA, load, scores
-from crowd_suite import parse_config
+from crowd_suite import DATA, EPS, N_BINS, load, parse_config
 
 import softlabels
+from softlabels.audit.calibration import score_against_truth
 from softlabels.datasets import make_crowd
 
-#: every crowd model with its defaults, and the variants the crowd suite runs
+#: every crowd model with its defaults (kos gives labels only, two classes), and the
+#: variants the crowd suite runs
 CONFIGS = [
     "majority-vote", "soft-vote", "wawa", "zero-based-skill", "one-coin-dawid-skene",
-    "dawid-skene", "glad", "mace", "kos", "mmsr", "ibcc", "ebcc", "soft-average",
+    "dawid-skene", "glad", "mace", "mmsr", "ibcc", "ebcc", "soft-average",  # kos: labels only
     "dawid-skene:uncertainty=leave-self-out", "dawid-skene:uncertainty=plug-in",
     "dawid-skene:alpha=0", "dawid-skene:uncertainty=leave-self-out,alpha=0",
     "dawid-skene:uncertainty=leave-self-out,prior_strength=0", "dawid-skene:prior_strength=0",
@@ -65,7 +66,7 @@ def synthetic_ece(config: str, seed: int, k: int) -> float:
                                 random_state=seed)
     soft = fit(config, answers)
     probs = pd.DataFrame(soft.probs, index=soft.item_ids, columns=soft.classes)
-    return scores(probs, truth)["ece"]
+    return float(score_against_truth(probs, truth, n_bins=N_BINS, eps=EPS)["ece"])
 
 
 def main() -> None:

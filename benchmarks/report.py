@@ -9,7 +9,9 @@ from __future__ import annotations
 from _common import OUT, ROOT, environment
 
 SECTIONS = [
-    "accuracy.md",
+    "crowd_suite.md",
+    "crowd_uncertainty.md",
+    "crowd_defaults.md",
     "speed.md",
     "label_errors.md",
     "calibration.md",
@@ -17,6 +19,7 @@ SECTIONS = [
     "agreement.md",
     "train.md",
     "infer_rules.md",
+    "rules_suite.md",
     "infer_teachers.md",
     "infer_ratings.md",
     "infer_bags.md",
