@@ -240,7 +240,8 @@ def fit(
         "rules-label-model and rules-matrix-completion are accepted too.",
     ),
     model: Optional[str] = typer.Option(
-        None, help=f"label-model variant: {', '.join(LabelModel.MODELS)}."
+        None, help=f"label-model variant: {', '.join(LabelModel.MODELS)} (default: pooled-one-coin, "
+        "chosen by leave-one-rule-set-out).",
     ),
     class_balance: str = typer.Option(
         "uniform", help="uniform, learn, or comma-separated class probabilities."
