@@ -1,0 +1,193 @@
+"""EM iterations as per-block sufficient statistics.
+
+A *block* is an :class:`~softlabels.core.Annotations` holding every answer on a set of
+items (item codes local to the block, worker and class codes global). A model *plan*
+splits one fit into what runs per block and what runs once:
+
+- ``start(block)``: the initial posteriors of the block's items and their statistics;
+- ``params(totals)``: the M-step, from the statistics summed over all blocks
+  (``O(n_workers * n_classes²)`` numbers, whatever the number of answers);
+- ``advance(block, params)``: the E-step of the block's items with the broadcast
+  parameters, and the statistics of the new posteriors;
+- ``fitted(params)``: the model attributes (``confusions_``, ``skills_``, ...).
+
+Statistics are dicts of arrays (or floats) that add up over blocks: the sum is the
+same whatever the partitioning, so any engine that sums them (in one process, or in
+a reduction tree on a cluster) gives the in-process model's numbers. The math is the
+in-process models' own (:mod:`softlabels.infer.em`, their M-step helpers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from softlabels.core.annotations import Annotations
+from softlabels.core.errors import InvalidParameterError
+from softlabels.infer import em as K
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene
+from softlabels.infer.crowd.votes import MajorityVote, SoftVote
+
+__all__ = ["Plan", "plan_for", "add_stats", "SUPPORTED"]
+
+Stats = dict[str, Any]
+
+#: the models an engine can run, with the parameter values that they need
+SUPPORTED = {
+    "majority-vote": "any parameters",
+    "soft-vote": "any parameters",
+    "dawid-skene": "uncertainty='plug-in'; init 'soft-vote', 'majority-vote' or 'uniform'",
+    "one-coin-dawid-skene": "uncertainty='plug-in'; init 'soft-vote', 'majority-vote' or "
+    "'uniform'",
+}
+
+
+def add_stats(a: Stats, b: Stats) -> Stats:
+    """The sum of two blocks' statistics (key by key)."""
+    return {key: a[key] + b[key] for key in a}
+
+
+def _base_stats(block: Annotations, post: np.ndarray) -> Stats:
+    """What every plan sums: answers, answers per worker, the posterior mass per class
+    and each worker's expected right answers."""
+    return {
+        "n_answers": float(block.n_answers),
+        "n_items": float(block.n_items),
+        "per_worker": block.answers_per_worker,
+        "class_mass": post.sum(axis=0),
+        "agree": K.per_worker_sum(block, K.answer_agreement(block, post)),
+    }
+
+
+class Plan:
+    """A closed-form model: posteriors per block, skills from the summed agreement."""
+
+    iterative = False
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
+        post = self.model._fit(block, np.full(block.n_items, -1))
+        return post, self.stats(block, post)
+
+    def stats(self, block: Annotations, post: np.ndarray) -> Stats:
+        return _base_stats(block, post)
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        return {"skills_": totals["agree"] / np.maximum(totals["per_worker"], 1)}
+
+
+class _EMPlan(Plan):
+    iterative = True
+
+    def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
+        post = self.model._initial_posteriors(block)
+        return post, self.stats(block, post)
+
+    def advance(self, block: Annotations, params: Any) -> tuple[np.ndarray, float, Stats]:
+        post, loglik = K.log_normalize(self._logits(block, params))
+        return post, loglik, self.stats(block, post)
+
+    def _logits(self, block: Annotations, params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DawidSkenePlan(_EMPlan):
+    """Full confusion matrices: the statistics are the expected counts in the
+    ``(worker * K + label, class)`` layout of :class:`DawidSkene`'s log table."""
+
+    def stats(self, block: Annotations, post: np.ndarray) -> Stats:
+        return {**_base_stats(block, post), "pairs": K.pair_counts(block, post)}
+
+    def params(self, totals: Stats) -> tuple[np.ndarray, np.ndarray]:
+        counts = totals["pairs"]
+        k = counts.shape[1]
+        cube = counts.reshape(-1, k, k)  # [w, l, k]
+        cube = cube + self.model._pseudo_counts(cube)
+        row_totals = cube[:, 0, :].copy()  # the order of DawidSkene's M-step sums
+        for label in range(1, k):
+            row_totals += cube[:, label, :]
+        plain = self.model.alpha <= 0
+        if plain:
+            np.maximum(cube, K.TINY, out=cube)
+        with np.errstate(divide="ignore"):
+            log_cube = np.log(cube) - np.log(row_totals)[:, None, :]
+        if plain:
+            rows, cols = np.nonzero(row_totals <= 0)
+            log_cube[rows, :, cols] = -np.log(k)
+        prior = K.class_prior(totals["class_mass"][None, :])
+        return log_cube.reshape(-1, k), prior
+
+    def _logits(self, block: Annotations, params: Any) -> np.ndarray:
+        table, prior = params
+        logits = np.asarray(block.item_pair_matrix @ table)
+        logits += np.log(prior)
+        return logits
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        table, prior = params
+        k = table.shape[1]
+        pi = np.ascontiguousarray(np.exp(table.reshape(-1, k, k)).transpose(0, 2, 1))
+        return {
+            "confusions_": pi,
+            "priors_": prior,
+            "skills_": np.einsum("wkk,k->w", pi, prior),
+            "temperature_": 1.0,
+        }
+
+
+class OneCoinPlan(_EMPlan):
+    """One skill per worker: the statistics are each worker's expected right answers."""
+
+    def params(self, totals: Stats) -> tuple[np.ndarray, np.ndarray]:
+        agree, k = totals["agree"], totals["class_mass"].shape[0]
+        mean = agree.sum() / totals["n_answers"]
+        skills = self.model._skills(agree, totals["per_worker"], k, mean)
+        if self.model.prior == "learn":
+            prior = K.class_prior(totals["class_mass"][None, :])
+        else:
+            prior = np.full(k, 1.0 / k)
+        return skills, prior
+
+    def _logits(self, block: Annotations, params: Any) -> np.ndarray:
+        skills, prior = params
+        return self.model._log_scores(block, skills) + np.log(prior)
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        skills, prior = params
+        return {"skills_": skills, "priors_": prior, "temperature_": 1.0}
+
+
+_PLANS = {
+    MajorityVote: Plan,
+    SoftVote: Plan,
+    DawidSkene: DawidSkenePlan,
+    OneCoinDawidSkene: OneCoinPlan,
+}
+
+
+def plan_for(model: Any) -> Plan:
+    """The plan of an (unfitted, validated) in-process model; an
+    :class:`InvalidParameterError` naming what is not supported otherwise."""
+    plan = _PLANS.get(type(model))
+    if plan is None:
+        raise InvalidParameterError(
+            f"method {getattr(model, 'name', type(model).__name__)!r} does not run on a "
+            f"partitioned engine yet; supported: {', '.join(SUPPORTED)}."
+        )
+    params: Mapping[str, Any] = model.get_params()
+    if params.get("uncertainty", "plug-in") != "plug-in":
+        raise InvalidParameterError(
+            f"uncertainty={params['uncertainty']!r} of {model.name!r} is not supported on a "
+            "partitioned engine yet (its held-out temperature reads every answer); pass "
+            "uncertainty='plug-in'."
+        )
+    if params.get("init", "soft-vote") == "spectral":
+        raise InvalidParameterError(
+            f"init='spectral' of {model.name!r} is not supported on a partitioned engine; "
+            "use 'soft-vote', 'majority-vote' or 'uniform'."
+        )
+    return plan(model)

@@ -1,0 +1,340 @@
+"""The crowd models on Dask: partitioned answers in, partitioned soft labels out, the
+in-process numbers.
+
+What moves where:
+
+- the answers are shuffled once so that every item's answers sit in one partition;
+  each partition becomes a block (:mod:`softlabels.engines.blocks`) with item codes of
+  its own and the global worker and class codes (the distinct worker ids and class
+  labels are the only per-answer-table values the client reads);
+- each EM iteration broadcasts the parameters (``O(n_workers * n_classes²)``), runs the
+  E-step in every partition, and sums the partitions' statistics for the next M-step in
+  a reduction tree: only the total reaches the client;
+- the posteriors stay in the partitions (persisted) and come out as a Dask DataFrame of
+  soft labels, or as partitioned Parquet written atomically (:func:`write_parquet`).
+
+Example (needs the ``dask`` extra)::
+
+    from distributed import Client
+    from softlabels.engines.dask import aggregate, write_parquet
+
+    client = Client()  # or Client("scheduler-address:8786")
+    fit = aggregate("answers/*.parquet", method="dawid-skene", uncertainty="plug-in")
+    fit.confusions_, fit.n_iter_
+    write_parquet(fit.soft_labels_, "soft_labels/")
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from softlabels._optional import require
+from softlabels.core.annotations import Annotations, _check_padded_labels, _sorted_unique, show
+from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.soft import SoftLabels
+from softlabels.engines.blocks import Plan, Stats, add_stats, plan_for
+
+dask = require("dask", "dask")
+dd = require("dask.dataframe", "dask")
+
+__all__ = ["DaskFit", "aggregate", "write_parquet"]
+
+#: partitions' statistics summed per node of the reduction tree
+SPLIT_EVERY = 8
+
+
+class DaskFit:
+    """A crowd model fitted on Dask.
+
+    Attributes
+    ----------
+    soft_labels_ : dask.dataframe.DataFrame
+        ``item, label, confidence, support``, then one probability column per class
+        (the layout of :meth:`softlabels.SoftLabels.to_frame`), partitioned by item.
+    classes_, worker_ids_ : ndarray
+        Class labels (sorted, or as declared) and worker ids (sorted), in code order.
+    n_answers_, n_items_ : int
+    n_iter_, converged_, log_likelihood_
+        As the in-process model (0, True and nan for the closed-form models).
+    confusions_, skills_, priors_, temperature_
+        The model's worker and class parameters, workers in ``worker_ids_`` order.
+    """
+
+    def __init__(self, method: str, params: dict[str, Any]) -> None:
+        self.method = method
+        self.params = params
+
+    def reliability_frame(self) -> pd.DataFrame:
+        """One row per worker: ``worker, n_answers, skill``."""
+        return pd.DataFrame({
+            "worker": self.worker_ids_,
+            "n_answers": self.answers_per_worker_.astype(np.int64),
+            "skill": self.skills_,
+        })
+
+
+def aggregate(
+    answers: Any,
+    method: str = "dawid-skene",
+    *,
+    item_col: str = "item",
+    worker_col: str = "worker",
+    label_col: str = "label",
+    classes: Sequence[Any] | None = None,
+    callback: Callable[[int, float], Any] | None = None,
+    **params: Any,
+) -> DaskFit:
+    """Fit a crowd model on answers in a Dask DataFrame or in Parquet files.
+
+    Parameters
+    ----------
+    answers : dask.dataframe.DataFrame, or str / path
+        Long-format answers; a path, folder or glob is read with
+        :func:`dask.dataframe.read_parquet`.
+    method : str
+        A registry name (``majority-vote``, ``soft-vote``, ``dawid-skene``,
+        ``one-coin-dawid-skene``); ``params`` are the model's parameters, checked as
+        in-process. Dawid–Skene and one-coin need ``uncertainty="plug-in"`` here.
+    item_col, worker_col, label_col, classes
+        As :meth:`softlabels.Annotations.from_frame` (duplicate answers are kept).
+    callback : callable, optional
+        ``callback(iteration, log_likelihood)`` after every EM iteration.
+
+    The fit runs on the current Dask scheduler (a ``distributed.Client`` if one is
+    active). Posteriors, confusions, priors, the log-likelihood and the iterations
+    equal those of the in-process model up to floating-point summation order.
+    """
+    from softlabels.infer.registry import create_method
+
+    model = create_method(method, **params)
+    model._validate_params()
+    plan = plan_for(model)
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError(f"callback must be callable; got {callback!r}.")
+    frame = _read(answers, item_col, worker_col, label_col)
+
+    # one pass over the answers: rows, missing values, distinct workers and labels
+    cols = [item_col, worker_col, label_col]
+    n_rows, missing, workers, labels = dask.compute(
+        frame.shape[0], frame[cols].isna().sum(),
+        frame[worker_col].drop_duplicates(split_out=1),
+        frame[label_col].drop_duplicates(split_out=1),
+    )
+    if n_rows == 0:
+        raise InputError("the answer table has no rows.")
+    for role, name in zip(("item", "worker", "label"), cols):
+        if missing[name]:
+            raise InputError(f"the {role} column {name!r} has {int(missing[name])} missing values.")
+    worker_ids = _sorted_unique(workers)
+    class_arr = _classes(labels, classes)
+
+    def make_block(part: pd.DataFrame) -> Annotations:
+        return _block(part, item_col, worker_col, label_col, worker_ids, class_arr)
+
+    by_item = frame[cols].shuffle(on=item_col)
+    blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
+    (blocks,) = dask.persist(blocks)
+
+    fit = DaskFit(model.name, model.get_params())
+    states, totals = _run(plan, model, blocks, n_rows, fit, callback)
+    fit.n_answers_ = int(totals["n_answers"])
+    fit.n_items_ = int(totals["n_items"])
+    fit.answers_per_worker_ = totals["per_worker"]
+    fit.classes_ = class_arr
+    fit.worker_ids_ = worker_ids
+    meta = _soft_frame(_empty_block(frame, item_col, worker_ids, class_arr),
+                       np.zeros((0, class_arr.size)), class_arr)
+    parts = [dask.delayed(_soft_frame)(b, s[0], class_arr) for b, s in zip(blocks, states)]
+    fit.soft_labels_ = dd.from_delayed(parts, meta=meta, verify_meta=False)
+    return fit
+
+
+def _run(
+    plan: Plan, model: Any, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """The EM loop of :func:`softlabels.infer.em.run_em`, one distributed pass per
+    iteration: every partition returns its posteriors (kept there) and statistics
+    (summed in a tree). Returns the persisted ``(post, ...)`` states and the totals."""
+    states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    (states,) = dask.persist(states)
+    (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
+    fit.n_iter_, fit.converged_, fit.log_likelihood_ = 0, True, float("nan")
+    params = None
+    if plan.iterative:
+        prev, scale = -np.inf, max(n_answers, 1)
+        fit.converged_ = False
+        for it in range(1, model.n_iter + 1):
+            params = plan.params(totals)
+            shared = dask.delayed(params, traverse=False)
+            states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
+            (states,) = dask.persist(states)
+            objective, totals = dask.compute(
+                _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
+            )
+            objective = float(objective)
+            fit.n_iter_, fit.log_likelihood_ = it, objective
+            if callback is not None:
+                callback(it, objective)
+            if abs(objective - prev) / scale < model.tol:
+                fit.converged_ = True
+                break
+            prev = objective
+    for name, value in plan.fitted(params, totals).items():
+        setattr(fit, name, value)
+    return states, totals
+
+
+def _tree_sum(parts: list[Any]) -> Any:
+    """The sum of delayed statistics (dicts, or floats), ``SPLIT_EVERY`` per node."""
+    def total(*values: Any) -> Any:
+        out = values[0]
+        for v in values[1:]:
+            out = add_stats(out, v) if isinstance(out, dict) else out + v
+        return out
+
+    level = list(parts)
+    while len(level) > 1:
+        level = [dask.delayed(total)(*level[i:i + SPLIT_EVERY])
+                 for i in range(0, len(level), SPLIT_EVERY)]
+    return level[0]
+
+
+def _read(answers: Any, item_col: str, worker_col: str, label_col: str) -> Any:
+    if isinstance(answers, (str, os.PathLike)):
+        where = os.fspath(answers)
+        if "://" not in where and not glob.glob(where):
+            raise InputError(f"no Parquet answers at {where!r}: no file or folder matches.")
+        try:
+            frame = dd.read_parquet(where)
+        except (FileNotFoundError, OSError, ValueError) as err:
+            raise InputError(f"cannot read Parquet answers from {where!r}: {err}") from err
+    elif isinstance(answers, dd.DataFrame):
+        frame = answers
+    else:
+        raise InputError(
+            "answers must be a dask DataFrame or a path or glob of Parquet files; got "
+            f"{type(answers).__name__}."
+        )
+    cols = {"item": item_col, "worker": worker_col, "label": label_col}
+    present = [str(c) for c in frame.columns]
+    for role, name in cols.items():
+        if name not in frame.columns:
+            raise InputError(
+                f"no {name!r} column for the {role}s (columns: {', '.join(present[:10])}); "
+                f"choose it with {role}_col=..."
+            )
+    if len(set(cols.values())) < 3:
+        raise InputError(f"item, worker and label columns must differ; got {cols}.")
+    return frame
+
+
+def _classes(labels: pd.Series, classes: Sequence[Any] | None) -> np.ndarray:
+    """The class list of :meth:`Annotations.from_frame`: declared, or the sorted
+    distinct labels."""
+    if classes is None:
+        class_arr = _sorted_unique(labels)
+    else:
+        class_arr = np.asarray(list(classes))
+        if class_arr.ndim != 1 or class_arr.size == 0:
+            raise InputError("the class list must be a non-empty list of labels.")
+        if len(pd.unique(class_arr)) != class_arr.size:
+            raise InputError(f"the class list has repeated entries: {list(class_arr)}.")
+    _check_padded_labels(class_arr, "")
+    return class_arr
+
+
+def _codes(values: pd.Series, ids: np.ndarray) -> np.ndarray:
+    """Codes of ``values`` in ``ids`` (-1 where absent), matching "1" and 1 by their
+    string forms as :meth:`Annotations.from_frame` does."""
+    codes = pd.Index(ids).get_indexer(values)
+    if (codes < 0).any():
+        codes = pd.Index([str(c) for c in ids]).get_indexer(values.astype(str))
+    return codes
+
+
+def _block(
+    part: pd.DataFrame, item_col: str, worker_col: str, label_col: str,
+    worker_ids: np.ndarray, classes: np.ndarray,
+) -> Annotations:
+    """One partition's answers as a block: local item codes, global worker and class
+    codes (the worker ids themselves are not copied into every block)."""
+    item_codes, item_ids = pd.factorize(part[item_col], sort=False)
+    workers = pd.Index(worker_ids).get_indexer(part[worker_col])
+    labels = _codes(part[label_col], classes)
+    bad = np.flatnonzero(labels < 0)
+    if bad.size:
+        raise InputError(
+            f"label {show(part[label_col].iloc[bad[0]])} is not one of the declared classes "
+            f"{classes.tolist()} ({bad.size} such rows in a partition)."
+        )
+    return Annotations(
+        item_codes.astype(np.int64), workers.astype(np.int64), labels.astype(np.int32),
+        np.asarray(item_ids), np.zeros(worker_ids.size, dtype=np.bool_), classes,
+    )
+
+
+def _empty_block(frame: Any, item_col: str, worker_ids: np.ndarray, classes: np.ndarray) -> Annotations:
+    empty = np.zeros(0, dtype=np.int64)
+    item_ids = frame[item_col]._meta.to_numpy()[:0]
+    return Annotations(empty, empty, empty.astype(np.int32), item_ids,
+                       np.zeros(worker_ids.size, dtype=np.bool_), classes)
+
+
+def _soft_frame(block: Annotations, post: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
+    """A block's soft-label table (:meth:`SoftLabels.to_frame`)."""
+    if block.n_items == 0:
+        names = [str(c) for c in classes]
+        frame = pd.DataFrame({
+            "item": block.item_ids,
+            "label": classes[:0],
+            "confidence": np.zeros(0),
+            "support": np.zeros(0),
+        })
+        return pd.concat([frame, pd.DataFrame(np.zeros((0, classes.size)), columns=names)], axis=1)
+    return SoftLabels(post, classes, block.item_ids, support=block.answers_per_item).to_frame()
+
+
+def write_parquet(frame: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write a Dask (or pandas) DataFrame as partitioned Parquet, atomically.
+
+    The files are written into a temporary sibling folder which is then renamed to
+    ``path``: a failed write removes the temporary folder and leaves no partial data
+    set. An existing ``path`` is an :class:`InputError` unless ``overwrite=True``; it is
+    then replaced only once the new data set is complete. Local paths only.
+    """
+    target = Path(os.fspath(path))
+    if "://" in str(path):
+        raise InputError(f"write_parquet writes to local folders only; got {str(path)!r}.")
+    if target.exists() and not overwrite:
+        raise InputError(f"{str(target)!r} already exists; pass overwrite=True to replace it.")
+    if not target.parent.is_dir():
+        raise InputError(f"the folder {str(target.parent)!r} of the output does not exist.")
+    tag = uuid.uuid4().hex[:12]
+    tmp = target.parent / f".{target.name}.tmp-{tag}"
+    try:
+        if isinstance(frame, pd.DataFrame):
+            tmp.mkdir()
+            frame.to_parquet(tmp / "part.0.parquet", index=False)
+        else:
+            frame.to_parquet(str(tmp), write_index=False)
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{tag}"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,195 @@
+"""The crowd models on a real two-process Dask cluster give the in-process numbers.
+
+Answers are written as several Parquet files with every item's answers spread over
+them (the engine must shuffle them by item), fitted with
+:func:`softlabels.engines.dask.aggregate`, and compared with the in-process model on
+the same rows to 1e-9: posteriors per item, confusions / skills per worker, priors,
+log-likelihood, iterations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+import dask.dataframe as dd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+from softlabels import InputError, InvalidParameterError, create_method  # noqa: E402
+from softlabels.core.annotations import Annotations  # noqa: E402
+from softlabels.datasets import make_crowd  # noqa: E402
+from softlabels.engines.dask import aggregate, write_parquet  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "crowd"
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                           dashboard_address=None)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def write_parts(answers: pd.DataFrame, folder: Path, n_files: int = 3) -> str:
+    """Rows in a random order, cut into ``n_files`` Parquet files."""
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(answers)), n_files)):
+        answers.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return str(folder / "*.parquet")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> tuple[pd.DataFrame, str]:
+    answers, _ = make_crowd(n_items=600, n_workers=30, n_classes=4, answers_per_item=4,
+                            random_state=7)
+    answers = answers.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    answers["worker"] = "w" + answers["worker"].astype(str)  # string ids, not sorted = first seen
+    return answers, write_parts(answers, tmp_path_factory.mktemp("syn") / "answers")
+
+
+def assert_same(fit, ref) -> None:
+    """Dask fit vs in-process fit, aligned by item and worker id."""
+    soft = fit.soft_labels_.compute()
+    expected = ref.soft_labels_.to_frame()
+    assert len(soft) == len(expected) and soft["item"].is_unique
+    soft = soft.set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    assert list(soft.columns) == list(expected.columns[1:])
+    np.testing.assert_allclose(soft[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    assert (soft["label"].to_numpy() == expected["label"].to_numpy()).all()
+    np.testing.assert_array_equal(soft["support"].to_numpy(), expected["support"].to_numpy())
+    order = pd.Index(fit.worker_ids_).get_indexer(ref.annotations_.worker_ids)
+    assert (order >= 0).all() and len(order) == len(fit.worker_ids_)
+    np.testing.assert_allclose(fit.skills_[order], ref.skills_, rtol=0, atol=TOL)
+    np.testing.assert_array_equal(fit.answers_per_worker_[order], ref.annotations_.answers_per_worker)
+    assert fit.n_iter_ == ref.n_iter_ and fit.converged_ == ref.converged_
+    if hasattr(ref, "confusions_"):
+        np.testing.assert_allclose(fit.confusions_[order], ref.confusions_, rtol=0, atol=TOL)
+    if hasattr(ref, "priors_"):
+        np.testing.assert_allclose(fit.priors_, ref.priors_, rtol=0, atol=TOL)
+    if hasattr(ref, "log_likelihood_"):
+        assert abs(fit.log_likelihood_ - ref.log_likelihood_) <= TOL * max(1, abs(ref.log_likelihood_))
+
+
+CASES = [
+    ("majority-vote", {}),
+    ("soft-vote", {"smoothing": 0.5}),
+    ("soft-vote", {"normalization": "softmax"}),
+    ("dawid-skene", {"uncertainty": "plug-in"}),
+    ("dawid-skene", {"uncertainty": "plug-in", "alpha": 0.0, "prior_strength": 0.0,
+                     "init": "majority-vote"}),
+    ("dawid-skene", {"uncertainty": "plug-in", "alpha": 1.0, "prior_strength": 5.0,
+                     "n_iter": 7, "tol": 0.0, "init": "uniform"}),
+    ("one-coin-dawid-skene", {"uncertainty": "plug-in"}),
+    ("one-coin-dawid-skene", {"uncertainty": "plug-in", "prior": "learn", "min_skill": 0.0,
+                              "alpha": 0.5, "prior_strength": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), CASES)
+def test_synthetic_parquet_matches_in_process(client, synthetic, method, params):
+    answers, glob = synthetic
+    seen = []
+    fit = aggregate(glob, method, callback=lambda it, ll: seen.append(it), **params)
+    ref = create_method(method, **params).fit(answers)
+    assert_same(fit, ref)
+    assert fit.soft_labels_.npartitions == 3
+    assert seen == list(range(1, ref.n_iter_ + 1))
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["rte", "dog", "temp"])
+def test_real_sets_match_in_process(client, tmp_path, name):
+    path = DATA / name / "answers.csv"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    glob = write_parts(answers, tmp_path / name, n_files=4)
+    for method in ("dawid-skene", "one-coin-dawid-skene", "majority-vote"):
+        params = {} if method == "majority-vote" else {"uncertainty": "plug-in"}
+        assert_same(aggregate(glob, method, **params), create_method(method, **params).fit(answers))
+
+
+def test_dask_frame_input_and_declared_classes(client, synthetic):
+    answers, _ = synthetic
+    frame = answers.rename(columns={"item": "task", "label": "answer"})
+    ddf = dd.from_pandas(frame, npartitions=2)
+    classes = [3, 2, 1, 0, 9]  # declared order kept; a class nobody chose gets a column
+    fit = aggregate(ddf, "dawid-skene", item_col="task", label_col="answer", classes=classes,
+                    uncertainty="plug-in")
+    ref = create_method("dawid-skene", uncertainty="plug-in").fit(
+        Annotations.from_frame(answers, classes=classes))
+    assert fit.classes_.tolist() == classes
+    assert_same(fit, ref)
+
+
+def test_write_parquet_is_atomic(client, synthetic, tmp_path):
+    _, glob = synthetic
+    fit = aggregate(glob, "soft-vote")
+    out = tmp_path / "soft"
+    write_parquet(fit.soft_labels_, out)
+    back = pd.read_parquet(out)
+    assert len(list(out.glob("*.parquet"))) == 3
+    pd.testing.assert_frame_equal(
+        back.sort_values("item").reset_index(drop=True),
+        fit.soft_labels_.compute().sort_values("item").reset_index(drop=True),
+    )
+    with pytest.raises(InputError, match="already exists"):
+        write_parquet(fit.soft_labels_, out)
+
+    def explode(part: pd.DataFrame, partition_info=None) -> pd.DataFrame:
+        if partition_info is not None and partition_info["number"] == 2:
+            raise RuntimeError("worker failed")  # the others are written
+        return part
+
+    bad = fit.soft_labels_.map_partitions(explode, meta=fit.soft_labels_._meta)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        write_parquet(bad, out, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soft"]  # no temporary folder
+    pd.testing.assert_frame_equal(pd.read_parquet(out), back)  # the good output is intact
+    with pytest.raises(RuntimeError):
+        write_parquet(bad, tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soft"]
+
+    write_parquet(fit.soft_labels_.head(5, compute=True), out, overwrite=True)
+    assert len(pd.read_parquet(out)) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soft"]
+
+
+def test_bad_input_is_named(client, synthetic, tmp_path):
+    answers, glob = synthetic
+    ddf = dd.from_pandas(answers, npartitions=2)
+    with pytest.raises(InvalidParameterError, match="'glad' does not run"):
+        aggregate(ddf, "glad")
+    with pytest.raises(InvalidParameterError, match="uncertainty='tempered'"):
+        aggregate(ddf, "dawid-skene")
+    with pytest.raises(InvalidParameterError, match="spectral"):
+        aggregate(ddf, "dawid-skene", uncertainty="plug-in", init="spectral")
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        aggregate(ddf, "dawid-skene", uncertainty="plug-in", alpha=-1)
+    with pytest.raises(InputError, match="no 'annotator' column for the workers"):
+        aggregate(ddf, "majority-vote", worker_col="annotator")
+    with pytest.raises(InputError, match="no rows"):
+        aggregate(ddf[ddf["item"] < 0], "majority-vote")
+    with pytest.raises(InputError, match="dask DataFrame or a path"):
+        aggregate(answers, "majority-vote")
+    with pytest.raises(InputError, match="no Parquet answers at .*nothing"):
+        aggregate(str(tmp_path / "nothing" / "*.parquet"), "majority-vote")
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="cannot read Parquet answers from .*junk"):
+        aggregate(str(tmp_path / "junk.parquet"), "majority-vote")
+    holes = answers.astype({"label": "float64"})
+    holes.loc[3, "label"] = np.nan
+    with pytest.raises(InputError, match="label column 'label' has 1 missing"):
+        aggregate(dd.from_pandas(holes, npartitions=2), "majority-vote")
+    with pytest.raises(InputError, match="label 3 is not one of the declared classes"):
+        aggregate(ddf, "majority-vote", classes=[0, 1, 2]).soft_labels_.compute()
