@@ -36,7 +36,7 @@ def _sort_order(values: np.ndarray) -> np.ndarray:
         return np.argsort(np.asarray([str(v) for v in values]), kind="stable")
 
 
-def _sorted_unique(values: pd.Series) -> np.ndarray:
+def sorted_unique(values: pd.Series) -> np.ndarray:
     uniq = np.asarray(pd.unique(values))
     return uniq[_sort_order(uniq)]
 
@@ -59,7 +59,29 @@ def _id_ranks(ids: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _check_padded_labels(classes: np.ndarray, where: str) -> None:
+def class_list(labels: pd.Series, classes: Sequence[Any] | None, where: str = "") -> np.ndarray:
+    """The classes of some answers: the declared list (non-empty, no repeats), or the
+    distinct labels sorted."""
+    if classes is None:
+        return sorted_unique(labels)
+    class_arr = np.asarray(list(classes))
+    if class_arr.ndim != 1 or class_arr.size == 0:
+        raise InputError(f"{where}the class list must be a non-empty list of labels.")
+    if len(pd.unique(class_arr)) != class_arr.size:
+        raise InputError(f"{where}the class list has repeated entries: {list(class_arr)}.")
+    return class_arr
+
+
+def codes_in(values: pd.Series, ids: np.ndarray) -> np.ndarray:
+    """Positions of ``values`` in ``ids``, -1 where absent; when some are absent, "1"
+    and 1 are matched by their string forms."""
+    codes = pd.Index(ids).get_indexer(values)
+    if (codes < 0).any():
+        codes = pd.Index([str(c) for c in ids]).get_indexer(values.astype(str))
+    return codes
+
+
+def check_padded_labels(classes: np.ndarray, where: str) -> None:
     """Refuse classes that differ only by surrounding whitespace (``"cat"``, ``" cat"``,
     ``"cat "``): almost always one class typed carelessly, which would silently become
     several. Which spelling is meant is for the user to say, so nothing is stripped."""
@@ -201,27 +223,16 @@ class Annotations:
         item_codes, item_ids = pd.factorize(frame[item_col], sort=False)
         worker_codes, worker_ids = pd.factorize(frame[worker_col], sort=False)
         labels = frame[label_col]
-        if classes is None:
-            class_arr = _sorted_unique(labels)
-            label_codes = pd.Index(class_arr).get_indexer(labels)
-        else:
-            class_arr = np.asarray(list(classes))
-            if class_arr.ndim != 1 or class_arr.size == 0:
-                raise InputError(f"{where}the class list must be a non-empty list of labels.")
-            if len(pd.unique(class_arr)) != class_arr.size:
-                raise InputError(f"{where}the class list has repeated entries: {list(class_arr)}.")
-            label_codes = pd.Index(class_arr).get_indexer(labels)
-            if (label_codes < 0).any():  # "1" vs 1: match on string forms
-                as_str = pd.Index([str(c) for c in class_arr])
-                label_codes = as_str.get_indexer(labels.astype(str))
-            bad = np.flatnonzero(label_codes < 0)
-            if bad.size:
-                r = int(bad[0])
-                raise InputError(
-                    f"{where}label {show(labels.iloc[r])} in data row {rows[r] + 1} is not one "
-                    f"of the declared classes {class_arr.tolist()} ({bad.size} such rows)."
-                )
-        _check_padded_labels(class_arr, where)
+        class_arr = class_list(labels, classes, where)
+        label_codes = codes_in(labels, class_arr)
+        bad = np.flatnonzero(label_codes < 0)
+        if bad.size:
+            r = int(bad[0])
+            raise InputError(
+                f"{where}label {show(labels.iloc[r])} in data row {rows[r] + 1} is not one "
+                f"of the declared classes {class_arr.tolist()} ({bad.size} such rows)."
+            )
+        check_padded_labels(class_arr, where)
         return cls(
             item_codes.astype(_index_dtype(len(item_ids)), copy=False),
             worker_codes.astype(_index_dtype(len(worker_ids)), copy=False),

@@ -38,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from softlabels._optional import require
-from softlabels.core.annotations import Annotations, _check_padded_labels, _sorted_unique, show
+from softlabels.core.annotations import (
+    Annotations, check_padded_labels, class_list, codes_in, show, sorted_unique,
+)
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.engines.blocks import Plan, Stats, add_stats, plan_for
@@ -134,8 +136,9 @@ def aggregate(
     for role, name in zip(("item", "worker", "label"), cols):
         if missing[name]:
             raise InputError(f"the {role} column {name!r} has {int(missing[name])} missing values.")
-    worker_ids = _sorted_unique(workers)
-    class_arr = _classes(labels, classes)
+    worker_ids = sorted_unique(workers)
+    class_arr = class_list(labels, classes)
+    check_padded_labels(class_arr, "")
 
     def make_block(part: pd.DataFrame) -> Annotations:
         return _block(part, item_col, worker_col, label_col, worker_ids, class_arr)
@@ -238,30 +241,6 @@ def _read(answers: Any, item_col: str, worker_col: str, label_col: str) -> Any:
     return frame
 
 
-def _classes(labels: pd.Series, classes: Sequence[Any] | None) -> np.ndarray:
-    """The class list of :meth:`Annotations.from_frame`: declared, or the sorted
-    distinct labels."""
-    if classes is None:
-        class_arr = _sorted_unique(labels)
-    else:
-        class_arr = np.asarray(list(classes))
-        if class_arr.ndim != 1 or class_arr.size == 0:
-            raise InputError("the class list must be a non-empty list of labels.")
-        if len(pd.unique(class_arr)) != class_arr.size:
-            raise InputError(f"the class list has repeated entries: {list(class_arr)}.")
-    _check_padded_labels(class_arr, "")
-    return class_arr
-
-
-def _codes(values: pd.Series, ids: np.ndarray) -> np.ndarray:
-    """Codes of ``values`` in ``ids`` (-1 where absent), matching "1" and 1 by their
-    string forms as :meth:`Annotations.from_frame` does."""
-    codes = pd.Index(ids).get_indexer(values)
-    if (codes < 0).any():
-        codes = pd.Index([str(c) for c in ids]).get_indexer(values.astype(str))
-    return codes
-
-
 def _block(
     part: pd.DataFrame, item_col: str, worker_col: str, label_col: str,
     worker_ids: np.ndarray, classes: np.ndarray,
@@ -270,7 +249,7 @@ def _block(
     codes (the worker ids themselves are not copied into every block)."""
     item_codes, item_ids = pd.factorize(part[item_col], sort=False)
     workers = pd.Index(worker_ids).get_indexer(part[worker_col])
-    labels = _codes(part[label_col], classes)
+    labels = codes_in(part[label_col], classes)
     bad = np.flatnonzero(labels < 0)
     if bad.size:
         raise InputError(
