@@ -76,6 +76,8 @@ def assert_same(fit, ref) -> None:
         np.testing.assert_allclose(fit.confusions_[order], ref.confusions_, rtol=0, atol=TOL)
     if hasattr(ref, "priors_"):
         np.testing.assert_allclose(fit.priors_, ref.priors_, rtol=0, atol=TOL)
+    if hasattr(ref, "temperature_"):
+        assert abs(fit.temperature_ - ref.temperature_) <= TOL
     if hasattr(ref, "log_likelihood_"):
         assert abs(fit.log_likelihood_ - ref.log_likelihood_) <= TOL * max(1, abs(ref.log_likelihood_))
 
@@ -92,6 +94,10 @@ CASES = [
     ("one-coin-dawid-skene", {"uncertainty": "plug-in"}),
     ("one-coin-dawid-skene", {"uncertainty": "plug-in", "prior": "learn", "min_skill": 0.0,
                               "alpha": 0.5, "prior_strength": 0.0}),
+    ("dawid-skene", {}),  # tempered, the default
+    ("dawid-skene", {"uncertainty": "leave-self-out", "prior_strength": 0.5}),
+    ("one-coin-dawid-skene", {}),
+    ("one-coin-dawid-skene", {"uncertainty": "leave-self-out", "prior": "learn"}),
 ]
 
 
@@ -106,16 +112,44 @@ def test_synthetic_parquet_matches_in_process(client, synthetic, method, params)
     assert seen == list(range(1, ref.n_iter_ + 1))
 
 
+@pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
+@pytest.mark.parametrize("uncertainty", ["tempered", "leave-self-out"])
+def test_temperature_subsample_is_the_in_process_one(client, synthetic, monkeypatch, method,
+                                                     uncertainty):
+    """Above the answer budget the temperature is fitted on every k-th answer in input
+    order (budget lowered here so that k = 5): the same answers on Dask."""
+    import softlabels.infer.em as em
+
+    answers, glob = synthetic
+    monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", len(answers) // 5)
+    assert em.temperature_step(len(answers)) == 5
+    ref = create_method(method, uncertainty=uncertainty).fit(answers)
+    fit = aggregate(glob, method, uncertainty=uncertainty)
+    assert_same(fit, ref)
+    monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", 200_000)
+    full = create_method(method, uncertainty=uncertainty).fit(answers)
+    assert full.temperature_ != ref.temperature_  # the subsample does change it
+
+
+REAL = [
+    ("rte", "dawid-skene", ["plug-in", "tempered", "leave-self-out"]),
+    ("dog", "one-coin-dawid-skene", ["plug-in", "tempered", "leave-self-out"]),
+    ("temp", "dawid-skene", ["tempered"]),
+    ("temp", "one-coin-dawid-skene", ["plug-in"]),
+    ("dog", "majority-vote", [None]),
+]
+
+
 @pytest.mark.realdata
-@pytest.mark.parametrize("name", ["rte", "dog", "temp"])
-def test_real_sets_match_in_process(client, tmp_path, name):
+@pytest.mark.parametrize(("name", "method", "modes"), REAL)
+def test_real_sets_match_in_process(client, tmp_path, name, method, modes):
     path = DATA / name / "answers.csv"
     if not path.is_file():
         pytest.skip(f"real data not found: {path}")
     answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
     glob = write_parts(answers, tmp_path / name, n_files=4)
-    for method in ("dawid-skene", "one-coin-dawid-skene", "majority-vote"):
-        params = {} if method == "majority-vote" else {"uncertainty": "plug-in"}
+    for mode in modes:
+        params = {} if mode is None else {"uncertainty": mode}
         assert_same(aggregate(glob, method, **params), create_method(method, **params).fit(answers))
 
 
@@ -170,8 +204,6 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
     ddf = dd.from_pandas(answers, npartitions=2)
     with pytest.raises(InvalidParameterError, match="'glad' does not run"):
         aggregate(ddf, "glad")
-    with pytest.raises(InvalidParameterError, match="uncertainty='tempered'"):
-        aggregate(ddf, "dawid-skene")
     with pytest.raises(InvalidParameterError, match="spectral"):
         aggregate(ddf, "dawid-skene", uncertainty="plug-in", init="spectral")
     with pytest.raises(InvalidParameterError, match="alpha"):

@@ -38,9 +38,8 @@ Stats = dict[str, Any]
 SUPPORTED = {
     "majority-vote": "any parameters",
     "soft-vote": "any parameters",
-    "dawid-skene": "uncertainty='plug-in'; init 'soft-vote', 'majority-vote' or 'uniform'",
-    "one-coin-dawid-skene": "uncertainty='plug-in'; init 'soft-vote', 'majority-vote' or "
-    "'uniform'",
+    "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
 }
 
 
@@ -81,7 +80,40 @@ class Plan:
 
 
 class _EMPlan(Plan):
+    """An EM model; with ``uncertainty`` other than ``"plug-in"``, the held-out
+    temperature is fitted after EM from per-block sums of its objective
+    (:meth:`temper_terms`, :meth:`temper_loglik`): every block keeps the terms of its
+    answers whose global answer number is a multiple of
+    :func:`softlabels.infer.em.temperature_step`, the answers the in-process fit
+    uses."""
+
     iterative = True
+
+    @property
+    def tempered(self) -> bool:
+        return self.model.uncertainty != "plug-in"
+
+    def temper_terms(
+        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The block's item scores and the temperature terms of its chosen answers
+        (``block.rows``: global answer numbers)."""
+        scores, answer_logs = self.model._held_out_logs(block, post, fitted)
+        if self.model.uncertainty == "leave-self-out":
+            scores, answer_logs = K.leave_self_out(block.item, block.n_items, answer_logs)
+        chosen = np.flatnonzero(block.rows % step == 0)
+        logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
+        return scores, logits, held
+
+    @staticmethod
+    def temper_loglik(terms: tuple[np.ndarray, np.ndarray, np.ndarray], inv_t: float) -> float:
+        return K.temperature_loglik(inv_t, terms[1], terms[2])
+
+    @staticmethod
+    def tempered_post(
+        terms: tuple[np.ndarray, np.ndarray, np.ndarray], prior: np.ndarray, temperature: float
+    ) -> tuple[np.ndarray]:
+        return (K.tempered_posteriors(np.log(prior), terms[0], temperature),)
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
         post = self.model._initial_posteriors(block)
@@ -127,6 +159,9 @@ class DawidSkenePlan(_EMPlan):
         logits += np.log(prior)
         return logits
 
+    def held_out_params(self, totals: Stats) -> Any:
+        return self.model._held_out_params(totals["pairs"])
+
     def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
         table, prior = params
         k = table.shape[1]
@@ -156,6 +191,12 @@ class OneCoinPlan(_EMPlan):
         skills, prior = params
         return self.model._log_scores(block, skills) + np.log(prior)
 
+    def held_out_params(self, totals: Stats) -> Any:
+        return self.model._held_out_params(
+            totals["agree"], totals["per_worker"], totals["class_mass"].shape[0],
+            totals["n_answers"],
+        )
+
     def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
         skills, prior = params
         return {"skills_": skills, "priors_": prior, "temperature_": 1.0}
@@ -179,12 +220,6 @@ def plan_for(model: Any) -> Plan:
             f"partitioned engine yet; supported: {', '.join(SUPPORTED)}."
         )
     params: Mapping[str, Any] = model.get_params()
-    if params.get("uncertainty", "plug-in") != "plug-in":
-        raise InvalidParameterError(
-            f"uncertainty={params['uncertainty']!r} of {model.name!r} is not supported on a "
-            "partitioned engine yet (its held-out temperature reads every answer); pass "
-            "uncertainty='plug-in'."
-        )
     if params.get("init", "soft-vote") == "spectral":
         raise InvalidParameterError(
             f"init='spectral' of {model.name!r} is not supported on a partitioned engine; "

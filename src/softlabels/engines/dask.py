@@ -19,7 +19,7 @@ Example (needs the ``dask`` extra)::
     from softlabels.engines.dask import aggregate, write_parquet
 
     client = Client()  # or Client("scheduler-address:8786")
-    fit = aggregate("answers/*.parquet", method="dawid-skene", uncertainty="plug-in")
+    fit = aggregate("answers/*.parquet", method="dawid-skene")
     fit.confusions_, fit.n_iter_
     write_parquet(fit.soft_labels_, "soft_labels/")
 """
@@ -52,6 +52,8 @@ __all__ = ["DaskFit", "aggregate", "write_parquet"]
 
 #: partitions' statistics summed per node of the reduction tree
 SPLIT_EVERY = 8
+#: the column of global answer numbers (the held-out temperature's subsample)
+ROW = "__softlabels_answer__"
 
 
 class DaskFit:
@@ -105,7 +107,7 @@ def aggregate(
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``dawid-skene``,
         ``one-coin-dawid-skene``); ``params`` are the model's parameters, checked as
-        in-process. Dawid–Skene and one-coin need ``uncertainty="plug-in"`` here.
+        in-process (any ``uncertainty``; ``init="spectral"`` is not offered here).
     item_col, worker_col, label_col, classes
         As :meth:`softlabels.Annotations.from_frame` (duplicate answers are kept).
     callback : callable, optional
@@ -126,11 +128,12 @@ def aggregate(
 
     # one pass over the answers: rows, missing values, distinct workers and labels
     cols = [item_col, worker_col, label_col]
-    n_rows, missing, workers, labels = dask.compute(
-        frame.shape[0], frame[cols].isna().sum(),
+    lengths, missing, workers, labels = dask.compute(
+        frame.map_partitions(len), frame[cols].isna().sum(),
         frame[worker_col].drop_duplicates(split_out=1),
         frame[label_col].drop_duplicates(split_out=1),
     )
+    n_rows = int(np.sum(lengths))
     if n_rows == 0:
         raise InputError("the answer table has no rows.")
     for role, name in zip(("item", "worker", "label"), cols):
@@ -143,7 +146,12 @@ def aggregate(
     def make_block(part: pd.DataFrame) -> Annotations:
         return _block(part, item_col, worker_col, label_col, worker_ids, class_arr)
 
-    by_item = frame[cols].shuffle(on=item_col)
+    frame = frame[cols]
+    if getattr(plan, "tempered", False):  # the global answer numbers, in input order
+        offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
+        frame = frame.map_partitions(_number_rows, offsets, meta={
+            **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
+    by_item = frame.shuffle(on=item_col)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
 
@@ -194,7 +202,34 @@ def _run(
             prev = objective
     for name, value in plan.fitted(params, totals).items():
         setattr(fit, name, value)
+    if getattr(plan, "tempered", False) and totals["class_mass"].shape[0] >= 2:
+        states = _temper(plan, params[1], blocks, states, totals, n_answers, fit)
     return states, totals
+
+
+def _temper(
+    plan: Any, prior: np.ndarray, blocks: list[Any], states: list[Any], totals: Stats,
+    n_answers: int, fit: DaskFit,
+) -> list[Any]:
+    """The held-out temperature (:func:`softlabels.infer.em.held_out_temperature`): the
+    search runs on the client, each value of its objective a sum over partitions."""
+    from softlabels.infer import em as K
+
+    shared = dask.delayed(plan.held_out_params(totals), traverse=False)
+    step = K.temperature_step(n_answers)
+    terms = [dask.delayed(plan.temper_terms)(b, s[0], shared, prior, step)
+             for b, s in zip(blocks, states)]
+    (terms,) = dask.persist(terms)
+
+    def neg_loglik(log_t: float) -> float:
+        inv = float(np.exp(-log_t))
+        parts = [dask.delayed(plan.temper_loglik)(t, inv) for t in terms]
+        return -float(dask.compute(_tree_sum(parts))[0])
+
+    fit.temperature_ = K.search_temperature(neg_loglik)
+    posts = [dask.delayed(plan.tempered_post, nout=1)(t, prior, fit.temperature_) for t in terms]
+    (posts,) = dask.persist(posts)
+    return posts
 
 
 def _tree_sum(parts: list[Any]) -> Any:
@@ -210,6 +245,11 @@ def _tree_sum(parts: list[Any]) -> Any:
         level = [dask.delayed(total)(*level[i:i + SPLIT_EVERY])
                  for i in range(0, len(level), SPLIT_EVERY)]
     return level[0]
+
+
+def _number_rows(part: pd.DataFrame, offsets: np.ndarray, partition_info: Any = None) -> pd.DataFrame:
+    start = int(offsets[partition_info["number"]]) if partition_info else 0
+    return part.assign(**{ROW: np.arange(start, start + len(part), dtype=np.int64)})
 
 
 def _read(answers: Any, item_col: str, worker_col: str, label_col: str) -> Any:
@@ -256,10 +296,13 @@ def _block(
             f"label {show(part[label_col].iloc[bad[0]])} is not one of the declared classes "
             f"{classes.tolist()} ({bad.size} such rows in a partition)."
         )
-    return Annotations(
+    block = Annotations(
         item_codes.astype(np.int64), workers.astype(np.int64), labels.astype(np.int32),
         np.asarray(item_ids), np.zeros(worker_ids.size, dtype=np.bool_), classes,
     )
+    if ROW in part.columns:
+        block.rows = part[ROW].to_numpy()
+    return block
 
 
 def _empty_block(frame: Any, item_col: str, worker_ids: np.ndarray, classes: np.ndarray) -> Annotations:

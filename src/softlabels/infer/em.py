@@ -291,30 +291,68 @@ def held_out_temperature(
     ``T`` is fitted on the answers alone, without truth, and never changes the most
     likely class of an item: tempering changes how sure a label is, not which it is.
     """
-    from scipy.optimize import minimize_scalar
-
     n = len(item)
     if n == 0 or scores.shape[1] < 2:
         return 1.0
     # a scalar needs no more than this many answers: beyond it, every k-th answer
-    step = max(1, -(-n // _TEMPERATURE_ANSWERS))
+    step = temperature_step(n)
     span = _TEMPERATURE_BLOCK * step
     chosen = [slice(a, min(a + span, n), step) for a in range(0, n, span)]
-    cached = [answer_logs(chosen[0])] if len(chosen) == 1 else None
+    cached = (
+        [temperature_terms(log_prior, scores, item, answer_logs, chosen[0])]
+        if len(chosen) == 1 else None
+    )
 
     def neg_loglik(log_t: float) -> float:
         inv = np.exp(-log_t)
         total = 0.0
         for b, s in enumerate(chosen):
-            log_fit, log_held = cached[b] if cached is not None else answer_logs(s)
-            logits = scores[item[s]]
-            logits += log_prior
-            logits -= log_fit
-            logits *= inv
-            logits -= _log_sum_exp(logits)[:, None]
-            logits += log_held
-            total += float(_log_sum_exp(logits).sum())
+            terms = cached[b] if cached is not None else temperature_terms(
+                log_prior, scores, item, answer_logs, s)
+            total += temperature_loglik(inv, *terms)
         return -total
+
+    return search_temperature(neg_loglik, bounds)
+
+
+def temperature_step(n_answers: int) -> int:
+    """The held-out temperature is fitted on every k-th answer (in answer order),
+    about 200,000 of them: k."""
+    return max(1, -(-n_answers // _TEMPERATURE_ANSWERS))
+
+
+def temperature_terms(
+    log_prior: np.ndarray,
+    scores: np.ndarray,
+    item: np.ndarray,
+    answer_logs: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+    s: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the answers ``s`` (a slice or index array; see
+    :func:`held_out_temperature`): their items' log scores without the answer's own
+    term, and the answers' held-out log-probabilities."""
+    log_fit, log_held = answer_logs(s)
+    logits = scores[item[s]]
+    logits += log_prior
+    logits -= log_fit
+    return logits, log_held
+
+
+def temperature_loglik(inv_t: float, logits: np.ndarray, log_held: np.ndarray) -> float:
+    """The log-likelihood of held-out answers at temperature ``1 / inv_t``, from
+    :func:`temperature_terms` (a sum over answers: it adds up over blocks)."""
+    logits = logits * inv_t
+    logits -= _log_sum_exp(logits)[:, None]
+    logits += log_held
+    return float(_log_sum_exp(logits).sum())
+
+
+def search_temperature(
+    neg_loglik: Callable[[float], float], bounds: tuple[float, float] = (1.0, 100.0)
+) -> float:
+    """The temperature minimising ``neg_loglik(log T)`` over ``bounds``: a bounded
+    scalar search, both ends checked too, the smallest temperature winning a tie."""
+    from scipy.optimize import minimize_scalar
 
     low, high = np.log(bounds[0]), np.log(bounds[1])
     best = minimize_scalar(neg_loglik, bounds=(low, high), method="bounded",
@@ -326,6 +364,23 @@ def held_out_temperature(
     least = min(value for value, _ in candidates)
     slack = 1e-9 * max(abs(least), 1.0)
     return float(np.exp(next(t for value, t in candidates if value <= least + slack)))
+
+
+def leave_self_out(
+    item: np.ndarray,
+    n_items: int,
+    answer_logs: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, np.ndarray]]]:
+    """The item scores and answer logs when every answer is weighed by its worker's
+    parameters estimated without it, in the posterior too (``uncertainty=
+    "leave-self-out"``)."""
+    scores = held_out_scores(item, n_items, answer_logs)
+
+    def held_only(s: Any) -> tuple[np.ndarray, np.ndarray]:
+        held = answer_logs(s)[1]
+        return held, held
+
+    return scores, held_only
 
 
 def held_out_scores(

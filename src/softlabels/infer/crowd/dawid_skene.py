@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from softlabels.core.validation import n_jobs, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
-from softlabels.infer.base import chance_or, pin_gold
+from softlabels.infer.base import chance_or
 from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
 from softlabels.infer import em as K
 
@@ -131,32 +134,36 @@ class OneCoinDawidSkene(EMModel):
         """Skills refitted on the final posteriors; held-out temperature as in
         :meth:`DawidSkene._temper`, a worker's skill without answer a being its
         expected right answers less that answer's probability of being right."""
+        agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
+        fitted = self._held_out_params(agree, ann.answers_per_worker, ann.n_classes, ann.n_answers)
+        scores, answer_logs = self._held_out_logs(ann, post, fitted)
+        return self._tempered(ann, gold, prior, scores, answer_logs)
+
+    def _held_out_params(
+        self, agree: np.ndarray, n_w: np.ndarray, k: int, n_answers: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """From each worker's expected right answers and answers (over all answers):
+        what :meth:`_held_out_logs` needs."""
+        mean = agree.sum() / n_answers
+        return agree, n_w, self._skills(agree, n_w, k, mean), mean
+
+    def _held_out_logs(
+        self, ann: Annotations, post: np.ndarray, fitted: tuple
+    ) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, np.ndarray]]]:
+        """The plug-in item scores of the answers in ``ann`` (all, or one block of
+        items) and their ``answer_logs`` (:func:`softlabels.infer.em.held_out_temperature`)."""
+        agree, n_w, skills, mean = fitted
         k = ann.n_classes
-        n_w = ann.answers_per_worker
         right_prob = K.answer_agreement(ann, post)
-        agree = K.per_worker_sum(ann, right_prob)
-        mean = agree.sum() / ann.n_answers
-        skills = self._skills(agree, n_w, k, mean)
-        scores = self._log_scores(ann, skills)
-        log_prior = np.log(prior)
         answered = np.eye(k, dtype=bool)
 
-        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+        def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:
             w, own = ann.worker[s], answered[ann.label[s]]
             held = self._skills(agree[w] - right_prob[s], n_w[w] - 1.0, k, mean)
             fit = np.where(own, K.safe_log(skills[w])[:, None], K.log_wrong(skills[w], k)[:, None])
             return fit, np.where(own, K.safe_log(held)[:, None], K.log_wrong(held, k)[:, None])
 
-        if self.uncertainty == "leave-self-out":
-            scores = K.held_out_scores(ann.item, ann.n_items, answer_logs)
-            fitted = answer_logs
-
-            def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
-                held = fitted(s)[1]
-                return held, held
-
-        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
-        return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)
+        return self._log_scores(ann, skills), answer_logs
 
 
 class DawidSkene(EMModel):
@@ -338,28 +345,32 @@ class DawidSkene(EMModel):
         (:func:`softlabels.infer.em.held_out_temperature`) and return the tempered
         posteriors. A worker's parameters without answer a are its counts less that
         answer's item posterior (its share of the counts), plus the same pseudo-counts."""
-        w, k = ann.n_workers, ann.n_classes
-        raw = K.pair_counts(ann, post)  # [w * k + l, k]
-        cube = raw.reshape(w, k, k)  # [w, l, k]
-        counts = (cube + self._pseudo_counts(cube)).reshape(w * k, k)
-        totals = counts.reshape(w, k, k).sum(axis=1)  # [w, k]
-        log_table = K.safe_log(counts) - K.safe_log(np.repeat(totals, k, axis=0))
-        scores = np.asarray(ann.item_pair_matrix @ log_table)
-        row = ann.worker.astype(np.int64) * k + ann.label
-        log_prior = np.log(prior)
+        fitted = self._held_out_params(K.pair_counts(ann, post))
+        scores, answer_logs = self._held_out_logs(ann, post, fitted)
+        return self._tempered(ann, gold, prior, scores, answer_logs)
 
-        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+    def _held_out_params(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """From the expected counts over all answers (pair layout, ``[w * K + l, k]``):
+        the counts with pseudo-counts, each worker's totals per class, the log table."""
+        k = raw.shape[1]
+        cube = raw.reshape(-1, k, k)  # [w, l, k]
+        counts = (cube + self._pseudo_counts(cube)).reshape(-1, k)
+        totals = counts.reshape(-1, k, k).sum(axis=1)  # [w, k]
+        log_table = K.safe_log(counts) - K.safe_log(np.repeat(totals, k, axis=0))
+        return counts, totals, log_table
+
+    def _held_out_logs(
+        self, ann: Annotations, post: np.ndarray, fitted: tuple
+    ) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, np.ndarray]]]:
+        """The plug-in item scores of the answers in ``ann`` (all, or one block of
+        items) and their ``answer_logs`` (:func:`softlabels.infer.em.held_out_temperature`)."""
+        counts, totals, log_table = fitted
+        scores = np.asarray(ann.item_pair_matrix @ log_table)
+        row = ann.worker.astype(np.int64) * ann.n_classes + ann.label
+
+        def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:
             own = post[ann.item[s]]
             held = K.safe_log(counts[row[s]] - own) - K.safe_log(totals[ann.worker[s]] - own)
             return log_table[row[s]], held
 
-        if self.uncertainty == "leave-self-out":
-            scores = K.held_out_scores(ann.item, ann.n_items, answer_logs)
-            fitted = answer_logs
-
-            def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
-                held = fitted(s)[1]
-                return held, held
-
-        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
-        return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)
+        return scores, answer_logs

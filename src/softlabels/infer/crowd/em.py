@@ -24,7 +24,7 @@ from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.core.validation import Constraint, integer, option, real
 from softlabels.infer import em as K
-from softlabels.infer.base import CrowdModel
+from softlabels.infer.base import CrowdModel, pin_gold
 from softlabels.infer.crowd.spectral import spectral_posteriors
 
 __all__ = ["EM_CONSTRAINTS", "EMModel"]
@@ -70,3 +70,20 @@ class EMModel(CrowdModel):
         )
         self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
         return post, params
+
+    def _tempered(
+        self,
+        ann: Annotations,
+        gold: np.ndarray,
+        prior: np.ndarray,
+        scores: np.ndarray,
+        answer_logs: Callable[[Any], tuple[np.ndarray, np.ndarray]],
+    ) -> np.ndarray:
+        """The posteriors of ``uncertainty="tempered"`` or ``"leave-self-out"`` from the
+        plug-in item scores and the answers' ``answer_logs``
+        (:func:`softlabels.infer.em.held_out_temperature`); sets ``temperature_``."""
+        if self.uncertainty == "leave-self-out":  # type: ignore[attr-defined]
+            scores, answer_logs = K.leave_self_out(ann.item, ann.n_items, answer_logs)
+        log_prior = np.log(prior)
+        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
+        return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)
