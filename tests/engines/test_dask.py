@@ -166,6 +166,15 @@ def test_dask_frame_input_and_declared_classes(client, synthetic):
     assert_same(fit, ref)
 
 
+@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene", "one-coin-dawid-skene"])
+def test_more_partitions_than_items(client, tiny_answers, method):
+    """Partitions left empty by the shuffle, string ids, one-worker classes."""
+    ddf = dd.from_pandas(tiny_answers, npartitions=3).repartition(npartitions=6)
+    fit = aggregate(ddf, method)
+    assert_same(fit, create_method(method).fit(tiny_answers))
+    assert fit.n_items_ == 3 and fit.n_answers_ == 9
+
+
 def test_write_parquet_is_atomic(client, synthetic, tmp_path):
     _, glob = synthetic
     fit = aggregate(glob, "soft-vote")
@@ -204,6 +213,8 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
     ddf = dd.from_pandas(answers, npartitions=2)
     with pytest.raises(InvalidParameterError, match="'glad' does not run"):
         aggregate(ddf, "glad")
+    with pytest.raises(InvalidParameterError, match="gold= is not supported"):
+        aggregate(ddf, "dawid-skene", gold={1: 0})
     with pytest.raises(InvalidParameterError, match="spectral"):
         aggregate(ddf, "dawid-skene", uncertainty="plug-in", init="spectral")
     with pytest.raises(InvalidParameterError, match="alpha"):

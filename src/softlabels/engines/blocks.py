@@ -101,6 +101,7 @@ class _EMPlan(Plan):
         scores, answer_logs = self.model._held_out_logs(block, post, fitted)
         if self.model.uncertainty == "leave-self-out":
             scores, answer_logs = K.leave_self_out(block.item, block.n_items, answer_logs)
+        scores = scores.astype(np.float64, copy=False)  # bincount of nothing is int
         chosen = np.flatnonzero(block.rows % step == 0)
         logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
         return scores, logits, held

@@ -119,6 +119,12 @@ def aggregate(
     """
     from softlabels.infer.registry import create_method
 
+    for name in ("gold", "duplicates"):
+        if name in params:
+            raise InvalidParameterError(
+                f"{name}= is not supported on the Dask engine yet (answers are all kept, "
+                "no item is pinned); fit in-process for it."
+            )
     model = create_method(method, **params)
     model._validate_params()
     plan = plan_for(model)
