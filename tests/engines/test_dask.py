@@ -9,6 +9,8 @@ log-likelihood, iterations.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +238,22 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
         aggregate(dd.from_pandas(holes, npartitions=2), "majority-vote")
     with pytest.raises(InputError, match="label 3 is not one of the declared classes"):
         aggregate(ddf, "majority-vote", classes=[0, 1, 2]).soft_labels_.compute()
+
+
+def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
+    """A worker process dies during EM (its persisted blocks and posteriors are lost):
+    Dask recomputes them from the input and the fit still equals the in-process one."""
+    answers, glob = synthetic
+    params = {"uncertainty": "tempered", "tol": 0.0, "n_iter": 6}
+    killed = []
+
+    def kill_one(it: int, _: float) -> None:
+        if it == 3:
+            nanny = next(iter(client.cluster.workers.values()))
+            os.kill(nanny.pid, signal.SIGKILL)
+            killed.append(nanny.pid)
+
+    fit = aggregate(glob, "dawid-skene", callback=kill_one, **params)
+    assert killed
+    assert_same(fit, create_method("dawid-skene", **params).fit(answers))
+    client.wait_for_workers(2, timeout=60)
