@@ -257,3 +257,35 @@ def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
     assert killed
     assert_same(fit, create_method("dawid-skene", **params).fit(answers))
     client.wait_for_workers(2, timeout=60)
+
+
+def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
+    from softlabels.cli import main
+
+    answers, glob = synthetic
+    out, workers = tmp_path / "soft", tmp_path / "workers.csv"
+    address = client.scheduler.address
+    code = main(["aggregate", glob, "--engine", "dask", "--scheduler", address,
+                 "-m", "one-coin-dawid-skene", "-o", str(out), "--workers-out", str(workers)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"{len(answers):,} answers" in captured.out
+    ref = create_method("one-coin-dawid-skene").fit(answers)
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
+    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+
+    for argv, message in [
+        (["-o", str(out), "--engine", "dask", "--scheduler", address], "already exists"),
+        (["-o", str(tmp_path / "x"), "--engine", "spark"], "--engine must be numpy or dask"),
+        (["-o", str(tmp_path / "x.csv"), "--local-workers", "2"], "need --engine dask"),
+        (["-o", str(tmp_path / "x"), "--engine", "dask", "--scheduler", address,
+          "-m", "glad"], "does not run"),
+    ]:
+        code = main(["aggregate", glob, *argv])
+        captured = capsys.readouterr()
+        assert code == 2 and message in captured.err, (argv, captured.err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["soft", "workers.csv"]

@@ -138,6 +138,16 @@ def aggregate(
     n_jobs: Optional[int] = typer.Option(
         None, help="Threads for large inputs (dawid-skene); -1: all cores."
     ),
+    engine: str = typer.Option(
+        "numpy", help="numpy (in-process) or dask: Parquet answers (a file, folder or quoted "
+        "glob) fitted on a Dask cluster, soft labels written as a Parquet folder."
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, help="--engine dask: address of a running Dask scheduler."
+    ),
+    local_workers: Optional[int] = typer.Option(
+        None, help="--engine dask: start a local cluster of this many worker processes."
+    ),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
@@ -147,21 +157,29 @@ def aggregate(
     Example:
 
         softlabels aggregate answers.csv -m dawid-skene -o labels.parquet --workers-out workers.csv
+
+        softlabels aggregate "answers/*.parquet" --engine dask --local-workers 4 -o labels/
     """
     params = method_params(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
+    if engine not in ("numpy", "dask"):
+        raise CLIError(f"--engine must be numpy or dask; got {engine!r}.")
+    if engine == "numpy" and (scheduler is not None or local_workers is not None):
+        raise CLIError("--scheduler and --local-workers need --engine dask.")
+    if engine == "dask":
+        if gold is not None or duplicates != "keep":
+            raise CLIError("--gold and --duplicates are not supported with --engine dask yet.")
+        aggregate_on_dask(
+            str(answers), method, params, output, workers_out,
+            dict(item_col=item_col, worker_col=worker_col, label_col=label_col),
+            parse_classes(classes), scheduler, local_workers,
+        )
+        return
     check_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
         if workers_out.resolve() == output.resolve():
             raise CLIError("--workers-out and --output must be different files.")
-    class_list = None
-    if classes is not None:
-        class_list = [c.strip() for c in classes.split(",") if c.strip()]
-        if not class_list:
-            raise CLIError("--classes is empty; give a comma-separated list.")
-        names = pd.Index(class_list)
-        if names.has_duplicates:
-            raise CLIError(f"--classes lists {names[names.duplicated()][0]!r} more than once.")
+    class_list = parse_classes(classes)
     ann = read_answers(
         answers,
         item_col=item_col,
@@ -181,6 +199,64 @@ def aggregate(
             write_frame(model.reliability_frame(), workers_out)
     out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
     out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
+
+
+def parse_classes(classes: Optional[str]) -> Optional[list[str]]:
+    """The --classes option as a list (None when not given)."""
+    if classes is None:
+        return None
+    class_list = [c.strip() for c in classes.split(",") if c.strip()]
+    if not class_list:
+        raise CLIError("--classes is empty; give a comma-separated list.")
+    names = pd.Index(class_list)
+    if names.has_duplicates:
+        raise CLIError(f"--classes lists {names[names.duplicated()][0]!r} more than once.")
+    return class_list
+
+
+def aggregate_on_dask(
+    answers: str, method: str, params: dict[str, Any], output: Path,
+    workers_out: Optional[Path], columns: dict[str, str], classes: Optional[list[str]],
+    scheduler: Optional[str], local_workers: Optional[int],
+) -> None:
+    """`softlabels aggregate --engine dask`: the fit on a Dask cluster (an address, a
+    local cluster, or the default scheduler), soft labels written as a Parquet folder."""
+    from softlabels._optional import require
+
+    require("distributed", "dask")
+    from distributed import Client, LocalCluster
+    from softlabels.engines.dask import aggregate as dask_aggregate, write_parquet
+
+    if scheduler is not None and local_workers is not None:
+        raise CLIError("give --scheduler or --local-workers, not both.")
+    if local_workers is not None and local_workers < 1:
+        raise CLIError(f"--local-workers must be at least 1; got {local_workers}.")
+    if output.exists():
+        raise CLIError(f"{output}: already exists; the soft labels go to a new folder.")
+    if workers_out is not None:
+        check_output(workers_out, inputs=())
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            stack.enter_context(Client(scheduler))
+        elif local_workers is not None:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=local_workers, threads_per_worker=1, processes=True,
+                dashboard_address=None,
+            ))
+            stack.enter_context(Client(cluster))
+        total = create_method(method, **params).get_params().get("n_iter")
+        with iteration_progress(f"fitting {method} on dask", total) as callback:
+            fit = dask_aggregate(answers, method, classes=classes, callback=callback,
+                                 **columns, **params)
+        write_parquet(fit.soft_labels_, output)
+        if workers_out is not None:
+            write_frame(fit.reliability_frame(), workers_out)
+    out.print(
+        f"{fit.n_answers_:,} answers, {fit.n_items_:,} items, {fit.worker_ids_.size:,} "
+        f"workers; {fit.method}"
+        + (f", {fit.n_iter_} iterations" if fit.n_iter_ else "")
+        + f"\nsoft labels -> {output}/" + (f"; workers -> {workers_out}" if workers_out else "")
+    )
 
 
 def methods() -> None:
