@@ -266,3 +266,10 @@ def test_method_with_parameters(answers, tmp_path, capsys):
     soft = SoftLabels.read_parquet(out)
     assert soft.provenance["method"] == "dawid-skene"
     assert soft.provenance["params"]["uncertainty"] == "plug-in"
+
+
+def test_local_workers_below_one_is_refused(answers, tmp_path, capsys):
+    code, _, err = run(capsys, "aggregate", answers, "-o", tmp_path / "o.csv", "--engine", "dask",
+                       "--local-workers", "0")
+    assert code == 2
+    assert "--local-workers must be >= 1; got 0." in err and len(err.strip().splitlines()) == 1

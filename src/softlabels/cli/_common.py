@@ -205,6 +205,7 @@ INT_RANGES: dict[str, IntRange] = {
     "n_bins": IntRange(low=1),
     "levels": IntRange(low=2),
     "seed": IntRange(low=0, high=2**32 - 1),
+    "local_workers": IntRange(low=1),
 }
 
 

@@ -229,8 +229,6 @@ def aggregate_on_dask(
 
     if scheduler is not None and local_workers is not None:
         raise CLIError("give --scheduler or --local-workers, not both.")
-    if local_workers is not None and local_workers < 1:
-        raise CLIError(f"--local-workers must be at least 1; got {local_workers}.")
     if output.exists():
         raise CLIError(f"{output}: already exists; the soft labels go to a new folder.")
     if workers_out is not None:
