@@ -106,6 +106,25 @@ def show(value: Any) -> str:
     return repr(value)
 
 
+
+def check_answer_columns(
+    columns: Any, item_col: str, worker_col: str, label_col: str, where: str = ""
+) -> None:
+    """The three answer columns exist among ``columns`` and differ; else an
+    :class:`InputError` naming the missing column, the columns there are, and the option
+    that chooses it (``where``: a prefix such as the file name)."""
+    cols = {"item": item_col, "worker": worker_col, "label": label_col}
+    present = [str(c) for c in columns]
+    for role, name in cols.items():
+        if name not in columns:
+            raise InputError(
+                f"{where}no {name!r} column for the {role}s (columns: "
+                f"{', '.join(present[:10])}).{suggest(name, present)} "
+                f"Choose the column with --{role}-col ({role}_col=...)."
+            )
+    if len(set(cols.values())) < 3:
+        raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
+
 class Annotations:
     """Crowd answers (item, worker, label) with integer codes.
 
@@ -183,17 +202,8 @@ class Annotations:
                 f"duplicates must be 'keep', 'last' or 'error'; got {duplicates!r}."
                 + suggest(str(duplicates), ["keep", "last", "error"])
             )
+        check_answer_columns(frame.columns, item_col, worker_col, label_col, where)
         cols = {"item": item_col, "worker": worker_col, "label": label_col}
-        present = [str(c) for c in frame.columns]
-        for role, name in cols.items():
-            if name not in frame.columns:
-                raise InputError(
-                    f"{where}no {name!r} column for the {role}s (columns: "
-                    f"{', '.join(present[:10])}).{suggest(name, present)} "
-                    f"Choose the column with --{role}-col ({role}_col=...)."
-                )
-        if len(set(cols.values())) < 3:
-            raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
         if len(frame) == 0:
             raise InputError(f"{where}the answer table has no rows.")
         for role, name in cols.items():

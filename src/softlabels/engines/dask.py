@@ -39,7 +39,8 @@ import pandas as pd
 
 from softlabels._optional import require
 from softlabels.core.annotations import (
-    Annotations, check_padded_labels, class_list, codes_in, show, sorted_unique,
+    Annotations, check_answer_columns, check_padded_labels, class_list, codes_in, show,
+    sorted_unique,
 )
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
@@ -274,16 +275,7 @@ def _read(answers: Any, item_col: str, worker_col: str, label_col: str) -> Any:
             "answers must be a dask DataFrame or a path or glob of Parquet files; got "
             f"{type(answers).__name__}."
         )
-    cols = {"item": item_col, "worker": worker_col, "label": label_col}
-    present = [str(c) for c in frame.columns]
-    for role, name in cols.items():
-        if name not in frame.columns:
-            raise InputError(
-                f"no {name!r} column for the {role}s (columns: {', '.join(present[:10])}); "
-                f"choose it with {role}_col=..."
-            )
-    if len(set(cols.values())) < 3:
-        raise InputError(f"item, worker and label columns must differ; got {cols}.")
+    check_answer_columns(frame.columns, item_col, worker_col, label_col)
     return frame
 
 
