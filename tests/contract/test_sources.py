@@ -401,3 +401,14 @@ def test_a_source_name_may_carry_parameters():
         softlabels.create_source("dawid-skene:alpha")
     with pytest.raises(softlabels.InvalidParameterError, match="no_such"):
         softlabels.create_source("dawid-skene:no_such=1")
+
+
+def test_spec_of_round_trips_through_parse_spec():
+    from softlabels.infer.registry import parse_spec, spec_of
+
+    model = softlabels.create_source("dawid-skene:uncertainty=plug-in,alpha=0,n_iter=7")
+    spec = spec_of(model)
+    assert spec == "dawid-skene:alpha=0,n_iter=7,uncertainty=plug-in"
+    again = softlabels.create_source(spec)
+    assert again.get_params() == model.get_params()
+    assert parse_spec(spec_of(softlabels.create_source("glad"))) == ("glad", {})

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from _report_helpers import HOSTILE, model_inputs
 
+import softlabels
 from softlabels import SoftLabels
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InputError, InvalidParameterError
@@ -138,7 +139,9 @@ def test_summary_counts(crowd, crowd_page):
     assert fact(crowd_page, "Answers") == f"{len(crowd):,}"
     assert fact(crowd_page, "Items") == f"{crowd['item'].nunique():,}"
     assert fact(crowd_page, "Workers") == f"{crowd['worker'].nunique():,}"
-    assert fact(crowd_page, "Consensus method") == "dawid-skene"
+    # the default crowd model, written as it can be passed back to --method
+    assert fact(crowd_page, "Consensus method") == softlabels.DEFAULT_CROWD_METHOD
+    assert softlabels.DEFAULT_CROWD_METHOD == "dawid-skene:uncertainty=leave-self-out"
 
 
 def test_imbalance_alert_fires_only_on_imbalanced_data():

@@ -25,7 +25,7 @@ from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.api import check_gold, fit_method
-from softlabels.infer.registry import create_method, list_methods, method_summary
+from softlabels.infer.registry import create_method, list_methods, method_summary, spec_of
 
 
 def method_params(
@@ -66,7 +66,7 @@ def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
     table.add_row("answers", f"{ann.n_answers:,}")
     table.add_row("items", f"{ann.n_items:,}")
     table.add_row("workers", f"{ann.n_workers:,}")
-    table.add_row("method", model.name)
+    table.add_row("method", spec_of(model))
     if getattr(model, "n_iter", None) is not None:
         state = "converged" if model.converged_ else "stopped at n_iter"
         table.add_row("iterations", f"{model.n_iter_} ({state})")

@@ -32,6 +32,7 @@ __all__ = [
     "list_sources",
     "method_summary",
     "parse_spec",
+    "spec_of",
     "source_evidence",
     "source_summary",
 ]
@@ -205,6 +206,23 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         except (ValueError, SyntaxError):
             params[key.strip()] = value.strip()
     return name.strip(), params
+
+
+def spec_of(model: Any) -> str:
+    """The name of a source with the parameters that differ from its defaults, in the
+    form :func:`parse_spec` reads back: ``"dawid-skene:uncertainty=leave-self-out"``.
+
+    >>> from softlabels.infer.crowd import DawidSkene
+    >>> spec_of(DawidSkene(uncertainty="plug-in", n_iter=50))
+    'dawid-skene:n_iter=50,uncertainty=plug-in'
+    >>> spec_of(DawidSkene())
+    'dawid-skene'
+    """
+    defaults = type(model)().get_params()
+    changed = {k: v for k, v in sorted(model.get_params().items()) if defaults.get(k) != v}
+    if not changed:
+        return str(model.name)
+    return f"{model.name}:" + ",".join(f"{k}={v}" for k, v in changed.items())
 
 
 def create_source(name: str, **params: Any) -> Any:

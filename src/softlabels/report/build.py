@@ -55,8 +55,11 @@ def _summary(ctx: Context, description: str | None) -> dict[str, Any]:
                   ("crowd", "Answers per item",
                    f"{d.ann.n_answers / max(d.ann.n_items, 1):,.1f}")]
     if d.soft is not None:
+        from softlabels.infer.registry import spec_of
+
+        method = spec_of(d.model) if d.model is not None else d.method
         facts.append(("crowd" if d.ann is not None else "labels", "Consensus method",
-                      d.method or "given"))
+                      method or "given"))
     facts += ctx.facts
     rank = {"data": 0, "crowd": 1, "labels": 2, "model": 3}
     facts.sort(key=lambda f: rank[f[0]])  # stable: keeps the order within a group
