@@ -44,6 +44,8 @@ SHARED = {
     "one-coin-dawid-skene": "OneCoinDawidSkene", "dawid-skene": "DawidSkene",
     "glad": "GLAD", "mace": "MACE", "kos": "KOS", "mmsr": "MMSR",
 }
+#: crowd-kit models without probabilities (KOS: labels; MMSR: vote scores): not an NLL reference
+NO_PROBABILITIES = ("KOS", "MMSR")
 EPS = 1e-12  # probabilities are raised to at least EPS inside the NLL: a miss costs <= 27.6
 N_BINS = 15
 METRICS = ["accuracy", "nll", "brier", "ece", "classwise_ece"]
@@ -191,6 +193,17 @@ def run(
     return pd.DataFrame(rows, columns=FIELDS)
 
 
+def read_csv(path: Path) -> pd.DataFrame:
+    """The rows ``run`` wrote to ``--csv``, with metrics as floats and no error as NaN."""
+    if not path.is_file():
+        sys.exit(f"{path}: not found")
+    frame = pd.read_csv(path, dtype={"library": str, "method": str, "dataset": str})
+    missing = set(FIELDS) - set(frame.columns)
+    if missing:
+        sys.exit(f"{path}: missing columns {', '.join(sorted(missing))}")
+    return frame[list(FIELDS)]
+
+
 def _csv_value(value: object) -> object:
     if value is None:
         return ""
@@ -245,19 +258,21 @@ def comparison_table(results: pd.DataFrame, default: str) -> str:
     acc, nll = pivot(results, "accuracy"), pivot(results, "nll")
     mine = [c for c in acc.columns if not c.startswith("ck:")]
     theirs = [c for c in acc.columns if c.startswith("ck:")]
+    with_probs = [c for c in theirs if c[3:] not in NO_PROBABILITIES]
     rows = []
     for name in acc.index:
         m, mv = best_of(acc, mine, name, "max")
         t, tv = best_of(acc, theirs, name, "max")
         mn, mnv = best_of(nll, mine, name, "min")
-        tn, tnv = best_of(nll, theirs, name, "min")
+        tn, tnv = best_of(nll, with_probs, name, "min")
         d_acc = acc.loc[name].get(default, np.nan)
         d_nll = nll.loc[name].get(default, np.nan)
         rows.append([name, f"{m} {mv:.3f}", f"{t} {tv:.3f}", f"{mv - tv:+.3f}",
                      f"{mn} {mnv:.3f}", f"{tn} {tnv:.3f}", f"{d_acc:.3f}", f"{d_nll:.3f}"])
     return markdown_table(
         ["set", "best of ours (acc)", "best of crowd-kit (acc)", "Δ acc",
-         "lowest NLL, ours", "lowest NLL, crowd-kit", f"default ({default}) acc",
+         "lowest NLL, ours", "lowest NLL, crowd-kit (models with probabilities)",
+         f"default ({default}) acc",
          "default NLL"], rows)
 
 
@@ -268,7 +283,10 @@ def describe(name: str) -> str:
             f"{answers['worker'].nunique():,} | {answers['label'].nunique()} |")
 
 
-def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: float) -> str:
+def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: float,
+             source: Path | None = None) -> str:
+    """The section; ``source``: the CSV the tables were rebuilt from (then ``seconds`` is
+    the sum of its fit times)."""
     default = softlabels.DEFAULT_CROWD_METHOD
     errors = results[results["error"].notna() & (results["error"] != "")]
     failures = ("\n".join(f"- {r.library} {r.method} on {r.dataset}: {r.error}"
@@ -301,7 +319,9 @@ def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: 
         "gives vote scores, clipped at 0 and renormalised per item. Bold: best in the row. "
         "The mean row averages each model over the sets it ran on; '(n)' marks a model that "
         "ran on n sets only (KOS is for two classes).",
-        "Environment:\n" + environment() + f"\n- Whole run: {seconds / 60:.1f} min",
+        "Environment:\n" + environment() + (
+            f"\n- Whole run: {seconds / 60:.1f} min" if source is None else
+            f"\n- Tables rebuilt from {source.name} (fits: {seconds / 60:.1f} min in all)"),
         "### Sets\n\n" + sets_table,
         "### Accuracy\n\n" + metric_table(results, "accuracy", "max"),
         "### NLL (nats)\n\n" + metric_table(results, "nll", "min"),
@@ -327,7 +347,15 @@ def main() -> None:
                    help="crowd-kit classes to run ('none' for none)")
     p.add_argument("--repeats", type=int, default=1, help="timed fits per model (median)")
     p.add_argument("--csv", type=Path, help="write one row per (library, method, set)")
+    p.add_argument("--from-csv", type=Path,
+                   help="no fits: write the tables of a CSV an earlier run wrote")
     args = p.parse_args()
+    if args.from_csv is not None:
+        results = read_csv(args.from_csv)
+        sets = sorted(results["dataset"].unique())
+        seconds = float(pd.to_numeric(results["fit_s"], errors="coerce").sum())
+        emit(markdown(results, sets, args.repeats, seconds, args.from_csv), args.output)
+        return
     if not DATA.is_dir():
         sys.exit(f"crowd data not found: expected {DATA} (answers.csv and truth.csv per set)")
     sets = args.datasets or available_sets()
