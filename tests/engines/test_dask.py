@@ -86,6 +86,9 @@ def assert_same(fit, ref) -> None:
 
 CASES = [
     ("majority-vote", {}),
+    ("wawa", {}),
+    ("zero-based-skill", {}),
+    ("zero-based-skill", {"n_iter": 7, "tol": 0.0, "lr_steps_to_reduce": 3, "eps": 0.01}),
     ("soft-vote", {"smoothing": 0.5}),
     ("soft-vote", {"normalization": "softmax"}),
     ("dawid-skene", {"uncertainty": "plug-in"}),
@@ -139,6 +142,8 @@ REAL = [
     ("temp", "dawid-skene", ["tempered"]),
     ("temp", "one-coin-dawid-skene", ["plug-in"]),
     ("dog", "majority-vote", [None]),
+    ("web", "zero-based-skill", [None]),
+    ("duck", "wawa", [None]),
 ]
 
 
@@ -168,7 +173,8 @@ def test_dask_frame_input_and_declared_classes(client, synthetic):
     assert_same(fit, ref)
 
 
-@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene", "one-coin-dawid-skene"])
+@pytest.mark.parametrize("method", ["majority-vote", "wawa", "zero-based-skill", "dawid-skene",
+                                    "one-coin-dawid-skene"])
 def test_more_partitions_than_items(client, tiny_answers, method):
     """Partitions left empty by the shuffle, string ids, one-worker classes."""
     ddf = dd.from_pandas(tiny_answers, npartitions=3).repartition(npartitions=6)

@@ -602,3 +602,11 @@ def test_aggregate_matches_fit(name, tiny_answers):
     a = softlabels.aggregate(tiny_answers, name)
     b = create_method(name).fit(tiny_answers).soft_labels_
     assert a.equals(b)
+
+
+def test_zero_based_skill_reports_each_iteration(multiclass_crowd):
+    seen = []
+    model = create_method("zero-based-skill", n_iter=12, tol=0.0).fit(
+        multiclass_crowd, callback=lambda it, step: seen.append((it, step)))
+    assert [it for it, _ in seen] == list(range(1, 13)) and model.n_iter_ == 12
+    assert all(step >= 0 for _, step in seen)

@@ -28,9 +28,10 @@ from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
 from softlabels.infer import em as K
 from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene
-from softlabels.infer.crowd.votes import MajorityVote, SoftVote
+from softlabels.core.soft import normalize_rows
+from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
-__all__ = ["Plan", "plan_for", "add_stats", "SUPPORTED"]
+__all__ = ["Plan", "WeightedVotePlan", "plan_for", "add_stats", "SUPPORTED"]
 
 Stats = dict[str, Any]
 
@@ -38,6 +39,8 @@ Stats = dict[str, Any]
 SUPPORTED = {
     "majority-vote": "any parameters",
     "soft-vote": "any parameters",
+    "wawa": "any parameters",
+    "zero-based-skill": "any parameters",
     "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
     "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
 }
@@ -203,9 +206,56 @@ class OneCoinPlan(_EMPlan):
         return {"skills_": skills, "priors_": prior, "temperature_": 1.0}
 
 
+class WeightedVotePlan(Plan):
+    """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
+    every pass, each block gives each worker's agreement with the block's vote under the
+    current skills (majority vote for ``skills=None``), and the client moves the skills
+    (:meth:`update`). The soft labels are the normalised skill-weighted votes."""
+
+    iterative = False
+    weighted = True
+
+    def agreement(self, block: Annotations, skills: np.ndarray | None) -> Stats:
+        counts = block.counts if skills is None else K.worker_votes(block, skills)
+        vote = K.split_argmax(counts)
+        return {"agree": K.per_worker_sum(block, K.answer_agreement(block, vote)),
+                "per_worker": block.answers_per_worker}
+
+    def start_skills(self, n_workers: int, n_classes: int) -> np.ndarray | None:
+        """The skills of the first pass (None: the plain majority vote)."""
+        if isinstance(self.model, Wawa):
+            return None
+        return np.full(n_workers, 1.0 / n_classes + self.model.eps)
+
+    def passes(self) -> int:
+        return 1 if isinstance(self.model, Wawa) else int(self.model.n_iter)
+
+    def update(
+        self, it: int, skills: np.ndarray | None, totals: Stats, lr: float
+    ) -> tuple[np.ndarray, float, bool]:
+        """The skills after pass ``it`` (1-based), the step size, and whether to stop:
+        Wawa takes the agreement itself; zero-based skill moves towards it by ``lr``,
+        which shrinks every ``lr_steps_to_reduce`` passes, and stops when no skill moves
+        by ``tol``."""
+        agreement = totals["agree"] / np.maximum(totals["per_worker"], 1)
+        if skills is None:
+            return agreement, lr, True
+        model = self.model
+        if it % model.lr_steps_to_reduce == 0:
+            lr *= model.lr_reduce_factor
+        step = lr * (agreement - skills)
+        return skills + step, lr, bool(np.abs(step).max(initial=0.0) < model.tol)
+
+    def final(self, block: Annotations, skills: np.ndarray) -> tuple[np.ndarray, Stats]:
+        post = normalize_rows(K.worker_votes(block, skills))
+        return post, _base_stats(block, post)
+
+
 _PLANS = {
     MajorityVote: Plan,
     SoftVote: Plan,
+    Wawa: WeightedVotePlan,
+    ZeroBasedSkill: WeightedVotePlan,
     DawidSkene: DawidSkenePlan,
     OneCoinDawidSkene: OneCoinPlan,
 }

@@ -106,8 +106,9 @@ def aggregate(
         Long-format answers; a path, folder or glob is read with
         :func:`dask.dataframe.read_parquet`.
     method : str
-        A registry name (``majority-vote``, ``soft-vote``, ``dawid-skene``,
-        ``one-coin-dawid-skene``); ``params`` are the model's parameters, checked as
+        A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
+        ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``); ``params`` are
+        the model's parameters, checked as
         in-process (any ``uncertainty``; ``init="spectral"`` is not offered here).
     item_col, worker_col, label_col, classes
         As :meth:`softlabels.Annotations.from_frame` (duplicate answers are kept).
@@ -183,6 +184,8 @@ def _run(
     """The EM loop of :func:`softlabels.infer.em.run_em`, one distributed pass per
     iteration: every partition returns its posteriors (kept there) and statistics
     (summed in a tree). Returns the persisted ``(post, ...)`` states and the totals."""
+    if getattr(plan, "weighted", False):
+        return _run_weights(plan, model, blocks, fit, callback)
     states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
@@ -212,6 +215,43 @@ def _run(
     if getattr(plan, "tempered", False) and totals["class_mass"].shape[0] >= 2:
         states = _temper(plan, params[1], blocks, states, totals, n_answers, fit)
     return states, totals
+
+
+def _run_weights(
+    plan: Any, model: Any, blocks: list[Any], fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """The skill loop of Wawa and zero-based skill: one distributed pass per update of
+    the skills (each partition: its workers' agreement with its vote), then the
+    weighted votes in the partitions."""
+    n_workers, n_classes = _sizes(blocks)
+    skills = plan.start_skills(n_workers, n_classes)
+    lr = float(getattr(model, "lr_init", 1.0))
+    fit.n_iter_, fit.converged_ = 0, True
+    for it in range(1, plan.passes() + 1):
+        shared = dask.delayed(skills, traverse=False)
+        (totals,) = dask.compute(_tree_sum([dask.delayed(plan.agreement)(b, shared)
+                                            for b in blocks]))
+        before = skills
+        skills, lr, stop = plan.update(it, skills, totals, lr)
+        if plan.passes() > 1:
+            fit.n_iter_, fit.converged_ = it, stop
+            if callback is not None:  # as in-process: the largest skill step
+                callback(it, float(np.abs(skills - before).max(initial=0.0)))
+        if stop:
+            break
+    shared = dask.delayed(skills, traverse=False)
+    states = [dask.delayed(plan.final, nout=2)(b, shared) for b in blocks]
+    (states,) = dask.persist(states)
+    (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
+    fit.skills_ = skills
+    return states, totals
+
+
+def _sizes(blocks: list[Any]) -> tuple[int, int]:
+    """Workers and classes (every block has the global codes)."""
+    first = dask.compute(dask.delayed(lambda b: (b.n_workers, b.n_classes))(blocks[0]))[0]
+    return int(first[0]), int(first[1])
 
 
 def _temper(

@@ -154,6 +154,8 @@ class ZeroBasedSkill(CrowdModel):
             step = lr * (K.worker_agreement(ann, vote) - skills)
             skills = skills + step
             self.n_iter_ = it
+            if self._callback is not None:  # the objective: the largest skill step
+                self._callback(it, float(np.abs(step).max(initial=0.0)))
             if np.abs(step).max(initial=0.0) < self.tol:
                 self.converged_ = True
                 break
