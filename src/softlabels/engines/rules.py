@@ -1,0 +1,202 @@
+"""Labeling rules on Dask: apply rules to a partitioned table, fit a label model on the
+partitioned vote matrix, with the in-process numbers.
+
+- :func:`apply_rules` runs :func:`softlabels.infer.rules.apply_rules` in every
+  partition: the vote matrix is a Dask DataFrame with the data's index (item ids), one
+  int32 column per rule, ``-1`` for abstain (as snorkel's Dask applier gives it).
+- :func:`fit_label_model` fits the one-coin label models of
+  :class:`softlabels.infer.rules.LabelModel` (``"shared-one-coin"``, ``"one-coin"`` and
+  the default ``"pooled-one-coin"``) on it. Without modelled abstentions these are
+  one-coin crowd models on the non-abstain votes, a rule being a worker (one pseudo-worker
+  for the shared model), so they run on :func:`softlabels.engines.dask.aggregate`; the
+  pooled model's tie split and the class prior of the items no rule votes on are
+  applied per partition.
+
+Example (needs the ``dask`` extra)::
+
+    import dask.dataframe as dd
+    from softlabels.engines.rules import apply_rules, fit_label_model
+
+    comments = dd.read_parquet("comments/*.parquet")
+    votes = apply_rules(my_rules, comments, classes=2)
+    fit = fit_label_model(votes, classes=2)
+    fit.soft_labels_.to_parquet("labels/")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from softlabels._optional import require
+from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.soft import SoftLabels
+from softlabels.infer.rules import LabelModel
+from softlabels.infer.rules import apply_rules as apply_in_process
+from softlabels.infer.rules.label_model import split_ties
+
+dask = require("dask", "dask")
+dd = require("dask.dataframe", "dask")
+
+__all__ = ["LabelModelFit", "apply_rules", "fit_label_model"]
+
+#: the label models that run here, and what each is on the crowd engine
+SUPPORTED = ("pooled-one-coin", "shared-one-coin", "one-coin")
+_ITEM, _RULE, _VOTE = "__item__", "__rule__", "__vote__"
+
+
+def apply_rules(rules: Any, data: Any, *, classes: Any = None) -> Any:
+    """The vote matrix of ``rules`` on a Dask DataFrame, partition by partition.
+
+    Parameters are those of :func:`softlabels.infer.rules.apply_rules`; ``data`` is a
+    ``dask.dataframe.DataFrame``. A rule that raises or returns a bad value fails the
+    computation with the in-process message (rule, row of the data's index, value).
+    """
+    if not isinstance(data, dd.DataFrame):
+        raise InputError(f"data must be a dask DataFrame; got {type(data).__name__}.")
+    meta = apply_in_process(rules, data._meta, classes=classes)
+    return data.map_partitions(_apply, rules, classes, meta=meta)
+
+
+def _apply(part: pd.DataFrame, rules: Any, classes: Any) -> pd.DataFrame:
+    return apply_in_process(rules, part, classes=classes)
+
+
+class LabelModelFit:
+    """A label model fitted on Dask: ``soft_labels_`` (a Dask DataFrame in the layout of
+    :meth:`softlabels.SoftLabels.to_frame`, one row per item of the vote matrix),
+    ``class_prior_``, ``accuracies_`` (per rule: the model's accuracy; the shared
+    accuracy for ``"shared-one-coin"``), ``shared_accuracy_`` (shared and pooled models),
+    ``n_iter_``, ``converged_``, ``log_likelihood_``, ``rule_names_``, ``classes_``."""
+
+
+def fit_label_model(
+    votes: Any,
+    *,
+    classes: Any = None,
+    model: str = "pooled-one-coin",
+    class_balance: str = "uniform",
+    alpha: float = 1.0,
+    min_accuracy: float | str = "chance",
+    n_iter: int = 100,
+    tol: float = 1e-6,
+    init: str = "soft-vote",
+    callback: Callable[[int, float], Any] | None = None,
+) -> LabelModelFit:
+    """Fit a one-coin label model on a partitioned vote matrix.
+
+    Parameters are those of :class:`softlabels.infer.rules.LabelModel` (checked there);
+    ``votes`` is a Dask DataFrame of class indices and ``-1`` (abstain), one column per
+    rule, indexed by item. ``classes``: the number of classes (or their names); when
+    omitted, one more than the largest vote. ``class_balance``: ``"uniform"`` or
+    ``"learn"``. The soft labels equal the in-process model's up to floating-point
+    summation order.
+    """
+    from softlabels.engines.dask import aggregate
+
+    if not isinstance(votes, dd.DataFrame):
+        raise InputError(f"votes must be a dask DataFrame; got {type(votes).__name__}.")
+    reference = LabelModel(classes=classes, model=model, class_balance=class_balance,
+                           alpha=alpha, min_accuracy=min_accuracy, n_iter=n_iter, tol=tol,
+                           init=init)
+    reference._validate_params()  # every parameter checked as in-process
+    if model not in SUPPORTED:
+        raise InvalidParameterError(
+            f"label model {model!r} does not run on Dask yet; supported: {', '.join(SUPPORTED)}."
+        )
+    if not isinstance(class_balance, str):
+        raise InvalidParameterError(
+            "class_balance must be 'uniform' or 'learn' on Dask (fixed class probabilities: "
+            "fit in-process)."
+        )
+    rule_names = np.asarray([str(c) for c in votes.columns])
+    if rule_names.size == 0:
+        raise InputError("votes has no rule columns.")
+    top = int(dask.compute(votes.max().max())[0])
+    k = top + 1 if classes is None else _n_classes(classes)
+    if top >= k:
+        raise InputError(f"a vote {top} is not a class index below {k}.")
+    if k < 2:
+        raise InputError("the votes have fewer than two classes; give classes=K.")
+    names = np.arange(k)
+
+    def long(shared: bool) -> Any:
+        meta = pd.DataFrame({_ITEM: votes._meta.index[:0], _RULE: pd.Series([], dtype=object),
+                             _VOTE: pd.Series([], dtype=np.int64)})
+        return votes.map_partitions(_long_votes, shared, meta=meta)
+
+    params = dict(classes=list(names), item_col=_ITEM, worker_col=_RULE, label_col=_VOTE,
+                  alpha=alpha, prior="learn" if class_balance == "learn" else "uniform",
+                  min_skill=min_accuracy, prior_strength=0.0, uncertainty="plug-in",
+                  n_iter=n_iter, tol=tol, init=init)
+    first = aggregate(long(model != "one-coin"), "one-coin-dawid-skene", callback=callback,
+                      **params)
+    fit = LabelModelFit()
+    fit.classes_, fit.rule_names_ = names, rule_names
+    fit.class_prior_ = first.priors_
+    fit.n_iter_, fit.converged_ = first.n_iter_, first.converged_
+    fit.log_likelihood_ = first.log_likelihood_
+    soft = first.soft_labels_
+    if model == "one-coin":
+        fit.accuracies_ = _by_rule(first, rule_names)
+    else:
+        fit.shared_accuracy_ = float(first.skills_[0])
+        fit.accuracies_ = np.full(rule_names.size, fit.shared_accuracy_)
+    if model == "pooled-one-coin":
+        rules = aggregate(long(False), "one-coin-dawid-skene", **params)
+        fit.accuracies_ = _by_rule(rules, rule_names)
+        fit.n_iter_ += rules.n_iter_
+        cols = [str(c) for c in names]
+        both = soft.merge(rules.soft_labels_[["item", *cols]], on="item", suffixes=("", "__r"))
+        soft = both.map_partitions(_split, cols, meta=soft._meta)
+    support = votes.map_partitions(lambda part: (part >= 0).sum(axis=1).rename("support"),
+                                   meta=pd.Series([], dtype=np.int64, name="support"))
+    fit.soft_labels_ = _with_uncovered(soft, support, fit.class_prior_, names)
+    return fit
+
+
+def _n_classes(classes: Any) -> int:
+    if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
+        return int(classes)
+    return len(list(classes))
+
+
+def _long_votes(part: pd.DataFrame, shared: bool) -> pd.DataFrame:
+    """One row per non-abstain vote: item (the index), rule (or one pseudo-rule), vote."""
+    values = part.to_numpy()
+    rows, cols = np.nonzero(values >= 0)
+    rule = (np.full(rows.size, "all", dtype=object) if shared
+            else np.asarray([str(c) for c in part.columns], dtype=object)[cols])
+    return pd.DataFrame({_ITEM: part.index.to_numpy()[rows], _RULE: rule,
+                         _VOTE: values[rows, cols].astype(np.int64)})
+
+
+def _by_rule(fit: Any, rule_names: np.ndarray) -> np.ndarray:
+    """Per rule (in column order) the fitted skill; NaN for a rule that never votes."""
+    skills = pd.Series(fit.skills_, index=[str(w) for w in fit.worker_ids_])
+    return skills.reindex(rule_names).to_numpy(dtype=np.float64)
+
+
+def _split(part: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The pooled model's posteriors: ties of the shared posterior split by the per-rule
+    one (:func:`softlabels.infer.rules.label_model.split_ties`)."""
+    post = split_ties(part[cols].to_numpy(), part[[c + "__r" for c in cols]].to_numpy())
+    classes = np.arange(len(cols))
+    soft = SoftLabels(post, classes, part["item"].to_numpy(), support=part["support"].to_numpy())
+    return soft.to_frame()
+
+
+def _with_uncovered(soft: Any, support: Any, prior: np.ndarray, classes: np.ndarray) -> Any:
+    """Every item of the vote matrix: those no rule votes on get the class prior."""
+    empty = support[support == 0].to_frame()
+
+    def uncovered(part: pd.DataFrame) -> pd.DataFrame:
+        post = np.tile(prior, (len(part), 1))
+        return SoftLabels(post, classes, part.index.to_numpy(),
+                          support=np.zeros(len(part), dtype=np.int64)).to_frame()
+
+    rest = empty.map_partitions(uncovered, meta=soft._meta)
+    return dd.concat([soft, rest])

@@ -1,0 +1,104 @@
+"""Labeling rules on a two-process Dask cluster: the vote matrix of the in-process
+applier, and the one-coin label models' soft labels to 1e-9."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+import dask.dataframe as dd  # noqa: E402
+
+from softlabels import InputError, InvalidParameterError  # noqa: E402
+from softlabels.infer.rules import LabelModel, LabelingFunction  # noqa: E402
+from softlabels.infer.rules import apply_rules as apply_in_process  # noqa: E402
+from softlabels.engines.rules import apply_rules, fit_label_model  # noqa: E402
+
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                           dashboard_address=None)
+    with Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def make_votes(n, m, k, seed):
+    """Independent rules (coverage 10-60 %, accuracy 55-95 %), string item ids, some
+    items without any vote, exact ties between classes."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    fire = rng.random((n, m)) < rng.uniform(0.1, 0.6, m)
+    right = rng.random((n, m)) < rng.uniform(0.55, 0.95, m)
+    wrong = (y[:, None] + rng.integers(1, k, (n, m))) % k
+    votes = np.where(fire, np.where(right, y[:, None], wrong), -1).astype(np.int32)
+    votes[:5] = -1  # uncovered
+    index = pd.Index([f"doc-{i}" for i in rng.permutation(n)], name="doc")
+    return pd.DataFrame(votes, columns=[f"r{j}" for j in range(m)], index=index)
+
+
+@pytest.mark.parametrize("model", ["pooled-one-coin", "shared-one-coin", "one-coin"])
+@pytest.mark.parametrize("k, balance", [(2, "uniform"), (3, "learn")])
+def test_label_models_match_in_process(client, model, k, balance):
+    votes = make_votes(400, 7, k, seed=k)
+    ref = LabelModel(model=model, class_balance=balance, classes=k).fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3), model=model,
+                          class_balance=balance, classes=k)
+    got = fit.soft_labels_.compute().set_index("item")
+    want = ref.soft_labels_.to_frame().set_index("item")
+    assert len(got) == len(want) == 400
+    got = got.loc[want.index]
+    cols = [str(c) for c in range(k)]
+    np.testing.assert_allclose(got[cols].to_numpy(), want[cols].to_numpy(), rtol=0, atol=TOL)
+    assert (got["label"].to_numpy() == want["label"].to_numpy()).all()
+    np.testing.assert_array_equal(got["support"].to_numpy(), want["support"].to_numpy())
+    np.testing.assert_allclose(fit.class_prior_, ref.class_prior_, rtol=0, atol=TOL)
+    assert fit.n_iter_ == ref.n_iter_
+    if model != "one-coin":
+        assert fit.shared_accuracy_ == pytest.approx(ref.shared_accuracy_, abs=TOL)
+
+
+def test_pooled_model_splits_ties_by_rule_accuracy(client):
+    # two rules, one right everywhere, one wrong everywhere: every item is a 1:1 tie
+    y = np.arange(60) % 2
+    votes = pd.DataFrame({"good": y, "bad": 1 - y, "third": np.where(y == 0, 0, -1)})
+    votes.iloc[:, 2] = -1
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=2), classes=2)
+    ref = LabelModel(classes=2).fit(votes)
+    got = fit.soft_labels_.compute().set_index("item").loc[votes.index]
+    np.testing.assert_allclose(got[["0", "1"]].to_numpy(),
+                               ref.soft_labels_.probs, rtol=0, atol=TOL)
+
+
+def test_apply_rules_gives_the_in_process_votes(client):
+    text = pd.DataFrame({"t": ["buy now!", "hello", "check my channel", "ok!"] * 10})
+    rules = [LabelingFunction(lambda t: 1 if "!" in t else -1, name="bang", column="t"),
+             LabelingFunction(lambda t: 1 if "channel" in t else 0, name="channel", column="t")]
+    got = apply_rules(rules, dd.from_pandas(text, npartitions=3), classes=2).compute()
+    pd.testing.assert_frame_equal(got, apply_in_process(rules, text, classes=2))
+
+
+def test_bad_input_is_named(client):
+    votes = dd.from_pandas(make_votes(50, 3, 2, seed=0), npartitions=2)
+    with pytest.raises(InvalidParameterError, match="'dawid-skene' does not run on Dask"):
+        fit_label_model(votes, model="dawid-skene")
+    with pytest.raises(InvalidParameterError, match="class_balance"):
+        fit_label_model(votes, class_balance=[0.3, 0.7])
+    with pytest.raises(InvalidParameterError, match="model"):
+        fit_label_model(votes, model="no-such-model")
+    with pytest.raises(InputError, match="a vote 1 is not a class index below 1"):
+        fit_label_model(votes, classes=1)
+    with pytest.raises(InputError, match="dask DataFrame"):
+        fit_label_model(votes.compute())
+    bad = [LabelingFunction(lambda t: 5, name="five", column="t")]
+    with pytest.raises(InputError, match="five"):
+        apply_rules(bad, dd.from_pandas(pd.DataFrame({"t": ["a", "b"]}), npartitions=1),
+                    classes=2).compute()
