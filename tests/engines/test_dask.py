@@ -103,6 +103,8 @@ CASES = [
     ("dawid-skene", {"uncertainty": "leave-self-out", "prior_strength": 0.5}),
     ("one-coin-dawid-skene", {}),
     ("one-coin-dawid-skene", {"uncertainty": "leave-self-out", "prior": "learn"}),
+    ("mace", {}),
+    ("mace:method=em", {"prior": "uniform", "n_iter": 9, "tol": 0.0}),  # MACE's own `method`
 ]
 
 
@@ -144,6 +146,7 @@ REAL = [
     ("dog", "majority-vote", [None]),
     ("web", "zero-based-skill", [None]),
     ("duck", "wawa", [None]),
+    ("duchenne", "mace", [None]),
 ]
 
 
@@ -221,6 +224,8 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
     ddf = dd.from_pandas(answers, npartitions=2)
     with pytest.raises(InvalidParameterError, match="'glad' does not run"):
         aggregate(ddf, "glad")
+    with pytest.raises(InvalidParameterError, match="n_restarts=2 of 'mace'"):
+        aggregate(ddf, "mace", n_restarts=2)
     with pytest.raises(InvalidParameterError, match="gold= is not supported"):
         aggregate(ddf, "dawid-skene", gold={1: 0})
     with pytest.raises(InvalidParameterError, match="spectral"):

@@ -29,6 +29,7 @@ from softlabels.core.errors import InvalidParameterError
 from softlabels.infer import em as K
 from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene
 from softlabels.core.soft import normalize_rows
+from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
 __all__ = ["Plan", "WeightedVotePlan", "plan_for", "add_stats", "SUPPORTED"]
@@ -43,6 +44,7 @@ SUPPORTED = {
     "zero-based-skill": "any parameters",
     "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
     "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "mace": "n_restarts=0",
 }
 
 
@@ -206,6 +208,51 @@ class OneCoinPlan(_EMPlan):
         return {"skills_": skills, "priors_": prior, "temperature_": 1.0}
 
 
+class MacePlan(_EMPlan):
+    """MACE (either ``method``): the statistics are the expected confusion counts, as
+    for Dawid–Skene; the parameters (competence, spamming distributions, class prior)
+    are updated on the client from them and from the previous parameters. The first
+    posteriors come from parameters fitted to the vote proportions
+    (:meth:`initial_params`, one more pass), as in-process."""
+
+    tempered = False
+
+    def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
+        post = normalize_rows(block.counts)
+        return post, self.stats(block, post)
+
+    def stats(self, block: Annotations, post: np.ndarray) -> Stats:
+        return {**_base_stats(block, post), "pairs": K.pair_counts(block, post)}
+
+    def _update(self, totals: Stats, previous: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        k = totals["class_mass"].shape[0]
+        counts = totals["pairs"].reshape(-1, k, k).transpose(0, 2, 1)  # [w, k, l]
+        know, spam = self.model._expected_counts(counts, previous)
+        return self.model._update(know, spam, totals["per_worker"], totals["class_mass"])
+
+    def initial_params(self, totals: Stats) -> tuple[np.ndarray, ...]:
+        w, k = totals["per_worker"].shape[0], totals["class_mass"].shape[0]
+        flat = (np.full(w, 0.5), np.full(w, 0.5), np.full((w, k), 1.0 / k))
+        self.current = self._update(totals, flat)
+        return self.current
+
+    def params(self, totals: Stats) -> tuple[np.ndarray, ...]:
+        self.current = self._update(totals, self.current)
+        return self.current
+
+    def _logits(self, block: Annotations, params: Any) -> np.ndarray:
+        scores = K.confusion_log_scores(block, self.model._log_pi(params))
+        return scores + self.model._log_prior(params, block.n_classes)
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        theta, not_theta, xi, prior = params
+        k = xi.shape[1]
+        competence = theta / (theta + not_theta)
+        return {"priors_": prior if self.model.prior == "learn" else np.full(k, 1.0 / k),
+                "competence_": competence, "spamming_": normalize_rows(xi),
+                "skills_": competence}
+
+
 class WeightedVotePlan(Plan):
     """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
     every pass, each block gives each worker's agreement with the block's vote under the
@@ -254,6 +301,7 @@ class WeightedVotePlan(Plan):
 _PLANS = {
     MajorityVote: Plan,
     SoftVote: Plan,
+    MACE: MacePlan,
     Wawa: WeightedVotePlan,
     ZeroBasedSkill: WeightedVotePlan,
     DawidSkene: DawidSkenePlan,
@@ -271,6 +319,11 @@ def plan_for(model: Any) -> Plan:
             f"partitioned engine yet; supported: {', '.join(SUPPORTED)}."
         )
     params: Mapping[str, Any] = model.get_params()
+    if params.get("n_restarts", 0):
+        raise InvalidParameterError(
+            f"n_restarts={params['n_restarts']} of {model.name!r} is not supported on a "
+            "partitioned engine; use n_restarts=0."
+        )
     if params.get("init", "soft-vote") == "spectral":
         raise InvalidParameterError(
             f"init='spectral' of {model.name!r} is not supported on a partitioned engine; "

@@ -107,7 +107,8 @@ def aggregate(
         :func:`dask.dataframe.read_parquet`.
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
-        ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``); ``params`` are
+        ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``mace``
+        with ``n_restarts=0``); ``params`` are
         the model's parameters, checked as
         in-process (any ``uncertainty``; ``init="spectral"`` is not offered here).
     item_col, worker_col, label_col, classes
@@ -189,6 +190,11 @@ def _run(
     states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
+    if hasattr(plan, "initial_params"):  # MACE: first posteriors from fitted parameters
+        shared = dask.delayed(plan.initial_params(totals), traverse=False)
+        states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
+        (states,) = dask.persist(states)
+        (totals,) = dask.compute(_tree_sum([s[2] for s in states]))
     fit.n_iter_, fit.converged_, fit.log_likelihood_ = 0, True, float("nan")
     params = None
     if plan.iterative:

@@ -123,47 +123,66 @@ class MACE(EMModel):
         confusion counts (n_workers * n_classes² each), and the posteriors."""
         return 8 * (3 * n_workers * n_classes**2 + 4 * n_items * n_classes)
 
+    def _smoothing(self, k: int) -> float:
+        return 0.01 / k if self.smoothing is None else float(self.smoothing)
+
+    def _update(self, know: np.ndarray, spam: np.ndarray, n_w: np.ndarray,
+                class_mass: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Parameters (theta, 1 - theta, xi, class prior) from the expected counts:
+        per worker the answers given knowingly (``know``) and, per label, by spamming
+        (``spam``); ``class_mass`` is the posterior mass per class."""
+        k = spam.shape[1]
+        if self.method == "vb":
+            total = digamma(n_w + self.alpha + self.beta)
+            theta = np.exp(digamma(know + self.alpha) - total)
+            not_theta = np.exp(digamma(n_w - know + self.beta) - total)
+            xi = np.exp(
+                digamma(spam + self.xi_prior)
+                - digamma(spam.sum(axis=1, keepdims=True) + k * self.xi_prior)
+            )
+        else:
+            smoothing = self._smoothing(k)
+            theta = (know + smoothing) / (n_w + 2 * smoothing)
+            not_theta = 1.0 - theta
+            xi = normalize_rows(spam + smoothing)
+        return theta, not_theta, xi, K.class_prior(class_mass[None, :])
+
+    @staticmethod
+    def _expected_counts(c: np.ndarray, params: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """From the expected confusion counts ``c[w, k, l]``: answers given knowingly
+        per worker, and answers given by spamming per worker and label."""
+        theta, not_theta, xi = params[:3]
+        n_wl = c.sum(axis=1)  # answers of w with label l
+        correct = np.diagonal(c, axis1=1, axis2=2)  # mass on truth == answer
+        p_know = theta[:, None] / (theta[:, None] + not_theta[:, None] * xi)
+        know_wl = correct * p_know
+        return know_wl.sum(axis=1), np.maximum(n_wl - know_wl, 0.0)
+
+    @staticmethod
+    def _log_pi(params: tuple[np.ndarray, ...]) -> np.ndarray:
+        """log P(answer l | class k) per worker, ``[w, k, l]``."""
+        theta, not_theta, xi = params[:3]
+        w, k = xi.shape
+        pi = np.broadcast_to((not_theta[:, None] * xi)[:, None, :], (w, k, k)).copy()
+        pi[:, np.eye(k, dtype=bool)] += theta[:, None]
+        return K.safe_log(pi)
+
+    def _log_prior(self, params: tuple[np.ndarray, ...], k: int) -> np.ndarray | float:
+        return np.log(params[3]) if self.prior == "learn" else -np.log(k)
+
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         k = ann.n_classes
         n_w = ann.answers_per_worker
-        smoothing = 0.01 / k if self.smoothing is None else self.smoothing
-        log_uniform = -np.log(k)
-        eye = np.eye(k, dtype=bool)
 
         def update(know: np.ndarray, spam: np.ndarray, post: np.ndarray):  # type: ignore[no-untyped-def]
-            """Parameters (theta, 1 - theta, xi, class prior) from expected counts."""
-            if self.method == "vb":
-                total = digamma(n_w + self.alpha + self.beta)
-                theta = np.exp(digamma(know + self.alpha) - total)
-                not_theta = np.exp(digamma(n_w - know + self.beta) - total)
-                xi = np.exp(
-                    digamma(spam + self.xi_prior)
-                    - digamma(spam.sum(axis=1, keepdims=True) + k * self.xi_prior)
-                )
-            else:
-                theta = (know + smoothing) / (n_w + 2 * smoothing)
-                not_theta = 1.0 - theta
-                xi = normalize_rows(spam + smoothing)
-            return theta, not_theta, xi, K.class_prior(post)
+            return self._update(know, spam, n_w, post.sum(axis=0))
 
         def expected_counts(post: np.ndarray, params) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-            theta, not_theta, xi = params[:3]
-            c = K.confusion_counts(ann, post)  # (w, true k, answered l)
-            n_wl = c.sum(axis=1)  # answers of w with label l
-            correct = np.diagonal(c, axis1=1, axis2=2)  # mass on truth == answer
-            p_know = theta[:, None] / (theta[:, None] + not_theta[:, None] * xi)
-            know_wl = correct * p_know
-            return know_wl.sum(axis=1), np.maximum(n_wl - know_wl, 0.0)
-
-        def log_pi(params) -> np.ndarray:  # type: ignore[no-untyped-def]
-            theta, not_theta, xi = params[:3]
-            pi = np.broadcast_to((not_theta[:, None] * xi)[:, None, :], (ann.n_workers, k, k)).copy()
-            pi[:, eye] += theta[:, None]
-            return K.safe_log(pi)
+            return self._expected_counts(K.confusion_counts(ann, post), params)
 
         def e_step(params) -> tuple[np.ndarray, float]:  # type: ignore[no-untyped-def]
-            log_prior = np.log(params[3]) if self.prior == "learn" else log_uniform
-            return K.log_normalize(K.confusion_log_scores(ann, log_pi(params)) + log_prior)
+            scores = K.confusion_log_scores(ann, self._log_pi(params))
+            return K.log_normalize(scores + self._log_prior(params, k))
 
         def one_run(init_params) -> tuple[np.ndarray, object, int, bool, float]:  # type: ignore[no-untyped-def]
             current = {"params": init_params}
