@@ -149,8 +149,19 @@ def coin_log_scores(
 
 def class_prior(post: np.ndarray, smoothing: float = 1e-3) -> np.ndarray:
     """Class prior from posteriors, lightly smoothed so no class gets probability 0."""
-    p = post.sum(axis=0) + smoothing
+    p = column_sums(post) + smoothing
     return p / p.sum()
+
+
+def column_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of a 2-D float array; in the compiled kernel when numba is
+    installed (the same sums in the same order, several times faster for few columns)."""
+    fast = compiled.kernels(a.shape[1]) if a.ndim == 2 else None
+    if fast is None or a.dtype != np.float64 or not a.flags.c_contiguous:
+        return a.sum(axis=0)
+    out = np.empty(a.shape[1])
+    fast.column_sums(a, out)
+    return out
 
 
 Callback = Callable[[int, float], Any]

@@ -286,6 +286,10 @@ class DawidSkene(EMModel):
             item_unit, pair_unit = compiled.is_unit(by_item), compiled.is_unit(by_pair)
 
         def count_block(b: int, post: np.ndarray) -> None:
+            if fast is not None and blocks.n_blocks == 1:  # one pass in item order
+                fast.scatter_rows(by_item.indptr, by_item.indices, by_item.data, item_unit,
+                                  post, log_table)
+                return
             if fast is None:
                 log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post  # expected counts
                 return
