@@ -286,16 +286,16 @@ class DawidSkene(EMModel):
             item_unit, pair_unit = compiled.is_unit(by_item), compiled.is_unit(by_pair)
 
         def count_block(b: int, post: np.ndarray) -> None:
-            if fast is not None and blocks.n_blocks == 1:  # one pass in item order
+            """Expected counts of one block of workers, into log_table."""
+            if fast is None:
+                log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post
+            elif blocks.n_blocks == 1:  # one pass over the items in order, streaming
                 fast.scatter_rows(by_item.indptr, by_item.indices, by_item.data, item_unit,
                                   post, log_table)
-                return
-            if fast is None:
-                log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post  # expected counts
-                return
-            s = blocks.pairs[b]
-            fast.product_rows(by_pair.indptr, by_pair.indices, by_pair.data, pair_unit, post, log_table,
-                              s.start, s.stop)
+            else:  # each thread its own workers: the same sums, whatever the threads
+                s = blocks.pairs[b]
+                fast.product_rows(by_pair.indptr, by_pair.indices, by_pair.data, pair_unit,
+                                  post, log_table, s.start, s.stop)
 
         def log_block(b: int, pseudo: np.ndarray | float) -> None:
             """Log confusion rows of one block of workers, in place in log_table."""
