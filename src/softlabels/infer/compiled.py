@@ -1,17 +1,21 @@
 """Optional compiled kernels (numba) for the sparse products of the EM loop.
 
 With the ``numba`` extra installed, Dawid–Skene runs its E-step (the item x (worker,
-label) product with the log table, the class prior and the row softmax, fused in one
-pass over each item's answers) and its M-step (the (worker, label) x item product
-with the posteriors) in these kernels; without it, the same steps run in numpy and
-scipy (:mod:`softlabels.infer.em`). Both sum in the same order; the results agree to
-rounding (the exponential of libm and numpy's may differ in the last bit).
+label) product with the log table, the class prior and the row maxima in one pass
+over each item's answers; numpy's exponential; the row sums and the division in a
+second pass) and its M-step (the expected counts of every (worker, label) pair, in
+one pass over the items in order on one thread, by pair blocks on several) in these
+kernels; without it, the same steps run in numpy and scipy
+(:mod:`softlabels.infer.em`). Both make the same sums in the same order and use the
+same exponential, so the posteriors and confusion matrices are the same numbers.
 
-The kernels work on a range of rows of the full CSR matrices and release the GIL, so
-:class:`~softlabels.infer.em.RowBlocks` threads split them without copying the
-matrices. numba is imported on first use (never by ``import softlabels``) and the
-compiled code is cached on disk (``cache=True``): the first fit in a fresh
-environment pays the compilation, later processes only the import.
+The kernels are generated for each number of classes (one variable per class keeps
+the sums in registers), work on a range of rows of the full CSR matrices and release
+the GIL, so :class:`~softlabels.infer.em.RowBlocks` threads split them without
+copying the matrices. numba is imported on first use (never by ``import
+softlabels``); the generated source and numba's machine code are cached on disk: the
+first fit in a fresh environment pays the compilation (about a second), later
+processes the import and the load (a few tenths).
 """
 
 from __future__ import annotations
