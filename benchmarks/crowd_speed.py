@@ -2,6 +2,7 @@
 Dawid–Skene crowds: 5 classes, 5 answers per item, 20,000 workers.
 
 Run: python benchmarks/crowd_speed.py [--output benchmarks/_out/speed.md] [--sizes 100000 ...]
+[--paths: Dawid–Skene's compiled kernels (numba extra) against its numpy path]
 """
 
 from __future__ import annotations
@@ -146,13 +147,85 @@ def format_row(r: dict) -> list[str]:
             f"{mem['peak']:,.0f}"]
 
 
+# ---- the compiled kernels against the numpy path -----------------------------------
+
+PATH_REPEATS = 5  # fits per timing in the path comparison (median)
+
+
+def fit_path(answers: pd.DataFrame, compiled: bool, **params: Any) -> Any:
+    """One Dawid–Skene fit (20 iterations) on the compiled or the numpy path."""
+    import os
+
+    from softlabels.infer.crowd import DawidSkene
+
+    os.environ["SOFTLABELS_NUMBA"] = "1" if compiled else "0"
+    return DawidSkene(n_iter=N_ITER, tol=0, **params).fit(answers)
+
+
+def compare_paths(sizes: list[int], output: str | None) -> None:
+    """Dawid–Skene on the numpy path and on the compiled kernels (numba extra), both
+    uncertainties, one and two threads; crowd-kit up to 1M answers, in the same run."""
+    import time
+
+    from softlabels.infer import compiled
+
+    start = time.perf_counter()
+    ready = compiled.kernels(5) is not None  # import numba, load or build the kernels
+    setup = time.perf_counter() - start
+    if not ready:
+        raise SystemExit("numba is not installed: nothing to compare")
+    start = time.perf_counter()
+    fit_path(make(10_000)[0], True, uncertainty="plug-in")  # the first call: compile or load
+    first = time.perf_counter() - start
+    rows = []
+    for n in sorted(sizes):
+        answers, truth = make(n)
+        for uncertainty in ("plug-in", "tempered"):
+            for n_jobs in (None, 2):
+                fits, times = {}, {}
+                for path in (False, True):
+                    fits[path], times[path] = median_time(
+                        lambda: fit_path(answers, path, uncertainty=uncertainty, n_jobs=n_jobs),
+                        PATH_REPEATS)
+                fast = fits[True]
+                diff = np.abs(fast.soft_labels_.probs - fits[False].soft_labels_.probs).max()
+                acc = accuracy(pd.Series(fast.labels_, index=fast.soft_labels_.item_ids), truth)
+                rows.append([f"{n:,}", uncertainty, str(n_jobs or 1), f"{times[False]:.2f}",
+                             f"{times[True]:.2f}", f"{times[False] / times[True]:.2f}x",
+                             f"{diff:.1e}", f"{acc:.4f}", "", ""])
+                print(rows[-1], file=sys.stderr, flush=True)
+        if n <= 1_000_000:
+            data = to_crowdkit(answers)
+            labels, ck = median_time(lambda: fit_crowdkit("dawid-skene", data), PATH_REPEATS)
+            for row in rows[-4:]:
+                row[8] = f"{ck:.2f} ({accuracy(labels, truth):.4f})"
+                row[9] = f"{ck / float(row[4]):.1f}x"
+            print(rows[-4:], file=sys.stderr, flush=True)
+    headers = ["answers", "uncertainty", "threads", "numpy path s", "compiled s",
+               "numpy / compiled", "max abs diff", "acc", "crowd-kit s (acc)",
+               "crowd-kit / compiled"]
+    intro = (
+        "## Dawid–Skene: compiled kernels vs the numpy path\n\n"
+        f"{N_ITER} iterations (`n_iter={N_ITER}, tol=0`), median of {PATH_REPEATS} fits "
+        "each, all in one run; the data as in the table above. numba import and kernel "
+        f"load: {setup:.2f} s; first fit (10k answers, compiles or loads the cached "
+        f"kernels): {first:.2f} s. 'max abs diff': the largest difference between the "
+        "two paths' posteriors."
+    )
+    emit(intro + "\n\n" + markdown_table(headers, rows), output)
+
+
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="numbers of answers")
     p.add_argument("--memory-child", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
+    p.add_argument("--paths", action="store_true",
+                   help="Dawid–Skene on the compiled kernels vs the numpy path (numba extra)")
     args = p.parse_args()
     if args.memory_child:
         return memory_child(args.memory_child[0], int(args.memory_child[1]))
+    if args.paths:
+        return compare_paths(args.sizes, args.output)
 
     rows = []
     for n in sorted(args.sizes):

@@ -12,6 +12,7 @@ from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.base import chance_or
 from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
+from softlabels.infer import compiled
 from softlabels.infer import em as K
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
@@ -279,8 +280,22 @@ class DawidSkene(EMModel):
         post = np.empty((ann.n_items, k))
         plain = self.alpha <= 0
 
+        fast = compiled.kernels(k)
+        if fast is not None:  # row ranges of the whole matrices, no block copies
+            by_item, by_pair = ann.item_pair_matrix, ann.pair_item_matrix
+            item_unit, pair_unit = compiled.is_unit(by_item), compiled.is_unit(by_pair)
+
         def count_block(b: int, post: np.ndarray) -> None:
-            log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post  # expected counts
+            """Expected counts of one block of workers, into log_table."""
+            if fast is None:
+                log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post
+            elif blocks.n_blocks == 1:  # one pass over the items in order, streaming
+                fast.scatter_rows(by_item.indptr, by_item.indices, by_item.data, item_unit,
+                                  post, log_table)
+            else:  # each thread its own workers: the same sums, whatever the threads
+                s = blocks.pairs[b]
+                fast.product_rows(by_pair.indptr, by_pair.indices, by_pair.data, pair_unit,
+                                  post, log_table, s.start, s.stop)
 
         def log_block(b: int, pseudo: np.ndarray | float) -> None:
             """Log confusion rows of one block of workers, in place in log_table."""
@@ -299,6 +314,7 @@ class DawidSkene(EMModel):
                 cube[rows, :, cols] = -np.log(k)  # get a uniform confusion row
 
         def m_step(current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            current = np.ascontiguousarray(current)
             blocks.map(lambda b: count_block(b, current))
             pseudo = self._pseudo_counts(log_table.reshape(w, k, k))
             blocks.map(lambda b: log_block(b, pseudo))
@@ -309,6 +325,9 @@ class DawidSkene(EMModel):
             log_prior = np.log(prior)
 
             def e_block(b: int) -> float:
+                if fast is not None:  # the product, the prior and the softmax in one pass
+                    return compiled.softmax_rows(fast, by_item, item_unit, table, log_prior,
+                                                 post, blocks.items[b])
                 logits = np.asarray(blocks.item_pair[b] @ table)
                 logits += log_prior
                 post[blocks.items[b]], loglik = K.log_normalize(logits)
@@ -365,7 +384,7 @@ class DawidSkene(EMModel):
         """The plug-in item scores of the answers in ``ann`` (all, or one block of
         items) and their ``answer_logs`` (:func:`softlabels.infer.em.held_out_temperature`)."""
         counts, totals, log_table = fitted
-        scores = np.asarray(ann.item_pair_matrix @ log_table)
+        scores = K.sparse_product(ann.item_pair_matrix, log_table)
         row = ann.worker.astype(np.int64) * ann.n_classes + ann.label
 
         def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:

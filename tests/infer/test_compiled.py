@@ -1,0 +1,95 @@
+"""The compiled kernels (numba extra) give the numpy path's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from softlabels.datasets import make_crowd
+from softlabels.infer import compiled
+from softlabels.infer import em as K
+from softlabels.infer.crowd import DawidSkene
+
+pytest.importorskip("numba")
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5, 7])
+@pytest.mark.parametrize("n_jobs", [None, 2])
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_dawid_skene_same_as_numpy(monkeypatch, n_classes, n_jobs, alpha):
+    monkeypatch.setattr(K.RowBlocks, "MIN_ANSWERS", 0)  # threads on small data too
+    answers, _ = make_crowd(n_items=400, n_workers=30, n_classes=n_classes, random_state=3)
+    params = dict(n_iter=12, tol=0, alpha=alpha, n_jobs=n_jobs, uncertainty="tempered")
+    gold = {answers["item"].iloc[0]: answers["label"].iloc[0]}
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    numpy_fit = DawidSkene(**params).fit(answers, gold=gold)
+    monkeypatch.setenv(compiled.ENV_SWITCH, "1")
+    assert compiled.kernels(n_classes) is not None
+    fast_fit = DawidSkene(**params).fit(answers, gold=gold)
+    np.testing.assert_allclose(fast_fit.soft_labels_.probs, numpy_fit.soft_labels_.probs,
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast_fit.confusions_, numpy_fit.confusions_, rtol=0, atol=1e-12)
+    assert fast_fit.log_likelihood_ == pytest.approx(numpy_fit.log_likelihood_, rel=1e-12)
+    assert fast_fit.temperature_ == pytest.approx(numpy_fit.temperature_, rel=1e-9)
+
+
+def test_repeated_answers_weigh_twice(monkeypatch):
+    """An answer given twice is a stored 2 in the sparse matrices: the kernels'
+    weighted branch."""
+    answers, _ = make_crowd(n_items=200, n_workers=12, n_classes=3, random_state=5)
+    answers = pd.concat([answers, answers.iloc[::7]], ignore_index=True)
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    numpy_fit = DawidSkene(n_iter=10, tol=0).fit(answers)
+    monkeypatch.setenv(compiled.ENV_SWITCH, "1")
+    fast_fit = DawidSkene(n_iter=10, tol=0).fit(answers)
+    np.testing.assert_allclose(fast_fit.soft_labels_.probs, numpy_fit.soft_labels_.probs,
+                               rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 4, 5, 9])
+def test_kernels_against_scipy(k):
+    rng = np.random.default_rng(k)
+    matrix = sp.random(300, 120, density=0.05, random_state=k, format="csr")
+    matrix.data = rng.integers(1, 4, matrix.nnz).astype(np.float64)
+    dense = rng.normal(size=(120, k))
+    fast = compiled.kernels(k)
+    out = np.empty((300, k))
+    fast.product_rows(matrix.indptr, matrix.indices, matrix.data, False, dense, out, 0, 300)
+    np.testing.assert_array_equal(out, matrix @ dense)  # the same sums in the same order
+
+    post = rng.dirichlet(np.ones(k), 300)
+    counts = np.empty((120, k))
+    fast.scatter_rows(matrix.indptr, matrix.indices, matrix.data, False, post, counts)
+    np.testing.assert_array_equal(counts, matrix.T.tocsr() @ post)
+
+    np.testing.assert_array_equal(K.column_sums(post), post.sum(axis=0))
+
+    log_prior = np.log(rng.dirichlet(np.ones(k)))
+    expected, loglik = K.log_normalize(np.asarray(matrix[:150] @ dense) + log_prior)
+    got = np.full((300, k), np.nan)
+    total = compiled.softmax_rows(fast, matrix, False, dense, log_prior, got, slice(0, 150))
+    np.testing.assert_allclose(got[:150], expected, rtol=0, atol=1e-15)
+    assert np.isnan(got[150:]).all()  # rows outside the range are not touched
+    assert total == pytest.approx(loglik, rel=1e-13)
+
+
+def test_kernels_absent_or_switched_off(monkeypatch):
+    assert compiled.kernels(1) is None  # one class: nothing to compile
+    assert compiled.kernels(compiled.MAX_CLASSES + 1) is None
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    assert compiled.kernels(3) is None and not compiled.available()
+
+
+def test_fallback_when_numba_is_missing(monkeypatch):
+    def no_numba(k):
+        raise ImportError("No module named 'numba'")
+
+    monkeypatch.setattr(compiled, "_KERNELS", {})
+    monkeypatch.setattr(compiled, "_FAILED", False)
+    monkeypatch.setattr(compiled, "_build", no_numba)
+    assert compiled.kernels(3) is None
+    answers, truth = make_crowd(n_items=100, n_workers=10, n_classes=3, random_state=0)
+    model = DawidSkene(n_iter=5).fit(answers)
+    assert model.soft_labels_.probs.shape == (100, 3)
