@@ -88,7 +88,10 @@ def in_process(paths: list[Path], n_iter: int) -> dict[str, object]:
                                      uncertainty="plug-in")
     _, steps, fit = iteration_times(lambda cb: model.fit(ann, callback=cb))
     total = time.perf_counter() - start
-    return {"engine": "in-process (numpy)", "total_s": total,
+    import importlib.util
+
+    kernels = "numba kernels" if importlib.util.find_spec("numba") else "numpy"
+    return {"engine": f"in-process ({kernels})", "total_s": total,
             "iteration_s": float(np.median(steps[1:] if len(steps) > 1 else steps)),
             "peak_mb": peak_rss_mb(), "loglik": fit.log_likelihood_}
 

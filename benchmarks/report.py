@@ -13,6 +13,8 @@ SECTIONS = [
     "crowd_uncertainty.md",
     "crowd_defaults.md",
     "speed.md",
+    "speed_paths.md",
+    "engine_dask.md",
     "label_errors.md",
     "calibration.md",
     "conformal.md",
