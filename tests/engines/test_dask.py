@@ -21,7 +21,6 @@ pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
 import dask.dataframe as dd  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
 
 from softlabels import InputError, InvalidParameterError, create_method  # noqa: E402
 from softlabels.core.annotations import Annotations  # noqa: E402
@@ -30,15 +29,6 @@ from softlabels.engines.dask import aggregate, write_parquet  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "crowd"
 TOL = 1e-9
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                           dashboard_address=None)
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
 
 
 def write_parts(answers: pd.DataFrame, folder: Path, n_files: int = 3) -> str:

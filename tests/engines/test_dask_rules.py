@@ -20,17 +20,6 @@ from softlabels.engines.rules import apply_rules, fit_label_model  # noqa: E402
 TOL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                           dashboard_address=None)
-    with Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
 def make_votes(n, m, k, seed):
     """Independent rules (coverage 10-60 %, accuracy 55-95 %), string item ids, some
     items without any vote, exact ties between classes."""
