@@ -273,3 +273,22 @@ def test_local_workers_below_one_is_refused(answers, tmp_path, capsys):
                        "--local-workers", "0")
     assert code == 2
     assert "--local-workers must be >= 1; got 0." in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_extra_is_one_line_and_status_2(answers, tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):
+        if name == "distributed" or name.startswith("distributed."):
+            raise ModuleNotFoundError("No module named 'distributed'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "aggregate", answers, "--engine", "dask", "-o", out)
+    assert code == 2
+    assert err.strip() == "error: 'distributed' is required here: pip install 'softlabels[dask]'"
+    assert not out.exists()

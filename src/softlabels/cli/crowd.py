@@ -223,7 +223,11 @@ def aggregate_on_dask(
     local cluster, or the default scheduler), soft labels written as a Parquet folder."""
     from softlabels._optional import require
 
-    require("distributed", "dask")
+    try:
+        require("distributed", "dask")
+        require("dask.dataframe", "dask")
+    except ImportError as err:  # the extra is missing: one line, status 2
+        raise CLIError(str(err)) from None
     from distributed import Client, LocalCluster
     from softlabels.engines.dask import aggregate as dask_aggregate, write_parquet
 
