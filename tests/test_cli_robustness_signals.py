@@ -126,7 +126,7 @@ def test_signal_at_various_moments_stops_cleanly(tmp_path, signum, delays):
     for delay in delays:
         output = tmp_path / "out.csv"
         output.write_text(GOOD)
-        proc = start(tmp_path, answers, output, "-m", "dawid-skene", "--n-iter", "200", "--tol", "0")
+        proc = start(tmp_path, answers, output, "-m", "dawid-skene", "--n-iter", "3000", "--tol", "0")
         code, err = signal_after_reading(proc, signum, delay)
         stopped += check_outcome(tmp_path, output, signum, code, err)
-    assert stopped == len(delays)  # 200 EM iterations on 200,000 answers outlast every delay
+    assert stopped == len(delays)  # 3000 EM iterations on 200,000 answers outlast every delay
