@@ -165,12 +165,12 @@ def aggregate(
     (blocks,) = dask.persist(blocks)
 
     fit = DaskFit(model.name, model.get_params())
+    fit.classes_ = class_arr
+    fit.worker_ids_ = worker_ids
     states, totals = _run(plan, model, blocks, n_rows, fit, callback)
     fit.n_answers_ = int(totals["n_answers"])
     fit.n_items_ = int(totals["n_items"])
     fit.answers_per_worker_ = totals["per_worker"]
-    fit.classes_ = class_arr
-    fit.worker_ids_ = worker_ids
     meta = _soft_frame(_empty_block(frame, item_col, worker_ids, class_arr),
                        np.zeros((0, class_arr.size)), class_arr)
     parts = [dask.delayed(_soft_frame)(b, s[0], class_arr) for b, s in zip(blocks, states)]
@@ -230,8 +230,7 @@ def _run_weights(
     """The skill loop of Wawa and zero-based skill: one distributed pass per update of
     the skills (each partition: its workers' agreement with its vote), then the
     weighted votes in the partitions."""
-    n_workers, n_classes = _sizes(blocks)
-    skills = plan.start_skills(n_workers, n_classes)
+    skills = plan.start_skills(fit.worker_ids_.size, fit.classes_.size)
     lr = float(getattr(model, "lr_init", 1.0))
     fit.n_iter_, fit.converged_ = 0, True
     for it in range(1, plan.passes() + 1):
@@ -252,12 +251,6 @@ def _run_weights(
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
     fit.skills_ = skills
     return states, totals
-
-
-def _sizes(blocks: list[Any]) -> tuple[int, int]:
-    """Workers and classes (every block has the global codes)."""
-    first = dask.compute(dask.delayed(lambda b: (b.n_workers, b.n_classes))(blocks[0]))[0]
-    return int(first[0]), int(first[1])
 
 
 def _temper(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.validation import check_random_state, integer, random_state, real
 from softlabels.infer import em as K
-from softlabels.infer.crowd.ibcc import BCC_CONSTRAINTS, IBCC, BCCKernel
+from softlabels.infer.crowd.ibcc import BCC_CONSTRAINTS, IBCC
 
 __all__ = ["EBCC"]
 
@@ -135,14 +137,12 @@ class EBCC(IBCC):
         m = self.n_subtypes
         return 8 * (6 * n_workers * n_classes**2 * m + 6 * n_items * n_classes * m)
 
+    def _subtypes(self) -> dict[str, Any]:
+        return {"n_subtypes": self.n_subtypes, "subtype_prior": self.subtype_prior}
+
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
         k, m = ann.n_classes, self.n_subtypes
-        kernel = BCCKernel(
-            ann, gold, n_subtypes=m, diag_prior=self.diag_prior,
-            off_diag_prior=self.off_diag_prior, class_prior=self._class_prior(ann),
-            subtype_prior=self.subtype_prior, collapsed=self.inference == "collapsed",
-        )
-        self._kernel_args = dict(n_subtypes=m, subtype_prior=self.subtype_prior)
+        kernel = self._kernel(ann, gold, collapsed=self.inference == "collapsed")
         self.temperature_ = 1.0
         classes = self._initial_posteriors(ann)
         no_gold = np.full(ann.n_items, -1)  # the kernel clamps gold items itself

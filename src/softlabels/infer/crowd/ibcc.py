@@ -154,12 +154,16 @@ class BCCKernel:
             table = params.elog_v.reshape(ann.n_workers * k, k * m)
             logits = np.asarray(ann.item_pair_matrix @ table)
             logits += params.elog_prior
+        self.joint, log_norm = K.log_normalize(self.mask_gold(logits))
+        return self.joint, log_norm - params.kl
+
+    def mask_gold(self, logits: np.ndarray) -> np.ndarray:
+        """Logits of the classes other than a gold item's set to -inf (in place)."""
         if self.known.size:
             rows = logits[self.known]
             rows[self.gold_off] = -np.inf
             logits[self.known] = rows
-        self.joint, log_norm = K.log_normalize(logits)
-        return self.joint, log_norm - params.kl
+        return logits
 
     def answer_terms(self, params: BCCParams, answers: slice = slice(None)) -> np.ndarray:
         """Per answer (rows) and (class, subtype) (columns): the log predictive
@@ -336,14 +340,18 @@ class IBCC(EMModel):
             return empirical_class_prior(ann)
         return np.full(ann.n_classes, float(self.class_prior))
 
-    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
-        kernel = BCCKernel(
-            ann, gold, n_subtypes=1, diag_prior=self.diag_prior,
-            off_diag_prior=self.off_diag_prior, class_prior=self._class_prior(ann),
-            subtype_prior=1.0,  # one subtype: its weight is 1 whatever the prior
-            collapsed=self.inference == "collapsed",
+    def _subtypes(self) -> dict[str, Any]:
+        """The kernel's subtypes: one, whose weight is 1 whatever the prior."""
+        return {"n_subtypes": 1, "subtype_prior": 1.0}
+
+    def _kernel(self, ann: Annotations, gold: np.ndarray, *, collapsed: bool) -> BCCKernel:
+        return BCCKernel(
+            ann, gold, diag_prior=self.diag_prior, off_diag_prior=self.off_diag_prior,
+            class_prior=self._class_prior(ann), collapsed=collapsed, **self._subtypes(),
         )
-        self._kernel_args = dict(n_subtypes=1, subtype_prior=1.0)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        kernel = self._kernel(ann, gold, collapsed=self.inference == "collapsed")
         self.temperature_ = 1.0
         # with one subtype the joint posterior is the class posterior: run_em pins gold
         post, params = self._run(ann, gold, kernel.m_step, kernel.e_step)
@@ -357,11 +365,7 @@ class IBCC(EMModel):
     ) -> tuple[np.ndarray, BCCParams]:
         """One collapsed update from the converged mean-field posterior: every answer
         then counts with its worker's predictive probability given the other items."""
-        collapsed = BCCKernel(
-            fitted.ann, gold, diag_prior=self.diag_prior,
-            off_diag_prior=self.off_diag_prior, class_prior=fitted.class_prior,
-            collapsed=True, **self._kernel_args,
-        )
+        collapsed = self._kernel(fitted.ann, gold, collapsed=True)
         params = collapsed.m_step(joint)
         logits = collapsed._collapsed_logits(params)
 
@@ -373,11 +377,7 @@ class IBCC(EMModel):
         zero = np.zeros(logits.shape[1])
         self.temperature_ = K.held_out_temperature(zero, logits, fitted.ann.item, answer_logs)
         logits /= self.temperature_
-        if collapsed.known.size:
-            rows = logits[collapsed.known]
-            rows[collapsed.gold_off] = -np.inf
-            logits[collapsed.known] = rows
-        joint, _ = K.log_normalize(logits)
+        joint, _ = K.log_normalize(collapsed.mask_gold(logits))
         return joint, params
 
     def _keep(self, summary: dict[str, np.ndarray]) -> None:
