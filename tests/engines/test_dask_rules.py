@@ -83,6 +83,8 @@ def test_bad_input_is_named(client):
         fit_label_model(votes, class_balance=[0.3, 0.7])
     with pytest.raises(InvalidParameterError, match="model"):
         fit_label_model(votes, model="no-such-model")
+    with pytest.raises(InvalidParameterError, match="n_iters"):
+        fit_label_model(votes, n_iters=5)
     with pytest.raises(InputError, match="a vote 1 is not a class index below 1"):
         fit_label_model(votes, classes=1)
     with pytest.raises(InputError, match="dask DataFrame"):

@@ -34,7 +34,6 @@ import pandas as pd
 from softlabels._optional import require
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
-from softlabels.infer.rules import LabelModel
 from softlabels.infer.rules import apply_rules as apply_in_process
 from softlabels.infer.rules.label_model import split_ties
 
@@ -76,33 +75,27 @@ class LabelModelFit:
 def fit_label_model(
     votes: Any,
     *,
-    classes: Any = None,
-    model: str = "pooled-one-coin",
-    class_balance: str = "uniform",
-    alpha: float = 1.0,
-    min_accuracy: float | str = "chance",
-    n_iter: int = 100,
-    tol: float = 1e-6,
-    init: str = "soft-vote",
     callback: Callable[[int, float], Any] | None = None,
+    **params: Any,
 ) -> LabelModelFit:
     """Fit a one-coin label model on a partitioned vote matrix.
 
-    Parameters are those of :class:`softlabels.infer.rules.LabelModel` (checked there);
-    ``votes`` is a Dask DataFrame of class indices and ``-1`` (abstain), one column per
-    rule, indexed by item. ``classes``: the number of classes (or their names); when
-    omitted, one more than the largest vote. ``class_balance``: ``"uniform"`` or
-    ``"learn"``. The soft labels equal the in-process model's up to floating-point
-    summation order.
+    ``params`` are those of :class:`softlabels.infer.rules.LabelModel`, with its
+    defaults, checked there; ``votes`` is a Dask DataFrame of class indices and ``-1``
+    (abstain), one column per rule, indexed by item. ``classes``: the number of classes
+    (or their names); when omitted, one more than the largest vote. ``class_balance``:
+    ``"uniform"`` or ``"learn"``. The soft labels equal the in-process model's up to
+    floating-point summation order.
     """
     from softlabels.engines.dask import aggregate
 
     if not isinstance(votes, dd.DataFrame):
         raise InputError(f"votes must be a dask DataFrame; got {type(votes).__name__}.")
-    reference = LabelModel(classes=classes, model=model, class_balance=class_balance,
-                           alpha=alpha, min_accuracy=min_accuracy, n_iter=n_iter, tol=tol,
-                           init=init)
-    reference._validate_params()  # every parameter checked as in-process
+    from softlabels.infer.registry import create_source
+
+    reference = create_source("rules-label-model", **params)  # unknown names: an error
+    reference._validate_params()  # every value checked as in-process
+    model, class_balance, classes = reference.model, reference.class_balance, reference.classes
     if model not in SUPPORTED:
         raise InvalidParameterError(
             f"label model {model!r} does not run on Dask yet; supported: {', '.join(SUPPORTED)}."
@@ -128,12 +121,12 @@ def fit_label_model(
                              _VOTE: pd.Series([], dtype=np.int64)})
         return votes.map_partitions(_long_votes, shared, meta=meta)
 
-    params = dict(classes=list(names), item_col=_ITEM, worker_col=_RULE, label_col=_VOTE,
-                  alpha=alpha, prior="learn" if class_balance == "learn" else "uniform",
-                  min_skill=min_accuracy, prior_strength=0.0, uncertainty="plug-in",
-                  n_iter=n_iter, tol=tol, init=init)
+    crowd = dict(classes=list(names), item_col=_ITEM, worker_col=_RULE, label_col=_VOTE,
+                 alpha=reference.alpha, prior="learn" if class_balance == "learn" else "uniform",
+                 min_skill=reference.min_accuracy, prior_strength=0.0, uncertainty="plug-in",
+                 n_iter=reference.n_iter, tol=reference.tol, init=reference.init)
     first = aggregate(long(model != "one-coin"), "one-coin-dawid-skene", callback=callback,
-                      **params)
+                      **crowd)
     fit = LabelModelFit()
     fit.classes_, fit.rule_names_ = names, rule_names
     fit.class_prior_ = first.priors_
@@ -146,7 +139,7 @@ def fit_label_model(
         fit.shared_accuracy_ = float(first.skills_[0])
         fit.accuracies_ = np.full(rule_names.size, fit.shared_accuracy_)
     if model == "pooled-one-coin":
-        rules = aggregate(long(False), "one-coin-dawid-skene", **params)
+        rules = aggregate(long(False), "one-coin-dawid-skene", **crowd)
         fit.accuracies_ = _by_rule(rules, rule_names)
         fit.n_iter_ += rules.n_iter_
         cols = [str(c) for c in names]
