@@ -27,7 +27,7 @@ import numpy as np
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
 from softlabels.infer import em as K
-from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
@@ -145,17 +145,7 @@ class DawidSkenePlan(_EMPlan):
         k = counts.shape[1]
         cube = counts.reshape(-1, k, k)  # [w, l, k]
         cube = cube + self.model._pseudo_counts(cube)
-        row_totals = cube[:, 0, :].copy()  # the order of DawidSkene's M-step sums
-        for label in range(1, k):
-            row_totals += cube[:, label, :]
-        plain = self.model.alpha <= 0
-        if plain:
-            np.maximum(cube, K.TINY, out=cube)
-        with np.errstate(divide="ignore"):
-            log_cube = np.log(cube) - np.log(row_totals)[:, None, :]
-        if plain:
-            rows, cols = np.nonzero(row_totals <= 0)
-            log_cube[rows, :, cols] = -np.log(k)
+        log_cube = log_confusion_rows(cube, self.model.alpha <= 0)  # DawidSkene's M-step
         prior = K.class_prior(totals["class_mass"][None, :])
         return log_cube.reshape(-1, k), prior
 

@@ -167,6 +167,26 @@ class OneCoinDawidSkene(EMModel):
         return self._log_scores(ann, skills), answer_logs
 
 
+def log_confusion_rows(cube: np.ndarray, plain: bool) -> np.ndarray:
+    """Confusion counts (pseudo-counts included) ``[w, l, k]`` made log confusion rows
+    in place: each ``[w, :, k]`` normalised over the answered labels ``l``. ``plain``
+    (no pseudo-counts): zero counts are floored, and a class a worker never saw gets a
+    uniform row."""
+    k = cube.shape[2]
+    totals = cube[:, 0, :].copy()  # [w, k]: expected answers of w on class k
+    for label in range(1, k):  # a loop over classes beats sum(axis=1) here
+        totals += cube[:, label, :]
+    if plain:
+        np.maximum(cube, K.TINY, out=cube)
+    np.log(cube, out=cube)
+    with np.errstate(divide="ignore"):
+        cube -= np.log(totals)[:, None, :]
+    if plain:
+        rows, cols = np.nonzero(totals <= 0)  # classes a worker never saw
+        cube[rows, :, cols] = -np.log(k)
+    return cube
+
+
 class DawidSkene(EMModel):
     """Dawid & Skene (1979): one confusion matrix per worker, learned by EM.
 
@@ -301,17 +321,7 @@ class DawidSkene(EMModel):
             """Log confusion rows of one block of workers, in place in log_table."""
             cube = log_table[blocks.pairs[b]].reshape(-1, k, k)  # a view: [w, l, k]
             cube += pseudo
-            totals = cube[:, 0, :].copy()  # [w, k]: expected answers of w on class k
-            for label in range(1, k):  # a loop over classes beats sum(axis=1) here
-                totals += cube[:, label, :]
-            if plain:
-                np.maximum(cube, K.TINY, out=cube)
-            np.log(cube, out=cube)
-            with np.errstate(divide="ignore"):
-                cube -= np.log(totals)[:, None, :]
-            if plain:
-                rows, cols = np.nonzero(totals <= 0)  # classes a worker never saw
-                cube[rows, :, cols] = -np.log(k)  # get a uniform confusion row
+            log_confusion_rows(cube, plain)
 
         def m_step(current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             current = np.ascontiguousarray(current)
