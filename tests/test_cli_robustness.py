@@ -97,6 +97,8 @@ def test_json_text_ids_keep_leading_zeros(tmp_path, capsys):
         ("item,label\n1,x\n2,\n", "'label' column is empty in data row 2"),
         ("item,label\n1,x\n1,y\n", "item 1 more than once"),
         ("item,label\n99,x\n", "none of its items appear in"),
+        ("item,answer\n1,x\n", "the gold file needs a 'label' column."),
+        ("task,label\n1,x\n", "the gold file needs an 'item' column."),
     ],
 )
 def test_gold_errors_name_the_gold_file(answers, tmp_path, capsys, gold, expected):

@@ -83,6 +83,12 @@ def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
     return table
 
 
+def _either(name: str, alias: str) -> str:
+    """``"an 'item'"`` or ``"an 'item' (or 'task')"``: the column names a gold file may use."""
+    article = "an" if name[0] in "aeiou" else "a"
+    return f"{article} {name!r}" if alias == name else f"{article} {name!r} (or {alias!r})"
+
+
 def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> Optional[pd.DataFrame]:
     """The gold file: columns ``item, label``, or named like the answers' columns."""
     if path is None:
@@ -90,10 +96,10 @@ def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> O
     frame = read_table(path, id_columns=("item", item_col, "label", label_col))
     item = "item" if "item" in frame.columns else item_col
     if item not in frame.columns:
-        raise InputError(f"{path}: the gold file needs an 'item' (or {item_col!r}) column.")
+        raise InputError(f"{path}: the gold file needs {_either('item', item_col)} column.")
     col = "label" if "label" in frame.columns else label_col
     if col not in frame.columns:
-        raise InputError(f"{path}: the gold file needs a 'label' (or {label_col!r}) column.")
+        raise InputError(f"{path}: the gold file needs {_either('label', label_col)} column.")
     frame = frame.rename(columns={item: "item"})
     for name in ("item", col):
         missing = frame[name].isna().to_numpy()
