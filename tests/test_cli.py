@@ -257,6 +257,9 @@ def test_every_command_help_shows_an_indented_example(capsys, command):
     at = next(i for i, line in enumerate(lines) if line.strip() == "Example:")
     example = next(line for line in lines[at + 1:] if line.strip())
     assert example.startswith("     softlabels " + " ".join(command[:1])), example
+    # Flags take no value: no type is shown for them (typer prints '<bool>' by default).
+    assert "<bool>" not in out
+    assert "--help" in out and "Show this message" in out
 
 
 def test_method_with_parameters(answers, tmp_path, capsys):

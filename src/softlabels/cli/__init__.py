@@ -15,6 +15,7 @@ from softlabels.cli._common import (
     Interrupted,
     check_int_options,
     err,
+    hide_flag_types,
     reflow_help,
     signals_as_interrupts,
 )
@@ -40,6 +41,7 @@ app.command("ratings")(ratings.ratings)
 app.add_typer(rules.rules_app, name="rules")
 reflow_help(app)
 reflow_help(rules.rules_app)
+hide_flag_types()
 check_int_options(app)
 check_int_options(rules.rules_app)
 

@@ -50,6 +50,24 @@ def reflow_help(app: Any) -> None:
             command.help = reflow(command.callback.__doc__)
 
 
+def hide_flag_types() -> None:
+    """Show no value type (``<bool>``) for flags such as ``--help`` in the help panels:
+    a flag takes no value. Typer versions without the rich type column are left as
+    they are."""
+    import typer.core
+
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
 class CLIError(Exception):
     """A one-line error for the user; the command exits with status 2."""
 
