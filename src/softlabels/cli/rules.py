@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import typer
+from rich import box
 from rich.table import Table
 
 from softlabels.cli._common import CLIError, check_options, check_output, out
@@ -214,10 +215,16 @@ def analyze(
         title=f"{votes}: {summ['n_items']:,} items, coverage {summ['coverage']:.1%}, overlap "
         f"{summ['overlap']:.1%}, conflict {summ['conflict']:.1%}",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
     )
-    rich_table.add_column("rule", no_wrap=True, min_width=max(len(str(n)) for n in frame.index))
+    # Numbers and headers keep their width (no header broken mid-word on an 80-column
+    # terminal); a long rule name is what folds.
+    longest = max(len(str(n)) for n in frame.index)
+    rich_table.add_column("rule", overflow="fold", min_width=min(longest, 12))
     for col in frame.columns:
-        rich_table.add_column(col, justify="right", overflow="fold")
+        rich_table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     for name, row in frame.iterrows():
         cells = [
             " ".join(map(str, v_)) if col == "polarity"
