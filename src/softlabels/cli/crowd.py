@@ -20,7 +20,12 @@ from softlabels.cli._common import (
     warn_if_ratings,
 )
 from softlabels.core.annotations import Annotations, read_answers
-from softlabels.core.defaults import DEFAULT_CROWD_METHOD, WEAK_CONSENSUS_BELOW, weak_consensus
+from softlabels.core.defaults import (
+    DEFAULT_CROWD_METHOD,
+    WEAK_CONSENSUS_BELOW,
+    weak_consensus,
+    weakest_first,
+)
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
@@ -329,8 +334,13 @@ def quickstart(
     out.print(summary_table(model, ann, "softlabels quickstart: adult3 website ratings"))
     soft = model.soft_labels_
     frame = soft.to_frame()
-    unsure = frame.assign(entropy=soft.entropy()).nlargest(5, "entropy")
-    table = Table(title="least certain items", title_justify="left")
+    from softlabels.audit.agreement import item_ambiguity
+
+    counts = ann.counts
+    order = weakest_first(soft.confidence(), item_ambiguity(counts / counts.sum(axis=1, keepdims=True)))
+    unsure = frame.iloc[order[:5]]
+    table = Table(title="weakest consensus (lowest confidence first; ties: most disagreement)",
+                  title_justify="left")
     for col in ("item", "label", "confidence", "support"):
         table.add_column(col)
     for row in unsure.itertuples(index=False):

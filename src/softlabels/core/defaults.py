@@ -56,3 +56,18 @@ def weak_consensus(probs: Any) -> np.ndarray:
     if p.shape[0] == 0:
         return np.zeros(0, dtype=bool)
     return p.max(axis=1) < WEAK_CONSENSUS_BELOW
+
+
+def weakest_first(confidence: Any, disagreement: Any) -> np.ndarray:
+    """Item indices ordered from the weakest consensus: lowest confidence (largest
+    probability of the soft label) first, ties broken by the larger disagreement (e.g.
+    the entropy of the item's vote shares). The one order of the CLI summaries and the
+    report's "Weakest consensus" table.
+
+    Examples
+    --------
+    >>> weakest_first([0.9, 0.5, 0.5, 0.7], [0.1, 0.2, 0.8, 0.5]).tolist()
+    [2, 1, 3, 0]
+    """
+    conf = np.asarray(confidence, dtype=float)
+    return np.lexsort((-np.asarray(disagreement, dtype=float), conf))
