@@ -93,6 +93,11 @@ def test_labels_and_predictions_without_answers():
     assert {"summary", "class-balance", "calibration", "conformal"} <= set(ids)
     assert "annotators" not in ids and "ambiguity" not in ids
     assert "needs crowd answers" in page.all_text
+    # No consensus was computed: the class balance speaks of the given labels only.
+    html = build_report(labels=labels, pred_probs=pred, classes=["a", "b", "c"])
+    balance = html[html.index('id="class-balance"'):html.index('id="calibration"')]
+    assert "by the given labels (no consensus was computed)" in balance
+    assert "consensus counts" not in balance and "answers" not in balance
 
 
 def test_soft_labels_alone_give_balance_and_ambiguity():
