@@ -17,6 +17,7 @@ from softlabels.cli._common import CLIError, check_options, check_output, out
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
+from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
     align_items,
     class_order,
@@ -27,6 +28,19 @@ from softlabels.core.tables import (
 )
 
 _ARRAY_HELP = ".npy, .csv or .parquet"
+
+
+def _class_names(probs: Any, n_classes: int) -> list[str]:
+    """Column names of the classes: a softlabels table's classes, else 0..K-1."""
+    classes = getattr(probs, "classes", None)
+    return [str(c) for c in classes] if classes is not None else [str(k) for k in range(n_classes)]
+
+
+def _item_ids(probs: Any, n_items: int) -> np.ndarray:
+    """The items of an output table, in input order: a softlabels table's ids, else the
+    row numbers of the matrix (0, 1, ...)."""
+    ids = getattr(probs, "item_ids", None)
+    return np.asarray(ids) if ids is not None else np.arange(n_items)
 
 
 def _matrix(probs: Any) -> np.ndarray:
@@ -131,7 +145,8 @@ def conformal(
 ) -> None:
     """Split-conformal prediction sets from held-out calibration probabilities.
 
-    Writes one row per item of --probs with one 0/1 column per class (1: in the set).
+    Writes one row per item of --probs, in its order: the item (its id in a softlabels
+    table, else its row number from 0), then one 0/1 column per class (1: in the set).
 
     Too few calibration items for alpha (under ceil(1/alpha) - 1, per class with --mondrian):
     the threshold is infinite and the sets hold every class (that class); a warning says so.
@@ -160,9 +175,9 @@ def conformal(
     model.fit(cal_p, cal_y)
     _warn_infinite_thresholds(model, alpha, classes=getattr(cal_p, "classes", None))
     sets = model.predict_sets(test_p)
-    classes = getattr(test_p, "classes", None)
-    names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(sets.shape[1])]
-    write_frame(pd.DataFrame(sets.astype(np.int8), columns=names), output)
+    frame = pd.DataFrame(sets.astype(np.int8), columns=_class_names(test_p, sets.shape[1]))
+    frame.insert(0, "item", _item_ids(test_p, len(sets)))
+    write_frame(frame, output)
     sizes = sets.sum(axis=1)
     threshold = getattr(model, "threshold_", None)
     rows = [
@@ -222,7 +237,9 @@ def calibrate(
         None, "--soft-labels", help="Human soft labels for KL / cross-entropy (softlabels table or matrix)."
     ),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Temperature-scaled probabilities of --probs: .csv or .parquet."
+        None, "--output", "-o",
+        help="Temperature-scaled probabilities of --probs, as a soft-label table (item, label, "
+        "confidence, classes): .csv or .parquet.",
     ),
     n_bins: int = typer.Option(15, help="Bins for the ECEs."),
     seed: int = typer.Option(0, min=0, help="Seed of the random half when no --calib-probs."),
@@ -281,9 +298,11 @@ def calibrate(
             table.add_row(key, f"{value:.4f}", f"{after[key]:.4f}")
     out.print(table)
     if output is not None:
-        classes = getattr(p, "classes", None)
-        names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(p_arr.shape[1])]
-        write_frame(pd.DataFrame(scaled, columns=names), output)
+        calibrated = SoftLabels(
+            scaled, classes=_class_names(p, p_arr.shape[1]), item_ids=_item_ids(p, len(p_arr)),
+            provenance={"method": "temperature-scaling", "temperature": scaler.temperature_},
+        )
+        write_frame(calibrated.to_frame(), output)
         out.print(f"calibrated probabilities -> {output}")
 
 
