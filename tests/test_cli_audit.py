@@ -262,6 +262,10 @@ def test_calibrate_with_calibration_set(fmt, out_ext, tmp_path, capsys):
     np.testing.assert_array_equal(scaled.argmax(axis=1), P.argmax(axis=1))
     # the file is softmax(log p / T) for the printed T (rounded to 3 decimals)
     np.testing.assert_allclose(scaled, _scaled(P, _temperature(stdout)), atol=2e-3)
+    if out_ext == "parquet":
+        provenance = SoftLabels.read_parquet(out).provenance
+        assert provenance["method"] == "temperature-scaling"
+        assert round(provenance["temperature"], 3) == _temperature(stdout)
 
 
 def test_calibrate_on_a_held_out_half_prints_metrics_only(tmp_path, capsys, files):

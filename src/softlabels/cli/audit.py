@@ -302,7 +302,7 @@ def calibrate(
             scaled, classes=_class_names(p, p_arr.shape[1]), item_ids=_item_ids(p, len(p_arr)),
             provenance={"method": "temperature-scaling", "temperature": scaler.temperature_},
         )
-        write_frame(calibrated.to_frame(), output)
+        calibrated.save(output)  # Parquet keeps the temperature in its metadata
         out.print(f"calibrated probabilities -> {output}")
 
 
