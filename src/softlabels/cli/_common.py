@@ -68,6 +68,37 @@ def hide_flag_types() -> None:
     option.display_type_rich = display_type_rich
 
 
+def sep_option() -> Any:
+    """``--sep``: the field separator of every CSV/TSV table a command reads."""
+    import typer
+
+    return typer.Option(
+        None, "--sep",
+        help="Field separator of CSV/TSV input: one character, '\\t' for a tab "
+        "(default: ',' for .csv, a tab for .tsv).",
+    )
+
+
+def encoding_option() -> Any:
+    """``--encoding``: the text encoding of every CSV/TSV/JSONL table a command reads."""
+    import typer
+
+    return typer.Option(
+        None, "--encoding", help="Text encoding of CSV/TSV/JSONL input, e.g. latin-1 (default: utf-8)."
+    )
+
+
+def text_options(sep: str | None, encoding: str | None) -> dict[str, Any]:
+    """``sep`` and ``encoding`` checked before any file is read (a bad one is named)."""
+    from softlabels.core.io import check_encoding, check_sep
+
+    try:
+        return {"sep": check_sep(sep), "encoding": check_encoding(encoding)}
+    except InputError as exc:
+        flag = "--sep" if "separator" in str(exc) else "--encoding"
+        raise CLIError(f"{flag}: {exc}") from None
+
+
 class CLIError(Exception):
     """A one-line error for the user; the command exits with status 2."""
 

@@ -13,7 +13,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_options, check_output, out
+from softlabels.cli._common import (
+    CLIError,
+    check_options,
+    check_output,
+    encoding_option,
+    out,
+    sep_option,
+    text_options,
+)
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
@@ -325,6 +333,8 @@ def report(
     label_col: str = typer.Option("label", help="Column with the answers."),
     alpha: float = typer.Option(0.1, help="Miscoverage of the conformal summary."),
     seed: int = typer.Option(0, min=0, help="Seed of the conformal split."),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 
@@ -347,6 +357,7 @@ def report(
     if labels is not None and pred_probs is None and answers is None:
         raise CLIError("--labels needs --pred-probs or --answers to compare with.")
     METHODS.get(parse_spec(method)[0])  # unknown names fail before any reading
+    text = text_options(sep, encoding)
     if not 0.0 < alpha < 1.0:
         raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):
@@ -360,7 +371,8 @@ def report(
     if answers is not None:
         from softlabels.core.annotations import read_answers
 
-        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col)
+        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col,
+                           **text)
     soft = None
     if soft_labels is not None:
         soft = read_probs(soft_labels, name="soft labels")

@@ -14,9 +14,12 @@ from rich.table import Table
 from softlabels.cli._common import (
     CLIError,
     check_output,
+    encoding_option,
     err,
     iteration_progress,
     out,
+    sep_option,
+    text_options,
     warn_if_ratings,
 )
 from softlabels.core.annotations import Annotations, read_answers
@@ -94,11 +97,14 @@ def _either(name: str, alias: str) -> str:
     return f"{article} {name!r}" if alias == name else f"{article} {name!r} (or {alias!r})"
 
 
-def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> Optional[pd.DataFrame]:
-    """The gold file: columns ``item, label``, or named like the answers' columns."""
+def read_gold(
+    path: Optional[Path], label_col: str, item_col: str = "item", **text: Any
+) -> Optional[pd.DataFrame]:
+    """The gold file: columns ``item, label``, or named like the answers' columns
+    (``text``: ``sep`` and ``encoding`` of a text file)."""
     if path is None:
         return None
-    frame = read_table(path, id_columns=("item", item_col, "label", label_col))
+    frame = read_table(path, id_columns=("item", item_col, "label", label_col), **text)
     item = "item" if "item" in frame.columns else item_col
     if item not in frame.columns:
         raise InputError(f"{path}: the gold file needs {_either('item', item_col)} column.")
@@ -159,6 +165,8 @@ def aggregate(
     local_workers: Optional[int] = typer.Option(
         None, help="--engine dask: start a local cluster of this many worker processes."
     ),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
@@ -172,6 +180,7 @@ def aggregate(
         softlabels aggregate "answers/*.parquet" --engine dask --local-workers 4 -o labels/
     """
     params = method_params(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
+    text = text_options(sep, encoding)
     if engine not in ("numpy", "dask"):
         raise CLIError(f"--engine must be numpy or dask; got {engine!r}.")
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
@@ -179,6 +188,8 @@ def aggregate(
     if engine == "dask":
         if gold is not None or duplicates != "keep":
             raise CLIError("--gold and --duplicates are not supported with --engine dask yet.")
+        if sep is not None or encoding is not None:
+            raise CLIError("--sep and --encoding are for text input; --engine dask reads Parquet.")
         aggregate_on_dask(
             str(answers), method, params, output, workers_out,
             dict(item_col=item_col, worker_col=worker_col, label_col=label_col),
@@ -198,9 +209,10 @@ def aggregate(
         label_col=label_col,
         classes=class_list,
         duplicates=duplicates,  # type: ignore[arg-type]
+        **text,
     )
     warn_if_ratings(ann.classes, label_col)
-    gold_frame = read_gold(gold, label_col, item_col)
+    gold_frame = read_gold(gold, label_col, item_col, **text)
     if gold_frame is not None:
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
