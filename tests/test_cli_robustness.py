@@ -3,6 +3,8 @@ nothing half-written; unusual but valid files give results."""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -411,3 +413,29 @@ def test_bad_sep_or_encoding_is_one_line(answers, tmp_path, capsys, extra, expec
     out = tmp_path / "labels.csv"
     error(*run(capsys, "aggregate", answers, "-o", out, *extra)[::2], expected)
     assert not out.exists()
+
+
+# --- '-' : answers from stdin, soft labels to stdout ---------------------------------
+
+
+class _Stdin:
+    def __init__(self, text: str) -> None:
+        self.buffer = io.BytesIO(text.encode())
+
+
+def test_aggregate_from_stdin_to_stdout(tmp_path, capsys, monkeypatch, answers):
+    monkeypatch.setattr(sys, "stdin", _Stdin(ANSWERS))
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-", "-m", "majority-vote")
+    assert code == 0, err
+    piped = pd.read_csv(io.StringIO(out))  # stdout holds the table and nothing else
+    assert "softlabels aggregate: <stdin>" in err and "soft labels -> <stdout>" in err
+    code, _, err = run(capsys, "aggregate", answers, "-o", tmp_path / "f.csv", "-m", "majority-vote")
+    assert code == 0, err
+    pd.testing.assert_frame_equal(piped, pd.read_csv(tmp_path / "f.csv"))
+
+
+def test_bad_stdin_is_named_stdin(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _Stdin("item,wrker,label\n1,a,x\n"))
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-")
+    error(code, err, "<stdin>: no 'worker' column")
+    assert out == "" and "softlabels-stdin" not in err

@@ -137,6 +137,39 @@ def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) 
     return p
 
 
+STDIO = "-"
+
+
+@contextlib.contextmanager
+def stdin_as_file(path: Path, suffix: str = ".csv") -> Iterator[Path]:
+    """``path`` itself, or for ``-`` standard input copied to a temporary file (a CSV
+    table unless ``suffix`` says otherwise), removed afterwards; errors about it name
+    ``<stdin>``."""
+    import shutil
+    import sys
+    import tempfile
+
+    if str(path) != STDIO:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="softlabels-stdin-") as folder:
+        spooled = Path(folder) / f"stdin{suffix}"
+        with open(spooled, "wb") as fh:
+            shutil.copyfileobj(sys.stdin.buffer, fh)
+        try:
+            yield spooled
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(spooled), "<stdin>")) from None
+
+
+def write_stdout_csv(frame: Any) -> None:
+    """A table as CSV on standard output (``-o -``), full float precision."""
+    import sys
+
+    frame.to_csv(sys.stdout, index=False, float_format=None)
+    sys.stdout.flush()
+
+
 @contextlib.contextmanager
 def iteration_progress(label: str, total: int | None) -> Iterator[Any]:
     """A transient progress bar on stderr (only on a terminal); yields a callback

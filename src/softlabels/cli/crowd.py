@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from softlabels.cli._common import (
+    STDIO,
     CLIError,
     check_output,
     encoding_option,
@@ -19,8 +20,10 @@ from softlabels.cli._common import (
     iteration_progress,
     out,
     sep_option,
+    stdin_as_file,
     text_options,
     warn_if_ratings,
+    write_stdout_csv,
 )
 from softlabels.core.annotations import Annotations, read_answers
 from softlabels.core.defaults import (
@@ -131,9 +134,13 @@ def check_gold_file(ann: Annotations, gold: pd.DataFrame, path: Path, answers: P
 
 
 def aggregate(
-    answers: Path = typer.Argument(..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl."),
+    answers: Path = typer.Argument(
+        ..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl; - reads CSV from stdin."
+    ),
     method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="See `softlabels methods`."),
-    output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Soft labels out: .csv or .parquet; - writes CSV to stdout."
+    ),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
     label_col: str = typer.Option(
@@ -196,32 +203,41 @@ def aggregate(
             parse_classes(classes), scheduler, local_workers,
         )
         return
-    check_output(output, inputs=(answers, gold))
+    to_stdout = str(output) == STDIO
+    if not to_stdout:
+        check_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
-        if workers_out.resolve() == output.resolve():
+        if not to_stdout and workers_out.resolve() == output.resolve():
             raise CLIError("--workers-out and --output must be different files.")
     class_list = parse_classes(classes)
-    ann = read_answers(
-        answers,
-        item_col=item_col,
-        worker_col=worker_col,
-        label_col=label_col,
-        classes=class_list,
-        duplicates=duplicates,  # type: ignore[arg-type]
-        **text,
-    )
+    with stdin_as_file(answers) as source:
+        ann = read_answers(
+            source,
+            item_col=item_col,
+            worker_col=worker_col,
+            label_col=label_col,
+            classes=class_list,
+            duplicates=duplicates,  # type: ignore[arg-type]
+            **text,
+        )
     warn_if_ratings(ann.classes, label_col)
     gold_frame = read_gold(gold, label_col, item_col, **text)
     if gold_frame is not None:
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
     with all_or_nothing():
-        model.soft_labels_.save(output)
+        if not to_stdout:
+            model.soft_labels_.save(output)
         if workers_out is not None:
             write_frame(model.reliability_frame(), workers_out)
-    out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
-    out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
+    if to_stdout:  # the table alone on stdout; the summary goes to stderr
+        write_stdout_csv(model.soft_labels_.to_frame())
+    where = "<stdin>" if str(answers) == STDIO else answers
+    console = err if to_stdout else out
+    console.print(summary_table(model, ann, f"softlabels aggregate: {where}"))
+    console.print(f"soft labels -> {'<stdout>' if to_stdout else output}"
+                  + (f"; workers -> {workers_out}" if workers_out else ""))
 
 
 def parse_classes(classes: Optional[str]) -> Optional[list[str]]:
