@@ -10,6 +10,7 @@ import typer
 
 from softlabels._version import __version__
 from softlabels.cli import audit, crowd, ratings, rules, sources
+from softlabels.cli.feedback import add_feedback_options
 from softlabels.cli._common import (
     CLIError,
     Interrupted,
@@ -44,6 +45,8 @@ reflow_help(rules.rules_app)
 hide_flag_types()
 check_int_options(app)
 check_int_options(rules.rules_app)
+add_feedback_options(app)
+add_feedback_options(rules.rules_app, prefix="rules ")
 
 
 def _version(value: bool) -> None:

@@ -170,33 +170,6 @@ def write_stdout_csv(frame: Any) -> None:
     sys.stdout.flush()
 
 
-@contextlib.contextmanager
-def iteration_progress(label: str, total: int | None) -> Iterator[Any]:
-    """A transient progress bar on stderr (only on a terminal); yields a callback
-    ``(iteration, objective) -> None`` for the iterative models."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task(label, total=total, info="")
-
-        def callback(iteration: int, objective: float) -> None:
-            if total is not None and iteration > total:
-                progress.update(task, total=None)
-            progress.update(task, completed=iteration, info=f"log-lik {objective:,.1f}")
-
-        yield callback
-
-
 # --- signals ---------------------------------------------------------------------------
 
 #: The signals that stop a command cleanly: temporary files are removed, no output is

@@ -17,7 +17,6 @@ from softlabels.cli._common import (
     check_output,
     encoding_option,
     err,
-    iteration_progress,
     out,
     sep_option,
     stdin_as_file,
@@ -25,6 +24,7 @@ from softlabels.cli._common import (
     warn_if_ratings,
     write_stdout_csv,
 )
+from softlabels.cli.feedback import FEEDBACK, iteration_progress, phase, read_progress
 from softlabels.core.annotations import Annotations, read_answers
 from softlabels.core.defaults import (
     DEFAULT_CROWD_METHOD,
@@ -204,6 +204,8 @@ def aggregate(
         )
         return
     to_stdout = str(output) == STDIO
+    if to_stdout and FEEDBACK.json:
+        raise CLIError("-o - writes the soft labels to stdout; --json cannot share it.")
     if not to_stdout:
         check_output(output, inputs=(answers, gold))
     if workers_out is not None:
@@ -211,7 +213,7 @@ def aggregate(
         if not to_stdout and workers_out.resolve() == output.resolve():
             raise CLIError("--workers-out and --output must be different files.")
     class_list = parse_classes(classes)
-    with stdin_as_file(answers) as source:
+    with stdin_as_file(answers) as source, read_progress(answers) as progress:
         ann = read_answers(
             source,
             item_col=item_col,
@@ -219,6 +221,7 @@ def aggregate(
             label_col=label_col,
             classes=class_list,
             duplicates=duplicates,  # type: ignore[arg-type]
+            progress=progress,
             **text,
         )
     warn_if_ratings(ann.classes, label_col)
@@ -226,7 +229,7 @@ def aggregate(
     if gold_frame is not None:
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
-    with all_or_nothing():
+    with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
         if not to_stdout:
             model.soft_labels_.save(output)
         if workers_out is not None:
@@ -234,6 +237,8 @@ def aggregate(
     if to_stdout:  # the table alone on stdout; the summary goes to stderr
         write_stdout_csv(model.soft_labels_.to_frame())
     where = "<stdin>" if str(answers) == STDIO else answers
+    if to_stdout and FEEDBACK.quiet:
+        return
     console = err if to_stdout else out
     console.print(summary_table(model, ann, f"softlabels aggregate: {where}"))
     console.print(f"soft labels -> {'<stdout>' if to_stdout else output}"

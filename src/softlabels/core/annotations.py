@@ -429,15 +429,17 @@ def read_answers(
     duplicates: DuplicatePolicy = "keep",
     sep: str | None = None,
     encoding: str | None = None,
+    progress: Any = None,
 ) -> Annotations:
     """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension).
 
     Item and worker ids and labels of a CSV or TSV file are read as written: ``007`` and
     ``7`` are two items (a column of plain integers is read as integers). ``sep`` and
     ``encoding`` are those of a text file (default: ``,`` or a tab, and UTF-8; see
-    :func:`~softlabels.core.io.read_table`)."""
+    :func:`~softlabels.core.io.read_table`), ``progress(bytes_read, file_bytes)`` is
+    called as it is parsed."""
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
-                       encoding=encoding)
+                       encoding=encoding, progress=progress)
     return Annotations.from_frame(
         frame,
         item_col=item_col,

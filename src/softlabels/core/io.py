@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import functools
 import gzip
+import io
 import os
 import signal
 import tempfile
@@ -204,6 +205,7 @@ def read_table(
     id_columns: Sequence[str] = (),
     sep: str | None = None,
     encoding: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, TSV, Parquet or JSON-lines file into a DataFrame.
 
@@ -212,7 +214,7 @@ def read_table(
     value is written as a plain integer (see :func:`ids_from_text`), else it is text.
     ``sep`` (one character; default ``,`` for CSV and a tab for TSV) and ``encoding``
     (default UTF-8) apply to text files; a ``sep`` for a Parquet or JSON-lines file is
-    an error.
+    an error. ``progress(bytes_read, file_bytes)`` is called as a text file is parsed.
 
     Raises :class:`InputError` naming the file when it is missing, empty, binary where
     text was expected (or the reverse), not in the encoding, or not parseable.
@@ -238,7 +240,9 @@ def read_table(
     try:
         if fmt in ("csv", "tsv"):
             sep = sep or ("," if fmt == "csv" else "\t")
-            frame = pd.read_csv(p, sep=sep, usecols=columns, encoding=encoding, **_EXACT_FLOATS)
+            with _counted(p, progress) as source:
+                frame = pd.read_csv(source, sep=sep, usecols=columns, encoding=encoding,
+                                    **_EXACT_FLOATS)
             # only a column parsed as numbers can have lost how it was written
             numeric = [c for c in dict.fromkeys(id_columns)
                        if c in frame.columns and frame[c].dtype.kind in "iuf"]
@@ -267,6 +271,41 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     if values.empty or not pd.api.types.is_string_dtype(values) or values.isna().any():
         return values
     return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many of its bytes were read so far."""
+
+    def __init__(self, fh: Any, total: int, progress: Callable[[int, int], None]) -> None:
+        super().__init__()
+        self._fh, self._total, self._progress, self.done = fh, total, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._fh.readinto(buffer)
+        self.done += n
+        self._progress(self.done, self._total)
+        return n
+
+    def tell(self) -> int:
+        return self.done
+
+
+@contextlib.contextmanager
+def _counted(p: Path, progress: Callable[[int, int], None] | None) -> Iterator[Any]:
+    """``p`` itself, or (given ``progress``) an open reader that counts its bytes; for a
+    gzipped file, uncompressed bytes with an unknown total (0)."""
+    if progress is None:
+        yield p
+        return
+    gz = p.suffix.lower() == ".gz"
+    total = 0 if gz else p.stat().st_size
+    with (gzip.open if gz else open)(p, "rb") as fh:
+        counter = _CountingReader(fh, total, progress)
+        yield io.BufferedReader(counter, buffer_size=1 << 20)
+    progress(counter.done if gz else total, total)
 
 
 def _ids_as_written(
