@@ -148,9 +148,15 @@ class HeldOutStacking(CrowdModel):
     Notes
     -----
     Over the 19 crowd data sets with truth of the benchmark suite
-    (``benchmarks/crowd_suite.py``), the default stack is within 2 accuracy points of
-    crowd-kit's most accurate model, and at or below its lowest NLL, on more sets than
-    either member alone.
+    (``benchmarks/crowd_suite.py``; ``crowd_defaults.py`` counts a set as failed when
+    the model is more than 2 accuracy points below crowd-kit's most accurate model or
+    above crowd-kit's lowest NLL), the default stack fails 5 sets with a mean accuracy
+    of .8388 and a mean NLL of 0.582, where its members alone fail 7 each
+    (leave-self-out Dawid–Skene: .8364, 0.614; one-coin: .8266, 0.621). It stays
+    honest: an item answered 4:3 by seven unseen workers gets at most 0.79, and the
+    top-label ECE on synthetic Dawid–Skene crowds (5 answers per item) is at most
+    0.018 (``benchmarks/crowd_uncertainty.py``). With ``n_folds + 1`` fits of every
+    member it costs about 12 Dawid–Skene fits.
 
     References
     ----------
