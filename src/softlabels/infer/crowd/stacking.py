@@ -13,6 +13,7 @@ from softlabels.core.soft import normalize_rows
 from softlabels.core.validation import check_random_state, integer, random_state, real
 from softlabels.infer import em as K
 from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd.average import largest_member_bytes, member_specs
 from softlabels.infer.crowd.ebcc import item_order
 
 __all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights"]
@@ -187,25 +188,7 @@ class HeldOutStacking(CrowdModel):
         self.random_state = random_state
 
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        from softlabels.infer.registry import parse_spec
-
-        specs = DEFAULT_STACK if self.members is None else self.members
-        if isinstance(specs, str):
-            raise InvalidParameterError(
-                f"members must be a list of models, not one string ({specs!r})."
-            )
-        out = []
-        for spec in specs:
-            if isinstance(spec, str):
-                out.append(parse_spec(spec))
-            else:
-                name, params = spec
-                out.append((name, dict(params)))
-        if not out:
-            raise InvalidParameterError("HeldOutStacking needs at least one member.")
-        if any(name == self.name for name, _ in out):
-            raise InvalidParameterError("HeldOutStacking cannot contain itself.")
-        return out
+        return member_specs(DEFAULT_STACK if self.members is None else self.members, self)
 
     def _validate_params(self) -> None:
         super()._validate_params()
@@ -214,13 +197,9 @@ class HeldOutStacking(CrowdModel):
     def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
         """The largest member's need (members are fitted one after the other) plus one
         posterior matrix per member and the confusion counts of the predictions."""
-        from softlabels.infer.memory import model_memory_bytes
-        from softlabels.infer.registry import create_method
-
-        members = [create_method(name, **params) for name, params in self._member_specs()]
-        largest = max(model_memory_bytes(m, n_workers, n_classes, n_items) for m in members)
-        return largest + 8 * ((len(members) + 1) * n_items * n_classes
-                              + 2 * n_workers * n_classes**2)
+        specs = self._member_specs()
+        return (largest_member_bytes(specs, n_workers, n_classes, n_items)
+                + 8 * ((len(specs) + 1) * n_items * n_classes + 2 * n_workers * n_classes**2))
 
     def _fit_member(self, name: str, params: dict[str, Any], ann: Annotations,
                     gold: np.ndarray) -> CrowdModel:
