@@ -295,6 +295,7 @@ class LabelStore:
             clash = np.isin(new_ids, old_ids) if old_ids.size else np.zeros(len(new_ids), bool)
             if clash.any():
                 first = new_ids[np.flatnonzero(clash)[0]]
+                first = first.item() if isinstance(first, np.generic) else first
                 raise InputError(
                     f"item {first!r} is already in the store ({int(clash.sum())} such items)."
                 )
@@ -468,6 +469,7 @@ class LabelStore:
         pos = pd.Index(all_ids).get_indexer(wanted) if all_ids.size else np.full(len(wanted), -1)
         if (pos < 0).any():
             missing = wanted[np.flatnonzero(pos < 0)[0]]
+            missing = missing.item() if isinstance(missing, np.generic) else missing
             raise InputError(f"item {missing!r} is not in the store ({int((pos < 0).sum())} missing).")
         if wanted.size == 0:
             return self._encoded(None)
