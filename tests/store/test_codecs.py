@@ -87,6 +87,16 @@ def test_topk_log8_stores_the_tail_in_the_first_slot():
     assert q.sum() == pytest.approx(1.0)
 
 
+def test_a_tiny_tail_keeps_its_mass():
+    """1 - sum(top k) would round to 0; the tail is summed directly and kept."""
+    p = np.full((1, 1000), 1e-19)
+    p[0, 7] = 1 - 999e-19
+    for codec in (TopK(1, values="log8", floor=1e-30), TopKPacked(1, floor=1e-30)):
+        q = codec.decode(codec.encode(p), 1000)
+        assert q[0, 7] == pytest.approx(1.0, abs=1e-15) and 0 < q[0, 0] < 1e-17
+        assert fidelity(p, q).mean_kl < 1e-15
+
+
 def test_packed_words_by_hand():
     p = np.zeros((1, 1000))
     p[0, 999] = 0.75
@@ -230,8 +240,9 @@ def test_error_bounds(p):
     assert fidelity(p, Dense("float16").decode(Dense("float16").encode(p), c)).max_abs_error < 2e-3
     assert fidelity(p, Dense("bfloat16").decode(Dense("bfloat16").encode(p), c)).max_abs_error < 1e-2
     np.testing.assert_allclose(Sparse(values="float64").decode(Sparse(values="float64").encode(p), c), p, atol=1e-12)
-    # log codes keep the support: a finite KL
-    for codec in (Dense("float16"), Dense("bfloat16"), LogQuant()):
+    # these keep the support (and top-k with a stored tail keeps mass on every other
+    # class): a finite KL
+    for codec in (Dense("float16"), Dense("bfloat16"), LogQuant(), TopK(2, values="log8"), TopKPacked(2)):
         assert math.isfinite(codec.fidelity(p).mean_kl)
     # k = C keeps everything
     full = TopK(c, index="int32", values="float32")

@@ -142,13 +142,22 @@ class _LogScale:
         return table[code]
 
 
+_CHUNK = 2048  # rows per step of the measurements (keeps temporaries small)
+
+
 def kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """KL(p ‖ q) of each row in nats (``inf`` where q is 0 and p is not)."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
-    return np.maximum(terms.sum(axis=1), 0.0)
+    p = np.asarray(p)
+    q = np.asarray(q)
+    out = np.empty(p.shape[0], dtype=np.float64)
+    for lo in range(0, p.shape[0], _CHUNK):
+        pp = p[lo : lo + _CHUNK].astype(np.float64, copy=False)
+        qq = q[lo : lo + _CHUNK].astype(np.float64, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = pp * (np.log(pp) - np.log(qq))
+        terms[pp == 0] = 0.0
+        out[lo : lo + _CHUNK] = terms.sum(axis=1)
+    return np.maximum(out, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,14 +185,38 @@ class Fidelity:
 
 def fidelity(original: Any, decoded: Any) -> Fidelity:
     """Largest absolute error and mean/max KL(original ‖ decoded) over the rows."""
-    p = np.asarray(original, dtype=np.float64)
-    q = np.asarray(decoded, dtype=np.float64)
+    p = np.asarray(original)
+    q = np.asarray(decoded)
     if p.shape != q.shape:
         raise InputError(f"original has shape {p.shape} but decoded has shape {q.shape}.")
     if p.shape[0] == 0:
         return Fidelity(0, 0.0, 0.0, 0.0)
     kl = kl_rows(p, q)
-    return Fidelity(int(p.shape[0]), float(np.abs(p - q).max()), float(kl.mean()), float(kl.max()))
+    err = max(
+        float(np.abs(p[lo : lo + _CHUNK].astype(np.float64) - q[lo : lo + _CHUNK]).max())
+        for lo in range(0, p.shape[0], _CHUNK)
+    )
+    return Fidelity(int(p.shape[0]), err, float(kl.mean()), float(kl.max()))
+
+
+def rows_of(codec: Codec, arrays: Mapping[str, np.ndarray], lo: int, hi: int) -> Arrays:
+    """The encoded arrays of rows ``lo:hi``."""
+    if isinstance(codec, Sparse):
+        return {"offsets": np.asarray(arrays["offsets"])[lo : hi + 1],
+                "indices": arrays["indices"], "values": arrays["values"]}
+    return {k: v[lo:hi] for k, v in arrays.items()}
+
+
+def measure(codec: Codec, arrays: Mapping[str, np.ndarray], original: Any) -> Fidelity:
+    """The fidelity of encoded rows to ``original``, decoded a block at a time."""
+    p = np.asarray(original)
+    n = p.shape[0]
+    total = Fidelity(0, 0.0, 0.0, 0.0)
+    for lo in range(0, n, _CHUNK):
+        hi = min(lo + _CHUNK, n)
+        q = codec.decode(rows_of(codec, arrays, lo, hi), p.shape[1], dtype=np.float64)
+        total = total.combine(fidelity(p[lo:hi], q))
+    return total
 
 
 # ----------------------------------------------------------------------------- codecs
@@ -225,7 +258,7 @@ class Codec:
     def fidelity(self, probs: Any) -> Fidelity:
         """Encode and decode ``probs`` and measure the loss."""
         p = _check_probs(probs)
-        return fidelity(p, self.decode(self.encode(p), p.shape[1]))
+        return measure(self, self.encode(p), p)
 
     def n_rows(self, arrays: Mapping[str, np.ndarray]) -> int:
         return int(next(iter(arrays.values())).shape[0])
@@ -291,17 +324,22 @@ def _scale(bits: int, floor: float) -> _LogScale:
     return _SCALES[key]
 
 
-def _top_k(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_k(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices and values of the k largest entries of each row, by decreasing value
-    (equal values: lower class index first, among those that made the cut)."""
+    (equal values: lower class index first, among those that made the cut), and the
+    mass of the other entries (summed directly, not as ``1 - top``, so that a tiny tail
+    does not vanish in rounding)."""
     n, c = p.shape
     if k >= c:
         idx = np.broadcast_to(np.arange(c), (n, c))
+        tail = np.zeros(n)
     else:
-        idx = np.sort(np.argpartition(-p, k - 1, axis=1)[:, :k], axis=1)
+        part = np.argpartition(-p, k - 1, axis=1)
+        idx = np.sort(part[:, :k], axis=1)
+        tail = np.take_along_axis(p, part[:, k:], axis=1).sum(axis=1)
     vals = np.take_along_axis(p, idx, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1), tail
 
 
 def _fill_values(vals: np.ndarray, n_classes: int, fill: str) -> tuple[np.ndarray, np.ndarray]:
@@ -391,10 +429,10 @@ class TopK(Codec):
     def encode(self, probs: Any) -> Arrays:
         p = _check_probs(probs)
         self.check(p.shape[1])
-        idx, vals = _top_k(p, self.k)
+        idx, vals, tail = _top_k(p, self.k)
         if self.values == "log8":
-            vals = vals.astype(np.float64).copy()
-            vals[:, 0] = np.maximum(1.0 - vals.sum(axis=1), 0.0)
+            vals = vals.astype(np.float64)
+            vals[:, 0] = tail
             codes = _scale(8, self.floor).encode(vals).astype(np.uint8)
         else:
             codes = _float_encode(vals, self.values)
@@ -429,14 +467,21 @@ class TopK(Codec):
 
 
 def _implied_top(vals: np.ndarray) -> np.ndarray:
-    """Slot 0 holds the tail mass; put the top value, ``1 - tail - sum(rest)``, there
-    (at least the second value, so that the order survives rounding)."""
+    """Slot 0 holds the tail mass; put the top value, ``1 - tail - sum(rest)``, there.
+    Where rounding makes that smaller than the second value, the top takes the second
+    value and the k values are rescaled to ``1 - tail``, so that the stored tail mass is
+    kept."""
     tail = vals[:, 0].copy()
-    rest = vals[:, 1:]
-    top = 1.0 - tail - rest.sum(axis=1)
-    if rest.shape[1]:
-        top = np.maximum(top, rest[:, 0])
+    rest = vals[:, 1:].sum(axis=1)
+    top = 1.0 - tail - rest
+    if vals.shape[1] > 1:
+        top = np.maximum(top, vals[:, 1])
     vals[:, 0] = np.maximum(top, 0.0)
+    total = vals[:, 0] + rest
+    target = np.maximum(1.0 - tail, 0.0)
+    over = total > target * (1 + 1e-6)
+    if over.any():
+        vals[over] *= (target[over] / total[over])[:, None]
     return vals
 
 
@@ -477,9 +522,9 @@ class TopKPacked(Codec):
         p = _check_probs(probs)
         self.check(p.shape[1])
         vbits = 16 - self.index_bits(p.shape[1])
-        idx, vals = _top_k(p, self.k)
-        vals = vals.astype(np.float64).copy()
-        vals[:, 0] = np.maximum(1.0 - vals.sum(axis=1), 0.0)
+        idx, vals, tail = _top_k(p, self.k)
+        vals = vals.astype(np.float64)
+        vals[:, 0] = tail
         codes = _scale(vbits, self.floor).encode(vals).astype(np.uint16)
         words = (idx.astype(np.uint16) << np.uint16(vbits)) | codes
         return {"words": words.astype(np.uint16)}

@@ -18,7 +18,7 @@ import numpy as np
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels, class_array
 from softlabels.core.validation import check_probs
-from softlabels.store.codecs import Codec, Fidelity, fidelity
+from softlabels.store.codecs import Codec, Fidelity, measure
 
 __all__ = ["ViewLabels", "Encoded", "encode", "item_runs"]
 
@@ -201,7 +201,7 @@ class Encoded:
 
     def fidelity(self, original: SoftLabels | ViewLabels | np.ndarray) -> Fidelity:
         p = original.probs if isinstance(original, (SoftLabels, ViewLabels)) else original
-        return fidelity(p, self.decode(dtype=np.float64))
+        return measure(self.codec, self.arrays, p)
 
 
 def encode(
