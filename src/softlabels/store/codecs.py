@@ -94,6 +94,21 @@ def from_bfloat16(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
+def _check_index(index: str, n_classes: int) -> None:
+    limit = np.iinfo(_INDEX_TYPES[index]).max + 1
+    if n_classes > limit:
+        raise InputError(f"index {index} holds at most {limit} classes; got {n_classes} (use int32).")
+
+
+def _check_top_k(k: Any, fill: str, floor: float) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"k must be an integer >= 1; got {k!r}.")
+    if fill not in ("marginal", "renorm"):
+        raise InputError(f"fill must be 'marginal' or 'renorm'; got {fill!r}.")
+    if not 0 < floor < 1:
+        raise InputError(f"floor must be in (0, 1); got {floor}.")
+
+
 def _float_encode(x: np.ndarray, kind: str) -> np.ndarray:
     """``x`` (non-negative) in the storage type; a non-zero value never becomes 0 (it
     takes the smallest positive value of the type), so that the support is kept."""
@@ -404,27 +419,18 @@ class TopK(Codec):
     name: ClassVar[str] = "topk"
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise InputError(f"k must be an integer >= 1; got {self.k!r}.")
+        _check_top_k(self.k, self.fill, self.floor)
         if self.index not in _INDEX_TYPES:
             raise InputError(f"index must be one of {list(_INDEX_TYPES)}; got {self.index!r}.")
         if self.values not in (*_FLOAT_TYPES, "log8"):
             raise InputError(
                 f"values must be one of {[*_FLOAT_TYPES, 'log8']}; got {self.values!r}."
             )
-        if self.fill not in ("marginal", "renorm"):
-            raise InputError(f"fill must be 'marginal' or 'renorm'; got {self.fill!r}.")
-        if not 0 < self.floor < 1:
-            raise InputError(f"floor must be in (0, 1); got {self.floor}.")
 
     def check(self, n_classes: int) -> None:
         if self.k > n_classes:
             raise InputError(f"k={self.k} is more than the {n_classes} classes.")
-        limit = np.iinfo(_INDEX_TYPES[self.index]).max + 1
-        if n_classes > limit:
-            raise InputError(
-                f"index {self.index} holds at most {limit} classes; got {n_classes} (use int32)."
-            )
+        _check_index(self.index, n_classes)
 
     def encode(self, probs: Any) -> Arrays:
         p = _check_probs(probs)
@@ -499,12 +505,7 @@ class TopKPacked(Codec):
     name: ClassVar[str] = "topk-packed"
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise InputError(f"k must be an integer >= 1; got {self.k!r}.")
-        if self.fill not in ("marginal", "renorm"):
-            raise InputError(f"fill must be 'marginal' or 'renorm'; got {self.fill!r}.")
-        if not 0 < self.floor < 1:
-            raise InputError(f"floor must be in (0, 1); got {self.floor}.")
+        _check_top_k(self.k, self.fill, self.floor)
 
     @staticmethod
     def index_bits(n_classes: int) -> int:
@@ -565,11 +566,7 @@ class Sparse(Codec):
             raise InputError(f"sparse values must be float32 or float64; got {self.values!r}.")
 
     def check(self, n_classes: int) -> None:
-        limit = np.iinfo(_INDEX_TYPES[self.index]).max + 1
-        if n_classes > limit:
-            raise InputError(
-                f"index {self.index} holds at most {limit} classes; got {n_classes} (use int32)."
-            )
+        _check_index(self.index, n_classes)
 
     def encode(self, probs: Any) -> Arrays:
         p = _check_probs(probs)

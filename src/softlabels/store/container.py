@@ -531,10 +531,8 @@ class LabelStore:
 
 
 def _ids(column: Any) -> np.ndarray:
-    arr = column.to_numpy(zero_copy_only=False) if hasattr(column, "to_numpy") else np.asarray(column)
-    if arr.dtype.kind == "O":
-        return arr
-    return arr
+    """An item-id column as a numpy array (strings as objects)."""
+    return column.to_numpy(zero_copy_only=False)
 
 
 def _empty_table(store: LabelStore) -> Any:
