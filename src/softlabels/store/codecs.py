@@ -349,9 +349,12 @@ def _top_k(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx = np.broadcast_to(np.arange(c), (n, c))
         tail = np.zeros(n)
     else:
-        part = np.argpartition(-p, k - 1, axis=1)
-        idx = np.sort(part[:, :k], axis=1)
-        tail = np.take_along_axis(p, part[:, k:], axis=1).sum(axis=1)
+        part = np.argpartition(p, c - k, axis=1)
+        idx = np.sort(part[:, c - k :], axis=1)
+        tail = p.sum(axis=1) - np.take_along_axis(p, idx, axis=1).sum(axis=1)
+        small = tail < 1e-6  # where the difference loses digits: sum the tail itself
+        if small.any():
+            tail[small] = np.take_along_axis(p[small], part[small, : c - k], axis=1).sum(axis=1)
     vals = np.take_along_axis(p, idx, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1), tail
