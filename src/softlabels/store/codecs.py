@@ -412,6 +412,15 @@ class TopK(Codec):
 
     FKD's stored layout is ``TopK(5, index=..., values="float16")`` (FKD keeps the
     indices as floats; an integer index type holds them exactly).
+
+    Examples
+    --------
+    >>> codec = TopK(2, values="float32")
+    >>> enc = codec.encode([[0.06, 0.6, 0.04, 0.3]])
+    >>> enc["indices"].tolist(), codec.nbytes(enc)
+    ([[1, 3]], 12)
+    >>> codec.decode(enc, 4).round(6).tolist()  # the other 0.1 spread over 2 classes
+    [[0.05, 0.6, 0.05, 0.3]]
     """
 
     k: int = 5
