@@ -261,6 +261,10 @@ INT_RANGES: dict[str, IntRange] = {
     "levels": IntRange(low=2),
     "seed": IntRange(low=0, high=2**32 - 1),
     "local_workers": IntRange(low=1),
+    "k": IntRange(low=1),
+    "items_per_group": IntRange(low=1),
+    "start": IntRange(low=0),
+    "stop": IntRange(low=0),
 }
 
 
