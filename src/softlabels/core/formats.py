@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Sequence
@@ -240,8 +241,8 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
     if not full[0]:
         return _read_label_studio_min(tasks, field, out)
     found: list[tuple[Any, Any, dict[str, Any], str]] = []
-    for task in tasks:
-        task_id = _need(task, "id", out, "a task")
+    for n, task in enumerate(tasks, start=1):
+        task_id = _need(task, "id", out, f"record {n}")
         where = f"task {task_id}"
         annotations = task["annotations"]
         if not isinstance(annotations, list) or not annotations:
@@ -259,8 +260,10 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
                                 "taxonomy result.")
             for r in results:
                 found.append((task_id, worker, r, where))
+    if not found:  # every annotation cancelled
+        return out.frame()
     names = list(dict.fromkeys(str(r.get("from_name")) for _, _, r, _ in found))
-    name = _pick_field(names, field, "label-studio", "control (from_name)", out)
+    name = _pick_field(names, field, "label-studio", "control", out)
     answered: set[tuple[Any, Any]] = set()
     for task_id, worker, r, where in found:
         if str(r.get("from_name")) == name:
@@ -465,44 +468,55 @@ FORMATS: dict[str, Reader | None] = {
 
 
 def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> str:
-    """The format of ``path`` from its extension and first record (or header)."""
+    """The format of ``path`` from its extension and first record (or header).
+
+    A JSON array is a Label Studio export; a CSV header with ``HITId`` and ``WorkerId``
+    is Mechanical Turk; a TSV header with ``ASSIGNMENT:task_id`` and
+    ``ASSIGNMENT:worker_id`` is Toloka; a JSON line with ``_input_hash`` is Prodigy, one
+    with ``source-ref`` (or ``source``) and a ``*-metadata`` object Ground Truth; any
+    other CSV, TSV, Parquet or JSON-lines file is the long table."""
     p = check_readable(path)
-    suffixes = [s.lower() for s in p.suffixes if s.lower() != ".gz"]
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        return "table"  # the tools do not export compressed files
     ext = suffixes[-1] if suffixes else ""
-    if ext == ".parquet" or ext == ".pq" or p.suffix.lower() == ".gz":
+    if ext in (".parquet", ".pq"):
         return "table"
+    if ext not in (".csv", ".txt", ".tsv", ".json", ".jsonl", ".ndjson", ".manifest"):
+        raise InputError(
+            f"{path}: cannot tell the format from the extension {ext or '(none)'!r}; use "
+            f".csv, .tsv, .parquet or .jsonl, or give the annotation format, one of "
+            f"{', '.join(FORMATS)}."
+        )
     try:
         with open(p, encoding=check_encoding(encoding), errors="replace") as fh:
-            head = fh.read(65536)
+            head = fh.read(65536).lstrip()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}).") from None
-    first = head.lstrip().splitlines()[0] if head.strip() else ""
+    first = head.splitlines()[0] if head else ""
     if ext in (".csv", ".txt", ".tsv"):
-        columns = set(first.replace('"', "").replace("\t", ",").split(","))
+        columns = {c.strip().strip('"') for c in re.split("[,\t]", first)}
         if {"HITId", "WorkerId"} <= columns:
             return "mturk"
         if {"ASSIGNMENT:task_id", "ASSIGNMENT:worker_id"} <= columns:
             return "toloka"
         return "table"
-    if head.lstrip().startswith("["):
+    if head.startswith("["):
         return "label-studio"
-    if ext in (".json", ".jsonl", ".ndjson", ".manifest"):
-        try:
-            record = json.loads(first)
-        except json.JSONDecodeError:
-            record = None
-        if isinstance(record, dict):
-            if "_input_hash" in record:
-                return "prodigy"
-            if ("source-ref" in record or "source" in record) and any(
-                    k.endswith("-metadata") for k in record):
-                return "ground-truth"
-            if "annotations" in record or "annotator" in record:
-                return "label-studio"
-            return "table"
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        record = None
+    if isinstance(record, dict):
+        if "_input_hash" in record:
+            return "prodigy"
+        if ("source-ref" in record or "source" in record) and any(
+                str(k).endswith("-metadata") for k in record):
+            return "ground-truth"
+        return "table"
     raise InputError(
-        f"{path}: cannot tell the annotation format; give format= one of "
-        f"{', '.join(FORMATS)}."
+        f"{path}: cannot tell the annotation format (the first line is not a JSON object); "
+        f"give the format, one of {', '.join(FORMATS)}."
     )
 
 
@@ -527,6 +541,7 @@ def read_annotations(
     label_col: str = "label",
     sep: str | None = None,
     encoding: str | None = None,
+    progress: Any = None,
 ) -> Annotations:
     """Read answers from an annotation tool's export, or from the long answer table.
 
@@ -537,23 +552,31 @@ def read_annotations(
     format : str, optional
         ``table``, ``label-studio``, ``mturk``, ``toloka``, ``prodigy`` or
         ``ground-truth``, optionally followed by ``:FIELD``, the field that holds the
-        labels (``"mturk:sentiment"``). Detected from the file when omitted.
+        labels (``"mturk:sentiment"``). Detected from the file when omitted (the
+        ``table`` when columns are named).
     classes, duplicates
         As for :meth:`Annotations.from_frame`.
     item_col, worker_col, label_col, sep
         The long table's columns and field separator (the ``table`` format only).
     encoding : str, optional
         The text encoding (default UTF-8).
+    progress : callable, optional
+        ``progress(bytes_read, file_bytes)``, called as the long table is parsed (an
+        export is read whole: called once, at the end).
 
     Examples
     --------
     >>> ann = read_annotations("export.json", format="label-studio")  # doctest: +SKIP
     """
-    name = _split_format(format)[0] if format is not None else detect_format(path, encoding)
+    columns = (item_col, worker_col, label_col) != ("item", "worker", "label")
+    if format is not None:
+        name = _split_format(format)[0]
+    else:  # columns named for the long table say which format it is
+        name = "table" if columns else detect_format(path, encoding)
     if name == "table":
         return read_answers(path, item_col=item_col, worker_col=worker_col,
                             label_col=label_col, classes=classes, duplicates=duplicates,
-                            sep=sep, encoding=encoding)
+                            sep=sep, encoding=encoding, progress=progress)
     custom = [f"{k}={v!r}" for k, v, d in (("item_col", item_col, "item"),
                                            ("worker_col", worker_col, "worker"),
                                            ("label_col", label_col, "label"),
@@ -561,5 +584,8 @@ def read_annotations(
     if custom:
         raise InputError(f"{path}: {', '.join(custom)} apply to the table format, not {name}.")
     frame = answer_frame(path, format or name, encoding=encoding)
+    if progress is not None:
+        size = Path(path).stat().st_size
+        progress(size, size)
     return Annotations.from_frame(frame, classes=classes, duplicates=duplicates,
                                   source=str(path))
