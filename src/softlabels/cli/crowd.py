@@ -177,8 +177,8 @@ def aggregate(
     encoding: Optional[str] = encoding_option(),
     format: Optional[str] = typer.Option(
         None, "--format", help="The answers' format: table (item, worker, label), label-studio, "
-        "mturk, toloka, prodigy or ground-truth, optionally :FIELD, the field holding the "
-        "labels (mturk:sentiment). Default: detected from the file.",
+        "mturk, toloka, prodigy, ground-truth or hf (a saved datasets folder), optionally :FIELD, "
+        "the field holding the labels (mturk:sentiment). Default: detected from the file.",
     ),
 ) -> None:
     """Aggregate crowd answers into soft labels.

@@ -49,6 +49,15 @@ Only the fields named here are read; everything else in an export is ignored.
     per item); label: ``class-name`` of the metadata, else the attribute's value looked up
     in the metadata's ``class-map``. Multi-label attributes (a list of classes) are an
     error.
+``hf``
+    A Hugging Face :class:`datasets.Dataset` (or a folder written by its
+    ``save_to_disk``; needs ``pip install 'softlabels[hf]'``), its columns named by
+    ``item_col``, ``worker_col`` and ``label_col``. One row per answer (a label per row,
+    a worker column), or one row per item with a list of votes in the label column and,
+    optionally, the list of their workers in the worker column; without a worker column
+    the ``i``-th vote of every row is by worker ``i`` (votes stored in a fixed order of
+    annotators). Without an item column the row number is the item. A ``ClassLabel``
+    label feature gives the class names, in their declared order.
 
 Bad or partial exports (missing fields, mixed schemas, empty annotation lists) raise
 :class:`~softlabels.core.errors.InputError` naming the file and the task, line or row.
@@ -109,8 +118,8 @@ def _split_format(fmt: str) -> tuple[str, str | None]:
             + suggest(name, list(FORMATS))
         )
     field = field.strip() or None
-    if field is not None and name == "table":
-        raise InputError("the table format takes its columns as item_col, worker_col and "
+    if field is not None and name in ("table", "hf"):
+        raise InputError(f"the {name} format takes its columns as item_col, worker_col and "
                          f"label_col, not {fmt!r}.")
     return name, field
 
@@ -454,6 +463,103 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
     return out.frame()
 
 
+# --- Hugging Face datasets ---------------------------------------------------------
+
+def _is_dataset(source: Any) -> bool:
+    return type(source).__name__ == "Dataset" and type(source).__module__.startswith("datasets")
+
+
+def _saved_dataset(source: Any) -> bool:
+    """A folder written by ``datasets.Dataset.save_to_disk``."""
+    return isinstance(source, (str, os.PathLike)) and (Path(source) / "dataset_info.json").is_file()
+
+
+def _load_dataset(source: Any) -> Any:
+    if _is_dataset(source):
+        return source
+    from softlabels._optional import require
+
+    try:
+        datasets = require("datasets", "hf")
+    except ImportError as err:
+        raise InputError(str(err)) from None
+    p = check_readable(source) if not Path(source).is_dir() else Path(source)
+    try:
+        ds = datasets.load_from_disk(str(p))
+    except Exception as err:  # datasets raises several types for a folder it cannot read
+        raise InputError(f"{source}: not a saved Hugging Face dataset ({err}).") from None
+    if not _is_dataset(ds):
+        raise InputError(f"{source}: holds several splits ({', '.join(ds)}); give one "
+                         "as a datasets.Dataset.")
+    return ds
+
+
+def _class_names(feature: Any) -> list[str] | None:
+    inner = getattr(feature, "feature", feature)  # the items of a List/Sequence feature
+    names = getattr(inner, "names", None)
+    return list(names) if names is not None else None
+
+
+def _read_hf(source: Any, item_col: str, worker_col: str, label_col: str,
+             ) -> tuple[pd.DataFrame, list[str] | None]:
+    ds = _load_dataset(source)
+    where = "the dataset" if _is_dataset(source) else str(source)
+    out = _Answers(where)
+    if label_col not in ds.column_names:
+        raise InputError(f"{where}: no label column {label_col!r}; the columns are "
+                         f"{', '.join(map(repr, ds.column_names))}."
+                         + suggest(label_col, ds.column_names))
+    if len(ds) == 0:
+        raise InputError(f"{where}: the dataset has no rows.")
+    columns = [c for c in (item_col, worker_col, label_col) if c in ds.column_names]
+    data = ds.select_columns(columns).to_dict()
+    names = _class_names(ds.features[label_col])
+    labels = data[label_col]
+    items = data.get(item_col, list(range(len(ds))))
+    workers = data.get(worker_col)
+    votes = isinstance(labels[0], list)
+
+    def named(label: Any, row: str) -> Any:
+        """A ClassLabel's integer as its class name (-1, ClassLabel's missing value, is
+        an error)."""
+        if names is None:
+            return label
+        if not 0 <= label < len(names):
+            raise out.error(row, f"the class index {label} is not one of the {len(names)} "
+                            f"classes of {label_col!r}.")
+        return names[label]
+    for r, (item, label) in enumerate(zip(items, labels)):
+        row = f"row {r}"
+        if item is None:
+            raise out.error(row, f"the item {item_col!r} is empty.")
+        if isinstance(label, list) != votes:
+            raise out.error(row, f"{label_col!r} is {'not ' if votes else ''}a list of votes, "
+                            "unlike row 0 (mixed schemas).")
+        who = workers[r] if workers is not None else None
+        if not votes:
+            if workers is None:
+                raise InputError(f"{where}: one answer per row needs a worker column "
+                                 f"{worker_col!r}.")
+            if who is None or label is None:
+                raise out.error(row, "the worker or the label is empty.")
+            out.rows.append((item, who, named(label, row)))
+            continue
+        if not label:
+            raise out.error(row, f"the vote list {label_col!r} is empty.")
+        if who is None:
+            if workers is not None:
+                raise out.error(row, f"the worker list {worker_col!r} is empty.")
+            who = list(range(len(label)))
+        if not isinstance(who, list) or len(who) != len(label):
+            n = len(who) if isinstance(who, list) else "no list of"
+            raise out.error(row, f"{len(label)} votes but {n} workers.")
+        for w, vote in zip(who, label):
+            if w is None or vote is None:
+                raise out.error(row, "a vote or its worker is empty.")
+            out.rows.append((item, w, named(vote, row)))
+    return out.frame(), names
+
+
 Reader = Callable[[str | os.PathLike[str], str | None, str | None], pd.DataFrame]
 
 #: The formats :func:`read_annotations` reads (``table`` is the long answer table).
@@ -464,6 +570,7 @@ FORMATS: dict[str, Reader | None] = {
     "toloka": _read_toloka,
     "prodigy": _read_prodigy,
     "ground-truth": _read_ground_truth,
+    "hf": None,
 }
 
 
@@ -475,6 +582,8 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
     ``ASSIGNMENT:worker_id`` is Toloka; a JSON line with ``_input_hash`` is Prodigy, one
     with ``source-ref`` (or ``source``) and a ``*-metadata`` object Ground Truth; any
     other CSV, TSV, Parquet or JSON-lines file is the long table."""
+    if _is_dataset(path) or _saved_dataset(path):
+        return "hf"
     p = check_readable(path)
     suffixes = [s.lower() for s in p.suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -526,12 +635,12 @@ def answer_frame(path: str | os.PathLike[str], format: str, *,
     name, field = _split_format(format)
     reader = FORMATS[name]
     if reader is None:
-        raise InputError("the table format is already an answer table; use read_answers.")
+        raise InputError(f"the {name} format is read by read_annotations.")
     return reader(path, field, encoding)
 
 
 def read_annotations(
-    path: str | os.PathLike[str],
+    path: Any,
     format: str | None = None,
     *,
     classes: Sequence[Any] | None = None,
@@ -547,17 +656,19 @@ def read_annotations(
 
     Parameters
     ----------
-    path : str or path
+    path : str, path or datasets.Dataset
         The export (see the module's documentation for each format's fields).
     format : str, optional
-        ``table``, ``label-studio``, ``mturk``, ``toloka``, ``prodigy`` or
-        ``ground-truth``, optionally followed by ``:FIELD``, the field that holds the
+        ``table``, ``label-studio``, ``mturk``, ``toloka``, ``prodigy``,
+        ``ground-truth`` or ``hf``, optionally followed by ``:FIELD``, the field that holds the
         labels (``"mturk:sentiment"``). Detected from the file when omitted (the
         ``table`` when columns are named).
     classes, duplicates
         As for :meth:`Annotations.from_frame`.
-    item_col, worker_col, label_col, sep
-        The long table's columns and field separator (the ``table`` format only).
+    item_col, worker_col, label_col
+        The columns of the long table or of a Hugging Face dataset.
+    sep : str, optional
+        The long table's field separator.
     encoding : str, optional
         The text encoding (default UTF-8).
     progress : callable, optional
@@ -571,8 +682,17 @@ def read_annotations(
     columns = (item_col, worker_col, label_col) != ("item", "worker", "label")
     if format is not None:
         name = _split_format(format)[0]
+    elif _is_dataset(path) or _saved_dataset(path):
+        name = "hf"
     else:  # columns named for the long table say which format it is
         name = "table" if columns else detect_format(path, encoding)
+    if name == "hf":
+        if sep is not None:
+            raise InputError("sep applies to text tables, not a Hugging Face dataset.")
+        frame, names = _read_hf(path, item_col, worker_col, label_col)
+        return Annotations.from_frame(frame, classes=names if classes is None else classes,
+                                      duplicates=duplicates, source="" if _is_dataset(path)
+                                      else str(path))
     if name == "table":
         return read_answers(path, item_col=item_col, worker_col=worker_col,
                             label_col=label_col, classes=classes, duplicates=duplicates,
