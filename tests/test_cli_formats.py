@@ -90,7 +90,7 @@ def test_unknown_format_exits_2_listing_the_formats(tmp_path, capsys):
     line = _one_line_error(capsys, FIXTURES / "label_studio.json", "--format", "labelbox",
                            "-o", tmp_path / "o.csv")
     assert line.startswith("error: unknown annotation format 'labelbox'; use one of table, "
-                           "label-studio, mturk, toloka, prodigy, ground-truth.")
+                           "label-studio, mturk, toloka, prodigy, ground-truth, hf.")
 
 
 def test_json_min_without_field_exits_2_naming_the_keys(tmp_path, capsys):
