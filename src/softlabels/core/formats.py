@@ -14,7 +14,8 @@ Only the fields named here are read; everything else in an export is ignored.
 ``label-studio``
     Label Studio's JSON export (``.json``): a list of tasks ``{"id", "data",
     "annotations": [{"completed_by", "was_cancelled", "result": [{"from_name", "type",
-    "value"}]}]}``. item: the task ``id``; worker: ``completed_by`` (an id, or an object
+    "value"}]}]}``. item: the task ``id``, or ``data.item`` when the tasks have one
+    (the review tasks of :mod:`softlabels.core.review`); worker: ``completed_by`` (an id, or an object
     whose ``email``, else ``id``, is used); label: ``value["choices"]`` (exactly one
     choice) or ``value["taxonomy"]`` (exactly one path, its levels joined by ``/``) of
     the result whose ``from_name`` is the field (needed when several ``choices`` or
@@ -22,7 +23,7 @@ Only the fields named here are read; everything else in an export is ignored.
     are not answers.
     Also Label Studio's JSON-MIN export: a list of records, one per annotation, ``{"id",
     "annotator", <task data>, <from_name>: "choice" | {"choices": [..]} | {"taxonomy":
-    [[..]]}}``. Task data and single choices are both plain strings, so the field must
+    [[..]]}}`` (item: ``id``, or ``item`` when every record has one). Task data and single choices are both plain strings, so the field must
     be named (``label-studio:sentiment``) unless exactly one key holds a ``choices`` or
     ``taxonomy`` object.
 ``mturk``
@@ -250,9 +251,18 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
     if not full[0]:
         return _read_label_studio_min(tasks, field, out)
     found: list[tuple[Any, Any, dict[str, Any], str]] = []
+    first = tasks[0].get("data") if isinstance(tasks[0], dict) else None
+    by_data = isinstance(first, dict) and "item" in first  # review tasks softlabels wrote
     for n, task in enumerate(tasks, start=1):
         task_id = _need(task, "id", out, f"record {n}")
         where = f"task {task_id}"
+        item = task_id
+        if by_data:
+            data = task.get("data")
+            if not isinstance(data, dict) or data.get("item") is None:
+                raise out.error(where, f"has no data 'item' but task {tasks[0].get('id')} "
+                                "has (mixed schemas).")
+            item = data["item"]
         annotations = task["annotations"]
         if not isinstance(annotations, list) or not annotations:
             raise out.error(where, "has an empty annotation list.")
@@ -268,20 +278,20 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
                 raise out.error(where, f"the annotation by {worker} has no choices or "
                                 "taxonomy result.")
             for r in results:
-                found.append((task_id, worker, r, where))
+                found.append((item, worker, r, where))
     if not found:  # every annotation cancelled
         return out.frame()
     names = list(dict.fromkeys(str(r.get("from_name")) for _, _, r, _ in found))
     name = _pick_field(names, field, "label-studio", "control", out)
-    answered: set[tuple[Any, Any]] = set()
-    for task_id, worker, r, where in found:
+    answered: set[tuple[str, Any]] = set()
+    for item, worker, r, where in found:
         if str(r.get("from_name")) == name:
-            out.rows.append((task_id, worker, _ls_value(r.get("value"), out, where)))
-            answered.add((task_id, worker))
-    missing = [(t, w) for t, w, _, _ in found if (t, w) not in answered]
+            out.rows.append((item, worker, _ls_value(r.get("value"), out, where)))
+            answered.add((where, worker))
+    missing = [(where, w) for _, w, _, where in found if (where, w) not in answered]
     if missing:
-        raise out.error(f"task {missing[0][0]}", f"the annotation by {missing[0][1]} does "
-                        f"not answer {name!r}.")
+        raise out.error(missing[0][0], f"the annotation by {missing[0][1]} does not answer "
+                        f"{name!r}.")
     return out.frame()
 
 
@@ -291,7 +301,9 @@ def _read_label_studio_min(records: list[Any], field: str | None,
         if not isinstance(rec, dict) or "annotator" not in rec or "id" not in rec:
             raise out.error(f"record {n}", "is neither a Label Studio task (with "
                             "'annotations') nor a JSON-MIN record (with 'id' and 'annotator').")
-    keys = list(dict.fromkeys(k for rec in records for k in rec if k not in _LS_META))
+    by_data = all(rec.get("item") is not None for rec in records)  # review tasks
+    keys = list(dict.fromkeys(k for rec in records for k in rec
+                              if k not in _LS_META and not (by_data and k == "item")))
     structured = [k for k in keys if any(isinstance(rec.get(k), dict) and
                                          {"choices", "taxonomy"} & set(rec[k]) for rec in records)]
     if field is None and len(structured) != 1:
@@ -305,7 +317,8 @@ def _read_label_studio_min(records: list[Any], field: str | None,
         if rec.get(name) is None:
             raise out.error(where, f"the record by {rec['annotator']} has no {name!r}.")
         worker = _ls_worker(rec["annotator"], out, where)
-        out.rows.append((rec["id"], worker, _ls_value(rec[name], out, where)))
+        item = rec["item"] if by_data else rec["id"]
+        out.rows.append((item, worker, _ls_value(rec[name], out, where)))
     return out.frame()
 
 
