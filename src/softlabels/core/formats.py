@@ -29,7 +29,9 @@ Only the fields named here are read; everything else in an export is ignored.
 ``mturk``
     Amazon Mechanical Turk batch results (``.csv``): item: ``HITId``; worker:
     ``WorkerId``; label: the ``Answer.<field>`` column, or the one ``true`` column of a
-    radio-button group ``Answer.<field>.<option>`` (the label is the option). Rows whose
+    radio-button group ``Answer.<field>.<option>`` (the label is the option). The JSON
+    column ``Answer.taskAnswers`` of crowd HTML elements (``[{"sentiment": {"label":
+    "Positive"}}]``) is read as those columns (``Answer.sentiment.label``). Rows whose
     ``AssignmentStatus`` is ``Rejected`` are left out; ``Input.*`` columns are ignored.
 ``toloka``
     Toloka results (``.tsv``): item: ``ASSIGNMENT:task_id``; worker:
@@ -343,11 +345,42 @@ def _cell(frame: pd.DataFrame, col: str, r: int, out: _Answers) -> str:
     return value
 
 
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested answers as ``field.subfield`` keys, values as the CSV writes them."""
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return flat
+
+
+def _task_answers(frame: pd.DataFrame, out: _Answers) -> pd.DataFrame:
+    """The JSON column ``Answer.taskAnswers`` (crowd HTML elements) as ``Answer.*``
+    columns, one per answer field (``Answer.sentiment.label``)."""
+    rows = []
+    for r, text in enumerate(frame["Answer.taskAnswers"]):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise out.error(f"data row {r + 1}", "'Answer.taskAnswers' is not JSON.") from None
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]
+        if not isinstance(data, dict):
+            raise out.error(f"data row {r + 1}", "'Answer.taskAnswers' is not one JSON object.")
+        rows.append({f"Answer.{k}": v for k, v in _flat(data).items()})
+    answers = pd.DataFrame(rows, index=frame.index, dtype=object).fillna("")
+    return pd.concat([frame.drop(columns="Answer.taskAnswers"), answers], axis=1)
+
+
 def _read_mturk(path: str | os.PathLike[str], field: str | None,
                 encoding: str | None) -> pd.DataFrame:
     out = _Answers(path)
     frame = _columns(path, ",", encoding)
     _check_columns(frame, ["HITId", "WorkerId"], out, "Mechanical Turk batch results")
+    if "Answer.taskAnswers" in frame.columns:
+        frame = _task_answers(frame, out)
     answers = [c.removeprefix("Answer.") for c in frame.columns if c.startswith("Answer.")]
     # a radio-button group Answer.<field>.<option>: one column per option
     groups: dict[str, list[str]] = {}

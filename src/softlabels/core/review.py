@@ -61,6 +61,14 @@ def label_studio_tasks(
         labelling configuration.
     model_version : str
         The name Label Studio shows for the suggestions.
+
+    Examples
+    --------
+    >>> tasks = label_studio_tasks(["img7"], ["cat"], given=["dog"])
+    >>> tasks[0]["data"]
+    {'item': 'img7', 'given': 'dog'}
+    >>> tasks[0]["predictions"][0]["result"][0]["value"]
+    {'choices': ['cat']}
     """
     n = len(items)
     for name, values in (("suggested", suggested), ("given", given), ("score", score),
