@@ -24,6 +24,8 @@ CASES = [
     ("prodigy_choice.jsonl", "prodigy"),
     ("prodigy_binary.jsonl", "prodigy:SPORTS"),
     ("ground_truth.manifest", "ground-truth"),
+    ("ground_truth_workers.manifest", None),
+    ("mturk_task_answers.csv", None),
 ]
 
 

@@ -31,6 +31,7 @@ CASES = [
     ("prodigy_choice.jsonl", None, "prodigy"),
     ("prodigy_binary.jsonl", "prodigy:SPORTS", "prodigy"),
     ("ground_truth.manifest", None, "ground-truth"),
+    ("ground_truth_workers.manifest", None, "ground-truth"),
 ]
 
 
@@ -255,6 +256,26 @@ MALFORMED = [
      lambda t: _lines(t, "ground_truth.manifest", lambda r: r[0].update(animal=[0, 1]),
                       ".manifest"),
      "line 1: 'animal' is multi-label; each answer takes one label."),
+    ("ground truth mixed per-worker and consolidated", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r.append(
+         json.loads((FIXTURES / "ground_truth.manifest").read_text().splitlines()[0])),
+         ".manifest"),
+     "line 3: 'animal' holds consolidated labels but line 1 per-worker ones (mixed schemas); "
+     "name one attribute as format 'ground-truth:ATTRIBUTE'."),
+    ("ground truth empty worker list", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"].update(
+         annotationsFromAllWorkers=[]), ".manifest"),
+     "line 2: 'dialog-labeling' has an empty 'annotationsFromAllWorkers'."),
+    ("ground truth worker without id", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[0]["dialog-labeling"][
+         "annotationsFromAllWorkers"][1].pop("workerId"), ".manifest"),
+     "line 1: an answer of 'dialog-labeling' has no 'workerId'."),
+    ("ground truth worker content with two fields", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0]["annotationData"].update(
+             content='{"a": "x", "b": "y"}'), ".manifest"),
+     "line 2: the answers have several fields ('a', 'b'); name one as format "
+     "'ground-truth:a'."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),
@@ -287,3 +308,27 @@ def test_malformed_exports_are_detected_as_their_format(tmp_path):
         path = write(tmp_path)
         if path.read_text().strip() not in ("[]",):
             assert detect_format(path) == name, path
+
+
+def test_ground_truth_field_names_the_workers_answer(tmp_path):
+    path = _lines(tmp_path, "ground_truth_workers.manifest", lambda r: [
+        w["annotationData"].update(content=json.dumps(
+            {"response": json.loads(w["annotationData"]["content"])["response"],
+             "comment": "ok"}))
+        for rec in r for w in rec["dialog-labeling"]["annotationsFromAllWorkers"]], ".manifest")
+    got = read_annotations(path).to_frame()  # the one '.label' field is the label
+    pd.testing.assert_frame_equal(got, expected("ground_truth_workers"))
+    comments = read_annotations(path, "ground-truth:comment").to_frame()
+    assert set(comments["label"]) == {"ok"} and len(comments) == 5
+    with pytest.raises(InputError, match="line 1: a worker's answer has no 'nope'."):
+        read_annotations(path, "ground-truth:nope")
+
+
+def test_ground_truth_field_picks_the_attribute():
+    got = read_annotations(FIXTURES / "ground_truth.manifest", "ground-truth:animal-audit")
+    assert got.to_frame().values.tolist() == [
+        ["s3://reviews-bucket/images/001.jpg", "animal-audit", "cat"],
+        ["s3://reviews-bucket/images/002.jpg", "animal-audit", "cat"]]
+    with pytest.raises(InputError, match=r"no label attribute named 'animals'; the manifest "
+                                         r"has 'animal', 'animal-audit'\.$"):
+        read_annotations(FIXTURES / "ground_truth.manifest", "ground-truth:animals")

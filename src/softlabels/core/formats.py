@@ -51,7 +51,12 @@ Only the fields named here are read; everything else in an export is ignored.
     worker, named ``K`` (one labelling job; chained or repeated jobs give several answers
     per item); label: ``class-name`` of the metadata, else the attribute's value looked up
     in the metadata's ``class-map``. Multi-label attributes (a list of classes) are an
-    error.
+    error. The field names the attribute to read. A custom job whose consolidation passes
+    every answer through writes ``{K: {"annotationsFromAllWorkers": [{"workerId",
+    "annotationData": {"content": "<JSON object>"}}]}}``: each entry is one answer by its
+    ``workerId``, the label the content's only field, else its only ``label`` field
+    (``{"response": {"label": "A"}}``), else the field named (``ground-truth:response.label``).
+    Consolidated and per-worker attributes in one manifest are an error.
 ``hf``
     A Hugging Face :class:`datasets.Dataset` (or a folder written by its
     ``save_to_disk``; needs ``pip install 'softlabels[hf]'``), its columns named by
@@ -471,11 +476,38 @@ def _read_prodigy(path: str | os.PathLike[str], field: str | None,
 
 # --- SageMaker Ground Truth --------------------------------------------------------
 
+def _worker_label(content: Any, field: str | None, out: _Answers, where: str) -> Any:
+    """The label in one worker's ``annotationData.content`` (a JSON object as text):
+    its only field, else its only ``*.label`` field, else the field named."""
+    try:
+        data = json.loads(content) if isinstance(content, str) else content
+    except json.JSONDecodeError:
+        raise out.error(where, "a worker's 'annotationData.content' is not JSON.") from None
+    if not isinstance(data, dict) or not data:
+        raise out.error(where, "a worker's 'annotationData.content' holds no answer.")
+    flat = _flat(data)
+    if field is None:
+        keys = list(flat)
+        labels = [k for k in keys if k == "label" or k.endswith(".label")]
+        if len(keys) != 1 and len(labels) != 1:
+            raise out.error(where, f"the answers have several fields "
+                            f"({', '.join(map(repr, keys))}); name one as format "
+                            f"'ground-truth:{keys[0]}'.")
+        field = keys[0] if len(keys) == 1 else labels[0]
+    if field not in flat or flat[field] == "":
+        raise out.error(where, f"a worker's answer has no {field!r}.")
+    return flat[field]
+
+
 def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                        encoding: str | None) -> pd.DataFrame:
     out = _Answers(path)
-    seen: list[str] = []
-    for n, rec in _json_lines(path, encoding):
+    records = list(_json_lines(path, encoding))
+    names = {k for _, rec in records if isinstance(rec, dict) for k in rec
+             if isinstance(rec.get(f"{k}-metadata"), dict)}
+    attribute = field if field in names else None  # else the field is of workers' answers
+    kinds: dict[str, int] = {}  # "consolidated" or "per-worker": the first line of each
+    for n, rec in records:
         where = f"line {n}"
         if not isinstance(rec, dict):
             raise out.error(where, "expected a JSON object.")
@@ -486,14 +518,31 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
         if not attributes:
             raise out.error(where, "has no label attribute (a key K with a 'K-metadata' "
                             "object).")
-        seen.extend(a for a in attributes if a not in seen)
-        if field is not None:
-            if field not in attributes:
-                continue
-            attributes = [field]
-        for k in attributes:
-            meta = rec[f"{k}-metadata"]
+        for k in attributes if attribute is None else [a for a in attributes if a == attribute]:
             value = rec[k]
+            workers = value.get("annotationsFromAllWorkers") if isinstance(value, dict) else None
+            kind = "per-worker" if workers is not None else "consolidated"
+            kinds.setdefault(kind, n)
+            if len(kinds) > 1:
+                other = next(k for k in kinds if k != kind)
+                raise out.error(where, f"{k!r} holds {kind} labels but line {kinds[other]} "
+                                f"{other} ones (mixed schemas); name one attribute as format "
+                                "'ground-truth:ATTRIBUTE'.")
+            if workers is not None:
+                if not isinstance(workers, list) or not workers:
+                    raise out.error(where, f"{k!r} has an empty 'annotationsFromAllWorkers'.")
+                for w in workers:
+                    who = w.get("workerId") if isinstance(w, dict) else None
+                    if not who:
+                        raise out.error(where, f"an answer of {k!r} has no 'workerId'.")
+                    content = (w.get("annotationData") or {}).get("content")
+                    out.rows.append((item, who, _worker_label(content, field if attribute
+                                                              is None else None, out, where)))
+                continue
+            if field is not None and attribute is None:
+                raise InputError(f"{path}: no label attribute named {field!r}; the manifest "
+                                 f"has {', '.join(map(repr, sorted(names)))}.")
+            meta = rec[f"{k}-metadata"]
             if isinstance(value, list) or isinstance(meta.get("class-name"), list):
                 raise out.error(where, f"{k!r} is multi-label; each answer takes one label.")
             label = meta.get("class-name")
@@ -503,9 +552,6 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                 raise out.error(where, f"{k!r} has no 'class-name' (nor a 'class-map' entry "
                                 f"for {value!r}) in its metadata.")
             out.rows.append((item, k, label))
-    if field is not None and field not in seen:
-        raise InputError(f"{path}: no label attribute named {field!r}; the manifest has "
-                         f"{', '.join(map(repr, seen))}.")
     return out.frame()
 
 
