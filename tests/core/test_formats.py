@@ -332,3 +332,10 @@ def test_ground_truth_field_picks_the_attribute():
     with pytest.raises(InputError, match=r"no label attribute named 'animals'; the manifest "
                                          r"has 'animal', 'animal-audit'\.$"):
         read_annotations(FIXTURES / "ground_truth.manifest", "ground-truth:animals")
+
+
+@pytest.mark.parametrize("name", ["toloka_results.tsv", "label_studio.json", "prodigy_choice.jsonl"])
+def test_byte_order_mark_is_read_through(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
+    pd.testing.assert_frame_equal(read_annotations(path).to_frame(), expected(name))

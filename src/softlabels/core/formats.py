@@ -141,7 +141,7 @@ def _text(path: str | os.PathLike[str], encoding: str | None) -> str:
                          "give the encoding.") from None
     if not text.strip():
         raise InputError(f"{path}: the file has no data.")
-    return text
+    return text.removeprefix("\ufeff")  # a byte-order mark some tools write
 
 
 def _json_lines(path: str | os.PathLike[str], encoding: str | None) -> Iterator[tuple[int, Any]]:
@@ -170,13 +170,14 @@ def _columns(path: str | os.PathLike[str], sep: str, encoding: str | None) -> pd
     """A CSV or TSV export with every cell as written (text; an empty cell is "")."""
     p = check_readable(path)
     try:
-        return pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False,
-                           encoding=check_encoding(encoding))
+        frame = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False,
+                            encoding=check_encoding(encoding))
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed ({msg}).") from None
+    return frame.rename(columns=lambda c: str(c).removeprefix("\ufeff"))
 
 
 def _need(record: Any, key: str, out: _Answers, where: str) -> Any:
@@ -691,7 +692,7 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
         )
     try:
         with open(p, encoding=check_encoding(encoding), errors="replace") as fh:
-            head = fh.read(65536).lstrip()
+            head = fh.read(65536).removeprefix("\ufeff").lstrip()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}).") from None
     first = head.splitlines()[0] if head else ""
