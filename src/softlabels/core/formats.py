@@ -15,16 +15,17 @@ Only the fields named here are read; everything else in an export is ignored.
     Label Studio's JSON export (``.json``): a list of tasks ``{"id", "data",
     "annotations": [{"completed_by", "was_cancelled", "result": [{"from_name", "type",
     "value"}]}]}``. item: the task ``id``, or ``data.item`` when the tasks have one
-    (the review tasks of :mod:`softlabels.core.review`); worker: ``completed_by`` (an id, or an object
-    whose ``email``, else ``id``, is used); label: ``value["choices"]`` (exactly one
-    choice) or ``value["taxonomy"]`` (exactly one path, its levels joined by ``/``) of
-    the result whose ``from_name`` is the field (needed when several ``choices`` or
-    ``taxonomy`` controls answer). Cancelled (skipped) annotations and ``predictions``
+    (the review tasks of :mod:`softlabels.core.review`); worker: ``completed_by`` (an
+    id, or an object whose ``email``, else ``id``, is used); label:
+    ``value["choices"]`` (exactly one choice) or ``value["taxonomy"]`` (exactly one
+    path, its levels joined by ``/``) of the result whose ``from_name`` is the field
+    (needed when several ``choices`` or ``taxonomy`` controls answer). Cancelled (skipped) annotations and ``predictions``
     are not answers.
     Also Label Studio's JSON-MIN export: a list of records, one per annotation, ``{"id",
     "annotator", <task data>, <from_name>: "choice" | {"choices": [..]} | {"taxonomy":
-    [[..]]}}`` (item: ``id``, or ``item`` when every record has one). Task data and single choices are both plain strings, so the field must
-    be named (``label-studio:sentiment``) unless exactly one key holds a ``choices`` or
+    [[..]]}}`` (item: ``id``, or ``item`` when every record has one). Task data and
+    single choices are both plain strings, so the field must be named
+    (``label-studio:sentiment``) unless exactly one key holds a ``choices`` or
     ``taxonomy`` object.
 ``mturk``
     Amazon Mechanical Turk batch results (``.csv``): item: ``HITId``; worker:
@@ -55,8 +56,9 @@ Only the fields named here are read; everything else in an export is ignored.
     every answer through writes ``{K: {"annotationsFromAllWorkers": [{"workerId",
     "annotationData": {"content": "<JSON object>"}}]}}``: each entry is one answer by its
     ``workerId``, the label the content's only field, else its only ``label`` field
-    (``{"response": {"label": "A"}}``), else the field named (``ground-truth:response.label``).
-    Consolidated and per-worker attributes in one manifest are an error.
+    (``{"response": {"label": "A"}}``), else the field named
+    (``ground-truth:response.label``). Consolidated and per-worker attributes in one
+    manifest are an error.
 ``hf``
     A Hugging Face :class:`datasets.Dataset` (or a folder written by its
     ``save_to_disk``; needs ``pip install 'softlabels[hf]'``), its columns named by
