@@ -19,8 +19,8 @@ Only the fields named here are read; everything else in an export is ignored.
     id, or an object whose ``email``, else ``id``, is used); label:
     ``value["choices"]`` (exactly one choice) or ``value["taxonomy"]`` (exactly one
     path, its levels joined by ``/``) of the result whose ``from_name`` is the field
-    (needed when several ``choices`` or ``taxonomy`` controls answer). Cancelled (skipped) annotations and ``predictions``
-    are not answers.
+    (needed when several ``choices`` or ``taxonomy`` controls answer). Cancelled
+    (skipped) annotations and ``predictions`` are not answers.
     Also Label Studio's JSON-MIN export: a list of records, one per annotation, ``{"id",
     "annotator", <task data>, <from_name>: "choice" | {"choices": [..]} | {"taxonomy":
     [[..]]}}`` (item: ``id``, or ``item`` when every record has one). Task data and
