@@ -118,11 +118,14 @@ def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
     return estimator
 
 
-def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
-    """Fail before any work when an output path cannot be written as asked."""
+def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
+                 suffixes: tuple[str, ...] = (".csv", ".parquet", ".pq")) -> Path:
+    """Fail before any work when an output path cannot be written as asked (a table:
+    ``.csv`` or ``.parquet``, unless ``suffixes`` says otherwise)."""
     p = Path(path)
-    if p.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"{path}: write .csv or .parquet.")
+    if p.suffix.lower() not in suffixes:
+        shown = " or ".join(s for s in suffixes if s != ".pq")
+        raise InputError(f"{path}: write {shown}.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{path}: the folder {parent} does not exist.")

@@ -22,9 +22,10 @@ from softlabels.cli._common import (
     sep_option,
     text_options,
 )
-from softlabels.core.defaults import DEFAULT_CROWD_METHOD
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
+from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
 from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
     align_items,
@@ -72,6 +73,27 @@ def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
         check_output(output, inputs=inputs)
 
 
+def _write_review_queue(table: pd.DataFrame, crowd: Any, path: Path) -> int:
+    """The flagged items, most suspicious first, then the other items of weak crowd
+    consensus, as Label Studio tasks with the suggested label pre-filled."""
+    flagged = table[table["is_issue"]].sort_values("score", kind="stable")
+    queue = [flagged]
+    if crowd is not None:
+        probs = _matrix(crowd)
+        rows = np.flatnonzero(weak_consensus(probs) & ~table["is_issue"].to_numpy())
+        weak = table.iloc[rows]
+        top = probs.max(axis=1)[rows]
+        queue.append(weak.assign(reason=[f"weak crowd consensus (top probability {t:.2f})"
+                                         for t in top]))
+    rows = pd.concat(queue)
+    ids = rows["item"] if "item" in rows.columns else rows["index"]
+    tasks = label_studio_tasks(ids.tolist(), rows["suggested"].tolist(),
+                               given=rows["given"].tolist(), score=rows["score"].tolist(),
+                               reason=rows["reason"].tolist(), model_version="softlabels audit")
+    write_label_studio_tasks(tasks, path)
+    return len(tasks)
+
+
 def _metric_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -104,6 +126,10 @@ def audit(
         "or posterior.",
     ),
     top: int = typer.Option(10, help="Flagged items shown on screen."),
+    review_queue: Optional[Path] = typer.Option(
+        None, "--review-queue", help="Label Studio tasks out (.json): the flagged items and, "
+        "with --soft-labels, those of weak crowd consensus, the suggested label pre-filled.",
+    ),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 
@@ -119,6 +145,10 @@ def audit(
     from softlabels.audit.issues import audit_labels
 
     _check_outputs(output, labels, pred_probs, soft_labels)
+    if review_queue is not None:
+        check_output(review_queue, inputs=(labels, pred_probs, soft_labels), suffixes=(".json",))
+        if review_queue.resolve() == output.resolve():
+            raise CLIError("--review-queue and --output must be different files.")
     p = read_probs(pred_probs, name="predicted probabilities")
     y = match_labels(read_labels(labels, name="labels"), p, probs_name=str(pred_probs), path=labels)
     crowd = None
@@ -127,6 +157,7 @@ def audit(
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
+    n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
     flagged = table[table["is_issue"]].sort_values("score")
     shown = Table(
         title=f"softlabels audit: {len(flagged):,} of {len(table):,} items flagged",
@@ -138,6 +169,8 @@ def audit(
         shown.add_row(str(row.index), str(row.given), str(row.suggested), f"{row.score:.3g}", str(row.reason))
     out.print(shown)
     out.print(f"issues table -> {output}")
+    if n_queued is not None:
+        out.print(f"review queue -> {review_queue} ({n_queued:,} Label Studio tasks)")
 
 
 def conformal(

@@ -25,7 +25,7 @@ from softlabels.cli._common import (
     write_stdout_csv,
 )
 from softlabels.cli.feedback import FEEDBACK, iteration_progress, phase, read_progress
-from softlabels.core.annotations import Annotations, read_answers
+from softlabels.core.annotations import Annotations
 from softlabels.core.defaults import (
     DEFAULT_CROWD_METHOD,
     WEAK_CONSENSUS_BELOW,
@@ -33,6 +33,7 @@ from softlabels.core.defaults import (
     weakest_first,
 )
 from softlabels.core.errors import InputError
+from softlabels.core.formats import read_annotations
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.api import check_gold, fit_method
@@ -174,6 +175,11 @@ def aggregate(
     ),
     sep: Optional[str] = sep_option(),
     encoding: Optional[str] = encoding_option(),
+    format: Optional[str] = typer.Option(
+        None, "--format", help="The answers' format: table (item, worker, label), label-studio, "
+        "mturk, toloka, prodigy, ground-truth or hf (a saved datasets folder), optionally :FIELD, "
+        "the field holding the labels (mturk:sentiment). Default: detected from the file.",
+    ),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
@@ -197,6 +203,8 @@ def aggregate(
             raise CLIError("--gold and --duplicates are not supported with --engine dask yet.")
         if sep is not None or encoding is not None:
             raise CLIError("--sep and --encoding are for text input; --engine dask reads Parquet.")
+        if format not in (None, "table"):
+            raise CLIError("--engine dask reads the answer table; give the numpy engine --format.")
         aggregate_on_dask(
             str(answers), method, params, output, workers_out,
             dict(item_col=item_col, worker_col=worker_col, label_col=label_col),
@@ -214,8 +222,9 @@ def aggregate(
             raise CLIError("--workers-out and --output must be different files.")
     class_list = parse_classes(classes)
     with stdin_as_file(answers) as source, read_progress(answers) as progress:
-        ann = read_answers(
+        ann = read_annotations(
             source,
+            "table" if format is None and str(answers) == STDIO else format,
             item_col=item_col,
             worker_col=worker_col,
             label_col=label_col,
