@@ -146,7 +146,7 @@ def test_summary_counts(crowd, crowd_page):
     assert fact(crowd_page, "Workers") == f"{crowd['worker'].nunique():,}"
     # the default crowd model, written as it can be passed back to --method
     assert fact(crowd_page, "Consensus method") == softlabels.DEFAULT_CROWD_METHOD
-    assert softlabels.DEFAULT_CROWD_METHOD == "dawid-skene:uncertainty=leave-self-out"
+    assert softlabels.DEFAULT_CROWD_METHOD == "stacked"
 
 
 def test_imbalance_alert_fires_only_on_imbalanced_data():

@@ -28,6 +28,7 @@ from softlabels.cli.feedback import FEEDBACK, iteration_progress, phase, read_pr
 from softlabels.core.annotations import Annotations
 from softlabels.core.defaults import (
     DEFAULT_CROWD_METHOD,
+    DEFAULT_DASK_METHOD,
     WEAK_CONSENSUS_BELOW,
     weak_consensus,
     weakest_first,
@@ -138,7 +139,10 @@ def aggregate(
     answers: Path = typer.Argument(
         ..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl; - reads CSV from stdin."
     ),
-    method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="See `softlabels methods`."),
+    method: Optional[str] = typer.Option(
+        None, "--method", "-m", show_default=DEFAULT_CROWD_METHOD,
+        help=f"See `softlabels methods` (with --engine dask: {DEFAULT_DASK_METHOD}).",
+    ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Soft labels out: .csv or .parquet; - writes CSV to stdout."
     ),
@@ -192,6 +196,7 @@ def aggregate(
 
         softlabels aggregate "answers/*.parquet" --engine dask --local-workers 4 -o labels/
     """
+    method = method or (DEFAULT_DASK_METHOD if engine == "dask" else DEFAULT_CROWD_METHOD)
     params = method_params(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
     text = text_options(sep, encoding)
     if engine not in ("numpy", "dask"):
