@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize, minimize_scalar
 
 from softlabels._optional import require
 from softlabels.core.errors import InputError, InvalidParameterError, NotFittedError
@@ -172,20 +172,7 @@ class LabelProjector:
         zc = _row_centre(z)
         phi_mean = phi.mean(axis=0)
         f = phi - phi_mean
-        base = _row_centre(f @ w0)
-        zc_c = zc - zc.mean(axis=0)
-        denom = float((base * base).sum())
-        scale = float((base * zc_c).sum() / denom) if denom > 0 else 0.0
-        resid = zc_c - scale * base
-        gram = f.T @ f + alpha * n * np.eye(d)
-        b_ols = np.linalg.lstsq(gram, f.T @ resid, rcond=None)[0]
-        _, _, vt = np.linalg.svd(f @ b_ols, full_matrices=False)
-        r = min(rank, vt.shape[0])
-        v = vt[:r].T
-        a_mat = np.zeros((d, rank))
-        b_mat = np.zeros((rank, c))
-        a_mat[:, :r] = b_ols @ v
-        b_mat[:r] = v.T
+        scale, a_mat, b_mat = self._reduced_rank(f, zc - zc.mean(axis=0), w0, rank, alpha * n)
         bias = zc.mean(axis=0) - phi_mean @ (scale * w0 + a_mat @ b_mat)
         if self.loss == "kl" and max_iter > 0:
             scale, a_mat, b_mat, bias = self._refine_kl(phi, w0, target_p, t, scale, a_mat, b_mat, bias, max_iter)
@@ -196,6 +183,42 @@ class LabelProjector:
         self.bias_ = (bias - bias.mean()).astype(self.dtype)
         self.n_features_in_, self.n_classes_ = d, c
         return self
+
+    @staticmethod
+    def _reduced_rank(
+        f: np.ndarray, target: np.ndarray, w0: np.ndarray, rank: int, ridge: float
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """``min_{s, rank(U) <= rank} ||f (s W0 + U) - target||`` (ridge-regularised).
+
+        The ridge coefficients are linear in ``s``: ``M(s) = M_t - s M_0``; for a given
+        ``s`` the best ``U`` keeps the top ``rank`` right singular directions of
+        ``f M(s)``, so only the 1-D tail of its spectrum is minimised over ``s``.
+        """
+        d, c = w0.shape
+        gram = f.T @ f + ridge * np.eye(d)
+        coef = np.linalg.lstsq(gram, f.T @ np.hstack([target, _row_centre(f @ w0)]), rcond=None)[0]
+        m_t, m_0 = coef[:, :c], coef[:, c:]
+        r_f = np.linalg.qr(f, mode="r")  # f M and r_f M have the same singular values
+
+        def tail(s: float) -> float:
+            sv = np.linalg.svd(r_f @ (m_t - s * m_0), compute_uv=False)
+            return float((sv[rank:] ** 2).sum())
+
+        scale = 0.0
+        base = f @ m_0
+        denom = float((base * base).sum())
+        if denom > 1e-12 * max(float((f * f).sum()), 1.0):
+            s0 = float((base * (f @ m_t)).sum() / denom)  # least squares with no update
+            res = minimize_scalar(tail, bracket=(0.0, s0) if s0 != 0.0 else (0.0, 1.0))
+            scale = float(res.x) if tail(float(res.x)) <= tail(s0) else s0
+        m = m_t - scale * m_0
+        _, _, vt = np.linalg.svd(r_f @ m, full_matrices=False)
+        r = min(rank, vt.shape[0])
+        a_mat = np.zeros((d, rank))
+        b_mat = np.zeros((rank, c))
+        a_mat[:, :r] = m @ vt[:r].T
+        b_mat[:r] = vt[:r]
+        return scale, a_mat, b_mat
 
     @staticmethod
     def _refine_kl(phi, w0, target_p, t, scale, a_mat, b_mat, bias, max_iter):  # noqa: ANN001, ANN205
