@@ -140,3 +140,28 @@ def test_bad_maps_and_options_are_named():
         label_pool(m, [[0, 0, 1, 1]], fill="max")
     with pytest.raises(InputError, match="one per box"):
         label_pool([m, m], [[0, 0, 1, 1]])
+
+
+def test_centring_shifts_each_location_by_the_mean_of_its_dropped_classes():
+    scores = np.array([[[4.0, 0.0]], [[1.0, 3.0]], [[-2.0, 1.0]], [[0.0, -5.0]]])  # 4 classes, 1x2 map
+    m = LabelMap.from_dense(scores, k=2, dtype=np.float64, centre=True)
+    # location 0 keeps classes 0, 1 and drops (-2, 0): mean -1; location 1 keeps 1, 2 and drops (0, -5)
+    np.testing.assert_allclose(m.values[:, 0, 0], [5.0, 2.0])
+    np.testing.assert_allclose(m.values[:, 0, 1], [5.5, 3.5])
+    # pooled with zero fill = pooled dense map whose dropped classes are set to their mean
+    approx = scores.copy()
+    approx[[2, 3], 0, 0] = -1.0
+    approx[[0, 3], 0, 1] = -2.5
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    e = np.exp(approx.mean(axis=(1, 2)))
+    np.testing.assert_allclose(label_pool(m, box), [e / e.sum()])
+
+
+def test_centring_a_full_map_keeps_the_pooled_softmax():
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=(4, 3, 3)) * 3
+    raw = LabelMap.from_dense(scores, k=4, dtype=np.float64)
+    centred = LabelMap.from_dense(scores, k=4, dtype=np.float64, centre=True)
+    boxes = np.array([[0.1, 0.2, 0.7, 0.9], [0.0, 0.0, 0.4, 0.5]])
+    np.testing.assert_allclose(label_pool(centred, boxes), label_pool(raw, boxes), atol=1e-12)
+    assert not np.allclose(centred.values, raw.values)

@@ -86,16 +86,29 @@ class LabelMap:
         check_finite(v.astype(np.float64).reshape(v.shape[0], -1), "LabelMap values")
 
     @classmethod
-    def from_dense(cls, scores: Any, k: int = 5, *, dtype: Any = np.float16) -> "LabelMap":
+    def from_dense(
+        cls, scores: Any, k: int = 5, *, dtype: Any = np.float16, centre: bool = False
+    ) -> "LabelMap":
         """Keep the ``k`` largest of ``scores`` (shape ``(n_classes, height, width)``) per
-        location, in decreasing order, as ``dtype``."""
+        location, in decreasing order, as ``dtype``.
+
+        With ``centre=True`` each location's scores are first shifted by the mean of its
+        classes outside the top ``k`` (by the mean of all classes when ``k = n_classes``).
+        A per-location shift changes every class's pooled score by the same amount, so
+        the softmax of a pooled dense map is unchanged; after top-``k`` with
+        ``fill="zero"`` the dropped classes then count at their mean instead of at 0.
+        This is our option for maps of logits; ReLabel stores the raw scores."""
         s = np.asarray(scores, dtype=np.float64)
         if s.ndim != 3:
             raise InputError(f"scores must have shape (n_classes, height, width); got {s.shape}.")
         check_finite(s.reshape(s.shape[0], -1), "scores")
         n = s.shape[0]
         k = check_int(k, "k", "LabelMap.from_dense", low=1, high=n)
-        order = np.argsort(-s, axis=0, kind="stable")[:k]
+        order = np.argsort(-s, axis=0, kind="stable")
+        if centre:
+            rest = order[k:] if k < n else order
+            s = s - np.take_along_axis(s, rest, axis=0).mean(axis=0)
+        order = order[:k]
         vals = np.take_along_axis(s, order, axis=0).astype(dtype)
         return cls(vals, order.astype(_index_dtype(n)), n)
 
