@@ -40,6 +40,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
+from softlabels.core.soft import softmax
 from softlabels.store.distance import dbr_decode, dbr_encode
 from softlabels.store.projector import LabelProjector
 from softlabels.store.relabel import LabelMap, label_pool
@@ -123,11 +124,6 @@ def fit_teacher(rng: np.random.Generator, images: np.ndarray, y: np.ndarray, n_v
             m = MLPClassifier((128,), alpha=1e-3, max_iter=60, random_state=int(rng.integers(2**31)))
             mlps.append(m.fit(x, yy))
     return Teacher(mlps)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 # --------------------------------------------------------------------------- student

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import log_softmax
 
 from softlabels.core.errors import InputError
 from softlabels.core.validation import check_finite, check_float, check_labels
@@ -20,11 +21,6 @@ __all__ = ["dbr_encode", "dbr_decode", "dbr_targets"]
 
 #: log-probabilities are clamped to at least log(EPS) so that distances stay finite
 EPS = 1e-8
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    m = z.max(axis=1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
 def dbr_encode(
@@ -76,7 +72,7 @@ def dbr_encode(
     yo = check_labels(y_org, c, name="y_org", n_items=n)
     ya = check_labels(y_aug, c, name="y_aug", n_items=n)
     e = check_float(eps, "eps", "dbr_encode", low=0.0, high=1.0, low_open=True)
-    logp = np.maximum(_log_softmax(z), np.log(e))
+    logp = np.maximum(log_softmax(z, axis=1), np.log(e))
     rows = np.arange(n)
     return np.stack([-logp[rows, yo], -logp[rows, ya]], axis=1).astype(dtype)
 

@@ -14,17 +14,13 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
+from scipy.special import log_softmax
 
 from softlabels._optional import require
 from softlabels.core.errors import InputError, InvalidParameterError, NotFittedError
 from softlabels.core.validation import check_features, check_float, check_int, check_probs
 
 __all__ = ["LabelProjector"]
-
-
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    m = z.max(axis=1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
 def _row_centre(z: np.ndarray) -> np.ndarray:
@@ -167,7 +163,7 @@ class LabelProjector:
         c = z.shape[1]
         if c < 2:
             raise InputError(f"the teacher must have at least 2 classes; got {c}.")
-        target_p = np.exp(_log_softmax(z / t))
+        target_p = np.exp(log_softmax(z / t, axis=1))
         w0 = self._head(phi, target_p)
         zc = _row_centre(z)
         phi_mean = phi.mean(axis=0)
@@ -235,7 +231,7 @@ class LabelProjector:
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
             s, a, b, bb = unpack(x)
             pa = phi @ a
-            logq = _log_softmax((s * base + pa @ b + bb) / t)
+            logq = log_softmax((s * base + pa @ b + bb) / t, axis=1)
             loss = ent - float((target_p * logq).sum() / n)
             g = (np.exp(logq) - target_p) / (t * n)  # d loss / d logits
             grad = np.concatenate([
@@ -268,7 +264,7 @@ class LabelProjector:
     def predict_proba(self, features: Any) -> np.ndarray:
         """Labels ``softmax(logits / T)`` at the fit's temperature."""
         t = float(self.temperature)
-        return np.exp(_log_softmax(self.decision_function(features) / t))
+        return np.exp(log_softmax(self.decision_function(features) / t, axis=1))
 
     def state_bytes(self) -> int:
         """Bytes needed to regenerate the labels given the frozen encoder: the factors,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.soft import softmax as softmax_rows
 from softlabels.core.validation import check_finite, check_float, check_int
 
 __all__ = ["LabelMap", "label_pool", "box_weights"]
@@ -216,11 +217,6 @@ def box_weights(
     return np.outer(wy, wx)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def label_pool(
     maps: LabelMap | list[LabelMap],
     boxes: Any,
@@ -308,4 +304,4 @@ def label_pool(
         contrib = (v - base) * wgt  # (k, h, w)
         out[r] = np.bincount(np.asarray(m.indices, dtype=np.intp).ravel(), contrib.ravel(),
                              minlength=n_classes) + float((base * wgt).sum())
-    return _softmax(out) if softmax else out
+    return softmax_rows(out) if softmax else out

@@ -14,16 +14,12 @@ from typing import Any, Literal
 import numpy as np
 
 from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.soft import softmax as _softmax
 from softlabels.core.validation import check_finite, check_float, check_random_state
 
 __all__ = ["StaticLabels", "MixedBatch", "mixup_with_static_labels"]
 
 Space = Literal["logits", "probs"]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _check_index(index: Any, n_items: int, name: str) -> np.ndarray:
