@@ -188,10 +188,11 @@ def make_encoder(rng: np.random.Generator, x: np.ndarray) -> Encoder:
 
 # --------------------------------------------------------------------------- one seed
 ARMS_CROP = ["dense (per view, fp32)", "hard", *RELABEL,
-             "INFER static", "NRR-DD distances", "HeLlO projector", "HeLlO projector, zero init"]
+             "INFER static", "NRR-DD distances", "HeLlO projector", "HeLlO projector, zero init",
+             f"HeLlO projector, rank {C}"]
 ARMS_MIX = ["dense (per view, fp32)", "hard", *RELABEL,
             "INFER static, logit mix", "INFER static, prob mix", "NRR-DD distances",
-            "HeLlO projector", "HeLlO projector, zero init"]
+            "HeLlO projector", "HeLlO projector, zero init", f"HeLlO projector, rank {C}"]
 
 
 def kl(p: np.ndarray, q: np.ndarray) -> float:
@@ -249,6 +250,8 @@ def run_seed(seed: int, epochs: int, n_student: int, teacher_views: int) -> dict
     projectors = {
         "HeLlO projector": LabelProjector(rank=RANK, init="class_means", max_iter=150, dtype=np.float16).fit(encoder(fx), logits=fz),
         "HeLlO projector, zero init": LabelProjector(rank=RANK, max_iter=150, dtype=np.float16).fit(encoder(fx), logits=fz),
+        f"HeLlO projector, rank {C}": LabelProjector(rank=C, init="class_means", max_iter=150,
+                                                    dtype=np.float16).fit(encoder(fx), logits=fz),
     }
     for regime, arms in (("crops", ARMS_CROP), ("mixup", ARMS_MIX)):
         if regime == "mixup":
@@ -291,8 +294,7 @@ def run_seed(seed: int, epochs: int, n_student: int, teacher_views: int) -> dict
             "INFER static, logit mix": (static.nbytes() / n, 0),
             "INFER static, prob mix": (static.nbytes() / n, 0),
             "NRR-DD distances": (epochs * dist.itemsize * 2, replay),
-            "HeLlO projector": (projectors["HeLlO projector"].state_bytes() / n, 0),
-            "HeLlO projector, zero init": (projectors["HeLlO projector, zero init"].state_bytes() / n, 0),
+            **{name: (pr.state_bytes() / n, 0) for name, pr in projectors.items()},
         }
         for arm in arms:
             t0 = time.perf_counter()
@@ -301,6 +303,7 @@ def run_seed(seed: int, epochs: int, n_student: int, teacher_views: int) -> dict
                 "acc": accuracy(params, x_test, y[test_idx]),
                 "acc_crop": accuracy(params, x_test_crop, y[test_idx]),
                 "kl": kl(dense, labels[arm]),
+                "agree": float((labels[arm].argmax(-1) == dense.argmax(-1)).mean()),
                 "bytes": nbytes[arm],
                 "seconds": time.perf_counter() - t0,
             }
@@ -347,7 +350,7 @@ def main() -> None:
         "parameters, the label map, the static logits are divided by the number of items); *replay* is "
         f"the view parameters that must also be stored when a label belongs to one exact view "
         f"({BYTES_CROP} B per crop: box as 4 float16 and a flip byte; +{BYTES_MIX} B under Mixup: partner "
-        "int32 and lam float16). KL is the mean KL(dense ‖ label) over the training views.",
+        "int32 and lam float16). KL is the mean KL(dense ‖ label) over the training views; top-1 = dense is how often the label's most probable class is the dense label's.",
         "",
     ]
     for regime, arms in (("crops", ARMS_CROP), ("mixup", ARMS_MIX)):
@@ -363,12 +366,12 @@ def main() -> None:
             delta = [a - d for a, d in zip(acc, dense)]
             rows.append([
                 arm, f"{lb:.1f}", f"{rb:.0f}", f"{lb + rb:.1f}",
-                f"{np.mean([x['kl'] for x in res]):.3f}",
+                f"{np.mean([x['kl'] for x in res]):.3f}", f"{100 * np.mean([x['agree'] for x in res]):.1f}",
                 mean_std(acc), "—" if arm == ARMS_CROP[0] else mean_std(delta),
                 mean_std([x["acc_crop"] for x in res]),
             ])
         lines.append(markdown_table(
-            ["labels", "label B/item", "replay B/item", "total B/item", "KL to dense",
+            ["labels", "label B/item", "replay B/item", "total B/item", "KL to dense", "top-1 = dense %",
              "test acc % (whole)", "Δ vs dense (pp)", "test acc % (crops)"], rows))
         lines.append("")
     lines += [
@@ -379,7 +382,8 @@ def main() -> None:
         "classes (`LabelMap.from_dense(centre=True)`); pooled with `label_pool` over each view's box; under "
         "Mixup the pooled labels are mixed in probability space. INFER static = teacher logits on the un-augmented image, "
         "float16. NRR-DD = `dbr_encode` float16 (y_aug = the partner's class under Mixup, the item's own class "
-        f"otherwise), decoded by `dbr_decode`. HeLlO projector = `LabelProjector(rank={RANK})` in float16 over "
+        f"otherwise), decoded by `dbr_decode`. HeLlO projector = `LabelProjector(rank={RANK})` in float16 "
+        f"(also at rank {C}: a full-rank head) over "
         f"a frozen encoder (whitened PCA-32 of the teacher's images, then {N_FEATURES} random ReLU features; not "
         "counted, as HeLlO does not count its public CLIP encoder), fitted by KL on fresh crops and mixed "
         "crops of the teacher's and the student's images; its bytes include the class-mean head W0 "
