@@ -48,7 +48,9 @@ class LabelMap:
     location as a ``[2, 5, 15, 15]`` tensor (scores, then indices) [1]_. Here the scores
     are kept in their own dtype (float16 by default in :meth:`from_dense`) and the
     indices in the smallest unsigned or signed integer type that holds ``n_classes``;
-    :meth:`nbytes` counts exactly these two arrays.
+    :meth:`nbytes` counts exactly these two arrays. ``from_dense(centre=True)``
+    (our option, not ReLabel's) shifts each location so that the dropped classes count
+    at their mean rather than at 0 when pooled.
 
     References
     ----------
