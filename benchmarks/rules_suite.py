@@ -18,7 +18,11 @@ table), the variant chosen on the other sets by the criterion (fewest scored mat
 where it is below majority vote or below snorkel's mean accuracy, then the highest
 mean accuracy; on equal scores the current default) is scored on the held-out set.
 Candidates: every LabelModel model x class_balance ("uniform", "learn") x alpha (0.1,
-1, 10) and MatrixCompletionLabelModel (abstentions ignored or modelled). Majority
+1, 10) (the hierarchical one-coin model at its default pooling and prior accuracy), the
+hierarchical one-coin model (uniform, alpha 1) x pooling (30, 100, 300, 1000) x
+prior_accuracy (0.7, 0.9), each with uncovered "prior" (items without a vote get the
+class prior) or "abstentions" (they get the posterior given that every rule abstained),
+and MatrixCompletionLabelModel (abstentions ignored or modelled). Majority
 vote with ties broken by the data-programming model is shown for reference only.
 
     python benchmarks/rules_suite.py --output benchmarks/_out/rules_suite.md \
@@ -62,14 +66,37 @@ def load_units() -> list[Unit]:
 
 
 ALPHAS = (0.1, 1.0, 10.0)
-_DEFAULT = LabelModel()
-DEFAULT = f"{_DEFAULT.model}, {_DEFAULT.class_balance}, alpha={_DEFAULT.alpha:g}"
+POOLINGS = (30.0, 100.0, 300.0, 1000.0)
+PRIOR_ACCURACIES = (0.7, 0.9)
+UNCOVERED = ("prior", "abstentions")
+HIERARCHICAL = "hierarchical-one-coin"
 
 
-def ours(model: str, balance: str, alpha: float) -> Callable[[np.ndarray, int], np.ndarray]:
-    return lambda L, k: LabelModel(
-        model=model, class_balance=balance, alpha=alpha, classes=k
-    ).fit(L).soft_labels_.probs
+def label(model: LabelModel) -> str:
+    """``model, class_balance, alpha=...`` with the pooling and prior accuracy of the
+    hierarchical model and ``uncovered=abstentions`` where they apply."""
+    parts = [model.model, str(model.class_balance), f"alpha={model.alpha:g}"]
+    if model.model == HIERARCHICAL:
+        parts += [f"pooling={model.pooling:g}", f"prior_accuracy={model.prior_accuracy:g}"]
+    if model.uncovered != "prior":
+        parts.append(f"uncovered={model.uncovered}")
+    return ", ".join(parts)
+
+
+DEFAULT = label(LabelModel())
+
+
+def ours(**params: object) -> Callable[[np.ndarray, int], np.ndarray]:
+    return lambda L, k: LabelModel(classes=k, **params).fit(L).soft_labels_.probs  # type: ignore[arg-type]
+
+
+def candidates() -> list[dict[str, object]]:
+    """LabelModel parameters of the candidate defaults (without duplicates)."""
+    grid = [dict(model=model, class_balance=balance, alpha=alpha)
+            for model in LabelModel.MODELS for balance in ("uniform", "learn") for alpha in ALPHAS]
+    grid += [dict(model=HIERARCHICAL, class_balance="uniform", alpha=1.0, pooling=pooling,
+                  prior_accuracy=prior) for pooling in POOLINGS for prior in PRIOR_ACCURACIES]
+    return [{**params, "uncovered": uncovered} for params in grid for uncovered in UNCOVERED]
 
 
 def matrix_completion(abstain: str) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -77,13 +104,13 @@ def matrix_completion(abstain: str) -> Callable[[np.ndarray, int], np.ndarray]:
 
 
 def variants() -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
-    """The candidate defaults: every LabelModel model x class_balance x alpha, and
-    MatrixCompletionLabelModel with abstentions ignored (its default) or modelled."""
+    """The candidate defaults: every LabelModel model x class_balance x alpha, the
+    hierarchical one-coin model x pooling x prior_accuracy, each with the class prior or
+    the abstentions on the items without a vote, and MatrixCompletionLabelModel with
+    abstentions ignored (its default) or modelled."""
     out = {}
-    for model in LabelModel.MODELS:
-        for balance in ("uniform", "learn"):
-            for alpha in ALPHAS:
-                out[f"{model}, {balance}, alpha={alpha:g}"] = ours(model, balance, alpha)
+    for params in candidates():
+        out.setdefault(label(LabelModel(**params)), ours(**params))  # type: ignore[arg-type]
     out["matrix-completion, abstain=ignore"] = matrix_completion("ignore")
     out["matrix-completion, abstain=model"] = matrix_completion("model")
     return out
@@ -93,7 +120,7 @@ def tie_breakers() -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
     """Not a candidate (no LabelModel setting gives it): majority vote with its ties
     broken by the data-programming posterior, next to "pooled-one-coin" (ties broken by
     the one-coin posterior)."""
-    run = ours("data-programming", "uniform", 1.0)
+    run = ours(model="data-programming", class_balance="uniform", alpha=1.0)
     return {"MV, ties by data-programming": lambda L, k: majority(L, k) + 1e-3 * run(L, k)}
 
 

@@ -33,6 +33,10 @@ __all__ = ["LabelModel"]
 
 #: smallest probability of any (class, vote) cell used in the posterior
 MIN_PROB = 1e-12
+#: defaults of ``"hierarchical-one-coin"``: the prior's strength in votes of the average
+#: rule, and the prior mean of that average accuracy
+POOLING = 300.0
+PRIOR_ACCURACY = 0.9
 
 
 def balance_constraint(*allowed: str) -> Constraint:
@@ -93,6 +97,7 @@ class RuleLabelModel(BaseInferrer):
         votes = check_votes(L, self.classes, owner=type(self).__name__)
         self._check_votes(votes)
         post = self._fit(votes)
+        self.uncovered_probs_ = self._uncovered_probs(post, votes)
         post = self._prior_where_uncovered(post, votes)
         self.classes_ = votes.classes
         self.rule_names_ = votes.rule_names
@@ -151,11 +156,16 @@ class RuleLabelModel(BaseInferrer):
     def _check_votes(self, votes: Votes) -> None:
         pass
 
+    def _uncovered_probs(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        """The posterior of an item on which every rule abstains: the class prior."""
+        return self.class_prior_
+
     def _prior_where_uncovered(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        """``post`` with ``uncovered_probs_`` on the items no rule votes on."""
         none = votes.n_votes == 0
         if none.any():
             post = np.array(post, copy=True)
-            post[none] = self.class_prior_
+            post[none] = self.uncovered_probs_
         return post
 
 
@@ -347,6 +357,7 @@ class LabelModel(RuleLabelModel):
         "pooled-one-coin",
         "shared-confusion",
         "one-coin",
+        "hierarchical-one-coin",
         "dawid-skene",
         "data-programming",
     )
@@ -356,6 +367,9 @@ class LabelModel(RuleLabelModel):
         "class_balance": balance_constraint("uniform", "learn"),
         "alpha": real(low=0.0),
         "min_accuracy": chance_or(real(low=0.0, high=1.0)),
+        "pooling": real(low=0.0),
+        "uncovered": option("prior", "abstentions"),
+        "prior_accuracy": real(low=0.0, high=1.0, low_open=True, high_open=True),
         "n_iter": integer(low=1),
         "tol": real(low=0.0),
         "init": option("soft-vote", "majority-vote"),
@@ -369,6 +383,9 @@ class LabelModel(RuleLabelModel):
         class_balance: Any = "uniform",
         alpha: float = 1.0,
         min_accuracy: float | str = "chance",
+        pooling: float = POOLING,
+        prior_accuracy: float = PRIOR_ACCURACY,
+        uncovered: str = "prior",
         n_iter: int = 100,
         tol: float = 1e-6,
         init: str = "soft-vote",
@@ -378,6 +395,9 @@ class LabelModel(RuleLabelModel):
         self.class_balance = class_balance
         self.alpha = alpha
         self.min_accuracy = min_accuracy
+        self.pooling = pooling
+        self.prior_accuracy = prior_accuracy
+        self.uncovered = uncovered
         self.n_iter = n_iter
         self.tol = tol
         self.init = init
@@ -417,14 +437,25 @@ class LabelModel(RuleLabelModel):
         rules = posterior(votes, self._rule_table, self.class_prior_, "conditional")
         return split_ties(post, rules)
 
+    def _uncovered_probs(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        if self.uncovered == "prior":
+            return self.class_prior_
+        if self.model == "data-programming":  # its own abstention rates
+            base = vote_tables(self._table, "model")[1]
+            return K.log_normalize(base + np.log(np.maximum(self.class_prior_, MIN_PROB))[None])[0][0]
+        covered = votes.n_votes > 0
+        fired, mass = abstention_mass(votes.voted[covered], post[covered])
+        return silent_posterior(fired, mass, float((~covered).sum()), self.class_prior_, float(self.alpha))
+
     def _em(self, votes: Votes, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool, float]:
         """EM of one variant: posteriors, vote table, class prior, iterations, whether it
         converged and the log-likelihood."""
         k, m = votes.n_classes, votes.n_rules
         fixed = fixed_prior(self.class_balance, votes, "LabelModel")
         model_abstain = model == "data-programming"
-        coin = model in ("shared-one-coin", "one-coin")
+        coin = model in ("shared-one-coin", "one-coin", "hierarchical-one-coin")
         shared = model.startswith("shared")
+        hierarchical = model == "hierarchical-one-coin"
         floor = 1.0 / k if self.min_accuracy == "chance" else float(self.min_accuracy)
         # without modelled abstentions, items no rule votes on carry no evidence: their
         # posterior is the prior and they are left out of its estimate
@@ -449,7 +480,11 @@ class LabelModel(RuleLabelModel):
                 if coin:
                     agree = counts[:, eye].sum(axis=1)
                     total = counts.sum(axis=(1, 2))
-                    s = np.maximum((agree + alpha) / np.maximum(total + 2 * alpha, 1e-300), floor)
+                    if hierarchical:
+                        s = pooled_accuracies(agree, total, alpha, float(self.pooling),
+                                              float(self.prior_accuracy), floor)[0]
+                    else:
+                        s = np.maximum((agree + alpha) / np.maximum(total + 2 * alpha, 1e-300), floor)
                     s = np.minimum(s, 1.0)
                     wrong = (1.0 - s) / (k - 1)
                     vote = np.where(eye[None], s[:, None, None], wrong[:, None, None])
@@ -483,6 +518,69 @@ class LabelModel(RuleLabelModel):
             n_answers=votes.n_items * m if model_abstain else ann.n_answers,
         )
         return post, table, prior, it, converged, loglik
+
+
+def abstention_mass(voted: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(fired, mass)`` over items with a vote: ``fired[j, y]``, the posterior mass of
+    class y on the items rule j votes on (``voted``: items x rules, 0/1), and
+    ``mass[y]``, that on all of them (the statistics of :func:`silent_posterior`)."""
+    return voted.T.astype(np.float64) @ post, post.sum(axis=0)
+
+
+def silent_posterior(
+    fired: np.ndarray, mass: np.ndarray, n_silent: float, prior: np.ndarray, alpha: float,
+    n_iter: int = 200, tol: float = 1e-12,
+) -> np.ndarray:
+    """P(y | every rule abstains) when rule j fires on an item of class y with
+    probability ``f[j, y]``, independently given the class: ``q[y]`` proportional to
+    ``prior[y] * prod_j (1 - f[j, y])``.
+
+    ``f`` is estimated from the posteriors of the items with a vote (``fired``, ``mass``
+    of :func:`abstention_mass`) and the ``n_silent`` items without one, whose posterior
+    is ``q``: ``f[j, y] = (fired[j, y] + alpha) / (mass[y] + n_silent q[y] + 2 alpha)``.
+    A fixed point, found by iterating from the prior (the EM of the abstention rates
+    with the vote-based posteriors held fixed).
+
+    >>> # rule 0 fires on both class-1 items with a vote, no rule on a class-0 item
+    >>> fired = np.array([[0.0, 2.0], [0.0, 1.0]])
+    >>> silent_posterior(fired, np.array([0.0, 2.0]), 2, np.array([0.5, 0.5]), alpha=0.0).round(4).tolist()
+    [1.0, 0.0]
+    """
+    log_prior = np.log(np.maximum(prior, MIN_PROB))
+    q = np.asarray(prior, dtype=np.float64)
+    for _ in range(n_iter):
+        rate = (fired + alpha) / np.maximum(mass + n_silent * q + 2 * alpha, 1e-300)[None, :]
+        logits = log_prior + np.log(np.maximum(1.0 - rate, MIN_PROB)).sum(axis=0)
+        new = np.exp(logits - logits.max())
+        new /= new.sum()
+        done = np.abs(new - q).max() < tol
+        q = new
+        if done:
+            break
+    return q
+
+
+def pooled_accuracies(
+    agree: np.ndarray, total: np.ndarray, alpha: float, pooling: float, prior_accuracy: float,
+    floor: float,
+) -> tuple[np.ndarray, float]:
+    """M-step of the hierarchical one-coin model: per-rule accuracies and the average
+    accuracy they are pooled towards.
+
+    The average accuracy is ``s_bar = (sum(agree) + pooling * prior_accuracy) /
+    (sum(total) + pooling)`` (all votes, plus ``pooling`` votes right with probability
+    ``prior_accuracy``), floored at ``floor``; rule j's accuracy is ``(agree[j] + alpha
+    + pooling * s_bar) / (total[j] + 2 alpha + pooling)``, floored at ``floor`` and at
+    most 1.
+
+    >>> s, s_bar = pooled_accuracies(np.array([8.0, 1.0]), np.array([10.0, 10.0]),
+    ...                              alpha=0.0, pooling=10.0, prior_accuracy=0.8, floor=0.5)
+    >>> round(s_bar, 4), s.round(4).tolist()
+    (0.5667, [0.6833, 0.5])
+    """
+    s_bar = max((agree.sum() + pooling * prior_accuracy) / max(total.sum() + pooling, 1e-300), floor)
+    s = (agree + alpha + pooling * s_bar) / np.maximum(total + 2 * alpha + pooling, 1e-300)
+    return np.minimum(np.maximum(s, floor), 1.0), float(s_bar)
 
 
 def split_ties(post: np.ndarray, tie_break: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
