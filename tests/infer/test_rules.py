@@ -30,7 +30,8 @@ from softlabels.infer.rules import (
 SPAM_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "spam"
 # the example vote matrix of snorkel's LFAnalysis docstrings
 SNORKEL_L = np.array([[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]])
-MODELS = [LabelModel(model=m) for m in LabelModel.MODELS] + [MatrixCompletionLabelModel()]
+MODELS = ([LabelModel(model=m) for m in LabelModel.MODELS] + [LabelModel(uncovered="prior")]
+          + [MatrixCompletionLabelModel()])
 
 
 def make_votes(n, m, prior, seed, *, cover=(0.1, 0.6), acc=(0.55, 0.95)):
@@ -349,13 +350,17 @@ class TestContract:
         perm = np.random.default_rng(0).permutation(len(L))
         np.testing.assert_allclose(clone(model).fit(L[perm]).soft_labels_.probs, p[perm], atol=1e-7)
 
-    def test_uncovered_items_get_the_class_prior(self, model, votes3):
+    def test_uncovered_items_get_one_posterior_and_support_0(self, model, votes3):
         L, _ = votes3
         L = L.copy()
         L[:10] = -1
         est = clone(model).fit(L)
-        np.testing.assert_allclose(est.soft_labels_.probs[:10], np.tile(est.class_prior_, (10, 1)))
+        np.testing.assert_allclose(est.soft_labels_.probs[:10], np.tile(est.uncovered_probs_, (10, 1)))
         assert (est.soft_labels_.support[:10] == 0).all()
+        if getattr(model, "uncovered", "prior") == "prior":
+            np.testing.assert_allclose(est.uncovered_probs_, est.class_prior_)
+        else:  # some rules fire more on one class than on another: silence is evidence
+            assert np.abs(est.uncovered_probs_ - est.class_prior_).max() > 1e-3
 
     def test_predict_proba_and_input_not_mutated(self, model, votes3):
         L, _ = votes3
@@ -479,7 +484,7 @@ def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
     if (L < 0).all():
         L[0, 0] = 0
     shared = LabelModel(classes=k, model="shared-one-coin").fit(L).soft_labels_.probs
-    pooled = LabelModel(classes=k).fit(L).soft_labels_.probs  # the default
+    pooled = LabelModel(classes=k, model="pooled-one-coin").fit(L).soft_labels_.probs
     rules = LabelModel(classes=k, model="one-coin").fit(L).soft_labels_.probs
     counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
     top = counts == counts.max(axis=1, keepdims=True)
@@ -501,7 +506,7 @@ def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
 def test_pooled_model_breaks_a_tie_towards_the_more_accurate_rule():
     # rules 0 and 1 agree with the majority everywhere but item 0; rule 2 mostly does not
     L = np.array([[1, -1, 0]] + [[1, 1, 0]] * 6 + [[0, 0, 1]] * 6 + [[1, 1, -1]] * 3 + [[0, 0, -1]] * 3)
-    model = LabelModel().fit(L)
+    model = LabelModel(model="pooled-one-coin").fit(L)
     probs = model.soft_labels_.probs
     assert probs[0, 1] > probs[0, 0]  # rule 0 is the more accurate voter of the tie
     assert probs[0].sum() == pytest.approx(1.0)
@@ -517,6 +522,16 @@ def test_hierarchical_model_without_pooling_is_the_one_coin_model(votes3):
     ours = LabelModel(model="hierarchical-one-coin", pooling=0.0, **params).fit(L)
     ref = LabelModel(model="one-coin", **params).fit(L)
     np.testing.assert_allclose(ours.soft_labels_.probs, ref.soft_labels_.probs, rtol=1e-12)
+
+
+def test_hierarchical_model_is_the_crowd_one_coin_model_with_a_prior_skill(votes3):
+    L, _ = votes3
+    covered = (L >= 0).any(axis=1)
+    params = dict(n_iter=8, tol=0.0, alpha=0.5)
+    ours = LabelModel(model="hierarchical-one-coin", pooling=25.0, prior_accuracy=0.85, **params).fit(L)
+    crowd = OneCoinDawidSkene(prior_strength=25.0, prior_skill=0.85, uncertainty="plug-in", **params)
+    ref, _ = crowd_posteriors(crowd, L, lambda c: c)
+    np.testing.assert_allclose(ours.soft_labels_.probs[covered], ref[covered], rtol=1e-9, atol=1e-12)
 
 
 def test_hierarchical_model_gives_rules_that_never_meet_the_prior_accuracy():
@@ -602,7 +617,7 @@ def test_items_without_votes_get_the_posterior_of_every_rule_abstaining(model):
     assert (fit.soft_labels_.support[none] == 0).all()
     np.testing.assert_allclose(fit.predict_proba([[-1] * 5]), fit.uncovered_probs_[None], rtol=1e-12)
     # the items with votes are those of the default handling
-    plain = LabelModel(model=model, alpha=0.5).fit(L)
+    plain = LabelModel(model=model, alpha=0.5, uncovered="prior").fit(L)
     np.testing.assert_allclose(probs[~none], plain.soft_labels_.probs[~none], rtol=1e-12)
     np.testing.assert_allclose(plain.soft_labels_.probs[none][0], plain.class_prior_)
 

@@ -5,12 +5,12 @@ partitioned vote matrix, with the in-process numbers.
   partition: the vote matrix is a Dask DataFrame with the data's index (item ids), one
   int32 column per rule, ``-1`` for abstain (as snorkel's Dask applier gives it).
 - :func:`fit_label_model` fits the one-coin label models of
-  :class:`softlabels.infer.rules.LabelModel` (``"shared-one-coin"``, ``"one-coin"`` and
-  the default ``"pooled-one-coin"``) on it. Without modelled abstentions these are
-  one-coin crowd models on the non-abstain votes, a rule being a worker (one pseudo-worker
-  for the shared model), so they run on :func:`softlabels.engines.dask.aggregate`; the
-  pooled model's tie split and the class prior of the items no rule votes on are
-  applied per partition.
+  :class:`softlabels.infer.rules.LabelModel` (``"shared-one-coin"``, ``"one-coin"``,
+  ``"pooled-one-coin"`` and the default ``"hierarchical-one-coin"``) on it. Without
+  modelled abstentions these are one-coin crowd models on the non-abstain votes, a rule
+  being a worker (one pseudo-worker for the shared model), so they run on
+  :func:`softlabels.engines.dask.aggregate`; the pooled model's tie split and the
+  posterior of the items no rule votes on (``uncovered``) are applied per partition.
 
 Example (needs the ``dask`` extra)::
 

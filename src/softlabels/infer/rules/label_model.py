@@ -33,6 +33,10 @@ __all__ = ["LabelModel"]
 
 #: smallest probability of any (class, vote) cell used in the posterior
 MIN_PROB = 1e-12
+#: the default variant of :class:`LabelModel` and its handling of items without votes
+#: (chosen by ``benchmarks/rules_suite.py``)
+DEFAULT_MODEL = "hierarchical-one-coin"
+DEFAULT_UNCOVERED = "abstentions"
 #: defaults of ``"hierarchical-one-coin"``: the prior's strength in votes of the average
 #: rule, and the prior mean of that average accuracy
 POOLING = 300.0
@@ -230,14 +234,25 @@ class LabelModel(RuleLabelModel):
     class prior ``p`` from the posterior mass per class, or fixed). They differ in what
     the rules share and in how abstentions count (``model``):
 
-    ``"pooled-one-coin"`` (default)
+    ``"hierarchical-one-coin"`` (default)
+        One accuracy per rule, pooled towards an accuracy shared by all rules (a
+        hierarchical Beta prior, as in the Bayesian annotation models of Paun et al.
+        2018): rule j's accuracy is ``(agreements_j + alpha + pooling * s_bar) /
+        (votes_j + 2 alpha + pooling)``, and the shared ``s_bar`` is ``(all agreements
+        + pooling * prior_accuracy) / (all votes + pooling)``, both floored at
+        ``min_accuracy``; abstentions carry no evidence. ``pooling=0`` is
+        ``"one-coin"``; as ``pooling`` grows the model tends to ``"shared-one-coin"``
+        (the majority vote's class), the rules' own accuracies deciding the close calls.
+        The prior on ``s_bar`` keeps it above chance on rules that conflict a lot,
+        where the shared model's maximum-likelihood accuracy sinks to ``1 / K`` and the
+        votes would count for nothing.
+    ``"pooled-one-coin"``
         ``"shared-one-coin"`` whose ties are broken by the rules' own accuracies: the
         most likely class is the majority vote's (with a uniform class prior), and where
         classes tie on votes their probability mass (the shared model's) is split in
         proportion to a ``"one-coin"`` model's posterior (one accuracy per rule, fitted
-        separately). Its most likely class is that of one-coin models whose per-rule
-        accuracies are pooled ever more strongly towards a shared accuracy. ``n_iter_`` counts the iterations of both
-        fits; ``log_likelihood_`` and ``converged_`` are the shared model's.
+        separately, without pooling). ``n_iter_`` counts the iterations of both fits;
+        ``log_likelihood_`` and ``converged_`` are the shared model's.
     ``"shared-one-coin"``
         All rules share one accuracy ``s``: a vote is right with probability ``s`` and
         otherwise names one of the other classes at random; abstentions carry no
@@ -259,36 +274,47 @@ class LabelModel(RuleLabelModel):
         with abstain as an output whose rate may depend on the class (the generative
         model of data programming, Ratner et al. 2016, fitted by maximum likelihood).
 
-    Why the default pools one accuracy. Rules are usually unipolar (a "link" rule only
-    ever says spam) and correlated (keywords that occur together). A per-rule model
-    that ignores abstentions learns nothing from a unipolar rule (among its votes the
-    answer never depends on the class) and overrates rules that agree because they are
-    alike; the data-programming model reads when a rule fires, but correlated rules
-    make its maximum-likelihood classes follow clusters of co-firing rules rather than
-    the labels. A shared accuracy cannot be misled that way, and using the per-rule
-    accuracies only where the votes tie recovers part of what they know. The default
-    was chosen by ``benchmarks/rules_suite.py`` on 13 vote matrices: two independent
-    YouTube comment spam rule sets (keyword rules, structural rules) on each of the
-    five YouTube Spam Collection files, and threshold rules on scikit-learn's breast
-    cancer, wine and iris tables. Criterion: fewest matrices where the variant's
-    accuracy is below majority vote's or snorkel's LabelModel's, then the highest mean
-    accuracy. ``"pooled-one-coin"`` is below one of them on 4 of 13 (by 1.3 to 2.2
-    points; ``"shared-one-coin"``: 5, by up to 4.9 points) with mean accuracy 0.814
-    (shared: 0.790, majority vote 0.790, snorkel 0.744), and is chosen on every
-    leave-one-rule-set-out split. Choose a per-rule model when the rules are bipolar
-    and close to independent given the class (the synthetic check in the tests: there
-    they beat majority vote).
+    Why the default pools the accuracies. Rules are usually unipolar (a "link" rule
+    only ever says spam) and correlated (keywords that occur together). Among unipolar
+    rules, agreement and conflict are fixed by the polarities, so a per-rule model that
+    ignores abstentions cannot tell from the votes whether the rules of one polarity or
+    those of the other are the reliable ones, and it overrates rules that agree because
+    they are alike; the data-programming model reads when a rule fires, but correlated
+    rules make its maximum-likelihood classes follow clusters of co-firing rules rather
+    than the labels. Pooled strongly towards one shared accuracy, the rules' own
+    accuracies only decide close calls (on the benchmark below: exactly the majority
+    vote's ties).
 
-    Items where every rule abstains get the class prior and support 0, as in snorkel;
-    ``"data-programming"`` fits them too (their abstentions are data) but they also
-    report the prior.
+    Items no rule votes on. Their silence is evidence: a class whose rules fire often
+    is unlikely to leave an item without votes. With ``uncovered="abstentions"``
+    (default) such items get ``P(y | every rule abstains)``, with per-class firing
+    rates of the rules estimated from the fitted posteriors (the abstention part of
+    the data-programming model, see :func:`silent_posterior`; ``"data-programming"``
+    uses its own rates); with ``"prior"`` they get the class prior, as in snorkel.
+    Their support is 0 either way. The votes of the other items are read as before:
+    with correlated rules, a product of the abstentions of every rule on items that
+    have votes would overrule the votes themselves.
+
+    The defaults were chosen by ``benchmarks/rules_suite.py`` on 13 vote matrices: two
+    independent YouTube comment spam rule sets (keyword rules, structural rules) on
+    each of the five YouTube Spam Collection files, and threshold rules on
+    scikit-learn's breast cancer, wine and iris tables. Criterion: fewest matrices
+    where the variant's accuracy (snorkel's tutorial scoring: every item, ties broken
+    at random) is below majority vote's or snorkel's LabelModel's, then the highest
+    mean accuracy. The default is below one of them on 1 of 13 (wine, 1.7 points below
+    majority vote: three items, two of them without votes) with mean accuracy 0.862
+    (``"pooled-one-coin"`` with the prior on silent items, the previous default: 4 of
+    13, 0.814; majority vote 0.790, snorkel 0.744), and is chosen on every
+    leave-one-rule-set-out split. Choose an unpooled per-rule model (``pooling=0`` or
+    ``"one-coin"``) when the rules are bipolar and close to independent given the
+    class (the synthetic check in the tests: there they beat majority vote).
 
     Parameters
     ----------
     classes : int or sequence, optional
         The number of classes, or their names in index order. Default: ``0 .. max
         vote`` (at least two).
-    model : str, default="pooled-one-coin"
+    model : str, default="hierarchical-one-coin"
         One of the variants above.
     class_balance : "uniform", "learn" or array-like, default="uniform"
         The class prior ``p``: fixed uniform (snorkel's default), re-estimated in every
@@ -301,6 +327,14 @@ class LabelModel(RuleLabelModel):
     min_accuracy : float or "chance", default="chance"
         Floor of the one-coin accuracies; ``"chance"`` is ``1 / n_classes`` (a rule is
         never read as adversarial).
+    pooling : float, default=300
+        ``"hierarchical-one-coin"``: the prior's strength, in votes of the average rule
+        added to every rule's count (0: no pooling).
+    prior_accuracy : float, default=0.9
+        ``"hierarchical-one-coin"``: prior mean of the shared accuracy (given
+        ``pooling`` votes), in (0, 1).
+    uncovered : {"abstentions", "prior"}, default="abstentions"
+        The posterior of the items no rule votes on (see above).
     n_iter : int, default=100
         Maximum EM iterations.
     tol : float, default=1e-6
@@ -318,6 +352,8 @@ class LabelModel(RuleLabelModel):
         ``P(rule j outputs l | class y)`` expected under the fitted posteriors; the last
         column is abstain.
     class_prior_ : ndarray of shape (n_classes,)
+    uncovered_probs_ : ndarray of shape (n_classes,)
+        The posterior of an item no rule votes on (``uncovered``).
     accuracies_ : ndarray of shape (n_rules,)
         Expected fraction of each rule's votes that are correct under the posteriors
         (NaN for a rule that never votes).
@@ -333,20 +369,24 @@ class LabelModel(RuleLabelModel):
     References
     ----------
     A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer error-rates
-    using the EM algorithm", 1979. A. J. Ratner, C. De Sa, S. Wu, D. Selsam and C. Ré,
+    using the EM algorithm", 1979. S. Paun, B. Carpenter, J. Chamberlain, D. Hovy, U.
+    Kruschwitz and M. Poesio, "Comparing Bayesian models of annotation", TACL 2018.
+    A. J. Ratner, C. De Sa, S. Wu, D. Selsam and C. Ré,
     "Data programming: creating large training sets, quickly", NeurIPS 2016.
 
     Examples
     --------
     >>> L = [[1, 1, -1], [1, 1, 0], [-1, 0, 0], [0, 0, -1], [1, 1, 1], [-1, -1, -1]]
     >>> model = LabelModel().fit(L)
-    >>> model.labels_.tolist()[:5]
-    [1, 1, 0, 0, 1]
-    >>> model.soft_labels_.probs[5].tolist()  # no vote: the class prior
-    [0.5, 0.5]
+    >>> model.labels_.tolist()
+    [1, 1, 0, 0, 1, 0]
     >>> model.soft_labels_.support.tolist()
     [2.0, 3.0, 2.0, 2.0, 3.0, 0.0]
-    >>> round(model.shared_accuracy_, 3)
+    >>> model.uncovered_probs_.round(3).tolist()  # no vote: class 1's rules fire more
+    [0.848, 0.152]
+    >>> LabelModel(uncovered="prior").fit(L).soft_labels_.probs[5].tolist()
+    [0.5, 0.5]
+    >>> round(LabelModel(model="shared-one-coin").fit(L).shared_accuracy_, 3)
     0.824
     """
 
@@ -379,13 +419,13 @@ class LabelModel(RuleLabelModel):
         self,
         *,
         classes: Any = None,
-        model: str = "pooled-one-coin",
+        model: str = DEFAULT_MODEL,
         class_balance: Any = "uniform",
         alpha: float = 1.0,
         min_accuracy: float | str = "chance",
         pooling: float = POOLING,
         prior_accuracy: float = PRIOR_ACCURACY,
-        uncovered: str = "prior",
+        uncovered: str = DEFAULT_UNCOVERED,
         n_iter: int = 100,
         tol: float = 1e-6,
         init: str = "soft-vote",
