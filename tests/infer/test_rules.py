@@ -478,7 +478,7 @@ def test_data_programming_against_a_naive_reference():
 
 @settings(max_examples=30)
 @given(st.integers(2, 40), st.integers(1, 7), st.integers(2, 4), st.integers(0, 10_000))
-def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
+def test_shared_pooled_and_fully_pooled_models_follow_the_majority_vote(n, m, k, seed):
     rng = np.random.default_rng(seed)
     L = rng.integers(-1, k, (n, m))
     if (L < 0).all():
@@ -486,10 +486,12 @@ def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
     shared = LabelModel(classes=k, model="shared-one-coin").fit(L).soft_labels_.probs
     pooled = LabelModel(classes=k, model="pooled-one-coin").fit(L).soft_labels_.probs
     rules = LabelModel(classes=k, model="one-coin").fit(L).soft_labels_.probs
+    # the hierarchical model as its pooling grows: every rule at the shared accuracy
+    fully = LabelModel(classes=k, model="hierarchical-one-coin", pooling=1e9).fit(L).soft_labels_.probs
     counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
     top = counts == counts.max(axis=1, keepdims=True)
     clear = (top.sum(axis=1) == 1) & (counts.sum(axis=1) > 0)
-    for probs in (shared, pooled):
+    for probs in (shared, pooled, fully):
         np.testing.assert_array_equal(probs[clear].argmax(axis=1), counts[clear].argmax(axis=1))
     np.testing.assert_allclose(pooled[clear], shared[clear], rtol=1e-12)
     # shared: tied classes share the top probability equally; pooled: the same total
@@ -560,20 +562,6 @@ def test_hierarchical_model_one_em_step_by_hand():
     s = 5.7 / 7
     np.testing.assert_allclose(model.soft_labels_.probs[0, 1], s**2 / (s**2 + (1 - s) ** 2), rtol=1e-12)
     np.testing.assert_allclose(model.soft_labels_.probs[2], [0.5, 0.5], rtol=1e-12)
-
-
-@settings(max_examples=25)
-@given(st.integers(2, 40), st.integers(1, 7), st.integers(2, 4), st.integers(0, 10_000))
-def test_fully_pooled_hierarchical_model_follows_the_majority_vote(n, m, k, seed):
-    rng = np.random.default_rng(seed)
-    L = rng.integers(-1, k, (n, m))
-    if (L < 0).all():
-        L[0, 0] = 0
-    probs = LabelModel(classes=k, model="hierarchical-one-coin", pooling=1e9).fit(L).soft_labels_.probs
-    counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
-    top = counts == counts.max(axis=1, keepdims=True)
-    clear = (top.sum(axis=1) == 1) & (counts.sum(axis=1) > 0)
-    np.testing.assert_array_equal(probs[clear].argmax(axis=1), counts[clear].argmax(axis=1))
 
 
 def test_hierarchical_model_from_a_spec_and_its_parameter_errors():
