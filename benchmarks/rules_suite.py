@@ -3,14 +3,17 @@ snorkel 0.10's LabelModel, and a leave-one-rule-set-out choice of the default.
 
 Rule sets (benchmarks/rulesets/): two independent YouTube comment spam sets (keyword
 rules; structural rules), each scored on every one of the five YouTube Spam Collection
-files (../shared/data/spam), and threshold rules on scikit-learn's breast cancer, wine
+files (../shared/data/spam), the package's own example spam rules
+(softlabels.infer.rules.examples.SPAM_RULES, written while reading files 01-04) on the
+same five files, and threshold rules on scikit-learn's breast cancer, wine
 (3 classes) and iris (3 classes) tables. Every model is fitted on the vote matrix it is
 scored on (transductive), on all items.
 
 Accuracy is snorkel's spam tutorial scoring: every item, the prediction
 ``snorkel.utils.probs_to_preds(probs)`` with its default tie policy ("random", a fixed
-hash of the row number, the same for every model), so uncovered items and ties count
-as a random guess. NLL is the mean of ``-log P(true class)`` over all items (the
+hash of the row number, the same for every model), so ties, and the items without a
+vote of the models that give them the class prior (majority vote, snorkel, uncovered
+"prior"), count as a random guess. NLL is the mean of ``-log P(true class)`` over all items (the
 probabilities clipped at 1e-6), for the models that give probabilities.
 
 Leave-one-set-out: for each held-out rule set (a spam set with its five files, or a
@@ -43,6 +46,7 @@ from infer_rules import DATA, majority
 from rulesets import spam_keywords, spam_structure, tabular
 
 from softlabels.infer.rules import LabelModel, MatrixCompletionLabelModel, apply_rules, vote_summary
+from softlabels.infer.rules.examples import SPAM_RULES
 
 SNORKEL_SEEDS = range(5)
 SNORKEL_EPOCHS = 500
@@ -54,10 +58,12 @@ Unit = tuple[str, str, np.ndarray, np.ndarray, int]  # group, name, L, truth, n_
 def load_units() -> list[Unit]:
     units: list[Unit] = []
     files = sorted(DATA.glob("Youtube0*.csv")) if DATA.is_dir() else []
-    for group, module in (("spam_keywords", spam_keywords), ("spam_structure", spam_structure)):
+    spam = (("spam_keywords", spam_keywords.RULES), ("spam_structure", spam_structure.RULES),
+            ("spam_examples", SPAM_RULES))
+    for group, rules in spam:
         for path in files:
             frame = pd.read_csv(path)
-            L = apply_rules(module.RULES, frame, classes=2).to_numpy()
+            L = apply_rules(rules, frame, classes=2).to_numpy()
             units.append((group, f"{group} / {path.stem}", L, frame["CLASS"].to_numpy(), 2))
     for name in ("breast_cancer", "wine", "iris"):
         X, y, rules, k = tabular.load(name)
@@ -227,13 +233,13 @@ def main() -> None:
                               "rule accuracy", "rule coverage"], summary), ""]
     sets = [u[1] for u in units]
     short = [name.replace("spam_keywords / Youtube0", "kw ").replace("spam_structure / Youtube0", "st ")
-             for name in sets]
+             .replace("spam_examples / Youtube0", "ex ") for name in sets]
     acc = frame.pivot(index="method", columns="set", values="accuracy")[sets]
     std = frame[frame.method == "snorkel"].set_index("set")["accuracy_std"]
     order = ["majority vote", "snorkel", *methods, *tie_breakers()]
     rows = [[m] + [f"{acc.loc[m, c]:.3f}" for c in sets] + [f"{acc.loc[m].mean():.4f}"] for m in order]
     parts += ["### Accuracy, all items", "",
-              "Columns: kw = spam_keywords, st = spam_structure, with the file number "
+              "Columns: kw = spam_keywords, st = spam_structure, ex = spam_examples, with the file number "
               "(1 Psy, 2 KatyPerry, 3 LMFAO, 4 Eminem, 5 Shakira). snorkel: mean over seeds "
               f"{SNORKEL_SEEDS.start}-{SNORKEL_SEEDS.stop - 1}, {SNORKEL_EPOCHS} epochs (largest "
               f"std over seeds {std.max():.3f}).", "",
