@@ -29,7 +29,7 @@ ENV_SWITCH = "SOFTLABELS_NUMBA"
 #: fewer answers than this: Annotations are built with pandas and scipy alone
 MIN_ANSWERS = 200_000
 #: bump when the source below changes (the file name carries it)
-_VERSION = 1
+_VERSION = 2
 
 _COMMON: list[Any] = []  # the loaded module, once
 _FAILED = False
@@ -140,6 +140,26 @@ def item_pair_csr(item, worker, label, n_classes, starts, scratch, indptr, indic
 
 
 @jit
+def transpose_csr(indptr, indices, data, n_columns, out_indptr, out_indices, out_data):
+    # the CSR of the transposed matrix, rows in order so each new row's columns come
+    # out sorted (the counting sort of scipy's conversion)
+    counts = np.zeros(n_columns + 1, dtype=np.int64)
+    for j in range(indices.shape[0]):
+        counts[indices[j] + 1] += 1
+    for c in range(n_columns):
+        counts[c + 1] += counts[c]
+    for c in range(n_columns + 1):
+        out_indptr[c] = counts[c]
+    for i in range(indptr.shape[0] - 1):
+        for j in range(indptr[i], indptr[i + 1]):
+            c = indices[j]
+            at = counts[c]
+            out_indices[at] = i
+            out_data[at] = data[j]
+            counts[c] = at + 1
+
+
+@jit
 def label_counts(indptr, indices, data, n_classes, out):
     # out[i, l] = the answers of item i with label l (column w * n_classes + l)
     out[:] = 0.0
@@ -151,7 +171,7 @@ def label_counts(indptr, indices, data, n_classes, out):
 
 def common(n_answers: int) -> Any:
     """The kernels of this module (``first_seen_codes``, ``item_pair_csr``,
-    ``label_counts``) for input of
+    ``transpose_csr``, ``label_counts``) for input of
     ``n_answers`` answers, or None: too few answers, no numba, or switched off."""
     global _FAILED
     if n_answers < MIN_ANSWERS or _FAILED or switched_off():
@@ -212,6 +232,26 @@ def item_pair_csr(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_ite
     matrix = sp.csr_matrix((data, indices, indptr), shape=shape)
     matrix.has_canonical_format = True  # sorted columns, no repeats
     return matrix, per_item
+
+
+def transpose_csr(matrix: Any) -> Any:
+    """``matrix.T.tocsr()`` of a canonical CSR matrix, or None when the kernels are not
+    there."""
+    fast = common(int(matrix.nnz))
+    if fast is None:
+        return None
+    import scipy.sparse as sp
+
+    n_rows, n_columns = matrix.shape
+    idx = _index_dtype(max(n_rows, n_columns, int(matrix.nnz)))
+    indptr = np.empty(n_columns + 1, dtype=idx)
+    indices = np.empty(matrix.nnz, dtype=idx)
+    data = np.empty(matrix.nnz, dtype=matrix.data.dtype)
+    fast.transpose_csr(matrix.indptr, matrix.indices, matrix.data, n_columns, indptr, indices,
+                       data)
+    out = sp.csr_matrix((data, indices, indptr), shape=(n_columns, n_rows))
+    out.has_canonical_format = True
+    return out
 
 
 def label_counts(matrix: Any, n_classes: int) -> np.ndarray | None:

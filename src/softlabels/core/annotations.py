@@ -382,7 +382,8 @@ class Annotations:
     @cached_property
     def pair_item_matrix(self) -> sp.csr_matrix:
         """Transpose of :attr:`item_pair_matrix`, in CSR for fast products."""
-        return self.item_pair_matrix.T.tocsr()
+        fast = _compiled.transpose_csr(self.item_pair_matrix)
+        return fast if fast is not None else self.item_pair_matrix.T.tocsr()
 
     def canonical_order(self) -> np.ndarray:
         """A permutation of the answers sorted by item id, worker id and label: the same
