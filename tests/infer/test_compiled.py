@@ -132,3 +132,14 @@ def test_normalize_rows_log_likelihood():
     assert got == pytest.approx(np.log(totals[3:]).sum(), rel=1e-13)
     np.testing.assert_array_equal(post[3:], np.exp(shifted[3:]) / totals[3:, None])
     np.testing.assert_array_equal(post[:3], np.exp(shifted[:3]))  # outside the range
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_temperature_loglik_is_numpys(monkeypatch, k):
+    rng = np.random.default_rng(k)
+    logits = rng.normal(scale=20, size=(500, k))
+    log_held = np.log(rng.dirichlet(np.ones(k), 500))
+    fast = [K.temperature_loglik(inv, logits, log_held) for inv in (1.0, 0.37, 0.01)]
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    plain = [K.temperature_loglik(inv, logits, log_held) for inv in (1.0, 0.37, 0.01)]
+    assert fast == plain
