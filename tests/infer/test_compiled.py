@@ -143,3 +143,12 @@ def test_temperature_loglik_is_numpys(monkeypatch, k):
     monkeypatch.setenv(compiled.ENV_SWITCH, "0")
     plain = [K.temperature_loglik(inv, logits, log_held) for inv in (1.0, 0.37, 0.01)]
     assert fast == plain
+
+
+@pytest.mark.parametrize("k", [2, 5, 11])
+def test_pooled_counts_are_numpys(k):
+    rng = np.random.default_rng(k)
+    table = rng.gamma(0.3, size=(3000 * k, k))
+    expected = table.reshape(-1, k, k).sum(axis=0)
+    np.testing.assert_array_equal(compiled.pooled_counts(table), expected)
+    assert compiled.pooled_counts(np.asfortranarray(table)) is None  # not C-contiguous

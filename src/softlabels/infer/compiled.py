@@ -4,18 +4,23 @@ With the ``numba`` extra installed, Dawid–Skene runs its E-step (the item x (w
 label) product with the log table, the class prior and the row maxima in one pass
 over each item's answers; numpy's exponential; the row sums and the division in a
 second pass) and its M-step (the expected counts of every (worker, label) pair, in
-one pass over the items in order on one thread, by pair blocks on several) in these
-kernels; without it, the same steps run in numpy and scipy
-(:mod:`softlabels.infer.em`). Both make the same sums in the same order and use the
-same exponential, so the posteriors and confusion matrices are the same numbers.
+one pass over the items in order on one thread, by pair blocks on several; the pooled
+counts, the pseudo-counts, each worker's totals and the subtraction of their logs
+around numpy's logarithm) in these kernels, and the held-out temperature's
+log-likelihood too (maxima, shifts and row sums around numpy's exp and log); without
+it, the same steps run in numpy and scipy (:mod:`softlabels.infer.em`). Both make the
+same sums in the same order and use the same exponential and logarithm, so the
+posteriors, confusion matrices and temperatures are the same numbers. The
+log-likelihood alone may differ in its last digits: the kernels take one logarithm of
+the product of 64 row normalisers instead of 64 logarithms.
 
 The kernels are generated for each number of classes (one variable per class keeps
 the sums in registers), work on a range of rows of the full CSR matrices and release
 the GIL, so :class:`~softlabels.infer.em.RowBlocks` threads split them without
 copying the matrices. numba is imported on first use (never by ``import
-softlabels``); the generated source and numba's machine code are cached on disk: the
-first fit in a fresh environment pays the compilation (about a second), later
-processes the import and the load (a few tenths).
+softlabels``); the generated source and numba's machine code are cached on disk
+(:mod:`softlabels._compiled`): the first fit in a fresh environment pays the
+compilation (a few seconds), later processes the import and the load (a few tenths).
 """
 
 from __future__ import annotations
@@ -42,8 +47,10 @@ def available() -> bool:
 
 def kernels(n_classes: int) -> Any:
     """The compiled kernels for ``n_classes`` columns (a module with ``product_rows``,
-    ``scatter_rows``, ``shifted_logits``, ``normalize_rows`` and ``column_sums``), or None: no numba, switched off, or
-    fewer than 2 or more than :data:`MAX_CLASSES` classes."""
+    ``scatter_rows``, ``shifted_logits``, ``normalize_rows``, ``column_sums``,
+    ``pooled_counts``, ``pseudo_totals``, ``subtract_log_totals``, ``scaled_shift``,
+    ``held_shift`` and ``row_sums``), or None: no numba, switched off, or fewer than 2
+    or more than :data:`MAX_CLASSES` classes."""
     global _FAILED
     if switched_off() or _FAILED:
         return None
@@ -110,6 +117,7 @@ def _source(k: int) -> str:
         return "\n".join(lines)
 
     scale = "\n".join(f"        z[row, {c}] = logits[row, {c}] * inv_t" for c in cols)
+    pooled_adds = "\n".join(f"            out[label, {c}] += table[row, {c}]" for c in cols)
     row_total = " + ".join(f"a[row, {c}]" for c in cols)
     first_row = textwrap.indent(pseudo_row("0", True), " " * 8)
     other_rows = textwrap.indent(pseudo_row("label", False), " " * 12)
@@ -238,6 +246,17 @@ def row_sums(a, out):
 
 
 @jit
+def pooled_counts(table, out):
+    # out[l, c] = the sum over workers w of table[w * {k} + l, c], worker after worker
+    # (numpy's order for counts.reshape(-1, {k}, {k}).sum(axis=0))
+    out[:] = 0.0
+    for w in range(table.shape[0] // {k}):
+        for label in range({k}):
+            row = np.uint64(w * {k} + label)
+{pooled_adds}
+
+
+@jit
 def pseudo_totals(cube, pseudo, plain, floor, totals, start, stop):
     # cube[w, l, c] += pseudo[l, c] (floored at ``floor`` when plain) and totals[w, c] = the
     # sum over l, in log_confusion_rows' order (label 0, then 1, ...), before the floor
@@ -281,6 +300,19 @@ def softmax_rows(fast: Any, matrix: Any, unit: bool, table: np.ndarray, log_prio
     block = post[rows]
     np.exp(block, out=block)
     return top + fast.normalize_rows(post, rows.start, rows.stop)
+
+
+def pooled_counts(table: np.ndarray) -> np.ndarray | None:
+    """``table.reshape(-1, K, K).sum(axis=0)`` of a C-contiguous pair-layout table
+    (``[w * K + l, k]``) in the kernel (the same sums in the same order), or None
+    without the kernels."""
+    k = table.shape[1]
+    fast = kernels(k)
+    if fast is None or not table.flags.c_contiguous or table.dtype != np.float64:
+        return None
+    out = np.empty((k, k))
+    fast.pooled_counts(table, out)
+    return out
 
 
 def log_confusion_block(fast: Any, table: np.ndarray, pseudo: np.ndarray | float, plain: bool,

@@ -372,7 +372,9 @@ class DawidSkene(EMModel):
         (the pooled confusion of all workers, ``counts`` summed over workers)."""
         if self.prior_strength <= 0:
             return float(self.alpha)
-        pooled = counts.sum(axis=0)  # [l, k]
+        pooled = compiled.pooled_counts(counts.reshape(-1, counts.shape[2]))
+        if pooled is None:
+            pooled = counts.sum(axis=0)  # [l, k]
         pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
         return self.alpha + self.prior_strength * pooled
 
