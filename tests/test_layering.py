@@ -26,6 +26,7 @@ LAYER = {
     "_version": 0,
     "_optional": 0,
     "_lazy": 0,
+    "_compiled": 0,
     "core": 1,
     "datasets": 2,
     "infer": 2,

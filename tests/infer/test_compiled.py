@@ -93,3 +93,62 @@ def test_fallback_when_numba_is_missing(monkeypatch):
     answers, truth = make_crowd(n_items=100, n_workers=10, n_classes=3, random_state=0)
     model = DawidSkene(n_iter=5).fit(answers)
     assert model.soft_labels_.probs.shape == (100, 3)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+@pytest.mark.parametrize("plain", [False, True])
+def test_log_confusion_block_is_numpys(k, plain):
+    from softlabels.infer.crowd.dawid_skene import log_confusion_rows
+
+    rng = np.random.default_rng(k)
+    n_workers = 30
+    counts = rng.gamma(0.5, size=(n_workers * k, k))
+    counts[:k] = 0.0  # worker 0 never saw any class: uniform rows when plain
+    counts[k:2 * k, 1] = 0.0  # worker 1 never saw class 1
+    pseudo = 0.0 if plain else 0.01 + rng.dirichlet(np.ones(k), k)
+    expected = counts.copy()
+    cube = expected.reshape(-1, k, k)
+    cube += pseudo
+    log_confusion_rows(cube, plain)
+    got = counts.copy()
+    totals, log_totals = np.empty((n_workers, k)), np.empty((n_workers, k))
+    fast = compiled.kernels(k)
+    for workers in (slice(0, 11), slice(11, n_workers)):  # two blocks, as two threads
+        compiled.log_confusion_block(fast, got, pseudo, plain, K.TINY, workers, totals,
+                                     log_totals)
+    np.testing.assert_array_equal(got, expected)
+    if plain:
+        assert np.allclose(got[:k], -np.log(k))
+
+
+def test_normalize_rows_log_likelihood():
+    """One logarithm per block of rows: the sum of the rows' log normalisers."""
+    rng = np.random.default_rng(0)
+    shifted = -rng.exponential(size=(1000, 4))
+    shifted[np.arange(1000), rng.integers(0, 4, 1000)] = 0.0  # each row's largest is 0
+    post = np.exp(shifted)
+    totals = post.sum(axis=1)
+    got = compiled.kernels(4).normalize_rows(post, 3, 1000)
+    assert got == pytest.approx(np.log(totals[3:]).sum(), rel=1e-13)
+    np.testing.assert_array_equal(post[3:], np.exp(shifted[3:]) / totals[3:, None])
+    np.testing.assert_array_equal(post[:3], np.exp(shifted[:3]))  # outside the range
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_temperature_loglik_is_numpys(monkeypatch, k):
+    rng = np.random.default_rng(k)
+    logits = rng.normal(scale=20, size=(500, k))
+    log_held = np.log(rng.dirichlet(np.ones(k), 500))
+    fast = [K.temperature_loglik(inv, logits, log_held) for inv in (1.0, 0.37, 0.01)]
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    plain = [K.temperature_loglik(inv, logits, log_held) for inv in (1.0, 0.37, 0.01)]
+    assert fast == plain
+
+
+@pytest.mark.parametrize("k", [2, 5, 11])
+def test_pooled_counts_are_numpys(k):
+    rng = np.random.default_rng(k)
+    table = rng.gamma(0.3, size=(3000 * k, k))
+    expected = table.reshape(-1, k, k).sum(axis=0)
+    np.testing.assert_array_equal(compiled.pooled_counts(table), expected)
+    assert compiled.pooled_counts(np.asfortranarray(table)) is None  # not C-contiguous

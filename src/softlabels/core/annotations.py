@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from softlabels import _compiled
 from softlabels.core.validation import suggest
 from softlabels.core.errors import InputError
 from softlabels.core.io import read_table
@@ -39,6 +40,38 @@ def _sort_order(values: np.ndarray) -> np.ndarray:
 def sorted_unique(values: pd.Series) -> np.ndarray:
     uniq = np.asarray(pd.unique(values))
     return uniq[_sort_order(uniq)]
+
+
+class _Rows:
+    """The data-row numbers of an unfiltered input: row r is r."""
+
+    def __getitem__(self, r: int) -> int:
+        return r
+
+
+def _factorize(col: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(col, sort=False)``; compiled for many non-negative integers."""
+    numeric = isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu"
+    fast = _compiled.factorize(col.to_numpy()) if numeric else None
+    return fast if fast is not None else pd.factorize(col, sort=False)
+
+
+def _small_int_codes(labels: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """For integer labels spanning fewer than 65,536 values: their codes and the sorted
+    distinct labels (what :func:`class_list` and :func:`codes_in` give) by counting
+    instead of hashing; None otherwise."""
+    if not isinstance(labels.dtype, np.dtype) or labels.dtype.kind not in "iu":
+        return None
+    values = labels.to_numpy()
+    low, high = values.min(), values.max()
+    if int(high) - int(low) >= 1 << 16:
+        return None
+    # int64 differences are exact here (a wrapped uint64 wraps both terms alike)
+    offset = values.astype(np.int64, copy=False) - np.int64(low.astype(np.int64))
+    present = np.bincount(offset) > 0
+    rank = np.cumsum(present, dtype=np.int32) - 1
+    classes = np.flatnonzero(present).astype(values.dtype) + low
+    return rank[offset], classes
 
 
 def _first_missing(col: pd.Series) -> tuple[int, int]:
@@ -229,7 +262,7 @@ class Annotations:
                     f"{where}the {role} column {name!r} has {n_missing} missing values "
                     f"(first in data row {first + 1})."
                 )
-        rows = np.arange(len(frame))  # data-row numbers of the input, for messages
+        rows: Any = _Rows()  # data-row numbers of the input, for messages
         if duplicates != "keep":
             dup = frame.duplicated([item_col, worker_col], keep="last").to_numpy()
             if dup.any():
@@ -241,13 +274,17 @@ class Annotations:
                         "use duplicates='keep' or 'last' to allow it."
                     )
                 frame = frame.loc[~dup]
-                rows = rows[~dup]
+                rows = np.flatnonzero(~dup)
 
-        item_codes, item_ids = pd.factorize(frame[item_col], sort=False)
-        worker_codes, worker_ids = pd.factorize(frame[worker_col], sort=False)
+        item_codes, item_ids = _factorize(frame[item_col])
+        worker_codes, worker_ids = _factorize(frame[worker_col])
         labels = frame[label_col]
-        class_arr = class_list(labels, classes, where)
-        label_codes = codes_in(labels, class_arr)
+        small = None if classes is not None else _small_int_codes(labels)
+        if small is not None:
+            label_codes, class_arr = small
+        else:
+            class_arr = class_list(labels, classes, where)
+            label_codes = codes_in(labels, class_arr)
         bad = np.flatnonzero(label_codes < 0)
         if bad.size:
             r = int(bad[0])
@@ -317,6 +354,10 @@ class Annotations:
     def counts(self) -> np.ndarray:
         """Dense (n_items, n_classes) matrix of answer counts per class."""
         k = self.n_classes
+        if "item_pair_matrix" in self.__dict__:  # built already: count from it
+            counts = _compiled.label_counts(self.item_pair_matrix, k)
+            if counts is not None:
+                return counts
         flat = np.bincount(
             self.item.astype(np.int64) * k + self.label, minlength=self.n_items * k
         )
@@ -340,6 +381,12 @@ class Annotations:
         """Sparse (n_items, n_workers * n_classes) count matrix of (worker, label)
         pairs per item: the one structure the EM kernels multiply with."""
         shape = (self.n_items, self.n_workers * self.n_classes)
+        fast = _compiled.item_pair_csr(self.item, self.worker, self.label, self.n_items,
+                                       self.n_classes, shape)
+        if fast is not None:
+            matrix, per_item = fast
+            self.__dict__.setdefault("answers_per_item", per_item.astype(np.float64))
+            return matrix
         data = np.ones(self.n_answers, dtype=np.float64)
         m = sp.csr_matrix((data, (self.item, self.pair)), shape=shape)
         m.sum_duplicates()
@@ -348,7 +395,8 @@ class Annotations:
     @cached_property
     def pair_item_matrix(self) -> sp.csr_matrix:
         """Transpose of :attr:`item_pair_matrix`, in CSR for fast products."""
-        return self.item_pair_matrix.T.tocsr()
+        fast = _compiled.transpose_csr(self.item_pair_matrix)
+        return fast if fast is not None else self.item_pair_matrix.T.tocsr()
 
     def canonical_order(self) -> np.ndarray:
         """A permutation of the answers sorted by item id, worker id and label: the same

@@ -36,6 +36,19 @@ def _as_1d(values: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _distinct_ints(ids: np.ndarray) -> bool:
+    """True when ``ids`` are integers spanning at most 4 per id (plus 1,024) values,
+    each at most once (checked by counting, not hashing); False when they repeat or
+    the check does not apply."""
+    if ids.dtype.kind not in "iu" or ids.size == 0:
+        return False
+    low, high = int(ids.min()), int(ids.max())
+    if high - low >= 4 * ids.size + 1024:
+        return False
+    offset = ids.astype(np.int64, copy=False) - np.int64(ids.min().astype(np.int64))
+    return bool(np.bincount(offset).max() <= 1)
+
+
 def _jsonable(value: Any) -> Any:
     """Make numpy scalars, arrays and tuples JSON-friendly (for provenance)."""
     if isinstance(value, Mapping):
@@ -105,14 +118,15 @@ class SoftLabels:
                 raise InputError(
                     f"probs has {p.shape[0]} rows but {ids.shape[0]} item ids were given."
                 )
-            dup = pd.Series(ids).duplicated().to_numpy()
-            if dup.any():
-                first = ids[np.flatnonzero(dup)[0]]
-                first = first.item() if isinstance(first, np.generic) else first
-                raise InputError(
-                    f"item_ids must be unique; {first!r} appears more than once "
-                    f"({int(dup.sum())} repeats)."
-                )
+            if not _distinct_ints(ids):
+                dup = pd.Series(ids).duplicated().to_numpy()
+                if dup.any():
+                    first = ids[np.flatnonzero(dup)[0]]
+                    first = first.item() if isinstance(first, np.generic) else first
+                    raise InputError(
+                        f"item_ids must be unique; {first!r} appears more than once "
+                        f"({int(dup.sum())} repeats)."
+                    )
         sup = None
         if support is not None:
             sup = np.asarray(support, dtype=np.float64)
@@ -234,11 +248,11 @@ class SoftLabels:
     # ------------------------------------------------------------------ summaries
     def hard(self) -> np.ndarray:
         """The most probable class of each item (ties: the first class in class order)."""
-        return self._classes[self._probs.argmax(axis=1)]
+        return self._classes[self.hard_codes()]
 
     def hard_codes(self) -> np.ndarray:
         """Like :meth:`hard` but as integer column indices."""
-        return self._probs.argmax(axis=1)
+        return row_argmax(self._probs)
 
     def confidence(self) -> np.ndarray:
         """The largest probability of each item."""
@@ -467,6 +481,21 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     z = z - z.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def row_argmax(a: np.ndarray) -> np.ndarray:
+    """``a.argmax(axis=1)`` of a finite 2-D array (the first column on ties), column
+    by column for few columns: several times faster than numpy's per-row search."""
+    if a.shape[1] > 32 or a.shape[1] == 0 or a.shape[0] == 0:
+        return a.argmax(axis=1)
+    best = a[:, 0].copy()
+    out = np.zeros(a.shape[0], dtype=np.intp)
+    for j in range(1, a.shape[1]):
+        column = a[:, j]
+        better = column > best  # strictly: a tie keeps the earlier column
+        out[better] = j
+        np.maximum(best, column, out=best)
+    return out
 
 
 def normalize_rows(a: np.ndarray) -> np.ndarray:

@@ -184,10 +184,13 @@ def warn_renamed(owner: str, old: str, new: str) -> None:
     )
 
 
-def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True) -> np.ndarray:
+def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True,
+             known: np.ndarray | None = None) -> np.ndarray:
     """Set the rows of items with a known label to that label's one-hot vector
-    (in place with ``copy=False``, for arrays the caller owns)."""
-    known = np.flatnonzero(gold >= 0)
+    (in place with ``copy=False``, for arrays the caller owns); ``known``: the
+    positions of ``gold >= 0``, when the caller has them."""
+    if known is None:
+        known = np.flatnonzero(gold >= 0)
     if known.size:
         if copy:
             post = post.copy()

@@ -4,34 +4,36 @@ With the ``numba`` extra installed, Dawid–Skene runs its E-step (the item x (w
 label) product with the log table, the class prior and the row maxima in one pass
 over each item's answers; numpy's exponential; the row sums and the division in a
 second pass) and its M-step (the expected counts of every (worker, label) pair, in
-one pass over the items in order on one thread, by pair blocks on several) in these
-kernels; without it, the same steps run in numpy and scipy
-(:mod:`softlabels.infer.em`). Both make the same sums in the same order and use the
-same exponential, so the posteriors and confusion matrices are the same numbers.
+one pass over the items in order on one thread, by pair blocks on several; the pooled
+counts, the pseudo-counts, each worker's totals and the subtraction of their logs
+around numpy's logarithm) in these kernels, and the held-out temperature's
+log-likelihood too (maxima, shifts and row sums around numpy's exp and log); without
+it, the same steps run in numpy and scipy (:mod:`softlabels.infer.em`). Both make the
+same sums in the same order and use the same exponential and logarithm, so the
+posteriors, confusion matrices and temperatures are the same numbers. The
+log-likelihood alone may differ in its last digits: the kernels take one logarithm of
+the product of 64 row normalisers instead of 64 logarithms.
 
 The kernels are generated for each number of classes (one variable per class keeps
 the sums in registers), work on a range of rows of the full CSR matrices and release
 the GIL, so :class:`~softlabels.infer.em.RowBlocks` threads split them without
 copying the matrices. numba is imported on first use (never by ``import
-softlabels``); the generated source and numba's machine code are cached on disk: the
-first fit in a fresh environment pays the compilation (about a second), later
-processes the import and the load (a few tenths).
+softlabels``); the generated source and numba's machine code are cached on disk
+(:mod:`softlabels._compiled`): the first fit in a fresh environment pays the
+compilation (a few seconds), later processes the import and the load (a few tenths).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from pathlib import Path
+import textwrap
 from typing import Any
 
 import numpy as np
 
-__all__ = ["kernels", "available"]
+from softlabels._compiled import ENV_SWITCH, load_source, switched_off
 
-#: set to ``"0"`` to keep the numpy path even when numba is installed
-ENV_SWITCH = "SOFTLABELS_NUMBA"
+__all__ = ["ENV_SWITCH", "kernels", "available"]
+
 
 _KERNELS: dict[int, Any] = {}
 _FAILED = False
@@ -45,10 +47,12 @@ def available() -> bool:
 
 def kernels(n_classes: int) -> Any:
     """The compiled kernels for ``n_classes`` columns (a module with ``product_rows``,
-    ``scatter_rows``, ``shifted_logits``, ``normalize_rows`` and ``column_sums``), or None: no numba, switched off, or
-    fewer than 2 or more than :data:`MAX_CLASSES` classes."""
+    ``scatter_rows``, ``shifted_logits``, ``normalize_rows``, ``column_sums``,
+    ``pooled_counts``, ``pseudo_totals``, ``subtract_log_totals``, ``scaled_shift``,
+    ``held_shift`` and ``row_sums``), or None: no numba, switched off, or fewer than 2
+    or more than :data:`MAX_CLASSES` classes."""
     global _FAILED
-    if os.environ.get(ENV_SWITCH, "1") == "0" or _FAILED:
+    if switched_off() or _FAILED:
         return None
     if not 2 <= n_classes <= MAX_CLASSES:
         return None
@@ -64,7 +68,9 @@ def kernels(n_classes: int) -> Any:
 #: the most classes the generated kernels are made for (more: the numpy path)
 MAX_CLASSES = 16
 #: bump when the generated source changes (the file name carries it)
-_VERSION = 2
+_VERSION = 3
+#: rows per logarithm in normalize_rows (k ** 64 stays finite for k <= 16)
+_LOG_EVERY = 64
 
 
 def _source(k: int) -> str:
@@ -101,6 +107,22 @@ def _source(k: int) -> str:
     scatter_weighted = "\n".join(f"                out[q, {c}] += d * b{c}" for c in cols)
     column_adds = "\n".join(f"        a{c} += a[row, {c}]" for c in cols)
     column_stores = "\n".join(f"    out[{c}] = a{c}" for c in cols)
+    def pseudo_row(label: str, first: bool) -> str:
+        lines = []
+        for c in cols:
+            lines.append(f"v = cube[w, {label}, {c}] + pseudo[{label}, {c}]")
+            lines.append(f"t{c} = v" if first else f"t{c} += v")
+            lines.append("if plain and v < floor:\n    v = floor")
+            lines.append(f"cube[w, {label}, {c}] = v")
+        return "\n".join(lines)
+
+    scale = "\n".join(f"        z[row, {c}] = logits[row, {c}] * inv_t" for c in cols)
+    pooled_adds = "\n".join(f"            out[label, {c}] += table[row, {c}]" for c in cols)
+    row_total = " + ".join(f"a[row, {c}]" for c in cols)
+    first_row = textwrap.indent(pseudo_row("0", True), " " * 8)
+    other_rows = textwrap.indent(pseudo_row("label", False), " " * 12)
+    store_totals = "\n".join(f"        totals[w, {c}] = t{c}" for c in cols)
+    LOG_EVERY = _LOG_EVERY  # noqa: N806  (read by the f-string)
     return f"""# generated by softlabels.infer.compiled for {k} classes
 import numba
 import numpy as np
@@ -163,49 +185,108 @@ def column_sums(a, out):
 
 @jit
 def normalize_rows(post, start, stop):
+    # every total lies in [1, {k}] (the largest shifted logit is 0): their product
+    # stays finite over {LOG_EVERY} rows, so one log per {LOG_EVERY} rows gives the sum of logs
     sum_log = 0.0
+    product = 1.0
     for i in range(start, stop):
         row = np.uint64(i)
         total = {total}
 {divide}
-        sum_log += np.log(total)
-    return sum_log
+        product *= total
+        if (i - start) % {LOG_EVERY} == {LOG_EVERY} - 1:
+            sum_log += np.log(product)
+            product = 1.0
+    return sum_log + np.log(product)
+
+
+@jit
+def scaled_shift(logits, inv_t, z, shifted, top):
+    # z = logits * inv_t; top = each row's largest z (0 where not finite, as
+    # _log_sum_exp); shifted = z - top
+    for i in range(logits.shape[0]):
+        row = np.uint64(i)
+{scale}
+        m = z[row, 0]
+        for c in range(1, {k}):
+            m = max(m, z[row, c])
+        if not np.isfinite(m):
+            m = 0.0
+        top[row] = m
+        for c in range({k}):
+            shifted[row, c] = z[row, c] - m
+
+
+@jit
+def held_shift(z, log_total, top, log_held, shifted, top2):
+    # w = (z - (log_total + top)) + log_held, row by row; top2 and shifted = w - top2
+    # as scaled_shift
+    for i in range(z.shape[0]):
+        row = np.uint64(i)
+        lse = log_total[row] + top[row]
+        m = -np.inf
+        for c in range({k}):
+            v = (z[row, c] - lse) + log_held[row, c]
+            shifted[row, c] = v
+            if c == 0 or v > m:
+                m = v
+        if not np.isfinite(m):
+            m = 0.0
+        top2[row] = m
+        for c in range({k}):
+            shifted[row, c] -= m
+
+
+@jit
+def row_sums(a, out):
+    # a.sum over each row, left to right (row_reduce's order)
+    for i in range(a.shape[0]):
+        row = np.uint64(i)
+        out[row] = {row_total}
+
+
+@jit
+def pooled_counts(table, out):
+    # out[l, c] = the sum over workers w of table[w * {k} + l, c], worker after worker
+    # (numpy's order for counts.reshape(-1, {k}, {k}).sum(axis=0))
+    out[:] = 0.0
+    for w in range(table.shape[0] // {k}):
+        for label in range({k}):
+            row = np.uint64(w * {k} + label)
+{pooled_adds}
+
+
+@jit
+def pseudo_totals(cube, pseudo, plain, floor, totals, start, stop):
+    # cube[w, l, c] += pseudo[l, c] (floored at ``floor`` when plain) and totals[w, c] = the
+    # sum over l, in log_confusion_rows' order (label 0, then 1, ...), before the floor
+    for i in range(start, stop):
+        w = np.uint64(i)
+{first_row}
+        for label in range(1, {k}):
+{other_rows}
+{store_totals}
+
+
+@jit
+def subtract_log_totals(cube, log_totals, totals, plain, uniform, start, stop):
+    # cube[w, l, c] -= log_totals[w, c]; when plain, a class the worker never saw
+    # (totals[w, c] <= 0) gets the uniform row ``uniform`` (= -log k)
+    for i in range(start, stop):
+        w = np.uint64(i)
+        for c in range({k}):
+            t = log_totals[w, c]
+            if plain and totals[w, c] <= 0:
+                for l in range({k}):
+                    cube[w, l, c] = uniform
+            else:
+                for l in range({k}):
+                    cube[w, l, c] -= t
 """
 
 
-def _cache_dir() -> Path:
-    """Where the generated kernel files (and numba's cache of their machine code) live:
-    ``$SOFTLABELS_CACHE_DIR``, else the user's cache folder, else the temporary one."""
-    env = os.environ.get("SOFTLABELS_CACHE_DIR")
-    candidates = [Path(env)] if env else []
-    candidates += [Path.home() / ".cache" / "softlabels", Path(tempfile.gettempdir()) / "softlabels"]
-    for path in candidates:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            if os.access(path, os.W_OK):
-                return path
-        except OSError:
-            continue
-    raise ImportError("no writable folder for the compiled kernels")
-
-
 def _build(k: int) -> Any:
-    import importlib.util
-
-    import numba  # noqa: F401  (ImportError when the extra is not installed)
-
-    source = _source(k)
-    path = _cache_dir() / f"kernels_v{_VERSION}_k{k}.py"
-    if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source)
-        os.replace(tmp, path)  # atomic: concurrent processes see a whole file
-    name = f"softlabels_kernels_v{_VERSION}_k{k}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[name] = module  # numba's disk cache finds the module by its name
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_source(f"kernels_v{_VERSION}_k{k}", _source(k))
 
 
 def softmax_rows(fast: Any, matrix: Any, unit: bool, table: np.ndarray, log_prior: np.ndarray,
@@ -219,6 +300,58 @@ def softmax_rows(fast: Any, matrix: Any, unit: bool, table: np.ndarray, log_prio
     block = post[rows]
     np.exp(block, out=block)
     return top + fast.normalize_rows(post, rows.start, rows.stop)
+
+
+def pooled_counts(table: np.ndarray) -> np.ndarray | None:
+    """``table.reshape(-1, K, K).sum(axis=0)`` of a C-contiguous pair-layout table
+    (``[w * K + l, k]``) in the kernel (the same sums in the same order), or None
+    without the kernels."""
+    k = table.shape[1]
+    fast = kernels(k)
+    if fast is None or not table.flags.c_contiguous or table.dtype != np.float64:
+        return None
+    out = np.empty((k, k))
+    fast.pooled_counts(table, out)
+    return out
+
+
+def log_confusion_block(fast: Any, table: np.ndarray, pseudo: np.ndarray | float, plain: bool,
+                        floor: float, workers: slice, totals: np.ndarray,
+                        log_totals: np.ndarray) -> None:
+    """:func:`softlabels.infer.crowd.dawid_skene.log_confusion_rows` of the counts plus
+    ``pseudo`` of the workers ``workers``, in place in the pair-layout ``table``
+    (``[w * K + l, k]``): the sums and the floor in the kernels, numpy's logarithms
+    between them, so the numbers are the numpy path's. ``totals`` and ``log_totals``
+    are ``(n_workers, K)`` scratch arrays."""
+    k = table.shape[1]
+    cube = table.reshape(-1, k, k)
+    pseudo = np.ascontiguousarray(np.broadcast_to(pseudo, (k, k)), dtype=np.float64)
+    fast.pseudo_totals(cube, pseudo, plain, floor, totals, workers.start, workers.stop)
+    block = cube[workers]
+    np.log(block, out=block)
+    with np.errstate(divide="ignore"):
+        np.log(totals[workers], out=log_totals[workers])
+    fast.subtract_log_totals(cube, log_totals, totals, plain, -np.log(k), workers.start,
+                             workers.stop)
+
+
+def temperature_loglik(fast: Any, inv_t: float, logits: np.ndarray,
+                       log_held: np.ndarray) -> float:
+    """:func:`softlabels.infer.em.temperature_loglik` with the maxima, shifts and sums
+    in the kernels and numpy's exponentials and logarithms between them: the same
+    numbers in fewer passes."""
+    n, k = logits.shape
+    z, shifted = np.empty((n, k)), np.empty((n, k))
+    top, top2, total = np.empty(n), np.empty(n), np.empty(n)
+    fast.scaled_shift(logits, float(inv_t), z, shifted, top)
+    np.exp(shifted, out=shifted)
+    fast.row_sums(shifted, total)
+    with np.errstate(divide="ignore"):
+        log_total = np.log(total)
+        fast.held_shift(z, log_total, top, log_held, shifted, top2)
+        np.exp(shifted, out=shifted)
+        fast.row_sums(shifted, total)
+        return float((np.log(total) + top2).sum())
 
 
 def is_unit(matrix: Any) -> bool:

@@ -121,8 +121,17 @@ def confusion_log_scores(ann: Annotations, log_pi: np.ndarray) -> np.ndarray:
 
 def pair_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
     """Expected counts in pair layout: row ``w * K + l`` (answers of w with label l),
-    column k: the sum of those answers' items' posteriors for class k."""
-    return sparse_product(ann.pair_item_matrix, post)
+    column k: the sum of those answers' items' posteriors for class k. With the
+    compiled kernels, one pass over the items in order (the sums of the product with
+    the transposed matrix, which is then never built)."""
+    fast = compiled.kernels(post.shape[1])
+    if fast is None or post.shape[0] == 0:
+        return sparse_product(ann.pair_item_matrix, post)
+    matrix = ann.item_pair_matrix
+    out = np.empty((matrix.shape[1], post.shape[1]))
+    fast.scatter_rows(matrix.indptr, matrix.indices, matrix.data, compiled.is_unit(matrix),
+                      np.ascontiguousarray(post, dtype=np.float64), out)
+    return out
 
 
 def confusion_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
@@ -177,20 +186,24 @@ def run_em(
     tol: float,
     n_answers: int,
     callback: Callback | None = None,
+    copy: bool = True,
 ) -> tuple[np.ndarray, Any, int, bool, float]:
     """Alternate M- and E-steps from initial posteriors.
 
     Stops after ``n_iter`` iterations or when the objective returned by the E-step
     (a log-likelihood) changes by less than ``tol`` per answer. ``tol=0`` always runs
     ``n_iter`` iterations. Gold items keep their known label throughout.
+    ``copy=False``: ``init_post`` (float64) is the caller's to give, and is written.
 
     Returns the posteriors, the last parameters, the iterations run, whether the
     tolerance was met and the last objective.
     """
-    def pin(post: np.ndarray) -> np.ndarray:
-        return pin_gold(post, gold, copy=False)
+    known = np.flatnonzero(gold >= 0)
 
-    post = pin(np.array(init_post, dtype=np.float64, copy=True))
+    def pin(post: np.ndarray) -> np.ndarray:
+        return pin_gold(post, gold, copy=False, known=known)
+
+    post = pin(np.array(init_post, dtype=np.float64, copy=copy))
     prev = -np.inf
     params: Any = None
     objective = -np.inf
@@ -376,7 +389,12 @@ def temperature_terms(
 
 def temperature_loglik(inv_t: float, logits: np.ndarray, log_held: np.ndarray) -> float:
     """The log-likelihood of held-out answers at temperature ``1 / inv_t``, from
-    :func:`temperature_terms` (a sum over answers: it adds up over blocks)."""
+    :func:`temperature_terms` (a sum over answers: it adds up over blocks). In the
+    compiled kernels when numba is installed (the same numbers)."""
+    fast = compiled.kernels(logits.shape[1]) if logits.ndim == 2 else None
+    if fast is not None and logits.shape[0] and logits.dtype == log_held.dtype == np.float64:
+        return compiled.temperature_loglik(fast, inv_t, np.ascontiguousarray(logits),
+                                           np.ascontiguousarray(log_held))
     logits = logits * inv_t
     logits -= _log_sum_exp(logits)[:, None]
     logits += log_held

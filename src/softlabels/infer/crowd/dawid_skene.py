@@ -320,24 +320,33 @@ class DawidSkene(EMModel):
 
         fast = compiled.kernels(k)
         if fast is not None:  # row ranges of the whole matrices, no block copies
-            by_item, by_pair = ann.item_pair_matrix, ann.pair_item_matrix
-            item_unit, pair_unit = compiled.is_unit(by_item), compiled.is_unit(by_pair)
+            by_item = ann.item_pair_matrix
+            unit = compiled.is_unit(by_item)  # the transpose stores the same values
+            if blocks.n_blocks > 1:
+                by_pair = ann.pair_item_matrix
+            totals, log_totals = np.empty((w, k)), np.empty((w, k))
 
         def count_block(b: int, post: np.ndarray) -> None:
             """Expected counts of one block of workers, into log_table."""
             if fast is None:
                 log_table[blocks.pairs[b]] = blocks.pair_item[b] @ post
             elif blocks.n_blocks == 1:  # one pass over the items in order, streaming
-                fast.scatter_rows(by_item.indptr, by_item.indices, by_item.data, item_unit,
+                fast.scatter_rows(by_item.indptr, by_item.indices, by_item.data, unit,
                                   post, log_table)
             else:  # each thread its own workers: the same sums, whatever the threads
                 s = blocks.pairs[b]
-                fast.product_rows(by_pair.indptr, by_pair.indices, by_pair.data, pair_unit,
+                fast.product_rows(by_pair.indptr, by_pair.indices, by_pair.data, unit,
                                   post, log_table, s.start, s.stop)
 
         def log_block(b: int, pseudo: np.ndarray | float) -> None:
             """Log confusion rows of one block of workers, in place in log_table."""
-            cube = log_table[blocks.pairs[b]].reshape(-1, k, k)  # a view: [w, l, k]
+            s = blocks.pairs[b]
+            if fast is not None:
+                workers = slice(s.start // k, s.stop // k)
+                compiled.log_confusion_block(fast, log_table, pseudo, plain, K.TINY, workers,
+                                             totals, log_totals)
+                return
+            cube = log_table[s].reshape(-1, k, k)  # a view: [w, l, k]
             cube += pseudo
             log_confusion_rows(cube, plain)
 
@@ -354,7 +363,7 @@ class DawidSkene(EMModel):
 
             def e_block(b: int) -> float:
                 if fast is not None:  # the product, the prior and the softmax in one pass
-                    return compiled.softmax_rows(fast, by_item, item_unit, table, log_prior,
+                    return compiled.softmax_rows(fast, by_item, unit, table, log_prior,
                                                  post, blocks.items[b])
                 logits = np.asarray(blocks.item_pair[b] @ table)
                 logits += log_prior
@@ -381,7 +390,9 @@ class DawidSkene(EMModel):
         (the pooled confusion of all workers, ``counts`` summed over workers)."""
         if self.prior_strength <= 0:
             return float(self.alpha)
-        pooled = counts.sum(axis=0)  # [l, k]
+        pooled = compiled.pooled_counts(counts.reshape(-1, counts.shape[2]))
+        if pooled is None:
+            pooled = counts.sum(axis=0)  # [l, k]
         pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
         return self.alpha + self.prior_strength * pooled
 

@@ -67,6 +67,7 @@ class EMModel(CrowdModel):
             tol=self.tol,  # type: ignore[attr-defined]
             n_answers=ann.n_answers,
             callback=self._callback,
+            copy=False,  # a new array from _initial_posteriors
         )
         self.n_iter_, self.converged_, self.log_likelihood_ = it, converged, objective
         return post, params
