@@ -23,12 +23,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
-from softlabels.infer import em as K
-from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.core.soft import normalize_rows
+from softlabels.infer import em as K
+from softlabels.infer.base import pin_gold
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
+from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
@@ -45,7 +48,15 @@ SUPPORTED = {
     "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
     "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
     "mace": "n_restarts=0",
+    "glad": "init 'soft-vote', 'majority-vote' or 'uniform'",
 }
+
+
+def gold_codes(block: Annotations) -> np.ndarray:
+    """The block's known labels (``block.gold``, set by the engine): class codes of its
+    items, -1 where unknown (all -1 without gold)."""
+    gold = getattr(block, "gold", None)
+    return np.full(block.n_items, -1, dtype=np.int64) if gold is None else gold
 
 
 def add_stats(a: Stats, b: Stats) -> Stats:
@@ -74,8 +85,9 @@ class Plan:
         self.model = model
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
-        post = self.model._fit(block, np.full(block.n_items, -1))
-        return post, self.stats(block, post)
+        gold = gold_codes(block)
+        post = self.model._fit(block, gold)  # skills: agreement with the unpinned votes
+        return pin_gold(post, gold), self.stats(block, post)
 
     def stats(self, block: Annotations, post: np.ndarray) -> Stats:
         return _base_stats(block, post)
@@ -117,16 +129,19 @@ class _EMPlan(Plan):
 
     @staticmethod
     def tempered_post(
-        terms: tuple[np.ndarray, np.ndarray, np.ndarray], prior: np.ndarray, temperature: float
+        block: Annotations, terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+        prior: np.ndarray, temperature: float,
     ) -> tuple[np.ndarray]:
-        return (K.tempered_posteriors(np.log(prior), terms[0], temperature),)
+        post = K.tempered_posteriors(np.log(prior), terms[0], temperature)
+        return (pin_gold(post, gold_codes(block), copy=False),)
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
-        post = self.model._initial_posteriors(block)
+        post = pin_gold(self.model._initial_posteriors(block), gold_codes(block))
         return post, self.stats(block, post)
 
     def advance(self, block: Annotations, params: Any) -> tuple[np.ndarray, float, Stats]:
         post, loglik = K.log_normalize(self._logits(block, params))
+        post = pin_gold(post, gold_codes(block), copy=False)
         return post, loglik, self.stats(block, post)
 
     def _logits(self, block: Annotations, params: Any) -> np.ndarray:
@@ -243,6 +258,72 @@ class MacePlan(_EMPlan):
                 "skills_": competence}
 
 
+class GladPlan(_EMPlan):
+    """GLAD: the item easiness ``log beta`` lives with its items, in the blocks; the
+    worker abilities ``alpha`` and the class prior are broadcast. The M-step is
+    :class:`~softlabels.infer.crowd.glad.GLAD`'s own rounds of safeguarded Fisher
+    steps (:func:`~softlabels.infer.crowd.glad.safeguarded_step`): each round one
+    step on ``alpha`` from the summed per-worker :meth:`worker_sums` (and the summed
+    :meth:`worker_fit` at the trial abilities, once per halving), then one step on
+    every block's ``log beta``, whose answers are all in the block
+    (:meth:`item_step`). :meth:`speculate` does a round's trial at the full step and
+    the item step and sums that follow if that trial is taken, in one pass."""
+
+    tempered = False
+
+    def items(self, block: Annotations) -> np.ndarray:
+        """The first ``log beta`` of the block's items."""
+        return np.full(block.n_items, float(self.model.log_beta_prior))
+
+    def worker_sums(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, alpha: np.ndarray
+    ) -> np.ndarray:
+        p = K.answer_agreement(block, post)
+        beta = np.exp(log_beta)[block.item]
+        return scoring_sums(alpha, beta, block.worker, p, alpha.shape[0], False)
+
+    def worker_fit(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, trial: np.ndarray
+    ) -> np.ndarray:
+        p = K.answer_agreement(block, post)
+        z = trial[block.worker] * np.exp(log_beta)[block.item]
+        return fit_sums(z, p, block.worker, trial.shape[0])
+
+    def item_step(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, alpha: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        p = K.answer_agreement(block, post)
+        return ascend(log_beta, alpha[block.worker], block.item, p,
+                      self.model.log_beta_prior, block.n_items, True)
+
+    def speculate(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, trial: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """:meth:`worker_fit` at ``trial``, then, as if ``trial`` were taken,
+        :meth:`item_step` and the next round's :meth:`worker_sums`."""
+        fit = self.worker_fit(block, post, log_beta, trial)
+        new, moved = self.item_step(block, post, log_beta, trial)
+        return fit, new, moved, self.worker_sums(block, post, new, trial)
+
+    def prior(self, totals: Stats) -> np.ndarray:
+        k = totals["class_mass"].shape[0]
+        if self.model.prior == "learn":
+            return K.class_prior(totals["class_mass"][None, :])
+        return np.full(k, 1.0 / k)
+
+    def advance_items(
+        self, block: Annotations, log_beta: np.ndarray, params: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, float, Stats]:
+        alpha, prior = params
+        post, loglik = K.log_normalize(glad_logits(block, alpha, log_beta, prior))
+        post = pin_gold(post, gold_codes(block), copy=False)
+        return post, loglik, self.stats(block, post)
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        alpha, prior = params
+        return {"alphas_": alpha, "priors_": prior, "skills_": expit(alpha)}
+
+
 class WeightedVotePlan(Plan):
     """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
     every pass, each block gives each worker's agreement with the block's vote under the
@@ -254,7 +335,7 @@ class WeightedVotePlan(Plan):
 
     def agreement(self, block: Annotations, skills: np.ndarray | None) -> Stats:
         counts = block.counts if skills is None else K.worker_votes(block, skills)
-        vote = K.split_argmax(counts)
+        vote = pin_gold(K.split_argmax(counts), gold_codes(block), copy=False)
         return {"agree": K.per_worker_sum(block, K.answer_agreement(block, vote)),
                 "per_worker": block.answers_per_worker}
 
@@ -284,7 +365,8 @@ class WeightedVotePlan(Plan):
         return skills + step, lr, bool(np.abs(step).max(initial=0.0) < model.tol)
 
     def final(self, block: Annotations, skills: np.ndarray) -> tuple[np.ndarray, Stats]:
-        post = normalize_rows(K.worker_votes(block, skills))
+        post = pin_gold(normalize_rows(K.worker_votes(block, skills)), gold_codes(block),
+                        copy=False)
         return post, _base_stats(block, post)
 
 
@@ -296,6 +378,7 @@ _PLANS = {
     ZeroBasedSkill: WeightedVotePlan,
     DawidSkene: DawidSkenePlan,
     OneCoinDawidSkene: OneCoinPlan,
+    GLAD: GladPlan,
 }
 
 
