@@ -75,6 +75,8 @@ def assert_same(fit, ref) -> float:
         assert abs(fit.log_likelihood_ - ref.log_likelihood_) <= TOL * max(1, abs(ref.log_likelihood_))
     diffs = [np.abs(soft[cols].to_numpy() - expected[cols].to_numpy()).max(),
              np.abs(fit.skills_[order] - ref.skills_).max()]
+    if hasattr(ref, "skill_sd_"):
+        np.testing.assert_allclose(fit.skill_sd_[order], ref.skill_sd_, rtol=0, atol=TOL)
     if hasattr(ref, "alphas_"):  # GLAD: abilities per worker, easiness per item
         np.testing.assert_allclose(fit.alphas_[order], ref.alphas_, rtol=0, atol=TOL)
         betas = fit.betas_.compute()
@@ -110,18 +112,30 @@ CASES = [
     ("glad", {"prior": "learn", "init": "majority-vote", "n_iter": 4, "tol": 0.0,
               "m_steps": 3, "alpha_prior": 0.5, "log_beta_prior": 0.0}),
     ("glad", {"init": "uniform", "n_iter": 2, "m_tol": 0.0, "m_steps": 4}),
+    ("ibcc", {"n_iter": 6}),  # vb-collapsed: VB, then the collapsed update and its temperature
+    ("ibcc", {"inference": "vb", "class_prior": "empirical", "n_iter": 8, "tol": 0.0}),
+    ("ibcc", {"inference": "collapsed", "diag_prior": 2.0, "off_diag_prior": 0.5,
+              "init": "majority-vote", "n_iter": 5}),
+    ("soft-average", {"members": ["soft-vote", ("dawid-skene", {"n_iter": 5}),
+                                  ("ibcc", {"n_iter": 4}), "wawa"],
+                      "weights": [1, 2, 1, 0.5]}),
+    ("soft-average", {"members": ["majority-vote", "one-coin-dawid-skene",
+                                  ("glad", {"n_iter": 2}), ("mace", {"n_iter": 3})],
+                      "combine": "conflation"}),
 ]
 
 
 @pytest.mark.parametrize(("method", "params"), CASES)
 def test_synthetic_parquet_matches_in_process(client, synthetic, method, params):
     answers, glob = synthetic
-    seen = []
+    seen, ref_seen = [], []
     fit = aggregate(glob, method, callback=lambda it, ll: seen.append(it), **params)
-    ref = create_method(method, **params).fit(answers)
+    ref = create_method(method, **params).fit(answers, callback=lambda it, ll: ref_seen.append(it))
     assert_same(fit, ref)
     assert fit.soft_labels_.npartitions == 3
-    assert seen == list(range(1, ref.n_iter_ + 1))
+    assert seen == ref_seen  # soft-average: each member's iterations in turn
+    if method != "soft-average":
+        assert seen == list(range(1, ref.n_iter_ + 1))
 
 
 @pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
@@ -153,6 +167,8 @@ REAL = [
     ("duck", "wawa", [None]),
     ("duchenne", "mace", [None]),
     ("temp", "glad", [None]),
+    ("rte", "ibcc", [None]),
+    ("temp", "soft-average", [None]),  # the paper's seven members, their defaults
 ]
 
 
@@ -230,6 +246,8 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
     ddf = dd.from_pandas(answers, npartitions=2)
     with pytest.raises(InvalidParameterError, match="'kos' does not run"):
         aggregate(ddf, "kos")
+    with pytest.raises(InvalidParameterError, match="'ebcc' does not run"):
+        aggregate(ddf, "soft-average", members=["soft-vote", "ebcc"])
     with pytest.raises(InvalidParameterError, match="n_restarts=2 of 'mace'"):
         aggregate(ddf, "mace", n_restarts=2)
     with pytest.raises(InvalidParameterError, match="duplicates= is not supported"):
@@ -322,6 +340,10 @@ GOLD_CASES = [
     ("one-coin-dawid-skene", {"uncertainty": "leave-self-out", "prior": "learn"}),
     ("mace", {"n_iter": 5}),
     ("glad", {"n_iter": 2, "m_steps": 5}),
+    ("ibcc", {"n_iter": 5}),
+    ("ibcc", {"inference": "collapsed", "n_iter": 4}),
+    ("soft-average", {"members": ["soft-vote", ("dawid-skene", {"n_iter": 4}),
+                                  ("glad", {"n_iter": 2, "m_steps": 3})]}),
 ]
 
 
@@ -359,6 +381,7 @@ def test_gold_ids_match_as_strings_when_none_match_as_they_are(client, synthetic
     ("rte", "dawid-skene", {}),
     ("temp", "one-coin-dawid-skene", {"uncertainty": "plug-in"}),
     ("dog", "glad", {"n_iter": 3}),
+    ("dog", "ibcc", {}),
 ])
 def test_real_sets_with_gold_match_in_process(client, tmp_path, name, method, params):
     path, truth = DATA / name / "answers.csv", DATA / name / "truth.csv"
@@ -369,3 +392,21 @@ def test_real_sets_with_gold_match_in_process(client, tmp_path, name, method, pa
     glob = write_parts(answers, tmp_path / name, n_files=4)
     assert_same(aggregate(glob, method, gold=gold, **params),
                 create_method(method, **params).fit(answers, gold=gold))
+
+
+def test_cli_gold_on_dask(client, synthetic, tmp_path, capsys):
+    from softlabels.cli import main
+
+    answers, glob = synthetic
+    gold = pd.DataFrame({"item": [0, 3, 8], "label": [2, 2, 1]})
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    out = tmp_path / "soft"
+    code = main(["aggregate", glob, "--engine", "dask", "--scheduler", client.scheduler.address,
+                 "-m", "dawid-skene", "--gold", str(tmp_path / "gold.csv"), "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    ref = create_method("dawid-skene").fit(answers, gold=gold)
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    assert got.loc[[0, 3, 8], "label"].tolist() == [2, 2, 1]

@@ -31,6 +31,8 @@ from softlabels.core.soft import normalize_rows
 from softlabels.infer import em as K
 from softlabels.infer.base import pin_gold
 from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
+from softlabels.infer.crowd.average import SoftAverage
+from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
@@ -49,6 +51,8 @@ SUPPORTED = {
     "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
     "mace": "n_restarts=0",
     "glad": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "ibcc": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "soft-average": "members that run on a partitioned engine",
 }
 
 
@@ -134,6 +138,17 @@ class _EMPlan(Plan):
     ) -> tuple[np.ndarray]:
         post = K.tempered_posteriors(np.log(prior), terms[0], temperature)
         return (pin_gold(post, gold_codes(block), copy=False),)
+
+    #: whether :meth:`advance` reads the block's previous posteriors
+    reads_post = False
+
+    def temper_prior(self, params: Any) -> np.ndarray:
+        """The class prior of the tempered posteriors."""
+        return params[1]
+
+    def objective(self, loglik: float, params: Any) -> float:
+        """The EM objective from the log-likelihood summed over blocks."""
+        return loglik
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
         post = pin_gold(self.model._initial_posteriors(block), gold_codes(block))
@@ -324,6 +339,93 @@ class GladPlan(_EMPlan):
         return {"alphas_": alpha, "priors_": prior, "skills_": expit(alpha)}
 
 
+class BCCPlan(_EMPlan):
+    """IBCC (one subtype per class), any ``inference``: the statistics are the
+    expected confusion counts and the class mass (:meth:`BCCKernel.sums
+    <softlabels.infer.crowd.ibcc.BCCKernel.sums>`), plus the vote proportions'
+    column sums for ``class_prior="empirical"``; the Dirichlet parameters come from
+    them on the client (:meth:`BCCKernel.params_from`) and the E-step runs on each
+    block's own kernel. The evidence bound's Dirichlet term (``params.kl``) is taken
+    off the summed log normalisers once. ``"vb-collapsed"`` ends with the collapsed
+    update and its held-out temperature, fitted like Dawid–Skene's (the prior terms
+    ride in the item scores, the class prior of the tempering is flat)."""
+
+    @property
+    def tempered(self) -> bool:
+        return self.model.inference == "vb-collapsed"
+
+    @property
+    def reads_post(self) -> bool:
+        return self.model.inference == "collapsed"
+
+    def _kernel(self, block: Annotations, collapsed: bool) -> Any:
+        # a block kernel runs E-steps only, which do not read the class prior
+        return self.model._kernel(block, gold_codes(block), collapsed=collapsed,
+                                  class_prior=np.zeros(block.n_classes))
+
+    def _client_kernel(self, totals: Stats, collapsed: bool) -> Any:
+        """A kernel without items, for the M-step and the summary."""
+        w, k = totals["per_worker"].shape[0], totals["class_mass"].shape[0]
+        empty = np.zeros(0, dtype=np.int64)
+        ann = Annotations(empty, empty, empty.astype(np.int32), np.zeros(0),
+                          np.zeros(w, dtype=np.bool_), np.arange(k))
+        if isinstance(self.model.class_prior, str):  # "empirical"
+            prior = totals["votes"]
+        else:
+            prior = np.full(k, float(self.model.class_prior))
+        return self.model._kernel(ann, empty, collapsed=collapsed, class_prior=prior)
+
+    def stats(self, block: Annotations, post: np.ndarray) -> Stats:
+        return {**_base_stats(block, post), "pairs": K.pair_counts(block, post),
+                "votes": normalize_rows(block.counts).sum(axis=0)}
+
+    def params(self, totals: Stats) -> BCCParams:
+        kernel = self._client_kernel(totals, self.model.inference == "collapsed")
+        return kernel.params_from(totals["pairs"], totals["class_mass"])
+
+    def advance(
+        self, block: Annotations, params: BCCParams, post: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float, Stats]:
+        kernel = self._kernel(block, self.model.inference == "collapsed")
+        if post is not None:
+            kernel.joint = post  # the collapsed E-step takes each item's own share out
+        post, loglik = kernel.posterior(params)
+        post = pin_gold(post, gold_codes(block), copy=False)
+        return post, loglik, self.stats(block, post)
+
+    def objective(self, loglik: float, params: BCCParams) -> float:
+        return loglik - params.kl
+
+    def held_out_params(self, totals: Stats) -> BCCParams:
+        return self._client_kernel(totals, True).params_from(totals["pairs"], totals["class_mass"])
+
+    def temper_prior(self, params: Any) -> np.ndarray:
+        return np.ones(params.nu.shape[0])
+
+    def temper_terms(
+        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        kernel = self._kernel(block, True)
+        kernel.joint = post
+        scores = kernel._collapsed_logits(fitted)
+
+        def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:
+            held = kernel.answer_terms(fitted, s)
+            return held, held
+
+        chosen = np.flatnonzero(block.rows % step == 0)
+        logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
+        return scores, logits, held
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        if self.tempered:  # the collapsed update's parameters
+            params = self.held_out_params(totals)
+        summary = self._client_kernel(totals, False).summarise(params)
+        return {"confusions_": summary["confusions"], "priors_": summary["priors"],
+                "skills_": summary["skills"], "skill_sd_": summary["skill_sd"],
+                "temperature_": 1.0}
+
+
 class WeightedVotePlan(Plan):
     """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
     every pass, each block gives each worker's agreement with the block's vote under the
@@ -370,6 +472,28 @@ class WeightedVotePlan(Plan):
         return post, _base_stats(block, post)
 
 
+class AveragePlan(Plan):
+    """Soft-average: every member's plan runs on the same blocks, one after the other;
+    each block then combines its items' member posteriors (:meth:`combine`)."""
+
+    def __init__(self, model: Any) -> None:
+        from softlabels.infer.registry import create_method
+
+        super().__init__(model)
+        self.members = []
+        for name, params in model._member_specs():
+            member = create_method(name, **params)
+            member._validate_params()
+            self.members.append((name, plan_for(member)))
+
+    @property
+    def tempered(self) -> bool:  # the answers are numbered if any member tempers
+        return any(getattr(plan, "tempered", False) for _, plan in self.members)
+
+    def combine(self, block: Annotations, *posts: np.ndarray) -> tuple[np.ndarray]:
+        return (pin_gold(self.model._combine(posts), gold_codes(block), copy=False),)
+
+
 _PLANS = {
     MajorityVote: Plan,
     SoftVote: Plan,
@@ -379,6 +503,8 @@ _PLANS = {
     DawidSkene: DawidSkenePlan,
     OneCoinDawidSkene: OneCoinPlan,
     GLAD: GladPlan,
+    IBCC: BCCPlan,
+    SoftAverage: AveragePlan,
 }
 
 

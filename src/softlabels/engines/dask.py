@@ -44,7 +44,9 @@ from softlabels.core.annotations import (
 )
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
-from softlabels.engines.blocks import GladPlan, Plan, Stats, add_stats, plan_for
+from softlabels.engines.blocks import (
+    AveragePlan, GladPlan, Plan, Stats, add_stats, plan_for,
+)
 
 dask = require("dask", "dask")
 dd = require("dask.dataframe", "dask")
@@ -220,6 +222,8 @@ def _run(
         return _run_weights(plan, model, blocks, fit, callback)
     if isinstance(plan, GladPlan):
         return _run_glad(plan, model, blocks, n_answers, fit, callback)
+    if isinstance(plan, AveragePlan):
+        return _run_average(plan, blocks, n_answers, fit, callback)
     states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
@@ -235,18 +239,45 @@ def _run(
             nonlocal params, states, totals
             params = plan.params(totals)
             shared = dask.delayed(params, traverse=False)
-            states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
+            if plan.reads_post:
+                states = [dask.delayed(plan.advance, nout=3)(b, shared, s[0])
+                          for b, s in zip(blocks, states)]
+            else:
+                states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
             (states,) = dask.persist(states)
             objective, totals = dask.compute(
                 _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
             )
-            return float(objective)
+            return plan.objective(float(objective), params)
 
         _em_loop(model, n_answers, fit, callback, iterate)
     for name, value in plan.fitted(params, totals).items():
         setattr(fit, name, value)
     if getattr(plan, "tempered", False) and totals["class_mass"].shape[0] >= 2:
-        states = _temper(plan, params[1], blocks, states, totals, n_answers, fit)
+        states = _temper(plan, plan.temper_prior(params), blocks, states, totals, n_answers,
+                         fit)
+    return states, totals
+
+
+def _run_average(
+    plan: AveragePlan, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """Soft-average: each member fitted in turn on the blocks (``fit.members_``), then
+    its posteriors combined in each partition."""
+    members, posts = [], []
+    for name, member in plan.members:
+        part = DaskFit(name, member.model.get_params())
+        part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
+        states, totals = _run(member, member.model, blocks, n_answers, part, callback)
+        members.append(part)
+        posts.append([s[0] for s in states])
+    states = [dask.delayed(plan.combine, nout=1)(b, *p) for b, p in zip(blocks, zip(*posts))]
+    (states,) = dask.persist(states)
+    fit.members_ = members
+    fit.skills_ = np.mean([m.skills_ for m in members], axis=0)
+    fit.n_iter_ = max(m.n_iter_ for m in members)
+    fit.converged_ = all(m.converged_ for m in members)
     return states, totals
 
 
