@@ -256,8 +256,6 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
         aggregate(ddf, "dawid-skene", gold={1: 7})
     with pytest.raises(InputError, match="gold lists item 1 more than once"):
         aggregate(ddf, "dawid-skene", gold=pd.DataFrame({"item": [1, 1], "label": [0, 1]}))
-    with pytest.raises(InvalidParameterError, match="spectral"):
-        aggregate(ddf, "dawid-skene", uncertainty="plug-in", init="spectral")
     with pytest.raises(InvalidParameterError, match="alpha"):
         aggregate(ddf, "dawid-skene", uncertainty="plug-in", alpha=-1)
     with pytest.raises(InputError, match="no 'annotator' column for the workers"):
@@ -410,3 +408,57 @@ def test_cli_gold_on_dask(client, synthetic, tmp_path, capsys):
     cols = [str(c) for c in ref.soft_labels_.classes]
     np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
     assert got.loc[[0, 3, 8], "label"].tolist() == [2, 2, 1]
+
+
+def _two_class_crowd() -> pd.DataFrame:
+    """Two classes, 40 workers of mixed skill: the spectral estimate succeeds."""
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 2, 400)
+    skill = rng.uniform(0.55, 0.95, 40)
+    rows = [(i, w, truth[i] if rng.random() < skill[w] else 1 - truth[i])
+            for i in range(400) for w in rng.choice(40, 5, replace=False)]
+    return pd.DataFrame(rows, columns=["item", "worker", "label"])
+
+
+@pytest.mark.parametrize(("method", "params"), [
+    ("dawid-skene", {"uncertainty": "plug-in", "n_iter": 5}),
+    ("dawid-skene", {}),
+    ("one-coin-dawid-skene", {"prior": "learn"}),
+    ("glad", {"n_iter": 2, "m_steps": 4}),
+    ("ibcc", {"n_iter": 5}),
+])
+def test_spectral_init_matches_in_process(client, tmp_path, method, params):
+    """The moments summed over partitions give the in-process estimate: on a
+    two-class crowd where it succeeds, and on the four-class synthetic set where it
+    fails and both fall back to the soft vote."""
+    from softlabels.infer.crowd.spectral import spectral_estimate
+
+    two = _two_class_crowd().sample(frac=1.0, random_state=2).reset_index(drop=True)
+    four = make_crowd(n_items=300, n_workers=20, n_classes=4, answers_per_item=4,
+                      random_state=7)[0]
+    assert spectral_estimate(Annotations.from_frame(two)) is not None
+    assert spectral_estimate(Annotations.from_frame(four)) is None
+    for name, answers in (("two", two), ("four", four)):
+        glob = write_parts(answers, tmp_path / name)
+        fit = aggregate(glob, method, init="spectral", **params)
+        ref = create_method(method, init="spectral", **params).fit(answers)
+        assert_same(fit, ref)
+        plain = create_method(method, **params).fit(answers)
+        if name == "two":  # the start matters
+            assert not np.allclose(plain.skills_, ref.skills_, rtol=0, atol=1e-12)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "method"), [("rte", "dawid-skene"), ("dog", "dawid-skene"),
+                                              ("temp", "ibcc")])
+def test_real_sets_spectral_init_match_in_process(client, tmp_path, name, method):
+    from softlabels.infer.crowd.spectral import spectral_estimate
+
+    path = DATA / name / "answers.csv"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert spectral_estimate(Annotations.from_frame(answers)) is not None
+    glob = write_parts(answers, tmp_path / name, n_files=4)
+    params = {"init": "spectral", "n_iter": 10}
+    assert_same(aggregate(glob, method, **params), create_method(method, **params).fit(answers))

@@ -35,6 +35,7 @@ from softlabels.infer.crowd.average import SoftAverage
 from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
 from softlabels.infer.crowd.mace import MACE
+from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
 __all__ = ["Plan", "WeightedVotePlan", "plan_for", "add_stats", "SUPPORTED"]
@@ -47,11 +48,11 @@ SUPPORTED = {
     "soft-vote": "any parameters",
     "wawa": "any parameters",
     "zero-based-skill": "any parameters",
-    "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
-    "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "dawid-skene": "any parameters",
+    "one-coin-dawid-skene": "any parameters",
     "mace": "n_restarts=0",
-    "glad": "init 'soft-vote', 'majority-vote' or 'uniform'",
-    "ibcc": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "glad": "any parameters",
+    "ibcc": "any parameters",
     "soft-average": "members that run on a partitioned engine",
 }
 
@@ -153,6 +154,20 @@ class _EMPlan(Plan):
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
         post = pin_gold(self.model._initial_posteriors(block), gold_codes(block))
         return post, self.stats(block, post)
+
+    def spectral_start(
+        self, block: Annotations, est: SpectralEstimate | None
+    ) -> tuple[np.ndarray, Stats, float]:
+        """:meth:`start` for ``init="spectral"`` from the estimate of the summed
+        moments (:func:`~softlabels.infer.crowd.spectral.group_moments`); its third
+        value counts non-finite posteriors (any, in any block: the in-process fit
+        falls back to the soft vote everywhere; so does ``est=None``)."""
+        post = None if est is None else estimate_posteriors(block, est)
+        bad = float(post is not None and not np.isfinite(post).all())
+        if post is None or bad:
+            post = normalize_rows(block.counts)
+        post = pin_gold(post, gold_codes(block))
+        return post, self.stats(block, post), bad
 
     def advance(self, block: Annotations, params: Any) -> tuple[np.ndarray, float, Stats]:
         post, loglik = K.log_normalize(self._logits(block, params))
@@ -518,12 +533,13 @@ def plan_for(model: Any) -> Plan:
             f"partitioned engine yet; supported: {', '.join(SUPPORTED)}."
         )
     params: Mapping[str, Any] = model.get_params()
+    spectral = issubclass(plan, _EMPlan) and plan is not MacePlan
     if params.get("n_restarts", 0):
         raise InvalidParameterError(
             f"n_restarts={params['n_restarts']} of {model.name!r} is not supported on a "
             "partitioned engine; use n_restarts=0."
         )
-    if params.get("init", "soft-vote") == "spectral":
+    if params.get("init", "soft-vote") == "spectral" and not spectral:
         raise InvalidParameterError(
             f"init='spectral' of {model.name!r} is not supported on a partitioned engine; "
             "use 'soft-vote', 'majority-vote' or 'uniform'."

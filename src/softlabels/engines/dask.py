@@ -111,7 +111,7 @@ def aggregate(
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
         ``mace`` with ``n_restarts=0``); ``params`` are the model's parameters, checked
-        as in-process (any ``uncertainty``; ``init="spectral"`` is not offered here),
+        as in-process (any ``uncertainty`` and ``init``),
         and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
         (broadcast to the partitions; each pins its own items).
     item_col, worker_col, label_col, classes
@@ -168,10 +168,16 @@ def aggregate(
         return block
 
     frame = frame[cols]
-    if getattr(plan, "tempered", False):  # the global answer numbers, in input order
+    models = [model] + [member.model for _, member in getattr(plan, "members", [])]
+    spectral = any(getattr(m, "init", None) == "spectral" for m in models)
+    if getattr(plan, "tempered", False) or spectral:  # global answer numbers, input order
         offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
         frame = frame.map_partitions(_number_rows, offsets, meta={
             **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
+    worker_order = None
+    if spectral:  # the in-process worker codes: first appearance in the input
+        first = frame.groupby(worker_col)[ROW].min().compute()
+        worker_order = np.argsort(first.reindex(worker_ids).to_numpy(), kind="stable")
     by_item = frame.shuffle(on=item_col)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
@@ -179,6 +185,7 @@ def aggregate(
     fit = DaskFit(model.name, model.get_params())
     fit.classes_ = class_arr
     fit.worker_ids_ = worker_ids
+    fit._worker_order = worker_order
     states, totals = _run(plan, model, blocks, n_rows, fit, callback)
     fit.n_answers_ = int(totals["n_answers"])
     fit.n_items_ = int(totals["n_items"])
@@ -224,7 +231,7 @@ def _run(
         return _run_glad(plan, model, blocks, n_answers, fit, callback)
     if isinstance(plan, AveragePlan):
         return _run_average(plan, blocks, n_answers, fit, callback)
-    states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    states = _starts(plan, model, blocks, fit)
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
     if hasattr(plan, "initial_params"):  # MACE: first posteriors from fitted parameters
@@ -259,6 +266,44 @@ def _run(
     return states, totals
 
 
+def _starts(plan: Plan, model: Any, blocks: list[Any], fit: DaskFit) -> list[Any]:
+    """The first ``(post, stats)`` of every block. ``init="spectral"``: the worker
+    groups from the summed answers per worker (one pass; ties broken in the order the
+    workers first appear in the input, ``fit._worker_order``, as the in-process codes
+    are), the moments summed over the blocks (one pass), the estimate on the client
+    (:func:`~softlabels.infer.crowd.spectral.estimate_from_moments`), and its E-step in
+    the blocks, the soft vote everywhere if it fails anywhere, as in-process."""
+    if getattr(model, "init", None) != "spectral":
+        return [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    from softlabels.infer.crowd.spectral import (
+        estimate_from_moments, group_moments, split_workers,
+    )
+
+    (per_worker,) = dask.compute(_tree_sum([dask.delayed(_answers_per_worker)(b)
+                                            for b in blocks]))
+    est = None
+    if fit.classes_.size >= 2 and np.count_nonzero(per_worker) >= 3:
+        order = fit._worker_order
+        groups = np.empty(per_worker.shape[0], dtype=np.int64)
+        groups[order] = split_workers(per_worker[order])
+        shared = dask.delayed(groups, traverse=False)
+        (moments,) = dask.compute(_tree_sum([dask.delayed(group_moments)(b, shared)
+                                             for b in blocks]))
+        est = estimate_from_moments(moments, groups)
+    shared = dask.delayed(est, traverse=False)
+    starts = [dask.delayed(plan.spectral_start, nout=3)(b, shared) for b in blocks]
+    (starts,) = dask.persist(starts)
+    (bad,) = dask.compute(_tree_sum([s[2] for s in starts]))
+    if bad:
+        shared = dask.delayed(None, traverse=False)
+        starts = [dask.delayed(plan.spectral_start, nout=3)(b, shared) for b in blocks]
+    return [(s[0], s[1]) for s in starts]
+
+
+def _answers_per_worker(block: Annotations) -> np.ndarray:
+    return block.answers_per_worker.astype(np.float64)
+
+
 def _run_average(
     plan: AveragePlan, blocks: list[Any], n_answers: int, fit: DaskFit,
     callback: Callable[[int, float], Any] | None,
@@ -269,6 +314,7 @@ def _run_average(
     for name, member in plan.members:
         part = DaskFit(name, member.model.get_params())
         part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
+        part._worker_order = fit._worker_order
         states, totals = _run(member, member.model, blocks, n_answers, part, callback)
         members.append(part)
         posts.append([s[0] for s in states])
@@ -313,7 +359,7 @@ def _run_glad(
     some worker's step is halved; then one E-step pass."""
     from softlabels.infer.crowd.glad import safeguarded_step
 
-    starts = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    starts = _starts(plan, model, blocks, fit)
     items = [dask.delayed(plan.items)(b) for b in blocks]
     states = [(s[0], 0.0, s[1], lb) for s, lb in zip(starts, items)]
     (states,) = dask.persist(states)
