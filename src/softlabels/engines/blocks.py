@@ -11,6 +11,11 @@ splits one fit into what runs per block and what runs once:
   parameters, and the statistics of the new posteriors;
 - ``fitted(params)``: the model attributes (``confusions_``, ``skills_``, ...).
 
+GLAD's M-step takes several passes per iteration (:class:`GladPlan`), soft-average
+runs its members' plans on the same blocks (:class:`AveragePlan`), and
+``init="spectral"`` starts an EM plan from moments summed over the blocks
+(:meth:`_EMPlan.spectral_start`).
+
 Statistics are dicts of arrays (or floats) that add up over blocks: the sum is the
 same whatever the partitioning, so any engine that sums them (in one process, or in
 a reduction tree on a cluster) gives the in-process model's numbers. The math is the
@@ -30,10 +35,10 @@ from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import normalize_rows
 from softlabels.infer import em as K
 from softlabels.infer.base import pin_gold
-from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.infer.crowd.average import SoftAverage
-from softlabels.infer.crowd.ibcc import IBCC, BCCParams
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
+from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill

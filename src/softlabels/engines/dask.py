@@ -73,7 +73,13 @@ class DaskFit:
     n_iter_, converged_, log_likelihood_
         As the in-process model (0, True and nan for the closed-form models).
     confusions_, skills_, priors_, temperature_
-        The model's worker and class parameters, workers in ``worker_ids_`` order.
+        The model's worker and class parameters, workers in ``worker_ids_`` order
+        (and, as the model has them: ``alphas_``, ``skill_sd_``).
+    betas_ : dask.dataframe.DataFrame
+        GLAD: ``item, beta``, the item easiness, partitioned like ``soft_labels_``.
+    members_ : list of DaskFit
+        Soft-average: the members' fits (parameters only; their soft labels are
+        combined into ``soft_labels_``).
     """
 
     def __init__(self, method: str, params: dict[str, Any]) -> None:
