@@ -36,6 +36,7 @@ CONFIGS = [
     "dawid-skene:init=spectral", "one-coin-dawid-skene:uncertainty=leave-self-out",
     "one-coin-dawid-skene:uncertainty=plug-in", "ibcc:inference=collapsed",
     "ibcc:inference=vb", "ebcc:inference=collapsed", "ebcc:inference=vb", "mace:method=em",
+    "stacked", "stacked:random_state=1", "stacked:n_folds=10",
 ]
 SPLIT_SETS = ["rte", "duck", "temp"]  # binary sets: the 4:3 item is added to each
 SYNTHETIC = [(seed, k) for seed in range(3) for k in (2, 3)]

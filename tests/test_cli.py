@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +88,8 @@ def test_methods_lists_every_registered_method(capsys):
         assert name in stdout
 
 
-def test_quickstart_writes_results(tmp_path, capsys):
+def test_quickstart_writes_results(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     target = tmp_path / "qs"
     code, stdout, _ = run(capsys, "quickstart", "--out-dir", target, "-m", "dawid-skene")
     assert code == 0
@@ -96,6 +99,16 @@ def test_quickstart_writes_results(tmp_path, capsys):
     workers = pd.read_csv(target / "workers.csv")
     assert len(workers) == 338
     assert "496" in stdout
+    # The summary's weakest items are the report's "Weakest consensus" rows, in order.
+    at = stdout.index("weakest consensus")
+    shown = [line.split("│")[1].strip() for line in stdout[at:].splitlines()
+             if line.startswith("│")][:5]
+    report = (target / "report.html").read_text()
+    section = report[report.index(">Weakest consensus</h2>"):]
+    listed = [html.unescape(c).rstrip("…") for c in re.findall(r"<tr><td>([^<]*)</td>", section)]
+    assert len(shown) == 5 and all(s.startswith(c) for s, c in zip(shown, listed[:5]))
+    conf = dict(zip(soft.item_ids.astype(str), soft.confidence()))
+    assert [conf[item] for item in shown] == sorted(conf.values())[:5]
 
 
 def test_version(capsys):
@@ -257,6 +270,9 @@ def test_every_command_help_shows_an_indented_example(capsys, command):
     at = next(i for i, line in enumerate(lines) if line.strip() == "Example:")
     example = next(line for line in lines[at + 1:] if line.strip())
     assert example.startswith("     softlabels " + " ".join(command[:1])), example
+    # Flags take no value: no type is shown for them (typer prints '<bool>' by default).
+    assert "<bool>" not in out
+    assert "--help" in out and "Show this message" in out
 
 
 def test_method_with_parameters(answers, tmp_path, capsys):

@@ -16,6 +16,7 @@ import pytest
 from softlabels import SoftLabels
 from softlabels.cli import main
 from softlabels.core.errors import ProbabilityWarning
+from softlabels.core.tables import read_probs
 
 # Ten items, two classes. Item 4 is labelled 0 but the model gives class 1 0.95: an
 # obvious error. Item 9 is labelled 1 with p = 0.2: doubtful. The confident joint counts
@@ -186,8 +187,9 @@ def test_conformal_lac_sets_match_hand_threshold(alpha, tmp_path, capsys):
                             "--probs", test_p, "--alpha", alpha, "--score", "lac", "-o", out)
     assert code == 0, err
     sets = pd.read_csv(out)
-    assert list(sets.columns) == ["0", "1", "2"]
-    assert sets.to_numpy().tolist() == LAC_CASES[alpha]
+    assert list(sets.columns) == ["item", "0", "1", "2"]  # items: the rows of a matrix
+    assert sets["item"].tolist() == [0, 1, 2, 3]
+    assert sets.drop(columns="item").to_numpy().tolist() == LAC_CASES[alpha]
     threshold = {0.4: "0.5", 0.2: "0.7", 0.1: "inf"}[alpha]
     assert re.search(rf"threshold\W+{threshold}\W", stdout), stdout
 
@@ -203,22 +205,25 @@ def test_conformal_reads_every_format(fmt, out_ext, tmp_path, capsys):
                        "--probs", test_p, "--alpha", "0.4", "-o", out)
     assert code == 0, err
     sets = read_out(out)
-    assert sets.shape == (5, 3)  # one row per item of --probs, one column per class
-    assert sets.to_numpy().tolist() == LAC_CASES[0.4] + LAC_CASES[0.4][:1]
+    assert sets.shape == (5, 4)  # one row per item of --probs: its id, one column per class
+    assert sets["item"].tolist() == [0, 1, 2, 3, 4]
+    assert sets.drop(columns="item").to_numpy().tolist() == LAC_CASES[0.4] + LAC_CASES[0.4][:1]
 
 
 def test_conformal_columns_named_by_classes_of_a_soft_label_table(tmp_path, capsys):
     cal_p = write(tmp_path, "cal", CAL_P, "npy")
     cal_y = write(tmp_path, "cal_y", CAL_Y, "npy")
     test_p = tmp_path / "test.parquet"
-    SoftLabels(TEST_P, classes=["ant", "bee", "cow"]).to_frame().to_parquet(test_p)
+    ids = ["w9", "x1", "a5", "b0"]  # not sorted: rows stay in the input's order
+    SoftLabels(TEST_P, classes=["ant", "bee", "cow"], item_ids=ids).to_frame().to_parquet(test_p)
     out = tmp_path / "sets.csv"
     code, _, err = run(capsys, "conformal", "--calib-probs", cal_p, "--calib-labels", cal_y,
                        "--probs", test_p, "--alpha", "0.4", "-o", out)
     assert code == 0, err
     sets = pd.read_csv(out)
-    assert list(sets.columns) == ["ant", "bee", "cow"]
-    assert sets.to_numpy().tolist() == LAC_CASES[0.4]
+    assert list(sets.columns) == ["item", "ant", "bee", "cow"]
+    assert sets["item"].tolist() == ids
+    assert sets.drop(columns="item").to_numpy().tolist() == LAC_CASES[0.4]
 
 
 # ------------------------------------------------------------------------- calibrate
@@ -248,12 +253,19 @@ def test_calibrate_with_calibration_set(fmt, out_ext, tmp_path, capsys):
         assert re.search(rf"\b{metric}\b", stdout), metric
     # all of --probs is scored; temperature scaling keeps the argmax: 8 of 10 right
     assert re.search(r"accuracy\W+0\.8000\W+0\.8000", stdout), stdout
-    scaled = read_out(out).to_numpy()
+    table = read_out(out)
+    assert table.columns[:3].tolist() == ["item", "label", "confidence"]
+    assert table["item"].tolist() == list(range(len(P)))
+    scaled = read_probs(out).probs
     assert scaled.shape == P.shape
     np.testing.assert_allclose(scaled.sum(axis=1), 1.0, atol=1e-12)
     np.testing.assert_array_equal(scaled.argmax(axis=1), P.argmax(axis=1))
     # the file is softmax(log p / T) for the printed T (rounded to 3 decimals)
     np.testing.assert_allclose(scaled, _scaled(P, _temperature(stdout)), atol=2e-3)
+    if out_ext == "parquet":
+        provenance = SoftLabels.read_parquet(out).provenance
+        assert provenance["method"] == "temperature-scaling"
+        assert round(provenance["temperature"], 3) == _temperature(stdout)
 
 
 def test_calibrate_on_a_held_out_half_prints_metrics_only(tmp_path, capsys, files):

@@ -39,19 +39,20 @@ def conformal_argv(cal_p: Path, cal_y: Path, probs: Path, out: Path, *extra: obj
 
 # ------------------------------------------- the header 0,1,..,K-1 of a written matrix
 def test_conformal_reads_probabilities_written_by_calibrate(tmp_path, capsys):
-    """calibrate writes a CSV with the header 0,1,2; conformal must read it as a header,
-    not as a first item with probabilities 0, 1 and 2."""
+    """calibrate writes a softlabels table (item, label, confidence, then the classes
+    0,1,2 of a matrix); conformal reads it back with the same items and classes."""
     probs = write(tmp_path, "probs", CAL_P, "npy")
     labels = write(tmp_path, "labels", CAL_Y, "npy")
     calibrated = tmp_path / "calibrated.csv"
     code, _, err = run(capsys, "calibrate", "--probs", probs, "--labels", labels,
                        "--calib-probs", probs, "--calib-labels", labels, "-o", calibrated)
     assert code == 0, err
-    assert calibrated.read_text().splitlines()[0] == "0,1,2"
+    assert calibrated.read_text().splitlines()[0] == "item,label,confidence,0,1,2"
     sets = tmp_path / "sets.csv"
     code, _, err = run(capsys, *conformal_argv(probs, labels, calibrated, sets, "--alpha", 0.4))
     assert code == 0, err
-    assert read_out(sets).shape == (4, 3)
+    assert read_out(sets).columns.tolist() == ["item", "0", "1", "2"]
+    assert read_out(sets)["item"].tolist() == [0, 1, 2, 3]
 
 
 def test_two_class_header_is_not_an_extra_item(tmp_path, capsys):
@@ -63,7 +64,7 @@ def test_two_class_header_is_not_an_extra_item(tmp_path, capsys):
     sets = tmp_path / "sets.csv"
     code, _, err = run(capsys, *conformal_argv(probs, labels, probs, sets, "--alpha", 0.5))
     assert code == 0, err
-    assert read_out(sets).shape == (10, 2)
+    assert read_out(sets).shape == (10, 3)  # item, then the two classes
     issues = tmp_path / "issues.csv"
     code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", issues)
     assert code == 0, err
@@ -103,8 +104,10 @@ def test_cifar10_calibrate_then_conformal(tmp_path, capsys):
     code, _, err = run(capsys, *conformal_argv(cal_p, cal_y, calibrated, sets))
     assert code == 0, err
     table = read_out(sets)
-    assert table.shape == (500, 10)
-    assert (table.to_numpy()[np.arange(500), y[1000:]] == 1).mean() > 0.8
+    assert table.shape == (500, 11)
+    assert table["item"].tolist() == list(range(500))
+    member = table.drop(columns="item").to_numpy()
+    assert (member[np.arange(500), y[1000:]] == 1).mean() > 0.8
 
 
 # ----------------------------------------------------------------- softlabels tables
@@ -259,7 +262,7 @@ def test_too_few_calibration_items_warn_and_give_full_sets(tmp_path, capsys):
                                          r"\(at least 9 needed\)"):
         code, _, err = run(capsys, *conformal_argv(cal_p, cal_y, test, out, "--alpha", 0.1))
     assert code == 0, err
-    assert read_out(out).to_numpy().tolist() == [[1, 1, 1]] * 4
+    assert read_out(out).drop(columns="item").to_numpy().tolist() == [[1, 1, 1]] * 4
 
 
 def test_mondrian_class_without_calibration_items_warns(tmp_path, capsys):

@@ -3,6 +3,8 @@ nothing half-written; unusual but valid files give results."""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -97,6 +99,8 @@ def test_json_text_ids_keep_leading_zeros(tmp_path, capsys):
         ("item,label\n1,x\n2,\n", "'label' column is empty in data row 2"),
         ("item,label\n1,x\n1,y\n", "item 1 more than once"),
         ("item,label\n99,x\n", "none of its items appear in"),
+        ("item,answer\n1,x\n", "the gold file needs a 'label' column."),
+        ("task,label\n1,x\n", "the gold file needs an 'item' column."),
     ],
 )
 def test_gold_errors_name_the_gold_file(answers, tmp_path, capsys, gold, expected):
@@ -348,3 +352,90 @@ def test_json_lines_keep_date_like_columns_as_text(tmp_path):
     src = tmp_path / "answers.jsonl"
     src.write_text('{"item": "a", "worker": "w", "label": "x", "date": "2024-01-01"}\n')
     assert read_table(src)["date"].tolist() == ["2024-01-01"]
+
+
+# --- --sep and --encoding: semicolon-separated latin-1 text ---------------------------
+
+
+def _latin1_semicolons(path: Path, text: str) -> Path:
+    path.write_bytes(text.replace(",", ";").replace("x", "café").replace("y", "thé")
+                     .encode("latin-1"))
+    return path
+
+
+def test_aggregate_reads_semicolon_latin1_answers_and_gold(tmp_path, capsys):
+    src = _latin1_semicolons(tmp_path / "answers.csv", ANSWERS)
+    gold = _latin1_semicolons(tmp_path / "gold.csv", "item,label\n3,y\n")
+    out = tmp_path / "labels.csv"
+    code, _, err = run(capsys, "aggregate", src, "-o", out)
+    error(code, err, "answers.csv: is not UTF-8 text", "--encoding latin-1")
+    code, _, err = run(capsys, "aggregate", src, "-o", out, "--encoding", "latin-1")
+    error(code, err, "fields look separated by ';'", "--sep ';'")
+    code, _, err = run(capsys, "aggregate", src, "-o", out, "--sep", ";", "--encoding",
+                       "latin-1", "--gold", gold, "-m", "majority-vote")
+    assert code == 0, err
+    soft = SoftLabels.read_csv(out)
+    assert soft.classes.tolist() == ["café", "thé"]
+    assert soft.to_frame()["label"].tolist() == ["café", "thé", "thé"]  # item 3 pinned by gold
+
+
+def test_sep_and_encoding_on_every_text_reading_command(tmp_path, capsys, files):
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_bytes("item;worker;rating\n1;é;3\n1;b;4\n2;é;1\n2;b;2\n".encode("latin-1"))
+    text = ["--sep", ";", "--encoding", "latin-1"]
+    code, _, err = run(capsys, "ratings", ratings, "-o", tmp_path / "r.csv", *text)
+    assert code == 0, err
+    src = _latin1_semicolons(tmp_path / "answers.csv", ANSWERS)
+    code, _, err = run(capsys, "report", "--answers", src, "-o", tmp_path / "r.html", *text)
+    assert code == 0, err
+    votes = _latin1_semicolons(tmp_path / "votes.csv", VOTES)
+    code, _, err = run(capsys, "rules", "fit", votes, "-o", tmp_path / "l.csv", *text)
+    assert code == 0, err
+    assert SoftLabels.read_csv(tmp_path / "l.csv").item_ids.tolist() == ["c1", "c2", "c3", "c4"]
+    code, _, err = run(capsys, "rules", "analyze", votes, *text)
+    assert code == 0, err
+    data = tmp_path / "data.csv"
+    pd.read_csv(files["data"]).to_csv(data, sep="|", index=False)
+    code, _, err = run(capsys, "rules", "apply", "--rules", files["rules"], "--data", data,
+                       "-o", tmp_path / "v.csv", "--sep", "|")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--sep", ";;"], "--sep: the field separator must be one character"),
+        (["--encoding", "klingon"], "--encoding: unknown text encoding 'klingon'"),
+        (["--engine", "dask", "--sep", ";"], "--sep and --encoding are for text input"),
+    ],
+)
+def test_bad_sep_or_encoding_is_one_line(answers, tmp_path, capsys, extra, expected):
+    out = tmp_path / "labels.csv"
+    error(*run(capsys, "aggregate", answers, "-o", out, *extra)[::2], expected)
+    assert not out.exists()
+
+
+# --- '-' : answers from stdin, soft labels to stdout ---------------------------------
+
+
+class _Stdin:
+    def __init__(self, text: str) -> None:
+        self.buffer = io.BytesIO(text.encode())
+
+
+def test_aggregate_from_stdin_to_stdout(tmp_path, capsys, monkeypatch, answers):
+    monkeypatch.setattr(sys, "stdin", _Stdin(ANSWERS))
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-", "-m", "majority-vote")
+    assert code == 0, err
+    piped = pd.read_csv(io.StringIO(out))  # stdout holds the table and nothing else
+    assert "softlabels aggregate: <stdin>" in err and "soft labels -> <stdout>" in err
+    code, _, err = run(capsys, "aggregate", answers, "-o", tmp_path / "f.csv", "-m", "majority-vote")
+    assert code == 0, err
+    pd.testing.assert_frame_equal(piped, pd.read_csv(tmp_path / "f.csv"))
+
+
+def test_bad_stdin_is_named_stdin(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _Stdin("item,wrker,label\n1,a,x\n"))
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-")
+    error(code, err, "<stdin>: no 'worker' column")
+    assert out == "" and "softlabels-stdin" not in err

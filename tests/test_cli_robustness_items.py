@@ -152,9 +152,10 @@ def test_every_integer_option_has_a_declared_range():
     from softlabels.cli import app
     from softlabels.cli._common import INT_RANGES
     from softlabels.cli.rules import rules_app
+    from softlabels.cli.store import store_app
 
     undeclared = []
-    for group in (app, rules_app):
+    for group in (app, rules_app, store_app):
         for command in group.registered_commands:
             hints = typing.get_type_hints(inspect.unwrap(command.callback))
             for name, hint in hints.items():

@@ -152,6 +152,18 @@ def test_analyze_prints_and_writes_the_rule_table(votes_file, files, capsys):
     assert str(table.loc["link", "polarity"]) == "1"
 
 
+def test_analyze_headers_fit_an_80_column_terminal(votes_file, files, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    gold = files["dir"] / "gold.csv"
+    gold.write_text("item,label\nc1,0\nc2,1\nc3,1\nc4,1\n")
+    code, stdout, err = run(capsys, "rules", "analyze", votes_file, "--gold", gold)
+    assert code == 0, err
+    header = next(line for line in stdout.splitlines() if line.startswith("rule"))
+    assert header.split() == ["rule", "polarity", "coverage", "overlaps", "conflicts",
+                              "correct", "incorrect", "accuracy"]
+    assert max(len(line) for line in stdout.splitlines()[1:]) <= 80
+
+
 def test_analyze_gold_with_class_names(votes_file, files, capsys):
     gold = files["dir"] / "gold.csv"
     gold.write_text("item,label\nc1,ham\nc2,spam\n")

@@ -36,7 +36,7 @@ def test_public_names():
 
     assert set(softlabels.__all__) == {
         "Annotations", "InputError", "InvalidParameterError", "SoftLabels", "__version__",
-        "aggregate", "create_method", "list_methods", "read_answers",
+        "aggregate", "create_method", "list_methods", "read_answers", "read_annotations",
         "fit_method", "create_source", "list_sources", "source_evidence", "source_summary",
         "DEFAULT_CROWD_METHOD", "weak_consensus",
     }

@@ -30,6 +30,7 @@ LAYER = {
     "datasets": 2,
     "infer": 2,
     "train": 2,
+    "store": 2,
     "api": 3,
     "engines": 3,
     "audit": 3,

@@ -21,6 +21,7 @@ _EXPORTS = {
     "InvalidParameterError": "softlabels.core.errors",
     "SoftLabels": "softlabels.core.soft",
     "read_answers": "softlabels.core.annotations",
+    "read_annotations": "softlabels.core.formats",
     "aggregate": "softlabels.api",
     "fit_method": "softlabels.api",
     "create_method": "softlabels.infer.registry",
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from softlabels.core.annotations import Annotations, read_answers
     from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
     from softlabels.core.errors import InputError, InvalidParameterError
+    from softlabels.core.formats import read_annotations
     from softlabels.core.soft import SoftLabels
     from softlabels.infer.registry import (
         create_method,

@@ -35,7 +35,7 @@ def aggregate(
     answers : DataFrame, path or Annotations
         Long format, one row per answer. For an Annotations the reading options
         below are already applied and are ignored (``classes`` must then agree).
-    method : str, default=DEFAULT_CROWD_METHOD ("dawid-skene")
+    method : str, default=DEFAULT_CROWD_METHOD ("stacked")
         One of :func:`softlabels.list_methods`.
     gold : mapping, Series or DataFrame, optional
         Known labels for some items (``item -> label``); at least one of its items

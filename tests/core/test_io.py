@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from softlabels import InputError
+from softlabels.core.annotations import read_answers
 from softlabels.core.io import (
     atomic_path,
     check_readable,
@@ -109,6 +110,51 @@ class TestReadTable:
         out = read_table(tmp_path / "t.csv")
         assert out["label"].iloc[0].endswith("é")
         assert len(out) == 2
+
+
+class TestSeparatorAndEncoding:
+    def test_semicolon_latin1_csv(self, tmp_path):
+        path = tmp_path / "t.csv"
+        path.write_bytes("item;worker;label\n007;a;café\n7;b;thé\n".encode("latin-1"))
+        with pytest.raises(InputError, match=r"is not UTF-8 text .*--encoding latin-1"):
+            read_table(path)
+        frame = read_table(path, sep=";", encoding="latin-1", id_columns=("item",))
+        assert frame.to_dict("list") == {
+            "item": ["007", "7"], "worker": ["a", "b"], "label": ["café", "thé"],
+        }
+
+    @pytest.mark.parametrize("sep", ["\t", "\\t", "tab"])
+    def test_tab_as_typed_in_a_shell(self, tmp_path, sep):
+        (tmp_path / "t.csv").write_text("item\tworker\tlabel\n1\ta\tx\n")
+        assert read_table(tmp_path / "t.csv", sep=sep).columns.tolist() == ["item", "worker", "label"]
+
+    def test_utf16_has_nul_bytes_and_is_still_text(self, tmp_path):
+        (tmp_path / "t.csv").write_bytes("item,worker,label\n1,a,x\n".encode("utf-16"))
+        with pytest.raises(InputError, match="binary"):
+            read_table(tmp_path / "t.csv")
+        assert read_table(tmp_path / "t.csv", encoding="utf-16").shape == (1, 3)
+
+    @pytest.mark.parametrize("sep", [";;", "", '"', "\n"])
+    def test_bad_separator(self, tmp_path, sep):
+        write_frame(DF, tmp_path / "t.csv")
+        with pytest.raises(InputError, match="the field separator must be one character"):
+            read_table(tmp_path / "t.csv", sep=sep)
+
+    def test_unknown_encoding(self, tmp_path):
+        write_frame(DF, tmp_path / "t.csv")
+        with pytest.raises(InputError, match="unknown text encoding 'klingon'"):
+            read_table(tmp_path / "t.csv", encoding="klingon")
+
+    def test_separator_for_parquet_is_an_error(self, tmp_path):
+        write_frame(DF, tmp_path / "t.parquet")
+        with pytest.raises(InputError, match="t.parquet: a field separator applies to CSV or TSV"):
+            read_table(tmp_path / "t.parquet", sep=";")
+
+    def test_wrong_separator_is_named_by_read_answers(self, tmp_path):
+        (tmp_path / "t.csv").write_text("item;worker;label\n1;a;x\n")
+        with pytest.raises(InputError, match=r"separated by ';'; give the separator \(--sep ';'"):
+            read_answers(tmp_path / "t.csv")
+        assert read_answers(tmp_path / "t.csv", sep=";").n_answers == 1
 
 
 class TestAtomicPath:

@@ -282,7 +282,18 @@ class TestFrame:
         s = SoftLabels(P2, [2, 1], support=[3, 4, 5])
         f = s.to_frame()
         assert list(f.columns) == ["item", "label", "confidence", "support", "2", "1"]
-        assert f["support"].tolist() == [3.0, 4.0, 5.0]
+        assert f["support"].tolist() == [3, 4, 5]
+
+    def test_whole_support_is_written_as_integers(self, tmp_path):
+        s = SoftLabels(P2, ["a", "b"], support=[89.0, 0.0, 2.0])
+        s.to_csv(tmp_path / "s.csv")
+        text = (tmp_path / "s.csv").read_text().splitlines()
+        assert [line.split(",")[3] for line in text] == ["support", "89", "0", "2"]
+        assert SoftLabels.read_csv(tmp_path / "s.csv") == s
+
+    def test_fractional_support_stays_float(self):
+        s = SoftLabels(P2, ["a", "b"], support=[1.5, 2.0, 3.0])
+        assert s.to_frame()["support"].tolist() == [1.5, 2.0, 3.0]
 
     @pytest.mark.parametrize("name", RESERVED_COLUMNS)
     def test_reserved_class_name(self, name):

@@ -1,6 +1,6 @@
 """M-MSR against a slow reference written from its docstring and Ma & Olshevsky (2020):
 pairwise agreement covariances, trimmed-mean rank-one completion, signs from the leading
-eigenvector of sign(C) (here by a dense eigendecomposition, not power iteration), clipped
+eigenvector of C (here by a dense eigendecomposition, not power iteration), clipped
 skills, log-odds weighted vote. Plain Python loops; nothing from the library but the
 answer table's integer codes."""
 
@@ -64,8 +64,9 @@ def ref_mmsr(ann: Annotations, *, n_iter: int, tol: float, n_trim=None):
         nu = math.sqrt(sum(u[w] ** 2 for w in connected))
         nv = math.sqrt(sum(v[w] ** 2 for w in connected))
         s_abs = [u[w] / math.sqrt(nu / nv) for w in range(m)]
-        # signs: per connected component, the leading eigenvector of sign(C), oriented so
-        # that the answer-count-weighted sum of (skill * entry) is positive
+        # signs: per connected component, the leading eigenvector of C, oriented so
+        # that the workers on its positive side gave more answers than those on its
+        # negative side
         n_answers = [sum(1 for _, w2, _ in answers if w2 == w) for w in range(m)]
         seen: set[int] = set()
         sign = [1.0] * m
@@ -81,10 +82,10 @@ def ref_mmsr(ann: Annotations, *, n_iter: int, tol: float, n_trim=None):
                 comp.append(w)
                 todo.extend(cov[w])
             comp.sort()
-            mat = np.array([[np.sign(cov[a].get(b, 0.0)) for b in comp] for a in comp])
+            mat = np.array([[cov[a].get(b, 0.0) for b in comp] for a in comp])
             vals, vecs = np.linalg.eigh(mat)
             vec = vecs[:, int(np.argmax(vals))]
-            total = sum(vec[t] * s_abs[w] * n_answers[w] for t, w in enumerate(comp))
+            total = sum(np.sign(vec[t]) * n_answers[w] for t, w in enumerate(comp) if abs(vec[t]) > 1e-9)
             if total < 0:
                 vec = -vec
             for t, w in enumerate(comp):
@@ -180,3 +181,32 @@ def test_mmsr_matches_reference(case, n_iter, n_trim):
     s, want = ref_mmsr(ann, n_iter=n_iter, tol=model.tol, n_trim=n_trim)
     np.testing.assert_allclose(model.reliabilities_, s, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(probs, want, rtol=1e-7, atol=1e-9)
+
+
+def test_signs_weigh_covariances_not_just_their_signs():
+    """Workers 0-2 agree strongly; worker 3 agrees strongly with worker 0 and about as
+    often as chance with workers 1 and 2 (C = -0.05). The leading eigenvector of
+    sign(C) is (0.37, 0.60, 0.60, -0.37) and would call worker 3 adversarial; that of
+    C is (0.61, 0.53, 0.53, 0.26): worker 3 is better than chance."""
+    import scipy.sparse as sp
+
+    from softlabels.infer.crowd.mmsr import _leading_signs
+
+    c = np.array([[0, .9, .9, .9], [.9, 0, .9, -.05], [.9, .9, 0, -.05], [.9, -.05, -.05, 0]])
+    assert np.linalg.eigh(np.sign(c))[1][3, -1] * np.linalg.eigh(np.sign(c))[1][0, -1] < 0
+    np.testing.assert_array_equal(_leading_signs(sp.csr_matrix(c), np.ones(4)), [1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("answers, want", [([10.0, 10.0, 30.0], [-1, -1, 1]),
+                                           ([30.0, 10.0, 10.0], [1, 1, -1]),
+                                           ([10.0, 10.0, 20.0], [1, 1, 1])])
+def test_sign_orientation_follows_the_answers(answers, want):
+    """Workers 0 and 1 agree, worker 2 disagrees with both more than chance: the side
+    that gave more answers counts as better than chance; with as many answers on
+    both sides the data cannot tell and every worker does."""
+    import scipy.sparse as sp
+
+    from softlabels.infer.crowd.mmsr import _leading_signs
+
+    c = sp.csr_matrix(np.array([[0.0, 0.8, -0.8], [0.8, 0.0, -0.8], [-0.8, -0.8, 0.0]]))
+    np.testing.assert_array_equal(_leading_signs(c, np.array(answers)), want)

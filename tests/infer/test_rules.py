@@ -199,6 +199,9 @@ def test_load_rules_from_a_file(tmp_path):
         load_rules(failing)
     with pytest.raises(InputError, match="no such file"):
         load_rules(tmp_path / "nope.py")
+    (tmp_path / "folder.py").mkdir()
+    with pytest.raises(InputError, match="folder.py: is a directory, not a file"):
+        load_rules(tmp_path / "folder.py")
 
 
 # ====================================================================== analysis

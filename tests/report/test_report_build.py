@@ -93,6 +93,11 @@ def test_labels_and_predictions_without_answers():
     assert {"summary", "class-balance", "calibration", "conformal"} <= set(ids)
     assert "annotators" not in ids and "ambiguity" not in ids
     assert "needs crowd answers" in page.all_text
+    # No consensus was computed: the class balance speaks of the given labels only.
+    html = build_report(labels=labels, pred_probs=pred, classes=["a", "b", "c"])
+    balance = html[html.index('id="class-balance"'):html.index('id="calibration"')]
+    assert "by the given labels (no consensus was computed)" in balance
+    assert "consensus counts" not in balance and "answers" not in balance
 
 
 def test_soft_labels_alone_give_balance_and_ambiguity():
@@ -141,7 +146,7 @@ def test_summary_counts(crowd, crowd_page):
     assert fact(crowd_page, "Workers") == f"{crowd['worker'].nunique():,}"
     # the default crowd model, written as it can be passed back to --method
     assert fact(crowd_page, "Consensus method") == softlabels.DEFAULT_CROWD_METHOD
-    assert softlabels.DEFAULT_CROWD_METHOD == "dawid-skene:uncertainty=leave-self-out"
+    assert softlabels.DEFAULT_CROWD_METHOD == "stacked"
 
 
 def test_imbalance_alert_fires_only_on_imbalanced_data():

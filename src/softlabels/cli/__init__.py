@@ -9,12 +9,14 @@ from collections.abc import Sequence
 import typer
 
 from softlabels._version import __version__
-from softlabels.cli import audit, crowd, ratings, rules, sources
+from softlabels.cli import audit, crowd, ratings, rules, sources, store
+from softlabels.cli.feedback import add_feedback_options
 from softlabels.cli._common import (
     CLIError,
     Interrupted,
     check_int_options,
     err,
+    hide_flag_types,
     reflow_help,
     signals_as_interrupts,
 )
@@ -38,10 +40,17 @@ app.command("calibrate")(audit.calibrate)
 app.command("report")(audit.report)
 app.command("ratings")(ratings.ratings)
 app.add_typer(rules.rules_app, name="rules")
+app.add_typer(store.store_app, name="store")
 reflow_help(app)
 reflow_help(rules.rules_app)
+reflow_help(store.store_app)
+hide_flag_types()
 check_int_options(app)
 check_int_options(rules.rules_app)
+check_int_options(store.store_app)
+add_feedback_options(app)
+add_feedback_options(rules.rules_app, prefix="rules ")
+add_feedback_options(store.store_app, prefix="store ")
 
 
 def _version(value: bool) -> None:

@@ -50,6 +50,55 @@ def reflow_help(app: Any) -> None:
             command.help = reflow(command.callback.__doc__)
 
 
+def hide_flag_types() -> None:
+    """Show no value type (``<bool>``) for flags such as ``--help`` in the help panels:
+    a flag takes no value. Typer versions without the rich type column are left as
+    they are."""
+    import typer.core
+
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "_hides_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._hides_flags = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+def sep_option() -> Any:
+    """``--sep``: the field separator of every CSV/TSV table a command reads."""
+    import typer
+
+    return typer.Option(
+        None, "--sep",
+        help="Field separator of CSV/TSV input: one character, '\\t' for a tab "
+        "(default: ',' for .csv, a tab for .tsv).",
+    )
+
+
+def encoding_option() -> Any:
+    """``--encoding``: the text encoding of every CSV/TSV/JSONL table a command reads."""
+    import typer
+
+    return typer.Option(
+        None, "--encoding", help="Text encoding of CSV/TSV/JSONL input, e.g. latin-1 (default: utf-8)."
+    )
+
+
+def text_options(sep: str | None, encoding: str | None) -> dict[str, Any]:
+    """``sep`` and ``encoding`` checked before any file is read (a bad one is named)."""
+    from softlabels.core.io import check_encoding, check_sep
+
+    try:
+        return {"sep": check_sep(sep), "encoding": check_encoding(encoding)}
+    except InputError as exc:
+        flag = "--sep" if "separator" in str(exc) else "--encoding"
+        raise CLIError(f"{flag}: {exc}") from None
+
+
 class CLIError(Exception):
     """A one-line error for the user; the command exits with status 2."""
 
@@ -69,11 +118,14 @@ def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
     return estimator
 
 
-def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) -> Path:
-    """Fail before any work when an output path cannot be written as asked."""
+def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
+                 suffixes: tuple[str, ...] = (".csv", ".parquet", ".pq")) -> Path:
+    """Fail before any work when an output path cannot be written as asked (a table:
+    ``.csv`` or ``.parquet``, unless ``suffixes`` says otherwise)."""
     p = Path(path)
-    if p.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"{path}: write .csv or .parquet.")
+    if p.suffix.lower() not in suffixes:
+        shown = " or ".join(s for s in suffixes if s != ".pq")
+        raise InputError(f"{path}: write {shown}.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{path}: the folder {parent} does not exist.")
@@ -88,31 +140,37 @@ def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = ()) 
     return p
 
 
+STDIO = "-"
+
+
 @contextlib.contextmanager
-def iteration_progress(label: str, total: int | None) -> Iterator[Any]:
-    """A transient progress bar on stderr (only on a terminal); yields a callback
-    ``(iteration, objective) -> None`` for the iterative models."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def stdin_as_file(path: Path, suffix: str = ".csv") -> Iterator[Path]:
+    """``path`` itself, or for ``-`` standard input copied to a temporary file (a CSV
+    table unless ``suffix`` says otherwise), removed afterwards; errors about it name
+    ``<stdin>``."""
+    import shutil
+    import sys
+    import tempfile
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task(label, total=total, info="")
+    if str(path) != STDIO:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="softlabels-stdin-") as folder:
+        spooled = Path(folder) / f"stdin{suffix}"
+        with open(spooled, "wb") as fh:
+            shutil.copyfileobj(sys.stdin.buffer, fh)
+        try:
+            yield spooled
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(spooled), "<stdin>")) from None
 
-        def callback(iteration: int, objective: float) -> None:
-            if total is not None and iteration > total:
-                progress.update(task, total=None)
-            progress.update(task, completed=iteration, info=f"log-lik {objective:,.1f}")
 
-        yield callback
+def write_stdout_csv(frame: Any) -> None:
+    """A table as CSV on standard output (``-o -``), full float precision."""
+    import sys
+
+    frame.to_csv(sys.stdout, index=False, float_format=None)
+    sys.stdout.flush()
 
 
 # --- signals ---------------------------------------------------------------------------
@@ -206,6 +264,10 @@ INT_RANGES: dict[str, IntRange] = {
     "levels": IntRange(low=2),
     "seed": IntRange(low=0, high=2**32 - 1),
     "local_workers": IntRange(low=1),
+    "k": IntRange(low=1),
+    "items_per_group": IntRange(low=1),
+    "start": IntRange(low=0),
+    "stop": IntRange(low=0),
 }
 
 

@@ -13,10 +13,20 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_options, check_output, out
-from softlabels.core.defaults import DEFAULT_CROWD_METHOD
+from softlabels.cli._common import (
+    CLIError,
+    check_options,
+    check_output,
+    encoding_option,
+    out,
+    sep_option,
+    text_options,
+)
+from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
 from softlabels.core.errors import InputError
 from softlabels.core.io import write_frame
+from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
+from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
     align_items,
     class_order,
@@ -27,6 +37,19 @@ from softlabels.core.tables import (
 )
 
 _ARRAY_HELP = ".npy, .csv or .parquet"
+
+
+def _class_names(probs: Any, n_classes: int) -> list[str]:
+    """Column names of the classes: a softlabels table's classes, else 0..K-1."""
+    classes = getattr(probs, "classes", None)
+    return [str(c) for c in classes] if classes is not None else [str(k) for k in range(n_classes)]
+
+
+def _item_ids(probs: Any, n_items: int) -> np.ndarray:
+    """The items of an output table, in input order: a softlabels table's ids, else the
+    row numbers of the matrix (0, 1, ...)."""
+    ids = getattr(probs, "item_ids", None)
+    return np.asarray(ids) if ids is not None else np.arange(n_items)
 
 
 def _matrix(probs: Any) -> np.ndarray:
@@ -48,6 +71,27 @@ def _check_outputs(output: Optional[Path], *inputs: Optional[Path]) -> None:
         if output.suffix.lower() not in (".csv", ".parquet", ".pq"):  # name what is written
             raise InputError(f"{output}: write .csv or .parquet.")
         check_output(output, inputs=inputs)
+
+
+def _write_review_queue(table: pd.DataFrame, crowd: Any, path: Path) -> int:
+    """The flagged items, most suspicious first, then the other items of weak crowd
+    consensus, as Label Studio tasks with the suggested label pre-filled."""
+    flagged = table[table["is_issue"]].sort_values("score", kind="stable")
+    queue = [flagged]
+    if crowd is not None:
+        probs = _matrix(crowd)
+        rows = np.flatnonzero(weak_consensus(probs) & ~table["is_issue"].to_numpy())
+        weak = table.iloc[rows]
+        top = probs.max(axis=1)[rows]
+        queue.append(weak.assign(reason=[f"weak crowd consensus (top probability {t:.2f})"
+                                         for t in top]))
+    rows = pd.concat(queue)
+    ids = rows["item"] if "item" in rows.columns else rows["index"]
+    tasks = label_studio_tasks(ids.tolist(), rows["suggested"].tolist(),
+                               given=rows["given"].tolist(), score=rows["score"].tolist(),
+                               reason=rows["reason"].tolist(), model_version="softlabels audit")
+    write_label_studio_tasks(tasks, path)
+    return len(tasks)
 
 
 def _metric_table(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -82,6 +126,10 @@ def audit(
         "or posterior.",
     ),
     top: int = typer.Option(10, help="Flagged items shown on screen."),
+    review_queue: Optional[Path] = typer.Option(
+        None, "--review-queue", help="Label Studio tasks out (.json): the flagged items and, "
+        "with --soft-labels, those of weak crowd consensus, the suggested label pre-filled.",
+    ),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 
@@ -97,6 +145,10 @@ def audit(
     from softlabels.audit.issues import audit_labels
 
     _check_outputs(output, labels, pred_probs, soft_labels)
+    if review_queue is not None:
+        check_output(review_queue, inputs=(labels, pred_probs, soft_labels), suffixes=(".json",))
+        if review_queue.resolve() == output.resolve():
+            raise CLIError("--review-queue and --output must be different files.")
     p = read_probs(pred_probs, name="predicted probabilities")
     y = match_labels(read_labels(labels, name="labels"), p, probs_name=str(pred_probs), path=labels)
     crowd = None
@@ -105,6 +157,7 @@ def audit(
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     write_frame(table, output)
+    n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
     flagged = table[table["is_issue"]].sort_values("score")
     shown = Table(
         title=f"softlabels audit: {len(flagged):,} of {len(table):,} items flagged",
@@ -116,6 +169,8 @@ def audit(
         shown.add_row(str(row.index), str(row.given), str(row.suggested), f"{row.score:.3g}", str(row.reason))
     out.print(shown)
     out.print(f"issues table -> {output}")
+    if n_queued is not None:
+        out.print(f"review queue -> {review_queue} ({n_queued:,} Label Studio tasks)")
 
 
 def conformal(
@@ -131,7 +186,8 @@ def conformal(
 ) -> None:
     """Split-conformal prediction sets from held-out calibration probabilities.
 
-    Writes one row per item of --probs with one 0/1 column per class (1: in the set).
+    Writes one row per item of --probs, in its order: the item (its id in a softlabels
+    table, else its row number from 0), then one 0/1 column per class (1: in the set).
 
     Too few calibration items for alpha (under ceil(1/alpha) - 1, per class with --mondrian):
     the threshold is infinite and the sets hold every class (that class); a warning says so.
@@ -160,9 +216,9 @@ def conformal(
     model.fit(cal_p, cal_y)
     _warn_infinite_thresholds(model, alpha, classes=getattr(cal_p, "classes", None))
     sets = model.predict_sets(test_p)
-    classes = getattr(test_p, "classes", None)
-    names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(sets.shape[1])]
-    write_frame(pd.DataFrame(sets.astype(np.int8), columns=names), output)
+    frame = pd.DataFrame(sets.astype(np.int8), columns=_class_names(test_p, sets.shape[1]))
+    frame.insert(0, "item", _item_ids(test_p, len(sets)))
+    write_frame(frame, output)
     sizes = sets.sum(axis=1)
     threshold = getattr(model, "threshold_", None)
     rows = [
@@ -222,7 +278,9 @@ def calibrate(
         None, "--soft-labels", help="Human soft labels for KL / cross-entropy (softlabels table or matrix)."
     ),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Temperature-scaled probabilities of --probs: .csv or .parquet."
+        None, "--output", "-o",
+        help="Temperature-scaled probabilities of --probs, as a soft-label table (item, label, "
+        "confidence, classes): .csv or .parquet.",
     ),
     n_bins: int = typer.Option(15, help="Bins for the ECEs."),
     seed: int = typer.Option(0, min=0, help="Seed of the random half when no --calib-probs."),
@@ -281,9 +339,11 @@ def calibrate(
             table.add_row(key, f"{value:.4f}", f"{after[key]:.4f}")
     out.print(table)
     if output is not None:
-        classes = getattr(p, "classes", None)
-        names = [str(c) for c in classes] if classes is not None else [str(k) for k in range(p_arr.shape[1])]
-        write_frame(pd.DataFrame(scaled, columns=names), output)
+        calibrated = SoftLabels(
+            scaled, classes=_class_names(p, p_arr.shape[1]), item_ids=_item_ids(p, len(p_arr)),
+            provenance={"method": "temperature-scaling", "temperature": scaler.temperature_},
+        )
+        calibrated.save(output)  # Parquet keeps the temperature in its metadata
         out.print(f"calibrated probabilities -> {output}")
 
 
@@ -306,6 +366,8 @@ def report(
     label_col: str = typer.Option("label", help="Column with the answers."),
     alpha: float = typer.Option(0.1, help="Miscoverage of the conformal summary."),
     seed: int = typer.Option(0, min=0, help="Seed of the conformal split."),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 
@@ -328,6 +390,7 @@ def report(
     if labels is not None and pred_probs is None and answers is None:
         raise CLIError("--labels needs --pred-probs or --answers to compare with.")
     METHODS.get(parse_spec(method)[0])  # unknown names fail before any reading
+    text = text_options(sep, encoding)
     if not 0.0 < alpha < 1.0:
         raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):
@@ -341,7 +404,8 @@ def report(
     if answers is not None:
         from softlabels.core.annotations import read_answers
 
-        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col)
+        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col,
+                           **text)
     soft = None
     if soft_labels is not None:
         soft = read_probs(soft_labels, name="soft labels")

@@ -12,16 +12,29 @@ import typer
 from rich.table import Table
 
 from softlabels.cli._common import (
+    STDIO,
     CLIError,
     check_output,
+    encoding_option,
     err,
-    iteration_progress,
     out,
+    sep_option,
+    stdin_as_file,
+    text_options,
     warn_if_ratings,
+    write_stdout_csv,
 )
-from softlabels.core.annotations import Annotations, read_answers
-from softlabels.core.defaults import DEFAULT_CROWD_METHOD, WEAK_CONSENSUS_BELOW, weak_consensus
+from softlabels.cli.feedback import FEEDBACK, iteration_progress, phase, read_progress
+from softlabels.core.annotations import Annotations
+from softlabels.core.defaults import (
+    DEFAULT_CROWD_METHOD,
+    DEFAULT_DASK_METHOD,
+    WEAK_CONSENSUS_BELOW,
+    weak_consensus,
+    weakest_first,
+)
 from softlabels.core.errors import InputError
+from softlabels.core.formats import read_annotations
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.api import check_gold, fit_method
@@ -83,17 +96,26 @@ def summary_table(model: CrowdModel, ann: Annotations, title: str) -> Table:
     return table
 
 
-def read_gold(path: Optional[Path], label_col: str, item_col: str = "item") -> Optional[pd.DataFrame]:
-    """The gold file: columns ``item, label``, or named like the answers' columns."""
+def _either(name: str, alias: str) -> str:
+    """``"an 'item'"`` or ``"an 'item' (or 'task')"``: the column names a gold file may use."""
+    article = "an" if name[0] in "aeiou" else "a"
+    return f"{article} {name!r}" if alias == name else f"{article} {name!r} (or {alias!r})"
+
+
+def read_gold(
+    path: Optional[Path], label_col: str, item_col: str = "item", **text: Any
+) -> Optional[pd.DataFrame]:
+    """The gold file: columns ``item, label``, or named like the answers' columns
+    (``text``: ``sep`` and ``encoding`` of a text file)."""
     if path is None:
         return None
-    frame = read_table(path, id_columns=("item", item_col, "label", label_col))
+    frame = read_table(path, id_columns=("item", item_col, "label", label_col), **text)
     item = "item" if "item" in frame.columns else item_col
     if item not in frame.columns:
-        raise InputError(f"{path}: the gold file needs an 'item' (or {item_col!r}) column.")
+        raise InputError(f"{path}: the gold file needs {_either('item', item_col)} column.")
     col = "label" if "label" in frame.columns else label_col
     if col not in frame.columns:
-        raise InputError(f"{path}: the gold file needs a 'label' (or {label_col!r}) column.")
+        raise InputError(f"{path}: the gold file needs {_either('label', label_col)} column.")
     frame = frame.rename(columns={item: "item"})
     for name in ("item", col):
         missing = frame[name].isna().to_numpy()
@@ -114,9 +136,16 @@ def check_gold_file(ann: Annotations, gold: pd.DataFrame, path: Path, answers: P
 
 
 def aggregate(
-    answers: Path = typer.Argument(..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl."),
-    method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="See `softlabels methods`."),
-    output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
+    answers: Path = typer.Argument(
+        ..., help="Answers in long format: .csv, .tsv, .parquet or .jsonl; - reads CSV from stdin."
+    ),
+    method: Optional[str] = typer.Option(
+        None, "--method", "-m", show_default=DEFAULT_CROWD_METHOD,
+        help=f"See `softlabels methods` (with --engine dask: {DEFAULT_DASK_METHOD}).",
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Soft labels out: .csv or .parquet; - writes CSV to stdout."
+    ),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
     label_col: str = typer.Option(
@@ -148,6 +177,13 @@ def aggregate(
     local_workers: Optional[int] = typer.Option(
         None, help="--engine dask: start a local cluster of this many worker processes."
     ),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
+    format: Optional[str] = typer.Option(
+        None, "--format", help="The answers' format: table (item, worker, label), label-studio, "
+        "mturk, toloka, prodigy, ground-truth or hf (a saved datasets folder), optionally :FIELD, "
+        "the field holding the labels (mturk:sentiment). Default: detected from the file.",
+    ),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
@@ -160,7 +196,9 @@ def aggregate(
 
         softlabels aggregate "answers/*.parquet" --engine dask --local-workers 4 -o labels/
     """
+    method = method or (DEFAULT_DASK_METHOD if engine == "dask" else DEFAULT_CROWD_METHOD)
     params = method_params(method, seed=seed, n_iter=n_iter, tol=tol, n_jobs=n_jobs)
+    text = text_options(sep, encoding)
     if engine not in ("numpy", "dask"):
         raise CLIError(f"--engine must be numpy or dask; got {engine!r}.")
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
@@ -168,6 +206,10 @@ def aggregate(
     if engine == "dask":
         if duplicates != "keep":
             raise CLIError("--duplicates is not supported with --engine dask yet.")
+        if sep is not None or encoding is not None:
+            raise CLIError("--sep and --encoding are for text input; --engine dask reads Parquet.")
+        if format not in (None, "table"):
+            raise CLIError("--engine dask reads the answer table; give the numpy engine --format.")
         if gold is not None:
             params = {**params, "gold": read_gold(gold, label_col, item_col)}
         aggregate_on_dask(
@@ -176,31 +218,47 @@ def aggregate(
             parse_classes(classes), scheduler, local_workers,
         )
         return
-    check_output(output, inputs=(answers, gold))
+    to_stdout = str(output) == STDIO
+    if to_stdout and FEEDBACK.json:
+        raise CLIError("-o - writes the soft labels to stdout; --json cannot share it.")
+    if not to_stdout:
+        check_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
-        if workers_out.resolve() == output.resolve():
+        if not to_stdout and workers_out.resolve() == output.resolve():
             raise CLIError("--workers-out and --output must be different files.")
     class_list = parse_classes(classes)
-    ann = read_answers(
-        answers,
-        item_col=item_col,
-        worker_col=worker_col,
-        label_col=label_col,
-        classes=class_list,
-        duplicates=duplicates,  # type: ignore[arg-type]
-    )
+    with stdin_as_file(answers) as source, read_progress(answers) as progress:
+        ann = read_annotations(
+            source,
+            "table" if format is None and str(answers) == STDIO else format,
+            item_col=item_col,
+            worker_col=worker_col,
+            label_col=label_col,
+            classes=class_list,
+            duplicates=duplicates,  # type: ignore[arg-type]
+            progress=progress,
+            **text,
+        )
     warn_if_ratings(ann.classes, label_col)
-    gold_frame = read_gold(gold, label_col, item_col)
+    gold_frame = read_gold(gold, label_col, item_col, **text)
     if gold_frame is not None:
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
-    with all_or_nothing():
-        model.soft_labels_.save(output)
+    with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
+        if not to_stdout:
+            model.soft_labels_.save(output)
         if workers_out is not None:
             write_frame(model.reliability_frame(), workers_out)
-    out.print(summary_table(model, ann, f"softlabels aggregate: {answers}"))
-    out.print(f"soft labels -> {output}" + (f"; workers -> {workers_out}" if workers_out else ""))
+    if to_stdout:  # the table alone on stdout; the summary goes to stderr
+        write_stdout_csv(model.soft_labels_.to_frame())
+    where = "<stdin>" if str(answers) == STDIO else answers
+    if to_stdout and FEEDBACK.quiet:
+        return
+    console = err if to_stdout else out
+    console.print(summary_table(model, ann, f"softlabels aggregate: {where}"))
+    console.print(f"soft labels -> {'<stdout>' if to_stdout else output}"
+                  + (f"; workers -> {workers_out}" if workers_out else ""))
 
 
 def parse_classes(classes: Optional[str]) -> Optional[list[str]]:
@@ -326,8 +384,13 @@ def quickstart(
     out.print(summary_table(model, ann, "softlabels quickstart: adult3 website ratings"))
     soft = model.soft_labels_
     frame = soft.to_frame()
-    unsure = frame.assign(entropy=soft.entropy()).nlargest(5, "entropy")
-    table = Table(title="least certain items", title_justify="left")
+    from softlabels.audit.agreement import item_ambiguity
+
+    counts = ann.counts
+    order = weakest_first(soft.confidence(), item_ambiguity(counts / counts.sum(axis=1, keepdims=True)))
+    unsure = frame.iloc[order[:5]]
+    table = Table(title="weakest consensus (lowest confidence first; ties: most disagreement)",
+                  title_justify="left")
     for col in ("item", "label", "confidence", "support"):
         table.add_column(col)
     for row in unsure.itertuples(index=False):

@@ -10,15 +10,26 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_options, check_output, out
+from softlabels.cli._common import (
+    CLIError,
+    check_options,
+    check_output,
+    encoding_option,
+    out,
+    sep_option,
+    text_options,
+)
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 
 
-def read_ratings(path: Path, item_col: str, worker_col: str, rating_col: str) -> pd.DataFrame:
+def read_ratings(
+    path: Path, item_col: str, worker_col: str, rating_col: str, **text: Any
+) -> pd.DataFrame:
     """The ratings as a table with columns ``item, worker, label`` (the names
-    :class:`~softlabels.infer.ratings.RatingAggregator` reads), the ratings as numbers."""
-    frame = read_table(path, id_columns=(item_col, worker_col))
+    :class:`~softlabels.infer.ratings.RatingAggregator` reads), the ratings as numbers
+    (``text``: ``sep`` and ``encoding`` of a text file)."""
+    frame = read_table(path, id_columns=(item_col, worker_col), **text)
     cols = {item_col: "item", worker_col: "worker", rating_col: "label"}
     for name, role in cols.items():
         if name not in frame.columns:
@@ -61,6 +72,8 @@ def ratings(
         None, help="Per-item estimates out (estimate, std_error, spread, n_ratings, mean, median)."
     ),
     workers_out: Optional[Path] = typer.Option(None, help="Worker table out (n_ratings, variance, weight)."),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Aggregate numeric ratings (scores such as 1-5 or 0-100) into per-item estimates
     and soft labels over the rating levels.
@@ -78,12 +91,13 @@ def ratings(
     if n_iter is not None:
         params["n_iter"] = n_iter
     model = check_options(RatingAggregator(**params))  # before the ratings are read
+    text = text_options(sep, encoding)
     outputs = [p for p in (output, estimates_out, workers_out) if p is not None]
     for path in outputs:
         check_output(path, inputs=(answers,))
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
-    frame = read_ratings(answers, item_col, worker_col, rating_col)
+    frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
     model.fit(frame)
     with all_or_nothing():
         model.soft_labels_.save(output)

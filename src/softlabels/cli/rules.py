@@ -12,9 +12,18 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import typer
+from rich import box
 from rich.table import Table
 
-from softlabels.cli._common import CLIError, check_options, check_output, out
+from softlabels.cli._common import (
+    CLIError,
+    check_options,
+    check_output,
+    encoding_option,
+    out,
+    sep_option,
+    text_options,
+)
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.validation import suggest
@@ -72,9 +81,10 @@ def parse_classes(classes: Optional[str]) -> Any:
     return names
 
 
-def read_votes(path: Path, classes: Any) -> Votes:
-    """A vote file: an optional ``item`` column, then one column per rule."""
-    frame = read_table(path, id_columns=("item",))
+def read_votes(path: Path, classes: Any, **text: Any) -> Votes:
+    """A vote file: an optional ``item`` column, then one column per rule (``text``:
+    ``sep`` and ``encoding`` of a text file)."""
+    frame = read_table(path, id_columns=("item",), **text)
     if "item" in frame.columns:
         check_ids(frame["item"], str(path), "column 'item'")
         frame = frame.set_index("item")
@@ -95,11 +105,11 @@ def check_ids(ids: pd.Series, where: str, column: str) -> None:
         )
 
 
-def read_gold_codes(path: Path, votes: Votes, label_col: str) -> np.ndarray:
+def read_gold_codes(path: Path, votes: Votes, label_col: str, **text: Any) -> np.ndarray:
     """Gold labels (``item`` and ``label_col`` columns) as class codes aligned with the
     votes, -1 where unknown (a blank cell or -1, as in the vote files). Labels are class
     indices or class names."""
-    frame = read_table(path, id_columns=("item",))
+    frame = read_table(path, id_columns=("item",), **text)
     for col in ("item", label_col):
         if col not in frame.columns:
             raise InputError(
@@ -143,6 +153,8 @@ def apply(
     classes: Optional[str] = typer.Option(
         None, help="Number of classes, or comma-separated names: votes must be 0..K-1."
     ),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Apply labeling rules to every row of a table and write the vote matrix.
 
@@ -157,7 +169,8 @@ def apply(
     """
     check_output(output, inputs=(rules, data))
     k = parse_classes(classes)
-    frame = read_table(data, id_columns=() if id_col is None else (id_col,))
+    frame = read_table(data, id_columns=() if id_col is None else (id_col,),
+                       **text_options(sep, encoding))
     if len(frame) == 0:
         raise InputError(f"{data}: the file has a header but no data rows.")
     if id_col is not None:
@@ -191,6 +204,8 @@ def analyze(
     gold_label_col: str = typer.Option("label", help="Column of --gold with the labels."),
     classes: Optional[str] = typer.Option(None, help="Number of classes or comma-separated names."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Table out: .csv or .parquet."),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Per-rule polarity, coverage, overlaps, conflicts (and accuracy with --gold), as
     snorkel's LFAnalysis.
@@ -201,8 +216,9 @@ def analyze(
     """
     if output is not None:
         check_output(output, inputs=(votes, gold))
-    v = read_votes(votes, parse_classes(classes))
-    y = None if gold is None else read_gold_codes(gold, v, gold_label_col)
+    text = text_options(sep, encoding)
+    v = read_votes(votes, parse_classes(classes), **text)
+    y = None if gold is None else read_gold_codes(gold, v, gold_label_col, **text)
     frame = analyze_rules(v.codes, y, classes=v.n_classes)
     frame.index = pd.Index(v.rule_names, name="rule")
     if output is not None:
@@ -214,10 +230,16 @@ def analyze(
         title=f"{votes}: {summ['n_items']:,} items, coverage {summ['coverage']:.1%}, overlap "
         f"{summ['overlap']:.1%}, conflict {summ['conflict']:.1%}",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+        show_edge=False,
     )
-    rich_table.add_column("rule", no_wrap=True, min_width=max(len(str(n)) for n in frame.index))
+    # Numbers and headers keep their width (no header broken mid-word on an 80-column
+    # terminal); a long rule name is what folds.
+    longest = max(len(str(n)) for n in frame.index)
+    rich_table.add_column("rule", overflow="fold", min_width=min(longest, 12))
     for col in frame.columns:
-        rich_table.add_column(col, justify="right", overflow="fold")
+        rich_table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     for name, row in frame.iterrows():
         cells = [
             " ".join(map(str, v_)) if col == "polarity"
@@ -248,6 +270,8 @@ def fit(
     ),
     classes: Optional[str] = typer.Option(None, help="Number of classes or comma-separated names."),
     rules_out: Optional[Path] = typer.Option(None, help="Per-rule table out: .csv or .parquet."),
+    sep: Optional[str] = sep_option(),
+    encoding: Optional[str] = encoding_option(),
 ) -> None:
     """Fit a label model on a vote matrix and write soft labels (item, label,
     confidence, support = votes per item, then one probability column per class).
@@ -285,7 +309,7 @@ def fit(
     else:
         estimator = MatrixCompletionLabelModel(**params)
     check_options(estimator)  # before the votes are read
-    v = read_votes(votes, k)
+    v = read_votes(votes, k, **text_options(sep, encoding))
     estimator.set_params(classes=v.classes.tolist() if k is not None else None)
     try:
         estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))

@@ -117,6 +117,11 @@ def check_answer_columns(
     present = [str(c) for c in columns]
     for role, name in cols.items():
         if name not in columns:
+            if len(present) == 1 and (sep := _other_separator(present[0])):
+                raise InputError(
+                    f"{where}one column {present[0]!r}: the fields look separated by "
+                    f"{sep!r}; give the separator (--sep {sep!r}, sep=...)."
+                )
             raise InputError(
                 f"{where}no {name!r} column for the {role}s (columns: "
                 f"{', '.join(present[:10])}).{suggest(name, present)} "
@@ -124,6 +129,14 @@ def check_answer_columns(
             )
     if len(set(cols.values())) < 3:
         raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
+
+def _other_separator(header: str) -> str | None:
+    """The separator a one-column header seems to use instead of the expected one."""
+    for sep in (";", "\t", "|", ","):
+        if sep in header:
+            return sep
+    return None
+
 
 class Annotations:
     """Crowd answers (item, worker, label) with integer codes.
@@ -426,12 +439,19 @@ def read_answers(
     label_col: str = "label",
     classes: Sequence[Any] | None = None,
     duplicates: DuplicatePolicy = "keep",
+    sep: str | None = None,
+    encoding: str | None = None,
+    progress: Any = None,
 ) -> Annotations:
     """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension).
 
     Item and worker ids and labels of a CSV or TSV file are read as written: ``007`` and
-    ``7`` are two items (a column of plain integers is read as integers)."""
-    frame = read_table(path, id_columns=(item_col, worker_col, label_col))
+    ``7`` are two items (a column of plain integers is read as integers). ``sep`` and
+    ``encoding`` are those of a text file (default: ``,`` or a tab, and UTF-8; see
+    :func:`~softlabels.core.io.read_table`), ``progress(bytes_read, file_bytes)`` is
+    called as it is parsed."""
+    frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
+                       encoding=encoding, progress=progress)
     return Annotations.from_frame(
         frame,
         item_col=item_col,

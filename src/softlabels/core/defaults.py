@@ -12,15 +12,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_CROWD_METHOD", "WEAK_CONSENSUS_BELOW", "weak_consensus"]
+__all__ = ["DEFAULT_CROWD_METHOD", "DEFAULT_DASK_METHOD", "WEAK_CONSENSUS_BELOW", "weak_consensus"]
 
 #: The crowd model used when none is named: a registry name (see ``list_sources``) with
 #: parameters, ``"name:key=value"`` (see :func:`softlabels.infer.registry.parse_spec`).
-#: Dawid–Skene whose every answer is weighed by its worker's confusion matrix estimated
-#: without it, then tempered by held-out answers: chosen by leave-one-data-set-out over
-#: the 19 crowd data sets with truth among the models whose uncertainty is honest
+#: ``stacked``: full and one-coin Dawid–Skene (every answer weighed by its worker's
+#: parameters estimated without it), mixed with the weights that best predict held-out
+#: answers (no truth): chosen by leave-one-data-set-out over the 19 crowd data sets
+#: with truth among the models whose uncertainty is honest
 #: (``benchmarks/crowd_defaults.py``; BENCHMARKS.md, "Choosing the default crowd model").
-DEFAULT_CROWD_METHOD = "dawid-skene:uncertainty=leave-self-out"
+DEFAULT_CROWD_METHOD = "stacked"
+
+#: The default on the Dask engine, which has no plan for ``stacked`` (its held-out
+#: refits): the best single model of the same choice.
+DEFAULT_DASK_METHOD = "dawid-skene:uncertainty=leave-self-out"
 
 #: An item's consensus is weak when its most probable class has a probability below this:
 #: for two classes, anything less decisive than a 3 : 2 split.
@@ -56,3 +61,18 @@ def weak_consensus(probs: Any) -> np.ndarray:
     if p.shape[0] == 0:
         return np.zeros(0, dtype=bool)
     return p.max(axis=1) < WEAK_CONSENSUS_BELOW
+
+
+def weakest_first(confidence: Any, disagreement: Any) -> np.ndarray:
+    """Item indices ordered from the weakest consensus: lowest confidence (largest
+    probability of the soft label) first, ties broken by the larger disagreement (e.g.
+    the entropy of the item's vote shares). The one order of the CLI summaries and the
+    report's "Weakest consensus" table.
+
+    Examples
+    --------
+    >>> weakest_first([0.9, 0.5, 0.5, 0.7], [0.1, 0.2, 0.8, 0.5]).tolist()
+    [2, 1, 3, 0]
+    """
+    conf = np.asarray(confidence, dtype=float)
+    return np.lexsort((-np.asarray(disagreement, dtype=float), conf))

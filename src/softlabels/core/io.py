@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import functools
 import gzip
+import io
 import os
 import signal
 import tempfile
@@ -124,21 +125,54 @@ def _head(p: Path, n: int = 8192) -> bytes:
 
 
 def _check_text_head(
-    path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None
+    path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None,
+    encoding: str = "utf-8",
 ) -> None:
-    """Raise :class:`InputError` unless the first bytes of a file look like UTF-8 text
-    and (given the ``file``) no NUL byte lies anywhere in it."""
+    """Raise :class:`InputError` unless the first bytes of a file look like text in
+    ``encoding`` and (given the ``file``) no NUL byte lies anywhere in it. Encodings
+    that write NUL bytes in ordinary text (UTF-16, UTF-32) skip the NUL checks."""
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
-    if b"\x00" in head:
-        raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
-    if file is not None:
-        _check_no_nul(path, file, fmt)
+    if "\x00a".encode(encoding) == b"\x00a":  # ASCII-compatible: NUL means binary
+        if b"\x00" in head:
+            raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
+        if file is not None:
+            _check_no_nul(path, file, fmt)
     try:
-        head.decode("utf-8")
+        head.decode(encoding)
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a multibyte char cut at the boundary
-            raise InputError(f"{path}: is not UTF-8 text ({err.reason} at byte {err.start}).")
+            name = "UTF-8" if encoding == "utf-8" else encoding
+            hint = " (give its encoding, e.g. --encoding latin-1)" if encoding == "utf-8" else ""
+            raise InputError(
+                f"{path}: is not {name} text ({err.reason} at byte {err.start}){hint}."
+            )
+
+
+def check_encoding(encoding: str | None) -> str:
+    """The codec name of ``encoding`` (default UTF-8), or :class:`InputError` naming an
+    unknown one."""
+    import codecs
+
+    if encoding is None:
+        return "utf-8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"unknown text encoding {encoding!r} (e.g. utf-8, latin-1, cp1252).") from None
+
+
+def check_sep(sep: str | None) -> str | None:
+    """A field separator: one character, ``\\t`` (as typed in a shell) meaning a tab."""
+    if sep is None:
+        return None
+    sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)
+    if len(sep) != 1 or sep in "\r\n\"":
+        raise InputError(
+            f"the field separator must be one character other than a quote or a line break "
+            f"(',' ';' '|' or '\\t' for a tab); got {sep!r}."
+        )
+    return sep
 
 
 def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
@@ -169,18 +203,27 @@ def read_table(
     fmt: str | None = None,
     columns: list[str] | None = None,
     id_columns: Sequence[str] = (),
+    sep: str | None = None,
+    encoding: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, TSV, Parquet or JSON-lines file into a DataFrame.
 
     ``id_columns`` of a CSV or TSV file are kept as written, so ids such as ``007`` and
     ``7`` stay distinct: a column that parses as numbers stays numeric only when every
     value is written as a plain integer (see :func:`ids_from_text`), else it is text.
+    ``sep`` (one character; default ``,`` for CSV and a tab for TSV) and ``encoding``
+    (default UTF-8) apply to text files; a ``sep`` for a Parquet or JSON-lines file is
+    an error. ``progress(bytes_read, file_bytes)`` is called as a text file is parsed.
 
     Raises :class:`InputError` naming the file when it is missing, empty, binary where
-    text was expected (or the reverse), or not parseable.
+    text was expected (or the reverse), not in the encoding, or not parseable.
     """
+    sep, encoding = check_sep(sep), check_encoding(encoding)
     p = check_readable(path)
     fmt = fmt or table_format(p)
+    if sep is not None and fmt not in ("csv", "tsv"):
+        raise InputError(f"{path}: a field separator applies to CSV or TSV text, not {fmt}.")
     head = _head(p)
     if fmt == "parquet":
         if not head.startswith(_PARQUET_MAGIC):
@@ -193,18 +236,20 @@ def read_table(
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         return _flat_columns(frame, path, "data row")
-    _check_text_head(path, head, fmt, p)
+    _check_text_head(path, head, fmt, p, encoding)
     try:
         if fmt in ("csv", "tsv"):
-            sep = "," if fmt == "csv" else "\t"
-            frame = pd.read_csv(p, sep=sep, usecols=columns, **_EXACT_FLOATS)
+            sep = sep or ("," if fmt == "csv" else "\t")
+            with _counted(p, progress) as source:
+                frame = pd.read_csv(source, sep=sep, usecols=columns, encoding=encoding,
+                                    **_EXACT_FLOATS)
             # only a column parsed as numbers can have lost how it was written
             numeric = [c for c in dict.fromkeys(id_columns)
                        if c in frame.columns and frame[c].dtype.kind in "iuf"]
             if numeric:
-                _ids_as_written(p, sep, frame, numeric)
+                _ids_as_written(p, sep, frame, numeric, encoding)
         else:  # JSON types as written: the string "007" stays a string, dates stay text
-            frame = pd.read_json(p, lines=True, **_JSON_AS_WRITTEN)
+            frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
@@ -228,7 +273,44 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
 
 
-def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) -> None:
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many of its bytes were read so far."""
+
+    def __init__(self, fh: Any, total: int, progress: Callable[[int, int], None]) -> None:
+        super().__init__()
+        self._fh, self._total, self._progress, self.done = fh, total, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._fh.readinto(buffer)
+        self.done += n
+        self._progress(self.done, self._total)
+        return n
+
+    def tell(self) -> int:
+        return self.done
+
+
+@contextlib.contextmanager
+def _counted(p: Path, progress: Callable[[int, int], None] | None) -> Iterator[Any]:
+    """``p`` itself, or (given ``progress``) an open reader that counts its bytes; for a
+    gzipped file, uncompressed bytes with an unknown total (0)."""
+    if progress is None:
+        yield p
+        return
+    gz = p.suffix.lower() == ".gz"
+    total = 0 if gz else p.stat().st_size
+    with (gzip.open if gz else open)(p, "rb") as fh:
+        counter = _CountingReader(fh, total, progress)
+        yield io.BufferedReader(counter, buffer_size=1 << 20)
+    progress(counter.done if gz else total, total)
+
+
+def _ids_as_written(
+    p: Path, sep: str, frame: pd.DataFrame, columns: list[str], encoding: str = "utf-8"
+) -> None:
     """Put back, in ``frame``, the ``columns`` that parsed as numbers as they were
     written: left as parsed when every value is a plain integer (pandas then read them
     as int64), else their text (see :func:`ids_from_text`). One pyarrow read of those columns as text, 10-20x
@@ -242,6 +324,7 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
         with _arrow_without_signal_handlers():
             table = pacsv.read_csv(
                 p,
+                read_options=pacsv.ReadOptions(encoding=encoding),
                 parse_options=pacsv.ParseOptions(delimiter=sep),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=columns,
@@ -252,7 +335,7 @@ def _ids_as_written(p: Path, sep: str, frame: pd.DataFrame, columns: list[str]) 
     except (pa.ArrowException, OSError):
         table = None
     if table is None or table.num_rows != len(frame):
-        text = pd.read_csv(p, sep=sep, usecols=columns, dtype=str)
+        text = pd.read_csv(p, sep=sep, usecols=columns, dtype=str, encoding=encoding)
         for column in columns:
             frame[column] = ids_from_text(text[column])
         return

@@ -312,7 +312,8 @@ class SoftLabels:
 
     def to_frame(self) -> pd.DataFrame:
         """The soft-label table: ``item, label, confidence`` [``, support``], then one
-        probability column per class, in class order, named by the class."""
+        probability column per class, in class order, named by the class. ``support`` is
+        an integer column when every value is a whole number."""
         names = self._class_columns()
         codes = self.hard_codes()
         data: dict[str, Any] = {
@@ -321,7 +322,10 @@ class SoftLabels:
             "confidence": self._probs[np.arange(self.n_items), codes],
         }
         if self._support is not None:
-            data["support"] = self._support
+            sup = self._support
+            whole = np.all(sup == np.round(sup)) and (sup.size == 0 or sup.max() < 2**53)
+            # Counts of answers or votes are written as integers (89, not 89.0).
+            data["support"] = sup.astype(np.int64) if whole else sup
         frame = pd.DataFrame(data)
         probs = pd.DataFrame(self._probs, columns=names)
         return pd.concat([frame, probs], axis=1)

@@ -125,6 +125,12 @@ def aggregate(
     callback : callable, optional
         ``callback(iteration, log_likelihood)`` after every EM iteration.
 
+    Returns
+    -------
+    DaskFit
+
+    Notes
+    -----
     The fit runs on the current Dask scheduler (a ``distributed.Client`` if one is
     active). Posteriors, confusions, priors, the log-likelihood and the iterations
     equal those of the in-process model up to floating-point summation order.

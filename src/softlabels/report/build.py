@@ -149,7 +149,7 @@ def build_report(
     title, description : str, optional
         Page title, and a free-text description from the data owner (shown apart
         from the computed statistics).
-    method : str, default=DEFAULT_CROWD_METHOD ("dawid-skene")
+    method : str, default=DEFAULT_CROWD_METHOD ("stacked")
         Crowd model fitted to the answers (:func:`softlabels.list_methods`).
     method_params : mapping, optional
         Parameters of that method.

@@ -201,12 +201,22 @@ def fmt_int(x: float) -> str:
 
 
 def fmt_num(x: float | None, digits: int = 3) -> str:
-    """A number with ``digits`` decimals, or an en dash when missing or not finite."""
+    """A number with ``digits`` decimals, or an en dash when missing or not finite. A
+    non-zero number that would round to zero keeps two significant digits instead
+    (``6.8e-06``, not ``0.000``).
+
+    Examples
+    --------
+    >>> fmt_num(0.12345), fmt_num(6.8e-06), fmt_num(0.0), fmt_num(float("nan"))
+    ('0.123', '6.8e-06', '0.000', '–')
+    """
     if x is None:
         return "\u2013"
     x = float(x)
     if not math.isfinite(x):
         return "\u2013"
+    if x != 0 and abs(x) < 0.5 * 10.0**-digits:
+        return f"{x:.1e}"
     return f"{x:.{digits}f}"
 
 

@@ -10,6 +10,7 @@ from softlabels.infer.crowd.mmsr import MMSR  # isort: skip
 from softlabels.infer.crowd.ibcc import IBCC  # isort: skip
 from softlabels.infer.crowd.ebcc import EBCC  # isort: skip
 from softlabels.infer.crowd.average import SoftAverage  # isort: skip
+from softlabels.infer.crowd.stacking import HeldOutStacking  # isort: skip
 from softlabels.infer.crowd.em import EMModel  # isort: skip
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "EBCC",
     "EMModel",
     "GLAD",
+    "HeldOutStacking",
     "IBCC",
     "KOS",
     "MACE",

@@ -14,7 +14,7 @@ from softlabels.core.soft import normalize_rows
 from softlabels.infer.base import CrowdModel
 from softlabels.infer import em as K
 
-__all__ = ["SoftAverage", "DEFAULT_MEMBERS"]
+__all__ = ["SoftAverage", "DEFAULT_MEMBERS", "largest_member_bytes", "member_specs"]
 
 #: The seven soft-labeling methods averaged in the paper, as (name, parameters).
 DEFAULT_MEMBERS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -71,27 +71,12 @@ class SoftAverage(CrowdModel):
     def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
         """The largest member's need (members are fitted one after the other) plus one
         posterior matrix per member, kept for the average."""
-        from softlabels.infer.memory import model_memory_bytes
-        from softlabels.infer.registry import create_method
-
-        members = [create_method(name, **params) for name, params in self._member_specs()]
-        largest = max(model_memory_bytes(m, n_workers, n_classes, n_items) for m in members)
-        return largest + 8 * len(members) * n_items * n_classes
+        specs = self._member_specs()
+        return (largest_member_bytes(specs, n_workers, n_classes, n_items)
+                + 8 * len(specs) * n_items * n_classes)
 
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        specs = DEFAULT_MEMBERS if self.members is None else self.members
-        out = []
-        for spec in specs:
-            if isinstance(spec, str):
-                out.append((spec, {}))
-            else:
-                name, params = spec
-                out.append((name, dict(params)))
-        if not out:
-            raise InvalidParameterError("SoftAverage needs at least one member.")
-        if any(name == self.name for name, _ in out):
-            raise InvalidParameterError("SoftAverage cannot contain itself.")
-        return out
+        return member_specs(DEFAULT_MEMBERS if self.members is None else self.members, self)
 
     _parameter_constraints = {"combine": option("mean", "conflation")}
 
@@ -134,3 +119,37 @@ class SoftAverage(CrowdModel):
             post, _ = K.log_normalize(np.tensordot(w, K.safe_log(stack), axes=1) * len(posts))
         return normalize_rows(post)
 
+
+def member_specs(specs: Any, owner: CrowdModel) -> list[tuple[str, dict[str, Any]]]:
+    """The members of a combination of crowd models as (name, parameters): each given
+    by registry name (``"name:key=value"`` allowed) or as (name, parameters). At least
+    one, and never ``owner``'s own kind."""
+    from softlabels.infer.registry import parse_spec
+
+    kind = type(owner).__name__
+    if isinstance(specs, str):
+        raise InvalidParameterError(
+            f"members must be a list of models, not one string ({specs!r})."
+        )
+    out = []
+    for spec in specs:
+        if isinstance(spec, str):
+            out.append(parse_spec(spec))
+        else:
+            name, params = spec
+            out.append((name, dict(params)))
+    if not out:
+        raise InvalidParameterError(f"{kind} needs at least one member.")
+    if any(name == owner.name for name, _ in out):
+        raise InvalidParameterError(f"{kind} cannot contain itself.")
+    return out
+
+
+def largest_member_bytes(specs: Sequence[tuple[str, dict[str, Any]]], n_workers: int,
+                         n_classes: int, n_items: int) -> int:
+    """The peak bytes of the most demanding member's fit."""
+    from softlabels.infer.memory import model_memory_bytes
+    from softlabels.infer.registry import create_method
+
+    members = [create_method(name, **params) for name, params in specs]
+    return max(model_memory_bytes(m, n_workers, n_classes, n_items) for m in members)

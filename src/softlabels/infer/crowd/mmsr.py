@@ -35,27 +35,32 @@ def _trimmed_row_means(
 def _leading_signs(
     cov: sp.csr_matrix, weights: np.ndarray, n_iter: int = 2000, tol: float = 1e-12
 ) -> np.ndarray:
-    """Signs of the leading eigenvector of ``sign(C)``, per connected component.
+    """Signs of the leading eigenvector of ``C``, per connected component.
 
-    Power iteration on ``sign(C) + d I`` (``d`` the largest degree, so every eigenvalue
-    is >= 0 and the dominant one is the largest), started from all ones so that a
-    component's majority counts as better than chance. Each component is normalised
-    on its own: a small component would otherwise shrink towards 0 beside a large
-    one and take its signs from rounding. An eigenvector's overall sign is arbitrary:
-    each component is oriented so that the ``weights``-weighted sum of its entries is
-    positive (most of the evidence comes from better-than-chance workers); when that
-    sum is 0 the data cannot tell, and every worker of the component counts as better
-    than chance. Entries within rounding of 0 count as +1.
+    ``C ~ s s^T`` away from the diagonal, so its leading eigenvector points along ``s``;
+    the covariances themselves are used, not their signs, so that a pair that agrees
+    about as often as chance (``C_ij`` near 0, the noisiest entries) weighs little
+    where ``sign(C)`` would count it as fully as a pair that always agrees.
+    Power iteration on ``C + d I`` (``d`` the largest absolute row sum, so that every
+    eigenvalue is >= 0 and the dominant one is the largest), started from all ones so
+    that a component's majority counts as better than chance. Each component is
+    normalised on its own: a small component would otherwise shrink towards 0 beside
+    a large one and take its signs from rounding. An eigenvector's overall sign is
+    arbitrary: each component is oriented so that the workers on the positive side
+    carry more ``weights`` (the number of answers: most answers come from
+    better-than-chance workers) than those on the negative side; when both sides
+    carry the same the data cannot tell, and every worker of the component counts as
+    better than chance. Entries within rounding of 0 count as +1.
     """
     from scipy.sparse.csgraph import connected_components
 
     n = cov.shape[0]
     _, comp = connected_components(cov, directed=False)
-    shift = float(np.diff(cov.indptr).max(initial=0))
-    signs = sp.csr_matrix((np.sign(cov.data), cov.indices, cov.indptr), shape=cov.shape)
+    shift = float(np.bincount(np.repeat(np.arange(n), np.diff(cov.indptr)),
+                              weights=np.abs(cov.data), minlength=n).max(initial=0.0))
     vec = np.ones(n)
     for _ in range(n_iter):
-        nxt = signs @ vec + shift * vec
+        nxt = cov @ vec + shift * vec
         scale = np.zeros(comp.max() + 1)
         np.maximum.at(scale, comp, np.abs(nxt))
         nxt /= np.where(scale > 0, scale, 1.0)[comp]
@@ -65,8 +70,9 @@ def _leading_signs(
             break
     vec[np.abs(vec) < 1e-9] = 0.0
     n_comp = comp.max() + 1
-    total = np.bincount(comp, weights=vec * weights, minlength=n_comp)
-    scale = np.bincount(comp, weights=np.abs(vec) * weights, minlength=n_comp)
+    side = np.sign(vec)
+    total = np.bincount(comp, weights=side * weights, minlength=n_comp)
+    scale = np.bincount(comp, weights=np.abs(side) * weights, minlength=n_comp)
     orient = np.sign(np.where(np.abs(total) > 1e-9 * scale, total, 0.0))
     vec = np.where(orient[comp] == 0, 1.0, vec * orient[comp])
     return np.where(vec < 0, -1.0, 1.0)
@@ -81,8 +87,9 @@ class MMSR(CrowdModel):
     ``s = (K p - 1) / (K - 1)`` and ``p`` the worker's accuracy. ``|C|`` is completed
     as a rank-one matrix ``u v^T`` by alternating trimmed means (each row drops its
     ``F`` largest and ``F`` smallest ratios), signs come from the leading eigenvector
-    of ``sign(C)`` on the co-answer graph (power iteration from all ones, so that
-    most workers count as better than chance), and skills are clipped to
+    of ``C`` on the co-answer graph (power iteration from all ones, so that
+    most workers count as better than chance; ``C`` itself rather than ``sign(C)``:
+    near-chance pairs, the noisiest, weigh little), and skills are clipped to
     ``[-1/(K-1) + 1/sqrt(n), 1 - 1/sqrt(n)]`` as in the reference code.
 
     Labels are the weighted vote with log-odds weights ``log(p (K-1) / (1-p))``; the
@@ -188,7 +195,7 @@ class MMSR(CrowdModel):
                     break
             norm_u, norm_v = np.linalg.norm(u[connected]), np.linalg.norm(v[connected])
             s_abs = u / np.sqrt(norm_u / norm_v) if norm_u > 0 and norm_v > 0 else np.zeros(n_w)
-            sign = _leading_signs(cov, s_abs * ann.answers_per_worker)
+            sign = _leading_signs(cov, ann.answers_per_worker.astype(np.float64))
             s = sign * s_abs
             s[~connected] = np.median(s[connected])
         else:

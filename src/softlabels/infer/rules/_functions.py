@@ -15,6 +15,7 @@ import pandas as pd
 
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
+from softlabels.core.io import check_readable
 from softlabels.infer.rules.votes import ABSTAIN, resolve_classes
 
 __all__ = ["LabelingFunction", "labeling_function", "apply_rules", "load_rules"]
@@ -342,9 +343,7 @@ def load_rules(path: str | os.PathLike[str]) -> list[LabelingFunction]:
     :class:`LabelingFunction` defined at module level (e.g. with
     ``@labeling_function``), in definition order.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file.")
+    p = check_readable(path)
     if p.suffix != ".py":
         raise InputError(f"{path}: rules are read from a Python file (.py).")
     mod_name = f"_softlabels_rules_{uuid.uuid4().hex}"

@@ -69,9 +69,16 @@ def class_balance_section(ctx: Context) -> tuple[str, list[Block]]:
         max_bars=ctx.max_rows,
     )
     rows = [[svg.clean_text(d.classes[i], 60)] + [c[i] for c in table_cols] for i in order]
-    lead = ("How the items and answers spread over the classes. The consensus counts "
-            "items by their most probable class; the soft-label mass sums the "
-            "probabilities, so uncertain items count partly towards several classes.")
+    spread = [w for w, there in (("items", True), ("answers", d.ann is not None)) if there]
+    lead = f"How the {' and '.join(spread)} spread over the classes"
+    if d.soft is not None:
+        lead += (". The consensus counts items by their most probable class; the soft-label "
+                 "mass sums the probabilities, so uncertain items count partly towards "
+                 "several classes.")
+    elif d.labels is not None and d.labels_source == "given":
+        lead += ", by the given labels (no consensus was computed)."
+    else:
+        lead += ", by the model's most probable class (no labels were given)."
     return (lead, [
         figure(chart),
         metrics(("classes", fmt_int(k), ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from softlabels.core.defaults import weakest_first
 from softlabels.report import svg
 from softlabels.report.checks import NEEDS_SOFT, has_soft, register_check
 from softlabels.report.data import fmt_num
@@ -29,7 +30,7 @@ def weak_consensus_section(ctx: Context) -> tuple[str, list[Block]]:
     conf = soft.confidence()
     h = ambiguity(ctx)
     hv = vote_ambiguity(ctx)
-    order = np.lexsort((-(hv if hv is not None else h), conf))[: ctx.max_rows]
+    order = weakest_first(conf, hv if hv is not None else h)[: ctx.max_rows]
     evidence = answers_evidence(ctx, order)
     hard = soft.hard_codes()
     columns = ["item", "consensus", "probability", "entropy"]

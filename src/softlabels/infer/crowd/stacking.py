@@ -1,0 +1,258 @@
+"""Stacking of crowd models, weighted by how well each predicts held-out answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from softlabels.core.annotations import Annotations
+from softlabels.core.errors import InvalidParameterError
+from softlabels.core.soft import normalize_rows
+from softlabels.core.validation import check_random_state, integer, random_state, real
+from softlabels.infer import em as K
+from softlabels.infer.base import CrowdModel
+from softlabels.infer.crowd.average import largest_member_bytes, member_specs
+from softlabels.infer.crowd.ebcc import item_order
+
+__all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights"]
+
+#: the members stacked by default: full and one-coin Dawid–Skene, both leave-self-out
+DEFAULT_STACK: tuple[str, ...] = (
+    "dawid-skene:uncertainty=leave-self-out",
+    "one-coin-dawid-skene:uncertainty=leave-self-out",
+)
+#: EM steps before the weights are polished by a constrained quasi-Newton search
+_WEIGHT_EM_STEPS = 20
+
+
+def stacking_weights(probs: np.ndarray) -> np.ndarray:
+    """Mixture weights ``w`` (non-negative, summing to 1) that maximise
+    ``sum_a log sum_m w_m probs[a, m]``: the stacking of predictive distributions.
+    ``probs[a, m]`` is the probability member m gave held-out answer a. The objective
+    is concave in ``w``: a few EM steps (each the mean of the members' responsibilities
+    for the answers) from equal weights, then SLSQP on the simplex with the analytic
+    gradient, reach its maximum (EM alone crawls towards a weight of 0). No answers:
+    equal weights."""
+    from scipy.optimize import minimize
+
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] == 0:
+        raise InvalidParameterError(f"probs must be (n_answers, n_members); got {probs.shape}.")
+    m = probs.shape[1]
+    w = np.full(m, 1.0 / m)
+    probs = probs[probs.max(axis=1) > 0]  # an answer no member can explain says nothing
+    if probs.shape[0] == 0 or m == 1:
+        return w
+    probs = probs / probs.max(axis=1, keepdims=True)  # the same optimum, better scaled
+    for _ in range(_WEIGHT_EM_STEPS):
+        resp = probs * w
+        resp /= resp.sum(axis=1, keepdims=True)
+        w = resp.mean(axis=0)
+    n = probs.shape[0]
+
+    def loss(v: np.ndarray) -> float:
+        return float(-np.log(np.maximum(probs @ v, K.TINY)).sum() / n)
+
+    def grad(v: np.ndarray) -> np.ndarray:
+        return -(probs / np.maximum(probs @ v, K.TINY)[:, None]).sum(axis=0) / n
+
+    best = minimize(loss, w, jac=grad, method="SLSQP", bounds=[(0.0, 1.0)] * m,
+                    constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.0,
+                                  "jac": lambda v: np.ones(m)}],
+                    options={"ftol": 1e-13, "maxiter": 500})
+    polished = np.clip(best.x, 0.0, None)
+    polished /= polished.sum()
+    return polished if loss(polished) <= loss(w) else w
+
+
+def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
+    """The fold (0 .. n_folds - 1) of every answer, -1 for answers never held out.
+
+    An answer's fold is a seeded hash of its item's id and of its worker's answering
+    pattern: the items the worker answered, each with how many other answers on it
+    agree with the worker's. So the folds are the same whatever the row order, the
+    worker ids or the class names; workers with the same pattern are held out together.
+    An item whose answers all fall into one fold keeps them all (nothing would be left
+    to predict them from), as does an item with one answer.
+    """
+    rng = check_random_state(seed)
+    rank = np.empty(ann.n_items, dtype=np.int64)
+    rank[item_order(ann.item_ids)] = np.arange(ann.n_items)
+    item_key = rng.integers(0, 2**63, size=ann.n_items, dtype=np.uint64)[rank]
+    mix_key = rng.integers(0, 2**63, size=ann.n_items, dtype=np.uint64)[rank]
+    agree = ann.counts[ann.item, ann.label].astype(np.uint64)  # itself included
+    with np.errstate(over="ignore"):
+        worker_key = np.zeros(ann.n_workers, dtype=np.uint64)
+        np.add.at(worker_key, ann.worker,
+                  _scramble(item_key[ann.item] + agree * np.uint64(0x9E3779B97F4A7C15)))
+        h = _scramble(worker_key[ann.worker] ^ mix_key[ann.item])
+    fold = (h % np.uint64(n_folds)).astype(np.int64)
+    # items whose answers all share one fold are never held out
+    first = np.full(ann.n_items, -1, dtype=np.int64)
+    first[ann.item[::-1]] = fold[::-1]
+    mixed = np.bincount(ann.item, weights=(fold != first[ann.item]), minlength=ann.n_items) > 0
+    return np.where(mixed[ann.item], fold, -1)
+
+
+def _scramble(h: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser (every input bit moves every output bit); uint64."""
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint64(30))
+        h = h * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+class HeldOutStacking(CrowdModel):
+    """A mixture of crowd models whose weights best predict held-out answers (stacking).
+
+    No single crowd model is best on every crowd: full confusion matrices fit a crowd of
+    many answers per worker, one skill per worker a sparse or biased one. Stacking
+    weighs the members by the data themselves, without truth. The answers are split
+    into ``n_folds`` folds; each member is fitted without each fold and predicts its
+    answers: answer ``(i, w, l)`` gets ``sum_k p(i, k) pi[w, k, l]``, with ``p`` the
+    member's posterior of item i from the remaining answers and ``pi[w]`` worker w's
+    confusion matrix estimated from those answers and ``p`` (expected counts plus
+    ``prior_strength`` answers of the pooled confusion of all workers, as
+    :class:`~softlabels.infer.crowd.dawid_skene.DawidSkene`), the same for every member,
+    so that the posteriors, not the members' own worker models, are compared. The
+    weights maximise the log-likelihood of the held-out answers under the mixture of
+    the members' predictions (:func:`stacking_weights`); the soft labels are the same
+    mixture of the members' soft labels fitted on all answers.
+
+    Parameters
+    ----------
+    members : sequence of str or (str, dict), optional
+        Crowd models, by registry name (``"name:key=value"`` allowed) or (name,
+        parameters). Default: :data:`DEFAULT_STACK`, full and one-coin Dawid–Skene with
+        ``uncertainty="leave-self-out"``.
+    n_folds : int, default=5
+        Folds of answers (each member is fitted ``n_folds + 1`` times).
+    prior_strength : float, default=2
+        Pooled-confusion answers added to every worker's confusion in the predictions.
+    random_state : int, Generator or None, default=0
+        Seeds the split of the answers into folds (:func:`answer_folds`).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_members,)
+    held_out_log_likelihood_ : ndarray of shape (n_members,)
+        Each member's mean log-probability of the held-out answers (nats per answer).
+    members_ : list of fitted CrowdModel
+    skills_ : ndarray of shape (n_workers,)
+        The members' skills, mixed with the weights.
+
+    Notes
+    -----
+    Over the 19 crowd data sets with truth of the benchmark suite
+    (``benchmarks/crowd_suite.py``; ``crowd_defaults.py`` counts a set as failed when
+    the model is more than 2 accuracy points below crowd-kit's most accurate model or
+    above crowd-kit's lowest NLL), the default stack fails 5 sets with a mean accuracy
+    of .8388 and a mean NLL of 0.582, where its members alone fail 7 each
+    (leave-self-out Dawid–Skene: .8364, 0.614; one-coin: .8266, 0.621). It stays
+    honest: an item answered 4:3 by seven unseen workers gets at most 0.79, and the
+    top-label ECE on synthetic Dawid–Skene crowds (5 answers per item) is at most
+    0.018 (``benchmarks/crowd_uncertainty.py``). With ``n_folds + 1`` fits of every
+    member it costs about 12 Dawid–Skene fits.
+
+    References
+    ----------
+    D. H. Wolpert, "Stacked generalization", Neural Networks 5(2), 1992.
+    Y. Yao, A. Vehtari, D. Simpson and A. Gelman, "Using stacking to average Bayesian
+    predictive distributions", Bayesian Analysis 13(3), 2018.
+    """
+
+    name = "stacked"
+    summary = "mixture of crowd models weighted by held-out answer likelihood (stacking)"
+    _parameter_constraints = {
+        "n_folds": integer(low=2),
+        "prior_strength": real(low=0.0),
+        "random_state": random_state,
+    }
+
+    def __init__(
+        self,
+        *,
+        members: Sequence[str | tuple[str, Mapping[str, Any]]] | None = None,
+        n_folds: int = 5,
+        prior_strength: float = 2.0,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.members = members
+        self.n_folds = n_folds
+        self.prior_strength = prior_strength
+        self.random_state = random_state
+
+    def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        return member_specs(DEFAULT_STACK if self.members is None else self.members, self)
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        self._member_specs()
+
+    def _memory_bytes(self, n_workers: int, n_classes: int, n_items: int) -> int:
+        """The largest member's need (members are fitted one after the other) plus one
+        posterior matrix per member and the confusion counts of the predictions."""
+        specs = self._member_specs()
+        return (largest_member_bytes(specs, n_workers, n_classes, n_items)
+                + 8 * ((len(specs) + 1) * n_items * n_classes + 2 * n_workers * n_classes**2))
+
+    def _fit_member(self, name: str, params: dict[str, Any], ann: Annotations,
+                    gold: np.ndarray) -> CrowdModel:
+        from softlabels.infer.registry import create_method
+
+        model = create_method(name, **params)
+        model._validate_params()
+        return model._fit_codes(ann, gold)
+
+    def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:
+        specs = self._member_specs()
+        fold = answer_folds(ann, self.n_folds, self.random_state)
+        held = np.zeros((ann.n_answers, len(specs)))
+        for f in range(self.n_folds):
+            out = fold == f
+            if not out.any():
+                continue
+            keep = ~out
+            train = Annotations(ann.item[keep], ann.worker[keep], ann.label[keep],
+                                ann.item_ids, ann.worker_ids, ann.classes)
+            for m, (name, params) in enumerate(specs):
+                post = self._fit_member(name, params, train, gold).soft_labels_.probs
+                held[out, m] = self._predict(train, post, ann, out)
+        scored = fold >= 0
+        self.weights_ = stacking_weights(held[scored])
+        with np.errstate(divide="ignore"):
+            self.held_out_log_likelihood_ = (
+                np.log(held[scored]).mean(axis=0) if scored.any()
+                else np.zeros(len(specs)))
+        fitted = [self._fit_member(name, params, ann, gold) for name, params in specs]
+        post = np.tensordot(self.weights_, np.stack([m.soft_labels_.probs for m in fitted]),
+                            axes=1)
+        self.members_ = fitted
+        self.skills_ = np.tensordot(self.weights_, np.stack([m.skills_ for m in fitted]),
+                                    axes=1)
+        self.n_iter_ = max(m.n_iter_ for m in fitted)
+        self.converged_ = all(m.converged_ for m in fitted)
+        return normalize_rows(post)
+
+    def _predict(self, train: Annotations, post: np.ndarray, ann: Annotations,
+                 out: np.ndarray) -> np.ndarray:
+        """The probability of the answers ``out`` of ``ann`` from the posteriors ``post``
+        fitted on ``train``, through confusion matrices estimated from ``train`` and
+        ``post`` (with the pooled-confusion prior)."""
+        k = ann.n_classes
+        cube = K.pair_counts(train, post).reshape(-1, k, k)  # [w, l, k]
+        pooled = cube.sum(axis=0)
+        pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
+        counts = cube + self.prior_strength * pooled + _ALPHA
+        rows = counts / counts.sum(axis=1, keepdims=True)  # [w, l, k]: P(l | k) for w
+        item, worker, label = ann.item[out], ann.worker[out], ann.label[out]
+        return np.einsum("ak,ak->a", post[item], rows[worker, label])
+
+
+#: a pseudo-count on every confusion cell of the predictions (keeps them above 0)
+_ALPHA = 0.01

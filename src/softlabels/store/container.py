@@ -1,0 +1,612 @@
+"""`LabelStore`: encoded soft labels in Parquet files, appended without risk.
+
+A store is a folder::
+
+    labels.store/
+      manifest.json          what the store holds: codec, classes, provenance, parts
+      part-00000-<id>.parquet
+      part-00001-<id>.parquet
+
+Each part holds the rows of one write, in row groups of whole items (``items_per_group``
+items each), with the codec, classes and provenance in its schema metadata too. Readers
+open the parts memory-mapped and read only the columns and row groups they need.
+
+Appends are crash-safe: the new part is written under a temporary name, flushed to disk
+and renamed; only then is a new manifest written the same way and renamed over the old
+one. A process killed at any point leaves the old manifest, which names only complete
+parts (a part left behind by a killed append is not in it and is never read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from softlabels.core.errors import InputError
+from softlabels.core.soft import SoftLabels, class_array
+from softlabels.store.codecs import Codec, Fidelity, Sparse, codec_from_spec
+from softlabels.store.records import Encoded, ViewLabels, encode, item_runs
+
+__all__ = ["LabelStore", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+_META_KEY = b"softlabels.store"
+_LOCK = ".lock"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, flushed, then renamed."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _commit_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    """Put ``manifest`` in place: the moment an append takes effect."""
+    _write_durably(root / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One writer at a time (an advisory lock where the platform has one)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(root / _LOCK, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _jsonable_classes(classes: np.ndarray) -> list[Any]:
+    out = []
+    for c in classes.tolist():
+        if not isinstance(c, (str, int, float, bool)):
+            raise InputError(f"class {c!r} cannot be stored; use strings or numbers.")
+        out.append(c)
+    return out
+
+
+def _item_kind(ids: np.ndarray) -> str:
+    if ids.dtype.kind in "iub":
+        return "int"
+    if ids.dtype.kind in "OUS" and all(isinstance(v, str) for v in ids.tolist()):
+        return "str"
+    if ids.dtype.kind == "O" and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in ids.tolist()):
+        return "int"
+    raise InputError("item ids must be all integers or all strings to be stored.")
+
+
+# ---------------------------------------------------------------------- arrow columns
+def _fixed_column(a: np.ndarray) -> Any:
+    """A 2-D array as one fixed-size binary value per row (no nulls, no levels)."""
+    import pyarrow as pa
+
+    a = np.ascontiguousarray(a)
+    width = a.dtype.itemsize * (a.shape[1] if a.ndim == 2 else 1)
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), a.shape[0], [None, pa.py_buffer(a.tobytes())]
+    )
+
+
+def _fixed_numpy(column: Any, dtype: str) -> np.ndarray:
+    """The inverse of :func:`_fixed_column`: rows of ``dtype`` values."""
+    col = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    width = col.type.byte_width
+    n = len(col)
+    raw = np.frombuffer(col.buffers()[1], dtype=np.uint8)
+    raw = raw[col.offset * width : (col.offset + n) * width]
+    return raw.view(dtype).reshape(n, width // np.dtype(dtype).itemsize)
+
+
+def _table(enc: Encoded, start: int, stop: int, columns: dict[str, str]) -> Any:
+    """Rows ``start:stop`` of ``enc`` as an Arrow table."""
+    import pyarrow as pa
+
+    data: dict[str, Any] = {"item": pa.array(enc.item_ids[start:stop].tolist() if enc.item_ids.dtype.kind == "O" else enc.item_ids[start:stop])}
+    if isinstance(enc.codec, Sparse):
+        off = enc.arrays["offsets"]
+        lo, hi = int(off[start]), int(off[stop])
+        rel = pa.array((off[start : stop + 1] - lo).astype(np.int32))
+        data["indices"] = pa.ListArray.from_arrays(rel, pa.array(enc.arrays["indices"][lo:hi]))
+        data["values"] = pa.ListArray.from_arrays(rel, pa.array(enc.arrays["values"][lo:hi]))
+    else:
+        for name in columns:
+            data[name] = _fixed_column(enc.arrays[name][start:stop])
+    if enc.views:
+        data["box"] = _fixed_column(np.asarray(enc.boxes)[start:stop])
+        data["flip"] = pa.array(np.asarray(enc.flips)[start:stop])
+    elif enc.support is not None:
+        data["support"] = pa.array(enc.support[start:stop])
+    return pa.table(data)
+
+
+class LabelStore:
+    """A folder of encoded soft labels (see the module docstring).
+
+    Create one with :meth:`create`, open one with ``LabelStore(path)``; add rows with
+    :meth:`append`; read items by position (:meth:`read` with ``start``/``stop``) or by
+    id (``ids=``), decoded (:meth:`read`) or still encoded (:meth:`read_encoded`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._manifest = self._load_manifest()
+        self._files: dict[str, Any] = {}
+        self._index: tuple[np.ndarray, np.ndarray] | None = None
+        self._layout()
+
+    # ------------------------------------------------------------------ opening
+    def _load_manifest(self) -> dict[str, Any]:
+        mpath = self.path / MANIFEST
+        if not self.path.is_dir():
+            raise InputError(f"{self.path}: not a label store (no such folder).")
+        if not mpath.is_file():
+            raise InputError(f"{self.path}: not a label store (no {MANIFEST}).")
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputError(f"{mpath}: unreadable manifest ({err}).") from None
+        if manifest.get("format") != "softlabels-store":
+            raise InputError(f"{mpath}: not a softlabels store manifest.")
+        if manifest.get("format_version", 0) > FORMAT_VERSION:
+            raise InputError(f"{self.path}: written by a newer softlabels; upgrade to read it.")
+        return manifest
+
+    def _layout(self) -> None:
+        """Per row group: part, index in the part, first item and first row."""
+        rows = []
+        item = row = 0
+        for p, part in enumerate(self._manifest["parts"]):
+            for g, (n_items, n_rows) in enumerate(part["groups"]):
+                rows.append((p, g, item, row, n_items, n_rows))
+                item += n_items
+                row += n_rows
+        self._groups = np.array(rows, dtype=np.int64).reshape(-1, 6)
+        self._n_items, self._n_rows = item, row
+
+    # ------------------------------------------------------------------ creating
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        labels: SoftLabels | ViewLabels,
+        codec: Codec,
+        *,
+        items_per_group: int = 8192,
+        compression: str = "none",
+        box_dtype: str = "float16",
+        overwrite: bool = False,
+    ) -> LabelStore:
+        """Write a new store at ``path`` holding ``labels`` under ``codec``.
+
+        The store appears whole or not at all (it is built in a temporary folder beside
+        ``path`` and renamed). ``compression`` is Parquet's (``none``, ``zstd``,
+        ``snappy``, ...); ``items_per_group`` sets the row groups.
+        """
+        target = Path(path)
+        if isinstance(items_per_group, bool) or not isinstance(items_per_group, int) or items_per_group < 1:
+            raise InputError(f"items_per_group must be an integer >= 1; got {items_per_group!r}.")
+        parent = target.parent if str(target.parent) else Path(".")
+        if not parent.is_dir():
+            raise InputError(f"{target}: the folder {parent} does not exist.")
+        if target.exists() and not overwrite:
+            raise InputError(f"{target}: already exists (append to it, or overwrite it).")
+        if target.exists() and not (target / MANIFEST).is_file():
+            raise InputError(f"{target}: exists and is not a label store; not overwritten.")
+        _check_compression(compression)
+        enc = encode(labels, codec, box_dtype=box_dtype)
+        manifest: dict[str, Any] = {
+            "format": "softlabels-store",
+            "format_version": FORMAT_VERSION,
+            "kind": "views" if enc.views else "items",
+            "codec": codec.spec(),
+            "classes": _jsonable_classes(np.asarray(enc.classes)),
+            "item_ids": _item_kind(enc.item_ids) if enc.n_rows else None,
+            "provenance": enc.provenance,
+            "columns": {k: str(v.dtype) for k, v in enc.arrays.items() if k != "offsets"},
+            "box_dtype": box_dtype,
+            "support": enc.support is not None,
+            "items_per_group": items_per_group,
+            "compression": compression,
+            "fidelity": None,
+            "parts": [],
+        }
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.mkdir()
+        try:
+            part = _write_part(tmp, manifest, enc, 0)
+            manifest["parts"].append(part)
+            manifest["fidelity"] = enc.fidelity(labels).as_dict()
+            _commit_manifest(tmp, manifest)
+            if target.exists():
+                old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+            _fsync_dir(parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls(target)
+
+    def append(self, labels: SoftLabels | ViewLabels) -> None:
+        """Add the rows of ``labels`` (same kind, classes and codec parameters; item ids
+        new to the store). The store changes only when the append has fully succeeded."""
+        with _locked(self.path):
+            self._manifest = self._load_manifest()  # another writer may have appended
+            self._files.clear()
+            self._index = None
+            self._layout()
+            m = self._manifest
+            views = isinstance(labels, ViewLabels)
+            if views != (m["kind"] == "views"):
+                raise InputError(
+                    f"this store holds {m['kind']}; cannot append {type(labels).__name__}."
+                )
+            classes = _jsonable_classes(np.asarray(labels.classes))
+            if classes != m["classes"]:
+                raise InputError(
+                    f"classes differ from the store's ({classes[:5]} vs {m['classes'][:5]})."
+                )
+            if not views and (labels.support is not None) != m["support"]:
+                raise InputError("support: the store's rows and the new rows must both have it or both not.")
+            enc = encode(labels, self.codec, box_dtype=m["box_dtype"])
+            if enc.n_rows == 0:
+                return
+            kind = _item_kind(enc.item_ids)
+            if m["item_ids"] not in (None, kind):
+                raise InputError(f"the store's item ids are {m['item_ids']}s; the new ones are {kind}s.")
+            new_ids = enc.item_ids[item_runs(enc.item_ids)[:-1]] if views else enc.item_ids
+            old_ids = self.item_ids()
+            clash = np.isin(new_ids, old_ids) if old_ids.size else np.zeros(len(new_ids), bool)
+            if clash.any():
+                first = new_ids[np.flatnonzero(clash)[0]]
+                first = first.item() if isinstance(first, np.generic) else first
+                raise InputError(
+                    f"item {first!r} is already in the store ({int(clash.sum())} such items)."
+                )
+            manifest = json.loads(json.dumps(m))
+            manifest["item_ids"] = kind
+            part = _write_part(self.path, manifest, enc, len(m["parts"]))
+            manifest["parts"].append(part)
+            fid = enc.fidelity(labels)
+            if manifest["fidelity"] is not None:
+                fid = Fidelity(**manifest["fidelity"]).combine(fid)
+            manifest["fidelity"] = fid.as_dict()
+            _commit_manifest(self.path, manifest)
+            self._manifest = manifest
+            self._layout()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def codec(self) -> Codec:
+        return codec_from_spec(self._manifest["codec"])
+
+    @property
+    def classes(self) -> np.ndarray:
+        return class_array(self._manifest["classes"])
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._manifest["provenance"])
+
+    @property
+    def views(self) -> bool:
+        return self._manifest["kind"] == "views"
+
+    @property
+    def n_items(self) -> int:
+        return int(self._n_items)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows: items, or views for a store of views."""
+        return int(self._n_rows)
+
+    def __len__(self) -> int:
+        return self.n_items
+
+    @property
+    def fidelity(self) -> Fidelity | None:
+        f = self._manifest.get("fidelity")
+        return None if f is None else Fidelity(**f)
+
+    def nbytes(self) -> int:
+        """Bytes of the encoded labels (and boxes and flips), before compression."""
+        return int(sum(p["nbytes"] for p in self._manifest["parts"]))
+
+    def disk_bytes(self) -> int:
+        """Bytes of the store's committed files on disk (manifest included)."""
+        files = [self.path / MANIFEST] + [self.path / p["file"] for p in self._manifest["parts"]]
+        return int(sum(f.stat().st_size for f in files))
+
+    def info(self) -> dict[str, Any]:
+        """A summary: kind, counts, codec, classes, sizes and fidelity."""
+        fid = self.fidelity
+        n = max(self.n_rows, 1)
+        return {
+            "path": str(self.path),
+            "kind": self._manifest["kind"],
+            "n_items": self.n_items,
+            "n_rows": self.n_rows,
+            "n_parts": len(self._manifest["parts"]),
+            "n_row_groups": int(self._groups.shape[0]),
+            "codec": self.codec.describe(),
+            "n_classes": len(self._manifest["classes"]),
+            "classes": self._manifest["classes"],
+            "nbytes": self.nbytes(),
+            "bytes_per_row": self.nbytes() / n,
+            "disk_bytes": self.disk_bytes(),
+            "compression": self._manifest["compression"],
+            "provenance": self.provenance,
+            "fidelity": None if fid is None else fid.as_dict(),
+        }
+
+    # ------------------------------------------------------------------ reading
+    def _file(self, p: int) -> Any:
+        import pyarrow.parquet as pq
+
+        name = self._manifest["parts"][p]["file"]
+        if name not in self._files:
+            try:
+                self._files[name] = pq.ParquetFile(self.path / name, memory_map=True)
+            except OSError as err:
+                raise InputError(f"{self.path / name}: cannot be read ({err}).") from None
+        return self._files[name]
+
+    def _label_columns(self) -> list[str]:
+        if self._manifest["codec"]["codec"] == Sparse.name:
+            return ["indices", "values"]
+        return list(self._manifest["columns"])
+
+    def _read_groups(self, groups: np.ndarray, columns: list[str]) -> Any:
+        import pyarrow as pa
+
+        tables = []
+        # consecutive row groups of one part in one call
+        for p in np.unique(groups[:, 0]) if groups.size else []:
+            mine = groups[groups[:, 0] == p]
+            tables.append(self._file(int(p)).read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
+        if not tables:
+            return None
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+    def item_ids(self) -> np.ndarray:
+        """The id of every item, in store order (reads only the ``item`` column)."""
+        return self._id_index()[0]
+
+    def _id_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Item ids and the row offsets of the items ``(n_items + 1,)``."""
+        if self._index is None:
+            table = self._read_groups(self._groups[:, :2], ["item"])
+            rows = np.asarray([], dtype=np.int64) if table is None else _ids(table.column("item"))
+            if self.views:
+                runs = item_runs(rows)
+                self._index = (rows[runs[:-1]], runs)
+            else:
+                self._index = (rows, np.arange(rows.shape[0] + 1, dtype=np.int64))
+        return self._index
+
+    def _columns(self, labels: bool) -> list[str]:
+        cols = ["item"]
+        if labels:
+            cols += self._label_columns()
+        if self.views:
+            cols += ["box", "flip"]
+        elif self._manifest["support"]:
+            cols += ["support"]
+        return cols
+
+    def read_encoded(
+        self,
+        start: int | None = None,
+        stop: int | None = None,
+        *,
+        ids: Sequence[Any] | np.ndarray | None = None,
+    ) -> Encoded:
+        """Items ``start:stop`` (positions in store order), or the items ``ids`` in that
+        order, still encoded. Only the row groups that hold them are read."""
+        if ids is not None:
+            if start is not None or stop is not None:
+                raise InputError("give start/stop or ids, not both.")
+            return self._read_ids(ids)
+        lo, hi, _ = slice(start, stop).indices(self.n_items)
+        hi = max(hi, lo)
+        g = self._groups
+        g_lo, g_hi = g[:, 2], g[:, 2] + g[:, 4]
+        chosen = g[(g_hi > lo) & (g_lo < hi)]
+        table = self._read_groups(chosen[:, :2], self._columns(True))
+        if table is None:
+            return self._encoded(None)
+        first_item = int(chosen[0, 2])
+        runs = item_runs(_ids(table.column("item"))) if self.views else np.arange(table.num_rows + 1)
+        r0, r1 = int(runs[lo - first_item]), int(runs[hi - first_item])
+        return self._encoded(table.slice(r0, r1 - r0))
+
+    def _read_ids(self, ids: Any) -> Encoded:
+        import pyarrow as pa
+
+        wanted = np.asarray(ids)
+        if wanted.ndim != 1:
+            raise InputError(f"ids must be 1-D; got shape {wanted.shape}.")
+        all_ids, offsets = self._id_index()
+        import pandas as pd
+
+        pos = pd.Index(all_ids).get_indexer(wanted) if all_ids.size else np.full(len(wanted), -1)
+        if (pos < 0).any():
+            missing = wanted[np.flatnonzero(pos < 0)[0]]
+            missing = missing.item() if isinstance(missing, np.generic) else missing
+            raise InputError(f"item {missing!r} is not in the store ({int((pos < 0).sum())} missing).")
+        if wanted.size == 0:
+            return self._encoded(None)
+        g = self._groups
+        gi = np.searchsorted(g[:, 2], pos, side="right") - 1
+        used = np.unique(gi)
+        table = self._read_groups(g[used][:, :2], self._columns(True))
+        # rows of the table where each used group starts
+        group_row0 = np.zeros(len(used), dtype=np.int64)
+        np.cumsum(g[used][:-1, 5], out=group_row0[1:])
+        where = np.searchsorted(used, gi)
+        local_start = offsets[pos] - g[gi, 3] + group_row0[where]
+        lengths = offsets[pos + 1] - offsets[pos]
+        take = np.repeat(local_start - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths) + np.arange(lengths.sum())
+        return self._encoded(table.take(pa.array(take)))
+
+    def _encoded(self, table: Any) -> Encoded:
+        m = self._manifest
+        codec = self.codec
+        classes = np.asarray(m["classes"], dtype=object)
+        if table is None:
+            table = _empty_table(self)
+        ids = _ids(table.column("item"))
+        if isinstance(codec, Sparse):
+            idx = table.column("indices").combine_chunks()
+            vals = table.column("values").combine_chunks()
+            off = idx.offsets.to_numpy().astype(np.int64)
+            arrays = {
+                "offsets": off - off[0],
+                "indices": idx.flatten().to_numpy(zero_copy_only=False).astype(m["columns"]["indices"], copy=False),
+                "values": vals.flatten().to_numpy(zero_copy_only=False).astype(m["columns"]["values"], copy=False),
+            }
+        else:
+            arrays = {name: _fixed_numpy(table.column(name), dt) for name, dt in m["columns"].items()}
+        enc = Encoded(codec, arrays, classes, ids, self.provenance, views=self.views, box_dtype=m["box_dtype"])
+        if self.views:
+            enc.boxes = _fixed_numpy(table.column("box"), m["box_dtype"])
+            enc.flips = table.column("flip").to_numpy(zero_copy_only=False).astype(bool)
+        elif m["support"]:
+            enc.support = table.column("support").to_numpy().astype(np.float64)
+        return enc
+
+    def read(
+        self,
+        start: int | None = None,
+        stop: int | None = None,
+        *,
+        ids: Sequence[Any] | np.ndarray | None = None,
+    ) -> SoftLabels | ViewLabels:
+        """As :meth:`read_encoded`, decoded into :class:`SoftLabels` or
+        :class:`ViewLabels` (with the store's classes and provenance)."""
+        return self.read_encoded(start, stop, ids=ids).labels()
+
+    def iter_encoded(self, items_per_block: int | None = None) -> Iterator[Encoded]:
+        """The whole store in blocks of items (by default one row group each)."""
+        step = items_per_block or int(self._manifest["items_per_group"])
+        for lo in range(0, self.n_items, step):
+            yield self.read_encoded(lo, lo + step)
+
+
+def _ids(column: Any) -> np.ndarray:
+    """An item-id column as a numpy array (strings as objects)."""
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _empty_table(store: LabelStore) -> Any:
+    import pyarrow as pa
+
+    p = store._file(0)
+    schema = p.schema_arrow
+    cols = store._columns(True)
+    return pa.table({c: pa.array([], type=schema.field(c).type) for c in cols})
+
+
+def _check_compression(compression: str) -> None:
+    allowed = ("none", "snappy", "gzip", "brotli", "lz4", "zstd")
+    if compression not in allowed:
+        raise InputError(f"compression must be one of {list(allowed)}; got {compression!r}.")
+
+
+def _options(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Parquet writer options: no dictionaries (the codes are already compact), no
+    statistics on the binary columns."""
+    return {
+        "compression": manifest["compression"],
+        "use_dictionary": False,
+        "write_statistics": ["item"],
+    }
+
+
+def _write_part(root: Path, manifest: dict[str, Any], enc: Encoded, seq: int) -> dict[str, Any]:
+    """Write ``enc`` as a new part file in ``root``; return its manifest entry."""
+    import pyarrow.parquet as pq
+
+    name = f"part-{seq:05d}-{uuid.uuid4().hex[:8]}.parquet"
+    per_group = int(manifest["items_per_group"])
+    runs = item_runs(enc.item_ids) if enc.views else np.arange(enc.n_rows + 1, dtype=np.int64)
+    n_items = runs.shape[0] - 1
+    bounds = list(range(0, n_items, per_group)) + [n_items]
+    meta = json.dumps(
+        {
+            "codec": manifest["codec"],
+            "classes": manifest["classes"],
+            "provenance": manifest["provenance"],
+            "kind": manifest["kind"],
+            "format_version": FORMAT_VERSION,
+        }
+    ).encode()
+    columns = manifest["columns"]
+    groups = []
+    tmp = root / f".{name}.tmp"
+    writer = None
+    try:
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            r0, r1 = int(runs[a]), int(runs[b])
+            table = _table(enc, r0, r1, columns)
+            if writer is None:
+                schema = table.schema.with_metadata({_META_KEY: meta})
+                writer = pq.ParquetWriter(tmp, schema, **_options(manifest))
+            writer.write_table(table.replace_schema_metadata({_META_KEY: meta}), row_group_size=max(r1 - r0, 1))
+            groups.append([b - a, r1 - r0])
+        if writer is None:  # no rows: an empty part keeps the schema
+            table = _table(enc, 0, 0, columns)
+            writer = pq.ParquetWriter(tmp, table.schema.with_metadata({_META_KEY: meta}), **_options(manifest))
+            writer.write_table(table.replace_schema_metadata({_META_KEY: meta}))
+            groups.append([0, 0])
+        writer.close()
+        writer = None
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / name)
+        _fsync_dir(root)
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return {"file": name, "n_items": n_items, "n_rows": enc.n_rows, "groups": groups, "nbytes": enc.nbytes()}

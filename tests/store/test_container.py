@@ -1,0 +1,284 @@
+"""LabelStore: layout, partial reads, appends, and appends killed half-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from softlabels import InputError, SoftLabels
+from softlabels.store import Dense, LabelStore, LogQuant, Sparse, TopK, TopKPacked, ViewLabels
+from softlabels.store.container import MANIFEST
+
+C = 12
+
+
+def _soft(n: int, seed: int = 0, start: int = 0, support: bool = True) -> SoftLabels:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(C, 0.3), size=n)
+    return SoftLabels(
+        p, [f"k{j}" for j in range(C)], np.arange(start, start + n) * 10,
+        provenance={"method": "teacher", "params": {"T": 1.5}},
+        support=np.arange(n, dtype=float) if support else None,
+    )
+
+
+def _views(n_items: int, per: int = 3, seed: int = 0, start: int = 0) -> ViewLabels:
+    rng = np.random.default_rng(seed)
+    n = n_items * per
+    return ViewLabels(
+        rng.dirichlet(np.full(C, 0.3), size=n), np.arange(C),
+        np.repeat([f"img{i}" for i in range(start, start + n_items)], per),
+        boxes=rng.random((n, 4)), flips=rng.random(n) < 0.5, provenance={"crops": per},
+    )
+
+
+def test_layout_metadata_and_row_groups(tmp_path):
+    soft = _soft(250)
+    store = LabelStore.create(tmp_path / "s", soft, TopK(3, values="float16"), items_per_group=100)
+    manifest = json.loads((tmp_path / "s" / MANIFEST).read_text())
+    assert manifest["codec"] == {"codec": "topk", "k": 3, "index": "uint16", "values": "float16",
+                                 "fill": "marginal", "floor": 1e-7}
+    assert manifest["classes"] == [f"k{j}" for j in range(C)]
+    assert manifest["provenance"]["method"] == "teacher"
+    (part,) = manifest["parts"]
+    assert part["groups"] == [[100, 100], [100, 100], [50, 50]]
+    meta = pq.ParquetFile(tmp_path / "s" / part["file"]).schema_arrow.metadata
+    embedded = json.loads(meta[b"softlabels.store"])
+    assert embedded["codec"]["k"] == 3 and embedded["classes"][0] == "k0"
+    assert pq.ParquetFile(tmp_path / "s" / part["file"]).metadata.num_row_groups == 3
+    info = store.info()
+    assert info["nbytes"] == 250 * 3 * (2 + 2) and info["bytes_per_row"] == 12
+    assert info["fidelity"]["n_rows"] == 250
+    assert info["fidelity"]["mean_kl"] == pytest.approx(TopK(3, values="float16").fidelity(soft.probs).mean_kl)
+
+
+@pytest.mark.parametrize(
+    "codec", [TopK(4), Dense("float32"), Dense("bfloat16"), LogQuant(), TopKPacked(3), Sparse()]
+)
+def test_slices_and_ids_read_what_was_written(tmp_path, codec):
+    soft = _soft(230)
+    store = LabelStore.create(tmp_path / "s", soft, codec, items_per_group=64)
+    whole = store.read()
+    expected = codec.decode(codec.encode(soft.probs), C)
+    np.testing.assert_allclose(whole.probs, expected, atol=1e-12)
+    assert whole.provenance == soft.provenance and whole.classes.tolist() == soft.classes.tolist()
+    part = store.read(60, 130)
+    assert part.item_ids.tolist() == soft.item_ids[60:130].tolist()
+    np.testing.assert_allclose(part.probs, expected[60:130], atol=1e-12)
+    np.testing.assert_array_equal(part.support, soft.support[60:130])
+    picked = store.read(ids=[2290, 0, 650, 10])
+    assert picked.item_ids.tolist() == [2290, 0, 650, 10]
+    np.testing.assert_allclose(picked.probs, expected[[229, 0, 65, 1]], atol=1e-12)
+    assert store.read(5, 5).n_items == 0
+
+
+def test_reads_touch_only_the_needed_row_groups(tmp_path, monkeypatch):
+    store = LabelStore.create(tmp_path / "s", _soft(500), TopK(2), items_per_group=50)
+    calls = []
+    original = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, columns=None, **kw):
+        calls.append((list(groups), list(columns)))
+        return original(self, groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    store.read(120, 160)
+    assert calls == [([2, 3], ["item", "indices", "values", "support"])]
+    calls.clear()
+    store.item_ids()  # the id index: the item column only
+    assert calls == [(list(range(10)), ["item"])]
+    calls.clear()
+    store.read(ids=[4990, 10])
+    assert calls == [([0, 9], ["item", "indices", "values", "support"])]
+
+
+def test_views_store(tmp_path):
+    views = _views(40, per=3)
+    store = LabelStore.create(tmp_path / "v", views, TopK(5), items_per_group=7)
+    assert store.n_items == 40 and store.n_rows == 120 and store.views
+    assert store.info()["bytes_per_row"] == 29  # FKD's layout per crop
+    part = store.read(10, 13)
+    assert part.item_ids.tolist() == ["img10"] * 3 + ["img11"] * 3 + ["img12"] * 3
+    np.testing.assert_allclose(part.boxes, views.boxes[30:39], atol=5e-4)
+    np.testing.assert_array_equal(part.flips, views.flips[30:39])
+    picked = store.read(ids=["img39", "img2"])
+    assert picked.item_ids.tolist() == ["img39"] * 3 + ["img2"] * 3
+    np.testing.assert_array_equal(picked.flips, views.flips[[117, 118, 119, 6, 7, 8]])
+    codec = TopK(5)
+    np.testing.assert_allclose(
+        picked.probs, codec.decode(codec.encode(views.probs[[117, 118, 119, 6, 7, 8]]), C), atol=1e-12
+    )
+
+
+def test_append_adds_rows_and_checks_them(tmp_path):
+    store = LabelStore.create(tmp_path / "s", _soft(100), TopK(3), items_per_group=30)
+    store.append(_soft(50, seed=1, start=100))
+    again = LabelStore(tmp_path / "s")
+    assert again.n_items == 150 and again.info()["n_parts"] == 2
+    assert again.item_ids().tolist() == (np.arange(150) * 10).tolist()
+    both = again.read(90, 110)
+    assert both.item_ids.tolist() == (np.arange(90, 110) * 10).tolist()
+    assert again.fidelity.n_rows == 150
+    with pytest.raises(InputError, match="item 0 is already in the store"):
+        again.append(_soft(5))
+    other = SoftLabels(np.full((1, 2), 0.5), ["a", "b"], [9999])
+    with pytest.raises(InputError, match="classes differ"):
+        again.append(other)
+    with pytest.raises(InputError, match="holds items"):
+        again.append(_views(2))
+    with pytest.raises(InputError, match="support"):
+        again.append(_soft(3, start=1000, support=False))
+    assert LabelStore(tmp_path / "s").n_items == 150
+
+
+def test_create_refuses_what_it_should(tmp_path):
+    LabelStore.create(tmp_path / "s", _soft(5), TopK(2))
+    with pytest.raises(InputError, match="already exists"):
+        LabelStore.create(tmp_path / "s", _soft(5), TopK(2))
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError, match="not a label store"):
+        LabelStore.create(tmp_path / "plain", _soft(5), TopK(2), overwrite=True)
+    with pytest.raises(InputError, match="not a label store"):
+        LabelStore(tmp_path / "plain")
+    with pytest.raises(InputError, match="does not exist"):
+        LabelStore.create(tmp_path / "no" / "s", _soft(5), TopK(2))
+    with pytest.raises(InputError, match="compression"):
+        LabelStore.create(tmp_path / "t", _soft(5), TopK(2), compression="rar")
+    with pytest.raises(InputError, match="k=20 is more than the 12 classes"):
+        LabelStore.create(tmp_path / "t", _soft(5), TopK(20))
+    assert not (tmp_path / "t").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "s"]  # no temporary folder left
+    store = LabelStore.create(tmp_path / "s", _soft(7), Dense(), overwrite=True)
+    assert store.n_items == 7
+    with pytest.raises(InputError, match="not in the store"):
+        store.read(ids=[12345])
+
+
+@settings(max_examples=15)
+@given(
+    sizes=st.lists(st.integers(0, 40), min_size=1, max_size=4),
+    per_group=st.integers(1, 17),
+    which=st.integers(0, 3),
+)
+def test_appended_store_reads_back_in_order(sizes, per_group, which):
+    codec = [TopK(2, values="log8"), Dense("float16"), Sparse(), TopKPacked(4)][which]
+    parts, start = [], 0
+    for i, n in enumerate(sizes):
+        parts.append(_soft(n, seed=i, start=start))
+        start += n
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LabelStore.create(Path(tmp) / "s", parts[0], codec, items_per_group=per_group)
+        for soft in parts[1:]:
+            store.append(soft)
+        store = LabelStore(Path(tmp) / "s")
+        assert store.n_items == start
+        whole = store.read()
+        assert whole.item_ids.tolist() == (np.arange(start) * 10).tolist()
+        assert whole.provenance == parts[0].provenance
+        if start:
+            probs = np.vstack([s.probs for s in parts])
+            np.testing.assert_allclose(whole.probs, codec.decode(codec.encode(probs), C), atol=1e-12)
+            lo = start // 3
+            assert store.read(lo, lo + 5).item_ids.tolist() == (np.arange(lo, min(lo + 5, start)) * 10).tolist()
+
+
+# ------------------------------------------------------------------ killed appends
+KILLER = r"""
+import os, signal, sys
+import numpy as np
+from softlabels import SoftLabels
+from softlabels.store import LabelStore, container
+
+path, mode = sys.argv[1], sys.argv[2]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if mode == "mid-part":
+    import pyarrow.parquet as pq
+    original, calls = pq.ParquetWriter.write_table, []
+    def write_table(self, table, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            die()
+        return original(self, table, *args, **kwargs)
+    pq.ParquetWriter.write_table = write_table
+elif mode == "before-commit":
+    container._commit_manifest = die
+elif mode == "mid-manifest":
+    def half(path_, data):
+        with open(path_.with_name("." + path_.name + ".x.tmp"), "wb") as fh:
+            fh.write(data[: len(data) // 2])
+            fh.flush()
+        die()
+    container._write_durably = half
+rng = np.random.default_rng(5)
+n = int(sys.argv[3])
+soft = SoftLabels(rng.dirichlet(np.full(12, 0.3), size=n), [f"k{j}" for j in range(12)],
+                  np.arange(10**6, 10**6 + n) * 10,
+                  provenance={"method": "teacher", "params": {"T": 1.5}}, support=np.ones(n))
+print("appending", flush=True)
+LabelStore(path).append(soft)
+print("done", flush=True)
+"""
+
+
+def _run_killer(path: Path, mode: str, n: int, kill_after: float | None = None) -> int:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(path), mode, str(n)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    if kill_after is not None:
+        assert proc.stdout.readline().strip() == "appending"
+        time.sleep(kill_after)
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=120)
+    return proc.returncode
+
+
+@pytest.mark.parametrize("mode", ["mid-part", "before-commit", "mid-manifest"])
+def test_a_killed_append_leaves_the_earlier_store(tmp_path, mode):
+    soft = _soft(120)
+    LabelStore.create(tmp_path / "s", soft, TopK(3, values="log8"), items_per_group=20)
+    before = LabelStore(tmp_path / "s").read()
+    manifest = (tmp_path / "s" / MANIFEST).read_bytes()
+    assert _run_killer(tmp_path / "s", mode, 100) == -signal.SIGKILL
+    assert (tmp_path / "s" / MANIFEST).read_bytes() == manifest
+    after = LabelStore(tmp_path / "s")
+    assert after.n_items == 120
+    assert after.read().equals(before)
+    # and the store still takes appends
+    after.append(_soft(10, start=500))
+    assert LabelStore(tmp_path / "s").n_items == 130
+
+
+def test_an_append_killed_at_a_random_moment(tmp_path):
+    """A real append of many rows, killed after a delay: either it committed or the
+    store is exactly as before; never anything in between."""
+    LabelStore.create(tmp_path / "s", _soft(50), TopK(3), items_per_group=1000)
+    before = LabelStore(tmp_path / "s").read()
+    outcomes = set()
+    for delay in (0.0, 0.05, 0.2, 0.5):
+        code = _run_killer(tmp_path / "s", "timed", 300_000, kill_after=delay)
+        store = LabelStore(tmp_path / "s")
+        if code == 0:
+            outcomes.add("committed")
+            assert store.n_items == 300_050
+            break
+        outcomes.add("killed")
+        assert store.n_items == 50
+        assert store.read().equals(before)
+    assert "killed" in outcomes

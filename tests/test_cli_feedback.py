@@ -1,0 +1,106 @@
+"""Progress, --quiet and --json: what a command prints while and after it works."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from softlabels.cli import feedback
+from test_cli_rules import run  # noqa: F401
+from test_cli_robustness import ANSWERS, VOTES
+
+
+@pytest.fixture()
+def answers(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text(ANSWERS)
+    return path
+
+
+def test_always_prints_each_step_as_plain_lines(answers, tmp_path, capsys):
+    code, out, err = run(capsys, "aggregate", answers, "-o", tmp_path / "l.csv", "--progress", "always")
+    assert code == 0, err
+    steps = [line.split(":")[0] for line in err.splitlines() if line.endswith(" s]")]
+    assert steps[0] == "reading answers.csv" and "writing l.csv" in steps
+    assert any(s.startswith("fitting dawid-skene") for s in steps)
+    assert "reading answers.csv: done: 0.0 of 0.0 MB (100%)" in err
+    assert "softlabels aggregate" in out  # the summary is unchanged
+
+
+@pytest.mark.parametrize("mode", ["auto", "never"])
+def test_short_steps_print_no_progress_in_a_pipe(answers, tmp_path, capsys, mode):
+    code, _, err = run(capsys, "aggregate", answers, "-o", tmp_path / "l.csv", "--progress", mode)
+    assert code == 0, err
+    assert err == ""
+
+
+def test_a_long_step_prints_periodic_lines(capsys, monkeypatch):
+    monkeypatch.setattr(feedback, "LINE_EVERY", 0.05)
+    with feedback.phase("writing big.csv"):
+        time.sleep(0.3)
+    with feedback.phase("reading big.csv", unit="MB") as update:
+        for done in range(1, 6):
+            update(done, total=5.0)
+            time.sleep(0.06)
+    err = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("writing big.csv: working [") for line in err) >= 2
+    assert err[-1].startswith("reading big.csv: done: 5.0 of 5.0 MB (100%) [")
+    assert any("of 5.0 MB" in line for line in err[:-1] if line.startswith("reading"))
+
+
+def test_quiet_prints_nothing_and_still_writes(answers, tmp_path, capsys):
+    out_file = tmp_path / "l.csv"
+    code, out, err = run(capsys, "aggregate", answers, "-o", out_file, "--quiet")
+    assert (code, out, err) == (0, "", "")
+    assert out_file.exists()
+
+
+def test_json_is_one_machine_readable_object(answers, tmp_path, capsys):
+    code, out, err = run(capsys, "aggregate", answers, "-o", tmp_path / "l.csv", "--json",
+                         "-m", "majority-vote")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["command"] == "aggregate"
+    facts = summary["tables"][0]["table"]
+    assert facts["answers"] == 9 and facts["items"] == 3 and facts["workers"] == 3
+    assert facts["method"] == "majority-vote"
+    assert any("soft labels -> " in m for m in summary["messages"])
+
+
+def test_json_on_a_table_command(tmp_path, capsys):
+    votes = tmp_path / "votes.csv"
+    votes.write_text(VOTES)
+    code, out, err = run(capsys, "rules", "analyze", votes, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["command"] == "rules analyze"
+    rows = summary["tables"][0]["table"]
+    assert [r["rule"] for r in rows] == ["link", "short"]
+    assert rows[0]["coverage"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [(["--progress", "sometimes"], "--progress must be one of auto, always, never; got 'sometimes'"),
+     (["--quiet", "--json"], "--quiet and --json exclude each other")],
+)
+def test_bad_feedback_options(answers, tmp_path, capsys, extra, expected):
+    code, out, err = run(capsys, "aggregate", answers, "-o", tmp_path / "l.csv", *extra)
+    assert code == 2 and err.strip() == f"error: {expected}." and out == ""
+    assert not (tmp_path / "l.csv").exists()
+
+
+def test_stdout_table_with_quiet_or_json(answers, tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    class Stdin:
+        buffer = io.BytesIO(ANSWERS.encode())
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-", "--quiet")
+    assert code == 0 and err == "" and out.startswith("item,label,confidence,support,x,y\n")
+    code, out, err = run(capsys, "aggregate", answers, "-o", "-", "--json")
+    assert code == 2 and "--json cannot share it" in err and out == ""
