@@ -3,14 +3,17 @@ snorkel 0.10's LabelModel, and a leave-one-rule-set-out choice of the default.
 
 Rule sets (benchmarks/rulesets/): two independent YouTube comment spam sets (keyword
 rules; structural rules), each scored on every one of the five YouTube Spam Collection
-files (../shared/data/spam), and threshold rules on scikit-learn's breast cancer, wine
+files (../shared/data/spam), the package's own example spam rules
+(softlabels.infer.rules.examples.SPAM_RULES, written while reading files 01-04) on the
+same five files, and threshold rules on scikit-learn's breast cancer, wine
 (3 classes) and iris (3 classes) tables. Every model is fitted on the vote matrix it is
 scored on (transductive), on all items.
 
 Accuracy is snorkel's spam tutorial scoring: every item, the prediction
 ``snorkel.utils.probs_to_preds(probs)`` with its default tie policy ("random", a fixed
-hash of the row number, the same for every model), so uncovered items and ties count
-as a random guess. NLL is the mean of ``-log P(true class)`` over all items (the
+hash of the row number, the same for every model), so ties, and the items without a
+vote of the models that give them the class prior (majority vote, snorkel, uncovered
+"prior"), count as a random guess. NLL is the mean of ``-log P(true class)`` over all items (the
 probabilities clipped at 1e-6), for the models that give probabilities.
 
 Leave-one-set-out: for each held-out rule set (a spam set with its five files, or a
@@ -18,7 +21,11 @@ table), the variant chosen on the other sets by the criterion (fewest scored mat
 where it is below majority vote or below snorkel's mean accuracy, then the highest
 mean accuracy; on equal scores the current default) is scored on the held-out set.
 Candidates: every LabelModel model x class_balance ("uniform", "learn") x alpha (0.1,
-1, 10) and MatrixCompletionLabelModel (abstentions ignored or modelled). Majority
+1, 10) (the hierarchical one-coin model at its default pooling and prior accuracy), the
+hierarchical one-coin model (uniform, alpha 1) x pooling (30, 100, 300, 1000) x
+prior_accuracy (0.7, 0.9), each with uncovered "prior" (items without a vote get the
+class prior) or "abstentions" (they get the posterior given that every rule abstained),
+and MatrixCompletionLabelModel (abstentions ignored or modelled). Majority
 vote with ties broken by the data-programming model is shown for reference only.
 
     python benchmarks/rules_suite.py --output benchmarks/_out/rules_suite.md \
@@ -39,6 +46,7 @@ from infer_rules import DATA, majority
 from rulesets import spam_keywords, spam_structure, tabular
 
 from softlabels.infer.rules import LabelModel, MatrixCompletionLabelModel, apply_rules, vote_summary
+from softlabels.infer.rules.examples import SPAM_RULES
 
 SNORKEL_SEEDS = range(5)
 SNORKEL_EPOCHS = 500
@@ -50,10 +58,12 @@ Unit = tuple[str, str, np.ndarray, np.ndarray, int]  # group, name, L, truth, n_
 def load_units() -> list[Unit]:
     units: list[Unit] = []
     files = sorted(DATA.glob("Youtube0*.csv")) if DATA.is_dir() else []
-    for group, module in (("spam_keywords", spam_keywords), ("spam_structure", spam_structure)):
+    spam = (("spam_keywords", spam_keywords.RULES), ("spam_structure", spam_structure.RULES),
+            ("spam_examples", SPAM_RULES))
+    for group, rules in spam:
         for path in files:
             frame = pd.read_csv(path)
-            L = apply_rules(module.RULES, frame, classes=2).to_numpy()
+            L = apply_rules(rules, frame, classes=2).to_numpy()
             units.append((group, f"{group} / {path.stem}", L, frame["CLASS"].to_numpy(), 2))
     for name in ("breast_cancer", "wine", "iris"):
         X, y, rules, k = tabular.load(name)
@@ -62,14 +72,37 @@ def load_units() -> list[Unit]:
 
 
 ALPHAS = (0.1, 1.0, 10.0)
-_DEFAULT = LabelModel()
-DEFAULT = f"{_DEFAULT.model}, {_DEFAULT.class_balance}, alpha={_DEFAULT.alpha:g}"
+POOLINGS = (30.0, 100.0, 300.0, 1000.0)
+PRIOR_ACCURACIES = (0.7, 0.9)
+UNCOVERED = ("prior", "abstentions")
+HIERARCHICAL = "hierarchical-one-coin"
 
 
-def ours(model: str, balance: str, alpha: float) -> Callable[[np.ndarray, int], np.ndarray]:
-    return lambda L, k: LabelModel(
-        model=model, class_balance=balance, alpha=alpha, classes=k
-    ).fit(L).soft_labels_.probs
+def label(model: LabelModel) -> str:
+    """``model, class_balance, alpha=...`` with the pooling and prior accuracy of the
+    hierarchical model and ``uncovered=abstentions`` where they apply."""
+    parts = [model.model, str(model.class_balance), f"alpha={model.alpha:g}"]
+    if model.model == HIERARCHICAL:
+        parts += [f"pooling={model.pooling:g}", f"prior_accuracy={model.prior_accuracy:g}"]
+    if model.uncovered != "prior":
+        parts.append(f"uncovered={model.uncovered}")
+    return ", ".join(parts)
+
+
+DEFAULT = label(LabelModel())
+
+
+def ours(**params: object) -> Callable[[np.ndarray, int], np.ndarray]:
+    return lambda L, k: LabelModel(classes=k, **params).fit(L).soft_labels_.probs  # type: ignore[arg-type]
+
+
+def candidates() -> list[dict[str, object]]:
+    """LabelModel parameters of the candidate defaults (without duplicates)."""
+    grid = [dict(model=model, class_balance=balance, alpha=alpha)
+            for model in LabelModel.MODELS for balance in ("uniform", "learn") for alpha in ALPHAS]
+    grid += [dict(model=HIERARCHICAL, class_balance="uniform", alpha=1.0, pooling=pooling,
+                  prior_accuracy=prior) for pooling in POOLINGS for prior in PRIOR_ACCURACIES]
+    return [{**params, "uncovered": uncovered} for params in grid for uncovered in UNCOVERED]
 
 
 def matrix_completion(abstain: str) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -77,13 +110,13 @@ def matrix_completion(abstain: str) -> Callable[[np.ndarray, int], np.ndarray]:
 
 
 def variants() -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
-    """The candidate defaults: every LabelModel model x class_balance x alpha, and
-    MatrixCompletionLabelModel with abstentions ignored (its default) or modelled."""
+    """The candidate defaults: every LabelModel model x class_balance x alpha, the
+    hierarchical one-coin model x pooling x prior_accuracy, each with the class prior or
+    the abstentions on the items without a vote, and MatrixCompletionLabelModel with
+    abstentions ignored (its default) or modelled."""
     out = {}
-    for model in LabelModel.MODELS:
-        for balance in ("uniform", "learn"):
-            for alpha in ALPHAS:
-                out[f"{model}, {balance}, alpha={alpha:g}"] = ours(model, balance, alpha)
+    for params in candidates():
+        out.setdefault(label(LabelModel(**params)), ours(**params))  # type: ignore[arg-type]
     out["matrix-completion, abstain=ignore"] = matrix_completion("ignore")
     out["matrix-completion, abstain=model"] = matrix_completion("model")
     return out
@@ -93,7 +126,7 @@ def tie_breakers() -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
     """Not a candidate (no LabelModel setting gives it): majority vote with its ties
     broken by the data-programming posterior, next to "pooled-one-coin" (ties broken by
     the one-coin posterior)."""
-    run = ours("data-programming", "uniform", 1.0)
+    run = ours(model="data-programming", class_balance="uniform", alpha=1.0)
     return {"MV, ties by data-programming": lambda L, k: majority(L, k) + 1e-3 * run(L, k)}
 
 
@@ -200,13 +233,13 @@ def main() -> None:
                               "rule accuracy", "rule coverage"], summary), ""]
     sets = [u[1] for u in units]
     short = [name.replace("spam_keywords / Youtube0", "kw ").replace("spam_structure / Youtube0", "st ")
-             for name in sets]
+             .replace("spam_examples / Youtube0", "ex ") for name in sets]
     acc = frame.pivot(index="method", columns="set", values="accuracy")[sets]
     std = frame[frame.method == "snorkel"].set_index("set")["accuracy_std"]
     order = ["majority vote", "snorkel", *methods, *tie_breakers()]
     rows = [[m] + [f"{acc.loc[m, c]:.3f}" for c in sets] + [f"{acc.loc[m].mean():.4f}"] for m in order]
     parts += ["### Accuracy, all items", "",
-              "Columns: kw = spam_keywords, st = spam_structure, with the file number "
+              "Columns: kw = spam_keywords, st = spam_structure, ex = spam_examples, with the file number "
               "(1 Psy, 2 KatyPerry, 3 LMFAO, 4 Eminem, 5 Shakira). snorkel: mean over seeds "
               f"{SNORKEL_SEEDS.start}-{SNORKEL_SEEDS.stop - 1}, {SNORKEL_EPOCHS} epochs (largest "
               f"std over seeds {std.max():.3f}).", "",

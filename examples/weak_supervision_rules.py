@@ -35,8 +35,10 @@ rules = [*SPAM_RULES, question]
 votes = apply_rules(rules, comments, classes=2)  # one column per rule, -1 = abstain
 print(analyze_rules(votes).round(2).to_string())
 
-model = LabelModel().fit(votes)  # majority vote, ties split by per-rule accuracies
+model = LabelModel().fit(votes)  # per-rule accuracies pooled towards a shared one
 soft = model.soft_labels_
 table = comments.assign(spam=soft.probs[:, SPAM].round(3), votes=soft.support.astype(int))
-print(f"\nshared rule accuracy {model.shared_accuracy_:.3f}")
+print("\nfitted rule accuracies")
+print(model.reliability_frame().round(3).to_string(index=False))
+print(f"P(spam) of a comment no rule votes on: {model.uncovered_probs_[SPAM]:.3f}")
 print(table.to_string(index=False, max_colwidth=50))

@@ -24,7 +24,7 @@ def test_always_prints_each_step_as_plain_lines(answers, tmp_path, capsys):
     assert code == 0, err
     steps = [line.split(":")[0] for line in err.splitlines() if line.endswith(" s]")]
     assert steps[0] == "reading answers.csv" and "writing l.csv" in steps
-    assert any(s.startswith("fitting dawid-skene") for s in steps)
+    assert any(s.startswith("fitting ") for s in steps)
     assert "reading answers.csv: done: 0.0 of 0.0 MB (100%)" in err
     assert "softlabels aggregate" in out  # the summary is unchanged
 

@@ -14,6 +14,7 @@ import softlabels
 from softlabels import SoftLabels
 from softlabels.cli import app, main
 from softlabels.cli.rules import rules_app
+from softlabels.infer.rules import LabelModel
 
 RULES = textwrap.dedent("""
     from softlabels.infer.rules import labeling_function
@@ -189,7 +190,10 @@ def test_fit_writes_soft_labels(votes_file, files, capsys):
     assert soft.classes.tolist() == ["ham", "spam"]
     assert soft.item_ids.tolist() == ["c1", "c2", "c3", "c4", "c5"]
     assert soft.hard().tolist()[:4] == ["ham", "spam", "spam", "ham"]
-    np.testing.assert_allclose(soft.probs[4], [0.5, 0.5])  # no vote: the prior
+    # no vote: P(class | every rule abstains), the default's uncovered posterior
+    L = [[-1, 0, -1], [1, -1, 1], [-1, -1, 1], [-1, 0, -1], [-1, -1, -1]]
+    np.testing.assert_allclose(soft.probs[4], LabelModel(classes=2).fit(L).uncovered_probs_, rtol=1e-6)
+    assert soft.probs[4, 0] > 0.5  # the spam rules fire on every spam item with a vote
     assert soft.support.tolist() == [1, 2, 1, 1, 0]
     assert pd.read_csv(rules_out)["rule"].tolist() == ["link", "short", "check_out"]
     assert "80.0% with a vote" in stdout

@@ -10,7 +10,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"
 PRINTS = {
     "compare_crowd_models.py": "dawid-skene",
     "find_label_errors.py": "labels are really wrong",
-    "weak_supervision_rules.py": "shared rule accuracy",
+    "weak_supervision_rules.py": "fitted rule accuracies",
     "distill_from_teachers.py": "student on soft labels: test accuracy",
     "scale_out_dask.py": "largest difference from the in-process fit",
 }

@@ -71,3 +71,18 @@ def test_rule_sets_are_realistic_sizes_and_abstain():
     assert votes.tolist() == [-1] * 7 + [0] * 3
     band = tabular.threshold("alcohol", "in", (0.4, 0.6), 1).apply(x)
     assert band.tolist() == [-1] * 4 + [1] * 2 + [-1] * 4
+
+
+def test_candidates_are_distinct_and_include_the_default(rs):
+    labels = [rs.label(rs.LabelModel(**params)) for params in rs.candidates()]
+    # the hierarchical model of the alpha grid (uniform, alpha 1, default pooling and
+    # prior) is also in the pooling grid, once per handling of silent items
+    assert len(set(labels)) == len(labels) - len(rs.UNCOVERED)
+    assert len(rs.variants()) == len(set(labels)) + 2  # and the two matrix-completion models
+    assert rs.DEFAULT in rs.variants()
+    # the hierarchical model is labelled with its pooling and prior, the silent items' rule last
+    params = dict(model="hierarchical-one-coin", class_balance="uniform", alpha=1.0, pooling=30.0,
+                  prior_accuracy=0.7, uncovered="abstentions")
+    assert rs.label(rs.LabelModel(**params)) == (
+        "hierarchical-one-coin, uniform, alpha=1, pooling=30, prior_accuracy=0.7, uncovered=abstentions")
+    assert rs.label(rs.LabelModel(model="one-coin", uncovered="prior")) == "one-coin, uniform, alpha=1"

@@ -34,13 +34,13 @@ def make_votes(n, m, k, seed):
     return pd.DataFrame(votes, columns=[f"r{j}" for j in range(m)], index=index)
 
 
-@pytest.mark.parametrize("model", ["pooled-one-coin", "shared-one-coin", "one-coin"])
-@pytest.mark.parametrize("k, balance", [(2, "uniform"), (3, "learn")])
-def test_label_models_match_in_process(client, model, k, balance):
+@pytest.mark.parametrize("model", ["hierarchical-one-coin", "pooled-one-coin", "shared-one-coin", "one-coin"])
+@pytest.mark.parametrize("k, balance, uncovered", [(2, "uniform", "abstentions"), (3, "learn", "prior")])
+def test_label_models_match_in_process(client, model, k, balance, uncovered):
     votes = make_votes(400, 7, k, seed=k)
-    ref = LabelModel(model=model, class_balance=balance, classes=k).fit(votes)
-    fit = fit_label_model(dd.from_pandas(votes, npartitions=3), model=model,
-                          class_balance=balance, classes=k)
+    params = dict(model=model, class_balance=balance, classes=k, uncovered=uncovered, pooling=20.0)
+    ref = LabelModel(**params).fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3), **params)
     got = fit.soft_labels_.compute().set_index("item")
     want = ref.soft_labels_.to_frame().set_index("item")
     assert len(got) == len(want) == 400
@@ -51,8 +51,17 @@ def test_label_models_match_in_process(client, model, k, balance):
     np.testing.assert_array_equal(got["support"].to_numpy(), want["support"].to_numpy())
     np.testing.assert_allclose(fit.class_prior_, ref.class_prior_, rtol=0, atol=TOL)
     assert fit.n_iter_ == ref.n_iter_
-    if model != "one-coin":
+    np.testing.assert_allclose(fit.uncovered_probs_, ref.uncovered_probs_, rtol=0, atol=TOL)
+    if model in ("shared-one-coin", "pooled-one-coin"):
         assert fit.shared_accuracy_ == pytest.approx(ref.shared_accuracy_, abs=TOL)
+
+
+def test_the_default_label_model_matches_in_process(client):
+    votes = make_votes(300, 6, 3, seed=5)
+    ref = LabelModel().fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=2))
+    got = fit.soft_labels_.compute().set_index("item").loc[ref.soft_labels_.item_ids]
+    np.testing.assert_allclose(got[["0", "1", "2"]].to_numpy(), ref.soft_labels_.probs, rtol=0, atol=TOL)
 
 
 def test_pooled_model_splits_ties_by_rule_accuracy(client):

@@ -610,3 +610,21 @@ def test_zero_based_skill_reports_each_iteration(multiclass_crowd):
         multiclass_crowd, callback=lambda it, step: seen.append((it, step)))
     assert [it for it, _ in seen] == list(range(1, 13)) and model.n_iter_ == 12
     assert all(step >= 0 for _, step in seen)
+
+
+def test_one_coin_prior_skill_pools_workers_that_never_meet_towards_it():
+    # every item has one answer: nothing tells the workers apart, and at the fixed point
+    # of mean = (sum n s + strength * prior_skill) / (N + strength), s_w = (n_w s_w +
+    # strength * mean) / (n_w + strength) (alpha 0), every skill is prior_skill = 0.8
+    df = frame(["a", "b", "c", "d", "e"], ["w1", "w1", "w1", "w2", "w2"], [0, 1, 1, 0, 1])
+    m = OneCoinDawidSkene(alpha=0.0, prior_strength=5.0, prior_skill=0.8, uncertainty="plug-in",
+                          n_iter=3000, tol=0.0).fit(df)
+    np.testing.assert_allclose(m.skills_, 0.8, atol=1e-9)
+    np.testing.assert_allclose(m.soft_labels_.probs.max(axis=1), 0.8, atol=1e-9)
+    # without it the mean skill is that of the answers themselves, which stays where the
+    # soft-vote start puts it (every answer right: 1.0)
+    plain = OneCoinDawidSkene(alpha=0.0, prior_strength=5.0, uncertainty="plug-in", n_iter=50, tol=0.0).fit(df)
+    np.testing.assert_allclose(plain.skills_, 1.0, atol=1e-9)
+    with pytest.raises(InvalidParameterError, match="'prior_skill'"):
+        OneCoinDawidSkene(prior_skill=1.5).fit(df)
+    OneCoinDawidSkene(prior_skill=0.8).fit(df)  # the tempered posterior with it

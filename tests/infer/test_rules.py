@@ -30,7 +30,8 @@ from softlabels.infer.rules import (
 SPAM_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "spam"
 # the example vote matrix of snorkel's LFAnalysis docstrings
 SNORKEL_L = np.array([[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]])
-MODELS = [LabelModel(model=m) for m in LabelModel.MODELS] + [MatrixCompletionLabelModel()]
+MODELS = ([LabelModel(model=m) for m in LabelModel.MODELS] + [LabelModel(uncovered="prior")]
+          + [MatrixCompletionLabelModel()])
 
 
 def make_votes(n, m, prior, seed, *, cover=(0.1, 0.6), acc=(0.55, 0.95)):
@@ -352,13 +353,17 @@ class TestContract:
         perm = np.random.default_rng(0).permutation(len(L))
         np.testing.assert_allclose(clone(model).fit(L[perm]).soft_labels_.probs, p[perm], atol=1e-7)
 
-    def test_uncovered_items_get_the_class_prior(self, model, votes3):
+    def test_uncovered_items_get_one_posterior_and_support_0(self, model, votes3):
         L, _ = votes3
         L = L.copy()
         L[:10] = -1
         est = clone(model).fit(L)
-        np.testing.assert_allclose(est.soft_labels_.probs[:10], np.tile(est.class_prior_, (10, 1)))
+        np.testing.assert_allclose(est.soft_labels_.probs[:10], np.tile(est.uncovered_probs_, (10, 1)))
         assert (est.soft_labels_.support[:10] == 0).all()
+        if getattr(model, "uncovered", "prior") == "prior":
+            np.testing.assert_allclose(est.uncovered_probs_, est.class_prior_)
+        else:  # some rules fire more on one class than on another: silence is evidence
+            assert np.abs(est.uncovered_probs_ - est.class_prior_).max() > 1e-3
 
     def test_predict_proba_and_input_not_mutated(self, model, votes3):
         L, _ = votes3
@@ -476,18 +481,20 @@ def test_data_programming_against_a_naive_reference():
 
 @settings(max_examples=30)
 @given(st.integers(2, 40), st.integers(1, 7), st.integers(2, 4), st.integers(0, 10_000))
-def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
+def test_shared_pooled_and_fully_pooled_models_follow_the_majority_vote(n, m, k, seed):
     rng = np.random.default_rng(seed)
     L = rng.integers(-1, k, (n, m))
     if (L < 0).all():
         L[0, 0] = 0
     shared = LabelModel(classes=k, model="shared-one-coin").fit(L).soft_labels_.probs
-    pooled = LabelModel(classes=k).fit(L).soft_labels_.probs  # the default
+    pooled = LabelModel(classes=k, model="pooled-one-coin").fit(L).soft_labels_.probs
     rules = LabelModel(classes=k, model="one-coin").fit(L).soft_labels_.probs
+    # the hierarchical model as its pooling grows: every rule at the shared accuracy
+    fully = LabelModel(classes=k, model="hierarchical-one-coin", pooling=1e9).fit(L).soft_labels_.probs
     counts = np.stack([(L == c).sum(axis=1) for c in range(k)], axis=1)
     top = counts == counts.max(axis=1, keepdims=True)
     clear = (top.sum(axis=1) == 1) & (counts.sum(axis=1) > 0)
-    for probs in (shared, pooled):
+    for probs in (shared, pooled, fully):
         np.testing.assert_array_equal(probs[clear].argmax(axis=1), counts[clear].argmax(axis=1))
     np.testing.assert_allclose(pooled[clear], shared[clear], rtol=1e-12)
     # shared: tied classes share the top probability equally; pooled: the same total
@@ -504,7 +511,7 @@ def test_shared_and_pooled_models_follow_the_majority_vote(n, m, k, seed):
 def test_pooled_model_breaks_a_tie_towards_the_more_accurate_rule():
     # rules 0 and 1 agree with the majority everywhere but item 0; rule 2 mostly does not
     L = np.array([[1, -1, 0]] + [[1, 1, 0]] * 6 + [[0, 0, 1]] * 6 + [[1, 1, -1]] * 3 + [[0, 0, -1]] * 3)
-    model = LabelModel().fit(L)
+    model = LabelModel(model="pooled-one-coin").fit(L)
     probs = model.soft_labels_.probs
     assert probs[0, 1] > probs[0, 0]  # rule 0 is the more accurate voter of the tie
     assert probs[0].sum() == pytest.approx(1.0)
@@ -512,6 +519,116 @@ def test_pooled_model_breaks_a_tie_towards_the_more_accurate_rule():
     shared = LabelModel(model="shared-one-coin").fit(L)
     assert shared.soft_labels_.probs[0].tolist() == pytest.approx([0.5, 0.5])
     assert model.shared_accuracy_ == pytest.approx(shared.shared_accuracy_)
+
+
+def test_hierarchical_model_without_pooling_is_the_one_coin_model(votes3):
+    L, _ = votes3
+    params = dict(n_iter=8, tol=0.0, alpha=0.5)
+    ours = LabelModel(model="hierarchical-one-coin", pooling=0.0, **params).fit(L)
+    ref = LabelModel(model="one-coin", **params).fit(L)
+    np.testing.assert_allclose(ours.soft_labels_.probs, ref.soft_labels_.probs, rtol=1e-12)
+
+
+def test_hierarchical_model_is_the_crowd_one_coin_model_with_a_prior_skill(votes3):
+    L, _ = votes3
+    covered = (L >= 0).any(axis=1)
+    params = dict(n_iter=8, tol=0.0, alpha=0.5)
+    ours = LabelModel(model="hierarchical-one-coin", pooling=25.0, prior_accuracy=0.85, **params).fit(L)
+    crowd = OneCoinDawidSkene(prior_strength=25.0, prior_skill=0.85, uncertainty="plug-in", **params)
+    ref, _ = crowd_posteriors(crowd, L, lambda c: c)
+    np.testing.assert_allclose(ours.soft_labels_.probs[covered], ref[covered], rtol=1e-9, atol=1e-12)
+
+
+def test_hierarchical_model_gives_rules_that_never_meet_the_prior_accuracy():
+    # every item has one vote; nothing tells the rules apart, so at the fixed point
+    # s_bar = (sum n s + pooling mu) / (N + pooling) and s_j = (n_j s_j + pooling s_bar) /
+    # (n_j + pooling) (alpha 0) give s_j = s_bar = mu: each vote is right with mu = 0.8
+    L = np.array([[1, -1, -1]] * 3 + [[-1, 0, -1]] * 5 + [[-1, -1, 1]] * 2)
+    model = LabelModel(model="hierarchical-one-coin", alpha=0.0, pooling=10.0, prior_accuracy=0.8,
+                       n_iter=2000, tol=0.0).fit(L)
+    np.testing.assert_allclose(model.accuracies_, 0.8, atol=1e-9)
+    np.testing.assert_allclose(model.soft_labels_.probs[0], [0.2, 0.8], atol=1e-9)
+    np.testing.assert_allclose(model.soft_labels_.probs[3], [0.8, 0.2], atol=1e-9)
+    # without pooling the one-coin model's add-alpha prior pulls the same rules to chance
+    plain = LabelModel(model="one-coin", alpha=1.0, n_iter=2000, tol=0.0).fit(L)
+    np.testing.assert_allclose(plain.soft_labels_.probs[0], [0.5, 0.5], atol=1e-3)
+
+
+def test_hierarchical_model_one_em_step_by_hand():
+    # init: soft vote. Rule 0 votes 1 on items 0-2; rule 1 votes 1 on items 0-1 and 0 on
+    # item 2 (item 2 is a tie: 0.5). Agreements: rule 0: 1 + 1 + 0.5 = 2.5 of 3; rule 1:
+    # 1 + 1 + 0.5 = 2.5 of 3. s_bar = (5 + 4 * 0.75) / (6 + 4) = 0.8; s_j = (2.5 + 4 * 0.8)
+    # / (3 + 4) = 5.7 / 7 (alpha 0). Item 0 (two votes for 1): P(1) = s^2 / (s^2 + (1-s)^2).
+    L = np.array([[1, 1], [1, 1], [1, 0]])
+    model = LabelModel(model="hierarchical-one-coin", alpha=0.0, pooling=4.0, prior_accuracy=0.75,
+                       n_iter=1, tol=0.0).fit(L)
+    s = 5.7 / 7
+    np.testing.assert_allclose(model.soft_labels_.probs[0, 1], s**2 / (s**2 + (1 - s) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(model.soft_labels_.probs[2], [0.5, 0.5], rtol=1e-12)
+
+
+def test_hierarchical_model_from_a_spec_and_its_parameter_errors():
+    from softlabels.infer.registry import create_source, parse_spec
+
+    name, params = parse_spec("rules-label-model:model=hierarchical-one-coin,pooling=30,prior_accuracy=0.7")
+    model = create_source(name, **params)
+    assert (model.model, model.pooling, model.prior_accuracy) == ("hierarchical-one-coin", 30, 0.7)
+    L = [[0, 1, 1], [1, 1, 0]]
+    with pytest.raises(InvalidParameterError, match="'prior_accuracy'"):
+        LabelModel(model="hierarchical-one-coin", prior_accuracy=1.0).fit(L)
+    with pytest.raises(InvalidParameterError, match="'pooling'"):
+        LabelModel(model="hierarchical-one-coin", pooling=-1).fit(L)
+
+
+def naive_silent_posterior(L, post, prior, alpha):
+    """Check of the fixed point, with loops: q[y] = prior[y] prod_j (1 - f[j, y]) / Z with
+    f[j, y] = (posterior mass of y where rule j votes + alpha) / (mass of y + 2 alpha),
+    the masses over all items (those without a vote carry q)."""
+    n, m = L.shape
+    k = post.shape[1]
+    q = np.array(prior, dtype=float)
+    for y in range(k):
+        total = sum(post[i, y] for i in range(n))
+        for j in range(m):
+            fired = sum(post[i, y] for i in range(n) if L[i, j] >= 0)
+            q[y] *= 1.0 - (fired + alpha) / (total + 2 * alpha)
+    return q / q.sum()
+
+
+@pytest.mark.parametrize("model", ["pooled-one-coin", "hierarchical-one-coin", "one-coin"])
+def test_items_without_votes_get_the_posterior_of_every_rule_abstaining(model):
+    L, _, _ = make_votes(300, 5, (0.5, 0.3, 0.2), seed=11, cover=(0.05, 0.4))
+    assert ((L < 0).all(axis=1)).sum() > 10
+    fit = LabelModel(model=model, uncovered="abstentions", alpha=0.5).fit(L)
+    probs = fit.soft_labels_.probs
+    none = (L < 0).all(axis=1)
+    np.testing.assert_allclose(probs[none], np.tile(fit.uncovered_probs_, (none.sum(), 1)))
+    np.testing.assert_allclose(fit.uncovered_probs_, naive_silent_posterior(L, probs, fit.class_prior_, 0.5),
+                               rtol=1e-8)
+    assert (fit.soft_labels_.support[none] == 0).all()
+    np.testing.assert_allclose(fit.predict_proba([[-1] * 5]), fit.uncovered_probs_[None], rtol=1e-12)
+    # the items with votes are those of the default handling
+    plain = LabelModel(model=model, alpha=0.5, uncovered="prior").fit(L)
+    np.testing.assert_allclose(probs[~none], plain.soft_labels_.probs[~none], rtol=1e-12)
+    np.testing.assert_allclose(plain.soft_labels_.probs[none][0], plain.class_prior_)
+
+
+def test_silent_items_go_to_the_class_whose_rules_fire_less():
+    # rules 0 and 1 vote class 1 on every class-1 item; only rule 2 votes class 0, on
+    # half of the class-0 items: an item without votes is most likely of class 0
+    L = np.array([[1, 1, -1]] * 10 + [[-1, -1, 0]] * 5 + [[-1, -1, -1]] * 5)
+    fit = LabelModel(uncovered="abstentions").fit(L)
+    assert fit.uncovered_probs_[0] > 0.9
+    assert fit.labels_[-5:].tolist() == [0] * 5
+
+
+def test_data_programming_scores_silent_items_with_its_own_abstention_rates():
+    L, _, _ = make_votes(60, 4, (0.6, 0.4), seed=3)
+    L[:6] = -1
+    ours = LabelModel(model="data-programming", class_balance="learn", n_iter=6, tol=0.0, alpha=0.5,
+                      uncovered="abstentions").fit(L)
+    post, _ = naive_data_programming(L, 2, 6, 0.5)
+    np.testing.assert_allclose(ours.soft_labels_.probs, post, rtol=1e-9)
 
 
 def test_matrix_completion_is_symmetric_under_relabelling():

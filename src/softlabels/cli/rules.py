@@ -38,6 +38,7 @@ from softlabels.infer.rules import (
 )
 from softlabels.infer.registry import list_sources
 from softlabels.infer.rules.votes import Votes, check_votes
+from softlabels.infer.rules.label_model import DEFAULT_MODEL
 
 __all__ = ["rules_app"]
 
@@ -262,7 +263,7 @@ def fit(
         "rules-label-model and rules-matrix-completion are accepted too.",
     ),
     model: Optional[str] = typer.Option(
-        None, help=f"label-model variant: {', '.join(LabelModel.MODELS)} (default: pooled-one-coin, "
+        None, help=f"label-model variant: {', '.join(LabelModel.MODELS)} (default: {DEFAULT_MODEL}, "
         "chosen by leave-one-rule-set-out).",
     ),
     class_balance: str = typer.Option(

@@ -225,7 +225,7 @@ class OneCoinPlan(_EMPlan):
 
     def params(self, totals: Stats) -> tuple[np.ndarray, np.ndarray]:
         agree, k = totals["agree"], totals["class_mass"].shape[0]
-        mean = agree.sum() / totals["n_answers"]
+        mean = self.model._mean_skill(agree, totals["n_answers"], k)
         skills = self.model._skills(agree, totals["per_worker"], k, mean)
         if self.model.prior == "learn":
             prior = K.class_prior(totals["class_mass"][None, :])

@@ -569,7 +569,7 @@ def _soft_frame(block: Annotations, post: np.ndarray, classes: np.ndarray) -> pd
             "item": block.item_ids,
             "label": classes[:0],
             "confidence": np.zeros(0),
-            "support": np.zeros(0),
+            "support": np.zeros(0, dtype=np.int64),  # answers per item: whole numbers
         })
         return pd.concat([frame, pd.DataFrame(np.zeros((0, classes.size)), columns=names)], axis=1)
     return SoftLabels(post, classes, block.item_ids, support=block.answers_per_item).to_frame()

@@ -5,12 +5,12 @@ partitioned vote matrix, with the in-process numbers.
   partition: the vote matrix is a Dask DataFrame with the data's index (item ids), one
   int32 column per rule, ``-1`` for abstain (as snorkel's Dask applier gives it).
 - :func:`fit_label_model` fits the one-coin label models of
-  :class:`softlabels.infer.rules.LabelModel` (``"shared-one-coin"``, ``"one-coin"`` and
-  the default ``"pooled-one-coin"``) on it. Without modelled abstentions these are
-  one-coin crowd models on the non-abstain votes, a rule being a worker (one pseudo-worker
-  for the shared model), so they run on :func:`softlabels.engines.dask.aggregate`; the
-  pooled model's tie split and the class prior of the items no rule votes on are
-  applied per partition.
+  :class:`softlabels.infer.rules.LabelModel` (``"shared-one-coin"``, ``"one-coin"``,
+  ``"pooled-one-coin"`` and the default ``"hierarchical-one-coin"``) on it. Without
+  modelled abstentions these are one-coin crowd models on the non-abstain votes, a rule
+  being a worker (one pseudo-worker for the shared model), so they run on
+  :func:`softlabels.engines.dask.aggregate`; the pooled model's tie split and the
+  posterior of the items no rule votes on (``uncovered``) are applied per partition.
 
 Example (needs the ``dask`` extra)::
 
@@ -35,7 +35,7 @@ from softlabels._optional import require
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.rules import apply_rules as apply_in_process
-from softlabels.infer.rules.label_model import split_ties
+from softlabels.infer.rules.label_model import abstention_mass, silent_posterior, split_ties
 
 dask = require("dask", "dask")
 dd = require("dask.dataframe", "dask")
@@ -43,7 +43,7 @@ dd = require("dask.dataframe", "dask")
 __all__ = ["LabelModelFit", "apply_rules", "fit_label_model"]
 
 #: the label models that run here, and what each is on the crowd engine
-SUPPORTED = ("pooled-one-coin", "shared-one-coin", "one-coin")
+SUPPORTED = ("hierarchical-one-coin", "pooled-one-coin", "shared-one-coin", "one-coin")
 _ITEM, _RULE, _VOTE = "__item__", "__rule__", "__vote__"
 
 
@@ -67,8 +67,9 @@ def _apply(part: pd.DataFrame, rules: Any, classes: Any) -> pd.DataFrame:
 class LabelModelFit:
     """A label model fitted on Dask: ``soft_labels_`` (a Dask DataFrame in the layout of
     :meth:`softlabels.SoftLabels.to_frame`, one row per item of the vote matrix),
-    ``class_prior_``, ``accuracies_`` (per rule: the model's accuracy; the shared
-    accuracy for ``"shared-one-coin"``), ``shared_accuracy_`` (shared and pooled models),
+    ``class_prior_``, ``uncovered_probs_`` (the posterior of the items no rule votes
+    on), ``accuracies_`` (per rule: the model's accuracy; the shared accuracy for
+    ``"shared-one-coin"``), ``shared_accuracy_`` (shared and pooled models),
     ``n_iter_``, ``converged_``, ``log_likelihood_``, ``rule_names_``, ``classes_``."""
 
 
@@ -125,15 +126,17 @@ def fit_label_model(
                  alpha=reference.alpha, prior="learn" if class_balance == "learn" else "uniform",
                  min_skill=reference.min_accuracy, prior_strength=0.0, uncertainty="plug-in",
                  n_iter=reference.n_iter, tol=reference.tol, init=reference.init)
-    first = aggregate(long(model != "one-coin"), "one-coin-dawid-skene", callback=callback,
-                      **crowd)
+    per_rule = model in ("one-coin", "hierarchical-one-coin")
+    hierarchical = dict(prior_strength=reference.pooling, prior_skill=reference.prior_accuracy)
+    first = aggregate(long(not per_rule), "one-coin-dawid-skene", callback=callback,
+                      **{**crowd, **(hierarchical if model == "hierarchical-one-coin" else {})})
     fit = LabelModelFit()
     fit.classes_, fit.rule_names_ = names, rule_names
     fit.class_prior_ = first.priors_
     fit.n_iter_, fit.converged_ = first.n_iter_, first.converged_
     fit.log_likelihood_ = first.log_likelihood_
     soft = first.soft_labels_
-    if model == "one-coin":
+    if per_rule:
         fit.accuracies_ = _by_rule(first, rule_names)
     else:
         fit.shared_accuracy_ = float(first.skills_[0])
@@ -147,8 +150,36 @@ def fit_label_model(
         soft = both.map_partitions(_split, cols, meta=soft._meta)
     support = votes.map_partitions(lambda part: (part >= 0).sum(axis=1).rename("support"),
                                    meta=pd.Series([], dtype=np.int64, name="support"))
-    fit.soft_labels_ = _with_uncovered(soft, support, fit.class_prior_, names)
+    fit.uncovered_probs_ = fit.class_prior_
+    if reference.uncovered == "abstentions":
+        fired, mass, n_silent = _abstention_stats(votes, soft, support, names)
+        fit.uncovered_probs_ = silent_posterior(fired, mass, n_silent, fit.class_prior_, float(reference.alpha))
+    fit.soft_labels_ = _with_uncovered(soft, support, fit.uncovered_probs_, names)
     return fit
+
+
+def _abstention_stats(votes: Any, soft: Any, support: Any, names: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`softlabels.infer.rules.label_model.abstention_mass` summed over the
+    partitions of the items with a vote, and the number of items without one."""
+    cols = [str(c) for c in names]
+    m, k = len(votes.columns), names.size
+    fire_cols = [f"__fired{j}__" for j in range(m)]
+
+    def fired_part(part: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame((part.to_numpy() >= 0).astype(np.float64), index=part.index, columns=fire_cols)
+
+    fire_meta = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in fire_cols}, index=votes._meta.index[:0])
+    both = soft[["item", *cols]].merge(votes.map_partitions(fired_part, meta=fire_meta),
+                                       left_on="item", right_index=True, how="inner")
+
+    def sums(part: pd.DataFrame) -> pd.DataFrame:
+        fired, mass = abstention_mass(part[fire_cols].to_numpy(), part[cols].to_numpy())
+        return pd.DataFrame([np.concatenate([fired.ravel(), mass])])
+
+    meta = pd.DataFrame({i: pd.Series([], dtype=np.float64) for i in range(m * k + k)})
+    total, n_silent = dask.compute(both.map_partitions(sums, meta=meta).sum(), (support == 0).sum())
+    total = np.asarray(total, dtype=np.float64)
+    return total[: m * k].reshape(m, k), total[m * k:], float(n_silent)
 
 
 def _n_classes(classes: Any) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.validation import n_jobs, option, real
+from softlabels.core.validation import n_jobs, none_or, option, real
 from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.infer.base import chance_or
@@ -44,6 +44,13 @@ class OneCoinDawidSkene(EMModel):
         Every skill also gets ``prior_strength`` answers of the average worker (right
         with the mean skill of all answers): shrinks workers seen a few times towards
         the crowd.
+    prior_skill : float or None, default=None
+        With a value, the average worker's skill is itself given ``prior_strength``
+        answers right with probability ``prior_skill`` (a hierarchical prior: the mean
+        skill is ``(sum of expected right answers + prior_strength * prior_skill) /
+        (answers + prior_strength)``, floored at ``min_skill``), so that the skill
+        workers are pooled towards cannot sink to chance on a crowd whose answers
+        conflict a lot. None: the mean skill of all answers.
     uncertainty : {"tempered", "leave-self-out", "plug-in"}, default="tempered"
         As :class:`DawidSkene`: the posterior tempered by the temperature that best
         predicts each answer from the others (a worker's skill then estimated without
@@ -68,6 +75,7 @@ class OneCoinDawidSkene(EMModel):
         "prior": option("uniform", "learn"),
         "min_skill": chance_or(real(low=0.0, high=1.0)),
         "prior_strength": real(low=0.0),
+        "prior_skill": none_or(real(low=0.0, high=1.0, low_open=True, high_open=True)),
         "uncertainty": option("tempered", "leave-self-out", "plug-in"),
     }
 
@@ -80,6 +88,7 @@ class OneCoinDawidSkene(EMModel):
         prior: str = "uniform",
         min_skill: float | str = "chance",
         prior_strength: float = 2.0,
+        prior_skill: float | None = None,
         uncertainty: str = "tempered",
         init: str = "soft-vote",
     ) -> None:
@@ -89,6 +98,7 @@ class OneCoinDawidSkene(EMModel):
         self.prior = prior
         self.min_skill = min_skill
         self.prior_strength = prior_strength
+        self.prior_skill = prior_skill
         self.uncertainty = uncertainty
         self.init = init
 
@@ -98,7 +108,7 @@ class OneCoinDawidSkene(EMModel):
 
         def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             agree = K.per_worker_sum(ann, K.answer_agreement(ann, post))
-            skills = self._skills(agree, ann.answers_per_worker, k, agree.sum() / ann.n_answers)
+            skills = self._skills(agree, ann.answers_per_worker, k, self._mean_skill(agree, ann.n_answers, k))
             return skills, K.class_prior(post) if self.prior == "learn" else uniform
 
         def e_step(params: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
@@ -111,6 +121,14 @@ class OneCoinDawidSkene(EMModel):
         if self.uncertainty != "plug-in" and k >= 2:
             post = self._temper(ann, gold, post, prior)
         return post
+
+    def _mean_skill(self, agree: np.ndarray, n_answers: float, k: int) -> float:
+        """The skill every worker is pooled towards (see ``prior_skill``)."""
+        if self.prior_skill is None:
+            return float(agree.sum() / n_answers)
+        floor = 1.0 / k if self.min_skill == "chance" else float(self.min_skill)
+        total = max(n_answers + self.prior_strength, K.TINY)
+        return max(float((agree.sum() + self.prior_strength * self.prior_skill) / total), floor)
 
     def _skills(self, agree: np.ndarray, n_w: np.ndarray, k: int, mean: float) -> np.ndarray:
         """MAP skills from the expected number of right answers per worker: a Beta
@@ -145,7 +163,7 @@ class OneCoinDawidSkene(EMModel):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """From each worker's expected right answers and answers (over all answers):
         what :meth:`_held_out_logs` needs."""
-        mean = agree.sum() / n_answers
+        mean = self._mean_skill(agree, n_answers, k)
         return agree, n_w, self._skills(agree, n_w, k, mean), mean
 
     def _held_out_logs(

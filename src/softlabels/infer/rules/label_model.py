@@ -33,6 +33,14 @@ __all__ = ["LabelModel"]
 
 #: smallest probability of any (class, vote) cell used in the posterior
 MIN_PROB = 1e-12
+#: the default variant of :class:`LabelModel` and its handling of items without votes
+#: (chosen by ``benchmarks/rules_suite.py``)
+DEFAULT_MODEL = "hierarchical-one-coin"
+DEFAULT_UNCOVERED = "abstentions"
+#: defaults of ``"hierarchical-one-coin"``: the prior's strength in votes of the average
+#: rule, and the prior mean of that average accuracy
+POOLING = 1000.0
+PRIOR_ACCURACY = 0.9
 
 
 def balance_constraint(*allowed: str) -> Constraint:
@@ -93,6 +101,7 @@ class RuleLabelModel(BaseInferrer):
         votes = check_votes(L, self.classes, owner=type(self).__name__)
         self._check_votes(votes)
         post = self._fit(votes)
+        self.uncovered_probs_ = self._uncovered_probs(post, votes)
         post = self._prior_where_uncovered(post, votes)
         self.classes_ = votes.classes
         self.rule_names_ = votes.rule_names
@@ -151,11 +160,16 @@ class RuleLabelModel(BaseInferrer):
     def _check_votes(self, votes: Votes) -> None:
         pass
 
+    def _uncovered_probs(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        """The posterior of an item on which every rule abstains: the class prior."""
+        return self.class_prior_
+
     def _prior_where_uncovered(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        """``post`` with ``uncovered_probs_`` on the items no rule votes on."""
         none = votes.n_votes == 0
         if none.any():
             post = np.array(post, copy=True)
-            post[none] = self.class_prior_
+            post[none] = self.uncovered_probs_
         return post
 
 
@@ -220,14 +234,25 @@ class LabelModel(RuleLabelModel):
     class prior ``p`` from the posterior mass per class, or fixed). They differ in what
     the rules share and in how abstentions count (``model``):
 
-    ``"pooled-one-coin"`` (default)
+    ``"hierarchical-one-coin"`` (default)
+        One accuracy per rule, pooled towards an accuracy shared by all rules (a
+        hierarchical Beta prior, as in the Bayesian annotation models of Paun et al.
+        2018): rule j's accuracy is ``(agreements_j + alpha + pooling * s_bar) /
+        (votes_j + 2 alpha + pooling)``, and the shared ``s_bar`` is ``(all agreements
+        + pooling * prior_accuracy) / (all votes + pooling)``, both floored at
+        ``min_accuracy``; abstentions carry no evidence. ``pooling=0`` is
+        ``"one-coin"``; as ``pooling`` grows the model tends to ``"shared-one-coin"``
+        (the majority vote's class), the rules' own accuracies deciding the close calls.
+        The prior on ``s_bar`` keeps it above chance on rules that conflict a lot,
+        where the shared model's maximum-likelihood accuracy sinks to ``1 / K`` and the
+        votes would count for nothing.
+    ``"pooled-one-coin"``
         ``"shared-one-coin"`` whose ties are broken by the rules' own accuracies: the
         most likely class is the majority vote's (with a uniform class prior), and where
         classes tie on votes their probability mass (the shared model's) is split in
         proportion to a ``"one-coin"`` model's posterior (one accuracy per rule, fitted
-        separately). Its most likely class is that of one-coin models whose per-rule
-        accuracies are pooled ever more strongly towards a shared accuracy. ``n_iter_`` counts the iterations of both
-        fits; ``log_likelihood_`` and ``converged_`` are the shared model's.
+        separately, without pooling). ``n_iter_`` counts the iterations of both fits;
+        ``log_likelihood_`` and ``converged_`` are the shared model's.
     ``"shared-one-coin"``
         All rules share one accuracy ``s``: a vote is right with probability ``s`` and
         otherwise names one of the other classes at random; abstentions carry no
@@ -249,36 +274,51 @@ class LabelModel(RuleLabelModel):
         with abstain as an output whose rate may depend on the class (the generative
         model of data programming, Ratner et al. 2016, fitted by maximum likelihood).
 
-    Why the default pools one accuracy. Rules are usually unipolar (a "link" rule only
-    ever says spam) and correlated (keywords that occur together). A per-rule model
-    that ignores abstentions learns nothing from a unipolar rule (among its votes the
-    answer never depends on the class) and overrates rules that agree because they are
-    alike; the data-programming model reads when a rule fires, but correlated rules
-    make its maximum-likelihood classes follow clusters of co-firing rules rather than
-    the labels. A shared accuracy cannot be misled that way, and using the per-rule
-    accuracies only where the votes tie recovers part of what they know. The default
-    was chosen by ``benchmarks/rules_suite.py`` on 13 vote matrices: two independent
-    YouTube comment spam rule sets (keyword rules, structural rules) on each of the
-    five YouTube Spam Collection files, and threshold rules on scikit-learn's breast
-    cancer, wine and iris tables. Criterion: fewest matrices where the variant's
-    accuracy is below majority vote's or snorkel's LabelModel's, then the highest mean
-    accuracy. ``"pooled-one-coin"`` is below one of them on 4 of 13 (by 1.3 to 2.2
-    points; ``"shared-one-coin"``: 5, by up to 4.9 points) with mean accuracy 0.814
-    (shared: 0.790, majority vote 0.790, snorkel 0.744), and is chosen on every
-    leave-one-rule-set-out split. Choose a per-rule model when the rules are bipolar
-    and close to independent given the class (the synthetic check in the tests: there
-    they beat majority vote).
+    Why the default pools the accuracies. Rules are usually unipolar (a "link" rule
+    only ever says spam) and correlated (keywords that occur together). Among unipolar
+    rules, agreement and conflict are fixed by the polarities, so a per-rule model that
+    ignores abstentions cannot tell from the votes whether the rules of one polarity or
+    those of the other are the reliable ones, and it overrates rules that agree because
+    they are alike; the data-programming model reads when a rule fires, but correlated
+    rules make its maximum-likelihood classes follow clusters of co-firing rules rather
+    than the labels. Pooled strongly towards one shared accuracy, the rules' own
+    accuracies only decide close calls (on the benchmark below: exactly the majority
+    vote's ties).
 
-    Items where every rule abstains get the class prior and support 0, as in snorkel;
-    ``"data-programming"`` fits them too (their abstentions are data) but they also
-    report the prior.
+    Items no rule votes on. Their silence is evidence: a class whose rules fire often
+    is unlikely to leave an item without votes. With ``uncovered="abstentions"``
+    (default) such items get ``P(y | every rule abstains)``, with per-class firing
+    rates of the rules estimated from the fitted posteriors (the abstention part of
+    the data-programming model, see :func:`silent_posterior`; ``"data-programming"``
+    uses its own rates); with ``"prior"`` they get the class prior, as in snorkel.
+    Their support is 0 either way. The votes of the other items are read as before:
+    with correlated rules, a product of the abstentions of every rule on items that
+    have votes would overrule the votes themselves.
+
+    The defaults were chosen by ``benchmarks/rules_suite.py`` on 18 vote matrices:
+    three YouTube comment spam rule sets (keyword rules, structural rules, and the
+    example rules of :mod:`softlabels.infer.rules.examples`) on each of the five
+    YouTube Spam Collection files, and threshold rules on scikit-learn's breast cancer,
+    wine and iris tables. Criterion: fewest matrices where the variant's accuracy
+    (snorkel's tutorial scoring: every item, ties broken at random) is below majority
+    vote's or snorkel's LabelModel's, then the highest mean accuracy. The default is
+    below one of them on 2 of 18 (the example rules on the LMFAO file, 6.6 points below
+    majority vote: there the items without votes are mostly ham but the rules' rates
+    point to spam; wine, 1.7 points: three items, two of them without votes) with mean
+    accuracy 0.866 (``"pooled-one-coin"`` with the prior on silent items, the previous
+    default: 6 of 18, 0.818; majority vote 0.800, snorkel 0.737); leaving one rule set
+    out, it or the same model with ``pooling=300`` is chosen on five of the six splits.
+    With ``uncovered="prior"`` the silent items count as a coin flip, as for majority
+    vote and snorkel. Choose an unpooled per-rule model (``pooling=0`` or
+    ``"one-coin"``) when the rules are bipolar and close to independent given the
+    class (the synthetic check in the tests: there they beat majority vote).
 
     Parameters
     ----------
     classes : int or sequence, optional
         The number of classes, or their names in index order. Default: ``0 .. max
         vote`` (at least two).
-    model : str, default="pooled-one-coin"
+    model : str, default="hierarchical-one-coin"
         One of the variants above.
     class_balance : "uniform", "learn" or array-like, default="uniform"
         The class prior ``p``: fixed uniform (snorkel's default), re-estimated in every
@@ -291,6 +331,14 @@ class LabelModel(RuleLabelModel):
     min_accuracy : float or "chance", default="chance"
         Floor of the one-coin accuracies; ``"chance"`` is ``1 / n_classes`` (a rule is
         never read as adversarial).
+    pooling : float, default=1000
+        ``"hierarchical-one-coin"``: the prior's strength, in votes of the average rule
+        added to every rule's count (0: no pooling).
+    prior_accuracy : float, default=0.9
+        ``"hierarchical-one-coin"``: prior mean of the shared accuracy (given
+        ``pooling`` votes), in (0, 1).
+    uncovered : {"abstentions", "prior"}, default="abstentions"
+        The posterior of the items no rule votes on (see above).
     n_iter : int, default=100
         Maximum EM iterations.
     tol : float, default=1e-6
@@ -308,6 +356,8 @@ class LabelModel(RuleLabelModel):
         ``P(rule j outputs l | class y)`` expected under the fitted posteriors; the last
         column is abstain.
     class_prior_ : ndarray of shape (n_classes,)
+    uncovered_probs_ : ndarray of shape (n_classes,)
+        The posterior of an item no rule votes on (``uncovered``).
     accuracies_ : ndarray of shape (n_rules,)
         Expected fraction of each rule's votes that are correct under the posteriors
         (NaN for a rule that never votes).
@@ -323,20 +373,24 @@ class LabelModel(RuleLabelModel):
     References
     ----------
     A. P. Dawid and A. M. Skene, "Maximum likelihood estimation of observer error-rates
-    using the EM algorithm", 1979. A. J. Ratner, C. De Sa, S. Wu, D. Selsam and C. Ré,
+    using the EM algorithm", 1979. S. Paun, B. Carpenter, J. Chamberlain, D. Hovy, U.
+    Kruschwitz and M. Poesio, "Comparing Bayesian models of annotation", TACL 2018.
+    A. J. Ratner, C. De Sa, S. Wu, D. Selsam and C. Ré,
     "Data programming: creating large training sets, quickly", NeurIPS 2016.
 
     Examples
     --------
     >>> L = [[1, 1, -1], [1, 1, 0], [-1, 0, 0], [0, 0, -1], [1, 1, 1], [-1, -1, -1]]
     >>> model = LabelModel().fit(L)
-    >>> model.labels_.tolist()[:5]
-    [1, 1, 0, 0, 1]
-    >>> model.soft_labels_.probs[5].tolist()  # no vote: the class prior
-    [0.5, 0.5]
+    >>> model.labels_.tolist()
+    [1, 1, 0, 0, 1, 0]
     >>> model.soft_labels_.support.tolist()
     [2.0, 3.0, 2.0, 2.0, 3.0, 0.0]
-    >>> round(model.shared_accuracy_, 3)
+    >>> model.uncovered_probs_.round(3).tolist()  # no vote: class 1's rules fire more
+    [0.848, 0.152]
+    >>> LabelModel(uncovered="prior").fit(L).soft_labels_.probs[5].tolist()
+    [0.5, 0.5]
+    >>> round(LabelModel(model="shared-one-coin").fit(L).shared_accuracy_, 3)
     0.824
     """
 
@@ -347,6 +401,7 @@ class LabelModel(RuleLabelModel):
         "pooled-one-coin",
         "shared-confusion",
         "one-coin",
+        "hierarchical-one-coin",
         "dawid-skene",
         "data-programming",
     )
@@ -356,6 +411,9 @@ class LabelModel(RuleLabelModel):
         "class_balance": balance_constraint("uniform", "learn"),
         "alpha": real(low=0.0),
         "min_accuracy": chance_or(real(low=0.0, high=1.0)),
+        "pooling": real(low=0.0),
+        "uncovered": option("prior", "abstentions"),
+        "prior_accuracy": real(low=0.0, high=1.0, low_open=True, high_open=True),
         "n_iter": integer(low=1),
         "tol": real(low=0.0),
         "init": option("soft-vote", "majority-vote"),
@@ -365,10 +423,13 @@ class LabelModel(RuleLabelModel):
         self,
         *,
         classes: Any = None,
-        model: str = "pooled-one-coin",
+        model: str = DEFAULT_MODEL,
         class_balance: Any = "uniform",
         alpha: float = 1.0,
         min_accuracy: float | str = "chance",
+        pooling: float = POOLING,
+        prior_accuracy: float = PRIOR_ACCURACY,
+        uncovered: str = DEFAULT_UNCOVERED,
         n_iter: int = 100,
         tol: float = 1e-6,
         init: str = "soft-vote",
@@ -378,6 +439,9 @@ class LabelModel(RuleLabelModel):
         self.class_balance = class_balance
         self.alpha = alpha
         self.min_accuracy = min_accuracy
+        self.pooling = pooling
+        self.prior_accuracy = prior_accuracy
+        self.uncovered = uncovered
         self.n_iter = n_iter
         self.tol = tol
         self.init = init
@@ -417,14 +481,25 @@ class LabelModel(RuleLabelModel):
         rules = posterior(votes, self._rule_table, self.class_prior_, "conditional")
         return split_ties(post, rules)
 
+    def _uncovered_probs(self, post: np.ndarray, votes: Votes) -> np.ndarray:
+        if self.uncovered == "prior":
+            return self.class_prior_
+        if self.model == "data-programming":  # its own abstention rates
+            base = vote_tables(self._table, "model")[1]
+            return K.log_normalize(base + np.log(np.maximum(self.class_prior_, MIN_PROB))[None])[0][0]
+        covered = votes.n_votes > 0
+        fired, mass = abstention_mass(votes.voted[covered], post[covered])
+        return silent_posterior(fired, mass, float((~covered).sum()), self.class_prior_, float(self.alpha))
+
     def _em(self, votes: Votes, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool, float]:
         """EM of one variant: posteriors, vote table, class prior, iterations, whether it
         converged and the log-likelihood."""
         k, m = votes.n_classes, votes.n_rules
         fixed = fixed_prior(self.class_balance, votes, "LabelModel")
         model_abstain = model == "data-programming"
-        coin = model in ("shared-one-coin", "one-coin")
+        coin = model in ("shared-one-coin", "one-coin", "hierarchical-one-coin")
         shared = model.startswith("shared")
+        hierarchical = model == "hierarchical-one-coin"
         floor = 1.0 / k if self.min_accuracy == "chance" else float(self.min_accuracy)
         # without modelled abstentions, items no rule votes on carry no evidence: their
         # posterior is the prior and they are left out of its estimate
@@ -449,7 +524,11 @@ class LabelModel(RuleLabelModel):
                 if coin:
                     agree = counts[:, eye].sum(axis=1)
                     total = counts.sum(axis=(1, 2))
-                    s = np.maximum((agree + alpha) / np.maximum(total + 2 * alpha, 1e-300), floor)
+                    if hierarchical:
+                        s = pooled_accuracies(agree, total, alpha, float(self.pooling),
+                                              float(self.prior_accuracy), floor)[0]
+                    else:
+                        s = np.maximum((agree + alpha) / np.maximum(total + 2 * alpha, 1e-300), floor)
                     s = np.minimum(s, 1.0)
                     wrong = (1.0 - s) / (k - 1)
                     vote = np.where(eye[None], s[:, None, None], wrong[:, None, None])
@@ -483,6 +562,69 @@ class LabelModel(RuleLabelModel):
             n_answers=votes.n_items * m if model_abstain else ann.n_answers,
         )
         return post, table, prior, it, converged, loglik
+
+
+def abstention_mass(voted: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(fired, mass)`` over items with a vote: ``fired[j, y]``, the posterior mass of
+    class y on the items rule j votes on (``voted``: items x rules, 0/1), and
+    ``mass[y]``, that on all of them (the statistics of :func:`silent_posterior`)."""
+    return voted.T.astype(np.float64) @ post, post.sum(axis=0)
+
+
+def silent_posterior(
+    fired: np.ndarray, mass: np.ndarray, n_silent: float, prior: np.ndarray, alpha: float,
+    n_iter: int = 200, tol: float = 1e-12,
+) -> np.ndarray:
+    """P(y | every rule abstains) when rule j fires on an item of class y with
+    probability ``f[j, y]``, independently given the class: ``q[y]`` proportional to
+    ``prior[y] * prod_j (1 - f[j, y])``.
+
+    ``f`` is estimated from the posteriors of the items with a vote (``fired``, ``mass``
+    of :func:`abstention_mass`) and the ``n_silent`` items without one, whose posterior
+    is ``q``: ``f[j, y] = (fired[j, y] + alpha) / (mass[y] + n_silent q[y] + 2 alpha)``.
+    A fixed point, found by iterating from the prior (the EM of the abstention rates
+    with the vote-based posteriors held fixed).
+
+    >>> # rule 0 fires on both class-1 items with a vote, no rule on a class-0 item
+    >>> fired = np.array([[0.0, 2.0], [0.0, 1.0]])
+    >>> silent_posterior(fired, np.array([0.0, 2.0]), 2, np.array([0.5, 0.5]), alpha=0.0).round(4).tolist()
+    [1.0, 0.0]
+    """
+    log_prior = np.log(np.maximum(prior, MIN_PROB))
+    q = np.asarray(prior, dtype=np.float64)
+    for _ in range(n_iter):
+        rate = (fired + alpha) / np.maximum(mass + n_silent * q + 2 * alpha, 1e-300)[None, :]
+        logits = log_prior + np.log(np.maximum(1.0 - rate, MIN_PROB)).sum(axis=0)
+        new = np.exp(logits - logits.max())
+        new /= new.sum()
+        done = np.abs(new - q).max() < tol
+        q = new
+        if done:
+            break
+    return q
+
+
+def pooled_accuracies(
+    agree: np.ndarray, total: np.ndarray, alpha: float, pooling: float, prior_accuracy: float,
+    floor: float,
+) -> tuple[np.ndarray, float]:
+    """M-step of the hierarchical one-coin model: per-rule accuracies and the average
+    accuracy they are pooled towards.
+
+    The average accuracy is ``s_bar = (sum(agree) + pooling * prior_accuracy) /
+    (sum(total) + pooling)`` (all votes, plus ``pooling`` votes right with probability
+    ``prior_accuracy``), floored at ``floor``; rule j's accuracy is ``(agree[j] + alpha
+    + pooling * s_bar) / (total[j] + 2 alpha + pooling)``, floored at ``floor`` and at
+    most 1.
+
+    >>> s, s_bar = pooled_accuracies(np.array([8.0, 1.0]), np.array([10.0, 10.0]),
+    ...                              alpha=0.0, pooling=10.0, prior_accuracy=0.8, floor=0.5)
+    >>> round(s_bar, 4), s.round(4).tolist()
+    (0.5667, [0.6833, 0.5])
+    """
+    s_bar = max((agree.sum() + pooling * prior_accuracy) / max(total.sum() + pooling, 1e-300), floor)
+    s = (agree + alpha + pooling * s_bar) / np.maximum(total + 2 * alpha + pooling, 1e-300)
+    return np.minimum(np.maximum(s, floor), 1.0), float(s_bar)
 
 
 def split_ties(post: np.ndarray, tie_break: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
