@@ -48,8 +48,9 @@ def synthetic(tmp_path_factory) -> tuple[pd.DataFrame, str]:
     return answers, write_parts(answers, tmp_path_factory.mktemp("syn") / "answers")
 
 
-def assert_same(fit, ref) -> None:
-    """Dask fit vs in-process fit, aligned by item and worker id."""
+def assert_same(fit, ref) -> float:
+    """Dask fit vs in-process fit, aligned by item and worker id; returns the largest
+    absolute difference of the posteriors and of the worker, item and class parameters."""
     soft = fit.soft_labels_.compute()
     expected = ref.soft_labels_.to_frame()
     assert len(soft) == len(expected) and soft["item"].is_unique
@@ -72,6 +73,18 @@ def assert_same(fit, ref) -> None:
         assert abs(fit.temperature_ - ref.temperature_) <= TOL
     if hasattr(ref, "log_likelihood_"):
         assert abs(fit.log_likelihood_ - ref.log_likelihood_) <= TOL * max(1, abs(ref.log_likelihood_))
+    diffs = [np.abs(soft[cols].to_numpy() - expected[cols].to_numpy()).max(),
+             np.abs(fit.skills_[order] - ref.skills_).max()]
+    if hasattr(ref, "skill_sd_"):
+        np.testing.assert_allclose(fit.skill_sd_[order], ref.skill_sd_, rtol=0, atol=TOL)
+    if hasattr(ref, "alphas_"):  # GLAD: abilities per worker, easiness per item
+        np.testing.assert_allclose(fit.alphas_[order], ref.alphas_, rtol=0, atol=TOL)
+        betas = fit.betas_.compute()
+        assert betas["item"].is_unique
+        betas = betas.set_index("item").loc[expected["item"], "beta"].to_numpy()
+        np.testing.assert_allclose(betas, ref.betas_, rtol=0, atol=TOL)
+        diffs += [np.abs(fit.alphas_[order] - ref.alphas_).max(), np.abs(betas - ref.betas_).max()]
+    return float(max(diffs))
 
 
 CASES = [
@@ -95,18 +108,34 @@ CASES = [
     ("one-coin-dawid-skene", {"uncertainty": "leave-self-out", "prior": "learn"}),
     ("mace", {}),
     ("mace:method=em", {"prior": "uniform", "n_iter": 9, "tol": 0.0}),  # MACE's own `method`
+    ("glad", {"n_iter": 3}),
+    ("glad", {"prior": "learn", "init": "majority-vote", "n_iter": 4, "tol": 0.0,
+              "m_steps": 3, "alpha_prior": 0.5, "log_beta_prior": 0.0}),
+    ("glad", {"init": "uniform", "n_iter": 2, "m_tol": 0.0, "m_steps": 4}),
+    ("ibcc", {"n_iter": 6}),  # vb-collapsed: VB, then the collapsed update and its temperature
+    ("ibcc", {"inference": "vb", "class_prior": "empirical", "n_iter": 8, "tol": 0.0}),
+    ("ibcc", {"inference": "collapsed", "diag_prior": 2.0, "off_diag_prior": 0.5,
+              "init": "majority-vote", "n_iter": 5}),
+    ("soft-average", {"members": ["soft-vote", ("dawid-skene", {"n_iter": 5}),
+                                  ("ibcc", {"n_iter": 4}), "wawa"],
+                      "weights": [1, 2, 1, 0.5]}),
+    ("soft-average", {"members": ["majority-vote", "one-coin-dawid-skene",
+                                  ("glad", {"n_iter": 2}), ("mace", {"n_iter": 3})],
+                      "combine": "conflation"}),
 ]
 
 
 @pytest.mark.parametrize(("method", "params"), CASES)
 def test_synthetic_parquet_matches_in_process(client, synthetic, method, params):
     answers, glob = synthetic
-    seen = []
+    seen, ref_seen = [], []
     fit = aggregate(glob, method, callback=lambda it, ll: seen.append(it), **params)
-    ref = create_method(method, **params).fit(answers)
+    ref = create_method(method, **params).fit(answers, callback=lambda it, ll: ref_seen.append(it))
     assert_same(fit, ref)
     assert fit.soft_labels_.npartitions == 3
-    assert seen == list(range(1, ref.n_iter_ + 1))
+    assert seen == ref_seen  # soft-average: each member's iterations in turn
+    if method != "soft-average":
+        assert seen == list(range(1, ref.n_iter_ + 1))
 
 
 @pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
@@ -137,6 +166,9 @@ REAL = [
     ("web", "zero-based-skill", [None]),
     ("duck", "wawa", [None]),
     ("duchenne", "mace", [None]),
+    ("temp", "glad", [None]),
+    ("rte", "ibcc", [None]),
+    ("temp", "soft-average", [None]),  # the paper's seven members, their defaults
 ]
 
 
@@ -212,14 +244,18 @@ def test_write_parquet_is_atomic(client, synthetic, tmp_path):
 def test_bad_input_is_named(client, synthetic, tmp_path):
     answers, glob = synthetic
     ddf = dd.from_pandas(answers, npartitions=2)
-    with pytest.raises(InvalidParameterError, match="'glad' does not run"):
-        aggregate(ddf, "glad")
+    with pytest.raises(InvalidParameterError, match="'kos' does not run"):
+        aggregate(ddf, "kos")
+    with pytest.raises(InvalidParameterError, match="'ebcc' does not run"):
+        aggregate(ddf, "soft-average", members=["soft-vote", "ebcc"])
     with pytest.raises(InvalidParameterError, match="n_restarts=2 of 'mace'"):
         aggregate(ddf, "mace", n_restarts=2)
-    with pytest.raises(InvalidParameterError, match="gold= is not supported"):
-        aggregate(ddf, "dawid-skene", gold={1: 0})
-    with pytest.raises(InvalidParameterError, match="spectral"):
-        aggregate(ddf, "dawid-skene", uncertainty="plug-in", init="spectral")
+    with pytest.raises(InvalidParameterError, match="duplicates= is not supported"):
+        aggregate(ddf, "dawid-skene", duplicates="last")
+    with pytest.raises(InputError, match="gold label 7 .item 1. is not one of the classes"):
+        aggregate(ddf, "dawid-skene", gold={1: 7})
+    with pytest.raises(InputError, match="gold lists item 1 more than once"):
+        aggregate(ddf, "dawid-skene", gold=pd.DataFrame({"item": [1, 1], "label": [0, 1]}))
     with pytest.raises(InvalidParameterError, match="alpha"):
         aggregate(ddf, "dawid-skene", uncertainty="plug-in", alpha=-1)
     with pytest.raises(InputError, match="no 'annotator' column for the workers"):
@@ -284,9 +320,145 @@ def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
         (["-o", str(tmp_path / "x"), "--engine", "spark"], "--engine must be numpy or dask"),
         (["-o", str(tmp_path / "x.csv"), "--local-workers", "2"], "need --engine dask"),
         (["-o", str(tmp_path / "x"), "--engine", "dask", "--scheduler", address,
-          "-m", "glad"], "does not run"),
+          "-m", "kos"], "does not run"),
     ]:
         code = main(["aggregate", glob, *argv])
         captured = capsys.readouterr()
         assert code == 2 and message in captured.err, (argv, captured.err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["soft", "workers.csv"]
+
+
+GOLD_CASES = [
+    ("majority-vote", {}),
+    ("soft-vote", {}),
+    ("wawa", {}),
+    ("zero-based-skill", {"n_iter": 6, "tol": 0.0}),
+    ("dawid-skene", {"uncertainty": "plug-in"}),
+    ("dawid-skene", {}),
+    ("one-coin-dawid-skene", {"uncertainty": "leave-self-out", "prior": "learn"}),
+    ("mace", {"n_iter": 5}),
+    ("glad", {"n_iter": 2, "m_steps": 5}),
+    ("ibcc", {"n_iter": 5}),
+    ("ibcc", {"inference": "collapsed", "n_iter": 4}),
+    ("soft-average", {"members": ["soft-vote", ("dawid-skene", {"n_iter": 4}),
+                                  ("glad", {"n_iter": 2, "m_steps": 3})]}),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), GOLD_CASES)
+def test_gold_items_are_pinned_as_in_process(client, synthetic, method, params):
+    """Known labels (some of them wrong answers' classes, some for items nobody
+    answered) pin their items and calibrate the workers as in-process."""
+    answers, glob = synthetic
+    items = np.sort(answers["item"].unique())
+    gold = pd.DataFrame({"item": np.r_[items[::7], [10_000]],
+                         "label": np.r_[np.arange(len(items[::7])) % 4, [1]]})
+    fit = aggregate(glob, method, gold=gold, **params)
+    ref = create_method(method, **params).fit(answers, gold=gold)
+    assert_same(fit, ref)
+    soft = fit.soft_labels_.compute().set_index("item")
+    known = gold.iloc[:-1]
+    assert (soft.loc[known["item"], "label"].to_numpy() == known["label"].to_numpy()).all()
+    assert (soft.loc[known["item"], "confidence"] == 1.0).all()
+    free = create_method(method, **params).fit(answers)
+    assert not np.allclose(free.skills_, ref.skills_) or method in ("majority-vote", "soft-vote")
+
+
+def test_gold_ids_match_as_strings_when_none_match_as_they_are(client, synthetic):
+    """As in-process: item ids given as strings find integer item ids."""
+    answers, glob = synthetic
+    gold = {str(i): i % 4 for i in range(0, 600, 5)}
+    fit = aggregate(glob, "one-coin-dawid-skene", gold=gold)
+    ref = create_method("one-coin-dawid-skene").fit(answers, gold=gold)
+    assert (ref.annotations_.gold_codes(gold) >= 0).sum() == 120
+    assert_same(fit, ref)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "method", "params"), [
+    ("rte", "dawid-skene", {}),
+    ("temp", "one-coin-dawid-skene", {"uncertainty": "plug-in"}),
+    ("dog", "glad", {"n_iter": 3}),
+    ("dog", "ibcc", {}),
+])
+def test_real_sets_with_gold_match_in_process(client, tmp_path, name, method, params):
+    path, truth = DATA / name / "answers.csv", DATA / name / "truth.csv"
+    if not (path.is_file() and truth.is_file()):
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    gold = pd.read_csv(truth).sample(frac=0.2, random_state=0)  # a fifth of the items known
+    glob = write_parts(answers, tmp_path / name, n_files=4)
+    assert_same(aggregate(glob, method, gold=gold, **params),
+                create_method(method, **params).fit(answers, gold=gold))
+
+
+def test_cli_gold_on_dask(client, synthetic, tmp_path, capsys):
+    from softlabels.cli import main
+
+    answers, glob = synthetic
+    gold = pd.DataFrame({"item": [0, 3, 8], "label": [2, 2, 1]})
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    out = tmp_path / "soft"
+    code = main(["aggregate", glob, "--engine", "dask", "--scheduler", client.scheduler.address,
+                 "-m", "dawid-skene", "--gold", str(tmp_path / "gold.csv"), "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    ref = create_method("dawid-skene").fit(answers, gold=gold)
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    assert got.loc[[0, 3, 8], "label"].tolist() == [2, 2, 1]
+
+
+def _two_class_crowd() -> pd.DataFrame:
+    """Two classes, 40 workers of mixed skill: the spectral estimate succeeds."""
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 2, 400)
+    skill = rng.uniform(0.55, 0.95, 40)
+    rows = [(i, w, truth[i] if rng.random() < skill[w] else 1 - truth[i])
+            for i in range(400) for w in rng.choice(40, 5, replace=False)]
+    return pd.DataFrame(rows, columns=["item", "worker", "label"])
+
+
+@pytest.mark.parametrize(("method", "params"), [
+    ("dawid-skene", {"uncertainty": "plug-in", "n_iter": 5}),
+    ("dawid-skene", {}),
+    ("one-coin-dawid-skene", {"prior": "learn"}),
+    ("glad", {"n_iter": 2, "m_steps": 4}),
+    ("ibcc", {"n_iter": 5}),
+])
+def test_spectral_init_matches_in_process(client, tmp_path, method, params):
+    """The moments summed over partitions give the in-process estimate: on a
+    two-class crowd where it succeeds, and on the four-class synthetic set where it
+    fails and both fall back to the soft vote."""
+    from softlabels.infer.crowd.spectral import spectral_estimate
+
+    two = _two_class_crowd().sample(frac=1.0, random_state=2).reset_index(drop=True)
+    four = make_crowd(n_items=300, n_workers=20, n_classes=4, answers_per_item=4,
+                      random_state=7)[0]
+    assert spectral_estimate(Annotations.from_frame(two)) is not None
+    assert spectral_estimate(Annotations.from_frame(four)) is None
+    for name, answers in (("two", two), ("four", four)):
+        glob = write_parts(answers, tmp_path / name)
+        fit = aggregate(glob, method, init="spectral", **params)
+        ref = create_method(method, init="spectral", **params).fit(answers)
+        assert_same(fit, ref)
+        plain = create_method(method, **params).fit(answers)
+        if name == "two":  # the start matters
+            assert not np.allclose(plain.skills_, ref.skills_, rtol=0, atol=1e-12)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("name", "method"), [("rte", "dawid-skene"), ("dog", "dawid-skene"),
+                                              ("temp", "ibcc")])
+def test_real_sets_spectral_init_match_in_process(client, tmp_path, name, method):
+    from softlabels.infer.crowd.spectral import spectral_estimate
+
+    path = DATA / name / "answers.csv"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert spectral_estimate(Annotations.from_frame(answers)) is not None
+    glob = write_parts(answers, tmp_path / name, n_files=4)
+    params = {"init": "spectral", "n_iter": 10}
+    assert_same(aggregate(glob, method, **params), create_method(method, **params).fit(answers))

@@ -439,7 +439,7 @@ class TestGLAD:
     def test_m_step_update_never_lowers_its_objective(self):
         from scipy.special import expit, log_expit
 
-        from softlabels.infer.crowd.glad import _ascend
+        from softlabels.infer.crowd.glad import ascend
 
         # one item, log-easiness 1.2, one answer of ability 4 that is likely wrong
         # (p = 0.03): the full Fisher step overshoots; the safeguard halves it
@@ -452,7 +452,7 @@ class TestGLAD:
         s = expit(z)
         full = 1.2 + ((0.03 - s) * z - 0.2) / (s * (1 - s) * z * z + 1.0)
         assert objective(full) < objective(1.2)  # the unguarded step would lower it
-        new, moved = _ascend(theta, other, np.zeros(1, int), p, 1.0, 1, True)
+        new, moved = ascend(theta, other, np.zeros(1, int), p, 1.0, 1, True)
         assert objective(new[0]) >= objective(1.2)
         assert moved == pytest.approx(abs(new[0] - 1.2)) and moved > 0
         # and on random blocks, for both parameterisations (abilities: identity link)
@@ -462,7 +462,7 @@ class TestGLAD:
                 m = int(rng.integers(1, 6))
                 theta, other, p = rng.normal(0, 3, 2), rng.normal(0, 4, m), rng.random(m)
                 owner = rng.integers(0, 2, m)
-                new, _ = _ascend(theta, other, owner, p, 1.0, 2, log_scale)
+                new, _ = ascend(theta, other, owner, p, 1.0, 2, log_scale)
                 for j in range(2):
                     def obj(t, j=j):
                         zz = link(np.array([t]))[0] * other[owner == j]

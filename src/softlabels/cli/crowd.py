@@ -204,12 +204,14 @@ def aggregate(
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
         raise CLIError("--scheduler and --local-workers need --engine dask.")
     if engine == "dask":
-        if gold is not None or duplicates != "keep":
-            raise CLIError("--gold and --duplicates are not supported with --engine dask yet.")
+        if duplicates != "keep":
+            raise CLIError("--duplicates is not supported with --engine dask yet.")
         if sep is not None or encoding is not None:
             raise CLIError("--sep and --encoding are for text input; --engine dask reads Parquet.")
         if format not in (None, "table"):
             raise CLIError("--engine dask reads the answer table; give the numpy engine --format.")
+        if gold is not None:
+            params = {**params, "gold": read_gold(gold, label_col, item_col)}
         aggregate_on_dask(
             str(answers), method, params, output, workers_out,
             dict(item_col=item_col, worker_col=worker_col, label_col=label_col),
@@ -304,7 +306,8 @@ def aggregate_on_dask(
                 dashboard_address=None,
             ))
             stack.enter_context(Client(cluster))
-        total = create_method(method, **params).get_params().get("n_iter")
+        model_params = {k: v for k, v in params.items() if k != "gold"}
+        total = create_method(method, **model_params).get_params().get("n_iter")
         with iteration_progress(f"fitting {method} on dask", total) as callback:
             fit = dask_aggregate(answers, method, classes=classes, callback=callback,
                                  **columns, **params)

@@ -424,47 +424,59 @@ class Annotations:
         """
         if gold is None:
             return np.full(self.n_items, -1, dtype=np.int64)
-        if isinstance(gold, pd.DataFrame):
-            missing = [c for c in ("item", "label") if c not in gold.columns]
-            if missing:
-                raise InputError(
-                    f"gold table needs 'item' and 'label' columns; missing {missing} "
-                    f"(columns: {[str(c) for c in gold.columns]})."
-                )
-            keys, vals = gold["item"], gold["label"]
-        elif isinstance(gold, (Mapping, pd.Series)):
-            s = pd.Series(gold)
-            keys, vals = pd.Series(s.index), pd.Series(s.to_numpy())
-        else:
+        keys, codes = gold_table(gold, self.classes)
+        by_str = len(keys) > 0 and not pd.Index(self.item_ids).isin(keys).any()
+        return gold_of(self.item_ids, keys, codes, by_str)
+
+
+def gold_table(gold: Any, classes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Known labels as item ids and class codes (:meth:`Annotations.gold_codes`'s
+    input, checked: an error names a missing column, a missing value, an item listed
+    twice or a label that is not a class). Labels match the classes as they are, or
+    else all as strings."""
+    if isinstance(gold, pd.DataFrame):
+        missing = [c for c in ("item", "label") if c not in gold.columns]
+        if missing:
             raise InputError(
-                f"gold must be a mapping, a Series or a DataFrame; got {type(gold).__name__}."
+                f"gold table needs 'item' and 'label' columns; missing {missing} "
+                f"(columns: {[str(c) for c in gold.columns]})."
             )
-        if pd.isna(vals).any() or pd.isna(keys).any():
-            raise InputError("gold labels contain missing values.")
-        if pd.Series(keys).duplicated().any():
-            dup = pd.Series(keys)[pd.Series(keys).duplicated()].iloc[0]
-            raise InputError(f"gold lists item {show(dup)} more than once.")
-        out = np.full(self.n_items, -1, dtype=np.int64)
-        pos = pd.Index(self.item_ids).get_indexer(pd.Series(keys))
-        if (pos < 0).all() and len(keys):
-            pos = pd.Index([str(i) for i in self.item_ids]).get_indexer(
-                pd.Series(keys).astype(str)
-            )
-        codes = pd.Index(self.classes).get_indexer(pd.Series(vals))
-        if (codes < 0).any():
-            codes = pd.Index([str(c) for c in self.classes]).get_indexer(
-                pd.Series(vals).astype(str)
-            )
-        bad = np.flatnonzero(codes < 0)
-        if bad.size:
-            raise InputError(
-                f"gold label {show(pd.Series(vals).iloc[bad[0]])} (item "
-                f"{show(pd.Series(keys).iloc[bad[0]])}) is not one of the classes "
-                f"{self.classes.tolist()}."
-            )
-        keep = pos >= 0
-        out[pos[keep]] = codes[keep]
-        return out
+        keys, vals = gold["item"], gold["label"]
+    elif isinstance(gold, (Mapping, pd.Series)):
+        s = pd.Series(gold)
+        keys, vals = pd.Series(s.index), pd.Series(s.to_numpy())
+    else:
+        raise InputError(
+            f"gold must be a mapping, a Series or a DataFrame; got {type(gold).__name__}."
+        )
+    if pd.isna(vals).any() or pd.isna(keys).any():
+        raise InputError("gold labels contain missing values.")
+    keys = pd.Series(keys).reset_index(drop=True)
+    if keys.duplicated().any():
+        raise InputError(f"gold lists item {show(keys[keys.duplicated()].iloc[0])} more than once.")
+    codes = pd.Index(classes).get_indexer(pd.Series(vals))
+    if (codes < 0).any():
+        codes = pd.Index([str(c) for c in classes]).get_indexer(pd.Series(vals).astype(str))
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        raise InputError(
+            f"gold label {show(pd.Series(vals).iloc[bad[0]])} (item "
+            f"{show(keys.iloc[bad[0]])}) is not one of the classes {classes.tolist()}."
+        )
+    return keys, codes.astype(np.int64)
+
+
+def gold_of(item_ids: Any, keys: pd.Series, codes: np.ndarray, by_str: bool) -> np.ndarray:
+    """The gold codes of ``item_ids`` (-1 where unknown) from :func:`gold_table`;
+    ``by_str`` matches ids as strings (used when no id matches as it is)."""
+    out = np.full(len(item_ids), -1, dtype=np.int64)
+    if by_str:
+        pos = pd.Index([str(i) for i in item_ids]).get_indexer(keys.astype(str))
+    else:
+        pos = pd.Index(item_ids).get_indexer(keys)
+    keep = pos >= 0
+    out[pos[keep]] = codes[keep]
+    return out
 
 
 def read_answers(

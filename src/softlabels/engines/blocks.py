@@ -11,6 +11,11 @@ splits one fit into what runs per block and what runs once:
   parameters, and the statistics of the new posteriors;
 - ``fitted(params)``: the model attributes (``confusions_``, ``skills_``, ...).
 
+GLAD's M-step takes several passes per iteration (:class:`GladPlan`), soft-average
+runs its members' plans on the same blocks (:class:`AveragePlan`), and
+``init="spectral"`` starts an EM plan from moments summed over the blocks
+(:meth:`_EMPlan.spectral_start`).
+
 Statistics are dicts of arrays (or floats) that add up over blocks: the sum is the
 same whatever the partitioning, so any engine that sums them (in one process, or in
 a reduction tree on a cluster) gives the in-process model's numbers. The math is the
@@ -23,13 +28,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
-from softlabels.infer import em as K
-from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.core.soft import normalize_rows
+from softlabels.infer import em as K
+from softlabels.infer.base import pin_gold
+from softlabels.infer.crowd.average import SoftAverage
+from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
+from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
+from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.mace import MACE
+from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
 __all__ = ["Plan", "WeightedVotePlan", "plan_for", "add_stats", "SUPPORTED"]
@@ -42,10 +53,20 @@ SUPPORTED = {
     "soft-vote": "any parameters",
     "wawa": "any parameters",
     "zero-based-skill": "any parameters",
-    "dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
-    "one-coin-dawid-skene": "init 'soft-vote', 'majority-vote' or 'uniform'",
+    "dawid-skene": "any parameters",
+    "one-coin-dawid-skene": "any parameters",
     "mace": "n_restarts=0",
+    "glad": "any parameters",
+    "ibcc": "any parameters",
+    "soft-average": "members that run on a partitioned engine",
 }
+
+
+def gold_codes(block: Annotations) -> np.ndarray:
+    """The block's known labels (``block.gold``, set by the engine): class codes of its
+    items, -1 where unknown (all -1 without gold)."""
+    gold = getattr(block, "gold", None)
+    return np.full(block.n_items, -1, dtype=np.int64) if gold is None else gold
 
 
 def add_stats(a: Stats, b: Stats) -> Stats:
@@ -74,8 +95,9 @@ class Plan:
         self.model = model
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
-        post = self.model._fit(block, np.full(block.n_items, -1))
-        return post, self.stats(block, post)
+        gold = gold_codes(block)
+        post = self.model._fit(block, gold)  # skills: agreement with the unpinned votes
+        return pin_gold(post, gold), self.stats(block, post)
 
     def stats(self, block: Annotations, post: np.ndarray) -> Stats:
         return _base_stats(block, post)
@@ -117,16 +139,44 @@ class _EMPlan(Plan):
 
     @staticmethod
     def tempered_post(
-        terms: tuple[np.ndarray, np.ndarray, np.ndarray], prior: np.ndarray, temperature: float
+        block: Annotations, terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+        prior: np.ndarray, temperature: float,
     ) -> tuple[np.ndarray]:
-        return (K.tempered_posteriors(np.log(prior), terms[0], temperature),)
+        post = K.tempered_posteriors(np.log(prior), terms[0], temperature)
+        return (pin_gold(post, gold_codes(block), copy=False),)
+
+    #: whether :meth:`advance` reads the block's previous posteriors
+    reads_post = False
+
+    def temper_prior(self, params: Any) -> np.ndarray:
+        """The class prior of the tempered posteriors."""
+        return params[1]
+
+    def objective(self, loglik: float, params: Any) -> float:
+        """The EM objective from the log-likelihood summed over blocks."""
+        return loglik
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
-        post = self.model._initial_posteriors(block)
+        post = pin_gold(self.model._initial_posteriors(block), gold_codes(block))
         return post, self.stats(block, post)
+
+    def spectral_start(
+        self, block: Annotations, est: SpectralEstimate | None
+    ) -> tuple[np.ndarray, Stats, float]:
+        """:meth:`start` for ``init="spectral"`` from the estimate of the summed
+        moments (:func:`~softlabels.infer.crowd.spectral.group_moments`); its third
+        value counts non-finite posteriors (any, in any block: the in-process fit
+        falls back to the soft vote everywhere; so does ``est=None``)."""
+        post = None if est is None else estimate_posteriors(block, est)
+        bad = float(post is not None and not np.isfinite(post).all())
+        if post is None or bad:
+            post = normalize_rows(block.counts)
+        post = pin_gold(post, gold_codes(block))
+        return post, self.stats(block, post), bad
 
     def advance(self, block: Annotations, params: Any) -> tuple[np.ndarray, float, Stats]:
         post, loglik = K.log_normalize(self._logits(block, params))
+        post = pin_gold(post, gold_codes(block), copy=False)
         return post, loglik, self.stats(block, post)
 
     def _logits(self, block: Annotations, params: Any) -> np.ndarray:
@@ -243,6 +293,159 @@ class MacePlan(_EMPlan):
                 "skills_": competence}
 
 
+class GladPlan(_EMPlan):
+    """GLAD: the item easiness ``log beta`` lives with its items, in the blocks; the
+    worker abilities ``alpha`` and the class prior are broadcast. The M-step is
+    :class:`~softlabels.infer.crowd.glad.GLAD`'s own rounds of safeguarded Fisher
+    steps (:func:`~softlabels.infer.crowd.glad.safeguarded_step`): each round one
+    step on ``alpha`` from the summed per-worker :meth:`worker_sums` (and the summed
+    :meth:`worker_fit` at the trial abilities, once per halving), then one step on
+    every block's ``log beta``, whose answers are all in the block
+    (:meth:`item_step`). :meth:`speculate` does a round's trial at the full step and
+    the item step and sums that follow if that trial is taken, in one pass."""
+
+    tempered = False
+
+    def items(self, block: Annotations) -> np.ndarray:
+        """The first ``log beta`` of the block's items."""
+        return np.full(block.n_items, float(self.model.log_beta_prior))
+
+    def worker_sums(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, alpha: np.ndarray
+    ) -> np.ndarray:
+        p = K.answer_agreement(block, post)
+        beta = np.exp(log_beta)[block.item]
+        return scoring_sums(alpha, beta, block.worker, p, alpha.shape[0], False)
+
+    def worker_fit(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, trial: np.ndarray
+    ) -> np.ndarray:
+        p = K.answer_agreement(block, post)
+        z = trial[block.worker] * np.exp(log_beta)[block.item]
+        return fit_sums(z, p, block.worker, trial.shape[0])
+
+    def item_step(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, alpha: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        p = K.answer_agreement(block, post)
+        return ascend(log_beta, alpha[block.worker], block.item, p,
+                      self.model.log_beta_prior, block.n_items, True)
+
+    def speculate(
+        self, block: Annotations, post: np.ndarray, log_beta: np.ndarray, trial: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """:meth:`worker_fit` at ``trial``, then, as if ``trial`` were taken,
+        :meth:`item_step` and the next round's :meth:`worker_sums`."""
+        fit = self.worker_fit(block, post, log_beta, trial)
+        new, moved = self.item_step(block, post, log_beta, trial)
+        return fit, new, moved, self.worker_sums(block, post, new, trial)
+
+    def prior(self, totals: Stats) -> np.ndarray:
+        k = totals["class_mass"].shape[0]
+        if self.model.prior == "learn":
+            return K.class_prior(totals["class_mass"][None, :])
+        return np.full(k, 1.0 / k)
+
+    def advance_items(
+        self, block: Annotations, log_beta: np.ndarray, params: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, float, Stats]:
+        alpha, prior = params
+        post, loglik = K.log_normalize(glad_logits(block, alpha, log_beta, prior))
+        post = pin_gold(post, gold_codes(block), copy=False)
+        return post, loglik, self.stats(block, post)
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        alpha, prior = params
+        return {"alphas_": alpha, "priors_": prior, "skills_": expit(alpha)}
+
+
+class BCCPlan(_EMPlan):
+    """IBCC (one subtype per class), any ``inference``: the statistics are the
+    expected confusion counts and the class mass (:meth:`BCCKernel.sums
+    <softlabels.infer.crowd.ibcc.BCCKernel.sums>`), plus the vote proportions'
+    column sums for ``class_prior="empirical"``; the Dirichlet parameters come from
+    them on the client (:meth:`BCCKernel.params_from`) and the E-step runs on each
+    block's own kernel. The evidence bound's Dirichlet term (``params.kl``) is taken
+    off the summed log normalisers once. ``"vb-collapsed"`` ends with the collapsed
+    update and its held-out temperature, fitted like Dawid–Skene's (the prior terms
+    ride in the item scores, the class prior of the tempering is flat)."""
+
+    @property
+    def tempered(self) -> bool:
+        return self.model.inference == "vb-collapsed"
+
+    @property
+    def reads_post(self) -> bool:
+        return self.model.inference == "collapsed"
+
+    def _kernel(self, block: Annotations, collapsed: bool) -> Any:
+        # a block kernel runs E-steps only, which do not read the class prior
+        return self.model._kernel(block, gold_codes(block), collapsed=collapsed,
+                                  class_prior=np.zeros(block.n_classes))
+
+    def _client_kernel(self, totals: Stats, collapsed: bool) -> Any:
+        """A kernel without items, for the M-step and the summary."""
+        w, k = totals["per_worker"].shape[0], totals["class_mass"].shape[0]
+        empty = np.zeros(0, dtype=np.int64)
+        ann = Annotations(empty, empty, empty.astype(np.int32), np.zeros(0),
+                          np.zeros(w, dtype=np.bool_), np.arange(k))
+        if isinstance(self.model.class_prior, str):  # "empirical"
+            prior = totals["votes"]
+        else:
+            prior = np.full(k, float(self.model.class_prior))
+        return self.model._kernel(ann, empty, collapsed=collapsed, class_prior=prior)
+
+    def stats(self, block: Annotations, post: np.ndarray) -> Stats:
+        return {**_base_stats(block, post), "pairs": K.pair_counts(block, post),
+                "votes": normalize_rows(block.counts).sum(axis=0)}
+
+    def params(self, totals: Stats) -> BCCParams:
+        kernel = self._client_kernel(totals, self.model.inference == "collapsed")
+        return kernel.params_from(totals["pairs"], totals["class_mass"])
+
+    def advance(
+        self, block: Annotations, params: BCCParams, post: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float, Stats]:
+        kernel = self._kernel(block, self.model.inference == "collapsed")
+        if post is not None:
+            kernel.joint = post  # the collapsed E-step takes each item's own share out
+        post, loglik = kernel.posterior(params)
+        post = pin_gold(post, gold_codes(block), copy=False)
+        return post, loglik, self.stats(block, post)
+
+    def objective(self, loglik: float, params: BCCParams) -> float:
+        return loglik - params.kl
+
+    def held_out_params(self, totals: Stats) -> BCCParams:
+        return self._client_kernel(totals, True).params_from(totals["pairs"], totals["class_mass"])
+
+    def temper_prior(self, params: Any) -> np.ndarray:
+        return np.ones(params.nu.shape[0])
+
+    def temper_terms(
+        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        kernel = self._kernel(block, True)
+        kernel.joint = post
+        scores = kernel._collapsed_logits(fitted)
+
+        def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:
+            held = kernel.answer_terms(fitted, s)
+            return held, held
+
+        chosen = np.flatnonzero(block.rows % step == 0)
+        logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
+        return scores, logits, held
+
+    def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
+        if self.tempered:  # the collapsed update's parameters
+            params = self.held_out_params(totals)
+        summary = self._client_kernel(totals, False).summarise(params)
+        return {"confusions_": summary["confusions"], "priors_": summary["priors"],
+                "skills_": summary["skills"], "skill_sd_": summary["skill_sd"],
+                "temperature_": 1.0}
+
+
 class WeightedVotePlan(Plan):
     """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
     every pass, each block gives each worker's agreement with the block's vote under the
@@ -254,7 +457,7 @@ class WeightedVotePlan(Plan):
 
     def agreement(self, block: Annotations, skills: np.ndarray | None) -> Stats:
         counts = block.counts if skills is None else K.worker_votes(block, skills)
-        vote = K.split_argmax(counts)
+        vote = pin_gold(K.split_argmax(counts), gold_codes(block), copy=False)
         return {"agree": K.per_worker_sum(block, K.answer_agreement(block, vote)),
                 "per_worker": block.answers_per_worker}
 
@@ -284,8 +487,31 @@ class WeightedVotePlan(Plan):
         return skills + step, lr, bool(np.abs(step).max(initial=0.0) < model.tol)
 
     def final(self, block: Annotations, skills: np.ndarray) -> tuple[np.ndarray, Stats]:
-        post = normalize_rows(K.worker_votes(block, skills))
+        post = pin_gold(normalize_rows(K.worker_votes(block, skills)), gold_codes(block),
+                        copy=False)
         return post, _base_stats(block, post)
+
+
+class AveragePlan(Plan):
+    """Soft-average: every member's plan runs on the same blocks, one after the other;
+    each block then combines its items' member posteriors (:meth:`combine`)."""
+
+    def __init__(self, model: Any) -> None:
+        from softlabels.infer.registry import create_method
+
+        super().__init__(model)
+        self.members = []
+        for name, params in model._member_specs():
+            member = create_method(name, **params)
+            member._validate_params()
+            self.members.append((name, plan_for(member)))
+
+    @property
+    def tempered(self) -> bool:  # the answers are numbered if any member tempers
+        return any(getattr(plan, "tempered", False) for _, plan in self.members)
+
+    def combine(self, block: Annotations, *posts: np.ndarray) -> tuple[np.ndarray]:
+        return (pin_gold(self.model._combine(posts), gold_codes(block), copy=False),)
 
 
 _PLANS = {
@@ -296,6 +522,9 @@ _PLANS = {
     ZeroBasedSkill: WeightedVotePlan,
     DawidSkene: DawidSkenePlan,
     OneCoinDawidSkene: OneCoinPlan,
+    GLAD: GladPlan,
+    IBCC: BCCPlan,
+    SoftAverage: AveragePlan,
 }
 
 
@@ -309,12 +538,13 @@ def plan_for(model: Any) -> Plan:
             f"partitioned engine yet; supported: {', '.join(SUPPORTED)}."
         )
     params: Mapping[str, Any] = model.get_params()
+    spectral = issubclass(plan, _EMPlan) and plan is not MacePlan
     if params.get("n_restarts", 0):
         raise InvalidParameterError(
             f"n_restarts={params['n_restarts']} of {model.name!r} is not supported on a "
             "partitioned engine; use n_restarts=0."
         )
-    if params.get("init", "soft-vote") == "spectral":
+    if params.get("init", "soft-vote") == "spectral" and not spectral:
         raise InvalidParameterError(
             f"init='spectral' of {model.name!r} is not supported on a partitioned engine; "
             "use 'soft-vote', 'majority-vote' or 'uniform'."

@@ -39,12 +39,14 @@ import pandas as pd
 
 from softlabels._optional import require
 from softlabels.core.annotations import (
-    Annotations, check_answer_columns, check_padded_labels, class_list, codes_in, show,
-    sorted_unique,
+    Annotations, check_answer_columns, check_padded_labels, class_list, codes_in, gold_of,
+    gold_table, show, sorted_unique,
 )
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
-from softlabels.engines.blocks import Plan, Stats, add_stats, plan_for
+from softlabels.engines.blocks import (
+    AveragePlan, GladPlan, Plan, Stats, add_stats, plan_for,
+)
 
 dask = require("dask", "dask")
 dd = require("dask.dataframe", "dask")
@@ -71,7 +73,13 @@ class DaskFit:
     n_iter_, converged_, log_likelihood_
         As the in-process model (0, True and nan for the closed-form models).
     confusions_, skills_, priors_, temperature_
-        The model's worker and class parameters, workers in ``worker_ids_`` order.
+        The model's worker and class parameters, workers in ``worker_ids_`` order
+        (and, as the model has them: ``alphas_``, ``skill_sd_``).
+    betas_ : dask.dataframe.DataFrame
+        GLAD: ``item, beta``, the item easiness, partitioned like ``soft_labels_``.
+    members_ : list of DaskFit
+        Soft-average: the members' fits (parameters only; their soft labels are
+        combined into ``soft_labels_``).
     """
 
     def __init__(self, method: str, params: dict[str, Any]) -> None:
@@ -107,10 +115,11 @@ def aggregate(
         :func:`dask.dataframe.read_parquet`.
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
-        ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``mace``
-        with ``n_restarts=0``); ``params`` are
-        the model's parameters, checked as
-        in-process (any ``uncertainty``; ``init="spectral"`` is not offered here).
+        ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
+        ``mace`` with ``n_restarts=0``); ``params`` are the model's parameters, checked
+        as in-process (any ``uncertainty`` and ``init``),
+        and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
+        (broadcast to the partitions; each pins its own items).
     item_col, worker_col, label_col, classes
         As :meth:`softlabels.Annotations.from_frame` (duplicate answers are kept).
     callback : callable, optional
@@ -128,12 +137,12 @@ def aggregate(
     """
     from softlabels.infer.registry import create_method
 
-    for name in ("gold", "duplicates"):
-        if name in params:
-            raise InvalidParameterError(
-                f"{name}= is not supported on the Dask engine yet (answers are all kept, "
-                "no item is pinned); fit in-process for it."
-            )
+    if "duplicates" in params:
+        raise InvalidParameterError(
+            "duplicates= is not supported on the Dask engine yet (answers are all kept); "
+            "fit in-process for it."
+        )
+    gold = params.pop("gold", None)
     model = create_method(method, **params)
     model._validate_params()
     plan = plan_for(model)
@@ -143,10 +152,12 @@ def aggregate(
 
     # one pass over the answers: rows, missing values, distinct workers and labels
     cols = [item_col, worker_col, label_col]
-    lengths, missing, workers, labels = dask.compute(
+    gold_keys = None if gold is None else _gold_keys(gold)
+    lengths, missing, workers, labels, gold_hits = dask.compute(
         frame.map_partitions(len), frame[cols].isna().sum(),
         frame[worker_col].drop_duplicates(split_out=1),
         frame[label_col].drop_duplicates(split_out=1),
+        0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
     )
     n_rows = int(np.sum(lengths))
     if n_rows == 0:
@@ -157,15 +168,28 @@ def aggregate(
     worker_ids = sorted_unique(workers)
     class_arr = class_list(labels, classes)
     check_padded_labels(class_arr, "")
+    known = None
+    if gold is not None:  # checked on the client; each block looks up its own items
+        keys, codes = gold_table(gold, class_arr)
+        known = (keys, codes, len(keys) > 0 and not gold_hits)
 
     def make_block(part: pd.DataFrame) -> Annotations:
-        return _block(part, item_col, worker_col, label_col, worker_ids, class_arr)
+        block = _block(part, item_col, worker_col, label_col, worker_ids, class_arr)
+        if known is not None:
+            block.gold = gold_of(block.item_ids, *known)
+        return block
 
     frame = frame[cols]
-    if getattr(plan, "tempered", False):  # the global answer numbers, in input order
+    models = [model] + [member.model for _, member in getattr(plan, "members", [])]
+    spectral = any(getattr(m, "init", None) == "spectral" for m in models)
+    if getattr(plan, "tempered", False) or spectral:  # global answer numbers, input order
         offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
         frame = frame.map_partitions(_number_rows, offsets, meta={
             **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
+    worker_order = None
+    if spectral:  # the in-process worker codes: first appearance in the input
+        first = frame.groupby(worker_col)[ROW].min().compute()
+        worker_order = np.argsort(first.reindex(worker_ids).to_numpy(), kind="stable")
     by_item = frame.shuffle(on=item_col)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
@@ -173,6 +197,7 @@ def aggregate(
     fit = DaskFit(model.name, model.get_params())
     fit.classes_ = class_arr
     fit.worker_ids_ = worker_ids
+    fit._worker_order = worker_order
     states, totals = _run(plan, model, blocks, n_rows, fit, callback)
     fit.n_answers_ = int(totals["n_answers"])
     fit.n_items_ = int(totals["n_items"])
@@ -181,7 +206,28 @@ def aggregate(
                        np.zeros((0, class_arr.size)), class_arr)
     parts = [dask.delayed(_soft_frame)(b, s[0], class_arr) for b, s in zip(blocks, states)]
     fit.soft_labels_ = dd.from_delayed(parts, meta=meta, verify_meta=False)
+    if isinstance(plan, GladPlan):
+        item_meta = pd.DataFrame({"item": meta["item"], "beta": np.zeros(0)})
+        fit.betas_ = dd.from_delayed(
+            [dask.delayed(_item_frame)(b, s[-1]) for b, s in zip(blocks, states)],
+            meta=item_meta, verify_meta=False,
+        )
     return fit
+
+
+def _gold_keys(gold: Any) -> Any:
+    """The item ids of ``gold`` (a mapping, Series or DataFrame with an ``item`` column),
+    for the pass that checks whether any of them match as they are."""
+    if isinstance(gold, pd.DataFrame):
+        return gold["item"] if "item" in gold.columns else []
+    if isinstance(gold, (dict, pd.Series)) or hasattr(gold, "keys"):
+        return pd.Series(gold).index
+    return []
+
+
+def _item_frame(block: Annotations, log_beta: np.ndarray) -> pd.DataFrame:
+    """A block's item easiness (GLAD's ``betas_``)."""
+    return pd.DataFrame({"item": block.item_ids, "beta": np.exp(log_beta)})
 
 
 def _run(
@@ -193,7 +239,11 @@ def _run(
     (summed in a tree). Returns the persisted ``(post, ...)`` states and the totals."""
     if getattr(plan, "weighted", False):
         return _run_weights(plan, model, blocks, fit, callback)
-    states = [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    if isinstance(plan, GladPlan):
+        return _run_glad(plan, model, blocks, n_answers, fit, callback)
+    if isinstance(plan, AveragePlan):
+        return _run_average(plan, blocks, n_answers, fit, callback)
+    states = _starts(plan, model, blocks, fit)
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
     if hasattr(plan, "initial_params"):  # MACE: first posteriors from fitted parameters
@@ -204,28 +254,183 @@ def _run(
     fit.n_iter_, fit.converged_, fit.log_likelihood_ = 0, True, float("nan")
     params = None
     if plan.iterative:
-        prev, scale = -np.inf, max(n_answers, 1)
-        fit.converged_ = False
-        for it in range(1, model.n_iter + 1):
+        def iterate() -> float:
+            nonlocal params, states, totals
             params = plan.params(totals)
             shared = dask.delayed(params, traverse=False)
-            states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
+            if plan.reads_post:
+                states = [dask.delayed(plan.advance, nout=3)(b, shared, s[0])
+                          for b, s in zip(blocks, states)]
+            else:
+                states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
             (states,) = dask.persist(states)
             objective, totals = dask.compute(
                 _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
             )
-            objective = float(objective)
-            fit.n_iter_, fit.log_likelihood_ = it, objective
-            if callback is not None:
-                callback(it, objective)
-            if abs(objective - prev) / scale < model.tol:
-                fit.converged_ = True
-                break
-            prev = objective
+            return plan.objective(float(objective), params)
+
+        _em_loop(model, n_answers, fit, callback, iterate)
     for name, value in plan.fitted(params, totals).items():
         setattr(fit, name, value)
     if getattr(plan, "tempered", False) and totals["class_mass"].shape[0] >= 2:
-        states = _temper(plan, params[1], blocks, states, totals, n_answers, fit)
+        states = _temper(plan, plan.temper_prior(params), blocks, states, totals, n_answers,
+                         fit)
+    return states, totals
+
+
+def _starts(plan: Plan, model: Any, blocks: list[Any], fit: DaskFit) -> list[Any]:
+    """The first ``(post, stats)`` of every block. ``init="spectral"``: the worker
+    groups from the summed answers per worker (one pass; ties broken in the order the
+    workers first appear in the input, ``fit._worker_order``, as the in-process codes
+    are), the moments summed over the blocks (one pass), the estimate on the client
+    (:func:`~softlabels.infer.crowd.spectral.estimate_from_moments`), and its E-step in
+    the blocks, the soft vote everywhere if it fails anywhere, as in-process."""
+    if getattr(model, "init", None) != "spectral":
+        return [dask.delayed(plan.start, nout=2)(b) for b in blocks]
+    from softlabels.infer.crowd.spectral import (
+        estimate_from_moments, group_moments, split_workers,
+    )
+
+    (per_worker,) = dask.compute(_tree_sum([dask.delayed(_answers_per_worker)(b)
+                                            for b in blocks]))
+    est = None
+    if fit.classes_.size >= 2 and np.count_nonzero(per_worker) >= 3:
+        order = fit._worker_order
+        groups = np.empty(per_worker.shape[0], dtype=np.int64)
+        groups[order] = split_workers(per_worker[order])
+        shared = dask.delayed(groups, traverse=False)
+        (moments,) = dask.compute(_tree_sum([dask.delayed(group_moments)(b, shared)
+                                             for b in blocks]))
+        est = estimate_from_moments(moments, groups)
+    shared = dask.delayed(est, traverse=False)
+    starts = [dask.delayed(plan.spectral_start, nout=3)(b, shared) for b in blocks]
+    (starts,) = dask.persist(starts)
+    (bad,) = dask.compute(_tree_sum([s[2] for s in starts]))
+    if bad:
+        shared = dask.delayed(None, traverse=False)
+        starts = [dask.delayed(plan.spectral_start, nout=3)(b, shared) for b in blocks]
+    return [(s[0], s[1]) for s in starts]
+
+
+def _answers_per_worker(block: Annotations) -> np.ndarray:
+    return block.answers_per_worker.astype(np.float64)
+
+
+def _run_average(
+    plan: AveragePlan, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """Soft-average: each member fitted in turn on the blocks (``fit.members_``), then
+    its posteriors combined in each partition."""
+    members, posts = [], []
+    for name, member in plan.members:
+        part = DaskFit(name, member.model.get_params())
+        part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
+        part._worker_order = fit._worker_order
+        states, totals = _run(member, member.model, blocks, n_answers, part, callback)
+        members.append(part)
+        posts.append([s[0] for s in states])
+    states = [dask.delayed(plan.combine, nout=1)(b, *p) for b, p in zip(blocks, zip(*posts))]
+    (states,) = dask.persist(states)
+    fit.members_ = members
+    fit.skills_ = np.mean([m.skills_ for m in members], axis=0)
+    fit.n_iter_ = max(m.n_iter_ for m in members)
+    fit.converged_ = all(m.converged_ for m in members)
+    return states, totals
+
+
+def _em_loop(
+    model: Any, n_answers: int, fit: DaskFit, callback: Callable[[int, float], Any] | None,
+    iterate: Callable[[], float],
+) -> None:
+    """:func:`softlabels.infer.em.run_em`'s stopping rule around ``iterate`` (one M-step
+    and E-step, returning the log-likelihood): ``n_iter`` iterations, or a change below
+    ``tol`` per answer."""
+    prev, scale = -np.inf, max(n_answers, 1)
+    fit.converged_ = False
+    for it in range(1, model.n_iter + 1):
+        objective = iterate()
+        fit.n_iter_, fit.log_likelihood_ = it, objective
+        if callback is not None:
+            callback(it, objective)
+        if abs(objective - prev) / scale < model.tol:
+            fit.converged_ = True
+            break
+        prev = objective
+
+
+def _run_glad(
+    plan: GladPlan, model: Any, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """GLAD's EM: the block states are ``(post, loglik, stats, log_beta)``. The M-step
+    (:func:`~softlabels.infer.crowd.glad.safeguarded_step` on the abilities, on the
+    client, its objective a sum over partitions) starts with one pass for the workers'
+    scoring sums; then each round is one pass (:meth:`GladPlan.speculate`) when every
+    worker takes its full step, and two more (the trials, the items) per round where
+    some worker's step is halved; then one E-step pass."""
+    from softlabels.infer.crowd.glad import safeguarded_step
+
+    starts = _starts(plan, model, blocks, fit)
+    items = [dask.delayed(plan.items)(b) for b in blocks]
+    states = [(s[0], 0.0, s[1], lb) for s, lb in zip(starts, items)]
+    (states,) = dask.persist(states)
+    (totals,) = dask.compute(_tree_sum([s[2] for s in states]))
+    n_workers = totals["per_worker"].shape[0]
+    alpha = np.full(n_workers, float(model.alpha_prior))
+    params = (alpha, plan.prior(totals))
+
+    def mapped(method: Any, value: np.ndarray, log_betas: list[Any], nout: int | None = None
+               ) -> list[Any]:
+        shared = dask.delayed(value, traverse=False)
+        return [dask.delayed(method, nout=nout)(b, s[0], lb, shared)
+                for b, s, lb in zip(blocks, states, log_betas)]
+
+    def iterate() -> float:
+        nonlocal alpha, params, states, totals
+        log_betas = [s[3] for s in states]
+        (sums,) = dask.compute(_tree_sum(mapped(plan.worker_sums, alpha, log_betas)))
+        for _ in range(model.m_steps):
+            ahead: dict[str, Any] = {}
+
+            def fit_at(trial: np.ndarray) -> np.ndarray:
+                if ahead:  # a halving: one more pass
+                    return dask.compute(_tree_sum(mapped(plan.worker_fit, trial, log_betas)))[0]
+                parts = mapped(plan.speculate, trial, log_betas, nout=4)
+                (parts,) = dask.persist(parts)
+                fit, moved, nxt = dask.compute(_tree_sum([q[0] for q in parts]),
+                                               [q[2] for q in parts],
+                                               _tree_sum([q[3] for q in parts]))
+                ahead.update(trial=trial, log_betas=[q[1] for q in parts], moved=moved, sums=nxt)
+                return fit
+
+            alpha, moved_a = safeguarded_step(alpha, sums, float(model.alpha_prior), fit_at)
+            if np.array_equal(alpha, ahead["trial"]):  # the full step: the pass did the rest
+                log_betas, moved_b, sums = ahead["log_betas"], ahead["moved"], ahead["sums"]
+            else:
+                stepped = mapped(plan.item_step, alpha, log_betas, nout=2)
+                (stepped,) = dask.persist(stepped)
+                log_betas = [m[0] for m in stepped]
+                moved_b, sums = dask.compute(
+                    [m[1] for m in stepped],
+                    _tree_sum(mapped(plan.worker_sums, alpha, log_betas)),
+                )
+            if max(moved_a, max(moved_b, default=0.0)) < model.m_tol:
+                break
+        params = (alpha, plan.prior(totals))
+        shared = dask.delayed(params, traverse=False)
+        states = [(*dask.delayed(plan.advance_items, nout=3)(b, lb, shared), lb)
+                  for b, lb in zip(blocks, log_betas)]
+        (states,) = dask.persist(states)
+        objective, totals = dask.compute(
+            _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
+        )
+        return float(objective)
+
+    fit.n_iter_, fit.log_likelihood_ = 0, float("nan")
+    _em_loop(model, n_answers, fit, callback, iterate)
+    for name, value in plan.fitted(params, totals).items():
+        setattr(fit, name, value)
     return states, totals
 
 
@@ -279,7 +484,8 @@ def _temper(
         return -float(dask.compute(_tree_sum(parts))[0])
 
     fit.temperature_ = K.search_temperature(neg_loglik)
-    posts = [dask.delayed(plan.tempered_post, nout=1)(t, prior, fit.temperature_) for t in terms]
+    posts = [dask.delayed(plan.tempered_post, nout=1)(b, t, prior, fit.temperature_)
+             for b, t in zip(blocks, terms)]
     (posts,) = dask.persist(posts)
     return posts
 

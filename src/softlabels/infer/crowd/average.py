@@ -101,17 +101,22 @@ class SoftAverage(CrowdModel):
             model._validate_params()
             fitted.append(model._fit_codes(ann, gold))
             model._callback = None
-        w = np.ones(len(fitted)) if self.weights is None else np.asarray(self.weights, float)
-        w = w / w.sum()
-        stack = np.stack([m.soft_labels_.probs for m in fitted])
-        if self.combine == "mean":
-            post = np.tensordot(w, stack, axes=1)
-        else:
-            post, _ = K.log_normalize(np.tensordot(w, K.safe_log(stack), axes=1) * len(fitted))
         self.members_ = fitted
         self.skills_ = np.mean([m.skills_ for m in fitted], axis=0)
         self.n_iter_ = max(m.n_iter_ for m in fitted)
         self.converged_ = all(m.converged_ for m in fitted)
+        return self._combine([m.soft_labels_.probs for m in fitted])
+
+    def _combine(self, posts: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' posteriors of the same items, combined (``combine``,
+        ``weights``): item by item, so any split of the items gives the same rows."""
+        w = np.ones(len(posts)) if self.weights is None else np.asarray(self.weights, float)
+        w = w / w.sum()
+        stack = np.stack(posts)
+        if self.combine == "mean":
+            post = np.tensordot(w, stack, axes=1)
+        else:
+            post, _ = K.log_normalize(np.tensordot(w, K.safe_log(stack), axes=1) * len(posts))
         return normalize_rows(post)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.special import expit, log_expit
 
@@ -10,7 +12,7 @@ from softlabels.core.annotations import Annotations
 from softlabels.infer import em as K
 from softlabels.infer.crowd.em import EM_CONSTRAINTS, EMModel
 
-__all__ = ["GLAD"]
+__all__ = ["GLAD", "ascend", "fit_sums", "glad_logits", "safeguarded_step", "scoring_sums"]
 
 
 class GLAD(EMModel):
@@ -99,17 +101,16 @@ class GLAD(EMModel):
             "alpha": np.full(ann.n_workers, self.alpha_prior, dtype=np.float64),
             "log_beta": np.full(ann.n_items, self.log_beta_prior, dtype=np.float64),
         }
-        log_k1 = np.log(k - 1) if k > 1 else 0.0
 
         def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             p = K.answer_agreement(ann, post)  # P(answer correct)
             alpha, log_beta = state["alpha"], state["log_beta"]
             for _ in range(self.m_steps):
                 beta = np.exp(log_beta)
-                alpha, moved_a = _ascend(
+                alpha, moved_a = ascend(
                     alpha, beta[i_idx], w_idx, p, self.alpha_prior, ann.n_workers, False
                 )
-                log_beta, moved_b = _ascend(
+                log_beta, moved_b = ascend(
                     log_beta, alpha[w_idx], i_idx, p, self.log_beta_prior, ann.n_items, True
                 )
                 if max(moved_a, moved_b) < self.m_tol:
@@ -119,13 +120,7 @@ class GLAD(EMModel):
             return alpha, log_beta, prior
 
         def e_step(params: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
-            alpha, log_beta, prior = params
-            z = alpha[w_idx] * np.exp(log_beta)[i_idx]
-            right = log_expit(z)
-            wrong = log_expit(-z) - log_k1 if k > 1 else np.zeros_like(z)
-            if k < 2:
-                right = np.zeros_like(z)
-            return K.log_normalize(K.coin_log_scores(ann, right, wrong) + np.log(prior))
+            return K.log_normalize(glad_logits(ann, *params))
 
         post, (alpha, log_beta, prior) = self._run(ann, gold, m_step, e_step)
         self.alphas_ = alpha
@@ -138,17 +133,72 @@ class GLAD(EMModel):
         return {"alpha": self.alphas_}
 
 
-def _block_objective(
-    z: np.ndarray, p: np.ndarray, owner: np.ndarray, theta: np.ndarray, mean: float, n: int
+def glad_logits(
+    ann: Annotations, alpha: np.ndarray, log_beta: np.ndarray, prior: np.ndarray
 ) -> np.ndarray:
+    """The E-step's unnormalised log-posteriors of ``ann``'s items: a right answer has
+    log-probability ``log sigmoid(alpha_w beta_i)``, a wrong one
+    ``log sigmoid(-alpha_w beta_i) - log(K - 1)``; plus the log class prior."""
+    k = ann.n_classes
+    z = alpha[ann.worker] * np.exp(log_beta)[ann.item]
+    if k < 2:
+        right = wrong = np.zeros_like(z)
+    else:
+        right, wrong = log_expit(z), log_expit(-z) - np.log(k - 1)
+    return K.coin_log_scores(ann, right, wrong) + np.log(prior)
+
+
+def fit_sums(z: np.ndarray, p: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     """Per owner (worker or item): the expected complete log-likelihood of its answers,
-    ``sum p log sigmoid(z) + (1 - p) log sigmoid(-z)``, plus the log of its unit-variance
-    Gaussian prior ``-(theta - mean)^2 / 2`` (constants dropped)."""
+    ``sum p log sigmoid(z) + (1 - p) log sigmoid(-z)`` (constants dropped)."""
     fit = p * log_expit(z) + (1.0 - p) * log_expit(-z)
-    return np.bincount(owner, weights=fit, minlength=n) - 0.5 * (theta - mean) ** 2
+    return np.bincount(owner, weights=fit, minlength=n)
 
 
-def _ascend(
+def scoring_sums(
+    value: np.ndarray, other: np.ndarray, owner: np.ndarray, p: np.ndarray, n: int,
+    log_scale: bool,
+) -> np.ndarray:
+    """Per owner, the answer sums of one Fisher-scoring step: rows gradient, expected
+    information and objective (:func:`fit_sums`) of the likelihood part, at
+    ``z = value[owner] * other`` (``value = exp(theta)`` if ``log_scale``, else
+    ``theta``). Sums over any split of the answers add up to the whole's."""
+    z = value[owner] * other
+    s = expit(z)
+    dz = other * value[owner] if log_scale else other  # d z / d theta
+    return np.stack([
+        np.bincount(owner, weights=(p - s) * dz, minlength=n),
+        np.bincount(owner, weights=s * (1.0 - s) * dz * dz, minlength=n),
+        fit_sums(z, p, owner, n),
+    ])
+
+
+def safeguarded_step(
+    theta: np.ndarray, sums: np.ndarray, mean: float, fit_at: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, float]:
+    """One safeguarded Fisher-scoring step on one block of GLAD parameters from their
+    :func:`scoring_sums`: the unit-variance Gaussian prior around ``mean`` is added to
+    the gradient, information and objective; the objective is separable over owners,
+    so each owner's step is halved (at most 30 times) until its own objective does not
+    decrease, ``fit_at(trial)`` giving the likelihood part (:func:`fit_sums`) at trial
+    parameters. The update never lowers the M-step objective. Returns the new
+    parameters and the largest absolute change."""
+    step = (sums[0] - (theta - mean)) / (sums[1] + 1.0)
+    before = sums[2] - 0.5 * (theta - mean) ** 2
+    scale = np.ones(theta.shape[0])
+    for _ in range(30):
+        trial = np.clip(theta + scale * step, -20.0, 20.0)
+        after = fit_at(trial) - 0.5 * (trial - mean) ** 2
+        worse = after < before - 1e-12 * np.abs(before)
+        if not worse.any():
+            break
+        scale[worse] *= 0.5
+    else:
+        trial = np.where(worse, theta, trial)
+    return trial, float(np.abs(trial - theta).max(initial=0.0))
+
+
+def ascend(
     theta: np.ndarray,
     other: np.ndarray,
     owner: np.ndarray,
@@ -157,30 +207,11 @@ def _ascend(
     n: int,
     log_scale: bool,
 ) -> tuple[np.ndarray, float]:
-    """One safeguarded Fisher-scoring step on one block of GLAD parameters.
-
-    ``z = v[owner] * other`` for each answer, ``v = exp(theta)`` if ``log_scale`` (item
-    easiness) else ``theta`` (worker ability); the objective is separable over
-    owners, so each owner's step is halved (at most 30 times) until its own objective
-    does not decrease: the update never lowers the M-step objective. Returns the new
-    parameters and the largest absolute change."""
+    """:func:`safeguarded_step` on parameters whose answers are all at hand: ``z =
+    v[owner] * other`` for each answer, ``v = exp(theta)`` if ``log_scale`` (item
+    easiness) else ``theta`` (worker ability)."""
     link = np.exp if log_scale else (lambda t: t)
-    value = link(theta)
-    z = value[owner] * other
-    s = expit(z)
-    dz = other * value[owner] if log_scale else other  # d z / d theta
-    grad = np.bincount(owner, weights=(p - s) * dz, minlength=n) - (theta - mean)
-    info = np.bincount(owner, weights=s * (1.0 - s) * dz * dz, minlength=n) + 1.0
-    step = grad / info
-    before = _block_objective(z, p, owner, theta, mean, n)
-    scale = np.ones(n)
-    for _ in range(30):
-        trial = np.clip(theta + scale * step, -20.0, 20.0)
-        after = _block_objective(link(trial)[owner] * other, p, owner, trial, mean, n)
-        worse = after < before - 1e-12 * np.abs(before)
-        if not worse.any():
-            break
-        scale[worse] *= 0.5
-    else:
-        trial = np.where(worse, theta, trial)
-    return trial, float(np.abs(trial - theta).max(initial=0.0))
+    sums = scoring_sums(link(theta), other, owner, p, n, log_scale)
+    return safeguarded_step(
+        theta, sums, mean, lambda trial: fit_sums(link(trial)[owner] * other, p, owner, n)
+    )

@@ -123,11 +123,20 @@ class BCCKernel:
         return joint
 
     def m_step(self, joint: np.ndarray) -> BCCParams:
-        ann, k, m = self.ann, self.k, self.m
         self.joint = joint
-        counts = np.asarray(ann.pair_item_matrix @ joint)  # rows w * K + l, cols k * M + m
-        mu = counts.reshape(ann.n_workers, k, k * m) + self.beta_block
-        by_subtype = joint.sum(axis=0).reshape(k, m)
+        return self.params_from(*self.sums(joint))
+
+    def sums(self, joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the M-step reads from the items: the expected counts (rows ``w * K +
+        l``, columns ``k * M + m``) and the posterior mass per (class, subtype). Both
+        are sums over items: the sums over any split of the items add up to them."""
+        return np.asarray(self.ann.pair_item_matrix @ joint), joint.sum(axis=0)
+
+    def params_from(self, counts: np.ndarray, mass: np.ndarray) -> BCCParams:
+        """The Dirichlet parameters from :meth:`sums`."""
+        k, m = self.k, self.m
+        mu = counts.reshape(-1, k, k * m) + self.beta_block
+        by_subtype = mass.reshape(k, m)
         nu = self.class_prior + by_subtype.sum(axis=1)
         eta = self.subtype_prior + by_subtype
         if self.collapsed:
@@ -147,6 +156,12 @@ class BCCKernel:
         """The new joint posterior, and the objective: the evidence lower bound (mean
         field), or the sum over items of the log predictive probability of their
         answers given the rest (collapsed)."""
+        joint, log_norm = self.posterior(params)
+        return joint, log_norm - params.kl
+
+    def posterior(self, params: BCCParams) -> tuple[np.ndarray, float]:
+        """The new joint posterior and its log normaliser summed over the items (the
+        objective without the Dirichlet factors' ``params.kl``)."""
         ann, k, m = self.ann, self.k, self.m
         if self.collapsed:
             logits = self._collapsed_logits(params)
@@ -155,7 +170,7 @@ class BCCKernel:
             logits = np.asarray(ann.item_pair_matrix @ table)
             logits += params.elog_prior
         self.joint, log_norm = K.log_normalize(self.mask_gold(logits))
-        return self.joint, log_norm - params.kl
+        return self.joint, log_norm
 
     def mask_gold(self, logits: np.ndarray) -> np.ndarray:
         """Logits of the classes other than a gold item's set to -inf (in place)."""
@@ -344,10 +359,16 @@ class IBCC(EMModel):
         """The kernel's subtypes: one, whose weight is 1 whatever the prior."""
         return {"n_subtypes": 1, "subtype_prior": 1.0}
 
-    def _kernel(self, ann: Annotations, gold: np.ndarray, *, collapsed: bool) -> BCCKernel:
+    def _kernel(
+        self, ann: Annotations, gold: np.ndarray, *, collapsed: bool,
+        class_prior: np.ndarray | None = None,
+    ) -> BCCKernel:
+        """The kernel on ``ann``; ``class_prior``: the class prior's pseudo-counts when
+        they are not ``ann``'s own (a part of the answers)."""
         return BCCKernel(
             ann, gold, diag_prior=self.diag_prior, off_diag_prior=self.off_diag_prior,
-            class_prior=self._class_prior(ann), collapsed=collapsed, **self._subtypes(),
+            class_prior=self._class_prior(ann) if class_prior is None else class_prior,
+            collapsed=collapsed, **self._subtypes(),
         )
 
     def _fit(self, ann: Annotations, gold: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,7 +53,10 @@ from softlabels.core.annotations import Annotations
 from softlabels.core.soft import normalize_rows
 from softlabels.core.validation import check_float, check_int
 
-__all__ = ["SpectralEstimate", "spectral_estimate", "spectral_posteriors"]
+__all__ = [
+    "SpectralEstimate", "estimate_from_moments", "estimate_posteriors", "group_moments",
+    "spectral_estimate", "spectral_posteriors",
+]
 
 #: group means ``mu_g[:, h]`` (one K x K matrix per group) and the class prior
 Means = tuple[list[np.ndarray], np.ndarray]
@@ -103,16 +107,26 @@ def symmetric_moments(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``M2`` and ``M3`` of group c from the (n_items, K) aggregated vectors of the three
     groups, or None when a cross moment is singular."""
-    n = za.shape[0]
-    m_ab, m_ba = za.T @ zb / n, zb.T @ za / n
-    m_cb, m_ca = zc.T @ zb / n, zc.T @ za / n
+    return _symmetric(za.T @ zb, zc.T @ zb, zc.T @ za,
+                      np.einsum("ia,ib,ic->abc", za, zb, zc), za.shape[0])
+
+
+def _symmetric(
+    c_ab: np.ndarray, c_cb: np.ndarray, c_ca: np.ndarray, t_abc: np.ndarray, n: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`symmetric_moments` from the sums over items ``Z_a^T Z_b``, ``Z_c^T Z_b``,
+    ``Z_c^T Z_a`` and ``sum_i Z_a[i] x Z_b[i] x Z_c[i]``: with ``Z'_a = Z_a X`` and
+    ``Z'_b = Z_b Y``, ``M2 = X^T E[Z_a Z_b^T] Y`` and ``M3`` is the triple sum with its
+    first two axes mapped by ``X`` and ``Y``."""
+    m_ab, m_ba = c_ab / n, c_ab.T / n
+    m_cb, m_ca = c_cb / n, c_ca / n
     if not (_invertible(m_ab) and _invertible(m_ba)):
         return None
-    a2 = za @ np.linalg.solve(m_ab.T, m_cb.T)  # rows: (M_cb M_ab^-1 z_a)^T
-    b2 = zb @ np.linalg.solve(m_ba.T, m_ca.T)
-    m2 = a2.T @ b2 / n
+    x = np.linalg.solve(m_ab.T, m_cb.T)  # Z'_a = Z_a x: rows (M_cb M_ab^-1 z_a)^T
+    y = np.linalg.solve(m_ba.T, m_ca.T)
+    m2 = x.T @ m_ab @ y
     m2 = (m2 + m2.T) / 2
-    m3 = np.einsum("ia,ib,ic->abc", a2, b2, zc) / n
+    m3 = np.einsum("pqr,pa,qb->abr", t_abc, x, y) / n
     return m2, m3
 
 
@@ -190,38 +204,74 @@ def spectral_estimate(
     if k < 2 or np.count_nonzero(n_w) < 3:
         return None
     groups = split_workers(n_w)
+    return estimate_from_moments(group_moments(ann, groups), groups, alpha=alpha, seed=seed)
+
+
+Moments = dict[str, Any]
+
+
+def group_moments(ann: Annotations, groups: np.ndarray) -> Moments:
+    """What the estimate reads from the answers, all sums over items of the groups'
+    vote vectors ``Z_g[i]`` (so the sums over any split of the items add up to them):
+    ``n`` items, ``cross[g, h] = sum_i Z_g[i] Z_h[i]^T``, ``triple = sum_i Z_0[i] x
+    Z_1[i] x Z_2[i]``, ``totals[g] = sum_i Z_g[i]``, and ``pairs[w * K + l]``: the sum of
+    ``Z_alt[i]`` (the other two groups' votes) over the items worker w answered l."""
     z = [_group_votes(ann, groups == g) for g in range(3)]
+    k = ann.n_classes
+    pairs = np.zeros((ann.n_workers * k, k))
+    pair_item = ann.pair_item_matrix
+    for g in range(3):
+        members = np.flatnonzero(groups == g)
+        rows = (members[:, None] * k + np.arange(k)).ravel()
+        z_alt = sum(z[h] for h in range(3) if h != g)
+        pairs[rows] = np.asarray(sp.csr_matrix(pair_item[rows]) @ z_alt)
+    return {
+        "n": float(ann.n_items),
+        "cross": np.stack([np.stack([za.T @ zb for zb in z]) for za in z]),
+        "triple": np.einsum("ia,ib,ic->abc", *z),
+        "totals": np.stack([zg.sum(axis=0) for zg in z]),
+        "pairs": pairs,
+    }
+
+
+def estimate_from_moments(
+    moments: Moments, groups: np.ndarray, *, alpha: float = 1.0, seed: int = 0
+) -> SpectralEstimate | None:
+    """:func:`spectral_estimate` from :func:`group_moments` (summed over the parts of
+    the answers) and the worker groups."""
+    if moments["n"] <= 0:
+        return None
     # two classes: the one-coin second-order moments first, the tensor if they fail;
     # the refined means first, the raw ones if refining breaks them
-    for found in _candidate_means(z, seed):
+    for found in _candidate_means(moments, seed):
         if found is None:
             continue
         mus, prior = found
-        for means in (_refine(z, mus, prior), mus):
+        for means in (_refine(moments, mus, prior), mus):
             group_conf = None if means is None else _group_confusions(means)
-            if group_conf is None or not _fits_cross_moments(z, means, prior):
+            if group_conf is None or not _fits_cross_moments(moments, means, prior):
                 continue
-            conf = _worker_confusions(ann, groups, z, means, prior, alpha)
+            conf = _worker_confusions(moments["pairs"], groups, means, prior, alpha)
             if conf is not None:
                 return SpectralEstimate(groups, group_conf, prior, conf)
     return None
 
 
-def _candidate_means(z: list[np.ndarray], seed: int) -> Iterator[Means | None]:
+def _candidate_means(moments: Moments, seed: int) -> Iterator[Means | None]:
     """Group means and prior by each method in turn, computed only when asked for: the
     one-coin second-order moments first when there are two classes, then the tensor."""
-    if z[0].shape[1] == 2:
-        yield _binary_means(z)
-    yield _tensor_means(z, seed)
+    if moments["totals"].shape[1] == 2:
+        yield _binary_means(moments)
+    yield _tensor_means(moments, seed)
 
 
-def _fits_cross_moments(z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray) -> bool:
+def _fits_cross_moments(moments: Moments, mus: list[np.ndarray], prior: np.ndarray) -> bool:
     """Whether the means explain the observed cross moments, ``E[Z_a Z_b^T] = M_a W M_b^T``,
     to within half their size for every pair of groups (a group matched to the wrong
     classes misses by more than their size)."""
-    n = z[0].shape[0]
+    n = moments["n"]
     for a, b in ((0, 1), (0, 2), (1, 2)):
-        seen = z[a].T @ z[b] / n
+        seen = moments["cross"][a, b] / n
         misfit = np.linalg.norm(seen - (mus[a] * prior) @ mus[b].T)
         if misfit > _MAX_RESIDUAL * np.linalg.norm(seen):
             return False
@@ -239,14 +289,16 @@ def _group_confusions(mus: list[np.ndarray]) -> np.ndarray | None:
     return group_conf
 
 
-def _tensor_means(z: list[np.ndarray], seed: int) -> Means | None:
+def _tensor_means(moments: Moments, seed: int) -> Means | None:
     """Each group's conditional means ``mu_g[:, h]`` and the class prior, from the
     whitened third-order moments (classes matched per group)."""
     mus, weights = [], []
+    cross = moments["cross"]
     for c in range(3):
         a, b = (c + 1) % 3, (c + 2) % 3
-        moments = symmetric_moments(z[a], z[b], z[c])
-        found = None if moments is None else tensor_components(*moments, seed=seed)
+        sym = _symmetric(cross[a, b], cross[c, b], cross[c, a],
+                         moments["triple"].transpose(a, b, c), moments["n"])
+        found = None if sym is None else tensor_components(*sym, seed=seed)
         perm = None if found is None else _match_classes(found[1])
         if perm is None:
             return None
@@ -258,42 +310,44 @@ def _tensor_means(z: list[np.ndarray], seed: int) -> Means | None:
     return mus, prior / prior.sum()
 
 
-def _binary_means(z: list[np.ndarray]) -> Means | None:
+def _binary_means(moments: Moments) -> Means | None:
     """Two classes, one coin per group: with ``s_g = Z_g[:, 0] - Z_g[:, 1]`` and
     ``y = +-1``, ``E[s_a s_b] = d_a d_b`` where ``d_g`` is the group's expected
     surplus of right over wrong answers, so ``d_a = sqrt(E[s_a s_b] E[s_a s_c] / E[s_b s_c])``
     (positive: groups better than chance), and ``E[s_g] = d_g E[y]`` gives the prior.
     Second-order moments only: far steadier than the tensor on small sets."""
-    s = np.stack([zg[:, 0] - zg[:, 1] for zg in z])  # (3, n)
-    cross = s @ s.T / s.shape[1]
+    n, c = moments["n"], moments["cross"]
+    cross = (c[:, :, 0, 0] - c[:, :, 0, 1] - c[:, :, 1, 0] + c[:, :, 1, 1]) / n  # E[s_g s_h]
     d = np.empty(3)
     for c in range(3):
         a, b = (c + 1) % 3, (c + 2) % 3
         if not (cross[c, a] > 0 and cross[c, b] > 0 and cross[a, b] > 0):
             return None
         d[c] = np.sqrt(cross[c, a] * cross[c, b] / cross[a, b])
-    rate = np.array([zg.sum(axis=1).mean() for zg in z])  # answers per item
+    totals = moments["totals"]
+    rate = totals.sum(axis=1) / n  # answers per item
     d = np.minimum(d, rate)  # above the rate only by noise: a perfect group
-    bias = float(np.clip(np.mean(s.mean(axis=1) / d), -0.98, 0.98))  # E[y]
+    mean_s = (totals[:, 0] - totals[:, 1]) / n  # E[s_g]
+    bias = float(np.clip(np.mean(mean_s / d), -0.98, 0.98))  # E[y]
     prior = np.array([1 + bias, 1 - bias]) / 2
     mus = [np.array([[r + dg, r - dg], [r - dg, r + dg]]) / 2 for r, dg in zip(rate, d)]
     return mus, prior
 
 
 def _refine(
-    z: list[np.ndarray], mus: list[np.ndarray], prior: np.ndarray
+    moments: Moments, mus: list[np.ndarray], prior: np.ndarray
 ) -> list[np.ndarray] | None:
     """Each group's means again, from its cross moment with the other two groups:
     ``M_c = E[Z_c Z_alt^T] (W M_alt^T)^-1``. Second-order moments are far less noisy
     than the third-order ones the tensor estimates came from."""
-    n = z[0].shape[0]
+    n, sums = moments["n"], moments["cross"]
     out = []
     for c in range(3):
         a, b = (c + 1) % 3, (c + 2) % 3
         denom = (mus[a] + mus[b]) * prior  # M_alt W
         if not _invertible(denom):
             return None
-        cross = z[c].T @ (z[a] + z[b]) / n
+        cross = (sums[c, a] + sums[c, b]) / n
         out.append(np.linalg.solve(denom, cross.T).T)
     return out
 
@@ -318,23 +372,19 @@ def _match_classes(mu: np.ndarray) -> np.ndarray | None:
 
 
 def _worker_confusions(
-    ann: Annotations,
+    pairs: np.ndarray,
     groups: np.ndarray,
-    z: list[np.ndarray],
     mus: list[np.ndarray],
     prior: np.ndarray,
     alpha: float,
 ) -> np.ndarray | None:
     """``C~_w = E[z_w Z_alt^T] (W M_alt^T)^-1`` per worker, as expected counts on the
-    n items (clipped at 0, plus ``alpha``), normalised per true class."""
-    k = ann.n_classes
-    conf = np.empty((ann.n_workers, k, k))
-    # one-hot answers, one row per (worker, label) pair: pair_item @ Z_alt is the sum
-    # over items of z_w Z_alt^T, stacked by worker
-    pair_item = ann.pair_item_matrix
+    n items (clipped at 0, plus ``alpha``), normalised per true class; ``pairs`` (of
+    :func:`group_moments`) stacks the sums over items of ``z_w Z_alt^T`` by worker."""
+    k = prior.shape[0]
+    conf = np.empty((groups.shape[0], k, k))
     for g in range(3):
         others = [h for h in range(3) if h != g]
-        z_alt = z[others[0]] + z[others[1]]
         m_alt = mus[others[0]] + mus[others[1]]
         denom = (m_alt * prior).T  # W M_alt^T
         if not _invertible(denom):
@@ -342,8 +392,7 @@ def _worker_confusions(
         inv = np.linalg.inv(denom)
         members = np.flatnonzero(groups == g)
         rows = (members[:, None] * k + np.arange(k)).ravel()
-        cross = np.asarray(sp.csr_matrix(pair_item[rows]) @ z_alt)  # [w*K + l, :]
-        est = (cross @ inv).reshape(-1, k, k)  # [w, l, h] = n * C~_w[l, h]
+        est = (pairs[rows] @ inv).reshape(-1, k, k)  # [w, l, h] = n * C~_w[l, h]
         counts = np.maximum(est * prior[None, None, :], 0.0) + alpha  # ~ answers of w on class h
         counts = counts.transpose(0, 2, 1)  # [w, h, l]
         conf[members] = counts / counts.sum(axis=2, keepdims=True)
@@ -374,8 +423,15 @@ def spectral_posteriors(
         Seed of the random starts of the tensor power method.
     """
     est = spectral_estimate(ann, alpha=alpha, seed=seed)
-    if est is None:
+    post = None if est is None else estimate_posteriors(ann, est)
+    if post is None or not np.isfinite(post).all():
         return normalize_rows(ann.counts)
+    return post
+
+
+def estimate_posteriors(ann: Annotations, est: SpectralEstimate) -> np.ndarray:
+    """One E-step from the estimated worker confusions and class prior (rows may be
+    non-finite: :func:`spectral_posteriors` then falls back to the soft vote)."""
     k = ann.n_classes
     with np.errstate(divide="ignore", invalid="ignore"):  # alpha=0 leaves exact zeros
         log_table = np.log(est.confusions).transpose(0, 2, 1).reshape(-1, k)  # [w*K + l, k]
@@ -383,6 +439,4 @@ def spectral_posteriors(
         logits -= logits.max(axis=1, keepdims=True)
         post = np.exp(logits)
         post /= post.sum(axis=1, keepdims=True)
-    if not np.isfinite(post).all():
-        return normalize_rows(ann.counts)
     return post
