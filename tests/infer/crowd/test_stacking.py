@@ -156,3 +156,13 @@ def test_bad_members_are_refused(members, match, binary_crowd):
 def test_bad_fold_count_is_refused(binary_crowd):
     with pytest.raises(InvalidParameterError, match="n_folds"):
         HeldOutStacking(n_folds=1).fit(binary_crowd)
+
+
+def test_n_jobs_reaches_the_members_that_take_it_and_changes_nothing():
+    from softlabels.datasets import make_crowd
+
+    df, _ = make_crowd(n_items=300, n_workers=12, n_classes=3, random_state=1)
+    one = HeldOutStacking().fit(df)
+    two = HeldOutStacking(n_jobs=2).fit(df)
+    assert [m.get_params().get("n_jobs") for m in two.members_] == [2, None]
+    np.testing.assert_array_equal(one.soft_labels_.probs, two.soft_labels_.probs)

@@ -10,7 +10,7 @@ import numpy as np
 from softlabels.core.annotations import Annotations
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.soft import normalize_rows
-from softlabels.core.validation import check_random_state, integer, random_state, real
+from softlabels.core.validation import check_random_state, integer, n_jobs, random_state, real
 from softlabels.infer import em as K
 from softlabels.infer.base import CrowdModel
 from softlabels.infer.crowd.average import largest_member_bytes, member_specs
@@ -136,6 +136,9 @@ class HeldOutStacking(CrowdModel):
         Pooled-confusion answers added to every worker's confusion in the predictions.
     random_state : int, Generator or None, default=0
         Seeds the split of the answers into folds (:func:`answer_folds`).
+    n_jobs : int or None, default=None
+        Threads for the members that take them (Dawid–Skene's ``n_jobs``; same results);
+        None leaves each member's own default.
 
     Attributes
     ----------
@@ -172,6 +175,7 @@ class HeldOutStacking(CrowdModel):
         "n_folds": integer(low=2),
         "prior_strength": real(low=0.0),
         "random_state": random_state,
+        "n_jobs": n_jobs,
     }
 
     def __init__(
@@ -181,11 +185,13 @@ class HeldOutStacking(CrowdModel):
         n_folds: int = 5,
         prior_strength: float = 2.0,
         random_state: int | np.random.Generator | None = 0,
+        n_jobs: int | None = None,
     ) -> None:
         self.members = members
         self.n_folds = n_folds
         self.prior_strength = prior_strength
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
         return member_specs(DEFAULT_STACK if self.members is None else self.members, self)
@@ -206,6 +212,8 @@ class HeldOutStacking(CrowdModel):
         from softlabels.infer.registry import create_method
 
         model = create_method(name, **params)
+        if self.n_jobs is not None and "n_jobs" in model.get_params() and "n_jobs" not in params:
+            model.set_params(n_jobs=self.n_jobs)
         model._validate_params()
         return model._fit_codes(ann, gold)
 
