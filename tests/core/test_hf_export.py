@@ -194,3 +194,73 @@ def test_round_trip_is_exact(soft, tmp_path_factory):
     save_hf_dataset(soft, folder)
     again = SoftLabels.from_hf(folder)
     assert again.equals(soft) and again.provenance == soft.provenance
+
+
+# ------------------------------------------------------------------ command line
+ANSWERS = "item,worker,label\n1,a,x\n1,b,y\n1,c,y\n2,a,x\n2,b,x\n"
+
+
+def test_aggregate_writes_a_dataset_folder_and_jsonl(tmp_path, capsys):
+    from softlabels.cli import main
+
+    answers = tmp_path / "a.csv"
+    answers.write_text(ANSWERS)
+    common = ["aggregate", str(answers), "-m", "majority-vote"]
+    assert main(common + ["-o", f"hf:{tmp_path / 'ds'}"]) == 0
+    assert main(common + ["-o", str(tmp_path / "l.parquet")]) == 0
+    assert main(common + ["-o", str(tmp_path / "l.jsonl")]) == 0
+    capsys.readouterr()
+    reference = SoftLabels.read_parquet(tmp_path / "l.parquet")
+    from_hf = SoftLabels.from_hf(tmp_path / "ds")
+    assert from_hf.equals(reference) and from_hf.provenance["method"] == "majority-vote"
+    assert from_hf.hard().tolist() == ["y", "x"]
+    assert datasets.load_from_disk(str(tmp_path / "ds")).features["label"].names == ["x", "y"]
+    from_jsonl = SoftLabels.read_jsonl(tmp_path / "l.jsonl")
+    assert np.array_equal(from_jsonl.probs, reference.probs)
+    assert from_jsonl.item_ids.tolist() == [1, 2] and from_jsonl.support.tolist() == [3.0, 2.0]
+
+
+@pytest.mark.parametrize("target, message", [
+    ("hf:", "-o hf: needs a folder"),
+    ("hf:{tmp}/exists", "exists: already exists; a dataset is saved to a new folder."),
+    ("hf:{tmp}/none/ds", "the folder .*none does not exist."),
+    ("{tmp}/l.txt", "l.txt: write .csv or .parquet or .jsonl."),
+])
+def test_aggregate_output_errors_are_one_line_exit_2(tmp_path, capsys, target, message):
+    from softlabels.cli import main
+
+    answers = tmp_path / "a.csv"
+    answers.write_text(ANSWERS)
+    (tmp_path / "exists").mkdir()
+    code = main(["aggregate", str(answers), "-m", "majority-vote", "-o",
+                 target.format(tmp=tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    import re
+
+    assert re.search(message, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "exists"]
+
+
+def test_without_the_extra_the_cli_names_it(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from softlabels.cli import main
+
+    answers = tmp_path / "a.csv"
+    answers.write_text(ANSWERS)
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets now fails
+    code = main(["aggregate", str(answers), "-o", f"hf:{tmp_path / 'ds'}"])
+    assert code == 2
+    assert "pip install 'softlabels[hf]'" in capsys.readouterr().err
+    with pytest.raises(ImportError, match=r"softlabels\[hf\]"):
+        SoftLabels([[1.0]], ["a"]).to_hf()
+
+
+def test_dask_engine_refuses_a_dataset_output(tmp_path, capsys):
+    from softlabels.cli import main
+
+    code = main(["aggregate", str(tmp_path / "a.parquet"), "--engine", "dask", "-o", "hf:ds"])
+    assert code == 2
+    assert "-o hf:FOLDER needs the numpy engine" in capsys.readouterr().err
