@@ -64,12 +64,19 @@ def test_the_write_is_atomic(tmp_path, monkeypatch):
     target.write_text("old\n")
     import softlabels.core.soft as soft_module
 
-    def fail(*args, **kwargs):
-        raise RuntimeError("disk gone")
+    class Encoder(json.JSONEncoder):
+        calls = 0
 
-    monkeypatch.setattr(soft_module, "_jsonable", fail)
+        def encode(self, record):
+            Encoder.calls += 1
+            if Encoder.calls == 2:  # the first line is written, the second fails
+                raise RuntimeError("disk gone")
+            return super().encode(record)
+
+    monkeypatch.setattr(soft_module.json, "JSONEncoder", Encoder)
     with pytest.raises(RuntimeError):
-        SoftLabels([[1.0, 0.0]], ["a", "b"]).save(target)
+        SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"]).save(target)
+    assert Encoder.calls == 2
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
 
@@ -157,3 +164,15 @@ def test_round_trip_is_exact(soft, tmp_path_factory):
     assert back.equals(soft)
     assert [type(c) for c in back.classes.tolist()] == [type(c) for c in soft.classes.tolist()]
     assert [type(i) for i in back.item_ids.tolist()] == [type(i) for i in soft.item_ids.tolist()]
+
+
+def test_numpy_scalars_in_object_arrays_are_written_as_numbers(tmp_path):
+    ids = np.array([np.int64(5), "x"], dtype=object)
+    classes = np.array([np.int64(1), "b"], dtype=object)
+    SoftLabels([[0.5, 0.5], [0.0, 1.0]], classes, item_ids=ids).save(tmp_path / "o.jsonl")
+    assert [r["item"] for r in lines(tmp_path / "o.jsonl")] == [5, "x"]
+    assert lines(tmp_path / "o.jsonl")[1]["label"] == "b"
+    with pytest.raises(InputError, match="cannot be written as JSON"):
+        SoftLabels([[1.0]], ["a"], item_ids=np.array([object()], dtype=object)).save(
+            tmp_path / "bad.jsonl")
+    assert not (tmp_path / "bad.jsonl").exists()

@@ -465,11 +465,13 @@ class SoftLabels:
         }
         if self._support is not None:
             head["support"] = self._support_column().tolist()
-        rows = self._probs.tolist()
+        rows = self._probs.tolist()  # Python floats: their repr reads back exactly
+        encode = json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                                  default=_json_scalar).encode
         with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for r, values in enumerate(zip(*head.values())):
                 record = dict(zip(head, values), probs=dict(zip(names, rows[r])))
-                fh.write(json.dumps(_jsonable(record), ensure_ascii=False) + "\n")
+                fh.write(encode(record) + "\n")
 
     @classmethod
     def read_jsonl(
@@ -488,6 +490,7 @@ class SoftLabels:
         rows: list[list[Any]] = []
         keys: list[str] | None = None
         has_support: bool | None = None
+        numbers: list[int] = []
         with open(p, encoding="utf-8") as fh:
             try:
                 lines = list(enumerate(fh, start=1))
@@ -510,13 +513,12 @@ class SoftLabels:
             if not isinstance(probs, dict) or not probs:
                 raise InputError(f"{where}: 'probs' must be an object {{class: probability}}.")
             if keys is None:
-                keys = list(probs)
-            elif probs.keys() != set(keys):
-                other = sorted(set(probs) ^ set(keys))[0]
-                raise InputError(f"{where}: the classes differ from line 1's (e.g. {other!r}).")
-            values = [probs[k] for k in keys]
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                raise InputError(f"{where}: every probability must be a number.")
+                keys, key_set, first = list(probs), set(probs), number
+            elif probs.keys() != key_set:
+                other = sorted(set(probs) ^ key_set)[0]
+                raise InputError(
+                    f"{where}: the classes differ from line {first}'s (e.g. {other!r})."
+                )
             if has_support is None:
                 has_support = "support" in record
             elif ("support" in record) != has_support:
@@ -525,9 +527,13 @@ class SoftLabels:
                 support.append(record["support"])
             items.append(record["item"])
             labels.append(record.get("label"))
-            rows.append(values)
+            rows.append([probs[k] for k in keys])
+            numbers.append(number)
         if keys is None:
             raise InputError(f"{path}: the file has no data.")
+        if {type(v) for row in rows for v in row} - {int, float}:  # one pass: bool, str, None
+            r = next(r for r, row in enumerate(rows) if {type(v) for v in row} - {int, float})
+            raise InputError(f"{path}: line {numbers[r]}: every probability must be a number.")
         if classes is None:
             names: Any = keys
             if all(isinstance(v, int) and not isinstance(v, bool) for v in labels) and all(
@@ -588,6 +594,13 @@ class SoftLabels:
         raise InputError(
             f"{path}: read .parquet, .csv or .jsonl soft-label files; got {suffix or '(none)'!r}."
         )
+
+
+def _json_scalar(value: Any) -> Any:
+    """A numpy scalar (held in an object array) as its Python value, for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise InputError(f"{value!r} ({type(value).__name__}) cannot be written as JSON.")
 
 
 def _item_array(items: list[Any]) -> np.ndarray:
