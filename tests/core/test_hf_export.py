@@ -264,3 +264,21 @@ def test_dask_engine_refuses_a_dataset_output(tmp_path, capsys):
     code = main(["aggregate", str(tmp_path / "a.parquet"), "--engine", "dask", "-o", "hf:ds"])
     assert code == 2
     assert "-o hf:FOLDER needs the numpy engine" in capsys.readouterr().err
+
+
+def test_a_failed_save_leaves_nothing_and_the_bars_setting_is_restored(tmp_path, monkeypatch, capsys):
+    assert datasets.is_progress_bar_enabled()
+    save_hf_dataset(labels(), tmp_path / "ok")
+    assert datasets.is_progress_bar_enabled()
+    assert "examples/s" not in capsys.readouterr().err  # no progress bar of its own
+
+    def fail(self, path, **kwargs):
+        (Path(path) / "part.arrow").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(datasets.Dataset, "save_to_disk", fail)
+    with pytest.raises(InputError, match=r"out: cannot be written \(No space left on device\); "
+                       "nothing was written there."):
+        save_hf_dataset(labels(), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]
+    assert datasets.is_progress_bar_enabled()

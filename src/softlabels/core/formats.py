@@ -86,7 +86,7 @@ import pandas as pd
 
 from softlabels.core.annotations import Annotations, DuplicatePolicy, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import _umask, check_encoding, check_readable
+from softlabels.core.io import _umask, _write_error, check_encoding, check_readable
 from softlabels.core.validation import suggest
 
 __all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations", "to_hf_dataset",
@@ -973,22 +973,24 @@ def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
     if not parent.is_dir():
         raise InputError(f"{folder}: the folder {parent} does not exist.")
     ds = to_hf_dataset(soft)
-    from datasets.utils import logging as hf_logging
+    import datasets
 
-    bars = hf_logging.is_progress_bar_enabled()  # its own bars would cut into ours
+    bars = datasets.is_progress_bar_enabled()  # its own bars would cut into ours
     try:
         tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as err:
-        raise InputError(f"{folder}: cannot be written ({err.strerror}).") from None
+        raise _write_error(folder, err) from None
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
         if bars:
-            hf_logging.disable_progress_bar()
+            datasets.disable_progress_bar()
         ds.save_to_disk(tmp)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):  # a full disk, a quota: one line naming the folder
+            raise _write_error(folder, err) from None
         raise
     finally:
         if bars:
-            hf_logging.enable_progress_bar()
+            datasets.enable_progress_bar()
