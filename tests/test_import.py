@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["torch", "dask", "distributed", "matplotlib"]
+HEAVY = ["torch", "dask", "distributed", "matplotlib", "datasets"]
 
 SCRIPT = """
 import json, sys
 import pandas as pd
 import softlabels
-import softlabels.engines, softlabels.engines.blocks
+import softlabels.engines, softlabels.engines.blocks, softlabels.core.formats, softlabels.cli
 loaded = {"import": [m for m in HEAVY if m in sys.modules]}
 df = pd.DataFrame({"item": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y", "y"]})
 for name in softlabels.list_methods():

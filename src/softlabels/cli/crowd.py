@@ -34,7 +34,7 @@ from softlabels.core.defaults import (
     weakest_first,
 )
 from softlabels.core.errors import InputError
-from softlabels.core.formats import read_annotations
+from softlabels.core.formats import read_annotations, save_hf_dataset
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.api import check_gold, fit_method
@@ -144,7 +144,8 @@ def aggregate(
         help=f"See `softlabels methods` (with --engine dask: {DEFAULT_DASK_METHOD}).",
     ),
     output: Path = typer.Option(
-        ..., "--output", "-o", help="Soft labels out: .csv or .parquet; - writes CSV to stdout."
+        ..., "--output", "-o", help="Soft labels out: .csv, .parquet or .jsonl; hf:FOLDER saves "
+        "a Hugging Face dataset (needs softlabels[hf]); - writes CSV to stdout."
     ),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
@@ -194,6 +195,8 @@ def aggregate(
 
         softlabels aggregate answers.csv -m dawid-skene -o labels.parquet --workers-out workers.csv
 
+        softlabels aggregate answers.csv -o hf:labels/
+
         softlabels aggregate "answers/*.parquet" --engine dask --local-workers 4 -o labels/
     """
     method = method or (DEFAULT_DASK_METHOD if engine == "dask" else DEFAULT_CROWD_METHOD)
@@ -204,6 +207,8 @@ def aggregate(
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
         raise CLIError("--scheduler and --local-workers need --engine dask.")
     if engine == "dask":
+        if hf_output(output) is not None:
+            raise CLIError("--engine dask writes a Parquet folder; -o hf:FOLDER needs the numpy engine.")
         if duplicates != "keep":
             raise CLIError("--duplicates is not supported with --engine dask yet.")
         if sep is not None or encoding is not None:
@@ -221,8 +226,11 @@ def aggregate(
     to_stdout = str(output) == STDIO
     if to_stdout and FEEDBACK.json:
         raise CLIError("-o - writes the soft labels to stdout; --json cannot share it.")
-    if not to_stdout:
-        check_output(output, inputs=(answers, gold))
+    hf_folder = hf_output(output)
+    if hf_folder is not None:
+        check_hf_folder(hf_folder)
+    elif not to_stdout:
+        check_output(output, inputs=(answers, gold), suffixes=(".csv", ".parquet", ".pq", ".jsonl"))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
         if not to_stdout and workers_out.resolve() == output.resolve():
@@ -246,7 +254,9 @@ def aggregate(
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
     with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
-        if not to_stdout:
+        if hf_folder is not None:
+            save_hf_dataset(model.soft_labels_, hf_folder)
+        elif not to_stdout:
             model.soft_labels_.save(output)
         if workers_out is not None:
             write_frame(model.reliability_frame(), workers_out)
@@ -259,6 +269,32 @@ def aggregate(
     console.print(summary_table(model, ann, f"softlabels aggregate: {where}"))
     console.print(f"soft labels -> {'<stdout>' if to_stdout else output}"
                   + (f"; workers -> {workers_out}" if workers_out else ""))
+
+
+def hf_output(output: Path) -> Optional[Path]:
+    """The folder of an ``-o hf:FOLDER`` output (None for a file)."""
+    text = str(output)
+    if not text.startswith("hf:"):
+        return None
+    if not text[3:].strip("/"):
+        raise CLIError("-o hf: needs a folder, e.g. -o hf:labels/.")
+    return Path(text[3:])
+
+
+def check_hf_folder(folder: Path) -> None:
+    """Fail before any work when a dataset cannot be saved to ``folder``: the ``hf``
+    extra is missing, the folder exists, or its parent does not."""
+    from softlabels._optional import require
+
+    try:
+        require("datasets", "hf")
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if folder.exists():
+        raise CLIError(f"{folder}: already exists; a dataset is saved to a new folder.")
+    if not parent.is_dir():
+        raise CLIError(f"{folder}: the folder {parent} does not exist.")
 
 
 def parse_classes(classes: Optional[str]) -> Optional[list[str]]:

@@ -59,17 +59,12 @@ def _read_soft(path: Path) -> Any:
     from softlabels.core.soft import SoftLabels
 
     check_readable(path)
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return SoftLabels.read_parquet(path)
-    if suffix == ".csv":
-        return SoftLabels.read_csv(path)
-    raise InputError(f"{path}: read .csv or .parquet soft-label tables.")
+    return SoftLabels.load(path)
 
 
 @store_app.command("pack")
 def pack(
-    labels: Path = typer.Argument(..., help="Soft-label table in: .csv or .parquet (as `aggregate` writes it)."),
+    labels: Path = typer.Argument(..., help="Soft labels in: .csv, .parquet or .jsonl (as `aggregate` writes them)."),
     output: Path = typer.Option(..., "--output", "-o", help="The store (a folder) to create or append to."),
     codec: str = typer.Option("topk", "--codec", "-c", help="dense, logquant, topk, topk-packed or sparse."),
     k: Optional[int] = typer.Option(None, help="Classes kept per row (topk, topk-packed)."),

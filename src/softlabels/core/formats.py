@@ -86,10 +86,11 @@ import pandas as pd
 
 from softlabels.core.annotations import Annotations, DuplicatePolicy, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import check_encoding, check_readable
+from softlabels.core.io import _umask, _write_error, check_encoding, check_readable
 from softlabels.core.validation import suggest
 
-__all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations"]
+__all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations", "to_hf_dataset",
+           "from_hf_dataset", "save_hf_dataset"]
 
 #: One answer: (item, worker, label).
 Answer = tuple[Any, Any, Any]
@@ -804,3 +805,192 @@ def read_annotations(
         progress(size, size)
     return Annotations.from_frame(frame, classes=classes, duplicates=duplicates,
                                   source=str(path))
+
+
+# --- soft labels to and from a Hugging Face dataset --------------------------------
+
+#: The key of the JSON object in ``DatasetInfo.description`` that holds what the
+#: columns cannot: the class values (ClassLabel names are strings), the provenance.
+_HF_KEY = "softlabels"
+_HF_FORMAT_VERSION = 1
+
+
+def to_hf_dataset(soft: Any) -> Any:
+    """Soft labels as a Hugging Face :class:`datasets.Dataset` (needs
+    ``pip install 'softlabels[hf]'``).
+
+    One row per item: ``item``, ``label`` (the most probable class, a ``ClassLabel``
+    whose names are the class names as text, in class order), ``confidence``,
+    ``support`` (when the soft labels have it) and ``probs`` (the probabilities, a list
+    of float64 in class order, exact). The dataset's ``info.description`` is a JSON
+    object ``{"softlabels": {"format_version", "classes", "provenance"}}`` that keeps
+    the class values as they were (``1``, not ``"1"``) and the provenance; it survives
+    ``save_to_disk``/``load_from_disk``. :func:`from_hf_dataset` reads it back.
+
+    Examples
+    --------
+    >>> from softlabels import SoftLabels
+    >>> ds = to_hf_dataset(SoftLabels([[0.9, 0.1]], classes=["cat", "dog"]))  # doctest: +SKIP
+    >>> ds.features["label"].names, ds[0]["probs"]  # doctest: +SKIP
+    (['cat', 'dog'], [0.9, 0.1])
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    from softlabels._optional import require
+    from softlabels.core.soft import _jsonable
+
+    datasets = require("datasets", "hf")
+    names = [str(c) for c in soft.classes.tolist()]
+    if len(set(names)) != len(names):
+        raise InputError("two classes have the same text form; a ClassLabel needs distinct "
+                         "names.")
+    try:
+        items = pa.array(soft.item_ids.tolist())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        raise InputError("the item ids mix types (e.g. numbers and text); a dataset column "
+                         "holds one type. Make them all text first.") from None
+    n, k = soft.probs.shape
+    codes = soft.hard_codes()
+    columns: dict[str, Any] = {
+        "item": items,
+        "label": pa.array(codes, type=pa.int64()),
+        "confidence": pa.array(soft.probs[np.arange(n), codes], type=pa.float64()),
+    }
+    if soft.support is not None:
+        columns["support"] = pa.array(soft.support, type=pa.float64())
+    flat = pa.array(np.ascontiguousarray(soft.probs).ravel(), type=pa.float64())
+    columns["probs"] = pa.FixedSizeListArray.from_arrays(flat, k).cast(pa.list_(pa.float64()))
+    table = pa.table(columns)
+    features = datasets.Features.from_arrow_schema(table.schema)
+    features["label"] = datasets.ClassLabel(names=names)
+    table = table.cast(features.arrow_schema)
+    meta = {"format_version": _HF_FORMAT_VERSION, "classes": _jsonable(soft.classes.tolist()),
+            "provenance": soft.provenance}
+    info = datasets.DatasetInfo(description=json.dumps({_HF_KEY: meta}, ensure_ascii=False),
+                                features=features)
+    return datasets.Dataset(table, info=info)
+
+
+def _hf_meta(ds: Any, where: str) -> dict[str, Any]:
+    """The softlabels object of a dataset's description ({} when there is none)."""
+    try:
+        meta = json.loads(ds.info.description or "")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(meta, dict) or not isinstance(meta.get(_HF_KEY), dict):
+        return {}
+    meta = meta[_HF_KEY]
+    if meta.get("format_version", 0) > _HF_FORMAT_VERSION:
+        raise InputError(f"{where}: written by a newer softlabels (format "
+                         f"{meta['format_version']}); upgrade softlabels to read it.")
+    return meta
+
+
+def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
+                    item_col: str = "item", probs_col: str = "probs") -> Any:
+    """Soft labels from a Hugging Face dataset (or a ``save_to_disk`` folder) in the
+    layout of :func:`to_hf_dataset`.
+
+    Reads ``probs_col`` (a list of probabilities per row, in class order), ``item_col``
+    (the row number when the dataset has none) and ``support`` when present; the
+    ``label`` and ``confidence`` columns are derived, so not read. The classes and the
+    provenance come from the dataset's description as :func:`to_hf_dataset` writes it;
+    without one, the classes are the names of a ``ClassLabel`` ``label`` column, or
+    must be given as ``classes``, which also overrides them.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from softlabels.core.soft import SoftLabels, class_array
+
+    ds = _load_dataset(source)
+    where = "the dataset" if _is_dataset(source) else str(source)
+    if probs_col not in ds.column_names:
+        raise InputError(f"{where}: no probability column {probs_col!r}; the columns are "
+                         f"{', '.join(map(repr, ds.column_names))}."
+                         + suggest(probs_col, ds.column_names))
+    meta = _hf_meta(ds, where)
+    if classes is None:
+        classes = meta.get("classes")
+    if classes is None and "label" in ds.column_names:
+        classes = _class_names(ds.features["label"])
+    if classes is None:
+        raise InputError(f"{where}: no class names (neither softlabels metadata in the "
+                         "description nor a ClassLabel 'label' column); give classes.")
+    columns = [c for c in (item_col, "support", probs_col) if c in ds.column_names]
+    table = ds.select_columns(columns).with_format("arrow")[:]
+    probs = table.column(probs_col).combine_chunks()
+    if not (pa.types.is_list(probs.type) or pa.types.is_large_list(probs.type)
+            or pa.types.is_fixed_size_list(probs.type)):
+        raise InputError(f"{where}: {probs_col!r} must hold a list of probabilities per row; "
+                         f"it holds {probs.type}.")
+    k = len(classes)
+    lengths = pc.fill_null(pc.list_value_length(probs), -1).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(lengths != k)
+    if bad.size:
+        r = int(bad[0])
+        got = "no list" if lengths[r] < 0 else f"{lengths[r]} probabilities"
+        raise InputError(f"{where}: row {r}: {probs_col!r} holds {got} for {k} classes.")
+    values = probs.flatten()
+    if values.null_count or not (pa.types.is_floating(values.type)
+                                 or pa.types.is_integer(values.type)):
+        raise InputError(f"{where}: {probs_col!r} must hold numbers, none missing; "
+                         f"it holds {values.type} with {values.null_count} missing.")
+    matrix = values.cast(pa.float64()).to_numpy(zero_copy_only=False).reshape(len(table), k)
+    items = None
+    if item_col in table.column_names:
+        column = table.column(item_col)
+        if column.null_count:
+            r = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{where}: row {r}: the item {item_col!r} is empty.")
+        items = column.to_numpy(zero_copy_only=False)
+    support = None
+    if "support" in table.column_names:
+        column = table.column("support")
+        if column.null_count:
+            raise InputError(f"{where}: 'support' has missing values.")
+        support = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    try:
+        return SoftLabels(matrix, class_array(list(classes)), items,
+                          provenance=meta.get("provenance"), support=support)
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+
+
+def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
+    """Write :func:`to_hf_dataset` of ``soft`` with ``save_to_disk`` into ``folder``, a
+    new folder: written beside it first and renamed into place, so that a failed write
+    leaves nothing."""
+    import shutil
+    import tempfile
+
+    target = Path(folder)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.exists():
+        raise InputError(f"{folder}: already exists; a dataset is saved to a new folder.")
+    if not parent.is_dir():
+        raise InputError(f"{folder}: the folder {parent} does not exist.")
+    ds = to_hf_dataset(soft)
+    import datasets
+
+    bars = datasets.is_progress_bar_enabled()  # its own bars would cut into ours
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise _write_error(folder, err) from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
+        if bars:
+            datasets.disable_progress_bar()
+        ds.save_to_disk(tmp)
+        os.replace(tmp, target)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):  # a full disk, a quota: one line naming the folder
+            raise _write_error(folder, err) from None
+        raise
+    finally:
+        if bars:
+            datasets.enable_progress_bar()

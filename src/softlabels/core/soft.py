@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -336,13 +337,17 @@ class SoftLabels:
             "confidence": self._probs[np.arange(self.n_items), codes],
         }
         if self._support is not None:
-            sup = self._support
-            whole = np.all(sup == np.round(sup)) and (sup.size == 0 or sup.max() < 2**53)
-            # Counts of answers or votes are written as integers (89, not 89.0).
-            data["support"] = sup.astype(np.int64) if whole else sup
+            data["support"] = self._support_column()
         frame = pd.DataFrame(data)
         probs = pd.DataFrame(self._probs, columns=names)
         return pd.concat([frame, probs], axis=1)
+
+    def _support_column(self) -> np.ndarray:
+        """Support as written: counts of answers or votes as integers (89, not 89.0)."""
+        sup = self._support
+        assert sup is not None
+        whole = np.all(sup == np.round(sup)) and (sup.size == 0 or sup.max() < 2**53)
+        return sup.astype(np.int64) if whole else sup
 
     @classmethod
     def from_frame(
@@ -456,17 +461,172 @@ class SoftLabels:
 
         return cls.from_frame(read_table(path, fmt="csv", id_columns=("item",)), **kwargs)
 
+    def to_jsonl(self, path: str | os.PathLike[str]) -> None:
+        """Write JSON lines, one object per item: ``{"item", "label", "confidence"[,
+        "support"], "probs": {class: probability}}``, the classes in order and as text
+        (JSON keys), every float exact (shortest repr that reads back to the same
+        float64). The provenance is not kept (use Parquet or :meth:`to_hf`). Atomic."""
+        from softlabels.core.io import atomic_path
+
+        names = [str(c) for c in self._classes.tolist()]
+        if len(set(names)) != len(names):
+            raise InputError("two classes have the same text form; they cannot be JSON keys.")
+        codes = self.hard_codes()
+        head: dict[str, list[Any]] = {
+            "item": self._item_ids.tolist(),
+            "label": self._classes[codes].tolist(),
+            "confidence": self._probs[np.arange(self.n_items), codes].tolist(),
+        }
+        if self._support is not None:
+            head["support"] = self._support_column().tolist()
+        rows = self._probs.tolist()  # Python floats: their repr reads back exactly
+        encode = json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                                  default=_json_scalar).encode
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            for r, values in enumerate(zip(*head.values())):
+                record = dict(zip(head, values), probs=dict(zip(names, rows[r])))
+                fh.write(encode(record) + "\n")
+
+    @classmethod
+    def read_jsonl(
+        cls, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None
+    ) -> SoftLabels:
+        """Read JSON lines written by :meth:`to_jsonl`. The classes are the keys of the
+        first line's ``probs``, in order (every line must have the same keys); they are
+        read as integers when every key is a plain integer and every ``label`` is a JSON
+        integer. ``classes`` gives them instead (as many, in the same order)."""
+        from softlabels.core.io import check_readable
+
+        p = check_readable(path)
+        items: list[Any] = []
+        support: list[Any] = []
+        labels: list[Any] = []
+        rows: list[list[Any]] = []
+        keys: list[str] | None = None
+        has_support: bool | None = None
+        numbers: list[int] = []
+        with open(p, encoding="utf-8") as fh:
+            try:
+                lines = list(enumerate(fh, start=1))
+            except UnicodeDecodeError as err:
+                raise InputError(f"{path}: is not UTF-8 text ({err.reason}).") from None
+        for number, line in lines:
+            if not line.strip():
+                continue
+            where = f"{path}: line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{where}: not JSON ({err.msg}).") from None
+            if not isinstance(record, dict):
+                raise InputError(f"{where}: expected a JSON object per line.")
+            for field in ("item", "probs"):
+                if field not in record:
+                    raise InputError(f"{where}: no {field!r} field.")
+            probs = record["probs"]
+            if not isinstance(probs, dict) or not probs:
+                raise InputError(f"{where}: 'probs' must be an object {{class: probability}}.")
+            if keys is None:
+                keys, key_set, first = list(probs), set(probs), number
+            elif probs.keys() != key_set:
+                other = sorted(set(probs) ^ key_set)[0]
+                raise InputError(
+                    f"{where}: the classes differ from line {first}'s (e.g. {other!r})."
+                )
+            if has_support is None:
+                has_support = "support" in record
+            elif ("support" in record) != has_support:
+                raise InputError(f"{where}: 'support' is given on some lines, not all.")
+            if has_support:
+                support.append(record["support"])
+            items.append(record["item"])
+            labels.append(record.get("label"))
+            rows.append([probs[k] for k in keys])
+            numbers.append(number)
+        if keys is None:
+            raise InputError(f"{path}: the file has no data.")
+        if {type(v) for row in rows for v in row} - {int, float}:  # one pass: bool, str, None
+            r = next(r for r, row in enumerate(rows) if {type(v) for v in row} - {int, float})
+            raise InputError(f"{path}: line {numbers[r]}: every probability must be a number.")
+        if classes is None:
+            names: Any = keys
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in labels) and all(
+                re.fullmatch(r"-?(0|[1-9][0-9]*)", k) for k in keys
+            ):
+                names = [int(k) for k in keys]
+        else:
+            names = list(classes)
+            if len(names) != len(keys):
+                raise InputError(
+                    f"{len(names)} classes given but {path} has {len(keys)} probabilities per line."
+                )
+        try:
+            return cls(rows, class_array(names), _item_array(items),
+                       support=support or None)
+        except (InputError, TypeError, ValueError) as err:
+            raise InputError(f"{path}: {err}") from None
+
+    def to_hf(self) -> Any:
+        """These soft labels as a Hugging Face ``datasets.Dataset``: see
+        :func:`softlabels.core.formats.to_hf_dataset`."""
+        from softlabels.core.formats import to_hf_dataset
+
+        return to_hf_dataset(self)
+
+    @classmethod
+    def from_hf(cls, source: Any, **kwargs: Any) -> SoftLabels:
+        """Soft labels from a Hugging Face dataset or ``save_to_disk`` folder: see
+        :func:`softlabels.core.formats.from_hf_dataset`."""
+        from softlabels.core.formats import from_hf_dataset
+
+        return from_hf_dataset(source, **kwargs)
+
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to ``.parquet`` or ``.csv``, chosen by the file extension."""
+        """Write to ``.parquet``, ``.csv`` or ``.jsonl``, chosen by the file extension."""
         suffix = Path(path).suffix.lower()
         if suffix in (".parquet", ".pq"):
             self.to_parquet(path)
         elif suffix == ".csv":
             self.to_csv(path)
+        elif suffix in (".jsonl", ".ndjson"):
+            self.to_jsonl(path)
         else:
             raise InputError(
-                f"{path}: unsupported output extension {suffix!r}; use .parquet or .csv."
+                f"{path}: unsupported output extension {suffix!r}; use .parquet, .csv or .jsonl."
             )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SoftLabels:
+        """Read a file written by :meth:`save` (``.parquet``, ``.csv`` or ``.jsonl``)."""
+        suffix = Path(path).suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            return cls.read_parquet(path)
+        if suffix == ".csv":
+            return cls.read_csv(path)
+        if suffix in (".jsonl", ".ndjson"):
+            return cls.read_jsonl(path)
+        raise InputError(
+            f"{path}: read .parquet, .csv or .jsonl soft-label files; got {suffix or '(none)'!r}."
+        )
+
+
+def _json_scalar(value: Any) -> Any:
+    """A numpy scalar (held in an object array) as its Python value, for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise InputError(f"{value!r} ({type(value).__name__}) cannot be written as JSON.")
+
+
+def _item_array(items: list[Any]) -> np.ndarray:
+    """Item ids read from JSON: mixed types (1 and "a") stay as they are (object)."""
+    for r, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise InputError(f"item {r}: every 'item' must be text or a number; got {v!r}.")
+    mixed = len({type(v) for v in items}) > 1
+    try:
+        return np.asarray(items, dtype=object if mixed else None)
+    except OverflowError:  # integers beyond int64
+        return np.asarray(items, dtype=object)
 
 
 def class_array(values: Sequence[Any]) -> np.ndarray:
