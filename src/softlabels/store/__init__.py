@@ -1,5 +1,6 @@
 """Compact stores of soft labels: codecs with a stated loss, a crash-safe Parquet
-container, per-view (crop) records. Names are imported on first use."""
+container, per-view (crop) records, and datasets that feed them to training loops.
+Names are imported on first use."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ _EXPORTS = {
     "Encoded": "softlabels.store.records",
     "encode": "softlabels.store.records",
     "LabelStore": "softlabels.store.container",
+    "StoreDataset": "softlabels.store.datasets",
+    "replay_view": "softlabels.store.datasets",
+    # torch (the ``torch`` extra), imported only when asked for
+    "TorchStoreDataset": "softlabels.store.torch_data",
+    "TorchStoreIterableDataset": "softlabels.store.torch_data",
 }
 
 __all__ = list(_EXPORTS)
