@@ -247,3 +247,18 @@ def test_torch_iterable_splits_groups_between_processes_and_workers(tmp_path):
         for k in range(2)
     ]
     assert parts == [[0, 2, 4], [1, 3, 5]]
+
+
+def test_numpy_datasets_do_not_load_torch_and_torch_ones_name_the_extra():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom softlabels.store import StoreDataset, replay_view\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
+    shim = "import sys\nsys.modules['torch'] = None\nfrom softlabels.store import TorchStoreDataset"
+    out = subprocess.run([sys.executable, "-c", shim], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "pip install 'softlabels[torch]'" in out.stderr
