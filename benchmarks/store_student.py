@@ -181,7 +181,8 @@ def one_seed(seed: int, imgs: np.ndarray, target: np.ndarray, args, tmp: Path) -
         if labels is views:
             kl = kl_rows(probs, store.read().probs)
             inf = float(np.isinf(kl).mean())
-            kl = float(kl[np.isfinite(kl)].mean())
+            finite = np.isfinite(kl)
+            kl = float(kl[finite].mean()) if finite.any() else float("nan")
         else:
             kl = inf = float("nan")
         out["rows"][name] = {
