@@ -1,7 +1,7 @@
 """Compact stores of soft labels: codecs with a stated loss, a crash-safe Parquet
-container, per-view (crop) records, and the label representations of distillation
-methods (ReLabel label maps, INFER static labels, NRR-DD distances, a HeLlO-style label
-projector).
+container, per-view (crop) records, datasets that feed them to training loops, and the
+label representations of distillation methods (ReLabel label maps, INFER static labels,
+NRR-DD distances, a HeLlO-style label projector).
 
 Names are imported on first use (``softlabels.store.LabelMap`` loads only its module).
 """
@@ -34,6 +34,11 @@ _EXPORTS = {
     "dbr_decode": "softlabels.store.distance",
     "dbr_targets": "softlabels.store.distance",
     "LabelProjector": "softlabels.store.projector",
+    "StoreDataset": "softlabels.store.datasets",
+    "replay_view": "softlabels.store.datasets",
+    # torch (the ``torch`` extra), imported only when asked for
+    "TorchStoreDataset": "softlabels.store.torch_data",
+    "TorchStoreIterableDataset": "softlabels.store.torch_data",
 }
 
 __all__ = list(_EXPORTS)

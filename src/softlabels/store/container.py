@@ -409,6 +409,16 @@ class LabelStore:
         """The id of every item, in store order (reads only the ``item`` column)."""
         return self._id_index()[0]
 
+    def row_offsets(self) -> np.ndarray:
+        """The first row of each item and the number of rows: ``(n_items + 1,)`` (for a
+        store of items, ``0, 1, ..., n_items``)."""
+        return self._id_index()[1]
+
+    def group_ranges(self) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """Per row group, in store order: its items ``(start, stop)`` and its rows
+        ``(start, stop)``."""
+        return [((int(g[2]), int(g[2] + g[4])), (int(g[3]), int(g[3] + g[5]))) for g in self._groups]
+
     def _id_index(self) -> tuple[np.ndarray, np.ndarray]:
         """Item ids and the row offsets of the items ``(n_items + 1,)``."""
         if self._index is None:
