@@ -13,6 +13,7 @@ PRINTS = {
     "weak_supervision_rules.py": "fitted rule accuracies",
     "distill_from_teachers.py": "student on soft labels: test accuracy",
     "scale_out_dask.py": "largest difference from the in-process fit",
+    "store_soft_labels.py": "label sums to 1.000",
 }
 
 
