@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from _soft_strategies import soft_labels
 from softlabels import InputError, SoftLabels
 from softlabels.core.formats import from_hf_dataset, save_hf_dataset, to_hf_dataset
 
@@ -157,33 +157,9 @@ def test_a_folder_that_is_not_a_dataset(tmp_path):
 
 
 # ------------------------------------------------------------------ property
-TEXT = st.text(min_size=1, max_size=6)
-
-
-@st.composite
-def soft_labels(draw) -> SoftLabels:
-    n = draw(st.integers(1, 6))
-    k = draw(st.integers(1, 5))
-    if draw(st.booleans()):
-        classes = draw(st.lists(st.integers(-10**6, 10**6), min_size=k, max_size=k, unique=True))
-    else:
-        classes = draw(st.lists(TEXT, min_size=k, max_size=k, unique=True))
-    raw = np.array(draw(st.lists(
-        st.floats(0, 1e6, allow_subnormal=True) | st.sampled_from([5e-324, 1e-300, 1e-17]),
-        min_size=n * k, max_size=n * k)), dtype=np.float64).reshape(n, k)
-    raw[raw.sum(axis=1) == 0, 0] = 1.0
-    probs = raw / raw.sum(axis=1, keepdims=True)
-    if draw(st.booleans()):
-        ids = draw(st.lists(TEXT, min_size=n, max_size=n, unique=True))
-    else:
-        ids = draw(st.lists(st.integers(-2**62, 2**62), min_size=n, max_size=n, unique=True))
-    support = draw(st.none() | st.lists(st.floats(0, 1e9), min_size=n, max_size=n))
-    prov = {"method": draw(TEXT), "params": {"alpha": draw(st.floats(-1, 1))}}
-    return SoftLabels(probs, classes, ids, provenance=prov, support=support)
-
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(soft=soft_labels())
+@given(soft=soft_labels(provenance=True))
 def test_round_trip_is_exact(soft, tmp_path_factory):
     ds = soft.to_hf()
     back = SoftLabels.from_hf(ds)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from _soft_strategies import soft_labels
 from softlabels import InputError, SoftLabels
 
 
@@ -133,29 +133,9 @@ def test_load_reads_what_save_wrote(tmp_path, suffix):
     assert back.item_ids.tolist() == ["x", "y"] and back.support.tolist() == [1.0, 2.0]
 
 
-TEXT = st.text(min_size=1, max_size=6)
-
-
-@st.composite
-def soft_labels(draw) -> SoftLabels:
-    n = draw(st.integers(1, 6))
-    k = draw(st.integers(1, 5))
-    if draw(st.booleans()):
-        classes = draw(st.lists(st.integers(-10**6, 10**6), min_size=k, max_size=k, unique=True))
-    else:
-        classes = draw(st.lists(TEXT, min_size=k, max_size=k, unique=True))
-    raw = np.array(draw(st.lists(
-        st.floats(0, 1e6, allow_subnormal=True) | st.sampled_from([5e-324, 1e-300, 1e-17]),
-        min_size=n * k, max_size=n * k)), dtype=np.float64).reshape(n, k)
-    raw[raw.sum(axis=1) == 0, 0] = 1.0
-    probs = raw / raw.sum(axis=1, keepdims=True)
-    ids = draw(st.lists(TEXT | st.integers(-2**62, 2**62), min_size=n, max_size=n, unique=True))
-    support = draw(st.none() | st.lists(st.floats(0, 1e9), min_size=n, max_size=n))
-    return SoftLabels(probs, classes, np.array(ids, dtype=object), support=support)
-
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(soft=soft_labels())
+@given(soft=soft_labels(mixed_ids=True))
 def test_round_trip_is_exact(soft, tmp_path_factory):
     path = Path(tmp_path_factory.mktemp("j")) / "s.jsonl"
     soft.save(path)

@@ -838,7 +838,7 @@ def to_hf_dataset(soft: Any) -> Any:
     import pyarrow as pa
 
     from softlabels._optional import require
-    from softlabels.core.soft import _jsonable
+    from softlabels.core.soft import jsonable
 
     datasets = require("datasets", "hf")
     names = [str(c) for c in soft.classes.tolist()]
@@ -865,7 +865,7 @@ def to_hf_dataset(soft: Any) -> Any:
     features = datasets.Features.from_arrow_schema(table.schema)
     features["label"] = datasets.ClassLabel(names=names)
     table = table.cast(features.arrow_schema)
-    meta = {"format_version": _HF_FORMAT_VERSION, "classes": _jsonable(soft.classes.tolist()),
+    meta = {"format_version": _HF_FORMAT_VERSION, "classes": jsonable(soft.classes.tolist()),
             "provenance": soft.provenance}
     info = datasets.DatasetInfo(description=json.dumps({_HF_KEY: meta}, ensure_ascii=False),
                                 features=features)

@@ -50,12 +50,12 @@ def _distinct_ints(ids: np.ndarray) -> bool:
     return bool(np.bincount(offset).max() <= 1)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Make numpy scalars, arrays and tuples JSON-friendly (for provenance)."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -149,7 +149,7 @@ class SoftLabels:
         self._probs = p
         self._classes = cls
         self._item_ids = ids
-        self._provenance = _jsonable(prov)
+        self._provenance = jsonable(prov)
         self._support = sup
 
     # ------------------------------------------------------------------ constructors
@@ -412,7 +412,7 @@ class SoftLabels:
         meta[_META_KEY] = json.dumps(
             {
                 "format_version": _FORMAT_VERSION,
-                "classes": _jsonable(self._classes.tolist()),
+                "classes": jsonable(self._classes.tolist()),
                 "provenance": self._provenance,
             }
         ).encode()

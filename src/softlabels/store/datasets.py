@@ -359,7 +359,7 @@ class StoreDataset:
         ``shard=(index, count)`` takes row groups ``index, index + count, ...``;
         ``shuffle`` shuffles the order of those groups and of the records in each
         (with ``seed``)."""
-        index, count = _check_shard(shard)
+        index, count = check_shard(shard)
         reader = self.reader()
         ranges = reader.group_ranges()
         mine = list(range(index, len(ranges), count))
@@ -384,7 +384,7 @@ class StoreDataset:
             yield from block
 
 
-def _check_shard(shard: Any) -> tuple[int, int]:
+def check_shard(shard: Any) -> tuple[int, int]:
     try:
         index, count = (int(v) for v in shard)
     except (TypeError, ValueError):

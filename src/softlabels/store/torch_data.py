@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from softlabels._optional import require
-from softlabels.store.datasets import StoreDataset, _check_shard
+from softlabels.store.datasets import StoreDataset, check_shard
 
 torch = require("torch", "torch")
 _data = require("torch.utils.data", "torch")
@@ -79,7 +79,7 @@ class TorchStoreIterableDataset(_data.IterableDataset):
         self.transform = transform
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
-        self.shard = _check_shard(shard)
+        self.shard = check_shard(shard)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
