@@ -106,3 +106,21 @@ def test_format_does_not_apply_to_the_dask_engine(tmp_path, capsys):
                            "--engine", "dask", "-o", tmp_path / "out")
     assert line == ("error: --engine dask reads the answer table; give the numpy engine "
                     "--format.")
+
+
+def test_report_reads_a_tool_export_like_aggregate(tmp_path, capsys):
+    """report --answers takes the same exports (and --format) as aggregate: the page
+    counts the answers of the long table the fixture stands for."""
+    expected = pd.read_csv(FIXTURES / "label_studio.expected.csv")
+    for extra in ([], ["--format", "label-studio"]):
+        out = tmp_path / "report.html"
+        out.unlink(missing_ok=True)
+        code = main(["report", "--answers", str(FIXTURES / "label_studio.json"), "-o", str(out),
+                     *extra])
+        assert code == 0, capsys.readouterr().err
+        assert f">{len(expected):,}<" in out.read_text()
+    code = main(["report", "--answers", str(FIXTURES / "label_studio.json"), "--format", "mturk",
+                 "-o", str(tmp_path / "bad.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.html").exists()

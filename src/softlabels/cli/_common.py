@@ -88,6 +88,17 @@ def encoding_option() -> Any:
     )
 
 
+def format_option() -> Any:
+    """``--format``: the format of the answers file (see :func:`read_annotations`)."""
+    import typer
+
+    return typer.Option(
+        None, "--format", help="The answers' format: table (item, worker, label), label-studio, "
+        "mturk, toloka, prodigy, ground-truth or hf (a saved datasets folder), optionally :FIELD, "
+        "the field holding the labels (mturk:sentiment). Default: detected from the file.",
+    )
+
+
 def text_options(sep: str | None, encoding: str | None) -> dict[str, Any]:
     """``sep`` and ``encoding`` checked before any file is read (a bad one is named)."""
     from softlabels.core.io import check_encoding, check_sep

@@ -18,6 +18,7 @@ from softlabels.cli._common import (
     check_options,
     check_output,
     encoding_option,
+    format_option,
     out,
     sep_option,
     text_options,
@@ -368,6 +369,7 @@ def report(
     seed: int = typer.Option(0, min=0, help="Seed of the conformal split."),
     sep: Optional[str] = sep_option(),
     encoding: Optional[str] = encoding_option(),
+    format: Optional[str] = format_option(),
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 
@@ -402,10 +404,10 @@ def report(
         raise InputError(f"{output}: is a directory.")
     ans = None
     if answers is not None:
-        from softlabels.core.annotations import read_answers
+        from softlabels.core.formats import read_annotations
 
-        ans = read_answers(answers, item_col=item_col, worker_col=worker_col, label_col=label_col,
-                           **text)
+        ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
+                               label_col=label_col, **text)
     soft = None
     if soft_labels is not None:
         soft = read_probs(soft_labels, name="soft labels")

@@ -16,6 +16,7 @@ from softlabels.cli._common import (
     CLIError,
     check_output,
     encoding_option,
+    format_option,
     err,
     out,
     sep_option,
@@ -180,11 +181,7 @@ def aggregate(
     ),
     sep: Optional[str] = sep_option(),
     encoding: Optional[str] = encoding_option(),
-    format: Optional[str] = typer.Option(
-        None, "--format", help="The answers' format: table (item, worker, label), label-studio, "
-        "mturk, toloka, prodigy, ground-truth or hf (a saved datasets folder), optionally :FIELD, "
-        "the field holding the labels (mturk:sentiment). Default: detected from the file.",
-    ),
+    format: Optional[str] = format_option(),
 ) -> None:
     """Aggregate crowd answers into soft labels.
 
