@@ -12,6 +12,8 @@ import pytest
 from softlabels import InputError
 from softlabels.core.annotations import read_answers
 from softlabels.core.io import (
+    OutputError,
+    atomic_folder,
     atomic_path,
     check_readable,
     ids_from_text,
@@ -155,6 +157,37 @@ class TestSeparatorAndEncoding:
         with pytest.raises(InputError, match=r"separated by ';'; give the separator \(--sep ';'"):
             read_answers(tmp_path / "t.csv")
         assert read_answers(tmp_path / "t.csv", sep=";").n_answers == 1
+
+
+class TestAtomicFolder:
+    def test_new_folder_appears_whole(self, tmp_path):
+        with atomic_folder(tmp_path / "out") as tmp:
+            (tmp / "a.txt").write_text("1")
+            assert not (tmp_path / "out").exists()
+        assert os.listdir(tmp_path) == ["out"] and (tmp_path / "out" / "a.txt").read_text() == "1"
+
+    def test_replaces_an_existing_folder_only_when_complete(self, tmp_path):
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "old.txt").write_text("old")
+        with pytest.raises(RuntimeError):
+            with atomic_folder(tmp_path / "out") as tmp:
+                (tmp / "new.txt").write_text("new")
+                raise RuntimeError("failed half-way")
+        assert os.listdir(tmp_path) == ["out"] and os.listdir(tmp_path / "out") == ["old.txt"]
+        with atomic_folder(tmp_path / "out") as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert os.listdir(tmp_path) == ["out"] and os.listdir(tmp_path / "out") == ["new.txt"]
+
+    def test_os_error_is_one_line_naming_the_folder(self, tmp_path):
+        with pytest.raises(OutputError, match=r"out: cannot be written \(No space left"):
+            with atomic_folder(tmp_path / "out"):
+                raise OSError(28, "No space left on device")
+        assert os.listdir(tmp_path) == []
+
+    def test_missing_parent(self, tmp_path):
+        with pytest.raises(InputError, match="does not exist"):
+            with atomic_folder(tmp_path / "nope" / "out"):
+                pass
 
 
 class TestAtomicPath:

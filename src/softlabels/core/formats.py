@@ -86,7 +86,7 @@ import pandas as pd
 
 from softlabels.core.annotations import Annotations, DuplicatePolicy, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import _umask, _write_error, check_encoding, check_readable
+from softlabels.core.io import atomic_folder, check_encoding, check_readable
 from softlabels.core.validation import suggest
 
 __all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations", "to_hf_dataset",
@@ -963,9 +963,6 @@ def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
     """Write :func:`to_hf_dataset` of ``soft`` with ``save_to_disk`` into ``folder``, a
     new folder: written beside it first and renamed into place, so that a failed write
     leaves nothing."""
-    import shutil
-    import tempfile
-
     target = Path(folder)
     parent = target.parent if str(target.parent) else Path(".")
     if target.exists():
@@ -976,21 +973,11 @@ def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
     import datasets
 
     bars = datasets.is_progress_bar_enabled()  # its own bars would cut into ours
+    if bars:
+        datasets.disable_progress_bar()
     try:
-        tmp = tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    except OSError as err:
-        raise _write_error(folder, err) from None
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
-        if bars:
-            datasets.disable_progress_bar()
-        ds.save_to_disk(tmp)
-        os.replace(tmp, target)
-    except BaseException as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(err, OSError):  # a full disk, a quota: one line naming the folder
-            raise _write_error(folder, err) from None
-        raise
+        with atomic_folder(folder) as tmp:
+            ds.save_to_disk(str(tmp))
     finally:
         if bars:
             datasets.enable_progress_bar()

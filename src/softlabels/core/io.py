@@ -25,6 +25,7 @@ __all__ = [
     "read_array",
     "ids_from_text",
     "atomic_path",
+    "atomic_folder",
     "all_or_nothing",
     "check_readable",
     "table_format",
@@ -619,6 +620,42 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(err, OSError):  # a full disk, a quota, a folder made read-only
+            raise _write_error(path, err) from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside ``path``; on success rename it onto
+    ``path``, replacing an existing folder there only once the new one is complete.
+
+    On any error the temporary folder is removed and ``path`` is left as it was; a
+    failed write (a full disk, a quota) is a one-line :class:`OutputError`. Whether an
+    existing ``path`` may be replaced is for the caller to check first.
+    """
+    import shutil
+
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{path}: the folder {parent} does not exist.")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    except OSError as err:
+        raise _write_error(path, err) from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
+        yield tmp
+        if target.exists():
+            old = tmp.with_suffix(".old")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
             raise _write_error(path, err) from None
         raise
 

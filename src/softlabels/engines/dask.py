@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from softlabels.core.annotations import (
     gold_table, show, sorted_unique,
 )
 from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels
 from softlabels.engines.blocks import (
     AveragePlan, GladPlan, Plan, Stats, add_stats, plan_for,
@@ -590,22 +589,9 @@ def write_parquet(frame: Any, path: str | os.PathLike[str], *, overwrite: bool =
         raise InputError(f"{str(target)!r} already exists; pass overwrite=True to replace it.")
     if not target.parent.is_dir():
         raise InputError(f"the folder {str(target.parent)!r} of the output does not exist.")
-    tag = uuid.uuid4().hex[:12]
-    tmp = target.parent / f".{target.name}.tmp-{tag}"
-    try:
+    with atomic_folder(target) as tmp:
         if isinstance(frame, pd.DataFrame):
-            tmp.mkdir()
             frame.to_parquet(tmp / "part.0.parquet", index=False)
         else:
             frame.to_parquet(str(tmp), write_index=False)
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{tag}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from softlabels.core.errors import InputError
+from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels, class_array
 from softlabels.store.codecs import Codec, Fidelity, Sparse, codec_from_spec
 from softlabels.store.records import Encoded, ViewLabels, encode, item_runs
@@ -243,24 +243,12 @@ class LabelStore:
             "fidelity": None,
             "parts": [],
         }
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.mkdir()
-        try:
+        with atomic_folder(target) as tmp:
             part = _write_part(tmp, manifest, enc, 0)
             manifest["parts"].append(part)
             manifest["fidelity"] = enc.fidelity(labels).as_dict()
             _commit_manifest(tmp, manifest)
-            if target.exists():
-                old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-            _fsync_dir(parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        _fsync_dir(parent)
         return cls(target)
 
     def append(self, labels: SoftLabels | ViewLabels) -> None:
