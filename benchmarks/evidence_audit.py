@@ -164,7 +164,7 @@ def loki_task(name: str, seed: int) -> dict[str, float]:
     else:
         x_tr, y_tr, x_te, y_te = _ordinal_synthetic(seed) if name == "synthetic" else \
             _diabetes(seed)
-        observed = np.array([0, 3, 6, 9])
+        observed = np.arange(10) if name == "diabetes-all" else np.array([0, 3, 6, 9])
         pos = np.arange(10.0)
         full = np.abs(pos[:, None] - pos[None, :])
     keep = np.isin(y_tr, observed)
@@ -172,11 +172,12 @@ def loki_task(name: str, seed: int) -> dict[str, float]:
     probs = clf.predict_proba(x_te)
     argmax = observed[probs.argmax(1)]
     loki = frechet_predict(probs, full[observed])
-    unseen = ~np.isin(y_te, observed)
+    unseen = ~np.isin(y_te, observed)  # none when every class is observed
     out = {}
     for rule, pred in (("argmax", argmax), ("Loki", loki)):
         out[rule] = (expected_squared_distance(pred, y_te, full),
-                     float(np.mean(pred == y_te)), float(np.mean(pred[unseen] == y_te[unseen])))
+                     float(np.mean(pred == y_te)),
+                     float(np.mean(pred[unseen] == y_te[unseen])) if unseen.any() else np.nan)
     return out
 
 
@@ -190,6 +191,8 @@ def run_loki(seeds: list[int]) -> tuple[str, float]:
          "abs(a − b), decile index"),
         ("digits", "digits (1797 images)", "{0, 2, 4, 6, 8}",
          "Euclidean between normalised class-mean images"),
+        ("diabetes-all", "diabetes, every class observed (control: no unseen class)",
+         "all ten", "abs(a − b), decile index"),
     ]
     for key, data, observed, metric in tasks:
         res = [loki_task(key, s) for s in seeds]
@@ -445,6 +448,11 @@ def run_quality_set(name: str, seeds: list[int], gold_fraction: float,
         out.setdefault("gold answers", []).append(float(np.median(q.n_gold[ok])) if ok.any()
                                                   else float("nan"))
         out.setdefault("rho quality", []).append(spearman(q.qscore[ok], true_acc[ok]))
+        # the same items as the gold score: agreement with the others on the gold items only
+        on_gold = answers["item"].isin(gold.index)
+        loo_gold = annotator_table(answers[on_gold]).set_index("worker")["accuracy"]
+        loo_gold = loo_gold.reindex(ann.worker_ids.astype(str)).to_numpy(dtype=float)
+        out.setdefault("rho LOO gold", []).append(spearman(loo_gold[ok], true_acc[ok]))
         out.setdefault("rho LOO", []).append(spearman(loo[ok], true_acc[ok]))
         out.setdefault("rho DS", []).append(spearman(ds_acc[ok], true_acc[ok]))
         # consensus weights: the prior; labellers (or classes) without gold get the mean
@@ -476,8 +484,10 @@ def run_quality(seeds: list[int], gold_fraction: float = 0.2, min_gold: int = 3,
                 min_eval: int = 5) -> tuple[str, str, str, float]:
     start = time.perf_counter()
     per_set = {}
+    more_gold = {}  # the same with half of the truth items as gold
     for name in crowd_sets():
         per_set[name] = run_quality_set(name, seeds, gold_fraction, min_gold, min_eval)
+        more_gold[name] = run_quality_set(name, seeds, 0.5, min_gold, min_eval)
         print(f"  quality {name} done ({time.perf_counter() - start:.0f} s)", flush=True)
     if not per_set:
         return "", "", "", 0.0
@@ -501,6 +511,10 @@ def run_quality(seeds: list[int], gold_fraction: float = 0.2, min_gold: int = 3,
     def across(key: str) -> list[float]:
         return [m(n, key) for n in names]
 
+    def across_half(key: str) -> list[float]:
+        return [statistics.fmean([x for x in more_gold[n][key] if np.isfinite(x)] or [np.nan])
+                for n in names]
+
     summary = markdown_table(
         ["comparison (per-set means over seeds, then over the sets)", "method", "baseline",
          "method − baseline"],
@@ -510,6 +524,12 @@ def run_quality(seeds: list[int], gold_fraction: float = 0.2, min_gold: int = 3,
          ["same vs leave-one-out agreement with the majority",
           mean_std(across("rho quality"), 2), mean_std(across("rho LOO"), 2),
           paired(across("rho quality"), across("rho LOO"), digits=2)],
+         ["same vs leave-one-out agreement on the gold items only (same items, no truth)",
+          mean_std(across("rho quality"), 2), mean_std(across("rho LOO gold"), 2),
+          paired(across("rho quality"), across("rho LOO gold"), digits=2)],
+         ["same with 50% of the truth items as gold, vs Dawid-Skene (same workers)",
+          mean_std(across_half("rho quality"), 2), mean_std(across_half("rho DS"), 2),
+          paired(across_half("rho quality"), across_half("rho DS"), digits=2)],
          ["AUROC of risk for 'label wrong': quality-weighted vs equal weights",
           mean_std(across("auroc quality")), mean_std(across("auroc equal")),
           paired(across("auroc quality"), across("auroc equal"))],
@@ -522,7 +542,10 @@ def run_quality(seeds: list[int], gold_fraction: float = 0.2, min_gold: int = 3,
           paired(across("auroc quality"), across("auroc DS"))],
          ["accuracy of the consensus: quality-weighted vs majority vote",
           mean_std(across("acc quality")), mean_std(across("acc equal")),
-          paired(across("acc quality"), across("acc equal"))]])
+          paired(across("acc quality"), across("acc equal"))],
+         ["same, quality-weighted vs Dawid-Skene",
+          mean_std(across("acc quality")), mean_std(across("acc DS")),
+          paired(across("acc quality"), across("acc DS"))]])
     table_q = markdown_table(
         ["set", "workers ranked", "their median gold answers", "labeller quality (gold)", "LOO agreement (no gold)",
          "Dawid-Skene accuracy (no gold)", "quality − Dawid-Skene"], rows_q)
@@ -571,11 +594,14 @@ def main() -> None:
             "seed; diabetes and digits: stratified 70/30 split per seed, features "
             f"standardised on the training split. {len(seeds)} seeds, {fmt_seconds(sec)} s.",
             "", table, "",
-            "**Reading:** partly reproduced. With an ordinal metric Loki lowers E[d²] and "
-            "predicts unseen classes that argmax can never reach (see the unseen-class "
-            "accuracy), as the paper claims; with a prototype metric on digits, unseen "
-            "classes are rarely reachable and the gain is small, as the method note "
-            "predicted. (Check the table: this line is rewritten from the figures below.)",
+            "**Reading:** partly reproduced. With an ordinal metric Loki does what the paper "
+            "claims: it lowers E[d²] by about a third on both ordinal tasks (in every seed) "
+            "and predicts unseen classes, which argmax never can; on diabetes it costs a "
+            "little top-1 accuracy, as expected from a rule that minimises squared distance, "
+            "not the 0-1 loss (the every-class control shows the same trade). With a "
+            "prototype metric on digits it changes nothing: the classifier is confident "
+            "and no unseen digit lies between observed ones, so an unseen class is never "
+            "predicted (the method note's negative control).",
         ]
     if "ood" in only:
         table, sec = run_ood(seeds, epochs)
@@ -594,7 +620,14 @@ def main() -> None:
             "of OOD items accepted at the threshold that keeps 95% of the "
             f"in-distribution items. {len(seeds)} seeds, {fmt_seconds(sec)} s.",
             "", table, "",
-            "**Reading:** (rewritten from the figures).",
+            "**Reading:** partly reproduced. Far OOD: yes, clearly: Mahalanobis on either "
+            "layer separates noise, shuffled and inverted digits perfectly (AUROC 1.00, "
+            "FPR95 0), where this ReLU network is *more* confident on them than on real "
+            "digits (max-softmax and energy AUROC near 0). Near OOD (unseen digits): no. "
+            "Trained on 0–7, Mahalanobis is worse than max-softmax in every seed (AUROC "
+            "0.88–0.90 against 0.96) and energy is best; trained on 0–4 (the method "
+            "note's setting) it only ties max-softmax. No input preprocessing or layer "
+            "ensemble was used (both need OOD data or gradients to tune).",
         ]
     if "sharpness" in only:
         table, corr, sec = run_sharpness(seeds)
@@ -612,7 +645,14 @@ def main() -> None:
             "and K_F depends on the number and scale of the features, which differ between "
             f"these sets (4 to 64 features). {len(seeds)} seeds, {fmt_seconds(sec)} s.",
             "", table, "", "Rank correlation across the twelve data sets:", "", corr, "",
-            "**Reading:** (rewritten from the figures).",
+            "**Reading:** partly reproduced, weakly. Within one family K_F moves with the "
+            "gap as the paper says: flipping 20% of the digit labels doubles K_F and "
+            "nearly quadruples the MLP gap, and lower class separation raises both. Across data "
+            "sets the rank correlation with the MLP gap is positive but loose (0.58 on the "
+            "means, 0.32 ± 0.22 per seed; iris has the largest K_F and a small gap), "
+            "absent for logistic regression (0.15), and the 0.99-quantile ranks worse than "
+            "the maximum. Twelve points with different feature counts: evidence of a "
+            "direction, not of a law.",
         ]
     if "quality" in only:
         summary, table_q, table_r, sec = run_quality(seeds)
@@ -640,7 +680,20 @@ def main() -> None:
                 "", summary, "", "Per set, labeller quality (Spearman with true accuracy):",
                 "", table_q, "", "Per set, label risk (AUROC for 'label wrong') and "
                 "accuracy of the consensus on the evaluation items:", "", table_r, "",
-                "**Reading:** (rewritten from the figures).",
+                "**Reading:** partly reproduced. Label risk: yes, it ranks items by their "
+                "chance of being wrong (AUROC about 0.79 over 19 real crowds, above "
+                "Dawid-Skene's own 1 − max posterior in 13 of 19 sets), but weighting by "
+                "labeller quality adds little to the equal-weight risk (+0.01, better in "
+                "12 of 19 sets); the quality-weighted consensus beats the majority vote "
+                "(+0.02 accuracy, 16 of 19) and ties Dawid-Skene. Labeller quality: scored "
+                "on gold it ranks workers better than their agreement with the others on "
+                "the same gold items (15 of 19 sets), but worse than Dawid-Skene or "
+                "leave-one-out agreement computed from all their answers, even with half "
+                "the truth as gold: with a few gold answers per worker, the unsupervised "
+                "estimates from many more items win (they also see the evaluation items' "
+                "answers, though not their truth). The default, which leaves labellers "
+                "without gold out, gives a slightly worse risk on average (−0.01) than "
+                "`unknown=\"mean\"`.",
             ]
     emit("\n".join(parts), args.output)
 
