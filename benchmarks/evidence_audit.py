@@ -28,13 +28,20 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _common import ROOT, emit, environment, fmt_seconds, markdown_table, parser  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    emit,
+    environment,
+    fmt_seconds,
+    markdown_table,
+    mean_std,
+    parser,
+    repeat,
+)
 
 CROWD = ROOT.parent / "shared" / "data" / "crowd"
 #: Crowd sets left out: adult3 is a Get-Another-Label set without truth; emotion is numeric.
@@ -42,14 +49,6 @@ CROWD_EXCLUDED = {"adult3", "emotion"}
 
 
 # --------------------------------------------------------------------------- reporting
-def mean_std(values: Sequence[float], digits: int = 3) -> str:
-    v = [x for x in values if np.isfinite(x)]
-    if not v:
-        return "–"
-    sd = statistics.stdev(v) if len(v) > 1 else 0.0
-    return f"{statistics.fmean(v):.{digits}f} ± {sd:.{digits}f}"
-
-
 def paired(values: Sequence[float], base: Sequence[float], lower_is_better: bool = False,
            digits: int = 3) -> str:
     """Mean ± std of the per-run difference to the baseline, and in how many runs it is
@@ -88,16 +87,6 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return float("nan")
     return float(spearmanr(a[ok], b[ok]).statistic)
-
-
-def repeat(fn: Callable[[int], dict[str, Any]], seeds: list[int]) -> tuple[dict[str, list], float]:
-    start = time.perf_counter()
-    results: dict[str, list] = {}
-    for seed in seeds:
-        for key, value in fn(seed).items():
-            results.setdefault(key, []).append(value)
-        print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    return results, time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- 1. Loki
@@ -668,7 +657,10 @@ def main() -> None:
                 "items. A worker's true accuracy is his accuracy on the evaluation items; "
                 "workers with at least 3 gold and 5 evaluation answers are ranked. "
                 "Baselines without gold: the worker's leave-one-out agreement with the "
-                "majority (`annotator_table`) and his expected accuracy under Dawid-Skene. "
+                "majority (`annotator_table`) and his expected accuracy under Dawid-Skene, "
+                "both from all his answers; and his leave-one-out agreement on the gold "
+                "items only (the items his gold score uses). The ranking is repeated with "
+                "50% of the truth items as gold. "
                 "`bayesian_label_risk` weighs each answer by the labeller's prior "
                 "qscore × producer's accuracy of the class given; labellers (or classes) "
                 "without gold get the mean prior of the others (`unknown=\"mean\"`; the default "
