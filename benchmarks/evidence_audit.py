@@ -599,7 +599,7 @@ def main() -> None:
             "(Lee et al., NeurIPS 2018)", "",
             "Digits 0–7 (stratified 70/30 split per seed) train an MLP 64-128-64-8 "
             f"({epochs} epochs, Adam 1e-3, batch 64). In-distribution: the test split of "
-            "0–7. Near OOD: all 361 images of 8 and 9; a second model trained on 0–4 "
+            "0–7. Near OOD: all 354 images of 8 and 9; a second model trained on 0–4 "
             "(MLP 64-128-64-5, the method note's setting) against all images of 5–9. Far OOD (no other image set ships "
             "with scikit-learn offline): uniform noise, the test images with their pixels "
             "shuffled (one permutation per seed), and inverted test images. "
