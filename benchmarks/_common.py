@@ -39,6 +39,30 @@ def median_time(
     return result, statistics.median(times)
 
 
+def repeat(fn: Callable[[int], dict[str, Any]], seeds: Sequence[int]
+           ) -> tuple[dict[str, list], float]:
+    """Run ``fn(seed)`` for every seed; each key's values in seed order, and the seconds
+    it all took."""
+    start = time.perf_counter()
+    results: dict[str, list] = {}
+    for seed in seeds:
+        for key, value in fn(seed).items():
+            results.setdefault(key, []).append(value)
+        print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
+    return results, time.perf_counter() - start
+
+
+def mean_std(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± std`` of the finite values (an en dash when there are none)."""
+    import math
+
+    v = [x for x in values if math.isfinite(x)]
+    if not v:
+        return "–"
+    sd = statistics.stdev(v) if len(v) > 1 else 0.0
+    return f"{statistics.fmean(v):.{digits}f} ± {sd:.{digits}f}"
+
+
 def to_crowdkit(answers: pd.DataFrame) -> pd.DataFrame:
     """crowd-kit calls the item column ``task``."""
     return answers.rename(columns={"item": "task"})

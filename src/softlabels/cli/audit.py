@@ -131,6 +131,15 @@ def audit(
         None, "--review-queue", help="Label Studio tasks out (.json): the flagged items and, "
         "with --soft-labels, those of weak crowd consensus, the suggested label pre-filled.",
     ),
+    answers: Optional[Path] = typer.Option(
+        None, "--answers", help="Crowd answers on the same items (columns item, worker, "
+        "label): adds each item's label risk. Rows of --labels follow the answers' items in "
+        "order of first appearance, or the item ids of a softlabels --pred-probs table.",
+    ),
+    gold: Optional[Path] = typer.Option(
+        None, "--gold", help="Known labels of some answered items (item, label), e.g. "
+        "quality-control tasks: scores each labeller and weighs the label risk by quality.",
+    ),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 
@@ -138,6 +147,9 @@ def audit(
 
     Writes one row per item, in input order: index, given, suggested, score, is_issue,
     reason, and the evidence behind it. A lower score means more likely mislabelled.
+    With --answers, label_risk and n_labellers too: the Bayes risk of the crowd's
+    consensus (Estes et al. 2024; above 0.34 is at risk) and how many labellers it
+    weighs; --gold adds a line on labeller quality.
 
     Example:
 
@@ -145,9 +157,12 @@ def audit(
     """
     from softlabels.audit.issues import audit_labels
 
-    _check_outputs(output, labels, pred_probs, soft_labels)
+    if gold is not None and answers is None:
+        raise CLIError("--gold needs --answers: it scores the labellers who gave them.")
+    _check_outputs(output, labels, pred_probs, soft_labels, answers, gold)
     if review_queue is not None:
-        check_output(review_queue, inputs=(labels, pred_probs, soft_labels), suffixes=(".json",))
+        check_output(review_queue, inputs=(labels, pred_probs, soft_labels, answers, gold),
+                     suffixes=(".json",))
         if review_queue.resolve() == output.resolve():
             raise CLIError("--review-queue and --output must be different files.")
     p = read_probs(pred_probs, name="predicted probabilities")
@@ -157,6 +172,9 @@ def audit(
         crowd = read_probs(soft_labels, name="soft labels")
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+    lines: list[str] = []
+    if answers is not None:
+        lines = _add_label_risk(table, p, labels, answers, gold)
     write_frame(table, output)
     n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
     flagged = table[table["is_issue"]].sort_values("score")
@@ -169,9 +187,65 @@ def audit(
     for row in flagged.head(max(top, 0)).itertuples(index=False):
         shown.add_row(str(row.index), str(row.given), str(row.suggested), f"{row.score:.3g}", str(row.reason))
     out.print(shown)
+    for line in lines:
+        out.print(line, markup=False)
     out.print(f"issues table -> {output}")
     if n_queued is not None:
         out.print(f"review queue -> {review_queue} ({n_queued:,} Label Studio tasks)")
+
+
+def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path,
+                    gold: Optional[Path]) -> list[str]:
+    """Add ``label_risk`` and ``n_labellers`` to the issues table (Estes et al. 2024),
+    the consensus weighted by labeller quality when gold labels are given; return the
+    summary lines to print."""
+    from softlabels.audit.agreement import bayesian_label_risk, labeller_quality
+    from softlabels.cli.crowd import check_gold_file, read_gold
+    from softlabels.core.formats import read_annotations
+
+    ann = read_annotations(answers)
+    ids = getattr(probs, "item_ids", None)
+    if ids is not None:
+        rows = pd.Index(ann.item_ids).get_indexer(np.asarray(ids))
+        if (rows < 0).any():
+            rows = pd.Index([str(i) for i in ann.item_ids]).get_indexer(
+                [str(i) for i in np.asarray(ids)])
+        if (rows < 0).any():
+            first = np.asarray(ids)[np.flatnonzero(rows < 0)[0]]
+            raise InputError(f"{answers}: no answers on item {first!r} of the predicted "
+                             f"probabilities ({int((rows < 0).sum())} items have none).")
+    elif len(table) != ann.n_items:
+        raise InputError(
+            f"{labels}: {len(table)} items but {answers} has answers on {ann.n_items}; "
+            "the rows must be the answers' items in order of first appearance."
+        )
+    else:
+        rows = np.arange(ann.n_items)
+    quality = None
+    lines = []
+    if gold is not None:
+        frame = read_gold(gold, "label")
+        check_gold_file(ann, frame, gold, answers)  # type: ignore[arg-type]
+        quality = labeller_quality(ann, frame)
+        scored = np.flatnonzero(quality.n_gold > 0)
+        n_gold = int((ann.gold_codes(frame) >= 0).sum())
+        order = scored[np.lexsort((-quality.n_gold[scored], quality.qscore[scored]))]
+        lowest = ", ".join(f"{quality.worker_ids[i]} {quality.qscore[i]:.2f} "
+                           f"({quality.n_gold[i]} gold)" for i in order[:3])
+        median = f"{np.median(quality.qscore[scored]):.2f}" if scored.size else "-"
+        lines.append(f"labeller quality (accuracy on {n_gold:,} gold items): {scored.size:,} "
+                     f"of {ann.n_workers:,} labellers scored, median {median}"
+                     + (f"; lowest: {lowest}" if lowest else ""))
+    risk = bayesian_label_risk(ann, quality, unknown="mean")
+    table["label_risk"] = risk.risk[rows]
+    table["n_labellers"] = risk.n_labellers[rows]
+    r = risk.risk[rows]
+    ok = np.isfinite(r)
+    weights = "quality-weighted" if quality is not None else "equal weights"
+    at_risk = float(np.mean(r[ok] > risk.threshold)) if ok.any() else float("nan")
+    lines.append(f"label risk ({weights}): mean {np.mean(r[ok]) if ok.any() else float('nan'):.3f}, "
+                 f"{at_risk:.1%} of {int(ok.sum()):,} items above {risk.threshold:g}")
+    return lines
 
 
 def conformal(
@@ -361,6 +435,10 @@ def report(
         None, "--soft-labels", help="Consensus soft labels (a softlabels table) instead of fitting --method."
     ),
     method: str = typer.Option(DEFAULT_CROWD_METHOD, "--method", "-m", help="Crowd model for the consensus."),
+    gold: Optional[Path] = typer.Option(
+        None, "--gold", help="Known labels of some answered items (item, label): adds "
+        "labeller quality, and weighs the label risk by it.",
+    ),
     title: Optional[str] = typer.Option(None, help="Title of the page."),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
@@ -373,8 +451,8 @@ def report(
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 
-    Sections: label facts, class balance, annotators and agreement, ambiguity, label
-    issues, calibration, conformal sets.
+    Sections: label facts, class balance, annotators and agreement, labeller quality and
+    label risk, ambiguity, label issues, calibration, conformal sets.
 
     Crowd answers alone are enough; given labels and predicted probabilities add the
     model sections. The page runs no scripts and fetches nothing.
@@ -391,6 +469,8 @@ def report(
         raise CLIError("give --answers, --soft-labels or --pred-probs (with --labels).")
     if labels is not None and pred_probs is None and answers is None:
         raise CLIError("--labels needs --pred-probs or --answers to compare with.")
+    if gold is not None and answers is None:
+        raise CLIError("--gold needs --answers: it scores the labellers who gave them.")
     METHODS.get(parse_spec(method)[0])  # unknown names fail before any reading
     text = text_options(sep, encoding)
     if not 0.0 < alpha < 1.0:
@@ -408,6 +488,12 @@ def report(
 
         ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
                                label_col=label_col, **text)
+    gold_frame = None
+    if gold is not None and ans is not None:
+        from softlabels.cli.crowd import check_gold_file, read_gold
+
+        gold_frame = read_gold(gold, label_col, item_col, **text)
+        check_gold_file(ans, gold_frame, gold, answers)  # type: ignore[arg-type]
     soft = None
     if soft_labels is not None:
         soft = read_probs(soft_labels, name="soft labels")
@@ -422,7 +508,7 @@ def report(
     elif given is not None and ans is not None and len(given) != ans.n_items:
         raise InputError(f"{labels}: {len(given)} labels but {answers} has {ans.n_items} items.")
     files = {"answers": answers, "soft_labels": soft_labels, "labels": labels,
-             "pred_probs": pred_probs}
+             "pred_probs": pred_probs, "gold": gold}
     try:
         path = write_report(
             output,
@@ -430,6 +516,7 @@ def report(
             soft_labels=soft,
             labels=given,
             pred_probs=probs,
+            gold=gold_frame,
             title=title,
             method=method,
             alpha=alpha,

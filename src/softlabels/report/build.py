@@ -3,8 +3,9 @@
 The page follows the Dataset Nutrition Label (Holland et al. 2018, arXiv 1805.03677;
 second generation: Chmielinski et al. 2022, arXiv 2201.03954): a fixed-format "label
 facts" panel and automatically computed alerts up front, then one module per aspect
-of label quality (provenance, class balance, annotators and agreement, ambiguity,
-label issues, calibration, conformal prediction sets). Owner-supplied context (the
+of label quality (provenance, class balance, annotators and agreement, labeller
+quality and label risk, ambiguity, label issues, calibration, conformal prediction
+sets). Owner-supplied context (the
 ``description``) is kept apart from the computed statistics, and no badge is filled
 in that would need a human to attest it.
 
@@ -108,6 +109,7 @@ def build_report(
     soft_labels: SoftLabels | None = None,
     labels: Any = None,
     pred_probs: Any = None,
+    gold: Any = None,
     classes: Sequence[Any] | None = None,
     title: str | None = None,
     description: str | None = None,
@@ -125,7 +127,8 @@ def build_report(
     """Build the label-quality report as one self-contained HTML page.
 
     Crowd answers alone give the summary, provenance, class balance, annotator
-    agreement, ambiguity and the items with the weakest consensus. Given labels with
+    agreement, the label risk of each item, ambiguity and the items with the weakest
+    consensus; ``gold`` adds each labeller's quality. Given labels with
     out-of-sample predicted probabilities add the top label issues, a reliability
     diagram with calibration numbers and a split-conformal summary.
 
@@ -144,6 +147,11 @@ def build_report(
         Out-of-sample predicted probabilities ``(n_items, n_classes)``, rows in the
         item order of the soft labels (a SoftLabels is aligned by item id). Without
         ``labels`` the model is audited against the consensus.
+    gold : mapping, Series or DataFrame, optional
+        Known true labels of some answered items (item id -> label, or ``item``,
+        ``label`` columns), e.g. hidden quality-control tasks. Needs ``answers``: the
+        labeller-quality section scores each labeller on them and weighs the label
+        risk by that quality (Estes et al. 2024).
     classes : sequence, optional
         The class list, in order (for answers: the declared classes).
     title, description : str, optional
@@ -195,6 +203,7 @@ def build_report(
         method=method,
         method_params=method_params,
         read_options={"item_col": item_col, "worker_col": worker_col, "label_col": label_col},
+        gold=gold,
     )
     ctx = Context(data, max_rows=max_rows, alpha=alpha, n_bins=n_bins,
                   random_state=random_state)

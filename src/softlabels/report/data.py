@@ -35,6 +35,7 @@ class ReportData:
     pred: np.ndarray | None = None
     method: str = ""
     method_params: dict[str, Any] = field(default_factory=dict)
+    gold: Any = None  # known labels of some items (item id -> label), checked
 
 
 def _describe_source(answers: Any, ann: Annotations | None) -> str:
@@ -100,6 +101,7 @@ def resolve_inputs(
     method: str,
     method_params: Mapping[str, Any] | None,
     read_options: Mapping[str, Any],
+    gold: Any = None,
 ) -> ReportData:
     """Read the answers, fit the crowd model when needed, and align labels and
     predicted probabilities to the items."""
@@ -114,8 +116,14 @@ def resolve_inputs(
     ann = None
     model = None
     soft = soft_labels
+    if gold is not None and answers is None:
+        raise InputError("gold needs crowd answers: it scores the labellers who gave them.")
     if answers is not None:
         ann = as_annotations(answers, classes=classes, **read_options)
+        if gold is not None:
+            from softlabels.api import check_gold
+
+            check_gold(ann, gold)
         if soft is None:
             from softlabels.infer.registry import create_method
 
@@ -139,6 +147,7 @@ def resolve_inputs(
         model=model,
         method=str(prov.get("method", "")) if soft is not None else "",
         method_params=dict(prov.get("params", {}) or {}) if soft is not None else {},
+        gold=gold,
     )
     named = True
     if soft is not None:

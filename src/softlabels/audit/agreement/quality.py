@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import check_float
+from softlabels.core.validation import check_float, check_option
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
@@ -324,8 +324,21 @@ def _quality_weights(ann: Annotations, quality: Any) -> np.ndarray:
     return out
 
 
+def _fill_unknown(weights: np.ndarray) -> np.ndarray:
+    """NaN weights replaced by the mean known weight of their class (of all classes
+    when the class has none; 1 when no weight is known at all)."""
+    known = np.isfinite(weights)
+    if not known.any():
+        return np.ones_like(weights)
+    count = known.sum(axis=0)
+    total = np.where(known, weights, 0.0).sum(axis=0)
+    overall = total.sum() / count.sum()
+    fill = np.where(count > 0, total / np.maximum(count, 1), overall)
+    return np.where(known, weights, fill[None, :])
+
+
 def bayesian_label_risk(
-    annotations: Any, quality: Any = None, *, threshold: float = 0.34
+    annotations: Any, quality: Any = None, *, threshold: float = 0.34, unknown: str = "drop"
 ) -> LabelRisk:
     """Quality-weighted consensus of the labellers and its Bayes risk (Estes et al. 2024).
 
@@ -341,8 +354,10 @@ def bayesian_label_risk(
     report the number of labellers next to the risk.
 
     Answers whose labeller has no weight (NaN: no gold data, or not in ``quality``) are
-    left out; an item with no weighted answer gets a uniform consensus and a NaN risk.
-    A labeller with several answers on an item splits his weight equally between them.
+    left out (``unknown="drop"``) or weighted like an average labeller
+    (``unknown="mean"``); an item with no weighted answer gets a uniform consensus and a
+    NaN risk. A labeller with several answers on an item splits his weight equally
+    between them.
 
     Parameters
     ----------
@@ -355,6 +370,11 @@ def bayesian_label_risk(
         equal weights (the plain vote share).
     threshold : float, default=0.34
         Risk above which an item is flagged (Estes et al.).
+    unknown : {"drop", "mean"}, default="drop"
+        What a NaN weight means. ``"drop"``: the answer is left out (the paper's
+        consensus only uses labellers with a quality score). ``"mean"``: it gets the
+        mean known weight of the same class over the labellers (of every class when
+        none is known for it); useful when gold tasks reach only part of the crowd.
 
     Returns
     -------
@@ -372,7 +392,11 @@ def bayesian_label_risk(
     """
     ann = as_annotations(annotations)
     threshold = check_float(threshold, "threshold", "bayesian_label_risk", low=0.0, high=1.0)
-    weights = np.nan_to_num(_quality_weights(ann, quality), nan=0.0)
+    unknown = check_option(unknown, "unknown", "bayesian_label_risk", ["drop", "mean"])
+    weights = _quality_weights(ann, quality)
+    if unknown == "mean":
+        weights = _fill_unknown(weights)
+    weights = np.nan_to_num(weights, nan=0.0)
     c = _coders(ann)
     k = ann.n_classes
     w_entry = c.weight * weights[c.worker, c.label]
@@ -397,6 +421,7 @@ def bayesian_label_risk(
             "params": {
                 "threshold": threshold,
                 "weights": "equal" if quality is None else "given",
+                "unknown": unknown,
             },
         },
         support=n_lab,
