@@ -29,9 +29,9 @@ Run: python benchmarks/evidence_multi_output.py [--output benchmarks/_out/multi_
 from __future__ import annotations
 
 import torch
-from _common import emit, environment, markdown_table, parser
+from _common import emit, environment, markdown_table, mean_std, parser, repeat
 from torch import nn
-from train_evidence import digits_split, mean_std, paired, repeat
+from train_evidence import digits_split, paired
 
 from softlabels.train import fit
 from softlabels.train.nn import BestOfHeadsLoss

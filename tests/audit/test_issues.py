@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from softlabels import SoftLabels
@@ -660,6 +660,9 @@ def test_relabelling_classes_changes_nothing(case):
 @given(probs_and_labels)
 def test_posterior_count_property(case):
     labels, probs, _ = _draw(*case)
+    # a confident-joint cell at a half count rounds either way with float noise
+    half = np.abs(np.modf(ref_confident_joint(labels, probs))[0] - 0.5) < 1e-9
+    assume(not half.any())
     flags = find_label_issues(labels, probs, min_per_class=0)
     # as many flags as pruning by noise rate, the lowest posteriors among the candidates
     pruned = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", min_per_class=0)
