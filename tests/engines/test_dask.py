@@ -586,3 +586,26 @@ def test_real_sets_stacked_match_in_process(client, tmp_path, name):
     answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
     glob = write_parts(answers, tmp_path / name, n_files=4)
     assert_same_stack(aggregate(glob, "stacked"), create_method("stacked").fit(answers))
+
+
+def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
+    """``softlabels aggregate ... --engine dask --local-workers 2`` fits the in-process
+    default (stacked) with its numbers, on a cluster of its own."""
+    from softlabels.cli import main
+    from softlabels.core.defaults import DEFAULT_CROWD_METHOD, DEFAULT_DASK_METHOD
+
+    assert DEFAULT_DASK_METHOD == DEFAULT_CROWD_METHOD == "stacked"
+    glob = write_parts(small_crowd, tmp_path / "answers")
+    out, workers = tmp_path / "soft", tmp_path / "workers.csv"
+    code = main(["aggregate", glob, "--engine", "dask", "--local-workers", "2", "-o", str(out),
+                 "--workers-out", str(workers), "--seed", "4"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "; stacked" in captured.out
+    ref = create_method("stacked", random_state=4).fit(small_crowd)
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
+    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
