@@ -77,8 +77,11 @@ class DaskFit:
     betas_ : dask.dataframe.DataFrame
         GLAD: ``item, beta``, the item easiness, partitioned like ``soft_labels_``.
     members_ : list of DaskFit
-        Soft-average: the members' fits (parameters only; their soft labels are
-        combined into ``soft_labels_``).
+        Soft-average, stacking: the members' fits (parameters only; their soft labels
+        are combined into ``soft_labels_``).
+    weights_, held_out_log_likelihood_ : ndarray of shape (n_members,)
+        Stacking: the mixture weights and each member's mean log-probability of the
+        held-out answers, as :class:`~softlabels.infer.crowd.stacking.HeldOutStacking`.
     """
 
     def __init__(self, method: str, params: dict[str, Any]) -> None:
@@ -115,7 +118,8 @@ def aggregate(
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
-        ``mace`` with ``n_restarts=0``); ``params`` are the model's parameters, checked
+        ``mace`` with ``n_restarts=0``, ``ibcc``, ``soft-average``, ``stacked``);
+        ``params`` are the model's parameters, checked
         as in-process (any ``uncertainty`` and ``init``),
         and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
         (broadcast to the partitions; each pins its own items).
