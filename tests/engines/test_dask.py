@@ -296,6 +296,16 @@ def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
     client.wait_for_workers(2, timeout=60)
 
 
+def assert_cli_output(out: Path, workers: Path, ref) -> None:
+    """The soft labels and worker skills the CLI wrote are the in-process fit's."""
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
+    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+
+
 def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
     from softlabels.cli import main
 
@@ -308,12 +318,7 @@ def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
     assert code == 0, captured.err
     assert f"{len(answers):,} answers" in captured.out
     ref = create_method("one-coin-dawid-skene").fit(answers)
-    expected = ref.soft_labels_.to_frame()
-    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
-    cols = [str(c) for c in ref.soft_labels_.classes]
-    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
-    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
-    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+    assert_cli_output(out, workers, ref)
 
     for argv, message in [
         (["-o", str(out), "--engine", "dask", "--scheduler", address], "already exists"),
@@ -603,9 +608,4 @@ def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
     assert code == 0, captured.err
     assert "; stacked" in captured.out
     ref = create_method("stacked", random_state=4).fit(small_crowd)
-    expected = ref.soft_labels_.to_frame()
-    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
-    cols = [str(c) for c in ref.soft_labels_.classes]
-    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
-    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
-    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+    assert_cli_output(out, workers, ref)

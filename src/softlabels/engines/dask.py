@@ -327,16 +327,26 @@ def _run_average(
 ) -> tuple[list[Any], Stats]:
     """Soft-average: each member fitted in turn on the blocks (``fit.members_``), then
     its posteriors combined in each partition."""
+    states, totals = _fit_members(plan, blocks, n_answers, fit, callback, plan.combine)
+    fit.skills_ = np.mean([m.skills_ for m in fit.members_], axis=0)
+    return states, totals
+
+
+def _fit_members(
+    plan: Any, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None, combine: Callable[..., Any], *args: Any,
+) -> tuple[list[Any], Stats]:
+    """Each member of ``plan`` fitted in turn on the blocks (``fit.members_``), then
+    ``combine(block, *args, *posteriors)`` in each partition."""
     members, posts = [], []
     for name, member in plan.members:
         part = _member_fit(name, member, fit)
         states, totals = _run(member, member.model, blocks, n_answers, part, callback)
         members.append(part)
         posts.append([s[0] for s in states])
-    states = [dask.delayed(plan.combine, nout=1)(b, *p) for b, p in zip(blocks, zip(*posts))]
+    states = [dask.delayed(combine, nout=1)(b, *args, *p) for b, p in zip(blocks, zip(*posts))]
     (states,) = dask.persist(states)
     fit.members_ = members
-    fit.skills_ = np.mean([m.skills_ for m in members], axis=0)
     fit.n_iter_ = max(m.n_iter_ for m in members)
     fit.converged_ = all(m.converged_ for m in members)
     return states, totals
@@ -432,19 +442,9 @@ def _run_stacked(
     fit.held_out_log_likelihood_ = (held["logs"] / held["n"] if held["n"]
                                     else np.zeros(n_members))
 
-    members, posts = [], []
-    for name, member in plan.members:
-        part = _member_fit(name, member, fit)
-        states, totals = _run(member, member.model, blocks, n_answers, part, None)
-        members.append(part)
-        posts.append([s[0] for s in states])
-    states = [dask.delayed(plan.mix, nout=1)(b, fit.weights_, *p)
-              for b, p in zip(blocks, zip(*posts))]
-    (states,) = dask.persist(states)
-    fit.members_ = members
-    fit.skills_ = np.tensordot(fit.weights_, np.stack([m.skills_ for m in members]), axes=1)
-    fit.n_iter_ = max(m.n_iter_ for m in members)
-    fit.converged_ = all(m.converged_ for m in members)
+    states, totals = _fit_members(plan, blocks, n_answers, fit, None, plan.mix, fit.weights_)
+    fit.skills_ = np.tensordot(fit.weights_, np.stack([m.skills_ for m in fit.members_]),
+                               axes=1)
     return states, totals
 
 
@@ -556,7 +556,9 @@ def _key_sample(keys: np.ndarray, size: int = 32) -> np.ndarray:
     return keys[(np.arange(size) * keys.size) // size]
 
 
-def _split_keys(keys: np.ndarray, splitters: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def _split_keys(
+    keys: np.ndarray, splitters: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The part's keys bucket by bucket, with their positions in the part."""
     bucket = np.searchsorted(splitters, keys, side="right") if splitters.size else \
         np.zeros(keys.size, dtype=np.int64)

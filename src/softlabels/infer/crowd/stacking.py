@@ -16,9 +16,10 @@ from softlabels.infer.base import CrowdModel
 from softlabels.infer.crowd.average import largest_member_bytes, member_specs
 from softlabels.infer.crowd.ebcc import item_order
 
-__all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights", "optimise_weights",
-           "scaled_answers", "responsibility_sums", "loss_sums", "worker_key_sums",
-           "folds_from_keys", "scramble", "prediction_rows", "predict_answers"]
+__all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights",
+           "optimise_weights", "scaled_answers", "responsibility_sums", "loss_sums",
+           "worker_key_sums", "folds_from_keys", "scramble", "prediction_rows",
+           "predict_answers"]
 
 #: the members stacked by default: full and one-coin Dawid–Skene, both leave-self-out
 DEFAULT_STACK: tuple[str, ...] = (
