@@ -296,6 +296,16 @@ def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
     client.wait_for_workers(2, timeout=60)
 
 
+def assert_cli_output(out: Path, workers: Path, ref) -> None:
+    """The soft labels and worker skills the CLI wrote are the in-process fit's."""
+    expected = ref.soft_labels_.to_frame()
+    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
+    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
+    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+
+
 def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
     from softlabels.cli import main
 
@@ -308,12 +318,7 @@ def test_cli_aggregate_on_dask(client, synthetic, tmp_path, capsys):
     assert code == 0, captured.err
     assert f"{len(answers):,} answers" in captured.out
     ref = create_method("one-coin-dawid-skene").fit(answers)
-    expected = ref.soft_labels_.to_frame()
-    got = pd.read_parquet(out).set_index("item").loc[expected["item"]]
-    cols = [str(c) for c in ref.soft_labels_.classes]
-    np.testing.assert_allclose(got[cols].to_numpy(), expected[cols].to_numpy(), rtol=0, atol=TOL)
-    table = pd.read_csv(workers).set_index("worker").loc[ref.annotations_.worker_ids]
-    np.testing.assert_allclose(table["skill"].to_numpy(), ref.skills_, rtol=0, atol=TOL)
+    assert_cli_output(out, workers, ref)
 
     for argv, message in [
         (["-o", str(out), "--engine", "dask", "--scheduler", address], "already exists"),
@@ -462,3 +467,145 @@ def test_real_sets_spectral_init_match_in_process(client, tmp_path, name, method
     glob = write_parts(answers, tmp_path / name, n_files=4)
     params = {"init": "spectral", "n_iter": 10}
     assert_same(aggregate(glob, method, **params), create_method(method, **params).fit(answers))
+
+
+# --- stacking: folds from a distributed sort of the item ids, held-out refits --------
+
+
+def assert_same_stack(fit, ref) -> None:
+    """:func:`assert_same`, plus the stacking weights and held-out log-likelihoods."""
+    assert_same(fit, ref)
+    np.testing.assert_allclose(fit.weights_, ref.weights_, rtol=0, atol=TOL)
+    np.testing.assert_allclose(fit.held_out_log_likelihood_, ref.held_out_log_likelihood_,
+                               rtol=0, atol=TOL)
+    assert [m.method for m in fit.members_] == [m.name for m in ref.members_]
+
+
+@pytest.fixture(scope="module")
+def small_crowd() -> pd.DataFrame:
+    answers, _ = make_crowd(n_items=200, n_workers=15, n_classes=3, answers_per_item=4,
+                            random_state=3)
+    answers = answers.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    answers["worker"] = "w" + answers["worker"].astype(str)
+    return answers
+
+
+def test_fold_keys_are_the_in_process_draws():
+    """Each range of ranks draws its keys from the stream jumped ahead to it: the very
+    values of ``integers(0, 2**63, uint64)`` drawn in one go (one 64-bit output each)."""
+    from softlabels.engines.dask import _FoldKeys, _fold_stream
+
+    n = 50
+    whole = np.random.default_rng(11).integers(0, 2**63, size=2 * n, dtype=np.uint64)
+    keys = _FoldKeys(_fold_stream(11), n)
+    got = np.concatenate([keys(0, 17), keys(17, 0), keys(17, 33)])
+    np.testing.assert_array_equal(got[:, 0], whole[:n])
+    np.testing.assert_array_equal(got[:, 1], whole[n:])
+
+
+def test_sorted_fill_ranks_mixed_ids_as_in_process(client):
+    """The distributed sort gives every id its in-process rank (``item_order``), by
+    text where the ids do not compare."""
+    import dask
+
+    from softlabels.engines.dask import _count_from, _ids_as_text, _sorted_fill
+    from softlabels.infer.crowd.ebcc import item_order
+
+    rng = np.random.default_rng(0)
+    ids = np.empty(300, dtype=object)
+    ids[:] = [f"i{v}" if v % 3 else int(v) for v in rng.permutation(1000)[:300]]
+    parts = [ids[:120], ids[120:121], ids[121:121], ids[121:]]
+    kinds = [{type(x): x for x in p} for p in parts]
+    assert _ids_as_text(kinds) and not _ids_as_text([{int: 3}, {float: 2.5}])
+    got = dask.compute(_sorted_fill([dask.delayed(p.astype(str)) for p in parts],
+                                    _count_from))[0]
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[item_order(ids)] = np.arange(ids.size)
+    np.testing.assert_array_equal(np.concatenate(got), rank)
+
+
+def test_stacked_matches_in_process(client, synthetic):
+    """The default stack (full and one-coin Dawid–Skene, leave-self-out, 5 folds):
+    weights, held-out log-likelihoods, soft labels, skills."""
+    answers, glob = synthetic
+    fit = aggregate(glob, "stacked")
+    ref = create_method("stacked").fit(answers)
+    assert 0.0 < ref.weights_.min()  # both members count: the weights are tested
+    assert_same_stack(fit, ref)
+    assert fit.soft_labels_.npartitions == 3
+
+
+def test_stacked_mixed_ids_generator_and_gold(client, small_crowd):
+    """Item ids of two types (sorted by text, as in-process), a seeded Generator (left
+    where the in-process fit leaves it), other members, three folds, gold labels."""
+    import dask
+
+    answers = small_crowd.copy()
+    answers["item"] = [f"q{i}" if i % 2 else int(i) for i in answers["item"]]
+    with dask.config.set({"dataframe.convert-string": False}):  # keep the ids' types
+        ddf = dd.from_pandas(answers, npartitions=3)
+        assert {type(x) for x in ddf["item"].compute()} == {int, str}
+    params = {"members": ["soft-vote", ("one-coin-dawid-skene", {"prior": "learn"}),
+                          ("dawid-skene", {"uncertainty": "plug-in", "n_iter": 8})],
+              "n_folds": 3, "prior_strength": 1.0}
+    gold = {answers["item"].iloc[0]: answers["label"].iloc[0],
+            answers["item"].iloc[5]: answers["label"].iloc[5]}
+    g_ref, g_dask = np.random.default_rng(5), np.random.default_rng(5)
+    ref = create_method("stacked", random_state=g_ref, **params).fit(answers, gold=gold)
+    # Arrow (the P2P shuffle) holds no column of mixed types: the task shuffle
+    with dask.config.set({"dataframe.convert-string": False, "dataframe.shuffle.method": "tasks"}):
+        fit = aggregate(ddf, "stacked", random_state=g_dask, gold=gold, **params)
+        assert_same_stack(fit, ref)
+    assert g_ref.integers(0, 2**62) == g_dask.integers(0, 2**62)
+    other = create_method("stacked", random_state=6, **params).fit(answers, gold=gold)
+    assert np.abs(other.weights_ - ref.weights_).max() > 1e-6  # the seed does matter
+
+
+def test_stacked_temperature_subsample_renumbers_training_answers(client, small_crowd,
+                                                                  tmp_path, monkeypatch):
+    """Above the temperature's answer budget each fold's training answers are numbered
+    among themselves in input order (a distributed sort of their global numbers)."""
+    import softlabels.infer.em as em
+
+    glob = write_parts(small_crowd, tmp_path / "answers")
+    monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", len(small_crowd) // 7)
+    assert em.temperature_step(len(small_crowd) * 4 // 5) > 1
+    ref = create_method("stacked", random_state=1).fit(small_crowd)
+    assert_same_stack(aggregate(glob, "stacked", random_state=1), ref)
+
+
+def test_stacked_errors_are_named(client, small_crowd):
+    ddf = dd.from_pandas(small_crowd, npartitions=2)
+    with pytest.raises(InvalidParameterError, match="Generator on MT19937"):
+        aggregate(ddf, "stacked", random_state=np.random.Generator(np.random.MT19937(0)))
+    with pytest.raises(InvalidParameterError, match="does not run on a partitioned engine"):
+        aggregate(ddf, "stacked", members=["kos", "soft-vote"])
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["temp"])  # weights .45 / .55: both members count
+def test_real_sets_stacked_match_in_process(client, tmp_path, name):
+    path = DATA / name / "answers.csv"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    glob = write_parts(answers, tmp_path / name, n_files=4)
+    assert_same_stack(aggregate(glob, "stacked"), create_method("stacked").fit(answers))
+
+
+def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
+    """``softlabels aggregate ... --engine dask --local-workers 2`` fits the in-process
+    default (stacked) with its numbers, on a cluster of its own."""
+    from softlabels.cli import main
+    from softlabels.core.defaults import DEFAULT_CROWD_METHOD, DEFAULT_DASK_METHOD
+
+    assert DEFAULT_DASK_METHOD == DEFAULT_CROWD_METHOD == "stacked"
+    glob = write_parts(small_crowd, tmp_path / "answers")
+    out, workers = tmp_path / "soft", tmp_path / "workers.csv"
+    code = main(["aggregate", glob, "--engine", "dask", "--local-workers", "2", "-o", str(out),
+                 "--workers-out", str(workers), "--seed", "4"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "; stacked" in captured.out
+    ref = create_method("stacked", random_state=4).fit(small_crowd)
+    assert_cli_output(out, workers, ref)

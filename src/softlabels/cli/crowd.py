@@ -142,7 +142,9 @@ def aggregate(
     ),
     method: Optional[str] = typer.Option(
         None, "--method", "-m", show_default=DEFAULT_CROWD_METHOD,
-        help=f"See `softlabels methods` (with --engine dask: {DEFAULT_DASK_METHOD}).",
+        help="See `softlabels methods`" + (
+            "." if DEFAULT_DASK_METHOD == DEFAULT_CROWD_METHOD
+            else f" (with --engine dask: {DEFAULT_DASK_METHOD})."),
     ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Soft labels out: .csv, .parquet or .jsonl; hf:FOLDER saves "

@@ -23,9 +23,9 @@ __all__ = ["DEFAULT_CROWD_METHOD", "DEFAULT_DASK_METHOD", "WEAK_CONSENSUS_BELOW"
 #: (``benchmarks/crowd_defaults.py``; BENCHMARKS.md, "Choosing the default crowd model").
 DEFAULT_CROWD_METHOD = "stacked"
 
-#: The default on the Dask engine, which has no plan for ``stacked`` (its held-out
-#: refits): the best single model of the same choice.
-DEFAULT_DASK_METHOD = "dawid-skene:uncertainty=leave-self-out"
+#: The default on the Dask engine: the in-process default, with the in-process numbers
+#: (docs/scaling.md: its folds, held-out refits and weights on partitions).
+DEFAULT_DASK_METHOD = DEFAULT_CROWD_METHOD
 
 #: An item's consensus is weak when its most probable class has a probability below this:
 #: for two classes, anything less decisive than a 3 : 2 split.

@@ -41,6 +41,10 @@ from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, sco
 from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
+from softlabels.infer.crowd.stacking import (
+    HeldOutStacking, folds_from_keys, loss_sums, predict_answers, responsibility_sums,
+    scaled_answers, worker_key_sums,
+)
 from softlabels.infer.crowd.votes import MajorityVote, SoftVote, Wawa, ZeroBasedSkill
 
 __all__ = ["Plan", "WeightedVotePlan", "plan_for", "add_stats", "SUPPORTED"]
@@ -59,6 +63,7 @@ SUPPORTED = {
     "glad": "any parameters",
     "ibcc": "any parameters",
     "soft-average": "members that run on a partitioned engine",
+    "stacked": "members that run on a partitioned engine (not stacked)",
 }
 
 
@@ -514,6 +519,123 @@ class AveragePlan(Plan):
         return (pin_gold(self.model._combine(posts), gold_codes(block), copy=False),)
 
 
+class StackedPlan(Plan):
+    """Stacking (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`): the
+    members' plans run on the blocks restricted to each fold's training answers, then
+    on all answers; the block steps here are the folds (from keys of the items' global
+    ranks and per-worker key sums), the training blocks, the held-out predictions and
+    the weight search's sums, and the mixture of the members' posteriors."""
+
+    def __init__(self, model: Any) -> None:
+        from softlabels.infer.registry import create_method
+
+        super().__init__(model)
+        self.members = []
+        for name, params in model._member_specs():
+            member = create_method(name, **params)
+            if (model.n_jobs is not None and "n_jobs" in member.get_params()
+                    and "n_jobs" not in params):
+                member.set_params(n_jobs=model.n_jobs)
+            member._validate_params()
+            plan = plan_for(member)
+            if isinstance(plan, StackedPlan):
+                raise InvalidParameterError(
+                    f"member {name!r} of 'stacked' does not run on a partitioned engine; "
+                    "use other crowd models as members."
+                )
+            self.members.append((name, plan))
+
+    @property
+    def tempered(self) -> bool:  # the answers are numbered if any member tempers
+        return any(getattr(plan, "tempered", False) for _, plan in self.members)
+
+    @staticmethod
+    def worker_keys(block: Annotations, keys: np.ndarray) -> np.ndarray:
+        """The block's share of the workers' fold keys (``keys[:, 0]``: its items'
+        first keys); uint64, to be summed modulo 2**64."""
+        return worker_key_sums(block, np.ascontiguousarray(keys[:, 0]))
+
+    def folds(self, block: Annotations, keys: np.ndarray, worker_key: np.ndarray) -> np.ndarray:
+        """The fold of every answer of the block (-1: never held out)."""
+        return folds_from_keys(block, worker_key, np.ascontiguousarray(keys[:, 1]),
+                               self.model.n_folds)
+
+    @staticmethod
+    def n_kept(fold: np.ndarray, f: int) -> np.ndarray:
+        """Training answers of fold ``f`` in the block, and the held-out ones."""
+        return np.array([np.count_nonzero(fold != f), np.count_nonzero(fold == f)],
+                        dtype=np.float64)
+
+    @staticmethod
+    def kept_rows(block: Annotations, fold: np.ndarray, f: int) -> np.ndarray:
+        """The global answer numbers of the block's training answers of fold ``f``."""
+        return block.rows[fold != f]
+
+    @staticmethod
+    def train_block(block: Annotations, fold: np.ndarray, f: int,
+                    rows: np.ndarray | None = None) -> Annotations:
+        """The block without the answers of fold ``f`` (every item kept); ``rows``:
+        the training answers' numbers among all training answers, in input order."""
+        keep = fold != f
+        train = Annotations(block.item[keep], block.worker[keep], block.label[keep],
+                            block.item_ids, block.worker_ids, block.classes)
+        train.gold = getattr(block, "gold", None)
+        if rows is not None:
+            train.rows = rows
+        elif hasattr(block, "rows"):
+            train.rows = block.rows[keep]
+        return train
+
+    @staticmethod
+    def train_cube(train: Annotations, post: np.ndarray) -> np.ndarray:
+        """The expected confusion counts of the training answers (summed over blocks)."""
+        return K.pair_counts(train, post)
+
+    @staticmethod
+    def predict(block: Annotations, fold: np.ndarray, f: int, post: np.ndarray,
+                rows: np.ndarray) -> np.ndarray:
+        """The probabilities of the block's answers of fold ``f`` under one member."""
+        return predict_answers(post, rows, block, fold == f)
+
+    @staticmethod
+    def held_out(fold: np.ndarray, n_members: int, n_folds: int, *columns: np.ndarray
+                 ) -> tuple[np.ndarray, Stats]:
+        """The block's held-out answers (fold >= 0) scaled for the weight search
+        (:func:`~softlabels.infer.crowd.stacking.scaled_answers`), and their sums:
+        ``n`` answers, ``kept`` of them in the search, ``logs`` per member (the held-out
+        log-likelihood). ``columns`` are, fold by fold and member by member, the
+        predictions of the fold's answers."""
+        held = np.zeros((fold.shape[0], n_members))
+        it = iter(columns)
+        for f in range(n_folds):
+            out = fold == f
+            for m in range(n_members):
+                held[out, m] = next(it)
+        scored = held[fold >= 0]
+        with np.errstate(divide="ignore"):
+            logs = np.log(scored).sum(axis=0)
+        probs = scaled_answers(scored)
+        return probs, {"n": float(scored.shape[0]), "kept": float(probs.shape[0]),
+                       "logs": logs}
+
+    @staticmethod
+    def weight_sums(probs: np.ndarray, w: np.ndarray, kind: str) -> np.ndarray:
+        """The block's share of the weight search's sums at ``w``: ``"em"``
+        (:func:`~softlabels.infer.crowd.stacking.responsibility_sums`) or ``"loss"``
+        (:func:`~softlabels.infer.crowd.stacking.loss_sums`, as one vector: the sum of
+        logs, then the gradient)."""
+        if kind == "em":
+            return responsibility_sums(probs, w)
+        total, grad = loss_sums(probs, w)
+        return np.concatenate([[total], grad])
+
+    @staticmethod
+    def mix(block: Annotations, weights: np.ndarray, *posts: np.ndarray) -> tuple[np.ndarray]:
+        """The members' posteriors mixed with the stacking weights."""
+        post = normalize_rows(np.tensordot(weights, np.stack(posts), axes=1))
+        return (pin_gold(post, gold_codes(block), copy=False),)
+
+
 _PLANS = {
     MajorityVote: Plan,
     SoftVote: Plan,
@@ -525,6 +647,7 @@ _PLANS = {
     GLAD: GladPlan,
     IBCC: BCCPlan,
     SoftAverage: AveragePlan,
+    HeldOutStacking: StackedPlan,
 }
 
 

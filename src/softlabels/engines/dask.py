@@ -44,7 +44,7 @@ from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels
 from softlabels.engines.blocks import (
-    AveragePlan, GladPlan, Plan, Stats, add_stats, plan_for,
+    AveragePlan, GladPlan, Plan, StackedPlan, Stats, add_stats, plan_for,
 )
 
 dask = require("dask", "dask")
@@ -77,8 +77,11 @@ class DaskFit:
     betas_ : dask.dataframe.DataFrame
         GLAD: ``item, beta``, the item easiness, partitioned like ``soft_labels_``.
     members_ : list of DaskFit
-        Soft-average: the members' fits (parameters only; their soft labels are
-        combined into ``soft_labels_``).
+        Soft-average, stacking: the members' fits (parameters only; their soft labels
+        are combined into ``soft_labels_``).
+    weights_, held_out_log_likelihood_ : ndarray of shape (n_members,)
+        Stacking: the mixture weights and each member's mean log-probability of the
+        held-out answers, as :class:`~softlabels.infer.crowd.stacking.HeldOutStacking`.
     """
 
     def __init__(self, method: str, params: dict[str, Any]) -> None:
@@ -115,7 +118,8 @@ def aggregate(
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
-        ``mace`` with ``n_restarts=0``); ``params`` are the model's parameters, checked
+        ``mace`` with ``n_restarts=0``, ``ibcc``, ``soft-average``, ``stacked``);
+        ``params`` are the model's parameters, checked
         as in-process (any ``uncertainty`` and ``init``),
         and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
         (broadcast to the partitions; each pins its own items).
@@ -242,6 +246,8 @@ def _run(
         return _run_glad(plan, model, blocks, n_answers, fit, callback)
     if isinstance(plan, AveragePlan):
         return _run_average(plan, blocks, n_answers, fit, callback)
+    if isinstance(plan, StackedPlan):
+        return _run_stacked(plan, blocks, n_answers, fit)
     states = _starts(plan, model, blocks, fit)
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
@@ -321,21 +327,271 @@ def _run_average(
 ) -> tuple[list[Any], Stats]:
     """Soft-average: each member fitted in turn on the blocks (``fit.members_``), then
     its posteriors combined in each partition."""
+    states, totals = _fit_members(plan, blocks, n_answers, fit, callback, plan.combine)
+    fit.skills_ = np.mean([m.skills_ for m in fit.members_], axis=0)
+    return states, totals
+
+
+def _fit_members(
+    plan: Any, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None, combine: Callable[..., Any], *args: Any,
+) -> tuple[list[Any], Stats]:
+    """Each member of ``plan`` fitted in turn on the blocks (``fit.members_``), then
+    ``combine(block, *args, *posteriors)`` in each partition."""
     members, posts = [], []
     for name, member in plan.members:
-        part = DaskFit(name, member.model.get_params())
-        part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
-        part._worker_order = fit._worker_order
+        part = _member_fit(name, member, fit)
         states, totals = _run(member, member.model, blocks, n_answers, part, callback)
         members.append(part)
         posts.append([s[0] for s in states])
-    states = [dask.delayed(plan.combine, nout=1)(b, *p) for b, p in zip(blocks, zip(*posts))]
+    states = [dask.delayed(combine, nout=1)(b, *args, *p) for b, p in zip(blocks, zip(*posts))]
     (states,) = dask.persist(states)
     fit.members_ = members
-    fit.skills_ = np.mean([m.skills_ for m in members], axis=0)
     fit.n_iter_ = max(m.n_iter_ for m in members)
     fit.converged_ = all(m.converged_ for m in members)
     return states, totals
+
+
+def _member_fit(name: str, member: Plan, fit: DaskFit) -> DaskFit:
+    part = DaskFit(name, member.model.get_params())
+    part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
+    part._worker_order = fit._worker_order
+    return part
+
+
+def _run_stacked(
+    plan: StackedPlan, blocks: list[Any], n_answers: int, fit: DaskFit
+) -> tuple[list[Any], Stats]:
+    """Stacking (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`).
+
+    1. Folds: the items' global ranks come from a distributed sort of the distinct
+       item ids (:func:`_sorted_fill`); each range of ranks draws its keys from the
+       seeded stream jumped ahead to it; the workers' keys are per-partition sums
+       modulo 2**64, added in the tree; the folds are then computed in the partitions.
+    2. Every fold: each member's plan on the blocks without the fold's answers; the
+       expected confusion counts of the training answers summed (``O(W·K²)``), the
+       prediction's confusion rows broadcast, the held-out probabilities kept in the
+       partitions.
+    3. The weights: :func:`~softlabels.infer.crowd.stacking.optimise_weights`, the
+       in-process search, each of its sums one pass (``m`` numbers per partition).
+    4. Each member on all answers; its posteriors mixed in the partitions.
+
+    In-process, the members ignore the fit's callback; so do they here."""
+    from softlabels.infer import em as K
+    from softlabels.infer.crowd.stacking import optimise_weights, prediction_rows
+
+    model = plan.model
+    n_folds, n_members = model.n_folds, len(plan.members)
+    k = fit.classes_.size
+    stream = _fold_stream(model.random_state)
+    kinds, n_items = dask.compute([dask.delayed(_id_kinds)(b) for b in blocks],
+                                  _tree_sum([dask.delayed(_n_items)(b) for b in blocks]))
+    n_items = int(n_items)
+    if isinstance(model.random_state, np.random.Generator):  # as in-process: 2 draws per item
+        model.random_state.bit_generator.advance(2 * n_items)
+    as_text = _ids_as_text(kinds)
+    keys = _sorted_fill([dask.delayed(_sort_keys)(b, as_text) for b in blocks],
+                        _FoldKeys(stream, n_items))
+    worker_key = _tree_sum([dask.delayed(plan.worker_keys)(b, q) for b, q in zip(blocks, keys)])
+    folds = [dask.delayed(plan.folds)(b, q, worker_key) for b, q in zip(blocks, keys)]
+    (folds,) = dask.persist(folds)
+
+    columns: list[list[Any]] = [[] for _ in blocks]
+    for f in range(n_folds):
+        (counts,) = dask.compute(_tree_sum([dask.delayed(plan.n_kept)(q, f) for q in folds]))
+        n_train, n_out = int(counts[0]), int(counts[1])
+        if not n_out:
+            for col in columns:
+                col.extend([np.zeros(0)] * n_members)
+            continue
+        rows: list[Any] = [None] * len(blocks)
+        if plan.tempered and K.temperature_step(n_train) > 1:  # renumber the training answers
+            rows = _sorted_fill([dask.delayed(plan.kept_rows)(b, q, f)
+                                 for b, q in zip(blocks, folds)], _count_from)
+        train = [dask.delayed(plan.train_block)(b, q, f, r)
+                 for b, q, r in zip(blocks, folds, rows)]
+        (train,) = dask.persist(train)
+        for name, member in plan.members:
+            states, _ = _run(member, member.model, train, n_train, _member_fit(name, member, fit),
+                             None)
+            posts = [s[0] for s in states]
+            (cube,) = dask.compute(_tree_sum([dask.delayed(plan.train_cube)(t, p)
+                                              for t, p in zip(train, posts)]))
+            shared = dask.delayed(prediction_rows(cube.reshape(-1, k, k), model.prior_strength),
+                                  traverse=False)
+            preds = [dask.delayed(plan.predict)(b, q, f, p, shared)
+                     for b, q, p in zip(blocks, folds, posts)]
+            (preds,) = dask.persist(preds)
+            for col, pred in zip(columns, preds):
+                col.append(pred)
+    terms = [dask.delayed(plan.held_out, nout=2)(q, n_members, n_folds, *col)
+             for q, col in zip(folds, columns)]
+    (terms,) = dask.persist(terms)
+    (held,) = dask.compute(_tree_sum([t[1] for t in terms]))
+
+    def em_sums(w: np.ndarray) -> np.ndarray:
+        return dask.compute(_tree_sum([dask.delayed(plan.weight_sums)(t[0], w, "em")
+                                       for t in terms]))[0]
+
+    def loss_grad_sums(v: np.ndarray) -> tuple[float, np.ndarray]:
+        total = dask.compute(_tree_sum([dask.delayed(plan.weight_sums)(t[0], v, "loss")
+                                        for t in terms]))[0]
+        return float(total[0]), total[1:]
+
+    fit.weights_ = optimise_weights(int(held["kept"]), n_members, em_sums, loss_grad_sums)
+    fit.held_out_log_likelihood_ = (held["logs"] / held["n"] if held["n"]
+                                    else np.zeros(n_members))
+
+    states, totals = _fit_members(plan, blocks, n_answers, fit, None, plan.mix, fit.weights_)
+    fit.skills_ = np.tensordot(fit.weights_, np.stack([m.skills_ for m in fit.members_]),
+                               axes=1)
+    return states, totals
+
+
+def _fold_stream(seed: Any) -> tuple[str, dict[str, Any]]:
+    """The bit generator (class name, state) whose stream the folds' item keys come
+    from, as :func:`~softlabels.infer.crowd.stacking.answer_folds` draws them: an int
+    or a legacy RandomState gives the in-process stream; a Generator too when its bit
+    generator can jump ahead (PCG64, the default, or PCG64DXSM); None draws a fresh
+    seed here, once (the folds are random, as in-process)."""
+    from softlabels.core.validation import check_random_state
+
+    if isinstance(seed, np.random.Generator):
+        bits = seed.bit_generator
+        if not isinstance(bits, (np.random.PCG64, np.random.PCG64DXSM)):
+            raise InvalidParameterError(
+                "random_state of 'stacked' on the Dask engine must be an int, None or a "
+                "Generator on PCG64 / PCG64DXSM (whose stream can jump ahead to each "
+                f"partition's items); got a Generator on {type(bits).__name__}."
+            )
+    else:
+        bits = check_random_state(seed).bit_generator
+    return type(bits).__name__, bits.state
+
+
+class _FoldKeys:
+    """The two fold keys of the items of global ranks ``[offset, offset + count)``:
+    the ``rank``-th and ``n_items + rank``-th draws of ``integers(0, 2**63,
+    dtype=uint64)`` (one 64-bit output each) of the fold stream."""
+
+    def __init__(self, stream: tuple[str, dict[str, Any]], n_items: int) -> None:
+        self.stream, self.n_items = stream, n_items
+
+    def __call__(self, offset: int, count: int) -> np.ndarray:
+        out = np.empty((count, 2), dtype=np.uint64)
+        for col, start in enumerate((offset, self.n_items + offset)):
+            bits = getattr(np.random, self.stream[0])()
+            bits.state = self.stream[1]
+            bits.advance(start)
+            out[:, col] = np.random.Generator(bits).integers(0, 2**63, size=count,
+                                                             dtype=np.uint64)
+        return out
+
+
+def _count_from(offset: int, count: int) -> np.ndarray:
+    return np.arange(offset, offset + count, dtype=np.int64)
+
+
+def _n_items(block: Annotations) -> float:
+    return float(block.n_items)
+
+
+def _id_kinds(block: Annotations) -> dict[Any, Any]:
+    """One item id of each type in the block."""
+    ids = block.item_ids
+    if ids.dtype != object:
+        return {ids.dtype.str: ids[0]} if ids.size else {}
+    return {type(x): x for x in ids}
+
+
+def _ids_as_text(kinds: list[dict[Any, Any]]) -> bool:
+    """Whether the item ids sort by their text, as
+    :func:`~softlabels.infer.crowd.ebcc.item_order` sorts them in-process: when ids of
+    the types found do not compare."""
+    probe = np.empty(sum(len(k) for k in kinds), dtype=object)
+    probe[:] = [x for k in kinds for x in k.values()]
+    try:
+        np.argsort(probe, kind="stable")
+    except TypeError:
+        return True
+    return False
+
+
+def _sort_keys(block: Annotations, as_text: bool) -> np.ndarray:
+    return block.item_ids.astype(str) if as_text else block.item_ids
+
+
+def _sorted_fill(parts: list[Any], fill: Callable[[int, int], np.ndarray]) -> list[Any]:
+    """Values by global rank: ``parts`` are delayed arrays of distinct keys (distinct
+    over all parts too); returns, per part, ``fill(offset, count)``'s rows for its keys'
+    ranks in the sorted union. A sample sort: splitters from every part's quantiles
+    (on the client: ~32 keys per part), each part's keys split by them into buckets,
+    each bucket sorted where it lands; the bucket sizes (one int each) give every
+    bucket its first rank, so each fills its contiguous range of ranks, and its values
+    go back to the parts the keys came from. Every key moves twice, never to the
+    client."""
+    n_parts = len(parts)
+    (samples,) = dask.compute([dask.delayed(_key_sample)(p) for p in parts])
+    samples = [s for s in samples if s.size]
+    pool = np.sort(np.concatenate(samples)) if samples else np.zeros(0)
+    cut = (np.arange(1, n_parts) * pool.size) // n_parts
+    splitters = pool[cut[(cut > 0) & (cut < pool.size)]]
+    n_buckets = splitters.size + 1
+    pieces = [dask.delayed(_split_keys, nout=n_buckets)(p, splitters) for p in parts]
+    buckets = [dask.delayed(_sort_bucket)(*[pieces[i][q] for i in range(n_parts)])
+               for q in range(n_buckets)]
+    (buckets,) = dask.persist(buckets)
+    (sizes,) = dask.compute([dask.delayed(len)(b[0]) for b in buckets])
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    back = [dask.delayed(_fill_bucket, nout=n_parts)(b, int(o), fill, n_parts)
+            for b, o in zip(buckets, offsets)]
+    return [dask.delayed(_gather)(*[back[q][i] for q in range(n_buckets)])
+            for i in range(n_parts)]
+
+
+def _key_sample(keys: np.ndarray, size: int = 32) -> np.ndarray:
+    keys = np.sort(keys)
+    if keys.size <= size:
+        return keys
+    return keys[(np.arange(size) * keys.size) // size]
+
+
+def _split_keys(
+    keys: np.ndarray, splitters: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The part's keys bucket by bucket, with their positions in the part."""
+    bucket = np.searchsorted(splitters, keys, side="right") if splitters.size else \
+        np.zeros(keys.size, dtype=np.int64)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(splitters.size + 2))
+    return tuple((order[a:b], keys[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _sort_bucket(*pieces: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A bucket's keys in sorted order, as (part, position in the part)."""
+    part = np.concatenate([np.full(p[0].size, i, dtype=np.int64) for i, p in enumerate(pieces)])
+    where = np.concatenate([p[0] for p in pieces]).astype(np.int64)
+    keys = [p[1] for p in pieces if p[1].size]
+    if not keys:
+        return part, where
+    order = np.argsort(np.concatenate(keys), kind="stable")
+    return part[order], where[order]
+
+
+def _fill_bucket(bucket: tuple[np.ndarray, np.ndarray], offset: int,
+                 fill: Callable[[int, int], np.ndarray], n_parts: int
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    part, where = bucket
+    values = fill(offset, part.size)
+    return tuple((where[part == i], values[part == i]) for i in range(n_parts))
+
+
+def _gather(*pieces: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    where = np.concatenate([p[0] for p in pieces])
+    values = np.concatenate([p[1] for p in pieces])
+    out = np.empty_like(values)
+    out[where] = values
+    return out
 
 
 def _em_loop(

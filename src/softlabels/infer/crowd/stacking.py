@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,10 @@ from softlabels.infer.base import CrowdModel
 from softlabels.infer.crowd.average import largest_member_bytes, member_specs
 from softlabels.infer.crowd.ebcc import item_order
 
-__all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights"]
+__all__ = ["HeldOutStacking", "DEFAULT_STACK", "answer_folds", "stacking_weights",
+           "optimise_weights", "scaled_answers", "responsibility_sums", "loss_sums",
+           "worker_key_sums", "folds_from_keys", "scramble", "prediction_rows",
+           "predict_answers"]
 
 #: the members stacked by default: full and one-coin Dawid–Skene, both leave-self-out
 DEFAULT_STACK: tuple[str, ...] = (
@@ -34,29 +37,67 @@ def stacking_weights(probs: np.ndarray) -> np.ndarray:
     is concave in ``w``: a few EM steps (each the mean of the members' responsibilities
     for the answers) from equal weights, then SLSQP on the simplex with the analytic
     gradient, reach its maximum (EM alone crawls towards a weight of 0). No answers:
-    equal weights."""
-    from scipy.optimize import minimize
-
+    equal weights. The search is :func:`optimise_weights`, on the answers' sums."""
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or probs.shape[1] == 0:
         raise InvalidParameterError(f"probs must be (n_answers, n_members); got {probs.shape}.")
-    m = probs.shape[1]
+    probs = scaled_answers(probs)
+    return optimise_weights(probs.shape[0], probs.shape[1],
+                            lambda w: responsibility_sums(probs, w),
+                            lambda v: loss_sums(probs, v))
+
+
+def scaled_answers(probs: np.ndarray) -> np.ndarray:
+    """The held-out answers that count, each divided by its largest member probability
+    (the same optimum, better scaled): an answer no member can explain says nothing."""
+    probs = probs[probs.max(axis=1) > 0]
+    return probs / probs.max(axis=1, keepdims=True)
+
+
+def responsibility_sums(probs: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The members' responsibilities for the answers ``probs`` (scaled), summed."""
+    resp = probs * w
+    resp /= resp.sum(axis=1, keepdims=True)
+    return resp.sum(axis=0)
+
+
+def loss_sums(probs: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:
+    """``sum_a log(probs[a] @ v)`` and its gradient in ``v``, over the answers
+    ``probs`` (scaled)."""
+    mix = np.maximum(probs @ v, K.TINY)
+    return float(np.log(mix).sum()), (probs / mix[:, None]).sum(axis=0)
+
+
+def optimise_weights(
+    n: int, m: int, em_sums: Callable[[np.ndarray], np.ndarray],
+    loss_grad_sums: Callable[[np.ndarray], tuple[float, np.ndarray]],
+) -> np.ndarray:
+    """The stacking weights of :func:`stacking_weights` from sums over the ``n``
+    (scaled) held-out answers of ``m`` members: ``em_sums(w)``, the responsibilities
+    summed (:func:`responsibility_sums`), and ``loss_grad_sums(v)``, the summed log
+    mixture probability and its gradient (:func:`loss_sums`). The sums may come from
+    one array or from a cluster's partitions (the Dask engine): the same search."""
+    from scipy.optimize import minimize
+
     w = np.full(m, 1.0 / m)
-    probs = probs[probs.max(axis=1) > 0]  # an answer no member can explain says nothing
-    if probs.shape[0] == 0 or m == 1:
+    if n == 0 or m == 1:
         return w
-    probs = probs / probs.max(axis=1, keepdims=True)  # the same optimum, better scaled
     for _ in range(_WEIGHT_EM_STEPS):
-        resp = probs * w
-        resp /= resp.sum(axis=1, keepdims=True)
-        w = resp.mean(axis=0)
-    n = probs.shape[0]
+        w = em_sums(w) / n
+    cache: dict[bytes, tuple[float, np.ndarray]] = {}
+
+    def evaluate(v: np.ndarray) -> tuple[float, np.ndarray]:
+        key = np.asarray(v, dtype=np.float64).tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = loss_grad_sums(np.asarray(v, dtype=np.float64))
+        return cache[key]
 
     def loss(v: np.ndarray) -> float:
-        return float(-np.log(np.maximum(probs @ v, K.TINY)).sum() / n)
+        return float(-evaluate(v)[0] / n)
 
     def grad(v: np.ndarray) -> np.ndarray:
-        return -(probs / np.maximum(probs @ v, K.TINY)[:, None]).sum(axis=0) / n
+        return -evaluate(v)[1] / n
 
     best = minimize(loss, w, jac=grad, method="SLSQP", bounds=[(0.0, 1.0)] * m,
                     constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.0,
@@ -65,6 +106,10 @@ def stacking_weights(probs: np.ndarray) -> np.ndarray:
     polished = np.clip(best.x, 0.0, None)
     polished /= polished.sum()
     return polished if loss(polished) <= loss(w) else w
+
+
+#: the multiplier of an answer's agreement in its worker's fold key
+_AGREE_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
@@ -82,12 +127,26 @@ def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
     rank[item_order(ann.item_ids)] = np.arange(ann.n_items)
     item_key = rng.integers(0, 2**63, size=ann.n_items, dtype=np.uint64)[rank]
     mix_key = rng.integers(0, 2**63, size=ann.n_items, dtype=np.uint64)[rank]
+    worker_key = worker_key_sums(ann, item_key)
+    return folds_from_keys(ann, worker_key, mix_key, n_folds)
+
+
+def worker_key_sums(ann: Annotations, item_key: np.ndarray) -> np.ndarray:
+    """Every worker's fold key: the sum, modulo 2**64, of a hash of each of its
+    answers (its item's key and the answers on the item that agree with it). Sums of
+    disjoint sets of answers add up (modulo 2**64) to the sum over their union."""
     agree = ann.counts[ann.item, ann.label].astype(np.uint64)  # itself included
+    worker_key = np.zeros(ann.n_workers, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        worker_key = np.zeros(ann.n_workers, dtype=np.uint64)
-        np.add.at(worker_key, ann.worker,
-                  _scramble(item_key[ann.item] + agree * np.uint64(0x9E3779B97F4A7C15)))
-        h = _scramble(worker_key[ann.worker] ^ mix_key[ann.item])
+        np.add.at(worker_key, ann.worker, scramble(item_key[ann.item] + agree * _AGREE_MIX))
+    return worker_key
+
+
+def folds_from_keys(ann: Annotations, worker_key: np.ndarray, mix_key: np.ndarray,
+                    n_folds: int) -> np.ndarray:
+    """The folds of :func:`answer_folds` from the workers' keys and the items' second
+    keys (``mix_key``, per item of ``ann``); each item's answers are all in ``ann``."""
+    h = scramble(worker_key[ann.worker] ^ mix_key[ann.item])
     fold = (h % np.uint64(n_folds)).astype(np.int64)
     # items whose answers all share one fold are never held out
     first = np.full(ann.n_items, -1, dtype=np.int64)
@@ -96,7 +155,7 @@ def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
     return np.where(mixed[ann.item], fold, -1)
 
 
-def _scramble(h: np.ndarray) -> np.ndarray:
+def scramble(h: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser (every input bit moves every output bit); uint64."""
     with np.errstate(over="ignore"):
         h = h ^ (h >> np.uint64(30))
@@ -105,6 +164,24 @@ def _scramble(h: np.ndarray) -> np.ndarray:
         h *= np.uint64(0x94D049BB133111EB)
         h ^= h >> np.uint64(31)
     return h
+
+
+def prediction_rows(cube: np.ndarray, prior_strength: float) -> np.ndarray:
+    """The workers' answer distributions ``[w, l, k]``: P(label l | class k) from the
+    expected counts ``cube[w, l, k]`` of the training answers, plus ``prior_strength``
+    answers of the pooled confusion and a pseudo-count on every cell."""
+    pooled = cube.sum(axis=0)
+    pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
+    counts = cube + prior_strength * pooled + _ALPHA
+    return counts / counts.sum(axis=1, keepdims=True)
+
+
+def predict_answers(post: np.ndarray, rows: np.ndarray, ann: Annotations,
+                    out: np.ndarray) -> np.ndarray:
+    """The probability of the answers ``out`` of ``ann``: ``sum_k post[i, k]
+    rows[w, l, k]``."""
+    item, worker, label = ann.item[out], ann.worker[out], ann.label[out]
+    return np.einsum("ak,ak->a", post[item], rows[worker, label])
 
 
 class HeldOutStacking(CrowdModel):
@@ -254,13 +331,7 @@ class HeldOutStacking(CrowdModel):
         ``post`` (with the pooled-confusion prior)."""
         k = ann.n_classes
         cube = K.pair_counts(train, post).reshape(-1, k, k)  # [w, l, k]
-        pooled = cube.sum(axis=0)
-        pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
-        counts = cube + self.prior_strength * pooled + _ALPHA
-        rows = counts / counts.sum(axis=1, keepdims=True)  # [w, l, k]: P(l | k) for w
-        item, worker, label = ann.item[out], ann.worker[out], ann.label[out]
-        return np.einsum("ak,ak->a", post[item], rows[worker, label])
-
+        return predict_answers(post, prediction_rows(cube, self.prior_strength), ann, out)
 
 #: a pseudo-count on every confusion cell of the predictions (keeps them above 0)
 _ALPHA = 0.01
