@@ -3,25 +3,11 @@ what the report says they are."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
 torch = pytest.importorskip("torch")
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-@pytest.fixture(scope="module")
-def et():
-    sys.path.insert(0, str(BENCH))
-    try:
-        return importlib.import_module("evidence_teachers")
-    finally:
-        sys.path.remove(str(BENCH))
 
 
 def test_small_crops_come_from_their_own_image(et):
