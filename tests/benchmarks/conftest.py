@@ -35,3 +35,9 @@ def cd():
 def rs():
     """benchmarks/rules_suite.py"""
     return _script("rules_suite")
+
+
+@pytest.fixture(scope="session")
+def et():
+    """benchmarks/evidence_teachers.py"""
+    return _script("evidence_teachers")
