@@ -31,6 +31,7 @@ import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -160,7 +161,7 @@ class CEPlusUSKD(nn.Module):
         return F.cross_entropy(logits, target) + self.uskd(logits, target, features)
 
 
-def run_kd(seed: int, epochs: int = 200, fraction: float = 0.1,
+def run_kd(seed: int, epochs: int = 200, fraction: float = 0.1, batch_size: int = 32,
            teacher_epochs: int = 60) -> Metrics:
     from sklearn.model_selection import train_test_split
 
@@ -189,8 +190,8 @@ def run_kd(seed: int, epochs: int = 200, fraction: float = 0.1,
     ]
     for name, loss, extra in arms:
         model = TwoHidden(seed, features=isinstance(loss, CEPlusUSKD))
-        fit(model, (x, y), loss, epochs=epochs, lr=1e-3, batch_size=32, seed=seed, device="cpu",
-            **extra)
+        fit(model, (x, y), loss, epochs=epochs, lr=1e-3, batch_size=batch_size, seed=seed,
+            device="cpu", **extra)
         z = logits_of(model, s.x_test)
         out[name] = {"accuracy": float((z.argmax(1) == s.y_test).float().mean()),
                      "NLL": negative_log_likelihood(torch.softmax(z.double(), 1).numpy(),
@@ -327,14 +328,18 @@ def classification_split(seed: int, n: int = 3000, classes: int = 20) -> tuple[S
     return split_validation(s, seed, fraction=0.25)
 
 
-def run_zloss(seed: int, epochs: int = 60) -> Metrics:
-    tr, va = classification_split(seed)
+def run_zloss(seed: int, epochs: int = 60, data: str = "synthetic") -> Metrics:
+    """``data``: ``"synthetic"`` (:func:`classification_split`) or ``"digits"`` (70/30,
+    a fifth of the training part for validation)."""
+    tr, va = classification_split(seed) if data == "synthetic" else \
+        split_validation(digits_split(seed), seed)
+    d, c = tr.x_train.shape[1], int(tr.y_train.max()) + 1
     out: Metrics = {}
     arms = [("cross-entropy", nn.CrossEntropyLoss())]
     arms += [(f"Z-loss (a {a:g}, b {b:g})", ZLoss(a=a, b=b)) for a, b in [(1, 0), (1, 1), (0.5, 2)]]
     for name, loss in arms:
         torch.manual_seed(seed)
-        model = nn.Sequential(nn.Linear(40, 128), nn.ReLU(), nn.Linear(128, 20))
+        model = nn.Sequential(nn.Linear(d, 128), nn.ReLU(), nn.Linear(128, c))
         fit(model, (tr.x_train, tr.y_train), loss, epochs=epochs, lr=1e-3, batch_size=128,
             seed=seed, device="cpu")
         z, zv = logits_of(model, tr.x_test), logits_of(model, va.x_train)
@@ -357,18 +362,27 @@ def run_zloss(seed: int, epochs: int = 60) -> Metrics:
 LEVELS = (1.0, 2.0, 3.0, 4.0, 5.0)
 
 
+def latent(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quality in (1.4, 4.6) and rater spread in (0.35, 1.1), both nonlinear in ``x``."""
+    u, v, t = x @ w[0], x @ w[1], x @ w[2]
+    quality = 3.0 + 1.6 * np.tanh(0.9 * u + 0.5 * (v**2 - 1.0))
+    return quality, 0.35 + 0.75 / (1.0 + np.exp(-2.0 * t))
+
+
+def integer_ratings(quality: np.ndarray, spread: np.ndarray, raters: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """``raters`` ratings 1..5 per item: ``round(N(quality, spread))`` clipped to [1, 5]."""
+    noise = rng.standard_normal((quality.shape[0], raters))
+    return np.clip(np.rint(quality[:, None] + spread[:, None] * noise), 1, 5)
+
+
 def rating_task(seed: int, n: int = 2000, d: int = 16, raters: int = 8) -> dict[str, Any]:
-    """Items with features ``x``; a latent quality ``q(x)`` and spread ``sigma(x)`` (both
-    depend on the features, nonlinearly); ``raters`` integer ratings 1..5 per item from
-    ``round(N(q, sigma))`` clipped to [1, 5]; per-item MOS, std and histogram. 60/20/20."""
+    """Items with features ``x``, :func:`latent` quality and spread, :func:`integer_ratings`;
+    per-item MOS, std and histogram; 60/20/20."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d))
     w = rng.standard_normal((3, d)) / np.sqrt(d)
-    u, v, t = x @ w[0], x @ w[1], x @ w[2]
-    quality = 3.0 + 1.6 * np.tanh(0.9 * u + 0.5 * (v**2 - 1.0))
-    spread = 0.35 + 0.75 / (1.0 + np.exp(-2.0 * t))
-    ratings = np.clip(np.rint(quality[:, None] + spread[:, None]
-                              * rng.standard_normal((n, raters))), 1, 5)
+    ratings = integer_ratings(*latent(x, w), raters, rng)
     hist = np.stack([(ratings == k).mean(1) for k in range(1, 6)], axis=1)
     order = rng.permutation(n)
     cut = [int(0.6 * n), int(0.8 * n)]
@@ -386,17 +400,27 @@ def predicted_moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torc
     return p, mean, (p * (levels - mean[:, None]) ** 2).sum(1).sqrt()
 
 
+def partners(group: torch.Tensor) -> torch.Tensor:
+    """For each row, a random row of the same group (the row itself for a group of one)."""
+    j = torch.arange(group.shape[0])
+    for g in torch.unique(group):
+        rows = torch.nonzero(group == g).squeeze(1)
+        j[rows] = rows[torch.randperm(rows.shape[0])]
+    return j
+
+
 def deqa_losses(weight_kl: float, weight_fid: float) -> Callable[[torch.Tensor, torch.Tensor],
                                                                   torch.Tensor]:
     """``weight_fid * fidelity + weight_kl * KL(q || softmax(z))``; the target packs
-    ``[q (5 columns), MOS, std]``. Pairs: each item with a random other item of its batch."""
+    ``[q (5 columns), MOS, std]`` and optionally a data-set id. Pairs: each item with a
+    random other item of its batch (and of its data set)."""
     def loss(z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         q, mos, std = target[:, :5], target[:, 5], target[:, 6]
         total = z.new_zeros(())
         if weight_kl:
             total = total + weight_kl * F.kl_div(F.log_softmax(z, 1), q, reduction="batchmean")
         if weight_fid:
-            j = torch.randperm(z.shape[0])
+            j = partners(target[:, 7]) if target.shape[1] > 7 else torch.randperm(z.shape[0])
             g = thurstone_preference(mos, mos[j], std, std[j])
             total = total + weight_fid * thurstone_fidelity_loss(z, z[j], g, levels=LEVELS)
         return total
@@ -436,9 +460,7 @@ def run_deqa(seed: int, epochs: int = 80) -> Metrics:
     out: Metrics = {}
     for name, loss, labels, width in arms:
         target = torch.tensor(np.column_stack([labels, mos, std]), dtype=torch.get_default_dtype())
-        torch.manual_seed(seed)
-        model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                              nn.Linear(64, width))
+        model = rating_mlp(seed, width)
         fit(model, (task["x"][tr], target[tr]), loss, epochs=epochs, lr=1e-3, batch_size=64,
             seed=seed, device="cpu", call="target")
         z = logits_of(model, task["x"][te]).double()
@@ -461,6 +483,202 @@ def run_deqa(seed: int, epochs: int = 80) -> Metrics:
     return out
 
 
+def rating_mlp(seed: int, width: int = 5, d: int = 16) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(d, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                         nn.Linear(64, width))
+
+
+def run_cotrain(seed: int, epochs: int = 80, n: int = 1200, d: int = 16,
+                raters: int = 8) -> Metrics:
+    """Two data sets of the same kind of items: A rated 1-5 over the whole quality range,
+    B only good items (quality > 3) rated on a 0-100 slider. Each data set's MOS and std are
+    min-max normalised to [1, 5] (DeQA), which maps B's narrow range onto the whole scale."""
+    from scipy.stats import pearsonr, spearmanr
+
+    from softlabels.infer.ratings import normalize_scores
+
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((3, d)) / np.sqrt(d)
+    x_a = rng.standard_normal((n, d))
+    x_b = rng.standard_normal((6 * n, d))
+    x_b = x_b[latent(x_b, w)[0] > 3.0][:n]
+    q_a, s_a = latent(x_a, w)
+    q_b, s_b = latent(x_b, w)
+    r_a = integer_ratings(q_a, s_a, raters, rng)
+    slider = 25.0 * (q_b[:, None] - 1.0 + s_b[:, None] * rng.standard_normal((len(q_b), raters)))
+    r_b = np.clip(slider, 0.0, 100.0)
+    mos_a, std_a = normalize_scores(r_a.mean(1), r_a.std(1, ddof=1))
+    mos_b, std_b = normalize_scores(r_b.mean(1), r_b.std(1, ddof=1))
+    x = torch.tensor(np.concatenate([x_a, x_b]), dtype=torch.get_default_dtype())
+    mos, std = np.concatenate([mos_a, mos_b]), np.concatenate([std_a, std_b])
+    group = np.repeat([0.0, 1.0], [n, len(q_b)])
+    quality = np.concatenate([q_a, q_b])
+    soft = gaussian_to_soft_labels(mos, std, levels=LEVELS).probs
+    target = torch.tensor(np.column_stack([soft, mos, std, group]),
+                          dtype=torch.get_default_dtype())
+    rows = rng.permutation(len(mos))
+    test = np.zeros(len(mos), dtype=bool)
+    test[rows[: len(mos) // 4]] = True
+    train_a = ~test & (group == 0)
+    arms = [("KL, data set A only", deqa_losses(1.0, 0.0), train_a),
+            ("KL, A + B", deqa_losses(1.0, 0.0), ~test),
+            ("fidelity only, A + B (pairs within a data set)", deqa_losses(0.0, 1.0), ~test),
+            ("fidelity + 0.05 KL, A + B (DeQA)", deqa_losses(0.05, 1.0), ~test)]
+    out: Metrics = {}
+    for name, loss, train in arms:
+        model = rating_mlp(seed, 5, d)
+        fit(model, (x[train], target[train]), loss, epochs=epochs, lr=1e-3, batch_size=64,
+            seed=seed, device="cpu", call="target")
+        pred = predicted_moments(logits_of(model, x[test]).double())[1].numpy()
+        a, b = group[test] == 0, group[test] == 1
+        out[name] = {
+            "SRCC A": float(spearmanr(pred[a], mos[test][a]).statistic),
+            "SRCC B": float(spearmanr(pred[b], mos[test][b]).statistic),
+            "PLCC A": float(pearsonr(pred[a], mos[test][a]).statistic),
+            "PLCC B": float(pearsonr(pred[b], mos[test][b]).statistic),
+            "SRCC A+B vs latent quality": float(spearmanr(pred, quality[test]).statistic),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- readings
+Results = dict[str, dict[str, list]]
+
+
+def deltas(res: Results, method: str, base: str, metric: str) -> list[float]:
+    return [a - b for a, b in zip(res[method][metric], res[base][metric])]
+
+
+def verdict(d: list[float], higher_is_better: bool = True) -> str:
+    """"yes" when the mean difference is in the claimed direction and at most one seed
+    disagrees, "no" when the mean is not or half the seeds disagree, else "partly"."""
+    sign = 1.0 if higher_is_better else -1.0
+    wins = sum(sign * x > 0 for x in d)
+    if sign * statistics.fmean(d) > 0 and wins >= len(d) - 1:
+        return "yes"
+    if sign * statistics.fmean(d) <= 0 or wins <= len(d) // 2:
+        return "no"
+    return "partly"
+
+
+def said(res: Results, method: str, base: str, metric: str,
+         higher_is_better: bool = True) -> str:
+    """``"+0.012 (better in 4/5)"`` for the paired difference of ``method`` to ``base``."""
+    d = deltas(res, method, base, metric)
+    wins = sum((x > 0) if higher_is_better else (x < 0) for x in d)
+    return f"{statistics.fmean(d):+.3f} (better in {wins}/{len(d)})"
+
+
+def read_kd(res: Results) -> str:
+    nkd, kd, ce = "CE + NKD (T 1, gamma 1.5)", "KD (T 4, alpha 0.9)", "CE"
+    uskd = [k for k in res if "USKD" in k]
+    u = "; ".join(f"USKD {k.split('(')[1].split(':')[0]} {said(res, k, ce, 'accuracy')}, "
+                  f"NLL {said(res, k, ce, 'NLL', False)}" for k in uskd)
+    best_uskd = max(uskd, key=lambda k: statistics.fmean(res[k]["accuracy"]))
+    return (f"accuracy vs CE: KD {said(res, kd, ce, 'accuracy')}, NKD "
+            f"{said(res, nkd, ce, 'accuracy')}; NKD vs KD {said(res, nkd, kd, 'accuracy')}; "
+            f"{u}. Reproduced? Distillation beats CE: "
+            f"{verdict(deltas(res, nkd, ce, 'accuracy'))}; NKD beats KD (the paper's claim): "
+            f"{verdict(deltas(res, nkd, kd, 'accuracy'))}; USKD beats CE without a teacher: "
+            f"{verdict(deltas(res, best_uskd, ce, 'accuracy'))} on accuracy (best "
+            f"configuration), {verdict(deltas(res, best_uskd, ce, 'NLL'), False)} on NLL.")
+
+
+def read_heads(res: Results) -> str:
+    base, cos, ebv = "linear, new rows = scaled mean", "cosine (normalized softmax, s 10)", \
+        "EBV (tau 0.07, dim 32)"
+    raw = "linear, new rows = raw mean"
+    return (f"closed set: cosine {said(res, cos, base, 'closed-set accuracy')}, EBV "
+            f"{said(res, ebv, base, 'closed-set accuracy')} against the linear head. Adding two "
+            f"classes from 5 shots, joint accuracy: cosine {said(res, cos, base, 'joint accuracy')}"
+            f", EBV {said(res, ebv, base, 'joint accuracy')} against the rescaled linear rows; the "
+            f"raw-mean linear rows collapse (joint {mean_std(res[raw]['joint accuracy'])}). The "
+            f"new classes stay far below the old ones in every head (few shots against trained "
+            f"rows). Reproduced? Normalized softmax lets classes be added without retraining "
+            f"better than a linear head: {verdict(deltas(res, cos, base, 'joint accuracy'))} "
+            f"(against the naive raw-mean control: "
+            f"{verdict(deltas(res, cos, raw, 'joint accuracy'))}); EBV beats the linear head "
+            f"on the closed set (the EBV paper's claim): "
+            f"{verdict(deltas(res, ebv, base, 'closed-set accuracy'))}.")
+
+
+def read_hinge(res: Results) -> str:
+    h, ce = "squared hinge (margin 1)", "cross-entropy"
+    return (f"accuracy {said(res, h, ce, 'accuracy')}; raw softmax(scores) NLL "
+            f"{said(res, h, ce, 'NLL', False)} (the hinge's scores are margins, not "
+            f"logits: badly calibrated as they are); after temperature scaling NLL "
+            f"{said(res, h, ce, 'NLL (TS)', False)}, ECE {said(res, h, ce, 'ECE (TS)', False)}. "
+            f"Reproduced? The paper finds CNN-SVM within 0.2-1.1 points of softmax: "
+            f"{'yes' if abs(statistics.fmean(deltas(res, h, ce, 'accuracy'))) < 0.01 else 'no'}"
+            f" here (mean gap under 1 point); the raw scores are no probabilities, but one "
+            f"fitted temperature brings NLL and ECE to cross-entropy's level (NLL (TS) no "
+            f"worse: {verdict(deltas(res, h, ce, 'NLL (TS)'), False)}).")
+
+
+def read_zloss(ks: tuple[str, ...]) -> Callable[[Results], str]:
+    return lambda res: _read_zloss(res, ks)
+
+
+def _read_zloss(res: Results, ks: tuple[str, ...]) -> str:
+    ce, chosen = "cross-entropy", "Z-loss, (a, b) chosen on validation"
+    gap = max(max(v["invariance gap"]) for k, v in res.items() if "invariance gap" in v)
+    parts = ", ".join(f"{m} {said(res, chosen, ce, m)}" for m in ks)
+    verdicts = ", ".join(f"{m} {verdict(deltas(res, chosen, ce, m))}" for m in ks)
+    return (f"Z-loss with (a, b) chosen on validation against CE: {parts}. Shift and scale "
+            f"invariance holds (largest gap {gap:.1e}). Reproduced? Z-loss matches or beats "
+            f"log-softmax on top-k: {verdicts}. The speed claim (the spherical family's "
+            f"output-size-free update) is not tested: the loss here is the dense one.")
+
+
+def read_deqa(res: Results) -> str:
+    base, kl = "MSE on (mean, std)", "DeQA soft label, KL"
+    onehot, full = "one-hot level (rounded MOS), CE", "DeQA: fidelity + 0.05 KL (paper weights)"
+    return (f"soft-label KL against MSE on (mean, std): PLCC {said(res, kl, base, 'PLCC')}, "
+            f"SRCC {said(res, kl, base, 'SRCC')}, Gaussian KL "
+            f"{said(res, kl, base, 'Gaussian KL', False)}; against a one-hot level label the "
+            f"soft label wins on every metric (PLCC {said(res, kl, onehot, 'PLCC')}, histogram "
+            f"fidelity {said(res, kl, onehot, 'fidelity to the histogram')}). Adding the "
+            f"fidelity loss (paper weights): PLCC {said(res, full, kl, 'PLCC')} vs KL alone, "
+            f"Gaussian KL {said(res, full, kl, 'Gaussian KL', False)}; fidelity alone ranks "
+            f"well but loses the scale and the spread. Reproduced? Soft labels beat one-hot "
+            f"labels: {verdict(deltas(res, kl, onehot, 'PLCC'))}; beat MSE regression on "
+            f"PLCC: {verdict(deltas(res, kl, base, 'PLCC'))}; the predicted distribution is "
+            f"closer to the human one than MSE's: "
+            f"{verdict(deltas(res, kl, base, 'Gaussian KL'), False)}; the fidelity loss adds "
+            f"accuracy within one data set: {verdict(deltas(res, full, kl, 'PLCC'))}.")
+
+
+def read_cotrain(res: Results) -> str:
+    base, full = "KL, A + B", "fidelity + 0.05 KL, A + B (DeQA)"
+    alone = "KL, data set A only"
+    return (f"DeQA (fidelity + 0.05 KL) against KL on the normalised scores of both data "
+            f"sets: SRCC A {said(res, full, base, 'SRCC A')}, SRCC B "
+            f"{said(res, full, base, 'SRCC B')}, pooled SRCC against the latent quality "
+            f"{said(res, full, base, 'SRCC A+B vs latent quality')}; KL on A alone against "
+            f"KL on both: SRCC A {said(res, alone, base, 'SRCC A')}. Reproduced? The fidelity "
+            f"loss makes co-training on incomparable scales work better than KL on "
+            f"normalised scores: "
+            f"{verdict(deltas(res, full, base, 'SRCC A+B vs latent quality'))} (pooled SRCC), "
+            f"{verdict(deltas(res, full, base, 'SRCC B'))} (SRCC B).")
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    run: Callable[[int], Metrics]
+    text: str
+    baseline: str
+    shown: list[str]
+    compared: list[tuple[str, bool]]
+    read: Callable[[Results], str]
+
+
+SECTION_KEYS = ("kd", "kd-full", "heads", "hinge", "zloss", "zloss-digits", "deqa",
+                "deqa-cotrain")
+
+
 # --------------------------------------------------------------------------- report
 def _sklearn_version() -> str:
     import sklearn
@@ -471,7 +689,7 @@ def _sklearn_version() -> str:
 def main() -> None:
     p = parser(__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="kd,heads,hinge,zloss,deqa")
+    p.add_argument("--only", default=",".join(SECTION_KEYS))
     p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
     args = p.parse_args()
     from threadpoolctl import threadpool_limits
@@ -480,8 +698,10 @@ def main() -> None:
     threadpool_limits(1)
     seeds = list(range(args.seeds))
     q = args.quick
-    ep = {"kd": 40, "heads": 15, "hinge": 20, "zloss": 15, "deqa": 15} if q else \
-        {"kd": 200, "heads": 60, "hinge": 100, "zloss": 60, "deqa": 80}
+    ep = {"kd": 40, "kd-full": 10, "heads": 15, "hinge": 20, "zloss": 15, "zloss-digits": 15,
+          "deqa": 15} if q else \
+        {"kd": 200, "kd-full": 60, "heads": 60, "hinge": 100, "zloss": 60, "zloss-digits": 100,
+         "deqa": 80}
     parts = [
         "## Losses and heads: does each help? (USKD, NKD, normalized softmax, EBV, CNN-SVM, "
         "Z-loss, DeQA fidelity)",
@@ -495,82 +715,119 @@ def main() -> None:
         "the values are the papers' defaults, or chosen on a validation split where said.",
     ]
     only = set(args.only.split(","))
-    sections: list[tuple[str, str, Callable[[int], Metrics], str, str, list[str],
-                         list[tuple[str, bool]]]] = [
-        ("kd", "1. Self-distillation (USKD) vs distillation (KD, NKD) vs cross-entropy",
-         lambda s: run_kd(s, epochs=ep["kd"]),
-         "Digits, 70/30 split. Teacher MLP 64-256-10, 60 epochs on the full training set "
-         "(1257 items). Student MLP 64-32-16-10 on a stratified 10% of it (125 items), "
-         f"{ep['kd']} epochs, batch 32. KD is Hinton's mix (0.9 KD + 0.1 CE); NKD and USKD are "
-         "added to the CE as in the official code. USKD has no teacher: its weak linear head "
-         "reads the 32-unit first hidden layer (the 'mid-level feature'); two configurations "
-         "of the paper, no tuning.",
-         "CE", ["accuracy", "NLL"], [("accuracy", False), ("NLL", True)]),
-        ("heads", "2. Heads: linear vs normalized softmax (cosine) vs EBV, and adding classes "
-         "later", lambda s: run_heads(s, epochs=ep["heads"]),
-         "Digits, 70/30 split. Encoder 64-128-ReLU-32 plus a head, cross-entropy, "
-         f"{ep['heads']} epochs, batch 64. *Closed set*: trained on all ten digits. *Adding "
-         "classes*: the same model trained on digits 0-7 only, then digits 8 and 9 added from "
-         "5 training examples each, with no gradient step: the cosine head through "
-         "`CosineHead.add_classes` (renormalised mean of the normalised embeddings); the EBV "
-         "head the same way in its projected space (our construction: the EBV paper fixes all "
-         "class vectors in advance and does not add classes); the linear head either with the "
-         "raw mean embedding as the new row and bias 0, or with that mean rescaled to the "
-         "trained rows' mean norm and the mean trained bias. Test: 'old/new classes' = "
-         "accuracy on test items of digits 0-7 / 8-9 predicted among all ten, 'new only' = 8 "
-         "vs 9 among the two new classes, '8-class accuracy before' = digits 0-7 before adding.",
-         "linear, new rows = scaled mean",
-         ["closed-set accuracy", "8-class accuracy before", "joint accuracy", "old classes",
-          "new classes", "new only (disjoint)"],
-         [("closed-set accuracy", False), ("joint accuracy", False)]),
-        ("hinge", "3. CNN-SVM's squared hinge vs cross-entropy: accuracy and calibration",
-         lambda s: run_hinge(s, epochs=ep["hinge"]),
-         "Digits, 70/30 split; 20% of the training part held out for temperature scaling (TS). "
-         f"MLP 64-128-10, {ep['hinge']} epochs, batch 128; the hinge sums over classes (no "
-         "readout weight penalty). NLL and ECE (15 bins, top label) of softmax(scores), raw "
-         "and after TS fitted on the validation split; T = the fitted temperature.",
-         "cross-entropy", ["accuracy", "NLL", "ECE", "NLL (TS)", "ECE (TS)", "T"],
-         [("accuracy", False), ("NLL (TS)", True), ("ECE (TS)", True)]),
-        ("zloss", "4. Z-loss vs cross-entropy: top-k accuracy",
-         lambda s: run_zloss(s, epochs=ep["zloss"]),
-         "`make_classification`: 3000 items, 40 features (15 informative), 20 classes, 5% "
-         "flipped labels; 60/20/20 train/validation/test. MLP 40-128-20, "
-         f"{ep['zloss']} epochs, batch 128. Z-loss with the (a, b) of the method note; the last "
-         "row takes, per seed, the (a, b) with the best validation top-1 (the paper tunes them "
-         "on validation data). NLL (TS): after temperature scaling on the validation split "
-         "(Z-loss scores are not probabilities). Invariance gap: |L(3 o + 5) - L(o)| on the test "
-         "logits of the trained model.",
-         "cross-entropy", ["top-1", "top-3", "top-5", "NLL (TS)", "invariance gap"],
-         [("top-1", False), ("top-3", False), ("top-5", False)]),
-        ("deqa", "5. DeQA-Score: soft labels and the Thurstone fidelity loss vs MSE",
-         lambda s: run_deqa(s, epochs=ep["deqa"]),
-         "No rating data set in `shared/data` has item features (the `emotion` crowd has "
-         "ratings only), so the task is synthetic: 2000 items with 16 Gaussian features; a "
-         "latent quality and a rater spread (0.35-1.1), both nonlinear in the features; 8 "
-         "integer ratings 1-5 per item (rounded, clipped Gaussian); targets are each item's "
-         "MOS and rating std; 60/20/20 split (the validation part is unused). MLP 16-64-64 with "
-         "5 level logits (2 outputs, mean and softplus std, for the first arm), "
-         f"{ep['deqa']} epochs, batch 64. Soft labels: `gaussian_to_soft_labels` (pdf, "
-         "projected). Fidelity pairs: each item with a random item of its batch, target "
-         "`thurstone_preference` of their MOS and std. Predicted mean and std are the moments "
-         "of the level softmax. Test metrics against the test items' MOS, std and rating "
-         "histogram: SRCC/PLCC of the mean, mean Gaussian KL(N(MOS, std) || N(pred)) (stds "
-         "floored at 0.05), and the fidelity sum_k sqrt(p_k h_k) of the level distribution "
-         "to the histogram (1 is a perfect match).",
-         "MSE on (mean, std)",
-         ["SRCC", "PLCC", "MAE of the mean", "std error", "Gaussian KL",
-          "fidelity to the histogram"],
-         [("SRCC", False), ("PLCC", False), ("Gaussian KL", True),
-          ("fidelity to the histogram", False)]),
+    kd_text = ("Digits, 70/30 split. Teacher MLP 64-256-10, 60 epochs on the full training set "
+               "(1257 items). Student MLP 64-32-16-10 on {what}, {epochs} epochs, batch {batch}. "
+               "KD is Hinton's mix (0.9 KD + 0.1 CE); NKD and USKD are added to the CE as in the "
+               "official code. USKD has no teacher: its weak linear head reads the 32-unit first "
+               "hidden layer (the 'mid-level feature'); two configurations of the paper, no "
+               "tuning.")
+    z_text = ("{data} MLP {d}-128-{c}, {epochs} epochs, batch 128. Z-loss with the (a, b) of "
+              "the method note; the last row takes, per seed, the (a, b) with the best "
+              "validation top-1 (the paper tunes them on validation data). NLL (TS): after "
+              "temperature scaling on the validation split (Z-loss scores are not "
+              "probabilities). Invariance gap: |L(3 o + 5) - L(o)| on the test logits of the "
+              "trained model.")
+    sections: list[Section] = [
+        Section("kd", "1a. Self-distillation (USKD) vs distillation (KD, NKD) vs cross-entropy, "
+                "10% of the data", lambda s: run_kd(s, epochs=ep["kd"]),
+                kd_text.format(what="a stratified 10% of it (125 items)", epochs=ep["kd"],
+                               batch=32),
+                "CE", ["accuracy", "NLL"], [("accuracy", False), ("NLL", True)], read_kd),
+        Section("kd-full", "1b. The same with the full training set",
+                lambda s: run_kd(s, epochs=ep["kd-full"], fraction=1.0, batch_size=64),
+                kd_text.format(what="the same 1257 items", epochs=ep["kd-full"], batch=64),
+                "CE", ["accuracy", "NLL"], [("accuracy", False), ("NLL", True)], read_kd),
+        Section("heads", "2. Heads: linear vs normalized softmax (cosine) vs EBV, and adding "
+                "classes later", lambda s: run_heads(s, epochs=ep["heads"]),
+                "Digits, 70/30 split. Encoder 64-128-ReLU-32 plus a head, cross-entropy, "
+                f"{ep['heads']} epochs, batch 64. *Closed set*: trained on all ten digits. "
+                "*Adding classes*: the same model trained on digits 0-7 only, then digits 8 and 9 "
+                "added from 5 training examples each, with no gradient step: the cosine head "
+                "through `CosineHead.add_classes` (renormalised mean of the normalised "
+                "embeddings); the EBV head the same way in its projected space (our "
+                "construction: the EBV paper fixes all class vectors in advance and does not add "
+                "classes); the linear head either with the raw mean embedding as the new row and "
+                "bias 0, or with that mean rescaled to the trained rows' mean norm and the mean "
+                "trained bias. Test: 'old/new classes' = accuracy on test items of digits 0-7 / "
+                "8-9 predicted among all ten, 'new only' = 8 vs 9 among the two new classes, "
+                "'8-class accuracy before' = digits 0-7 before adding.",
+                "linear, new rows = scaled mean",
+                ["closed-set accuracy", "8-class accuracy before", "joint accuracy",
+                 "old classes", "new classes", "new only (disjoint)"],
+                [("closed-set accuracy", False), ("joint accuracy", False),
+                 ("new only (disjoint)", False)], read_heads),
+        Section("hinge", "3. CNN-SVM's squared hinge vs cross-entropy: accuracy and calibration",
+                lambda s: run_hinge(s, epochs=ep["hinge"]),
+                "Digits, 70/30 split; 20% of the training part held out for temperature "
+                f"scaling (TS). MLP 64-128-10, {ep['hinge']} epochs, batch 128; the hinge sums "
+                "over classes (no readout weight penalty). NLL and ECE (15 bins, top label) of "
+                "softmax(scores), raw and after TS fitted on the validation split; T = the "
+                "fitted temperature.",
+                "cross-entropy", ["accuracy", "NLL", "ECE", "NLL (TS)", "ECE (TS)", "T"],
+                [("accuracy", False), ("NLL", True), ("NLL (TS)", True), ("ECE (TS)", True)],
+                read_hinge),
+        Section("zloss", "4a. Z-loss vs cross-entropy: top-k accuracy, 20 classes",
+                lambda s: run_zloss(s, epochs=ep["zloss"]),
+                z_text.format(data="`make_classification`: 3000 items, 40 features (15 "
+                              "informative), 20 classes, 5% flipped labels; 60/20/20 "
+                              "train/validation/test.", d=40, c=20, epochs=ep["zloss"]),
+                "cross-entropy", ["top-1", "top-3", "top-5", "NLL (TS)", "invariance gap"],
+                [("top-1", False), ("top-3", False), ("top-5", False)],
+                read_zloss(("top-1", "top-3", "top-5"))),
+        Section("zloss-digits", "4b. Z-loss vs cross-entropy on digits",
+                lambda s: run_zloss(s, epochs=ep["zloss-digits"], data="digits"),
+                z_text.format(data="Digits, 70/30 split, a fifth of the training part for "
+                              "validation.", d=64, c=10, epochs=ep["zloss-digits"]),
+                "cross-entropy", ["top-1", "top-3", "NLL (TS)", "invariance gap"],
+                [("top-1", False), ("top-3", False)], read_zloss(("top-1", "top-3"))),
+        Section("deqa", "5a. DeQA-Score: soft labels and the Thurstone fidelity loss vs MSE",
+                lambda s: run_deqa(s, epochs=ep["deqa"]),
+                "No rating data set in `shared/data` has item features (the `emotion` crowd "
+                "has ratings only), so the task is synthetic: 2000 items with 16 Gaussian "
+                "features; a latent quality (1.4-4.6) and a rater spread (0.35-1.1), both "
+                "nonlinear in the features; 8 integer ratings 1-5 per item (rounded, clipped "
+                "Gaussian); targets are each item's MOS and rating std; 60/20/20 split (the "
+                "validation part is unused). MLP 16-64-64 with 5 level logits (2 outputs, mean "
+                f"and softplus std, for the first arm), {ep['deqa']} epochs, batch 64. Soft "
+                "labels: `gaussian_to_soft_labels` (pdf, projected). Fidelity pairs: each item "
+                "with a random item of its batch, target `thurstone_preference` of their MOS "
+                "and std. Predicted mean and std are the moments of the level softmax. Test "
+                "metrics against the test items' MOS, std and rating histogram: SRCC/PLCC of "
+                "the mean, mean Gaussian KL(N(MOS, std) || N(pred)) (stds floored at 0.05), and "
+                "the fidelity sum_k sqrt(p_k h_k) of the level distribution to the histogram "
+                "(1 is a perfect match).",
+                "MSE on (mean, std)",
+                ["SRCC", "PLCC", "MAE of the mean", "std error", "Gaussian KL",
+                 "fidelity to the histogram"],
+                [("SRCC", False), ("PLCC", False), ("Gaussian KL", True),
+                 ("fidelity to the histogram", False)], read_deqa),
+        Section("deqa-cotrain", "5b. DeQA-Score: co-training on two data sets with different "
+                "scales", lambda s: run_cotrain(s, epochs=ep["deqa"]),
+                "The fidelity loss's purpose in the paper: training on several data sets whose "
+                "scores are not comparable. Same items and latent quality as 5a. Data set A: "
+                "1200 items over the whole quality range, 8 ratings 1-5. Data set B: 1200 "
+                "items of quality > 3 only, 8 ratings on a 0-100 slider "
+                "(25 (quality - 1 + spread noise), clipped). Each data set's MOS and std "
+                "min-max normalised to [1, 5] with `normalize_scores` (DeQA's rule), so B's "
+                "good-only range is stretched over the whole scale and conflicts with A. 25% "
+                "of the items held out for test. MLP 16-64-64-5, "
+                f"{ep['deqa']} epochs, batch 64; fidelity pairs drawn within a data set. SRCC "
+                "and PLCC of the predicted mean against each data set's own MOS, and SRCC on "
+                "both test sets pooled against the latent quality.",
+                "KL, A + B",
+                ["SRCC A", "PLCC A", "SRCC B", "PLCC B", "SRCC A+B vs latent quality"],
+                [("SRCC A", False), ("SRCC B", False), ("SRCC A+B vs latent quality", False)],
+                read_cotrain),
     ]
-    for key, title, runner, text, baseline, shown, compared in sections:
-        if key not in only:
+    for sec in sections:
+        if sec.key not in only:
             continue
-        print(title, flush=True)
-        res, sec = repeat(runner, seeds)
-        parts += ["", f"### {title}", "",
-                  f"{text} {len(seeds)} seeds, {fmt_seconds(sec)} s.", "",
-                  metric_table(res, baseline, shown, compared)]
+        print(sec.title, flush=True)
+        res, seconds = repeat(sec.run, seeds)
+        parts += ["", f"### {sec.title}", "",
+                  f"{sec.text} {len(seeds)} seeds, {fmt_seconds(seconds)} s.", "",
+                  metric_table(res, sec.baseline, sec.shown, sec.compared), "",
+                  "**Reading:** " + sec.read(res)]
     emit("\n".join(parts), args.output)
 
 
