@@ -35,3 +35,9 @@ def cd():
 def rs():
     """benchmarks/rules_suite.py"""
     return _script("rules_suite")
+
+
+@pytest.fixture(scope="session")
+def ev():
+    """benchmarks/evidence_losses.py"""
+    return _script("evidence_losses")
