@@ -41,3 +41,9 @@ def rs():
 def et():
     """benchmarks/evidence_teachers.py"""
     return _script("evidence_teachers")
+
+
+@pytest.fixture(scope="session")
+def ev():
+    """benchmarks/evidence_losses.py"""
+    return _script("evidence_losses")
