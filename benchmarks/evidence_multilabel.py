@@ -22,7 +22,6 @@ from __future__ import annotations
 import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 
 import statistics
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from _common import ROOT, emit, environment, fmt_seconds, markdown_table, parser
 from torch import nn
+from train_evidence import mean_std, repeat
 
 from softlabels.audit.conformal import LabelPowersetICP, SplitConformalClassifier
 from softlabels.infer.teachers import class_aware_correction
@@ -403,21 +403,6 @@ def run_lpicp_cifar(seed: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- reporting
-def repeat(fn: Callable[[int], dict[str, Any]], seeds: list[int]) -> tuple[dict[str, list], float]:
-    start = time.perf_counter()
-    results: dict[str, list] = {}
-    for seed in seeds:
-        for key, value in fn(seed).items():
-            results.setdefault(key, []).append(value)
-        print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    return results, time.perf_counter() - start
-
-
-def mean_std(values: list[float], digits: int = 3) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
 def paired(values: list[float], base: list[float], lower_is_better: bool = False,
            digits: int = 3) -> str:
     diff = [a - b for a, b in zip(values, base)]
@@ -544,18 +529,14 @@ def lpicp_reading(tables: dict[str, dict[str, list]], n: int) -> str:
             "where the per-label sets can stay at one label-set.")
 
 
-def _sklearn_version() -> str:
-    import sklearn
-
-    return sklearn.__version__
-
-
 def main() -> None:
     p = parser(__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--only", default="comic,pu,dexml,lpicp")
     p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
     args = p.parse_args()
+    import sklearn
+
     torch.set_num_threads(1)
     seeds = list(range(args.seeds))
     only = set(args.only.split(","))
@@ -563,7 +544,7 @@ def main() -> None:
     parts = [
         "## Multi-label methods: does each help? (COMIC, PU-MLC, DEXML, LP-ICP)",
         "",
-        environment() + f"; torch {torch.__version__}, scikit-learn {_sklearn_version()}; "
+        environment() + f"; torch {torch.__version__}, scikit-learn {sklearn.__version__}; "
         "one torch and one BLAS thread",
         f"- Seeds: {seeds}. Every hyperparameter of a method is its paper's (official code's) "
         "default; nothing was tuned, on the test split or elsewhere. Metrics are on clean, "
