@@ -307,3 +307,16 @@ class TestLocalOrGlobal:
             select_local_or_global(a, a, inputs="probs", ignore_index=0)
         with pytest.raises(InputError, match="global_outputs"):
             select_local_or_global(a, [[0.9, 0.3], [0.2, 0.8]], inputs="probs")
+
+
+def test_agmm_partial_fit_checks_its_labels():
+    f, y, _ = blobs(6)
+    model = AdaptiveGaussianMixture().fit(f, labels=y)
+    with pytest.raises(InputError, match="values >= n_classes=3"):
+        model.partial_fit(f[:4], [0, 1, 5, -1])
+    with pytest.raises(InputError, match="labels must have shape \\(4,\\)"):
+        model.partial_fit(f[:4], [0, 1])
+    before = model.means_.copy()
+    model.partial_fit(f[:4], [0, 1, 2, -1])
+    assert model.soft_labels_.probs[:3].argmax(axis=1).tolist() == [0, 1, 2]
+    assert not np.array_equal(before, model.means_)

@@ -22,7 +22,6 @@ from softlabels.core.errors import InputError
 from softlabels.core.validation import (
     check_features,
     check_is_fitted,
-    check_int,
     integer,
     none_or,
     option,
@@ -39,8 +38,8 @@ COVARIANCES = ("tied", "per-class")
 UNLABELLED = -1
 
 
-def _check_seeds(labels: Any, n: int, n_classes: int | None, owner: str) -> tuple[np.ndarray, int]:
-    """Integer labels, ``-1`` for unlabelled; every class needs a labelled item."""
+def _check_label_values(labels: Any, n: int) -> np.ndarray:
+    """One integer per item, ``-1`` for unlabelled."""
     y = np.asarray(labels)
     if y.shape != (n,):
         raise InputError(f"labels must have shape ({n},), one per feature row; got {y.shape}.")
@@ -58,17 +57,27 @@ def _check_seeds(labels: Any, n: int, n_classes: int | None, owner: str) -> tupl
         raise InputError(
             f"labels: row {neg[0]} is {y[neg[0]]}; use -1 (and only -1) for unlabelled items."
         )
+    return y
+
+
+def _check_range(y: np.ndarray, k: int) -> None:
+    over = np.flatnonzero(y >= k)
+    if over.size:
+        raise InputError(
+            f"labels: {over.size} values >= n_classes={k} (first at row {over[0]}: {y[over[0]]})."
+        )
+
+
+def _check_seeds(labels: Any, n: int, n_classes: int | None, owner: str) -> tuple[np.ndarray, int]:
+    """Integer labels, ``-1`` for unlabelled; every class needs a labelled item."""
+    y = _check_label_values(labels, n)
     k = int(y.max()) + 1 if n_classes is None else int(n_classes)
     if k < 2:
         raise InputError(
             f"{owner}: the labels name fewer than 2 classes; label at least one item of each "
             "class (or set n_classes)."
         )
-    over = np.flatnonzero(y >= k)
-    if over.size:
-        raise InputError(
-            f"labels: {over.size} values >= n_classes={k} (first at row {over[0]}: {y[over[0]]})."
-        )
+    _check_range(y, k)
     missing = np.flatnonzero(np.bincount(y[y >= 0], minlength=k) == 0)
     if missing.size:
         raise InputError(
@@ -329,11 +338,8 @@ class AdaptiveGaussianMixture(BaseInferrer):
         if labels is None:
             y = np.full(n, UNLABELLED, dtype=np.int64)
         else:
-            y = np.asarray(labels)
-            if y.shape != (n,):
-                raise InputError(f"labels must have shape ({n},); got {y.shape}.")
-            y = np.array([check_int(v, "labels", "partial_fit", low=-1, high=k - 1)
-                          for v in y.tolist()], dtype=np.int64)
+            y = _check_label_values(labels, n)
+            _check_range(y, k)
         mask = _check_allowed(allowed, n, k, y)
         self._step(f, self._responsibilities(f, y, mask))
         self.soft_labels_ = make_soft_labels(
