@@ -59,11 +59,19 @@ def paired(values: list[float], base: list[float], lower_is_better: bool = False
     return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
 
 
+#: the column names of the metrics
+NAMES = {"acc": "pseudo-label acc.", "nll": "NLL", "top": "top-50% acc.",
+         "test": "student test acc.", "bal": "balanced acc.", "tail": "tail recall",
+         "pl_acc": "pseudo-label acc.", "tail_share": "tail share",
+         "client": "mean client acc.", "global_test": "global test acc.",
+         "used": "share used"}
+
+
 def table(results: dict[str, dict[str, list[float]]], metrics: list[str], baseline: str,
           lower: tuple[str, ...] = ()) -> str:
     headers = ["method"]
     for m in metrics:
-        headers += [f"{m} (mean ± std)", f"Δ {m} vs {baseline}"]
+        headers += [f"{NAMES[m]} (mean ± std)", f"Δ {NAMES[m]} vs {baseline}"]
     rows = []
     for name, vals in results.items():
         row = [name]
@@ -335,7 +343,7 @@ def run_fedtrain(seed: int, frac: float, store: dict, rounds: int = 40, warmup: 
                 updates.append(local[j])
             w = sum(s * u for s, u in zip(sizes, updates)) / sizes.sum()
         picked = np.concatenate(hits) if hits else np.array([])
-        collect(store, strategy, test=(np.argmax(x_te @ w, 1) == y_te).mean(),
+        collect(store, strategy, global_test=(np.argmax(x_te @ w, 1) == y_te).mean(),
                 pl_acc=picked.mean() if picked.size else np.nan,
                 used=picked.size / sum(unl.size for _, unl in clients))
 
@@ -366,12 +374,7 @@ def main() -> None:
             f"weights), on the test split. {time.perf_counter() - start:.0f} s.",
             "",
             table(store, ["acc", "nll", "top", "test"], "nearest prototype, soft (AGMM n_iter=0)",
-                  lower=("nll",))
-            .replace("| acc (mean", "| pseudo-label acc. (mean")
-            .replace("Δ acc ", "Δ pseudo-label acc. ").replace("| top (", "| top-50% acc. (")
-            .replace("Δ top ", "Δ top-50% acc. ").replace("| test (", "| student test acc. (")
-            .replace("Δ test ", "Δ student test acc. ").replace("| nll (", "| NLL (")
-            .replace("Δ nll ", "Δ NLL "),
+                  lower=("nll",)),
             "",
         ]
         a = store["AGMM tied (n_iter=20, lr=0.3)"]["acc"]
@@ -410,13 +413,7 @@ def main() -> None:
             parts += [
                 f"rho_U = {rho_u:g} ({'balanced' if rho_u == 1 else 'long-tailed'} pool):",
                 "",
-                table(store, ["bal", "tail", "pl_acc", "tail_share"], "confidence-only, top half")
-                .replace("| bal (", "| balanced acc. (").replace("Δ bal ", "Δ balanced acc. ")
-                .replace("| tail (", "| tail recall (").replace("Δ tail ", "Δ tail recall ")
-                .replace("| pl_acc (", "| pseudo-label acc. (")
-                .replace("Δ pl_acc ", "Δ pseudo-label acc. ")
-                .replace("| tail_share (", "| tail share (")
-                .replace("Δ tail_share ", "Δ tail share "),
+                table(store, ["bal", "tail", "pl_acc", "tail_share"], "confidence-only, top half"),
                 "",
             ]
             r = store["class-rebalanced, top half"]
@@ -468,11 +465,7 @@ def main() -> None:
             parts += [
                 f"{frac:.0%} of each client's images labelled; local model {how}:",
                 "",
-                table(store, ["acc", "client"], "global only")
-                .replace("| acc (", "| pseudo-label acc. (")
-                .replace("Δ acc ", "Δ pseudo-label acc. ")
-                .replace("| client (", "| mean client acc. (")
-                .replace("Δ client ", "Δ mean client acc. "),
+                table(store, ["acc", "client"], "global only"),
                 "",
             ]
             best = np.maximum(store["local only"]["acc"], store["global only"]["acc"])
@@ -521,21 +514,16 @@ def main() -> None:
             parts += [
                 f"{frac:.0%} of each client's images labelled:",
                 "",
-                table(store, ["test", "pl_acc", "used"], "global only")
-                .replace("| test (", "| global test acc. (")
-                .replace("Δ test ", "Δ global test acc. ")
-                .replace("| pl_acc (", "| pseudo-label acc. (")
-                .replace("Δ pl_acc ", "Δ pseudo-label acc. ")
-                .replace("| used (", "| share used (").replace("Δ used ", "Δ share used "),
+                table(store, ["global_test", "pl_acc", "used"], "global only"),
                 "",
             ]
-            fl = np.array(store["FedLabel, max probability"]["test"])
+            fl = np.array(store["FedLabel, max probability"]["global_test"])
             row = [frac]
             for other in ("local only", "global only", "supervised only"):
-                d = fl - np.array(store[other]["test"])
+                d = fl - np.array(store[other]["global_test"])
                 row += [float(d.mean()), int((d > 0).sum())]
             readings.append(tuple(row))
-            d = np.array(store[CONSISTENCY]["test"]) - fl
+            d = np.array(store[CONSISTENCY]["global_test"]) - fl
             cons_diffs.append((float(d.mean()), int((d > 0).sum())))
         cons = " / ".join(f"{d:+.3f} ({k}/{len(seeds)})" for d, k in cons_diffs)
         beats = [r[1] > 0 and r[3] > 0 for r in readings]
