@@ -29,6 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 from _common import emit, environment, markdown_table, parser  # noqa: E402
@@ -86,6 +87,14 @@ def table(results: dict[str, dict[str, list[float]]], metrics: list[str], baseli
             row.append("–" if skip else paired(v, base, m in lower))
         rows.append(row)
     return markdown_table(headers, rows)
+
+
+def over_seeds(run: Any, seeds: list[int], *args: Any) -> dict:
+    """``run(seed, *args, store)`` for every seed, into one store of per-seed metrics."""
+    store: dict = {}
+    for s in seeds:
+        run(s, *args, store)
+    return store
 
 
 def collect(store: dict, name: str, **metrics: float) -> None:
@@ -358,9 +367,8 @@ def main() -> None:
     seeds = list(range(args.seeds))
     parts = [HEADING, "", environment(), ""]
     if "agmm" in only:
-        start, store = time.perf_counter(), {}
-        for s in seeds:
-            run_agmm(s, store)
+        start = time.perf_counter()
+        store = over_seeds(run_agmm, seeds)
         parts += [
             "### AGMM: Gaussian-mixture soft pseudo-labels from 3 labels per class",
             "",
@@ -407,9 +415,7 @@ def main() -> None:
         ]
         readings = []
         for rho_u in (1.0, 10.0):
-            store = {}
-            for s in seeds:
-                run_rebalance(s, rho_u, store)
+            store = over_seeds(run_rebalance, seeds, rho_u)
             parts += [
                 f"rho_U = {rho_u:g} ({'balanced' if rho_u == 1 else 'long-tailed'} pool):",
                 "",
@@ -458,9 +464,7 @@ def main() -> None:
         ]
         readings = []
         for frac, adapt in ((0.05, True), (0.2, True), (0.05, False)):
-            store = {}
-            for s in seeds:
-                run_fedlabel(s, frac, adapt, store)
+            store = over_seeds(run_fedlabel, seeds, frac, adapt)
             how = "adapted from the global model" if adapt else "fitted on its own labels only"
             parts += [
                 f"{frac:.0%} of each client's images labelled; local model {how}:",
@@ -508,9 +512,7 @@ def main() -> None:
         ]
         readings, cons_diffs = [], []
         for frac in (0.05, 0.2):
-            store = {}
-            for s in seeds:
-                run_fedtrain(s, frac, store)
+            store = over_seeds(run_fedtrain, seeds, frac)
             parts += [
                 f"{frac:.0%} of each client's images labelled:",
                 "",
