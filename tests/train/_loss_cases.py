@@ -92,6 +92,14 @@ def _distill(n, dtype, scale, seed):
     return _logits(n, C, dtype, scale, g), _logits(n, C, dtype, scale, g), _labels(n, C, g)
 
 
+def _distill_pair(n, dtype, scale, seed):
+    """Student and teacher logits that agree on every other row (no target)."""
+    student, teacher, _ = _distill(n, dtype, scale, seed)
+    with torch.no_grad():
+        teacher[::2] = 2 * student[::2]  # same argmax, another distribution
+    return student, teacher
+
+
 def _uskd(n, dtype, scale, seed):
     g = _gen(seed)
     feats = torch.randn(n, D, generator=g, dtype=torch.float64).to(dtype).requires_grad_(True)
@@ -217,6 +225,7 @@ CASES: dict[str, Case] = {
                                 "eps": 1e-6}, _pairs, grad_args=(0, 1)),
     "soft-teacher-ce": Case({"bg_index": 0, "normalize": "paper"}, _soft_teacher),
     "best-of-heads": Case({"relax": 0.1}, _heads),
+    "agreement-consistency": Case({"divergence": "js"}, _distill_pair),
 }
 
 #: Inputs for a loss without an entry above, chosen by its declared call convention.

@@ -61,7 +61,7 @@ def test_new_loss_file_is_listed_without_importing_torch(package_with_brier):
     out = _run(package_with_brier, "-c", "import softlabels\n" + LISTING, str(package_with_brier))
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
-        "['best-of-heads', 'brier'] 23 "
+        "['best-of-heads', 'brier'] 24 "
         "Brier score: squared error between softmax and target probabilities",
         "target BrierLoss brier_loss softlabels.train.nn.losses.brier",
         "False",

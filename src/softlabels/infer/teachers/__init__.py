@@ -15,6 +15,11 @@ Adapting them
 Pseudo-label thresholds
     :class:`InstanceAdaptiveThreshold` (HIAST), :func:`class_balanced_thresholds` (CBST),
     :func:`threshold_pseudo_labels`, :func:`class_aware_correction` (COMIC).
+Pseudo-label sources
+    :class:`AdaptiveGaussianMixture` and :func:`agmm_soft_labels` (AGMM),
+    :func:`class_rebalanced_pseudo_labels` with :func:`rebalanced_quotas` and
+    :func:`longtail_counts` (Yang & Xu, NeurIPS 2020), :func:`select_local_or_global`
+    (FedLabel).
 Choosing what to query
     :func:`select` (uncertainty, random, Robust Active Distillation, Locle) with
     :func:`uncertainty_scores`, :func:`robust_sampling_distribution`,
@@ -35,11 +40,21 @@ from softlabels.infer.teachers.combine import (
     prior_weights,
     teacher_soft_labels,
 )
+from softlabels.infer.teachers.local_global import (
+    LocalGlobalChoice,
+    select_local_or_global,
+)
+from softlabels.infer.teachers.mixture import AdaptiveGaussianMixture, agmm_soft_labels
 from softlabels.infer.teachers.prototypes import (
     ConfidenceBands,
     PrototypeBank,
     confidence_bands,
     prototype_soft_labels,
+)
+from softlabels.infer.teachers.rebalance import (
+    class_rebalanced_pseudo_labels,
+    longtail_counts,
+    rebalanced_quotas,
 )
 from softlabels.infer.teachers.select import (
     MEASURES,
@@ -78,6 +93,13 @@ __all__ = [
     "class_balanced_thresholds",
     "threshold_pseudo_labels",
     "class_aware_correction",
+    "AdaptiveGaussianMixture",
+    "agmm_soft_labels",
+    "class_rebalanced_pseudo_labels",
+    "rebalanced_quotas",
+    "longtail_counts",
+    "LocalGlobalChoice",
+    "select_local_or_global",
     "select",
     "STRATEGIES",
     "MEASURES",
