@@ -96,8 +96,8 @@ def soft_entropy_loss(
     Examples
     --------
     >>> import torch
-    >>> z = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    >>> soft_entropy_loss(z, num_old=2).abs().item() < 1e-6   # p̄ uniform
+    >>> z = torch.eye(4)                      # p̄ uniform, and as much mass old as new
+    >>> soft_entropy_loss(z, num_old=2).abs().item() < 1e-6
     True
     >>> old_only = torch.tensor([[5.0, 5.0, -5.0], [5.0, 5.0, -5.0]])
     >>> soft_entropy_loss(old_only, num_old=2, old_new_weight=1.0).round(decimals=4)
