@@ -245,7 +245,8 @@ def mapping_check(seed: int, base: nn.Module, data: GCDData, budget: int) -> tup
     heads = probs.argmax(1)
     rows = np.concatenate([np.flatnonzero(data.labelled), pick])
     mapping = hungarian_label_map(heads[rows], data.y[rows], n_heads=N_CLASSES)
-    return float((data.y[pick] == heads[pick]).mean()), float((mapping[data.y[pick]] == heads[pick]).mean())
+    raw = float((data.y[pick] == heads[pick]).mean())
+    return raw, float((mapping[data.y[pick]] == heads[pick]).mean())
 
 
 # --------------------------------------------------------------------------- reporting

@@ -57,7 +57,7 @@ def test_hand_computed(budget, round_index, want):
 def test_matches_naive_official_query():
     rng = np.random.default_rng(0)
     for trial in range(30):
-        c, k_old = int(rng.integers(3, 8)), 0
+        c = int(rng.integers(3, 8))
         k_old = int(rng.integers(1, c))
         z = rng.normal(size=(60, c)) * 2
         z[:, k_old:] += 0.5  # enough novel-predicted rows
@@ -88,11 +88,12 @@ def test_too_few_novel_predictions_top_up_with_a_warning():
 def test_errors_name_the_problem():
     with pytest.raises(InvalidParameterError, match="strategy='active-gcd' needs num_old"):
         select(P, 2, strategy="active-gcd")
-    with pytest.raises(InvalidParameterError, match="'num_old' parameter of select_novel must be < the 5"):
+    msg = "'{}' parameter of select_novel must be {}"
+    with pytest.raises(InvalidParameterError, match=msg.format("num_old", "< the 5")):
         select_novel(P, 2, num_old=5)
-    with pytest.raises(InvalidParameterError, match="'num_old' parameter of select_novel must be >= 1"):
+    with pytest.raises(InvalidParameterError, match=msg.format("num_old", ">= 1")):
         select_novel(P, 2, num_old=0)
-    with pytest.raises(InvalidParameterError, match="'budget' parameter of select_novel must be <= the 8"):
+    with pytest.raises(InvalidParameterError, match=msg.format("budget", "<= the 8")):
         select_novel(P, 9, num_old=2)
     with pytest.raises(InvalidParameterError, match="'round_index' parameter"):
         select_novel(P, 2, num_old=2, round_index=-1)
