@@ -311,6 +311,18 @@ def _check_candidates(candidates: Any, n: int) -> np.ndarray:
     return c
 
 
+def _pool_and_budget(candidates: Any, budget: Any, n: int, owner: str) -> tuple[np.ndarray, int]:
+    """The candidate rows and the budget, checked to fit in them."""
+    cand = _check_candidates(candidates, n)
+    b = check_int(budget, "budget", owner, low=0)
+    if b > cand.size:
+        raise InvalidParameterError(
+            f"The 'budget' parameter of {owner} must be <= the {cand.size} candidate items; "
+            f"got {b}."
+        )
+    return cand, b
+
+
 def select(
     probs: Any,
     budget: int,
@@ -384,13 +396,7 @@ def select(
     strategy = check_option(strategy, "strategy", owner, STRATEGIES)
     measure = check_option(measure, "measure", owner, MEASURES)
     p = _probs(probs, inputs, owner)
-    cand = _check_candidates(candidates, p.shape[0])
-    b = check_int(budget, "budget", owner, low=0)
-    if b > cand.size:
-        raise InvalidParameterError(
-            f"The 'budget' parameter of {owner} must be <= the {cand.size} candidate items; "
-            f"got {b}."
-        )
+    cand, b = _pool_and_budget(candidates, budget, p.shape[0], owner)
     if strategy == "locle":
         if adjacency is None:
             raise InvalidParameterError("strategy='locle' needs the item graph: pass adjacency.")
@@ -503,15 +509,8 @@ def select_novel(
         )
     r = check_int(round_index, "round_index", owner, low=0)
     a = check_int(adaptive_round, "adaptive_round", owner, low=0)
-    cand = _check_candidates(candidates, p.shape[0])
-    b = check_int(budget, "budget", owner, low=0)
-    if b > cand.size:
-        raise InvalidParameterError(
-            f"The 'budget' parameter of {owner} must be <= the {cand.size} candidate items; "
-            f"got {b}."
-        )
-    top2 = -np.partition(-p[cand], 1, axis=1)[:, :2]
-    margin = top2[:, 0] - top2[:, 1]
+    cand, b = _pool_and_budget(candidates, budget, p.shape[0], owner)
+    margin = 1.0 - _scores(p[cand], "margin")  # p_(1) - p_(2)
     order = np.argsort(margin if r >= a else -margin, kind="stable")
     ranked = cand[order]
     pred = p[ranked].argmax(axis=1)
