@@ -20,6 +20,7 @@ SECTIONS = [
     "conformal.md",
     "agreement.md",
     "train.md",
+    "evidence_gcd.md",
     "infer_rules.md",
     "rules_suite.md",
     "infer_teachers.md",

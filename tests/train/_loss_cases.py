@@ -151,6 +151,10 @@ def _soft_teacher(n, dtype, scale, seed):
     return _logits(n, C, dtype, scale, g), _labels(n, C, g), torch.rand(n, generator=g).to(dtype)
 
 
+def _logits_only(n, dtype, scale, seed):
+    return (_logits(n, C, dtype, scale, _gen(seed)),)
+
+
 def _heads(n, dtype, scale, seed):
     g = _gen(seed)
     z = torch.randn(n, HEADS, C, generator=g, dtype=torch.float64)
@@ -226,6 +230,8 @@ CASES: dict[str, Case] = {
     "soft-teacher-ce": Case({"bg_index": 0, "normalize": "paper"}, _soft_teacher),
     "best-of-heads": Case({"relax": 0.1}, _heads),
     "agreement-consistency": Case({"divergence": "js"}, _distill_pair),
+    "soft-entropy": Case({"num_old": 2, "old_new_weight": 1.5, "old_weight": 0.5,
+                          "new_weight": 2.0, "temperature": 0.5}, _logits_only),
 }
 
 #: Inputs for a loss without an entry above, chosen by its declared call convention.

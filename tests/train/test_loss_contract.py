@@ -24,7 +24,7 @@ DOCUMENTED = [
     "soft-cross-entropy", "kd", "dkd", "nkd", "uskd", "elr", "scl-nl", "scl-exp", "ure-ga",
     "forward-correction", "pc", "dllp", "pu-mlc", "multi-focal", "z-loss", "squared-hinge",
     "normalized-softmax", "decoupled-softmax", "soft-top-k", "thurstone-fidelity",
-    "soft-teacher-ce", "best-of-heads", "agreement-consistency",
+    "soft-teacher-ce", "best-of-heads", "agreement-consistency", "soft-entropy",
 ]
 
 

@@ -1,5 +1,6 @@
 """Audit labels and models: label errors, annotators and agreement, calibration,
-conformal prediction sets and out-of-distribution scores (names imported on first use).
+conformal prediction sets, out-of-distribution scores and category-discovery accuracy (names
+imported on first use).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ _EXPORTS = {
     "energy_score": "softlabels.audit.ood",
     "label_sharpness": "softlabels.audit.ood",
     "LabelSharpness": "softlabels.audit.ood",
+    # category discovery (discovery.py)
+    "hungarian_label_map": "softlabels.audit.discovery",
+    "cluster_accuracy": "softlabels.audit.discovery",
+    "ClusterAccuracy": "softlabels.audit.discovery",
+    "novelty_metrics": "softlabels.audit.discovery",
+    "NoveltyMetrics": "softlabels.audit.discovery",
 }
 
 __all__ = list(_EXPORTS)

@@ -21,9 +21,9 @@ Pseudo-label sources
     :func:`longtail_counts` (Yang & Xu, NeurIPS 2020), :func:`select_local_or_global`
     (FedLabel).
 Choosing what to query
-    :func:`select` (uncertainty, random, Robust Active Distillation, Locle) with
+    :func:`select` (uncertainty, random, Robust Active Distillation, Locle, Active GCD) with
     :func:`uncertainty_scores`, :func:`robust_sampling_distribution`,
-    :func:`label_disharmonicity` and :func:`split_confident_critical`.
+    :func:`label_disharmonicity`, :func:`split_confident_critical` and :func:`select_novel`.
 
 >>> from softlabels.infer.teachers import teacher_soft_labels
 >>> teacher_soft_labels([[[0.9, 0.1]], [[0.5, 0.5]]], inputs="probs").probs.tolist()
@@ -64,6 +64,7 @@ from softlabels.infer.teachers.select import (
     label_disharmonicity,
     robust_sampling_distribution,
     select,
+    select_novel,
     split_confident_critical,
     uncertainty_scores,
 )
@@ -109,4 +110,5 @@ __all__ = [
     "label_disharmonicity",
     "ConfidentCritical",
     "split_confident_critical",
+    "select_novel",
 ]

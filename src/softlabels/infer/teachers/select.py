@@ -10,7 +10,10 @@
   so that a teacher who is wrong on the most informative items costs little;
 * ``"locle"``: Locle's critical items (Zhang et al., SIGIR 2025), those both most
   disharmonious with their graph neighbours and most uncertain
-  (:func:`split_confident_critical`).
+  (:func:`split_confident_critical`);
+* ``"active-gcd"``: Active GCD's adaptive novel sampling (Ma et al., CVPR 2024) for category
+  discovery, items predicted in the new-class heads, spread over them, confident first and
+  uncertain in later rounds (:func:`select_novel`).
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ __all__ = [
     "label_disharmonicity",
     "ConfidentCritical",
     "split_confident_critical",
+    "select_novel",
 ]
 
-Strategy = Literal["uncertainty", "random", "robust-active-distillation", "locle"]
+Strategy = Literal["uncertainty", "random", "robust-active-distillation", "locle", "active-gcd"]
 Measure = Literal["entropy", "margin", "least-confidence"]
-STRATEGIES = ("uncertainty", "random", "robust-active-distillation", "locle")
+STRATEGIES = ("uncertainty", "random", "robust-active-distillation", "locle", "active-gcd")
 MEASURES = ("entropy", "margin", "least-confidence")
 
 #: Gains are clipped to ``[MIN_GAIN, 1]`` so that ``1 / g`` stays finite.
@@ -307,6 +311,18 @@ def _check_candidates(candidates: Any, n: int) -> np.ndarray:
     return c
 
 
+def _pool_and_budget(candidates: Any, budget: Any, n: int, owner: str) -> tuple[np.ndarray, int]:
+    """The candidate rows and the budget, checked to fit in them."""
+    cand = _check_candidates(candidates, n)
+    b = check_int(budget, "budget", owner, low=0)
+    if b > cand.size:
+        raise InvalidParameterError(
+            f"The 'budget' parameter of {owner} must be <= the {cand.size} candidate items; "
+            f"got {b}."
+        )
+    return cand, b
+
+
 def select(
     probs: Any,
     budget: int,
@@ -317,6 +333,9 @@ def select(
     n_wrong: int | None = None,
     teacher_error_rate: float | None = None,
     adjacency: Any = None,
+    num_old: int | None = None,
+    round_index: int = 0,
+    adaptive_round: int = 2,
     inputs: Inputs = "probs",
     random_state: Any = None,
 ) -> np.ndarray:
@@ -338,7 +357,8 @@ def select(
           (successive sampling, i.e. Gumbel top-``budget``); the support is at least
           ``budget`` items. Needs ``n_wrong`` or ``teacher_error_rate``;
         * ``"locle"``: the critical items of :func:`split_confident_critical`. Needs
-          ``adjacency``.
+          ``adjacency``;
+        * ``"active-gcd"``: :func:`select_novel` (category discovery). Needs ``num_old``.
     measure : {"margin", "entropy", "least-confidence"}, default "margin"
         Uncertainty measure of ``"uncertainty"`` and gain of ``"robust-active-distillation"``.
     candidates : array-like of row indices or boolean mask, optional
@@ -350,6 +370,9 @@ def select(
         error rate measured on labelled items.
     adjacency : array or sparse matrix (n_items, n_items), optional
         The item graph, for ``"locle"``.
+    num_old, round_index, adaptive_round : int
+        For ``"active-gcd"``: the number of known classes (the first columns), the current
+        query round and the first round that queries uncertain items (see :func:`select_novel`).
     inputs : {"probs", "logits"}, default "probs"
     random_state : None, int or Generator
         For ``"random"`` and ``"robust-active-distillation"``.
@@ -373,19 +396,21 @@ def select(
     strategy = check_option(strategy, "strategy", owner, STRATEGIES)
     measure = check_option(measure, "measure", owner, MEASURES)
     p = _probs(probs, inputs, owner)
-    cand = _check_candidates(candidates, p.shape[0])
-    b = check_int(budget, "budget", owner, low=0)
-    if b > cand.size:
-        raise InvalidParameterError(
-            f"The 'budget' parameter of {owner} must be <= the {cand.size} candidate items; "
-            f"got {b}."
-        )
+    cand, b = _pool_and_budget(candidates, budget, p.shape[0], owner)
     if strategy == "locle":
         if adjacency is None:
             raise InvalidParameterError("strategy='locle' needs the item graph: pass adjacency.")
         return split_confident_critical(
             p, adjacency, n_confident=0, n_critical=b, candidates=cand
         ).critical
+    if strategy == "active-gcd":
+        if num_old is None:
+            raise InvalidParameterError(
+                "strategy='active-gcd' needs num_old, the number of known classes (the first "
+                "columns of probs)."
+            )
+        return select_novel(p, b, num_old=num_old, round_index=round_index,
+                            adaptive_round=adaptive_round, candidates=cand)
     if strategy == "uncertainty":
         s = _scores(p[cand], measure)
         return cand[np.argsort(-s, kind="stable")[:b]]
@@ -413,3 +438,96 @@ def _n_wrong(n_wrong: Any, rate: Any, n: int) -> int:
         return check_int(n_wrong, "n_wrong", owner, low=0)
     r = check_float(rate, "teacher_error_rate", owner, low=0.0, high=1.0)
     return int(round(r * n))
+
+
+def select_novel(
+    probs: Any,
+    budget: int,
+    *,
+    num_old: int,
+    round_index: int = 0,
+    adaptive_round: int = 2,
+    candidates: Any = None,
+    inputs: Inputs = "probs",
+) -> np.ndarray:
+    """Active GCD's adaptive novel sampling (Ma et al., CVPR 2024, "Active Generalized
+    Category Discovery"; ``NovelMarginSamplingAdaptive`` in the official code).
+
+    For category discovery: the model has ``num_old`` heads for the known classes (the first
+    columns of ``probs``) and the rest for new classes, whose indices are arbitrary clusters.
+    The selection weighs three things:
+
+    * *novelty*: only items whose prediction ``argmax p`` is a new-class head are candidates
+      (labels of new classes are what the labelled set lacks);
+    * *diversity*: ``budget // C_new`` items from each predicted new cluster, then the rest of
+      the budget from the remaining novel-predicted items;
+    * *informativeness, adaptive*: items are taken in order of the margin
+      ``p_(1) - p_(2)``, the most confident first in rounds ``< adaptive_round`` (clean anchors
+      for clusters that are still forming), the least confident first from then on.
+
+    If fewer than ``budget`` candidates are predicted new, the rest of the budget comes from
+    the other candidates in the same margin order, with a warning (the official code stops).
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_items, n_classes)
+        The current model's predictions, known classes first.
+    budget : int
+        How many items to choose.
+    num_old : int
+        The number of known classes, ``1 <= num_old < n_classes``.
+    round_index : int, default 0
+        The current query round (0-based).
+    adaptive_round : int, default 2
+        The first round that takes uncertain items first (the official default).
+    candidates : array-like of row indices or boolean mask, optional
+        The unlabelled pool; default every row.
+    inputs : {"probs", "logits"}, default "probs"
+
+    Returns
+    -------
+    ndarray of int64, shape (budget,)
+        Row indices into ``probs``, cluster by cluster (new heads in order), then the top-up.
+
+    Examples
+    --------
+    >>> p = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.1, 0.5, 0.4],
+    ...      [0.1, 0.2, 0.7], [0.2, 0.35, 0.45]]
+    >>> select_novel(p, 2, num_old=1).tolist()                 # confident: one per cluster
+    [1, 3]
+    >>> select_novel(p, 2, num_old=1, round_index=2).tolist()  # uncertain
+    [2, 4]
+    """
+    owner = "select_novel"
+    p = _probs(probs, inputs, owner)
+    c = p.shape[1]
+    k_old = check_int(num_old, "num_old", owner, low=1)
+    if k_old >= c:
+        raise InvalidParameterError(
+            f"The 'num_old' parameter of {owner} must be < the {c} columns of probs (the new "
+            f"classes are the columns after the first num_old); got {k_old}."
+        )
+    r = check_int(round_index, "round_index", owner, low=0)
+    a = check_int(adaptive_round, "adaptive_round", owner, low=0)
+    cand, b = _pool_and_budget(candidates, budget, p.shape[0], owner)
+    margin = 1.0 - _scores(p[cand], "margin")  # p_(1) - p_(2)
+    order = np.argsort(margin if r >= a else -margin, kind="stable")
+    ranked = cand[order]
+    pred = p[ranked].argmax(axis=1)
+    per_cluster = b // (c - k_old)
+    chosen = [ranked[pred == k][:per_cluster] for k in range(k_old, c)]
+    picked = np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
+    novel = ranked[pred >= k_old]
+    rest = novel[~np.isin(novel, picked)]
+    picked = np.concatenate([picked, rest[: b - picked.size]])
+    if picked.size < b:
+        warnings.warn(
+            f"{owner}: only {picked.size} of the {cand.size} candidates are predicted in a new "
+            f"class; the other {b - picked.size} queries are the remaining candidates in the "
+            "same margin order.",
+            UserWarning,
+            stacklevel=2,
+        )
+        others = ranked[~np.isin(ranked, picked)]
+        picked = np.concatenate([picked, others[: b - picked.size]])
+    return picked.astype(np.int64)

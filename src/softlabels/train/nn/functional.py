@@ -19,6 +19,7 @@ from softlabels.train.nn._classification import (
     squared_hinge_loss,
     z_loss,
 )
+from softlabels.train.nn._discovery import soft_entropy_loss
 from softlabels.train.nn._distill import dkd_loss, kd_loss, nkd_loss, uskd_loss
 from softlabels.train.nn._ranking import (
     decoupled_softmax_loss,
@@ -61,6 +62,7 @@ __all__ = [
     "scl_exp_loss",
     "scl_nl_loss",
     "soft_cross_entropy",
+    "soft_entropy_loss",
     "soft_teacher_ce_loss",
     "soft_top_k",
     "soft_top_k_loss",
