@@ -126,6 +126,22 @@ def _distributions(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, An
     return frame, {}
 
 
+def _comparisons(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    strength = rng.normal(size=N)
+    a = np.tile(np.arange(N), 6)
+    b = (a + rng.integers(1, N, a.size)) % N
+    won = rng.random(a.size) < 1.0 / (1.0 + np.exp(strength[b] - strength[a]))
+    ids = np.array([f"i{i}" for i in range(N)])
+    return pd.DataFrame({"left": ids[a], "right": ids[b],
+                         "winner": np.where(won, ids[a], ids[b])}), {}
+
+
+def _shuffle_rows(frame: pd.DataFrame, keywords: dict[str, Any], order: np.ndarray):
+    """Every row moved (the table has more rows than items; ``order`` seeds the shuffle)."""
+    moved = np.random.default_rng(int(order[0])).permutation(len(frame))
+    return frame.iloc[moved].reset_index(drop=True), keywords
+
+
 def _frame_rows(frame: pd.DataFrame, keywords: dict[str, Any], order: np.ndarray):
     return frame.iloc[order].reset_index(drop=True), keywords
 
@@ -181,6 +197,7 @@ INPUTS: dict[str, Input] = {
     "positive-unlabeled": Input(_positive_unlabeled, _rows, params={"prior": 0.5}),
     "ratings": Input(_ratings, _permute_items, by_id=True),
     "rating-distributions": Input(_distributions, _frame_rows),
+    "pairwise-comparisons": Input(_comparisons, _shuffle_rows, by_id=True, params={"l2": 0.1}),
     "bag-proportions": Input(_only("X")(_bag_proportions), _bag_rows),
     "bag-scores": Input(_only("X")(_bag_scores), _bag_rows),
 }

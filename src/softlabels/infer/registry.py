@@ -42,6 +42,7 @@ EVIDENCE = (
     "answers",
     "ratings",
     "rating-distributions",
+    "pairwise-comparisons",
     "label-matrix",
     "teacher-outputs",
     "features",
