@@ -169,6 +169,14 @@ def _bag_scores(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
     return as_bag_scores(bag_ids, scores), {"X": _bag_features(rng, truth)}
 
 
+def _set_labels(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    from softlabels.infer.bags import as_set_labels
+
+    labels = np.arange(N // 4) % K
+    set_ids = np.arange(N) // 4
+    return as_set_labels(set_ids, labels), {"X": _bag_features(rng, labels[set_ids])}
+
+
 def _bag_rows(bags: Any, keywords: dict[str, Any], order: np.ndarray):
     return bags.take(order), {k: _take(v, order) for k, v in keywords.items()}
 
@@ -200,6 +208,7 @@ INPUTS: dict[str, Input] = {
     "pairwise-comparisons": Input(_comparisons, _shuffle_rows, by_id=True, params={"l2": 0.1}),
     "bag-proportions": Input(_only("X")(_bag_proportions), _bag_rows),
     "bag-scores": Input(_only("X")(_bag_scores), _bag_rows),
+    "set-labels": Input(_set_labels, _bag_rows, params={"max_iter": 30}),
 }
 
 #: sources whose input differs from their kind's maker

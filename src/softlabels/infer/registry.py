@@ -48,6 +48,7 @@ EVIDENCE = (
     "features",
     "bag-proportions",
     "bag-scores",
+    "set-labels",
     "candidate-sets",
     "complementary-labels",
     "positive-unlabeled",
