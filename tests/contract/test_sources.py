@@ -94,6 +94,12 @@ def _one_teacher(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
     return rng.normal(size=(N, K)), {}
 
 
+def _teacher_labels(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+    codes = rng.integers(-1, K, (N, 4))
+    codes[:, 0] = np.arange(N) % K
+    return codes, {}
+
+
 def _features(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
     labels = np.arange(N) % K
     return rng.normal(size=(N, 4)) + labels[:, None], {"labels": labels}
@@ -199,6 +205,7 @@ INPUTS: dict[str, Input] = {
     "answers": Input(_answers(K), _permute_items, by_id=True),
     "label-matrix": Input(_votes, _rows),
     "teacher-outputs": Input(_teachers, _rows, params={"inputs": "logits"}),
+    "teacher-labels": Input(_teacher_labels, _rows, params={"n_classes": K}),
     "features": Input(_features, _rows),
     "candidate-sets": Input(_candidates, _rows),
     "complementary-labels": Input(_complementary, _rows, params={"n_classes": K}),

@@ -45,6 +45,7 @@ EVIDENCE = (
     "pairwise-comparisons",
     "label-matrix",
     "teacher-outputs",
+    "teacher-labels",
     "features",
     "bag-proportions",
     "bag-scores",
