@@ -19,40 +19,26 @@ Run: python benchmarks/evidence_supervision.py [--output benchmarks/_out/evidenc
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import emit, environment, fmt_seconds, markdown_table, parser
+from _common import (
+    emit,
+    environment,
+    fmt_seconds,
+    markdown_table,
+    mean_std,
+    paired,
+    parser,
+    repeat,
+)
 from scipy.special import expit
 from scipy.stats import beta as beta_dist
 from scipy.stats import norm
 from scipy.stats import spearmanr
 
 from softlabels.infer.ratings import bradley_terry, pairwise_std_errors, thurstone, win_matrix
-
-
-def mean_std(values: list[float], digits: int = 3) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
-def paired(values: list[float], base: list[float], lower_is_better: bool = False) -> str:
-    """Mean ± std of the per-seed difference to the baseline, and in how many seeds it is
-    better."""
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
-def repeat(fn: Callable[[int], dict[str, Any]], seeds: list[int]) -> tuple[dict[str, list], float]:
-    start = time.perf_counter()
-    results: dict[str, list] = {}
-    for seed in seeds:
-        for key, value in fn(seed).items():
-            results.setdefault(key, []).append(value)
-    return results, time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- 1. pairwise

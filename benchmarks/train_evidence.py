@@ -20,8 +20,6 @@ Run: python benchmarks/train_evidence.py [--output benchmarks/_out/train.md] [--
 
 from __future__ import annotations
 
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +27,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import emit, environment, fmt_seconds, markdown_table, parser
+from _common import (
+    emit,
+    environment,
+    fmt_seconds,
+    markdown_table,
+    mean_std,
+    paired,
+    parser,
+    repeat,
+)
 from torch import nn
 
 import softlabels
@@ -283,33 +290,6 @@ def run_crowd(seed: int, n_workers: int = 30, per_item: int = 3, C: float = 1.0
 
 
 # --------------------------------------------------------------------------- reporting
-def repeat(fn: Callable[[int], dict[str, Any]], seeds: list[int]) -> tuple[dict[str, list], float]:
-    start = time.perf_counter()
-    results: dict[str, list] = {}
-    for seed in seeds:
-        for key, value in fn(seed).items():
-            results.setdefault(key, []).append(value)
-        print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    return results, time.perf_counter() - start
-
-
-def mean_std(values: list[float], digits: int = 3) -> str:
-    if all(np.isnan(values)):
-        return "–"
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
-def paired(values: list[float], base: list[float] | None, lower_is_better: bool = False) -> str:
-    """Mean ± std of the per-seed difference to the baseline, and in how many seeds it is
-    better."""
-    if base is None:
-        return "–"
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
 def table(results: dict[str, list], metric: str, baseline: str | None) -> str:
     base = results.get(baseline) if baseline else None
     rows = [[name, mean_std(vals), f"{min(vals):.3f} – {max(vals):.3f}",

@@ -95,21 +95,23 @@ class BagProportions(_Bags):
 
 
 
-def _split_table(table: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Bag ids, values (1-D or 2-D float) and column names (DataFrame only) of a table."""
-    columns = None
+def _keyed(table: Any) -> tuple[np.ndarray | None, Any, np.ndarray | None]:
+    """Bag ids (None for a plain array), raw values and column names (DataFrame only)."""
     if isinstance(table, pd.DataFrame):
-        ids, values, columns = table.index.to_numpy(), table.to_numpy(), table.columns.to_numpy()
-    elif isinstance(table, pd.Series):
-        ids, values = table.index.to_numpy(), table.to_numpy()
-    elif isinstance(table, Mapping):
+        return table.index.to_numpy(), table.to_numpy(), table.columns.to_numpy()
+    if isinstance(table, pd.Series):
+        return table.index.to_numpy(), table.to_numpy(), None
+    if isinstance(table, Mapping):
         ids = np.empty(len(table), dtype=object)
         for i, key in enumerate(table):  # one per bag; tuples stay whole
             ids[i] = key
-        values = list(table.values())
-    else:
-        values = table
-        ids = None
+        return ids, list(table.values()), None
+    return None, table, None
+
+
+def _split_table(table: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Bag ids, values (1-D or 2-D float) and column names (DataFrame only) of a table."""
+    ids, values, columns = _keyed(table)
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -159,19 +161,26 @@ def _bag_codes(bag_ids: Any, table_ids: np.ndarray, name: str,
     return codes.astype(np.int64)
 
 
-def _bag_table(bag_ids: Any, table: Any, name: str, n_items: int | None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Codes, bag ids, sizes, values and columns; every bag must have an item and
-    finite values."""
-    ids, values, columns = _split_table(table, name)
+def _members(bag_ids: Any, ids: np.ndarray, name: str, n_items: int | None, kind: str = "bag"
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and sizes of the bags; a bag without items is an error."""
     codes = _bag_codes(bag_ids, ids, name, n_items)
     sizes = np.bincount(codes, minlength=ids.shape[0])
     empty = np.flatnonzero(sizes == 0)
     if empty.size:
         raise InputError(
-            f"{name}: bag {show(ids[empty[0]])} has no items in bag_ids "
-            f"({empty.size} empty bags); drop it or assign items to it."
+            f"{name}: {kind} {show(ids[empty[0]])} has no items in {kind}_ids "
+            f"({empty.size} empty {kind}s); drop it or assign items to it."
         )
+    return codes, sizes
+
+
+def _bag_table(bag_ids: Any, table: Any, name: str, n_items: int | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Codes, bag ids, sizes, values and columns; every bag must have an item and
+    finite values."""
+    ids, values, columns = _split_table(table, name)
+    codes, sizes = _members(bag_ids, ids, name, n_items)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
@@ -366,13 +375,12 @@ def as_bag_scores(bag_ids: Any, scores: Any, *, n_items: int | None = None) -> B
 
 @dataclass(frozen=True)
 class SetLabels(_Bags):
-    """Validated set-level labels (see :func:`as_set_labels`).
+    """Validated set-level labels (see :func:`as_set_labels`): ``codes``, ``bag_ids`` and
+    ``sizes`` hold each item's set, the set ids and the items per set, as in
+    :class:`BagProportions`.
 
     Attributes
     ----------
-    codes, bag_ids, sizes
-        As in :class:`BagProportions`: the row of each item's set, the set ids and the
-        number of items per set.
     labels : ndarray of shape (n_sets,)
         The class of each set as a code ``0 .. n_classes - 1``.
     classes : ndarray of shape (n_classes,)
@@ -413,31 +421,18 @@ def as_set_labels(set_ids: Any, labels: Any, *, n_items: int | None = None) -> S
     >>> s.codes.tolist(), s.sizes.tolist(), s.labels.tolist(), s.classes.tolist()
     ([0, 1, 0], [2, 1], [0, 1], ['cat', 'dog'])
     """
-    if isinstance(labels, pd.Series):
-        ids, values = labels.index.to_numpy(), labels.to_numpy()
-    elif isinstance(labels, Mapping):
-        ids = np.empty(len(labels), dtype=object)
-        for i, key in enumerate(labels):
-            ids[i] = key
-        values = np.asarray(list(labels.values()))
-    else:
-        values = np.asarray(labels)
-        ids = np.arange(values.shape[0]) if values.ndim == 1 else None
+    ids, values, _ = _keyed(labels)
+    values = np.asarray(values)
     if values.ndim != 1 or values.shape[0] == 0:
         raise InputError(
             f"set_labels must hold one class per set; got shape {np.shape(values)}."
         )
+    if ids is None:
+        ids = np.arange(values.shape[0])
     missing = np.flatnonzero(pd.isna(values))
     if missing.size:
         raise InputError(f"set_labels: set {show(ids[missing[0]])} has no label.")
-    codes = _bag_codes(set_ids, ids, "set_labels", n_items)
-    sizes = np.bincount(codes, minlength=ids.shape[0])
-    empty = np.flatnonzero(sizes == 0)
-    if empty.size:
-        raise InputError(
-            f"set_labels: set {show(ids[empty[0]])} has no items in set_ids "
-            f"({empty.size} empty sets); drop it or assign items to it."
-        )
+    codes, sizes = _members(set_ids, ids, "set_labels", n_items, kind="set")
     classes, label_codes = np.unique(values, return_inverse=True)
     if classes.shape[0] < 2:
         raise InputError(

@@ -90,7 +90,9 @@ def win_matrix(left: Any, right: Any, outcome: Any, *, n_items: int | None = Non
 def _check_w(W: Any, owner: str) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 2:
-        raise InputError(f"{owner}: W must be a square win matrix of >= 2 items; got shape {W.shape}.")
+        raise InputError(
+            f"{owner}: W must be a square win matrix of >= 2 items; got shape {W.shape}."
+        )
     if not np.isfinite(W).all() or (W < 0).any():
         raise InputError(f"{owner}: W must hold finite win counts >= 0.")
     if np.diag(W).any():

@@ -339,7 +339,8 @@ class TeacherLabels(BaseInferrer):
     """
 
     name: ClassVar[str] = "teacher-labels"
-    summary: ClassVar[str] = "soft labels from label-only teachers: vote shares with smoothing (TAIL)"
+    summary: ClassVar[str] = (
+        "soft labels from label-only teachers: vote shares with smoothing (TAIL)")
     evidence: ClassVar[str] = "teacher-labels"
     _parameter_constraints = {
         "n_classes": none_or(integer(low=2)),
