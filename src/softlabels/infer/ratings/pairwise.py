@@ -424,7 +424,7 @@ _MODEL_DOC = """
 
     Parameters
     ----------
-    l2 : float, default=0
+{extra}    l2 : float, default=0
         Strength of a Gaussian prior ``N(0, 1 / l2)`` on the scores (MAP). With 0 the
         maximum-likelihood scores, which exist only when every item has both won and lost
         within one strongly connected comparison graph (else a clear error).
@@ -446,6 +446,11 @@ _MODEL_DOC = """
         P(score <= threshold), P(score > threshold) per item; support: comparisons.
     n_iter_ : int
     converged_ : bool
+
+    Notes
+    -----
+    The fit is dense: a ``(n_items, n_items)`` win matrix and Newton steps that cost
+    ``O(n_items^3)``, for up to a few thousand items.
 """
 
 
@@ -456,12 +461,11 @@ class BradleyTerry(_PairwiseModel):
     :func:`bradley_terry`; the standard errors come from the Fisher information. LEGIT
     (Seth et al., "Learning the Legibility of Visual Text Perturbations", EACL 2023)
     trains its legibility scorer with this model on the score difference.
-
-    method : {"newton", "mm"}, default="newton"
-        See :func:`bradley_terry` (``"mm"`` needs ``l2 = 0``).
     """
 
-    __doc__ = (__doc__ or "") + _MODEL_DOC
+    __doc__ = (__doc__ or "").rstrip() + _MODEL_DOC.format(extra=(
+        '    method : {"newton", "mm"}, default="newton"\n'
+        '        See :func:`bradley_terry` (``"mm"`` needs ``l2 = 0``).\n'))
     name: ClassVar[str] = "bradley-terry"
     summary: ClassVar[str] = "per-item scores from pairwise judgements (Bradley-Terry)"
     _link: ClassVar[str] = "logistic"
@@ -488,7 +492,7 @@ class Thurstone(_PairwiseModel):
     judgment", 1927), fitted with :func:`thurstone`; otherwise as :class:`BradleyTerry`.
     """
 
-    __doc__ = (__doc__ or "") + _MODEL_DOC
+    __doc__ = (__doc__ or "").rstrip() + _MODEL_DOC.format(extra="")
     name: ClassVar[str] = "thurstone"
     summary: ClassVar[str] = "per-item scores from pairwise judgements (Thurstone Case V)"
     _link: ClassVar[str] = "probit"
