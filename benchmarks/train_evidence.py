@@ -27,7 +27,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import emit, environment, fmt_seconds, markdown_table, mean_std, parser, repeat
+from _common import (
+    emit,
+    environment,
+    fmt_seconds,
+    markdown_table,
+    mean_std,
+    paired,
+    parser,
+    repeat,
+)
 from torch import nn
 
 import softlabels
@@ -281,16 +290,6 @@ def run_crowd(seed: int, n_workers: int = 30, per_item: int = 3, C: float = 1.0
 
 
 # --------------------------------------------------------------------------- reporting
-def paired(values: list[float], base: list[float] | None, lower_is_better: bool = False) -> str:
-    """Mean ± std of the per-seed difference to the baseline, and in how many seeds it is
-    better."""
-    if base is None:
-        return "–"
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
 def table(results: dict[str, list], metric: str, baseline: str | None) -> str:
     base = results.get(baseline) if baseline else None
     rows = [[name, mean_std(vals), f"{min(vals):.3f} – {max(vals):.3f}",

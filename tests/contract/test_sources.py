@@ -94,6 +94,12 @@ def _one_teacher(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
     return rng.normal(size=(N, K)), {}
 
 
+def _teacher_labels(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+    codes = rng.integers(-1, K, (N, 4))
+    codes[:, 0] = np.arange(N) % K
+    return codes, {}
+
+
 def _features(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
     labels = np.arange(N) % K
     return rng.normal(size=(N, 4)) + labels[:, None], {"labels": labels}
@@ -126,6 +132,22 @@ def _distributions(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, An
     return frame, {}
 
 
+def _comparisons(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    strength = rng.normal(size=N)
+    a = np.tile(np.arange(N), 6)
+    b = (a + rng.integers(1, N, a.size)) % N
+    won = rng.random(a.size) < 1.0 / (1.0 + np.exp(strength[b] - strength[a]))
+    ids = np.array([f"i{i}" for i in range(N)])
+    return pd.DataFrame({"left": ids[a], "right": ids[b],
+                         "winner": np.where(won, ids[a], ids[b])}), {}
+
+
+def _shuffle_rows(frame: pd.DataFrame, keywords: dict[str, Any], order: np.ndarray):
+    """Every row moved (the table has more rows than items; ``order`` seeds the shuffle)."""
+    moved = np.random.default_rng(int(order[0])).permutation(len(frame))
+    return frame.iloc[moved].reset_index(drop=True), keywords
+
+
 def _frame_rows(frame: pd.DataFrame, keywords: dict[str, Any], order: np.ndarray):
     return frame.iloc[order].reset_index(drop=True), keywords
 
@@ -153,6 +175,14 @@ def _bag_scores(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
     return as_bag_scores(bag_ids, scores), {"X": _bag_features(rng, truth)}
 
 
+def _set_labels(rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    from softlabels.infer.bags import as_set_labels
+
+    labels = np.arange(N // 4) % K
+    set_ids = np.arange(N) // 4
+    return as_set_labels(set_ids, labels), {"X": _bag_features(rng, labels[set_ids])}
+
+
 def _bag_rows(bags: Any, keywords: dict[str, Any], order: np.ndarray):
     return bags.take(order), {k: _take(v, order) for k, v in keywords.items()}
 
@@ -175,14 +205,17 @@ INPUTS: dict[str, Input] = {
     "answers": Input(_answers(K), _permute_items, by_id=True),
     "label-matrix": Input(_votes, _rows),
     "teacher-outputs": Input(_teachers, _rows, params={"inputs": "logits"}),
+    "teacher-labels": Input(_teacher_labels, _rows, params={"n_classes": K}),
     "features": Input(_features, _rows),
     "candidate-sets": Input(_candidates, _rows),
     "complementary-labels": Input(_complementary, _rows, params={"n_classes": K}),
     "positive-unlabeled": Input(_positive_unlabeled, _rows, params={"prior": 0.5}),
     "ratings": Input(_ratings, _permute_items, by_id=True),
     "rating-distributions": Input(_distributions, _frame_rows),
+    "pairwise-comparisons": Input(_comparisons, _shuffle_rows, by_id=True, params={"l2": 0.1}),
     "bag-proportions": Input(_only("X")(_bag_proportions), _bag_rows),
     "bag-scores": Input(_only("X")(_bag_scores), _bag_rows),
+    "set-labels": Input(_set_labels, _bag_rows, params={"max_iter": 30}),
 }
 
 #: sources whose input differs from their kind's maker

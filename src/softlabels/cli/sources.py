@@ -18,9 +18,9 @@ def sources(
 ) -> None:
     """List the inference sources: name, the evidence it fits on, and what it does.
 
-    Kinds of evidence: answers, ratings, rating-distributions, label-matrix,
-    teacher-outputs, features, bag-proportions, bag-scores, candidate-sets,
-    complementary-labels, positive-unlabeled.
+    Kinds of evidence: answers, ratings, rating-distributions, pairwise-comparisons,
+    label-matrix, teacher-outputs, teacher-labels, features, bag-proportions, bag-scores,
+    set-labels, candidate-sets, complementary-labels, positive-unlabeled.
 
     Example:
 

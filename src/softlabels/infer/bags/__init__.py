@@ -18,6 +18,10 @@ proportions, LLP) or one score per bag (multiple-instance regression) are known.
   distribution that ties similar instances together and each bag to its count) and
   :class:`LLPBP`, the full pipeline that trains a learner on the pseudo-labels, refines
   the graph on the learner's embedding and repeats.
+* **Set-level labels** (FACILE, Zhang et al., ICLR 2024): :func:`as_set_labels` (one
+  coarse class per set) gives the :class:`SetLabels` that :class:`SetClassifier` fits on:
+  an instance encoder, mean pooling and a linear head trained on the sets' labels
+  (:func:`set_label_loss`); its ``transform`` gives the learned instance embeddings.
 * **Multiple-instance regression** (WeakSTIL, Schirris et al. 2022):
   :class:`MILRegressor` learns instance scores whose bag mean matches each bag's score.
 
@@ -35,12 +39,15 @@ from softlabels.infer.bags.evidence import (
     PROPORTION_ATOL,
     BagProportions,
     BagScores,
+    SetLabels,
     as_bag_proportions,
     as_bag_scores,
+    as_set_labels,
 )
 from softlabels.infer.bags.llp_bp import LLPBP, knn_graph
 from softlabels.infer.bags.mil import MILRegressor
 from softlabels.infer.bags.proportions import ProportionProjection, proportion_pseudo_labels
+from softlabels.infer.bags.sets import SetClassifier, set_label_loss
 
 __all__ = [
     "BagProportions",
@@ -55,6 +62,10 @@ __all__ = [
     "bp_pseudo_labels",
     "LLPBP",
     "MILRegressor",
+    "SetLabels",
+    "as_set_labels",
+    "set_label_loss",
+    "SetClassifier",
     "ConvergenceWarning",
     "PROPORTION_ATOL",
 ]

@@ -8,6 +8,9 @@
 * :class:`BagScores` (evidence kind ``"bag-scores"``), made by :func:`as_bag_scores`: the
   bag of every item and one number per bag. Taken by
   :class:`~softlabels.infer.bags.MILRegressor`.
+* :class:`SetLabels` (evidence kind ``"set-labels"``), made by :func:`as_set_labels`: the
+  set of every item and one class per set (a coarse label). Taken by
+  :class:`~softlabels.infer.bags.SetClassifier`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ import pandas as pd
 from softlabels.core.errors import InputError
 from softlabels.infer.bags._common import show
 
-__all__ = ["PROPORTION_ATOL", "BagProportions", "BagScores", "as_bag_proportions", "as_bag_scores"]
+__all__ = [
+    "PROPORTION_ATOL",
+    "BagProportions",
+    "BagScores",
+    "SetLabels",
+    "as_bag_proportions",
+    "as_bag_scores",
+    "as_set_labels",
+]
 
 #: proportions may leave [0, 1] or miss a sum of 1 by this much (then they are clipped
 #: and renormalised); anything further off is an error.
@@ -84,21 +95,23 @@ class BagProportions(_Bags):
 
 
 
-def _split_table(table: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Bag ids, values (1-D or 2-D float) and column names (DataFrame only) of a table."""
-    columns = None
+def _keyed(table: Any) -> tuple[np.ndarray | None, Any, np.ndarray | None]:
+    """Bag ids (None for a plain array), raw values and column names (DataFrame only)."""
     if isinstance(table, pd.DataFrame):
-        ids, values, columns = table.index.to_numpy(), table.to_numpy(), table.columns.to_numpy()
-    elif isinstance(table, pd.Series):
-        ids, values = table.index.to_numpy(), table.to_numpy()
-    elif isinstance(table, Mapping):
+        return table.index.to_numpy(), table.to_numpy(), table.columns.to_numpy()
+    if isinstance(table, pd.Series):
+        return table.index.to_numpy(), table.to_numpy(), None
+    if isinstance(table, Mapping):
         ids = np.empty(len(table), dtype=object)
         for i, key in enumerate(table):  # one per bag; tuples stay whole
             ids[i] = key
-        values = list(table.values())
-    else:
-        values = table
-        ids = None
+        return ids, list(table.values()), None
+    return None, table, None
+
+
+def _split_table(table: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Bag ids, values (1-D or 2-D float) and column names (DataFrame only) of a table."""
+    ids, values, columns = _keyed(table)
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -148,19 +161,26 @@ def _bag_codes(bag_ids: Any, table_ids: np.ndarray, name: str,
     return codes.astype(np.int64)
 
 
-def _bag_table(bag_ids: Any, table: Any, name: str, n_items: int | None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Codes, bag ids, sizes, values and columns; every bag must have an item and
-    finite values."""
-    ids, values, columns = _split_table(table, name)
+def _members(bag_ids: Any, ids: np.ndarray, name: str, n_items: int | None, kind: str = "bag"
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and sizes of the bags; a bag without items is an error."""
     codes = _bag_codes(bag_ids, ids, name, n_items)
     sizes = np.bincount(codes, minlength=ids.shape[0])
     empty = np.flatnonzero(sizes == 0)
     if empty.size:
         raise InputError(
-            f"{name}: bag {show(ids[empty[0]])} has no items in bag_ids "
-            f"({empty.size} empty bags); drop it or assign items to it."
+            f"{name}: {kind} {show(ids[empty[0]])} has no items in {kind}_ids "
+            f"({empty.size} empty {kind}s); drop it or assign items to it."
         )
+    return codes, sizes
+
+
+def _bag_table(bag_ids: Any, table: Any, name: str, n_items: int | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Codes, bag ids, sizes, values and columns; every bag must have an item and
+    finite values."""
+    ids, values, columns = _split_table(table, name)
+    codes, sizes = _members(bag_ids, ids, name, n_items)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
@@ -351,3 +371,72 @@ def as_bag_scores(bag_ids: Any, scores: Any, *, n_items: int | None = None) -> B
     if values.ndim != 1:
         raise InputError(f"bag_scores must hold one number per bag; got shape {values.shape}.")
     return BagScores(codes, ids, sizes, values)
+
+
+@dataclass(frozen=True)
+class SetLabels(_Bags):
+    """Validated set-level labels (see :func:`as_set_labels`): ``codes``, ``bag_ids`` and
+    ``sizes`` hold each item's set, the set ids and the items per set, as in
+    :class:`BagProportions`.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_sets,)
+        The class of each set as a code ``0 .. n_classes - 1``.
+    classes : ndarray of shape (n_classes,)
+        The class values, sorted.
+    """
+
+    labels: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.classes.shape[0])
+
+
+def as_set_labels(set_ids: Any, labels: Any, *, n_items: int | None = None) -> SetLabels:
+    """Validate set membership and one class label per set (a coarse label known only
+    for the set, as a slide's cancer type for its tiles).
+
+    Parameters
+    ----------
+    set_ids : array-like of shape (n_items,)
+        The set of each item (any hashable ids).
+    labels : Series, mapping or array-like of shape (n_sets,)
+        One class per set, keyed by set id (a Series or mapping), or an array whose row
+        ``b`` belongs to set id ``b``. Any hashable class values; at least two classes.
+    n_items : int, optional
+        The expected number of items.
+
+    Raises
+    ------
+    InputError
+        An item in a set without a label, a set with no items, a missing label, fewer
+        than two classes. The message names the set.
+
+    Examples
+    --------
+    >>> s = as_set_labels(["a", "b", "a"], {"a": "cat", "b": "dog"})
+    >>> s.codes.tolist(), s.sizes.tolist(), s.labels.tolist(), s.classes.tolist()
+    ([0, 1, 0], [2, 1], [0, 1], ['cat', 'dog'])
+    """
+    ids, values, _ = _keyed(labels)
+    values = np.asarray(values)
+    if values.ndim != 1 or values.shape[0] == 0:
+        raise InputError(
+            f"set_labels must hold one class per set; got shape {np.shape(values)}."
+        )
+    if ids is None:
+        ids = np.arange(values.shape[0])
+    missing = np.flatnonzero(pd.isna(values))
+    if missing.size:
+        raise InputError(f"set_labels: set {show(ids[missing[0]])} has no label.")
+    codes, sizes = _members(set_ids, ids, "set_labels", n_items, kind="set")
+    classes, label_codes = np.unique(values, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise InputError(
+            f"set_labels: every set has the class {show(classes[0])}; a classifier needs "
+            "at least two classes."
+        )
+    return SetLabels(codes, ids, sizes.astype(np.int64), label_codes.astype(np.int64), classes)

@@ -13,8 +13,14 @@ Two parts:
   rater), their standard errors, per-rater variances (``reliability_frame()``), and the
   soft labels over levels.
 
+* **Pairwise judgements** (long format ``left, right, winner``): :class:`BradleyTerry`
+  and :class:`Thurstone` (Case V) give per-item scores with standard errors, soft labels
+  P(score > threshold) and P(a beats b) for any pair; the functions
+  :func:`bradley_terry` (Newton or Hunter's MM) and :func:`thurstone` work on a win
+  matrix (:func:`win_matrix`).
+
 One module per part: ``levels`` (the DeQA discretisation), ``deqa``, ``inverse``,
-``normalize`` and ``aggregator``.
+``normalize``, ``aggregator`` and ``pairwise``.
 """
 
 from softlabels.infer.ratings.aggregator import RatingAggregator
@@ -22,6 +28,16 @@ from softlabels.infer.ratings.deqa import DeQAGaussian, gaussian_to_soft_labels
 from softlabels.infer.ratings.inverse import soft_labels_to_gaussian
 from softlabels.infer.ratings.levels import deqa_level_probs
 from softlabels.infer.ratings.normalize import normalize_scores
+from softlabels.infer.ratings.pairwise import (
+    BradleyTerry,
+    Thurstone,
+    bradley_terry,
+    is_strongly_connected,
+    pairwise_std_errors,
+    thurstone,
+    win_matrix,
+    win_rates,
+)
 
 __all__ = [
     "deqa_level_probs",
@@ -30,4 +46,12 @@ __all__ = [
     "normalize_scores",
     "DeQAGaussian",
     "RatingAggregator",
+    "BradleyTerry",
+    "Thurstone",
+    "bradley_terry",
+    "thurstone",
+    "pairwise_std_errors",
+    "is_strongly_connected",
+    "win_matrix",
+    "win_rates",
 ]

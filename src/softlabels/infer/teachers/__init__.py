@@ -8,6 +8,11 @@ Soft labels from teachers
     :func:`committee_soft_labels` and :func:`prior_weights` (CV-DD),
     :func:`meal_v2_soft_labels` (MEAL V2); as estimators :class:`TeacherEnsemble`,
     :class:`TeacherCommittee` and :class:`MealV2Teachers`.
+Label-only teachers (TAIL)
+    :class:`CachedLabeller` (asks a teacher that returns only labels, through an atomic
+    on-disk :class:`LabelCache` keyed by :func:`input_key`, and validates its answers),
+    :func:`response_soft_labels` and :class:`TeacherLabels` (vote shares of several
+    prompts or samples, with label smoothing).
 Adapting them
     :func:`ferkd_adapt` (FerKD), :func:`soft_teacher_weights` (Soft Teacher),
     :func:`prototype_soft_labels`, :class:`PrototypeBank` and :func:`confidence_bands`
@@ -39,6 +44,13 @@ from softlabels.infer.teachers.combine import (
     meal_v2_soft_labels,
     prior_weights,
     teacher_soft_labels,
+)
+from softlabels.infer.teachers.label_only import (
+    CachedLabeller,
+    LabelCache,
+    TeacherLabels,
+    input_key,
+    response_soft_labels,
 )
 from softlabels.infer.teachers.local_global import (
     LocalGlobalChoice,
@@ -83,6 +95,11 @@ __all__ = [
     "TeacherEnsemble",
     "TeacherCommittee",
     "MealV2Teachers",
+    "CachedLabeller",
+    "LabelCache",
+    "input_key",
+    "response_soft_labels",
+    "TeacherLabels",
     "AdaptedLabels",
     "ferkd_adapt",
     "soft_teacher_weights",
