@@ -1,5 +1,6 @@
 """Audit labels and models: label errors, annotators and agreement, calibration,
-conformal prediction sets and out-of-distribution scores (names imported on first use).
+conformal prediction sets, out-of-distribution scores and representative examples for
+labelling instructions (names imported on first use).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ _EXPORTS = {
     "energy_score": "softlabels.audit.ood",
     "label_sharpness": "softlabels.audit.ood",
     "LabelSharpness": "softlabels.audit.ood",
+    # examples for labelling instructions (exemplars.py)
+    "representative_examples": "softlabels.audit.exemplars",
+    "Exemplars": "softlabels.audit.exemplars",
+    "facility_location": "softlabels.audit.exemplars",
 }
 
 __all__ = list(_EXPORTS)
