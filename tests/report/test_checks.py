@@ -11,8 +11,8 @@ from softlabels.datasets import load_adult3
 from softlabels.report import build_report, checks, list_checks, register_check
 from softlabels.report.page import Skip, text
 
-PAGE = ["provenance", "class-balance", "annotators", "ambiguity", "weak-consensus", "issues",
-        "calibration", "conformal"]
+PAGE = ["provenance", "class-balance", "annotators", "ambiguity", "weak-consensus", "examples",
+        "issues", "calibration", "conformal"]
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_every_section_is_a_registered_check_in_page_order():
     got = [c.order for c in checks.registered_checks()]
     assert got == sorted(got)
     html = build_report(load_adult3(), method="majority-vote")
-    assert [s for s in section_ids(html) if s in PAGE] == PAGE[:5]
+    assert [s for s in section_ids(html) if s in PAGE] == PAGE[:6]
 
 
 def test_a_new_check_is_placed_by_its_order_and_shown(registry):
