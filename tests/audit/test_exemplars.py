@@ -69,6 +69,16 @@ def test_low_agreement_items_are_not_chosen():
     assert ex2.of_class(0).tolist() == [2] and ex2.of_class(1).tolist() == [4]
 
 
+def test_without_features_the_most_confident_then_best_supported_members():
+    p = np.array([[1.0, 0.0], [0.9, 0.1], [1.0, 0.0], [1.0, 0.0], [0.3, 0.7]])
+    ex = representative_examples(p, n_per_class=2, support=[3, 10, 5, 5, 1])
+    assert ex.of_class(0).tolist() == [2, 3]   # confidence 1.0 first; ties: support, order
+    soft = SoftLabels(p, [0, 1], support=[3, 10, 9, 5, 1])
+    assert representative_examples(soft, n_per_class=2).of_class(0).tolist() == [2, 3]
+    assert representative_examples(soft, n_per_class=2, support=[9, 1, 1, 1, 1]).of_class(
+        0).tolist() == [0, 2]
+
+
 def test_boundary_items_of_the_most_confused_pair():
     p = np.array([[0.5, 0.4, 0.1], [0.45, 0.45, 0.1], [0.1, 0.3, 0.6], [1.0, 0.0, 0.0],
                   [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
@@ -104,6 +114,8 @@ def test_errors():
     p = np.array([[0.9, 0.1], [0.2, 0.8]])
     with pytest.raises(InputError, match="features has 3 rows but there are 2 items"):
         representative_examples(p, features=np.ones((3, 2)))
+    with pytest.raises(InputError, match="support must hold one finite number per item"):
+        representative_examples(p, support=[1.0])
     with pytest.raises(InvalidParameterError, match="'n_per_class'.*>= 1"):
         representative_examples(p, n_per_class=0)
     with pytest.raises(InvalidParameterError, match="'min_confidence'.*<= 1"):

@@ -23,7 +23,7 @@ def test_soft_labels_show_the_exemplars_and_the_boundary():
     soft = SoftLabels([[0.9, 0.1], [0.95, 0.05], [0.1, 0.9], [0.52, 0.48], [0.2, 0.8]],
                       classes=["no", "yes"], item_ids=["a", "b", "c", "d", "e"])
     sec = _section(build_report(soft_labels=soft), "examples")
-    ex = representative_examples(soft.probs, n_per_class=3)
+    ex = representative_examples(soft, n_per_class=3)
     shown = re.findall(r"<tr><td>(no|yes)</td><td[^>]*>(\d)</td><td>([a-e])</td>", sec)
     assert [s[2] for s in shown] == [soft.item_ids[i] for i in ex.items]
     assert "Boundary items of the most confused classes" in sec
@@ -42,8 +42,8 @@ def test_answers_give_the_evidence_and_predictions_the_space():
     html = build_report(answers, method="majority-vote")
     sec = _section(html, "examples")
     assert "\u00d7" in sec and "<b>bird</b>" not in sec  # answers shown, names escaped
-    assert "in the soft labels" in sec
+    assert "ties broken by the number of answers" in sec
     pred = rng.dirichlet(np.ones(3), 60)
     labels = [["cat", "dog", "<b>bird</b>"][i % 3] for i in range(60)]
     html2 = build_report(answers, labels=labels, pred_probs=pred, method="majority-vote")
-    assert "predicted probabilities (greedy" in _section(html2, "examples")
+    assert "predicted probabilities (greedy facility" in _section(html2, "examples")

@@ -43,8 +43,9 @@ class Exemplars:
     typicality : ndarray of shape (n_selected,)
         Mean similarity to the members of its class (in [0, 1]).
     coverage : ndarray of shape (n_classes,)
-        Per class, the agreement-weighted mean over its members of the similarity to the
-        nearest chosen example (1 = every member has an identical example).
+        Per class, the mean over all its members, weighted by their consensus probability,
+        of the similarity to the nearest chosen example (1 = every member has an
+        identical example; NaN for a class that is no item's consensus label).
     pairs : ndarray of shape (n_boundary, 2)
         The class codes ``(a, b)`` of each boundary item, ``p_a >= p_b``.
     boundary : ndarray of shape (n_boundary,)
@@ -164,8 +165,9 @@ def representative_examples(
     soft_labels: Any,
     *,
     features: Any = None,
+    support: Any = None,
     n_per_class: int = 5,
-    min_confidence: float = 0.5,
+    min_confidence: float = 0.8,
     n_pairs: int = 3,
     n_boundary: int = 3,
     max_members: int = 2000,
@@ -174,14 +176,16 @@ def representative_examples(
     """Representative, diverse examples of every class, and boundary items between the most
     confused classes: the example part of a labelling instruction.
 
-    For class ``c`` the members are the items whose consensus label is ``c``, each weighted
-    by its consensus probability ``p_ic``. The candidates are the members with
-    ``p_ic >= min_confidence`` (the ``n_per_class`` most confident members when fewer
-    qualify). The examples are chosen greedily to maximise the weighted facility-location
-    coverage ``sum_i p_ic max_{s in S} sim(i, s)`` (:func:`facility_location`), with
-    ``sim = (1 + cos) / 2`` between ``features`` (or between the soft labels themselves
-    when no features are given). The first example is the class's weighted medoid; the
-    next ones cover what it leaves out, so they are diverse.
+    For class ``c`` the members are the items whose consensus label is ``c``; its core is
+    the members the consensus is sure of, ``p_ic >= min_confidence`` (the
+    ``n_per_class`` most confident members when fewer qualify). The examples are chosen
+    from the core, greedily, to maximise its weighted facility-location coverage
+    ``sum_{i in core} p_ic max_{s in S} sim(i, s)`` (:func:`facility_location`), with
+    ``sim = (1 + cos) / 2`` between ``features``. The first example is the core's weighted
+    medoid; the next ones cover what it leaves out, so they are diverse. Without features
+    nothing tells two sure items apart but their evidence: the examples are then the most
+    confident members, ties broken by the number of answers (``support``), then by item
+    order. Items the consensus is unsure of are left to the boundary list.
 
     Boundary items: class pairs ranked by their confusion mass ``sum_i min(p_ia, p_ib)``;
     for each of the ``n_pairs`` largest, the ``n_boundary`` items with the largest
@@ -193,17 +197,19 @@ def representative_examples(
         Consensus soft labels (e.g. a crowd model's, or vote shares).
     features : array-like of shape (n_items, n_features), optional
         Item embeddings (a model's penultimate layer, CLIP features). Without them the
-        examples are the items most typical in label space.
+        examples are the most confident members.
+    support : array-like of shape (n_items,), optional
+        Answers behind each item (default: ``soft_labels.support`` when it is a
+        SoftLabels that has one); breaks ties between equally confident items.
     n_per_class : int >= 1, default 5
         Examples per class (fewer for a class with fewer members).
-    min_confidence : float in [0, 1], default 0.5
-        Smallest consensus probability of a candidate example.
+    min_confidence : float in [0, 1], default 0.8
+        Smallest consensus probability of a core member (a candidate example).
     n_pairs, n_boundary : int >= 0, default 3
         Most confused class pairs, and boundary items per pair.
     max_members : int >= 1, default 2000
-        Larger classes are subsampled to this many members (at random, ``random_state``)
-        to bound the ``members x members`` similarity matrix; the candidates are always
-        kept.
+        A larger core is subsampled to this many members (at random, ``random_state``)
+        to bound its ``core x core`` similarity matrix.
     random_state : int, Generator or None, default 0
 
     Returns
@@ -213,22 +219,25 @@ def representative_examples(
     References
     ----------
     N. Chang, F. Ferroni, M. J. Tarr, M. Hebert and D. Ramanan, "Thinking Like an
-    Annotator: Generation of Dataset Labeling Instructions", 2023 (arXiv 2306.14035). Their framework retrieves the
-    examples with a pre-trained vision-language model; the selection here is a
-    facility-location reading of "representative and diverse" on given embeddings.
+    Annotator: Generation of Dataset Labeling Instructions", 2023 (arXiv 2306.14035).
+    Their framework retrieves the examples with a pre-trained vision-language model; the
+    selection here is a facility-location reading of "representative and diverse" on
+    given embeddings.
 
     Examples
     --------
     >>> p = [[0.9, 0.1], [1.0, 0.0], [0.8, 0.2], [0.1, 0.9], [0.45, 0.55]]
     >>> ex = representative_examples(p, n_per_class=1, n_boundary=1)
     >>> ex.items.tolist(), ex.boundary.tolist()
-    ([0, 3], [4])
+    ([1, 3], [4])
     """
     from softlabels.core.validation import check_random_state
 
     if isinstance(soft_labels, SoftLabels):
         p = np.asarray(soft_labels.probs, dtype=np.float64)
         names, ids = np.asarray(soft_labels.classes), np.asarray(soft_labels.item_ids)
+        if support is None and soft_labels.support is not None:
+            support = soft_labels.support
     else:
         p = check_pred_probs(soft_labels, name="soft_labels")
         names, ids = np.arange(p.shape[1]), np.arange(p.shape[0])
@@ -236,6 +245,10 @@ def representative_examples(
     if n_classes < 2:
         raise InputError(f"soft_labels needs at least 2 classes; got {n_classes}.")
     z = p if features is None else check_features(features, n_items=n)
+    sup = np.zeros(n) if support is None else np.asarray(support, dtype=np.float64)
+    if sup.shape != (n,) or not np.isfinite(sup).all():
+        raise InputError(f"support must hold one finite number per item, shape ({n},); got "
+                         f"shape {sup.shape}.")
     k = check_int(n_per_class, "n_per_class", _OWNER, low=1)
     conf_min = check_float(min_confidence, "min_confidence", _OWNER, low=0.0, high=1.0)
     n_pairs = check_int(n_pairs, "n_pairs", _OWNER, low=0)
@@ -254,25 +267,25 @@ def representative_examples(
         if ok.sum() < min(k, members.size):  # too few sure members: the most confident
             ok = np.zeros(members.size, dtype=bool)
             ok[np.argsort(-pc, kind="stable")[:k]] = True
-        keep = np.arange(members.size)
-        if members.size > max_members:
-            cand_pos = np.flatnonzero(ok)
-            others = np.setdiff1d(keep, cand_pos)
-            extra = max(max_members - cand_pos.size, 0)
-            keep = np.sort(np.concatenate([cand_pos,
-                                           rng.choice(others, size=min(extra, others.size),
-                                                      replace=False)]))
-        sim = _similarity(z[members[keep]])
-        w = pc[keep]
-        cand = np.flatnonzero(ok[keep])
-        chosen = facility_location(sim, min(k, cand.size), weights=w, candidates=cand)
-        coverage[c] = float((w * sim[:, chosen].max(axis=1)).sum() / w.sum())
+        core = np.flatnonzero(ok)  # the confident core: what the examples must stand for
+        if core.size > max_members:
+            core = np.sort(rng.choice(core, size=max_members, replace=False))
+        sim = _similarity(z[members[core]])
+        w = pc[core]
+        if features is None:  # the most confident, then the best supported
+            chosen = np.lexsort((core, -sup[members[core]], -w))[:k]
+        else:
+            chosen = facility_location(sim, min(k, core.size), weights=w)
         mean_sim = (w @ sim) / w.sum()
+        # coverage of the whole class (every member, weighted by its consensus probability)
+        sim_all = _similarity(np.concatenate([z[members[core[chosen]]], z[members]]))
+        to_ex = sim_all[len(chosen):, :len(chosen)].max(axis=1)
+        coverage[c] = float((pc * to_ex).sum() / pc.sum())
         for r, j in enumerate(chosen):
-            items.append(members[keep[j]])
+            items.append(members[core[j]])
             cls.append(c)
             rank.append(r)
-            conf.append(p[members[keep[j]], c])
+            conf.append(p[members[core[j]], c])
             typ.append(mean_sim[j])
     # boundary items between the most confused class pairs
     pairs_out, bnd, bprobs = [], [], []

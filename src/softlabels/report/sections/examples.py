@@ -21,8 +21,7 @@ def examples_section(ctx: Context) -> tuple[str, list[Block]]:
 
     d = ctx.data
     assert d.soft is not None
-    space = "the model's predicted probabilities" if d.pred is not None else "the soft labels"
-    ex = representative_examples(d.soft.probs, features=d.pred, n_per_class=PER_CLASS,
+    ex = representative_examples(d.soft, features=d.pred, n_per_class=PER_CLASS,
                                  random_state=ctx.random_state)
     with_answers = d.ann is not None
     evidence = answers_evidence(ctx, ex.items)
@@ -42,11 +41,11 @@ def examples_section(ctx: Context) -> tuple[str, list[Block]]:
     n_rows = max(ctx.max_rows, PER_CLASS * len(d.classes))
     blocks: list[Block] = []
     cover = ex.coverage[np.isfinite(ex.coverage)]
-    sure = float(np.mean(ex.confidence >= 0.5)) if ex.items.size else float("nan")
+    sure = float(np.mean(ex.confidence >= 0.8)) if ex.items.size else float("nan")
     blocks.append(metrics(
         ("classes with examples", f"{len(np.unique(ex.classes_of))} of {len(d.classes)}",
          "classes that are some item's consensus label"),
-        ("examples with a clear consensus", fmt_pct(sure), "consensus probability >= 0.5"),
+        ("examples with a clear consensus", fmt_pct(sure), "consensus probability >= 0.8"),
         ("mean coverage", fmt_num(float(cover.mean()) if cover.size else None),
          "members' similarity to their nearest example (1 = identical)"),
     ))
@@ -67,11 +66,15 @@ def examples_section(ctx: Context) -> tuple[str, list[Block]]:
                                                                  else [])
         blocks.append(table(b_cols, b_rows, numeric=[False, False, True, True]
                             + ([False] if with_answers else []), max_rows=n_rows))
+    how = ("the ones that best cover them in the model's predicted probabilities (greedy "
+           "facility location, weighted by the consensus probability): rank 1 is the most "
+           "typical item, later ranks add what it leaves out"
+           if d.pred is not None else
+           "the most confident, ties broken by the number of answers (with predicted "
+           "probabilities, the examples would also be chosen to cover the class)")
     lead = ("The examples a labelling instruction could show for each class (Chang et al. "
             "2023, \u201cThinking Like an Annotator\u201d): among the items whose consensus "
-            "probability is at least 0.5, the ones that best cover their class in "
-            f"{space} (greedy facility location, weighted by the consensus probability). "
-            "Rank 1 is the class's most typical item; later ranks add what it leaves out. "
-            "The boundary items are split between the most confused classes: the cases an "
-            "instruction should settle.")
+            f"probability is at least 0.8 (or the most confident ones), {how}. The boundary "
+            "items are split between the most confused classes: the cases an instruction "
+            "should settle.")
     return (lead, blocks)
