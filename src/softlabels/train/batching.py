@@ -78,9 +78,11 @@ def balanced_spherical_kmeans(
     NGAME's clustering (``cluster_balance`` with ``b_kmeans_dense`` in the authors'
     pyxclib): normalise the rows, then bisect recursively; a part that is to hold ``k``
     clusters is cut into parts for ``floor(k/2)`` and ``ceil(k/2)`` clusters with sizes in
-    that ratio (NGAME's ``n_clusters`` is a power of two: equal halves). A split starts from two random members as centroids and
-    alternates (a) sorting the members by ``cos(x, c_2) - cos(x, c_1)`` and cutting the list
-    in the middle with (b) setting each centroid to the normalised mean of its half, until
+    that ratio (NGAME's ``n_clusters`` is a power of two: equal halves). A split starts
+    from a random member and the member least similar to it as centroids (pyxclib draws
+    both at random, which can start both in one group and stay there) and alternates (a)
+    sorting the members by ``cos(x, c_2) - cos(x, c_1)`` and cutting the list at the
+    part's size with (b) setting each centroid to the normalised mean of its part, until
     the mean similarity gains less than ``tol``. The sizes differ by at most one for a
     power of two, and stay within a few items of ``n_items / n_clusters`` otherwise.
 
