@@ -168,3 +168,12 @@ def test_errors():
         sample_positives([[0], []])
     with pytest.raises(InputError, match="integer label indices"):
         sample_positives([[0.5]])
+
+
+def test_works_as_a_torch_batch_sampler():
+    torch = pytest.importorskip("torch")
+    x = torch.arange(10.0)[:, None]
+    s = ClusteredBatchSampler(10, 4, random_state=0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_sampler=s)
+    got = sorted(int(v) for (b,) in loader for v in b[:, 0])
+    assert got == list(range(10)) and len(loader) == 3
