@@ -12,7 +12,7 @@ from softlabels.report import build_report, checks, list_checks, register_check
 from softlabels.report.page import Skip, text
 
 PAGE = ["provenance", "class-balance", "annotators", "labeller-quality", "ambiguity",
-        "weak-consensus", "issues", "calibration", "conformal"]
+        "weak-consensus", "examples", "issues", "calibration", "conformal"]
 
 
 @pytest.fixture

@@ -56,7 +56,8 @@ def test_adult3_report_renders(browser, tmp_path, artifacts_dir):
     _clean_load(result)
     v = result.values
     assert v["sections"] == ["summary", "provenance", "class-balance", "annotators",
-                             "labeller-quality", "ambiguity", "weak-consensus", "not-shown"]
+                             "labeller-quality", "ambiguity", "weak-consensus", "examples",
+                             "not-shown"]
     assert "Annotators and agreement" in v["headings"]
     assert v["facts"]["Items"] == "496" and v["facts"]["Workers"] == "338"
     assert len(v["charts"]) >= 4 and all(w > 300 and h > 100 for w, h in v["charts"])

@@ -72,7 +72,7 @@ def test_answers_alone_give_the_crowd_sections(crowd_page):
     page = Page(crowd_page)
     assert page.section_ids == [
         "summary", "provenance", "class-balance", "annotators", "labeller-quality",
-        "ambiguity", "weak-consensus", "not-shown",
+        "ambiguity", "weak-consensus", "examples", "not-shown",
     ]
     assert "Calibration" in page.all_text and "needs pred_probs" in page.all_text
 

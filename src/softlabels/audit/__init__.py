@@ -1,6 +1,6 @@
 """Audit labels and models: label errors, annotators and agreement, calibration,
-conformal prediction sets, out-of-distribution scores and category-discovery accuracy (names
-imported on first use).
+conformal prediction sets, out-of-distribution scores, category-discovery accuracy and
+representative examples for labelling instructions (names imported on first use).
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ _EXPORTS = {
     "ClusterAccuracy": "softlabels.audit.discovery",
     "novelty_metrics": "softlabels.audit.discovery",
     "NoveltyMetrics": "softlabels.audit.discovery",
+    # examples for labelling instructions (exemplars.py)
+    "representative_examples": "softlabels.audit.exemplars",
+    "Exemplars": "softlabels.audit.exemplars",
+    "facility_location": "softlabels.audit.exemplars",
 }
 
 __all__ = list(_EXPORTS)

@@ -3,7 +3,9 @@
 The PyTorch losses, heads and prediction rules live in :mod:`softlabels.train.nn`
 (``pip install 'softlabels[torch]'``); :func:`fit` is a small training loop for them
 (:mod:`softlabels.train.loop`); :class:`SoftLabelClassifier` trains any scikit-learn
-classifier that accepts ``sample_weight`` (:mod:`softlabels.train.sklearn`). This package
+classifier that accepts ``sample_weight`` (:mod:`softlabels.train.sklearn`);
+:class:`ClusteredBatchSampler` builds NGAME's mini-batches of nearby items for in-batch
+negatives over many labels (:mod:`softlabels.train.batching`). This package
 stays light: listing the losses does not import torch, creating one does, and the names
 below load their module on first use.
 
@@ -27,6 +29,10 @@ _LAZY = {
     "History": "softlabels.train.loop",
     "SoftLabelClassifier": "softlabels.train.sklearn",
     "expand_soft_labels": "softlabels.train.sklearn",
+    "ClusteredBatchSampler": "softlabels.train.batching",
+    "balanced_spherical_kmeans": "softlabels.train.batching",
+    "in_batch_targets": "softlabels.train.batching",
+    "sample_positives": "softlabels.train.batching",
 }
 
 __all__ = ["LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary",
@@ -35,6 +41,8 @@ __all__ = ["LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "los
 if TYPE_CHECKING:  # pragma: no cover
     from softlabels.train.loop import History, fit
     from softlabels.train.sklearn import SoftLabelClassifier, expand_soft_labels
+    from softlabels.train.batching import (ClusteredBatchSampler, balanced_spherical_kmeans,
+                                           in_batch_targets, sample_positives)
 
 
 __getattr__, __dir__ = lazy_exports(

@@ -17,6 +17,8 @@ Adapting them
     :func:`ferkd_adapt` (FerKD), :func:`soft_teacher_weights` (Soft Teacher),
     :func:`prototype_soft_labels`, :class:`PrototypeBank` and :func:`confidence_bands`
     (PS-TTL).
+Labelling distilled images
+    :func:`tesla_soft_labels` (TESLA's soft-label assignment from an expert model).
 Pseudo-label thresholds
     :class:`InstanceAdaptiveThreshold` (HIAST), :func:`class_balanced_thresholds` (CBST),
     :func:`threshold_pseudo_labels`, :func:`class_aware_correction` (COMIC).
@@ -45,6 +47,7 @@ from softlabels.infer.teachers.combine import (
     prior_weights,
     teacher_soft_labels,
 )
+from softlabels.infer.teachers.distilled import tesla_soft_labels
 from softlabels.infer.teachers.label_only import (
     CachedLabeller,
     LabelCache,
@@ -107,6 +110,7 @@ __all__ = [
     "PrototypeBank",
     "ConfidenceBands",
     "confidence_bands",
+    "tesla_soft_labels",
     "InstanceAdaptiveThreshold",
     "class_balanced_thresholds",
     "threshold_pseudo_labels",

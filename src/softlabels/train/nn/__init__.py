@@ -1,7 +1,9 @@
 """PyTorch losses for soft, noisy, weak and distilled labels (``pip install 'softlabels[torch]'``).
 
 Heads and prediction rules are in :mod:`softlabels.train.nn.heads`: :class:`EBVHead`,
-:class:`CosineHead`, :func:`generate_ebv` and Loki's :func:`frechet_predict`.
+:class:`CosineHead`, :func:`generate_ebv` and Loki's :func:`frechet_predict`; learnable
+labels of distilled data (TESLA's teacher labels, learned further) in
+:mod:`softlabels.train.nn.labels`: :class:`LearnableSoftLabels`.
 
 Every loss comes as a pure function in :mod:`softlabels.train.nn.functional` and an
 ``nn.Module`` twin here, registered by name:
@@ -45,10 +47,12 @@ from softlabels.train import (  # noqa: E402
 )
 from softlabels.train.nn import functional  # noqa: E402
 from softlabels.train.nn import heads as _heads  # noqa: E402
+from softlabels.train.nn import labels as _labels  # noqa: E402
 from softlabels.train.nn import losses as _losses  # noqa: E402
 from softlabels.train.nn.heads import *  # noqa: E402,F403
+from softlabels.train.nn.labels import *  # noqa: E402,F403
 from softlabels.train.nn.losses import *  # noqa: E402,F403
 
 __all__ = ["LOSSES", "LossInfo", "create_loss", "functional", "list_losses", "loss_info",
            "loss_summary",
-           *_losses.__all__, *_heads.__all__]
+           *_losses.__all__, *_heads.__all__, *_labels.__all__]
