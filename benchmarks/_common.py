@@ -74,16 +74,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def mean_std(values: Sequence[float], digits: int = 3) -> str:
-    """``mean ± std`` over seeds ("–" when every value is NaN)."""
-    import math
-
-    if all(math.isnan(v) for v in values):
-        return "–"
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
 def paired(values: Sequence[float], base: Sequence[float] | None,
            lower_is_better: bool = False) -> str:
     """Mean ± std of the per-seed difference to the baseline, and in how many seeds it is
@@ -93,18 +83,6 @@ def paired(values: Sequence[float], base: Sequence[float] | None,
     diff = [a - b for a, b in zip(values, base)]
     wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
     return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
-def repeat(fn: Callable[[int], dict[str, Any]], seeds: Sequence[int]
-           ) -> tuple[dict[str, list], float]:
-    """``fn(seed)`` for every seed: each key's values over the seeds, and the seconds taken."""
-    start = time.perf_counter()
-    results: dict[str, list] = {}
-    for seed in seeds:
-        for key, value in fn(seed).items():
-            results.setdefault(key, []).append(value)
-        print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    return results, time.perf_counter() - start
 
 
 def fmt_seconds(s: float) -> str:
