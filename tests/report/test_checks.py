@@ -32,7 +32,7 @@ def test_every_section_is_a_registered_check_in_page_order():
     got = [c.order for c in checks.registered_checks()]
     assert got == sorted(got)
     html = build_report(load_adult3(), method="majority-vote")
-    assert [s for s in section_ids(html) if s in PAGE] == PAGE[:6]
+    assert [s for s in section_ids(html) if s in PAGE] == PAGE[:7]
 
 
 def test_a_new_check_is_placed_by_its_order_and_shown(registry):

@@ -76,6 +76,7 @@ def agreement_consistency_loss(
     function=agreement_consistency_loss,
     call="distill",
     summary="FedLabel consistency: KL or JS to the teacher where both models agree",
+    order=23,
 )
 class AgreementConsistencyLoss(LossModule):
     """Module twin of :func:`agreement_consistency_loss`;
