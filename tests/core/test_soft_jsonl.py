@@ -156,3 +156,13 @@ def test_numpy_scalars_in_object_arrays_are_written_as_numbers(tmp_path):
         SoftLabels([[1.0]], ["a"], item_ids=np.array([object()], dtype=object)).save(
             tmp_path / "bad.jsonl")
     assert not (tmp_path / "bad.jsonl").exists()
+
+
+def test_an_item_id_ending_in_nul_survives_the_round_trip(tmp_path):
+    # a fixed-width numpy string drops trailing NULs: the id "\0" would come back as ""
+    soft = SoftLabels([[1.0, 0.0], [0.5, 0.5]], ["x", "y"],
+                      item_ids=np.array(["\x00", "b"], dtype=object))
+    soft.save(tmp_path / "n.jsonl")
+    back = SoftLabels.load(tmp_path / "n.jsonl")
+    assert back.item_ids.tolist() == ["\x00", "b"]
+    assert back.equals(soft)

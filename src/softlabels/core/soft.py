@@ -622,7 +622,7 @@ def _item_array(items: list[Any]) -> np.ndarray:
     for r, v in enumerate(items):
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
             raise InputError(f"item {r}: every 'item' must be text or a number; got {v!r}.")
-    mixed = len({type(v) for v in items}) > 1
+    mixed = len({type(v) for v in items}) > 1 or _trailing_nul(items)
     try:
         return np.asarray(items, dtype=object if mixed else None)
     except OverflowError:  # integers beyond int64
@@ -634,6 +634,11 @@ def class_array(values: Sequence[Any]) -> np.ndarray:
     values = list(values)
     mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1
     return np.asarray(values, dtype=object if mixed else None)
+
+
+def _trailing_nul(values: Sequence[Any]) -> bool:
+    """Whether some text ends with NUL, which a fixed-width numpy string would drop."""
+    return any(isinstance(v, str) and v.endswith("\x00") for v in values)
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
