@@ -258,3 +258,43 @@ def test_a_failed_save_leaves_nothing_and_the_bars_setting_is_restored(tmp_path,
         save_hf_dataset(labels(), tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]
     assert datasets.is_progress_bar_enabled()
+
+
+def _soft_label_commands(tmp_path: Path) -> dict[str, list[str]]:
+    """The other commands that write soft labels, with small inputs."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "p.npy", rng.dirichlet(np.ones(3), 40))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, 40))
+    (tmp_path / "r.csv").write_text(
+        "item,worker,score\n" + "".join(f"{i},w{j},{(i + j) % 5 + 1}\n"
+                                        for i in range(12) for j in range(3)))
+    (tmp_path / "v.csv").write_text(
+        "item,r1,r2,r3\n" + "".join(f"{i},{i % 2},{(i // 2) % 2},{-1 if i % 3 else 1}\n"
+                                    for i in range(12)))
+    return {
+        "calibrate": ["calibrate", "--probs", str(tmp_path / "p.npy"), "--labels",
+                      str(tmp_path / "y.npy")],
+        "ratings": ["ratings", str(tmp_path / "r.csv"), "--rating-col", "score"],
+        "rules fit": ["rules", "fit", str(tmp_path / "v.csv")],
+    }
+
+
+@pytest.mark.parametrize("command", ["calibrate", "ratings", "rules fit"])
+def test_every_soft_label_output_takes_jsonl_and_a_dataset_folder(tmp_path, capsys, command):
+    from softlabels.cli import main
+
+    args = _soft_label_commands(tmp_path)[command]
+    for target in ("l.parquet", "l.jsonl", "hf:ds"):
+        out = f"hf:{tmp_path / 'ds'}" if target == "hf:ds" else str(tmp_path / target)
+        assert main(args + ["-o", out, "--quiet"]) == 0, capsys.readouterr().err
+    reference = SoftLabels.read_parquet(tmp_path / "l.parquet")
+    from_hf = SoftLabels.from_hf(tmp_path / "ds")
+    assert from_hf.equals(reference) and from_hf.provenance == reference.provenance
+    from_jsonl = SoftLabels.read_jsonl(tmp_path / "l.jsonl")
+    assert np.array_equal(from_jsonl.probs, reference.probs)
+    assert [str(c) for c in from_jsonl.classes] == [str(c) for c in reference.classes]
+    # a file type that holds no soft labels is refused before any work, in one line
+    code = main(args + ["-o", str(tmp_path / "l.txt")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.endswith("l.txt: write .csv or .parquet or .jsonl.")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "l.txt").exists()

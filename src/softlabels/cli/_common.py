@@ -151,6 +151,58 @@ def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
     return p
 
 
+def hf_output(output: Path) -> Path | None:
+    """The folder of an ``-o hf:FOLDER`` output (None for a file)."""
+    text = str(output)
+    if not text.startswith("hf:"):
+        return None
+    if not text[3:].strip("/"):
+        raise CLIError("-o hf: needs a folder, e.g. -o hf:labels/.")
+    return Path(text[3:])
+
+
+def check_hf_folder(folder: Path) -> None:
+    """Fail before any work when a dataset cannot be saved to ``folder``: the ``hf``
+    extra is missing, the folder exists, or its parent does not."""
+    from softlabels._optional import require
+
+    try:
+        require("datasets", "hf")
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if folder.exists():
+        raise CLIError(f"{folder}: already exists; a dataset is saved to a new folder.")
+    if not parent.is_dir():
+        raise CLIError(f"{folder}: the folder {parent} does not exist.")
+
+
+#: the files a soft-label table can be written to (``SoftLabels.save``)
+SOFT_LABEL_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl")
+
+
+def check_soft_output(output: Path, *, inputs: tuple[Any, ...] = ()) -> None:
+    """Fail before any work when soft labels cannot be written to ``output``: a
+    ``.csv``, ``.parquet`` or ``.jsonl`` file, or ``hf:FOLDER`` (a Hugging Face dataset)."""
+    folder = hf_output(output)
+    if folder is not None:
+        check_hf_folder(folder)
+    else:
+        check_output(output, inputs=inputs, suffixes=SOFT_LABEL_SUFFIXES)
+
+
+def save_soft_labels(soft: Any, output: Path) -> None:
+    """Write soft labels as :func:`check_soft_output` allowed (call it inside
+    :func:`~softlabels.core.io.all_or_nothing`)."""
+    folder = hf_output(output)
+    if folder is not None:
+        from softlabels.core.formats import save_hf_dataset
+
+        save_hf_dataset(soft, folder)
+    else:
+        soft.save(output)
+
+
 STDIO = "-"
 
 

@@ -17,15 +17,17 @@ from softlabels.cli._common import (
     CLIError,
     check_options,
     check_output,
+    check_soft_output,
     encoding_option,
     format_option,
     out,
+    save_soft_labels,
     sep_option,
     text_options,
 )
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
 from softlabels.core.errors import InputError
-from softlabels.core.io import write_frame
+from softlabels.core.io import all_or_nothing, write_frame
 from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
 from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
@@ -355,7 +357,7 @@ def calibrate(
     output: Optional[Path] = typer.Option(
         None, "--output", "-o",
         help="Temperature-scaled probabilities of --probs, as a soft-label table (item, label, "
-        "confidence, classes): .csv or .parquet.",
+        "confidence, classes): .csv, .parquet or .jsonl; hf:FOLDER saves a Hugging Face dataset.",
     ),
     n_bins: int = typer.Option(15, help="Bins for the ECEs."),
     seed: int = typer.Option(0, min=0, help="Seed of the random half when no --calib-probs."),
@@ -373,7 +375,8 @@ def calibrate(
 
     if (calib_probs is None) != (calib_labels is None):
         raise CLIError("--calib-probs and --calib-labels go together.")
-    _check_outputs(output, probs, labels, calib_probs, calib_labels, soft_labels)
+    if output is not None:
+        check_soft_output(output, inputs=(probs, labels, calib_probs, calib_labels, soft_labels))
     p = read_probs(probs, name="probabilities")
     y = match_labels(read_labels(labels, name="labels"), p, probs_name=str(probs), path=labels)
     p_arr = _matrix(p)
@@ -418,7 +421,8 @@ def calibrate(
             scaled, classes=_class_names(p, p_arr.shape[1]), item_ids=_item_ids(p, len(p_arr)),
             provenance={"method": "temperature-scaling", "temperature": scaler.temperature_},
         )
-        calibrated.save(output)  # Parquet keeps the temperature in its metadata
+        with all_or_nothing():  # Parquet keeps the temperature in its metadata
+            save_soft_labels(calibrated, output)
         out.print(f"calibrated probabilities -> {output}")
 
 

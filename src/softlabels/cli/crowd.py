@@ -15,10 +15,13 @@ from softlabels.cli._common import (
     STDIO,
     CLIError,
     check_output,
+    check_soft_output,
     encoding_option,
     format_option,
     err,
+    hf_output,
     out,
+    save_soft_labels,
     sep_option,
     stdin_as_file,
     text_options,
@@ -35,7 +38,7 @@ from softlabels.core.defaults import (
     weakest_first,
 )
 from softlabels.core.errors import InputError
-from softlabels.core.formats import read_annotations, save_hf_dataset
+from softlabels.core.formats import read_annotations
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
 from softlabels.api import check_gold, fit_method
@@ -225,11 +228,8 @@ def aggregate(
     to_stdout = str(output) == STDIO
     if to_stdout and FEEDBACK.json:
         raise CLIError("-o - writes the soft labels to stdout; --json cannot share it.")
-    hf_folder = hf_output(output)
-    if hf_folder is not None:
-        check_hf_folder(hf_folder)
-    elif not to_stdout:
-        check_output(output, inputs=(answers, gold), suffixes=(".csv", ".parquet", ".pq", ".jsonl"))
+    if not to_stdout:
+        check_soft_output(output, inputs=(answers, gold))
     if workers_out is not None:
         check_output(workers_out, inputs=(answers, gold))
         if not to_stdout and workers_out.resolve() == output.resolve():
@@ -253,10 +253,8 @@ def aggregate(
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
     with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
-        if hf_folder is not None:
-            save_hf_dataset(model.soft_labels_, hf_folder)
-        elif not to_stdout:
-            model.soft_labels_.save(output)
+        if not to_stdout:
+            save_soft_labels(model.soft_labels_, output)
         if workers_out is not None:
             write_frame(model.reliability_frame(), workers_out)
     if to_stdout:  # the table alone on stdout; the summary goes to stderr
@@ -268,32 +266,6 @@ def aggregate(
     console.print(summary_table(model, ann, f"softlabels aggregate: {where}"))
     console.print(f"soft labels -> {'<stdout>' if to_stdout else output}"
                   + (f"; workers -> {workers_out}" if workers_out else ""))
-
-
-def hf_output(output: Path) -> Optional[Path]:
-    """The folder of an ``-o hf:FOLDER`` output (None for a file)."""
-    text = str(output)
-    if not text.startswith("hf:"):
-        return None
-    if not text[3:].strip("/"):
-        raise CLIError("-o hf: needs a folder, e.g. -o hf:labels/.")
-    return Path(text[3:])
-
-
-def check_hf_folder(folder: Path) -> None:
-    """Fail before any work when a dataset cannot be saved to ``folder``: the ``hf``
-    extra is missing, the folder exists, or its parent does not."""
-    from softlabels._optional import require
-
-    try:
-        require("datasets", "hf")
-    except ImportError as err:
-        raise CLIError(str(err)) from None
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if folder.exists():
-        raise CLIError(f"{folder}: already exists; a dataset is saved to a new folder.")
-    if not parent.is_dir():
-        raise CLIError(f"{folder}: the folder {parent} does not exist.")
 
 
 def parse_classes(classes: Optional[str]) -> Optional[list[str]]:

@@ -14,8 +14,10 @@ from softlabels.cli._common import (
     CLIError,
     check_options,
     check_output,
+    check_soft_output,
     encoding_option,
     out,
+    save_soft_labels,
     sep_option,
     text_options,
 )
@@ -55,7 +57,7 @@ def read_ratings(
 
 def ratings(
     answers: Path = typer.Argument(..., help="Ratings in long format: .csv, .tsv, .parquet or .jsonl."),
-    output: Path = typer.Option(..., "--output", "-o", help="Soft labels over rating levels out: .csv or .parquet."),
+    output: Path = typer.Option(..., "--output", "-o", help="Soft labels over rating levels out: .csv, .parquet or .jsonl; hf:FOLDER saves a Hugging Face dataset."),
     method: str = typer.Option(
         "reliability", "--method", "-m",
         help="reliability (weights workers by their noise), mean or median.",
@@ -93,14 +95,15 @@ def ratings(
     model = check_options(RatingAggregator(**params))  # before the ratings are read
     text = text_options(sep, encoding)
     outputs = [p for p in (output, estimates_out, workers_out) if p is not None]
-    for path in outputs:
+    check_soft_output(output, inputs=(answers,))
+    for path in outputs[1:]:
         check_output(path, inputs=(answers,))
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
     frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
     model.fit(frame)
     with all_or_nothing():
-        model.soft_labels_.save(output)
+        save_soft_labels(model.soft_labels_, output)
         if estimates_out is not None:
             write_frame(model.estimates_, estimates_out)
         if workers_out is not None:

@@ -19,8 +19,10 @@ from softlabels.cli._common import (
     CLIError,
     check_options,
     check_output,
+    check_soft_output,
     encoding_option,
     out,
+    save_soft_labels,
     sep_option,
     text_options,
 )
@@ -256,7 +258,10 @@ def analyze(
 @rules_app.command("fit")
 def fit(
     votes: Path = typer.Argument(..., help="Vote matrix: item column, then one column per rule."),
-    output: Path = typer.Option(..., "--output", "-o", help="Soft labels out: .csv or .parquet."),
+    output: Path = typer.Option(
+        ..., "--output", "-o",
+        help="Soft labels out: .csv, .parquet or .jsonl; hf:FOLDER saves a Hugging Face dataset.",
+    ),
     method: str = typer.Option(
         "label-model",
         help="label-model (EM) or matrix-completion; the registered names "
@@ -286,7 +291,7 @@ def fit(
     method = parse_method(method)
     if model is not None and method != "label-model":
         raise CLIError("--model applies to --method label-model only.")
-    check_output(output, inputs=(votes,))
+    check_soft_output(output, inputs=(votes,))
     if rules_out is not None:
         check_output(rules_out, inputs=(votes,))
         if rules_out.resolve() == output.resolve():
@@ -319,7 +324,7 @@ def fit(
     with all_or_nothing():
         if rules_out is not None:
             write_frame(estimator.reliability_frame(), rules_out)
-        estimator.soft_labels_.save(output)
+        save_soft_labels(estimator.soft_labels_, output)
     soft = estimator.soft_labels_
     shares = ", ".join(
         f"{c}: {s:.1%}" for c, s in zip(soft.classes.tolist(), soft.probs.mean(axis=0))
