@@ -225,12 +225,7 @@ class MahalanobisOOD(BaseEstimator):
     def _blocks(self, features: Any) -> Any:
         """Yield ``(start, squared distances to every class)`` for blocks of rows."""
         check_is_fitted(self, "precision_")
-        x = check_features(features, name="features")
-        if x.shape[1] != self.n_features_in_:
-            raise InputError(
-                f"features has {x.shape[1]} columns; the detector was fitted on "
-                f"{self.n_features_in_}."
-            )
+        x = check_features(features, fitted=("detector", self.n_features_in_))
         m = self._means_w
         m2 = np.einsum("ij,ij->i", m, m)
         step = max(1, _BLOCK_BYTES // (8 * (x.shape[1] + self._whiten.shape[1] + m.shape[0])))

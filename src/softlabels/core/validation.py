@@ -402,8 +402,10 @@ def check_labels(
     return out
 
 
-def check_features(features: Any, *, name: str = "features", n_items: int | None = None) -> np.ndarray:
-    """Validate a finite 2-D float feature matrix; return float64."""
+def check_features(features: Any, *, name: str = "features", n_items: int | None = None,
+                   fitted: tuple[str, int] | None = None) -> np.ndarray:
+    """Validate a finite 2-D float feature matrix; return float64. ``fitted = (what,
+    n_columns)``: the columns must be as many as ``what`` was fitted on."""
     try:
         arr = np.asarray(features, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -416,4 +418,8 @@ def check_features(features: Any, *, name: str = "features", n_items: int | None
         raise InputError(f"{name} contains non-finite values (first at row {r}, column {c}).")
     if n_items is not None and arr.shape[0] != n_items:
         raise InputError(f"{name} has {arr.shape[0]} rows but there are {n_items} items.")
+    if fitted is not None and arr.shape[1] != fitted[1]:
+        raise InputError(
+            f"{name} has {arr.shape[1]} columns; the {fitted[0]} was fitted on {fitted[1]}."
+        )
     return arr

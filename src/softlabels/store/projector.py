@@ -255,9 +255,7 @@ class LabelProjector:
     def decision_function(self, features: Any) -> np.ndarray:
         """Projector logits ``s phi W0 + phi A B + b``, shape ``(n, n_classes)``."""
         self._check_fitted()
-        phi = check_features(features)
-        if phi.shape[1] != self.n_features_in_:
-            raise InputError(f"features has {phi.shape[1]} columns; the projector was fitted on {self.n_features_in_}.")
+        phi = check_features(features, fitted=("projector", self.n_features_in_))
         w = self.scale_ * self.W0_.astype(np.float64) + self.A_.astype(np.float64) @ self.B_.astype(np.float64)
         return phi @ w + self.bias_.astype(np.float64)
 

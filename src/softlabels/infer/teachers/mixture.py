@@ -318,13 +318,7 @@ class AdaptiveGaussianMixture(BaseInferrer):
 
     def _check_new(self, features: Any) -> np.ndarray:
         check_is_fitted(self, "means_")
-        f = check_features(features, name="features")
-        if f.shape[1] != self.n_features_in_:
-            raise InputError(
-                f"features have {f.shape[1]} columns; the mixture was fitted on "
-                f"{self.n_features_in_}."
-            )
-        return f
+        return check_features(features, fitted=("mixture", self.n_features_in_))
 
     def partial_fit(
         self, features: Any, labels: Any = None, *, allowed: Any = None
