@@ -75,14 +75,25 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 
 def paired(values: Sequence[float], base: Sequence[float] | None,
-           lower_is_better: bool = False) -> str:
+           lower_is_better: bool = False, digits: int = 3) -> str:
     """Mean ± std of the per-seed difference to the baseline, and in how many seeds it is
     better."""
     if base is None:
         return "–"
     diff = [a - b for a, b in zip(values, base)]
     wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
+    return f"{mean_std(diff, digits)} (better in {wins}/{len(diff)})"
+
+
+def verdict(diff: Sequence[float], higher_is_better: bool = True) -> str:
+    """Did a method beat its baseline, from the per-seed paired differences? "no" when it
+    is not better on average or better in at most half of the seeds; "yes" when it is
+    better on average and in all seeds but at most one in five; "partly" in between."""
+    sign = 1.0 if higher_is_better else -1.0
+    wins, n = sum(sign * d > 0 for d in diff), len(diff)
+    if sign * statistics.fmean(diff) <= 0 or wins <= n / 2:
+        return "no"
+    return "yes" if wins >= n - n // 5 else "partly"
 
 
 def fmt_seconds(s: float) -> str:

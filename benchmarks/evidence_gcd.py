@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import emit, environment, fmt_seconds, markdown_table, parser
+from _common import emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, verdict
 from torch import nn
-from train_evidence import mean_std, paired
 
 from softlabels.audit import cluster_accuracy, hungarian_label_map, novelty_metrics
 from softlabels.infer.teachers import select
@@ -268,15 +267,6 @@ def acc_table(results: dict[str, list[tuple]], baselines: list[str]) -> str:
 def diff(results: dict[str, list[tuple]], arm: str, base: str, col: int) -> list[float]:
     """Per-seed differences ``arm - base`` of one column (0 all, 1 old, 2 new, 3 ratio...)."""
     return [a[col] - b[col] for a, b in zip(results[arm], results[base])]
-
-
-def verdict(d: list[float]) -> str:
-    """"yes" when the mean difference is positive and in at least 80% of the seeds,
-    "partly" when positive in more than half, else "no"."""
-    wins = sum(x > 0 for x in d)
-    if np.mean(d) > 0 and wins >= 0.8 * len(d):
-        return "yes"
-    return "partly" if np.mean(d) > 0 and wins > len(d) / 2 else "no"
 
 
 def wins(d: list[float]) -> str:

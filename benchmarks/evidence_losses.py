@@ -37,9 +37,11 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _common import emit, environment, fmt_seconds, markdown_table, parser  # noqa: E402
+from _common import (  # noqa: E402
+    emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, verdict,
+)
 from torch import nn  # noqa: E402
-from train_evidence import PlusCE, Split, digits_split, mean_std, mlp, paired  # noqa: E402
+from train_evidence import PlusCE, Split, digits_split, mlp  # noqa: E402
 
 from softlabels.audit.calibration import (  # noqa: E402
     TemperatureScaling,
@@ -548,18 +550,6 @@ Results = dict[str, dict[str, list]]
 
 def deltas(res: Results, method: str, base: str, metric: str) -> list[float]:
     return [a - b for a, b in zip(res[method][metric], res[base][metric])]
-
-
-def verdict(d: list[float], higher_is_better: bool = True) -> str:
-    """"yes" when the mean difference is in the claimed direction and at most one seed
-    disagrees, "no" when the mean is not or half the seeds disagree, else "partly"."""
-    sign = 1.0 if higher_is_better else -1.0
-    wins = sum(sign * x > 0 for x in d)
-    if sign * statistics.fmean(d) > 0 and wins >= len(d) - 1:
-        return "yes"
-    if sign * statistics.fmean(d) <= 0 or wins <= len(d) // 2:
-        return "no"
-    return "partly"
 
 
 def said(res: Results, method: str, base: str, metric: str,

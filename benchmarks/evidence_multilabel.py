@@ -24,15 +24,15 @@ import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 import statistics
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import ROOT, emit, environment, fmt_seconds, markdown_table, parser
+from _common import (
+    ROOT, emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, repeat,
+)
 from torch import nn
-from train_evidence import mean_std, repeat
 
 from softlabels.audit.conformal import LabelPowersetICP, SplitConformalClassifier
 from softlabels.infer.teachers import class_aware_correction
@@ -403,13 +403,6 @@ def run_lpicp_cifar(seed: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- reporting
-def paired(values: list[float], base: list[float], lower_is_better: bool = False,
-           digits: int = 3) -> str:
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff, digits)} (better in {wins}/{len(diff)})"
-
-
 def metric_table(res: dict[str, list], metrics: list[str], baseline: str, key: str) -> str:
     """One row per arm: each metric's mean ± std, then the paired difference of ``key`` to
     the baseline."""

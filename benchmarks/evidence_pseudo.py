@@ -26,13 +26,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import emit, environment, markdown_table, parser  # noqa: E402
+from _common import emit, environment, markdown_table, mean_std, paired, parser  # noqa: E402
 
 from softlabels.infer.teachers import (  # noqa: E402
     AdaptiveGaussianMixture,
@@ -49,17 +48,6 @@ HEADING = "## New pseudo-label sources: AGMM, class-rebalanced selection, FedLab
 
 
 # --------------------------------------------------------------------------- reporting
-def mean_std(values: list[float], digits: int = 3) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
-def paired(values: list[float], base: list[float], lower_is_better: bool = False) -> str:
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d < 0 if lower_is_better else d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
 #: the column names of the metrics
 NAMES = {"acc": "pseudo-label acc.", "nll": "NLL", "top": "top-50% acc.",
          "test": "student test acc.", "bal": "balanced acc.", "tail": "tail recall",

@@ -29,11 +29,9 @@ import _one_thread  # noqa: F401  (before numpy: one BLAS thread)
 import copy  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -42,7 +40,10 @@ from torch.nn import functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import emit, environment, fmt_seconds, markdown_table, parser  # noqa: E402
+from _common import (  # noqa: E402
+    emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, repeat,
+)
+from _common import verdict as paired_verdict  # noqa: E402
 
 from softlabels.infer.teachers import (  # noqa: E402
     InstanceAdaptiveThreshold,
@@ -359,35 +360,9 @@ def run_hiast(seed: int, *, noise: float, batch: int, rounds: int,
 
 
 # --------------------------------------------------------------------------- reporting
-def repeat(fn: Callable[[int], dict[str, float]],
-           seeds: list[int]) -> tuple[dict[str, list[float]], float]:
-    start = time.perf_counter()
-    res: dict[str, list[float]] = {}
-    for s in seeds:
-        for k, v in fn(s).items():
-            res.setdefault(k, []).append(v)
-    return res, time.perf_counter() - start
-
-
-def mean_std(values: list[float], digits: int = 3) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
-
-
-def paired(values: list[float], base: list[float]) -> str:
-    diff = [a - b for a, b in zip(values, base)]
-    wins = sum(d > 0 for d in diff)
-    return f"{mean_std(diff)} (better in {wins}/{len(diff)})"
-
-
 def verdict(values: list[float], base: list[float]) -> str:
-    """Did the method beat the baseline? "yes": higher on average and in at least 4 of 5
-    seeds; "no": not higher on average, or in at most half of the seeds; "partly" between."""
-    diff = [a - b for a, b in zip(values, base)]
-    wins, n = sum(d > 0 for d in diff), len(diff)
-    if statistics.fmean(diff) <= 0 or wins <= n / 2:
-        return "no"
-    return "yes" if wins >= n - n // 5 else "partly"
+    """Did the method beat the baseline (:func:`_common.verdict` of the paired differences)?"""
+    return paired_verdict([a - b for a, b in zip(values, base)])
 
 
 def mean_diff(values: list[float], base: list[float]) -> float:

@@ -51,7 +51,6 @@ from softlabels.train.nn import (
     PCLoss,
     SCLEXPLoss,
     SCLNLLoss,
-    SoftCrossEntropy,
     UREGALoss,
 )
 
