@@ -24,8 +24,11 @@ Candidates: every LabelModel model x class_balance ("uniform", "learn") x alpha 
 1, 10) (the hierarchical one-coin model at its default pooling and prior accuracy), the
 hierarchical one-coin model (uniform, alpha 1) x pooling (30, 100, 300, 1000) x
 prior_accuracy (0.7, 0.9), each with uncovered "prior" (items without a vote get the
-class prior) or "abstentions" (they get the posterior given that every rule abstained),
-and MatrixCompletionLabelModel (abstentions ignored or modelled). Majority
+class prior), "abstentions" (the posterior given that every rule abstained, the rules
+firing independently given the class), "class-abstentions" (given that no class got a
+vote, the votes for each class firing as one source) or "mixed-abstentions" (the
+geometric mean of the two), and MatrixCompletionLabelModel (abstentions ignored or
+modelled). Majority
 vote with ties broken by the data-programming model is shown for reference only.
 
     python benchmarks/rules_suite.py --output benchmarks/_out/rules_suite.md \
@@ -74,7 +77,7 @@ def load_units() -> list[Unit]:
 ALPHAS = (0.1, 1.0, 10.0)
 POOLINGS = (30.0, 100.0, 300.0, 1000.0)
 PRIOR_ACCURACIES = (0.7, 0.9)
-UNCOVERED = ("prior", "abstentions")
+UNCOVERED = ("prior", "abstentions", "class-abstentions", "mixed-abstentions")
 HIERARCHICAL = "hierarchical-one-coin"
 
 
@@ -111,8 +114,8 @@ def matrix_completion(abstain: str) -> Callable[[np.ndarray, int], np.ndarray]:
 
 def variants() -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
     """The candidate defaults: every LabelModel model x class_balance x alpha, the
-    hierarchical one-coin model x pooling x prior_accuracy, each with the class prior or
-    the abstentions on the items without a vote, and MatrixCompletionLabelModel with
+    hierarchical one-coin model x pooling x prior_accuracy, each with every handling of
+    the items without a vote (``UNCOVERED``), and MatrixCompletionLabelModel with
     abstentions ignored (its default) or modelled."""
     out = {}
     for params in candidates():

@@ -622,6 +622,32 @@ def test_silent_items_go_to_the_class_whose_rules_fire_less():
     assert fit.labels_[-5:].tolist() == [0] * 5
 
 
+def test_silent_items_when_the_rules_of_one_class_never_fire_together():
+    # three rules vote class 1, each on a third of the class-1 items and never on the
+    # same one; one rule votes class 0 on the class-0 items with a vote. Read rule by
+    # rule, each class-1 rule misses two thirds of class 1, so silence looks like class
+    # 1; read as one source, the class-1 votes cover every class-1 item with a vote,
+    # so silence points to class 0. "mixed-abstentions" is their geometric mean.
+    L = np.array([[1, -1, -1, -1]] * 8 + [[-1, 1, -1, -1]] * 8 + [[-1, -1, 1, -1]] * 8
+                 + [[-1, -1, -1, 0]] * 12 + [[-1, -1, -1, -1]] * 8)
+    fits = {u: LabelModel(uncovered=u, alpha=0.5).fit(L)
+            for u in ("abstentions", "class-abstentions", "mixed-abstentions")}
+    by_class = np.where(np.stack([(L == c).any(axis=1) for c in range(2)], axis=1), np.arange(2), -1)
+    for u, votes in (("abstentions", L), ("class-abstentions", by_class)):
+        fit = fits[u]
+        np.testing.assert_allclose(fit.uncovered_probs_,
+                                   naive_silent_posterior(votes, fit.soft_labels_.probs, fit.class_prior_, 0.5),
+                                   rtol=1e-8)
+    rules, classes = fits["abstentions"].uncovered_probs_, fits["class-abstentions"].uncovered_probs_
+    mixed = np.sqrt(rules * classes)
+    np.testing.assert_allclose(fits["mixed-abstentions"].uncovered_probs_, mixed / mixed.sum(), rtol=1e-8)
+    assert rules[1] > 0.55 and classes[0] > 0.7 and mixed[0] > mixed[1]
+    assert fits["mixed-abstentions"].labels_[-8:].tolist() == [0] * 8
+    # the items with votes do not depend on the handling of the silent ones
+    for fit in fits.values():
+        np.testing.assert_allclose(fit.soft_labels_.probs[:-8], fits["abstentions"].soft_labels_.probs[:-8])
+
+
 def test_data_programming_scores_silent_items_with_its_own_abstention_rates():
     L, _, _ = make_votes(60, 4, (0.6, 0.4), seed=3)
     L[:6] = -1

@@ -35,7 +35,7 @@ from softlabels._optional import require
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.rules import apply_rules as apply_in_process
-from softlabels.infer.rules.label_model import abstention_mass, silent_posterior, split_ties
+from softlabels.infer.rules.label_model import abstention_mass, silence_indicators, split_ties, uncovered_posterior
 
 dask = require("dask", "dask")
 dd = require("dask.dataframe", "dask")
@@ -151,22 +151,26 @@ def fit_label_model(
     support = votes.map_partitions(lambda part: (part >= 0).sum(axis=1).rename("support"),
                                    meta=pd.Series([], dtype=np.int64, name="support"))
     fit.uncovered_probs_ = fit.class_prior_
-    if reference.uncovered == "abstentions":
+    if reference.uncovered != "prior":
         fired, mass, n_silent = _abstention_stats(votes, soft, support, names)
-        fit.uncovered_probs_ = silent_posterior(fired, mass, n_silent, fit.class_prior_, float(reference.alpha))
+        fit.uncovered_probs_ = uncovered_posterior(fired, mass, n_silent, fit.class_prior_, float(reference.alpha),
+                                                   reference.uncovered)
     fit.soft_labels_ = _with_uncovered(soft, support, fit.uncovered_probs_, names)
     return fit
 
 
 def _abstention_stats(votes: Any, soft: Any, support: Any, names: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`softlabels.infer.rules.label_model.abstention_mass` summed over the
-    partitions of the items with a vote, and the number of items without one."""
+    """:func:`softlabels.infer.rules.label_model.abstention_mass` of the
+    ``silence_indicators`` summed over the partitions of the items with a vote, and the
+    number of items without one."""
     cols = [str(c) for c in names]
-    m, k = len(votes.columns), names.size
+    m, k = len(votes.columns) + names.size, names.size
     fire_cols = [f"__fired{j}__" for j in range(m)]
 
     def fired_part(part: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame((part.to_numpy() >= 0).astype(np.float64), index=part.index, columns=fire_cols)
+        values = part.to_numpy()
+        counts = (values[:, :, None] == np.arange(k)).sum(axis=1)
+        return pd.DataFrame(silence_indicators(values >= 0, counts), index=part.index, columns=fire_cols)
 
     fire_meta = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in fire_cols}, index=votes._meta.index[:0])
     both = soft[["item", *cols]].merge(votes.map_partitions(fired_part, meta=fire_meta),

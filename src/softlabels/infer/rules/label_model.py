@@ -37,6 +37,8 @@ MIN_PROB = 1e-12
 #: (chosen by ``benchmarks/rules_suite.py``)
 DEFAULT_MODEL = "hierarchical-one-coin"
 DEFAULT_UNCOVERED = "abstentions"
+#: the handlings of items without votes (see :class:`LabelModel`)
+UNCOVERED = ("prior", "abstentions", "class-abstentions", "mixed-abstentions")
 #: defaults of ``"hierarchical-one-coin"``: the prior's strength in votes of the average
 #: rule, and the prior mean of that average accuracy
 POOLING = 1000.0
@@ -412,7 +414,7 @@ class LabelModel(RuleLabelModel):
         "alpha": real(low=0.0),
         "min_accuracy": chance_or(real(low=0.0, high=1.0)),
         "pooling": real(low=0.0),
-        "uncovered": option("prior", "abstentions"),
+        "uncovered": option(*UNCOVERED),
         "prior_accuracy": real(low=0.0, high=1.0, low_open=True, high_open=True),
         "n_iter": integer(low=1),
         "tol": real(low=0.0),
@@ -488,8 +490,9 @@ class LabelModel(RuleLabelModel):
             base = vote_tables(self._table, "model")[1]
             return K.log_normalize(base + np.log(np.maximum(self.class_prior_, MIN_PROB))[None])[0][0]
         covered = votes.n_votes > 0
-        fired, mass = abstention_mass(votes.voted[covered], post[covered])
-        return silent_posterior(fired, mass, float((~covered).sum()), self.class_prior_, float(self.alpha))
+        fired, mass = abstention_mass(silence_indicators(votes.voted, votes.counts())[covered], post[covered])
+        return uncovered_posterior(fired, mass, float((~covered).sum()), self.class_prior_, float(self.alpha),
+                                   self.uncovered)
 
     def _em(self, votes: Votes, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool, float]:
         """EM of one variant: posteriors, vote table, class prior, iterations, whether it
@@ -569,6 +572,49 @@ def abstention_mass(voted: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np
     class y on the items rule j votes on (``voted``: items x rules, 0/1), and
     ``mass[y]``, that on all of them (the statistics of :func:`silent_posterior`)."""
     return voted.T.astype(np.float64) @ post, post.sum(axis=0)
+
+
+def silence_indicators(voted: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(n_items, n_rules + K) 0/1 columns whose abstention :func:`uncovered_posterior`
+    reads: rule j votes (``voted``), then some rule votes class c (``counts``: votes
+    per item and class)."""
+    return np.concatenate([np.asarray(voted, dtype=np.float64), (np.asarray(counts) > 0).astype(np.float64)],
+                          axis=1)
+
+
+def uncovered_posterior(
+    fired: np.ndarray, mass: np.ndarray, n_silent: float, prior: np.ndarray, alpha: float, uncovered: str,
+) -> np.ndarray:
+    """P(y | no rule votes) under ``uncovered`` (see :class:`LabelModel`), from the
+    :func:`abstention_mass` of the :func:`silence_indicators` (``fired``: one row per
+    rule, then one per class).
+
+    - ``"abstentions"``: the rules fire independently given the class
+      (:func:`silent_posterior` of the rules' rows);
+    - ``"class-abstentions"``: the votes for each class fire as one source,
+      independently of the votes for the other classes, whatever the dependence among
+      the rules that cast them (:func:`silent_posterior` of the class rows);
+    - ``"mixed-abstentions"``: the geometric mean of the two (each read at half weight;
+      the class prior counted once); ``"prior"``: the class prior.
+
+    >>> # two rules vote class 1, each on half of the class-1 items with a vote and never
+    >>> # on the same one; one rule votes class 0 on all class-0 items with a vote
+    >>> fired = np.array([[0.0, 5.0], [0.0, 5.0], [6.0, 0.0], [6.0, 0.0], [0.0, 10.0]])
+    >>> mass, prior = np.array([6.0, 10.0]), np.array([0.5, 0.5])
+    >>> [uncovered_posterior(fired, mass, 4, prior, 0.0, u).round(3).tolist()
+    ...  for u in ("abstentions", "class-abstentions", "mixed-abstentions")]
+    [[0.329, 0.671], [0.994, 0.006], [0.898, 0.102]]
+    """
+    if uncovered == "prior":
+        return np.asarray(prior, dtype=np.float64)
+    k = mass.size
+    parts = {"abstentions": fired[:-k], "class-abstentions": fired[-k:]}
+    if uncovered in parts:
+        return silent_posterior(parts[uncovered], mass, n_silent, prior, alpha)
+    log_q = sum(np.log(np.maximum(silent_posterior(f, mass, n_silent, prior, alpha), MIN_PROB))
+                for f in parts.values()) / 2.0
+    q = np.exp(log_q - log_q.max())
+    return q / q.sum()
 
 
 def silent_posterior(
