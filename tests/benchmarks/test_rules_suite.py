@@ -36,6 +36,24 @@ def test_criterion_keeps_the_default_on_equal_scores(rs):
     assert rs.criterion(frame, ["x", rs.DEFAULT])["method"].iloc[0] == rs.DEFAULT
 
 
+def test_criterion_prefers_the_lower_nll_on_equal_accuracy_after_the_default(rs):
+    frame = _frame(rs)
+    frame.loc[frame.method == "x", "accuracy"] = frame.loc[frame.method == "y", "accuracy"].to_numpy()
+    frame["nll"] = np.where(frame.method == "x", 0.3, 0.4)
+    table = rs.criterion(frame, ["y", "x", rs.DEFAULT])
+    assert table["method"].tolist()[:2] == ["x", "y"]
+    assert table.set_index("method").loc["x", "mean_nll"] == pytest.approx(0.3)
+    # tied with the default, the lower NLL does not replace it
+    frame.loc[frame.method == rs.DEFAULT, "accuracy"] = frame.loc[frame.method == "y", "accuracy"].to_numpy()
+    assert rs.criterion(frame, ["y", "x", rs.DEFAULT])["method"].tolist() == [rs.DEFAULT, "x", "y"]
+
+
+def test_expected_accuracy_counts_a_tie_of_n_classes_as_1_over_n(rs):
+    scores = np.array([[2.0, 2.0, 0.0], [1.0, 1.0, 1.0], [0.0, 3.0, 1.0], [0.0, 0.0, 0.0]])
+    y = np.array([0, 2, 1, 2])
+    assert rs.expected_accuracy(scores, y) == pytest.approx((1 / 2 + 1 / 3 + 1 + 1 / 3) / 4)
+
+
 def test_leave_one_out_picks_on_the_other_groups(rs):
     rows = {r[0]: r for r in rs.leave_one_out(_frame(rs), ["x", "y", rs.DEFAULT])}
     # holding out B, on A x and y never fail and x is more accurate: x, which fails on b

@@ -35,7 +35,9 @@ def make_votes(n, m, k, seed):
 
 
 @pytest.mark.parametrize("model", ["hierarchical-one-coin", "pooled-one-coin", "shared-one-coin", "one-coin"])
-@pytest.mark.parametrize("k, balance, uncovered", [(2, "uniform", "abstentions"), (3, "learn", "prior")])
+@pytest.mark.parametrize("k, balance, uncovered", [(2, "uniform", "abstentions"), (3, "learn", "prior"),
+                                                  (3, "uniform", "mixed-abstentions"),
+                                                  (2, "learn", "class-abstentions")])
 def test_label_models_match_in_process(client, model, k, balance, uncovered):
     votes = make_votes(400, 7, k, seed=k)
     params = dict(model=model, class_balance=balance, classes=k, uncovered=uncovered, pooling=20.0)

@@ -622,6 +622,14 @@ def test_silent_items_go_to_the_class_whose_rules_fire_less():
     assert fit.labels_[-5:].tolist() == [0] * 5
 
 
+def test_default_model_and_handling_of_silent_items():
+    est = LabelModel()
+    assert (est.model, est.pooling, est.prior_accuracy, est.uncovered) == (
+        "hierarchical-one-coin", 300.0, 0.9, "mixed-abstentions")
+    with pytest.raises(InvalidParameterError, match="uncovered"):
+        LabelModel(uncovered="rules").fit([[0, 1], [1, -1]])
+
+
 def test_silent_items_when_the_rules_of_one_class_never_fire_together():
     # three rules vote class 1, each on a third of the class-1 items and never on the
     # same one; one rule votes class 0 on the class-0 items with a vote. Read rule by
@@ -630,8 +638,8 @@ def test_silent_items_when_the_rules_of_one_class_never_fire_together():
     # so silence points to class 0. "mixed-abstentions" is their geometric mean.
     L = np.array([[1, -1, -1, -1]] * 8 + [[-1, 1, -1, -1]] * 8 + [[-1, -1, 1, -1]] * 8
                  + [[-1, -1, -1, 0]] * 12 + [[-1, -1, -1, -1]] * 8)
-    fits = {u: LabelModel(uncovered=u, alpha=0.5).fit(L)
-            for u in ("abstentions", "class-abstentions", "mixed-abstentions")}
+    fits = {u: LabelModel(uncovered=u, alpha=0.5).fit(L) for u in ("abstentions", "class-abstentions")}
+    fits["mixed-abstentions"] = LabelModel(alpha=0.5).fit(L)  # the default
     by_class = np.where(np.stack([(L == c).any(axis=1) for c in range(2)], axis=1), np.arange(2), -1)
     for u, votes in (("abstentions", L), ("class-abstentions", by_class)):
         fit = fits[u]

@@ -26,7 +26,7 @@ named after the rules); every function here also accepts a plain integer array.
 >>> soft.hard().tolist()[:4], soft.support.tolist()
 ([0, 1, 1, 0], [1.0, 3.0, 1.0, 1.0, 0.0])
 >>> soft.probs[4].round(3).tolist()  # no vote: the spam rules would likely have fired
-[0.681, 0.319]
+[0.634, 0.366]
 """
 
 from softlabels.infer.rules._functions import (
