@@ -24,6 +24,7 @@ in-process models' own (:mod:`softlabels.infer.em`, their M-step helpers).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,7 @@ from softlabels.infer.base import pin_gold
 from softlabels.infer.crowd.average import SoftAverage
 from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
+from softlabels.infer.crowd.ebcc import EBCC
 from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
@@ -62,6 +64,7 @@ SUPPORTED = {
     "mace": "n_restarts=0",
     "glad": "any parameters",
     "ibcc": "any parameters",
+    "ebcc": "any parameters",
     "soft-average": "members that run on a partitioned engine",
     "stacked": "members that run on a partitioned engine (not stacked)",
 }
@@ -162,8 +165,13 @@ class _EMPlan(Plan):
         return loglik
 
     def start(self, block: Annotations) -> tuple[np.ndarray, Stats]:
-        post = pin_gold(self.model._initial_posteriors(block), gold_codes(block))
+        post = self.pin_start(block, self.model._initial_posteriors(block))
         return post, self.stats(block, post)
+
+    @staticmethod
+    def pin_start(block: Annotations, post: np.ndarray) -> np.ndarray:
+        """The first posteriors with the gold items pinned."""
+        return pin_gold(post, gold_codes(block))
 
     def spectral_start(
         self, block: Annotations, est: SpectralEstimate | None
@@ -176,7 +184,7 @@ class _EMPlan(Plan):
         bad = float(post is not None and not np.isfinite(post).all())
         if post is None or bad:
             post = normalize_rows(block.counts)
-        post = pin_gold(post, gold_codes(block))
+        post = self.pin_start(block, post)
         return post, self.stats(block, post), bad
 
     def advance(self, block: Annotations, params: Any) -> tuple[np.ndarray, float, Stats]:
@@ -401,12 +409,15 @@ class BCCPlan(_EMPlan):
         return self.model._kernel(ann, empty, collapsed=collapsed, class_prior=prior)
 
     def stats(self, block: Annotations, post: np.ndarray) -> Stats:
-        return {**_base_stats(block, post), "pairs": K.pair_counts(block, post),
-                "votes": normalize_rows(block.counts).sum(axis=0)}
+        """``post``: the joint posterior of the items' class and subtype (``K * M``
+        columns; the class posterior for IBCC)."""
+        classes = post.reshape(post.shape[0], block.n_classes, -1).sum(axis=2)
+        return {**_base_stats(block, classes), "pairs": K.pair_counts(block, post),
+                "mass": post.sum(axis=0), "votes": normalize_rows(block.counts).sum(axis=0)}
 
     def params(self, totals: Stats) -> BCCParams:
         kernel = self._client_kernel(totals, self.model.inference == "collapsed")
-        return kernel.params_from(totals["pairs"], totals["class_mass"])
+        return kernel.params_from(totals["pairs"], totals["mass"])
 
     def advance(
         self, block: Annotations, params: BCCParams, post: np.ndarray | None = None
@@ -414,18 +425,17 @@ class BCCPlan(_EMPlan):
         kernel = self._kernel(block, self.model.inference == "collapsed")
         if post is not None:
             kernel.joint = post  # the collapsed E-step takes each item's own share out
-        post, loglik = kernel.posterior(params)
-        post = pin_gold(post, gold_codes(block), copy=False)
+        post, loglik = kernel.posterior(params)  # gold items: their class only
         return post, loglik, self.stats(block, post)
 
     def objective(self, loglik: float, params: BCCParams) -> float:
         return loglik - params.kl
 
     def held_out_params(self, totals: Stats) -> BCCParams:
-        return self._client_kernel(totals, True).params_from(totals["pairs"], totals["class_mass"])
+        return self._client_kernel(totals, True).params_from(totals["pairs"], totals["mass"])
 
     def temper_prior(self, params: Any) -> np.ndarray:
-        return np.ones(params.nu.shape[0])
+        return np.ones(params.eta.size)  # flat over the classes (and subtypes)
 
     def temper_terms(
         self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
@@ -445,10 +455,71 @@ class BCCPlan(_EMPlan):
     def fitted(self, params: Any, totals: Stats) -> dict[str, Any]:
         if self.tempered:  # the collapsed update's parameters
             params = self.held_out_params(totals)
-        summary = self._client_kernel(totals, False).summarise(params)
+        return self.attributes(self._client_kernel(totals, False).summarise(params))
+
+    @staticmethod
+    def attributes(summary: dict[str, np.ndarray]) -> dict[str, Any]:
+        """The fit's attributes from the kernel's summary."""
         return {"confusions_": summary["confusions"], "priors_": summary["priors"],
                 "skills_": summary["skills"], "skill_sd_": summary["skill_sd"],
                 "temperature_": 1.0}
+
+
+class EBCCPlan(BCCPlan):
+    """EBCC: :class:`BCCPlan` on the joint posterior of class and subtype (``K * M``
+    columns, in the blocks), run ``n_init`` times, the best run by objective kept
+    (driven by the engine). Each run starts from the class posteriors split over the
+    subtypes by one Dirichlet draw per item (:meth:`split_start`), the draws of
+    ``EBCC._fit``: the engine hands every block the rows of its items' global ranks.
+    Gold items are handled by the kernel (their other classes' mass zeroed), as
+    in-process. The block states are ``(class posterior, joint posterior)``."""
+
+    n_state = 2
+
+    @property
+    def m(self) -> int:
+        return int(self.model.n_subtypes)
+
+    @staticmethod
+    def pin_start(block: Annotations, post: np.ndarray) -> np.ndarray:
+        return post  # the kernel pins the split joint posterior (:meth:`split_start`)
+
+    def draw_splits(self, rng: np.random.Generator, count: int
+                    ) -> tuple[np.ndarray, np.random.Generator]:
+        """The next ``count`` items' splits, ``EBCC._fit``'s
+        ``rng.dirichlet(np.ones(M))`` rows (a Dirichlet row takes a variable number of
+        the stream's outputs: the stream is handed on, not jumped ahead), and the
+        generator after them (a copy: ``rng`` is left as it is)."""
+        rng = copy.deepcopy(rng)
+        return rng.dirichlet(np.ones(self.m), size=count), rng
+
+    def split_start(self, block: Annotations, classes: np.ndarray, split: np.ndarray
+                    ) -> tuple[np.ndarray, Stats]:
+        """A run's first joint posterior: the class posteriors split by the items'
+        Dirichlet rows, the gold items pinned by the kernel."""
+        kernel = self._kernel(block, False)
+        joint = (classes[:, :, None] * split[:, None, :]).reshape(block.n_items, -1)
+        joint = kernel.pin(joint)
+        return joint, self.stats(block, joint)
+
+    def finish(self, block: Annotations, joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The block's state: the class posterior (summed over the subtypes) and the joint."""
+        return joint.reshape(block.n_items, block.n_classes, -1).sum(axis=2), joint
+
+    def tempered_post(
+        self, block: Annotations, terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+        prior: np.ndarray, temperature: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The collapsed update at the held-out temperature, as ``IBCC._collapse``."""
+        logits = terms[0] / temperature
+        joint, _ = K.log_normalize(self._kernel(block, False).mask_gold(logits))
+        return self.finish(block, joint)
+
+    @staticmethod
+    def attributes(summary: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {**BCCPlan.attributes(summary),
+                "subtype_confusions_": summary["subtype_confusions"],
+                "subtype_weights_": summary["subtype_weights"]}
 
 
 class WeightedVotePlan(Plan):
@@ -646,6 +717,7 @@ _PLANS = {
     OneCoinDawidSkene: OneCoinPlan,
     GLAD: GladPlan,
     IBCC: BCCPlan,
+    EBCC: EBCCPlan,
     SoftAverage: AveragePlan,
     HeldOutStacking: StackedPlan,
 }

@@ -44,7 +44,7 @@ from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels
 from softlabels.engines.blocks import (
-    AveragePlan, GladPlan, Plan, StackedPlan, Stats, add_stats, plan_for,
+    AveragePlan, EBCCPlan, GladPlan, Plan, StackedPlan, Stats, add_stats, plan_for,
 )
 
 dask = require("dask", "dask")
@@ -248,6 +248,8 @@ def _run(
         return _run_average(plan, blocks, n_answers, fit, callback)
     if isinstance(plan, StackedPlan):
         return _run_stacked(plan, blocks, n_answers, fit)
+    if isinstance(plan, EBCCPlan):
+        return _run_subtypes(plan, model, blocks, n_answers, fit, callback)
     states = _starts(plan, model, blocks, fit)
     (states,) = dask.persist(states)
     (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
@@ -259,27 +261,99 @@ def _run(
     fit.n_iter_, fit.converged_, fit.log_likelihood_ = 0, True, float("nan")
     params = None
     if plan.iterative:
-        def iterate() -> float:
-            nonlocal params, states, totals
-            params = plan.params(totals)
-            shared = dask.delayed(params, traverse=False)
-            if plan.reads_post:
-                states = [dask.delayed(plan.advance, nout=3)(b, shared, s[0])
-                          for b, s in zip(blocks, states)]
-            else:
-                states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
-            (states,) = dask.persist(states)
-            objective, totals = dask.compute(
-                _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
-            )
-            return plan.objective(float(objective), params)
-
-        _em_loop(model, n_answers, fit, callback, iterate)
+        params, states, totals = _iterate(plan, model, blocks, states, totals, n_answers, fit,
+                                          callback)
     for name, value in plan.fitted(params, totals).items():
         setattr(fit, name, value)
     if getattr(plan, "tempered", False) and totals["class_mass"].shape[0] >= 2:
         states = _temper(plan, plan.temper_prior(params), blocks, states, totals, n_answers,
                          fit)
+    return states, totals
+
+
+def _iterate(
+    plan: Any, model: Any, blocks: list[Any], states: list[Any], totals: Stats,
+    n_answers: int, fit: DaskFit, callback: Callable[[int, float], Any] | None,
+) -> tuple[Any, list[Any], Stats]:
+    """EM from the block states ``(post, ...)`` and their summed statistics, one
+    distributed pass per iteration (:func:`_em_loop`): the last parameters, the
+    persisted ``(post, loglik, stats)`` states and their totals."""
+    params = None
+
+    def iterate() -> float:
+        nonlocal params, states, totals
+        params = plan.params(totals)
+        shared = dask.delayed(params, traverse=False)
+        if plan.reads_post:
+            states = [dask.delayed(plan.advance, nout=3)(b, shared, s[0])
+                      for b, s in zip(blocks, states)]
+        else:
+            states = [dask.delayed(plan.advance, nout=3)(b, shared) for b in blocks]
+        (states,) = dask.persist(states)
+        objective, totals = dask.compute(
+            _tree_sum([s[1] for s in states]), _tree_sum([s[2] for s in states])
+        )
+        return plan.objective(float(objective), params)
+
+    _em_loop(model, n_answers, fit, callback, iterate)
+    return params, states, totals
+
+
+def _run_subtypes(
+    plan: EBCCPlan, model: Any, blocks: list[Any], n_answers: int, fit: DaskFit,
+    callback: Callable[[int, float], Any] | None,
+) -> tuple[list[Any], Stats]:
+    """EBCC (:class:`~softlabels.infer.crowd.ebcc.EBCC`): ``n_init`` EM runs on the
+    joint posteriors, the one with the highest objective kept, then the collapsed
+    update with its held-out temperature (``"vb-collapsed"``).
+
+    Every run starts from the class posteriors (:func:`_starts`, computed once) split
+    over the subtypes by one Dirichlet row per item, drawn in-process from
+    ``random_state`` in the order of the item ids. The items' global ranks come from a
+    distributed sort of the distinct item ids (:func:`_rank_buckets`, once), so every
+    bucket holds a contiguous range of ranks. A Dirichlet row takes a variable number
+    of the stream's outputs (gamma variates by rejection), so the stream cannot jump
+    ahead to a bucket: the generator is handed from bucket to bucket (its state, a few
+    hundred bytes, never the rows), each drawing its rows in turn, and the rows go
+    back to their items' partitions. The draws are thus sequential
+    (``n_init · n_items · M`` variates, a few seconds per 10⁸); the EM runs are not.
+    The best run's states are kept (persisted) while the next one runs."""
+    from softlabels.core.validation import check_random_state
+
+    classes = [s[0] for s in _starts(plan, model, blocks, fit)]
+    (classes,) = dask.persist(classes)
+    buckets, sizes = _rank_buckets(blocks)
+    rng = check_random_state(model.random_state)
+    stream = dask.delayed(rng, traverse=False)
+    best = None
+    for _ in range(model.n_init):
+        rows = []
+        for size in sizes:
+            drawn = dask.delayed(plan.draw_splits, nout=2)(stream, int(size))
+            rows.append(drawn[0])
+            stream = drawn[1]
+        splits = _route(buckets, rows, len(blocks))
+        states = [dask.delayed(plan.split_start, nout=2)(b, c, q)
+                  for b, c, q in zip(blocks, classes, splits)]
+        states, stream = dask.persist(states, stream)
+        (totals,) = dask.compute(_tree_sum([s[1] for s in states]))
+        run = DaskFit(fit.method, fit.params)
+        params, states, totals = _iterate(plan, model, blocks, states, totals, n_answers, run,
+                                          callback)
+        if best is None or run.log_likelihood_ > best[0].log_likelihood_:
+            best = (run, params, states, totals)
+    if isinstance(model.random_state, np.random.Generator):  # left where in-process leaves it
+        rng.bit_generator.state = dask.compute(stream)[0].bit_generator.state
+    run, params, states, totals = best  # type: ignore[misc]
+    fit.n_iter_, fit.converged_, fit.log_likelihood_ = run.n_iter_, run.converged_, \
+        run.log_likelihood_
+    for name, value in plan.fitted(params, totals).items():
+        setattr(fit, name, value)
+    if plan.tempered and fit.classes_.size >= 2:
+        return _temper(plan, plan.temper_prior(params), blocks, states, totals, n_answers,
+                       fit), totals
+    states = [dask.delayed(plan.finish, nout=2)(b, s[0]) for b, s in zip(blocks, states)]
+    (states,) = dask.persist(states)
     return states, totals
 
 
@@ -384,14 +458,10 @@ def _run_stacked(
     n_folds, n_members = model.n_folds, len(plan.members)
     k = fit.classes_.size
     stream = _fold_stream(model.random_state)
-    kinds, n_items = dask.compute([dask.delayed(_id_kinds)(b) for b in blocks],
-                                  _tree_sum([dask.delayed(_n_items)(b) for b in blocks]))
-    n_items = int(n_items)
+    ids, n_items = _item_keys(blocks)
     if isinstance(model.random_state, np.random.Generator):  # as in-process: 2 draws per item
         model.random_state.bit_generator.advance(2 * n_items)
-    as_text = _ids_as_text(kinds)
-    keys = _sorted_fill([dask.delayed(_sort_keys)(b, as_text) for b in blocks],
-                        _FoldKeys(stream, n_items))
+    keys = _sorted_fill(ids, _FoldKeys(stream, n_items))
     worker_key = _tree_sum([dask.delayed(plan.worker_keys)(b, q) for b, q in zip(blocks, keys)])
     folds = [dask.delayed(plan.folds)(b, q, worker_key) for b, q in zip(blocks, keys)]
     (folds,) = dask.persist(folds)
@@ -521,15 +591,40 @@ def _sort_keys(block: Annotations, as_text: bool) -> np.ndarray:
     return block.item_ids.astype(str) if as_text else block.item_ids
 
 
+def _item_keys(blocks: list[Any]) -> tuple[list[Any], int]:
+    """The blocks' item ids as sort keys (by their text where ids of the types found
+    do not compare, as :func:`~softlabels.infer.crowd.ebcc.item_order`), and the
+    number of items."""
+    kinds, n_items = dask.compute([dask.delayed(_id_kinds)(b) for b in blocks],
+                                  _tree_sum([dask.delayed(_n_items)(b) for b in blocks]))
+    as_text = _ids_as_text(kinds)
+    return [dask.delayed(_sort_keys)(b, as_text) for b in blocks], int(n_items)
+
+
+def _rank_buckets(blocks: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """The blocks' items sorted by id (:func:`_sample_sort` of :func:`_item_keys`)."""
+    return _sample_sort(_item_keys(blocks)[0])
+
+
 def _sorted_fill(parts: list[Any], fill: Callable[[int, int], np.ndarray]) -> list[Any]:
     """Values by global rank: ``parts`` are delayed arrays of distinct keys (distinct
     over all parts too); returns, per part, ``fill(offset, count)``'s rows for its keys'
-    ranks in the sorted union. A sample sort: splitters from every part's quantiles
-    (on the client: ~32 keys per part), each part's keys split by them into buckets,
-    each bucket sorted where it lands; the bucket sizes (one int each) give every
-    bucket its first rank, so each fills its contiguous range of ranks, and its values
-    go back to the parts the keys came from. Every key moves twice, never to the
-    client."""
+    ranks in the sorted union (:func:`_sample_sort`, then each bucket fills its
+    contiguous range of ranks, and its values go back to the parts the keys came
+    from: :func:`_route`)."""
+    buckets, sizes = _sample_sort(parts)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    values = [dask.delayed(fill)(int(o), int(n)) for o, n in zip(offsets, sizes)]
+    return _route(buckets, values, len(parts))
+
+
+def _sample_sort(parts: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct keys of ``parts`` (delayed arrays) in sorted order, cut into
+    buckets of contiguous ranks: the persisted buckets (each ``(part, position in the
+    part)`` of its keys, in order) and their sizes. A sample sort: splitters from every
+    part's quantiles (on the client: ~32 keys per part), each part's keys split by
+    them into buckets, each bucket sorted where it lands; the bucket sizes (one int
+    each) give every bucket its first rank. No key reaches the client."""
     n_parts = len(parts)
     (samples,) = dask.compute([dask.delayed(_key_sample)(p) for p in parts])
     samples = [s for s in samples if s.size]
@@ -542,10 +637,15 @@ def _sorted_fill(parts: list[Any], fill: Callable[[int, int], np.ndarray]) -> li
                for q in range(n_buckets)]
     (buckets,) = dask.persist(buckets)
     (sizes,) = dask.compute([dask.delayed(len)(b[0]) for b in buckets])
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    back = [dask.delayed(_fill_bucket, nout=n_parts)(b, int(o), fill, n_parts)
-            for b, o in zip(buckets, offsets)]
-    return [dask.delayed(_gather)(*[back[q][i] for q in range(n_buckets)])
+    return buckets, np.asarray(sizes, dtype=np.int64)
+
+
+def _route(buckets: list[Any], values: list[Any], n_parts: int) -> list[Any]:
+    """Per part, the rows of ``values`` (per bucket, one row per key in sorted order)
+    for its keys, in the part's order: every row moves once."""
+    back = [dask.delayed(_fill_bucket, nout=n_parts)(b, v, n_parts)
+            for b, v in zip(buckets, values)]
+    return [dask.delayed(_gather)(*[back[q][i] for q in range(len(buckets))])
             for i in range(n_parts)]
 
 
@@ -578,11 +678,9 @@ def _sort_bucket(*pieces: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np
     return part[order], where[order]
 
 
-def _fill_bucket(bucket: tuple[np.ndarray, np.ndarray], offset: int,
-                 fill: Callable[[int, int], np.ndarray], n_parts: int
+def _fill_bucket(bucket: tuple[np.ndarray, np.ndarray], values: np.ndarray, n_parts: int
                  ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     part, where = bucket
-    values = fill(offset, part.size)
     return tuple((where[part == i], values[part == i]) for i in range(n_parts))
 
 
@@ -739,7 +837,8 @@ def _temper(
         return -float(dask.compute(_tree_sum(parts))[0])
 
     fit.temperature_ = K.search_temperature(neg_loglik)
-    posts = [dask.delayed(plan.tempered_post, nout=1)(b, t, prior, fit.temperature_)
+    posts = [dask.delayed(plan.tempered_post, nout=getattr(plan, "n_state", 1))(
+        b, t, prior, fit.temperature_)
              for b, t in zip(blocks, terms)]
     (posts,) = dask.persist(posts)
     return posts
