@@ -94,3 +94,46 @@ def test_relabelling_workers_permutes_the_outputs():
     np.testing.assert_allclose(other.soft_labels_.probs, base.soft_labels_.probs, atol=1e-10)
     ref.assert_same_skills(base, other, lambda w: 100 - w)
 
+
+
+@pytest.mark.parametrize("m", [1, 3])
+def test_answer_probabilities_are_the_subtype_mixture(m):
+    answers, _ = make_crowd(n_items=40, n_workers=6, n_classes=3, random_state=4)
+    model = EBCC(n_subtypes=m, n_init=1, random_state=0).fit(answers)
+    ann = model.annotations_
+    q, v = model.subtype_posteriors_, model.subtype_confusions_
+    np.testing.assert_allclose(q.sum(axis=2), model.soft_labels_.probs, atol=1e-12)
+    rng = np.random.default_rng(0)
+    item = rng.integers(0, ann.n_items, 25)
+    worker = rng.integers(0, ann.n_workers, 25)
+    label = rng.integers(0, ann.n_classes, 25)
+    loop = [sum(q[i, k, s] * v[w, k, s, l] for k in range(ann.n_classes) for s in range(m))
+            for i, w, l in zip(item, worker, label)]
+    np.testing.assert_allclose(model.answer_probabilities(item, worker, label), loop, atol=1e-12)
+    # a predictive distribution: over the labels a worker may give, it sums to one
+    every = [model.answer_probabilities(item, worker, np.full(25, l)) for l in range(ann.n_classes)]
+    np.testing.assert_allclose(np.sum(every, axis=0), 1.0, atol=1e-12)
+
+
+def test_answer_probabilities_see_the_subtype_of_the_item():
+    """Two kinds of class-0 item: on one, the first two workers both say 1. An item whose
+    visible answers show that pattern is predicted to draw a 1 from them again."""
+    rows = []
+    for i in range(120):
+        kind = i % 3  # 0: plain class 0, 1: class-0 confuser, 2: class 1
+        for w in range(6):
+            wrong = kind == 1 and w < 2
+            label = 1 if kind == 2 or wrong else 0
+            if (i + w) % 9 == 0:  # a little noise
+                label = 1 - label
+            rows.append((i, w, label))
+    df = pd.DataFrame(rows, columns=["item", "worker", "label"])
+    model = EBCC(n_subtypes=2, random_state=0).fit(df)
+    ann = model.annotations_
+    code = {int(i): c for c, i in enumerate(ann.item_ids)}
+    w0 = int(np.flatnonzero(ann.worker_ids == 0)[0])
+    one = int(np.flatnonzero(ann.classes == 1)[0])
+    p_confuser = model.answer_probabilities([code[1]], [w0], [one])[0]
+    p_plain = model.answer_probabilities([code[3]], [w0], [one])[0]
+    assert model.soft_labels_.probs[code[1]].argmax() == model.soft_labels_.probs[code[3]].argmax()
+    assert p_confuser > 0.7 > 0.3 > p_plain

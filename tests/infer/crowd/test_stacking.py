@@ -166,3 +166,24 @@ def test_n_jobs_reaches_the_members_that_take_it_and_changes_nothing():
     two = HeldOutStacking(n_jobs=2).fit(df)
     assert [m.get_params().get("n_jobs") for m in two.members_] == [2, None]
     np.testing.assert_array_equal(one.soft_labels_.probs, two.soft_labels_.probs)
+
+
+def test_a_member_with_its_own_answer_model_is_scored_with_it():
+    """EBCC predicts a held-out answer through the item's subtype (its
+    ``answer_probabilities``); the held-out log-likelihood is that prediction's."""
+    from softlabels.infer.crowd import EBCC
+
+    df, _ = make_crowd(n_items=60, n_workers=6, n_classes=2, random_state=3)
+    model = HeldOutStacking(members=["ebcc:n_subtypes=3"], random_state=5).fit(df)
+    ann = model.members_[0].annotations_
+    fold = answer_folds(ann, model.n_folds, 5)
+    logs = []
+    for f in range(model.n_folds):
+        out, keep = fold == f, fold != f
+        train = Annotations(ann.item[keep], ann.worker[keep], ann.label[keep],
+                            ann.item_ids, ann.worker_ids, ann.classes)
+        member = EBCC(n_subtypes=3).fit(train)
+        q, v = member.subtype_posteriors_, member.subtype_confusions_
+        logs += [np.log(np.sum(q[i] * v[w, :, :, l])) for i, w, l in
+                 zip(ann.item[out], ann.worker[out], ann.label[out])]
+    np.testing.assert_allclose(model.held_out_log_likelihood_, [np.mean(logs)], rtol=1e-10)

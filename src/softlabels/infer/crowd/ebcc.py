@@ -85,6 +85,9 @@ class EBCC(IBCC):
         Posterior mean confusion, averaged over each class's subtypes.
     subtype_confusions_ : ndarray of shape (n_workers, n_classes, n_subtypes, n_classes)
     subtype_weights_ : ndarray of shape (n_classes, n_subtypes)
+    subtype_posteriors_ : ndarray of shape (n_items, n_classes, n_subtypes)
+        The joint posterior ``q(t_i = k, g_i = m)`` of every item's class and subtype;
+        summed over the subtypes it is the soft label.
     priors_, skills_, skill_sd_, log_likelihood_, n_iter_, converged_, temperature_ : as :class:`IBCC`
         (``n_iter_`` and ``converged_`` of the kept run).
 
@@ -169,4 +172,21 @@ class EBCC(IBCC):
         self._keep(summary)
         self.subtype_confusions_ = summary["subtype_confusions"]
         self.subtype_weights_ = summary["subtype_weights"]
-        return joint.reshape(ann.n_items, k, m).sum(axis=2)
+        self.subtype_posteriors_ = joint.reshape(ann.n_items, k, m)
+        return self.subtype_posteriors_.sum(axis=2)
+
+    def answer_probabilities(self, item: np.ndarray, worker: np.ndarray,
+                             label: np.ndarray) -> np.ndarray:
+        """The fitted model's probability of answers it was not fitted on: answer
+        ``(i, w, l)`` (codes of the fitted annotations) gets ``sum_{k, m} q(t_i = k,
+        g_i = m) v[w, k, m, l]``, with ``q`` the item's joint posterior of class and
+        subtype (:attr:`subtype_posteriors_`, from the item's answers the model saw) and
+        ``v`` the posterior mean confusion rows (:attr:`subtype_confusions_`). So the
+        prediction knows what the item's other answers say about its subtype: workers who
+        err together on a kind of item are expected to err together again, which a
+        model of answers independent given the class cannot express. Stacking
+        (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`) scores EBCC with it."""
+        item, worker, label = (np.asarray(a, dtype=np.int64) for a in (item, worker, label))
+        q = self.subtype_posteriors_[item]  # (n, K, M)
+        v = self.subtype_confusions_[worker, :, :, label]  # (n, K, M)
+        return np.einsum("akm,akm->a", q, v)

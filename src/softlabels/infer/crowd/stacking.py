@@ -195,8 +195,11 @@ class HeldOutStacking(CrowdModel):
     member's posterior of item i from the remaining answers and ``pi[w]`` worker w's
     confusion matrix estimated from those answers and ``p`` (expected counts plus
     ``prior_strength`` answers of the pooled confusion of all workers, as
-    :class:`~softlabels.infer.crowd.dawid_skene.DawidSkene`), the same for every member,
-    so that the posteriors, not the members' own worker models, are compared. The
+    :class:`~softlabels.infer.crowd.dawid_skene.DawidSkene`), the same for every member
+    whose answers are independent given the class, so that their posteriors, not their
+    own worker models, are compared. A member that ties an item's answers together
+    beyond its class predicts with its own model (its ``answer_probabilities``: EBCC's
+    subtypes, where the item's other answers say which kind of item it is). The
     weights maximise the log-likelihood of the held-out answers under the mixture of
     the members' predictions (:func:`stacking_weights`); the soft labels are the same
     mixture of the members' soft labels fitted on all answers.
@@ -306,8 +309,8 @@ class HeldOutStacking(CrowdModel):
             train = Annotations(ann.item[keep], ann.worker[keep], ann.label[keep],
                                 ann.item_ids, ann.worker_ids, ann.classes)
             for m, (name, params) in enumerate(specs):
-                post = self._fit_member(name, params, train, gold).soft_labels_.probs
-                held[out, m] = self._predict(train, post, ann, out)
+                member = self._fit_member(name, params, train, gold)
+                held[out, m] = self._predict(train, member, ann, out)
         scored = fold >= 0
         self.weights_ = stacking_weights(held[scored])
         with np.errstate(divide="ignore"):
@@ -324,11 +327,15 @@ class HeldOutStacking(CrowdModel):
         self.converged_ = all(m.converged_ for m in fitted)
         return normalize_rows(post)
 
-    def _predict(self, train: Annotations, post: np.ndarray, ann: Annotations,
+    def _predict(self, train: Annotations, member: CrowdModel, ann: Annotations,
                  out: np.ndarray) -> np.ndarray:
-        """The probability of the answers ``out`` of ``ann`` from the posteriors ``post``
-        fitted on ``train``, through confusion matrices estimated from ``train`` and
-        ``post`` (with the pooled-confusion prior)."""
+        """The probability of the answers ``out`` of ``ann`` under ``member`` fitted on
+        ``train``: its own ``answer_probabilities`` where it has one (EBCC), else from
+        its posteriors through confusion matrices estimated from ``train`` and them (with
+        the pooled-confusion prior)."""
+        if hasattr(member, "answer_probabilities"):
+            return member.answer_probabilities(ann.item[out], ann.worker[out], ann.label[out])
+        post = member.soft_labels_.probs
         k = ann.n_classes
         cube = K.pair_counts(train, post).reshape(-1, k, k)  # [w, l, k]
         return predict_answers(post, prediction_rows(cube, self.prior_strength), ann, out)
