@@ -39,7 +39,7 @@ from softlabels.infer.base import pin_gold
 from softlabels.infer.crowd.average import SoftAverage
 from softlabels.infer.crowd.dawid_skene import DawidSkene, OneCoinDawidSkene, log_confusion_rows
 from softlabels.infer.crowd.glad import GLAD, ascend, fit_sums, glad_logits, scoring_sums
-from softlabels.infer.crowd.ebcc import EBCC
+from softlabels.infer.crowd.ebcc import EBCC, subtype_answer_probabilities
 from softlabels.infer.crowd.ibcc import IBCC, BCCParams
 from softlabels.infer.crowd.mace import MACE
 from softlabels.infer.crowd.spectral import SpectralEstimate, estimate_posteriors
@@ -516,6 +516,21 @@ class EBCCPlan(BCCPlan):
         return self.finish(block, joint)
 
     @staticmethod
+    def answer_terms(fit: Any) -> np.ndarray:
+        """What the blocks need from a fit (a :class:`~softlabels.engines.dask.DaskFit`)
+        to give the probability of answers it was not fitted on: the subtype confusions."""
+        return fit.subtype_confusions_
+
+    @staticmethod
+    def answer_probabilities(block: Annotations, out: np.ndarray, state: tuple[np.ndarray, ...],
+                             confusions: np.ndarray) -> np.ndarray:
+        """``EBCC.answer_probabilities`` of the block's answers ``out`` (a mask) under a
+        fit whose block state is ``state`` (its joint posterior second)."""
+        joint = state[1].reshape(block.n_items, block.n_classes, -1)
+        return subtype_answer_probabilities(joint, confusions, block.item[out],
+                                            block.worker[out], block.label[out])
+
+    @staticmethod
     def attributes(summary: dict[str, np.ndarray]) -> dict[str, Any]:
         return {**BCCPlan.attributes(summary),
                 "subtype_confusions_": summary["subtype_confusions"],
@@ -665,8 +680,17 @@ class StackedPlan(Plan):
     @staticmethod
     def predict(block: Annotations, fold: np.ndarray, f: int, post: np.ndarray,
                 rows: np.ndarray) -> np.ndarray:
-        """The probabilities of the block's answers of fold ``f`` under one member."""
+        """The probabilities of the block's answers of fold ``f`` under one member,
+        through the shared confusion estimate ``rows``."""
         return predict_answers(post, rows, block, fold == f)
+
+    @staticmethod
+    def predict_own(block: Annotations, fold: np.ndarray, f: int, member: Plan,
+                    state: tuple[np.ndarray, ...], terms: Any) -> np.ndarray:
+        """The probabilities of the block's answers of fold ``f`` under a member that
+        predicts them with its own model (``answer_probabilities``: EBCC), from its
+        training fit's block ``state`` and its broadcast ``terms``."""
+        return member.answer_probabilities(block, fold == f, state, terms)  # type: ignore[attr-defined]
 
     @staticmethod
     def held_out(fold: np.ndarray, n_members: int, n_folds: int, *columns: np.ndarray

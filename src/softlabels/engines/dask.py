@@ -482,15 +482,20 @@ def _run_stacked(
                  for b, q, r in zip(blocks, folds, rows)]
         (train,) = dask.persist(train)
         for name, member in plan.members:
-            states, _ = _run(member, member.model, train, n_train, _member_fit(name, member, fit),
-                             None)
-            posts = [s[0] for s in states]
-            (cube,) = dask.compute(_tree_sum([dask.delayed(plan.train_cube)(t, p)
-                                              for t, p in zip(train, posts)]))
-            shared = dask.delayed(prediction_rows(cube.reshape(-1, k, k), model.prior_strength),
-                                  traverse=False)
-            preds = [dask.delayed(plan.predict)(b, q, f, p, shared)
-                     for b, q, p in zip(blocks, folds, posts)]
+            part = _member_fit(name, member, fit)
+            states, _ = _run(member, member.model, train, n_train, part, None)
+            if hasattr(member.model, "answer_probabilities"):  # its own model (EBCC)
+                shared = dask.delayed(member.answer_terms(part), traverse=False)
+                preds = [dask.delayed(plan.predict_own)(b, q, f, member, s, shared)
+                         for b, q, s in zip(blocks, folds, states)]
+            else:
+                posts = [s[0] for s in states]
+                (cube,) = dask.compute(_tree_sum([dask.delayed(plan.train_cube)(t, p)
+                                                  for t, p in zip(train, posts)]))
+                shared = dask.delayed(prediction_rows(cube.reshape(-1, k, k),
+                                                      model.prior_strength), traverse=False)
+                preds = [dask.delayed(plan.predict)(b, q, f, p, shared)
+                         for b, q, p in zip(blocks, folds, posts)]
             (preds,) = dask.persist(preds)
             for col, pred in zip(columns, preds):
                 col.append(pred)

@@ -11,7 +11,7 @@ from softlabels.core.validation import check_random_state, integer, random_state
 from softlabels.infer import em as K
 from softlabels.infer.crowd.ibcc import BCC_CONSTRAINTS, IBCC
 
-__all__ = ["EBCC"]
+__all__ = ["EBCC", "subtype_answer_probabilities"]
 
 
 def item_order(ids: np.ndarray) -> np.ndarray:
@@ -186,7 +186,18 @@ class EBCC(IBCC):
         err together on a kind of item are expected to err together again, which a
         model of answers independent given the class cannot express. Stacking
         (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`) scores EBCC with it."""
-        item, worker, label = (np.asarray(a, dtype=np.int64) for a in (item, worker, label))
-        q = self.subtype_posteriors_[item]  # (n, K, M)
-        v = self.subtype_confusions_[worker, :, :, label]  # (n, K, M)
-        return np.einsum("akm,akm->a", q, v)
+        return subtype_answer_probabilities(self.subtype_posteriors_, self.subtype_confusions_,
+                                            item, worker, label)
+
+
+def subtype_answer_probabilities(
+    joint: np.ndarray, confusions: np.ndarray, item: np.ndarray, worker: np.ndarray,
+    label: np.ndarray,
+) -> np.ndarray:
+    """``sum_{k, m} joint[i, k, m] confusions[w, k, m, l]`` for the answers ``(i, w, l)``
+    (:meth:`EBCC.answer_probabilities`; the Dask engine computes it per partition, on
+    the partition's items)."""
+    item, worker, label = (np.asarray(a, dtype=np.int64) for a in (item, worker, label))
+    q = joint[item]  # (n, K, M)
+    v = confusions[worker, :, :, label]  # (n, K, M)
+    return np.einsum("akm,akm->a", q, v)
