@@ -164,3 +164,59 @@ def test_real_sets_ebcc_match_in_process(client, tmp_path, name):
         answers.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
     ref = create_method("ebcc").fit(answers)
     assert compare(aggregate(str(folder / "*.parquet"), "ebcc"), ref) <= TOL
+
+
+def ebcc_stack() -> list:
+    """The default stack with EBCC among its members."""
+    from softlabels.infer.crowd.stacking import DEFAULT_STACK
+
+    members = list(DEFAULT_STACK)
+    return members if any(str(m).startswith("ebcc") for m in members) else [*members, "ebcc"]
+
+
+def compare_stack(fit, ref) -> float:
+    """Stacking on Dask vs in-process: weights, held-out log-likelihoods, soft labels,
+    skills, and the EBCC member's subtype parameters."""
+    soft = fit.soft_labels_.compute().set_index("item").loc[ref.soft_labels_.item_ids]
+    cols = [str(c) for c in ref.soft_labels_.classes]
+    order = pd.Index(fit.worker_ids_).get_indexer(ref.annotations_.worker_ids)
+    pairs = [(fit.weights_, ref.weights_),
+             (fit.held_out_log_likelihood_, ref.held_out_log_likelihood_),
+             (soft[cols].to_numpy(), ref.soft_labels_.probs),
+             (fit.skills_[order], ref.skills_)]
+    for got, want in zip(fit.members_, ref.members_):
+        if hasattr(want, "subtype_confusions_"):
+            pairs += [(got.subtype_confusions_[order], want.subtype_confusions_),
+                      (got.subtype_weights_, want.subtype_weights_)]
+    assert any(hasattr(m, "subtype_confusions_") for m in ref.members_)
+    for got, want in pairs:
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    return float(max(np.abs(g - w).max() for g, w in pairs))
+
+
+def test_stacked_with_ebcc_matches_in_process(client, crowd):
+    """EBCC as a stacking member predicts its held-out answers with its own model
+    (``answer_probabilities``: each partition from its items' joint posteriors of the
+    training fit and the broadcast subtype confusions); text item ids, 4 partitions."""
+    answers = with_text_ids(crowd)
+    others = [m for m in ebcc_stack() if not str(m).startswith("ebcc")]
+    members = [*others, ("ebcc", {"n_iter": 20, "n_init": 2, "n_subtypes": 4})]
+    params = {"members": members, "n_folds": 3}
+    ref = create_method("stacked", **params).fit(answers)
+    assert ref.weights_[-1] > 0.1  # EBCC's predictions count
+    fit = aggregate(dd.from_pandas(answers, npartitions=4), "stacked", **params)
+    assert compare_stack(fit, ref) <= TOL
+
+
+@pytest.mark.realdata
+def test_real_set_stacked_with_ebcc_matches_in_process(client, tmp_path):
+    """duck (int ids): EBCC (its defaults) weighs .57 next to the Dawid–Skene pair."""
+    path = DATA / "duck" / "answers.csv"
+    if not path.is_file():
+        pytest.skip(f"real data not found: {path}")
+    answers = pd.read_csv(path).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    members = ebcc_stack()
+    ref = create_method("stacked", members=members).fit(answers)
+    assert ref.weights_.max() < 0.9  # the weights are tested, not one member
+    fit = aggregate(dd.from_pandas(answers, npartitions=3), "stacked", members=members)
+    assert compare_stack(fit, ref) <= TOL
