@@ -246,8 +246,8 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
     ddf = dd.from_pandas(answers, npartitions=2)
     with pytest.raises(InvalidParameterError, match="'kos' does not run"):
         aggregate(ddf, "kos")
-    with pytest.raises(InvalidParameterError, match="'ebcc' does not run"):
-        aggregate(ddf, "soft-average", members=["soft-vote", "ebcc"])
+    with pytest.raises(InvalidParameterError, match="'mmsr' does not run"):
+        aggregate(ddf, "soft-average", members=["soft-vote", "mmsr"])
     with pytest.raises(InvalidParameterError, match="n_restarts=2 of 'mace'"):
         aggregate(ddf, "mace", n_restarts=2)
     with pytest.raises(InvalidParameterError, match="duplicates= is not supported"):

@@ -11,8 +11,9 @@ splits one fit into what runs per block and what runs once:
   parameters, and the statistics of the new posteriors;
 - ``fitted(params)``: the model attributes (``confusions_``, ``skills_``, ...).
 
-GLAD's M-step takes several passes per iteration (:class:`GladPlan`), soft-average
-runs its members' plans on the same blocks (:class:`AveragePlan`), and
+GLAD's M-step takes several passes per iteration (:class:`GladPlan`), EBCC runs
+``n_init`` EM runs from random splits over its subtypes (:class:`EBCCPlan`),
+soft-average runs its members' plans on the same blocks (:class:`AveragePlan`), and
 ``init="spectral"`` starts an EM plan from moments summed over the blocks
 (:meth:`_EMPlan.spectral_start`).
 
@@ -373,10 +374,10 @@ class GladPlan(_EMPlan):
 
 
 class BCCPlan(_EMPlan):
-    """IBCC (one subtype per class), any ``inference``: the statistics are the
-    expected confusion counts and the class mass (:meth:`BCCKernel.sums
-    <softlabels.infer.crowd.ibcc.BCCKernel.sums>`), plus the vote proportions'
-    column sums for ``class_prior="empirical"``; the Dirichlet parameters come from
+    """IBCC (one subtype per class; :class:`EBCCPlan` for more), any ``inference``: the
+    statistics are the expected confusion counts and the mass per class and subtype
+    (:meth:`BCCKernel.sums <softlabels.infer.crowd.ibcc.BCCKernel.sums>`), plus the vote
+    proportions' column sums for ``class_prior="empirical"``; the Dirichlet parameters come from
     them on the client (:meth:`BCCKernel.params_from`) and the E-step runs on each
     block's own kernel. The evidence bound's Dirichlet term (``params.kl``) is taken
     off the summed log normalisers once. ``"vb-collapsed"`` ends with the collapsed
@@ -610,7 +611,10 @@ class StackedPlan(Plan):
     members' plans run on the blocks restricted to each fold's training answers, then
     on all answers; the block steps here are the folds (from keys of the items' global
     ranks and per-worker key sums), the training blocks, the held-out predictions and
-    the weight search's sums, and the mixture of the members' posteriors."""
+    the weight search's sums, and the mixture of the members' posteriors. A member
+    whose model has ``answer_probabilities`` (EBCC) predicts its held-out answers with
+    it (:meth:`predict_own`), the others through the shared confusion estimate
+    (:meth:`train_cube`, :meth:`predict`), as in-process."""
 
     def __init__(self, model: Any) -> None:
         from softlabels.infer.registry import create_method

@@ -74,6 +74,9 @@ class DaskFit:
     confusions_, skills_, priors_, temperature_
         The model's worker and class parameters, workers in ``worker_ids_`` order
         (and, as the model has them: ``alphas_``, ``skill_sd_``).
+    subtype_confusions_, subtype_weights_ : ndarray
+        EBCC: as in-process (its joint posteriors of class and subtype stay in the
+        partitions).
     betas_ : dask.dataframe.DataFrame
         GLAD: ``item, beta``, the item easiness, partitioned like ``soft_labels_``.
     members_ : list of DaskFit
@@ -118,7 +121,8 @@ def aggregate(
     method : str
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
-        ``mace`` with ``n_restarts=0``, ``ibcc``, ``soft-average``, ``stacked``);
+        ``mace`` with ``n_restarts=0``, ``ibcc``, ``ebcc``, ``soft-average``,
+        ``stacked``);
         ``params`` are the model's parameters, checked
         as in-process (any ``uncertainty`` and ``init``),
         and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
@@ -445,7 +449,9 @@ def _run_stacked(
     2. Every fold: each member's plan on the blocks without the fold's answers; the
        expected confusion counts of the training answers summed (``O(W·K²)``), the
        prediction's confusion rows broadcast, the held-out probabilities kept in the
-       partitions.
+       partitions. A member with ``answer_probabilities`` (EBCC) predicts with its own
+       model instead: its training fit's terms broadcast (EBCC's subtype confusions),
+       each partition's held-out answers from its items' state of that fit.
     3. The weights: :func:`~softlabels.infer.crowd.stacking.optimise_weights`, the
        in-process search, each of its sums one pass (``m`` numbers per partition).
     4. Each member on all answers; its posteriors mixed in the partitions.
