@@ -1,5 +1,6 @@
 """Assemble BENCHMARKS.md from the sections the benchmark scripts wrote, after the
-hand-written findings in benchmarks/findings.md (update them when the figures move).
+hand-written findings in benchmarks/findings.md (the paper table and the readings: update
+them when the figures move).
 
 Run after the scripts (same machine): python benchmarks/report.py
 """
@@ -8,25 +9,15 @@ from __future__ import annotations
 
 from _common import OUT, ROOT, environment
 
-SECTIONS = [
-    "crowd_suite.md",
-    "crowd_uncertainty.md",
-    "crowd_defaults.md",
-    "speed.md",
-    "speed_paths.md",
-    "engine_dask.md",
-    "label_errors.md",
-    "calibration.md",
-    "conformal.md",
-    "agreement.md",
-    "train.md",
-    "evidence_gcd.md",
-    "infer_rules.md",
-    "rules_suite.md",
-    "infer_teachers.md",
-    "infer_ratings.md",
-    "infer_bags.md",
-    "infer_partial.md",
+SECTIONS = [  # in the order of BENCHMARKS.md
+    "crowd_suite.md", "crowd_uncertainty.md", "crowd_defaults.md", "crowd_stack_members.md",
+    "speed.md", "speed_paths.md", "engine_dask.md", "audit_label_errors.md",
+    "calibration.md", "conformal.md", "agreement.md", "train.md", "infer_rules.md",
+    "rules_suite.md", "infer_teachers.md", "infer_ratings.md", "infer_bags.md",
+    "infer_partial.md", "store_codecs.md", "store_methods.md", "store_student.md",
+    "evidence_teachers.md", "evidence_multilabel.md", "evidence_losses.md",
+    "evidence_audit.md", "multi_output.md", "evidence_pseudo.md", "evidence_gcd.md",
+    "evidence_supervision.md", "evidence_misc.md",
 ]
 
 

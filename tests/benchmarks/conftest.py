@@ -47,3 +47,9 @@ def et():
 def ev():
     """benchmarks/evidence_losses.py"""
     return _script("evidence_losses")
+
+
+@pytest.fixture(scope="session")
+def csm():
+    """benchmarks/crowd_stack_members.py"""
+    return _script("crowd_stack_members")
