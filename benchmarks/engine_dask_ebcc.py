@@ -62,9 +62,10 @@ def main() -> None:
                 on_dask = time.perf_counter() - start
                 extra = ""
                 if method == "stacked":
+                    held = fit.held_out_log_likelihood_ - ref.held_out_log_likelihood_
                     extra = (f"weights {np.round(ref.weights_, 3).tolist()}; weights "
                              f"{np.abs(fit.weights_ - ref.weights_).max():.1e}, held-out "
-                             f"{np.abs(fit.held_out_log_likelihood_ - ref.held_out_log_likelihood_).max():.1e}")
+                             f"{np.abs(held).max():.1e}")
                 rows.append([name, f"{len(answers):,}", method, f"{local:.2f}", f"{on_dask:.1f}",
                              f"{diff:.1e}", extra])
                 print(rows[-1], flush=True)

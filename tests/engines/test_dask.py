@@ -482,12 +482,8 @@ def assert_same_stack(fit, ref) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_crowd() -> pd.DataFrame:
-    answers, _ = make_crowd(n_items=200, n_workers=15, n_classes=3, answers_per_item=4,
-                            random_state=3)
-    answers = answers.sample(frac=1.0, random_state=2).reset_index(drop=True)
-    answers["worker"] = "w" + answers["worker"].astype(str)
-    return answers
+def small_crowd(shuffled_crowd) -> pd.DataFrame:
+    return shuffled_crowd(200, 15, seed=3, order_seed=2)
 
 
 def test_fold_keys_are_the_in_process_draws():

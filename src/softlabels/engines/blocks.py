@@ -694,7 +694,8 @@ class StackedPlan(Plan):
         """The probabilities of the block's answers of fold ``f`` under a member that
         predicts them with its own model (``answer_probabilities``: EBCC), from its
         training fit's block ``state`` and its broadcast ``terms``."""
-        return member.answer_probabilities(block, fold == f, state, terms)  # type: ignore[attr-defined]
+        own = member.answer_probabilities  # type: ignore[attr-defined]
+        return own(block, fold == f, state, terms)
 
     @staticmethod
     def held_out(fold: np.ndarray, n_members: int, n_folds: int, *columns: np.ndarray
