@@ -312,7 +312,7 @@ def _run_subtypes(
     update with its held-out temperature (``"vb-collapsed"``).
 
     Every run starts from the class posteriors (:func:`_starts`, computed once) split
-    over the subtypes by one Dirichlet row per item, drawn in-process from
+    over the subtypes by one Dirichlet row per item, drawn as in-process from
     ``random_state`` in the order of the item ids. The items' global ranks come from a
     distributed sort of the distinct item ids (:func:`_rank_buckets`, once), so every
     bucket holds a contiguous range of ranks. A Dirichlet row takes a variable number
@@ -320,7 +320,7 @@ def _run_subtypes(
     ahead to a bucket: the generator is handed from bucket to bucket (its state, a few
     hundred bytes, never the rows), each drawing its rows in turn, and the rows go
     back to their items' partitions. The draws are thus sequential
-    (``n_init · n_items · M`` variates, a few seconds per 10⁸); the EM runs are not.
+    (``n_init · n_items · M`` variates, about 2 s per 10⁸); the EM runs are not.
     The best run's states are kept (persisted) while the next one runs."""
     from softlabels.core.validation import check_random_state
 
@@ -349,8 +349,8 @@ def _run_subtypes(
     if isinstance(model.random_state, np.random.Generator):  # left where in-process leaves it
         rng.bit_generator.state = dask.compute(stream)[0].bit_generator.state
     run, params, states, totals = best  # type: ignore[misc]
-    fit.n_iter_, fit.converged_, fit.log_likelihood_ = run.n_iter_, run.converged_, \
-        run.log_likelihood_
+    fit.n_iter_, fit.converged_ = run.n_iter_, run.converged_
+    fit.log_likelihood_ = run.log_likelihood_
     for name, value in plan.fitted(params, totals).items():
         setattr(fit, name, value)
     if plan.tempered and fit.classes_.size >= 2:
