@@ -11,9 +11,9 @@ from _common import OUT, ROOT, environment
 
 SECTIONS = [  # in the order of BENCHMARKS.md
     "crowd_suite.md", "crowd_uncertainty.md", "crowd_defaults.md", "crowd_stack_members.md",
-    "speed.md", "speed_paths.md", "engine_dask.md", "audit_label_errors.md",
-    "calibration.md", "conformal.md", "agreement.md", "train.md", "infer_rules.md",
-    "rules_suite.md", "infer_teachers.md", "infer_ratings.md", "infer_bags.md",
+    "speed.md", "speed_paths.md", "engine_dask.md", "engine_dask_ebcc.md",
+    "audit_label_errors.md", "calibration.md", "conformal.md", "agreement.md", "train.md",
+    "infer_rules.md", "rules_suite.md", "infer_teachers.md", "infer_ratings.md", "infer_bags.md",
     "infer_partial.md", "store_codecs.md", "store_methods.md", "store_student.md",
     "evidence_teachers.md", "evidence_multilabel.md", "evidence_losses.md",
     "evidence_audit.md", "multi_output.md", "evidence_pseudo.md", "evidence_gcd.md",
