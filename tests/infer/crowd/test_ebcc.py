@@ -137,3 +137,20 @@ def test_answer_probabilities_see_the_subtype_of_the_item():
     p_plain = model.answer_probabilities([code[3]], [w0], [one])[0]
     assert model.soft_labels_.probs[code[1]].argmax() == model.soft_labels_.probs[code[3]].argmax()
     assert p_confuser > 0.7 > 0.3 > p_plain
+
+
+def test_answer_probabilities_refuses_bad_codes():
+    from softlabels.core.errors import InvalidParameterError, NotFittedError
+
+    with pytest.raises(NotFittedError):
+        EBCC().answer_probabilities([0], [0], [0])
+    answers, _ = make_crowd(n_items=20, n_workers=4, n_classes=2, answers_per_item=3,
+                            random_state=1)
+    model = EBCC(n_init=1).fit(answers)
+    with pytest.raises(InvalidParameterError, match="one length"):
+        model.answer_probabilities([0, 1], [0], [0])
+    with pytest.raises(InvalidParameterError, match=r"worker must hold integer codes in \[0, 4\)"):
+        model.answer_probabilities([0], [4], [0])
+    with pytest.raises(InvalidParameterError, match="label must hold integer codes"):
+        model.answer_probabilities([0], [0], [0.5])
+    assert model.answer_probabilities([], [], []).shape == (0,)

@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 
 from softlabels.core.annotations import Annotations
-from softlabels.core.validation import check_random_state, integer, random_state, real
+from softlabels.core.errors import InvalidParameterError
+from softlabels.core.validation import (
+    check_is_fitted, check_random_state, integer, random_state, real,
+)
 from softlabels.infer import em as K
 from softlabels.infer.crowd.ibcc import BCC_CONSTRAINTS, IBCC
 
@@ -186,8 +189,20 @@ class EBCC(IBCC):
         err together on a kind of item are expected to err together again, which a
         model of answers independent given the class cannot express. Stacking
         (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`) scores EBCC with it."""
+        check_is_fitted(self, "subtype_posteriors_")
+        codes = [np.asarray(a) for a in (item, worker, label)]
+        if len({c.shape for c in codes}) != 1 or codes[0].ndim != 1:
+            raise InvalidParameterError(
+                "item, worker and label must be 1-D arrays of one length; got shapes "
+                f"{', '.join(str(c.shape) for c in codes)}.")
+        sizes = (self.subtype_posteriors_.shape[0], *self.subtype_confusions_.shape[::3])
+        for name, c, n in zip(("item", "worker", "label"), codes, sizes):
+            if c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() >= n):
+                raise InvalidParameterError(
+                    f"{name} must hold integer codes in [0, {n}) of the fitted answers; "
+                    f"got values from {c.min()} to {c.max()} ({c.dtype}).")
         return subtype_answer_probabilities(self.subtype_posteriors_, self.subtype_confusions_,
-                                            item, worker, label)
+                                            *codes)
 
 
 def subtype_answer_probabilities(
