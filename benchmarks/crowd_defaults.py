@@ -2,7 +2,8 @@
 crowd suite, from the CSV that ``crowd_suite.py --csv`` writes.
 
 Candidates: every softlabels row of the CSV (a method with default parameters, or a
-variant ``method:key=value``) that ran on every set; with ``--honesty`` (the CSV of
+variant ``method:key=value``) that ran on every set, the runs that differ only in
+``random_state`` averaged per set into one candidate (a seed is not a parameter to choose); with ``--honesty`` (the CSV of
 ``crowd_uncertainty.py``) only the *honest* ones may be picked: confidence below 0.9 on an
 item answered 4:3 by unseen workers and synthetic ECE at most 0.02, measured without any
 truth about the real items. Reference on each set: crowd-kit's most accurate model there
@@ -88,12 +89,29 @@ def passes(acc: pd.Series, nll: pd.Series, ref: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"acc_ok": ok_acc, "nll_ok": ok_nll, "pass": ok_acc & ok_nll})
 
 
-def candidates(results: pd.DataFrame, sets: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Accuracy and NLL tables (sets x our configs) restricted to configs that ran on
-    every set in ``sets``."""
+def without_seed(config: str) -> str:
+    """The configuration with its ``random_state`` left out: ``"stacked:n_folds=10,
+    random_state=1"`` -> ``"stacked:n_folds=10"``, ``"stacked:random_state=1"`` ->
+    ``"stacked"``. A seed is not a parameter to choose: the runs of one model with
+    different seeds are one candidate."""
+    name, _, rest = config.partition(":")
+    kept = [p for p in rest.split(",") if p and p.split("=")[0].strip() != "random_state"]
+    return f"{name}:{','.join(kept)}" if kept else name
+
+
+def by_candidate(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``metric`` per set (rows) and candidate (columns): our configurations, the runs
+    that differ only in ``random_state`` averaged (:func:`without_seed`)."""
     ours = results[results["library"] == OURS]
-    acc = ours.pivot(index="dataset", columns="method", values="accuracy").reindex(sets)
-    nll = ours.pivot(index="dataset", columns="method", values="nll").reindex(sets)
+    table = ours.pivot(index="dataset", columns="method", values=metric)
+    return table.T.groupby(lambda c: without_seed(str(c))).mean().T
+
+
+def candidates(results: pd.DataFrame, sets: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy and NLL tables (sets x candidates, :func:`by_candidate`) restricted to
+    candidates that ran on every set in ``sets``."""
+    acc = by_candidate(results, "accuracy").reindex(sets)
+    nll = by_candidate(results, "nll").reindex(sets)
     complete = acc.columns[acc.notna().all() & nll.notna().all()]
     return acc[complete], nll[complete]
 
@@ -133,13 +151,12 @@ def leave_one_out(results: pd.DataFrame, ref: pd.DataFrame,
                   honest: set[str] | None = None) -> pd.DataFrame:
     """For each set: the pick on the other sets and how it does on the held-out set."""
     sets = sorted(ref.index)
-    ours = results[results["library"] == OURS].set_index(["dataset", "method"])
+    all_acc, all_nll = by_candidate(results, "accuracy"), by_candidate(results, "nll")
     rows = []
     for held in sets:
         chosen = pick(results, ref, [s for s in sets if s != held], honest)
-        if (held, chosen) in ours.index:
-            acc = float(ours.loc[(held, chosen), "accuracy"])
-            nll = float(ours.loc[(held, chosen), "nll"])
+        if held in all_acc.index and pd.notna(all_acc.at[held, chosen]):
+            acc, nll = float(all_acc.at[held, chosen]), float(all_nll.at[held, chosen])
             ok = passes(pd.Series([acc], index=[held]), pd.Series([nll], index=[held]), ref)
             verdict = "pass" if ok["pass"].iat[0] else (
                 "fail: " + ", ".join(w for w, flag in (("acc", ok["acc_ok"].iat[0]),
@@ -198,11 +215,13 @@ def shared_checks(results: pd.DataFrame) -> list[list[str]]:
 
 
 def read_honesty(path: Path) -> set[str]:
-    """The honest configurations in the CSV of ``crowd_uncertainty.py --csv``."""
+    """The honest candidates in the CSV of ``crowd_uncertainty.py --csv``: a candidate
+    (:func:`without_seed`) is honest when every one of its seeds is."""
     frame = pd.read_csv(path)
     if not {"config", "honest"} <= set(frame.columns):
         raise SystemExit(f"{path}: expected the columns config and honest")
-    return set(frame.loc[frame["honest"].astype(bool), "config"].astype(str))
+    honest = frame["honest"].astype(bool).groupby(frame["config"].astype(str).map(without_seed))
+    return {str(c) for c, ok in honest.all().items() if ok}
 
 
 def report(results: pd.DataFrame, honest: set[str] | None = None) -> str:
@@ -220,7 +239,9 @@ def report(results: pd.DataFrame, honest: set[str] | None = None) -> str:
     return "\n\n".join([
         "## Choosing the default crowd model: leave one data set out",
         f"From the crowd suite ({len(sets)} sets; `crowd_suite.py --csv`). Candidates: every "
-        "softlabels model or parameter variant that ran on every set. On each set a "
+        "softlabels model or parameter variant that ran on every set; runs that differ only "
+        "in `random_state` are one candidate, their accuracy and NLL averaged per set (a "
+        "seed is not a parameter to choose). On each set a "
         f"candidate **passes** when (a) its accuracy is at most {ACC_SLACK * 100:.0f} points "
         "below crowd-kit's most accurate model on that set and (b) its NLL is at most "
         "crowd-kit's lowest NLL on that set (over its models that give probabilities: not "

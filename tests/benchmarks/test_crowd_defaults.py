@@ -116,3 +116,26 @@ def test_only_honest_candidates_are_picked(cd, results, tmp_path):
     assert cd.pick(results, ref, ["A", "B", "C"], honest) == "x"
     with pytest.raises(SystemExit, match="no honest candidate"):
         cd.pick(results, ref, ["A", "B", "C"], set())
+
+
+def test_seeds_are_one_candidate(cd, tmp_path):
+    assert cd.without_seed("stacked:random_state=1") == "stacked"
+    assert cd.without_seed("stacked:n_folds=10,random_state=1") == "stacked:n_folds=10"
+    assert cd.without_seed("dawid-skene:alpha=0") == "dawid-skene:alpha=0"
+    rows = [("crowd-kit", "ck", "A", 0.80, 0.50), ("crowd-kit", "ck", "B", 0.80, 0.50),
+            # seed 1 passes A's NLL check, seed 0 does not; their mean (.49) does
+            ("softlabels", "s", "A", 0.85, 0.52), ("softlabels", "s:random_state=1", "A", 0.87, 0.46),
+            ("softlabels", "s", "B", 0.90, 0.30), ("softlabels", "s:random_state=1", "B", 0.90, 0.30),
+            ("softlabels", "t", "A", 0.83, 0.40), ("softlabels", "t", "B", 0.84, 0.40)]
+    frame = pd.DataFrame(rows, columns=["library", "method", "dataset", "accuracy", "nll"])
+    table = cd.scores(frame, cd.reference(frame), ["A", "B"]).set_index("config")
+    assert sorted(table.index) == ["s", "t"]
+    assert table.at["s", "mean_acc"] == pytest.approx((0.86 + 0.90) / 2)
+    assert table.at["s", "fails"] == 0
+    loo = cd.leave_one_out(frame, cd.reference(frame)).set_index("held_out")
+    assert loo.at["A", "pick"] == "s" and loo.at["A", "nll"] == pytest.approx(0.49)
+    # a candidate is honest only when every seed is
+    honesty = tmp_path / "honesty.csv"
+    pd.DataFrame({"config": ["s", "s:random_state=1", "t"],
+                  "honest": [True, False, True]}).to_csv(honesty, index=False)
+    assert cd.read_honesty(honesty) == {"t"}
