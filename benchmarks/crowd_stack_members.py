@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from _common import emit, environment, markdown_table, parser
 from crowd_defaults import passes, read_results, reference
-from crowd_suite import EPS, available_sets, load, tie_accuracy
+from crowd_suite import EPS, aligned, available_sets, load, tie_accuracy
 
 import softlabels
 from softlabels.infer.crowd import HeldOutStacking
@@ -35,14 +35,14 @@ TEMPERATURES = (1.0, 1.2, 1.5, 2.0, 3.0)
 
 
 def tempered_nll(probs: pd.DataFrame, truth: pd.Series, t: float) -> float:
-    truth = truth[truth.index.isin(probs.index)]
-    p = probs.reindex(index=truth.index).to_numpy(float)
+    """The NLL against the truth of ``probs ** (1/t)``, renormalised (``t = 1``: the
+    suite's NLL)."""
+    p, y = aligned(probs, truth)
     logp = np.log(np.maximum(p, 1e-300)) / t
     logp -= logp.max(axis=1, keepdims=True)
     q = np.exp(logp)
     q /= q.sum(axis=1, keepdims=True)
-    hit = q[np.arange(len(q)), probs.columns.get_indexer(truth.to_numpy())]
-    return float(-np.log(np.maximum(hit, EPS)).mean())
+    return float(-np.log(np.maximum(q[np.arange(len(q)), y], EPS)).mean())
 
 
 def main() -> None:

@@ -110,16 +110,24 @@ def crowdkit(cls_name: str, data: pd.DataFrame) -> pd.DataFrame:
     return pd.get_dummies(model.fit_predict(data)).astype(float)  # KOS: labels only
 
 
+def aligned(probs: pd.DataFrame, truth: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities of the items that have a truth label, over the union of the
+    classes given and true (a class the model does not output has probability 0), and
+    the true classes' column numbers."""
+    truth = truth[truth.index.isin(probs.index)]
+    classes = pd.Index(sorted(set(probs.columns) | set(truth.unique()), key=str))
+    p = probs.reindex(index=truth.index, columns=classes, fill_value=0.0).to_numpy(float)
+    return p, classes.get_indexer(truth.to_numpy())
+
+
 def tie_accuracy(probs: pd.DataFrame, truth: pd.Series) -> float:
     """Expected accuracy of the arg-max with ties broken uniformly at random: an item whose
     top probability is shared by m classes (equal within a relative 1e-9) scores 1/m when
     the true class is one of them. Both libraries are scored alike, whatever order they
     put tied classes in (crowd-kit's hard labels take the first class it met)."""
-    truth = truth[truth.index.isin(probs.index)]
-    classes = pd.Index(sorted(set(probs.columns) | set(truth.unique()), key=str))
-    p = probs.reindex(index=truth.index, columns=classes, fill_value=0.0).to_numpy(float)
+    p, y = aligned(probs, truth)
     tied = np.isclose(p, p.max(axis=1, keepdims=True), rtol=1e-9, atol=0.0)
-    hit = tied[np.arange(len(p)), classes.get_indexer(truth.to_numpy())]
+    hit = tied[np.arange(len(p)), y]
     return float((hit / tied.sum(axis=1)).mean())
 
 

@@ -195,7 +195,8 @@ class EBCC(IBCC):
             raise InvalidParameterError(
                 "item, worker and label must be 1-D arrays of one length; got shapes "
                 f"{', '.join(str(c.shape) for c in codes)}.")
-        sizes = (self.subtype_posteriors_.shape[0], *self.subtype_confusions_.shape[::3])
+        n_workers, _, _, n_labels = self.subtype_confusions_.shape
+        sizes = (self.subtype_posteriors_.shape[0], n_workers, n_labels)
         for name, c, n in zip(("item", "worker", "label"), codes, sizes):
             if c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() >= n):
                 raise InvalidParameterError(
