@@ -106,6 +106,33 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def evidence_args(description: str, *, sections: str | None = None, quick: bool = True,
+                  torch_threads: bool = True, blas_threads: bool = True
+                  ) -> tuple[argparse.Namespace, list[int], set[str]]:
+    """The command line of an evidence script: ``--output``, ``--seeds`` (5), ``--quick``
+    (fewer epochs: a smoke run) where ``quick``, and ``--only`` (default: ``sections``,
+    comma-separated) where ``sections`` is given. Then torch (``torch_threads``) and the
+    BLAS (``blas_threads``) are held to one thread: the models are tiny and the machine is
+    shared. Returns the arguments, the seeds and the sections to run."""
+    p = parser(description)
+    p.add_argument("--seeds", type=int, default=5)
+    if sections is not None:
+        p.add_argument("--only", default=sections)
+    if quick:
+        p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
+    args = p.parse_args()
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(1)
+    if blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    only = set(args.only.split(",")) if sections is not None else set()
+    return args, list(range(args.seeds)), only
+
+
 def emit(markdown: str, output: Path | None) -> None:
     """Print the markdown section and, with ``--output``, write it to a file."""
     print(markdown)

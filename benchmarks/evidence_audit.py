@@ -36,10 +36,10 @@ from _common import (  # noqa: E402
     ROOT,
     emit,
     environment,
+    evidence_args,
     fmt_seconds,
     markdown_table,
     mean_std,
-    parser,
     repeat,
 )
 
@@ -547,19 +547,11 @@ def run_quality(seeds: list[int], gold_fraction: float = 0.2, min_gold: int = 3,
 
 # --------------------------------------------------------------------------- main
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="loki,ood,sharpness,quality")
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0],
+                                      sections="loki,ood,sharpness,quality")
     import sklearn
     import torch
-    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
-    only = set(args.only.split(","))
     epochs = 30 if args.quick else 100
     parts = [
         "## Audit methods: does each help? (Loki, Mahalanobis OOD, label sharpness, "

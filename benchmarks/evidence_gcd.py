@@ -33,7 +33,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, verdict
+from _common import (
+    emit,
+    environment,
+    evidence_args,
+    fmt_seconds,
+    markdown_table,
+    mean_std,
+    paired,
+    verdict,
+)
 from torch import nn
 
 from softlabels.audit import cluster_accuracy, hungarian_label_map, novelty_metrics
@@ -332,12 +341,7 @@ def novelty_table(results: dict[str, list[tuple]]) -> str:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    torch.set_num_threads(1)
-    seeds = list(range(args.seeds))
+    args, seeds, _ = evidence_args(__doc__.split("\n\n")[0], blas_threads=False)
     epochs, al_epochs = (15, 4) if args.quick else (60, 10)
     per_round, rounds = 20, 3
     start = time.perf_counter()

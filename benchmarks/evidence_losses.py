@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from _common import (  # noqa: E402
-    emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, verdict,
+    emit, environment, evidence_args, fmt_seconds, markdown_table, mean_std, paired, verdict,
 )
 from torch import nn  # noqa: E402
 from train_evidence import PlusCE, Split, digits_split, mlp  # noqa: E402
@@ -678,16 +678,7 @@ def _sklearn_version() -> str:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default=",".join(SECTION_KEYS))
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0], sections=",".join(SECTION_KEYS))
     q = args.quick
     ep = {"kd": 40, "kd-full": 10, "heads": 15, "hinge": 20, "zloss": 15, "zloss-digits": 15,
           "deqa": 15} if q else \
@@ -705,7 +696,6 @@ def main() -> None:
         "how many seeds the method was better. No hyper-parameter was tuned on a test split: "
         "the values are the papers' defaults, or chosen on a validation split where said.",
     ]
-    only = set(args.only.split(","))
     kd_text = ("Digits, 70/30 split. Teacher MLP 64-256-10, 60 epochs on the full training set "
                "(1257 items). Student MLP 64-32-16-10 on {what}, {epochs} epochs, batch {batch}. "
                "KD is Hinton's mix (0.9 KD + 0.1 CE); NKD and USKD are added to the CE as in the "

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from _common import emit, environment, fmt_seconds, markdown_table, parser
+from _common import emit, environment, evidence_args, fmt_seconds, markdown_table
 from torch import nn
 from train_evidence import digits_split, mean_std, mlp, paired, repeat, table
 
@@ -369,16 +369,8 @@ def reading_examples(summary: dict, res: dict) -> str:
 
 # =========================================================================== main
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="tesla,ngame,examples")
-    args = p.parse_args()
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
-    only = set(args.only.split(","))
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0], sections="tesla,ngame,examples",
+                                   quick=False)
     parts = ["## New methods: TESLA soft labels, NGAME batches, representative examples", "",
              environment() + f"; torch {torch.__version__}; one torch and one BLAS thread",
              f"- Seeds: {seeds}."]

@@ -29,7 +29,7 @@ Run: python benchmarks/evidence_multi_output.py [--output benchmarks/_out/multi_
 from __future__ import annotations
 
 import torch
-from _common import emit, environment, markdown_table, mean_std, parser, repeat
+from _common import emit, environment, evidence_args, markdown_table, mean_std, repeat
 from torch import nn
 from train_evidence import digits_split, paired
 
@@ -131,12 +131,7 @@ def reading(heads: list[float], single: list[float]) -> str:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    torch.set_num_threads(1)
-    seeds = list(range(args.seeds))
+    args, seeds, _ = evidence_args(__doc__.split("\n\n")[0], blas_threads=False)
     epochs = 30 if args.quick else 150
     res, sec = repeat(lambda s: run(s, epochs), seeds)
     metrics = list(next(iter(res.values()))[0])

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from _common import (
-    ROOT, emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, repeat,
+    ROOT, emit, environment, evidence_args, fmt_seconds, markdown_table, mean_std, paired, repeat,
 )
 from torch import nn
 
@@ -523,16 +523,10 @@ def lpicp_reading(tables: dict[str, dict[str, list]], n: int) -> str:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="comic,pu,dexml,lpicp")
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0], sections="comic,pu,dexml,lpicp",
+                                      blas_threads=False)
     import sklearn
 
-    torch.set_num_threads(1)
-    seeds = list(range(args.seeds))
-    only = set(args.only.split(","))
     q = args.quick
     parts = [
         "## Multi-label methods: does each help? (COMIC, PU-MLC, DEXML, LP-ICP)",

@@ -31,7 +31,7 @@ import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import emit, environment, markdown_table, mean_std, paired, parser  # noqa: E402
+from _common import emit, environment, evidence_args, markdown_table, mean_std, paired  # noqa: E402
 
 from softlabels.infer.teachers import (  # noqa: E402
     AdaptiveGaussianMixture,
@@ -347,12 +347,9 @@ def run_fedtrain(seed: int, frac: float, store: dict, rounds: int = 40, warmup: 
 
 # --------------------------------------------------------------------------- main
 def main() -> None:
-    ap = parser(__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--only", default="agmm,rebalance,fedlabel,fedtrain")
-    args = ap.parse_args()
-    only = set(args.only.split(","))
-    seeds = list(range(args.seeds))
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0],
+                                      sections="agmm,rebalance,fedlabel,fedtrain", quick=False,
+                                      torch_threads=False, blas_threads=False)
     parts = [HEADING, "", environment(), ""]
     if "agmm" in only:
         start = time.perf_counter()

@@ -26,11 +26,11 @@ import numpy as np
 from _common import (
     emit,
     environment,
+    evidence_args,
     fmt_seconds,
     markdown_table,
     mean_std,
     paired,
-    parser,
     repeat,
 )
 from scipy.special import expit
@@ -342,16 +342,8 @@ def tail_section(seeds: list[int]) -> tuple[str, float, dict]:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="pairwise,sets,tail")
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
-    only = set(args.only.split(","))
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0], sections="pairwise,sets,tail",
+                                      torch_threads=False)
     parts = [
         "## New supervision: pairwise judgements, set-level labels, label-only teachers",
         "",

@@ -41,7 +41,7 @@ from torch.nn import functional as F  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    emit, environment, fmt_seconds, markdown_table, mean_std, paired, parser, repeat,
+    emit, environment, evidence_args, fmt_seconds, markdown_table, mean_std, paired, repeat,
 )
 from _common import verdict as paired_verdict  # noqa: E402
 
@@ -423,19 +423,11 @@ def hiast_reading(res: dict[str, list[float]], arms: list[str], cond: str) -> st
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="ferkd,softteacher,psttl,hiast")
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    from threadpoolctl import threadpool_limits
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0],
+                                      sections="ferkd,softteacher,psttl,hiast")
     import sklearn
 
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
     q = args.quick
-    only = set(args.only.split(","))
     parts = [
         "## Teacher soft labels and pseudo-labels: does each method help? "
         "(FerKD, Soft Teacher, PS-TTL, HIAST)",

@@ -30,11 +30,11 @@ import torch
 from _common import (
     emit,
     environment,
+    evidence_args,
     fmt_seconds,
     markdown_table,
     mean_std,
     paired,
-    parser,
     repeat,
 )
 from torch import nn
@@ -305,16 +305,7 @@ def _sklearn_version() -> str:
 
 
 def main() -> None:
-    p = parser(__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--only", default="elr,kd,cll,dllp,crowd")
-    p.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    args = p.parse_args()
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)  # tiny matrices: extra threads only contend on a busy machine
-    threadpool_limits(1)
-    seeds = list(range(args.seeds))
+    args, seeds, only = evidence_args(__doc__.split("\n\n")[0], sections="elr,kd,cll,dllp,crowd")
     q = args.quick
     parts = [
         "## softlabels.train: evidence on digits (CPU)",
@@ -324,7 +315,6 @@ def main() -> None:
         f"- Seeds: {seeds} (split 70/30 stratified, corruption, initialisation and batches). "
         "Inputs scaled to [0, 1] then standardised on the training set. Adam, lr 1e-3.",
     ]
-    only = set(args.only.split(","))
     ep = {"elr": 40, "kd": 60, "cll": 40, "dllp": 50} if q else \
         {"elr": 150, "kd": 200, "cll": 150, "dllp": 200}
     sections: list[tuple[str, str, Callable[[int], dict[str, Any]], str]] = [
