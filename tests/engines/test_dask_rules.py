@@ -104,3 +104,15 @@ def test_bad_input_is_named(client):
     with pytest.raises(InputError, match="five"):
         apply_rules(bad, dd.from_pandas(pd.DataFrame({"t": ["a", "b"]}), npartitions=1),
                     classes=2).compute()
+
+
+def test_class_names_are_kept_as_in_process(client):
+    votes = make_votes(120, 4, 2, seed=3)
+    ref = LabelModel(classes=["ham", "spam"]).fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=2), classes=["ham", "spam"])
+    assert fit.classes_.tolist() == ["ham", "spam"]
+    got = fit.soft_labels_.compute().set_index("item").loc[ref.soft_labels_.item_ids]
+    want = ref.soft_labels_.to_frame().set_index("item")
+    assert got.columns.tolist() == want.columns.tolist()
+    assert got["label"].tolist() == want["label"].tolist()
+    np.testing.assert_allclose(got[["ham", "spam"]].to_numpy(), ref.soft_labels_.probs, rtol=0, atol=TOL)

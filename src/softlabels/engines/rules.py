@@ -115,7 +115,9 @@ def fit_label_model(
         raise InputError(f"a vote {top} is not a class index below {k}.")
     if k < 2:
         raise InputError("the votes have fewer than two classes; give classes=K.")
-    names = np.arange(k)
+    names = np.arange(k)  # the codes the crowd engine fits on; class names at the end
+    labels = names if classes is None or isinstance(classes, (int, np.integer)) else np.asarray(list(classes))
+    named = SoftLabels(np.full((1, k), 1.0 / k), labels, support=np.zeros(1)).to_frame()  # names checked
 
     def long(shared: bool) -> Any:
         meta = pd.DataFrame({_ITEM: votes._meta.index[:0], _RULE: pd.Series([], dtype=object),
@@ -131,7 +133,7 @@ def fit_label_model(
     first = aggregate(long(not per_rule), "one-coin-dawid-skene", callback=callback,
                       **{**crowd, **(hierarchical if model == "hierarchical-one-coin" else {})})
     fit = LabelModelFit()
-    fit.classes_, fit.rule_names_ = names, rule_names
+    fit.classes_, fit.rule_names_ = labels, rule_names
     fit.class_prior_ = first.priors_
     fit.n_iter_, fit.converged_ = first.n_iter_, first.converged_
     fit.log_likelihood_ = first.log_likelihood_
@@ -155,7 +157,11 @@ def fit_label_model(
         fired, mass, n_silent = _abstention_stats(votes, soft, support, names)
         fit.uncovered_probs_ = uncovered_posterior(fired, mass, n_silent, fit.class_prior_, float(reference.alpha),
                                                    reference.uncovered)
-    fit.soft_labels_ = _with_uncovered(soft, support, fit.uncovered_probs_, names)
+    soft = _with_uncovered(soft, support, fit.uncovered_probs_, names)
+    if labels is not names:
+        meta = named.iloc[:0].astype({"item": soft._meta["item"].dtype, "support": np.int64})
+        soft = soft.map_partitions(_named, labels, meta=meta)
+    fit.soft_labels_ = soft
     return fit
 
 
@@ -215,6 +221,13 @@ def _split(part: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     classes = np.arange(len(cols))
     soft = SoftLabels(post, classes, part["item"].to_numpy(), support=part["support"].to_numpy())
     return soft.to_frame()
+
+
+def _named(part: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """The soft-label table of class codes ``0 .. K-1`` with the class names instead."""
+    cols = [str(c) for c in range(labels.size)]
+    return SoftLabels(part[cols].to_numpy(), labels, part["item"].to_numpy(),
+                      support=part["support"].to_numpy()).to_frame()
 
 
 def _with_uncovered(soft: Any, support: Any, prior: np.ndarray, classes: np.ndarray) -> Any:
