@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels._optional import require
+from softlabels.core.annotations import show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels
 from softlabels.infer.rules import apply_rules as apply_in_process
@@ -109,7 +110,14 @@ def fit_label_model(
     rule_names = np.asarray([str(c) for c in votes.columns])
     if rule_names.size == 0:
         raise InputError("votes has no rule columns.")
-    top = int(dask.compute(votes.max().max())[0])
+    bad_meta = pd.DataFrame({"item": votes._meta.index[:0], "rule": pd.Series([], dtype=object),
+                             "value": pd.Series([], dtype=object)})
+    top, bad = dask.compute(votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta))
+    if len(bad):
+        item, rule, value = bad.iloc[0]
+        raise InputError(f"votes: the vote of item {show(item)}, rule {rule!r} is {value}; votes must be "
+                         "class indices 0..K-1 or -1 (abstain).")
+    top = int(top)
     k = top + 1 if classes is None else _n_classes(classes)
     if top >= k:
         raise InputError(f"a vote {top} is not a class index below {k}.")
@@ -190,6 +198,18 @@ def _abstention_stats(votes: Any, soft: Any, support: Any, names: np.ndarray) ->
     total, n_silent = dask.compute(both.map_partitions(sums, meta=meta).sum(), (support == 0).sum())
     total = np.asarray(total, dtype=np.float64)
     return total[: m * k].reshape(m, k), total[m * k:], float(n_silent)
+
+
+def _bad_votes(part: pd.DataFrame) -> pd.DataFrame:
+    """The first vote of a partition that is neither -1 nor a class index: its item,
+    rule and value (an empty table when there is none)."""
+    raw = part.to_numpy()
+    values = part.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    rows, cols = np.nonzero(~np.isfinite(values) | (values != np.round(values)) | (values < -1))
+    rows, cols = rows[:1], cols[:1]
+    shown = ["missing" if pd.isna(v) else str(show(v)) for v in raw[rows, cols]]
+    return pd.DataFrame({"item": part.index.to_numpy()[rows], "rule": [str(c) for c in part.columns[cols]],
+                         "value": shown})
 
 
 def _n_classes(classes: Any) -> int:
