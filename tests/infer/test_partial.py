@@ -268,6 +268,8 @@ def test_label_frequency_estimate_when_positives_are_certain():
         (([[1, 0]],), {}, InvalidParameterError, "needs prior or pred_probs"),
         (([[1, 0]],), {"pred_probs": [[0.5, 0.5]]}, InvalidParameterError,
          "label 1 has no observed positive"),
+        (([[1, 0], [0, 0]], [0.5, 0.5]), {"pred_probs": [[0.9, 0.0], [0.2, 0.3]]},
+         InvalidParameterError, "label 1 has no observed positive"),
         (([[1, 0]],), {"pred_probs": [[0.5, 1.5]]}, InputError, "row 0, column 1 is 1.5"),
         (([[1, 0]], [0.5, 0.0]), {}, InvalidParameterError, r"\(0, 1\]"),
         (([[1, 0]], [0.5, 0.5]), {"labels": ["a"]}, InputError, "labels must list 2"),

@@ -589,6 +589,12 @@ def from_positive_unlabeled(
             )
     elif pi is not None:
         c = rate / pi
+        if g is not None and (c == 0).any():
+            raise InvalidParameterError(
+                f"label {show(names[int(np.flatnonzero(c == 0)[0])])} has no observed positive, "
+                "so its label frequency (observed rate / prior) is 0 and pred_probs cannot be "
+                "read: give its label_frequency."
+            )
     else:
         counts = pos.sum(axis=0)
         missing = np.flatnonzero(counts == 0)
