@@ -125,3 +125,13 @@ def test_votes_that_are_not_class_indices_are_named_not_read_as_abstain(client, 
     item = votes.index[30]
     with pytest.raises(InputError, match=f"item '{item}', rule 'r1' is {shown}"):
         fit_label_model(dd.from_pandas(votes, npartitions=3))
+
+
+@pytest.mark.parametrize("classes", [None, 2])
+def test_votes_without_any_vote_say_so(client, classes):
+    votes = make_votes(20, 3, 2, seed=2)
+    votes.iloc[:, :] = -1
+    with pytest.raises(InputError, match="every rule abstains on every item"):
+        LabelModel(classes=classes).fit(votes)
+    with pytest.raises(InputError, match="every rule abstains on every item"):
+        fit_label_model(dd.from_pandas(votes, npartitions=2), classes=classes)

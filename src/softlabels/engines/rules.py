@@ -118,6 +118,8 @@ def fit_label_model(
         raise InputError(f"votes: the vote of item {show(item)}, rule {rule!r} is {value}; votes must be "
                          "class indices 0..K-1 or -1 (abstain).")
     top = int(top)
+    if top < 0:
+        raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
     k = top + 1 if classes is None else _n_classes(classes)
     if top >= k:
         raise InputError(f"a vote {top} is not a class index below {k}.")
