@@ -394,6 +394,8 @@ def test_parameter_errors():
         MatrixCompletionLabelModel().fit([[0, 1], [1, 1]])
     with pytest.raises(InputError, match="every rule abstains on every item"):
         LabelModel().fit([[-1, -1], [-1, -1]])
+    with pytest.raises(InputError, match="every rule abstains on every item"):
+        MatrixCompletionLabelModel().fit([[-1, -1, -1], [-1, -1, -1]])
 
 
 # ====================================================================== label models: references

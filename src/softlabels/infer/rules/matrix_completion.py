@@ -142,6 +142,8 @@ class MatrixCompletionLabelModel(RuleLabelModel):
                 f"L has {votes.n_rules} rules; MatrixCompletionLabelModel needs at least 3 "
                 "(the agreements of three rules identify their accuracies). Use LabelModel."
             )
+        if not votes.voted.any():
+            raise InputError("L: every rule abstains on every item; there is nothing to fit.")
 
     def _fit(self, votes: Votes) -> np.ndarray:
         k, m, n = votes.n_classes, votes.n_rules, votes.n_items
