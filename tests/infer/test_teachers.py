@@ -414,6 +414,8 @@ class TestPrototypes:
         bank = PrototypeBank().fit([[1.0], [2.0]], labels=[0, 1])
         with pytest.raises(InputError, match="features have 2 columns; the bank holds 1"):
             bank.partial_fit([[1.0, 2.0]], [0])
+        with pytest.raises(InputError, match=r"labels: 1 values >= n_classes=2 \(first at row 0: 2\)"):
+            bank.partial_fit([[1.0], [2.0]], [2, -1])  # a background class is not skipped
 
     def test_confidence_bands(self):
         p = [[0.95, 0.05], [0.7, 0.3], [0.5, 0.5], [0.1, 0.9], [0.2, 0.8]]

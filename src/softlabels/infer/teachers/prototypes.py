@@ -121,7 +121,8 @@ class PrototypeBank(BaseInferrer):
 
     ``fit(features, labels=labels)`` starts the bank from a labelled support set: each class's
     queue gets its features and ``P_c = mean(queue_c)``. Each ``partial_fit`` enqueues new
-    labelled features (labels outside ``0 .. n_classes-1``, e.g. ``-1``, are skipped) and
+    labelled features (negative labels, e.g. ``-1``, are skipped; a label ``>= n_classes``,
+    e.g. a background class, is an error: mask those rows first) and
     refreshes ``P_c <- momentum * P_c + (1 - momentum) * mean(queue_c)``; a class that had no
     prototype takes ``mean(queue_c)``. Classes never seen have a NaN prototype and get
     probability 0.
