@@ -115,7 +115,8 @@ def test_class_names_are_kept_as_in_process(client):
     want = ref.soft_labels_.to_frame().set_index("item")
     assert got.columns.tolist() == want.columns.tolist()
     assert got["label"].tolist() == want["label"].tolist()
-    np.testing.assert_allclose(got[["ham", "spam"]].to_numpy(), ref.soft_labels_.probs, rtol=0, atol=TOL)
+    np.testing.assert_allclose(got[["ham", "spam"]].to_numpy(), ref.soft_labels_.probs,
+                               rtol=0, atol=TOL)
 
 
 @pytest.mark.parametrize("bad, shown", [(-2, "-2"), (np.nan, "missing"), (0.5, "0.5")])
@@ -123,7 +124,7 @@ def test_votes_that_are_not_class_indices_are_named_not_read_as_abstain(client, 
     votes = make_votes(40, 3, 2, seed=1).astype(np.float64)
     votes.iloc[30, 1] = bad
     item = votes.index[30]
-    with pytest.raises(InputError, match=f"item '{item}', rule 'r1' is {shown}"):
+    with pytest.raises(InputError, match=f"item '{item}', rule 'r1' is {shown};"):
         fit_label_model(dd.from_pandas(votes, npartitions=3))
 
 

@@ -414,7 +414,7 @@ class TestPrototypes:
         bank = PrototypeBank().fit([[1.0], [2.0]], labels=[0, 1])
         with pytest.raises(InputError, match="features have 2 columns; the bank holds 1"):
             bank.partial_fit([[1.0, 2.0]], [0])
-        with pytest.raises(InputError, match=r"labels: 1 values >= n_classes=2 \(first at row 0: 2\)"):
+        with pytest.raises(InputError, match=r"1 values >= n_classes=2 \(first at row 0: 2\)"):
             bank.partial_fit([[1.0], [2.0]], [2, -1])  # a background class is not skipped
 
     def test_confidence_bands(self):

@@ -115,8 +115,8 @@ def fit_label_model(
     top, bad = dask.compute(votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta))
     if len(bad):
         item, rule, value = bad.iloc[0]
-        raise InputError(f"votes: the vote of item {show(item)}, rule {rule!r} is {value}; votes must be "
-                         "class indices 0..K-1 or -1 (abstain).")
+        raise InputError(f"votes: the vote of item {show(item)}, rule {rule!r} is {value}; "
+                         "votes must be class indices 0..K-1 or -1 (abstain).")
     top = int(top)
     if top < 0:
         raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
@@ -126,8 +126,10 @@ def fit_label_model(
     if k < 2:
         raise InputError("the votes have fewer than two classes; give classes=K.")
     names = np.arange(k)  # the codes the crowd engine fits on; class names at the end
-    labels = names if classes is None or isinstance(classes, (int, np.integer)) else np.asarray(list(classes))
-    named = SoftLabels(np.full((1, k), 1.0 / k), labels, support=np.zeros(1)).to_frame()  # names checked
+    labels = (names if classes is None or isinstance(classes, (int, np.integer))
+              else np.asarray(list(classes)))
+    # the table's layout with the class names (and the names checked as its columns)
+    named = SoftLabels(np.full((1, k), 1.0 / k), labels, support=np.zeros(1)).to_frame()
 
     def long(shared: bool) -> Any:
         meta = pd.DataFrame({_ITEM: votes._meta.index[:0], _RULE: pd.Series([], dtype=object),
@@ -209,9 +211,12 @@ def _bad_votes(part: pd.DataFrame) -> pd.DataFrame:
     values = part.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     rows, cols = np.nonzero(~np.isfinite(values) | (values != np.round(values)) | (values < -1))
     rows, cols = rows[:1], cols[:1]
-    shown = ["missing" if pd.isna(v) else str(show(v)) for v in raw[rows, cols]]
-    return pd.DataFrame({"item": part.index.to_numpy()[rows], "rule": [str(c) for c in part.columns[cols]],
-                         "value": shown})
+    shown = []
+    for v in raw[rows, cols]:  # at most one; -2.0 is shown as -2, as in-process
+        whole = isinstance(v, (float, np.floating)) and float(v).is_integer()
+        shown.append("missing" if pd.isna(v) else show(int(v) if whole else v))
+    return pd.DataFrame({"item": part.index.to_numpy()[rows],
+                         "rule": [str(c) for c in part.columns[cols]], "value": shown})
 
 
 def _n_classes(classes: Any) -> int:
