@@ -211,7 +211,7 @@ def _bad_votes(part: pd.DataFrame) -> pd.DataFrame:
     values = part.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     rows, cols = np.nonzero(~np.isfinite(values) | (values != np.round(values)) | (values < -1))
     rows, cols = rows[:1], cols[:1]
-    shown = []
+    shown: list[str] = []
     for v in raw[rows, cols]:  # at most one; -2.0 is shown as -2, as in-process
         whole = isinstance(v, (float, np.floating)) and float(v).is_integer()
         shown.append("missing" if pd.isna(v) else show(int(v) if whole else v))
