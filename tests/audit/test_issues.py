@@ -94,9 +94,10 @@ def ref_scores(labels, probs, method):
         elif method == "normalized_margin":
             out.append((1 + p[y] - max(p[j] for j in range(k) if j != y)) / 2)
         else:
-            h = -sum(v * math.log(v) for v in p if v > 0) / math.log(k)
-            r = h / max(p[y], 1e-6)
-            out.append(math.log1p(r) / r if r > 1e-12 else 1.0)
+            q = [max(v, 1e-6) for v in p]
+            h = -sum(v * math.log(v) for v in q) / math.log(k)
+            r = h / q[y]
+            out.append(math.log1p(r) / r)
     return np.array(out)
 
 
@@ -286,10 +287,23 @@ def test_scores_hand_computed():
         label_quality_scores([0, 0, 0], probs, method="normalized_margin"), [0.9, 0.3, 1.0]
     )
     cwe = label_quality_scores([0, 0, 0], probs, method="confidence_weighted_entropy")
-    assert cwe[2] == 1.0  # certain and right
+    assert cwe[2] > 0.9999  # certain and right
     nearly = label_quality_scores([0], [[1 - 2e-9, 1e-9, 1e-9]], method="confidence_weighted_entropy")
-    assert nearly[0] > 0.999  # the limit of ln(1 + r) / r, not a clipping artefact
+    assert nearly[0] > 0.999  # near the limit 1 of ln(1 + r) / r
     assert cwe[0] > cwe[1]
+
+
+def test_confidence_weighted_entropy_scores_a_certainly_wrong_label_low():
+    # The model is certain of class 0. A given label 1 with probability 0 (or 1e-12)
+    # is a label error and must score below an undecided item, never as a perfect label.
+    probs = [[1.0, 0.0], [1.0, 0.0], [1 - 1e-12, 1e-12], [0.5, 0.5]]
+    s = label_quality_scores([0, 1, 1, 1], probs, method="confidence_weighted_entropy")
+    assert s[0] > 0.999  # certain and right
+    assert s[1] < s[3] and s[2] < s[3]
+    # probabilities floored at 1e-6 in the entropy as in the denominator:
+    # H = -1e-6 ln(1e-6) / ln 2, r = H / 1e-6 = ln(1e6) / ln 2
+    r = math.log(1e6) / math.log(2)
+    assert s[1] == pytest.approx(math.log1p(r) / r, rel=1e-4)
 
 
 def test_posterior_score_hand_computed():

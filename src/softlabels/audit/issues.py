@@ -78,6 +78,8 @@ SCORES: tuple[str, ...] = get_args(ScoreName)
 
 # A probability counts as reaching a threshold (or as tying the top class) within this.
 _ATOL = 1e-6
+# Probabilities are floored here inside the confidence-weighted entropy score.
+_CWE_FLOOR = 1e-6
 # Noise rates used as likelihoods are floored here, so that a zero probability of the
 # given class always counts as evidence against it.
 _RATE_FLOOR = 1e-12
@@ -319,14 +321,14 @@ def _scores(y: np.ndarray, p: np.ndarray, method: str, noise: NoiseEstimate | No
         p_given, _, p_other = _top_two(p, y)
         return (1.0 + p_given - p_other) / 2.0
     if method == "confidence_weighted_entropy":
-        k = p.shape[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            plogp = np.where(p > 0, p * np.log(p), 0.0)
-        entropy = -plogp.sum(axis=1) / np.log(k)
-        ratio = entropy / np.maximum(p[rows, y], 1e-6)
-        # ln(1 + r) / r decreases from 1 (r = 0) towards 0; entropy 0 means certainty.
-        safe = np.maximum(ratio, 1e-12)
-        return np.where(ratio > 1e-12, np.log1p(safe) / safe, 1.0)
+        # Every probability is floored at _CWE_FLOOR, in the entropy as in the
+        # denominator: a label the model rules out certainly then gets a large ratio
+        # (a low score), not 0 / floor = 0 (the score of a certain, right label).
+        q = np.maximum(p, _CWE_FLOOR)
+        entropy = -(q * np.log(q)).sum(axis=1) / np.log(p.shape[1])
+        ratio = entropy / q[rows, y]
+        # ln(1 + r) / r decreases from 1 (r -> 0) towards 0; r > 0 after the floor.
+        return np.log1p(ratio) / ratio
     est = noise if noise is not None else _estimate(y, p)
     return _posterior(y, p, est.noise_matrix)[rows, y]
 
@@ -345,10 +347,12 @@ def label_quality_scores(
     - ``"self_confidence"``: ``p_y``.
     - ``"normalized_margin"``: ``(1 + p_y - max_{k != y} p_k) / 2``.
     - ``"confidence_weighted_entropy"``: ``ln(1 + r) / r`` with ``r = H(p) / p_y``,
-      ``H`` the entropy divided by ``ln K``, ``p_y`` floored at ``1e-6`` (Kuan and
-      Mueller, "Model-agnostic label quality scoring", 2022). As ``r -> 0`` (a certain,
-      correct prediction) the score tends to 1 and is evaluated so; cleanlab 2.9
-      floors ``r`` in the denominator only and scores such items near 0.
+      ``H`` the entropy divided by ``ln K``, every probability (in ``H`` and ``p_y``)
+      floored at ``1e-6`` (Kuan and Mueller, "Model-agnostic label quality scoring",
+      2022). A certain, correct prediction has ``r`` near 0 and scores near 1; a label
+      the model certainly rules out (``p_y = 0``) has ``r = ln(1e6) / ln K`` and
+      scores low. cleanlab 2.9 floors neither entropy nor ``r`` in the numerator and
+      scores both kinds of item 0.
     - ``"posterior"``: ``P(true = y | x, given = y)`` by Bayes' rule with the estimated
       noise matrix as likelihood: ``N[y, y] p_y / sum_k N[y, k] p_k`` where
       ``N[i, j] = P(given=i | true=j)`` (:func:`estimate_noise_matrix`). Calibrated
