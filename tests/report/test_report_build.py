@@ -170,6 +170,20 @@ def test_spammers_are_flagged():
     assert "Likely spammers" in html
 
 
+
+@pytest.mark.parametrize("answers", [
+    pd.DataFrame({"item": range(10), "worker": 0, "label": list("ab") * 5}),  # one worker
+    pd.DataFrame({"item": 0, "worker": range(3), "label": list("aba")}),  # one item
+], ids=["one-worker", "one-item"])
+def test_no_rankable_worker_gives_no_empty_worker_table(answers):
+    html = build_report(answers, created=CREATED)
+    section = html[html.index('id="annotators"'):]
+    section = section[: section.index("</section>")]
+    for table_html in re.findall(r"<table.*?</table>", section, flags=re.S):
+        assert "<td" in table_html  # every table shown has rows
+    assert "Most reliable workers" not in section
+    assert "workers are not ranked" in section
+
 def test_max_rows_caps_tables_and_counts_the_rest(crowd):
     html = build_report(crowd, max_rows=4)
     weak = html[html.index('id="weak-consensus"'):]
