@@ -581,6 +581,23 @@ def test_score_against_truth_errors():
         score_against_truth(np.ones((1, 1)), {"i1": "a"})
 
 
+
+@pytest.mark.parametrize("values, match", [
+    ([[0.9, 0.1], [np.nan, 0.6]], "soft_labels"),  # NaN gave NaN Brier and ECE, finite NLL
+    ([[0.9, 0.1], [3.0, 0.6]], "soft_labels"),  # gave a Brier score of 4.59 (at most 2)
+    ([[0.9, 0.1], [-0.4, 1.4]], "soft_labels"),
+])
+def test_score_against_truth_checks_the_probabilities_of_a_frame(values, match):
+    soft = pd.DataFrame(values, columns=["a", "b"], index=["x", "y"])
+    with pytest.raises(InputError, match=match):
+        score_against_truth(soft, {"x": "a", "y": "b"})
+
+
+def test_score_against_truth_rejects_repeated_items():
+    soft = pd.DataFrame({"a": [0.9, 0.3], "b": [0.1, 0.7]}, index=["x", "x"])
+    with pytest.raises(InputError, match="'x'"):
+        score_against_truth(soft, {"x": "a"})
+
 def test_score_against_truth_rejects_missing_truth_labels():
     soft = SoftLabels(np.array([[0.7, 0.3], [0.2, 0.8]]), classes=["a", "b"], item_ids=[1, 2])
     with pytest.raises(InputError, match=r"1 missing labels \(first at item 2\)"):

@@ -50,10 +50,12 @@ from softlabels.core.validation import (
     check_labels,
     check_option,
     check_pred_probs,
+    check_probs,
     integer,
     option,
     real,
 )
+from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.base import BaseEstimator
 
@@ -558,7 +560,8 @@ def score_against_truth(
     Parameters
     ----------
     soft_labels : SoftLabels or DataFrame
-        Soft labels with item ids (a DataFrame: one row per item, one column per class).
+        Soft labels with item ids (a DataFrame: one row per item, one column per class,
+        rows summing to 1).
     truth : Series or mapping
         ``item -> true class``. Items without a soft label are left out (they have no
         answers, hence no label); a true class that the soft labels lack gets
@@ -577,7 +580,8 @@ def score_against_truth(
     Raises
     ------
     InputError
-        No item of ``truth`` has a soft label.
+        No item of ``truth`` has a soft label; a frame of soft labels that are not
+        probabilities (NaN, negative, rows not summing to 1) or that repeats an item.
 
     Examples
     --------
@@ -590,7 +594,11 @@ def score_against_truth(
     n_bins = check_int(n_bins, "n_bins", "score_against_truth", low=1)
     eps = _check_eps(eps, "score_against_truth")
     if isinstance(soft_labels, pd.DataFrame):
-        frame = soft_labels
+        frame = pd.DataFrame(
+            check_probs(soft_labels, name="soft_labels"),
+            index=soft_labels.index,
+            columns=soft_labels.columns,
+        )
     elif hasattr(soft_labels, "probs") and hasattr(soft_labels, "item_ids"):
         frame = pd.DataFrame(
             soft_labels.probs, index=soft_labels.item_ids, columns=soft_labels.classes
@@ -599,6 +607,12 @@ def score_against_truth(
         raise InputError(
             "score_against_truth: soft_labels must be a SoftLabels or a DataFrame indexed "
             f"by item; got {type(soft_labels).__name__}."
+        )
+    repeated = frame.index.duplicated()
+    if repeated.any():
+        raise InputError(
+            f"score_against_truth: soft_labels has item {show(frame.index[repeated][0])} "
+            "more than once."
         )
     truth = pd.Series(truth) if not isinstance(truth, pd.Series) else truth
     truth = truth[truth.index.isin(frame.index)]
