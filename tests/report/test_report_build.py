@@ -319,6 +319,13 @@ def test_label_and_prediction_errors(crowd):
         build_report(crowd, soft_labels=pred)
 
 
+
+@pytest.mark.parametrize("labels", [["x", "z", "x", "z"], [0, 2, 0, 2]], ids=["names", "codes"])
+def test_repeated_class_names_without_answers_are_an_input_error(labels):
+    pred = np.full((4, 3), 1 / 3)
+    with pytest.raises(InputError, match="repeated entries"):
+        build_report(labels=labels, pred_probs=pred, classes=["x", "x", "z"])
+
 def test_soft_labels_with_other_classes_are_refused(crowd):
     soft = SoftLabels(np.full((3, 2), 0.5), classes=["p", "q"])
     with pytest.raises(InputError, match="differ from the answers' classes"):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.validation import check_labels, check_pred_probs
-from softlabels.core.annotations import Annotations, as_annotations, show
+from softlabels.core.annotations import Annotations, as_annotations, class_list, show
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 
@@ -154,7 +154,7 @@ def resolve_inputs(
         data.classes = np.asarray(soft.classes)
         data.item_ids = np.asarray(soft.item_ids)
     elif classes is not None:
-        data.classes = np.asarray(list(classes))
+        data.classes = class_list(pd.Series([], dtype=object), classes)
     elif isinstance(pred_probs, SoftLabels):
         data.classes = np.asarray(pred_probs.classes)
     if pred_probs is not None:
