@@ -83,13 +83,28 @@ def _prepare(
                 f"pred_probs has no row for item {show(ann.item_ids[missing[0]])} "
                 f"({missing.size} annotated items missing)."
             )
-        return ann, probs[pos]
+        return ann, probs[np.ix_(pos, _class_columns(pred_probs.classes, ann.classes))]
     if probs.shape[0] != ann.n_items:
         raise InputError(
             f"pred_probs has {probs.shape[0]} rows but the annotations have {ann.n_items} "
             "items (rows must follow annotations.item_ids)."
         )
     return ann, probs
+
+
+def _class_columns(given: Any, wanted: np.ndarray) -> np.ndarray:
+    """Column of each class of ``wanted`` among the ``given`` class names (matched by
+    value, then by text)."""
+    names = pd.Index(np.asarray(given))
+    cols = names.get_indexer(wanted)
+    if (cols < 0).any():
+        cols = pd.Index([str(c) for c in names]).get_indexer([str(c) for c in wanted])
+    if (cols < 0).any():
+        raise InputError(
+            f"pred_probs has classes {names.tolist()} but the annotations have "
+            f"{np.asarray(wanted).tolist()}."
+        )
+    return cols
 
 
 def _per_worker_mean(
@@ -176,7 +191,7 @@ def consensus(
     pred_probs : array-like of shape (n_items, K) or SoftLabels, optional
         Out-of-sample model probabilities, rows in the order of
         ``annotations.item_ids`` and columns in the order of ``annotations.classes``
-        (a SoftLabels is aligned by its item ids). Without it the consensus is a
+        (a SoftLabels is aligned by its item ids and class names). Without it the consensus is a
         weighted vote of the workers.
     classes : sequence, optional
         The class list, in column order, when the answers are a table (by default
