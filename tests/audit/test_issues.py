@@ -713,6 +713,25 @@ def test_audit_takes_classes_and_ids_from_soft_labels():
     assert audit.loc[2, "suggested"] == "dog" and bool(audit.loc[2, "is_issue"])
 
 
+
+def test_audit_aligns_soft_labels_by_class_name():
+    probs = np.array([[0.95, 0.05]] * 4 + [[0.02, 0.98]] + [[0.1, 0.9]] * 4 + [[0.6, 0.4]])
+    votes = np.array([[3, 0]] * 4 + [[0, 3]] + [[1, 2]] * 4 + [[2, 1]], dtype=float)
+    labels = ["cat"] * 5 + ["dog"] * 5
+    pred = SoftLabels(probs, classes=["cat", "dog"], item_ids=np.arange(10))
+    want = audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "dog"]))
+    # the crowd's classes in the other order
+    crowd = SoftLabels.from_counts(votes[:, ::-1], classes=["dog", "cat"])
+    pd.testing.assert_frame_equal(audit_labels(labels, pred, crowd), want)
+    # the class list given in another order than the model's columns
+    pd.testing.assert_frame_equal(
+        audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "dog"]),
+                     classes=["dog", "cat"]),
+        want,
+    )
+    with pytest.raises(InputError, match="soft_labels has classes"):
+        audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "cow"]))
+
 def test_audit_with_crowd_soft_labels():
     true, labels, probs = noisy_data(3000, 4, NOISE, strength=2.0, seed=21)
     rng = np.random.default_rng(0)

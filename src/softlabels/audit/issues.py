@@ -36,7 +36,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
+from softlabels.audit.crowdlab import baseline_error, class_columns, clip_trust, source_weight
 from softlabels.core.validation import (
     check_float,
     check_int,
@@ -624,12 +624,16 @@ def find_label_issues(
 
 
 # ---------------------------------------------------------------------- with crowd labels
-def _crowd_matrix(soft_labels: Any, n: int, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validated crowd distributions and, if known, the number of answers per item."""
+def _crowd_matrix(
+    soft_labels: Any, n: int, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validated crowd distributions, columns in the order of ``names``, and, if known,
+    the number of answers per item."""
     support = None
+    s = check_pred_probs(soft_labels, name="soft_labels", n_classes=names.shape[0])
     if hasattr(soft_labels, "probs") and hasattr(soft_labels, "classes"):
         support = soft_labels.support
-    s = check_pred_probs(soft_labels, name="soft_labels", n_classes=k)
+        s = s[:, class_columns(soft_labels.classes, names, "soft_labels")]
     if s.shape[0] != n:
         raise InputError(f"soft_labels has {s.shape[0]} rows but pred_probs has {n}.")
     if support is not None:
@@ -739,6 +743,8 @@ def audit_labels(
     soft_labels : array-like of shape (n_items, K) or SoftLabels, optional
         What a crowd says about the same items, in the same order (for example
         ``SoftLabels.from_counts(votes)``, whose ``support`` is the number of answers).
+        The columns of a SoftLabels (here and as ``pred_probs``) are matched to the
+        classes by name.
     filter_by : str, default="posterior_count"
         See :func:`find_label_issues`.
     score : str, default="self_confidence"
@@ -797,12 +803,14 @@ def audit_labels(
     p_model = check_pred_probs(pred_probs, name="pred_probs")
     n, k = p_model.shape
     names = _class_names(classes, pred_probs, soft_labels, k)
+    if hasattr(pred_probs, "probs") and hasattr(pred_probs, "classes"):
+        p_model = p_model[:, class_columns(pred_probs.classes, names, "pred_probs")]
     y = _encode_labels(labels, names, k, n)
 
     p = p_model
     crowd = None
     if soft_labels is not None:
-        s, support = _crowd_matrix(soft_labels, n, k)
+        s, support = _crowd_matrix(soft_labels, n, names)
         p, _, _ = _combine_with_crowd(y, p_model, s, support)
         crowd = (s, support)
     est = _estimate(y, p)

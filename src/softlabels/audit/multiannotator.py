@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
+from softlabels.audit.crowdlab import baseline_error, class_columns, clip_trust, source_weight
 from softlabels.core.validation import check_int, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
@@ -83,28 +83,14 @@ def _prepare(
                 f"pred_probs has no row for item {show(ann.item_ids[missing[0]])} "
                 f"({missing.size} annotated items missing)."
             )
-        return ann, probs[np.ix_(pos, _class_columns(pred_probs.classes, ann.classes))]
+        cols = class_columns(pred_probs.classes, ann.classes, "pred_probs")
+        return ann, probs[np.ix_(pos, cols)]
     if probs.shape[0] != ann.n_items:
         raise InputError(
             f"pred_probs has {probs.shape[0]} rows but the annotations have {ann.n_items} "
             "items (rows must follow annotations.item_ids)."
         )
     return ann, probs
-
-
-def _class_columns(given: Any, wanted: np.ndarray) -> np.ndarray:
-    """Column of each class of ``wanted`` among the ``given`` class names (matched by
-    value, then by text)."""
-    names = pd.Index(np.asarray(given))
-    cols = names.get_indexer(wanted)
-    if (cols < 0).any():
-        cols = pd.Index([str(c) for c in names]).get_indexer([str(c) for c in wanted])
-    if (cols < 0).any():
-        raise InputError(
-            f"pred_probs has classes {names.tolist()} but the annotations have "
-            f"{np.asarray(wanted).tolist()}."
-        )
-    return cols
 
 
 def _per_worker_mean(
