@@ -532,6 +532,24 @@ def test_cifar10_temperature_scaling_lowers_held_out_nll(cifar10):
     assert negative_log_likelihood(vs.transform(probs[held]), labels[held]) < after
 
 
+
+def test_two_softlabels_are_matched_by_class_name():
+    rng = np.random.default_rng(5)
+    p, h = rng.dirichlet(np.ones(3), size=30), rng.dirichlet(np.ones(3), size=30)
+    pred = SoftLabels(p, classes=["a", "b", "c"], item_ids=np.arange(30))
+    human = SoftLabels(h[:, [2, 0, 1]], classes=["c", "a", "b"], item_ids=np.arange(30))
+    assert brier_score(pred, human) == pytest.approx(brier_score(p, h))
+    assert expected_calibration_error(pred, human) == pytest.approx(
+        expected_calibration_error(p, h))
+    want = soft_label_divergence(p, h)
+    assert soft_label_divergence(pred, human) == pytest.approx(want)
+    assert calibration_report(pred, human)["kl"] == pytest.approx(want["kl"])
+    assert calibration_report(pred, np.argmax(h, axis=1), soft_labels=human)["kl"] == (
+        pytest.approx(want["kl"]))
+    other = SoftLabels(h, classes=["a", "b", "z"], item_ids=np.arange(30))
+    with pytest.raises(InputError, match="labels has classes"):
+        brier_score(pred, other)
+
 # ---------------------------------------------------------------------- score_against_truth
 def test_score_against_truth_hand_computed():
     # three items with truth and soft labels, one truth item without a soft label (left

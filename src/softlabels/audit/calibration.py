@@ -8,6 +8,7 @@ Every function takes predicted probabilities ``probs`` of shape ``(n_items, n_cl
 * hard: class indices ``0 .. n_classes - 1``, shape ``(n_items,)``; or
 * soft: a probability matrix of shape ``(n_items, n_classes)`` or a
   :class:`~softlabels.SoftLabels` (for instance the vote shares of several annotators).
+  When the predictions are a SoftLabels too, the columns are matched by class name.
 
 With soft labels, "the item is of class k" is replaced by the probability the soft label
 gives class k: the accuracy of a prediction is the soft-label probability of the
@@ -55,6 +56,7 @@ from softlabels.core.validation import (
     option,
     real,
 )
+from softlabels.audit.crowdlab import class_columns
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.base import BaseEstimator
@@ -123,29 +125,41 @@ def _is_soft(labels: Any) -> bool:
     return len(shape) == 2 and shape[1] != 1
 
 
-def _check_targets(labels: Any, n_items: int, n_classes: int, name: str = "labels") -> _Targets:
+def _classes_of(x: Any) -> Any:
+    """The class names of a SoftLabels, None for an array."""
+    return x.classes if hasattr(x, "probs") and hasattr(x, "classes") else None
+
+
+def _check_targets(
+    labels: Any, n_items: int, n_classes: int, name: str = "labels", classes: Any = None
+) -> _Targets:
+    """Validated labels; the columns of a SoftLabels follow ``classes`` (the class names
+    of the predictions) when both are known."""
     if _is_soft(labels):
         soft = check_pred_probs(labels, name=name, n_classes=n_classes)
         if soft.shape[0] != n_items:
             raise InputError(f"{name} has {soft.shape[0]} rows but there are {n_items} items.")
+        own = _classes_of(labels)
+        if own is not None and classes is not None:
+            soft = soft[:, class_columns(own, classes, name)]
         return _Targets(np.empty(0, dtype=np.int64), soft)
     return _Targets(check_labels(labels, n_classes, name=name, n_items=n_items), None)
 
 
-def _check_soft(soft_labels: Any, n_items: int, n_classes: int) -> np.ndarray:
+def _check_soft(soft_labels: Any, n_items: int, n_classes: int, classes: Any) -> np.ndarray:
     if not _is_soft(soft_labels):
         raise InputError(
             "soft_labels must be a probability matrix (n_items, n_classes) or SoftLabels; "
             f"got shape {np.shape(soft_labels)} (for class indices use "
             "negative_log_likelihood)."
         )
-    t = _check_targets(soft_labels, n_items, n_classes, name="soft_labels")
+    t = _check_targets(soft_labels, n_items, n_classes, name="soft_labels", classes=classes)
     return t.soft if t.soft is not None else np.empty((0, n_classes))
 
 
 def _check(probs: Any, labels: Any) -> tuple[np.ndarray, _Targets]:
     p = check_pred_probs(probs, name="probs")
-    return p, _check_targets(labels, p.shape[0], p.shape[1])
+    return p, _check_targets(labels, p.shape[0], p.shape[1], classes=_classes_of(probs))
 
 
 def _check_binning(n_bins: Any, strategy: Any, owner: str) -> tuple[int, str]:
@@ -493,7 +507,9 @@ def soft_label_divergence(
     """
     eps = _check_eps(eps, "soft_label_divergence")
     p = check_pred_probs(pred_probs, name="pred_probs")
-    return _divergence(p, _check_soft(soft_labels, p.shape[0], p.shape[1]), eps)
+    return _divergence(
+        p, _check_soft(soft_labels, p.shape[0], p.shape[1], _classes_of(pred_probs)), eps
+    )
 
 
 def calibration_report(
@@ -532,7 +548,7 @@ def calibration_report(
     p, t = _check(probs, labels)
     human = t.soft
     if soft_labels is not None:
-        human = _check_soft(soft_labels, p.shape[0], p.shape[1])
+        human = _check_soft(soft_labels, p.shape[0], p.shape[1], _classes_of(probs))
     scores, hits = _top_label(p, t)
     div = _divergence(p, human, EPS) if human is not None else None
     return {
