@@ -306,6 +306,17 @@ def test_confidence_weighted_entropy_scores_a_certainly_wrong_label_low():
     assert s[1] == pytest.approx(math.log1p(r) / r, rel=1e-4)
 
 
+
+@pytest.mark.parametrize("top", [1.0, 1 - 1e-9, 0.999])
+def test_a_class_nobody_is_labelled_with_is_never_confidently_reached(top):
+    # class 2 has no threshold; a (near-)certain prediction of it must not count,
+    # as for a prediction of 0.999 (and as in cleanlab), whatever the rounding
+    labels = [0, 0, 0, 0, 1, 1, 1, 1]
+    probs = [[0.9, 0.1, 0.0]] * 3 + [[0.0, 1 - top, top]] + [[0.1, 0.9, 0.0]] * 4
+    joint = compute_confident_joint(labels, probs, calibrate=False)
+    assert joint[:, 2].tolist() == [0.0, 0.0, 1.0]  # only the forced diagonal
+    assert not find_label_issues(labels, probs, filter_by="confident_learning").any()
+
 def test_posterior_score_hand_computed():
     # noise matrix [[1, 1/3], [0, 2/3]]: item 2 (labelled 0, p = [.2, .8]) has
     # P(true=0) = 1 * 0.2 / (0.2 + 0.8 / 3) = 3/7

@@ -95,24 +95,29 @@ def _prepare(labels: Any, pred_probs: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _class_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``t[k]`` = mean predicted probability of class k over the items labelled k
-    (1 for a class that no item is labelled with: never confidently reached)."""
+    (1 for a class that no item is labelled with; :func:`_confident_class` never
+    counts such a class as reached)."""
     k = p.shape[1]
     counts = np.bincount(y, minlength=k)
     sums = np.bincount(y, weights=p[np.arange(y.size), y], minlength=k)
     return np.divide(sums, counts, out=np.ones(k), where=counts > 0)
 
 
-def _confident_class(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _confident_class(
+    y: np.ndarray, p: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The most probable class among those whose probability reaches its threshold,
-    and whether there is one."""
-    above = p >= t - _ATOL
+    and whether there is one; a class no item is labelled with has no threshold and is
+    never reached."""
+    labelled = np.bincount(y, minlength=p.shape[1]) > 0
+    above = (p >= t - _ATOL) & labelled
     guess = np.where(above, p, -1.0).argmax(axis=1)
     return guess, above.any(axis=1)
 
 
 def _joint_counts(y: np.ndarray, p: np.ndarray, t: np.ndarray, calibrate: bool) -> np.ndarray:
     k = p.shape[1]
-    guess, confident = _confident_class(p, t)
+    guess, confident = _confident_class(y, p, t)
     cells = y[confident] * k + guess[confident]
     counts = np.bincount(cells, minlength=k * k).reshape(k, k).astype(np.float64)
     # Every class keeps at least one confidently correct item (no empty rows).
@@ -144,7 +149,8 @@ def compute_confident_joint(
     over the items labelled ``j``. An item counts towards ``C[given, j]`` when
     ``p_j >= t_j``; when several classes reach their thresholds, ``j`` is the most
     probable of them; items that reach none are not counted (Northcutt et al. 2021,
-    eq. 1). Each diagonal entry is at least 1.
+    eq. 1). A class that no item is labelled with has no threshold and is never
+    reached. Each diagonal entry is at least 1.
 
     Parameters
     ----------
@@ -463,7 +469,7 @@ def _flags(
     if filter_by == "predicted_neq_given":
         mask = disagree
     elif filter_by == "confident_learning":
-        guess, confident = _confident_class(p, _class_thresholds(y, p))
+        guess, confident = _confident_class(y, p, _class_thresholds(y, p))
         mask = disagree & confident & (guess != y)
         suggested = np.where(mask, guess, best)
     elif filter_by in ("posterior", "posterior_count"):
