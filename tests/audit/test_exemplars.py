@@ -166,3 +166,23 @@ def test_memory_does_not_grow_with_the_square_of_a_large_class():
         tracemalloc.stop()
     assert ex.items.size == 3
     assert peak < 40 * 2**20
+
+
+def test_typicality_is_the_weighted_similarity_to_the_core():
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet([3.0, 1.0], size=40)
+    z = rng.normal(size=(40, 3))
+    ex = representative_examples(p, features=z, n_per_class=2, min_confidence=0.7)
+    hard = p.argmax(axis=1)
+    checked = 0
+    for j, item in enumerate(ex.items):
+        c = ex.classes_of[j]
+        core = np.flatnonzero((hard == c) & (p[:, c] >= 0.7))
+        if core.size < 2:  # fewer sure members than examples: the most confident instead
+            continue
+        assert core.size < (hard == c).sum()  # the core is not the whole class
+        w = p[core, c]
+        want = (w * _cosine01(z[core], z[[item]])[:, 0]).sum() / w.sum()
+        assert ex.typicality[j] == pytest.approx(want, rel=1e-12)
+        checked += 1
+    assert checked >= 2

@@ -41,7 +41,8 @@ class Exemplars:
     confidence : ndarray of shape (n_selected,)
         Its consensus probability for its class.
     typicality : ndarray of shape (n_selected,)
-        Mean similarity to the members of its class (in [0, 1]).
+        Mean similarity to the core of its class (the members the consensus is sure
+        of, the candidates), weighted by their consensus probability (in [0, 1]).
     coverage : ndarray of shape (n_classes,)
         Per class, the mean over all its members, weighted by their consensus probability,
         of the similarity to the nearest chosen example (1 = every member has an
