@@ -326,6 +326,16 @@ def test_repeated_class_names_without_answers_are_an_input_error(labels):
     with pytest.raises(InputError, match="repeated entries"):
         build_report(labels=labels, pred_probs=pred, classes=["x", "x", "z"])
 
+
+def test_labels_with_a_repeated_item_are_an_input_error(crowd):
+    labels, pred = model_inputs(crowd)
+    assert not isinstance(labels.index, pd.RangeIndex)  # aligned by item id
+    twice = pd.concat([labels, labels.iloc[[3]]])
+    item = labels.index[3]
+    shown = repr(item.item() if isinstance(item, np.generic) else item)
+    with pytest.raises(InputError, match=re.escape(f"labels has item {shown} more than once")):
+        build_report(crowd, labels=twice, pred_probs=pred)
+
 def test_soft_labels_with_other_classes_are_refused(crowd):
     soft = SoftLabels(np.full((3, 2), 0.5), classes=["p", "q"])
     with pytest.raises(InputError, match="differ from the answers' classes"):

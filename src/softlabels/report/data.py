@@ -51,8 +51,14 @@ def _describe_source(answers: Any, ann: Annotations | None) -> str:
 
 
 def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str) -> np.ndarray:
-    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present."""
-    pos = pd.Index(ids_from).get_indexer(ids_to)
+    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present,
+    and none of ``ids_from`` repeated."""
+    index = pd.Index(ids_from)
+    if not index.is_unique:
+        raise InputError(
+            f"{what} has item {show(index[index.duplicated()][0])} more than once."
+        )
+    pos = index.get_indexer(ids_to)
     if (pos < 0).any():
         pos_s = pd.Index([str(i) for i in ids_from]).get_indexer([str(i) for i in ids_to])
         if not (pos_s < 0).any():
