@@ -615,6 +615,10 @@ def test_score_against_truth_rejects_repeated_items():
     soft = pd.DataFrame({"a": [0.9, 0.3], "b": [0.1, 0.7]}, index=["x", "x"])
     with pytest.raises(InputError, match="'x'"):
         score_against_truth(soft, {"x": "a"})
+    # a truth Series with an item twice (two different answers) was scored twice
+    soft = pd.DataFrame({"a": [0.9, 0.3], "b": [0.1, 0.7]}, index=["x", "y"])
+    with pytest.raises(InputError, match="truth has item 'x' more than once"):
+        score_against_truth(soft, pd.Series(["a", "b", "b"], index=["x", "x", "y"]))
 
 def test_score_against_truth_rejects_missing_truth_labels():
     soft = SoftLabels(np.array([[0.7, 0.3], [0.2, 0.8]]), classes=["a", "b"], item_ids=[1, 2])

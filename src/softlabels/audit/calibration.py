@@ -624,13 +624,14 @@ def score_against_truth(
             "score_against_truth: soft_labels must be a SoftLabels or a DataFrame indexed "
             f"by item; got {type(soft_labels).__name__}."
         )
-    repeated = frame.index.duplicated()
-    if repeated.any():
-        raise InputError(
-            f"score_against_truth: soft_labels has item {show(frame.index[repeated][0])} "
-            "more than once."
-        )
     truth = pd.Series(truth) if not isinstance(truth, pd.Series) else truth
+    for name, index in (("soft_labels", frame.index), ("truth", truth.index)):
+        repeated = index.duplicated()
+        if repeated.any():
+            raise InputError(
+                f"score_against_truth: {name} has item {show(index[repeated][0])} "
+                "more than once."
+            )
     truth = truth[truth.index.isin(frame.index)]
     missing = truth.isna().to_numpy()
     if missing.any():
