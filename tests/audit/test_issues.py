@@ -743,6 +743,12 @@ def test_audit_aligns_soft_labels_by_class_name():
     with pytest.raises(InputError, match="soft_labels has classes"):
         audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "cow"]))
 
+
+@pytest.mark.parametrize("labels", [["a", "a"], [0, 1]], ids=["names", "codes"])
+def test_audit_rejects_repeated_class_names(labels):
+    with pytest.raises(InputError, match="classes has 'a' more than once"):
+        audit_labels(labels, [[0.5, 0.5], [0.4, 0.6]], classes=["a", "a"])
+
 def test_audit_with_crowd_soft_labels():
     true, labels, probs = noisy_data(3000, 4, NOISE, strength=2.0, seed=21)
     rng = np.random.default_rng(0)

@@ -687,6 +687,9 @@ def _class_names(classes: Any, pred_probs: Any, soft_labels: Any, k: int) -> np.
                 break
     if names.shape[0] != k:
         raise InputError(f"classes has {names.shape[0]} names but pred_probs has {k} columns.")
+    repeated = pd.Index(names).duplicated()
+    if repeated.any():
+        raise InputError(f"classes has {show(names[repeated][0])} more than once.")
     return names
 
 
