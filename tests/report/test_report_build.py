@@ -100,6 +100,20 @@ def test_labels_and_predictions_without_answers():
     assert "consensus counts" not in balance and "answers" not in balance
 
 
+
+def test_labels_are_aligned_to_a_softlabels_of_predictions_by_item_id():
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 3, 60)
+    probs = 0.85 * np.eye(3)[codes] + 0.05
+    ids = np.array([f"img{i:02d}" for i in range(60)])
+    pred = SoftLabels(probs, classes=["a", "b", "c"], item_ids=ids)
+    labels = pd.Series(np.array(["a", "b", "c"])[codes], index=ids).iloc[::-1]  # by id
+    html = build_report(labels=labels, pred_probs=pred, created=CREATED)
+    issues = html[html.index('id="issues"'):]
+    issues = issues[: issues.index("</section>")]
+    assert "Likely label errors</dt><dd>0 (0.0%)" in html  # every label agrees
+    assert "img" in issues  # the items are named by their ids, not 0..n-1
+
 def test_soft_labels_alone_give_balance_and_ambiguity():
     soft = SoftLabels([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], classes=["no", "yes"],
                       item_ids=["a", "b", "c"])

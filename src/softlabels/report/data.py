@@ -178,6 +178,8 @@ def resolve_inputs(
             raise InputError(
                 f"pred_probs has {pred.shape[0]} rows but there are {soft.n_items} items."
             )
+        if soft is None and isinstance(pred_probs, SoftLabels):
+            data.item_ids = np.asarray(pred_probs.item_ids)  # the items are the model's
         data.pred = pred
     if labels is not None:
         if not data.classes.size:
@@ -187,7 +189,7 @@ def resolve_inputs(
             else:
                 data.classes = np.arange(int(np.nanmax(arr)) + 1 if arr.size else 0)
                 named = False
-        if isinstance(labels, pd.Series) and soft is not None and not isinstance(
+        if isinstance(labels, pd.Series) and data.item_ids.size and not isinstance(
             labels.index, pd.RangeIndex
         ):
             labels = labels.iloc[_align(labels.index.to_numpy(), data.item_ids, "labels")]
@@ -201,7 +203,8 @@ def resolve_inputs(
         data.labels_source = "consensus"
     if soft is None:
         data.n_items = len(data.labels) if data.labels is not None else data.pred.shape[0]
-        data.item_ids = np.arange(data.n_items)
+        if not data.item_ids.size:
+            data.item_ids = np.arange(data.n_items)
     else:
         data.n_items = soft.n_items
     if data.classes.size < 2:
