@@ -216,7 +216,8 @@ def test_soft_labels_are_aligned_by_class_name():
     reordered = SoftLabels(probs[:, ::-1], classes=["y", "x"], item_ids=[1, 2, 3])
     pd.testing.assert_frame_equal(consensus(HAND, reordered), consensus(HAND, HAND_PROBS))
     other = SoftLabels(probs, classes=["p", "q"], item_ids=[1, 2, 3])
-    with pytest.raises(InputError, match=r"pred_probs has classes \['p', 'q'\] but expected \['x', 'y'\]"):
+    with pytest.raises(InputError,
+                       match=r"pred_probs has classes \['p', 'q'\] but expected \['x', 'y'\]"):
         consensus(HAND, other)
 
 def test_bad_input():
