@@ -746,6 +746,15 @@ def test_bayesian_label_risk_unweighted_items():
         bayesian_label_risk(df, threshold=2.0)
 
 
+def test_weights_or_soft_labels_with_a_repeated_id_are_an_input_error():
+    df = frame([(1, "a", 0), (1, "b", 1), (2, "c", 1)])
+    twice = pd.Series([1.0, 0.5, 0.2, 0.9], index=["a", "b", "c", "a"])
+    with pytest.raises(InputError, match="quality has worker 'a' more than once"):
+        bayesian_label_risk(df, quality=twice)
+    soft = SoftLabels([[0.5, 0.5], [0.2, 0.8]], classes=[0, 1], item_ids=[1, 2])
+    assert annotator_table(df, soft).shape[0] == 3
+
+
 def checkerboard_labels(accuracies, seed=0):
     """The synthetic experiment of the method note: 224 x 224 fields, three labellers
     flipping pixels independently."""

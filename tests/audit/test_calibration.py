@@ -532,6 +532,24 @@ def test_cifar10_temperature_scaling_lowers_held_out_nll(cifar10):
     assert negative_log_likelihood(vs.transform(probs[held]), labels[held]) < after
 
 
+
+def test_two_softlabels_are_matched_by_class_name():
+    rng = np.random.default_rng(5)
+    p, h = rng.dirichlet(np.ones(3), size=30), rng.dirichlet(np.ones(3), size=30)
+    pred = SoftLabels(p, classes=["a", "b", "c"], item_ids=np.arange(30))
+    human = SoftLabels(h[:, [2, 0, 1]], classes=["c", "a", "b"], item_ids=np.arange(30))
+    assert brier_score(pred, human) == pytest.approx(brier_score(p, h))
+    assert expected_calibration_error(pred, human) == pytest.approx(
+        expected_calibration_error(p, h))
+    want = soft_label_divergence(p, h)
+    assert soft_label_divergence(pred, human) == pytest.approx(want)
+    assert calibration_report(pred, human)["kl"] == pytest.approx(want["kl"])
+    assert calibration_report(pred, np.argmax(h, axis=1), soft_labels=human)["kl"] == (
+        pytest.approx(want["kl"]))
+    other = SoftLabels(h, classes=["a", "b", "z"], item_ids=np.arange(30))
+    with pytest.raises(InputError, match="labels has classes"):
+        brier_score(pred, other)
+
 # ---------------------------------------------------------------------- score_against_truth
 def test_score_against_truth_hand_computed():
     # three items with truth and soft labels, one truth item without a soft label (left
@@ -580,6 +598,27 @@ def test_score_against_truth_errors():
     with pytest.raises(InputError, match="SoftLabels or a DataFrame"):
         score_against_truth(np.ones((1, 1)), {"i1": "a"})
 
+
+
+@pytest.mark.parametrize("values, match", [
+    ([[0.9, 0.1], [np.nan, 0.6]], "soft_labels"),  # NaN gave NaN Brier and ECE, finite NLL
+    ([[0.9, 0.1], [3.0, 0.6]], "soft_labels"),  # gave a Brier score of 4.59 (at most 2)
+    ([[0.9, 0.1], [-0.4, 1.4]], "soft_labels"),
+])
+def test_score_against_truth_checks_the_probabilities_of_a_frame(values, match):
+    soft = pd.DataFrame(values, columns=["a", "b"], index=["x", "y"])
+    with pytest.raises(InputError, match=match):
+        score_against_truth(soft, {"x": "a", "y": "b"})
+
+
+def test_score_against_truth_rejects_repeated_items():
+    soft = pd.DataFrame({"a": [0.9, 0.3], "b": [0.1, 0.7]}, index=["x", "x"])
+    with pytest.raises(InputError, match="'x'"):
+        score_against_truth(soft, {"x": "a"})
+    # a truth Series with an item twice (two different answers) was scored twice
+    soft = pd.DataFrame({"a": [0.9, 0.3], "b": [0.1, 0.7]}, index=["x", "y"])
+    with pytest.raises(InputError, match="truth has item 'x' more than once"):
+        score_against_truth(soft, pd.Series(["a", "b", "b"], index=["x", "x", "y"]))
 
 def test_score_against_truth_rejects_missing_truth_labels():
     soft = SoftLabels(np.array([[0.7, 0.3], [0.2, 0.8]]), classes=["a", "b"], item_ids=[1, 2])

@@ -115,11 +115,25 @@ def test_quantile_matches_numpy_inverted_cdf():
     k = math.ceil(102 * 0.9)  # 92
     q = conformal_quantile(s, 0.1)
     assert q == np.sort(s)[k - 1]
-    assert q == np.quantile(s, k / 101, method="inverted_cdf")
     assert q == np.quantile(s, k / 101, method="lower")  # MAPIE's form
     assert q < np.quantile(s, k / 101, method="higher")  # one score too far
     assert q > np.quantile(s, 0.9)  # the uncorrected quantile under-covers
 
+
+
+def test_quantile_is_numpy_lower_at_k_over_n_but_not_always_inverted_cdf():
+    # k / n rounds up for some (n, k): inverted_cdf then takes the next score
+    mismatched = 0
+    for n in range(1, 120):
+        s = np.arange(n, dtype=float)
+        for alpha in (0.05, 0.1, 0.2, 0.5):
+            k = -(-(n + 1) * (100 - round(alpha * 100)) // 100)
+            if k > n:
+                continue
+            q = conformal_quantile(s, alpha)
+            assert q == np.quantile(s, k / n, method="lower")
+            mismatched += q != np.quantile(s, k / n, method="inverted_cdf")
+    assert mismatched > 0  # e.g. n = 29, alpha = 0.5: k / n = 15 / 29
 
 # ------------------------------------------------------------------------ scores
 P2 = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])

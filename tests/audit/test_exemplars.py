@@ -130,3 +130,59 @@ def test_errors():
         facility_location(np.ones((2, 2)), 1, candidates=[5])
     with pytest.raises(InvalidParameterError, match="'k'.*<= 2"):
         facility_location(np.ones((2, 2)), 3)
+
+
+def _cosine01(a, b):
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return (1.0 + a @ b.T) / 2.0
+
+
+def test_coverage_is_the_weighted_similarity_to_the_nearest_example():
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet([2.0, 1.0, 1.0], size=60)
+    z = rng.normal(size=(60, 5))
+    ex = representative_examples(p, features=z, n_per_class=2, min_confidence=0.5)
+    hard = p.argmax(axis=1)
+    for c in range(3):
+        members = np.flatnonzero(hard == c)
+        near = _cosine01(z[members], z[ex.of_class(c)]).max(axis=1)
+        want = (p[members, c] * near).sum() / p[members, c].sum()
+        assert ex.coverage[c] == pytest.approx(want, rel=1e-12)
+
+
+def test_memory_does_not_grow_with_the_square_of_a_large_class():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n = 6000  # a members x members float matrix would take 288 MB
+    p = np.tile([0.95, 0.05], (n, 1))
+    z = rng.normal(size=(n, 8))
+    tracemalloc.start()
+    try:
+        ex = representative_examples(p, features=z, n_per_class=3, max_members=200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ex.items.size == 3
+    assert peak < 40 * 2**20
+
+
+def test_typicality_is_the_weighted_similarity_to_the_core():
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet([3.0, 1.0], size=40)
+    z = rng.normal(size=(40, 3))
+    ex = representative_examples(p, features=z, n_per_class=2, min_confidence=0.7)
+    hard = p.argmax(axis=1)
+    checked = 0
+    for j, item in enumerate(ex.items):
+        c = ex.classes_of[j]
+        core = np.flatnonzero((hard == c) & (p[:, c] >= 0.7))
+        if core.size < 2:  # fewer sure members than examples: the most confident instead
+            continue
+        assert core.size < (hard == c).sum()  # the core is not the whole class
+        w = p[core, c]
+        want = (w * _cosine01(z[core], z[[item]])[:, 0]).sum() / w.sum()
+        assert ex.typicality[j] == pytest.approx(want, rel=1e-12)
+        checked += 1
+    assert checked >= 2

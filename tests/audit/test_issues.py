@@ -94,9 +94,10 @@ def ref_scores(labels, probs, method):
         elif method == "normalized_margin":
             out.append((1 + p[y] - max(p[j] for j in range(k) if j != y)) / 2)
         else:
-            h = -sum(v * math.log(v) for v in p if v > 0) / math.log(k)
-            r = h / max(p[y], 1e-6)
-            out.append(math.log1p(r) / r if r > 1e-12 else 1.0)
+            q = [max(v, 1e-6) for v in p]
+            h = -sum(v * math.log(v) for v in q) / math.log(k)
+            r = h / q[y]
+            out.append(math.log1p(r) / r)
     return np.array(out)
 
 
@@ -286,11 +287,35 @@ def test_scores_hand_computed():
         label_quality_scores([0, 0, 0], probs, method="normalized_margin"), [0.9, 0.3, 1.0]
     )
     cwe = label_quality_scores([0, 0, 0], probs, method="confidence_weighted_entropy")
-    assert cwe[2] == 1.0  # certain and right
+    assert cwe[2] > 0.9999  # certain and right
     nearly = label_quality_scores([0], [[1 - 2e-9, 1e-9, 1e-9]], method="confidence_weighted_entropy")
-    assert nearly[0] > 0.999  # the limit of ln(1 + r) / r, not a clipping artefact
+    assert nearly[0] > 0.999  # near the limit 1 of ln(1 + r) / r
     assert cwe[0] > cwe[1]
 
+
+def test_confidence_weighted_entropy_scores_a_certainly_wrong_label_low():
+    # The model is certain of class 0. A given label 1 with probability 0 (or 1e-12)
+    # is a label error and must score below an undecided item, never as a perfect label.
+    probs = [[1.0, 0.0], [1.0, 0.0], [1 - 1e-12, 1e-12], [0.5, 0.5]]
+    s = label_quality_scores([0, 1, 1, 1], probs, method="confidence_weighted_entropy")
+    assert s[0] > 0.999  # certain and right
+    assert s[1] < s[3] and s[2] < s[3]
+    # probabilities floored at 1e-6 in the entropy as in the denominator:
+    # H = -1e-6 ln(1e-6) / ln 2, r = H / 1e-6 = ln(1e6) / ln 2
+    r = math.log(1e6) / math.log(2)
+    assert s[1] == pytest.approx(math.log1p(r) / r, rel=1e-4)
+
+
+
+@pytest.mark.parametrize("top", [1.0, 1 - 1e-9, 0.999])
+def test_a_class_nobody_is_labelled_with_is_never_confidently_reached(top):
+    # class 2 has no threshold; a (near-)certain prediction of it must not count,
+    # as for a prediction of 0.999 (and as in cleanlab), whatever the rounding
+    labels = [0, 0, 0, 0, 1, 1, 1, 1]
+    probs = [[0.9, 0.1, 0.0]] * 3 + [[0.0, 1 - top, top]] + [[0.1, 0.9, 0.0]] * 4
+    joint = compute_confident_joint(labels, probs, calibrate=False)
+    assert joint[:, 2].tolist() == [0.0, 0.0, 1.0]  # only the forced diagonal
+    assert not find_label_issues(labels, probs, filter_by="confident_learning").any()
 
 def test_posterior_score_hand_computed():
     # noise matrix [[1, 1/3], [0, 2/3]]: item 2 (labelled 0, p = [.2, .8]) has
@@ -698,6 +723,31 @@ def test_audit_takes_classes_and_ids_from_soft_labels():
     assert audit["given"].tolist() == ["cat", "cat", "cat", "dog", "dog"]
     assert audit.loc[2, "suggested"] == "dog" and bool(audit.loc[2, "is_issue"])
 
+
+
+def test_audit_aligns_soft_labels_by_class_name():
+    probs = np.array([[0.95, 0.05]] * 4 + [[0.02, 0.98]] + [[0.1, 0.9]] * 4 + [[0.6, 0.4]])
+    votes = np.array([[3, 0]] * 4 + [[0, 3]] + [[1, 2]] * 4 + [[2, 1]], dtype=float)
+    labels = ["cat"] * 5 + ["dog"] * 5
+    pred = SoftLabels(probs, classes=["cat", "dog"], item_ids=np.arange(10))
+    want = audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "dog"]))
+    # the crowd's classes in the other order
+    crowd = SoftLabels.from_counts(votes[:, ::-1], classes=["dog", "cat"])
+    pd.testing.assert_frame_equal(audit_labels(labels, pred, crowd), want)
+    # the class list given in another order than the model's columns
+    pd.testing.assert_frame_equal(
+        audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "dog"]),
+                     classes=["dog", "cat"]),
+        want,
+    )
+    with pytest.raises(InputError, match="soft_labels has classes"):
+        audit_labels(labels, pred, SoftLabels.from_counts(votes, classes=["cat", "cow"]))
+
+
+@pytest.mark.parametrize("labels", [["a", "a"], [0, 1]], ids=["names", "codes"])
+def test_audit_rejects_repeated_class_names(labels):
+    with pytest.raises(InputError, match="classes has 'a' more than once"):
+        audit_labels(labels, [[0.5, 0.5], [0.4, 0.6]], classes=["a", "a"])
 
 def test_audit_with_crowd_soft_labels():
     true, labels, probs = noisy_data(3000, 4, NOISE, strength=2.0, seed=21)

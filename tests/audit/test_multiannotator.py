@@ -210,6 +210,16 @@ def test_soft_labels_are_aligned_by_item_id():
         consensus(HAND, missing)
 
 
+
+def test_soft_labels_are_aligned_by_class_name():
+    probs = np.array(HAND_PROBS)
+    reordered = SoftLabels(probs[:, ::-1], classes=["y", "x"], item_ids=[1, 2, 3])
+    pd.testing.assert_frame_equal(consensus(HAND, reordered), consensus(HAND, HAND_PROBS))
+    other = SoftLabels(probs, classes=["p", "q"], item_ids=[1, 2, 3])
+    with pytest.raises(InputError,
+                       match=r"pred_probs has classes \['p', 'q'\] but expected \['x', 'y'\]"):
+        consensus(HAND, other)
+
 def test_bad_input():
     with pytest.raises(InputError, match="pred_probs has 2 rows but the annotations have 3 items"):
         consensus(HAND, HAND_PROBS[:2])

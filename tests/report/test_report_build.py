@@ -100,6 +100,20 @@ def test_labels_and_predictions_without_answers():
     assert "consensus counts" not in balance and "answers" not in balance
 
 
+
+def test_labels_are_aligned_to_a_softlabels_of_predictions_by_item_id():
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 3, 60)
+    probs = 0.85 * np.eye(3)[codes] + 0.05
+    ids = np.array([f"img{i:02d}" for i in range(60)])
+    pred = SoftLabels(probs, classes=["a", "b", "c"], item_ids=ids)
+    labels = pd.Series(np.array(["a", "b", "c"])[codes], index=ids).iloc[::-1]  # by id
+    html = build_report(labels=labels, pred_probs=pred, created=CREATED)
+    issues = html[html.index('id="issues"'):]
+    issues = issues[: issues.index("</section>")]
+    assert "Likely label errors</dt><dd>0 (0.0%)" in html  # every label agrees
+    assert "img" in issues  # the items are named by their ids, not 0..n-1
+
 def test_soft_labels_alone_give_balance_and_ambiguity():
     soft = SoftLabels([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], classes=["no", "yes"],
                       item_ids=["a", "b", "c"])
@@ -169,6 +183,20 @@ def test_spammers_are_flagged():
     assert 'data-alert="spammers"' in html
     assert "Likely spammers" in html
 
+
+
+@pytest.mark.parametrize("answers", [
+    pd.DataFrame({"item": range(10), "worker": 0, "label": list("ab") * 5}),  # one worker
+    pd.DataFrame({"item": 0, "worker": range(3), "label": list("aba")}),  # one item
+], ids=["one-worker", "one-item"])
+def test_no_rankable_worker_gives_no_empty_worker_table(answers):
+    html = build_report(answers, created=CREATED)
+    section = html[html.index('id="annotators"'):]
+    section = section[: section.index("</section>")]
+    for table_html in re.findall(r"<table.*?</table>", section, flags=re.S):
+        assert "<td" in table_html  # every table shown has rows
+    assert "Most reliable workers" not in section
+    assert "workers are not ranked" in section
 
 def test_max_rows_caps_tables_and_counts_the_rest(crowd):
     html = build_report(crowd, max_rows=4)
@@ -304,6 +332,23 @@ def test_label_and_prediction_errors(crowd):
     with pytest.raises(InputError, match="soft_labels must be a SoftLabels"):
         build_report(crowd, soft_labels=pred)
 
+
+
+@pytest.mark.parametrize("labels", [["x", "z", "x", "z"], [0, 2, 0, 2]], ids=["names", "codes"])
+def test_repeated_class_names_without_answers_are_an_input_error(labels):
+    pred = np.full((4, 3), 1 / 3)
+    with pytest.raises(InputError, match="repeated entries"):
+        build_report(labels=labels, pred_probs=pred, classes=["x", "x", "z"])
+
+
+def test_labels_with_a_repeated_item_are_an_input_error(crowd):
+    labels, pred = model_inputs(crowd)
+    assert not isinstance(labels.index, pd.RangeIndex)  # aligned by item id
+    twice = pd.concat([labels, labels.iloc[[3]]])
+    item = labels.index[3]
+    shown = repr(item.item() if isinstance(item, np.generic) else item)
+    with pytest.raises(InputError, match=re.escape(f"labels has item {shown} more than once")):
+        build_report(crowd, labels=twice, pred_probs=pred)
 
 def test_soft_labels_with_other_classes_are_refused(crowd):
     soft = SoftLabels(np.full((3, 2), 0.5), classes=["p", "q"])

@@ -8,6 +8,7 @@ Every function takes predicted probabilities ``probs`` of shape ``(n_items, n_cl
 * hard: class indices ``0 .. n_classes - 1``, shape ``(n_items,)``; or
 * soft: a probability matrix of shape ``(n_items, n_classes)`` or a
   :class:`~softlabels.SoftLabels` (for instance the vote shares of several annotators).
+  When the predictions are a SoftLabels too, the columns are matched by class name.
 
 With soft labels, "the item is of class k" is replaced by the probability the soft label
 gives class k: the accuracy of a prediction is the soft-label probability of the
@@ -50,10 +51,13 @@ from softlabels.core.validation import (
     check_labels,
     check_option,
     check_pred_probs,
+    check_probs,
     integer,
     option,
     real,
 )
+from softlabels.audit.crowdlab import class_columns
+from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.base import BaseEstimator
 
@@ -121,29 +125,41 @@ def _is_soft(labels: Any) -> bool:
     return len(shape) == 2 and shape[1] != 1
 
 
-def _check_targets(labels: Any, n_items: int, n_classes: int, name: str = "labels") -> _Targets:
+def _classes_of(x: Any) -> Any:
+    """The class names of a SoftLabels, None for an array."""
+    return x.classes if hasattr(x, "probs") and hasattr(x, "classes") else None
+
+
+def _check_targets(
+    labels: Any, n_items: int, n_classes: int, name: str = "labels", classes: Any = None
+) -> _Targets:
+    """Validated labels; the columns of a SoftLabels follow ``classes`` (the class names
+    of the predictions) when both are known."""
     if _is_soft(labels):
         soft = check_pred_probs(labels, name=name, n_classes=n_classes)
         if soft.shape[0] != n_items:
             raise InputError(f"{name} has {soft.shape[0]} rows but there are {n_items} items.")
+        own = _classes_of(labels)
+        if own is not None and classes is not None:
+            soft = soft[:, class_columns(own, classes, name)]
         return _Targets(np.empty(0, dtype=np.int64), soft)
     return _Targets(check_labels(labels, n_classes, name=name, n_items=n_items), None)
 
 
-def _check_soft(soft_labels: Any, n_items: int, n_classes: int) -> np.ndarray:
+def _check_soft(soft_labels: Any, n_items: int, n_classes: int, classes: Any) -> np.ndarray:
     if not _is_soft(soft_labels):
         raise InputError(
             "soft_labels must be a probability matrix (n_items, n_classes) or SoftLabels; "
             f"got shape {np.shape(soft_labels)} (for class indices use "
             "negative_log_likelihood)."
         )
-    t = _check_targets(soft_labels, n_items, n_classes, name="soft_labels")
+    t = _check_targets(soft_labels, n_items, n_classes, name="soft_labels", classes=classes)
     return t.soft if t.soft is not None else np.empty((0, n_classes))
 
 
 def _check(probs: Any, labels: Any) -> tuple[np.ndarray, _Targets]:
     p = check_pred_probs(probs, name="probs")
-    return p, _check_targets(labels, p.shape[0], p.shape[1])
+    return p, _check_targets(labels, p.shape[0], p.shape[1], classes=_classes_of(probs))
 
 
 def _check_binning(n_bins: Any, strategy: Any, owner: str) -> tuple[int, str]:
@@ -491,7 +507,9 @@ def soft_label_divergence(
     """
     eps = _check_eps(eps, "soft_label_divergence")
     p = check_pred_probs(pred_probs, name="pred_probs")
-    return _divergence(p, _check_soft(soft_labels, p.shape[0], p.shape[1]), eps)
+    return _divergence(
+        p, _check_soft(soft_labels, p.shape[0], p.shape[1], _classes_of(pred_probs)), eps
+    )
 
 
 def calibration_report(
@@ -530,7 +548,7 @@ def calibration_report(
     p, t = _check(probs, labels)
     human = t.soft
     if soft_labels is not None:
-        human = _check_soft(soft_labels, p.shape[0], p.shape[1])
+        human = _check_soft(soft_labels, p.shape[0], p.shape[1], _classes_of(probs))
     scores, hits = _top_label(p, t)
     div = _divergence(p, human, EPS) if human is not None else None
     return {
@@ -558,7 +576,8 @@ def score_against_truth(
     Parameters
     ----------
     soft_labels : SoftLabels or DataFrame
-        Soft labels with item ids (a DataFrame: one row per item, one column per class).
+        Soft labels with item ids (a DataFrame: one row per item, one column per class,
+        rows summing to 1).
     truth : Series or mapping
         ``item -> true class``. Items without a soft label are left out (they have no
         answers, hence no label); a true class that the soft labels lack gets
@@ -577,7 +596,8 @@ def score_against_truth(
     Raises
     ------
     InputError
-        No item of ``truth`` has a soft label.
+        No item of ``truth`` has a soft label; a frame of soft labels that are not
+        probabilities (NaN, negative, rows not summing to 1) or that repeats an item.
 
     Examples
     --------
@@ -590,7 +610,11 @@ def score_against_truth(
     n_bins = check_int(n_bins, "n_bins", "score_against_truth", low=1)
     eps = _check_eps(eps, "score_against_truth")
     if isinstance(soft_labels, pd.DataFrame):
-        frame = soft_labels
+        frame = pd.DataFrame(
+            check_probs(soft_labels, name="soft_labels"),
+            index=soft_labels.index,
+            columns=soft_labels.columns,
+        )
     elif hasattr(soft_labels, "probs") and hasattr(soft_labels, "item_ids"):
         frame = pd.DataFrame(
             soft_labels.probs, index=soft_labels.item_ids, columns=soft_labels.classes
@@ -601,6 +625,13 @@ def score_against_truth(
             f"by item; got {type(soft_labels).__name__}."
         )
     truth = pd.Series(truth) if not isinstance(truth, pd.Series) else truth
+    for name, index in (("soft_labels", frame.index), ("truth", truth.index)):
+        repeated = index.duplicated()
+        if repeated.any():
+            raise InputError(
+                f"score_against_truth: {name} has item {show(index[repeated][0])} "
+                "more than once."
+            )
     truth = truth[truth.index.isin(frame.index)]
     missing = truth.isna().to_numpy()
     if missing.any():

@@ -23,12 +23,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from softlabels.core.errors import InputError
 
 __all__ = [
     "MAX_TRUST_GAP",
     "MIN_BASELINE_ERROR",
     "MIN_WEIGHT",
     "baseline_error",
+    "class_columns",
     "clip_trust",
     "source_weight",
 ]
@@ -59,3 +63,21 @@ def source_weight(error: Any, baseline: float) -> Any:
 def clip_trust(trust: float, n_classes: int) -> float:
     """``trust`` within ``[1 / n_classes, 1 - MAX_TRUST_GAP]``."""
     return min(max(trust, 1.0 / n_classes), 1.0 - MAX_TRUST_GAP)
+
+
+def class_columns(given: Any, wanted: Any, name: str) -> np.ndarray:
+    """Column of each class of ``wanted`` among the class names ``given`` of the source
+    ``name`` (a SoftLabels of model or crowd probabilities), matched by value, then by
+    text; an :class:`InputError` when the two lists hold different classes.
+
+    >>> class_columns(["y", "x"], ["x", "y"], "pred_probs").tolist()
+    [1, 0]
+    """
+    names = pd.Index(np.asarray(given))
+    want = np.asarray(wanted)
+    cols = names.get_indexer(want)
+    if (cols < 0).any():
+        cols = pd.Index([str(c) for c in names]).get_indexer([str(c) for c in want])
+    if (cols < 0).any() or names.size != want.size:
+        raise InputError(f"{name} has classes {names.tolist()} but expected {want.tolist()}.")
+    return cols

@@ -41,7 +41,8 @@ class Exemplars:
     confidence : ndarray of shape (n_selected,)
         Its consensus probability for its class.
     typicality : ndarray of shape (n_selected,)
-        Mean similarity to the members of its class (in [0, 1]).
+        Mean similarity to the core of its class (the members the consensus is sure
+        of, the candidates), weighted by their consensus probability (in [0, 1]).
     coverage : ndarray of shape (n_classes,)
         Per class, the mean over all its members, weighted by their consensus probability,
         of the similarity to the nearest chosen example (1 = every member has an
@@ -155,10 +156,16 @@ def facility_location(similarity: Any, k: int, *, weights: Any = None,
     return np.asarray(chosen, dtype=np.int64)
 
 
-def _similarity(z: np.ndarray) -> np.ndarray:
-    """Cosine similarity mapped to [0, 1]: ``(1 + cos) / 2``."""
-    u = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-    return np.clip((1.0 + u @ u.T) / 2.0, 0.0, 1.0)
+def _unit(z: np.ndarray) -> np.ndarray:
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def _similarity(z: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity mapped to [0, 1], ``(1 + cos) / 2``, between the rows of ``z``
+    and those of ``other`` (default: ``z`` itself)."""
+    u = _unit(z)
+    v = u if other is None else _unit(other)
+    return np.clip((1.0 + u @ v.T) / 2.0, 0.0, 1.0)
 
 
 def representative_examples(
@@ -278,8 +285,7 @@ def representative_examples(
             chosen = facility_location(sim, min(k, core.size), weights=w)
         mean_sim = (w @ sim) / w.sum()
         # coverage of the whole class (every member, weighted by its consensus probability)
-        sim_all = _similarity(np.concatenate([z[members[core[chosen]]], z[members]]))
-        to_ex = sim_all[len(chosen):, :len(chosen)].max(axis=1)
+        to_ex = _similarity(z[members], z[members[core[chosen]]]).max(axis=1)
         coverage[c] = float((pc * to_ex).sum() / pc.sum())
         for r, j in enumerate(chosen):
             items.append(members[core[j]])

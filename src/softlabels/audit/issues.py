@@ -36,7 +36,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
+from softlabels.audit.crowdlab import baseline_error, class_columns, clip_trust, source_weight
 from softlabels.core.validation import (
     check_float,
     check_int,
@@ -78,6 +78,8 @@ SCORES: tuple[str, ...] = get_args(ScoreName)
 
 # A probability counts as reaching a threshold (or as tying the top class) within this.
 _ATOL = 1e-6
+# Probabilities are floored here inside the confidence-weighted entropy score.
+_CWE_FLOOR = 1e-6
 # Noise rates used as likelihoods are floored here, so that a zero probability of the
 # given class always counts as evidence against it.
 _RATE_FLOOR = 1e-12
@@ -93,24 +95,29 @@ def _prepare(labels: Any, pred_probs: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _class_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``t[k]`` = mean predicted probability of class k over the items labelled k
-    (1 for a class that no item is labelled with: never confidently reached)."""
+    (1 for a class that no item is labelled with; :func:`_confident_class` never
+    counts such a class as reached)."""
     k = p.shape[1]
     counts = np.bincount(y, minlength=k)
     sums = np.bincount(y, weights=p[np.arange(y.size), y], minlength=k)
     return np.divide(sums, counts, out=np.ones(k), where=counts > 0)
 
 
-def _confident_class(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _confident_class(
+    y: np.ndarray, p: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The most probable class among those whose probability reaches its threshold,
-    and whether there is one."""
-    above = p >= t - _ATOL
+    and whether there is one; a class no item is labelled with has no threshold and is
+    never reached."""
+    labelled = np.bincount(y, minlength=p.shape[1]) > 0
+    above = (p >= t - _ATOL) & labelled
     guess = np.where(above, p, -1.0).argmax(axis=1)
     return guess, above.any(axis=1)
 
 
 def _joint_counts(y: np.ndarray, p: np.ndarray, t: np.ndarray, calibrate: bool) -> np.ndarray:
     k = p.shape[1]
-    guess, confident = _confident_class(p, t)
+    guess, confident = _confident_class(y, p, t)
     cells = y[confident] * k + guess[confident]
     counts = np.bincount(cells, minlength=k * k).reshape(k, k).astype(np.float64)
     # Every class keeps at least one confidently correct item (no empty rows).
@@ -142,7 +149,8 @@ def compute_confident_joint(
     over the items labelled ``j``. An item counts towards ``C[given, j]`` when
     ``p_j >= t_j``; when several classes reach their thresholds, ``j`` is the most
     probable of them; items that reach none are not counted (Northcutt et al. 2021,
-    eq. 1). Each diagonal entry is at least 1.
+    eq. 1). A class that no item is labelled with has no threshold and is never
+    reached. Each diagonal entry is at least 1.
 
     Parameters
     ----------
@@ -319,14 +327,14 @@ def _scores(y: np.ndarray, p: np.ndarray, method: str, noise: NoiseEstimate | No
         p_given, _, p_other = _top_two(p, y)
         return (1.0 + p_given - p_other) / 2.0
     if method == "confidence_weighted_entropy":
-        k = p.shape[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            plogp = np.where(p > 0, p * np.log(p), 0.0)
-        entropy = -plogp.sum(axis=1) / np.log(k)
-        ratio = entropy / np.maximum(p[rows, y], 1e-6)
-        # ln(1 + r) / r decreases from 1 (r = 0) towards 0; entropy 0 means certainty.
-        safe = np.maximum(ratio, 1e-12)
-        return np.where(ratio > 1e-12, np.log1p(safe) / safe, 1.0)
+        # Every probability is floored at _CWE_FLOOR, in the entropy as in the
+        # denominator: a label the model rules out certainly then gets a large ratio
+        # (a low score), not 0 / floor = 0 (the score of a certain, right label).
+        q = np.maximum(p, _CWE_FLOOR)
+        entropy = -(q * np.log(q)).sum(axis=1) / np.log(p.shape[1])
+        ratio = entropy / q[rows, y]
+        # ln(1 + r) / r decreases from 1 (r -> 0) towards 0; r > 0 after the floor.
+        return np.log1p(ratio) / ratio
     est = noise if noise is not None else _estimate(y, p)
     return _posterior(y, p, est.noise_matrix)[rows, y]
 
@@ -345,10 +353,12 @@ def label_quality_scores(
     - ``"self_confidence"``: ``p_y``.
     - ``"normalized_margin"``: ``(1 + p_y - max_{k != y} p_k) / 2``.
     - ``"confidence_weighted_entropy"``: ``ln(1 + r) / r`` with ``r = H(p) / p_y``,
-      ``H`` the entropy divided by ``ln K``, ``p_y`` floored at ``1e-6`` (Kuan and
-      Mueller, "Model-agnostic label quality scoring", 2022). As ``r -> 0`` (a certain,
-      correct prediction) the score tends to 1 and is evaluated so; cleanlab 2.9
-      floors ``r`` in the denominator only and scores such items near 0.
+      ``H`` the entropy divided by ``ln K``, every probability (in ``H`` and ``p_y``)
+      floored at ``1e-6`` (Kuan and Mueller, "Model-agnostic label quality scoring",
+      2022). A certain, correct prediction has ``r`` near 0 and scores near 1; a label
+      the model certainly rules out (``p_y = 0``) has ``r = ln(1e6) / ln K`` and
+      scores low. cleanlab 2.9 floors neither entropy nor ``r`` in the numerator and
+      scores both kinds of item 0.
     - ``"posterior"``: ``P(true = y | x, given = y)`` by Bayes' rule with the estimated
       noise matrix as likelihood: ``N[y, y] p_y / sum_k N[y, k] p_k`` where
       ``N[i, j] = P(given=i | true=j)`` (:func:`estimate_noise_matrix`). Calibrated
@@ -459,7 +469,7 @@ def _flags(
     if filter_by == "predicted_neq_given":
         mask = disagree
     elif filter_by == "confident_learning":
-        guess, confident = _confident_class(p, _class_thresholds(y, p))
+        guess, confident = _confident_class(y, p, _class_thresholds(y, p))
         mask = disagree & confident & (guess != y)
         suggested = np.where(mask, guess, best)
     elif filter_by in ("posterior", "posterior_count"):
@@ -620,12 +630,16 @@ def find_label_issues(
 
 
 # ---------------------------------------------------------------------- with crowd labels
-def _crowd_matrix(soft_labels: Any, n: int, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validated crowd distributions and, if known, the number of answers per item."""
+def _crowd_matrix(
+    soft_labels: Any, n: int, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validated crowd distributions, columns in the order of ``names``, and, if known,
+    the number of answers per item."""
     support = None
+    s = check_pred_probs(soft_labels, name="soft_labels", n_classes=names.shape[0])
     if hasattr(soft_labels, "probs") and hasattr(soft_labels, "classes"):
         support = soft_labels.support
-    s = check_pred_probs(soft_labels, name="soft_labels", n_classes=k)
+        s = s[:, class_columns(soft_labels.classes, names, "soft_labels")]
     if s.shape[0] != n:
         raise InputError(f"soft_labels has {s.shape[0]} rows but pred_probs has {n}.")
     if support is not None:
@@ -673,6 +687,9 @@ def _class_names(classes: Any, pred_probs: Any, soft_labels: Any, k: int) -> np.
                 break
     if names.shape[0] != k:
         raise InputError(f"classes has {names.shape[0]} names but pred_probs has {k} columns.")
+    repeated = pd.Index(names).duplicated()
+    if repeated.any():
+        raise InputError(f"classes has {show(names[repeated][0])} more than once.")
     return names
 
 
@@ -735,6 +752,8 @@ def audit_labels(
     soft_labels : array-like of shape (n_items, K) or SoftLabels, optional
         What a crowd says about the same items, in the same order (for example
         ``SoftLabels.from_counts(votes)``, whose ``support`` is the number of answers).
+        The columns of a SoftLabels (here and as ``pred_probs``) are matched to the
+        classes by name.
     filter_by : str, default="posterior_count"
         See :func:`find_label_issues`.
     score : str, default="self_confidence"
@@ -793,12 +812,14 @@ def audit_labels(
     p_model = check_pred_probs(pred_probs, name="pred_probs")
     n, k = p_model.shape
     names = _class_names(classes, pred_probs, soft_labels, k)
+    if hasattr(pred_probs, "probs") and hasattr(pred_probs, "classes"):
+        p_model = p_model[:, class_columns(pred_probs.classes, names, "pred_probs")]
     y = _encode_labels(labels, names, k, n)
 
     p = p_model
     crowd = None
     if soft_labels is not None:
-        s, support = _crowd_matrix(soft_labels, n, k)
+        s, support = _crowd_matrix(soft_labels, n, names)
         p, _, _ = _combine_with_crowd(y, p_model, s, support)
         crowd = (s, support)
     est = _estimate(y, p)

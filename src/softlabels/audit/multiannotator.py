@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.audit.crowdlab import baseline_error, clip_trust, source_weight
+from softlabels.audit.crowdlab import baseline_error, class_columns, clip_trust, source_weight
 from softlabels.core.validation import check_int, check_pred_probs
 from softlabels.core.annotations import Annotations, as_annotations, show
 from softlabels.core.errors import InputError
@@ -83,7 +83,8 @@ def _prepare(
                 f"pred_probs has no row for item {show(ann.item_ids[missing[0]])} "
                 f"({missing.size} annotated items missing)."
             )
-        return ann, probs[pos]
+        cols = class_columns(pred_probs.classes, ann.classes, "pred_probs")
+        return ann, probs[np.ix_(pos, cols)]
     if probs.shape[0] != ann.n_items:
         raise InputError(
             f"pred_probs has {probs.shape[0]} rows but the annotations have {ann.n_items} "
@@ -176,7 +177,7 @@ def consensus(
     pred_probs : array-like of shape (n_items, K) or SoftLabels, optional
         Out-of-sample model probabilities, rows in the order of
         ``annotations.item_ids`` and columns in the order of ``annotations.classes``
-        (a SoftLabels is aligned by its item ids). Without it the consensus is a
+        (a SoftLabels is aligned by its item ids and class names). Without it the consensus is a
         weighted vote of the workers.
     classes : sequence, optional
         The class list, in column order, when the answers are a table (by default

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.validation import check_labels, check_pred_probs
-from softlabels.core.annotations import Annotations, as_annotations, show
+from softlabels.core.annotations import Annotations, as_annotations, class_list, show
 from softlabels.core.errors import InputError
 from softlabels.core.soft import SoftLabels
 
@@ -51,8 +51,14 @@ def _describe_source(answers: Any, ann: Annotations | None) -> str:
 
 
 def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str) -> np.ndarray:
-    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present."""
-    pos = pd.Index(ids_from).get_indexer(ids_to)
+    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present,
+    and none of ``ids_from`` repeated."""
+    index = pd.Index(ids_from)
+    if not index.is_unique:
+        raise InputError(
+            f"{what} has item {show(index[index.duplicated()][0])} more than once."
+        )
+    pos = index.get_indexer(ids_to)
     if (pos < 0).any():
         pos_s = pd.Index([str(i) for i in ids_from]).get_indexer([str(i) for i in ids_to])
         if not (pos_s < 0).any():
@@ -154,7 +160,7 @@ def resolve_inputs(
         data.classes = np.asarray(soft.classes)
         data.item_ids = np.asarray(soft.item_ids)
     elif classes is not None:
-        data.classes = np.asarray(list(classes))
+        data.classes = class_list(pd.Series([], dtype=object), classes)
     elif isinstance(pred_probs, SoftLabels):
         data.classes = np.asarray(pred_probs.classes)
     if pred_probs is not None:
@@ -172,6 +178,8 @@ def resolve_inputs(
             raise InputError(
                 f"pred_probs has {pred.shape[0]} rows but there are {soft.n_items} items."
             )
+        if soft is None and isinstance(pred_probs, SoftLabels):
+            data.item_ids = np.asarray(pred_probs.item_ids)  # the items are the model's
         data.pred = pred
     if labels is not None:
         if not data.classes.size:
@@ -181,7 +189,7 @@ def resolve_inputs(
             else:
                 data.classes = np.arange(int(np.nanmax(arr)) + 1 if arr.size else 0)
                 named = False
-        if isinstance(labels, pd.Series) and soft is not None and not isinstance(
+        if isinstance(labels, pd.Series) and data.item_ids.size and not isinstance(
             labels.index, pd.RangeIndex
         ):
             labels = labels.iloc[_align(labels.index.to_numpy(), data.item_ids, "labels")]
@@ -195,7 +203,8 @@ def resolve_inputs(
         data.labels_source = "consensus"
     if soft is None:
         data.n_items = len(data.labels) if data.labels is not None else data.pred.shape[0]
-        data.item_ids = np.arange(data.n_items)
+        if not data.item_ids.size:
+            data.item_ids = np.arange(data.n_items)
     else:
         data.n_items = soft.n_items
     if data.classes.size < 2:

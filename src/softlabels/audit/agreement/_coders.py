@@ -95,9 +95,13 @@ def _class_positions(given: np.ndarray, wanted: np.ndarray, what: str) -> np.nda
     return pos
 
 
-def _id_positions(given: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Position in ``given`` of each id of ``wanted`` (-1 when absent)."""
-    pos = pd.Index(given).get_indexer(wanted)
+def _id_positions(given: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
+    """Position in ``given`` of each id of ``wanted`` (-1 when absent); an id repeated
+    in ``given`` is an :class:`InputError` (``what``: "quality has worker", ...)."""
+    index = pd.Index(given)
+    if not index.is_unique:
+        raise InputError(f"{what} {show(index[index.duplicated()][0])} more than once.")
+    pos = index.get_indexer(wanted)
     if (pos < 0).any():
         alt = pd.Index([str(i) for i in given]).get_indexer([str(i) for i in wanted])
         if (alt >= 0).sum() > (pos >= 0).sum():
@@ -110,7 +114,7 @@ def _consensus_matrix(ann: Annotations, soft_labels: Any) -> np.ndarray:
     k = ann.n_classes
     if isinstance(soft_labels, SoftLabels):
         cols = _class_positions(soft_labels.classes, ann.classes, "soft_labels")
-        rows = _id_positions(soft_labels.item_ids, ann.item_ids)
+        rows = _id_positions(soft_labels.item_ids, ann.item_ids, "soft_labels has item")
         missing = np.flatnonzero(rows < 0)
         if missing.size:
             raise InputError(

@@ -290,14 +290,14 @@ def _quality_weights(ann: Annotations, quality: Any) -> np.ndarray:
         return np.ones((n_workers, k))
     if isinstance(quality, LabellerQuality):
         cols = _class_positions(quality.classes, ann.classes, "quality")
-        rows = _id_positions(quality.worker_ids, ann.worker_ids)
+        rows = _id_positions(quality.worker_ids, ann.worker_ids, "quality has worker")
         prior = quality.prior[:, cols]
         out = np.full((n_workers, k), np.nan)
         out[rows >= 0] = prior[rows[rows >= 0]]
         return out
     if isinstance(quality, (Mapping, pd.Series)):
         s = pd.Series(quality)
-        rows = _id_positions(np.asarray(s.index), ann.worker_ids)
+        rows = _id_positions(np.asarray(s.index), ann.worker_ids, "quality has worker")
         vals = np.asarray(s.to_numpy(), dtype=np.float64)
         w = np.where(rows >= 0, vals[np.maximum(rows, 0)], np.nan)
         out = np.repeat(w[:, None], k, axis=1)

@@ -17,10 +17,10 @@ def conformal_quantile(scores: Any, alpha: float) -> float:
     the ``k``-th smallest score when ``k <= n`` and ``+inf`` otherwise (then every label
     enters every set). A new exchangeable score is at most this value with probability
     at least ``1 - alpha``, and, without ties, at most ``1 - alpha + 1 / (n + 1)``.
-    When ``k <= n`` this equals ``np.quantile(scores, k / n, method="inverted_cdf")``
-    (or ``method="lower"``, as MAPIE computes it; ``method="higher"`` would take the
-    next score up); ``np.quantile(scores, 1 - alpha)`` is smaller and under-covers for
-    small ``n``.
+    When ``k <= n`` this equals ``np.quantile(scores, k / n, method="lower")``, as
+    MAPIE computes it (``method="inverted_cdf"`` agrees in exact arithmetic but takes the
+    next score up wherever the float ``k / n`` rounds up, e.g. ``n = 29``, ``k = 15``);
+    ``np.quantile(scores, 1 - alpha)`` is smaller and under-covers for small ``n``.
 
     ``alpha`` is read as the decimal number it prints as, so that ``(n + 1)(1 - alpha)``
     is exact: with ``n = 19`` and ``alpha = 0.05``, ``k`` is 19, not 20.

@@ -113,8 +113,9 @@ def annotators_section(ctx: Context) -> tuple[str, list[Block]]:
             ylabel="accuracy vs consensus",
         ), "Each point is a worker; likely spammers are in orange. Hover a point for "
            "the worker id." + plotted))
-    blocks.append(Block("heading", {"text": "Most reliable workers"}))
-    blocks.append(table(columns, rows_of(top), numeric=numeric, max_rows=ctx.max_rows))
+    if top.size:
+        blocks.append(Block("heading", {"text": "Most reliable workers"}))
+        blocks.append(table(columns, rows_of(top), numeric=numeric, max_rows=ctx.max_rows))
     if bottom.size:
         blocks.append(Block("heading", {"text": "Least reliable workers"}))
         blocks.append(table(columns, rows_of(bottom), numeric=numeric, max_rows=ctx.max_rows))
