@@ -98,6 +98,17 @@ def test_refresh_only_on_the_interval():
     assert s.n_reclusters_ == 3
 
 
+def test_refresh_interval_holds_when_clusters_are_uneven():
+    """100 items in clusters of 8 make clusters of 8 and 9 items: the sampler must still
+    re-cluster only when the curriculum's size changes or on the interval."""
+    z = np.random.default_rng(7).normal(size=(100, 3))
+    s = ClusteredBatchSampler(100, 16, schedule=(1, 2, 3), refresh_interval=5, random_state=0)
+    done = [s.update(z, e) for e in range(12)]
+    assert s.cluster_size == 9  # 12 clusters of 100 items: not all of size 8
+    assert [e for e, d in enumerate(done) if d] == [1, 2, 3, 5, 10]
+    assert s.n_reclusters_ == 5
+
+
 def test_clustered_batches_hold_harder_negatives():
     """Items of the same topic land in the same batch: the nearest batch mate is closer."""
     rng = np.random.default_rng(5)

@@ -239,6 +239,7 @@ class ClusteredBatchSampler:
         self.random_state = random_state
         self._rng = check_random_state(random_state)
         self.clusters_: list[np.ndarray] = [np.array([i]) for i in range(self.n_items)]
+        self._size = 1  # the curriculum size the current clusters were made for
         self.n_reclusters_ = 0
         self.epoch = 0
 
@@ -265,11 +266,12 @@ class ClusteredBatchSampler:
         self.epoch = epoch
         size = self.size_at(epoch)
         started = bool(self.schedule) and epoch >= self.schedule[0]
-        due = started and (epoch % self.refresh_interval == 0 or size != self.cluster_size)
+        due = started and (epoch % self.refresh_interval == 0 or size != self._size)
         if size <= 1 or not due:
             return False
         n_clusters = max(1, self.n_items // size)
         self.clusters_ = balanced_spherical_kmeans(z, n_clusters, random_state=self._rng)
+        self._size = size
         self.n_reclusters_ += 1
         return True
 
