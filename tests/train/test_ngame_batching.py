@@ -146,6 +146,21 @@ def test_in_batch_targets_against_a_naive_loop():
     assert all(s in p for s, p in zip(sampled, pos))
 
 
+def test_label_matrices_that_are_not_numpy_arrays_are_read_as_matrices():
+    """A 0/1 torch tensor or scipy sparse matrix is a label matrix, like an ndarray: its
+    0/1 values are not label indices."""
+    torch = pytest.importorskip("torch")
+    sparse = pytest.importorskip("scipy.sparse")
+    dense = np.array([[1, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+    want_sampled = sample_positives(dense, random_state=3)
+    want = in_batch_targets(dense, want_sampled)
+    for matrix in (torch.tensor(dense), sparse.csr_matrix(dense), sparse.coo_matrix(dense)):
+        sampled = sample_positives(matrix, random_state=3)
+        np.testing.assert_array_equal(sampled, want_sampled)
+        assert all(dense[i, j] == 1 for i, j in enumerate(sampled))
+        np.testing.assert_array_equal(in_batch_targets(matrix, want_sampled), want)
+
+
 def test_in_batch_targets_work_with_the_decoupled_softmax():
     torch = pytest.importorskip("torch")
     from softlabels.train.nn.functional import decoupled_softmax_loss

@@ -298,6 +298,14 @@ class ClusteredBatchSampler:
 
 
 def _check_positives(positives: Any, n_labels: int | None) -> list[np.ndarray]:
+    if hasattr(positives, "tocsr"):  # a scipy sparse label matrix
+        m = positives.tocsr(copy=True)
+        m.sort_indices()
+        return [m.indices[a:b][m.data[a:b] > 0] for a, b in zip(m.indptr[:-1], m.indptr[1:])]
+    if not isinstance(positives, np.ndarray) and getattr(positives, "ndim", None) == 2:
+        # a torch tensor or a DataFrame: a label matrix, not rows of label indices
+        positives = np.asarray(positives.detach().cpu() if hasattr(positives, "detach")
+                               else positives)
     if isinstance(positives, np.ndarray) and positives.ndim == 2:
         return [np.flatnonzero(row > 0) for row in positives]
     try:
@@ -317,8 +325,9 @@ def _check_positives(positives: Any, n_labels: int | None) -> list[np.ndarray]:
 
 def sample_positives(positives: Any, *, random_state: Any = None) -> np.ndarray:
     """One positive label per item, drawn uniformly from its positives (NGAME's
-    ``collate_implicit``). ``positives`` is a 0/1 matrix ``(n, L)`` or one array of label
-    indices per item; every item needs at least one positive.
+    ``collate_implicit``). ``positives`` is a 0/1 matrix ``(n, L)`` (a NumPy array, torch
+    tensor or scipy sparse matrix) or one array of label indices per item (a list of lists
+    is read this way); every item needs at least one positive.
 
     Examples
     --------
@@ -346,8 +355,8 @@ def in_batch_targets(positives: Any, sampled: Any) -> np.ndarray:
 
     Parameters
     ----------
-    positives : (B, L) 0/1 array or sequence of B integer arrays
-        The positives of each item of the batch.
+    positives : (B, L) 0/1 array, tensor or sparse matrix, or sequence of B integer arrays
+        The positives of each item of the batch (a list of lists holds label indices).
     sampled : array-like of int, shape (B,)
         The label drawn for each item (:func:`sample_positives`); must be one of its
         positives.
