@@ -129,3 +129,52 @@ def test_targets_are_never_guessed_from_values():
     as_probs = F.soft_cross_entropy(z, torch.tensor([[0.0, 1.0, 0.0]] * 3), reduction="none")
     as_index = F.soft_cross_entropy(z, torch.tensor([1, 1, 1]), reduction="none")
     torch.testing.assert_close(as_probs, as_index)
+
+
+#: Losses that read a floating target as one probability distribution per row.
+_DISTRIBUTION_TARGETS = {
+    "soft_cross_entropy": lambda q: F.soft_cross_entropy(Z, q),
+    "kd_loss": lambda q: F.kd_loss(Z, Z, q),
+    "z_loss": lambda q: F.z_loss(Z, q),
+    "normalized_softmax_loss": lambda q: F.normalized_softmax_loss(Z, torch.eye(4), q),
+    "best_of_heads_loss": lambda q: F.best_of_heads_loss(torch.zeros(3, 2, 4), q),
+    "elr_loss": lambda q: F.elr_loss(Z, q, torch.full((3, 4), 0.25)),
+    "scl_nl_loss": lambda q: F.scl_nl_loss(Z, q),
+    "forward_correction_loss": lambda q: F.forward_correction_loss(Z, q),
+    "uskd_loss": lambda q: F.uskd_loss(Z, q, Z),
+}
+
+
+@pytest.mark.parametrize("name", list(_DISTRIBUTION_TARGETS))
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        ([[2.0, 1.0, 1.0, 0.0]], r"row 0 sums to 4"),                # counts, not probabilities
+        ([[0.5, 0.5, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]], r"row 1 sums to 2"),  # multi-hot
+        ([[0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0]], r"row 1 sums to 0"),
+        ([[1.5, -0.5, 0.0, 0.0]], r"row 0 .*negative"),
+        ([[float("nan"), 0.5, 0.5, 0.0]], r"row 0 .*non-finite"),
+    ],
+)
+def test_probability_targets_must_be_distributions(name, rows, match):
+    target = torch.tensor(rows + [[0.25] * 4] * (3 - len(rows)))
+    with pytest.raises(InputError, match=r"target holds probabilities.*" + match):
+        _DISTRIBUTION_TARGETS[name](target)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_rounded_probability_targets_are_accepted(dtype):
+    """Probabilities stored in half precision do not sum to 1 exactly; they are still valid."""
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(8, 300, generator=g)
+    q = torch.softmax(3 * torch.randn(8, 300, generator=g), dim=1).to(dtype)
+    assert torch.isfinite(F.soft_cross_entropy(z, q))
+
+
+def test_relevance_and_multi_hot_targets_need_not_sum_to_one():
+    """Graded relevance (ranking losses) and one-vs-rest signs (squared hinge) are not
+    distributions."""
+    relevance = torch.tensor([[3.0, 1.0, 0.0, 0.0], [0.0, 2.0, 2.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    assert torch.isfinite(F.decoupled_softmax_loss(Z, relevance))
+    assert torch.isfinite(F.soft_top_k_loss(Z, relevance, k=2))
+    assert torch.isfinite(F.squared_hinge_loss(Z, (relevance > 0).float()))

@@ -40,10 +40,11 @@ def rows_ce(logits: Tensor, probs: Tensor) -> Tensor:
     return -(probs * F.log_softmax(logits, dim=-1)).sum(dim=-1)
 
 
-def logits_and_target(logits: Tensor, target: Tensor, name: str = "logits") -> tuple[Tensor, Tensor]:
+def logits_and_target(logits: Tensor, target: Tensor, name: str = "logits", *,
+                      distribution: bool = True) -> tuple[Tensor, Tensor]:
     z = as_float(logits, name, compute_dtype(logits, target), ndim=2)
     n, c = z.shape
-    return z, class_probs(target, n, c, "target", z.dtype)
+    return z, class_probs(target, n, c, "target", z.dtype, distribution=distribution)
 
 
 # --------------------------------------------------------------------------- soft CE
@@ -164,7 +165,8 @@ def squared_hinge_loss(
     """One-vs-rest L2-SVM loss of CNN-SVM (Agarap 2017; Tang 2013).
 
     ``loss_i = sum_k max(0, margin - t_ik o_ik)^2`` with ``t = +1`` for the class and
-    ``-1`` for the others (``t = 2 p - 1`` for probability targets, an extension).
+    ``-1`` for the others (``t = 2 p - 1`` for floating targets, an extension; their rows
+    need not sum to 1, so multi-hot one-vs-rest targets work too).
 
     The official code takes the mean over batch *and* classes; ``reduction="mean"`` here
     sums over classes, so it is ``C`` times that value. The readout weight penalty of the
@@ -178,7 +180,7 @@ def squared_hinge_loss(
     tensor(1.)
     """
     check_params("squared_hinge_loss", HINGE_PARAMS, margin=margin, reduction=reduction)
-    z, q = logits_and_target(logits, target)
+    z, q = logits_and_target(logits, target, distribution=False)
     signs = 2.0 * q - 1.0
     return reduce(F.relu(margin - signs * z).square().sum(dim=1), reduction)
 
