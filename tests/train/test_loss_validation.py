@@ -178,3 +178,16 @@ def test_relevance_and_multi_hot_targets_need_not_sum_to_one():
     assert torch.isfinite(F.decoupled_softmax_loss(Z, relevance))
     assert torch.isfinite(F.soft_top_k_loss(Z, relevance, k=2))
     assert torch.isfinite(F.squared_hinge_loss(Z, (relevance > 0).float()))
+
+
+@pytest.mark.parametrize(
+    "rho, match",
+    [
+        ([[3.0, 1.0, 0.0, 0.0], [0.25] * 4], r"row 0 sums to 4"),       # counts per bag
+        ([[0.25] * 4, [0.0] * 4], r"row 1 sums to 0"),
+        ([[0.25] * 4, [float("nan"), 0.5, 0.5, 0.0]], r"row 1 has a non-finite value"),
+    ],
+)
+def test_bag_proportions_must_be_distributions(rho, match):
+    with pytest.raises(InputError, match=r"bag_proportions holds probabilities.*" + match):
+        F.dllp_loss(Z, torch.tensor([0, 0, 1]), torch.tensor(rho))

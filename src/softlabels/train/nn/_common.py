@@ -104,7 +104,7 @@ def _target_kind(target: Any, name: str) -> str:
     return "prob" if target.is_floating_point() else "index"
 
 
-def _check_distributions(q: Tensor, name: str, stored: torch.dtype) -> None:
+def check_distributions(q: Tensor, name: str, stored: torch.dtype) -> None:
     """Raise unless every row of ``q`` is finite, non-negative and sums to 1, within
     :data:`PROB_SUM_ATOL` plus the rounding of ``stored`` (the target's own dtype)."""
     if q.numel() == 0:
@@ -124,7 +124,7 @@ def _check_distributions(q: Tensor, name: str, stored: torch.dtype) -> None:
         what = f"sums to {float(sums[r]):.6g}"
     raise InputError(
         f"{name} holds probabilities (floating dtype), so its rows must be non-negative and "
-        f"sum to 1; row {r} {what}. Class indices must be an integer tensor."
+        f"sum to 1; row {r} {what}."
     )
 
 
@@ -144,7 +144,7 @@ def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype, *,
         )
     q = target.detach().to(dtype)
     if distribution:
-        _check_distributions(q, name, target.dtype)
+        check_distributions(q, name, target.dtype)
     return q
 
 

@@ -19,6 +19,7 @@ from softlabels.train.nn._common import (
     as_float,
     as_matrix,
     as_vector,
+    check_distributions,
     check_params,
     check_same_shape,
     compute_dtype,
@@ -376,7 +377,7 @@ def dllp_loss(
         Integer bag of each instance, in ``[0, n_bags)``. Every bag needs an instance: a
         bag must not be split across mini-batches.
     bag_proportions : Tensor of shape (n_bags, C)
-        Class proportions of each bag (rows sum to 1).
+        Class proportions of each bag (rows sum to 1; checked).
     eps : float, default 1e-7
         ``pbar`` is clamped to ``[eps, 1 - eps]``.
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -404,6 +405,7 @@ def dllp_loss(
             bag_index.dtype == torch.bool or bag_index.shape != (n,):
         shape = tuple(bag_index.shape) if isinstance(bag_index, Tensor) else type(bag_index)
         raise InputError(f"bag_index must be an integer tensor of shape ({n},); got {shape}.")
+    check_distributions(rho, "bag_proportions", bag_proportions.dtype)
     n_bags = rho.shape[0]
     idx = bag_index.long()
     if n and (int(idx.min()) < 0 or int(idx.max()) >= n_bags):
