@@ -123,6 +123,16 @@ def test_training_mode_is_restored_and_callbacks_merge_into_records():
     assert "acc" in h[1] and 0 <= h[1]["acc"] <= 1
 
 
+def test_training_mode_is_restored_when_fit_fails():
+    """A caller that catches the error (to retry with a lower lr) gets its model back in
+    the mode it gave."""
+    x, y = blobs()
+    model = linear().eval()
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 0"):
+        fit(model, (x, y), lambda z, t: z.sum() * math.nan, epochs=1, device="cpu")
+    assert not model.training
+
+
 def test_custom_optimizer_factory_and_scheduler():
     x, y = blobs()
     h = fit(linear(), (x, y), nn.CrossEntropyLoss(), epochs=3,

@@ -41,11 +41,12 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,7 +327,7 @@ def fit(
     ----------
     model : nn.Module
         Moved to ``device`` (in place) and trained in train mode; its mode is restored at
-        the end. If it returns a tuple, the first element is the logits.
+        the end, also when training raises. If it returns a tuple, the first element is the logits.
     data : tuple of tensors or arrays, or an iterable of batches (a DataLoader)
         A tuple ``(inputs, target)`` or ``(inputs, target, index)`` (a tuple: any other
         iterable is read as batches); targets may be class indices,
@@ -451,10 +452,10 @@ def fit(
         for p in ema_model.parameters():
             p.requires_grad_(False)
 
-    was_training = model.training
     history = History(teacher=ema_model)
     fork_devices = [dev] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices, enabled=seed is not None):
+    with _keep_mode(model), torch.random.fork_rng(devices=fork_devices,
+                                                  enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(
@@ -510,8 +511,17 @@ def fit(
                 shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                   for k, v in record.items())
                 print(f"[fit] {shown}", file=sys.stderr)
-    model.train(was_training)
     return history
+
+
+@contextlib.contextmanager
+def _keep_mode(model: nn.Module) -> Iterator[None]:
+    """Give ``model`` back in its train / eval mode, also when training raises."""
+    was_training = model.training
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _teacher_logits(teacher: Any, ema_model: nn.Module | None, inputs: Any,
