@@ -81,6 +81,45 @@ def test_kd_hinton_mix():
     close(F.kd_loss(s, t, y, alpha=0.0), TF.cross_entropy(s, y), 1e-12)
 
 
+_TEACHER_ZEROS = {
+    "kd": lambda s, t, y: F.kd_loss(s, t, reduction="none"),
+    "kd with target": lambda s, t, y: F.kd_loss(s, t, y, reduction="none"),
+    "dkd": lambda s, t, y: F.dkd_loss(s, t, y, reduction="none"),
+    "nkd": lambda s, t, y: F.nkd_loss(s, t, y, reduction="none"),
+    "agreement kl": lambda s, t, y: F.agreement_consistency_loss(s, t, reduction="none"),
+    "agreement js": lambda s, t, y: F.agreement_consistency_loss(s, t, divergence="js",
+                                                                 reduction="none"),
+}
+
+
+@pytest.mark.parametrize("name", list(_TEACHER_ZEROS))
+def test_teacher_probabilities_of_exactly_zero_count_as_zero(name):
+    """A teacher that rules a class out (logit -inf, probability 0) adds 0 log 0 = 0 for it,
+    as torch's kl_div does: the loss equals that of a logit so low that its probability
+    underflows to 0, instead of NaN."""
+    s, y = randn(4, 5), torch.tensor([0, 1, 2, 0])
+    t = randn(4, 5, seed=1)
+    t[:, 4] = -1e4  # exp underflows to exactly 0 in float64, the log stays finite
+    t[2, 3] = -1e4  # a row with two classes ruled out
+    masked = t.masked_fill(t == -1e4, -math.inf)
+    x = s.clone().requires_grad_(True)
+    out = _TEACHER_ZEROS[name](x, masked, y)
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    close(out, _TEACHER_ZEROS[name](s, t, y), 1e-12)
+
+
+def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
+    """All non-target teacher probabilities 0: the non-target distribution is undefined and
+    its KL counts as 0; the loss and its gradient stay finite."""
+    s, y = randn(2, 4).requires_grad_(True), torch.tensor([1, 3])
+    t = torch.full((2, 4), -math.inf, dtype=DT)
+    t[0, 1] = t[1, 3] = 0.0
+    out = F.dkd_loss(s, t, y)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(s.grad).all()
+
+
 def test_kd_t2_keeps_the_gradient_scale():
     """With T^2 the gradient norm barely moves between T = 2 and 8; without it, it shrinks
     roughly like 1 / T^2."""
