@@ -38,6 +38,26 @@ def test_soft_ce_with_one_hot_targets_is_cross_entropy():
           TF.cross_entropy(z, y, reduction="none"), 1e-12)
 
 
+def test_masked_classes_with_zero_target_count_as_zero():
+    """Logits of -inf (a class masked out) where the target has no mass add 0 log 0 = 0:
+    class indices give F.cross_entropy, probabilities the loss of a logit whose
+    probability underflows to 0; gradients stay finite."""
+    z, y = randn(4, 5), torch.tensor([0, 1, 2, 3])
+    z[:, 4] = -1e4
+    masked = z.masked_fill(z == -1e4, -math.inf)
+    q = torch.softmax(randn(4, 5, seed=2), 1)
+    q[:, 4] = 0.0
+    q = q / q.sum(1, keepdim=True)
+    for target, reference in ((y, TF.cross_entropy(masked, y, reduction="none")),
+                              (q, F.soft_cross_entropy(z, q, reduction="none"))):
+        x = masked.clone().requires_grad_(True)
+        out = F.soft_cross_entropy(x, target, reduction="none")
+        out.sum().backward()
+        assert torch.isfinite(x.grad).all()
+        close(out, reference, 1e-12)
+    close(F.best_of_heads_loss(masked[:, None, :], y), TF.cross_entropy(masked, y), 1e-12)
+
+
 @pytest.mark.parametrize("eps", [0.05, 0.3])
 def test_label_smoothing_matches_torch(eps):
     z, y = randn(6, 4), torch.tensor([0, 3, 1, 1, 2, 0])

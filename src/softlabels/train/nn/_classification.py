@@ -36,8 +36,10 @@ __all__ = [
 
 
 def rows_ce(logits: Tensor, probs: Tensor) -> Tensor:
-    """Per-row cross-entropy ``-sum_k q_k log softmax(z)_k`` (last axis)."""
-    return -(probs * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+    """Per-row cross-entropy ``-sum_k q_k log softmax(z)_k`` (last axis); classes with
+    ``q_k = 0`` add 0 even where a logit is ``-inf`` (a masked class)."""
+    terms = probs * F.log_softmax(logits, dim=-1)
+    return -torch.where(probs == 0, 0.0, terms).sum(dim=-1)
 
 
 def logits_and_target(logits: Tensor, target: Tensor, name: str = "logits", *,
