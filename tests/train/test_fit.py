@@ -69,6 +69,21 @@ def test_loss_decreases_on_a_separable_problem():
     assert list(h.to_frame().columns) == ["epoch", "loss", "lr", "seconds"]
 
 
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss, SoftCrossEntropy])
+def test_epoch_loss_is_the_mean_per_sample_loss_whatever_the_reduction(loss):
+    """A frozen model (lr 0): the epoch's loss is the mean cross-entropy over the samples,
+    for a mean- or a sum-reduced loss, with a last batch smaller than the others."""
+    x, y = blobs(n=50)
+    model = linear()
+    with torch.no_grad():
+        expected = float(nn.functional.cross_entropy(model(x), y))
+    frozen = lambda params: torch.optim.SGD(params, lr=0.0)  # noqa: E731
+    for reduction in ("mean", "sum"):
+        h = fit(model, (x, y), loss(reduction=reduction), epochs=1, optimizer=frozen,
+                batch_size=16, device="cpu")
+        assert h.loss[0] == pytest.approx(expected, rel=1e-5), reduction
+
+
 def test_soft_targets_numpy_and_soft_labels_are_accepted():
     x, y = blobs()
     probs = np.full((len(y), 3), 0.05)

@@ -81,7 +81,8 @@ class History:
     """What :func:`fit` returns: one record per epoch, and the EMA teacher if any.
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
-    samples, or bags for DLLP), ``lr``, ``seconds`` and whatever the callbacks returned.
+    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute is
+    ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -416,6 +417,7 @@ def fit(
         if teacher is not None:
             raise InvalidParameterError("fit takes either teacher or ema_teacher, not both.")
     mode = loss_call_mode(loss) if call == "auto" else call
+    summed = getattr(loss, "reduction", None) == "sum"  # its value is already a batch total
     dev = resolve_device(device)
 
     tensor_data = isinstance(data, tuple)
@@ -489,7 +491,7 @@ def fit(
                 opt.step()
                 if ema_model is not None:
                     ema_update(ema_model, model, ema_teacher)  # type: ignore[arg-type]
-                total += float(value.detach()) * weight
+                total += float(value.detach()) * (1 if summed else weight)
                 count += weight
             if sched is not None:
                 sched.step()
