@@ -389,7 +389,7 @@ def thurstone_fidelity_loss(
     if x.ndim != 1 or x.shape[0] < 2 or not bool(torch.isfinite(x).all()):
         raise InputError(f"levels must be at least 2 finite numbers; got {levels!r}.")
     g = as_vector(target, "target", a.shape[0], dtype, a.device)
-    if bool(((g < 0) | (g > 1)).any()):
+    if not bool(((g >= 0) & (g <= 1)).all()):  # NaN fails too
         raise InputError("target must hold preference probabilities in [0, 1].")
     score_a, var_a = _score_and_variance(a, x)
     score_b, var_b = _score_and_variance(b, x)
