@@ -74,6 +74,10 @@ Y = torch.tensor([0, 1, 3])
         (lambda: F.soft_teacher_ce_loss(Z, torch.zeros(3, 4), torch.ones(3)),
          "needs class indices"),
         (lambda: F.soft_teacher_ce_loss(Z, Y, torch.ones(3), bg_index=4), "bg_index must be"),
+        (lambda: F.soft_teacher_ce_loss(Z, Y, torch.tensor([0.5, 0.5, float("nan")])),
+         r"bg_score\[2\] = nan is not a probability"),
+        (lambda: F.soft_teacher_ce_loss(Z, Y, torch.tensor([0.5, 0.5, 2.0])),
+         r"bg_score\[2\] = 2 is not a probability"),
         (lambda: F.best_of_heads_loss(Z, Y), r"logits must be 3-D; got shape \(3, 4\)"),
         (lambda: F.uniform_transition(1), "n_classes must be an int >= 2"),
     ],
@@ -194,3 +198,9 @@ def test_relevance_and_multi_hot_targets_need_not_sum_to_one():
 def test_bag_proportions_must_be_distributions(rho, match):
     with pytest.raises(InputError, match=r"bag_proportions holds probabilities.*" + match):
         F.dllp_loss(Z, torch.tensor([0, 0, 1]), torch.tensor(rho))
+
+
+def test_soft_teacher_reads_bg_score_of_background_samples_only():
+    """Foreground entries of bg_score are not read, so any placeholder there is fine."""
+    r = torch.tensor([float("nan"), 7.0, 0.25])
+    assert torch.isfinite(F.soft_teacher_ce_loss(Z, Y, r))  # Y[2] = 3 is the background

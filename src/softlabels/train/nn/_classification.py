@@ -304,6 +304,13 @@ def soft_teacher_ce_loss(
     r = as_vector(bg_score, "bg_score", n, z.dtype, z.device)
     ce = rows_ce(z, q)
     is_bg = target.long() == bg_index % c
+    bad = is_bg & ~((r >= 0) & (r <= 1))  # NaN fails too
+    if bool(bad.any()):
+        i = int(torch.nonzero(bad)[0, 0])
+        raise InputError(
+            f"bg_score[{i}] = {float(r[i]):g} is not a probability in [0, 1] (the teacher's "
+            "background probability of a background sample)."
+        )
     if normalize == "joint":
         w = torch.where(is_bg, r, 1.0)
         scale = w / w.sum().clamp_min(1.0)
