@@ -38,8 +38,10 @@ __all__ = [
 def scores_and_relevance(scores: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     s = as_float(scores, "scores", compute_dtype(scores, target), ndim=2)
     rel = class_probs(target, s.shape[0], s.shape[1], "target", s.dtype, distribution=False)
-    if bool((rel < 0).any()):
-        raise InputError("target relevance values must be >= 0 (0 marks a negative label).")
+    if not bool((torch.isfinite(rel) & (rel >= 0)).all()):
+        raise InputError(
+            "target relevance values must be finite and >= 0 (0 marks a negative label)."
+        )
     return s, rel
 
 
