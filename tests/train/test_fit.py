@@ -294,6 +294,17 @@ def test_ema_update_copies_integer_buffers_and_averages_floats():
     assert int(t.num_batches_tracked) == 7
 
 
+def test_ema_update_refuses_models_of_another_structure():
+    """A student with more layers than the teacher would leave some of them unaveraged."""
+    teacher = nn.Sequential(nn.Linear(2, 2))
+    student = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    with pytest.raises(InputError, match="teacher has 2 parameters but the student has 4"):
+        ema_update(teacher, student, 0.5)
+    with pytest.raises(InputError, match="teacher has 3 buffers but the student has 0"):
+        ema_update(nn.BatchNorm1d(2, affine=False), nn.BatchNorm1d(2, affine=False,
+                                                                  track_running_stats=False), 0.5)
+
+
 def test_ema_teacher_feeds_distillation_losses():
     x, y = blobs(n=16)
     model = linear(seed=2)

@@ -145,11 +145,17 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     >>> round(float(t.weight), 4)
     1.2
     """
-    for (name, pt), ps in zip(teacher.named_parameters(), student.parameters()):
+    params, s_params = list(teacher.named_parameters()), list(student.parameters())
+    buffers, s_buffers = list(teacher.buffers()), list(student.buffers())
+    for what, mine, theirs in (("parameters", params, s_params), ("buffers", buffers, s_buffers)):
+        if len(mine) != len(theirs):
+            raise InputError(f"teacher has {len(mine)} {what} but the student has "
+                             f"{len(theirs)}; ema_update needs two copies of one model.")
+    for (name, pt), ps in zip(params, s_params):
         if pt.shape != ps.shape:
             raise InputError(f"teacher parameter {name!r} does not match the student's shape.")
         pt.mul_(decay).add_(ps.detach().to(pt.dtype), alpha=1.0 - decay)
-    for bt, bs in zip(teacher.buffers(), student.buffers()):
+    for bt, bs in zip(buffers, s_buffers):
         if bt.is_floating_point():
             bt.mul_(decay).add_(bs.to(bt.dtype), alpha=1.0 - decay)
         else:
