@@ -302,6 +302,14 @@ def test_soft_top_k_rows_sum_to_k():
     close(F.soft_top_k(s, k, alpha=0.5).sum(1).double(), k.double(), 1e-4)
 
 
+def test_soft_top_k_rows_sum_to_k_over_many_near_tied_candidates():
+    """50 000 candidates within a few hundredths of each other: the bisection bracket must
+    still hold the threshold (sigmoid(-10) per candidate no longer sums below k)."""
+    s = randn(2, 50_000, seed=3, scale=0.01)
+    k = torch.tensor([1, 49_999])
+    close(F.soft_top_k(s, k).sum(1), k.double(), 1e-6)
+
+
 def test_sample_positives_follows_the_relevance():
     rel = torch.tensor([[3.0, 1.0, 0.0, 0.0]]).repeat(4000, 1)
     chosen = F.sample_positives(rel, 1, generator=gen(0))

@@ -160,8 +160,11 @@ class _TopKThreshold(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, s: Tensor, k: Tensor, alpha: float, n_iter: int, valid: Tensor) -> Tensor:
         inf = torch.tensor(float("inf"), dtype=s.dtype, device=s.device)
-        lo = -torch.where(valid, s, -inf).max(dim=1, keepdim=True).values - 10.0 / alpha
-        hi = -torch.where(valid, s, inf).min(dim=1, keepdim=True).values + 10.0 / alpha
+        # at lo every membership is below e^-10 / n (they sum to less than 1 <= k), at hi
+        # above 1 - e^-10 / n (they sum to more than n - 1 >= k), however many candidates
+        margin = (10.0 + valid.sum(dim=1, keepdim=True).clamp_min(1).to(s.dtype).log()) / alpha
+        lo = -torch.where(valid, s, -inf).max(dim=1, keepdim=True).values - margin
+        hi = -torch.where(valid, s, inf).min(dim=1, keepdim=True).values + margin
         for _ in range(n_iter):
             mid = (lo + hi) / 2
             total = torch.where(valid, torch.sigmoid(alpha * (s + mid)), 0.0).sum(dim=1, keepdim=True)
@@ -216,8 +219,8 @@ def soft_top_k(
     to ``k``.
 
     The threshold ``t`` is found by ``n_iter`` bisection steps on
-    ``[-max s - 10 / alpha, -min s + 10 / alpha]`` without gradient; the backward pass uses
-    the implicit gradient of ``t``.
+    ``[-max s - m, -min s + m]``, ``m = (10 + log L) / alpha``, without gradient; the
+    backward pass uses the implicit gradient of ``t``.
 
     Parameters
     ----------
