@@ -558,7 +558,7 @@ def multi_focal_loss(
     ----------
     logits : Tensor of shape (N, C)
     target : Tensor of shape (N, C)
-        Observed multi-hot labels (floating or integer; missing positives are 0).
+        Observed multi-hot labels in [0, 1] (floating or integer; missing positives are 0).
     class_counts : Tensor or sequence of shape (C,)
         Positives per class in the training set (> 0).
     cooccurrence : Tensor or array of shape (C, C), optional
@@ -582,6 +582,13 @@ def multi_focal_loss(
                  reduction=reduction)
     z, y = _multilabel(logits, target)
     y = y.to(z.dtype)
+    bad = ~((y >= 0) & (y <= 1))  # NaN fails too
+    if bool(bad.any()):
+        i, j = (int(v) for v in torch.nonzero(bad)[0])
+        raise InputError(
+            f"target[{i}, {j}] = {float(y[i, j]):g} is not a label in [0, 1]; multi_focal_loss "
+            "reads missing labels as negatives (0), not as -1."
+        )
     w = class_prior_weights(class_counts, z.shape[1], z.dtype, z.device, prior_power)
     p = torch.sigmoid(z)
     pos = p
