@@ -72,8 +72,8 @@ def soft_cross_entropy(
         Class indices (integer dtype, shape ``(N,)``) or probabilities (floating dtype,
         shape ``(N, C)``). Chosen by dtype, never by value.
     weight : Tensor of shape (N,), optional
-        Per-sample weights. ``"mean"`` is ``sum_i w_i loss_i / N`` (not divided by the
-        sum of the weights).
+        Per-sample weights, finite and non-negative. ``"mean"`` is ``sum_i w_i loss_i / N``
+        (not divided by the sum of the weights).
     label_smoothing : float, default 0.0
         Mixes the target with the uniform distribution, as ``F.cross_entropy`` does.
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -100,7 +100,14 @@ def soft_cross_entropy(
         q = q * (1.0 - label_smoothing) + label_smoothing / z.shape[1]
     loss = rows_ce(z, q)
     if weight is not None:
-        loss = loss * as_vector(weight, "weight", z.shape[0], z.dtype, z.device)
+        w = as_vector(weight, "weight", z.shape[0], z.dtype, z.device)
+        bad = ~(torch.isfinite(w) & (w >= 0))
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0, 0])
+            raise InputError(
+                f"weight must be finite and non-negative; weight[{i}] = {float(w[i]):g}."
+            )
+        loss = loss * w
     return reduce(loss, reduction)
 
 
