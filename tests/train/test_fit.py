@@ -198,6 +198,27 @@ def test_call_mode_detection():
         loss_call_mode(SoftTeacherCELoss())
 
 
+def test_call_mode_sees_through_partial_functions():
+    """A distillation function with its hyper-parameters bound by functools.partial is
+    still called with teacher logits (not with the soft targets in their place)."""
+    import functools
+
+    kd = functools.partial(functional.kd_loss, temperature=2.0)
+    assert loss_call_mode(kd) == "distill"
+    assert loss_call_mode(functools.partial(functools.partial(functional.dllp_loss),
+                                            eps=1e-6)) == "bags"
+    x, y = blobs(n=32)
+    soft = torch.softmax(torch.randn(32, 3, generator=torch.Generator().manual_seed(1)), 1)
+    teacher = torch.randn(32, 3, generator=torch.Generator().manual_seed(2))
+    frozen = lambda params: torch.optim.SGD(params, lr=0.0)  # noqa: E731
+    model = linear()
+    h = fit(model, (x, soft), kd, teacher=teacher, epochs=1, optimizer=frozen,
+            batch_size=32, device="cpu")
+    with torch.no_grad():
+        expected = float(functional.kd_loss(model(x), teacher, soft, temperature=2.0))
+    assert h.loss[0] == pytest.approx(expected, rel=1e-6)
+
+
 def test_elr_gets_each_sample_index_once_per_epoch():
     x, y = blobs(n=50)
     loss = ELRLoss(50, 3, beta=0.7)

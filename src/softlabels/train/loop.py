@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import sys
 import time
@@ -166,8 +167,9 @@ def loss_call_mode(loss: Any) -> str:
     """The mode ``call="auto"`` uses for ``loss`` (see the module docstring).
 
     A registered loss module is called as its registration says (``loss_info(name).call``);
-    a registered function the same way when it takes the same inputs as its module
-    (distillation, bags); anything else as ``loss(logits, target)``.
+    a registered function (also inside ``functools.partial``) the same way when it takes
+    the same inputs as its module (distillation, bags); anything else as
+    ``loss(logits, target)``.
 
     Examples
     --------
@@ -180,7 +182,10 @@ def loss_call_mode(loss: Any) -> str:
     if isinstance(loss, LossModule) and hasattr(type(loss), "info"):
         call = type(loss).info.call
     else:
-        call = next((cls.info.call for cls in REGISTERED.values() if cls.function is loss
+        fn = loss
+        while isinstance(fn, functools.partial):  # hyper-parameters bound to a function
+            fn = fn.func
+        call = next((cls.info.call for cls in REGISTERED.values() if cls.function is fn
                      and cls.info.call in ("distill", "bags")), "target")
     if call == "custom":
         raise InputError(
