@@ -132,6 +132,18 @@ def test_elr_index_checks():
     assert loss.ema_target.abs().sum() == 0  # failed calls leave the state alone
 
 
+def test_elr_bad_targets_leave_the_state_alone():
+    loss = ELRLoss(num_examples=5, num_classes=4)
+    index = torch.tensor([0, 1, 2])
+    with pytest.raises(InputError, match=r"target holds probabilities .* shape \(3, 4\)"):
+        loss(Z, torch.full((3, 5), 0.2), index)
+    with pytest.raises(InputError, match="row 0 sums to 2"):
+        loss(Z, torch.tensor([[1.0, 1.0, 0.0, 0.0]] * 3), index)
+    with pytest.raises(InputError, match=r"target\[2\] = 4 is not a class index"):
+        loss(Z, torch.tensor([0, 1, 4]), index)
+    assert loss.ema_target.abs().sum() == 0
+
+
 def test_module_checks():
     with pytest.raises(InputError, match="needs class_counts"):
         MultiFocalLoss(None)
