@@ -237,6 +237,20 @@ def test_elr_untouched_rows_keep_their_state():
     assert loss.ema_target[[1, 3]].sum() > 0
 
 
+def test_elr_diverged_logits_do_not_poison_the_targets():
+    """A NaN row (a diverged step that fit reports, suggesting a lower lr) makes the loss
+    NaN but leaves that sample's EMA target as it was, so training can go on."""
+    loss = ELRLoss(num_examples=4, num_classes=3).double()
+    loss(randn(2, 3), torch.tensor([0, 1]), torch.tensor([0, 1]))
+    before = loss.ema_target.clone()
+    z = randn(2, 3, seed=1)
+    z[1, 2] = math.nan
+    assert torch.isnan(loss(z, torch.tensor([0, 1]), torch.tensor([0, 1])))
+    close(loss.ema_target[1], before[1], 0.0)
+    assert not torch.equal(loss.ema_target[0], before[0])  # the finite row is updated
+    assert torch.isfinite(loss.ema_target).all()
+
+
 # --------------------------------------------------------------------------- complementary
 def test_forward_correction_with_uniform_q_is_scl_nl_plus_log_k_minus_1():
     z, ybar = randn(6, 5, scale=2.0), torch.tensor([0, 1, 2, 3, 4, 0])

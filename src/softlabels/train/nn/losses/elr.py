@@ -73,9 +73,11 @@ class ELRLoss(LossModule):
         idx = self._check_index(index, logits.shape[0])
         # the target is checked before the state changes, so that a failed call leaves it
         class_probs(target, *logits.shape, "target", compute_dtype(logits, target))
-        rows = _w.elr_update_targets(self.ema_target[idx], logits, beta=self.beta,
-                                     clamp_eps=self.clamp_eps)
-        self.ema_target[idx] = rows.to(self.ema_target.dtype)
+        old = self.ema_target[idx]
+        rows = _w.elr_update_targets(old, logits, beta=self.beta, clamp_eps=self.clamp_eps)
+        # a diverged row (NaN / inf logits) gives a NaN loss but keeps its target
+        finite = torch.isfinite(rows).all(dim=1, keepdim=True)
+        self.ema_target[idx] = torch.where(finite, rows.to(old.dtype), old)
         return _w.elr_loss(logits, target, self.ema_target[idx], lam=self.lam,
                            clamp_eps=self.clamp_eps, reduction=self.reduction)
 
