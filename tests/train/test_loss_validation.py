@@ -112,6 +112,8 @@ def test_input_errors_are_value_errors():
         (lambda: F.soft_cross_entropy(Z, Y, label_smoothing=1.5), "'label_smoothing'"),
         (lambda: F.uskd_loss(Z, Y, Z, rank_source="papr"), "Did you mean 'paper'"),
         (lambda: F.elr_loss(Z, Y, Z, clamp_eps=0.0), "'clamp_eps' parameter of elr_loss"),
+        (lambda: F.pu_mlc_loss(Z, torch.zeros(3, 4), min_tau=2.0, max_tau=1.0),
+         r"min_tau \(2.0\) must be <= max_tau \(1.0\)"),
     ],
 )
 def test_parameter_errors(call, match):

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.train.nn._classification import logits_and_target, rows_ce
 from softlabels.train.nn._common import (
     NON_NEGATIVE,
@@ -486,6 +486,11 @@ def pu_mlc_loss(
     """
     check_params("pu_mlc_loss", PU_PARAMS, alpha=alpha, gamma=gamma, eps=eps, min_tau=min_tau,
                  max_tau=max_tau, reduction=reduction)
+    if min_tau > max_tau:
+        raise InvalidParameterError(
+            f"pu_mlc_loss: min_tau ({min_tau}) must be <= max_tau ({max_tau}); the temperature "
+            "is clamped to [min_tau, max_tau]."
+        )
     z, y = _multilabel(logits, target)
     n = z.shape[0]
     if n == 0:
