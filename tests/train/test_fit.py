@@ -261,6 +261,20 @@ def test_precomputed_teacher_logits_are_indexed_by_sample():
         assert torch.equal(t_logits, teacher[target])
 
 
+def test_precomputed_teacher_logits_must_cover_the_samples():
+    """Teacher logits of the whole training set given with a subset of it would be read
+    by row position, misaligned: the row counts (or the index range) are checked."""
+    x, y = blobs(n=24)
+    with pytest.raises(InputError, match="teacher logits have 30 rows but data has 24"):
+        fit(linear(), (x, y), KDLoss(), teacher=torch.randn(30, 3), epochs=1, device="cpu")
+    with pytest.raises(InputError, match=r"index values must lie in \[0, 20\)"):
+        fit(linear(), (x, y, torch.arange(24)), KDLoss(), teacher=torch.randn(20, 3),
+            epochs=1, device="cpu")
+    h = fit(linear(), (x, y, torch.arange(24) + 6), KDLoss(), teacher=torch.randn(30, 3),
+            epochs=1, device="cpu")
+    assert math.isfinite(h.loss[0])
+
+
 def test_teacher_module_runs_without_gradient_in_eval_mode():
     x, y = blobs(n=20)
     torch.manual_seed(1)

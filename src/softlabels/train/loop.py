@@ -374,7 +374,7 @@ def fit(
     teacher : nn.Module or Tensor, optional
         Source of teacher logits for distillation losses: a module (moved to ``device``,
         run in eval mode under ``no_grad``) or precomputed logits ``(N, C)`` indexed by the
-        sample index.
+        sample index (with tensor data, one row per sample or rows covering the index).
     ema_teacher : float in [0, 1), optional
         Keep a mean teacher: a copy of the model updated after every optimiser step with
         ``theta_t <- d theta_t + (1 - d) theta_s`` (:func:`ema_update`). Its logits (eval
@@ -459,6 +459,18 @@ def fit(
                 f"teacher logits must be a floating (N, C) tensor; got {teacher.dtype} "
                 f"{tuple(teacher.shape)}."
             )
+        if tensor_data:  # rows are read by sample index: they must cover every sample
+            rows = int(teacher.shape[0])
+            if source.index is None and rows != source.n:
+                raise InputError(
+                    f"teacher logits have {rows} rows but data has {source.n}; give one row "
+                    "per sample, or data (inputs, target, index) indexing the teacher's rows."
+                )
+            if source.index is not None and source.n and (
+                    int(source.index.min()) < 0 or int(source.index.max()) >= rows):
+                raise InputError(
+                    f"data: index values must lie in [0, {rows}) (the teacher logits' rows)."
+                )
     ema_model = None
     if ema_teacher is not None:
         ema_model = copy.deepcopy(model).eval()
