@@ -275,6 +275,15 @@ def test_precomputed_teacher_logits_must_cover_the_samples():
     assert math.isfinite(h.loss[0])
 
 
+@pytest.mark.parametrize("index", [torch.arange(24.0), torch.ones(24, dtype=torch.bool),
+                                   torch.arange(48).reshape(24, 2)])
+def test_data_index_must_be_integer_positions(index):
+    """A boolean mask is not a sample index (it would pick rows of the teacher by mask)."""
+    x, y = blobs(n=24)
+    with pytest.raises(InputError, match="data: index must be a 1-D integer tensor"):
+        fit(linear(), (x, y, index), ELRLoss(48, 3), epochs=1, device="cpu")
+
+
 def test_teacher_module_runs_without_gradient_in_eval_mode():
     x, y = blobs(n=20)
     torch.manual_seed(1)

@@ -247,7 +247,8 @@ class _TensorBatches:
                     f"data: {name} has {t.shape[0] if t.ndim else 0} rows but inputs has {n}; "
                     "all must have one row per sample."
                 )
-        if len(tensors) == 3 and (tensors[2].is_floating_point() or tensors[2].ndim != 1):
+        if len(tensors) == 3 and (tensors[2].is_floating_point() or tensors[2].ndim != 1
+                                  or tensors[2].dtype == torch.bool):
             raise InputError("data: index must be a 1-D integer tensor.")
         self.inputs, self.target = tensors[0].to(device), tensors[1].to(device)
         self.index = tensors[2].to(device) if len(tensors) == 3 else None
