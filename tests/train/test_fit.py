@@ -69,6 +69,21 @@ def test_loss_decreases_on_a_separable_problem():
     assert list(h.to_frame().columns) == ["epoch", "loss", "lr", "seconds"]
 
 
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss, SoftCrossEntropy])
+def test_epoch_loss_is_the_mean_per_sample_loss_whatever_the_reduction(loss):
+    """A frozen model (lr 0): the epoch's loss is the mean cross-entropy over the samples,
+    for a mean- or a sum-reduced loss, with a last batch smaller than the others."""
+    x, y = blobs(n=50)
+    model = linear()
+    with torch.no_grad():
+        expected = float(nn.functional.cross_entropy(model(x), y))
+    frozen = lambda params: torch.optim.SGD(params, lr=0.0)  # noqa: E731
+    for reduction in ("mean", "sum"):
+        h = fit(model, (x, y), loss(reduction=reduction), epochs=1, optimizer=frozen,
+                batch_size=16, device="cpu")
+        assert h.loss[0] == pytest.approx(expected, rel=1e-5), reduction
+
+
 def test_soft_targets_numpy_and_soft_labels_are_accepted():
     x, y = blobs()
     probs = np.full((len(y), 3), 0.05)
@@ -123,6 +138,16 @@ def test_training_mode_is_restored_and_callbacks_merge_into_records():
     assert "acc" in h[1] and 0 <= h[1]["acc"] <= 1
 
 
+def test_training_mode_is_restored_when_fit_fails():
+    """A caller that catches the error (to retry with a lower lr) gets its model back in
+    the mode it gave."""
+    x, y = blobs()
+    model = linear().eval()
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 0"):
+        fit(model, (x, y), lambda z, t: z.sum() * math.nan, epochs=1, device="cpu")
+    assert not model.training
+
+
 def test_custom_optimizer_factory_and_scheduler():
     x, y = blobs()
     h = fit(linear(), (x, y), nn.CrossEntropyLoss(), epochs=3,
@@ -173,6 +198,27 @@ def test_call_mode_detection():
         loss_call_mode(SoftTeacherCELoss())
 
 
+def test_call_mode_sees_through_partial_functions():
+    """A distillation function with its hyper-parameters bound by functools.partial is
+    still called with teacher logits (not with the soft targets in their place)."""
+    import functools
+
+    kd = functools.partial(functional.kd_loss, temperature=2.0)
+    assert loss_call_mode(kd) == "distill"
+    assert loss_call_mode(functools.partial(functools.partial(functional.dllp_loss),
+                                            eps=1e-6)) == "bags"
+    x, y = blobs(n=32)
+    soft = torch.softmax(torch.randn(32, 3, generator=torch.Generator().manual_seed(1)), 1)
+    teacher = torch.randn(32, 3, generator=torch.Generator().manual_seed(2))
+    frozen = lambda params: torch.optim.SGD(params, lr=0.0)  # noqa: E731
+    model = linear()
+    h = fit(model, (x, soft), kd, teacher=teacher, epochs=1, optimizer=frozen,
+            batch_size=32, device="cpu")
+    with torch.no_grad():
+        expected = float(functional.kd_loss(model(x), teacher, soft, temperature=2.0))
+    assert h.loss[0] == pytest.approx(expected, rel=1e-6)
+
+
 def test_elr_gets_each_sample_index_once_per_epoch():
     x, y = blobs(n=50)
     loss = ELRLoss(50, 3, beta=0.7)
@@ -213,6 +259,29 @@ def test_precomputed_teacher_logits_are_indexed_by_sample():
     assert len(spy.calls) == 10
     for logits, t_logits, target in spy.calls:
         assert torch.equal(t_logits, teacher[target])
+
+
+def test_precomputed_teacher_logits_must_cover_the_samples():
+    """Teacher logits of the whole training set given with a subset of it would be read
+    by row position, misaligned: the row counts (or the index range) are checked."""
+    x, y = blobs(n=24)
+    with pytest.raises(InputError, match="teacher logits have 30 rows but data has 24"):
+        fit(linear(), (x, y), KDLoss(), teacher=torch.randn(30, 3), epochs=1, device="cpu")
+    with pytest.raises(InputError, match=r"index values must lie in \[0, 20\)"):
+        fit(linear(), (x, y, torch.arange(24)), KDLoss(), teacher=torch.randn(20, 3),
+            epochs=1, device="cpu")
+    h = fit(linear(), (x, y, torch.arange(24) + 6), KDLoss(), teacher=torch.randn(30, 3),
+            epochs=1, device="cpu")
+    assert math.isfinite(h.loss[0])
+
+
+@pytest.mark.parametrize("index", [torch.arange(24.0), torch.ones(24, dtype=torch.bool),
+                                   torch.arange(48).reshape(24, 2)])
+def test_data_index_must_be_integer_positions(index):
+    """A boolean mask is not a sample index (it would pick rows of the teacher by mask)."""
+    x, y = blobs(n=24)
+    with pytest.raises(InputError, match="data: index must be a 1-D integer tensor"):
+        fit(linear(), (x, y, index), ELRLoss(48, 3), epochs=1, device="cpu")
 
 
 def test_teacher_module_runs_without_gradient_in_eval_mode():
@@ -267,6 +336,17 @@ def test_ema_update_copies_integer_buffers_and_averages_floats():
     ema_update(t, s, 0.75)
     torch.testing.assert_close(t.running_mean, torch.full((2,), 1.0))
     assert int(t.num_batches_tracked) == 7
+
+
+def test_ema_update_refuses_models_of_another_structure():
+    """A student with more layers than the teacher would leave some of them unaveraged."""
+    teacher = nn.Sequential(nn.Linear(2, 2))
+    student = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    with pytest.raises(InputError, match="teacher has 2 parameters but the student has 4"):
+        ema_update(teacher, student, 0.5)
+    with pytest.raises(InputError, match="teacher has 3 buffers but the student has 0"):
+        ema_update(nn.BatchNorm1d(2, affine=False), nn.BatchNorm1d(2, affine=False,
+                                                                  track_running_stats=False), 0.5)
 
 
 def test_ema_teacher_feeds_distillation_losses():

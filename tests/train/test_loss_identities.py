@@ -38,6 +38,26 @@ def test_soft_ce_with_one_hot_targets_is_cross_entropy():
           TF.cross_entropy(z, y, reduction="none"), 1e-12)
 
 
+def test_masked_classes_with_zero_target_count_as_zero():
+    """Logits of -inf (a class masked out) where the target has no mass add 0 log 0 = 0:
+    class indices give F.cross_entropy, probabilities the loss of a logit whose
+    probability underflows to 0; gradients stay finite."""
+    z, y = randn(4, 5), torch.tensor([0, 1, 2, 3])
+    z[:, 4] = -1e4
+    masked = z.masked_fill(z == -1e4, -math.inf)
+    q = torch.softmax(randn(4, 5, seed=2), 1)
+    q[:, 4] = 0.0
+    q = q / q.sum(1, keepdim=True)
+    for target, reference in ((y, TF.cross_entropy(masked, y, reduction="none")),
+                              (q, F.soft_cross_entropy(z, q, reduction="none"))):
+        x = masked.clone().requires_grad_(True)
+        out = F.soft_cross_entropy(x, target, reduction="none")
+        out.sum().backward()
+        assert torch.isfinite(x.grad).all()
+        close(out, reference, 1e-12)
+    close(F.best_of_heads_loss(masked[:, None, :], y), TF.cross_entropy(masked, y), 1e-12)
+
+
 @pytest.mark.parametrize("eps", [0.05, 0.3])
 def test_label_smoothing_matches_torch(eps):
     z, y = randn(6, 4), torch.tensor([0, 3, 1, 1, 2, 0])
@@ -79,6 +99,45 @@ def test_kd_hinton_mix():
     close(F.kd_loss(s, t, y, temperature=4.0, alpha=0.9),
           0.9 * soft + 0.1 * TF.cross_entropy(s, y), 1e-12)
     close(F.kd_loss(s, t, y, alpha=0.0), TF.cross_entropy(s, y), 1e-12)
+
+
+_TEACHER_ZEROS = {
+    "kd": lambda s, t, y: F.kd_loss(s, t, reduction="none"),
+    "kd with target": lambda s, t, y: F.kd_loss(s, t, y, reduction="none"),
+    "dkd": lambda s, t, y: F.dkd_loss(s, t, y, reduction="none"),
+    "nkd": lambda s, t, y: F.nkd_loss(s, t, y, reduction="none"),
+    "agreement kl": lambda s, t, y: F.agreement_consistency_loss(s, t, reduction="none"),
+    "agreement js": lambda s, t, y: F.agreement_consistency_loss(s, t, divergence="js",
+                                                                 reduction="none"),
+}
+
+
+@pytest.mark.parametrize("name", list(_TEACHER_ZEROS))
+def test_teacher_probabilities_of_exactly_zero_count_as_zero(name):
+    """A teacher that rules a class out (logit -inf, probability 0) adds 0 log 0 = 0 for it,
+    as torch's kl_div does: the loss equals that of a logit so low that its probability
+    underflows to 0, instead of NaN."""
+    s, y = randn(4, 5), torch.tensor([0, 1, 2, 0])
+    t = randn(4, 5, seed=1)
+    t[:, 4] = -1e4  # exp underflows to exactly 0 in float64, the log stays finite
+    t[2, 3] = -1e4  # a row with two classes ruled out
+    masked = t.masked_fill(t == -1e4, -math.inf)
+    x = s.clone().requires_grad_(True)
+    out = _TEACHER_ZEROS[name](x, masked, y)
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    close(out, _TEACHER_ZEROS[name](s, t, y), 1e-12)
+
+
+def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
+    """All non-target teacher probabilities 0: the non-target distribution is undefined and
+    its KL counts as 0; the loss and its gradient stay finite."""
+    s, y = randn(2, 4).requires_grad_(True), torch.tensor([1, 3])
+    t = torch.full((2, 4), -math.inf, dtype=DT)
+    t[0, 1] = t[1, 3] = 0.0
+    out = F.dkd_loss(s, t, y)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(s.grad).all()
 
 
 def test_kd_t2_keeps_the_gradient_scale():
@@ -178,6 +237,20 @@ def test_elr_untouched_rows_keep_their_state():
     assert loss.ema_target[[1, 3]].sum() > 0
 
 
+def test_elr_diverged_logits_do_not_poison_the_targets():
+    """A NaN row (a diverged step that fit reports, suggesting a lower lr) makes the loss
+    NaN but leaves that sample's EMA target as it was, so training can go on."""
+    loss = ELRLoss(num_examples=4, num_classes=3).double()
+    loss(randn(2, 3), torch.tensor([0, 1]), torch.tensor([0, 1]))
+    before = loss.ema_target.clone()
+    z = randn(2, 3, seed=1)
+    z[1, 2] = math.nan
+    assert torch.isnan(loss(z, torch.tensor([0, 1]), torch.tensor([0, 1])))
+    close(loss.ema_target[1], before[1], 0.0)
+    assert not torch.equal(loss.ema_target[0], before[0])  # the finite row is updated
+    assert torch.isfinite(loss.ema_target).all()
+
+
 # --------------------------------------------------------------------------- complementary
 def test_forward_correction_with_uniform_q_is_scl_nl_plus_log_k_minus_1():
     z, ybar = randn(6, 5, scale=2.0), torch.tensor([0, 1, 2, 3, 4, 0])
@@ -241,6 +314,14 @@ def test_soft_top_k_rows_sum_to_k():
     close(F.soft_top_k(s, 5).sum(1).double(), torch.full((6,), 5.0, dtype=DT), 1e-4)
     k = torch.tensor([1, 2, 3, 4, 5, 19])
     close(F.soft_top_k(s, k, alpha=0.5).sum(1).double(), k.double(), 1e-4)
+
+
+def test_soft_top_k_rows_sum_to_k_over_many_near_tied_candidates():
+    """50 000 candidates within a few hundredths of each other: the bisection bracket must
+    still hold the threshold (sigmoid(-10) per candidate no longer sums below k)."""
+    s = randn(2, 50_000, seed=3, scale=0.01)
+    k = torch.tensor([1, 49_999])
+    close(F.soft_top_k(s, k).sum(1), k.double(), 1e-6)
 
 
 def test_sample_positives_follows_the_relevance():

@@ -98,6 +98,17 @@ def test_refresh_only_on_the_interval():
     assert s.n_reclusters_ == 3
 
 
+def test_refresh_interval_holds_when_clusters_are_uneven():
+    """100 items in clusters of 8 make clusters of 8 and 9 items: the sampler must still
+    re-cluster only when the curriculum's size changes or on the interval."""
+    z = np.random.default_rng(7).normal(size=(100, 3))
+    s = ClusteredBatchSampler(100, 16, schedule=(1, 2, 3), refresh_interval=5, random_state=0)
+    done = [s.update(z, e) for e in range(12)]
+    assert s.cluster_size == 9  # 12 clusters of 100 items: not all of size 8
+    assert [e for e, d in enumerate(done) if d] == [1, 2, 3, 5, 10]
+    assert s.n_reclusters_ == 5
+
+
 def test_clustered_batches_hold_harder_negatives():
     """Items of the same topic land in the same batch: the nearest batch mate is closer."""
     rng = np.random.default_rng(5)
@@ -133,6 +144,21 @@ def test_in_batch_targets_against_a_naive_loop():
         dense[i, p] = 1
     np.testing.assert_array_equal(in_batch_targets(dense, sampled), naive)
     assert all(s in p for s, p in zip(sampled, pos))
+
+
+def test_label_matrices_that_are_not_numpy_arrays_are_read_as_matrices():
+    """A 0/1 torch tensor or scipy sparse matrix is a label matrix, like an ndarray: its
+    0/1 values are not label indices."""
+    torch = pytest.importorskip("torch")
+    sparse = pytest.importorskip("scipy.sparse")
+    dense = np.array([[1, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+    want_sampled = sample_positives(dense, random_state=3)
+    want = in_batch_targets(dense, want_sampled)
+    for matrix in (torch.tensor(dense), sparse.csr_matrix(dense), sparse.coo_matrix(dense)):
+        sampled = sample_positives(matrix, random_state=3)
+        np.testing.assert_array_equal(sampled, want_sampled)
+        assert all(dense[i, j] == 1 for i, j in enumerate(sampled))
+        np.testing.assert_array_equal(in_batch_targets(matrix, want_sampled), want)
 
 
 def test_in_batch_targets_work_with_the_decoupled_softmax():

@@ -239,6 +239,7 @@ class ClusteredBatchSampler:
         self.random_state = random_state
         self._rng = check_random_state(random_state)
         self.clusters_: list[np.ndarray] = [np.array([i]) for i in range(self.n_items)]
+        self._size = 1  # the curriculum size the current clusters were made for
         self.n_reclusters_ = 0
         self.epoch = 0
 
@@ -265,11 +266,12 @@ class ClusteredBatchSampler:
         self.epoch = epoch
         size = self.size_at(epoch)
         started = bool(self.schedule) and epoch >= self.schedule[0]
-        due = started and (epoch % self.refresh_interval == 0 or size != self.cluster_size)
+        due = started and (epoch % self.refresh_interval == 0 or size != self._size)
         if size <= 1 or not due:
             return False
         n_clusters = max(1, self.n_items // size)
         self.clusters_ = balanced_spherical_kmeans(z, n_clusters, random_state=self._rng)
+        self._size = size
         self.n_reclusters_ += 1
         return True
 
@@ -296,6 +298,14 @@ class ClusteredBatchSampler:
 
 
 def _check_positives(positives: Any, n_labels: int | None) -> list[np.ndarray]:
+    if hasattr(positives, "tocsr"):  # a scipy sparse label matrix
+        m = positives.tocsr(copy=True)
+        m.sort_indices()
+        return [m.indices[a:b][m.data[a:b] > 0] for a, b in zip(m.indptr[:-1], m.indptr[1:])]
+    if not isinstance(positives, np.ndarray) and getattr(positives, "ndim", None) == 2:
+        # a torch tensor or a DataFrame: a label matrix, not rows of label indices
+        positives = np.asarray(positives.detach().cpu() if hasattr(positives, "detach")
+                               else positives)
     if isinstance(positives, np.ndarray) and positives.ndim == 2:
         return [np.flatnonzero(row > 0) for row in positives]
     try:
@@ -315,8 +325,9 @@ def _check_positives(positives: Any, n_labels: int | None) -> list[np.ndarray]:
 
 def sample_positives(positives: Any, *, random_state: Any = None) -> np.ndarray:
     """One positive label per item, drawn uniformly from its positives (NGAME's
-    ``collate_implicit``). ``positives`` is a 0/1 matrix ``(n, L)`` or one array of label
-    indices per item; every item needs at least one positive.
+    ``collate_implicit``). ``positives`` is a 0/1 matrix ``(n, L)`` (a NumPy array, torch
+    tensor or scipy sparse matrix) or one array of label indices per item (a list of lists
+    is read this way); every item needs at least one positive.
 
     Examples
     --------
@@ -344,8 +355,8 @@ def in_batch_targets(positives: Any, sampled: Any) -> np.ndarray:
 
     Parameters
     ----------
-    positives : (B, L) 0/1 array or sequence of B integer arrays
-        The positives of each item of the batch.
+    positives : (B, L) 0/1 array, tensor or sparse matrix, or sequence of B integer arrays
+        The positives of each item of the batch (a list of lists holds label indices).
     sampled : array-like of int, shape (B,)
         The label drawn for each item (:func:`sample_positives`); must be one of its
         positives.

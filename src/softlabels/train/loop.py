@@ -41,11 +41,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +82,8 @@ class History:
     """What :func:`fit` returns: one record per epoch, and the EMA teacher if any.
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
-    samples, or bags for DLLP), ``lr``, ``seconds`` and whatever the callbacks returned.
+    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute is
+    ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -143,11 +146,17 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     >>> round(float(t.weight), 4)
     1.2
     """
-    for (name, pt), ps in zip(teacher.named_parameters(), student.parameters()):
+    params, s_params = list(teacher.named_parameters()), list(student.parameters())
+    buffers, s_buffers = list(teacher.buffers()), list(student.buffers())
+    for what, mine, theirs in (("parameters", params, s_params), ("buffers", buffers, s_buffers)):
+        if len(mine) != len(theirs):
+            raise InputError(f"teacher has {len(mine)} {what} but the student has "
+                             f"{len(theirs)}; ema_update needs two copies of one model.")
+    for (name, pt), ps in zip(params, s_params):
         if pt.shape != ps.shape:
             raise InputError(f"teacher parameter {name!r} does not match the student's shape.")
         pt.mul_(decay).add_(ps.detach().to(pt.dtype), alpha=1.0 - decay)
-    for bt, bs in zip(teacher.buffers(), student.buffers()):
+    for bt, bs in zip(buffers, s_buffers):
         if bt.is_floating_point():
             bt.mul_(decay).add_(bs.to(bt.dtype), alpha=1.0 - decay)
         else:
@@ -158,8 +167,9 @@ def loss_call_mode(loss: Any) -> str:
     """The mode ``call="auto"`` uses for ``loss`` (see the module docstring).
 
     A registered loss module is called as its registration says (``loss_info(name).call``);
-    a registered function the same way when it takes the same inputs as its module
-    (distillation, bags); anything else as ``loss(logits, target)``.
+    a registered function (also inside ``functools.partial``) the same way when it takes
+    the same inputs as its module (distillation, bags); anything else as
+    ``loss(logits, target)``.
 
     Examples
     --------
@@ -172,7 +182,10 @@ def loss_call_mode(loss: Any) -> str:
     if isinstance(loss, LossModule) and hasattr(type(loss), "info"):
         call = type(loss).info.call
     else:
-        call = next((cls.info.call for cls in REGISTERED.values() if cls.function is loss
+        fn = loss
+        while isinstance(fn, functools.partial):  # hyper-parameters bound to a function
+            fn = fn.func
+        call = next((cls.info.call for cls in REGISTERED.values() if cls.function is fn
                      and cls.info.call in ("distill", "bags")), "target")
     if call == "custom":
         raise InputError(
@@ -234,7 +247,8 @@ class _TensorBatches:
                     f"data: {name} has {t.shape[0] if t.ndim else 0} rows but inputs has {n}; "
                     "all must have one row per sample."
                 )
-        if len(tensors) == 3 and (tensors[2].is_floating_point() or tensors[2].ndim != 1):
+        if len(tensors) == 3 and (tensors[2].is_floating_point() or tensors[2].ndim != 1
+                                  or tensors[2].dtype == torch.bool):
             raise InputError("data: index must be a 1-D integer tensor.")
         self.inputs, self.target = tensors[0].to(device), tensors[1].to(device)
         self.index = tensors[2].to(device) if len(tensors) == 3 else None
@@ -326,7 +340,7 @@ def fit(
     ----------
     model : nn.Module
         Moved to ``device`` (in place) and trained in train mode; its mode is restored at
-        the end. If it returns a tuple, the first element is the logits.
+        the end, also when training raises. If it returns a tuple, the first element is the logits.
     data : tuple of tensors or arrays, or an iterable of batches (a DataLoader)
         A tuple ``(inputs, target)`` or ``(inputs, target, index)`` (a tuple: any other
         iterable is read as batches); targets may be class indices,
@@ -361,7 +375,7 @@ def fit(
     teacher : nn.Module or Tensor, optional
         Source of teacher logits for distillation losses: a module (moved to ``device``,
         run in eval mode under ``no_grad``) or precomputed logits ``(N, C)`` indexed by the
-        sample index.
+        sample index (with tensor data, one row per sample or rows covering the index).
     ema_teacher : float in [0, 1), optional
         Keep a mean teacher: a copy of the model updated after every optimiser step with
         ``theta_t <- d theta_t + (1 - d) theta_s`` (:func:`ema_update`). Its logits (eval
@@ -415,6 +429,7 @@ def fit(
         if teacher is not None:
             raise InvalidParameterError("fit takes either teacher or ema_teacher, not both.")
     mode = loss_call_mode(loss) if call == "auto" else call
+    summed = getattr(loss, "reduction", None) == "sum"  # its value is already a batch total
     dev = resolve_device(device)
 
     tensor_data = isinstance(data, tuple)
@@ -445,16 +460,28 @@ def fit(
                 f"teacher logits must be a floating (N, C) tensor; got {teacher.dtype} "
                 f"{tuple(teacher.shape)}."
             )
+        if tensor_data:  # rows are read by sample index: they must cover every sample
+            rows = int(teacher.shape[0])
+            if source.index is None and rows != source.n:
+                raise InputError(
+                    f"teacher logits have {rows} rows but data has {source.n}; give one row "
+                    "per sample, or data (inputs, target, index) indexing the teacher's rows."
+                )
+            if source.index is not None and source.n and (
+                    int(source.index.min()) < 0 or int(source.index.max()) >= rows):
+                raise InputError(
+                    f"data: index values must lie in [0, {rows}) (the teacher logits' rows)."
+                )
     ema_model = None
     if ema_teacher is not None:
         ema_model = copy.deepcopy(model).eval()
         for p in ema_model.parameters():
             p.requires_grad_(False)
 
-    was_training = model.training
     history = History(teacher=ema_model)
     fork_devices = [dev] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices, enabled=seed is not None):
+    with _keep_mode(model), torch.random.fork_rng(devices=fork_devices,
+                                                  enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(
@@ -488,7 +515,7 @@ def fit(
                 opt.step()
                 if ema_model is not None:
                     ema_update(ema_model, model, ema_teacher)  # type: ignore[arg-type]
-                total += float(value.detach()) * weight
+                total += float(value.detach()) * (1 if summed else weight)
                 count += weight
             if sched is not None:
                 sched.step()
@@ -510,8 +537,17 @@ def fit(
                 shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                   for k, v in record.items())
                 print(f"[fit] {shown}", file=sys.stderr)
-    model.train(was_training)
     return history
+
+
+@contextlib.contextmanager
+def _keep_mode(model: nn.Module) -> Iterator[None]:
+    """Give ``model`` back in its train / eval mode, also when training raises."""
+    was_training = model.training
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def _teacher_logits(teacher: Any, ema_model: nn.Module | None, inputs: Any,

@@ -17,7 +17,9 @@ NKDLoss(temperature=1.0, gamma=1.5, reduction='mean')
 Call conventions (so losses can be swapped):
 
 * ``loss(logits, target)``: ``target`` is class indices (an integer tensor of shape ``(N,)``)
-  or probabilities (a floating tensor of shape ``(N, C)``), told apart by dtype only.
+  or probabilities (a floating tensor of shape ``(N, C)``), told apart by dtype only;
+  probability rows must be non-negative and sum to 1 (an ``InputError`` names the first
+  row that does not), except for relevance weights of the ranking losses.
 * distillation: ``loss(student_logits, teacher_logits[, target])``; temperature and weights
   are constructor parameters; the teacher is detached inside.
 * extra inputs come after the target: ``USKDLoss(...)(logits, target, features)``,

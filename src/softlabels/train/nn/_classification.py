@@ -36,14 +36,17 @@ __all__ = [
 
 
 def rows_ce(logits: Tensor, probs: Tensor) -> Tensor:
-    """Per-row cross-entropy ``-sum_k q_k log softmax(z)_k`` (last axis)."""
-    return -(probs * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+    """Per-row cross-entropy ``-sum_k q_k log softmax(z)_k`` (last axis); classes with
+    ``q_k = 0`` add 0 even where a logit is ``-inf`` (a masked class)."""
+    terms = probs * F.log_softmax(logits, dim=-1)
+    return -torch.where(probs == 0, 0.0, terms).sum(dim=-1)
 
 
-def logits_and_target(logits: Tensor, target: Tensor, name: str = "logits") -> tuple[Tensor, Tensor]:
+def logits_and_target(logits: Tensor, target: Tensor, name: str = "logits", *,
+                      distribution: bool = True) -> tuple[Tensor, Tensor]:
     z = as_float(logits, name, compute_dtype(logits, target), ndim=2)
     n, c = z.shape
-    return z, class_probs(target, n, c, "target", z.dtype)
+    return z, class_probs(target, n, c, "target", z.dtype, distribution=distribution)
 
 
 # --------------------------------------------------------------------------- soft CE
@@ -69,8 +72,8 @@ def soft_cross_entropy(
         Class indices (integer dtype, shape ``(N,)``) or probabilities (floating dtype,
         shape ``(N, C)``). Chosen by dtype, never by value.
     weight : Tensor of shape (N,), optional
-        Per-sample weights. ``"mean"`` is ``sum_i w_i loss_i / N`` (not divided by the
-        sum of the weights).
+        Per-sample weights, finite and non-negative. ``"mean"`` is ``sum_i w_i loss_i / N``
+        (not divided by the sum of the weights).
     label_smoothing : float, default 0.0
         Mixes the target with the uniform distribution, as ``F.cross_entropy`` does.
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -97,7 +100,14 @@ def soft_cross_entropy(
         q = q * (1.0 - label_smoothing) + label_smoothing / z.shape[1]
     loss = rows_ce(z, q)
     if weight is not None:
-        loss = loss * as_vector(weight, "weight", z.shape[0], z.dtype, z.device)
+        w = as_vector(weight, "weight", z.shape[0], z.dtype, z.device)
+        bad = ~(torch.isfinite(w) & (w >= 0))
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0, 0])
+            raise InputError(
+                f"weight must be finite and non-negative; weight[{i}] = {float(w[i]):g}."
+            )
+        loss = loss * w
     return reduce(loss, reduction)
 
 
@@ -164,7 +174,8 @@ def squared_hinge_loss(
     """One-vs-rest L2-SVM loss of CNN-SVM (Agarap 2017; Tang 2013).
 
     ``loss_i = sum_k max(0, margin - t_ik o_ik)^2`` with ``t = +1`` for the class and
-    ``-1`` for the others (``t = 2 p - 1`` for probability targets, an extension).
+    ``-1`` for the others (``t = 2 p - 1`` for floating targets, an extension; their rows
+    need not sum to 1, so multi-hot one-vs-rest targets work too).
 
     The official code takes the mean over batch *and* classes; ``reduction="mean"`` here
     sums over classes, so it is ``C`` times that value. The readout weight penalty of the
@@ -178,7 +189,7 @@ def squared_hinge_loss(
     tensor(1.)
     """
     check_params("squared_hinge_loss", HINGE_PARAMS, margin=margin, reduction=reduction)
-    z, q = logits_and_target(logits, target)
+    z, q = logits_and_target(logits, target, distribution=False)
     signs = 2.0 * q - 1.0
     return reduce(F.relu(margin - signs * z).square().sum(dim=1), reduction)
 
@@ -300,6 +311,13 @@ def soft_teacher_ce_loss(
     r = as_vector(bg_score, "bg_score", n, z.dtype, z.device)
     ce = rows_ce(z, q)
     is_bg = target.long() == bg_index % c
+    bad = is_bg & ~((r >= 0) & (r <= 1))  # NaN fails too
+    if bool(bad.any()):
+        i = int(torch.nonzero(bad)[0, 0])
+        raise InputError(
+            f"bg_score[{i}] = {float(r[i]):g} is not a probability in [0, 1] (the teacher's "
+            "background probability of a background sample)."
+        )
     if normalize == "joint":
         w = torch.where(is_bg, r, 1.0)
         scale = w / w.sum().clamp_min(1.0)

@@ -4,7 +4,9 @@ Conventions used by every loss in :mod:`softlabels.train.nn`:
 
 * Inputs are logits (or scores), never probabilities. Targets are told apart by dtype only:
   an integer tensor of shape ``(N,)`` holds class indices, a floating tensor of shape
-  ``(N, C)`` holds probabilities (or relevance weights). Values are never inspected to guess.
+  ``(N, C)`` holds probabilities (or relevance weights). Values are never inspected to guess,
+  but they are checked: probability rows must be finite, non-negative and sum to 1 (within
+  :data:`PROB_SUM_ATOL` plus the rounding of the target's dtype).
 * Computation runs in ``float32`` at least: ``float16`` / ``bfloat16`` inputs are upcast, and
   the loss comes back in ``float32``; ``float64`` inputs give a ``float64`` loss.
 * Targets, teacher logits and other supervision tensors are detached inside.
@@ -38,6 +40,11 @@ NON_NEGATIVE = real(0.0)
 UNIT = real(0.0, 1.0)
 REDUCTION = option(*REDUCTIONS)
 positive_int = integer(low=1)
+
+#: Slack on the row sums of probability targets, on top of the rounding of their dtype:
+#: loose enough for targets once stored in bfloat16 and cast back, or averaged in TF32,
+#: tight enough to catch counts, percentages, multi-hot rows and empty rows.
+PROB_SUM_ATOL = 1e-2
 
 
 # --------------------------------------------------------------------------- tensors
@@ -97,8 +104,35 @@ def _target_kind(target: Any, name: str) -> str:
     return "prob" if target.is_floating_point() else "index"
 
 
-def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype) -> Tensor:
-    """Dense detached ``(n, c)`` targets: one-hot rows for indices, the values for floats."""
+def check_distributions(q: Tensor, name: str, stored: torch.dtype) -> None:
+    """Raise unless every row of ``q`` is finite, non-negative and sums to 1, within
+    :data:`PROB_SUM_ATOL` plus the rounding of ``stored`` (the target's own dtype)."""
+    if q.numel() == 0:
+        return
+    tol = PROB_SUM_ATOL + torch.finfo(stored).eps
+    sums = q.sum(dim=1)
+    bad = ~((sums - 1.0).abs() <= tol) | (q < -tol).any(dim=1)  # NaN rows fail the first test
+    if not bool(bad.any()):
+        return
+    r = int(torch.nonzero(bad)[0, 0])
+    row = q[r]
+    if not bool(torch.isfinite(row).all()):
+        what = "has a non-finite value"
+    elif bool((row < -tol).any()):
+        what = f"has a negative value ({float(row.min()):.6g})"
+    else:
+        what = f"sums to {float(sums[r]):.6g}"
+    raise InputError(
+        f"{name} holds probabilities (floating dtype), so its rows must be non-negative and "
+        f"sum to 1; row {r} {what}."
+    )
+
+
+def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype, *,
+                distribution: bool = True) -> Tensor:
+    """Dense detached ``(n, c)`` targets: one-hot rows for indices, the values for floats
+    (checked to be probability rows unless ``distribution`` is False: relevance weights,
+    multi-hot signs)."""
     if _target_kind(target, name) == "index":
         idx = _check_indices(target, n, c, name)
         out = torch.zeros(n, c, dtype=dtype, device=target.device)
@@ -108,7 +142,10 @@ def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype) -> T
             f"{name} holds probabilities (floating dtype), so it must have shape ({n}, {c}); "
             f"got {tuple(target.shape)}. Class indices must be an integer tensor."
         )
-    return target.detach().to(dtype)
+    q = target.detach().to(dtype)
+    if distribution:
+        check_distributions(q, name, target.dtype)
+    return q
 
 
 def class_index(target: Any, n: int, c: int, name: str) -> Tensor:

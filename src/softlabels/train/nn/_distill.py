@@ -45,8 +45,11 @@ def need_two_classes(z: Tensor, name: str) -> None:
 
 
 def kl_rows(log_p: Tensor, log_q: Tensor) -> Tensor:
-    """``KL(p || q)`` per row from log-probabilities (last axis)."""
-    return (log_p.exp() * (log_p - log_q)).sum(dim=-1)
+    """``KL(p || q)`` per row from log-probabilities (last axis); entries with ``p = 0``
+    (``log p = -inf``, or NaN for an undefined distribution) add ``0 log 0 = 0``."""
+    p = log_p.exp()
+    keep = p > 0
+    return (torch.where(keep, p, 0.0) * torch.where(keep, log_p - log_q, 0.0)).sum(dim=-1)
 
 
 # --------------------------------------------------------------------------- KD
@@ -115,7 +118,7 @@ DKD_PARAMS = {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "temperature": POSITI
 
 def _binary_log_probs(log_p: Tensor, gt: Tensor) -> Tensor:
     """``[log p_y, log(1 - p_y)]`` per row, computed from log-probabilities."""
-    target = (log_p * gt).sum(dim=1)
+    target = torch.where(gt, log_p, 0.0).sum(dim=1)
     rest = torch.logsumexp(log_p.masked_fill(gt, float("-inf")), dim=1)
     return torch.stack([target, rest], dim=1)
 

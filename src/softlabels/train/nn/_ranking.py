@@ -37,9 +37,11 @@ __all__ = [
 
 def scores_and_relevance(scores: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     s = as_float(scores, "scores", compute_dtype(scores, target), ndim=2)
-    rel = class_probs(target, s.shape[0], s.shape[1], "target", s.dtype)
-    if bool((rel < 0).any()):
-        raise InputError("target relevance values must be >= 0 (0 marks a negative label).")
+    rel = class_probs(target, s.shape[0], s.shape[1], "target", s.dtype, distribution=False)
+    if not bool((torch.isfinite(rel) & (rel >= 0)).all()):
+        raise InputError(
+            "target relevance values must be finite and >= 0 (0 marks a negative label)."
+        )
     return s, rel
 
 
@@ -158,8 +160,11 @@ class _TopKThreshold(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, s: Tensor, k: Tensor, alpha: float, n_iter: int, valid: Tensor) -> Tensor:
         inf = torch.tensor(float("inf"), dtype=s.dtype, device=s.device)
-        lo = -torch.where(valid, s, -inf).max(dim=1, keepdim=True).values - 10.0 / alpha
-        hi = -torch.where(valid, s, inf).min(dim=1, keepdim=True).values + 10.0 / alpha
+        # at lo every membership is below e^-10 / n (they sum to less than 1 <= k), at hi
+        # above 1 - e^-10 / n (they sum to more than n - 1 >= k), however many candidates
+        margin = (10.0 + valid.sum(dim=1, keepdim=True).clamp_min(1).to(s.dtype).log()) / alpha
+        lo = -torch.where(valid, s, -inf).max(dim=1, keepdim=True).values - margin
+        hi = -torch.where(valid, s, inf).min(dim=1, keepdim=True).values + margin
         for _ in range(n_iter):
             mid = (lo + hi) / 2
             total = torch.where(valid, torch.sigmoid(alpha * (s + mid)), 0.0).sum(dim=1, keepdim=True)
@@ -214,8 +219,8 @@ def soft_top_k(
     to ``k``.
 
     The threshold ``t`` is found by ``n_iter`` bisection steps on
-    ``[-max s - 10 / alpha, -min s + 10 / alpha]`` without gradient; the backward pass uses
-    the implicit gradient of ``t``.
+    ``[-max s - m, -min s + m]``, ``m = (10 + log L) / alpha``, without gradient; the
+    backward pass uses the implicit gradient of ``t``.
 
     Parameters
     ----------
@@ -389,7 +394,7 @@ def thurstone_fidelity_loss(
     if x.ndim != 1 or x.shape[0] < 2 or not bool(torch.isfinite(x).all()):
         raise InputError(f"levels must be at least 2 finite numbers; got {levels!r}.")
     g = as_vector(target, "target", a.shape[0], dtype, a.device)
-    if bool(((g < 0) | (g > 1)).any()):
+    if not bool(((g >= 0) & (g <= 1)).all()):  # NaN fails too
         raise InputError("target must hold preference probabilities in [0, 1].")
     score_a, var_a = _score_and_variance(a, x)
     score_b, var_b = _score_and_variance(b, x)

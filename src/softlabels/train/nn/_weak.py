@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.train.nn._classification import logits_and_target, rows_ce
 from softlabels.train.nn._common import (
     NON_NEGATIVE,
@@ -19,6 +19,7 @@ from softlabels.train.nn._common import (
     as_float,
     as_matrix,
     as_vector,
+    check_distributions,
     check_params,
     check_same_shape,
     compute_dtype,
@@ -376,7 +377,7 @@ def dllp_loss(
         Integer bag of each instance, in ``[0, n_bags)``. Every bag needs an instance: a
         bag must not be split across mini-batches.
     bag_proportions : Tensor of shape (n_bags, C)
-        Class proportions of each bag (rows sum to 1).
+        Class proportions of each bag (rows sum to 1; checked).
     eps : float, default 1e-7
         ``pbar`` is clamped to ``[eps, 1 - eps]``.
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -404,6 +405,7 @@ def dllp_loss(
             bag_index.dtype == torch.bool or bag_index.shape != (n,):
         shape = tuple(bag_index.shape) if isinstance(bag_index, Tensor) else type(bag_index)
         raise InputError(f"bag_index must be an integer tensor of shape ({n},); got {shape}.")
+    check_distributions(rho, "bag_proportions", bag_proportions.dtype)
     n_bags = rho.shape[0]
     idx = bag_index.long()
     if n and (int(idx.min()) < 0 or int(idx.max()) >= n_bags):
@@ -484,6 +486,11 @@ def pu_mlc_loss(
     """
     check_params("pu_mlc_loss", PU_PARAMS, alpha=alpha, gamma=gamma, eps=eps, min_tau=min_tau,
                  max_tau=max_tau, reduction=reduction)
+    if min_tau > max_tau:
+        raise InvalidParameterError(
+            f"pu_mlc_loss: min_tau ({min_tau}) must be <= max_tau ({max_tau}); the temperature "
+            "is clamped to [min_tau, max_tau]."
+        )
     z, y = _multilabel(logits, target)
     n = z.shape[0]
     if n == 0:
@@ -556,7 +563,7 @@ def multi_focal_loss(
     ----------
     logits : Tensor of shape (N, C)
     target : Tensor of shape (N, C)
-        Observed multi-hot labels (floating or integer; missing positives are 0).
+        Observed multi-hot labels in [0, 1] (floating or integer; missing positives are 0).
     class_counts : Tensor or sequence of shape (C,)
         Positives per class in the training set (> 0).
     cooccurrence : Tensor or array of shape (C, C), optional
@@ -580,6 +587,13 @@ def multi_focal_loss(
                  reduction=reduction)
     z, y = _multilabel(logits, target)
     y = y.to(z.dtype)
+    bad = ~((y >= 0) & (y <= 1))  # NaN fails too
+    if bool(bad.any()):
+        i, j = (int(v) for v in torch.nonzero(bad)[0])
+        raise InputError(
+            f"target[{i}, {j}] = {float(y[i, j]):g} is not a label in [0, 1]; multi_focal_loss "
+            "reads missing labels as negatives (0), not as -1."
+        )
     w = class_prior_weights(class_counts, z.shape[1], z.dtype, z.device, prior_power)
     p = torch.sigmoid(z)
     pos = p

@@ -1,7 +1,8 @@
 """Pure tensor loss functions (no state): the function half of every loss pair.
 
 Each function takes logits (or scores), never probabilities, and targets told apart by dtype:
-integer tensors are class indices, floating tensors are probabilities (or relevance weights).
+integer tensors are class indices, floating tensors are probabilities (rows non-negative and
+summing to 1, checked) or relevance weights (ranking losses).
 Computation runs in float32 at least (half-precision inputs are upcast and the loss is
 returned in float32; float64 stays float64); supervision tensors are detached; ``reduction``
 is ``"none"``, ``"mean"`` (the batch average of the per-sample loss, summed over classes)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from softlabels.core.errors import InputError
 from softlabels.train.nn import _weak as _w
-from softlabels.train.nn._common import positive_int
+from softlabels.train.nn._common import class_probs, compute_dtype, positive_int
 from softlabels.train.nn.losses._base import LossModule, register_loss
 
 __all__ = ["ELRLoss"]
@@ -71,9 +71,13 @@ class ELRLoss(LossModule):
                 f"logits must have shape (N, {self.ema_target.shape[1]}) (num_classes); got {got}."
             )
         idx = self._check_index(index, logits.shape[0])
-        rows = _w.elr_update_targets(self.ema_target[idx], logits, beta=self.beta,
-                                     clamp_eps=self.clamp_eps)
-        self.ema_target[idx] = rows.to(self.ema_target.dtype)
+        # the target is checked before the state changes, so that a failed call leaves it
+        class_probs(target, *logits.shape, "target", compute_dtype(logits, target))
+        old = self.ema_target[idx]
+        rows = _w.elr_update_targets(old, logits, beta=self.beta, clamp_eps=self.clamp_eps)
+        # a diverged row (NaN / inf logits) gives a NaN loss but keeps its target
+        finite = torch.isfinite(rows).all(dim=1, keepdim=True)
+        self.ema_target[idx] = torch.where(finite, rows.to(old.dtype), old)
         return _w.elr_loss(logits, target, self.ema_target[idx], lam=self.lam,
                            clamp_eps=self.clamp_eps, reduction=self.reduction)
 
