@@ -119,9 +119,11 @@ def test_packed_words_by_hand():
 
 def test_logquant_codes_by_hand():
     codec = LogQuant(floor=1e-2)
-    codes = codec.encode(np.array([[1.0, 0.0, 0.1, 1e-5]]))["codes"][0]
+    codes = codec.encode(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.9 - 1e-5, 0.1, 1e-5]]))["codes"]
     step = math.log(100) / 254
-    assert codes.tolist() == [255, 0, round(math.log(10) / step) + 1, 1]  # 1e-5 -> the floor
+    assert codes[0].tolist() == [255, 0, 0, 0]
+    high = round(math.log((0.9 - 1e-5) * 100) / step) + 1
+    assert codes[1].tolist() == [0, high, round(math.log(10) / step) + 1, 1]  # 1e-5 -> the floor
 
 
 def test_bfloat16_bits_by_hand():
@@ -304,3 +306,23 @@ def test_views_must_be_grouped_by_item():
         ViewLabels(np.full((3, 2), 0.5), ["a", "b"], [0, 1, 0])
     with pytest.raises(InputError, match="boxes must have shape"):
         ViewLabels(np.full((2, 2), 0.5), ["a", "b"], [0, 0], boxes=np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("codec", [c for c in ALL_CODECS if getattr(c, "k", 0) <= 4], ids=str)
+@pytest.mark.parametrize(
+    ("rows", "row", "total"),
+    [
+        ([[0.25, 0.25, 0.25, 0.25], [0.3, 0.2, 0.0, 0.0]], 1, "0.5"),
+        ([[1.0, 1.0, 0.0, 0.0]], 0, "2"),
+        ([[0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0]], 1, "0"),
+    ],
+)
+def test_rows_that_are_not_distributions_are_refused(codec, rows, row, total):
+    """A top-k codec rebuilds the classes outside the top k from 1 - sum(top k): a row
+    that does not sum to 1 would decode to another distribution (or to one that does
+    not sum to 1), so every codec refuses it, naming the row."""
+    with pytest.raises(InputError, match=rf"row {row} sums to {total}\b"):
+        codec.encode(np.array(rows))
+    with pytest.raises(InputError, match=rf"row {row} sums to {total}\b"):
+        codec.fidelity(np.array(rows))
+

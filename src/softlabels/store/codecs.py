@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from softlabels.core.errors import InputError
+from softlabels.core.validation import SUM_ATOL
 
 __all__ = [
     "Codec",
@@ -68,6 +69,15 @@ def _check_probs(probs: Any) -> np.ndarray:
     if p.size and (p < 0).any():
         r, c = np.argwhere(p < 0)[0]
         raise InputError(f"probabilities must be non-negative (row {r}, column {c}: {p[r, c]}).")
+    # the top-k codecs rebuild the other classes from 1 - sum(top k): rows must sum to 1
+    sums = p.sum(axis=1, dtype=np.float64)
+    off = np.flatnonzero(np.abs(sums - 1.0) > SUM_ATOL)
+    if off.size:
+        r = off[0]
+        raise InputError(
+            f"probabilities: {off.size} rows do not sum to 1 (row {r} sums to {sums[r]:.6g}; "
+            f"tolerance {SUM_ATOL:g})."
+        )
     return p
 
 
