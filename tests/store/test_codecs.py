@@ -326,3 +326,33 @@ def test_rows_that_are_not_distributions_are_refused(codec, rows, row, total):
     with pytest.raises(InputError, match=rf"row {row} sums to {total}\b"):
         codec.fidelity(np.array(rows))
 
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2**32 - 1), c=st.sampled_from([1, 2, 7, 1000, 20000]),
+       scale=st.sampled_from([0.1, 3.0, 30.0]))
+def test_float32_softmax_rows_are_accepted(seed, c, scale):
+    """Rows normalised in float32 (a model's softmax), with many classes, are
+    distributions to the codecs."""
+    logits = np.random.default_rng(seed).normal(size=(4, c)).astype(np.float32) * np.float32(scale)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    assert p.dtype == np.float32
+    for codec in (Dense("float16"), TopK(1, index="int32", values="log8"), Sparse()):
+        q = codec.decode(codec.encode(p), c)
+        np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("codec", [TopK(1, values="log8"), TopK(3, values="log8"), TopKPacked(1)], ids=str)
+def test_a_near_uniform_row_decodes_to_a_distribution(codec):
+    """With 1000 near-uniform classes the stored tail (0.999 for k = 1) rounds to the
+    code of 1, which leaves nothing for the top k: the row must still decode to a
+    distribution (here the uniform one), with mass on every class."""
+    c = 1000
+    p = np.full((2, c), 1 / c)
+    p[1] += np.linspace(-1, 1, c) * 1e-5
+    p[1] /= p[1].sum()
+    q = codec.decode(codec.encode(p), c)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(q, 1 / c, rtol=0.05)
+    assert fidelity(p, q).max_kl < 1e-3

@@ -389,6 +389,8 @@ def _fill_values(vals: np.ndarray, n_classes: int, fill: str) -> tuple[np.ndarra
         zero = s <= 0
         if zero.any():  # nothing stored: uniform
             tail = np.where(zero, 1.0 / n_classes, tail)
+            vals = vals.copy()
+            vals[zero] = 1.0 / n_classes
         return vals, tail.astype(vals.dtype, copy=False)
     zero = s <= 0
     safe = np.where(zero, 1.0, s)
