@@ -356,3 +356,36 @@ def test_a_near_uniform_row_decodes_to_a_distribution(codec):
     np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-12)
     np.testing.assert_allclose(q, 1 / c, rtol=0.05)
     assert fidelity(p, q).max_kl < 1e-3
+
+
+@settings(max_examples=60)
+@given(p=matrices, floor=st.sampled_from([1e-7, 1e-4, 1e-2]))
+def test_logquant_error_bounds(p, floor):
+    """Each stored value is within a factor exp(±h) of the original, h = ln(1/floor) /
+    508 (half a step of the 8-bit scale); renormalising the row can add as much again,
+    so a decoded value at or above the floor is within exp(±2h), and rows with values
+    below the floor (stored as the floor) move by at most that extra mass."""
+    codec = LogQuant(floor=floor)
+    h = -math.log(floor) / 508
+    enc = codec.encode(p)
+    stored = codec._scale().decode(enc["codes"], np.float64)
+    q = codec.decode(enc, p.shape[1])
+    big = p >= floor
+    assert (np.abs(np.log(stored[big] / p[big])) <= h * (1 + 1e-9)).all()
+    assert ((stored == 0) == (p == 0)).all()
+    extra = ((p > 0) & ~big).sum(axis=1, keepdims=True) * floor
+    bound = np.broadcast_to(2 * h + extra / (1 - extra) + 1e-12, p.shape)
+    assert (np.abs(np.log(q[big] / p[big])) <= bound[big]).all()
+
+
+def test_logquant_decoded_error_reaches_twice_half_a_step():
+    """The per-value bound alone does not hold after renormalisation: a decoded value
+    can be off by nearly a whole step of the scale."""
+    floor = 1e-2
+    h = -math.log(floor) / 508
+    codec = LogQuant(floor=floor)
+    p = np.random.default_rng(3).dirichlet(np.full(6, 1.0), size=4000)
+    p = p[(p >= floor).all(axis=1)]
+    q = codec.decode(codec.encode(p), 6)
+    worst = np.abs(np.log(q / p)).max()
+    assert h < worst <= 2 * h

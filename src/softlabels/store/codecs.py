@@ -314,9 +314,12 @@ class Dense(Codec):
 
 @dataclasses.dataclass(frozen=True)
 class LogQuant(Codec):
-    """Every probability as an 8-bit code on a log scale from ``floor`` to 1 (relative
-    error at most ``-ln(floor) / 508``, 3.2 % for ``floor=1e-7``); smaller non-zero
-    values take ``floor``, zeros stay 0. Decoded rows are renormalised."""
+    """Every probability as an 8-bit code on a log scale from ``floor`` to 1: each code
+    is within a factor ``exp(±h)``, ``h = -ln(floor) / 508``, of its probability (3.2 %
+    for ``floor=1e-7``); smaller non-zero values take ``floor``, zeros stay 0. Decoded
+    rows are renormalised, which can move a value by as much again: a decoded
+    probability at or above ``floor`` is within ``exp(±2h)`` of the original (6.6 % for
+    ``floor=1e-7``), plus the mass that values below ``floor`` gained."""
 
     floor: float = 1e-7
     name: ClassVar[str] = "logquant"
