@@ -283,3 +283,31 @@ def test_an_append_killed_at_a_random_moment(tmp_path):
         outcomes.add("killed")
         assert store.read().equals(before)
     assert "killed" in outcomes
+
+
+# ------------------------------------------------------------------ damaged stores
+def _part_file(path: Path, i: int = 0) -> Path:
+    return path / json.loads((path / MANIFEST).read_text())["parts"][i]["file"]
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.3, 0.9, 0.995])
+def test_a_truncated_part_is_a_clear_error(tmp_path, keep):
+    LabelStore.create(tmp_path / "s", _soft(60), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = part.read_bytes()
+    part.write_bytes(data[: int(len(data) * keep)])
+    store = LabelStore(tmp_path / "s")
+    for read in (store.read, lambda: store.read(2, 4), lambda: store.read(ids=[30])):
+        with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+            read()
+
+
+def test_a_missing_part_is_a_clear_error(tmp_path):
+    LabelStore.create(tmp_path / "s", _soft(20), Dense(), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    part.unlink()
+    store = LabelStore(tmp_path / "s")
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+        store.read()
+    with pytest.raises(InputError, match=rf"{part.name}: missing"):
+        store.info()

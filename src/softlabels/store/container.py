@@ -340,6 +340,9 @@ class LabelStore:
     def disk_bytes(self) -> int:
         """Bytes of the store's committed files on disk (manifest included)."""
         files = [self.path / MANIFEST] + [self.path / p["file"] for p in self._manifest["parts"]]
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise InputError(f"{missing[0]}: missing (the store's manifest names it).")
         return int(sum(f.stat().st_size for f in files))
 
     def info(self) -> dict[str, Any]:
@@ -370,10 +373,8 @@ class LabelStore:
 
         name = self._manifest["parts"][p]["file"]
         if name not in self._files:
-            try:
+            with _reading(self.path / name):
                 self._files[name] = pq.ParquetFile(self.path / name, memory_map=True)
-            except OSError as err:
-                raise InputError(f"{self.path / name}: cannot be read ({err}).") from None
         return self._files[name]
 
     def _label_columns(self) -> list[str]:
@@ -388,7 +389,9 @@ class LabelStore:
         # consecutive row groups of one part in one call
         for p in np.unique(groups[:, 0]) if groups.size else []:
             mine = groups[groups[:, 0] == p]
-            tables.append(self._file(int(p)).read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
+            part = self._file(int(p))
+            with _reading(self.path / self._manifest["parts"][int(p)]["file"]):
+                tables.append(part.read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
         if not tables:
             return None
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -526,6 +529,18 @@ class LabelStore:
         step = items_per_block or int(self._manifest["items_per_group"])
         for lo in range(0, self.n_items, step):
             yield self.read_encoded(lo, lo + step)
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Errors of Parquet reads (a missing, truncated or damaged part) as one
+    :class:`InputError` naming the part."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot be read ({str(err).strip()}).") from None
 
 
 def _ids(column: Any) -> np.ndarray:
