@@ -311,3 +311,28 @@ def test_a_missing_part_is_a_clear_error(tmp_path):
         store.read()
     with pytest.raises(InputError, match=rf"{part.name}: missing"):
         store.info()
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda m: [m], "not a softlabels store manifest"),
+        (lambda m: {k: v for k, v in m.items() if k != "parts"}, "'parts' is missing"),
+        (lambda m: {k: v for k, v in m.items() if k != "codec"}, "'codec' is missing"),
+        (lambda m: {**m, "classes": "k0"}, "'classes' is not a list"),
+        (lambda m: {**m, "kind": "crops"}, "kind"),
+        (lambda m: {**m, "codec": {"codec": "topk", "k": "x"}}, "k must be an integer"),
+        (lambda m: {**m, "codec": {**m["codec"], "k": 20}}, "k=20 is more than the 12 classes"),
+        (lambda m: {**m, "columns": {"indices": "uint16", "values": "float64"}}, "columns"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "file": "../x.parquet"}]}, "file"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[10]]}]}, "groups"),
+        (lambda m: {**m, "parts": [{k: v for k, v in m["parts"][0].items() if k != "nbytes"}]}, "nbytes"),
+    ],
+)
+def test_a_damaged_manifest_is_a_clear_error(tmp_path, damage, match):
+    LabelStore.create(tmp_path / "s", _soft(30), TopK(3, values="log8"), items_per_group=10)
+    path = tmp_path / "s" / MANIFEST
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    with pytest.raises(InputError, match=match) as err:
+        LabelStore(tmp_path / "s")
+    assert str(path) in str(err.value)

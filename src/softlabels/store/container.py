@@ -89,6 +89,73 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+_MANIFEST_KEYS = {
+    "kind": str, "codec": dict, "classes": list, "provenance": dict, "columns": dict,
+    "box_dtype": str, "support": bool, "items_per_group": int, "compression": str,
+    "parts": list,
+}
+_PART_KEYS = {"file": str, "n_items": int, "n_rows": int, "groups": list, "nbytes": int}
+
+
+def _check_manifest(m: dict[str, Any], where: Path) -> None:
+    """Raise :class:`InputError` naming ``where`` when the manifest lacks what readers
+    use or contradicts itself (its codec, classes and columns)."""
+
+    def damaged(what: str) -> InputError:
+        return InputError(f"{where}: damaged manifest ({what}).")
+
+    def check_keys(d: dict[str, Any], keys: dict[str, type], prefix: str) -> None:
+        for key, kind in keys.items():
+            if key not in d:
+                raise damaged(f"{prefix}{key!r} is missing")
+            v = d[key]
+            if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+                raise damaged(f"{prefix}{key!r} is not a{'n' if kind is int else ''} {_TYPE_NAMES[kind]}")
+
+    check_keys(m, _MANIFEST_KEYS, "")
+    if m["kind"] not in ("items", "views"):
+        raise damaged(f"kind {m['kind']!r} is neither 'items' nor 'views'")
+    if m.get("item_ids") not in (None, "int", "str"):
+        raise damaged(f"item_ids {m['item_ids']!r} is neither 'int' nor 'str'")
+    if not isinstance(m.get("fidelity"), (dict, type(None))):
+        raise damaged("'fidelity' is not an object")
+    n_classes = len(m["classes"])
+    try:
+        codec = codec_from_spec(m["codec"])
+        columns = _columns_of(codec, n_classes) if n_classes else None
+    except (InputError, TypeError, ValueError) as err:
+        raise damaged(f"codec {m['codec']}: {err}") from None
+    if n_classes == 0:
+        raise damaged("no classes")
+    if m["columns"] != columns:
+        raise damaged(f"columns {m['columns']} are not those of {codec.describe()}: {columns}")
+    for i, part in enumerate(m["parts"]):
+        if not isinstance(part, dict):
+            raise damaged(f"part {i} is not an object")
+        check_keys(part, _PART_KEYS, f"part {i}: ")
+        name = part["file"]
+        if not name or name != Path(name).name or name in (".", ".."):
+            raise damaged(f"part {i}: file {name!r} is not a file name in the store's folder")
+        groups = part["groups"]
+        if not all(
+            isinstance(g, list) and len(g) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in g)
+            for g in groups
+        ):
+            raise damaged(f"part {i}: groups must be [items, rows] pairs of counts")
+
+
+_TYPE_NAMES = {str: "string", dict: "object", list: "list", bool: "boolean", int: "integer"}
+
+
+def _columns_of(codec: Codec, n_classes: int) -> dict[str, str]:
+    """The label columns of ``codec`` and their storage types (as the manifest
+    lists them)."""
+    codec.check(n_classes)
+    arrays = codec.encode(np.full((1, n_classes), 1.0 / n_classes))
+    return {k: str(v.dtype) for k, v in arrays.items() if k != "offsets"}
+
+
 def _jsonable_classes(classes: np.ndarray) -> list[Any]:
     out = []
     for c in classes.tolist():
@@ -178,10 +245,12 @@ class LabelStore:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as err:
             raise InputError(f"{mpath}: unreadable manifest ({err}).") from None
-        if manifest.get("format") != "softlabels-store":
+        if not isinstance(manifest, dict) or manifest.get("format") != "softlabels-store":
             raise InputError(f"{mpath}: not a softlabels store manifest.")
-        if manifest.get("format_version", 0) > FORMAT_VERSION:
+        version = manifest.get("format_version", 0)
+        if isinstance(version, (int, float)) and version > FORMAT_VERSION:
             raise InputError(f"{self.path}: written by a newer softlabels; upgrade to read it.")
+        _check_manifest(manifest, mpath)
         return manifest
 
     def _layout(self) -> None:
