@@ -336,3 +336,39 @@ def test_a_damaged_manifest_is_a_clear_error(tmp_path, damage, match):
     with pytest.raises(InputError, match=match) as err:
         LabelStore(tmp_path / "s")
     assert str(path) in str(err.value)
+
+
+def _edit_manifest(path: Path, edit) -> None:
+    m = json.loads((path / MANIFEST).read_text())
+    (path / MANIFEST).write_text(json.dumps(edit(m)))
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: {**m, "classes": m["classes"][:5]}, "classes"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": m["parts"][0]["groups"] + [[10, 10]]}]},
+         "row groups"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[5, 5], [15, 15], [10, 10]]}]},
+         "row groups"),
+    ],
+)
+def test_a_part_that_disagrees_with_the_manifest_is_a_clear_error(tmp_path, edit, match):
+    """Reading rows by the manifest's layout from a part laid out otherwise would give
+    other items' labels (or decode them with the wrong classes)."""
+    LabelStore.create(tmp_path / "s", _soft(30), Dense(), items_per_group=10)
+    _edit_manifest(tmp_path / "s", edit)
+    part = _part_file(tmp_path / "s")
+    store = LabelStore(tmp_path / "s")
+    for read in (store.read, lambda: store.read(ids=[0])):
+        with pytest.raises(InputError, match=match) as err:
+            read()
+        assert part.name in str(err.value)
+
+
+def test_a_part_of_another_store_is_a_clear_error(tmp_path):
+    LabelStore.create(tmp_path / "a", _soft(30), TopK(3, values="log8"), items_per_group=10)
+    LabelStore.create(tmp_path / "b", _soft(30), Dense(), items_per_group=10)
+    os.replace(_part_file(tmp_path / "b"), _part_file(tmp_path / "a"))
+    with pytest.raises(InputError, match="codec"):
+        LabelStore(tmp_path / "a").read()

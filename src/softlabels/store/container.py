@@ -443,8 +443,40 @@ class LabelStore:
         name = self._manifest["parts"][p]["file"]
         if name not in self._files:
             with _reading(self.path / name):
-                self._files[name] = pq.ParquetFile(self.path / name, memory_map=True)
+                part = pq.ParquetFile(self.path / name, memory_map=True)
+            self._check_part(part, p)
+            self._files[name] = part
         return self._files[name]
+
+    def _check_part(self, part: Any, p: int) -> None:
+        """Raise :class:`InputError` unless the part is laid out as the manifest says
+        (same codec, classes and kind; same row groups; the columns read from it)."""
+        entry = self._manifest["parts"][p]
+        where = self.path / entry["file"]
+        raw = (part.schema_arrow.metadata or {}).get(_META_KEY)
+        try:
+            embedded = json.loads(raw) if raw is not None else None
+        except ValueError:
+            embedded = None
+        if not isinstance(embedded, dict):
+            raise InputError(f"{where}: not a part of a label store (no readable {_META_KEY.decode()} metadata).")
+        for key in ("kind", "codec", "classes"):
+            if embedded.get(key) != self._manifest[key]:
+                raise InputError(
+                    f"{where}: its {key} ({_short(embedded.get(key))}) differs from the manifest's "
+                    f"({_short(self._manifest[key])}); the part does not belong to this store."
+                )
+        meta = part.metadata
+        rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        expected = [g[1] for g in entry["groups"]]
+        if rows != expected:
+            raise InputError(
+                f"{where}: row groups of {_short(rows)} rows, but the manifest says {_short(expected)}; "
+                "the part does not belong to this manifest."
+            )
+        missing = [c for c in self._columns(True) if c not in part.schema_arrow.names]
+        if missing:
+            raise InputError(f"{where}: no column {missing[0]!r}.")
 
     def _label_columns(self) -> list[str]:
         if self._manifest["codec"]["codec"] == Sparse.name:
@@ -598,6 +630,11 @@ class LabelStore:
         step = items_per_block or int(self._manifest["items_per_group"])
         for lo in range(0, self.n_items, step):
             yield self.read_encoded(lo, lo + step)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @contextlib.contextmanager
