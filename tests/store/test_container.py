@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -372,3 +373,30 @@ def test_a_part_of_another_store_is_a_clear_error(tmp_path):
     os.replace(_part_file(tmp_path / "b"), _part_file(tmp_path / "a"))
     with pytest.raises(InputError, match="codec"):
         LabelStore(tmp_path / "a").read()
+
+
+@pytest.mark.skipif(
+    "page_checksum_verification" not in inspect.signature(pq.ParquetFile.__init__).parameters,
+    reason="page checksums need pyarrow 15",
+)
+@pytest.mark.parametrize("codec", [Dense("float32"), TopK(3, values="log8"), Sparse()], ids=str)
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+def test_damaged_label_bytes_are_an_error_not_other_labels(tmp_path, codec, compression):
+    """A flipped byte inside a part's label data (bit rot, a bad copy) must not decode
+    to other probabilities: the pages carry checksums that reads verify."""
+    LabelStore.create(tmp_path / "s", _soft(40), codec, items_per_group=10, compression=compression)
+    part = _part_file(tmp_path / "s")
+    meta = pq.ParquetFile(part).metadata
+    group = meta.row_group(2)
+    (chunk,) = [group.column(j) for j in range(group.num_columns)
+                if group.column(j).path_in_schema.split(".")[0] == "values" or
+                group.column(j).path_in_schema == "probs"]
+    end = chunk.data_page_offset + chunk.total_compressed_size
+    data = bytearray(part.read_bytes())
+    data[end - 3] ^= 0x10
+    part.write_bytes(bytes(data))
+    store = LabelStore(tmp_path / "s")
+    np.testing.assert_allclose(store.read(0, 20).probs, codec.decode(codec.encode(_soft(40).probs[:20]), C))
+    for read in (store.read, lambda: store.read(ids=[250])):
+        with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+            read()

@@ -9,7 +9,9 @@ A store is a folder::
 
 Each part holds the rows of one write, in row groups of whole items (``items_per_group``
 items each), with the codec, classes and provenance in its schema metadata too. Readers
-open the parts memory-mapped and read only the columns and row groups they need.
+open the parts memory-mapped and read only the columns and row groups they need. Every
+page carries a checksum (pyarrow 15 and later) that reads verify, so damaged bytes are
+an error rather than other labels.
 
 Appends are crash-safe: the new part is written under a temporary name, flushed to disk
 and renamed; only then is a new manifest written the same way and renamed over the old
@@ -20,6 +22,7 @@ parts (a part left behind by a killed append is not in it and is never read).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import uuid
@@ -443,7 +446,7 @@ class LabelStore:
         name = self._manifest["parts"][p]["file"]
         if name not in self._files:
             with _reading(self.path / name):
-                part = pq.ParquetFile(self.path / name, memory_map=True)
+                part = pq.ParquetFile(self.path / name, memory_map=True, **_checksums("page_checksum_verification"))
             self._check_part(part, p)
             self._files[name] = part
         return self._files[name]
@@ -671,12 +674,26 @@ def _check_compression(compression: str) -> None:
 
 def _options(manifest: dict[str, Any]) -> dict[str, Any]:
     """Parquet writer options: no dictionaries (the codes are already compact), no
-    statistics on the binary columns."""
+    statistics on the binary columns, a checksum on every page (readers verify them, so
+    that damaged bytes are an error rather than other labels)."""
     return {
         "compression": manifest["compression"],
         "use_dictionary": False,
         "write_statistics": ["item"],
+        **_checksums("write_page_checksum"),
     }
+
+
+@functools.cache
+def _checksums(option: str) -> dict[str, bool]:
+    """``{option: True}`` where this pyarrow has the page checksum option (15 and
+    later), else nothing."""
+    import inspect
+
+    import pyarrow.parquet as pq
+
+    takes = (pq.ParquetWriter if option == "write_page_checksum" else pq.ParquetFile).__init__
+    return {option: True} if option in inspect.signature(takes).parameters else {}
 
 
 def _write_part(root: Path, manifest: dict[str, Any], enc: Encoded, seq: int) -> dict[str, Any]:
