@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -400,3 +401,56 @@ def test_damaged_label_bytes_are_an_error_not_other_labels(tmp_path, codec, comp
     for read in (store.read, lambda: store.read(ids=[250])):
         with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
             read()
+
+
+# ------------------------------------------------------------------ concurrent readers
+SHARED_READER = r"""
+import sys, threading
+import numpy as np
+from softlabels.store import LabelStore
+
+store = LabelStore(sys.argv[1])
+expected = LabelStore(sys.argv[1]).read().probs
+n = len(expected)
+failures = []
+
+def work(seed):
+    rng = np.random.default_rng(seed)
+    try:
+        for _ in range(150):
+            lo = int(rng.integers(0, n))
+            hi = lo + int(rng.integers(0, 200))
+            assert np.array_equal(store.read(lo, hi).probs, expected[lo:hi])
+            ids = rng.choice(n, size=16, replace=False)
+            assert np.array_equal(store.read(ids=ids * 10).probs, expected[ids])
+    except Exception as err:
+        failures.append(repr(err))
+
+threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("failures:", failures)
+"""
+
+
+def test_threads_sharing_one_reader_read_what_was_written(tmp_path):
+    """One LabelStore read from many threads at once (a prefetching loader): every read
+    gives the stored rows, and nothing crashes (run in a child process, where a crash
+    is a return code)."""
+    store = LabelStore.create(tmp_path / "s", _soft(3000), TopK(3, values="log8"), items_per_group=50)
+    store.append(_soft(600, seed=1, start=3000))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    proc = subprocess.run([sys.executable, "-c", SHARED_READER, str(tmp_path / "s")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "failures: []"
+
+
+def test_a_reader_pickles_before_and_after_reading(tmp_path):
+    store = LabelStore.create(tmp_path / "s", _soft(30), Dense(), items_per_group=10)
+    first = store.read(0, 5)
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.read(0, 5).equals(first)
+    assert pickle.loads(pickle.dumps(clone)).read(ids=[40]).equals(store.read(ids=[40]))

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -228,14 +229,26 @@ class LabelStore:
     Create one with :meth:`create`, open one with ``LabelStore(path)``; add rows with
     :meth:`append`; read items by position (:meth:`read` with ``start``/``stop``) or by
     id (``ids=``), decoded (:meth:`read`) or still encoded (:meth:`read_encoded`).
+    Threads may share a reader (their reads of its files take turns); a pickled reader
+    reopens the files in the process that unpickles it.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._manifest = self._load_manifest()
         self._files: dict[str, Any] = {}
+        # pyarrow's ParquetFile is not safe to read from several threads at once
+        self._lock = threading.RLock()
         self._index: tuple[np.ndarray, np.ndarray] | None = None
         self._layout()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_files"], state["_lock"]  # open files and locks stay in their process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _files={}, _lock=threading.RLock())
 
     # ------------------------------------------------------------------ opening
     def _load_manifest(self) -> dict[str, Any]:
@@ -328,7 +341,8 @@ class LabelStore:
         new to the store). The store changes only when the append has fully succeeded."""
         with _locked(self.path):
             self._manifest = self._load_manifest()  # another writer may have appended
-            self._files.clear()
+            with self._lock:
+                self._files.clear()
             self._index = None
             self._layout()
             m = self._manifest
@@ -493,9 +507,10 @@ class LabelStore:
         # consecutive row groups of one part in one call
         for p in np.unique(groups[:, 0]) if groups.size else []:
             mine = groups[groups[:, 0] == p]
-            part = self._file(int(p))
-            with _reading(self.path / self._manifest["parts"][int(p)]["file"]):
-                tables.append(part.read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
+            with self._lock:
+                part = self._file(int(p))
+                with _reading(self.path / self._manifest["parts"][int(p)]["file"]):
+                    tables.append(part.read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
         if not tables:
             return None
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -660,7 +675,8 @@ def _ids(column: Any) -> np.ndarray:
 def _empty_table(store: LabelStore) -> Any:
     import pyarrow as pa
 
-    p = store._file(0)
+    with store._lock:
+        p = store._file(0)
     schema = p.schema_arrow
     cols = store._columns(True)
     return pa.table({c: pa.array([], type=schema.field(c).type) for c in cols})
