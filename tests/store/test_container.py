@@ -454,3 +454,16 @@ def test_a_reader_pickles_before_and_after_reading(tmp_path):
     clone = pickle.loads(pickle.dumps(store))
     assert clone.read(0, 5).equals(first)
     assert pickle.loads(pickle.dumps(clone)).read(ids=[40]).equals(store.read(ids=[40]))
+
+
+def test_a_reader_that_appended_reads_the_new_items_by_id(tmp_path):
+    store = LabelStore.create(tmp_path / "s", _soft(15), TopK(2), items_per_group=10)
+    store.append(_soft(10, seed=1, start=15))
+    assert store.item_ids().tolist() == (np.arange(25) * 10).tolist()
+    assert store.row_offsets().tolist() == list(range(26))
+    assert store.read(ids=[240, 10]).equals(LabelStore(tmp_path / "s").read(ids=[240, 10]))
+    views = LabelStore.create(tmp_path / "v", _views(4, per=2), Dense(), items_per_group=3)
+    views.append(_views(2, per=3, start=4))
+    assert views.item_ids().tolist() == [f"img{i}" for i in range(6)]
+    assert views.row_offsets().tolist() == [0, 2, 4, 6, 8, 11, 14]
+    assert views.read(ids=["img5"]).n_views == 3

@@ -383,6 +383,7 @@ class LabelStore:
             manifest["fidelity"] = fid.as_dict()
             _commit_manifest(self.path, manifest)
             self._manifest = manifest
+            self._index = None  # the id index read above holds only the earlier items
             self._layout()
 
     # ------------------------------------------------------------------ properties
