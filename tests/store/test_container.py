@@ -467,3 +467,24 @@ def test_a_reader_that_appended_reads_the_new_items_by_id(tmp_path):
     assert views.item_ids().tolist() == [f"img{i}" for i in range(6)]
     assert views.row_offsets().tolist() == [0, 2, 4, 6, 8, 11, 14]
     assert views.read(ids=["img5"]).n_views == 3
+
+
+def test_iter_encoded_goes_a_row_group_at_a_time_after_appends(tmp_path, monkeypatch):
+    """Appended parts start new row groups, so blocks of items_per_group items from
+    item 0 straddle groups; the default blocks are the row groups themselves."""
+    store = LabelStore.create(tmp_path / "s", _soft(15), TopK(2), items_per_group=10)
+    store.append(_soft(10, seed=1, start=15))
+    calls = []
+    original = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, columns=None, **kw):
+        calls.append(list(groups))
+        return original(self, groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    blocks = list(store.iter_encoded())
+    assert [b.n_rows for b in blocks] == [10, 5, 10]
+    assert calls == [[0], [1], [0]]
+    ids = np.concatenate([b.item_ids for b in blocks])
+    assert ids.tolist() == store.item_ids().tolist()
+    assert [b.n_rows for b in store.iter_encoded(7)] == [7, 7, 7, 4]

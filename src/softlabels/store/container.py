@@ -646,9 +646,13 @@ class LabelStore:
 
     def iter_encoded(self, items_per_block: int | None = None) -> Iterator[Encoded]:
         """The whole store in blocks of items (by default one row group each)."""
-        step = items_per_block or int(self._manifest["items_per_group"])
-        for lo in range(0, self.n_items, step):
-            yield self.read_encoded(lo, lo + step)
+        if items_per_block is None:
+            for (lo, hi), _ in self.group_ranges():
+                if hi > lo:
+                    yield self.read_encoded(lo, hi)
+            return
+        for lo in range(0, self.n_items, items_per_block):
+            yield self.read_encoded(lo, lo + items_per_block)
 
 
 def _short(value: Any, limit: int = 80) -> str:
