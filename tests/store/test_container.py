@@ -488,3 +488,29 @@ def test_iter_encoded_goes_a_row_group_at_a_time_after_appends(tmp_path, monkeyp
     ids = np.concatenate([b.item_ids for b in blocks])
     assert ids.tolist() == store.item_ids().tolist()
     assert [b.n_rows for b in store.iter_encoded(7)] == [7, 7, 7, 4]
+
+
+@pytest.mark.parametrize("where", ["part", "manifest"])
+def test_an_append_that_cannot_write_is_a_one_line_error_and_changes_nothing(tmp_path, monkeypatch, where):
+    import errno
+
+    from softlabels.store import container
+
+    LabelStore.create(tmp_path / "s", _soft(30), TopK(2), items_per_group=10)
+    before = LabelStore(tmp_path / "s").read()
+    files = sorted(p.name for p in (tmp_path / "s").iterdir())
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "part":
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    else:
+        monkeypatch.setattr(container, "_commit_manifest", full)
+    with pytest.raises(InputError, match=r"s: cannot be written \(No space left on device\)") as err:
+        LabelStore(tmp_path / "s").append(_soft(20, start=100))
+    assert isinstance(err.value, OSError) and err.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert LabelStore(tmp_path / "s").read().equals(before)
+    left = {p.name for p in (tmp_path / "s").iterdir()}
+    assert left - set(files) <= {".lock"}  # no part, whole or partial, left behind

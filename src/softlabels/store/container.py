@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from softlabels.core.errors import InputError
-from softlabels.core.io import atomic_folder
+from softlabels.core.io import OutputError, atomic_folder
 from softlabels.core.soft import SoftLabels, class_array
 from softlabels.store.codecs import Codec, Fidelity, Sparse, codec_from_spec
 from softlabels.store.records import Encoded, ViewLabels, encode, item_runs
@@ -338,7 +338,9 @@ class LabelStore:
 
     def append(self, labels: SoftLabels | ViewLabels) -> None:
         """Add the rows of ``labels`` (same kind, classes and codec parameters; item ids
-        new to the store). The store changes only when the append has fully succeeded."""
+        new to the store). The store changes only when the append has fully succeeded;
+        a write that fails (a full disk, a quota) is an :class:`OutputError` and leaves
+        no new file."""
         with _locked(self.path):
             self._manifest = self._load_manifest()  # another writer may have appended
             with self._lock:
@@ -375,13 +377,21 @@ class LabelStore:
                 )
             manifest = json.loads(json.dumps(m))
             manifest["item_ids"] = kind
-            part = _write_part(self.path, manifest, enc, len(m["parts"]))
-            manifest["parts"].append(part)
             fid = enc.fidelity(labels)
             if manifest["fidelity"] is not None:
                 fid = Fidelity(**manifest["fidelity"]).combine(fid)
             manifest["fidelity"] = fid.as_dict()
-            _commit_manifest(self.path, manifest)
+            try:
+                part = _write_part(self.path, manifest, enc, len(m["parts"]))
+            except OSError as err:
+                raise _unwritten(self.path, err) from None
+            manifest["parts"].append(part)
+            try:
+                _commit_manifest(self.path, manifest)
+            except OSError as err:  # the manifest was not replaced: the new part is unused
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path / part["file"])
+                raise _unwritten(self.path, err) from None
             self._manifest = manifest
             self._index = None  # the id index read above holds only the earlier items
             self._layout()
@@ -653,6 +663,16 @@ class LabelStore:
             return
         for lo in range(0, self.n_items, items_per_block):
             yield self.read_encoded(lo, lo + items_per_block)
+
+
+def _unwritten(path: Path, err: OSError) -> OutputError:
+    """The one-line error of an append that could not write (a full disk, a quota)."""
+    if isinstance(err, OutputError):
+        return err
+    reason = err.strerror or str(err) or type(err).__name__
+    error = OutputError(f"{path}: cannot be written ({reason}); the store is as it was.")
+    error.errno = err.errno
+    return error
 
 
 def _short(value: Any, limit: int = 80) -> str:
