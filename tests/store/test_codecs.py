@@ -389,3 +389,24 @@ def test_logquant_decoded_error_reaches_twice_half_a_step():
     q = codec.decode(codec.encode(p), 6)
     worst = np.abs(np.log(q / p)).max()
     assert h < worst <= 2 * h
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [TopK(np.int64(2), floor=np.float32(1e-3)), TopKPacked(np.int32(3), floor=np.float64(1e-5)),
+     LogQuant(np.float32(1e-3))],
+    ids=str,
+)
+def test_numpy_scalar_parameters_make_a_json_spec(codec, tmp_path):
+    """Parameters computed with numpy (k from an array, floor as float32) are taken as
+    Python numbers, so that a store can write the codec's spec."""
+    import json
+
+    from softlabels.store import LabelStore
+
+    spec = json.loads(json.dumps(codec.spec()))
+    assert codec_from_spec(spec) == codec
+    assert all(type(v) in (int, float, str) for v in spec.values())
+    soft = SoftLabels(_probs(0, 5, 6, 0.3, False), list("abcdef"))
+    store = LabelStore.create(tmp_path / "s", soft, codec)
+    assert store.codec == codec

@@ -263,6 +263,13 @@ class Codec:
         params = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())  # type: ignore[call-overload]
         return f"{self.name}({params})"
 
+    def _python_numbers(self) -> None:
+        """numpy scalar parameters as Python numbers (the spec is written as JSON)."""
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if isinstance(value, (np.integer, np.floating, np.bool_)):
+                object.__setattr__(self, field.name, value.item())
+
     def check(self, n_classes: int) -> None:
         """Raise :class:`InputError` when this codec cannot hold ``n_classes`` classes."""
 
@@ -325,6 +332,7 @@ class LogQuant(Codec):
     name: ClassVar[str] = "logquant"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         if not 0 < self.floor < 1:
             raise InputError(f"floor must be in (0, 1); got {self.floor}.")
 
@@ -446,6 +454,7 @@ class TopK(Codec):
     name: ClassVar[str] = "topk"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         _check_top_k(self.k, self.fill, self.floor)
         if self.index not in _INDEX_TYPES:
             raise InputError(f"index must be one of {list(_INDEX_TYPES)}; got {self.index!r}.")
@@ -532,6 +541,7 @@ class TopKPacked(Codec):
     name: ClassVar[str] = "topk-packed"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         _check_top_k(self.k, self.fill, self.floor)
 
     @staticmethod
