@@ -514,3 +514,17 @@ def test_an_append_that_cannot_write_is_a_one_line_error_and_changes_nothing(tmp
     assert LabelStore(tmp_path / "s").read().equals(before)
     left = {p.name for p in (tmp_path / "s").iterdir()}
     assert left - set(files) <= {".lock"}  # no part, whole or partial, left behind
+
+
+def test_a_part_with_a_damaged_footer_is_a_clear_error(tmp_path):
+    """A column name in the footer that is no longer UTF-8 (a flipped byte) fails in
+    pyarrow with UnicodeDecodeError; the reader names the part instead."""
+    LabelStore.create(tmp_path / "s", _soft(20), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = bytearray(part.read_bytes())
+    footer = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    at = data.index(b"indices", footer)  # the schema's name of the column, first in the footer
+    data[at + 2] = 0xFF
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+        LabelStore(tmp_path / "s").read()

@@ -683,12 +683,13 @@ def _short(value: Any, limit: int = 80) -> str:
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[None]:
     """Errors of Parquet reads (a missing, truncated or damaged part) as one
-    :class:`InputError` naming the part."""
+    :class:`InputError` naming the part (a damaged footer can also fail as a
+    ``UnicodeDecodeError`` or another ``ValueError``)."""
     import pyarrow as pa
 
     try:
         yield
-    except (OSError, pa.ArrowException) as err:
+    except (OSError, ValueError, pa.ArrowException) as err:
         raise InputError(f"{path}: cannot be read ({str(err).strip()}).") from None
 
 
