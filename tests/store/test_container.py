@@ -349,7 +349,8 @@ def _edit_manifest(path: Path, edit) -> None:
     ("edit", "match"),
     [
         (lambda m: {**m, "classes": m["classes"][:5]}, "classes"),
-        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": m["parts"][0]["groups"] + [[10, 10]]}]},
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": m["parts"][0]["groups"] + [[10, 10]],
+                                    "n_items": 40, "n_rows": 40}]},
          "row groups"),
         (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[5, 5], [15, 15], [10, 10]]}]},
          "row groups"),
@@ -528,3 +529,37 @@ def test_a_part_with_a_damaged_footer_is_a_clear_error(tmp_path):
     part.write_bytes(bytes(data))
     with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
         LabelStore(tmp_path / "s").read()
+
+
+def _group_edit(i: int, value: list):
+    def edit(m):
+        part = m["parts"][0]
+        groups = [list(g) for g in part["groups"]]
+        groups[i] = value
+        return {**m, "parts": [{**part, "groups": groups}]}
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("views", "damage", "match"),
+    [
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "max_kl_": 1.0}}, "fidelity"),
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "mean_kl": "x"}}, "fidelity"),
+        (True, lambda m: {**m, "box_dtype": "float8"}, "box_dtype"),
+        (False, _group_edit(1, [9, 10]), "groups"),   # an items store: one row per item
+        (True, _group_edit(1, [5, 30]), "groups"),   # 24 items in the part, not 25
+        (True, _group_edit(0, [10, 31]), "groups"),  # 73 rows in the part, not 72
+    ],
+)
+def test_a_manifest_whose_numbers_disagree_is_a_clear_error(tmp_path, views, damage, match):
+    """Counts that no longer add up would read other items' rows (or fail in numpy);
+    a damaged fidelity or box type would fail in info() or a read."""
+    labels = _views(24, per=3) if views else _soft(30)
+    LabelStore.create(tmp_path / "s", labels, Dense(), items_per_group=10)
+    path = tmp_path / "s" / MANIFEST
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    with pytest.raises(InputError, match=match) as err:
+        store = LabelStore(tmp_path / "s")
+        store.info()
+        store.read()
+    assert str(path) in str(err.value)

@@ -22,6 +22,7 @@ parts (a part left behind by a killed append is not in it and is never read).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -37,7 +38,7 @@ from softlabels.core.errors import InputError
 from softlabels.core.io import OutputError, atomic_folder
 from softlabels.core.soft import SoftLabels, class_array
 from softlabels.store.codecs import Codec, Fidelity, Sparse, codec_from_spec
-from softlabels.store.records import Encoded, ViewLabels, encode, item_runs
+from softlabels.store.records import BOX_TYPES, Encoded, ViewLabels, encode, item_runs
 
 __all__ = ["LabelStore", "MANIFEST"]
 
@@ -121,8 +122,15 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
         raise damaged(f"kind {m['kind']!r} is neither 'items' nor 'views'")
     if m.get("item_ids") not in (None, "int", "str"):
         raise damaged(f"item_ids {m['item_ids']!r} is neither 'int' nor 'str'")
-    if not isinstance(m.get("fidelity"), (dict, type(None))):
-        raise damaged("'fidelity' is not an object")
+    if m["box_dtype"] not in BOX_TYPES:
+        raise damaged(f"box_dtype {m['box_dtype']!r} is not one of {list(BOX_TYPES)}")
+    fid = m.get("fidelity")
+    if fid is not None and not (
+        isinstance(fid, dict)
+        and sorted(fid) == sorted(f.name for f in dataclasses.fields(Fidelity))
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fid.values())
+    ):
+        raise damaged(f"fidelity {_short(fid)} is not {{n_rows, max_abs_error, mean_kl, max_kl}}")
     n_classes = len(m["classes"])
     try:
         codec = codec_from_spec(m["codec"])
@@ -147,6 +155,16 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
             for g in groups
         ):
             raise damaged(f"part {i}: groups must be [items, rows] pairs of counts")
+        items, rows = [g[0] for g in groups], [g[1] for g in groups]
+        if sum(items) != part["n_items"] or sum(rows) != part["n_rows"]:
+            raise damaged(
+                f"part {i}: groups of {sum(items)} items and {sum(rows)} rows, but the part "
+                f"has {part['n_items']} items and {part['n_rows']} rows"
+            )
+        if m["kind"] == "items" and items != rows:
+            raise damaged(f"part {i}: groups of items must have one row per item")
+        if any(a > b or (a == 0) != (b == 0) for a, b in zip(items, rows)):
+            raise damaged(f"part {i}: groups must have at least one row per item")
 
 
 _TYPE_NAMES = {str: "string", dict: "object", list: "list", bool: "boolean", int: "integer"}
