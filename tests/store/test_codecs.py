@@ -410,3 +410,16 @@ def test_numpy_scalar_parameters_make_a_json_spec(codec, tmp_path):
     soft = SoftLabels(_probs(0, 5, 6, 0.3, False), list("abcdef"))
     store = LabelStore.create(tmp_path / "s", soft, codec)
     assert store.codec == codec
+
+
+def test_float16_rows_are_distributions_within_their_precision():
+    """Distributions stored as float16 sum to 1 only to float16's precision (here up
+    to a few 1e-4 off); the codecs take them, and still refuse a row that is not one."""
+    p = np.random.default_rng(0).dirichlet(np.full(1000, 0.3), size=20).astype(np.float16)
+    assert np.abs(p.sum(axis=1, dtype=np.float64) - 1).max() > 1e-5
+    for codec in (Dense("float16"), TopK(5), Sparse()):
+        q = codec.decode(codec.encode(p), 1000)
+        np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-9)
+    half = (p / 2).astype(np.float16)
+    with pytest.raises(InputError, match="row 0 sums to 0.5"):
+        TopK(5).encode(half)

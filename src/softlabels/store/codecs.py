@@ -69,14 +69,16 @@ def _check_probs(probs: Any) -> np.ndarray:
     if p.size and (p < 0).any():
         r, c = np.argwhere(p < 0)[0]
         raise InputError(f"probabilities must be non-negative (row {r}, column {c}: {p[r, c]}).")
-    # the top-k codecs rebuild the other classes from 1 - sum(top k): rows must sum to 1
+    # the top-k codecs rebuild the other classes from 1 - sum(top k): rows must sum to 1,
+    # within the tolerance of SoftLabels or a few units of the input's precision (float16)
+    tol = max(SUM_ATOL, 4 * float(np.finfo(p.dtype).eps))
     sums = p.sum(axis=1, dtype=np.float64)
-    off = np.flatnonzero(np.abs(sums - 1.0) > SUM_ATOL)
+    off = np.flatnonzero(np.abs(sums - 1.0) > tol)
     if off.size:
         r = off[0]
         raise InputError(
             f"probabilities: {off.size} rows do not sum to 1 (row {r} sums to {sums[r]:.6g}; "
-            f"tolerance {SUM_ATOL:g})."
+            f"tolerance {tol:g})."
         )
     return p
 
