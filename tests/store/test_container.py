@@ -563,3 +563,24 @@ def test_a_manifest_whose_numbers_disagree_is_a_clear_error(tmp_path, views, dam
         store.info()
         store.read()
     assert str(path) in str(err.value)
+
+
+def test_an_overwrite_that_fails_at_the_last_rename_keeps_the_old_store(tmp_path, monkeypatch):
+    """Overwriting moves the old store aside, then the new one in; should the second
+    rename fail, the old store must be back in place, as the error says."""
+    import errno
+
+    old = LabelStore.create(tmp_path / "s", _soft(20), Dense(), items_per_group=10).read()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == tmp_path / "s" and Path(src).name.endswith(".tmp"):
+            raise OSError(errno.ENOTEMPTY, "Directory not empty")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(InputError, match="nothing was written there"):
+        LabelStore.create(tmp_path / "s", _soft(30), TopK(2), overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert LabelStore(tmp_path / "s").read().equals(old)
