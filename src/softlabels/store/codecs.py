@@ -20,7 +20,9 @@ The codecs:
 * :class:`Sparse` -- the non-zero entries of each row, exactly (float32 or float64);
   for crowd soft labels with a few classes per item.
 
-Every decode returns non-negative rows that sum to 1.
+Every encode takes rows that sum to 1 (within 1e-5, or a few units of the input's
+precision) and refuses others, naming the row; every decode returns non-negative rows
+that sum to 1.
 """
 
 from __future__ import annotations
