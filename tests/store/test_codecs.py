@@ -119,9 +119,11 @@ def test_packed_words_by_hand():
 
 def test_logquant_codes_by_hand():
     codec = LogQuant(floor=1e-2)
-    codes = codec.encode(np.array([[1.0, 0.0, 0.1, 1e-5]]))["codes"][0]
+    codes = codec.encode(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.9 - 1e-5, 0.1, 1e-5]]))["codes"]
     step = math.log(100) / 254
-    assert codes.tolist() == [255, 0, round(math.log(10) / step) + 1, 1]  # 1e-5 -> the floor
+    assert codes[0].tolist() == [255, 0, 0, 0]
+    high = round(math.log((0.9 - 1e-5) * 100) / step) + 1
+    assert codes[1].tolist() == [0, high, round(math.log(10) / step) + 1, 1]  # 1e-5 -> the floor
 
 
 def test_bfloat16_bits_by_hand():
@@ -304,3 +306,120 @@ def test_views_must_be_grouped_by_item():
         ViewLabels(np.full((3, 2), 0.5), ["a", "b"], [0, 1, 0])
     with pytest.raises(InputError, match="boxes must have shape"):
         ViewLabels(np.full((2, 2), 0.5), ["a", "b"], [0, 0], boxes=np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("codec", [c for c in ALL_CODECS if getattr(c, "k", 0) <= 4], ids=str)
+@pytest.mark.parametrize(
+    ("rows", "row", "total"),
+    [
+        ([[0.25, 0.25, 0.25, 0.25], [0.3, 0.2, 0.0, 0.0]], 1, "0.5"),
+        ([[1.0, 1.0, 0.0, 0.0]], 0, "2"),
+        ([[0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0]], 1, "0"),
+    ],
+)
+def test_rows_that_are_not_distributions_are_refused(codec, rows, row, total):
+    """A top-k codec rebuilds the classes outside the top k from 1 - sum(top k): a row
+    that does not sum to 1 would decode to another distribution (or to one that does
+    not sum to 1), so every codec refuses it, naming the row."""
+    with pytest.raises(InputError, match=rf"row {row} sums to {total}\b"):
+        codec.encode(np.array(rows))
+    with pytest.raises(InputError, match=rf"row {row} sums to {total}\b"):
+        codec.fidelity(np.array(rows))
+
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2**32 - 1), c=st.sampled_from([1, 2, 7, 1000, 20000]),
+       scale=st.sampled_from([0.1, 3.0, 30.0]))
+def test_float32_softmax_rows_are_accepted(seed, c, scale):
+    """Rows normalised in float32 (a model's softmax), with many classes, are
+    distributions to the codecs."""
+    logits = np.random.default_rng(seed).normal(size=(4, c)).astype(np.float32) * np.float32(scale)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    assert p.dtype == np.float32
+    for codec in (Dense("float16"), TopK(1, index="int32", values="log8"), Sparse()):
+        q = codec.decode(codec.encode(p), c)
+        np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("codec", [TopK(1, values="log8"), TopK(3, values="log8"), TopKPacked(1)], ids=str)
+def test_a_near_uniform_row_decodes_to_a_distribution(codec):
+    """With 1000 near-uniform classes the stored tail (0.999 for k = 1) rounds to the
+    code of 1, which leaves nothing for the top k: the row must still decode to a
+    distribution (here the uniform one), with mass on every class."""
+    c = 1000
+    p = np.full((2, c), 1 / c)
+    p[1] += np.linspace(-1, 1, c) * 1e-5
+    p[1] /= p[1].sum()
+    q = codec.decode(codec.encode(p), c)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(q, 1 / c, rtol=0.05)
+    assert fidelity(p, q).max_kl < 1e-3
+
+
+@settings(max_examples=60)
+@given(p=matrices, floor=st.sampled_from([1e-7, 1e-4, 1e-2]))
+def test_logquant_error_bounds(p, floor):
+    """Each stored value is within a factor exp(±h) of the original, h = ln(1/floor) /
+    508 (half a step of the 8-bit scale); renormalising the row can add as much again,
+    so a decoded value at or above the floor is within exp(±2h), and rows with values
+    below the floor (stored as the floor) move by at most that extra mass."""
+    codec = LogQuant(floor=floor)
+    h = -math.log(floor) / 508
+    enc = codec.encode(p)
+    stored = codec._scale().decode(enc["codes"], np.float64)
+    q = codec.decode(enc, p.shape[1])
+    big = p >= floor
+    assert (np.abs(np.log(stored[big] / p[big])) <= h * (1 + 1e-9)).all()
+    assert ((stored == 0) == (p == 0)).all()
+    extra = ((p > 0) & ~big).sum(axis=1, keepdims=True) * floor
+    bound = np.broadcast_to(2 * h + extra / (1 - extra) + 1e-12, p.shape)
+    assert (np.abs(np.log(q[big] / p[big])) <= bound[big]).all()
+
+
+def test_logquant_decoded_error_reaches_twice_half_a_step():
+    """The per-value bound alone does not hold after renormalisation: a decoded value
+    can be off by nearly a whole step of the scale."""
+    floor = 1e-2
+    h = -math.log(floor) / 508
+    codec = LogQuant(floor=floor)
+    p = np.random.default_rng(3).dirichlet(np.full(6, 1.0), size=4000)
+    p = p[(p >= floor).all(axis=1)]
+    q = codec.decode(codec.encode(p), 6)
+    worst = np.abs(np.log(q / p)).max()
+    assert h < worst <= 2 * h
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [TopK(np.int64(2), floor=np.float32(1e-3)), TopKPacked(np.int32(3), floor=np.float64(1e-5)),
+     LogQuant(np.float32(1e-3))],
+    ids=str,
+)
+def test_numpy_scalar_parameters_make_a_json_spec(codec, tmp_path):
+    """Parameters computed with numpy (k from an array, floor as float32) are taken as
+    Python numbers, so that a store can write the codec's spec."""
+    import json
+
+    from softlabels.store import LabelStore
+
+    spec = json.loads(json.dumps(codec.spec()))
+    assert codec_from_spec(spec) == codec
+    assert all(type(v) in (int, float, str) for v in spec.values())
+    soft = SoftLabels(_probs(0, 5, 6, 0.3, False), list("abcdef"))
+    store = LabelStore.create(tmp_path / "s", soft, codec)
+    assert store.codec == codec
+
+
+def test_float16_rows_are_distributions_within_their_precision():
+    """Distributions stored as float16 sum to 1 only to float16's precision (here up
+    to a few 1e-4 off); the codecs take them, and still refuse a row that is not one."""
+    p = np.random.default_rng(0).dirichlet(np.full(1000, 0.3), size=20).astype(np.float16)
+    assert np.abs(p.sum(axis=1, dtype=np.float64) - 1).max() > 1e-5
+    for codec in (Dense("float16"), TopK(5), Sparse()):
+        q = codec.decode(codec.encode(p), 1000)
+        np.testing.assert_allclose(q.sum(axis=1), 1.0, atol=1e-9)
+    half = (p / 2).astype(np.float16)
+    with pytest.raises(InputError, match="row 0 sums to 0.5"):
+        TopK(5).encode(half)

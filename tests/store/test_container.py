@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -283,3 +285,302 @@ def test_an_append_killed_at_a_random_moment(tmp_path):
         outcomes.add("killed")
         assert store.read().equals(before)
     assert "killed" in outcomes
+
+
+# ------------------------------------------------------------------ damaged stores
+def _part_file(path: Path, i: int = 0) -> Path:
+    return path / json.loads((path / MANIFEST).read_text())["parts"][i]["file"]
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.3, 0.9, 0.995])
+def test_a_truncated_part_is_a_clear_error(tmp_path, keep):
+    LabelStore.create(tmp_path / "s", _soft(60), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = part.read_bytes()
+    part.write_bytes(data[: int(len(data) * keep)])
+    store = LabelStore(tmp_path / "s")
+    for read in (store.read, lambda: store.read(2, 4), lambda: store.read(ids=[30])):
+        with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+            read()
+
+
+def test_a_missing_part_is_a_clear_error(tmp_path):
+    LabelStore.create(tmp_path / "s", _soft(20), Dense(), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    part.unlink()
+    store = LabelStore(tmp_path / "s")
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+        store.read()
+    with pytest.raises(InputError, match=rf"{part.name}: missing"):
+        store.info()
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda m: [m], "not a softlabels store manifest"),
+        (lambda m: {k: v for k, v in m.items() if k != "parts"}, "'parts' is missing"),
+        (lambda m: {k: v for k, v in m.items() if k != "codec"}, "'codec' is missing"),
+        (lambda m: {**m, "classes": "k0"}, "'classes' is not a list"),
+        (lambda m: {**m, "kind": "crops"}, "kind"),
+        (lambda m: {**m, "codec": {"codec": "topk", "k": "x"}}, "k must be an integer"),
+        (lambda m: {**m, "codec": {**m["codec"], "k": 20}}, "k=20 is more than the 12 classes"),
+        (lambda m: {**m, "columns": {"indices": "uint16", "values": "float64"}}, "columns"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "file": "../x.parquet"}]}, "file"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[10]]}]}, "groups"),
+        (lambda m: {**m, "parts": [{k: v for k, v in m["parts"][0].items() if k != "nbytes"}]}, "nbytes"),
+    ],
+)
+def test_a_damaged_manifest_is_a_clear_error(tmp_path, damage, match):
+    LabelStore.create(tmp_path / "s", _soft(30), TopK(3, values="log8"), items_per_group=10)
+    path = tmp_path / "s" / MANIFEST
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    with pytest.raises(InputError, match=match) as err:
+        LabelStore(tmp_path / "s")
+    assert str(path) in str(err.value)
+
+
+def _edit_manifest(path: Path, edit) -> None:
+    m = json.loads((path / MANIFEST).read_text())
+    (path / MANIFEST).write_text(json.dumps(edit(m)))
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: {**m, "classes": m["classes"][:5]}, "classes"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": m["parts"][0]["groups"] + [[10, 10]],
+                                    "n_items": 40, "n_rows": 40}]},
+         "row groups"),
+        (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[5, 5], [15, 15], [10, 10]]}]},
+         "row groups"),
+    ],
+)
+def test_a_part_that_disagrees_with_the_manifest_is_a_clear_error(tmp_path, edit, match):
+    """Reading rows by the manifest's layout from a part laid out otherwise would give
+    other items' labels (or decode them with the wrong classes)."""
+    LabelStore.create(tmp_path / "s", _soft(30), Dense(), items_per_group=10)
+    _edit_manifest(tmp_path / "s", edit)
+    part = _part_file(tmp_path / "s")
+    store = LabelStore(tmp_path / "s")
+    for read in (store.read, lambda: store.read(ids=[0])):
+        with pytest.raises(InputError, match=match) as err:
+            read()
+        assert part.name in str(err.value)
+
+
+def test_a_part_of_another_store_is_a_clear_error(tmp_path):
+    LabelStore.create(tmp_path / "a", _soft(30), TopK(3, values="log8"), items_per_group=10)
+    LabelStore.create(tmp_path / "b", _soft(30), Dense(), items_per_group=10)
+    os.replace(_part_file(tmp_path / "b"), _part_file(tmp_path / "a"))
+    with pytest.raises(InputError, match="codec"):
+        LabelStore(tmp_path / "a").read()
+
+
+@pytest.mark.skipif(
+    "page_checksum_verification" not in inspect.signature(pq.ParquetFile.__init__).parameters,
+    reason="page checksums need pyarrow 15",
+)
+@pytest.mark.parametrize("codec", [Dense("float32"), TopK(3, values="log8"), Sparse()], ids=str)
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+def test_damaged_label_bytes_are_an_error_not_other_labels(tmp_path, codec, compression):
+    """A flipped byte inside a part's label data (bit rot, a bad copy) must not decode
+    to other probabilities: the pages carry checksums that reads verify."""
+    LabelStore.create(tmp_path / "s", _soft(40), codec, items_per_group=10, compression=compression)
+    part = _part_file(tmp_path / "s")
+    meta = pq.ParquetFile(part).metadata
+    group = meta.row_group(2)
+    (chunk,) = [group.column(j) for j in range(group.num_columns)
+                if group.column(j).path_in_schema.split(".")[0] == "values" or
+                group.column(j).path_in_schema == "probs"]
+    end = chunk.data_page_offset + chunk.total_compressed_size
+    data = bytearray(part.read_bytes())
+    data[end - 3] ^= 0x10
+    part.write_bytes(bytes(data))
+    store = LabelStore(tmp_path / "s")
+    np.testing.assert_allclose(store.read(0, 20).probs, codec.decode(codec.encode(_soft(40).probs[:20]), C))
+    for read in (store.read, lambda: store.read(ids=[250])):
+        with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+            read()
+
+
+# ------------------------------------------------------------------ concurrent readers
+SHARED_READER = r"""
+import sys, threading
+import numpy as np
+from softlabels.store import LabelStore
+
+store = LabelStore(sys.argv[1])
+expected = LabelStore(sys.argv[1]).read().probs
+n = len(expected)
+failures = []
+
+def work(seed):
+    rng = np.random.default_rng(seed)
+    try:
+        for _ in range(150):
+            lo = int(rng.integers(0, n))
+            hi = lo + int(rng.integers(0, 200))
+            assert np.array_equal(store.read(lo, hi).probs, expected[lo:hi])
+            ids = rng.choice(n, size=16, replace=False)
+            assert np.array_equal(store.read(ids=ids * 10).probs, expected[ids])
+    except Exception as err:
+        failures.append(repr(err))
+
+threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("failures:", failures)
+"""
+
+
+def test_threads_sharing_one_reader_read_what_was_written(tmp_path):
+    """One LabelStore read from many threads at once (a prefetching loader): every read
+    gives the stored rows, and nothing crashes (run in a child process, where a crash
+    is a return code)."""
+    store = LabelStore.create(tmp_path / "s", _soft(3000), TopK(3, values="log8"), items_per_group=50)
+    store.append(_soft(600, seed=1, start=3000))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    proc = subprocess.run([sys.executable, "-c", SHARED_READER, str(tmp_path / "s")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "failures: []"
+
+
+def test_a_reader_pickles_before_and_after_reading(tmp_path):
+    store = LabelStore.create(tmp_path / "s", _soft(30), Dense(), items_per_group=10)
+    first = store.read(0, 5)
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.read(0, 5).equals(first)
+    assert pickle.loads(pickle.dumps(clone)).read(ids=[40]).equals(store.read(ids=[40]))
+
+
+def test_a_reader_that_appended_reads_the_new_items_by_id(tmp_path):
+    store = LabelStore.create(tmp_path / "s", _soft(15), TopK(2), items_per_group=10)
+    store.append(_soft(10, seed=1, start=15))
+    assert store.item_ids().tolist() == (np.arange(25) * 10).tolist()
+    assert store.row_offsets().tolist() == list(range(26))
+    assert store.read(ids=[240, 10]).equals(LabelStore(tmp_path / "s").read(ids=[240, 10]))
+    views = LabelStore.create(tmp_path / "v", _views(4, per=2), Dense(), items_per_group=3)
+    views.append(_views(2, per=3, start=4))
+    assert views.item_ids().tolist() == [f"img{i}" for i in range(6)]
+    assert views.row_offsets().tolist() == [0, 2, 4, 6, 8, 11, 14]
+    assert views.read(ids=["img5"]).n_views == 3
+
+
+def test_iter_encoded_goes_a_row_group_at_a_time_after_appends(tmp_path, monkeypatch):
+    """Appended parts start new row groups, so blocks of items_per_group items from
+    item 0 straddle groups; the default blocks are the row groups themselves."""
+    store = LabelStore.create(tmp_path / "s", _soft(15), TopK(2), items_per_group=10)
+    store.append(_soft(10, seed=1, start=15))
+    calls = []
+    original = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, columns=None, **kw):
+        calls.append(list(groups))
+        return original(self, groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    blocks = list(store.iter_encoded())
+    assert [b.n_rows for b in blocks] == [10, 5, 10]
+    assert calls == [[0], [1], [0]]
+    ids = np.concatenate([b.item_ids for b in blocks])
+    assert ids.tolist() == store.item_ids().tolist()
+    assert [b.n_rows for b in store.iter_encoded(7)] == [7, 7, 7, 4]
+
+
+@pytest.mark.parametrize("where", ["part", "manifest"])
+def test_an_append_that_cannot_write_is_a_one_line_error_and_changes_nothing(tmp_path, monkeypatch, where):
+    import errno
+
+    from softlabels.store import container
+
+    LabelStore.create(tmp_path / "s", _soft(30), TopK(2), items_per_group=10)
+    before = LabelStore(tmp_path / "s").read()
+    files = sorted(p.name for p in (tmp_path / "s").iterdir())
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "part":
+        monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    else:
+        monkeypatch.setattr(container, "_commit_manifest", full)
+    with pytest.raises(InputError, match=r"s: cannot be written \(No space left on device\)") as err:
+        LabelStore(tmp_path / "s").append(_soft(20, start=100))
+    assert isinstance(err.value, OSError) and err.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert LabelStore(tmp_path / "s").read().equals(before)
+    left = {p.name for p in (tmp_path / "s").iterdir()}
+    assert left - set(files) <= {".lock"}  # no part, whole or partial, left behind
+
+
+def test_a_part_with_a_damaged_footer_is_a_clear_error(tmp_path):
+    """A column name in the footer that is no longer UTF-8 (a flipped byte) fails in
+    pyarrow with UnicodeDecodeError; the reader names the part instead."""
+    LabelStore.create(tmp_path / "s", _soft(20), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = bytearray(part.read_bytes())
+    footer = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    at = data.index(b"indices", footer)  # the schema's name of the column, first in the footer
+    data[at + 2] = 0xFF
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read"):
+        LabelStore(tmp_path / "s").read()
+
+
+def _group_edit(i: int, value: list):
+    def edit(m):
+        part = m["parts"][0]
+        groups = [list(g) for g in part["groups"]]
+        groups[i] = value
+        return {**m, "parts": [{**part, "groups": groups}]}
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("views", "damage", "match"),
+    [
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "max_kl_": 1.0}}, "fidelity"),
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "mean_kl": "x"}}, "fidelity"),
+        (True, lambda m: {**m, "box_dtype": "float8"}, "box_dtype"),
+        (False, _group_edit(1, [9, 10]), "groups"),   # an items store: one row per item
+        (True, _group_edit(1, [5, 30]), "groups"),   # 24 items in the part, not 25
+        (True, _group_edit(0, [10, 31]), "groups"),  # 73 rows in the part, not 72
+    ],
+)
+def test_a_manifest_whose_numbers_disagree_is_a_clear_error(tmp_path, views, damage, match):
+    """Counts that no longer add up would read other items' rows (or fail in numpy);
+    a damaged fidelity or box type would fail in info() or a read."""
+    labels = _views(24, per=3) if views else _soft(30)
+    LabelStore.create(tmp_path / "s", labels, Dense(), items_per_group=10)
+    path = tmp_path / "s" / MANIFEST
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    with pytest.raises(InputError, match=match) as err:
+        store = LabelStore(tmp_path / "s")
+        store.info()
+        store.read()
+    assert str(path) in str(err.value)
+
+
+def test_an_overwrite_that_fails_at_the_last_rename_keeps_the_old_store(tmp_path, monkeypatch):
+    """Overwriting moves the old store aside, then the new one in; should the second
+    rename fail, the old store must be back in place, as the error says."""
+    import errno
+
+    old = LabelStore.create(tmp_path / "s", _soft(20), Dense(), items_per_group=10).read()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == tmp_path / "s" and Path(src).name.endswith(".tmp"):
+            raise OSError(errno.ENOTEMPTY, "Directory not empty")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(InputError, match="nothing was written there"):
+        LabelStore.create(tmp_path / "s", _soft(30), TopK(2), overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert LabelStore(tmp_path / "s").read().equals(old)

@@ -168,6 +168,29 @@ def test_labels_equal_the_stores_decode(tmp_path, codec):
     np.testing.assert_allclose(np.stack([y for _, y in streamed]), want, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("codec", [TopK(2), Sparse()], ids=lambda c: c.describe())
+def test_batches_of_rows_are_checked_like_single_records(tmp_path, codec):
+    """__getitems__ and labels(rows) take what __getitem__ takes (negative rows count
+    from the end) and refuse the rest by name, whatever the codec."""
+    LabelStore.create(tmp_path / "s", _views(3, 2), codec, items_per_group=2)
+    data = StoreDataset(tmp_path / "s", _images(3), size=4)
+    want = LabelStore(tmp_path / "s").read().probs.astype(np.float32)
+    for rows in ([-1, 0], [5, -6]):
+        got = np.stack([y for _, y in data.__getitems__(rows)])
+        np.testing.assert_allclose(got, want[rows], atol=1e-6)
+        np.testing.assert_allclose(data.labels(rows), want[rows], atol=1e-6)
+        assert np.array_equal(data.__getitems__(rows)[0][0], data[rows[0]][0])
+    for rows in ([6], [0, -7]):
+        with pytest.raises(IndexError, match=f"record {rows[-1]} is out of range for 6 records"):
+            data.__getitems__(rows)
+        with pytest.raises(IndexError, match=f"record {rows[-1]} is out of range for 6 records"):
+            data.labels(rows)
+    for rows in ([1.5], ["a"], [[0, 1]]):
+        with pytest.raises(InputError, match="records are indexed by integers"):
+            data.__getitems__(rows)
+    assert data.__getitems__([]) == [] and data.labels([]).shape == (0, C)
+
 def test_items_store_gives_the_inputs_unchanged(tmp_path):
     rng = np.random.default_rng(0)
     soft = SoftLabels(rng.dirichlet(np.ones(C), size=5), np.arange(C), [4, 3, 2, 1, 0])

@@ -165,3 +165,10 @@ def test_centring_a_full_map_keeps_the_pooled_softmax():
     boxes = np.array([[0.1, 0.2, 0.7, 0.9], [0.0, 0.0, 0.4, 0.5]])
     np.testing.assert_allclose(label_pool(centred, boxes), label_pool(raw, boxes), atol=1e-12)
     assert not np.allclose(centred.values, raw.values)
+
+
+def test_no_boxes_give_no_rows_of_n_classes():
+    m = LabelMap.from_dense(np.random.default_rng(0).normal(size=(7, 3, 3)), k=2)
+    for softmax in (True, False):
+        assert label_pool(m, np.zeros((0, 4)), softmax=softmax).shape == (0, 7)
+        assert label_pool([], np.zeros((0, 4)), softmax=softmax).shape[0] == 0

@@ -643,17 +643,20 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as err:
         raise _write_error(path, err) from None
+    old = tmp.with_suffix(".old")
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
         yield tmp
         if target.exists():
-            old = tmp.with_suffix(".old")
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
     except BaseException as err:
+        if old.exists() and not target.exists():  # moved aside, the new one not in: put it back
+            with contextlib.suppress(OSError):
+                os.replace(old, target)
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError):
             raise _write_error(path, err) from None

@@ -20,7 +20,9 @@ The codecs:
 * :class:`Sparse` -- the non-zero entries of each row, exactly (float32 or float64);
   for crowd soft labels with a few classes per item.
 
-Every decode returns non-negative rows that sum to 1.
+Every encode takes rows that sum to 1 (within 1e-5, or a few units of the input's
+precision) and refuses others, naming the row; every decode returns non-negative rows
+that sum to 1.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from softlabels.core.errors import InputError
+from softlabels.core.validation import SUM_ATOL
 
 __all__ = [
     "Codec",
@@ -68,6 +71,17 @@ def _check_probs(probs: Any) -> np.ndarray:
     if p.size and (p < 0).any():
         r, c = np.argwhere(p < 0)[0]
         raise InputError(f"probabilities must be non-negative (row {r}, column {c}: {p[r, c]}).")
+    # the top-k codecs rebuild the other classes from 1 - sum(top k): rows must sum to 1,
+    # within the tolerance of SoftLabels or a few units of the input's precision (float16)
+    tol = max(SUM_ATOL, 4 * float(np.finfo(p.dtype).eps))
+    sums = p.sum(axis=1, dtype=np.float64)
+    off = np.flatnonzero(np.abs(sums - 1.0) > tol)
+    if off.size:
+        r = off[0]
+        raise InputError(
+            f"probabilities: {off.size} rows do not sum to 1 (row {r} sums to {sums[r]:.6g}; "
+            f"tolerance {tol:g})."
+        )
     return p
 
 
@@ -253,6 +267,13 @@ class Codec:
         params = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(self).items())  # type: ignore[call-overload]
         return f"{self.name}({params})"
 
+    def _python_numbers(self) -> None:
+        """numpy scalar parameters as Python numbers (the spec is written as JSON)."""
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if isinstance(value, (np.integer, np.floating, np.bool_)):
+                object.__setattr__(self, field.name, value.item())
+
     def check(self, n_classes: int) -> None:
         """Raise :class:`InputError` when this codec cannot hold ``n_classes`` classes."""
 
@@ -304,14 +325,18 @@ class Dense(Codec):
 
 @dataclasses.dataclass(frozen=True)
 class LogQuant(Codec):
-    """Every probability as an 8-bit code on a log scale from ``floor`` to 1 (relative
-    error at most ``-ln(floor) / 508``, 3.2 % for ``floor=1e-7``); smaller non-zero
-    values take ``floor``, zeros stay 0. Decoded rows are renormalised."""
+    """Every probability as an 8-bit code on a log scale from ``floor`` to 1: each code
+    is within a factor ``exp(±h)``, ``h = -ln(floor) / 508``, of its probability (3.2 %
+    for ``floor=1e-7``); smaller non-zero values take ``floor``, zeros stay 0. Decoded
+    rows are renormalised, which can move a value by as much again: a decoded
+    probability at or above ``floor`` is within ``exp(±2h)`` of the original (6.6 % for
+    ``floor=1e-7``), plus the mass that values below ``floor`` gained."""
 
     floor: float = 1e-7
     name: ClassVar[str] = "logquant"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         if not 0 < self.floor < 1:
             raise InputError(f"floor must be in (0, 1); got {self.floor}.")
 
@@ -379,6 +404,8 @@ def _fill_values(vals: np.ndarray, n_classes: int, fill: str) -> tuple[np.ndarra
         zero = s <= 0
         if zero.any():  # nothing stored: uniform
             tail = np.where(zero, 1.0 / n_classes, tail)
+            vals = vals.copy()
+            vals[zero] = 1.0 / n_classes
         return vals, tail.astype(vals.dtype, copy=False)
     zero = s <= 0
     safe = np.where(zero, 1.0, s)
@@ -431,6 +458,7 @@ class TopK(Codec):
     name: ClassVar[str] = "topk"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         _check_top_k(self.k, self.fill, self.floor)
         if self.index not in _INDEX_TYPES:
             raise InputError(f"index must be one of {list(_INDEX_TYPES)}; got {self.index!r}.")
@@ -517,6 +545,7 @@ class TopKPacked(Codec):
     name: ClassVar[str] = "topk-packed"
 
     def __post_init__(self) -> None:
+        self._python_numbers()
         _check_top_k(self.k, self.fill, self.floor)
 
     @staticmethod

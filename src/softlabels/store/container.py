@@ -9,7 +9,9 @@ A store is a folder::
 
 Each part holds the rows of one write, in row groups of whole items (``items_per_group``
 items each), with the codec, classes and provenance in its schema metadata too. Readers
-open the parts memory-mapped and read only the columns and row groups they need.
+open the parts memory-mapped and read only the columns and row groups they need. Every
+page carries a checksum (pyarrow 15 and later) that reads verify, so damaged bytes are
+an error rather than other labels.
 
 Appends are crash-safe: the new part is written under a temporary name, flushed to disk
 and renamed; only then is a new manifest written the same way and renamed over the old
@@ -20,8 +22,11 @@ parts (a part left behind by a killed append is not in it and is never read).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -30,10 +35,10 @@ from typing import Any
 import numpy as np
 
 from softlabels.core.errors import InputError
-from softlabels.core.io import atomic_folder
+from softlabels.core.io import OutputError, atomic_folder
 from softlabels.core.soft import SoftLabels, class_array
 from softlabels.store.codecs import Codec, Fidelity, Sparse, codec_from_spec
-from softlabels.store.records import Encoded, ViewLabels, encode, item_runs
+from softlabels.store.records import BOX_TYPES, Encoded, ViewLabels, encode, item_runs
 
 __all__ = ["LabelStore", "MANIFEST"]
 
@@ -87,6 +92,90 @@ def _locked(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+_MANIFEST_KEYS = {
+    "kind": str, "codec": dict, "classes": list, "provenance": dict, "columns": dict,
+    "box_dtype": str, "support": bool, "items_per_group": int, "compression": str,
+    "parts": list,
+}
+_PART_KEYS = {"file": str, "n_items": int, "n_rows": int, "groups": list, "nbytes": int}
+
+
+def _check_manifest(m: dict[str, Any], where: Path) -> None:
+    """Raise :class:`InputError` naming ``where`` when the manifest lacks what readers
+    use or contradicts itself (its codec, classes and columns)."""
+
+    def damaged(what: str) -> InputError:
+        return InputError(f"{where}: damaged manifest ({what}).")
+
+    def check_keys(d: dict[str, Any], keys: dict[str, type], prefix: str) -> None:
+        for key, kind in keys.items():
+            if key not in d:
+                raise damaged(f"{prefix}{key!r} is missing")
+            v = d[key]
+            if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+                raise damaged(f"{prefix}{key!r} is not a{'n' if kind is int else ''} {_TYPE_NAMES[kind]}")
+
+    check_keys(m, _MANIFEST_KEYS, "")
+    if m["kind"] not in ("items", "views"):
+        raise damaged(f"kind {m['kind']!r} is neither 'items' nor 'views'")
+    if m.get("item_ids") not in (None, "int", "str"):
+        raise damaged(f"item_ids {m['item_ids']!r} is neither 'int' nor 'str'")
+    if m["box_dtype"] not in BOX_TYPES:
+        raise damaged(f"box_dtype {m['box_dtype']!r} is not one of {list(BOX_TYPES)}")
+    fid = m.get("fidelity")
+    if fid is not None and not (
+        isinstance(fid, dict)
+        and sorted(fid) == sorted(f.name for f in dataclasses.fields(Fidelity))
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fid.values())
+    ):
+        raise damaged(f"fidelity {_short(fid)} is not {{n_rows, max_abs_error, mean_kl, max_kl}}")
+    n_classes = len(m["classes"])
+    try:
+        codec = codec_from_spec(m["codec"])
+        columns = _columns_of(codec, n_classes) if n_classes else None
+    except (InputError, TypeError, ValueError) as err:
+        raise damaged(f"codec {m['codec']}: {err}") from None
+    if n_classes == 0:
+        raise damaged("no classes")
+    if m["columns"] != columns:
+        raise damaged(f"columns {m['columns']} are not those of {codec.describe()}: {columns}")
+    for i, part in enumerate(m["parts"]):
+        if not isinstance(part, dict):
+            raise damaged(f"part {i} is not an object")
+        check_keys(part, _PART_KEYS, f"part {i}: ")
+        name = part["file"]
+        if not name or name != Path(name).name or name in (".", ".."):
+            raise damaged(f"part {i}: file {name!r} is not a file name in the store's folder")
+        groups = part["groups"]
+        if not all(
+            isinstance(g, list) and len(g) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in g)
+            for g in groups
+        ):
+            raise damaged(f"part {i}: groups must be [items, rows] pairs of counts")
+        items, rows = [g[0] for g in groups], [g[1] for g in groups]
+        if sum(items) != part["n_items"] or sum(rows) != part["n_rows"]:
+            raise damaged(
+                f"part {i}: groups of {sum(items)} items and {sum(rows)} rows, but the part "
+                f"has {part['n_items']} items and {part['n_rows']} rows"
+            )
+        if m["kind"] == "items" and items != rows:
+            raise damaged(f"part {i}: groups of items must have one row per item")
+        if any(a > b or (a == 0) != (b == 0) for a, b in zip(items, rows)):
+            raise damaged(f"part {i}: groups must have at least one row per item")
+
+
+_TYPE_NAMES = {str: "string", dict: "object", list: "list", bool: "boolean", int: "integer"}
+
+
+def _columns_of(codec: Codec, n_classes: int) -> dict[str, str]:
+    """The label columns of ``codec`` and their storage types (as the manifest
+    lists them)."""
+    codec.check(n_classes)
+    arrays = codec.encode(np.full((1, n_classes), 1.0 / n_classes))
+    return {k: str(v.dtype) for k, v in arrays.items() if k != "offsets"}
 
 
 def _jsonable_classes(classes: np.ndarray) -> list[Any]:
@@ -158,14 +247,26 @@ class LabelStore:
     Create one with :meth:`create`, open one with ``LabelStore(path)``; add rows with
     :meth:`append`; read items by position (:meth:`read` with ``start``/``stop``) or by
     id (``ids=``), decoded (:meth:`read`) or still encoded (:meth:`read_encoded`).
+    Threads may share a reader (their reads of its files take turns); a pickled reader
+    reopens the files in the process that unpickles it.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._manifest = self._load_manifest()
         self._files: dict[str, Any] = {}
+        # pyarrow's ParquetFile is not safe to read from several threads at once
+        self._lock = threading.RLock()
         self._index: tuple[np.ndarray, np.ndarray] | None = None
         self._layout()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_files"], state["_lock"]  # open files and locks stay in their process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _files={}, _lock=threading.RLock())
 
     # ------------------------------------------------------------------ opening
     def _load_manifest(self) -> dict[str, Any]:
@@ -178,10 +279,12 @@ class LabelStore:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as err:
             raise InputError(f"{mpath}: unreadable manifest ({err}).") from None
-        if manifest.get("format") != "softlabels-store":
+        if not isinstance(manifest, dict) or manifest.get("format") != "softlabels-store":
             raise InputError(f"{mpath}: not a softlabels store manifest.")
-        if manifest.get("format_version", 0) > FORMAT_VERSION:
+        version = manifest.get("format_version", 0)
+        if isinstance(version, (int, float)) and version > FORMAT_VERSION:
             raise InputError(f"{self.path}: written by a newer softlabels; upgrade to read it.")
+        _check_manifest(manifest, mpath)
         return manifest
 
     def _layout(self) -> None:
@@ -253,10 +356,13 @@ class LabelStore:
 
     def append(self, labels: SoftLabels | ViewLabels) -> None:
         """Add the rows of ``labels`` (same kind, classes and codec parameters; item ids
-        new to the store). The store changes only when the append has fully succeeded."""
+        new to the store). The store changes only when the append has fully succeeded;
+        a write that fails (a full disk, a quota) is an :class:`OutputError` and leaves
+        no new file."""
         with _locked(self.path):
             self._manifest = self._load_manifest()  # another writer may have appended
-            self._files.clear()
+            with self._lock:
+                self._files.clear()
             self._index = None
             self._layout()
             m = self._manifest
@@ -289,14 +395,23 @@ class LabelStore:
                 )
             manifest = json.loads(json.dumps(m))
             manifest["item_ids"] = kind
-            part = _write_part(self.path, manifest, enc, len(m["parts"]))
-            manifest["parts"].append(part)
             fid = enc.fidelity(labels)
             if manifest["fidelity"] is not None:
                 fid = Fidelity(**manifest["fidelity"]).combine(fid)
             manifest["fidelity"] = fid.as_dict()
-            _commit_manifest(self.path, manifest)
+            try:
+                part = _write_part(self.path, manifest, enc, len(m["parts"]))
+            except OSError as err:
+                raise _unwritten(self.path, err) from None
+            manifest["parts"].append(part)
+            try:
+                _commit_manifest(self.path, manifest)
+            except OSError as err:  # the manifest was not replaced: the new part is unused
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path / part["file"])
+                raise _unwritten(self.path, err) from None
             self._manifest = manifest
+            self._index = None  # the id index read above holds only the earlier items
             self._layout()
 
     # ------------------------------------------------------------------ properties
@@ -340,6 +455,9 @@ class LabelStore:
     def disk_bytes(self) -> int:
         """Bytes of the store's committed files on disk (manifest included)."""
         files = [self.path / MANIFEST] + [self.path / p["file"] for p in self._manifest["parts"]]
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            raise InputError(f"{missing[0]}: missing (the store's manifest names it).")
         return int(sum(f.stat().st_size for f in files))
 
     def info(self) -> dict[str, Any]:
@@ -370,11 +488,41 @@ class LabelStore:
 
         name = self._manifest["parts"][p]["file"]
         if name not in self._files:
-            try:
-                self._files[name] = pq.ParquetFile(self.path / name, memory_map=True)
-            except OSError as err:
-                raise InputError(f"{self.path / name}: cannot be read ({err}).") from None
+            with _reading(self.path / name):
+                part = pq.ParquetFile(self.path / name, memory_map=True, **_checksums("page_checksum_verification"))
+            self._check_part(part, p)
+            self._files[name] = part
         return self._files[name]
+
+    def _check_part(self, part: Any, p: int) -> None:
+        """Raise :class:`InputError` unless the part is laid out as the manifest says
+        (same codec, classes and kind; same row groups; the columns read from it)."""
+        entry = self._manifest["parts"][p]
+        where = self.path / entry["file"]
+        raw = (part.schema_arrow.metadata or {}).get(_META_KEY)
+        try:
+            embedded = json.loads(raw) if raw is not None else None
+        except ValueError:
+            embedded = None
+        if not isinstance(embedded, dict):
+            raise InputError(f"{where}: not a part of a label store (no readable {_META_KEY.decode()} metadata).")
+        for key in ("kind", "codec", "classes"):
+            if embedded.get(key) != self._manifest[key]:
+                raise InputError(
+                    f"{where}: its {key} ({_short(embedded.get(key))}) differs from the manifest's "
+                    f"({_short(self._manifest[key])}); the part does not belong to this store."
+                )
+        meta = part.metadata
+        rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        expected = [g[1] for g in entry["groups"]]
+        if rows != expected:
+            raise InputError(
+                f"{where}: row groups of {_short(rows)} rows, but the manifest says {_short(expected)}; "
+                "the part does not belong to this manifest."
+            )
+        missing = [c for c in self._columns(True) if c not in part.schema_arrow.names]
+        if missing:
+            raise InputError(f"{where}: no column {missing[0]!r}.")
 
     def _label_columns(self) -> list[str]:
         if self._manifest["codec"]["codec"] == Sparse.name:
@@ -388,7 +536,10 @@ class LabelStore:
         # consecutive row groups of one part in one call
         for p in np.unique(groups[:, 0]) if groups.size else []:
             mine = groups[groups[:, 0] == p]
-            tables.append(self._file(int(p)).read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
+            with self._lock:
+                part = self._file(int(p))
+                with _reading(self.path / self._manifest["parts"][int(p)]["file"]):
+                    tables.append(part.read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
         if not tables:
             return None
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -523,9 +674,41 @@ class LabelStore:
 
     def iter_encoded(self, items_per_block: int | None = None) -> Iterator[Encoded]:
         """The whole store in blocks of items (by default one row group each)."""
-        step = items_per_block or int(self._manifest["items_per_group"])
-        for lo in range(0, self.n_items, step):
-            yield self.read_encoded(lo, lo + step)
+        if items_per_block is None:
+            for (lo, hi), _ in self.group_ranges():
+                if hi > lo:
+                    yield self.read_encoded(lo, hi)
+            return
+        for lo in range(0, self.n_items, items_per_block):
+            yield self.read_encoded(lo, lo + items_per_block)
+
+
+def _unwritten(path: Path, err: OSError) -> OutputError:
+    """The one-line error of an append that could not write (a full disk, a quota)."""
+    if isinstance(err, OutputError):
+        return err
+    reason = err.strerror or str(err) or type(err).__name__
+    error = OutputError(f"{path}: cannot be written ({reason}); the store is as it was.")
+    error.errno = err.errno
+    return error
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Errors of Parquet reads (a missing, truncated or damaged part) as one
+    :class:`InputError` naming the part (a damaged footer can also fail as a
+    ``UnicodeDecodeError`` or another ``ValueError``)."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise InputError(f"{path}: cannot be read ({str(err).strip()}).") from None
 
 
 def _ids(column: Any) -> np.ndarray:
@@ -536,7 +719,8 @@ def _ids(column: Any) -> np.ndarray:
 def _empty_table(store: LabelStore) -> Any:
     import pyarrow as pa
 
-    p = store._file(0)
+    with store._lock:
+        p = store._file(0)
     schema = p.schema_arrow
     cols = store._columns(True)
     return pa.table({c: pa.array([], type=schema.field(c).type) for c in cols})
@@ -550,12 +734,26 @@ def _check_compression(compression: str) -> None:
 
 def _options(manifest: dict[str, Any]) -> dict[str, Any]:
     """Parquet writer options: no dictionaries (the codes are already compact), no
-    statistics on the binary columns."""
+    statistics on the binary columns, a checksum on every page (readers verify them, so
+    that damaged bytes are an error rather than other labels)."""
     return {
         "compression": manifest["compression"],
         "use_dictionary": False,
         "write_statistics": ["item"],
+        **_checksums("write_page_checksum"),
     }
+
+
+@functools.cache
+def _checksums(option: str) -> dict[str, bool]:
+    """``{option: True}`` where this pyarrow has the page checksum option (15 and
+    later), else nothing."""
+    import inspect
+
+    import pyarrow.parquet as pq
+
+    takes = (pq.ParquetWriter if option == "write_page_checksum" else pq.ParquetFile).__init__
+    return {option: True} if option in inspect.signature(takes).parameters else {}
 
 
 def _write_part(root: Path, manifest: dict[str, Any], enc: Encoded, seq: int) -> dict[str, Any]:

@@ -318,10 +318,25 @@ class StoreDataset:
             raise IndexError(f"record {i} is out of range for {n} records.")
         return self.__getitems__([int(i) % n])[0]
 
+    def _check_rows(self, rows: Any) -> np.ndarray:
+        """``rows`` as positions ``0 .. n - 1`` (negative rows count from the end, as in
+        :meth:`__getitem__`)."""
+        r = np.asarray(rows)
+        if r.ndim == 1 and r.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        if r.ndim != 1 or r.dtype.kind not in "iu":
+            what = f"an array of shape {r.shape}" if r.ndim != 1 else f"{r.dtype} values"
+            raise InputError(f"records are indexed by integers; got {what}.")
+        n = len(self)
+        bad = np.flatnonzero((r < -n) | (r >= n))
+        if bad.size:
+            raise IndexError(f"record {r[bad[0]]} is out of range for {n} records.")
+        return np.where(r < 0, r + n, r).astype(np.intp)
+
     def __getitems__(self, rows: Sequence[int]) -> list[tuple[Any, ...]]:
         """Records ``rows`` at once (their labels decoded together)."""
+        r = self._check_rows(rows)
         enc = self._encoded()
-        r = np.asarray(rows, dtype=np.intp)
         labels = enc.codec.decode(take_rows(enc.codec, enc.arrays, r), self.n_classes, dtype=np.float32)
         return self._records(enc, r, r, labels)
 
@@ -330,7 +345,8 @@ class StoreDataset:
         enc = self._encoded()
         if rows is None:
             return enc.decode(dtype=np.float32)
-        return enc.codec.decode(take_rows(enc.codec, enc.arrays, rows), self.n_classes, dtype=np.float32)
+        r = self._check_rows(rows)
+        return enc.codec.decode(take_rows(enc.codec, enc.arrays, r), self.n_classes, dtype=np.float32)
 
     def _records(
         self, enc: Encoded, local: np.ndarray, global_rows: np.ndarray, labels: np.ndarray

@@ -293,8 +293,8 @@ def label_pool(
             raise InputError("maps must be LabelMap objects (see LabelMap.from_dense).")
     if fill not in ("zero", "min"):
         raise InvalidParameterError(f"fill must be 'zero' or 'min'; got {fill!r}.")
-    if not mlist:
-        return np.zeros((0, 0))
+    if not mlist:  # no boxes: no rows (of the shared map's classes, when there is one)
+        return np.zeros((0, maps.n_classes if isinstance(maps, LabelMap) else 0))
     n_classes = mlist[0].n_classes
     if any(m.n_classes != n_classes for m in mlist):
         raise InputError("all label maps must have the same n_classes.")
