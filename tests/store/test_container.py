@@ -66,6 +66,24 @@ def test_layout_metadata_and_row_groups(tmp_path):
     assert info["fidelity"]["mean_kl"] == pytest.approx(TopK(3, values="float16").fidelity(soft.probs).mean_kl)
 
 
+def test_an_infinite_kl_is_standard_json_and_reads_back_as_infinity(tmp_path):
+    # renormalising the top 2 of 12 classes drops the others: KL(original || decoded) = inf
+    soft = _soft(30)
+    store = LabelStore.create(tmp_path / "s", soft, TopK(2, fill="renorm"))
+    assert store.fidelity.max_kl == np.inf and store.fidelity.mean_kl == np.inf
+
+    def refuse(name):  # what a strict parser (jq, JavaScript) does with Infinity or NaN
+        raise ValueError(f"not JSON: {name}")
+
+    manifest = json.loads((tmp_path / "s" / MANIFEST).read_text(), parse_constant=refuse)
+    assert manifest["fidelity"]["max_kl"] == "inf"
+    store.append(_soft(5, start=30))
+    assert LabelStore(tmp_path / "s").fidelity.max_kl == np.inf
+    assert LabelStore(tmp_path / "s").fidelity.n_rows == 35
+    finite = LabelStore.create(tmp_path / "f", soft, TopK(12))
+    assert np.isfinite(finite.fidelity.max_kl) and finite.fidelity == LabelStore(tmp_path / "f").fidelity
+
+
 @pytest.mark.parametrize(
     "codec", [TopK(4), Dense("float32"), Dense("bfloat16"), LogQuant(), TopKPacked(3), Sparse()]
 )

@@ -201,6 +201,18 @@ class Fidelity:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def to_json(self) -> dict[str, Any]:
+        """:meth:`as_dict` for a JSON file: a KL that is infinite (a class the decoded
+        rows drop) is the string ``"inf"``, as standard JSON has no infinity."""
+        return {k: v if not isinstance(v, float) or math.isfinite(v) else str(v)
+                for k, v in self.as_dict().items()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Fidelity:
+        """The inverse of :meth:`to_json` (plain numbers are read as they are)."""
+        return cls(int(d["n_rows"]), float(d["max_abs_error"]), float(d["mean_kl"]),
+                   float(d["max_kl"]))
+
     def combine(self, other: Fidelity) -> Fidelity:
         """The fidelity of both sets of rows together."""
         n = self.n_rows + other.n_rows

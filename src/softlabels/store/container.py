@@ -99,6 +99,8 @@ _MANIFEST_KEYS = {
     "box_dtype": str, "support": bool, "items_per_group": int, "compression": str,
     "parts": list,
 }
+#: how :meth:`Fidelity.to_json` writes the numbers JSON has no literal for
+_NON_FINITE = ("inf", "-inf", "nan")
 _PART_KEYS = {"file": str, "n_items": int, "n_rows": int, "groups": list, "nbytes": int}
 
 
@@ -128,7 +130,8 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
     if fid is not None and not (
         isinstance(fid, dict)
         and sorted(fid) == sorted(f.name for f in dataclasses.fields(Fidelity))
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fid.values())
+        and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v in _NON_FINITE
+                for v in fid.values())
     ):
         raise damaged(f"fidelity {_short(fid)} is not {{n_rows, max_abs_error, mean_kl, max_kl}}")
     n_classes = len(m["classes"])
@@ -349,7 +352,7 @@ class LabelStore:
         with atomic_folder(target) as tmp:
             part = _write_part(tmp, manifest, enc, 0)
             manifest["parts"].append(part)
-            manifest["fidelity"] = enc.fidelity(labels).as_dict()
+            manifest["fidelity"] = enc.fidelity(labels).to_json()
             _commit_manifest(tmp, manifest)
         _fsync_dir(parent)
         return cls(target)
@@ -397,8 +400,8 @@ class LabelStore:
             manifest["item_ids"] = kind
             fid = enc.fidelity(labels)
             if manifest["fidelity"] is not None:
-                fid = Fidelity(**manifest["fidelity"]).combine(fid)
-            manifest["fidelity"] = fid.as_dict()
+                fid = Fidelity.from_json(manifest["fidelity"]).combine(fid)
+            manifest["fidelity"] = fid.to_json()
             try:
                 part = _write_part(self.path, manifest, enc, len(m["parts"]))
             except OSError as err:
@@ -446,7 +449,7 @@ class LabelStore:
     @property
     def fidelity(self) -> Fidelity | None:
         f = self._manifest.get("fidelity")
-        return None if f is None else Fidelity(**f)
+        return None if f is None else Fidelity.from_json(f)
 
     def nbytes(self) -> int:
         """Bytes of the encoded labels (and boxes and flips), before compression."""
