@@ -339,3 +339,24 @@ def test_byte_order_mark_is_read_through(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
     pd.testing.assert_frame_equal(read_annotations(path).to_frame(), expected(name))
+
+
+@pytest.mark.parametrize("taskanswers", [False, True])
+def test_mturk_yes_no_classifier_is_not_a_radio_group(tmp_path, taskanswers):
+    """A crowd-classifier whose categories are Yes and No writes one column
+    ``Answer.<name>.label`` of yes/no text: the labels, not the options of a radio group
+    (which has one true/false column per option)."""
+    labels = ["Yes", "No", "No"]
+    if taskanswers:
+        cells = ['"[{""offensive"":{""label"":""%s""}}]"' % v for v in labels]
+        column = "Answer.taskAnswers"
+    else:
+        cells = [f'"{v}"' for v in labels]
+        column = "Answer.offensive.label"
+    rows = [f'"H1","W{r}","Approved",{c}' for r, c in enumerate(cells)]
+    path = tmp_path / "batch.csv"
+    path.write_text("\n".join([f'"HITId","WorkerId","AssignmentStatus","{column}"'] + rows)
+                    + "\n")
+    got = read_annotations(path).to_frame()
+    assert got["label"].tolist() == labels
+    assert got["worker"].tolist() == ["W0", "W1", "W2"]

@@ -30,7 +30,8 @@ Only the fields named here are read; everything else in an export is ignored.
 ``mturk``
     Amazon Mechanical Turk batch results (``.csv``): item: ``HITId``; worker:
     ``WorkerId``; label: the ``Answer.<field>`` column, or the one ``true`` column of a
-    radio-button group ``Answer.<field>.<option>`` (the label is the option). The JSON
+    radio-button group ``Answer.<field>.<option>`` (two options or more; the label is
+    the option). The JSON
     column ``Answer.taskAnswers`` of crowd HTML elements (``[{"sentiment": {"label":
     "Positive"}}]``) is read as those columns (``Answer.sentiment.label``). Rows whose
     ``AssignmentStatus`` is ``Rejected`` are left out; ``Input.*`` columns are ignored.
@@ -391,12 +392,14 @@ def _read_mturk(path: str | os.PathLike[str], field: str | None,
     if "Answer.taskAnswers" in frame.columns:
         frame = _task_answers(frame, out)
     answers = [c.removeprefix("Answer.") for c in frame.columns if c.startswith("Answer.")]
-    # a radio-button group Answer.<field>.<option>: one column per option
+    # a radio-button group Answer.<field>.<option>: one column per option, two at least
+    # (a single yes/no column, such as a Yes/No classifier's .label, holds the labels)
     groups: dict[str, list[str]] = {}
     for a in answers:
         head, dot, option = a.rpartition(".")
         if dot and all(v.strip().lower() in _TRUE | _FALSE for v in frame[f"Answer.{a}"]):
             groups.setdefault(head, []).append(option)
+    groups = {head: options for head, options in groups.items() if len(options) > 1}
     singles = [a for a in answers if not any(a == f"{g}.{o}" for g, opts in groups.items()
                                              for o in opts)]
     name = _pick_field(singles + list(groups), field, "mturk", "Answer.* field", out)
