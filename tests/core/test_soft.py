@@ -531,3 +531,12 @@ def test_csv_round_trip_keeps_leading_zero_ids(tmp_path):
     plain = SoftLabels(np.array([[0.9, 0.1], [0.2, 0.8]]), ["a", "b"], [10, 2])
     plain.to_csv(tmp_path / "p.csv")
     assert SoftLabels.read_csv(tmp_path / "p.csv").item_ids.tolist() == [10, 2]
+
+
+@pytest.mark.parametrize("save", ["to_csv", "to_jsonl", "to_parquet"])
+def test_item_ids_that_read_like_missing_values_round_trip(tmp_path, save):
+    s = SoftLabels([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], ["a", "b"],
+                   item_ids=["NA", "None", "null"])
+    path = tmp_path / f"s.{save.removeprefix('to_')}"
+    getattr(s, save)(path)
+    assert SoftLabels.load(path).item_ids.tolist() == ["NA", "None", "null"]

@@ -212,7 +212,8 @@ def read_table(
 
     ``id_columns`` of a CSV or TSV file are kept as written, so ids such as ``007`` and
     ``7`` stay distinct: a column that parses as numbers stays numeric only when every
-    value is written as a plain integer (see :func:`ids_from_text`), else it is text.
+    value is written as a plain integer (see :func:`ids_from_text`), else it is text;
+    ``NA``, ``None`` or ``null`` there are text too (only an empty cell is missing).
     ``sep`` (one character; default ``,`` for CSV and a tab for TSV) and ``encoding``
     (default UTF-8) apply to text files; a ``sep`` for a Parquet or JSON-lines file is
     an error. ``progress(bytes_read, file_bytes)`` is called as a text file is parsed.
@@ -244,9 +245,13 @@ def read_table(
             with _counted(p, progress) as source:
                 frame = pd.read_csv(source, sep=sep, usecols=columns, encoding=encoding,
                                     **_EXACT_FLOATS)
+            ids = [c for c in dict.fromkeys(id_columns) if c in frame.columns]
+            # "NA", "None", "null"... are ids or labels there: only an empty cell is missing
+            missing = [c for c in ids if frame[c].isna().any()]
+            if missing:
+                _missing_as_written(p, sep, frame, missing, encoding)
             # only a column parsed as numbers can have lost how it was written
-            numeric = [c for c in dict.fromkeys(id_columns)
-                       if c in frame.columns and frame[c].dtype.kind in "iuf"]
+            numeric = [c for c in ids if c not in missing and frame[c].dtype.kind in "iuf"]
             if numeric:
                 _ids_as_written(p, sep, frame, numeric, encoding)
         else:  # JSON types as written: the string "007" stays a string, dates stay text
@@ -348,6 +353,23 @@ def _ids_as_written(
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
+
+
+def _missing_as_written(
+    p: Path, sep: str, frame: pd.DataFrame, columns: list[str], encoding: str = "utf-8"
+) -> None:
+    """Put back, in ``frame``, the ``columns`` that have missing values as they were
+    written: pandas reads ``NA``, ``None``, ``null``, ``nan``, ``N/A`` and the like as
+    missing, but in an id or label column they are values. Only an empty cell stays
+    missing; see :func:`ids_from_text` for the rest."""
+    text = pd.read_csv(p, sep=sep, usecols=columns, dtype=str, keep_default_na=False,
+                       encoding=encoding)
+    if len(text) != len(frame):  # counted differently: leave pandas' reading
+        return
+    for column in columns:
+        values = text[column].to_numpy(dtype=object)
+        values[values == ""] = None
+        frame[column] = ids_from_text(pd.Series(values, index=frame.index, dtype=object))
 
 
 @contextlib.contextmanager
