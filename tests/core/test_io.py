@@ -62,6 +62,20 @@ class TestReadTable:
         pd.testing.assert_frame_equal(read_table(tmp_path / name), DF, check_dtype=False)
         assert os.listdir(tmp_path) == [name]
 
+    @pytest.mark.parametrize("name", ["t.csv.gz", "t.tsv.gz", "t.jsonl.gz"])
+    def test_write_frame_gzips_a_gz_path(self, tmp_path, name):
+        write_frame(DF, tmp_path / name)
+        with gzip.open(tmp_path / name, "rb") as fh:
+            assert fh.read(4) in (b"item", b'{"it')
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), DF, check_dtype=False)
+        assert os.listdir(tmp_path) == [name]
+
+    def test_write_frame_refuses_gzipped_parquet(self, tmp_path):
+        with pytest.raises(InputError, match=r"t\.parquet\.gz: Parquet is compressed "
+                                             r"inside; drop the \.gz"):
+            write_frame(DF, tmp_path / "t.parquet.gz")
+        assert os.listdir(tmp_path) == []
+
     def test_columns_argument(self, tmp_path):
         write_frame(DF, tmp_path / "t.parquet")
         write_frame(DF, tmp_path / "t.csv")

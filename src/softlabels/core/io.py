@@ -738,12 +738,19 @@ def all_or_nothing() -> Iterator[None]:
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
-    """Write a DataFrame to ``.csv`` or ``.parquet`` (by extension), atomically."""
+    """Write a DataFrame to ``.csv``, ``.tsv``, ``.parquet`` or ``.jsonl`` (by extension;
+    a text format gzipped when the name ends in ``.gz``), atomically."""
     fmt = table_format(path)
+    gz = Path(path).suffix.lower() == ".gz"
+    if gz and fmt == "parquet":
+        raise InputError(f"{path}: Parquet is compressed inside; drop the .gz.")
+    # the temporary file's name does not end in .gz: say so, or it is written plain
+    compression = "gzip" if gz else None
     with atomic_path(path) as tmp:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False, **kwargs)
         elif fmt in ("csv", "tsv"):
-            frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t", **kwargs)
+            frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t",
+                         compression=compression, **kwargs)
         else:
-            frame.to_json(tmp, orient="records", lines=True, **kwargs)
+            frame.to_json(tmp, orient="records", lines=True, compression=compression, **kwargs)
