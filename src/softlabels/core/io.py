@@ -176,6 +176,31 @@ def check_sep(sep: str | None) -> str | None:
     return sep
 
 
+def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> None:
+    """Raise :class:`InputError` when a column name repeats in the header of a CSV or
+    TSV file (``fmt``): the CSV reader renames the second ``cat`` to ``cat.1``, which
+    would make it a class of its own."""
+    import csv
+
+    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+        first = fh.readline()
+    names = next(csv.reader(io.StringIO(first), delimiter="," if fmt == "csv" else "\t"), [])
+    check_unique_columns(names, where)
+
+
+def check_unique_columns(names: Sequence[Any], where: str) -> None:
+    """Raise :class:`InputError` naming the first column name that appears twice."""
+    seen: dict[str, int] = {}
+    for j, column in enumerate(str(c) for c in names):
+        if column in seen:
+            raise InputError(
+                f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
+                f"and {j + 1}); each class has one column."
+            )
+        seen[column] = j
+
+
 def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
     """Raise :class:`InputError` when the (uncompressed) file holds a NUL byte, which no
     text table has: a file padded with NULs (preallocated, or cut short by a crash)

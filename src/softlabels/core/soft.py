@@ -388,6 +388,8 @@ class SoftLabels:
                     f"{len(names)} classes given but the table has {len(class_cols)} "
                     "probability columns."
                 )
+        for c in class_cols:
+            _check_numbers(frame[c], f"class column {str(c)!r}")
         probs = frame[class_cols].to_numpy(dtype=np.float64, na_value=np.nan)
         support = frame["support"].to_numpy(dtype=np.float64) if "support" in columns else None
         return cls(
@@ -435,7 +437,7 @@ class SoftLabels:
         raw = (table.schema.metadata or {}).get(_META_KEY)
         frame = table.to_pandas()
         if raw is None:
-            return cls.from_frame(frame)
+            return _in_file(path, cls.from_frame, frame)
         meta = json.loads(raw)
         if meta.get("format_version", 0) > _FORMAT_VERSION:
             raise InputError(
@@ -443,7 +445,8 @@ class SoftLabels:
                 f"{meta['format_version']}); upgrade softlabels to read it."
             )
         classes = class_array(meta["classes"])
-        return cls.from_frame(frame, classes=classes, provenance=meta.get("provenance"))
+        return _in_file(path, cls.from_frame, frame, classes=classes,
+                        provenance=meta.get("provenance"))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic."""
@@ -457,9 +460,11 @@ class SoftLabels:
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
         """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``); item
         ids are kept as written (``007`` and ``7`` are two items)."""
-        from softlabels.core.io import read_table
+        from softlabels.core.io import check_unique_header, read_table
 
-        return cls.from_frame(read_table(path, fmt="csv", id_columns=("item",)), **kwargs)
+        frame = read_table(path, fmt="csv", id_columns=("item",))
+        check_unique_header(path, "csv", str(path))
+        return _in_file(path, cls.from_frame, frame, **kwargs)
 
     def to_jsonl(self, path: str | os.PathLike[str]) -> None:
         """Write JSON lines, one object per item: ``{"item", "label", "confidence"[,
@@ -608,6 +613,26 @@ class SoftLabels:
         raise InputError(
             f"{path}: read .parquet, .csv or .jsonl soft-label files; got {suffix or '(none)'!r}."
         )
+
+
+def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any) -> Any:
+    """``read(*args, **kwargs)``, its :class:`InputError` prefixed with the file name."""
+    try:
+        return read(*args, **kwargs)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+
+
+def _check_numbers(values: pd.Series, what: str) -> None:
+    """Raise :class:`InputError` naming the first value of a column that is text, not a
+    number (its row counted from 0)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return
+    number = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero((number.isna() & values.notna()).to_numpy())
+    if bad.size:
+        r = int(bad[0])
+        raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not a probability.")
 
 
 def _json_scalar(value: Any) -> Any:

@@ -25,8 +25,6 @@ Probabilities get the tolerance of model outputs
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_array, read_table, table_format
+from softlabels.core.io import (
+    check_unique_columns,
+    check_unique_header,
+    read_array,
+    read_table,
+    table_format,
+)
 from softlabels.core.soft import RESERVED_COLUMNS, SoftLabels
 from softlabels.core.validation import check_labels, check_pred_probs
 
@@ -130,7 +134,7 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
         if _is_soft_label_table(header):
             fmt = table_format(path)
             if fmt in ("csv", "tsv"):
-                _check_header_unique(path, fmt, where)
+                check_unique_header(path, fmt, where)
             return _soft_label_table(frame, where)
         if table_format(path) not in ("csv", "tsv"):
             header = []
@@ -158,29 +162,6 @@ def _class_index_header(columns: list[str], values: np.ndarray) -> bool:
     return k >= 3 or values.dtype.kind == "f"
 
 
-def _check_header_unique(path: Path, fmt: str, where: str) -> None:
-    """A repeated column name in a text header (the CSV reader renames the second
-    ``cat`` to ``cat.1``, which would make it a class of its own)."""
-    import gzip
-
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        first = fh.readline()
-    names = next(csv.reader(io.StringIO(first), delimiter="," if fmt == "csv" else "\t"), [])
-    _check_unique_columns(names, where)
-
-
-def _check_unique_columns(names: Sequence[Any], where: str) -> None:
-    seen: dict[str, int] = {}
-    for j, column in enumerate(str(c) for c in names):
-        if column in seen:
-            raise InputError(
-                f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
-                f"and {j + 1}); each class has one column."
-            )
-        seen[column] = j
-
-
 def _probs_from_frame(frame: pd.DataFrame, where: str) -> Probs:
     columns = [str(c) for c in frame.columns]
     if _is_soft_label_table(columns):
@@ -201,7 +182,7 @@ def _soft_label_table(frame: pd.DataFrame, where: str) -> SoftLabels:
             f"{where}: a softlabels table has the columns item, label, confidence and one "
             f"per class; no {' or '.join(map(repr, missing))} column (columns: {shown})."
         )
-    _check_unique_columns(columns, where)
+    check_unique_columns(columns, where)
     repeated = frame["item"].astype(str).duplicated().to_numpy()
     if repeated.any():
         j = int(np.argmax(repeated))
