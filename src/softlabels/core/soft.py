@@ -543,8 +543,17 @@ class SoftLabels:
             elif ("support" in record) != has_support:
                 raise InputError(f"{where}: 'support' is given on some lines, not all.")
             if has_support:
-                support.append(record["support"])
-            items.append(record["item"])
+                value = record["support"]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                        or not value >= 0:
+                    raise InputError(
+                        f"{where}: 'support' must be a non-negative number; got {value!r}."
+                    )
+                support.append(value)
+            item = record["item"]
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise InputError(f"{where}: every 'item' must be text or a number; got {item!r}.")
+            items.append(item)
             labels.append(record.get("label"))
             rows.append([probs[k] for k in keys])
             numbers.append(number)
@@ -643,10 +652,8 @@ def _json_scalar(value: Any) -> Any:
 
 
 def _item_array(items: list[Any]) -> np.ndarray:
-    """Item ids read from JSON: mixed types (1 and "a") stay as they are (object)."""
-    for r, v in enumerate(items):
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise InputError(f"item {r}: every 'item' must be text or a number; got {v!r}.")
+    """Item ids read from JSON (text or numbers): mixed types (1 and "a") stay as they
+    are (object)."""
     mixed = len({type(v) for v in items}) > 1 or _trailing_nul(items)
     try:
         return np.asarray(items, dtype=object if mixed else None)
