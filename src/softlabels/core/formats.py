@@ -67,7 +67,9 @@ Only the fields named here are read; everything else in an export is ignored.
     a worker column), or one row per item with a list of votes in the label column and,
     optionally, the list of their workers in the worker column; without a worker column
     the ``i``-th vote of every row is by worker ``i`` (votes stored in a fixed order of
-    annotators). Without an item column the row number is the item. A ``ClassLabel``
+    annotators). Without an item column the row number is the item. (Only the default
+    names, ``item`` and ``worker``, may be absent; a column named otherwise must be
+    there.) A ``ClassLabel``
     label feature gives the class names, in their declared order.
 
 Bad or partial exports (missing fields, mixed schemas, empty annotation lists) raise
@@ -593,6 +595,12 @@ def _load_dataset(source: Any) -> Any:
     return ds
 
 
+def _no_column(ds: Any, role: str, name: str, where: str) -> InputError:
+    """The error for a column of a dataset that is not there, with the columns there."""
+    return InputError(f"{where}: no {role} column {name!r}; the columns are "
+                      f"{', '.join(map(repr, ds.column_names))}." + suggest(name, ds.column_names))
+
+
 def _class_names(feature: Any) -> list[str] | None:
     inner = getattr(feature, "feature", feature)  # the items of a List/Sequence feature
     names = getattr(inner, "names", None)
@@ -604,10 +612,10 @@ def _read_hf(source: Any, item_col: str, worker_col: str, label_col: str,
     ds = _load_dataset(source)
     where = "the dataset" if _is_dataset(source) else str(source)
     out = _Answers(where)
-    if label_col not in ds.column_names:
-        raise InputError(f"{where}: no label column {label_col!r}; the columns are "
-                         f"{', '.join(map(repr, ds.column_names))}."
-                         + suggest(label_col, ds.column_names))
+    for role, name, default in (("label", label_col, None), ("item", item_col, "item"),
+                                ("worker", worker_col, "worker")):
+        if name != default and name not in ds.column_names:  # only a default may lack
+            raise _no_column(ds, role, name, where)
     if len(ds) == 0:
         raise InputError(f"{where}: the dataset has no rows.")
     columns = [c for c in (item_col, worker_col, label_col) if c in ds.column_names]
@@ -896,7 +904,8 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     layout of :func:`to_hf_dataset`.
 
     Reads ``probs_col`` (a list of probabilities per row, in class order), ``item_col``
-    (the row number when the dataset has none) and ``support`` when present; the
+    (the row number when the dataset has no ``item`` column; a column named otherwise
+    must be there) and ``support`` when present; the
     ``label`` and ``confidence`` columns are derived, so not read. The classes and the
     provenance come from the dataset's description as :func:`to_hf_dataset` writes it;
     without one, the classes are the names of a ``ClassLabel`` ``label`` column, or
@@ -911,9 +920,9 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     ds = _load_dataset(source)
     where = "the dataset" if _is_dataset(source) else str(source)
     if probs_col not in ds.column_names:
-        raise InputError(f"{where}: no probability column {probs_col!r}; the columns are "
-                         f"{', '.join(map(repr, ds.column_names))}."
-                         + suggest(probs_col, ds.column_names))
+        raise _no_column(ds, "probability", probs_col, where)
+    if item_col != "item" and item_col not in ds.column_names:  # only the default may lack
+        raise _no_column(ds, "item", item_col, where)
     meta = _hf_meta(ds, where)
     if classes is None:
         classes = meta.get("classes")
