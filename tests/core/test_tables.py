@@ -297,3 +297,13 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 15
+
+
+def test_a_soft_label_table_without_rows_says_so(tmp_path):
+    """Not that its (empty, hence text) class columns are not numeric."""
+    path = tmp_path / "t.csv"
+    path.write_text("item,label,confidence,cat,dog\n")
+    err = raises(f"{path}: the table has a header but no data rows.", read_probs, path)
+    assert "numeric" not in err
+    raises("t: the table has a header but no data rows.", read_probs,
+           soft_frame([], ["cat", "dog"], np.zeros((0, 2))), name="t")

@@ -90,7 +90,7 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
         Naming the input and what is wrong: a missing ``item``/``label``/``confidence``
         column, a class column that is not numeric or appears twice, a duplicated item
         id, a missing value (with its row, item and class), a row that does not sum to
-        1, fewer than two classes, or any reading error of the file.
+        1, fewer than two classes, no rows, or any reading error of the file.
 
     Notes
     -----
@@ -183,6 +183,8 @@ def _soft_label_table(frame: pd.DataFrame, where: str) -> SoftLabels:
             f"per class; no {' or '.join(map(repr, missing))} column (columns: {shown})."
         )
     check_unique_columns(columns, where)
+    if len(frame) == 0:
+        raise InputError(f"{where}: the table has a header but no data rows.")
     repeated = frame["item"].astype(str).duplicated().to_numpy()
     if repeated.any():
         j = int(np.argmax(repeated))
