@@ -191,6 +191,18 @@ class TestValidation:
         with pytest.raises(InputError, match="repeated entries"):
             Annotations.from_frame(tiny_answers, classes=["x", "y", "x"])
 
+    @pytest.mark.parametrize("duplicates", ["keep", "last", "error"])
+    @pytest.mark.parametrize("role, value, kind", [("label", ["x", "y"], "a list"),
+                                                   ("item", {"id": 2}, "an object"),
+                                                   ("worker", {"a"}, "a set")])
+    def test_a_list_or_object_names_its_column_and_row(self, duplicates, role, value, kind):
+        cols = {"item": [1, 2, 3], "worker": ["a", "b", "c"], "label": ["x", "y", "x"]}
+        cols[role] = pd.Series(cols[role][:1] + [value] + cols[role][2:], dtype=object)
+        with pytest.raises(InputError, match=rf"^the {role} column '{role}' holds {kind} in "
+                                             r"data row 2; each answer has one item, one "
+                                             r"worker and one label\.$"):
+            Annotations.from_frame(pd.DataFrame(cols), duplicates=duplicates)
+
     def test_source_prefixes_messages(self):
         with pytest.raises(InputError, match=r"^answers\.csv: the answer table has no rows"):
             Annotations.from_frame(frame([], [], []), source="answers.csv")

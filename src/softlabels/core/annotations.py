@@ -84,6 +84,23 @@ def _first_missing(col: pd.Series) -> tuple[int, int]:
     return int(idx.size), int(idx[0]) if idx.size else -1
 
 
+#: Values that cannot be an id or a label (unhashable), and how a message calls them.
+_NESTED = {list: "a list", np.ndarray: "a list", dict: "an object", set: "a set"}
+
+
+def _first_nested(col: pd.Series) -> tuple[int, str]:
+    """The position of the first list, object or set in ``col`` and what it is, or
+    ``(-1, "")`` (one pass of pandas' type inference unless the column mixes types)."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in (
+            "mixed", "mixed-integer", "mixed-integer-float"):
+        return -1, ""
+    nested = col.map(lambda v: type(v) in _NESTED).to_numpy(dtype=bool)
+    if not nested.any():
+        return -1, ""
+    r = int(np.argmax(nested))
+    return r, _NESTED[type(col.iloc[r])]
+
+
 def _id_ranks(ids: np.ndarray) -> np.ndarray:
     """Rank of each id in sorted order (by string form when types are mixed)."""
     order = _sort_order(ids)
@@ -261,6 +278,12 @@ class Annotations:
                 raise InputError(
                     f"{where}the {role} column {name!r} has {n_missing} missing values "
                     f"(first in data row {first + 1})."
+                )
+            r, kind = _first_nested(col)
+            if r >= 0:
+                raise InputError(
+                    f"{where}the {role} column {name!r} holds {kind} in data row {r + 1}; "
+                    "each answer has one item, one worker and one label."
                 )
         rows: Any = _Rows()  # data-row numbers of the input, for messages
         if duplicates != "keep":
