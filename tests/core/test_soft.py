@@ -105,6 +105,21 @@ class TestValidation:
         with pytest.raises(InputError, match="support must be finite and non-negative"):
             SoftLabels([[0.5, 0.5]], ["a", "b"], support=[bad])
 
+    def test_bad_support_names_its_row(self, tmp_path):
+        with pytest.raises(InputError, match=r"support must be finite and non-negative \(row 1 "
+                                             r"\(item 'b'\): nan\)\.$"):
+            SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], ["a", "b"], support=[2, np.nan])
+        path = tmp_path / "s.csv"
+        path.write_text("item,label,confidence,support,a,b\nu,a,1,2,1,0\nv,a,1,,1,0\n")
+        with pytest.raises(InputError, match=rf"^{path}: support must be finite and "
+                                             r"non-negative \(row 1 \(item 'v'\): nan\)\.$"):
+            SoftLabels.read_csv(path)
+        # text in the column names it too, not numpy's float conversion
+        path.write_text("item,label,confidence,support,a,b\nu,a,1,2,1,0\nv,a,1,many,1,0\n")
+        with pytest.raises(InputError, match=rf"^{path}: the support column holds 'many' "
+                                             r"\(row 1\), not a number\.$"):
+            SoftLabels.read_csv(path)
+
     def test_zero_items_is_allowed(self):
         s = SoftLabels(np.zeros((0, 2)), ["a", "b"])
         assert (s.n_items, s.n_classes, len(s)) == (0, 2, 0)

@@ -135,8 +135,12 @@ class SoftLabels:
                 raise InputError(
                     f"support must have shape ({p.shape[0]},); got {sup.shape}."
                 )
-            if not np.isfinite(sup).all() or (sup < 0).any():
-                raise InputError("support must be finite and non-negative.")
+            bad = np.flatnonzero(~np.isfinite(sup) | (sup < 0))
+            if bad.size:
+                r = int(bad[0])
+                item = ids[r].item() if isinstance(ids[r], np.generic) else ids[r]
+                raise InputError(f"support must be finite and non-negative (row {r} (item "
+                                 f"{item!r}): {sup[r]}).")
             sup.setflags(write=False)
         prov = dict(provenance or {})
         prov.setdefault("version", __version__)
@@ -389,9 +393,12 @@ class SoftLabels:
                     "probability columns."
                 )
         for c in class_cols:
-            _check_numbers(frame[c], f"class column {str(c)!r}")
+            _check_numbers(frame[c], f"class column {str(c)!r}", "a probability")
         probs = frame[class_cols].to_numpy(dtype=np.float64, na_value=np.nan)
-        support = frame["support"].to_numpy(dtype=np.float64) if "support" in columns else None
+        support = None
+        if "support" in columns:
+            _check_numbers(frame["support"], "the support column", "a number")
+            support = frame["support"].to_numpy(dtype=np.float64, na_value=np.nan)
         return cls(
             probs,
             class_array(names),
@@ -632,16 +639,16 @@ def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any)
         raise InputError(f"{path}: {err}") from None
 
 
-def _check_numbers(values: pd.Series, what: str) -> None:
-    """Raise :class:`InputError` naming the first value of a column that is text, not a
-    number (its row counted from 0)."""
+def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
+    """Raise :class:`InputError` naming the first value of a column that is text, not
+    ``noun`` (its row counted from 0)."""
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return
     number = pd.to_numeric(values, errors="coerce")
     bad = np.flatnonzero((number.isna() & values.notna()).to_numpy())
     if bad.size:
         r = int(bad[0])
-        raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not a probability.")
+        raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not {noun}.")
 
 
 def _json_scalar(value: Any) -> Any:
