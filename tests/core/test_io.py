@@ -76,6 +76,14 @@ class TestReadTable:
             write_frame(DF, tmp_path / "t.parquet.gz")
         assert os.listdir(tmp_path) == []
 
+    @pytest.mark.parametrize("name", ["t.json", "t.jsonl"])
+    def test_a_json_array_is_named_as_such(self, tmp_path, name):
+        (tmp_path / name).write_text('[{"item": 1, "worker": "a", "label": "x"},\n'
+                                     ' {"item": 2, "worker": "b", "label": "y"}]\n')
+        with pytest.raises(InputError, match=r"t\.jsonl?: holds a JSON array; JSON lines "
+                                             r"has one object per line, no enclosing \[ \]"):
+            read_table(tmp_path / name)
+
     def test_columns_argument(self, tmp_path):
         write_frame(DF, tmp_path / "t.parquet")
         write_frame(DF, tmp_path / "t.csv")

@@ -264,6 +264,9 @@ def read_table(
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt, p, encoding)
+    if fmt == "jsonl" and head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1] == "[":
+        raise InputError(f"{path}: holds a JSON array; JSON lines has one object per line, no "
+                         "enclosing [ ] (e.g. jq -c '.[]' turns one into the other).")
     try:
         if fmt in ("csv", "tsv"):
             sep = sep or ("," if fmt == "csv" else "\t")
