@@ -132,6 +132,16 @@ class TestValidation:
         with pytest.raises(InputError, match=r"\(columns: a, b, c\)"):
             Annotations.from_frame(df)
 
+    def test_a_repeated_answer_column_is_named(self):
+        df = pd.DataFrame([[1, "a", "x", "y"]], columns=["item", "worker", "label", "label"])
+        with pytest.raises(InputError, match=r"^the label column 'label' appears 2 times "
+                                             r"\(columns 3 and 4\); keep one\.$"):
+            Annotations.from_frame(df)
+        # another column may repeat: only the three are read
+        df.columns = ["item", "worker", "label", "note"]
+        df.insert(4, "note", ["z"], allow_duplicates=True)
+        assert Annotations.from_frame(df).n_answers == 1
+
     def test_columns_must_differ(self, tiny_answers):
         with pytest.raises(InputError, match="must differ"):
             Annotations.from_frame(tiny_answers, worker_col="item")
@@ -340,6 +350,16 @@ class TestReadAnswers:
         self.EXPECTED.drop(columns="worker").to_csv(path, index=False)
         with pytest.raises(InputError, match=f"^{path}: no 'worker' column"):
             read_answers(path)
+
+    @pytest.mark.parametrize("name, sep", [("a.csv", ","), ("a.tsv", "\t"), ("b.csv", ";")])
+    def test_a_repeated_answer_column_in_the_header_is_named(self, tmp_path, name, sep):
+        # the CSV reader would rename the second 'label' to 'label.1' and read the first
+        path = tmp_path / name
+        path.write_text(sep.join(["item", "worker", "label", "label"]) + "\n"
+                        + sep.join(["1", "a", "x", "y"]) + "\n")
+        with pytest.raises(InputError, match=rf"^{path}: the label column 'label' appears 2 "
+                                             r"times \(columns 3 and 4\); keep one\.$"):
+            read_answers(path, sep=sep if sep == ";" else None)
 
     def test_header_only(self, tmp_path):
         path = tmp_path / "a.csv"

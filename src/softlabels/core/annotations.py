@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from softlabels import _compiled
 from softlabels.core.validation import suggest
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_table
+from softlabels.core.io import read_table, table_format, text_header
 
 __all__ = ["Annotations", "read_answers", "as_annotations"]
 
@@ -179,6 +179,18 @@ def check_answer_columns(
             )
     if len(set(cols.values())) < 3:
         raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
+    check_once(columns, cols, where)
+
+
+def check_once(columns: Any, cols: Mapping[str, str], where: str = "") -> None:
+    """Each answer column (``cols``: role to name) is among ``columns`` at most once."""
+    for role, name in cols.items():
+        at = [j + 1 for j, c in enumerate(columns) if c == name]
+        if len(at) > 1:
+            raise InputError(
+                f"{where}the {role} column {name!r} appears {len(at)} times (columns "
+                f"{', '.join(map(str, at[:-1]))} and {at[-1]}); keep one."
+            )
 
 def _other_separator(header: str) -> str | None:
     """The separator a one-column header seems to use instead of the expected one."""
@@ -523,6 +535,11 @@ def read_answers(
     called as it is parsed."""
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
                        encoding=encoding, progress=progress)
+    cols = {"item": item_col, "worker": worker_col, "label": label_col}
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
+        # the reader renamed a repeated column: the header says which
+        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
     return Annotations.from_frame(
         frame,
         item_col=item_col,

@@ -176,17 +176,25 @@ def check_sep(sep: str | None) -> str | None:
     return sep
 
 
+def text_header(path: str | os.PathLike[str], fmt: str, sep: str | None = None,
+                encoding: str | None = None) -> list[str]:
+    """The column names of a CSV or TSV file (``fmt``) as written in its first line: the
+    CSV reader renames a repeated ``cat`` to ``cat.1``, this does not."""
+    import csv
+
+    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=check_encoding(encoding),  # type: ignore[operator]
+                newline="") as fh:
+        first = fh.readline().removeprefix("\ufeff")
+    delimiter = check_sep(sep) or ("," if fmt == "csv" else "\t")
+    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+
+
 def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> None:
     """Raise :class:`InputError` when a column name repeats in the header of a CSV or
     TSV file (``fmt``): the CSV reader renames the second ``cat`` to ``cat.1``, which
     would make it a class of its own."""
-    import csv
-
-    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        first = fh.readline()
-    names = next(csv.reader(io.StringIO(first), delimiter="," if fmt == "csv" else "\t"), [])
-    check_unique_columns(names, where)
+    check_unique_columns(text_header(path, fmt), where)
 
 
 def check_unique_columns(names: Sequence[Any], where: str) -> None:
