@@ -565,25 +565,19 @@ class TestReadCsvErrors:
         path.write_text(text)
         return path
 
-    def test_text_in_a_class_column_names_the_column_and_row(self, tmp_path):
-        path = self.write(tmp_path, "item,label,confidence,a,b\n1,b,0.5,0.5,0.5\n2,a,1,one,0\n")
-        with pytest.raises(InputError, match=rf"^{path}: class column 'a' holds 'one' \(row 1\), "
-                                             r"not a probability\.$"):
-            SoftLabels.read_csv(path)
-
-    def test_errors_of_the_values_name_the_file(self, tmp_path):
-        path = self.write(tmp_path, "item,label,confidence,a,b\n1,a,0.5,0.5,0.6\n")
-        with pytest.raises(InputError, match=rf"^{path}: probs: 1 rows do not sum to 1"):
-            SoftLabels.read_csv(path)
-        path = self.write(tmp_path, "item,label,confidence,a,b\n1,a,0.5,0.5,0.5\n1,a,1,1,0\n")
-        with pytest.raises(InputError, match=rf"^{path}: item_ids must be unique; 1 appears"):
-            SoftLabels.read_csv(path)
-
-    def test_repeated_class_column_is_refused(self, tmp_path):
+    @pytest.mark.parametrize("text, message", [
+        ("item,label,confidence,a,b\n1,b,0.5,0.5,0.5\n2,a,1,one,0\n",
+         r"class column 'a' holds 'one' \(row 1\), not a probability\.$"),
+        ("item,label,confidence,a,b\n1,a,0.5,0.5,0.6\n", r"probs: 1 rows do not sum to 1"),
+        ("item,label,confidence,a,b\n1,a,0.5,0.5,0.5\n1,a,1,1,0\n",
+         r"item_ids must be unique; 1 appears"),
         # the CSV reader would rename the second 'cat' to 'cat.1', a class of its own
-        path = self.write(tmp_path, "item,label,confidence,cat,dog,cat\nu,cat,1,1,0,0\n")
-        with pytest.raises(InputError, match=rf"^{path}: column 'cat' appears more than once "
-                                             r"\(columns 4 and 6\)"):
+        ("item,label,confidence,cat,dog,cat\nu,cat,1,1,0,0\n",
+         r"column 'cat' appears more than once \(columns 4 and 6\)"),
+    ])
+    def test_errors_name_the_file(self, tmp_path, text, message):
+        path = self.write(tmp_path, text)
+        with pytest.raises(InputError, match=rf"^{path}: {message}"):
             SoftLabels.read_csv(path)
 
     def test_header_only_is_zero_items(self, tmp_path):
