@@ -231,6 +231,16 @@ class TestSummaries:
         assert t.hard().tolist() == ["y"]
         assert t.hard_codes().tolist() == [1]
 
+    @pytest.mark.parametrize("base", [1, 1.0, 0, -2.0, float("nan"), "2"])
+    def test_entropy_base_must_be_a_log_base(self, base):
+        from softlabels.core.errors import InvalidParameterError
+
+        s = SoftLabels([[0.5, 0.5]], ["a", "b"])
+        with pytest.raises(InvalidParameterError, match=r"'base' parameter of "
+                                                        r"SoftLabels\.entropy"):
+            s.entropy(base=base)
+        assert s.entropy(base=2).tolist() == [1.0]
+
     def test_confidence(self):
         s = SoftLabels(P2, ["a", "b"])
         assert s.confidence().tolist() == [0.9, 0.5, 0.8]

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import SUM_ATOL, check_probs
+from softlabels.core.validation import SUM_ATOL, check_float, check_probs
 from softlabels._version import __version__
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 
 __all__ = ["SoftLabels", "RESERVED_COLUMNS"]
 
@@ -264,7 +264,13 @@ class SoftLabels:
         return self._probs.max(axis=1)
 
     def entropy(self, *, base: float | None = None) -> np.ndarray:
-        """Shannon entropy of each row, in nats (or in ``base``)."""
+        """Shannon entropy of each row, in nats (or in ``base``, a number > 0 other
+        than 1)."""
+        if base is not None:
+            base = check_float(base, "base", "SoftLabels.entropy", low=0, low_open=True)
+            if base == 1:
+                raise InvalidParameterError("The 'base' parameter of SoftLabels.entropy must "
+                                            "not be 1 (log 1 = 0); got 1.")
         p = self._probs
         with np.errstate(divide="ignore", invalid="ignore"):
             h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
