@@ -389,14 +389,16 @@ def check_labels(
             raise InputError(
                 f"{name} must be integer class indices; row {i} is {arr[i].item()!r}."
             )
-    out = arr.astype(np.int64)
-    off = np.flatnonzero((out < 0) | (out >= n_classes))
+    off = np.flatnonzero((arr < 0) | (arr >= n_classes))  # before the cast, which wraps
     if off.size:
         i = int(off[0])
+        value = arr[i].item()
+        shown = int(value) if isinstance(value, float) and abs(value) < 2**53 else value
         raise InputError(
             f"{name}: {off.size} values outside 0..{n_classes - 1} "
-            f"(first at row {i}: {out[i]})."
+            f"(first at row {i}: {shown})."
         )
+    out = arr.astype(np.int64)
     if n_items is not None and out.size != n_items:
         raise InputError(f"{name} has {out.size} rows but there are {n_items} items.")
     return out
