@@ -96,6 +96,26 @@ class TestValidation:
         with pytest.raises(InputError, match="unique"):
             SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], item_ids=["i1", "i1"])
 
+    @pytest.mark.parametrize("ids", [[1.0, np.nan], ["u", None], np.array(["u", pd.NA],
+                                                                       dtype=object)])
+    def test_missing_item_id_names_its_row(self, ids):
+        with pytest.raises(InputError, match=r"^item_ids: row 1 is missing \(1 missing\); "
+                                             r"every item needs an id\.$"):
+            SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=ids)
+
+    def test_missing_item_id_in_a_file_names_the_file_and_row(self, tmp_path):
+        from softlabels.core.tables import read_probs
+
+        path = tmp_path / "s.csv"
+        path.write_text("item,label,confidence,a,b\nu,a,1,1,0\n,a,1,1,0\n")
+        for read in (SoftLabels.read_csv, read_probs):
+            with pytest.raises(InputError, match=rf"^{path}: item_ids: row 1 is missing"):
+                read(path)
+        path = tmp_path / "s.jsonl"
+        path.write_text('{"item": "u", "probs": {"a": 1.0}}\n{"item": NaN, "probs": {"a": 1.0}}\n')
+        with pytest.raises(InputError, match=rf"^{path}: item_ids: row 1 is missing"):
+            SoftLabels.read_jsonl(path)
+
     def test_support_shape(self):
         with pytest.raises(InputError, match=r"support must have shape \(1,\); got \(2,\)"):
             SoftLabels([[0.5, 0.5]], ["a", "b"], support=[1, 2])

@@ -119,6 +119,11 @@ class SoftLabels:
                 raise InputError(
                     f"probs has {p.shape[0]} rows but {ids.shape[0]} item ids were given."
                 )
+            if ids.dtype.kind in "fO":
+                missing = np.flatnonzero(pd.isna(ids))
+                if missing.size:
+                    raise InputError(f"item_ids: row {missing[0]} is missing ({missing.size} "
+                                     "missing); every item needs an id.")
             if not _distinct_ints(ids):
                 dup = pd.Series(ids).duplicated().to_numpy()
                 if dup.any():
