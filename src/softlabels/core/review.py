@@ -49,7 +49,8 @@ def label_studio_tasks(
     Parameters
     ----------
     items : sequence
-        Item ids (written as ``data.item``).
+        Item ids (written as ``data.item``). Every sequence here is taken by position
+        (a pandas Series too, whatever its index).
     suggested : sequence
         The label to pre-fill, one per item (written as text).
     given, score, reason : sequence, optional
@@ -70,6 +71,9 @@ def label_studio_tasks(
     >>> tasks[0]["predictions"][0]["result"][0]["value"]
     {'choices': ['cat']}
     """
+    # by position: a pandas Series would be indexed by its labels
+    items, suggested = list(items), list(suggested)
+    given, score, reason = (None if v is None else list(v) for v in (given, score, reason))
     n = len(items)
     for name, values in (("suggested", suggested), ("given", given), ("score", score),
                          ("reason", reason)):
