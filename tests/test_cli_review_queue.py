@@ -150,6 +150,14 @@ def test_tasks_from_series_go_by_position_not_index():
         "y", "z"]
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "high"])
+def test_a_score_that_is_not_a_finite_number_is_named(bad):
+    """JSON has no NaN: Label Studio would refuse the whole file."""
+    with pytest.raises(InputError, match=rf"^score of item 'y' \(row 1\) is {bad!r}; scores "
+                                         r"are finite numbers\.$"):
+        label_studio_tasks(["x", "y"], ["a", "b"], score=[0.5, bad])
+
+
 def test_tasks_need_one_value_per_item():
     with pytest.raises(InputError, match="^given has 1 values for 2 items.$"):
         label_studio_tasks(["x", "y"], ["a", "b"], given=["a"])

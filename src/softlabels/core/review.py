@@ -33,6 +33,18 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _score(value: Any, item: Any, row: int) -> float:
+    """A prediction's score as a finite float (JSON has no NaN or infinity)."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        score = float("nan")
+    if not np.isfinite(score):
+        raise InputError(f"score of item {item!r} (row {row}) is {_plain(value)!r}; scores "
+                         "are finite numbers.")
+    return score
+
+
 def label_studio_tasks(
     items: Sequence[Any],
     suggested: Sequence[Any],
@@ -92,7 +104,7 @@ def label_studio_tasks(
                         "value": {"choices": [str(_plain(suggested[i]))]}}],
         }
         if score is not None:
-            prediction["score"] = float(score[i])
+            prediction["score"] = _score(score[i], data["item"], i)
         tasks.append({"data": data, "predictions": [prediction]})
     return tasks
 
