@@ -90,6 +90,17 @@ class TestFromFrame:
         ann = Annotations.from_arrays([1, 1], ["a", "b"], ["x", "y"], classes=["y", "x"])
         assert ann.label.tolist() == [1, 0]
 
+    @pytest.mark.parametrize("workers, got", [("ab", "str"), (7, "int"),
+                                              (np.zeros((2, 1)), r"shape \(2, 1\)")])
+    def test_from_arrays_needs_one_value_per_answer(self, workers, got):
+        # a string of as many characters as answers was read as one worker for all
+        with pytest.raises(InputError, match=rf"^workers must be a one-dimensional sequence, "
+                                             rf"one value per answer; got {got}\.$"):
+            Annotations.from_arrays([1, 2], workers, ["x", "y"])
+        # tuples are fine as ids
+        ann = Annotations.from_arrays([(1, 2), (1, 3)], ["a", "b"], ["x", "y"])
+        assert ann.item_ids.tolist() == [(1, 2), (1, 3)]
+
     def test_from_arrays_length_mismatch(self):
         with pytest.raises(InputError, match="same length; got 2, 1 and 2"):
             Annotations.from_arrays([1, 1], ["a"], ["x", "y"])

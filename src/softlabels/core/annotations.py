@@ -349,6 +349,13 @@ class Annotations:
         duplicates: DuplicatePolicy = "keep",
     ) -> Annotations:
         """Build from three equal-length sequences (any hashable values)."""
+        for name, values in (("items", items), ("workers", workers), ("labels", labels)):
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") \
+                    or getattr(values, "ndim", 1) != 1:
+                shape = getattr(values, "shape", None)
+                got = f"shape {shape}" if shape is not None else type(values).__name__
+                raise InputError(f"{name} must be a one-dimensional sequence, one value per "
+                                 f"answer; got {got}.")
         lens = {len(items), len(workers), len(labels)}
         if len(lens) != 1:
             raise InputError(
