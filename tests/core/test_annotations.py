@@ -306,6 +306,15 @@ class TestGold:
         with pytest.raises(InputError, match="missing values"):
             ann.gold_codes({10: None})
 
+    def test_missing_gold_value_names_the_item_or_row(self, ann):
+        with pytest.raises(InputError, match=r"^gold labels contain missing values \(first: "
+                                             r"the label of item 20\)\.$"):
+            ann.gold_codes({10: "x", 20: None})
+        gold = pd.DataFrame({"item": [10, None, 30], "label": ["x", "y", "z"]})
+        with pytest.raises(InputError, match=r"^gold labels contain missing values \(first: "
+                                             r"the item of row 1\)\.$"):
+            ann.gold_codes(gold)
+
     def test_dataframe_needs_columns(self, ann):
         with pytest.raises(InputError, match=r"missing \['label'\]"):
             ann.gold_codes(pd.DataFrame({"item": [10], "truth": ["x"]}))

@@ -491,9 +491,13 @@ def gold_table(gold: Any, classes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
         raise InputError(
             f"gold must be a mapping, a Series or a DataFrame; got {type(gold).__name__}."
         )
-    if pd.isna(vals).any() or pd.isna(keys).any():
-        raise InputError("gold labels contain missing values.")
     keys = pd.Series(keys).reset_index(drop=True)
+    vals = pd.Series(vals).reset_index(drop=True)
+    no_key, no_val = keys.isna().to_numpy(), vals.isna().to_numpy()
+    if no_key.any() or no_val.any():
+        r = int(np.argmax(no_key | no_val))
+        first = f"the item of row {r}" if no_key[r] else f"the label of item {show(keys[r])}"
+        raise InputError(f"gold labels contain missing values (first: {first}).")
     if keys.duplicated().any():
         raise InputError(f"gold lists item {show(keys[keys.duplicated()].iloc[0])} more than once.")
     codes = pd.Index(classes).get_indexer(pd.Series(vals))
