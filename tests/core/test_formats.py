@@ -226,6 +226,10 @@ MALFORMED = [
      lambda t: _csv(t, "toloka_results.tsv",
                     lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", ""]}), "\t"),
      "data row 4: 'OUTPUT:result' is empty."),
+    ("toloka blank output", "toloka",  # the export's row, not the answer's (one left out)
+     lambda t: _csv(t, "toloka_results.tsv",
+                    lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", " "]}), "\t"),
+     "data row 4: 'OUTPUT:result' is empty."),
     ("toloka no OUTPUT column", "toloka",
      lambda t: _csv(t, "toloka_results.tsv", lambda f: f.drop(columns="OUTPUT:result"), "\t"),
      "no OUTPUT: field found."),

@@ -352,7 +352,7 @@ def _check_columns(frame: pd.DataFrame, required: Sequence[str], out: _Answers,
 
 def _cell(frame: pd.DataFrame, col: str, r: int, out: _Answers) -> str:
     value = frame[col].iat[r]
-    if value == "":
+    if not value.strip():  # blank: missing, named here by the export's own row
         raise out.error(f"data row {r + 1}", f"{col!r} is empty.")
     return value
 
