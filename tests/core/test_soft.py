@@ -116,6 +116,15 @@ class TestValidation:
         with pytest.raises(InputError, match=rf"^{path}: item_ids: row 1 is missing"):
             SoftLabels.read_jsonl(path)
 
+    def test_item_ids_from_a_list_keep_their_values(self):
+        """numpy would make [1, "x"] text and [2**63 + 5, 3] float64."""
+        s = SoftLabels(np.eye(2), ["a", "b"], item_ids=[1, "1"])
+        assert s.item_ids.tolist() == [1, "1"]
+        s = SoftLabels(np.eye(2), ["a", "b"], item_ids=[2**63 + 5, 3])
+        assert s.item_ids.tolist() == [2**63 + 5, 3]
+        assert s.item_ids.dtype == np.uint64
+        assert SoftLabels(np.eye(2), ["a", "b"], item_ids=["x", "y"]).item_ids.dtype.kind == "U"
+
     def test_support_shape(self):
         with pytest.raises(InputError, match=r"support must have shape \(1,\); got \(2,\)"):
             SoftLabels([[0.5, 0.5]], ["a", "b"], support=[1, 2])

@@ -188,3 +188,16 @@ def test_a_bad_item_or_support_names_its_line(tmp_path, bad, message):
         path.write_text('{"item": 1, "probs": {"a": 1.0}}\n\n' + bad + "\n")
     with pytest.raises(InputError, match=rf"^{path}: {message}$"):
         SoftLabels.read_jsonl(path)
+
+
+@pytest.mark.parametrize("ids", [np.array([2**63 + 5, 3, 2**64 - 1], dtype=np.uint64),
+                                 np.array([2**64 + 1, 3], dtype=object),
+                                 np.array([-(2**63), 2**63 - 1], dtype=np.int64)])
+def test_large_integer_item_ids_come_back_exact(tmp_path, ids):
+    """64-bit hashes as ids: numpy turns [2**63 + 5, 3] into float64, which would merge
+    or change them."""
+    soft = SoftLabels(np.eye(len(ids)), [f"c{j}" for j in range(len(ids))], item_ids=ids)
+    soft.save(tmp_path / "u.jsonl")
+    back = SoftLabels.load(tmp_path / "u.jsonl")
+    assert back.item_ids.tolist() == ids.tolist()
+    assert back.item_ids.dtype.kind in "iuO"

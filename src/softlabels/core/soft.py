@@ -114,6 +114,8 @@ class SoftLabels:
         if item_ids is None:
             ids = np.arange(p.shape[0])
         else:
+            if isinstance(item_ids, (list, tuple)):
+                item_ids = _item_array(list(item_ids))
             ids = _as_1d(item_ids, "item_ids")
             if ids.shape[0] != p.shape[0]:
                 raise InputError(
@@ -670,13 +672,19 @@ def _json_scalar(value: Any) -> Any:
 
 
 def _item_array(items: list[Any]) -> np.ndarray:
-    """Item ids read from JSON (text or numbers): mixed types (1 and "a") stay as they
-    are (object)."""
-    mixed = len({type(v) for v in items}) > 1 or _trailing_nul(items)
-    try:
-        return np.asarray(items, dtype=object if mixed else None)
-    except OverflowError:  # integers beyond int64
-        return np.asarray(items, dtype=object)
+    """Item ids from a list: mixed types (1 and "a") stay as they are (object), and
+    integers exact (int64, uint64 or, beyond, object), where numpy would make text of
+    the first and float64 of ``[2**63 + 5, 3]``."""
+    kinds = {type(v) for v in items}
+    mixed = len(kinds) > 1 or _trailing_nul(items)
+    if kinds == {int}:  # numpy would make [2**63 + 5, 3] float64: inexact
+        for dtype in (np.int64, np.uint64):
+            try:
+                return np.asarray(items, dtype=dtype)
+            except OverflowError:
+                continue
+        return np.asarray(items, dtype=object)  # integers beyond 64 bits
+    return np.asarray(items, dtype=object if mixed else None)
 
 
 def class_array(values: Sequence[Any]) -> np.ndarray:
