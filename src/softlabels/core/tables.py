@@ -25,6 +25,7 @@ Probabilities get the tolerance of model outputs
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,7 +69,8 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     ----------
     source : path, DataFrame, SoftLabels or array-like
         A file (``.npy``, ``.csv``, ``.tsv``, ``.parquet``; see
-        :func:`~softlabels.core.io.read_array` and :func:`~softlabels.core.io.read_table`),
+        :func:`~softlabels.core.io.read_array` and :func:`~softlabels.core.io.read_table`;
+        or the JSON lines of :meth:`SoftLabels.to_jsonl <softlabels.SoftLabels.to_jsonl>`),
         a DataFrame, or values already in memory. A table with an ``item`` column, or
         with both ``label`` and ``confidence``, is a softlabels table; its class columns
         are every other column (``support`` aside). Any other table is a plain matrix:
@@ -125,6 +127,11 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     where = str(source) if name is None else f"{name} ({source})"
     what = name or "probabilities"
     header: list[str] = []
+    if _soft_label_lines(path):
+        try:
+            return SoftLabels.read_jsonl(path)
+        except InputError as exc:
+            raise InputError(str(exc) if name is None else f"{name}: {exc}") from None
     if path.suffix.lower() != ".npy":
         try:
             frame = read_table(path, id_columns=("item",))
@@ -147,6 +154,20 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
             raise InputError(f"{where}: the file has a header but no data rows.")
         values = values[1:]
     return check_pred_probs(values, name=where)
+
+
+def _soft_label_lines(path: Path) -> bool:
+    """Whether ``path`` holds soft labels as :meth:`SoftLabels.to_jsonl` writes them: JSON
+    lines whose first object has a ``probs`` object."""
+    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json") or not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("probs"), dict)
 
 
 def _is_soft_label_table(columns: list[str]) -> bool:
