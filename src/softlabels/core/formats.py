@@ -856,8 +856,9 @@ def to_hf_dataset(soft: Any) -> Any:
     if len(set(names)) != len(names):
         raise InputError("two classes have the same text form; a ClassLabel needs distinct "
                          "names.")
-    try:
-        items = pa.array(soft.item_ids.tolist())
+    ids = soft.item_ids
+    try:  # numbers from their numpy type (uint64 ids past 2**63 are no int64)
+        items = pa.array(ids if ids.dtype.kind in "iuf" else ids.tolist())
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         raise InputError("the item ids mix types (e.g. numbers and text); a dataset column "
                          "holds one type. Make them all text first.") from None
