@@ -467,6 +467,13 @@ class TestParquet:
         with pytest.raises(InputError, match="newer softlabels"):
             SoftLabels.read_parquet(path)
 
+    def test_mixed_type_item_ids_are_an_input_error(self, tmp_path):
+        s = SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=[1, "x"])
+        with pytest.raises(InputError, match=r"s\.parquet: the item ids mix types \(e\.g\. "
+                                             r"numbers and text\); a Parquet column holds one"):
+            s.to_parquet(tmp_path / "s.parquet")
+        assert files_in(tmp_path) == []
+
     def test_not_a_parquet_file(self, tmp_path):
         path = tmp_path / "s.parquet"
         path.write_text("item,label\n1,a\n")

@@ -429,7 +429,12 @@ class SoftLabels:
 
         from softlabels.core.io import atomic_path
 
-        table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            raise InputError(f"{path}: the item ids mix types (e.g. numbers and text); a "
+                             "Parquet column holds one type. Make them all text first, or "
+                             "save as .jsonl.") from None
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(
             {
