@@ -445,6 +445,10 @@ class TestParquet:
         s.to_parquet(tmp_path / "s.parquet")
         r = SoftLabels.read_parquet(tmp_path / "s.parquet")
         assert r.classes.tolist() == [1, "a"]
+        # both classes most probable somewhere: the label column mixes them too
+        s = SoftLabels([[0.25, 0.75], [1.0, 0.0]], np.array([1, "a"], dtype=object))
+        s.to_parquet(tmp_path / "s.parquet")
+        assert SoftLabels.read_parquet(tmp_path / "s.parquet").equals(s)
 
     def test_plain_table_without_metadata(self, tmp_path):
         frame = pd.DataFrame({"item": [1, 2], "label": [0, 1], "0": [0.75, 0.0], "1": [0.25, 1.0]})

@@ -429,8 +429,11 @@ class SoftLabels:
 
         from softlabels.core.io import atomic_path
 
+        frame = self.to_frame()
+        if len({type(c) for c in self._classes.tolist()}) > 1:  # 1 and "a": kept in the
+            frame["label"] = frame["label"].astype(str)  # metadata; a column holds one type
         try:
-            table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             raise InputError(f"{path}: the item ids mix types (e.g. numbers and text); a "
                              "Parquet column holds one type. Make them all text first, or "
