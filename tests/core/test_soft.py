@@ -471,10 +471,11 @@ class TestParquet:
         with pytest.raises(InputError, match="newer softlabels"):
             SoftLabels.read_parquet(path)
 
-    def test_mixed_type_item_ids_are_an_input_error(self, tmp_path):
-        s = SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=[1, "x"])
+    @pytest.mark.parametrize("ids", [[1, "x"], [2**64 + 1, 3]])
+    def test_item_ids_parquet_cannot_hold_are_an_input_error(self, tmp_path, ids):
+        s = SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=ids)
         with pytest.raises(InputError, match=r"s\.parquet: the item ids mix types \(e\.g\. "
-                                             r"numbers and text\); a Parquet column holds one"):
+                                             r"numbers and text\) or are integers beyond 64"):
             s.to_parquet(tmp_path / "s.parquet")
         assert files_in(tmp_path) == []
 

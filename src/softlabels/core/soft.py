@@ -434,10 +434,10 @@ class SoftLabels:
             frame["label"] = frame["label"].astype(str)  # metadata; a column holds one type
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            raise InputError(f"{path}: the item ids mix types (e.g. numbers and text); a "
-                             "Parquet column holds one type. Make them all text first, or "
-                             "save as .jsonl.") from None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            raise InputError(f"{path}: the item ids mix types (e.g. numbers and text) or are "
+                             "integers beyond 64 bits; a Parquet column holds one type of at "
+                             "most 64 bits. Make them all text first, or save as .jsonl.") from None
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(
             {
