@@ -274,7 +274,8 @@ def read_table(
     _check_text_head(path, head, fmt, p, encoding)
     if fmt == "jsonl" and head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1] == "[":
         raise InputError(f"{path}: holds a JSON array; JSON lines has one object per line, no "
-                         "enclosing [ ] (e.g. jq -c '.[]' turns one into the other).")
+                         "enclosing [ ] (e.g. jq -c '.[]' turns one into the other). A Label "
+                         "Studio export is read by softlabels.read_annotations.")
     try:
         if fmt in ("csv", "tsv"):
             sep = sep or ("," if fmt == "csv" else "\t")
