@@ -203,6 +203,12 @@ class TestFromCounts:
         with pytest.raises(InputError, match="smoothing must be >= 0"):
             SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=-1)
 
+    @pytest.mark.parametrize("smoothing", [float("nan"), float("inf")])
+    def test_smoothing_must_be_finite(self, smoothing):
+        # not an error about non-finite probabilities the caller never gave
+        with pytest.raises(InputError, match=r"^smoothing must be >= 0 and finite; got "):
+            SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=smoothing)
+
     def test_counts_must_be_2d(self):
         with pytest.raises(InputError, match="counts must be 2-D"):
             SoftLabels.from_counts([1, 3], ["a", "b"])

@@ -187,8 +187,8 @@ class SoftLabels:
         if (c < 0).any():
             r, k = np.argwhere(c < 0)[0]
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
-        if smoothing < 0:
-            raise InputError(f"smoothing must be >= 0; got {smoothing}.")
+        if not 0 <= smoothing < np.inf:
+            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing}.")
         support = c.sum(axis=1)
         c = c + smoothing
         return cls(
