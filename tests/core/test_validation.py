@@ -37,3 +37,13 @@ def test_check_labels_names_a_huge_label_as_given(labels, shown):
     with pytest.raises(InputError, match=rf"^labels: 1 values outside 0\.\.1 \(first at row 1: "
                                          rf"{re.escape(shown)}\)\.$"):
         check_labels(labels, 2)
+
+
+def test_check_probs_names_a_row_of_another_length():
+    from softlabels.core.validation import check_probs
+
+    with pytest.raises(InputError, match=r"^probs: row 2 has 1 values but row 0 has 2; every "
+                                         r"row has one per class\.$"):
+        check_probs([[0.5, 0.5], [0.25, 0.75], [1.0]])
+    with pytest.raises(InputError, match=r"^probs must be numeric; could not convert"):
+        check_probs([[0.5, "x"]])

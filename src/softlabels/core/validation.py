@@ -292,6 +292,12 @@ def check_probs(
     try:
         arr = np.array(p, dtype=np.float64) if repair else np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError) as err:
+        lengths = [len(r) if hasattr(r, "__len__") else -1 for r in p] \
+            if isinstance(p, (list, tuple)) else []
+        if lengths and min(lengths) >= 0 and len(set(lengths)) > 1:
+            r = next(i for i, n in enumerate(lengths) if n != lengths[0])
+            raise InputError(f"{name}: row {r} has {lengths[r]} values but row 0 has "
+                             f"{lengths[0]}; every row has one per class.") from None
         raise InputError(f"{name} must be numeric; {err}") from None
     if arr.ndim != 2:
         raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
