@@ -230,6 +230,11 @@ MALFORMED = [
      lambda t: _csv(t, "toloka_results.tsv",
                     lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", " "]}), "\t"),
      "data row 4: 'OUTPUT:result' is empty."),
+    ("mturk task answers null label", "mturk",  # JSON null is no answer, not "None"
+     lambda t: _csv(t, "mturk_task_answers.csv", lambda f: f.assign(**{"Answer.taskAnswers": [
+         '[{"animal": {"label": "cat"}}]', '[{"animal": {"label": null}}]',
+         '[{"animal": {"label": "dog"}}]']})),
+     "data row 2: 'Answer.animal.label' is empty."),
     ("toloka no OUTPUT column", "toloka",
      lambda t: _csv(t, "toloka_results.tsv", lambda f: f.drop(columns="OUTPUT:result"), "\t"),
      "no OUTPUT: field found."),
@@ -280,6 +285,11 @@ MALFORMED = [
              content='{"a": "x", "b": "y"}'), ".manifest"),
      "line 2: the answers have several fields ('a', 'b'); name one as format "
      "'ground-truth:a'."),
+    ("ground truth worker label null", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0]["annotationData"].update(
+             content='{"response": {"label": null}}'), ".manifest"),
+     "line 2: a worker's answer has no 'response.label'."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),

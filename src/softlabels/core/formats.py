@@ -363,6 +363,8 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     for key, value in data.items():
         if isinstance(value, dict):
             flat.update(_flat(value, f"{prefix}{key}."))
+        elif value is None:  # no answer: an empty cell, as the CSV writes it
+            flat[f"{prefix}{key}"] = ""
         else:
             flat[f"{prefix}{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return flat
