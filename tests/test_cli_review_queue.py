@@ -135,6 +135,29 @@ def test_tasks_have_the_label_studio_fields():
     json.dumps(tasks)
 
 
+def test_tasks_from_series_go_by_position_not_index():
+    """Columns of a filtered table keep their index labels: the i-th task is the i-th
+    value of each, not the value labelled i."""
+    table = pd.DataFrame({"item": ["x", "y", "z"], "suggested": ["a", "b", "c"],
+                          "score": [0.1, 0.2, 0.3]}, index=[2, 1, 0])
+    tasks = label_studio_tasks(table["item"], table["suggested"], score=table["score"])
+    assert [t["data"]["item"] for t in tasks] == ["x", "y", "z"]
+    assert [t["predictions"][0]["result"][0]["value"]["choices"] for t in tasks] == [
+        ["a"], ["b"], ["c"]]
+    assert [t["predictions"][0]["score"] for t in tasks] == [0.1, 0.2, 0.3]
+    last = table.iloc[1:]  # index [1, 0]: label 2 is gone
+    assert [t["data"]["item"] for t in label_studio_tasks(last["item"], last["suggested"])] == [
+        "y", "z"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "high"])
+def test_a_score_that_is_not_a_finite_number_is_named(bad):
+    """JSON has no NaN: Label Studio would refuse the whole file."""
+    with pytest.raises(InputError, match=rf"^score of item 'y' \(row 1\) is {bad!r}; scores "
+                                         r"are finite numbers\.$"):
+        label_studio_tasks(["x", "y"], ["a", "b"], score=[0.5, bad])
+
+
 def test_tasks_need_one_value_per_item():
     with pytest.raises(InputError, match="^given has 1 values for 2 items.$"):
         label_studio_tasks(["x", "y"], ["a", "b"], given=["a"])

@@ -90,6 +90,17 @@ class TestFromFrame:
         ann = Annotations.from_arrays([1, 1], ["a", "b"], ["x", "y"], classes=["y", "x"])
         assert ann.label.tolist() == [1, 0]
 
+    @pytest.mark.parametrize("workers, got", [("ab", "str"), (7, "int"),
+                                              (np.zeros((2, 1)), r"shape \(2, 1\)")])
+    def test_from_arrays_needs_one_value_per_answer(self, workers, got):
+        # a string of as many characters as answers was read as one worker for all
+        with pytest.raises(InputError, match=rf"^workers must be a one-dimensional sequence, "
+                                             rf"one value per answer; got {got}\.$"):
+            Annotations.from_arrays([1, 2], workers, ["x", "y"])
+        # tuples are fine as ids
+        ann = Annotations.from_arrays([(1, 2), (1, 3)], ["a", "b"], ["x", "y"])
+        assert ann.item_ids.tolist() == [(1, 2), (1, 3)]
+
     def test_from_arrays_length_mismatch(self):
         with pytest.raises(InputError, match="same length; got 2, 1 and 2"):
             Annotations.from_arrays([1, 1], ["a"], ["x", "y"])
@@ -131,6 +142,16 @@ class TestValidation:
         df = pd.DataFrame({"a": [1], "b": ["a"], "c": ["x"]})
         with pytest.raises(InputError, match=r"\(columns: a, b, c\)"):
             Annotations.from_frame(df)
+
+    def test_a_repeated_answer_column_is_named(self):
+        df = pd.DataFrame([[1, "a", "x", "y"]], columns=["item", "worker", "label", "label"])
+        with pytest.raises(InputError, match=r"^the label column 'label' appears 2 times "
+                                             r"\(columns 3 and 4\); keep one\.$"):
+            Annotations.from_frame(df)
+        # another column may repeat: only the three are read
+        df.columns = ["item", "worker", "label", "note"]
+        df.insert(4, "note", ["z"], allow_duplicates=True)
+        assert Annotations.from_frame(df).n_answers == 1
 
     def test_columns_must_differ(self, tiny_answers):
         with pytest.raises(InputError, match="must differ"):
@@ -190,6 +211,18 @@ class TestValidation:
     def test_repeated_class_list(self, tiny_answers):
         with pytest.raises(InputError, match="repeated entries"):
             Annotations.from_frame(tiny_answers, classes=["x", "y", "x"])
+
+    @pytest.mark.parametrize("duplicates", ["keep", "last", "error"])
+    @pytest.mark.parametrize("role, value, kind", [("label", ["x", "y"], "a list"),
+                                                   ("item", {"id": 2}, "an object"),
+                                                   ("worker", {"a"}, "a set")])
+    def test_a_list_or_object_names_its_column_and_row(self, duplicates, role, value, kind):
+        cols = {"item": [1, 2, 3], "worker": ["a", "b", "c"], "label": ["x", "y", "x"]}
+        cols[role] = pd.Series(cols[role][:1] + [value] + cols[role][2:], dtype=object)
+        with pytest.raises(InputError, match=rf"^the {role} column '{role}' holds {kind} in "
+                                             r"data row 2; each answer has one item, one "
+                                             r"worker and one label\.$"):
+            Annotations.from_frame(pd.DataFrame(cols), duplicates=duplicates)
 
     def test_source_prefixes_messages(self):
         with pytest.raises(InputError, match=r"^answers\.csv: the answer table has no rows"):
@@ -273,6 +306,15 @@ class TestGold:
         with pytest.raises(InputError, match="missing values"):
             ann.gold_codes({10: None})
 
+    def test_missing_gold_value_names_the_item_or_row(self, ann):
+        with pytest.raises(InputError, match=r"^gold labels contain missing values \(first: "
+                                             r"the label of item 20\)\.$"):
+            ann.gold_codes({10: "x", 20: None})
+        gold = pd.DataFrame({"item": [10, None, 30], "label": ["x", "y", "z"]})
+        with pytest.raises(InputError, match=r"^gold labels contain missing values \(first: "
+                                             r"the item of row 1\)\.$"):
+            ann.gold_codes(gold)
+
     def test_dataframe_needs_columns(self, ann):
         with pytest.raises(InputError, match=r"missing \['label'\]"):
             ann.gold_codes(pd.DataFrame({"item": [10], "truth": ["x"]}))
@@ -328,6 +370,16 @@ class TestReadAnswers:
         self.EXPECTED.drop(columns="worker").to_csv(path, index=False)
         with pytest.raises(InputError, match=f"^{path}: no 'worker' column"):
             read_answers(path)
+
+    @pytest.mark.parametrize("name, sep", [("a.csv", ","), ("a.tsv", "\t"), ("b.csv", ";")])
+    def test_a_repeated_answer_column_in_the_header_is_named(self, tmp_path, name, sep):
+        # the CSV reader would rename the second 'label' to 'label.1' and read the first
+        path = tmp_path / name
+        path.write_text(sep.join(["item", "worker", "label", "label"]) + "\n"
+                        + sep.join(["1", "a", "x", "y"]) + "\n")
+        with pytest.raises(InputError, match=rf"^{path}: the label column 'label' appears 2 "
+                                             r"times \(columns 3 and 4\); keep one\.$"):
+            read_answers(path, sep=sep if sep == ";" else None)
 
     def test_header_only(self, tmp_path):
         path = tmp_path / "a.csv"

@@ -226,6 +226,15 @@ MALFORMED = [
      lambda t: _csv(t, "toloka_results.tsv",
                     lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", ""]}), "\t"),
      "data row 4: 'OUTPUT:result' is empty."),
+    ("toloka blank output", "toloka",  # the export's row, not the answer's (one left out)
+     lambda t: _csv(t, "toloka_results.tsv",
+                    lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", " "]}), "\t"),
+     "data row 4: 'OUTPUT:result' is empty."),
+    ("mturk task answers null label", "mturk",  # JSON null is no answer, not "None"
+     lambda t: _csv(t, "mturk_task_answers.csv", lambda f: f.assign(**{"Answer.taskAnswers": [
+         '[{"animal": {"label": "cat"}}]', '[{"animal": {"label": null}}]',
+         '[{"animal": {"label": "dog"}}]']})),
+     "data row 2: 'Answer.animal.label' is empty."),
     ("toloka no OUTPUT column", "toloka",
      lambda t: _csv(t, "toloka_results.tsv", lambda f: f.drop(columns="OUTPUT:result"), "\t"),
      "no OUTPUT: field found."),
@@ -276,6 +285,11 @@ MALFORMED = [
              content='{"a": "x", "b": "y"}'), ".manifest"),
      "line 2: the answers have several fields ('a', 'b'); name one as format "
      "'ground-truth:a'."),
+    ("ground truth worker label null", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0]["annotationData"].update(
+             content='{"response": {"label": null}}'), ".manifest"),
+     "line 2: a worker's answer has no 'response.label'."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),
@@ -339,3 +353,24 @@ def test_byte_order_mark_is_read_through(tmp_path, name):
     path = tmp_path / name
     path.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / name).read_bytes())
     pd.testing.assert_frame_equal(read_annotations(path).to_frame(), expected(name))
+
+
+@pytest.mark.parametrize("taskanswers", [False, True])
+def test_mturk_yes_no_classifier_is_not_a_radio_group(tmp_path, taskanswers):
+    """A crowd-classifier whose categories are Yes and No writes one column
+    ``Answer.<name>.label`` of yes/no text: the labels, not the options of a radio group
+    (which has one true/false column per option)."""
+    labels = ["Yes", "No", "No"]
+    if taskanswers:
+        cells = ['"[{""offensive"":{""label"":""%s""}}]"' % v for v in labels]
+        column = "Answer.taskAnswers"
+    else:
+        cells = [f'"{v}"' for v in labels]
+        column = "Answer.offensive.label"
+    rows = [f'"H1","W{r}","Approved",{c}' for r, c in enumerate(cells)]
+    path = tmp_path / "batch.csv"
+    path.write_text("\n".join([f'"HITId","WorkerId","AssignmentStatus","{column}"'] + rows)
+                    + "\n")
+    got = read_annotations(path).to_frame()
+    assert got["label"].tolist() == labels
+    assert got["worker"].tolist() == ["W0", "W1", "W2"]

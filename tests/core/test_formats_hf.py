@@ -108,3 +108,19 @@ def test_missing_class_label_value_names_the_row():
 def test_a_field_is_refused_for_hf():
     with pytest.raises(InputError, match="the hf format takes its columns as item_col"):
         read_annotations(per_item(), "hf:votes")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"item_col": "itemid"}, "no item column 'itemid'; the columns are 'item_id', 'votes', "
+                           "'who'. Did you mean 'item_id'?"),
+    ({"item_col": "item_id", "worker_col": "whom"},
+     "no worker column 'whom'; the columns are 'item_id', 'votes', 'who'. Did you mean 'who'?"),
+])
+def test_a_named_column_that_is_absent_is_an_error(kwargs, message):
+    """Only the default names may be absent (rows are the items, votes by position); a
+    column named on purpose and misspelled is not silently replaced by row numbers."""
+    ds = datasets.Dataset.from_dict({"item_id": [7, 8], "votes": [["a"], ["b"]],
+                                     "who": [["u"], ["v"]]})
+    with pytest.raises(InputError) as info:
+        read_annotations(ds, label_col="votes", **kwargs)
+    assert str(info.value) == f"the dataset: {message}"

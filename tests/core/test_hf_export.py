@@ -298,3 +298,20 @@ def test_every_soft_label_output_takes_jsonl_and_a_dataset_folder(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.endswith("l.txt: write .csv or .parquet or .jsonl.")
     assert len(err.splitlines()) == 1 and not (tmp_path / "l.txt").exists()
+
+
+def test_a_named_item_column_that_is_absent_is_an_error():
+    ds = datasets.Dataset.from_dict({"id": [7, 8], "probs": [[0.5, 0.5], [0.0, 1.0]]})
+    with pytest.raises(InputError, match=r"^the dataset: no item column 'ids'; the columns "
+                                         r"are 'id', 'probs'\. Did you mean 'id'\?$"):
+        from_hf_dataset(ds, classes=["a", "b"], item_col="ids")
+    assert from_hf_dataset(ds, classes=["a", "b"], item_col="id").item_ids.tolist() == [7, 8]
+
+
+def test_uint64_item_ids_round_trip():
+    """64-bit hashes as ids: past 2**63 they are not int64 (it said the ids mixed types)."""
+    ids = np.array([2**63 + 5, 3], dtype=np.uint64)
+    soft = SoftLabels([[0.5, 0.5], [0.0, 1.0]], ["a", "b"], item_ids=ids)
+    back = from_hf_dataset(to_hf_dataset(soft))
+    assert back.item_ids.tolist() == ids.tolist()
+    assert back.equals(soft)

@@ -62,6 +62,28 @@ class TestReadTable:
         pd.testing.assert_frame_equal(read_table(tmp_path / name), DF, check_dtype=False)
         assert os.listdir(tmp_path) == [name]
 
+    @pytest.mark.parametrize("name", ["t.csv.gz", "t.tsv.gz", "t.jsonl.gz"])
+    def test_write_frame_gzips_a_gz_path(self, tmp_path, name):
+        write_frame(DF, tmp_path / name)
+        with gzip.open(tmp_path / name, "rb") as fh:
+            assert fh.read(4) in (b"item", b'{"it')
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), DF, check_dtype=False)
+        assert os.listdir(tmp_path) == [name]
+
+    def test_write_frame_refuses_gzipped_parquet(self, tmp_path):
+        with pytest.raises(InputError, match=r"t\.parquet\.gz: Parquet is compressed "
+                                             r"inside; drop the \.gz"):
+            write_frame(DF, tmp_path / "t.parquet.gz")
+        assert os.listdir(tmp_path) == []
+
+    @pytest.mark.parametrize("name", ["t.json", "t.jsonl"])
+    def test_a_json_array_is_named_as_such(self, tmp_path, name):
+        (tmp_path / name).write_text('[{"item": 1, "worker": "a", "label": "x"},\n'
+                                     ' {"item": 2, "worker": "b", "label": "y"}]\n')
+        with pytest.raises(InputError, match=r"t\.jsonl?: holds a JSON array; JSON lines "
+                                             r"has one object per line, no enclosing \[ \]"):
+            read_table(tmp_path / name)
+
     def test_columns_argument(self, tmp_path):
         write_frame(DF, tmp_path / "t.parquet")
         write_frame(DF, tmp_path / "t.csv")
@@ -293,3 +315,30 @@ def test_text_matrices_read_back_bit_for_bit(tmp_path):
     pd.DataFrame({"label": labels}).to_csv(tmp_path / "y.csv", index=False)
     got = read_array(tmp_path / "y.csv")
     assert got.dtype == np.int64 and got.tolist() == labels.tolist()
+
+
+#: Text that pandas reads as a missing value by default, but that is an id or a label
+#: when written in an id column (a class "None", the item "NA" for Namibia).
+NA_TEXT = ["NA", "None", "null", "nan", "N/A", "NULL", "n/a", "#N/A", "<NA>"]
+
+
+@pytest.mark.parametrize("sep, name", [(",", "t.csv"), ("\t", "t.tsv")])
+def test_id_columns_keep_text_that_pandas_takes_for_missing(tmp_path, sep, name):
+    lines = ["item,worker,label"] + [f"{v},w{r},{v}" for r, v in enumerate(NA_TEXT)]
+    (tmp_path / name).write_text("\n".join(line.replace(",", sep) for line in lines) + "\n")
+    frame = read_table(tmp_path / name, id_columns=("item", "label"))
+    assert frame["item"].tolist() == NA_TEXT
+    assert frame["label"].tolist() == NA_TEXT
+    ann = read_answers(tmp_path / name)
+    assert ann.to_frame()["label"].tolist() == NA_TEXT
+
+
+def test_id_column_with_an_empty_cell_is_still_missing(tmp_path):
+    (tmp_path / "t.csv").write_text("item,worker,label\n1,a,x\nNA,b,y\n,c,z\n")
+    assert read_table(tmp_path / "t.csv", id_columns=("item",))["item"].isna().tolist() == [
+        False, False, True]
+    with pytest.raises(InputError, match=r"item column 'item' has 1 missing values \(first in "
+                                         r"data row 3\)"):
+        read_answers(tmp_path / "t.csv")
+    (tmp_path / "n.csv").write_text("item,worker,label\n1,a,x\n,b,y\n3,c,z\n")
+    assert read_table(tmp_path / "n.csv", id_columns=("item",))["item"].isna().sum() == 1

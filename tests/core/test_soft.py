@@ -96,6 +96,35 @@ class TestValidation:
         with pytest.raises(InputError, match="unique"):
             SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], item_ids=["i1", "i1"])
 
+    @pytest.mark.parametrize("ids", [[1.0, np.nan], ["u", None], np.array(["u", pd.NA],
+                                                                       dtype=object)])
+    def test_missing_item_id_names_its_row(self, ids):
+        with pytest.raises(InputError, match=r"^item_ids: row 1 is missing \(1 missing\); "
+                                             r"every item needs an id\.$"):
+            SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=ids)
+
+    def test_missing_item_id_in_a_file_names_the_file_and_row(self, tmp_path):
+        from softlabels.core.tables import read_probs
+
+        path = tmp_path / "s.csv"
+        path.write_text("item,label,confidence,a,b\nu,a,1,1,0\n,a,1,1,0\n")
+        for read in (SoftLabels.read_csv, read_probs):
+            with pytest.raises(InputError, match=rf"^{path}: item_ids: row 1 is missing"):
+                read(path)
+        path = tmp_path / "s.jsonl"
+        path.write_text('{"item": "u", "probs": {"a": 1.0}}\n{"item": NaN, "probs": {"a": 1.0}}\n')
+        with pytest.raises(InputError, match=rf"^{path}: item_ids: row 1 is missing"):
+            SoftLabels.read_jsonl(path)
+
+    def test_item_ids_from_a_list_keep_their_values(self):
+        """numpy would make [1, "x"] text and [2**63 + 5, 3] float64."""
+        s = SoftLabels(np.eye(2), ["a", "b"], item_ids=[1, "1"])
+        assert s.item_ids.tolist() == [1, "1"]
+        s = SoftLabels(np.eye(2), ["a", "b"], item_ids=[2**63 + 5, 3])
+        assert s.item_ids.tolist() == [2**63 + 5, 3]
+        assert s.item_ids.dtype == np.uint64
+        assert SoftLabels(np.eye(2), ["a", "b"], item_ids=["x", "y"]).item_ids.dtype.kind == "U"
+
     def test_support_shape(self):
         with pytest.raises(InputError, match=r"support must have shape \(1,\); got \(2,\)"):
             SoftLabels([[0.5, 0.5]], ["a", "b"], support=[1, 2])
@@ -104,6 +133,21 @@ class TestValidation:
     def test_support_must_be_finite_non_negative(self, bad):
         with pytest.raises(InputError, match="support must be finite and non-negative"):
             SoftLabels([[0.5, 0.5]], ["a", "b"], support=[bad])
+
+    def test_bad_support_names_its_row(self, tmp_path):
+        with pytest.raises(InputError, match=r"support must be finite and non-negative \(row 1 "
+                                             r"\(item 'b'\): nan\)\.$"):
+            SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], ["a", "b"], support=[2, np.nan])
+        path = tmp_path / "s.csv"
+        path.write_text("item,label,confidence,support,a,b\nu,a,1,2,1,0\nv,a,1,,1,0\n")
+        with pytest.raises(InputError, match=rf"^{path}: support must be finite and "
+                                             r"non-negative \(row 1 \(item 'v'\): nan\)\.$"):
+            SoftLabels.read_csv(path)
+        # text in the column names it too, not numpy's float conversion
+        path.write_text("item,label,confidence,support,a,b\nu,a,1,2,1,0\nv,a,1,many,1,0\n")
+        with pytest.raises(InputError, match=rf"^{path}: the support column holds 'many' "
+                                             r"\(row 1\), not a number\.$"):
+            SoftLabels.read_csv(path)
 
     def test_zero_items_is_allowed(self):
         s = SoftLabels(np.zeros((0, 2)), ["a", "b"])
@@ -158,6 +202,12 @@ class TestFromCounts:
     def test_negative_smoothing(self):
         with pytest.raises(InputError, match="smoothing must be >= 0"):
             SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=-1)
+
+    @pytest.mark.parametrize("smoothing", [float("nan"), float("inf")])
+    def test_smoothing_must_be_finite(self, smoothing):
+        # not an error about non-finite probabilities the caller never gave
+        with pytest.raises(InputError, match=r"^smoothing must be >= 0 and finite; got "):
+            SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=smoothing)
 
     def test_counts_must_be_2d(self):
         with pytest.raises(InputError, match="counts must be 2-D"):
@@ -215,6 +265,16 @@ class TestSummaries:
         t = SoftLabels([[0.2, 0.4, 0.4]], ["z", "y", "x"])
         assert t.hard().tolist() == ["y"]
         assert t.hard_codes().tolist() == [1]
+
+    @pytest.mark.parametrize("base", [1, 1.0, 0, -2.0, float("nan"), "2"])
+    def test_entropy_base_must_be_a_log_base(self, base):
+        from softlabels.core.errors import InvalidParameterError
+
+        s = SoftLabels([[0.5, 0.5]], ["a", "b"])
+        with pytest.raises(InvalidParameterError, match=r"'base' parameter of "
+                                                        r"SoftLabels\.entropy"):
+            s.entropy(base=base)
+        assert s.entropy(base=2).tolist() == [1.0]
 
     def test_confidence(self):
         s = SoftLabels(P2, ["a", "b"])
@@ -391,6 +451,10 @@ class TestParquet:
         s.to_parquet(tmp_path / "s.parquet")
         r = SoftLabels.read_parquet(tmp_path / "s.parquet")
         assert r.classes.tolist() == [1, "a"]
+        # both classes most probable somewhere: the label column mixes them too
+        s = SoftLabels([[0.25, 0.75], [1.0, 0.0]], np.array([1, "a"], dtype=object))
+        s.to_parquet(tmp_path / "s.parquet")
+        assert SoftLabels.read_parquet(tmp_path / "s.parquet").equals(s)
 
     def test_plain_table_without_metadata(self, tmp_path):
         frame = pd.DataFrame({"item": [1, 2], "label": [0, 1], "0": [0.75, 0.0], "1": [0.25, 1.0]})
@@ -412,6 +476,14 @@ class TestParquet:
         pq.write_table(table.replace_schema_metadata(meta), path)
         with pytest.raises(InputError, match="newer softlabels"):
             SoftLabels.read_parquet(path)
+
+    @pytest.mark.parametrize("ids", [[1, "x"], [2**64 + 1, 3]])
+    def test_item_ids_parquet_cannot_hold_are_an_input_error(self, tmp_path, ids):
+        s = SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=ids)
+        with pytest.raises(InputError, match=r"s\.parquet: the item ids mix types \(e\.g\. "
+                                             r"numbers and text\) or are integers beyond 64"):
+            s.to_parquet(tmp_path / "s.parquet")
+        assert files_in(tmp_path) == []
 
     def test_not_a_parquet_file(self, tmp_path):
         path = tmp_path / "s.parquet"
@@ -531,3 +603,40 @@ def test_csv_round_trip_keeps_leading_zero_ids(tmp_path):
     plain = SoftLabels(np.array([[0.9, 0.1], [0.2, 0.8]]), ["a", "b"], [10, 2])
     plain.to_csv(tmp_path / "p.csv")
     assert SoftLabels.read_csv(tmp_path / "p.csv").item_ids.tolist() == [10, 2]
+
+
+@pytest.mark.parametrize("save", ["to_csv", "to_jsonl", "to_parquet"])
+def test_item_ids_that_read_like_missing_values_round_trip(tmp_path, save):
+    s = SoftLabels([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]], ["a", "b"],
+                   item_ids=["NA", "None", "null"])
+    path = tmp_path / f"s.{save.removeprefix('to_')}"
+    getattr(s, save)(path)
+    assert SoftLabels.load(path).item_ids.tolist() == ["NA", "None", "null"]
+
+
+class TestReadCsvErrors:
+    """A hand-edited soft-label CSV: every error is an InputError naming the file."""
+
+    def write(self, tmp_path, text):
+        path = tmp_path / "s.csv"
+        path.write_text(text)
+        return path
+
+    @pytest.mark.parametrize("text, message", [
+        ("item,label,confidence,a,b\n1,b,0.5,0.5,0.5\n2,a,1,one,0\n",
+         r"class column 'a' holds 'one' \(row 1\), not a probability\.$"),
+        ("item,label,confidence,a,b\n1,a,0.5,0.5,0.6\n", r"probs: 1 rows do not sum to 1"),
+        ("item,label,confidence,a,b\n1,a,0.5,0.5,0.5\n1,a,1,1,0\n",
+         r"item_ids must be unique; 1 appears"),
+        # the CSV reader would rename the second 'cat' to 'cat.1', a class of its own
+        ("item,label,confidence,cat,dog,cat\nu,cat,1,1,0,0\n",
+         r"column 'cat' appears more than once \(columns 4 and 6\)"),
+    ])
+    def test_errors_name_the_file(self, tmp_path, text, message):
+        path = self.write(tmp_path, text)
+        with pytest.raises(InputError, match=rf"^{path}: {message}"):
+            SoftLabels.read_csv(path)
+
+    def test_header_only_is_zero_items(self, tmp_path):
+        path = self.write(tmp_path, "item,label,confidence,a,b\n")
+        assert SoftLabels.read_csv(path).n_items == 0

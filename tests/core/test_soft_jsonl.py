@@ -166,3 +166,38 @@ def test_an_item_id_ending_in_nul_survives_the_round_trip(tmp_path):
     back = SoftLabels.load(tmp_path / "n.jsonl")
     assert back.item_ids.tolist() == ["\x00", "b"]
     assert back.equals(soft)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ('{"item": null, "probs": {"a": 1.0}}', r"line 3: every 'item' must be text or a "
+                                                r"number; got None\."),
+        ('{"item": 2, "support": "x", "probs": {"a": 1.0}}',
+         r"line 3: 'support' must be a non-negative number; got 'x'\."),
+        ('{"item": 2, "support": null, "probs": {"a": 1.0}}',
+         r"line 3: 'support' must be a non-negative number; got None\."),
+        ('{"item": 2, "support": -1, "probs": {"a": 1.0}}',
+         r"line 3: 'support' must be a non-negative number; got -1\."),
+    ],
+)
+def test_a_bad_item_or_support_names_its_line(tmp_path, bad, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"item": 1, "support": 1, "probs": {"a": 1.0}}\n\n' + bad + "\n")
+    if '"support"' not in bad:
+        path.write_text('{"item": 1, "probs": {"a": 1.0}}\n\n' + bad + "\n")
+    with pytest.raises(InputError, match=rf"^{path}: {message}$"):
+        SoftLabels.read_jsonl(path)
+
+
+@pytest.mark.parametrize("ids", [np.array([2**63 + 5, 3, 2**64 - 1], dtype=np.uint64),
+                                 np.array([2**64 + 1, 3], dtype=object),
+                                 np.array([-(2**63), 2**63 - 1], dtype=np.int64)])
+def test_large_integer_item_ids_come_back_exact(tmp_path, ids):
+    """64-bit hashes as ids: numpy turns [2**63 + 5, 3] into float64, which would merge
+    or change them."""
+    soft = SoftLabels(np.eye(len(ids)), [f"c{j}" for j in range(len(ids))], item_ids=ids)
+    soft.save(tmp_path / "u.jsonl")
+    back = SoftLabels.load(tmp_path / "u.jsonl")
+    assert back.item_ids.tolist() == ids.tolist()
+    assert back.item_ids.dtype.kind in "iuO"

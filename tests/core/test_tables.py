@@ -297,3 +297,28 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 15
+
+
+def test_a_soft_label_table_without_rows_says_so(tmp_path):
+    """Not that its (empty, hence text) class columns are not numeric."""
+    path = tmp_path / "t.csv"
+    path.write_text("item,label,confidence,cat,dog\n")
+    err = raises(f"{path}: the table has a header but no data rows.", read_probs, path)
+    assert "numeric" not in err
+    raises("t: the table has a header but no data rows.", read_probs,
+           soft_frame([], ["cat", "dog"], np.zeros((0, 2))), name="t")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".ndjson"])
+def test_soft_labels_saved_as_json_lines_are_read(tmp_path, suffix):
+    """What ``SoftLabels.save`` and ``softlabels aggregate -o x.jsonl`` write."""
+    soft = SoftLabels([[0.25, 0.75], [1.0, 0.0]], ["cat", "dog"], item_ids=["u", "v"],
+                      support=[2, 3])
+    path = tmp_path / f"s{suffix}"
+    soft.save(path)
+    back = read_probs(path, name="soft labels")
+    assert isinstance(back, SoftLabels)
+    assert back.equals(SoftLabels.load(path))
+    path.write_text('{"item": "u", "probs": {"cat": 0.5, "dog": 0.6}}\n')
+    raises(f"soft labels: {path}: probs: 1 rows do not sum to 1", read_probs, path,
+           name="soft labels")

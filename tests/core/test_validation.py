@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from softlabels.core.validation import check_random_state
-from softlabels.core.errors import InvalidParameterError
+from softlabels.core.errors import InputError, InvalidParameterError
 
 
 def test_random_state_accepts_none_ints_and_generators():
@@ -22,3 +24,26 @@ def test_random_state_accepts_none_ints_and_generators():
 def test_random_state_rejects_negative_and_non_integer_seeds(seed, match):
     with pytest.raises(InvalidParameterError, match=match):
         check_random_state(seed)
+
+
+@pytest.mark.parametrize("labels, shown", [([0, 1e20], "1e+20"), ([0, -1e20], "-1e+20"),
+                                           ([0, 2**63 - 1], str(2**63 - 1)),
+                                           (np.array([0, 2**64 - 1], dtype=np.uint64),
+                                            str(2**64 - 1))])
+def test_check_labels_names_a_huge_label_as_given(labels, shown):
+    """Not as the int64 it wraps around to."""
+    from softlabels.core.validation import check_labels
+
+    with pytest.raises(InputError, match=rf"^labels: 1 values outside 0\.\.1 \(first at row 1: "
+                                         rf"{re.escape(shown)}\)\.$"):
+        check_labels(labels, 2)
+
+
+def test_check_probs_names_a_row_of_another_length():
+    from softlabels.core.validation import check_probs
+
+    with pytest.raises(InputError, match=r"^probs: row 2 has 1 values but row 0 has 2; every "
+                                         r"row has one per class\.$"):
+        check_probs([[0.5, 0.5], [0.25, 0.75], [1.0]])
+    with pytest.raises(InputError, match=r"^probs must be numeric; could not convert"):
+        check_probs([[0.5, "x"]])

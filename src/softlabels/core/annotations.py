@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from softlabels import _compiled
 from softlabels.core.validation import suggest
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_table
+from softlabels.core.io import read_table, table_format, text_header
 
 __all__ = ["Annotations", "read_answers", "as_annotations"]
 
@@ -82,6 +82,23 @@ def _first_missing(col: pd.Series) -> tuple[int, int]:
         mask[np.flatnonzero(~mask)[text.eq("").to_numpy()]] = True
     idx = np.flatnonzero(mask)
     return int(idx.size), int(idx[0]) if idx.size else -1
+
+
+#: Values that cannot be an id or a label (unhashable), and how a message calls them.
+_NESTED = {list: "a list", np.ndarray: "a list", dict: "an object", set: "a set"}
+
+
+def _first_nested(col: pd.Series) -> tuple[int, str]:
+    """The position of the first list, object or set in ``col`` and what it is, or
+    ``(-1, "")`` (one pass of pandas' type inference unless the column mixes types)."""
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in (
+            "mixed", "mixed-integer", "mixed-integer-float"):
+        return -1, ""
+    nested = col.map(lambda v: type(v) in _NESTED).to_numpy(dtype=bool)
+    if not nested.any():
+        return -1, ""
+    r = int(np.argmax(nested))
+    return r, _NESTED[type(col.iloc[r])]
 
 
 def _id_ranks(ids: np.ndarray) -> np.ndarray:
@@ -162,6 +179,18 @@ def check_answer_columns(
             )
     if len(set(cols.values())) < 3:
         raise InputError(f"{where}item, worker and label columns must differ; got {cols}.")
+    check_once(columns, cols, where)
+
+
+def check_once(columns: Any, cols: Mapping[str, str], where: str = "") -> None:
+    """Each answer column (``cols``: role to name) is among ``columns`` at most once."""
+    for role, name in cols.items():
+        at = [j + 1 for j, c in enumerate(columns) if c == name]
+        if len(at) > 1:
+            raise InputError(
+                f"{where}the {role} column {name!r} appears {len(at)} times (columns "
+                f"{', '.join(map(str, at[:-1]))} and {at[-1]}); keep one."
+            )
 
 def _other_separator(header: str) -> str | None:
     """The separator a one-column header seems to use instead of the expected one."""
@@ -262,6 +291,12 @@ class Annotations:
                     f"{where}the {role} column {name!r} has {n_missing} missing values "
                     f"(first in data row {first + 1})."
                 )
+            r, kind = _first_nested(col)
+            if r >= 0:
+                raise InputError(
+                    f"{where}the {role} column {name!r} holds {kind} in data row {r + 1}; "
+                    "each answer has one item, one worker and one label."
+                )
         rows: Any = _Rows()  # data-row numbers of the input, for messages
         if duplicates != "keep":
             dup = frame.duplicated([item_col, worker_col], keep="last").to_numpy()
@@ -314,6 +349,13 @@ class Annotations:
         duplicates: DuplicatePolicy = "keep",
     ) -> Annotations:
         """Build from three equal-length sequences (any hashable values)."""
+        for name, values in (("items", items), ("workers", workers), ("labels", labels)):
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") \
+                    or getattr(values, "ndim", 1) != 1:
+                shape = getattr(values, "shape", None)
+                got = f"shape {shape}" if shape is not None else type(values).__name__
+                raise InputError(f"{name} must be a one-dimensional sequence, one value per "
+                                 f"answer; got {got}.")
         lens = {len(items), len(workers), len(labels)}
         if len(lens) != 1:
             raise InputError(
@@ -449,9 +491,13 @@ def gold_table(gold: Any, classes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
         raise InputError(
             f"gold must be a mapping, a Series or a DataFrame; got {type(gold).__name__}."
         )
-    if pd.isna(vals).any() or pd.isna(keys).any():
-        raise InputError("gold labels contain missing values.")
     keys = pd.Series(keys).reset_index(drop=True)
+    vals = pd.Series(vals).reset_index(drop=True)
+    no_key, no_val = keys.isna().to_numpy(), vals.isna().to_numpy()
+    if no_key.any() or no_val.any():
+        r = int(np.argmax(no_key | no_val))
+        first = f"the item of row {r}" if no_key[r] else f"the label of item {show(keys[r])}"
+        raise InputError(f"gold labels contain missing values (first: {first}).")
     if keys.duplicated().any():
         raise InputError(f"gold lists item {show(keys[keys.duplicated()].iloc[0])} more than once.")
     codes = pd.Index(classes).get_indexer(pd.Series(vals))
@@ -500,6 +546,11 @@ def read_answers(
     called as it is parsed."""
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
                        encoding=encoding, progress=progress)
+    cols = {"item": item_col, "worker": worker_col, "label": label_col}
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
+        # the reader renamed a repeated column: the header says which
+        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
     return Annotations.from_frame(
         frame,
         item_col=item_col,

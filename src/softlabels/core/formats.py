@@ -30,7 +30,8 @@ Only the fields named here are read; everything else in an export is ignored.
 ``mturk``
     Amazon Mechanical Turk batch results (``.csv``): item: ``HITId``; worker:
     ``WorkerId``; label: the ``Answer.<field>`` column, or the one ``true`` column of a
-    radio-button group ``Answer.<field>.<option>`` (the label is the option). The JSON
+    radio-button group ``Answer.<field>.<option>`` (two options or more; the label is
+    the option). The JSON
     column ``Answer.taskAnswers`` of crowd HTML elements (``[{"sentiment": {"label":
     "Positive"}}]``) is read as those columns (``Answer.sentiment.label``). Rows whose
     ``AssignmentStatus`` is ``Rejected`` are left out; ``Input.*`` columns are ignored.
@@ -66,7 +67,9 @@ Only the fields named here are read; everything else in an export is ignored.
     a worker column), or one row per item with a list of votes in the label column and,
     optionally, the list of their workers in the worker column; without a worker column
     the ``i``-th vote of every row is by worker ``i`` (votes stored in a fixed order of
-    annotators). Without an item column the row number is the item. A ``ClassLabel``
+    annotators). Without an item column the row number is the item. (Only the default
+    names, ``item`` and ``worker``, may be absent; a column named otherwise must be
+    there.) A ``ClassLabel``
     label feature gives the class names, in their declared order.
 
 Bad or partial exports (missing fields, mixed schemas, empty annotation lists) raise
@@ -349,7 +352,7 @@ def _check_columns(frame: pd.DataFrame, required: Sequence[str], out: _Answers,
 
 def _cell(frame: pd.DataFrame, col: str, r: int, out: _Answers) -> str:
     value = frame[col].iat[r]
-    if value == "":
+    if not value.strip():  # blank: missing, named here by the export's own row
         raise out.error(f"data row {r + 1}", f"{col!r} is empty.")
     return value
 
@@ -360,6 +363,8 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     for key, value in data.items():
         if isinstance(value, dict):
             flat.update(_flat(value, f"{prefix}{key}."))
+        elif value is None:  # no answer: an empty cell, as the CSV writes it
+            flat[f"{prefix}{key}"] = ""
         else:
             flat[f"{prefix}{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return flat
@@ -391,12 +396,14 @@ def _read_mturk(path: str | os.PathLike[str], field: str | None,
     if "Answer.taskAnswers" in frame.columns:
         frame = _task_answers(frame, out)
     answers = [c.removeprefix("Answer.") for c in frame.columns if c.startswith("Answer.")]
-    # a radio-button group Answer.<field>.<option>: one column per option
+    # a radio-button group Answer.<field>.<option>: one column per option, two at least
+    # (a single yes/no column, such as a Yes/No classifier's .label, holds the labels)
     groups: dict[str, list[str]] = {}
     for a in answers:
         head, dot, option = a.rpartition(".")
         if dot and all(v.strip().lower() in _TRUE | _FALSE for v in frame[f"Answer.{a}"]):
             groups.setdefault(head, []).append(option)
+    groups = {head: options for head, options in groups.items() if len(options) > 1}
     singles = [a for a in answers if not any(a == f"{g}.{o}" for g, opts in groups.items()
                                              for o in opts)]
     name = _pick_field(singles + list(groups), field, "mturk", "Answer.* field", out)
@@ -590,6 +597,12 @@ def _load_dataset(source: Any) -> Any:
     return ds
 
 
+def _no_column(ds: Any, role: str, name: str, where: str) -> InputError:
+    """The error for a column of a dataset that is not there, with the columns there."""
+    return InputError(f"{where}: no {role} column {name!r}; the columns are "
+                      f"{', '.join(map(repr, ds.column_names))}." + suggest(name, ds.column_names))
+
+
 def _class_names(feature: Any) -> list[str] | None:
     inner = getattr(feature, "feature", feature)  # the items of a List/Sequence feature
     names = getattr(inner, "names", None)
@@ -601,10 +614,10 @@ def _read_hf(source: Any, item_col: str, worker_col: str, label_col: str,
     ds = _load_dataset(source)
     where = "the dataset" if _is_dataset(source) else str(source)
     out = _Answers(where)
-    if label_col not in ds.column_names:
-        raise InputError(f"{where}: no label column {label_col!r}; the columns are "
-                         f"{', '.join(map(repr, ds.column_names))}."
-                         + suggest(label_col, ds.column_names))
+    for role, name, default in (("label", label_col, None), ("item", item_col, "item"),
+                                ("worker", worker_col, "worker")):
+        if name != default and name not in ds.column_names:  # only a default may lack
+            raise _no_column(ds, role, name, where)
     if len(ds) == 0:
         raise InputError(f"{where}: the dataset has no rows.")
     columns = [c for c in (item_col, worker_col, label_col) if c in ds.column_names]
@@ -845,8 +858,9 @@ def to_hf_dataset(soft: Any) -> Any:
     if len(set(names)) != len(names):
         raise InputError("two classes have the same text form; a ClassLabel needs distinct "
                          "names.")
-    try:
-        items = pa.array(soft.item_ids.tolist())
+    ids = soft.item_ids
+    try:  # numbers from their numpy type (uint64 ids past 2**63 are no int64)
+        items = pa.array(ids if ids.dtype.kind in "iuf" else ids.tolist())
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         raise InputError("the item ids mix types (e.g. numbers and text); a dataset column "
                          "holds one type. Make them all text first.") from None
@@ -893,7 +907,8 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     layout of :func:`to_hf_dataset`.
 
     Reads ``probs_col`` (a list of probabilities per row, in class order), ``item_col``
-    (the row number when the dataset has none) and ``support`` when present; the
+    (the row number when the dataset has no ``item`` column; a column named otherwise
+    must be there) and ``support`` when present; the
     ``label`` and ``confidence`` columns are derived, so not read. The classes and the
     provenance come from the dataset's description as :func:`to_hf_dataset` writes it;
     without one, the classes are the names of a ``ClassLabel`` ``label`` column, or
@@ -908,9 +923,9 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     ds = _load_dataset(source)
     where = "the dataset" if _is_dataset(source) else str(source)
     if probs_col not in ds.column_names:
-        raise InputError(f"{where}: no probability column {probs_col!r}; the columns are "
-                         f"{', '.join(map(repr, ds.column_names))}."
-                         + suggest(probs_col, ds.column_names))
+        raise _no_column(ds, "probability", probs_col, where)
+    if item_col != "item" and item_col not in ds.column_names:  # only the default may lack
+        raise _no_column(ds, "item", item_col, where)
     meta = _hf_meta(ds, where)
     if classes is None:
         classes = meta.get("classes")

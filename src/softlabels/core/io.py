@@ -176,6 +176,39 @@ def check_sep(sep: str | None) -> str | None:
     return sep
 
 
+def text_header(path: str | os.PathLike[str], fmt: str, sep: str | None = None,
+                encoding: str | None = None) -> list[str]:
+    """The column names of a CSV or TSV file (``fmt``) as written in its first line: the
+    CSV reader renames a repeated ``cat`` to ``cat.1``, this does not."""
+    import csv
+
+    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=check_encoding(encoding),  # type: ignore[operator]
+                newline="") as fh:
+        first = fh.readline().removeprefix("\ufeff")
+    delimiter = check_sep(sep) or ("," if fmt == "csv" else "\t")
+    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+
+
+def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> None:
+    """Raise :class:`InputError` when a column name repeats in the header of a CSV or
+    TSV file (``fmt``): the CSV reader renames the second ``cat`` to ``cat.1``, which
+    would make it a class of its own."""
+    check_unique_columns(text_header(path, fmt), where)
+
+
+def check_unique_columns(names: Sequence[Any], where: str) -> None:
+    """Raise :class:`InputError` naming the first column name that appears twice."""
+    seen: dict[str, int] = {}
+    for j, column in enumerate(str(c) for c in names):
+        if column in seen:
+            raise InputError(
+                f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
+                f"and {j + 1}); each class has one column."
+            )
+        seen[column] = j
+
+
 def _check_no_nul(path: str | os.PathLike[str], p: Path, fmt: str) -> None:
     """Raise :class:`InputError` when the (uncompressed) file holds a NUL byte, which no
     text table has: a file padded with NULs (preallocated, or cut short by a crash)
@@ -212,7 +245,8 @@ def read_table(
 
     ``id_columns`` of a CSV or TSV file are kept as written, so ids such as ``007`` and
     ``7`` stay distinct: a column that parses as numbers stays numeric only when every
-    value is written as a plain integer (see :func:`ids_from_text`), else it is text.
+    value is written as a plain integer (see :func:`ids_from_text`), else it is text;
+    ``NA``, ``None`` or ``null`` there are text too (only an empty cell is missing).
     ``sep`` (one character; default ``,`` for CSV and a tab for TSV) and ``encoding``
     (default UTF-8) apply to text files; a ``sep`` for a Parquet or JSON-lines file is
     an error. ``progress(bytes_read, file_bytes)`` is called as a text file is parsed.
@@ -238,15 +272,23 @@ def read_table(
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt, p, encoding)
+    if fmt == "jsonl" and head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1] == "[":
+        raise InputError(f"{path}: holds a JSON array; JSON lines has one object per line, no "
+                         "enclosing [ ] (e.g. jq -c '.[]' turns one into the other). A Label "
+                         "Studio export is read by softlabels.read_annotations.")
     try:
         if fmt in ("csv", "tsv"):
             sep = sep or ("," if fmt == "csv" else "\t")
             with _counted(p, progress) as source:
                 frame = pd.read_csv(source, sep=sep, usecols=columns, encoding=encoding,
                                     **_EXACT_FLOATS)
+            ids = [c for c in dict.fromkeys(id_columns) if c in frame.columns]
+            # "NA", "None", "null"... are ids or labels there: only an empty cell is missing
+            missing = [c for c in ids if frame[c].isna().any()]
+            if missing:
+                _missing_as_written(p, sep, frame, missing, encoding)
             # only a column parsed as numbers can have lost how it was written
-            numeric = [c for c in dict.fromkeys(id_columns)
-                       if c in frame.columns and frame[c].dtype.kind in "iuf"]
+            numeric = [c for c in ids if c not in missing and frame[c].dtype.kind in "iuf"]
             if numeric:
                 _ids_as_written(p, sep, frame, numeric, encoding)
         else:  # JSON types as written: the string "007" stays a string, dates stay text
@@ -348,6 +390,23 @@ def _ids_as_written(
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
+
+
+def _missing_as_written(
+    p: Path, sep: str, frame: pd.DataFrame, columns: list[str], encoding: str = "utf-8"
+) -> None:
+    """Put back, in ``frame``, the ``columns`` that have missing values as they were
+    written: pandas reads ``NA``, ``None``, ``null``, ``nan``, ``N/A`` and the like as
+    missing, but in an id or label column they are values. Only an empty cell stays
+    missing; see :func:`ids_from_text` for the rest."""
+    text = pd.read_csv(p, sep=sep, usecols=columns, dtype=str, keep_default_na=False,
+                       encoding=encoding)
+    if len(text) != len(frame):  # counted differently: leave pandas' reading
+        return
+    for column in columns:
+        values = text[column].to_numpy(dtype=object)
+        values[values == ""] = None
+        frame[column] = ids_from_text(pd.Series(values, index=frame.index, dtype=object))
 
 
 @contextlib.contextmanager
@@ -719,12 +778,19 @@ def all_or_nothing() -> Iterator[None]:
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
-    """Write a DataFrame to ``.csv`` or ``.parquet`` (by extension), atomically."""
+    """Write a DataFrame to ``.csv``, ``.tsv``, ``.parquet`` or ``.jsonl`` (by extension;
+    a text format gzipped when the name ends in ``.gz``), atomically."""
     fmt = table_format(path)
+    gz = Path(path).suffix.lower() == ".gz"
+    if gz and fmt == "parquet":
+        raise InputError(f"{path}: Parquet is compressed inside; drop the .gz.")
+    # the temporary file's name does not end in .gz: say so, or it is written plain
+    compression = "gzip" if gz else None
     with atomic_path(path) as tmp:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False, **kwargs)
         elif fmt in ("csv", "tsv"):
-            frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t", **kwargs)
+            frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t",
+                         compression=compression, **kwargs)
         else:
-            frame.to_json(tmp, orient="records", lines=True, **kwargs)
+            frame.to_json(tmp, orient="records", lines=True, compression=compression, **kwargs)

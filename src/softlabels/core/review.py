@@ -33,6 +33,18 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _score(value: Any, item: Any, row: int) -> float:
+    """A prediction's score as a finite float (JSON has no NaN or infinity)."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        score = float("nan")
+    if not np.isfinite(score):
+        raise InputError(f"score of item {item!r} (row {row}) is {_plain(value)!r}; scores "
+                         "are finite numbers.")
+    return score
+
+
 def label_studio_tasks(
     items: Sequence[Any],
     suggested: Sequence[Any],
@@ -49,7 +61,8 @@ def label_studio_tasks(
     Parameters
     ----------
     items : sequence
-        Item ids (written as ``data.item``).
+        Item ids (written as ``data.item``). Every sequence here is taken by position
+        (a pandas Series too, whatever its index).
     suggested : sequence
         The label to pre-fill, one per item (written as text).
     given, score, reason : sequence, optional
@@ -70,6 +83,9 @@ def label_studio_tasks(
     >>> tasks[0]["predictions"][0]["result"][0]["value"]
     {'choices': ['cat']}
     """
+    # by position: a pandas Series would be indexed by its labels
+    items, suggested = list(items), list(suggested)
+    given, score, reason = (None if v is None else list(v) for v in (given, score, reason))
     n = len(items)
     for name, values in (("suggested", suggested), ("given", given), ("score", score),
                          ("reason", reason)):
@@ -88,7 +104,7 @@ def label_studio_tasks(
                         "value": {"choices": [str(_plain(suggested[i]))]}}],
         }
         if score is not None:
-            prediction["score"] = float(score[i])
+            prediction["score"] = _score(score[i], data["item"], i)
         tasks.append({"data": data, "predictions": [prediction]})
     return tasks
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import SUM_ATOL, check_probs
+from softlabels.core.validation import SUM_ATOL, check_float, check_probs
 from softlabels._version import __version__
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 
 __all__ = ["SoftLabels", "RESERVED_COLUMNS"]
 
@@ -114,11 +114,18 @@ class SoftLabels:
         if item_ids is None:
             ids = np.arange(p.shape[0])
         else:
+            if isinstance(item_ids, (list, tuple)):
+                item_ids = _item_array(list(item_ids))
             ids = _as_1d(item_ids, "item_ids")
             if ids.shape[0] != p.shape[0]:
                 raise InputError(
                     f"probs has {p.shape[0]} rows but {ids.shape[0]} item ids were given."
                 )
+            if ids.dtype.kind in "fO":
+                missing = np.flatnonzero(pd.isna(ids))
+                if missing.size:
+                    raise InputError(f"item_ids: row {missing[0]} is missing ({missing.size} "
+                                     "missing); every item needs an id.")
             if not _distinct_ints(ids):
                 dup = pd.Series(ids).duplicated().to_numpy()
                 if dup.any():
@@ -135,8 +142,12 @@ class SoftLabels:
                 raise InputError(
                     f"support must have shape ({p.shape[0]},); got {sup.shape}."
                 )
-            if not np.isfinite(sup).all() or (sup < 0).any():
-                raise InputError("support must be finite and non-negative.")
+            bad = np.flatnonzero(~np.isfinite(sup) | (sup < 0))
+            if bad.size:
+                r = int(bad[0])
+                item = ids[r].item() if isinstance(ids[r], np.generic) else ids[r]
+                raise InputError(f"support must be finite and non-negative (row {r} (item "
+                                 f"{item!r}): {sup[r]}).")
             sup.setflags(write=False)
         prov = dict(provenance or {})
         prov.setdefault("version", __version__)
@@ -176,8 +187,8 @@ class SoftLabels:
         if (c < 0).any():
             r, k = np.argwhere(c < 0)[0]
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
-        if smoothing < 0:
-            raise InputError(f"smoothing must be >= 0; got {smoothing}.")
+        if not 0 <= smoothing < np.inf:
+            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing}.")
         support = c.sum(axis=1)
         c = c + smoothing
         return cls(
@@ -260,7 +271,13 @@ class SoftLabels:
         return self._probs.max(axis=1)
 
     def entropy(self, *, base: float | None = None) -> np.ndarray:
-        """Shannon entropy of each row, in nats (or in ``base``)."""
+        """Shannon entropy of each row, in nats (or in ``base``, a number > 0 other
+        than 1)."""
+        if base is not None:
+            base = check_float(base, "base", "SoftLabels.entropy", low=0, low_open=True)
+            if base == 1:
+                raise InvalidParameterError("The 'base' parameter of SoftLabels.entropy must "
+                                            "not be 1 (log 1 = 0); got 1.")
         p = self._probs
         with np.errstate(divide="ignore", invalid="ignore"):
             h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
@@ -388,8 +405,13 @@ class SoftLabels:
                     f"{len(names)} classes given but the table has {len(class_cols)} "
                     "probability columns."
                 )
+        for c in class_cols:
+            _check_numbers(frame[c], f"class column {str(c)!r}", "a probability")
         probs = frame[class_cols].to_numpy(dtype=np.float64, na_value=np.nan)
-        support = frame["support"].to_numpy(dtype=np.float64) if "support" in columns else None
+        support = None
+        if "support" in columns:
+            _check_numbers(frame["support"], "the support column", "a number")
+            support = frame["support"].to_numpy(dtype=np.float64, na_value=np.nan)
         return cls(
             probs,
             class_array(names),
@@ -407,7 +429,15 @@ class SoftLabels:
 
         from softlabels.core.io import atomic_path
 
-        table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
+        frame = self.to_frame()
+        if len({type(c) for c in self._classes.tolist()}) > 1:  # 1 and "a": kept in the
+            frame["label"] = frame["label"].astype(str)  # metadata; a column holds one type
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            raise InputError(f"{path}: the item ids mix types (e.g. numbers and text) or are "
+                             "integers beyond 64 bits; a Parquet column holds one type of at "
+                             "most 64 bits. Make them all text first, or save as .jsonl.") from None
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(
             {
@@ -435,7 +465,7 @@ class SoftLabels:
         raw = (table.schema.metadata or {}).get(_META_KEY)
         frame = table.to_pandas()
         if raw is None:
-            return cls.from_frame(frame)
+            return _in_file(path, cls.from_frame, frame)
         meta = json.loads(raw)
         if meta.get("format_version", 0) > _FORMAT_VERSION:
             raise InputError(
@@ -443,7 +473,8 @@ class SoftLabels:
                 f"{meta['format_version']}); upgrade softlabels to read it."
             )
         classes = class_array(meta["classes"])
-        return cls.from_frame(frame, classes=classes, provenance=meta.get("provenance"))
+        return _in_file(path, cls.from_frame, frame, classes=classes,
+                        provenance=meta.get("provenance"))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic."""
@@ -457,9 +488,11 @@ class SoftLabels:
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
         """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``); item
         ids are kept as written (``007`` and ``7`` are two items)."""
-        from softlabels.core.io import read_table
+        from softlabels.core.io import check_unique_header, read_table
 
-        return cls.from_frame(read_table(path, fmt="csv", id_columns=("item",)), **kwargs)
+        frame = read_table(path, fmt="csv", id_columns=("item",))
+        check_unique_header(path, "csv", str(path))
+        return _in_file(path, cls.from_frame, frame, **kwargs)
 
     def to_jsonl(self, path: str | os.PathLike[str]) -> None:
         """Write JSON lines, one object per item: ``{"item", "label", "confidence"[,
@@ -538,8 +571,17 @@ class SoftLabels:
             elif ("support" in record) != has_support:
                 raise InputError(f"{where}: 'support' is given on some lines, not all.")
             if has_support:
-                support.append(record["support"])
-            items.append(record["item"])
+                value = record["support"]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                        or not value >= 0:
+                    raise InputError(
+                        f"{where}: 'support' must be a non-negative number; got {value!r}."
+                    )
+                support.append(value)
+            item = record["item"]
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise InputError(f"{where}: every 'item' must be text or a number; got {item!r}.")
+            items.append(item)
             labels.append(record.get("label"))
             rows.append([probs[k] for k in keys])
             numbers.append(number)
@@ -610,6 +652,26 @@ class SoftLabels:
         )
 
 
+def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any) -> Any:
+    """``read(*args, **kwargs)``, its :class:`InputError` prefixed with the file name."""
+    try:
+        return read(*args, **kwargs)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+
+
+def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
+    """Raise :class:`InputError` naming the first value of a column that is text, not
+    ``noun`` (its row counted from 0)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return
+    number = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero((number.isna() & values.notna()).to_numpy())
+    if bad.size:
+        r = int(bad[0])
+        raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not {noun}.")
+
+
 def _json_scalar(value: Any) -> Any:
     """A numpy scalar (held in an object array) as its Python value, for JSON."""
     if isinstance(value, np.generic):
@@ -618,15 +680,19 @@ def _json_scalar(value: Any) -> Any:
 
 
 def _item_array(items: list[Any]) -> np.ndarray:
-    """Item ids read from JSON: mixed types (1 and "a") stay as they are (object)."""
-    for r, v in enumerate(items):
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise InputError(f"item {r}: every 'item' must be text or a number; got {v!r}.")
-    mixed = len({type(v) for v in items}) > 1 or _trailing_nul(items)
-    try:
-        return np.asarray(items, dtype=object if mixed else None)
-    except OverflowError:  # integers beyond int64
-        return np.asarray(items, dtype=object)
+    """Item ids from a list: mixed types (1 and "a") stay as they are (object), and
+    integers exact (int64, uint64 or, beyond, object), where numpy would make text of
+    the first and float64 of ``[2**63 + 5, 3]``."""
+    kinds = {type(v) for v in items}
+    mixed = len(kinds) > 1 or _trailing_nul(items)
+    if kinds == {int}:  # numpy would make [2**63 + 5, 3] float64: inexact
+        for dtype in (np.int64, np.uint64):
+            try:
+                return np.asarray(items, dtype=dtype)
+            except OverflowError:
+                continue
+        return np.asarray(items, dtype=object)  # integers beyond 64 bits
+    return np.asarray(items, dtype=object if mixed else None)
 
 
 def class_array(values: Sequence[Any]) -> np.ndarray:

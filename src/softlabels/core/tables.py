@@ -25,8 +25,7 @@ Probabilities get the tolerance of model outputs
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +35,13 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.errors import InputError
-from softlabels.core.io import read_array, read_table, table_format
+from softlabels.core.io import (
+    check_unique_columns,
+    check_unique_header,
+    read_array,
+    read_table,
+    table_format,
+)
 from softlabels.core.soft import RESERVED_COLUMNS, SoftLabels
 from softlabels.core.validation import check_labels, check_pred_probs
 
@@ -64,7 +69,8 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     ----------
     source : path, DataFrame, SoftLabels or array-like
         A file (``.npy``, ``.csv``, ``.tsv``, ``.parquet``; see
-        :func:`~softlabels.core.io.read_array` and :func:`~softlabels.core.io.read_table`),
+        :func:`~softlabels.core.io.read_array` and :func:`~softlabels.core.io.read_table`;
+        or the JSON lines of :meth:`SoftLabels.to_jsonl <softlabels.SoftLabels.to_jsonl>`),
         a DataFrame, or values already in memory. A table with an ``item`` column, or
         with both ``label`` and ``confidence``, is a softlabels table; its class columns
         are every other column (``support`` aside). Any other table is a plain matrix:
@@ -86,7 +92,7 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
         Naming the input and what is wrong: a missing ``item``/``label``/``confidence``
         column, a class column that is not numeric or appears twice, a duplicated item
         id, a missing value (with its row, item and class), a row that does not sum to
-        1, fewer than two classes, or any reading error of the file.
+        1, fewer than two classes, no rows, or any reading error of the file.
 
     Notes
     -----
@@ -121,6 +127,11 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     where = str(source) if name is None else f"{name} ({source})"
     what = name or "probabilities"
     header: list[str] = []
+    if _soft_label_lines(path):
+        try:
+            return SoftLabels.read_jsonl(path)
+        except InputError as exc:
+            raise InputError(str(exc) if name is None else f"{name}: {exc}") from None
     if path.suffix.lower() != ".npy":
         try:
             frame = read_table(path, id_columns=("item",))
@@ -130,7 +141,7 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
         if _is_soft_label_table(header):
             fmt = table_format(path)
             if fmt in ("csv", "tsv"):
-                _check_header_unique(path, fmt, where)
+                check_unique_header(path, fmt, where)
             return _soft_label_table(frame, where)
         if table_format(path) not in ("csv", "tsv"):
             header = []
@@ -145,6 +156,20 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     return check_pred_probs(values, name=where)
 
 
+def _soft_label_lines(path: Path) -> bool:
+    """Whether ``path`` holds soft labels as :meth:`SoftLabels.to_jsonl` writes them: JSON
+    lines whose first object has a ``probs`` object."""
+    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json") or not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("probs"), dict)
+
+
 def _is_soft_label_table(columns: list[str]) -> bool:
     return "item" in columns or {"label", "confidence"} <= set(columns)
 
@@ -156,29 +181,6 @@ def _class_index_header(columns: list[str], values: np.ndarray) -> bool:
     if columns != [str(j) for j in range(k)] or not np.array_equal(values[0], np.arange(k)):
         return False
     return k >= 3 or values.dtype.kind == "f"
-
-
-def _check_header_unique(path: Path, fmt: str, where: str) -> None:
-    """A repeated column name in a text header (the CSV reader renames the second
-    ``cat`` to ``cat.1``, which would make it a class of its own)."""
-    import gzip
-
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        first = fh.readline()
-    names = next(csv.reader(io.StringIO(first), delimiter="," if fmt == "csv" else "\t"), [])
-    _check_unique_columns(names, where)
-
-
-def _check_unique_columns(names: Sequence[Any], where: str) -> None:
-    seen: dict[str, int] = {}
-    for j, column in enumerate(str(c) for c in names):
-        if column in seen:
-            raise InputError(
-                f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
-                f"and {j + 1}); each class has one column."
-            )
-        seen[column] = j
 
 
 def _probs_from_frame(frame: pd.DataFrame, where: str) -> Probs:
@@ -201,7 +203,9 @@ def _soft_label_table(frame: pd.DataFrame, where: str) -> SoftLabels:
             f"{where}: a softlabels table has the columns item, label, confidence and one "
             f"per class; no {' or '.join(map(repr, missing))} column (columns: {shown})."
         )
-    _check_unique_columns(columns, where)
+    check_unique_columns(columns, where)
+    if len(frame) == 0:
+        raise InputError(f"{where}: the table has a header but no data rows.")
     repeated = frame["item"].astype(str).duplicated().to_numpy()
     if repeated.any():
         j = int(np.argmax(repeated))

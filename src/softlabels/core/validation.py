@@ -292,6 +292,12 @@ def check_probs(
     try:
         arr = np.array(p, dtype=np.float64) if repair else np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError) as err:
+        lengths = [len(r) if hasattr(r, "__len__") else -1 for r in p] \
+            if isinstance(p, (list, tuple)) else []
+        if lengths and min(lengths) >= 0 and len(set(lengths)) > 1:
+            r = next(i for i, n in enumerate(lengths) if n != lengths[0])
+            raise InputError(f"{name}: row {r} has {lengths[r]} values but row 0 has "
+                             f"{lengths[0]}; every row has one per class.") from None
         raise InputError(f"{name} must be numeric; {err}") from None
     if arr.ndim != 2:
         raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
@@ -389,14 +395,16 @@ def check_labels(
             raise InputError(
                 f"{name} must be integer class indices; row {i} is {arr[i].item()!r}."
             )
-    out = arr.astype(np.int64)
-    off = np.flatnonzero((out < 0) | (out >= n_classes))
+    off = np.flatnonzero((arr < 0) | (arr >= n_classes))  # before the cast, which wraps
     if off.size:
         i = int(off[0])
+        value = arr[i].item()
+        shown = int(value) if isinstance(value, float) and abs(value) < 2**53 else value
         raise InputError(
             f"{name}: {off.size} values outside 0..{n_classes - 1} "
-            f"(first at row {i}: {out[i]})."
+            f"(first at row {i}: {shown})."
         )
+    out = arr.astype(np.int64)
     if n_items is not None and out.size != n_items:
         raise InputError(f"{name} has {out.size} rows but there are {n_items} items.")
     return out
