@@ -209,7 +209,7 @@ class TestValidation:
             Annotations.from_frame(tiny_answers, classes=[])
 
     def test_repeated_class_list(self, tiny_answers):
-        with pytest.raises(InputError, match="repeated entries"):
+        with pytest.raises(InputError, match=r"repeated entries: \['x'\] \(in \['x', 'y', 'x'\]\)"):
             Annotations.from_frame(tiny_answers, classes=["x", "y", "x"])
 
     @pytest.mark.parametrize("duplicates", ["keep", "last", "error"])

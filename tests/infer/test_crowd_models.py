@@ -54,6 +54,10 @@ def test_unknown_method_suggests():
         create_method("dawid-skeen")
     with pytest.raises(KeyError, match="list_methods"):
         softlabels.aggregate(frame([1], ["a"], ["x"]), method="nothing-like-it")
+    # a parameter error as well, whose text is the message itself (not KeyError's repr)
+    with pytest.raises(softlabels.InvalidParameterError) as info:
+        create_method("dawid-skeen")
+    assert str(info.value).startswith("Unknown method 'dawid-skeen'.")
 
 
 def test_unknown_parameter():

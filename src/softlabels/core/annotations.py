@@ -118,7 +118,10 @@ def class_list(labels: pd.Series, classes: Sequence[Any] | None, where: str = ""
     if class_arr.ndim != 1 or class_arr.size == 0:
         raise InputError(f"{where}the class list must be a non-empty list of labels.")
     if len(pd.unique(class_arr)) != class_arr.size:
-        raise InputError(f"{where}the class list has repeated entries: {list(class_arr)}.")
+        seen = pd.Series(class_arr.tolist())
+        twice = seen[seen.duplicated()].unique().tolist()
+        raise InputError(f"{where}the class list has repeated entries: {twice} "
+                         f"(in {class_arr.tolist()}).")
     return class_arr
 
 

@@ -6,7 +6,8 @@ subclass), so that callers and the command line can tell it from a bug.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "InvalidParameterError", "NotFittedError", "ProbabilityWarning"]
+__all__ = ["InputError", "InvalidParameterError", "NotFittedError", "ProbabilityWarning",
+           "UnknownNameError"]
 
 
 class InputError(ValueError):
@@ -15,6 +16,14 @@ class InputError(ValueError):
 
 class InvalidParameterError(ValueError):
     """A parameter of an estimator or function has a value outside its allowed range."""
+
+
+class UnknownNameError(InvalidParameterError, KeyError):
+    """A method, source or loss name that no registry holds (the message suggests the
+    nearest names). A ``KeyError`` too, since it is a failed lookup by name."""
+
+    def __str__(self) -> str:  # the message itself, not KeyError's repr of it
+        return str(self.args[0]) if self.args else ""
 
 
 class NotFittedError(ValueError, AttributeError):

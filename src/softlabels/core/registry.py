@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from softlabels.core.errors import UnknownNameError
 from softlabels.core.validation import suggest
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         if name not in self._entries:
-            raise KeyError(
+            raise UnknownNameError(
                 f"Unknown {self.kind} {name!r}.{suggest(name, self._entries)} "
                 f"See {self.listing}."
             )

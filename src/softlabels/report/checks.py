@@ -150,6 +150,7 @@ def get_check(name: str) -> Check:
     try:
         return _CHECKS[name]
     except KeyError:
+        from softlabels.core.errors import UnknownNameError
         from softlabels.core.validation import suggest
 
-        raise KeyError(f"no check named {name!r}." + suggest(name, _CHECKS)) from None
+        raise UnknownNameError(f"no check named {name!r}." + suggest(name, _CHECKS)) from None
