@@ -98,6 +98,8 @@ INVALID = [
     ("soft-average", {"combine": "median"}),
     ("soft-average", {"weights": [1.0, 2.0]}),
     ("soft-average", {"members": ["wawa"], "weights": [-1.0]}),
+    ("soft-average", {"members": ["wawa", "soft-vote"], "weights": [float("inf"), 1.0]}),
+    ("soft-average", {"members": ["wawa", "soft-vote"], "weights": [float("nan"), 1.0]}),
     ("soft-average", {"members": ["wawa", "soft-average"]}),
     ("soft-average", {"members": []}),
 ]
@@ -569,6 +571,13 @@ class TestSoftAverage:
         mv = np.array([[1, 0], [0, 1], [1, 0]])
         sv = np.array([[2 / 3, 1 / 3], [0, 1], [2 / 3, 1 / 3]])
         np.testing.assert_allclose(m.soft_labels_.probs, 0.75 * mv + 0.25 * sv, rtol=1e-15)
+
+    def test_huge_weights_are_their_ratios(self, tiny_answers):
+        """Weights that overflow when summed still weigh by their ratios."""
+        members = ["majority-vote", "soft-vote"]
+        m = SoftAverage(members=members, weights=[1.5e308, 0.5e308]).fit(tiny_answers)
+        ref = SoftAverage(members=members, weights=[3.0, 1.0]).fit(tiny_answers)
+        np.testing.assert_allclose(m.soft_labels_.probs, ref.soft_labels_.probs, rtol=1e-15)
 
     def test_conflation_is_normalised_product(self, tiny_answers):
         m = SoftAverage(members=["soft-vote", ("soft-vote", {"smoothing": 1.0})], combine="conflation").fit(tiny_answers)
