@@ -11,6 +11,7 @@ import pytest
 
 import softlabels
 from softlabels import InvalidParameterError, create_method, list_methods
+from softlabels.datasets import make_crowd
 from softlabels.infer.crowd import (
     GLAD,
     KOS,
@@ -529,6 +530,23 @@ class TestKOS:
     def test_tolerance_stops_early(self, binary_crowd):
         m = KOS(n_iter=500, tol=1e-9).fit(binary_crowd)
         assert m.converged_ and m.n_iter_ < 500
+
+    def test_a_worker_repeating_itself_is_not_its_own_evidence(self):
+        """Messages leave out the answer's whole (item, worker) pair: a worker's repeated
+        answers on an item do not message each other. One worker answering x, y, x
+        on an item is a vote for x."""
+        m = KOS().fit(frame([1, 1, 1], ["a", "a", "a"], ["x", "y", "x"]))
+        assert m.labels_.tolist() == ["x"]
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_every_answer_twice_decides_as_once(self, seed):
+        """A crowd submitted twice (every answer repeated) gets the same decisions."""
+        df, _ = make_crowd(n_items=60, n_workers=8, n_classes=2, answers_per_item=3,
+                           random_state=seed)
+        once = KOS().fit(df)
+        twice = KOS().fit(pd.concat([df, df], ignore_index=True))
+        np.testing.assert_array_equal(np.sign(twice.scores_), np.sign(once.scores_))
+        assert twice.labels_.tolist() == once.labels_.tolist()
 
 
 class TestMMSR:
