@@ -135,7 +135,12 @@ EDGE_CASES = {
     "one-item": frame([1, 1, 1], ["a", "b", "c"], ["x", "y", "x"]),
     "isolated-worker": frame([1, 1, 2, 2, 3], ["a", "b", "a", "b", "z"], ["x", "x", "y", "y", "x"]),
     "no-shared-items": frame([1, 2, 3], ["a", "b", "c"], ["x", "y", "x"]),
+    "repeated-answers": frame([1, 1, 1, 2, 2, 3, 3], ["a", "a", "a", "b", "c", "b", "c"],
+                              ["x", "y", "x", "y", "y", "x", "x"]),
+    "class-never-chosen": frame([1, 1, 2, 2, 3], ["a", "b", "a", "b", "a"],
+                                ["x", "x", "y", "x", "y"]),  # with classes=["x", "y", "z"]
 }
+DECLARED = {"one-answer-two-classes": ["x", "y"], "class-never-chosen": ["x", "y", "z"]}
 
 def _edge_params():
     for case in EDGE_CASES:
@@ -146,9 +151,9 @@ def _edge_params():
 @pytest.mark.parametrize("case, name", list(_edge_params()))
 def test_valid_edge_cases_give_results(case, name):
     df = EDGE_CASES[case]
-    ann = softlabels.Annotations.from_frame(
-        df, classes=["x", "y"] if case == "one-answer-two-classes" else None
-    )
+    if name == "kos" and len(DECLARED.get(case, [])) > 2:
+        pytest.skip("KOS is for two classes")
+    ann = softlabels.Annotations.from_frame(df, classes=DECLARED.get(case))
     model = create_method(name).fit(ann)
     p = model.soft_labels_.probs
     assert p.shape == (ann.n_items, ann.n_classes)
@@ -165,6 +170,29 @@ def test_valid_edge_cases_give_results(case, name):
         assert got[3][0] >= got[3][1]
     if case == "one-answer-two-classes":
         assert got[1][0] >= got[1][1]
+    if case == "repeated-answers":  # item 1's answers, all by a, are two x to one y
+        assert got[1][0] >= got[1][1]
+    if case == "class-never-chosen":  # no item is more likely 'z' than anything answered
+        assert all(row[2] <= max(row[:2]) for row in got.values())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_an_item_without_answers_gets_a_distribution(name):
+    """Annotations may list items nobody answered (stacking's training folds do): they
+    get a finite distribution, and the other items what they get without them."""
+    item, worker, label = (np.array(a) for a in ([0, 0, 1, 1, 1], [0, 1, 0, 1, 2], [0, 0, 1, 1, 0]))
+    workers, classes = np.array(["a", "b", "c"], dtype=object), np.array(["x", "y"], dtype=object)
+    extra = softlabels.Annotations(item, worker, label, np.array(["i0", "i1", "idle"], dtype=object),
+                                   workers, classes)
+    plain = softlabels.Annotations(item, worker, label, np.array(["i0", "i1"], dtype=object),
+                                   workers, classes)
+    p = create_method(name).fit(extra).soft_labels_.probs
+    assert p.shape == (3, 2) and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    if name in {"majority-vote", "soft-vote", "wawa", "zero-based-skill", "kos"}:
+        # votes: an empty item changes nothing else (MMSR's clipping margin and the EM
+        # models' class prior count every item)
+        np.testing.assert_array_equal(p[:2], create_method(name).fit(plain).soft_labels_.probs)
 
 
 # ---------------------------------------------------------------------- voting models
