@@ -652,6 +652,18 @@ def test_gold_items_are_pinned(name, binary_crowd):
     np.testing.assert_allclose(s.probs.sum(axis=1), 1.0, atol=1e-12)
 
 
+def test_a_gold_class_no_answer_has_must_be_declared(tiny_answers):
+    """Gold may know a class nobody answered: the error says how to keep it, and
+    declaring the classes does."""
+    with pytest.raises(softlabels.InputError, match=r"gold label 'z' .*declare.*classes="):
+        DawidSkene().fit(tiny_answers, gold={3: "z"})
+    with pytest.raises(softlabels.InputError, match=r"declare.*classes="):
+        softlabels.aggregate(tiny_answers, "majority-vote", gold={3: "z"})
+    s = softlabels.aggregate(tiny_answers, "majority-vote", gold={3: "z"},
+                             classes=["x", "y", "z"])
+    assert s.classes.tolist() == ["x", "y", "z"] and s.probs[2].tolist() == [0.0, 0.0, 1.0]
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_aggregate_matches_fit(name, tiny_answers):
     a = softlabels.aggregate(tiny_answers, name)

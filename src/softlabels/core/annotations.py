@@ -465,7 +465,9 @@ def gold_table(gold: Any, classes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     if bad.size:
         raise InputError(
             f"gold label {show(pd.Series(vals).iloc[bad[0]])} (item "
-            f"{show(keys.iloc[bad[0]])}) is not one of the classes {classes.tolist()}."
+            f"{show(keys.iloc[bad[0]])}) is not one of the classes {classes.tolist()}. "
+            "To keep a class that no answer has, declare every class (classes=[...], "
+            "--classes)."
         )
     return keys, codes.astype(np.int64)
 
