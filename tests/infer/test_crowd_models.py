@@ -126,6 +126,21 @@ def test_kos_refuses_three_classes():
         KOS().fit(df)
 
 
+def test_a_refused_fit_leaves_the_model_as_it_was(binary_crowd):
+    """A fit refused before any work (too many classes) sets nothing: an unfitted
+    model stays unfitted, a fitted one keeps its results whole."""
+    three = frame([1, 1, 2], ["a", "b", "a"], ["x", "y", "z"])
+    fresh = KOS()
+    with pytest.raises(InvalidParameterError):
+        fresh.fit(three)
+    assert not [a for a in vars(fresh) if a.endswith("_") and not a.startswith("_")]
+    fitted = KOS(n_iter=7).fit(binary_crowd)
+    before = {a: v for a, v in vars(fitted).items() if a.endswith("_")}
+    with pytest.raises(InvalidParameterError):
+        fitted.fit(three)
+    assert {a: v for a, v in vars(fitted).items() if a.endswith("_")} == before
+
+
 # ---------------------------------------------------------------------- edge cases
 EDGE_CASES = {
     "one-answer": frame([1], ["a"], ["x"]),

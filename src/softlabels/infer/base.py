@@ -116,14 +116,15 @@ class CrowdModel(BaseInferrer):
 
     def _fit_codes(self, ann: Annotations, gold_codes: np.ndarray) -> CrowdModel:
         """:meth:`fit` on factorised answers and gold codes (-1 where unknown)."""
-        self.n_iter_ = 0
-        self.converged_ = True
         if self.max_classes is not None and ann.n_classes > self.max_classes:
             raise InvalidParameterError(
                 f"{type(self).__name__} supports at most {self.max_classes} classes; the "
                 f"answers have {ann.n_classes} ({ann.classes.tolist()[:10]})."
             )
         check_model_memory(self, ann.n_workers, ann.n_classes, ann.n_items)
+        # set only once the fit is accepted: a refused fit leaves the model as it was
+        self.n_iter_ = 0
+        self.converged_ = True
         post = self._fit(ann, gold_codes)
         post = pin_gold(post, gold_codes)
         self.annotations_ = ann
