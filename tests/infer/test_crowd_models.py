@@ -679,6 +679,25 @@ def test_a_gold_class_no_answer_has_must_be_declared(tiny_answers):
     assert s.classes.tolist() == ["x", "y", "z"] and s.probs[2].tolist() == [0.0, 0.0, 1.0]
 
 
+#: the models that only pin gold items (CrowdModel.fit's docstring): the others also
+#: estimate their workers with the gold labels fixed
+PIN_ONLY = {"majority-vote", "soft-vote", "mmsr"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_gold_calibrates_the_workers_of_the_models_that_estimate_them(name, binary_crowd):
+    """Gold that contradicts the crowd on ten items changes the other items' soft labels
+    exactly for the models whose fit documents that gold calibrates the workers."""
+    free = create_method(name).fit(binary_crowd)
+    ids = free.soft_labels_.item_ids.tolist()
+    gold = {i: 1 - int(free.labels_[k]) for k, i in enumerate(ids[:10])}
+    held = create_method(name).fit(binary_crowd, gold=gold)
+    rest = [k for k, i in enumerate(ids) if i not in gold]
+    moved = not np.allclose(free.soft_labels_.probs[rest], held.soft_labels_.probs[rest],
+                            rtol=0, atol=1e-9)
+    assert moved == (name not in PIN_ONLY)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_aggregate_matches_fit(name, tiny_answers):
     a = softlabels.aggregate(tiny_answers, name)

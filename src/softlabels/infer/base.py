@@ -96,8 +96,10 @@ class CrowdModel(BaseInferrer):
         ``gold`` maps some item ids to known labels (a mapping, Series, or DataFrame with
         ``item, label``). Gold items always get their known label as a one-hot soft
         label; the iterative models (Dawid–Skene, one-coin, GLAD, MACE, zero-based
-        skill, KOS) and Wawa also keep them fixed while they estimate the workers, so
-        the gold answers calibrate every worker who labelled those items.
+        skill, KOS, IBCC, EBCC) and Wawa also keep them fixed while they estimate the
+        workers, so the gold answers calibrate every worker who labelled those items
+        (the soft average and stacking pass gold to their members; majority vote, soft
+        vote and MMSR only pin the gold items).
 
         ``callback``, when given, is called as ``callback(iteration, objective)`` after
         every iteration of the iterative models (e.g. to show progress); closed-form
