@@ -453,6 +453,19 @@ def test_spectral_init_matches_in_process(client, tmp_path, method, params):
             assert not np.allclose(plain.skills_, ref.skills_, rtol=0, atol=1e-12)
 
 
+def test_spectral_groups_follow_worker_ids_not_row_order(client, tmp_path):
+    """Workers with as many answers each are grouped in the order of their ids, here
+    and in-process, whatever order the rows come in (the grouping decides between an
+    estimate and the soft-vote fallback on this table)."""
+    answers = pd.DataFrame({"item": [0, 0, 0, 0, 1, 1, 1, 1], "worker": [3, 0, 1, 2] * 2,
+                            "label": [1, 1, 1, 0, 1, 1, 1, 1]})
+    glob = write_parts(answers, tmp_path / "ties", n_files=2)
+    params = {"init": "spectral", "n_iter": 1, "tol": 0.0, "uncertainty": "plug-in"}
+    for rows in (answers, answers.sort_values("worker", kind="stable")):
+        assert_same(aggregate(glob, "dawid-skene", **params),
+                    create_method("dawid-skene", **params).fit(rows))
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize(("name", "method"), [("rte", "dawid-skene"), ("dog", "dawid-skene"),
                                               ("temp", "ibcc")])

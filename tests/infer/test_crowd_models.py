@@ -11,6 +11,7 @@ import pytest
 
 import softlabels
 from softlabels import InvalidParameterError, create_method, list_methods
+from softlabels.datasets import make_crowd
 from softlabels.infer.crowd import (
     GLAD,
     KOS,
@@ -102,6 +103,8 @@ INVALID = [
     ("soft-average", {"combine": "median"}),
     ("soft-average", {"weights": [1.0, 2.0]}),
     ("soft-average", {"members": ["wawa"], "weights": [-1.0]}),
+    ("soft-average", {"members": ["wawa", "soft-vote"], "weights": [float("inf"), 1.0]}),
+    ("soft-average", {"members": ["wawa", "soft-vote"], "weights": [float("nan"), 1.0]}),
     ("soft-average", {"members": ["wawa", "soft-average"]}),
     ("soft-average", {"members": []}),
 ]
@@ -127,6 +130,21 @@ def test_kos_refuses_three_classes():
         KOS().fit(df)
 
 
+def test_a_refused_fit_leaves_the_model_as_it_was(binary_crowd):
+    """A fit refused before any work (too many classes) sets nothing: an unfitted
+    model stays unfitted, a fitted one keeps its results whole."""
+    three = frame([1, 1, 2], ["a", "b", "a"], ["x", "y", "z"])
+    fresh = KOS()
+    with pytest.raises(InvalidParameterError):
+        fresh.fit(three)
+    assert not [a for a in vars(fresh) if a.endswith("_") and not a.startswith("_")]
+    fitted = KOS(n_iter=7).fit(binary_crowd)
+    before = {a: v for a, v in vars(fitted).items() if a.endswith("_")}
+    with pytest.raises(InvalidParameterError):
+        fitted.fit(three)
+    assert {a: v for a, v in vars(fitted).items() if a.endswith("_")} == before
+
+
 # ---------------------------------------------------------------------- edge cases
 EDGE_CASES = {
     "one-answer": frame([1], ["a"], ["x"]),
@@ -136,7 +154,12 @@ EDGE_CASES = {
     "one-item": frame([1, 1, 1], ["a", "b", "c"], ["x", "y", "x"]),
     "isolated-worker": frame([1, 1, 2, 2, 3], ["a", "b", "a", "b", "z"], ["x", "x", "y", "y", "x"]),
     "no-shared-items": frame([1, 2, 3], ["a", "b", "c"], ["x", "y", "x"]),
+    "repeated-answers": frame([1, 1, 1, 2, 2, 3, 3], ["a", "a", "a", "b", "c", "b", "c"],
+                              ["x", "y", "x", "y", "y", "x", "x"]),
+    "class-never-chosen": frame([1, 1, 2, 2, 3], ["a", "b", "a", "b", "a"],
+                                ["x", "x", "y", "x", "y"]),  # with classes=["x", "y", "z"]
 }
+DECLARED = {"one-answer-two-classes": ["x", "y"], "class-never-chosen": ["x", "y", "z"]}
 
 def _edge_params():
     for case in EDGE_CASES:
@@ -147,9 +170,9 @@ def _edge_params():
 @pytest.mark.parametrize("case, name", list(_edge_params()))
 def test_valid_edge_cases_give_results(case, name):
     df = EDGE_CASES[case]
-    ann = softlabels.Annotations.from_frame(
-        df, classes=["x", "y"] if case == "one-answer-two-classes" else None
-    )
+    if name == "kos" and len(DECLARED.get(case, [])) > 2:
+        pytest.skip("KOS is for two classes")
+    ann = softlabels.Annotations.from_frame(df, classes=DECLARED.get(case))
     model = create_method(name).fit(ann)
     p = model.soft_labels_.probs
     assert p.shape == (ann.n_items, ann.n_classes)
@@ -166,6 +189,29 @@ def test_valid_edge_cases_give_results(case, name):
         assert got[3][0] >= got[3][1]
     if case == "one-answer-two-classes":
         assert got[1][0] >= got[1][1]
+    if case == "repeated-answers":  # item 1's answers, all by a, are two x to one y
+        assert got[1][0] >= got[1][1]
+    if case == "class-never-chosen":  # no item is more likely 'z' than anything answered
+        assert all(row[2] <= max(row[:2]) for row in got.values())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_an_item_without_answers_gets_a_distribution(name):
+    """Annotations may list items nobody answered (stacking's training folds do): they
+    get a finite distribution, and the other items what they get without them."""
+    item, worker, label = (np.array(a) for a in ([0, 0, 1, 1, 1], [0, 1, 0, 1, 2], [0, 0, 1, 1, 0]))
+    workers, classes = np.array(["a", "b", "c"], dtype=object), np.array(["x", "y"], dtype=object)
+    extra = softlabels.Annotations(item, worker, label, np.array(["i0", "i1", "idle"], dtype=object),
+                                   workers, classes)
+    plain = softlabels.Annotations(item, worker, label, np.array(["i0", "i1"], dtype=object),
+                                   workers, classes)
+    p = create_method(name).fit(extra).soft_labels_.probs
+    assert p.shape == (3, 2) and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    if name in {"majority-vote", "soft-vote", "wawa", "zero-based-skill", "kos"}:
+        # votes: an empty item changes nothing else (MMSR's clipping margin and the EM
+        # models' class prior count every item)
+        np.testing.assert_array_equal(p[:2], create_method(name).fit(plain).soft_labels_.probs)
 
 
 # ---------------------------------------------------------------------- voting models
@@ -532,6 +578,23 @@ class TestKOS:
         m = KOS(n_iter=500, tol=1e-9).fit(binary_crowd)
         assert m.converged_ and m.n_iter_ < 500
 
+    def test_a_worker_repeating_itself_is_not_its_own_evidence(self):
+        """Messages leave out the answer's whole (item, worker) pair: a worker's repeated
+        answers on an item do not message each other. One worker answering x, y, x
+        on an item is a vote for x."""
+        m = KOS().fit(frame([1, 1, 1], ["a", "a", "a"], ["x", "y", "x"]))
+        assert m.labels_.tolist() == ["x"]
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_every_answer_twice_decides_as_once(self, seed):
+        """A crowd submitted twice (every answer repeated) gets the same decisions."""
+        df, _ = make_crowd(n_items=60, n_workers=8, n_classes=2, answers_per_item=3,
+                           random_state=seed)
+        once = KOS().fit(df)
+        twice = KOS().fit(pd.concat([df, df], ignore_index=True))
+        np.testing.assert_array_equal(np.sign(twice.scores_), np.sign(once.scores_))
+        assert twice.labels_.tolist() == once.labels_.tolist()
+
 
 class TestMMSR:
     def test_adversary_gets_negative_reliability(self):
@@ -574,6 +637,13 @@ class TestSoftAverage:
         sv = np.array([[2 / 3, 1 / 3], [0, 1], [2 / 3, 1 / 3]])
         np.testing.assert_allclose(m.soft_labels_.probs, 0.75 * mv + 0.25 * sv, rtol=1e-15)
 
+    def test_huge_weights_are_their_ratios(self, tiny_answers):
+        """Weights that overflow when summed still weigh by their ratios."""
+        members = ["majority-vote", "soft-vote"]
+        m = SoftAverage(members=members, weights=[1.5e308, 0.5e308]).fit(tiny_answers)
+        ref = SoftAverage(members=members, weights=[3.0, 1.0]).fit(tiny_answers)
+        np.testing.assert_allclose(m.soft_labels_.probs, ref.soft_labels_.probs, rtol=1e-15)
+
     def test_conflation_is_normalised_product(self, tiny_answers):
         m = SoftAverage(members=["soft-vote", ("soft-vote", {"smoothing": 1.0})], combine="conflation").fit(tiny_answers)
         a = np.array([[2 / 3, 1 / 3], [0, 1], [2 / 3, 1 / 3]])
@@ -599,6 +669,37 @@ def test_gold_items_are_pinned(name, binary_crowd):
         row = s.probs[pos[i]]
         assert row.tolist() == [1.0 - flipped[i], float(flipped[i])]
     np.testing.assert_allclose(s.probs.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_a_gold_class_no_answer_has_must_be_declared(tiny_answers):
+    """Gold may know a class nobody answered: the error says how to keep it, and
+    declaring the classes does."""
+    with pytest.raises(softlabels.InputError, match=r"gold label 'z' .*declare.*classes="):
+        DawidSkene().fit(tiny_answers, gold={3: "z"})
+    with pytest.raises(softlabels.InputError, match=r"declare.*classes="):
+        softlabels.aggregate(tiny_answers, "majority-vote", gold={3: "z"})
+    s = softlabels.aggregate(tiny_answers, "majority-vote", gold={3: "z"},
+                             classes=["x", "y", "z"])
+    assert s.classes.tolist() == ["x", "y", "z"] and s.probs[2].tolist() == [0.0, 0.0, 1.0]
+
+
+#: the models that only pin gold items (CrowdModel.fit's docstring): the others also
+#: estimate their workers with the gold labels fixed
+PIN_ONLY = {"majority-vote", "soft-vote", "mmsr"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_gold_calibrates_the_workers_of_the_models_that_estimate_them(name, binary_crowd):
+    """Gold that contradicts the crowd on ten items changes the other items' soft labels
+    exactly for the models whose fit documents that gold calibrates the workers."""
+    free = create_method(name).fit(binary_crowd)
+    ids = free.soft_labels_.item_ids.tolist()
+    gold = {i: 1 - int(free.labels_[k]) for k, i in enumerate(ids[:10])}
+    held = create_method(name).fit(binary_crowd, gold=gold)
+    rest = [k for k, i in enumerate(ids) if i not in gold]
+    moved = not np.allclose(free.soft_labels_.probs[rest], held.soft_labels_.probs[rest],
+                            rtol=0, atol=1e-9)
+    assert moved == (name not in PIN_ONLY)
 
 
 @pytest.mark.parametrize("name", ALL)

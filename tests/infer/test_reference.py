@@ -342,10 +342,15 @@ def ref_kos(r: Ref, *, n_iter: int):
         for a in range(n_a):
             i = r.items[a]
             if r.gold[i] >= 0:  # gold items send their known sign, strongly
-                x.append((1.0 if r.gold[i] == 0 else -1.0) * big - A[a] * y[a])
+                own = sum(A[b] * y[b] for b in answers_of_item[i] if r.workers[b] == r.workers[a])
+                x.append((1.0 if r.gold[i] == 0 else -1.0) * big - own)
             else:
-                x.append(sum(A[b] * y[b] for b in answers_of_item[i] if b != a))
-        y = [sum(A[b] * x[b] for b in answers_of_worker[r.workers[a]] if b != a) for a in range(n_a)]
+                # the answers of other workers (a worker's repeats on i are one edge)
+                x.append(sum(A[b] * y[b] for b in answers_of_item[i]
+                             if r.workers[b] != r.workers[a]))
+        # and the worker's answers on other items
+        y = [sum(A[b] * x[b] for b in answers_of_worker[r.workers[a]] if r.items[b] != r.items[a])
+             for a in range(n_a)]
         scale = math.sqrt(sum(v * v for v in y) / n_a)
         y = [v / scale for v in y] if scale > 0 else [1.0] * n_a
     return [sum(A[b] * y[b] for b in answers_of_item[i]) for i in range(r.n)]

@@ -150,6 +150,31 @@ def test_invariant_to_worker_ids(name, data):
         assert sa[w] == pytest.approx(sb[f"w{p}"], abs=ATOL)
 
 
+#: models whose random draws are made per item in the order of the item ids (EBCC's
+#: subtype split, stacking's folds): renaming items is a different seed for them
+ITEM_SEEDED = {"ebcc", "stacked"}
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n not in ITEM_SEEDED])
+@settings(max_examples=EXAMPLES)
+@given(data=st.data())
+def test_invariant_to_item_ids(name, data):
+    """Renaming items (a permutation of ids, of another type, so that they sort in
+    another order) changes nothing but the names of the rows."""
+    df = data.draw(tables_for(name, min_classes=2))
+    ids = sorted(df["item"].unique())
+    perm = data.draw(st.permutations(ids))
+    new_id = {i: f"i{p}" for i, p in zip(ids, perm)}
+    ma, a = fit_frame(name, df.assign(item=df["item"].map(new_id)))
+    mb, b = fit_frame(name, df)
+    b = b.rename(index=new_id)
+    if name == "kos":
+        mb.annotations_.item_ids = np.asarray([new_id[i] for i in mb.annotations_.item_ids])
+        assert_kos_same(ma, a, mb, b)
+    else:
+        assert_same(a, b)
+
+
 @pytest.mark.parametrize("name", ROW_ORDER)
 @settings(max_examples=EXAMPLES)
 @given(data=st.data())
@@ -221,3 +246,55 @@ def test_kos_ties_do_not_depend_on_row_order():
         _, p = fit_frame("kos", KOS_TIE_CASE.iloc[perm].reset_index(drop=True))
         results.append(p.loc[9].tolist())
     assert all(r == results[0] for r in results), results
+
+
+# ---------------------------------------------------------------------- ids of mixed types
+#: ids of mixed types, some of which share their text (0 and "0"): distinct ids that
+#: sort by their text must not fall back on the order the rows happen to be in
+MIXED_IDS = [0, "0", 1, "1", 2, "2", 3.5, "x", 4, "4", 5, "5", 6, "6", 7, "7"]
+
+
+def by_typed_id(model, p: pd.DataFrame) -> pd.DataFrame:
+    """``p`` indexed by (type, id): 0 and "0" are two items."""
+    p = p.copy()
+    p.index = [(type(i).__name__, i) for i in model.soft_labels_.item_ids]
+    return p
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(max_examples=EXAMPLES)
+@given(data=st.data())
+def test_invariant_to_row_order_with_ids_of_mixed_types(name, data):
+    df = data.draw(tables_for(name, min_classes=2))
+    df = df.assign(item=df["item"].map(MIXED_IDS.__getitem__).astype(object),
+                   worker=df["worker"].map(MIXED_IDS.__getitem__).astype(object))
+    perm = data.draw(st.permutations(range(len(df))))
+    ma, a = fit_frame(name, df)
+    mb, b = fit_frame(name, df.iloc[list(perm)].reset_index(drop=True))
+    a, b = by_typed_id(ma, a), by_typed_id(mb, b)
+    if name == "kos":
+        assert_kos_same(ma, a, mb, b)
+    else:
+        assert_same(a, b)
+
+
+def test_ebcc_and_stacking_ignore_row_order_with_ids_sharing_their_text():
+    """Items 0 and "0" (and 1 and "1") get their random draws (EBCC's subtype split,
+    stacking's folds) by id, not by which comes first in the rows."""
+    df = pd.DataFrame({"item": [0, 1, "0", "1"], "worker": [0, 0, 1, 1],
+                       "label": [0, 0, 1, 1]}).astype({"item": object})
+    for name in ("ebcc", "stacked"):
+        ma, a = fit_frame(name, df)
+        mb, b = fit_frame(name, df.iloc[[0, 2, 3, 1]].reset_index(drop=True))
+        assert_same(by_typed_id(ma, a), by_typed_id(mb, b))
+
+
+def test_classes_of_mixed_types_do_not_depend_on_row_order():
+    df = pd.DataFrame({"item": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
+                       "label": pd.Series([1, "1", "1", 1], dtype=object)})
+    first = create_method("majority-vote").fit(df)
+    for perm in ([2, 3, 0, 1], [1, 0, 3, 2]):
+        other = create_method("majority-vote").fit(df.iloc[perm].reset_index(drop=True))
+        assert [(type(c), c) for c in other.soft_labels_.classes] == \
+            [(type(c), c) for c in first.soft_labels_.classes]
+        assert [(type(c), c) for c in other.labels_] == [(type(c), c) for c in first.labels_]

@@ -29,17 +29,21 @@ def _index_dtype(n: int) -> type:
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
-def _sort_order(values: np.ndarray) -> np.ndarray:
-    """Stable argsort; values of mixed types are ordered by their string form."""
+def sort_order(values: np.ndarray) -> np.ndarray:
+    """Stable argsort; values of mixed types are ordered by their string form, and
+    values that share it (``0`` and ``"0"``) by their type's name, so that the order
+    never depends on the order the values came in."""
     try:
         return np.argsort(values, kind="stable")
     except TypeError:
-        return np.argsort(np.asarray([str(v) for v in values]), kind="stable")
+        text = np.asarray([str(v) for v in values])
+        kind = np.asarray([type(v).__name__ for v in values])
+        return np.lexsort((kind, text))
 
 
 def sorted_unique(values: pd.Series) -> np.ndarray:
     uniq = np.asarray(pd.unique(values))
-    return uniq[_sort_order(uniq)]
+    return uniq[sort_order(uniq)]
 
 
 class _Rows:
@@ -103,7 +107,7 @@ def _first_nested(col: pd.Series) -> tuple[int, str]:
 
 def _id_ranks(ids: np.ndarray) -> np.ndarray:
     """Rank of each id in sorted order (by string form when types are mixed)."""
-    order = _sort_order(ids)
+    order = sort_order(ids)
     ranks = np.empty(ids.shape[0], dtype=np.int64)
     ranks[order] = np.arange(ids.shape[0])
     return ranks
@@ -510,7 +514,9 @@ def gold_table(gold: Any, classes: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     if bad.size:
         raise InputError(
             f"gold label {show(pd.Series(vals).iloc[bad[0]])} (item "
-            f"{show(keys.iloc[bad[0]])}) is not one of the classes {classes.tolist()}."
+            f"{show(keys.iloc[bad[0]])}) is not one of the classes {classes.tolist()}. "
+            "To keep a class that no answer has, declare every class (classes=[...], "
+            "--classes)."
         )
     return keys, codes.astype(np.int64)
 

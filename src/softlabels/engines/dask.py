@@ -187,16 +187,10 @@ def aggregate(
         return block
 
     frame = frame[cols]
-    models = [model] + [member.model for _, member in getattr(plan, "members", [])]
-    spectral = any(getattr(m, "init", None) == "spectral" for m in models)
-    if getattr(plan, "tempered", False) or spectral:  # global answer numbers, input order
+    if getattr(plan, "tempered", False):  # global answer numbers, input order
         offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
         frame = frame.map_partitions(_number_rows, offsets, meta={
             **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
-    worker_order = None
-    if spectral:  # the in-process worker codes: first appearance in the input
-        first = frame.groupby(worker_col)[ROW].min().compute()
-        worker_order = np.argsort(first.reindex(worker_ids).to_numpy(), kind="stable")
     by_item = frame.shuffle(on=item_col)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
@@ -204,7 +198,6 @@ def aggregate(
     fit = DaskFit(model.name, model.get_params())
     fit.classes_ = class_arr
     fit.worker_ids_ = worker_ids
-    fit._worker_order = worker_order
     states, totals = _run(plan, model, blocks, n_rows, fit, callback)
     fit.n_answers_ = int(totals["n_answers"])
     fit.n_items_ = int(totals["n_items"])
@@ -363,9 +356,9 @@ def _run_subtypes(
 
 def _starts(plan: Plan, model: Any, blocks: list[Any], fit: DaskFit) -> list[Any]:
     """The first ``(post, stats)`` of every block. ``init="spectral"``: the worker
-    groups from the summed answers per worker (one pass; ties broken in the order the
-    workers first appear in the input, ``fit._worker_order``, as the in-process codes
-    are), the moments summed over the blocks (one pass), the estimate on the client
+    groups from the summed answers per worker (one pass; ties broken by worker id, as
+    in-process: the worker codes here are in id order), the moments summed over the
+    blocks (one pass), the estimate on the client
     (:func:`~softlabels.infer.crowd.spectral.estimate_from_moments`), and its E-step in
     the blocks, the soft vote everywhere if it fails anywhere, as in-process."""
     if getattr(model, "init", None) != "spectral":
@@ -378,9 +371,7 @@ def _starts(plan: Plan, model: Any, blocks: list[Any], fit: DaskFit) -> list[Any
                                             for b in blocks]))
     est = None
     if fit.classes_.size >= 2 and np.count_nonzero(per_worker) >= 3:
-        order = fit._worker_order
-        groups = np.empty(per_worker.shape[0], dtype=np.int64)
-        groups[order] = split_workers(per_worker[order])
+        groups = split_workers(per_worker)
         shared = dask.delayed(groups, traverse=False)
         (moments,) = dask.compute(_tree_sum([dask.delayed(group_moments)(b, shared)
                                              for b in blocks]))
@@ -433,7 +424,6 @@ def _fit_members(
 def _member_fit(name: str, member: Plan, fit: DaskFit) -> DaskFit:
     part = DaskFit(name, member.model.get_params())
     part.classes_, part.worker_ids_ = fit.classes_, fit.worker_ids_
-    part._worker_order = fit._worker_order
     return part
 
 

@@ -96,8 +96,10 @@ class CrowdModel(BaseInferrer):
         ``gold`` maps some item ids to known labels (a mapping, Series, or DataFrame with
         ``item, label``). Gold items always get their known label as a one-hot soft
         label; the iterative models (Dawid–Skene, one-coin, GLAD, MACE, zero-based
-        skill, KOS) and Wawa also keep them fixed while they estimate the workers, so
-        the gold answers calibrate every worker who labelled those items.
+        skill, KOS, IBCC, EBCC) and Wawa also keep them fixed while they estimate the
+        workers, so the gold answers calibrate every worker who labelled those items
+        (the soft average and stacking pass gold to their members; majority vote, soft
+        vote and MMSR only pin the gold items).
 
         ``callback``, when given, is called as ``callback(iteration, objective)`` after
         every iteration of the iterative models (e.g. to show progress); closed-form
@@ -116,14 +118,15 @@ class CrowdModel(BaseInferrer):
 
     def _fit_codes(self, ann: Annotations, gold_codes: np.ndarray) -> CrowdModel:
         """:meth:`fit` on factorised answers and gold codes (-1 where unknown)."""
-        self.n_iter_ = 0
-        self.converged_ = True
         if self.max_classes is not None and ann.n_classes > self.max_classes:
             raise InvalidParameterError(
                 f"{type(self).__name__} supports at most {self.max_classes} classes; the "
                 f"answers have {ann.n_classes} ({ann.classes.tolist()[:10]})."
             )
         check_model_memory(self, ann.n_workers, ann.n_classes, ann.n_items)
+        # set only once the fit is accepted: a refused fit leaves the model as it was
+        self.n_iter_ = 0
+        self.converged_ = True
         post = self._fit(ann, gold_codes)
         post = pin_gold(post, gold_codes)
         self.annotations_ = ann

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from softlabels import InvalidParameterError
 from softlabels.core.annotations import Annotations
@@ -137,6 +139,37 @@ def test_estimate_is_deterministic():
     answers, _ = make_crowd(n_items=300, n_workers=12, n_classes=3, random_state=1)
     ann = Annotations.from_frame(answers)
     np.testing.assert_array_equal(spectral_posteriors(ann), spectral_posteriors(ann))
+
+
+
+def _by_item(ann, post):
+    return pd.DataFrame(post, index=ann.item_ids).sort_index().to_numpy()
+
+
+def test_estimate_does_not_depend_on_the_row_order():
+    """Workers 0, 1, 2 and 3 answer as many items each: who joins which group must not
+    follow the order they first appear in (here it decided between an estimate and the
+    soft-vote fallback)."""
+    df = pd.DataFrame({"item": [0, 0, 0, 0, 1, 1, 1, 1], "worker": [3, 0, 1, 2] * 2,
+                       "label": [1, 1, 1, 0, 1, 1, 1, 1]})
+    first = Annotations.from_frame(df)
+    expected = _by_item(first, spectral_posteriors(first))
+    for seed in range(6):
+        ann = Annotations.from_frame(df.sample(frac=1.0, random_state=seed))
+        np.testing.assert_allclose(_by_item(ann, spectral_posteriors(ann)), expected,
+                                   rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5), st.integers(0, 2)),
+                     min_size=3, max_size=40),
+       seed=st.integers(0, 2**32 - 1))
+def test_spectral_posteriors_do_not_depend_on_the_row_order(rows, seed):
+    df = pd.DataFrame(rows, columns=["item", "worker", "label"])
+    a = Annotations.from_frame(df)
+    b = Annotations.from_frame(df.sample(frac=1.0, random_state=seed % 2**31))
+    np.testing.assert_allclose(_by_item(b, spectral_posteriors(b)),
+                               _by_item(a, spectral_posteriors(a)), rtol=0, atol=1e-9)
 
 
 # ---------------------------------------------------------------------- fallback

@@ -85,9 +85,10 @@ class SoftAverage(CrowdModel):
         specs = self._member_specs()
         if self.weights is not None:
             w = np.asarray(self.weights, dtype=np.float64)
-            if w.shape != (len(specs),) or (w < 0).any() or not w.sum() > 0:
+            if (w.shape != (len(specs),) or not np.isfinite(w).all() or (w < 0).any()
+                    or not w.max() > 0):
                 raise InvalidParameterError(
-                    f"weights must be {len(specs)} non-negative numbers, not all zero; "
+                    f"weights must be {len(specs)} finite non-negative numbers, not all zero; "
                     f"got {list(self.weights)}."
                 )
 
@@ -111,6 +112,7 @@ class SoftAverage(CrowdModel):
         """The members' posteriors of the same items, combined (``combine``,
         ``weights``): item by item, so any split of the items gives the same rows."""
         w = np.ones(len(posts)) if self.weights is None else np.asarray(self.weights, float)
+        w = w / w.max()  # first: the sum of huge weights would overflow
         w = w / w.sum()
         stack = np.stack(posts)
         if self.combine == "mean":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from softlabels.core.annotations import Annotations
+from softlabels.core.annotations import Annotations, sort_order
 from softlabels.core.errors import InvalidParameterError
 from softlabels.core.validation import (
     check_is_fitted, check_random_state, integer, random_state, real,
@@ -19,11 +19,9 @@ __all__ = ["EBCC", "subtype_answer_probabilities"]
 
 def item_order(ids: np.ndarray) -> np.ndarray:
     """Positions of the item ids in sorted order (by their text where ids of different
-    types do not compare)."""
-    try:
-        return np.argsort(ids, kind="stable")
-    except TypeError:
-        return np.argsort(ids.astype(str), kind="stable")
+    types do not compare, then by type: see
+    :func:`~softlabels.core.annotations.sort_order`)."""
+    return sort_order(ids)
 
 
 class EBCC(IBCC):

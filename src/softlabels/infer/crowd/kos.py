@@ -16,8 +16,10 @@ class KOS(CrowdModel):
     """Belief-propagation-like message passing on the item–worker graph.
 
     Answers are coded ``A = +1`` (first class) or ``-1`` (second class). Messages live
-    on answers: item-to-worker ``x[a] = sum over the item's other answers of A y``, and
-    worker-to-item ``y[a] = sum over the worker's other answers of A x``. After
+    on answers: item-to-worker ``x[a] = sum over the item's answers by other workers of
+    A y``, and worker-to-item ``y[a] = sum over the worker's answers on other items of
+    A x``. (A message leaves out its whole (item, worker) edge of the paper's graph, so
+    that a worker's repeated answers on one item never echo each other.) After
     ``n_iter`` rounds the item score is ``sum over its answers of A y`` and its label
     the sign. Messages are rescaled each round (which does not change signs).
 
@@ -94,6 +96,15 @@ class KOS(CrowdModel):
         def per_item(values: np.ndarray) -> np.ndarray:
             return group_sum(item, values, ann.n_items)
 
+        # the (item, worker) pair of every answer: consecutive in the canonical order
+        new_pair = np.ones(item.size, dtype=bool)
+        new_pair[1:] = (item[1:] != item[:-1]) | (worker[1:] != worker[:-1])
+        pair = np.cumsum(new_pair) - 1
+
+        def own_pair(values: np.ndarray) -> np.ndarray:
+            """The sum of ``values`` over each answer's (item, worker) pair."""
+            return group_sum(pair, values, int(pair[-1]) + 1 if pair.size else 0)[pair]
+
         known = gold >= 0
         pinned = np.where(gold == 0, 1.0, -1.0)
         y = 1.0 + self.init_scale * rng.standard_normal(ann.n_answers)
@@ -103,8 +114,8 @@ class KOS(CrowdModel):
             s_item = per_item(a * y)
             if known.any():  # gold items send their known sign, strongly
                 s_item[known] = pinned[known] * (np.abs(s_item).max(initial=1.0) + 1.0)
-            x = s_item[item] - a * y
-            y = group_sum(worker, a * x, ann.n_workers)[worker] - a * x
+            x = s_item[item] - own_pair(a * y)
+            y = group_sum(worker, a * x, ann.n_workers)[worker] - own_pair(a * x)
             scale = np.sqrt(np.mean(np.sort(y * y)))
             y = y / scale if scale > 0 else np.ones_like(y)
             self.n_iter_ = it

@@ -31,7 +31,8 @@ observed cross moments ``E[Z_a Z_b^T]`` to within half their size; otherwise the
 
 Everything is deterministic: the groups are balanced by answer counts (workers in
 order of decreasing count, each to the group with fewest answers so far, ties by
-worker code) and the power method starts from a fixed seed.
+worker id, so that the order of the answers does not matter) and the power method
+starts from a fixed seed.
 
 References
 ----------
@@ -49,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
-from softlabels.core.annotations import Annotations
+from softlabels.core.annotations import Annotations, sort_order
 from softlabels.core.soft import normalize_rows
 from softlabels.core.validation import check_float, check_int
 
@@ -203,7 +204,9 @@ def spectral_estimate(
     k, n_w = ann.n_classes, ann.answers_per_worker
     if k < 2 or np.count_nonzero(n_w) < 3:
         return None
-    groups = split_workers(n_w)
+    by_id = sort_order(ann.worker_ids)  # ties by worker id, not by first appearance
+    groups = np.empty(ann.n_workers, dtype=np.int64)
+    groups[by_id] = split_workers(n_w[by_id])
     return estimate_from_moments(group_moments(ann, groups), groups, alpha=alpha, seed=seed)
 
 
