@@ -198,13 +198,18 @@ def test_dask_frame_input_and_declared_classes(client, synthetic):
     assert_same(fit, ref)
 
 
-@pytest.mark.parametrize("method", ["majority-vote", "wawa", "zero-based-skill", "dawid-skene",
-                                    "one-coin-dawid-skene"])
-def test_more_partitions_than_items(client, tiny_answers, method):
+@pytest.mark.parametrize(("method", "params"), [
+    ("majority-vote", {}), ("wawa", {}), ("zero-based-skill", {}), ("dawid-skene", {}),
+    ("one-coin-dawid-skene", {}), ("one-coin-dawid-skene", {"uncertainty": "leave-self-out"}),
+    ("mace", {}), ("glad", {"n_iter": 3}), ("ibcc", {}), ("ibcc", {"inference": "collapsed"}),
+    ("ebcc", {"n_init": 2, "n_iter": 5}), ("dawid-skene", {"init": "spectral"}),
+    ("stacked", {"n_folds": 2}),
+])
+def test_more_partitions_than_items(client, tiny_answers, method, params):
     """Partitions left empty by the shuffle, string ids, one-worker classes."""
     ddf = dd.from_pandas(tiny_answers, npartitions=3).repartition(npartitions=6)
-    fit = aggregate(ddf, method)
-    assert_same(fit, create_method(method).fit(tiny_answers))
+    fit = aggregate(ddf, method, **params)
+    assert_same(fit, create_method(method, **params).fit(tiny_answers))
     assert fit.n_items_ == 3 and fit.n_answers_ == 9
 
 
