@@ -213,6 +213,21 @@ def test_more_partitions_than_items(client, tiny_answers, method, params):
     assert fit.n_items_ == 3 and fit.n_answers_ == 9
 
 
+def test_ids_of_mixed_types_match_in_process(client, tiny_answers):
+    """Item or worker ids of several types (in one partition, or one type per
+    partition) cannot go through Arrow, which the P2P shuffle uses: the engine shuffles
+    them by tasks, and gives the in-process numbers."""
+    import dask
+
+    mixed = tiny_answers.assign(item=[1, 1, 1, "b", "b", "b", 3, 3, 3])
+    by_part = tiny_answers.assign(worker=["a", "b", "c"] * 2 + [7, 8, 9])
+    with dask.config.set({"dataframe.convert-string": False}):  # keep the ids' types
+        for answers in (mixed, by_part):
+            ddf = dd.from_pandas(answers, npartitions=3, sort=False)
+            fit = aggregate(ddf, "dawid-skene")
+            assert_same(fit, create_method("dawid-skene").fit(answers))
+
+
 def test_write_parquet_is_atomic(client, synthetic, tmp_path):
     _, glob = synthetic
     fit = aggregate(glob, "soft-vote")
