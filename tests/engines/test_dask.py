@@ -213,10 +213,11 @@ def test_more_partitions_than_items(client, tiny_answers, method, params):
     assert fit.n_items_ == 3 and fit.n_answers_ == 9
 
 
-def test_ids_of_mixed_types_match_in_process(client, tiny_answers):
+def test_ids_of_mixed_types_match_in_process(client, tiny_answers, tmp_path):
     """Item or worker ids of several types (in one partition, or one type per
     partition) cannot go through Arrow, which the P2P shuffle uses: the engine shuffles
-    them by tasks, and gives the in-process numbers."""
+    them by tasks, and gives the in-process numbers. Parquet files whose columns have
+    different types are named as such (not a failed shuffle)."""
     import dask
 
     mixed = tiny_answers.assign(item=[1, 1, 1, "b", "b", "b", 3, 3, 3])
@@ -226,6 +227,14 @@ def test_ids_of_mixed_types_match_in_process(client, tiny_answers):
             ddf = dd.from_pandas(answers, npartitions=3, sort=False)
             fit = aggregate(ddf, "dawid-skene")
             assert_same(fit, create_method("dawid-skene").fit(answers))
+    by_file = tiny_answers.assign(label=[0, 1, 1, 1, 1, 1, "x", "y", "x"])
+    (tmp_path / "files").mkdir()
+    for i, part in enumerate((by_file.iloc[:6], by_file.iloc[6:])):  # int labels, then text
+        part.astype({"label": type(part["label"].iloc[0])}).to_parquet(
+            tmp_path / "files" / f"{i}.parquet", index=False)
+    with pytest.raises(InputError, match="label column 'label' holds values of different "
+                                         "types in different partitions .integer, string."):
+        aggregate(str(tmp_path / "files"), "dawid-skene")
 
 
 def test_write_parquet_is_atomic(client, synthetic, tmp_path):

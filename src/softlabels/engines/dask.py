@@ -160,13 +160,12 @@ def aggregate(
     # one pass over the answers: rows, missing values, distinct workers and labels
     cols = [item_col, worker_col, label_col]
     gold_keys = None if gold is None else _gold_keys(gold)
-    objects = [c for c in cols if frame[c].dtype == object]  # ids of any Python type
     lengths, missing, workers, labels, gold_hits, kinds = dask.compute(
         frame.map_partitions(len), frame[cols].isna().sum(),
         frame[worker_col].drop_duplicates(split_out=1),
         frame[label_col].drop_duplicates(split_out=1),
         0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
-        [dask.delayed(_id_types)(p, objects) for p in frame.to_delayed()] if objects else [],
+        frame.map_partitions(_id_types, cols, meta={c: object for c in cols}),
     )
     n_rows = int(np.sum(lengths))
     if n_rows == 0:
@@ -199,10 +198,16 @@ def aggregate(
     if spectral:  # the in-process worker codes: first appearance in the input
         first = frame.groupby(worker_col)[ROW].min().compute()
         worker_order = np.argsort(first.reindex(worker_ids).to_numpy(), kind="stable")
-    # Arrow (the P2P shuffle) holds no column of mixed types: those go by tasks
-    mixed = any(len({k for part in kinds for k in part[c]}) > 1
-                or any(k.startswith("mixed") for part in kinds for k in part[c])
-                for c in objects)
+    mixed = False  # Arrow (the P2P shuffle) holds no column of mixed types
+    for role, name in zip(("item", "worker", "label"), cols):
+        found = sorted(set(kinds[name]) - {"empty"})
+        if frame[name].dtype == object:  # values of any Python type: shuffled by tasks
+            mixed = mixed or len(found) > 1 or any(k.startswith("mixed") for k in found)
+        elif len(found) > 1:  # e.g. Parquet files of different schemas
+            raise InputError(
+                f"the {role} column {name!r} holds values of different types in different "
+                f"partitions ({', '.join(found)}); give it one type in every file or partition."
+            )
     by_item = frame.shuffle(on=item_col, shuffle_method="tasks" if mixed else None)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
@@ -238,11 +243,10 @@ def _gold_keys(gold: Any) -> Any:
     return []
 
 
-def _id_types(part: pd.DataFrame, columns: list[str]) -> dict[str, set[str]]:
-    """The kinds of value (:func:`pandas.api.types.infer_dtype`) in a partition's
-    object columns."""
-    kinds = {c: {pd.api.types.infer_dtype(part[c], skipna=True)} for c in columns}
-    return {c: k - {"empty"} for c, k in kinds.items()}
+def _id_types(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row: the kind of value (:func:`pandas.api.types.infer_dtype`) in each of
+    the partition's ``columns``."""
+    return pd.DataFrame({c: [pd.api.types.infer_dtype(part[c], skipna=True)] for c in columns})
 
 
 def _item_frame(block: Annotations, log_beta: np.ndarray) -> pd.DataFrame:
