@@ -306,6 +306,17 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
         aggregate(ddf, "majority-vote", classes=[0, 1, 2]).soft_labels_.compute()
 
 
+def test_an_unreadable_file_among_good_ones_is_named(client, tiny_answers, tmp_path):
+    """The first file gives the schema, the others are read on the workers: a broken
+    one is an InputError naming the answers' path, not a bare Arrow error."""
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    tiny_answers.to_parquet(folder / "a.parquet", index=False)
+    (folder / "b.parquet").write_bytes(b"junk")
+    with pytest.raises(InputError, match="cannot read Parquet answers from .*answers.*: "):
+        aggregate(str(folder), "majority-vote")
+
+
 def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
     """A worker process dies during EM (its persisted blocks and posteriors are lost):
     Dask recomputes them from the input and the fit still equals the in-process one."""

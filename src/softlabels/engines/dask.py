@@ -160,13 +160,18 @@ def aggregate(
     # one pass over the answers: rows, missing values, distinct workers and labels
     cols = [item_col, worker_col, label_col]
     gold_keys = None if gold is None else _gold_keys(gold)
-    lengths, missing, workers, labels, gold_hits, kinds = dask.compute(
-        frame.map_partitions(len), frame[cols].isna().sum(),
-        frame[worker_col].drop_duplicates(split_out=1),
-        frame[label_col].drop_duplicates(split_out=1),
-        0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
-        frame.map_partitions(_id_types, cols, meta={c: object for c in cols}),
-    )
+    try:
+        lengths, missing, workers, labels, gold_hits, kinds = dask.compute(
+            frame.map_partitions(len), frame[cols].isna().sum(),
+            frame[worker_col].drop_duplicates(split_out=1),
+            frame[label_col].drop_duplicates(split_out=1),
+            0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
+            frame.map_partitions(_id_types, cols, meta={c: object for c in cols}),
+        )
+    except (OSError, ValueError) as err:  # a Parquet file the workers cannot read
+        if not isinstance(answers, (str, os.PathLike)) or isinstance(err, InputError):
+            raise
+        raise InputError(f"cannot read Parquet answers from {os.fspath(answers)!r}: {err}") from err
     n_rows = int(np.sum(lengths))
     if n_rows == 0:
         raise InputError("the answer table has no rows.")
