@@ -645,3 +645,23 @@ def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
     assert "; stacked" in captured.out
     ref = create_method("stacked", random_state=4).fit(small_crowd)
     assert_cli_output(out, workers, ref)
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
+@pytest.mark.parametrize("uncertainty", ["tempered", "leave-self-out"])
+def test_a_block_of_items_without_answers_tempers_to_the_prior(method, uncertainty):
+    """A stacking fold can hold out every answer of a partition's items: the block keeps
+    its items and no answer, and their tempered posterior is the class prior."""
+    from softlabels.engines.blocks import plan_for
+
+    none = np.zeros(0, dtype=np.int64)
+    block = Annotations(none, none, none.astype(np.int32), np.array(["a", "b"]),
+                        np.zeros(3, dtype=np.bool_), np.arange(3))
+    block.rows = none
+    plan = plan_for(create_method(method, uncertainty=uncertainty))
+    totals = {"pairs": np.ones((9, 3)), "agree": np.ones(3), "per_worker": np.full(3, 2.0),
+              "class_mass": np.ones(3), "n_answers": 6.0}
+    prior = np.array([0.5, 0.3, 0.2])
+    terms = plan.temper_terms(block, plan.start(block)[0], plan.held_out_params(totals), prior, 1)
+    (post,) = plan.tempered_post(block, terms, prior, 1.0)
+    np.testing.assert_allclose(post, np.tile(prior, (2, 1)), rtol=0, atol=1e-15)
