@@ -136,3 +136,15 @@ def test_votes_without_any_vote_say_so(client, classes):
         LabelModel(classes=classes).fit(votes)
     with pytest.raises(InputError, match="every rule abstains on every item"):
         fit_label_model(dd.from_pandas(votes, npartitions=2), classes=classes)
+
+
+def test_the_default_class_count_is_at_least_two_as_in_process(client):
+    """Without ``classes``, votes whose largest value is 0 give two classes in-process
+    (``0 .. max vote``, at least two), not an error."""
+    votes = make_votes(120, 4, 2, seed=3).clip(upper=0)
+    ref = LabelModel().fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3))
+    assert fit.classes_.tolist() == ref.classes_.tolist() == [0, 1]
+    got = fit.soft_labels_.compute().set_index("item").loc[ref.soft_labels_.item_ids]
+    np.testing.assert_allclose(got[["0", "1"]].to_numpy(), ref.soft_labels_.probs, rtol=0, atol=TOL)
+

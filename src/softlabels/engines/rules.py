@@ -85,7 +85,8 @@ def fit_label_model(
     ``params`` are those of :class:`softlabels.infer.rules.LabelModel`, with its
     defaults, checked there; ``votes`` is a Dask DataFrame of class indices and ``-1``
     (abstain), one column per rule, indexed by item. ``classes``: the number of classes
-    (or their names); when omitted, one more than the largest vote. ``class_balance``:
+    (or their names); when omitted, one more than the largest vote, at least two.
+    ``class_balance``:
     ``"uniform"`` or ``"learn"``. The soft labels equal the in-process model's up to
     floating-point summation order.
     """
@@ -120,7 +121,7 @@ def fit_label_model(
     top = int(top)
     if top < 0:
         raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
-    k = top + 1 if classes is None else _n_classes(classes)
+    k = max(top + 1, 2) if classes is None else _n_classes(classes)  # as in-process
     if top >= k:
         raise InputError(f"a vote {top} is not a class index below {k}.")
     if k < 2:
