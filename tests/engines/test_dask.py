@@ -198,14 +198,43 @@ def test_dask_frame_input_and_declared_classes(client, synthetic):
     assert_same(fit, ref)
 
 
-@pytest.mark.parametrize("method", ["majority-vote", "wawa", "zero-based-skill", "dawid-skene",
-                                    "one-coin-dawid-skene"])
-def test_more_partitions_than_items(client, tiny_answers, method):
+@pytest.mark.parametrize(("method", "params"), [
+    ("majority-vote", {}), ("wawa", {}), ("zero-based-skill", {}), ("dawid-skene", {}),
+    ("one-coin-dawid-skene", {}), ("one-coin-dawid-skene", {"uncertainty": "leave-self-out"}),
+    ("mace", {}), ("glad", {"n_iter": 3}), ("ibcc", {}), ("ibcc", {"inference": "collapsed"}),
+    ("ebcc", {"n_init": 2, "n_iter": 5}), ("dawid-skene", {"init": "spectral"}),
+    ("stacked", {"n_folds": 2}),
+])
+def test_more_partitions_than_items(client, tiny_answers, method, params):
     """Partitions left empty by the shuffle, string ids, one-worker classes."""
     ddf = dd.from_pandas(tiny_answers, npartitions=3).repartition(npartitions=6)
-    fit = aggregate(ddf, method)
-    assert_same(fit, create_method(method).fit(tiny_answers))
+    fit = aggregate(ddf, method, **params)
+    assert_same(fit, create_method(method, **params).fit(tiny_answers))
     assert fit.n_items_ == 3 and fit.n_answers_ == 9
+
+
+def test_ids_of_mixed_types_match_in_process(client, tiny_answers, tmp_path):
+    """Item or worker ids of several types (in one partition, or one type per
+    partition) cannot go through Arrow, which the P2P shuffle uses: the engine shuffles
+    them by tasks, and gives the in-process numbers. Parquet files whose columns have
+    different types are named as such (not a failed shuffle)."""
+    import dask
+
+    mixed = tiny_answers.assign(item=[1, 1, 1, "b", "b", "b", 3, 3, 3])
+    by_part = tiny_answers.assign(worker=["a", "b", "c"] * 2 + [7, 8, 9])
+    with dask.config.set({"dataframe.convert-string": False}):  # keep the ids' types
+        for answers in (mixed, by_part):
+            ddf = dd.from_pandas(answers, npartitions=3, sort=False)
+            fit = aggregate(ddf, "dawid-skene")
+            assert_same(fit, create_method("dawid-skene").fit(answers))
+    by_file = tiny_answers.assign(label=[0, 1, 1, 1, 1, 1, "x", "y", "x"])
+    (tmp_path / "files").mkdir()
+    for i, part in enumerate((by_file.iloc[:6], by_file.iloc[6:])):  # int labels, then text
+        part.astype({"label": type(part["label"].iloc[0])}).to_parquet(
+            tmp_path / "files" / f"{i}.parquet", index=False)
+    with pytest.raises(InputError, match="label column 'label' holds values of different "
+                                         "types in different partitions .integer, string."):
+        aggregate(str(tmp_path / "files"), "dawid-skene")
 
 
 def test_write_parquet_is_atomic(client, synthetic, tmp_path):
@@ -275,6 +304,17 @@ def test_bad_input_is_named(client, synthetic, tmp_path):
         aggregate(dd.from_pandas(holes, npartitions=2), "majority-vote")
     with pytest.raises(InputError, match="label 3 is not one of the declared classes"):
         aggregate(ddf, "majority-vote", classes=[0, 1, 2]).soft_labels_.compute()
+
+
+def test_an_unreadable_file_among_good_ones_is_named(client, tiny_answers, tmp_path):
+    """The first file gives the schema, the others are read on the workers: a broken
+    one is an InputError naming the answers' path, not a bare Arrow error."""
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    tiny_answers.to_parquet(folder / "a.parquet", index=False)
+    (folder / "b.parquet").write_bytes(b"junk")
+    with pytest.raises(InputError, match="cannot read Parquet answers from .*answers.*: "):
+        aggregate(str(folder), "majority-vote")
 
 
 def test_a_worker_killed_mid_fit_gives_the_same_numbers(client, synthetic):
@@ -618,3 +658,23 @@ def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
     assert "; stacked" in captured.out
     ref = create_method("stacked", random_state=4).fit(small_crowd)
     assert_cli_output(out, workers, ref)
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
+@pytest.mark.parametrize("uncertainty", ["tempered", "leave-self-out"])
+def test_a_block_of_items_without_answers_tempers_to_the_prior(method, uncertainty):
+    """A stacking fold can hold out every answer of a partition's items: the block keeps
+    its items and no answer, and their tempered posterior is the class prior."""
+    from softlabels.engines.blocks import plan_for
+
+    none = np.zeros(0, dtype=np.int64)
+    block = Annotations(none, none, none.astype(np.int32), np.array(["a", "b"]),
+                        np.zeros(3, dtype=np.bool_), np.arange(3))
+    block.rows = none
+    plan = plan_for(create_method(method, uncertainty=uncertainty))
+    totals = {"pairs": np.ones((9, 3)), "agree": np.ones(3), "per_worker": np.full(3, 2.0),
+              "class_mass": np.ones(3), "n_answers": 6.0}
+    prior = np.array([0.5, 0.3, 0.2])
+    terms = plan.temper_terms(block, plan.start(block)[0], plan.held_out_params(totals), prior, 1)
+    (post,) = plan.tempered_post(block, terms, prior, 1.0)
+    np.testing.assert_allclose(post, np.tile(prior, (2, 1)), rtol=0, atol=1e-15)

@@ -136,3 +136,32 @@ def test_votes_without_any_vote_say_so(client, classes):
         LabelModel(classes=classes).fit(votes)
     with pytest.raises(InputError, match="every rule abstains on every item"):
         fit_label_model(dd.from_pandas(votes, npartitions=2), classes=classes)
+
+
+def test_the_default_class_count_is_at_least_two_as_in_process(client):
+    """Without ``classes``, votes whose largest value is 0 give two classes in-process
+    (``0 .. max vote``, at least two), not an error."""
+    votes = make_votes(120, 4, 2, seed=3).clip(upper=0)
+    ref = LabelModel().fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3))
+    assert fit.classes_.tolist() == ref.classes_.tolist() == [0, 1]
+    got = fit.soft_labels_.compute().set_index("item").loc[ref.soft_labels_.item_ids]
+    np.testing.assert_allclose(got[["0", "1"]].to_numpy(), ref.soft_labels_.probs, rtol=0, atol=TOL)
+
+
+def test_vote_matrices_refused_in_process_are_refused(client):
+    """An empty vote matrix, booleans, repeated rule names and repeated item ids (among
+    the rows with a vote) are refused in-process; on Dask they failed on a NaN, or were
+    fitted (repeated items' votes merged into one item)."""
+    votes = make_votes(60, 3, 2, seed=2)
+    covered = votes.index[(votes >= 0).any(axis=1)]
+    cases = [(votes.iloc[:0], "no items"), (votes > 0, "booleans"),
+             (votes.set_axis(["r0", "r1", "r1"], axis=1), "two rules are named 'r1'"),
+             (votes.rename(index={covered[7]: covered[3]}),
+              f"item ids must be unique; '{covered[3]}' appears")]
+    for frame, message in cases:
+        with pytest.raises(InputError):
+            LabelModel().fit(frame)
+        with pytest.raises(InputError, match=message):
+            fit_label_model(dd.from_pandas(frame, npartitions=max(1, min(3, len(frame))),
+                                           sort=False))

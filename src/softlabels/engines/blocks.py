@@ -83,6 +83,12 @@ def add_stats(a: Stats, b: Stats) -> Stats:
     return {key: a[key] + b[key] for key in a}
 
 
+def _by_class(post: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(n_items, K * M)`` posteriors as ``(n_items, K, M)`` (also for no items, where
+    ``reshape(..., -1)`` cannot tell ``M``)."""
+    return post.reshape(post.shape[0], n_classes, post.shape[1] // n_classes)
+
+
 def _base_stats(block: Annotations, post: np.ndarray) -> Stats:
     """What every plan sums: answers, answers per worker, the posterior mass per class
     and each worker's expected right answers."""
@@ -137,6 +143,8 @@ class _EMPlan(Plan):
         scores, answer_logs = self.model._held_out_logs(block, post, fitted)
         if self.model.uncertainty == "leave-self-out":
             scores, answer_logs = K.leave_self_out(block.item, block.n_items, answer_logs)
+            if not block.n_answers:  # no answer to sum: no column either
+                scores = np.zeros((block.n_items, prior.shape[0]))
         scores = scores.astype(np.float64, copy=False)  # bincount of nothing is int
         chosen = np.flatnonzero(block.rows % step == 0)
         logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
@@ -412,7 +420,7 @@ class BCCPlan(_EMPlan):
     def stats(self, block: Annotations, post: np.ndarray) -> Stats:
         """``post``: the joint posterior of the items' class and subtype (``K * M``
         columns; the class posterior for IBCC)."""
-        classes = post.reshape(post.shape[0], block.n_classes, -1).sum(axis=2)
+        classes = _by_class(post, block.n_classes).sum(axis=2)
         return {**_base_stats(block, classes), "pairs": K.pair_counts(block, post),
                 "mass": post.sum(axis=0), "votes": normalize_rows(block.counts).sum(axis=0)}
 
@@ -499,13 +507,14 @@ class EBCCPlan(BCCPlan):
         """A run's first joint posterior: the class posteriors split by the items'
         Dirichlet rows, the gold items pinned by the kernel."""
         kernel = self._kernel(block, False)
-        joint = (classes[:, :, None] * split[:, None, :]).reshape(block.n_items, -1)
+        joint = (classes[:, :, None] * split[:, None, :]).reshape(block.n_items,
+                                                                  block.n_classes * self.m)
         joint = kernel.pin(joint)
         return joint, self.stats(block, joint)
 
     def finish(self, block: Annotations, joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The block's state: the class posterior (summed over the subtypes) and the joint."""
-        return joint.reshape(block.n_items, block.n_classes, -1).sum(axis=2), joint
+        return _by_class(joint, block.n_classes).sum(axis=2), joint
 
     def tempered_post(
         self, block: Annotations, terms: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -527,7 +536,7 @@ class EBCCPlan(BCCPlan):
                              confusions: np.ndarray) -> np.ndarray:
         """``EBCC.answer_probabilities`` of the block's answers ``out`` (a mask) under a
         fit whose block state is ``state`` (its joint posterior second)."""
-        joint = state[1].reshape(block.n_items, block.n_classes, -1)
+        joint = _by_class(state[1], block.n_classes)
         return subtype_answer_probabilities(joint, confusions, block.item[out],
                                             block.worker[out], block.label[out])
 

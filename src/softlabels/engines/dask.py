@@ -160,12 +160,18 @@ def aggregate(
     # one pass over the answers: rows, missing values, distinct workers and labels
     cols = [item_col, worker_col, label_col]
     gold_keys = None if gold is None else _gold_keys(gold)
-    lengths, missing, workers, labels, gold_hits = dask.compute(
-        frame.map_partitions(len), frame[cols].isna().sum(),
-        frame[worker_col].drop_duplicates(split_out=1),
-        frame[label_col].drop_duplicates(split_out=1),
-        0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
-    )
+    try:
+        lengths, missing, workers, labels, gold_hits, kinds = dask.compute(
+            frame.map_partitions(len), frame[cols].isna().sum(),
+            frame[worker_col].drop_duplicates(split_out=1),
+            frame[label_col].drop_duplicates(split_out=1),
+            0 if gold_keys is None else frame[item_col].isin(list(gold_keys)).sum(),
+            frame.map_partitions(_id_types, cols, meta={c: object for c in cols}),
+        )
+    except (OSError, ValueError) as err:  # a Parquet file the workers cannot read
+        if not isinstance(answers, (str, os.PathLike)) or isinstance(err, InputError):
+            raise
+        raise InputError(f"cannot read Parquet answers from {os.fspath(answers)!r}: {err}") from err
     n_rows = int(np.sum(lengths))
     if n_rows == 0:
         raise InputError("the answer table has no rows.")
@@ -191,7 +197,17 @@ def aggregate(
         offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
         frame = frame.map_partitions(_number_rows, offsets, meta={
             **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
-    by_item = frame.shuffle(on=item_col)
+    mixed = False  # Arrow (the P2P shuffle) holds no column of mixed types
+    for role, name in zip(("item", "worker", "label"), cols):
+        found = sorted(set(kinds[name]) - {"empty"})
+        if frame[name].dtype == object:  # values of any Python type: shuffled by tasks
+            mixed = mixed or len(found) > 1 or any(k.startswith("mixed") for k in found)
+        elif len(found) > 1:  # e.g. Parquet files of different schemas
+            raise InputError(
+                f"the {role} column {name!r} holds values of different types in different "
+                f"partitions ({', '.join(found)}); give it one type in every file or partition."
+            )
+    by_item = frame.shuffle(on=item_col, shuffle_method="tasks" if mixed else None)
     blocks = [dask.delayed(make_block)(p) for p in by_item.to_delayed()]
     (blocks,) = dask.persist(blocks)
 
@@ -223,6 +239,12 @@ def _gold_keys(gold: Any) -> Any:
     if isinstance(gold, (dict, pd.Series)) or hasattr(gold, "keys"):
         return pd.Series(gold).index
     return []
+
+
+def _id_types(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row: the kind of value (:func:`pandas.api.types.infer_dtype`) in each of
+    the partition's ``columns``."""
+    return pd.DataFrame({c: [pd.api.types.infer_dtype(part[c], skipna=True)] for c in columns})
 
 
 def _item_frame(block: Annotations, log_beta: np.ndarray) -> pd.DataFrame:

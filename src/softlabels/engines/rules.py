@@ -84,10 +84,11 @@ def fit_label_model(
 
     ``params`` are those of :class:`softlabels.infer.rules.LabelModel`, with its
     defaults, checked there; ``votes`` is a Dask DataFrame of class indices and ``-1``
-    (abstain), one column per rule, indexed by item. ``classes``: the number of classes
-    (or their names); when omitted, one more than the largest vote. ``class_balance``:
-    ``"uniform"`` or ``"learn"``. The soft labels equal the in-process model's up to
-    floating-point summation order.
+    (abstain), one column per rule, indexed by item (ids unique, as in-process: a
+    repeated id among the rows with a vote is an error). ``classes``: the number of
+    classes (or their names); when omitted, one more than the largest vote, at least
+    two. ``class_balance``: ``"uniform"`` or ``"learn"``. The soft labels equal the
+    in-process model's up to floating-point summation order.
     """
     from softlabels.engines.dask import aggregate
 
@@ -110,17 +111,28 @@ def fit_label_model(
     rule_names = np.asarray([str(c) for c in votes.columns])
     if rule_names.size == 0:
         raise InputError("votes has no rule columns.")
+    if len(set(rule_names.tolist())) != rule_names.size:
+        dup = pd.Series(rule_names)[pd.Series(rule_names).duplicated()].iloc[0]
+        raise InputError(f"votes: two rules are named {dup!r}; rule names must be unique.")
+    if any(dtype.kind == "b" for dtype in votes.dtypes):
+        raise InputError("votes holds booleans; votes must be class indices 0..K-1 or -1 "
+                         "(abstain).")
     bad_meta = pd.DataFrame({"item": votes._meta.index[:0], "rule": pd.Series([], dtype=object),
                              "value": pd.Series([], dtype=object)})
-    top, bad = dask.compute(votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta))
+    top, bad, n_rows, n_voted = dask.compute(
+        votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta),
+        votes.map_partitions(len).sum(), (votes >= 0).any(axis=1).sum(),
+    )
     if len(bad):
         item, rule, value = bad.iloc[0]
         raise InputError(f"votes: the vote of item {show(item)}, rule {rule!r} is {value}; "
                          "votes must be class indices 0..K-1 or -1 (abstain).")
+    if not n_rows:
+        raise InputError("votes has no items (rows).")
     top = int(top)
     if top < 0:
         raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
-    k = top + 1 if classes is None else _n_classes(classes)
+    k = max(top + 1, 2) if classes is None else _n_classes(classes)  # as in-process
     if top >= k:
         raise InputError(f"a vote {top} is not a class index below {k}.")
     if k < 2:
@@ -144,6 +156,10 @@ def fit_label_model(
     hierarchical = dict(prior_strength=reference.pooling, prior_skill=reference.prior_accuracy)
     first = aggregate(long(not per_rule), "one-coin-dawid-skene", callback=callback,
                       **{**crowd, **(hierarchical if model == "hierarchical-one-coin" else {})})
+    if first.n_items_ < n_voted:  # two rows with a vote share an item id
+        counts = votes.index.to_series().value_counts()
+        dup = counts[counts > 1].index.compute()[0]  # only on this error
+        raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     fit = LabelModelFit()
     fit.classes_, fit.rule_names_ = labels, rule_names
     fit.class_prior_ = first.priors_
