@@ -177,8 +177,9 @@ def audit(
     lines: list[str] = []
     if answers is not None:
         lines = _add_label_risk(table, p, labels, answers, gold)
-    write_frame(table, output)
-    n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
+    with all_or_nothing():  # the issues table and the review queue, or neither
+        write_frame(table, output)
+        n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
     flagged = table[table["is_issue"]].sort_values("score")
     shown = Table(
         title=f"softlabels audit: {len(flagged):,} of {len(table):,} items flagged",

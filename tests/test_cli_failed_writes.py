@@ -1,0 +1,43 @@
+"""The command line when an output cannot be written (a full disk, a quota): exit 2 with
+one line naming the file, and no output of the run changed, existing ones included."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import softlabels.cli.audit as audit_cli
+from softlabels import SoftLabels
+from softlabels.core.io import atomic_path
+from test_cli_rules import one_line_error, run
+
+
+def full_disk(*args, **kwargs):
+    """A writer that starts its file, then finds the disk full."""
+    path = next(a for a in (*args, *kwargs.values()) if isinstance(a, (str, os.PathLike)))
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_audit_keeps_the_issues_table_when_the_review_queue_fails(tmp_path, capsys, monkeypatch):
+    labels, probs = tmp_path / "y.npy", tmp_path / "p.csv"
+    np.save(labels, np.array([0, 0, 1, 1]))
+    SoftLabels(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]), ["a", "b"],
+               ["i1", "i2", "i3", "i4"]).save(probs)
+    issues = tmp_path / "issues.csv"
+    issues.write_text("precious\n")
+    monkeypatch.setattr(audit_cli, "write_label_studio_tasks", full_disk)
+    code, _, err = run(capsys, "audit", "--labels", labels, "--pred-probs", probs, "-o", issues,
+                       "--review-queue", tmp_path / "queue.json")
+    one_line_error(code, err, "queue.json: cannot be written")
+    assert issues.read_text() == "precious\n"
+    assert names(tmp_path) == ["issues.csv", "p.csv", "y.npy"]
