@@ -41,3 +41,29 @@ def test_audit_keeps_the_issues_table_when_the_review_queue_fails(tmp_path, caps
     one_line_error(code, err, "queue.json: cannot be written")
     assert issues.read_text() == "precious\n"
     assert names(tmp_path) == ["issues.csv", "p.csv", "y.npy"]
+
+
+ANSWERS = "item,worker,label\n1,a,x\n1,b,x\n1,c,y\n2,a,y\n2,b,y\n2,c,y\n3,a,x\n3,b,y\n3,c,x\n"
+RATINGS = "item,worker,rating\n1,a,1\n1,b,2\n2,a,4\n2,b,5\n3,a,3\n3,b,3\n"
+
+
+@pytest.mark.parametrize(
+    ("module", "command", "text", "second"),
+    [
+        ("crowd", "aggregate", ANSWERS, "--workers-out"),
+        ("ratings", "ratings", RATINGS, "--estimates-out"),
+    ],
+)
+def test_no_dataset_folder_is_left_when_a_second_output_fails(
+    tmp_path, capsys, monkeypatch, module, command, text, second
+):
+    pytest.importorskip("datasets")
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(f"softlabels.cli.{module}"), "write_frame", full_disk)
+    src = tmp_path / "in.csv"
+    src.write_text(text)
+    code, _, err = run(capsys, command, src, "-o", f"hf:{tmp_path / 'labels'}",
+                       second, tmp_path / "more.csv")
+    one_line_error(code, err, "more.csv: cannot be written")
+    assert names(tmp_path) == ["in.csv"]

@@ -193,7 +193,8 @@ def check_soft_output(output: Path, *, inputs: tuple[Any, ...] = ()) -> None:
 
 def save_soft_labels(soft: Any, output: Path) -> None:
     """Write soft labels as :func:`check_soft_output` allowed (call it inside
-    :func:`~softlabels.core.io.all_or_nothing`)."""
+    :func:`~softlabels.core.io.all_or_nothing`, after the block's other writes: a
+    dataset folder is put in place at once, not held back with them)."""
     folder = hf_output(output)
     if folder is not None:
         from softlabels.core.formats import save_hf_dataset

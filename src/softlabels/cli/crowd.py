@@ -253,10 +253,10 @@ def aggregate(
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
     with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
+        if workers_out is not None:  # first: a dataset folder (hf:) is in place at once
+            write_frame(model.reliability_frame(), workers_out)
         if not to_stdout:
             save_soft_labels(model.soft_labels_, output)
-        if workers_out is not None:
-            write_frame(model.reliability_frame(), workers_out)
     if to_stdout:  # the table alone on stdout; the summary goes to stderr
         write_stdout_csv(model.soft_labels_.to_frame())
     where = "<stdin>" if str(answers) == STDIO else answers

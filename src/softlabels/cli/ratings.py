@@ -102,12 +102,12 @@ def ratings(
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
     frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
     model.fit(frame)
-    with all_or_nothing():
-        save_soft_labels(model.soft_labels_, output)
+    with all_or_nothing():  # the soft labels last: a dataset folder (hf:) is in place at once
         if estimates_out is not None:
             write_frame(model.estimates_, estimates_out)
         if workers_out is not None:
             write_frame(reliability(model), workers_out)
+        save_soft_labels(model.soft_labels_, output)
     out.print(summary(model, answers))
     written = [f"soft labels -> {output}"]
     written += [f"estimates -> {estimates_out}"] if estimates_out else []
