@@ -67,3 +67,19 @@ def test_no_dataset_folder_is_left_when_a_second_output_fails(
                        second, tmp_path / "more.csv")
     one_line_error(code, err, "more.csv: cannot be written")
     assert names(tmp_path) == ["in.csv"]
+
+
+def test_report_that_cannot_be_written_names_the_report_not_the_inputs(tmp_path, capsys,
+                                                                       monkeypatch):
+    import softlabels.report
+
+    monkeypatch.setattr(softlabels.report, "write_report", full_disk)
+    src = tmp_path / "answers.csv"
+    src.write_text(ANSWERS)
+    page = tmp_path / "report.html"
+    page.write_text("precious\n")
+    code, _, err = run(capsys, "report", "--answers", src, "-o", page)
+    one_line_error(code, err, f"error: {page}: cannot be written")
+    assert page.read_text() == "precious\n"
+    assert names(tmp_path) == ["answers.csv", "report.html"]
+

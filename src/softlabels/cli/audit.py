@@ -27,7 +27,7 @@ from softlabels.cli._common import (
 )
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
 from softlabels.core.errors import InputError
-from softlabels.core.io import all_or_nothing, write_frame
+from softlabels.core.io import OutputError, all_or_nothing, write_frame
 from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
 from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
@@ -482,11 +482,7 @@ def report(
         raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{output}: the report is HTML; name it .html.")
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{output}: the folder {parent} does not exist.")
-    if output.is_dir():
-        raise InputError(f"{output}: is a directory.")
+    check_output(output, suffixes=(".html", ".htm"))  # a folder that exists and can be written
     ans = None
     if answers is not None:
         from softlabels.core.formats import read_annotations
@@ -527,6 +523,8 @@ def report(
             alpha=alpha,
             random_state=seed,
         )
+    except OutputError:  # the report itself could not be written: it names the report
+        raise
     except InputError as err:
         raise InputError(_name_input_files(str(err), files)) from None
     out.print(f"report -> {path}")
