@@ -129,3 +129,27 @@ def test_bad_paths(soft_file, tmp_path, capsys):
         assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert (store / "manifest.json").read_bytes() == manifest
     assert not (tmp_path / "out.txt").exists() and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item,worker,label\n1,w1,cat\n", "'w1'"),
+        ("item,label,confidence,a,b\n1,a,0.6,0.6,0.6\n", "1 rows do not sum to 1"),
+        ("item,label,confidence,a,b\n1,a,0.6,,0.4\n", "non-finite"),
+    ],
+)
+def test_pack_of_a_bad_table_names_the_file(tmp_path, capsys, text, message):
+    src = tmp_path / "in.csv"
+    src.write_text(text)
+    code, _, err = run(capsys, "store", "pack", src, "-o", tmp_path / "s.store")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: {src}: ") and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_append_errors_name_the_store(soft_file, tmp_path, capsys):
+    store = tmp_path / "s.store"
+    run(capsys, "store", "pack", soft_file, "-o", store)
+    code, _, err = run(capsys, "store", "pack", soft_file, "-o", store, "--append")
+    assert code == 2 and err.startswith(f"error: {store}: item 0 is already in the store"), err

@@ -59,7 +59,19 @@ def _read_soft(path: Path) -> Any:
     from softlabels.core.soft import SoftLabels
 
     check_readable(path)
-    return SoftLabels.load(path)
+    try:
+        return SoftLabels.load(path)
+    except InputError as exc:
+        raise named(exc, path) from None
+    except (TypeError, ValueError) as exc:  # e.g. text in a class column
+        raise InputError(f"{path}: not a soft-label table (item, label, confidence, support "
+                         f"and one numeric column per class): {exc}") from None
+
+
+def named(exc: InputError, path: Path) -> InputError:
+    """``exc`` with ``path`` in front, unless its message already starts with it."""
+    text = str(exc)
+    return exc if text.startswith(str(path)) else InputError(f"{path}: {text}")
 
 
 @store_app.command("pack")
@@ -102,7 +114,10 @@ def pack(
     soft = _read_soft(labels)
     if append:
         before = store.n_items
-        store.append(soft)
+        try:
+            store.append(soft)
+        except InputError as exc:  # other classes, item ids already stored, ...
+            raise named(exc, output) from None
         out.print(f"appended {store.n_items - before:,} items to {output} ({store.n_items:,} in all)")
     else:
         store = LabelStore.create(
