@@ -135,13 +135,16 @@ def audit(
     ),
     answers: Optional[Path] = typer.Option(
         None, "--answers", help="Crowd answers on the same items (columns item, worker, "
-        "label): adds each item's label risk. Rows of --labels follow the answers' items in "
+        "label, or see --item-col ...): adds each item's label risk. Rows of --labels follow the answers' items in "
         "order of first appearance, or the item ids of a softlabels --pred-probs table.",
     ),
     gold: Optional[Path] = typer.Option(
         None, "--gold", help="Known labels of some answered items (item, label), e.g. "
         "quality-control tasks: scores each labeller and weighs the label risk by quality.",
     ),
+    item_col: str = typer.Option("item", help="Column of --answers (and --gold) with item ids."),
+    worker_col: str = typer.Option("worker", help="Column of --answers with labeller ids."),
+    label_col: str = typer.Option("label", help="Column of --answers (and --gold) with the labels."),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 
@@ -176,7 +179,8 @@ def audit(
     table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
     lines: list[str] = []
     if answers is not None:
-        lines = _add_label_risk(table, p, labels, answers, gold)
+        columns = {"item_col": item_col, "worker_col": worker_col, "label_col": label_col}
+        lines = _add_label_risk(table, p, labels, answers, gold, columns)
     with all_or_nothing():  # the issues table and the review queue, or neither
         write_frame(table, output)
         n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
@@ -198,7 +202,7 @@ def audit(
 
 
 def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path,
-                    gold: Optional[Path]) -> list[str]:
+                    gold: Optional[Path], columns: dict[str, str]) -> list[str]:
     """Add ``label_risk`` and ``n_labellers`` to the issues table (Estes et al. 2024),
     the consensus weighted by labeller quality when gold labels are given; return the
     summary lines to print."""
@@ -206,7 +210,7 @@ def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path
     from softlabels.cli.crowd import check_gold_file, read_gold
     from softlabels.core.formats import read_annotations
 
-    ann = read_annotations(answers)
+    ann = read_annotations(answers, **columns)
     ids = getattr(probs, "item_ids", None)
     if ids is not None:
         rows = pd.Index(ann.item_ids).get_indexer(np.asarray(ids))
@@ -227,7 +231,7 @@ def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path
     quality = None
     lines = []
     if gold is not None:
-        frame = read_gold(gold, "label")
+        frame = read_gold(gold, columns["label_col"], columns["item_col"])
         check_gold_file(ann, frame, gold, answers)  # type: ignore[arg-type]
         quality = labeller_quality(ann, frame)
         scored = np.flatnonzero(quality.n_gold > 0)
