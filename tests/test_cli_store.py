@@ -153,3 +153,19 @@ def test_append_errors_name_the_store(soft_file, tmp_path, capsys):
     run(capsys, "store", "pack", soft_file, "-o", store)
     code, _, err = run(capsys, "store", "pack", soft_file, "-o", store, "--append")
     assert code == 2 and err.startswith(f"error: {store}: item 0 is already in the store"), err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "5", "--stop", "2"], "--start 5 is after --stop 2"),
+        (["--start", "120"], "--start 120: the store holds 120 items (positions 0 to 119)"),
+        (["--start", "500", "--stop", "600"], "the store holds 120 items"),
+    ],
+)
+def test_unpack_of_no_items_is_an_error(soft_file, tmp_path, capsys, args, message):
+    store = tmp_path / "s.store"
+    run(capsys, "store", "pack", soft_file, "-o", store)
+    code, _, err = run(capsys, "store", "unpack", store, "-o", tmp_path / "out.csv", *args)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out.csv").exists()

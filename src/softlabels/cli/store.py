@@ -152,7 +152,13 @@ def unpack(
     from softlabels.store import LabelStore
 
     check_output(output)
+    if start is not None and stop is not None and start > stop:
+        raise CLIError(f"--start {start} is after --stop {stop}.")
     opened = LabelStore(store)
+    n = opened.n_items
+    if start is not None and start >= n:
+        held = f"{n:,} items (positions 0 to {n - 1:,})" if n else "no items"
+        raise CLIError(f"--start {start}: the store holds {held}.")
     labels = opened.read(start, stop)
     if opened.views:
         write_frame(views_frame(labels), output)
