@@ -121,12 +121,18 @@ def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
     try:
         estimator._validate_params()
     except InvalidParameterError as exc:
-        name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
-        if name is None:
-            raise
-        flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
-        raise CLIError(f"{flag} {str(exc)[name.end():]}") from None
+        raise option_error(exc, flags) from None
     return estimator
+
+
+def option_error(exc: InvalidParameterError, flags: dict[str, str] | None = None) -> Exception:
+    """An estimator's parameter error as a :class:`CLIError` naming the option
+    (``--alpha``, or ``flags[parameter]``); ``exc`` itself when it names no parameter."""
+    name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
+    if name is None:
+        return exc
+    flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
+    return CLIError(f"{flag} {str(exc)[name.end():]}")
 
 
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
