@@ -20,13 +20,14 @@ from softlabels.cli._common import (
     check_soft_output,
     encoding_option,
     format_option,
+    option_error,
     out,
     save_soft_labels,
     sep_option,
     text_options,
 )
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import OutputError, all_or_nothing, write_frame
 from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
 from softlabels.core.soft import SoftLabels
@@ -176,7 +177,10 @@ def audit(
     if soft_labels is not None:
         crowd = read_probs(soft_labels, name="soft labels")
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
-    table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+    try:
+        table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+    except InvalidParameterError as exc:  # --filter-by, --score
+        raise option_error(exc) from None
     lines: list[str] = []
     if answers is not None:
         columns = {"item_col": item_col, "worker_col": worker_col, "label_col": label_col}

@@ -206,6 +206,8 @@ def aggregate(
     text = text_options(sep, encoding)
     if engine not in ("numpy", "dask"):
         raise CLIError(f"--engine must be numpy or dask; got {engine!r}.")
+    if duplicates not in ("keep", "last", "error"):
+        raise CLIError(f"--duplicates must be keep, last or error; got {duplicates!r}.")
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
         raise CLIError("--scheduler and --local-workers need --engine dask.")
     if engine == "dask":
