@@ -26,6 +26,7 @@ from softlabels.cli._common import (
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase, read_progress
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import OutputError, all_or_nothing, write_frame
@@ -177,14 +178,16 @@ def audit(
     if soft_labels is not None:
         crowd = read_probs(soft_labels, name="soft labels")
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
-    try:
-        table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
-    except InvalidParameterError as exc:  # --filter-by, --score
-        raise option_error(exc) from None
+    with phase("finding label issues"):
+        try:
+            table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+        except InvalidParameterError as exc:  # --filter-by, --score
+            raise option_error(exc) from None
     lines: list[str] = []
     if answers is not None:
         columns = {"item_col": item_col, "worker_col": worker_col, "label_col": label_col}
-        lines = _add_label_risk(table, p, labels, answers, gold, columns)
+        with phase("scoring the label risk"):
+            lines = _add_label_risk(table, p, labels, answers, gold, columns)
     with all_or_nothing():  # the issues table and the review queue, or neither
         write_frame(table, output)
         n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
@@ -495,8 +498,9 @@ def report(
     if answers is not None:
         from softlabels.core.formats import read_annotations
 
-        ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
-                               label_col=label_col, **text)
+        with read_progress(answers) as progress:
+            ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
+                                   label_col=label_col, progress=progress, **text)
     gold_frame = None
     if gold is not None and ans is not None:
         from softlabels.cli.crowd import check_gold_file, read_gold
@@ -519,18 +523,19 @@ def report(
     files = {"answers": answers, "soft_labels": soft_labels, "labels": labels,
              "pred_probs": pred_probs, "gold": gold}
     try:
-        path = write_report(
-            output,
-            ans,
-            soft_labels=soft,
-            labels=given,
-            pred_probs=probs,
-            gold=gold_frame,
-            title=title,
-            method=method,
-            alpha=alpha,
-            random_state=seed,
-        )
+        with phase("building the report"):
+            path = write_report(
+                output,
+                ans,
+                soft_labels=soft,
+                labels=given,
+                pred_probs=probs,
+                gold=gold_frame,
+                title=title,
+                method=method,
+                alpha=alpha,
+                random_state=seed,
+            )
     except OutputError:  # the report itself could not be written: it names the report
         raise
     except InputError as err:

@@ -21,6 +21,7 @@ from softlabels.cli._common import (
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 
@@ -101,7 +102,8 @@ def ratings(
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
     frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
-    model.fit(frame)
+    with phase(f"fitting {method}"):
+        model.fit(frame)
     with all_or_nothing():  # the soft labels last: a dataset folder (hf:) is in place at once
         if estimates_out is not None:
             write_frame(model.estimates_, estimates_out)

@@ -27,6 +27,7 @@ from softlabels.cli._common import (
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import suggest
@@ -187,7 +188,8 @@ def apply(
     try:
         lfs = load_rules(rules)
         try:
-            L = apply_rules(lfs, frame, classes=k)
+            with phase(f"applying {len(lfs)} rules"):
+                L = apply_rules(lfs, frame, classes=k)
         except InputError as err:
             raise InputError(f"{data}: {err}") from None
     except SystemExit as exc:  # a rules file or rule that calls sys.exit() or exit()
@@ -322,7 +324,8 @@ def fit(
     v = read_votes(votes, k, **text_options(sep, encoding))
     estimator.set_params(classes=v.classes.tolist() if k is not None else None)
     try:
-        estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
+        with phase(f"fitting {method}"):
+            estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
     except InputError as err:
         raise InputError(f"{votes}: {err}") from None
     except InvalidParameterError as err:  # an option that does not fit the votes

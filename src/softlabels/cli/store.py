@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli.feedback import phase
 from softlabels.core.errors import InputError
 
 __all__ = ["store_app"]
@@ -115,15 +116,17 @@ def pack(
     if append:
         before = store.n_items
         try:
-            store.append(soft)
+            with phase("packing"):
+                store.append(soft)
         except InputError as exc:  # other classes, item ids already stored, ...
             raise named(exc, output) from None
         out.print(f"appended {store.n_items - before:,} items to {output} ({store.n_items:,} in all)")
     else:
-        store = LabelStore.create(
-            output, soft, made, items_per_group=items_per_group, compression=compression,
-            overwrite=overwrite,
-        )
+        with phase("packing"):
+            store = LabelStore.create(
+                output, soft, made, items_per_group=items_per_group, compression=compression,
+                overwrite=overwrite,
+            )
         out.print(f"packed {store.n_items:,} items -> {output}")
     out.print(info_table(store.info()))
 
