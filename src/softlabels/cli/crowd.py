@@ -151,7 +151,7 @@ def aggregate(
     ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Soft labels out: .csv, .parquet or .jsonl; hf:FOLDER saves "
-        "a Hugging Face dataset (needs softlabels[hf]); - writes CSV to stdout."
+        "a Hugging Face dataset (needs the hf extra); - writes CSV to stdout."
     ),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
