@@ -91,7 +91,7 @@ def test_unpack_views(tmp_path, capsys):
         (["--codec", "zip"], "--codec must be one of"),
         (["--codec", "dense", "--k", "3"], "--k: not an option of the dense codec"),
         (["--k", "0"], "--k must be >= 1"),
-        (["--k", "50"], "k=50 is more than the 20 classes"),
+        (["--k", "50"], "--k 50 is more than the 20 classes of"),
         (["--values", "float8"], "--values must be one of"),
         (["--codec", "topk-packed", "--fill", "zero"], "--fill must be 'marginal' or 'renorm'"),
         (["--compression", "rar"], "compression must be one of"),
@@ -169,3 +169,12 @@ def test_unpack_of_no_items_is_an_error(soft_file, tmp_path, capsys, args, messa
     code, _, err = run(capsys, "store", "unpack", store, "-o", tmp_path / "out.csv", *args)
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_default_k_above_the_classes_names_the_option(tmp_path, capsys):
+    src = tmp_path / "three.csv"
+    SoftLabels(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), ["a", "b", "c"]).save(src)
+    code, _, err = run(capsys, "store", "pack", src, "-o", tmp_path / "s.store")
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--k 5 (the default) is more than the 3 classes of {src}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["three.csv"]

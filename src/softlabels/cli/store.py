@@ -113,6 +113,11 @@ def pack(
         if output.exists() and not overwrite:
             raise CLIError(f"{output}: already exists; use --append or --overwrite.")
     soft = _read_soft(labels)
+    kept = None if append else getattr(made, "k", None)
+    if kept is not None and kept > len(soft.classes):
+        default = "" if k is not None else " (the default)"
+        raise CLIError(f"--k {kept}{default} is more than the {len(soft.classes)} classes of "
+                       f"{labels}; give --k {len(soft.classes)} or less, or --codec dense.")
     if append:
         before = store.n_items
         try:
