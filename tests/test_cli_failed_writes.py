@@ -83,3 +83,33 @@ def test_report_that_cannot_be_written_names_the_report_not_the_inputs(tmp_path,
     assert page.read_text() == "precious\n"
     assert names(tmp_path) == ["answers.csv", "report.html"]
 
+
+
+def test_dask_engine_leaves_no_folder_when_the_worker_table_fails(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
+    import pandas as pd
+
+    import softlabels.cli.crowd as crowd
+
+    monkeypatch.setattr(crowd, "write_frame", full_disk)
+    src = tmp_path / "answers.parquet"
+    pd.DataFrame({"item": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
+                  "label": ["x", "x", "y", "x"]}).to_parquet(src)
+    code, _, err = run(capsys, "aggregate", src, "--engine", "dask", "-m", "majority-vote",
+                       "-o", tmp_path / "soft", "--workers-out", tmp_path / "workers.csv")
+    one_line_error(code, err, "workers.csv: cannot be written")
+    assert names(tmp_path) == ["answers.parquet"]
+
+
+def test_dask_engine_errors_name_the_answers(tmp_path, capsys):
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
+    import pandas as pd
+
+    src = tmp_path / "answers.parquet"
+    pd.DataFrame({"item": [1, 1], "worker": ["a", "b"], "label": ["x", "y"]}).to_parquet(src)
+    code, _, err = run(capsys, "aggregate", src, "--engine", "dask", "-m", "majority-vote",
+                       "-o", tmp_path / "soft", "--item-col", "task")
+    one_line_error(code, err, f"error: {src}: no 'task' column")
+    assert names(tmp_path) == ["answers.parquet"]

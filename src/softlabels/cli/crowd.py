@@ -318,11 +318,17 @@ def aggregate_on_dask(
         model_params = {k: v for k, v in params.items() if k != "gold"}
         total = create_method(method, **model_params).get_params().get("n_iter")
         with iteration_progress(f"fitting {method} on dask", total) as callback:
-            fit = dask_aggregate(answers, method, classes=classes, callback=callback,
-                                 **columns, **params)
-        write_parquet(fit.soft_labels_, output)
-        if workers_out is not None:
-            write_frame(fit.reliability_frame(), workers_out)
+            try:
+                fit = dask_aggregate(answers, method, classes=classes, callback=callback,
+                                     **columns, **params)
+            except InputError as exc:  # a column, label or value of the answers
+                if answers in str(exc):
+                    raise
+                raise InputError(f"{answers}: {exc}") from None
+        with all_or_nothing():  # the folder last: it is put in place at once
+            if workers_out is not None:
+                write_frame(fit.reliability_frame(), workers_out)
+            write_parquet(fit.soft_labels_, output)
     out.print(
         f"{fit.n_answers_:,} answers, {fit.n_items_:,} items, {fit.worker_ids_.size:,} "
         f"workers; {fit.method}"
