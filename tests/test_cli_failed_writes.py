@@ -113,3 +113,4 @@ def test_dask_engine_errors_name_the_answers(tmp_path, capsys):
                        "-o", tmp_path / "soft", "--item-col", "task")
     one_line_error(code, err, f"error: {src}: no 'task' column")
     assert names(tmp_path) == ["answers.parquet"]
+

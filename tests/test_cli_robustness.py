@@ -439,3 +439,18 @@ def test_bad_stdin_is_named_stdin(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "aggregate", "-", "-o", "-")
     error(code, err, "<stdin>: no 'worker' column")
     assert out == "" and "softlabels-stdin" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item,worker,rating\n,w1,3\ni2,w1,4\n", "the item column 'item' has 1 missing values"),
+        ("item,worker,rating\ni1,,3\ni2,w1,4\n", "the worker column 'worker' has 1 missing values"),
+    ],
+)
+def test_ratings_errors_name_the_file(tmp_path, capsys, text, message):
+    src = tmp_path / "ratings.csv"
+    src.write_text(text)
+    code, _, err = run(capsys, "ratings", src, "-o", tmp_path / "soft.csv")
+    error(code, err, f"error: {src}: {message}")
+    assert files_in(tmp_path) == ["ratings.csv"]

@@ -103,7 +103,10 @@ def ratings(
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
     frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
     with phase(f"fitting {method}"):
-        model.fit(frame)
+        try:
+            model.fit(frame)
+        except InputError as err:  # a missing item or worker id
+            raise InputError(f"{answers}: {err}") from None
     with all_or_nothing():  # the soft labels last: a dataset folder (hf:) is in place at once
         if estimates_out is not None:
             write_frame(model.estimates_, estimates_out)
