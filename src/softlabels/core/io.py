@@ -11,6 +11,7 @@ import os
 import signal
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,12 +117,16 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+#: What reading a truncated or corrupt ``.gz`` file raises (besides ``OSError``).
+_BROKEN_GZIP = (EOFError, zlib.error)
+
+
 def _head(p: Path, n: int = 8192) -> bytes:
     opener = gzip.open if p.suffix.lower() == ".gz" else open
     try:
         with opener(p, "rb") as fh:
             return fh.read(n)
-    except OSError as err:  # e.g. a .gz that is not gzip
+    except (OSError, *_BROKEN_GZIP) as err:  # e.g. a .gz that is not gzip, or is cut short
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
@@ -253,7 +258,7 @@ def read_table(
             frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     if fmt == "jsonl":
@@ -535,7 +540,7 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
         )
     except pd.errors.EmptyDataError:
         raise InputError(f"{where}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{where}: cannot be parsed as {fmt} ({msg}).") from None
     text = cells.to_numpy(dtype=object)
