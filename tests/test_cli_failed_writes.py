@@ -114,3 +114,28 @@ def test_dask_engine_errors_name_the_answers(tmp_path, capsys):
     one_line_error(code, err, f"error: {src}: no 'task' column")
     assert names(tmp_path) == ["answers.parquet"]
 
+
+
+def test_a_stop_signal_while_outputs_are_moved_in_place_leaves_no_temporary_file(
+    tmp_path, capsys, monkeypatch
+):
+    import signal
+
+    import softlabels.core.io as io_module
+    from softlabels.cli._common import Interrupted
+
+    real, moved = os.replace, []
+
+    def interrupted_after_the_first(src, dst):
+        if moved:  # SIGTERM arrives between the two moves
+            raise Interrupted(signal.SIGTERM)
+        moved.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(io_module.os, "replace", interrupted_after_the_first)
+    src = tmp_path / "answers.csv"
+    src.write_text(ANSWERS)
+    code, _, err = run(capsys, "aggregate", src, "-m", "majority-vote", "-o", tmp_path / "soft.csv",
+                       "--workers-out", tmp_path / "workers.csv")
+    assert code == 128 + signal.SIGTERM and err == "error: interrupted by SIGTERM.\n", err
+    assert not [name for name in names(tmp_path) if name.endswith(".tmp")], names(tmp_path)

@@ -701,23 +701,23 @@ def all_or_nothing() -> Iterator[None]:
     """
     pending: list[tuple[str, Path]] = []
     token = _PENDING.set(pending)
+    done, moving = 0, False
     try:
-        yield
-    except BaseException:
-        for tmp, _ in pending:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise
-    finally:
-        _PENDING.reset(token)
-    for done, (tmp, target) in enumerate(pending):
         try:
+            yield
+        finally:
+            _PENDING.reset(token)
+        moving = True
+        for tmp, target in pending:
             os.replace(tmp, target)
-        except OSError as err:  # the targets before this one are already in place
-            for left, _ in pending[done:]:
-                with contextlib.suppress(OSError):
-                    os.unlink(left)
-            raise _write_error(target, err) from None
+            done += 1
+    except BaseException as err:  # the block, a move, or a stop signal at any point: the
+        for left, _ in pending[done:]:  # files not moved yet are removed (those before
+            with contextlib.suppress(OSError):  # a failed move stay in place)
+                os.unlink(left)
+        if moving and isinstance(err, OSError):
+            raise _write_error(pending[done][1], err) from None
+        raise
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
