@@ -123,12 +123,14 @@ RULES = "def short(row):\n    return 1 if len(row.text) < 4 else -1\n\n\nRULES =
         (["audit", "--labels", "{y}", "--pred-probs", "{p}", "-o", "{dir}/i.csv"],
          "finding label issues"),
         (["store", "pack", "{soft}", "-o", "{dir}/s.store", "--k", "1"], "packing"),
+        (["store", "unpack", "{store}", "-o", "{dir}/u.csv"], "unpacking"),
     ],
 )
 def test_every_long_command_shows_its_steps(tmp_path, capsys, argv, step):
     import numpy as np
 
     from softlabels import SoftLabels
+    from softlabels.store import LabelStore, TopK
 
     files = {name: tmp_path / name for name in
              ("answers.csv", "ratings.csv", "rules.py", "data.csv", "votes.csv", "soft.csv")}
@@ -138,10 +140,12 @@ def test_every_long_command_shows_its_steps(tmp_path, capsys, argv, step):
     files["data.csv"].write_text("text\nhi\nhello\n")
     files["votes.csv"].write_text(VOTES)
     SoftLabels(np.array([[0.7, 0.3], [0.4, 0.6]]), ["a", "b"], ["x", "y"]).save(files["soft.csv"])
+    LabelStore.create(tmp_path / "s1.store", SoftLabels.load(files["soft.csv"]), TopK(1))
     np.save(tmp_path / "y.npy", np.array([0, 1, 1]))
     np.save(tmp_path / "p.npy", np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
     names = {Path(k).stem: v for k, v in files.items()} | {
-        "dir": tmp_path, "y": tmp_path / "y.npy", "p": tmp_path / "p.npy"}
+        "dir": tmp_path, "y": tmp_path / "y.npy", "p": tmp_path / "p.npy",
+        "store": tmp_path / "s1.store"}
     code, _, err = run(capsys, *[a.format(**names) for a in argv], "--progress", "always")
     assert code == 0, err
     assert f"{step}: started [" in err and f"\n{step}: done" in err, err

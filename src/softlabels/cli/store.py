@@ -167,7 +167,8 @@ def unpack(
     if start is not None and start >= n:
         held = f"{n:,} items (positions 0 to {n - 1:,})" if n else "no items"
         raise CLIError(f"--start {start}: the store holds {held}.")
-    labels = opened.read(start, stop)
+    with phase("unpacking"):
+        labels = opened.read(start, stop)
     if opened.views:
         write_frame(views_frame(labels), output)
     else:
