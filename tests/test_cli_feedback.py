@@ -149,3 +149,18 @@ def test_every_long_command_shows_its_steps(tmp_path, capsys, argv, step):
     code, _, err = run(capsys, *[a.format(**names) for a in argv], "--progress", "always")
     assert code == 0, err
     assert f"{step}: started [" in err and f"\n{step}: done" in err, err
+
+
+def test_paths_with_brackets_are_printed_as_given(tmp_path, capsys):
+    folder = tmp_path / "runs["
+    folder.mkdir()
+    answers = folder / "x].csv"  # the path holds '[/x]': a closing markup tag
+    answers.write_text(ANSWERS)
+    out = tmp_path / "labels[red].csv"
+    code, stdout, err = run(capsys, "aggregate", answers, "-o", out, "--progress", "always")
+    assert code == 0, err
+    assert f"soft labels -> {out}" in stdout and f"softlabels aggregate: {answers}" in stdout
+    assert "reading x].csv: started" in err and "writing labels[red].csv: done" in err
+    code, stdout, err = run(capsys, "aggregate", answers, "-o", out, "--json")
+    assert code == 0, err
+    assert f"soft labels -> {out}" in json.loads(stdout)["messages"]

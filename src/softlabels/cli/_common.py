@@ -18,8 +18,10 @@ from rich.console import Console
 
 from softlabels.core.errors import InputError, InvalidParameterError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: No markup in what the commands print: paths and labels are shown as given ('[red]' in
+#: a file name is not a style, '[/x]' not an error).
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def reflow(doc: str | None) -> str:

@@ -419,6 +419,4 @@ def quickstart(
             + ", ".join(f"{r.worker} ({r.skill:.2f}, {r.n_answers} answers)" for r in worst.itertuples())
         )
     out.print(f"wrote {labels_path}, {workers_path} and {report_path} (open it in a browser)")
-    out.print(
-        "[dim]data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0[/dim]"
-    )
+    out.print("data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0", style="dim")
