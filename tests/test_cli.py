@@ -177,7 +177,7 @@ def test_failure_never_overwrites_existing_output(tmp_path, capsys):
         (["-m", "dawid-skene:uncertainty=sure"], "'uncertainty' parameter of DawidSkene"),
         (["-m", "majority-vote", "--n-iter", "5"], "--n-iter does not apply"),
         (["-m", "glad", "--n-iter", "0"], "--n-iter must be >= 1; got 0."),
-        (["-m", "kos", "--tol", "-1"], "'tol' parameter of KOS"),
+        (["-m", "kos", "--tol", "-1"], "--tol must be >= 0.0; got -1.0."),
         (["-m", "glad", "--n-jobs", "2"], "--n-jobs does not apply to glad"),
         (["--duplicates", "sometimes"], "duplicates must be"),
         (["--bogus"], "No such option"),

@@ -127,11 +127,13 @@ def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
     return estimator
 
 
-def option_error(exc: InvalidParameterError, flags: dict[str, str] | None = None) -> Exception:
+def option_error(exc: InvalidParameterError, flags: dict[str, str] | None = None, *,
+                 only: bool = False) -> Exception:
     """An estimator's parameter error as a :class:`CLIError` naming the option
-    (``--alpha``, or ``flags[parameter]``); ``exc`` itself when it names no parameter."""
+    (``--alpha``, or ``flags[parameter]``); ``exc`` itself when it names no parameter,
+    or with ``only`` a parameter that ``flags`` does not hold (given another way)."""
     name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
-    if name is None:
+    if name is None or (only and name[1] not in (flags or {})):
         return exc
     flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
     return CLIError(f"{flag} {str(exc)[name.end():]}")

@@ -20,6 +20,7 @@ from softlabels.cli._common import (
     format_option,
     err,
     hf_output,
+    option_error,
     out,
     save_soft_labels,
     sep_option,
@@ -37,7 +38,7 @@ from softlabels.core.defaults import (
     weak_consensus,
     weakest_first,
 )
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.formats import read_annotations
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
@@ -57,14 +58,19 @@ def method_params(
     not have is an error naming it); the method and its parameters are checked here."""
     accepted = set(create_method(method).get_params())  # unknown names: suggestions
     params: dict[str, Any] = {}
+    flags: dict[str, str] = {}
     for flag, key, value in (("--seed", "random_state", seed), ("--n-iter", "n_iter", n_iter),
                              ("--tol", "tol", tol), ("--n-jobs", "n_jobs", n_jobs)):
         if value is None:
             continue
         if key not in accepted:
             raise CLIError(f"{flag} does not apply to {method}: it has no {key!r} parameter.")
-        params[key] = value
-    create_method(method, **params)
+        params[key], flags[key] = value, flag
+    model = create_method(method, **params)
+    try:
+        getattr(model, "_validate_params", lambda: None)()
+    except InvalidParameterError as exc:  # named by its option when one gave it
+        raise option_error(exc, flags, only=True) from None
     return params
 
 
