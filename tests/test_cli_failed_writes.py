@@ -60,7 +60,8 @@ def test_no_dataset_folder_is_left_when_a_second_output_fails(
     pytest.importorskip("datasets")
     import importlib
 
-    monkeypatch.setattr(importlib.import_module(f"softlabels.cli.{module}"), "write_frame", full_disk)
+    cli_module = importlib.import_module(f"softlabels.cli.{module}")
+    monkeypatch.setattr(cli_module, "write_frame", full_disk)
     src = tmp_path / "in.csv"
     src.write_text(text)
     code, _, err = run(capsys, command, src, "-o", f"hf:{tmp_path / 'labels'}",

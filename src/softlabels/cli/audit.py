@@ -137,8 +137,9 @@ def audit(
     ),
     answers: Optional[Path] = typer.Option(
         None, "--answers", help="Crowd answers on the same items (columns item, worker, "
-        "label, or see --item-col ...): adds each item's label risk. Rows of --labels follow the answers' items in "
-        "order of first appearance, or the item ids of a softlabels --pred-probs table.",
+        "label, or see --item-col ...): adds each item's label risk. Rows of --labels follow "
+        "the answers' items in order of first appearance, or the item ids of a softlabels "
+        "--pred-probs table.",
     ),
     gold: Optional[Path] = typer.Option(
         None, "--gold", help="Known labels of some answered items (item, label), e.g. "
@@ -146,7 +147,9 @@ def audit(
     ),
     item_col: str = typer.Option("item", help="Column of --answers (and --gold) with item ids."),
     worker_col: str = typer.Option("worker", help="Column of --answers with labeller ids."),
-    label_col: str = typer.Option("label", help="Column of --answers (and --gold) with the labels."),
+    label_col: str = typer.Option(
+        "label", help="Column of --answers (and --gold) with the labels."
+    ),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
 

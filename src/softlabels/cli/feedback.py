@@ -123,9 +123,9 @@ def phase(label: str, total: float | None = None, *, unit: str = "") -> Iterator
         )
 
         progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
-            MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-            console=err, transient=True,
+            SpinnerColumn(), TextColumn("{task.description}", style="bold", markup=False),
+            BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(), console=err, transient=True,
         )
         with progress:
             task = progress.add_task(label, total=total, info="")
