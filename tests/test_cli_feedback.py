@@ -118,7 +118,7 @@ RULES = "def short(row):\n    return 1 if len(row.text) < 4 else -1\n\n\nRULES =
         (["report", "--answers", "{answers}", "-o", "{dir}/r.html"], "building the report"),
         (["ratings", "{ratings}", "-o", "{dir}/r.csv"], "fitting reliability"),
         (["rules", "apply", "--rules", "{rules}", "--data", "{data}", "-o", "{dir}/v.csv"],
-         "applying 1 rules"),
+         "applying 1 rule"),
         (["rules", "fit", "{votes}", "-o", "{dir}/f.csv"], "fitting label-model"),
         (["audit", "--labels", "{y}", "--pred-probs", "{p}", "-o", "{dir}/i.csv"],
          "finding label issues"),

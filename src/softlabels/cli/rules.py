@@ -188,7 +188,7 @@ def apply(
     try:
         lfs = load_rules(rules)
         try:
-            with phase(f"applying {len(lfs)} rules"):
+            with phase(f"applying {len(lfs)} rule" + ("s" if len(lfs) != 1 else "")):
                 L = apply_rules(lfs, frame, classes=k)
         except InputError as err:
             raise InputError(f"{data}: {err}") from None
