@@ -177,7 +177,7 @@ def test_failure_never_overwrites_existing_output(tmp_path, capsys):
         (["-m", "dawid-skene:uncertainty=sure"], "'uncertainty' parameter of DawidSkene"),
         (["-m", "majority-vote", "--n-iter", "5"], "--n-iter does not apply"),
         (["-m", "glad", "--n-iter", "0"], "--n-iter must be >= 1; got 0."),
-        (["-m", "kos", "--tol", "-1"], "'tol' parameter of KOS"),
+        (["-m", "kos", "--tol", "-1"], "--tol must be >= 0.0; got -1.0."),
         (["-m", "glad", "--n-jobs", "2"], "--n-jobs does not apply to glad"),
         (["--duplicates", "sometimes"], "duplicates must be"),
         (["--bogus"], "No such option"),
@@ -308,3 +308,42 @@ def test_a_missing_extra_is_one_line_and_status_2(answers, tmp_path, capsys, mon
     assert code == 2
     assert err.strip() == "error: 'distributed' is required here: pip install 'softlabels[dask]'"
     assert not out.exists()
+
+
+def _commands() -> list[list[str]]:
+    import typer
+
+    from softlabels.cli import app
+
+    def walk(group, prefix):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, [*prefix, name])
+            else:
+                yield [*prefix, name]
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+@pytest.mark.parametrize("command", _commands(), ids=" ".join)
+def test_every_option_help_is_shown_as_written(capsys, monkeypatch, command):
+    """No help text loses a part to the terminal markup ('softlabels[hf]' read as a tag)."""
+    import typer
+
+    from softlabels.cli import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    shown = " ".join(out.replace("│", " ").split())
+    cli = typer.main.get_command(app)
+    target = cli
+    for name in command:
+        target = target.commands[name]
+    checked = 0
+    for param in target.params:
+        text = getattr(param, "help", None)
+        if text and param.param_type_name == "option":
+            assert " ".join(text.split()) in shown, (param.name, text)
+            checked += 1
+    assert checked >= 3  # --progress, --quiet and --json at least

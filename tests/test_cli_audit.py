@@ -361,7 +361,7 @@ BAD = {
     "audit lengths": case(_audit, ("y9.npy", "9 labels", "10 rows"), labels="f:y9"),
     "audit soft classes": case(_audit, ("p3.npy", "class"), soft_labels="f:p3"),
     "audit unknown score": case(_audit, ("score", "'nope'"), score="nope"),
-    "audit unknown filter": case(_audit, ("filter_by", "'nope'"), filter_by="nope"),
+    "audit unknown filter": case(_audit, ("--filter-by", "'nope'"), filter_by="nope"),
     "audit out extension": case(_audit, ("issues.json", ".csv or .parquet"), o="OUT:issues.json"),
     "audit out npy": case(_audit, ("issues.npy", ".csv or .parquet"), o="OUT:issues.npy"),
     "audit overwrite input": case(_audit, ("overwrite an input",), labels="f:y_csv",
@@ -502,3 +502,26 @@ def test_console_script_one_line_error_and_readable_warning(files, tmp_path):
     ok = cli("audit", "--labels", files["y"], "--pred-probs", near, "-o", tmp_path / "o.csv")
     assert ok.returncode == 0, ok.stderr
     assert "Traceback" not in ok.stderr and "renormalised" in ok.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["audit", "--labels", "{y}", "--pred-probs", "{p}", "-o", "{o}", "--filter-by", "best"],
+         "--filter-by must be one of"),
+        (["audit", "--labels", "{y}", "--pred-probs", "{p}", "-o", "{o}", "--score", "margin"],
+         "--score must be one of"),
+        (["aggregate", "{a}", "-o", "{o}", "--duplicates", "first"],
+         "--duplicates must be keep, last or error; got 'first'"),
+    ],
+)
+def test_bad_choices_name_the_option(tmp_path, capsys, argv, message):
+    paths = {"y": tmp_path / "y.npy", "p": tmp_path / "p.npy", "o": tmp_path / "out.csv",
+             "a": tmp_path / "a.csv"}
+    np.save(paths["y"], np.array([0, 1, 1]))
+    np.save(paths["p"], np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
+    paths["a"].write_text("item,worker,label\n1,a,x\n1,b,y\n")
+    code = main([a.format(**paths) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+    assert not paths["o"].exists()

@@ -112,3 +112,19 @@ def test_report_gold_adds_labeller_quality(files, tmp_path, capsys):
     code, _, err = run(capsys, "report", "--labels", files["y"], "--pred-probs", files["p"],
                        "--gold", files["gold"], "-o", tmp_path / "r2.html")
     assert code == 2 and "--gold needs --answers" in err
+
+
+def test_answers_with_other_column_names(files, tmp_path, capsys):
+    named = tmp_path / "named.csv"
+    named.write_text(ANSWERS.replace("item,worker,label", "task,annotator,answer"))
+    gold = tmp_path / "named_gold.csv"
+    gold.write_text("task,answer\n1,x\n2,y\n")
+    base = ["audit", "--labels", files["y"], "--pred-probs", files["p"], "-o", files["out"],
+            "--answers", named]
+    code, _, err = run(capsys, *base)
+    assert code == 2 and "--item-col" in err, err  # the error names an option audit has
+    code, stdout, err = run(capsys, *base, "--gold", gold, "--item-col", "task",
+                            "--worker-col", "annotator", "--label-col", "answer")
+    assert code == 0, err
+    np.testing.assert_allclose(pd.read_csv(files["out"])["label_risk"].iloc[1], 0.0)
+    assert "labeller quality (accuracy on 2 gold items)" in stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,62 @@ def test_stdout_table_with_quiet_or_json(answers, tmp_path, capsys, monkeypatch)
     assert code == 0 and err == "" and out.startswith("item,label,confidence,support,x,y\n")
     code, out, err = run(capsys, "aggregate", answers, "-o", "-", "--json")
     assert code == 2 and "--json cannot share it" in err and out == ""
+
+
+RATINGS = "item,worker,rating\n1,a,1\n1,b,2\n2,a,4\n2,b,5\n3,a,3\n3,b,3\n"
+RULES = "def short(row):\n    return 1 if len(row.text) < 4 else -1\n\n\nRULES = [short]\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "step"),
+    [
+        (["report", "--answers", "{answers}", "-o", "{dir}/r.html"], "reading answers.csv"),
+        (["report", "--answers", "{answers}", "-o", "{dir}/r.html"], "building the report"),
+        (["ratings", "{ratings}", "-o", "{dir}/r.csv"], "fitting reliability"),
+        (["rules", "apply", "--rules", "{rules}", "--data", "{data}", "-o", "{dir}/v.csv"],
+         "applying 1 rule"),
+        (["rules", "fit", "{votes}", "-o", "{dir}/f.csv"], "fitting label-model"),
+        (["audit", "--labels", "{y}", "--pred-probs", "{p}", "-o", "{dir}/i.csv"],
+         "finding label issues"),
+        (["store", "pack", "{soft}", "-o", "{dir}/s.store", "--k", "1"], "packing"),
+        (["store", "unpack", "{store}", "-o", "{dir}/u.csv"], "unpacking"),
+    ],
+)
+def test_every_long_command_shows_its_steps(tmp_path, capsys, argv, step):
+    import numpy as np
+
+    from softlabels import SoftLabels
+    from softlabels.store import LabelStore, TopK
+
+    files = {name: tmp_path / name for name in
+             ("answers.csv", "ratings.csv", "rules.py", "data.csv", "votes.csv", "soft.csv")}
+    files["answers.csv"].write_text(ANSWERS)
+    files["ratings.csv"].write_text(RATINGS)
+    files["rules.py"].write_text(RULES)
+    files["data.csv"].write_text("text\nhi\nhello\n")
+    files["votes.csv"].write_text(VOTES)
+    SoftLabels(np.array([[0.7, 0.3], [0.4, 0.6]]), ["a", "b"], ["x", "y"]).save(files["soft.csv"])
+    LabelStore.create(tmp_path / "s1.store", SoftLabels.load(files["soft.csv"]), TopK(1))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 1]))
+    np.save(tmp_path / "p.npy", np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
+    names = {Path(k).stem: v for k, v in files.items()} | {
+        "dir": tmp_path, "y": tmp_path / "y.npy", "p": tmp_path / "p.npy",
+        "store": tmp_path / "s1.store"}
+    code, _, err = run(capsys, *[a.format(**names) for a in argv], "--progress", "always")
+    assert code == 0, err
+    assert f"{step}: started [" in err and f"\n{step}: done" in err, err
+
+
+def test_paths_with_brackets_are_printed_as_given(tmp_path, capsys):
+    folder = tmp_path / "runs["
+    folder.mkdir()
+    answers = folder / "x].csv"  # the path holds '[/x]': a closing markup tag
+    answers.write_text(ANSWERS)
+    out = tmp_path / "labels[red].csv"
+    code, stdout, err = run(capsys, "aggregate", answers, "-o", out, "--progress", "always")
+    assert code == 0, err
+    assert f"soft labels -> {out}" in stdout and f"softlabels aggregate: {answers}" in stdout
+    assert "reading x].csv: started" in err and "writing labels[red].csv: done" in err
+    code, stdout, err = run(capsys, "aggregate", answers, "-o", out, "--json")
+    assert code == 0, err
+    assert f"soft labels -> {out}" in json.loads(stdout)["messages"]

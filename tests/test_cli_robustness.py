@@ -439,3 +439,45 @@ def test_bad_stdin_is_named_stdin(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "aggregate", "-", "-o", "-")
     error(code, err, "<stdin>: no 'worker' column")
     assert out == "" and "softlabels-stdin" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item,worker,rating\n,w1,3\ni2,w1,4\n", "the item column 'item' has 1 missing values"),
+        ("item,worker,rating\ni1,,3\ni2,w1,4\n", "the worker column 'worker' has 1 missing values"),
+    ],
+)
+def test_ratings_errors_name_the_file(tmp_path, capsys, text, message):
+    src = tmp_path / "ratings.csv"
+    src.write_text(text)
+    code, _, err = run(capsys, "ratings", src, "-o", tmp_path / "soft.csv")
+    error(code, err, f"error: {src}: {message}")
+    assert files_in(tmp_path) == ["ratings.csv"]
+
+
+def _broken_gzip(path: Path, how: str) -> Path:
+    import gzip
+
+    data = gzip.compress(ANSWERS.encode() * 200)
+    cut = {"truncated": data[:40], "tail cut": data[:-12],
+           "corrupt": data[:30] + b"\0" * 20 + data[50:]}
+    path.write_bytes(cut[how])
+    return path
+
+
+@pytest.mark.parametrize("how", ["truncated", "tail cut", "corrupt"])
+@pytest.mark.parametrize("command", ["aggregate", "audit"])
+def test_a_broken_gzip_file_is_named(tmp_path, capsys, how, command):
+    import numpy as np
+
+    src = _broken_gzip(tmp_path / "in.csv.gz", how)
+    out = tmp_path / "out.csv"
+    if command == "aggregate":
+        argv = ["aggregate", src, "-o", out]
+    else:
+        np.save(tmp_path / "p.npy", np.full((3, 2), 0.5))
+        argv = ["audit", "--labels", src, "--pred-probs", tmp_path / "p.npy", "-o", out]
+    code, _, err = run(capsys, *argv)
+    error(code, err, str(src), "in.csv.gz")
+    assert not out.exists()

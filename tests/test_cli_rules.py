@@ -281,3 +281,16 @@ def test_fit_bad_option_reported_before_a_missing_vote_file(files, capsys, args,
     code, _, err = run(capsys, "rules", "fit", files["dir"] / "missing.csv", "-o", out, *args)
     one_line_error(code, err, expected)
     assert "missing.csv" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--classes", "ham,spam,ham"], "--classes lists 'ham' more than once"),
+        (["--class-balance", "0.2,0.3,0.5"], "--class-balance has 3 entries but"),
+    ],
+)
+def test_fit_errors_name_the_option(votes_file, capsys, args, message):
+    out = votes_file.parent / "labels.csv"
+    one_line_error(*run(capsys, "rules", "fit", votes_file, "-o", out, *args)[::2], message)
+    assert not out.exists()

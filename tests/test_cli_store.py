@@ -91,7 +91,7 @@ def test_unpack_views(tmp_path, capsys):
         (["--codec", "zip"], "--codec must be one of"),
         (["--codec", "dense", "--k", "3"], "--k: not an option of the dense codec"),
         (["--k", "0"], "--k must be >= 1"),
-        (["--k", "50"], "k=50 is more than the 20 classes"),
+        (["--k", "50"], "--k 50 is more than the 20 classes of"),
         (["--values", "float8"], "--values must be one of"),
         (["--codec", "topk-packed", "--fill", "zero"], "--fill must be 'marginal' or 'renorm'"),
         (["--compression", "rar"], "compression must be one of"),
@@ -129,3 +129,52 @@ def test_bad_paths(soft_file, tmp_path, capsys):
         assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert (store / "manifest.json").read_bytes() == manifest
     assert not (tmp_path / "out.txt").exists() and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("item,worker,label\n1,w1,cat\n", "'w1'"),
+        ("item,label,confidence,a,b\n1,a,0.6,0.6,0.6\n", "1 rows do not sum to 1"),
+        ("item,label,confidence,a,b\n1,a,0.6,,0.4\n", "non-finite"),
+    ],
+)
+def test_pack_of_a_bad_table_names_the_file(tmp_path, capsys, text, message):
+    src = tmp_path / "in.csv"
+    src.write_text(text)
+    code, _, err = run(capsys, "store", "pack", src, "-o", tmp_path / "s.store")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: {src}: ") and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_append_errors_name_the_store(soft_file, tmp_path, capsys):
+    store = tmp_path / "s.store"
+    run(capsys, "store", "pack", soft_file, "-o", store)
+    code, _, err = run(capsys, "store", "pack", soft_file, "-o", store, "--append")
+    assert code == 2 and err.startswith(f"error: {store}: item 0 is already in the store"), err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "5", "--stop", "2"], "--start 5 is after --stop 2"),
+        (["--start", "120"], "--start 120: the store holds 120 items (positions 0 to 119)"),
+        (["--start", "500", "--stop", "600"], "the store holds 120 items"),
+    ],
+)
+def test_unpack_of_no_items_is_an_error(soft_file, tmp_path, capsys, args, message):
+    store = tmp_path / "s.store"
+    run(capsys, "store", "pack", soft_file, "-o", store)
+    code, _, err = run(capsys, "store", "unpack", store, "-o", tmp_path / "out.csv", *args)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_default_k_above_the_classes_names_the_option(tmp_path, capsys):
+    src = tmp_path / "three.csv"
+    SoftLabels(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), ["a", "b", "c"]).save(src)
+    code, _, err = run(capsys, "store", "pack", src, "-o", tmp_path / "s.store")
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--k 5 (the default) is more than the 3 classes of {src}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["three.csv"]

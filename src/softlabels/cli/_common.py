@@ -18,8 +18,10 @@ from rich.console import Console
 
 from softlabels.core.errors import InputError, InvalidParameterError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: No markup in what the commands print: paths and labels are shown as given ('[red]' in
+#: a file name is not a style, '[/x]' not an error).
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def reflow(doc: str | None) -> str:
@@ -121,12 +123,20 @@ def check_options(estimator: Any, flags: dict[str, str] | None = None) -> Any:
     try:
         estimator._validate_params()
     except InvalidParameterError as exc:
-        name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
-        if name is None:
-            raise
-        flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
-        raise CLIError(f"{flag} {str(exc)[name.end():]}") from None
+        raise option_error(exc, flags) from None
     return estimator
+
+
+def option_error(exc: InvalidParameterError, flags: dict[str, str] | None = None, *,
+                 only: bool = False) -> Exception:
+    """An estimator's parameter error as a :class:`CLIError` naming the option
+    (``--alpha``, or ``flags[parameter]``); ``exc`` itself when it names no parameter,
+    or with ``only`` a parameter that ``flags`` does not hold (given another way)."""
+    name = re.match(r"The '(\w+)' parameter of \w+ ", str(exc))
+    if name is None or (only and name[1] not in (flags or {})):
+        return exc
+    flag = (flags or {}).get(name[1], "--" + name[1].replace("_", "-"))
+    return CLIError(f"{flag} {str(exc)[name.end():]}")
 
 
 def check_output(path: str | os.PathLike[str], *, inputs: tuple[Any, ...] = (),
@@ -193,7 +203,8 @@ def check_soft_output(output: Path, *, inputs: tuple[Any, ...] = ()) -> None:
 
 def save_soft_labels(soft: Any, output: Path) -> None:
     """Write soft labels as :func:`check_soft_output` allowed (call it inside
-    :func:`~softlabels.core.io.all_or_nothing`)."""
+    :func:`~softlabels.core.io.all_or_nothing`, after the block's other writes: a
+    dataset folder is put in place at once, not held back with them)."""
     folder = hf_output(output)
     if folder is not None:
         from softlabels.core.formats import save_hf_dataset

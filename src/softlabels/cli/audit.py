@@ -20,14 +20,16 @@ from softlabels.cli._common import (
     check_soft_output,
     encoding_option,
     format_option,
+    option_error,
     out,
     save_soft_labels,
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase, read_progress
 from softlabels.core.defaults import DEFAULT_CROWD_METHOD, weak_consensus
-from softlabels.core.errors import InputError
-from softlabels.core.io import all_or_nothing, write_frame
+from softlabels.core.errors import InputError, InvalidParameterError
+from softlabels.core.io import OutputError, all_or_nothing, write_frame
 from softlabels.core.review import label_studio_tasks, write_label_studio_tasks
 from softlabels.core.soft import SoftLabels
 from softlabels.core.tables import (
@@ -135,12 +137,18 @@ def audit(
     ),
     answers: Optional[Path] = typer.Option(
         None, "--answers", help="Crowd answers on the same items (columns item, worker, "
-        "label): adds each item's label risk. Rows of --labels follow the answers' items in "
-        "order of first appearance, or the item ids of a softlabels --pred-probs table.",
+        "label, or see --item-col ...): adds each item's label risk. Rows of --labels follow "
+        "the answers' items in order of first appearance, or the item ids of a softlabels "
+        "--pred-probs table.",
     ),
     gold: Optional[Path] = typer.Option(
         None, "--gold", help="Known labels of some answered items (item, label), e.g. "
         "quality-control tasks: scores each labeller and weighs the label risk by quality.",
+    ),
+    item_col: str = typer.Option("item", help="Column of --answers (and --gold) with item ids."),
+    worker_col: str = typer.Option("worker", help="Column of --answers with labeller ids."),
+    label_col: str = typer.Option(
+        "label", help="Column of --answers (and --gold) with the labels."
     ),
 ) -> None:
     """Find likely label errors (confident learning), optionally helped by crowd soft labels.
@@ -173,12 +181,19 @@ def audit(
     if soft_labels is not None:
         crowd = read_probs(soft_labels, name="soft labels")
         crowd = _same_items(p, pred_probs, crowd, soft_labels)
-    table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+    with phase("finding label issues"):
+        try:
+            table = audit_labels(y, p, crowd, filter_by=filter_by, score=score)
+        except InvalidParameterError as exc:  # --filter-by, --score
+            raise option_error(exc) from None
     lines: list[str] = []
     if answers is not None:
-        lines = _add_label_risk(table, p, labels, answers, gold)
-    write_frame(table, output)
-    n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
+        columns = {"item_col": item_col, "worker_col": worker_col, "label_col": label_col}
+        with phase("scoring the label risk"):
+            lines = _add_label_risk(table, p, labels, answers, gold, columns)
+    with all_or_nothing():  # the issues table and the review queue, or neither
+        write_frame(table, output)
+        n_queued = None if review_queue is None else _write_review_queue(table, crowd, review_queue)
     flagged = table[table["is_issue"]].sort_values("score")
     shown = Table(
         title=f"softlabels audit: {len(flagged):,} of {len(table):,} items flagged",
@@ -197,7 +212,7 @@ def audit(
 
 
 def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path,
-                    gold: Optional[Path]) -> list[str]:
+                    gold: Optional[Path], columns: dict[str, str]) -> list[str]:
     """Add ``label_risk`` and ``n_labellers`` to the issues table (Estes et al. 2024),
     the consensus weighted by labeller quality when gold labels are given; return the
     summary lines to print."""
@@ -205,7 +220,7 @@ def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path
     from softlabels.cli.crowd import check_gold_file, read_gold
     from softlabels.core.formats import read_annotations
 
-    ann = read_annotations(answers)
+    ann = read_annotations(answers, **columns)
     ids = getattr(probs, "item_ids", None)
     if ids is not None:
         rows = pd.Index(ann.item_ids).get_indexer(np.asarray(ids))
@@ -226,7 +241,7 @@ def _add_label_risk(table: pd.DataFrame, probs: Any, labels: Path, answers: Path
     quality = None
     lines = []
     if gold is not None:
-        frame = read_gold(gold, "label")
+        frame = read_gold(gold, columns["label_col"], columns["item_col"])
         check_gold_file(ann, frame, gold, answers)  # type: ignore[arg-type]
         quality = labeller_quality(ann, frame)
         scored = np.flatnonzero(quality.n_gold > 0)
@@ -481,17 +496,14 @@ def report(
         raise CLIError(f"--alpha must be > 0 and < 1; got {alpha}.")
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{output}: the report is HTML; name it .html.")
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{output}: the folder {parent} does not exist.")
-    if output.is_dir():
-        raise InputError(f"{output}: is a directory.")
+    check_output(output, suffixes=(".html", ".htm"))  # a folder that exists and can be written
     ans = None
     if answers is not None:
         from softlabels.core.formats import read_annotations
 
-        ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
-                               label_col=label_col, **text)
+        with read_progress(answers) as progress:
+            ans = read_annotations(answers, format, item_col=item_col, worker_col=worker_col,
+                                   label_col=label_col, progress=progress, **text)
     gold_frame = None
     if gold is not None and ans is not None:
         from softlabels.cli.crowd import check_gold_file, read_gold
@@ -514,18 +526,21 @@ def report(
     files = {"answers": answers, "soft_labels": soft_labels, "labels": labels,
              "pred_probs": pred_probs, "gold": gold}
     try:
-        path = write_report(
-            output,
-            ans,
-            soft_labels=soft,
-            labels=given,
-            pred_probs=probs,
-            gold=gold_frame,
-            title=title,
-            method=method,
-            alpha=alpha,
-            random_state=seed,
-        )
+        with phase("building the report"):
+            path = write_report(
+                output,
+                ans,
+                soft_labels=soft,
+                labels=given,
+                pred_probs=probs,
+                gold=gold_frame,
+                title=title,
+                method=method,
+                alpha=alpha,
+                random_state=seed,
+            )
+    except OutputError:  # the report itself could not be written: it names the report
+        raise
     except InputError as err:
         raise InputError(_name_input_files(str(err), files)) from None
     out.print(f"report -> {path}")

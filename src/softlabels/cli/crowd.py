@@ -20,6 +20,7 @@ from softlabels.cli._common import (
     format_option,
     err,
     hf_output,
+    option_error,
     out,
     save_soft_labels,
     sep_option,
@@ -37,7 +38,7 @@ from softlabels.core.defaults import (
     weak_consensus,
     weakest_first,
 )
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.formats import read_annotations
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.base import CrowdModel
@@ -57,14 +58,19 @@ def method_params(
     not have is an error naming it); the method and its parameters are checked here."""
     accepted = set(create_method(method).get_params())  # unknown names: suggestions
     params: dict[str, Any] = {}
+    flags: dict[str, str] = {}
     for flag, key, value in (("--seed", "random_state", seed), ("--n-iter", "n_iter", n_iter),
                              ("--tol", "tol", tol), ("--n-jobs", "n_jobs", n_jobs)):
         if value is None:
             continue
         if key not in accepted:
             raise CLIError(f"{flag} does not apply to {method}: it has no {key!r} parameter.")
-        params[key] = value
-    create_method(method, **params)
+        params[key], flags[key] = value, flag
+    model = create_method(method, **params)
+    try:
+        getattr(model, "_validate_params", lambda: None)()
+    except InvalidParameterError as exc:  # named by its option when one gave it
+        raise option_error(exc, flags, only=True) from None
     return params
 
 
@@ -151,7 +157,7 @@ def aggregate(
     ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Soft labels out: .csv, .parquet or .jsonl; hf:FOLDER saves "
-        "a Hugging Face dataset (needs softlabels[hf]); - writes CSV to stdout."
+        "a Hugging Face dataset (needs the hf extra); - writes CSV to stdout."
     ),
     item_col: str = typer.Option("item", help="Column with item ids."),
     worker_col: str = typer.Option("worker", help="Column with worker ids."),
@@ -206,6 +212,8 @@ def aggregate(
     text = text_options(sep, encoding)
     if engine not in ("numpy", "dask"):
         raise CLIError(f"--engine must be numpy or dask; got {engine!r}.")
+    if duplicates not in ("keep", "last", "error"):
+        raise CLIError(f"--duplicates must be keep, last or error; got {duplicates!r}.")
     if engine == "numpy" and (scheduler is not None or local_workers is not None):
         raise CLIError("--scheduler and --local-workers need --engine dask.")
     if engine == "dask":
@@ -253,10 +261,10 @@ def aggregate(
         check_gold_file(ann, gold_frame, gold, answers)  # type: ignore[arg-type]
     model = fit_with_progress(ann, method, params, gold_frame)
     with phase(f"writing {'<stdout>' if to_stdout else output.name}"), all_or_nothing():
+        if workers_out is not None:  # first: a dataset folder (hf:) is in place at once
+            write_frame(model.reliability_frame(), workers_out)
         if not to_stdout:
             save_soft_labels(model.soft_labels_, output)
-        if workers_out is not None:
-            write_frame(model.reliability_frame(), workers_out)
     if to_stdout:  # the table alone on stdout; the summary goes to stderr
         write_stdout_csv(model.soft_labels_.to_frame())
     where = "<stdin>" if str(answers) == STDIO else answers
@@ -316,11 +324,17 @@ def aggregate_on_dask(
         model_params = {k: v for k, v in params.items() if k != "gold"}
         total = create_method(method, **model_params).get_params().get("n_iter")
         with iteration_progress(f"fitting {method} on dask", total) as callback:
-            fit = dask_aggregate(answers, method, classes=classes, callback=callback,
-                                 **columns, **params)
-        write_parquet(fit.soft_labels_, output)
-        if workers_out is not None:
-            write_frame(fit.reliability_frame(), workers_out)
+            try:
+                fit = dask_aggregate(answers, method, classes=classes, callback=callback,
+                                     **columns, **params)
+            except InputError as exc:  # a column, label or value of the answers
+                if answers in str(exc):
+                    raise
+                raise InputError(f"{answers}: {exc}") from None
+        with all_or_nothing():  # the folder last: it is put in place at once
+            if workers_out is not None:
+                write_frame(fit.reliability_frame(), workers_out)
+            write_parquet(fit.soft_labels_, output)
     out.print(
         f"{fit.n_answers_:,} answers, {fit.n_items_:,} items, {fit.worker_ids_.size:,} "
         f"workers; {fit.method}"
@@ -411,6 +425,4 @@ def quickstart(
             + ", ".join(f"{r.worker} ({r.skill:.2f}, {r.n_answers} answers)" for r in worst.itertuples())
         )
     out.print(f"wrote {labels_path}, {workers_path} and {report_path} (open it in a browser)")
-    out.print(
-        "[dim]data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0[/dim]"
-    )
+    out.print("data: Get-Another-Label project (P. Ipeirotis), Apache License 2.0", style="dim")

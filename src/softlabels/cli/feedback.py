@@ -123,9 +123,9 @@ def phase(label: str, total: float | None = None, *, unit: str = "") -> Iterator
         )
 
         progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-            console=err, transient=True,
+            SpinnerColumn(), TextColumn("{task.description}", style="bold", markup=False),
+            BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(), console=err, transient=True,
         )
         with progress:
             task = progress.add_task(label, total=total, info="")
@@ -211,11 +211,9 @@ def _record(renderable: Any) -> Any:
     """A printed table as a JSON value (key-value pairs, or rows keyed by header); a
     printed text as its plain string."""
     from rich.table import Table
-    from rich.text import Text
 
-    if isinstance(renderable, Table):
-        columns = [[str(Text.from_markup(c) if isinstance(c, str) else c) for c in col.cells]
-                   for col in renderable.columns]
+    if isinstance(renderable, Table):  # cells are plain text: the consoles take no markup
+        columns = [[str(c) for c in col.cells] for col in renderable.columns]
         rows = list(zip(*columns))
         title = str(renderable.title) if renderable.title else None
         if not renderable.show_header and len(renderable.columns) == 2:
@@ -225,7 +223,7 @@ def _record(renderable: Any) -> Any:
             body = [{n: _value(v) for n, v in zip(names, row)} for row in rows]
         return {"title": title, "table": body} if title else {"table": body}
     if isinstance(renderable, str):
-        return str(Text.from_markup(renderable))
+        return renderable
     return str(renderable)
 
 

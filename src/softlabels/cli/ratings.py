@@ -21,6 +21,7 @@ from softlabels.cli._common import (
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 
@@ -101,13 +102,17 @@ def ratings(
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise CLIError("--output, --estimates-out and --workers-out must be different files.")
     frame = read_ratings(answers, item_col, worker_col, rating_col, **text)
-    model.fit(frame)
-    with all_or_nothing():
-        save_soft_labels(model.soft_labels_, output)
+    with phase(f"fitting {method}"):
+        try:
+            model.fit(frame)
+        except InputError as err:  # a missing item or worker id
+            raise InputError(f"{answers}: {err}") from None
+    with all_or_nothing():  # the soft labels last: a dataset folder (hf:) is in place at once
         if estimates_out is not None:
             write_frame(model.estimates_, estimates_out)
         if workers_out is not None:
             write_frame(reliability(model), workers_out)
+        save_soft_labels(model.soft_labels_, output)
     out.print(summary(model, answers))
     written = [f"soft labels -> {output}"]
     written += [f"estimates -> {estimates_out}"] if estimates_out else []

@@ -21,13 +21,15 @@ from softlabels.cli._common import (
     check_output,
     check_soft_output,
     encoding_option,
+    option_error,
     out,
     save_soft_labels,
     sep_option,
     text_options,
 )
+from softlabels.cli.feedback import phase
 from softlabels.core.annotations import show
-from softlabels.core.errors import InputError
+from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import suggest
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 from softlabels.infer.rules import (
@@ -81,6 +83,9 @@ def parse_classes(classes: Optional[str]) -> Any:
     names = [c.strip() for c in text.split(",") if c.strip()]
     if len(names) < 2:
         raise CLIError(f"--classes {classes!r}: give a number of classes or at least two names.")
+    repeated = pd.Index(names)
+    if repeated.has_duplicates:
+        raise CLIError(f"--classes lists {repeated[repeated.duplicated()][0]!r} more than once.")
     return names
 
 
@@ -183,7 +188,8 @@ def apply(
     try:
         lfs = load_rules(rules)
         try:
-            L = apply_rules(lfs, frame, classes=k)
+            with phase(f"applying {len(lfs)} rule" + ("s" if len(lfs) != 1 else "")):
+                L = apply_rules(lfs, frame, classes=k)
         except InputError as err:
             raise InputError(f"{data}: {err}") from None
     except SystemExit as exc:  # a rules file or rule that calls sys.exit() or exit()
@@ -318,9 +324,12 @@ def fit(
     v = read_votes(votes, k, **text_options(sep, encoding))
     estimator.set_params(classes=v.classes.tolist() if k is not None else None)
     try:
-        estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
+        with phase(f"fitting {method}"):
+            estimator.fit(pd.DataFrame(v.codes, index=pd.Index(v.item_ids), columns=v.rule_names))
     except InputError as err:
         raise InputError(f"{votes}: {err}") from None
+    except InvalidParameterError as err:  # an option that does not fit the votes
+        raise option_error(err) from None
     with all_or_nothing():
         if rules_out is not None:
             write_frame(estimator.reliability_frame(), rules_out)

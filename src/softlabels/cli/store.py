@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from softlabels.cli._common import CLIError, check_output, out
+from softlabels.cli.feedback import phase
 from softlabels.core.errors import InputError
 
 __all__ = ["store_app"]
@@ -59,7 +60,19 @@ def _read_soft(path: Path) -> Any:
     from softlabels.core.soft import SoftLabels
 
     check_readable(path)
-    return SoftLabels.load(path)
+    try:
+        return SoftLabels.load(path)
+    except InputError as exc:
+        raise named(exc, path) from None
+    except (TypeError, ValueError) as exc:  # e.g. text in a class column
+        raise InputError(f"{path}: not a soft-label table (item, label, confidence, support "
+                         f"and one numeric column per class): {exc}") from None
+
+
+def named(exc: InputError, path: Path) -> InputError:
+    """``exc`` with ``path`` in front, unless its message already starts with it."""
+    text = str(exc)
+    return exc if text.startswith(str(path)) else InputError(f"{path}: {text}")
 
 
 @store_app.command("pack")
@@ -100,15 +113,25 @@ def pack(
         if output.exists() and not overwrite:
             raise CLIError(f"{output}: already exists; use --append or --overwrite.")
     soft = _read_soft(labels)
+    kept = None if append else getattr(made, "k", None)
+    if kept is not None and kept > len(soft.classes):
+        default = "" if k is not None else " (the default)"
+        raise CLIError(f"--k {kept}{default} is more than the {len(soft.classes)} classes of "
+                       f"{labels}; give --k {len(soft.classes)} or less, or --codec dense.")
     if append:
         before = store.n_items
-        store.append(soft)
+        try:
+            with phase("packing"):
+                store.append(soft)
+        except InputError as exc:  # other classes, item ids already stored, ...
+            raise named(exc, output) from None
         out.print(f"appended {store.n_items - before:,} items to {output} ({store.n_items:,} in all)")
     else:
-        store = LabelStore.create(
-            output, soft, made, items_per_group=items_per_group, compression=compression,
-            overwrite=overwrite,
-        )
+        with phase("packing"):
+            store = LabelStore.create(
+                output, soft, made, items_per_group=items_per_group, compression=compression,
+                overwrite=overwrite,
+            )
         out.print(f"packed {store.n_items:,} items -> {output}")
     out.print(info_table(store.info()))
 
@@ -137,8 +160,15 @@ def unpack(
     from softlabels.store import LabelStore
 
     check_output(output)
+    if start is not None and stop is not None and start > stop:
+        raise CLIError(f"--start {start} is after --stop {stop}.")
     opened = LabelStore(store)
-    labels = opened.read(start, stop)
+    n = opened.n_items
+    if start is not None and start >= n:
+        held = f"{n:,} items (positions 0 to {n - 1:,})" if n else "no items"
+        raise CLIError(f"--start {start}: the store holds {held}.")
+    with phase("unpacking"):
+        labels = opened.read(start, stop)
     if opened.views:
         write_frame(views_frame(labels), output)
     else:

@@ -11,6 +11,7 @@ import os
 import signal
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,12 +117,16 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+#: What reading a truncated or corrupt ``.gz`` file raises (besides ``OSError``).
+_BROKEN_GZIP = (EOFError, zlib.error)
+
+
 def _head(p: Path, n: int = 8192) -> bytes:
     opener = gzip.open if p.suffix.lower() == ".gz" else open
     try:
         with opener(p, "rb") as fh:
             return fh.read(n)
-    except OSError as err:  # e.g. a .gz that is not gzip
+    except (OSError, *_BROKEN_GZIP) as err:  # e.g. a .gz that is not gzip, or is cut short
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
@@ -295,7 +300,7 @@ def read_table(
             frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     if fmt == "jsonl":
@@ -594,7 +599,7 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
         )
     except pd.errors.EmptyDataError:
         raise InputError(f"{where}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{where}: cannot be parsed as {fmt} ({msg}).") from None
     text = cells.to_numpy(dtype=object)
@@ -758,23 +763,23 @@ def all_or_nothing() -> Iterator[None]:
     """
     pending: list[tuple[str, Path]] = []
     token = _PENDING.set(pending)
+    done, moving = 0, False
     try:
-        yield
-    except BaseException:
-        for tmp, _ in pending:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise
-    finally:
-        _PENDING.reset(token)
-    for done, (tmp, target) in enumerate(pending):
         try:
+            yield
+        finally:
+            _PENDING.reset(token)
+        moving = True
+        for tmp, target in pending:
             os.replace(tmp, target)
-        except OSError as err:  # the targets before this one are already in place
-            for left, _ in pending[done:]:
-                with contextlib.suppress(OSError):
-                    os.unlink(left)
-            raise _write_error(target, err) from None
+            done += 1
+    except BaseException as err:  # the block, a move, or a stop signal at any point: the
+        for left, _ in pending[done:]:  # files not moved yet are removed (those before
+            with contextlib.suppress(OSError):  # a failed move stay in place)
+                os.unlink(left)
+        if moving and isinstance(err, OSError):
+            raise _write_error(pending[done][1], err) from None
+        raise
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
