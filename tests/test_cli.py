@@ -226,6 +226,17 @@ def test_valid_edge_cases_give_results(text, method, tmp_path, capsys):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
 
 
+def test_importing_the_main_module_runs_nothing():
+    # `python -m softlabels` runs the CLI; importing softlabels.__main__ (as doc tools
+    # and module walkers do) must not, or it would exit the importing process
+    proc = subprocess.run(
+        [sys.executable, "-c", "import softlabels.__main__; print('imported')"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "imported"
+
+
 def test_console_script_prints_no_traceback(tmp_path):
     src = tmp_path / "answers.csv"
     src.write_text("item,worker,label\n")

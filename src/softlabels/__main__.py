@@ -1,3 +1,6 @@
+"""``python -m softlabels``: the command line."""
+
 from softlabels.cli import run
 
-run()
+if __name__ == "__main__":  # importing this module (a doctest or docs tool) runs nothing
+    run()
