@@ -172,6 +172,12 @@ def test_create_refuses_what_it_should(tmp_path):
         LabelStore.create(tmp_path / "plain", _soft(5), TopK(2), overwrite=True)
     with pytest.raises(InputError, match="not a label store"):
         LabelStore(tmp_path / "plain")
+    elsewhere = tmp_path / "plain" / "soft.csv"
+    elsewhere.write_text("item,a,b\n1,0.5,0.5\n")
+    with pytest.raises(InputError, match=r"not a label store \(a file; a label store is a folder\)"):
+        LabelStore(elsewhere)
+    with pytest.raises(InputError, match=r"not a label store \(no such folder\)"):
+        LabelStore(tmp_path / "plain" / "nowhere")
     with pytest.raises(InputError, match="does not exist"):
         LabelStore.create(tmp_path / "no" / "s", _soft(5), TopK(2))
     with pytest.raises(InputError, match="compression"):

@@ -275,7 +275,9 @@ class LabelStore:
     def _load_manifest(self) -> dict[str, Any]:
         mpath = self.path / MANIFEST
         if not self.path.is_dir():
-            raise InputError(f"{self.path}: not a label store (no such folder).")
+            why = ("a file; a label store is a folder" if self.path.exists()
+                   else "no such folder")
+            raise InputError(f"{self.path}: not a label store ({why}).")
         if not mpath.is_file():
             raise InputError(f"{self.path}: not a label store (no {MANIFEST}).")
         try:
