@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from softlabels.core.annotations import Annotations, as_annotations
+from softlabels.core.annotations import Annotations, as_annotations, sort_order
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import check_is_fitted, integer, option, real
 from softlabels.infer.base import BaseInferrer
@@ -33,15 +33,6 @@ def _levels_param(value: Any, name: str, owner: str) -> Any:
         f"The {name!r} parameter of {owner} must be None, an int >= 2 or a list "
         f"of rating values; got {value!r}."
     )
-
-
-def _sort_order(values: np.ndarray) -> np.ndarray:
-    """Stable argsort of ids; ids of mixed types are ordered by their string form (the
-    order :meth:`Annotations.canonical_order` uses)."""
-    try:
-        return np.argsort(values, kind="stable")
-    except TypeError:
-        return np.argsort(np.asarray([str(v) for v in values]), kind="stable")
 
 
 def _read_ratings(
@@ -230,7 +221,7 @@ class RatingAggregator(BaseInferrer):
         pooled = float(np.sqrt(sq[multi].sum() / (n_i[multi] - 1).sum())) if multi.any() else 0.0
         self.n_iter_, self.converged_ = 0, True
         if self.method == "reliability":
-            worker_order = _sort_order(ann.worker_ids)
+            worker_order = sort_order(ann.worker_ids)
             estimate, std_error, variance = self._em(item, worker, r, n, m, n_j, worker_order)
             weight = (1.0 / variance) / np.mean((1.0 / variance)[worker_order])
         else:
