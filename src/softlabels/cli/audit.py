@@ -115,7 +115,8 @@ def audit(
     ),
     output: Path = typer.Option(..., "--output", "-o", help="The issues table: .csv or .parquet."),
     soft_labels: Optional[Path] = typer.Option(
-        None, "--soft-labels", help="Crowd soft labels for the same items (softlabels table or matrix)."
+        None, "--soft-labels", help="Crowd soft labels for the same items (a softlabels table, "
+        "its .jsonl, or a matrix)."
     ),
     filter_by: str = typer.Option(
         "posterior_count",
