@@ -350,10 +350,12 @@ def select_items_to_relabel(
 
     Parameters
     ----------
-    annotations, pred_probs, classes
+    annotations, pred_probs
         As in :func:`consensus`.
     budget : int
         How many items to return (at most the number of items).
+    classes
+        As in :func:`consensus`.
 
     Returns
     -------

@@ -275,6 +275,9 @@ class Annotations:
         duplicates : {"keep", "last", "error"}
             What to do with several answers by one worker on one item: keep them all,
             keep the last one (in row order), or raise.
+        source : str, default ""
+            Where the answers came from (a file name); when given, error messages start
+            with it.
         """
         where = f"{source}: " if source else ""
         if not isinstance(frame, pd.DataFrame):

@@ -122,15 +122,16 @@ def aggregate(
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
         ``mace`` with ``n_restarts=0``, ``ibcc``, ``ebcc``, ``soft-average``,
-        ``stacked``);
-        ``params`` are the model's parameters, checked
-        as in-process (any ``uncertainty`` and ``init``),
-        and ``gold``: known labels, as :meth:`softlabels.CrowdModel.fit` takes them
-        (broadcast to the partitions; each pins its own items).
+        ``stacked``).
     item_col, worker_col, label_col, classes
         As :meth:`softlabels.Annotations.from_frame` (duplicate answers are kept).
     callback : callable, optional
         ``callback(iteration, log_likelihood)`` after every EM iteration.
+    **params
+        The model's parameters, checked as in-process (any ``uncertainty`` and
+        ``init``), and ``gold``: known labels, as
+        :meth:`softlabels.infer.base.CrowdModel.fit` takes them (broadcast to the
+        partitions; each pins its own items).
 
     Returns
     -------

@@ -70,9 +70,10 @@ class CrowdModel(BaseInferrer):
     ``skills_`` (one number per worker, higher is better; for most models the
     probability that the worker answers correctly).
 
-    Attributes set by :meth:`fit`
-    -----------------------------
+    Attributes
+    ----------
     soft_labels_ : SoftLabels
+        Set by :meth:`fit`, as are the attributes below.
     labels_ : ndarray of shape (n_items,)
         The most probable class of each item.
     skills_ : ndarray of shape (n_workers,)

@@ -223,6 +223,10 @@ def bar_chart(
     max_bars : int
         Only the first ``max_bars`` categories are drawn; the chart says how many
         were left out.
+    width : float
+        Width of the drawing in SVG user units (the chart scales to its container).
+    label_chars : int
+        Category names longer than this are shortened on the axis.
 
     Examples
     --------

@@ -449,6 +449,8 @@ class TopK(Codec):
     floor : float
         Smallest non-zero value of ``log8``.
 
+    Notes
+    -----
     FKD's stored layout is ``TopK(5, index=..., values="float16")`` (FKD keeps the
     indices as floats; an integer index type holds them exactly).
 

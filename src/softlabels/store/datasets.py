@@ -241,6 +241,8 @@ class StoreDataset:
         Records are ``(input, label, row)`` rather than ``(input, label)``: ``row`` is
         the record's row in the store.
 
+    Notes
+    -----
     Each record's label is the decoded float32 probability row (``(n_classes,)``).
     """
 

@@ -37,9 +37,13 @@ class OneCoinDawidSkene(EMModel):
 
     Parameters
     ----------
-    n_iter, tol, init : as :class:`DawidSkene`.
+    n_iter, tol : as :class:`DawidSkene`.
     alpha : float, default=0.01
         Pseudo-count for the skills (keeps them inside (0, 1)).
+    prior : {"uniform", "learn"}, default="uniform"
+        Class prior: fixed uniform, or re-estimated in each M-step.
+    min_skill : float or "chance", default="chance"
+        Lower bound on skills; ``"chance"`` is ``1 / n_classes``.
     prior_strength : float, default=2
         Every skill also gets ``prior_strength`` answers of the average worker (right
         with the mean skill of all answers): shrinks workers seen a few times towards
@@ -55,10 +59,7 @@ class OneCoinDawidSkene(EMModel):
         As :class:`DawidSkene`: the posterior tempered by the temperature that best
         predicts each answer from the others (a worker's skill then estimated without
         that answer), or the plain EM posterior.
-    prior : {"uniform", "learn"}, default="uniform"
-        Class prior: fixed uniform, or re-estimated in each M-step.
-    min_skill : float or "chance", default="chance"
-        Lower bound on skills; ``"chance"`` is ``1 / n_classes``.
+    init : as :class:`DawidSkene`.
 
     Attributes
     ----------

@@ -82,6 +82,9 @@ def ferkd_adapt(
         ``epsilon`` of the softened hard label.
     high : float in [low, 1], optional
         Items above it are dropped from ``keep``.
+    classes, item_ids : array-like, optional
+        Class names and item ids of the result (default: those of a SoftLabels
+        ``outputs``, else ``0 .. C-1`` and ``0 .. n-1``).
 
     Returns
     -------

@@ -146,10 +146,11 @@ class CachedLabeller:
     save_every : int, default=100
         New answers between two saves of the cache (it is also saved at the end).
 
-    Attributes (after :meth:`label`)
-    --------------------------------
+    Attributes
+    ----------
     n_asked_, n_cached_ : int
-        Answers asked of the teacher and answers read from the cache.
+        Answers asked of the teacher and answers read from the cache (these attributes
+        are set by :meth:`label`).
     n_unknown_, n_abstained_ : int
         Answers outside the classes, and ``None`` answers.
     unknown_ : list of (item index, prompt, answer)
@@ -277,6 +278,8 @@ def response_soft_labels(codes: Any, n_classes: int, *, smoothing: float = 0.1,
         Class codes ``0 .. n_classes - 1``; -1 is no answer.
     n_classes : int
     smoothing : float in [0, 1), default=0.1
+    item_ids : array-like of shape (n_items,), optional
+        Item ids of the result (default ``0 .. n_items - 1``).
 
     Examples
     --------

@@ -279,6 +279,9 @@ class AdaptiveGaussianMixture(BaseInferrer):
             Class index ``0 .. n_classes-1``, or ``-1`` for an unlabelled item.
         allowed : array-like of bool, shape (n_items, n_classes), optional
             The classes each item may take (a weak label: image tags, a box); default all.
+        classes, item_ids : array-like, optional
+            Class names and item ids of ``soft_labels_`` (default ``0 .. C-1`` and
+            ``0 .. n-1``).
         """
         self._validate_params()
         owner = type(self).__name__

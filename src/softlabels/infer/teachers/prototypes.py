@@ -96,6 +96,8 @@ def prototype_soft_labels(
     features : array-like of shape (n_items, n_features)
     prototypes : array-like of shape (n_classes, n_features)
     scale : float > 0, default 10.0
+    classes, item_ids : array-like, optional
+        Class names and item ids of the result (default ``0 .. C-1`` and ``0 .. n-1``).
 
     Returns
     -------

@@ -186,6 +186,8 @@ def label_disharmonicity(probs: Any, adjacency: Any, *, inputs: Inputs = "probs"
         Predictions ``Y`` (e.g. a GNN's softmax).
     adjacency : array or scipy sparse matrix of shape (n_items, n_items)
         Non-negative edge weights.
+    inputs : {"probs", "logits"}, default "probs"
+        What ``probs`` holds (logits are turned into probabilities with a softmax).
 
     Examples
     --------

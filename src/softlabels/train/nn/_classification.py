@@ -240,6 +240,7 @@ def normalized_softmax_loss(
         Class indices ``(N,)`` or probabilities ``(N, C)``.
     scale : float, default 10.0
         The fixed radius ``s`` (``1 / T``); 10 in the authors' package.
+    reduction : {"mean", "sum", "none"}, default "mean"
 
     Examples
     --------
@@ -350,6 +351,7 @@ def best_of_heads_loss(
     target : Tensor
         Class indices ``(N,)`` or probabilities ``(N, C)``.
     relax : float in [0, 1], default 0.0
+    reduction : {"mean", "sum", "none"}, default "mean"
 
     Examples
     --------

@@ -68,6 +68,8 @@ def elr_update_targets(
     beta : float in [0, 1], default 0.7
         EMA momentum (CIFAR-10 config; 0.9 for CIFAR-100). ``beta = 0`` makes the target
         the current (clamped, renormalised) prediction.
+    clamp_eps : float in (0, 0.5], default 1e-4
+        The ``eps`` of the clamp.
 
     Returns
     -------
