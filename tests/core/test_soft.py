@@ -92,6 +92,10 @@ class TestValidation:
         with pytest.raises(InputError, match="classes must be unique; 'a' appears more than once"):
             SoftLabels([[0.3, 0.3, 0.4]], ["a", "b", "a"])
 
+    def test_duplicate_integer_class_is_named_as_written(self):
+        with pytest.raises(InputError, match=r"^classes must be unique; 0 appears more than once"):
+            SoftLabels([[0.3, 0.3, 0.4]], np.array([0, 1, 0]))
+
     def test_duplicate_item_ids(self):
         with pytest.raises(InputError, match="unique"):
             SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], item_ids=["i1", "i1"])

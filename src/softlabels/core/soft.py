@@ -110,6 +110,7 @@ class SoftLabels:
             )
         if len(pd.unique(cls)) != cls.shape[0]:
             dup = pd.Series(cls)[pd.Series(cls).duplicated()].iloc[0]
+            dup = dup.item() if isinstance(dup, np.generic) else dup
             raise InputError(f"classes must be unique; {dup!r} appears more than once.")
         if item_ids is None:
             ids = np.arange(p.shape[0])
