@@ -77,7 +77,7 @@ def public_objects():
             yield qual, obj
             if inspect.isclass(obj):
                 for member, value in vars(obj).items():
-                    if member.startswith("_") and member != "__call__":
+                    if member.startswith("_") and member not in ("__init__", "__call__"):
                         continue
                     if isinstance(value, (staticmethod, classmethod)):
                         value = value.__func__

@@ -41,6 +41,10 @@ _EXPORTS = {
     "TorchStoreIterableDataset": "softlabels.store.torch_data",
 }
 
-__all__ = list(_EXPORTS)
+#: the names that need torch are attributes, not ``__all__``, so that ``from softlabels.store
+#: import *`` works (and stays light) without the extra
+_TORCH = ("TorchStoreDataset", "TorchStoreIterableDataset")
+
+__all__ = [name for name in _EXPORTS if name not in _TORCH]
 
 __getattr__, __dir__ = lazy_exports("softlabels.store", _EXPORTS, globals())

@@ -35,8 +35,10 @@ _LAZY = {
     "sample_positives": "softlabels.train.batching",
 }
 
+#: ``fit`` and ``History`` need torch: attributes, not ``__all__``, so that ``from
+#: softlabels.train import *`` works (and stays light) without the extra
 __all__ = ["LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary",
-           *_LAZY]
+           *(name for name in _LAZY if _LAZY[name] != "softlabels.train.loop")]
 
 if TYPE_CHECKING:  # pragma: no cover
     from softlabels.train.loop import History, fit
