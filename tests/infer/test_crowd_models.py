@@ -61,6 +61,14 @@ def test_unknown_method_suggests():
     assert str(info.value).startswith("Unknown method 'dawid-skeen'.")
 
 
+def test_a_source_that_is_not_a_method_points_to_create_source():
+    with pytest.raises(KeyError, match=r"'rules-label-model' is not a crowd-answer method: "
+                                       r"it fits on label-matrix.*create_source"):
+        create_method("rules-label-model")
+    with pytest.raises(InvalidParameterError, match="create_source"):
+        softlabels.aggregate(frame([1], ["a"], ["x"]), method="teacher-ensemble")
+
+
 def test_unknown_parameter():
     with pytest.raises(InvalidParameterError, match=r"dawid-skene: .*n_iters.*Its parameters are: n_iter, tol, alpha, prior_strength, uncertainty, init"):
         create_method("dawid-skene", n_iters=5)

@@ -253,6 +253,13 @@ def create_method(name: str, **params: Any) -> Any:
 def _create(registry: SourceRegistry, spec: str, params: dict[str, Any]) -> Any:
     name, given = parse_spec(spec)
     params = {**given, **params}
+    if registry is METHODS and name not in METHODS and name in SOURCES:
+        from softlabels.core.errors import UnknownNameError
+
+        raise UnknownNameError(
+            f"{name!r} is not a crowd-answer method: it fits on {SOURCES.evidence(name)}, "
+            f"not on answers; create it with softlabels.create_source(). See {METHODS.listing}."
+        )
     cls = registry.get(name)
     try:
         return cls(**params)
