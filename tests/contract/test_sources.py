@@ -445,3 +445,26 @@ def test_spec_of_round_trips_through_parse_spec():
     again = softlabels.create_source(spec)
     assert again.get_params() == model.get_params()
     assert parse_spec(spec_of(softlabels.create_source("glad"))) == ("glad", {})
+
+
+@pytest.mark.parametrize("name, params", [
+    ("stacked", {"members": ["dawid-skene", "glad"]}),
+    ("stacked", {"members": [("dawid-skene", {"alpha": 0.1, "n_iter": 5}), "glad"]}),
+    ("soft-average", {"weights": [1.0, 2.0]}),
+    ("soft-vote", {"normalization": "softmax", "smoothing": 0.5}),
+])
+def test_spec_of_round_trips_values_with_commas(name, params):
+    """A list or tuple parameter (its text has commas) reads back as itself."""
+    from softlabels.infer.registry import parse_spec, spec_of
+
+    model = softlabels.create_source(name, **params)
+    assert parse_spec(spec_of(model)) == (name, params)
+    assert softlabels.create_source(spec_of(model)).get_params() == model.get_params()
+
+
+def test_parse_spec_reads_a_string_that_looks_like_a_number_only_when_quoted():
+    from softlabels.infer.registry import parse_spec
+
+    assert parse_spec("x:a='1',b=1,c=plug-in") == ("x", {"a": "1", "b": 1, "c": "plug-in"})
+    assert parse_spec("x:a=[1, 2],b=(3, 4),c={'k': 1}") == (
+        "x", {"a": [1, 2], "b": (3, 4), "c": {"k": 1}})

@@ -184,7 +184,8 @@ def source_summary(name: str) -> str:
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """A source with parameters written as text, ``"name:key=value,key=value"``, as the
     command line's ``--method`` takes it: the name and the parameters. Values are Python
-    literals where they parse as one (``0``, ``1e-3``, ``None``, ``True``, ``'x'``), else
+    literals where they parse as one (``0``, ``1e-3``, ``None``, ``True``, ``'x'``,
+    ``['a', 'b']``: commas inside brackets or quotes do not separate parameters), else
     strings.
 
     >>> parse_spec("dawid-skene:uncertainty=plug-in,alpha=0")
@@ -198,7 +199,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
     name, _, rest = spec.partition(":")
     params: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
+    for part in filter(None, (p.strip() for p in _split_parameters(rest))):
         key, eq, value = part.partition("=")
         if not eq or not key.strip():
             raise InvalidParameterError(
@@ -209,6 +210,34 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         except (ValueError, SyntaxError):
             params[key.strip()] = value.strip()
     return name.strip(), params
+
+
+def _split_parameters(text: str) -> list[str]:
+    """``text`` cut at the commas outside brackets and quoted strings (a quote opens a
+    string only where a value starts, so ``it's`` in a bare word is just a letter)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"" and text[:i].rstrip()[-1:] in ("=", "[", "(", "{", ",", ":"):
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _spec_value(value: Any) -> str:
+    """``value`` as :func:`parse_spec` reads it back: a string that would read as
+    something else (``'1'``, ``'a,b'``) is quoted."""
+    if not isinstance(value, str):
+        return str(value)
+    return value if parse_spec(f"x:v={value}")[1].get("v") == value else repr(value)
 
 
 def spec_of(model: Any) -> str:
@@ -225,7 +254,7 @@ def spec_of(model: Any) -> str:
     changed = {k: v for k, v in sorted(model.get_params().items()) if defaults.get(k) != v}
     if not changed:
         return str(model.name)
-    return f"{model.name}:" + ",".join(f"{k}={v}" for k, v in changed.items())
+    return f"{model.name}:" + ",".join(f"{k}={_spec_value(v)}" for k, v in changed.items())
 
 
 def create_source(name: str, **params: Any) -> Any:
