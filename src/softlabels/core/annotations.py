@@ -552,10 +552,24 @@ def read_answers(
     """Read answers from CSV, TSV, Parquet or JSON lines (format from the extension).
 
     Item and worker ids and labels of a CSV or TSV file are read as written: ``007`` and
-    ``7`` are two items (a column of plain integers is read as integers). ``sep`` and
-    ``encoding`` are those of a text file (default: ``,`` or a tab, and UTF-8; see
-    :func:`~softlabels.core.io.read_table`), ``progress(bytes_read, file_bytes)`` is
-    called as it is parsed."""
+    ``7`` are two items (a column of plain integers is read as integers).
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.csv``, ``.tsv``, ``.parquet`` or ``.jsonl`` file, one row per answer.
+    item_col, worker_col, label_col, classes, duplicates
+        As in :meth:`Annotations.from_frame`.
+    sep, encoding : str, optional
+        Of a text file (default: ``,`` or a tab, and UTF-8; see
+        :func:`~softlabels.core.io.read_table`).
+    progress : callable, optional
+        Called as ``progress(bytes_read, file_bytes)`` while the file is parsed.
+
+    Returns
+    -------
+    Annotations
+    """
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
                        encoding=encoding, progress=progress)
     cols = {"item": item_col, "worker": worker_col, "label": label_col}

@@ -29,6 +29,17 @@ def make_crowd(
     otherwise a wrong class drawn from a worker-specific distribution (so workers
     are biased, not only noisy).
 
+    Parameters
+    ----------
+    n_items, n_workers, n_classes : int, default 1000, 50 and 3
+    answers_per_item : int, default 5
+        At most ``n_workers``.
+    accuracy : (float, float), default (0.55, 0.95)
+        The range in ``[0, 1]`` each worker's accuracy is drawn from, uniformly.
+    class_prior : array-like of shape (n_classes,), optional
+        Probabilities of the true classes (default uniform).
+    random_state : None, int or Generator
+
     Returns
     -------
     answers : DataFrame with integer columns ``item, worker, label``
