@@ -52,9 +52,9 @@ class TestMakeCrowd:
         assert set(answers["label"]) == {0} and set(truth) == {0}
 
     def test_errors(self):
-        with pytest.raises(ValueError, match="cannot exceed n_workers"):
+        with pytest.raises(InvalidParameterError, match="cannot exceed n_workers"):
             make_crowd(n_workers=3, answers_per_item=4)
-        with pytest.raises(ValueError, match="class_prior must be 3 probabilities"):
+        with pytest.raises(InvalidParameterError, match="class_prior must be 3 probabilities"):
             make_crowd(n_classes=3, class_prior=[0.5, 0.5])
         with pytest.raises(InvalidParameterError, match="n_items"):
             make_crowd(n_items=0)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from softlabels.core.errors import InvalidParameterError
 from softlabels.core.validation import check_float, check_int, check_random_state
 
 __all__ = ["make_crowd"]
@@ -57,7 +58,7 @@ def make_crowd(
     k = check_int(n_classes, "n_classes", owner, low=1)
     m = check_int(answers_per_item, "answers_per_item", owner, low=1)
     if m > n_workers:
-        raise ValueError(
+        raise InvalidParameterError(
             f"answers_per_item ({m}) cannot exceed n_workers ({n_workers}): answers on one "
             "item come from distinct workers."
         )
@@ -66,7 +67,7 @@ def make_crowd(
     rng = check_random_state(random_state)
     prior = np.full(k, 1.0 / k) if class_prior is None else np.asarray(class_prior, float)
     if prior.shape != (k,) or (prior < 0).any() or not np.isclose(prior.sum(), 1.0):
-        raise ValueError(f"class_prior must be {k} probabilities summing to 1.")
+        raise InvalidParameterError(f"class_prior must be {k} probabilities summing to 1.")
 
     truth = rng.choice(k, size=n_items, p=prior)
     acc = rng.uniform(lo, hi, size=n_workers)
