@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ["torch", "dask", "distributed", "matplotlib", "datasets"]
 
 SCRIPT = """
@@ -82,3 +84,37 @@ print(failed)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_on_a_package_works_without_torch():
+    """``help()`` and ``inspect.getmembers`` read every name ``dir()`` lists: a name that
+    needs an absent extra is not listed (it still says what to install when asked for)."""
+    code = """
+import inspect, pydoc, sys
+sys.modules["torch"] = None
+import softlabels.store, softlabels.train
+for module in (softlabels.store, softlabels.train):
+    inspect.getmembers(module)
+    pydoc.render_doc(module)
+assert "TorchStoreDataset" not in dir(softlabels.store)
+assert "fit" not in dir(softlabels.train)
+try:
+    softlabels.store.TorchStoreDataset
+except ImportError as err:
+    assert "softlabels[torch]" in str(err)
+else:
+    raise AssertionError("no ImportError")
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip().splitlines()[-1:] == ["ok"], out.stderr[-2000:]
+
+
+def test_dir_lists_the_torch_names_when_torch_is_there():
+    pytest.importorskip("torch")
+    import softlabels.store
+    import softlabels.train
+
+    assert {"TorchStoreDataset", "TorchStoreIterableDataset"} <= set(dir(softlabels.store))
+    assert {"fit", "History"} <= set(dir(softlabels.train))

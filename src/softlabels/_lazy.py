@@ -8,14 +8,23 @@ from typing import Any
 
 
 def lazy_exports(
-    package: str, exports: Mapping[str, str], namespace: dict[str, Any], extra: tuple[str, ...] = ()
+    package: str,
+    exports: Mapping[str, str],
+    namespace: dict[str, Any],
+    extra: tuple[str, ...] = (),
+    needs: Mapping[str, str] | None = None,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Module-level ``__getattr__`` and ``__dir__`` for ``package``.
 
     ``exports`` maps each public name to the module that defines it; the first access
     imports that module and caches the value in ``namespace`` (the package's globals).
     ``extra`` are public names defined in the package itself (listed by ``__dir__``).
+    ``needs`` maps a name to the optional top-level module it needs (``"torch"``):
+    ``__dir__`` leaves the name out while that module cannot be found (without
+    importing it), so ``help()`` and ``inspect.getmembers`` work without the extra;
+    asking for the name still raises the ImportError that says what to install.
     """
+    needs = dict(needs or {})
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
@@ -26,6 +35,16 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*extra, *exports})
+        absent = {m for m in set(needs.values()) if not _findable(m)}
+        return sorted({*extra, *(n for n in exports if needs.get(n) not in absent)})
 
     return __getattr__, __dir__
+
+
+def _findable(module: str) -> bool:
+    import importlib.util  # only when a listing asks
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

@@ -47,4 +47,6 @@ _TORCH = ("TorchStoreDataset", "TorchStoreIterableDataset")
 
 __all__ = [name for name in _EXPORTS if name not in _TORCH]
 
-__getattr__, __dir__ = lazy_exports("softlabels.store", _EXPORTS, globals())
+__getattr__, __dir__ = lazy_exports(
+    "softlabels.store", _EXPORTS, globals(), needs=dict.fromkeys(_TORCH, "torch")
+)

@@ -37,8 +37,10 @@ _LAZY = {
 
 #: ``fit`` and ``History`` need torch: attributes, not ``__all__``, so that ``from
 #: softlabels.train import *`` works (and stays light) without the extra
+_TORCH = ("fit", "History")
+
 __all__ = ["LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary",
-           *(name for name in _LAZY if _LAZY[name] != "softlabels.train.loop")]
+           *(name for name in _LAZY if name not in _TORCH)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from softlabels.train.loop import History, fit
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __getattr__, __dir__ = lazy_exports(
     "softlabels.train", _LAZY, globals(),
     extra=("LOSSES", "LossInfo", "create_loss", "list_losses", "loss_info", "loss_summary"),
+    needs=dict.fromkeys(_TORCH, "torch"),
 )
 
 #: Loss name -> its ``nn.Module`` class, as a lazy ``"module:attr"`` path read from the
