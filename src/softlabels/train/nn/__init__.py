@@ -25,8 +25,8 @@ Call conventions (so losses can be swapped):
 * extra inputs come after the target: ``USKDLoss(...)(logits, target, features)``,
   ``ELRLoss(...)(logits, target, index)``, ``SoftTeacherCELoss()(logits, target, bg_score)``;
   bags: ``DLLPLoss()(logits, bag_index, bag_proportions)``; pairs:
-  ``ThurstoneFidelityLoss()(pred_a, pred_b, preference)``; regularisers without a target:
-  ``SoftEntropyLoss(num_old=...)(logits)``.
+  ``ThurstoneFidelityLoss()(pred_a, pred_b, target)`` (``target`` the preference);
+  regularisers without a target: ``SoftEntropyLoss(num_old=...)(logits)``.
 * ``reduction`` is ``"mean"`` (default; the batch average of the per-sample loss, summed over
   classes), ``"sum"`` or ``"none"``. The mean of an empty batch is 0.
 * half-precision inputs are computed in float32 and the loss is returned in float32;
