@@ -193,3 +193,37 @@ def test_scatter_centres_a_single_x_value():
     assert len(xs) == 1
     x = xs.pop()
     assert 150 < x < 250  # in the middle of the plot, not on an edge
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [
+        (18806673.979532383, 18806673.979532387),  # one float spacing apart
+        (1e17, 1e17 + 16),  # integers beyond 2**53
+        (-123456789.123, -123456789.12299998),
+        (0.0, 5e-324),  # a subnormal range
+        (-5e-324, 5e-324),
+        (1e300, 1e301),
+        (-1e300, 1e300),
+    ],
+)
+def test_nice_ticks_near_float_resolution_are_distinct_and_cover_the_range(lo, hi):
+    ticks = svg.nice_ticks(lo, hi)
+    assert all(math.isfinite(t) for t in ticks)
+    assert len(ticks) >= 2 and len(set(ticks)) == len(ticks)
+    assert ticks == sorted(ticks)
+    assert ticks[0] <= lo and ticks[-1] >= hi
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.7e308), (-1.7e308, 1.7e308)])
+def test_nice_ticks_beyond_the_float_range_raise_a_clear_error(lo, hi):
+    with pytest.raises(ValueError, match="too large"):
+        svg.nice_ticks(lo, hi)
+
+
+def test_charts_draw_values_one_float_spacing_apart():
+    lo = 18806673.979532383
+    vals = [lo, 18806673.979532387]
+    root = parse(svg.scatter_plot(vals, vals, title="t"))
+    assert len(list(root.iter(f"{NS}circle"))) == 2
+    parse(svg.histogram([1, 2], [lo, 18806673.979532387, 18806673.97953239], title="t"))

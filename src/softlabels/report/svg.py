@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,16 +81,26 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
         lo, hi = hi, lo
     if hi == lo:
         hi = lo + (abs(lo) if lo else 1.0)
-    raw = (hi - lo) / max(n, 1)
+    # the step is at least 1e-14 of the values' magnitude (and a normal float), so that
+    # the ticks stay distinct where lo and hi are a few float spacings apart
+    floor = max(1e-14 * max(abs(lo), abs(hi)), sys.float_info.min)
+    raw = max(hi / max(n, 1) - lo / max(n, 1), floor)
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw * (1 - 1e-9))
-    i0, i1 = math.floor(lo / step), math.ceil(hi / step)
-    if i0 * step > lo:
-        i0 -= 1
-    if i1 * step < hi:
-        i1 += 1
     digits = max(0, -int(math.floor(math.log10(step))) + 1)
-    return [round(i * step, digits) + 0.0 for i in range(i0, i1 + 1)]
+
+    def tick(i: int) -> float:
+        return round(i * step, digits) + 0.0
+
+    i0, i1 = math.floor(lo / step), math.ceil(hi / step)
+    while tick(i0) > lo:
+        i0 -= 1
+    while tick(i1) < hi:
+        i1 += 1
+    ticks = [tick(i) for i in range(i0, i1 + 1)]
+    if not (math.isfinite(ticks[0]) and math.isfinite(ticks[-1])):
+        raise ValueError(f"tick range [{lo:g}, {hi:g}] is too large to draw.")
+    return ticks
 
 
 def _fmt_tick(v: float) -> str:
