@@ -227,3 +227,11 @@ def test_charts_draw_values_one_float_spacing_apart():
     root = parse(svg.scatter_plot(vals, vals, title="t"))
     assert len(list(root.iter(f"{NS}circle"))) == 2
     parse(svg.histogram([1, 2], [lo, 18806673.979532387, 18806673.97953239], title="t"))
+
+
+@pytest.mark.parametrize(
+    "extra", [{"labels": ["a"]}, {"highlight": [True]}, {"highlight": [True, False, True]}]
+)
+def test_scatter_refuses_labels_or_highlight_of_another_length(extra):
+    with pytest.raises(ValueError, match="labels|highlight"):
+        svg.scatter_plot([1, 2], [1, 2], title="t", **extra)

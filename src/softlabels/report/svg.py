@@ -429,7 +429,10 @@ def scatter_plot(
     if xlog and (xs <= 0).any():
         raise ValueError("xlog needs x > 0.")
     tips = [clean_text(s) for s in labels] if labels is not None else [""] * xs.size
-    hi_mask = np.zeros(xs.size, bool) if highlight is None else np.asarray(highlight, bool)
+    hi_mask = np.zeros(xs.size, bool) if highlight is None else np.asarray(highlight, bool).ravel()
+    for name, n in (("labels", len(tips)), ("highlight", hi_mask.size)):
+        if n != xs.size:
+            raise ValueError(f"{name} needs one value per point ({xs.size}); got {n}.")
     x0, x1 = 58.0, width - 16
     top, bottom = 12.0, height - 44
     lo_y, hi_y = ylim if ylim is not None else (float(ys.min(initial=0)), float(ys.max(initial=1)))
