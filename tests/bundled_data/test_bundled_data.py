@@ -61,6 +61,15 @@ class TestMakeCrowd:
         with pytest.raises(InvalidParameterError, match=r"accuracy\[1\]"):
             make_crowd(accuracy=(0.9, 0.5))
 
+    @pytest.mark.parametrize("accuracy", [0.7, (0.7,), (0.2, 0.5, 0.9), "ab"])
+    def test_accuracy_must_be_a_pair(self, accuracy):
+        with pytest.raises(InvalidParameterError, match=r"accuracy must be a pair"):
+            make_crowd(n_items=5, accuracy=accuracy)
+
+    def test_class_prior_of_non_numbers_is_named(self):
+        with pytest.raises(ValueError, match="class_prior"):
+            make_crowd(n_classes=2, class_prior=["a", "b"])
+
     @pytest.mark.slow
     def test_dawid_skene_recovers_the_truth(self):
         answers, truth = make_crowd(n_items=600, n_workers=30, n_classes=3, answers_per_item=7,

@@ -62,10 +62,17 @@ def make_crowd(
             f"answers_per_item ({m}) cannot exceed n_workers ({n_workers}): answers on one "
             "item come from distinct workers."
         )
+    if np.ndim(accuracy) != 1 or len(accuracy) != 2:
+        raise InvalidParameterError(
+            f"accuracy must be a pair (low, high) of probabilities; got {accuracy!r}."
+        )
     lo = check_float(accuracy[0], "accuracy[0]", owner, low=0.0, high=1.0)
     hi = check_float(accuracy[1], "accuracy[1]", owner, low=lo, high=1.0)
     rng = check_random_state(random_state)
-    prior = np.full(k, 1.0 / k) if class_prior is None else np.asarray(class_prior, float)
+    try:
+        prior = np.full(k, 1.0 / k) if class_prior is None else np.asarray(class_prior, float)
+    except (TypeError, ValueError):
+        prior = np.full(0, np.nan)  # refused below
     if prior.shape != (k,) or (prior < 0).any() or not np.isclose(prior.sum(), 1.0):
         raise InvalidParameterError(f"class_prior must be {k} probabilities summing to 1.")
 
