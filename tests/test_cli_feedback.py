@@ -164,3 +164,35 @@ def test_paths_with_brackets_are_printed_as_given(tmp_path, capsys):
     code, stdout, err = run(capsys, "aggregate", answers, "-o", out, "--json")
     assert code == 0, err
     assert f"soft labels -> {out}" in json.loads(stdout)["messages"]
+
+
+def test_json_reads_numbers_as_printed_and_keeps_other_text(capsys):
+    import typer
+    from rich.table import Table
+    from typer.testing import CliRunner
+
+    from softlabels.cli._common import out
+
+    app = typer.Typer()
+    cells = {"thousands": "4,000", "big": "1e+05", "exp": "2.5e+10", "small": "1e-05",
+             "decimal comma": "0,5", "pair": "1,2", "grouping": "12,34,5"}
+
+    @app.command()
+    def show() -> None:
+        table = Table(show_header=False)
+        table.add_column()
+        table.add_column()
+        for k, v in cells.items():
+            table.add_row(k, v)
+        out.print(table)
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    feedback.add_feedback_options(app)
+    result = CliRunner().invoke(app, ["show", "--json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)["tables"][0]["table"]
+    assert got == {"thousands": 4000, "big": 1e5, "exp": 2.5e10, "small": 1e-5,
+                   "decimal comma": "0,5", "pair": "1,2", "grouping": "12,34,5"}

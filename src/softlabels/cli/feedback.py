@@ -198,11 +198,15 @@ def read_progress(path: Any) -> Iterator[Callable[[int, int], None]]:
 
 
 def _value(text: str) -> Any:
-    """A printed cell as JSON: numbers as numbers (``4,000`` -> 4000), else the text."""
+    """A printed cell as JSON: numbers as numbers (``4,000`` -> 4000, ``1e+05`` ->
+    100000.0), else the text (``0,5`` and ``1,2`` are not numbers with thousands
+    separators)."""
+    if not re.fullmatch(r"-?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][-+]?\d+)?", text):
+        return text
     plain = text.replace(",", "")
     if re.fullmatch(r"-?\d+", plain):
         return int(plain)
-    if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)(e-?\d+)?", plain):
+    if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", plain):
         return float(plain)
     return text
 
