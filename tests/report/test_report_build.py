@@ -465,3 +465,13 @@ def test_conformal_numbers_match_the_audit_functions():
         assert int(row.group(1)) == m.sum()
         assert float(row.group(2)) == pytest.approx(100 * coverage(sets[m], labels[test][m]),
                                                     abs=0.051)
+
+
+@pytest.mark.parametrize(
+    "labels, shown",
+    [([np.nan, np.nan], "nan"), ([np.inf, 0.0], "inf"), ([0.0, 1.5], "1.5"),
+     ([-1, -2], "-1"), ([0, -3], "-3")],
+)
+def test_labels_alone_that_are_not_class_indices_are_an_input_error(labels, shown):
+    with pytest.raises(InputError, match=rf"labels must be class indices 0, 1, \.\.\. .*row \d+ is {shown}"):
+        build_report(labels=labels)

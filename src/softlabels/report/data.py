@@ -187,7 +187,13 @@ def resolve_inputs(
             if arr.dtype.kind not in "iuf":
                 data.classes = np.asarray(sorted(pd.unique(arr), key=str))
             else:
-                data.classes = np.arange(int(np.nanmax(arr)) + 1 if arr.size else 0)
+                bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)))
+                if bad.size and arr.ndim == 1:  # other shapes: refused by _label_codes
+                    raise InputError(
+                        "labels must be class indices 0, 1, ... (or class names); "
+                        f"row {int(bad[0])} is {arr[bad[0]].item()!r}."
+                    )
+                data.classes = np.arange(int(arr.max()) + 1 if arr.size and arr.ndim == 1 else 0)
                 named = False
         if isinstance(labels, pd.Series) and data.item_ids.size and not isinstance(
             labels.index, pd.RangeIndex
