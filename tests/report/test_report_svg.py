@@ -235,3 +235,27 @@ def test_charts_draw_values_one_float_spacing_apart():
 def test_scatter_refuses_labels_or_highlight_of_another_length(extra):
     with pytest.raises(ValueError, match="labels|highlight"):
         svg.scatter_plot([1, 2], [1, 2], title="t", **extra)
+
+
+def tick_labels(root: ET.Element) -> list[str]:
+    return [el.text for el in root.iter(f"{NS}text") if el.get("class") == "sl-tick"]
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        lambda: svg.scatter_plot([12345670, 12345700], [0.5, 0.6], title="t"),  # x: 12.3457M
+        lambda: svg.scatter_plot([1, 2], [0.10001, 0.10005], title="t",
+                                 ylim=(0.10001, 0.10005)),  # y: 0.1
+        lambda: svg.scatter_plot([123456.1, 123456.9], [1, 2], title="t"),  # x: 123.456k
+        lambda: svg.histogram([1, 2], [123456.1, 123456.5, 123456.9], title="t"),
+    ],
+)
+def test_tick_labels_of_one_axis_differ(chart):
+    root = parse(chart())
+    labels = tick_labels(root)
+    x_labels = [el.text for el in root.iter(f"{NS}text")
+                if el.get("class") == "sl-tick" and el.get("text-anchor") == "middle"]
+    y_labels = [t for t in labels if t not in x_labels]
+    for axis in (x_labels, y_labels):
+        assert len(set(axis)) == len(axis), axis

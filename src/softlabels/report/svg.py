@@ -103,17 +103,31 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _fmt_tick(v: float) -> str:
+def _fmt_tick(v: float, digits: int | None = None) -> str:
+    """A tick label; ``digits`` significant digits where the default ones would make
+    two labels of one axis equal (see :func:`_tick_labels`)."""
     if v == 0:
         return "0"
     a = abs(v)
+    g = f".{digits}g" if digits else "g"
     if a >= 1e6:
-        return f"{v / 1e6:g}M"
+        return f"{v / 1e6:{g}}M"
     if a >= 1e4:
-        return f"{v / 1e3:g}k"
+        return f"{v / 1e3:{g}}k"
     if a >= 1:
-        return f"{v:,.10g}"
-    return f"{v:.3g}"
+        return f"{v:,.{max(digits or 0, 10)}g}"
+    return f"{v:.{digits or 3}g}"
+
+
+def _tick_labels(ticks: Sequence[float]) -> list[str]:
+    """The labels of one axis's ticks, with as many digits as it takes to tell them
+    apart (ticks a small step apart on large values: 12.34567M, 12.34568M)."""
+    labels = [_fmt_tick(t) for t in ticks]
+    digits = 4
+    while len(set(labels)) < len(labels) and digits <= 17:
+        labels = [_fmt_tick(t, digits) for t in ticks]
+        digits += 1
+    return labels
 
 
 def _svg(width: float, height: float, title: str, body: list[str], desc: str = "") -> Markup:
@@ -166,11 +180,12 @@ def _value_axis_x(x0: float, x1: float, top: float, bottom: float, vmax: float,
     """Vertical grid lines and tick labels for a horizontal value axis starting at 0."""
     ticks = nice_ticks(0.0, vmax if vmax > 0 else 1.0)
     tmax = ticks[-1]
+    shown = _tick_labels(ticks) if fmt is _fmt_tick else [fmt(tv) for tv in ticks]
     out = []
-    for tv in ticks:
+    for tv, lab in zip(ticks, shown):
         x = x0 + (x1 - x0) * tv / tmax
         out.append(_line(x, top, x, bottom, "sl-grid"))
-        out.append(_text(x, bottom + 14, fmt(tv), anchor="middle", cls="sl-tick"))
+        out.append(_text(x, bottom + 14, lab, anchor="middle", cls="sl-tick"))
     if label:
         out.append(_text((x0 + x1) / 2, bottom + 30, label, anchor="middle", cls="sl-axis-label"))
     return out, tmax
@@ -181,10 +196,10 @@ def _value_axis_y(x0: float, x1: float, top: float, bottom: float, lo: float, hi
     ticks = ticks or nice_ticks(lo, hi if hi > lo else lo + 1.0)
     tlo, thi = ticks[0], ticks[-1]
     out = []
-    for tv in ticks:
+    for tv, lab in zip(ticks, _tick_labels(ticks)):
         y = bottom - (bottom - top) * (tv - tlo) / (thi - tlo)
         out.append(_line(x0, y, x1, y, "sl-grid"))
-        out.append(_text(x0 - 6, y + 4, _fmt_tick(tv), anchor="end", cls="sl-tick"))
+        out.append(_text(x0 - 6, y + 4, lab, anchor="end", cls="sl-tick"))
     if label:
         cy = (top + bottom) / 2
         out.append(
@@ -363,7 +378,7 @@ def histogram(
     tips = [f"{a:.3g} \u2013 {b:.3g}: {v:,.0f}" for a, b, v in zip(e[:-1], e[1:], c)]
     return _columns(
         e[:-1], e[1:], c, title=title, xlabel=xlabel, ylabel=ylabel, width=width,
-        height=height, x_ticks=[(t, _fmt_tick(t)) for t in ticks], tips=tips,
+        height=height, x_ticks=list(zip(ticks, _tick_labels(ticks))), tips=tips,
         xlo=float(e[0]), xhi=float(e[-1]), mark=mark,
     )
 
@@ -451,7 +466,7 @@ def scatter_plot(
             xlo, xhi = xlo - pad, xhi + pad
         ticks = nice_ticks(xlo, xhi, 6)
         xlo, xhi = ticks[0], ticks[-1]
-        xt = [(t, _fmt_tick(t)) for t in ticks]
+        xt = list(zip(ticks, _tick_labels(ticks)))
 
     def sx(v: float) -> float:
         return x0 + (x1 - x0) * (v - xlo) / (xhi - xlo)
