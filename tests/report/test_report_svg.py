@@ -259,3 +259,14 @@ def test_tick_labels_of_one_axis_differ(chart):
     y_labels = [t for t in labels if t not in x_labels]
     for axis in (x_labels, y_labels):
         assert len(set(axis)) == len(axis), axis
+
+
+@pytest.mark.parametrize("ys", [[100.1, 100.2], [-5.0, -3.0], [0.4, 0.6]])
+def test_scatter_y_axis_spans_the_values_not_zero_to_one(ys):
+    root = parse(svg.scatter_plot([1, 2], ys, title="t"))
+    y_ticks = [float(el.text) for el in root.iter(f"{NS}text")
+               if el.get("class") == "sl-tick" and el.get("text-anchor") == "end"]
+    assert y_ticks[0] <= min(ys) and y_ticks[-1] >= max(ys)
+    assert y_ticks[-1] - y_ticks[0] <= 2 * (max(ys) - min(ys))
+    cys = sorted(float(c.get("cy")) for c in root.iter(f"{NS}circle"))
+    assert cys[1] - cys[0] > 100  # the two points are far apart on a 320 px chart

@@ -450,7 +450,10 @@ def scatter_plot(
             raise ValueError(f"{name} needs one value per point ({xs.size}); got {n}.")
     x0, x1 = 58.0, width - 16
     top, bottom = 12.0, height - 44
-    lo_y, hi_y = ylim if ylim is not None else (float(ys.min(initial=0)), float(ys.max(initial=1)))
+    if ylim is not None:
+        lo_y, hi_y = ylim
+    else:  # the values' range (0 to 1 without points)
+        lo_y, hi_y = (float(ys.min()), float(ys.max())) if ys.size else (0.0, 1.0)
     body, ylo, yhi = _value_axis_y(x0, x1, top, bottom, lo_y, hi_y, ylabel)
     tx = np.log10(xs) if xlog else xs
     if xs.size:
