@@ -270,3 +270,18 @@ def test_scatter_y_axis_spans_the_values_not_zero_to_one(ys):
     assert y_ticks[-1] - y_ticks[0] <= 2 * (max(ys) - min(ys))
     cys = sorted(float(c.get("cy")) for c in root.iter(f"{NS}circle"))
     assert cys[1] - cys[0] > 100  # the two points are far apart on a 320 px chart
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        lambda: svg.bar_chart(["a", "b"], {"s": [1e300, 1.5e308]}, title="t"),
+        lambda: svg.column_chart(["a", "b"], [1e300, 1.5e308], title="t"),
+        lambda: svg.histogram([1, 2], [-1e308, 0.0, 1e308], title="t"),
+        lambda: svg.scatter_plot([-1e308, 1e308], [1e308, -1e308], title="t"),
+    ],
+)
+def test_charts_draw_values_near_the_float_maximum(chart):
+    root = parse(chart())
+    marks = [el for el in root.iter() if el.tag in (f"{NS}rect", f"{NS}circle")]
+    assert marks

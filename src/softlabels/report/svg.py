@@ -168,6 +168,14 @@ def _rect(x: float, y: float, w: float, h: float, cls: str, fill: str | None = N
     )
 
 
+def _frac(v: float, lo: float, hi: float) -> float:
+    """Where ``v`` lies from ``lo`` (0) to ``hi`` (1), without overflow for values
+    near the float maximum (where ``hi - lo`` itself would overflow)."""
+    if math.isfinite(hi - lo):
+        return (v - lo) / (hi - lo)
+    return (v / 2 - lo / 2) / (hi / 2 - lo / 2)
+
+
 def _finite(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64).ravel()
     if not np.isfinite(arr).all():
@@ -183,7 +191,7 @@ def _value_axis_x(x0: float, x1: float, top: float, bottom: float, vmax: float,
     shown = _tick_labels(ticks) if fmt is _fmt_tick else [fmt(tv) for tv in ticks]
     out = []
     for tv, lab in zip(ticks, shown):
-        x = x0 + (x1 - x0) * tv / tmax
+        x = x0 + (x1 - x0) * _frac(tv, 0.0, tmax)
         out.append(_line(x, top, x, bottom, "sl-grid"))
         out.append(_text(x, bottom + 14, lab, anchor="middle", cls="sl-tick"))
     if label:
@@ -197,7 +205,7 @@ def _value_axis_y(x0: float, x1: float, top: float, bottom: float, lo: float, hi
     tlo, thi = ticks[0], ticks[-1]
     out = []
     for tv, lab in zip(ticks, _tick_labels(ticks)):
-        y = bottom - (bottom - top) * (tv - tlo) / (thi - tlo)
+        y = bottom - (bottom - top) * _frac(tv, tlo, thi)
         out.append(_line(x0, y, x1, y, "sl-grid"))
         out.append(_text(x0 - 6, y + 4, lab, anchor="end", cls="sl-tick"))
     if label:
@@ -288,7 +296,7 @@ def bar_chart(
         for j, name in enumerate(names):
             v = float(vals[j, i])
             y = gy + j * bar_h
-            w = (x1 - x0) * v / tmax
+            w = (x1 - x0) * _frac(v, 0.0, tmax)
             shown = value_format.format(v)
             tip = f"{cat} \u2014 {name}: {shown}"
             body.append(_rect(x0, y, w, bar_h - 2, "sl-bar", PALETTE[j % len(PALETTE)], tip))
@@ -322,10 +330,10 @@ def _columns(
     body, _, ymax = _value_axis_y(x0, x1, top, bottom, 0.0, float(counts.max(initial=0.0)), ylabel)
 
     def sx(v: float) -> float:
-        return x0 + (x1 - x0) * (v - xlo) / (xhi - xlo)
+        return x0 + (x1 - x0) * _frac(v, xlo, xhi)
 
     for left, right, c, tip in zip(lefts, rights, counts, tips):
-        h = (bottom - top) * c / ymax
+        h = (bottom - top) * _frac(c, 0.0, ymax)
         a, b = sx(left), sx(right)
         pad = min(1.0, (b - a) * 0.1)
         body.append(_rect(a + pad, bottom - h, b - a - 2 * pad, h, "sl-bar", PALETTE[0], tip))
@@ -472,10 +480,10 @@ def scatter_plot(
         xt = list(zip(ticks, _tick_labels(ticks)))
 
     def sx(v: float) -> float:
-        return x0 + (x1 - x0) * (v - xlo) / (xhi - xlo)
+        return x0 + (x1 - x0) * _frac(v, xlo, xhi)
 
     def sy(v: float) -> float:
-        return bottom - (bottom - top) * (v - ylo) / (yhi - ylo)
+        return bottom - (bottom - top) * _frac(v, ylo, yhi)
 
     for v, lab in xt:
         body.append(_line(sx(v), bottom, sx(v), bottom + 4, "sl-axis"))
