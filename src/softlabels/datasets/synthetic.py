@@ -75,6 +75,8 @@ def make_crowd(
         prior = np.full(0, np.nan)  # refused below
     if prior.shape != (k,) or (prior < 0).any() or not np.isclose(prior.sum(), 1.0):
         raise InvalidParameterError(f"class_prior must be {k} probabilities summing to 1.")
+    if class_prior is not None:
+        prior = prior / prior.sum()  # to numpy's tolerance in rng.choice
 
     truth = rng.choice(k, size=n_items, p=prior)
     acc = rng.uniform(lo, hi, size=n_workers)
