@@ -285,3 +285,13 @@ def test_charts_draw_values_near_the_float_maximum(chart):
     root = parse(chart())
     marks = [el for el in root.iter() if el.tag in (f"{NS}rect", f"{NS}circle")]
     assert marks
+
+
+def test_percent_axis_labels_differ_for_small_shares():
+    # 200 classes: the largest share is below 1%, the ticks 0.2% apart
+    root = parse(svg.bar_chart(["a", "b"], {"s": [0.008, 0.005]}, title="t",
+                               percent_axis=True))
+    labels = tick_labels(root)
+    assert len(set(labels)) == len(labels), labels
+    assert all(t.endswith("%") for t in labels)
+    assert "0.4%" in labels

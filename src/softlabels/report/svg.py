@@ -119,13 +119,18 @@ def _fmt_tick(v: float, digits: int | None = None) -> str:
     return f"{v:.{digits or 3}g}"
 
 
-def _tick_labels(ticks: Sequence[float]) -> list[str]:
-    """The labels of one axis's ticks, with as many digits as it takes to tell them
-    apart (ticks a small step apart on large values: 12.34567M, 12.34568M)."""
-    labels = [_fmt_tick(t) for t in ticks]
-    digits = 4
+def _fmt_percent(v: float, digits: int | None = None) -> str:
+    return f"{v:.{digits or 0}%}"
+
+
+def _tick_labels(ticks: Sequence[float], fmt: Any = _fmt_tick) -> list[str]:
+    """The labels of one axis's ticks (``fmt`` is :func:`_fmt_tick` or
+    :func:`_fmt_percent`), with as many digits as it takes to tell them apart (ticks a
+    small step apart on large values: 12.34567M, 12.34568M; small shares: 0.2%, 0.4%)."""
+    labels = [fmt(t) for t in ticks]
+    digits = 1 if fmt is _fmt_percent else 4
     while len(set(labels)) < len(labels) and digits <= 17:
-        labels = [_fmt_tick(t, digits) for t in ticks]
+        labels = [fmt(t, digits) for t in ticks]
         digits += 1
     return labels
 
@@ -188,7 +193,7 @@ def _value_axis_x(x0: float, x1: float, top: float, bottom: float, vmax: float,
     """Vertical grid lines and tick labels for a horizontal value axis starting at 0."""
     ticks = nice_ticks(0.0, vmax if vmax > 0 else 1.0)
     tmax = ticks[-1]
-    shown = _tick_labels(ticks) if fmt is _fmt_tick else [fmt(tv) for tv in ticks]
+    shown = _tick_labels(ticks, fmt)
     out = []
     for tv, lab in zip(ticks, shown):
         x = x0 + (x1 - x0) * _frac(tv, 0.0, tmax)
@@ -286,7 +291,7 @@ def bar_chart(
     x0, x1 = gutter, width - 64
     top = 30 if n_s > 1 else 10
     bottom = top + group_h * len(cats)
-    fmt = (lambda v: f"{v:.0%}") if percent_axis else _fmt_tick
+    fmt = _fmt_percent if percent_axis else _fmt_tick
     body, tmax = _value_axis_x(x0, x1, top, bottom, float(vals.max(initial=0.0)), xlabel, fmt)
     if n_s > 1:
         body[:0] = _legend(names, x0, 16)
