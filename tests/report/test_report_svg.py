@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from _report_helpers import HOSTILE
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from softlabels.report import svg
@@ -295,3 +295,20 @@ def test_percent_axis_labels_differ_for_small_shares():
     assert len(set(labels)) == len(labels), labels
     assert all(t.endswith("%") for t in labels)
     assert "0.4%" in labels
+
+
+@given(
+    exponent=st.floats(-300, 300),
+    sign=st.sampled_from([-1.0, 1.0]),
+    ulps=st.integers(0, 10**6),
+    n=st.integers(1, 10),
+)
+@example(exponent=7.0, sign=1.0, ulps=1, n=5)
+@example(exponent=15.0, sign=-1.0, ulps=1, n=5)
+def test_nice_ticks_a_few_float_spacings_apart(exponent, sign, ulps, n):
+    lo = sign * 10.0**exponent
+    hi = lo + ulps * float(np.spacing(abs(lo)))
+    ticks = svg.nice_ticks(lo, hi, n)
+    assert len(ticks) >= 2 and len(set(ticks)) == len(ticks) and ticks == sorted(ticks)
+    assert ticks[0] <= min(lo, hi) and ticks[-1] >= max(lo, hi)
+    assert all(math.isfinite(t) for t in ticks) and len(ticks) <= 2 * n + 3
