@@ -503,6 +503,23 @@ def test_deqa_gaussian_estimator_matches_the_function():
             **model.get_params(), "levels": list(model.levels)}
 
 
+def test_many_levels_pass_and_bad_ones_give_a_short_message():
+    from softlabels.infer.ratings.levels import check_levels
+
+    # levels a generator spaces evenly pass, however many and however large
+    for levels in (np.linspace(2.0, 3.0, 1_000_001), np.linspace(1e8, 1e8 + 50.0, 51)):
+        np.testing.assert_array_equal(check_levels(levels), levels)
+    bad = np.arange(100_000, dtype=float)
+    bad[70_000] += 0.5
+    with pytest.raises(InvalidParameterError) as info:
+        check_levels(bad)
+    message = str(info.value)
+    assert "from level 69999 to 70000 is 1.5, the first is 1" in message
+    assert "(100,000 levels)" in message and len(message) < 300
+    with pytest.raises(InvalidParameterError, match=r"\[1\.0, 2\.0, 4\.0\]"):
+        check_levels([1, 2, 4])  # a short list is shown whole
+
+
 def test_deqa_gaussian_round_trip_and_errors():
     s = gaussian_to_soft_labels([3.2, 2.6, 3.9], [0.7, 0.8, 0.5], item_ids=["a", "b", "c"])
     back = DeQAGaussian().fit(soft_labels_to_gaussian(s)).soft_labels_

@@ -41,18 +41,32 @@ def check_levels(levels: Any, name: str = "levels") -> np.ndarray:
             f"{name} must be a 1-D list of at least two rating values; got shape {lv.shape}."
         )
     if not np.isfinite(lv).all():
-        raise InvalidParameterError(f"{name} must be finite; got {lv.tolist()}.")
+        raise InvalidParameterError(f"{name} must be finite; got {_shown(lv)}.")
     gaps = np.diff(lv)
     if not ((gaps > 0).all() or (gaps < 0).all()):
         raise InvalidParameterError(
-            f"{name} must be strictly increasing or decreasing; got {lv.tolist()}."
+            f"{name} must be strictly increasing or decreasing; got {_shown(lv)}."
         )
-    if not np.allclose(gaps, gaps[0], rtol=1e-9, atol=0.0):
+    # equal within 1e-9 of the step, or within the rounding of the levels themselves
+    slack = 1e-9 * abs(gaps[0]) + 16 * np.finfo(np.float64).eps * float(np.abs(lv).max())
+    uneven = np.flatnonzero(np.abs(gaps - gaps[0]) > slack)
+    if uneven.size:
+        i = int(uneven[0])
         raise InvalidParameterError(
             f"{name} must be equally spaced (the DeQA discretisation assumes one level "
-            f"step); got {lv.tolist()}."
+            f"step); the step from level {i} to {i + 1} is {gaps[i]:g}, the first is "
+            f"{gaps[0]:g}; got {_shown(lv)}."
         )
     return lv
+
+
+def _shown(lv: np.ndarray, head: int = 5) -> str:
+    """The levels for an error message: all of a short list, the ends of a long one."""
+    if lv.size <= 2 * head:
+        return str(lv.tolist())
+    ends = ", ".join(f"{v:g}" for v in lv[:head]) + ", ..., " + ", ".join(
+        f"{v:g}" for v in lv[-2:])
+    return f"[{ends}] ({lv.size:,} levels)"
 
 
 def as_vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
