@@ -503,6 +503,16 @@ def test_deqa_gaussian_estimator_matches_the_function():
             **model.get_params(), "levels": list(model.levels)}
 
 
+@pytest.mark.parametrize("huge", [1e150, -1e160, 2.0**53 + 2])
+def test_ratings_too_large_for_exact_levels_are_refused(huge):
+    df = pd.DataFrame({"item": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
+                       "label": [3.0, huge, 2.0, 5.0]})
+    with pytest.raises(InputError, match=r"data row 2 is .*within \+-2\*\*53"):
+        RatingAggregator().fit(df)
+    df["label"] = [3.0, 2.0**53, 2.0, 5.0]  # the largest allowed still fits
+    assert np.isfinite(RatingAggregator().fit(df).estimates_["estimate"]).all()
+
+
 def test_many_levels_pass_and_bad_ones_give_a_short_message():
     from softlabels.infer.ratings.levels import check_levels
 

@@ -35,6 +35,10 @@ def _levels_param(value: Any, name: str, owner: str) -> Any:
     )
 
 
+#: beyond this, float64 no longer holds every whole number (rating levels merge)
+_LARGEST_RATING = 2.0**53
+
+
 def _read_ratings(
     answers: Any, item_col: str, worker_col: str, rating_col: str
 ) -> tuple[Annotations, np.ndarray, np.ndarray]:
@@ -59,6 +63,15 @@ def _read_ratings(
         ) from None
     if not np.isfinite(values).all():
         raise InputError(f"the rating column {rating_col!r} holds infinite values.")
+    big = np.abs(values) > _LARGEST_RATING
+    if big.any():
+        code = int(np.flatnonzero(big)[0])
+        row = int(np.flatnonzero(ann.label == code)[0])
+        raise InputError(
+            f"the rating in data row {row + 1} is {values[code]:g}; ratings must be within "
+            "+-2**53, where whole numbers are still exact: rescale them (e.g. to thousands "
+            "or millions)."
+        )
     order = ann.canonical_order()
     return ann, values[ann.label], order
 
