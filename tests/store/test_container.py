@@ -163,6 +163,27 @@ def test_append_adds_rows_and_checks_them(tmp_path):
     assert LabelStore(tmp_path / "s").n_items == 150
 
 
+def test_a_store_written_meanwhile_at_the_same_path_is_kept(tmp_path, monkeypatch):
+    # another process creates the store after this create() checked the path and
+    # before it renamed its finished folder into place
+    import softlabels.store.container as container
+
+    target = tmp_path / "s"
+    write_part = container._write_part
+
+    def racing(root, *args, **kwargs):
+        if not target.exists():
+            monkeypatch.setattr(container, "_write_part", write_part)
+            LabelStore.create(target, _soft(3, seed=1), TopK(2))
+        return write_part(root, *args, **kwargs)
+
+    monkeypatch.setattr(container, "_write_part", racing)
+    with pytest.raises(InputError, match="already exists \\(written meanwhile\\)"):
+        LabelStore.create(target, _soft(5), TopK(2))
+    assert LabelStore(target).n_items == 3  # the other writer's store, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no temporary folder left
+
+
 def test_create_refuses_what_it_should(tmp_path):
     LabelStore.create(tmp_path / "s", _soft(5), TopK(2))
     with pytest.raises(InputError, match="already exists"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import functools
 import gzip
 import io
@@ -689,13 +690,16 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike[str], *, replace: bool = True) -> Iterator[Path]:
     """Yield a new, empty temporary folder beside ``path``; on success rename it onto
     ``path``, replacing an existing folder there only once the new one is complete.
 
     On any error the temporary folder is removed and ``path`` is left as it was; a
     failed write (a full disk, a quota) is a one-line :class:`OutputError`. Whether an
-    existing ``path`` may be replaced is for the caller to check first.
+    existing ``path`` may be replaced is for the caller to check first; with
+    ``replace=False`` a folder that appeared at ``path`` in the meantime (another
+    process writing the same path) is kept and the write is an :class:`InputError`
+    (the rename itself refuses a non-empty folder: no check-then-write race).
     """
     import shutil
 
@@ -711,7 +715,16 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual permissions
         yield tmp
-        if target.exists():
+        if not replace:
+            try:
+                os.rename(tmp, target)  # fails on a non-empty folder, atomically
+            except OSError as err:
+                if err.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise InputError(f"{path}: already exists (written meanwhile); "
+                                 "nothing was written there.") from None
+        elif target.exists():
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)

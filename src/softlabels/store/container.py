@@ -351,7 +351,7 @@ class LabelStore:
             "fidelity": None,
             "parts": [],
         }
-        with atomic_folder(target) as tmp:
+        with atomic_folder(target, replace=overwrite) as tmp:
             part = _write_part(tmp, manifest, enc, 0)
             manifest["parts"].append(part)
             manifest["fidelity"] = enc.fidelity(labels).to_json()
