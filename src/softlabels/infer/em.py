@@ -334,7 +334,7 @@ def held_out_temperature(
     on ``log T``; both ends are checked too). Above 200,000 answers it is fitted on
     every k-th answer in input order, about 200,000 of them: one number needs no more,
     but there the temperature (never the most likely class) can move slightly when the
-    rows are shuffled; below 200,000 answers it does not depend on the row order.
+    rows are shuffled (below 200,000 answers every answer counts, in any order).
 
     ``T = 1`` is the plain (plug-in) posterior. A larger ``T`` says that the model's
     posterior is more certain than its own answers bear out (its worker parameters are
