@@ -89,6 +89,18 @@ def parse_config(text: str) -> tuple[str, str, dict[str, object]]:
     return label, method, params
 
 
+def check_unique(configs: Sequence[tuple[str, str, dict[str, object]]],
+                 ck_models: Sequence[str]) -> None:
+    """Every run named once: two rows for one (library, method, set) cannot be tabled, so
+    a repeat (``--configs`` naming a model ``--methods`` already runs, or a class given
+    twice to ``--crowdkit``) is refused before any fit."""
+    for option, names in (("--methods/--configs", [c[0] for c in configs]),
+                          ("--crowdkit", list(ck_models))):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise SystemExit(f"{option}: {', '.join(repeated)} named more than once")
+
+
 def ours(method: str, params: dict[str, object], answers: pd.DataFrame) -> pd.DataFrame:
     # create_source, not aggregate(method=...): a model may have a parameter named
     # ``method`` itself (MACE: "em" or "vb")
@@ -377,6 +389,7 @@ def main() -> None:
         sys.exit(f"--methods: not crowd sources: {', '.join(bad)} (known: {', '.join(sources)})")
     configs = [parse_config(m) for m in methods] + [parse_config(c) for c in args.configs]
     ck_models = [m for m in args.crowdkit if m != "none"]
+    check_unique(configs, ck_models)
     start = time.perf_counter()
     results = run(sets, configs, ck_models, args.repeats, args.csv)
     text = markdown(results, sets, args.repeats, time.perf_counter() - start)

@@ -73,3 +73,16 @@ def test_tie_accuracy_counts_a_tie_as_a_random_break(cs):
     near = pd.DataFrame({"a": [0.5 + 1e-12], "b": [0.5 - 1e-12]}, index=["i1"])
     assert cs.tie_accuracy(near, pd.Series({"i1": "a"})) == pytest.approx(0.5)
     assert cs.tie_accuracy(near, pd.Series({"i1": "z"})) == 0.0
+
+
+def test_a_run_named_twice_is_refused_before_any_fit(cs):
+    # two rows for one (library, method, set) cannot be tabled: refused up front,
+    # not after the whole suite has run
+    configs = [cs.parse_config("majority-vote"), cs.parse_config("dawid-skene:alpha=0")]
+    cs.check_unique(configs, ["DawidSkene", "GLAD"])  # all distinct: no error
+    with pytest.raises(SystemExit, match="majority-vote.*more than once"):
+        cs.check_unique([*configs, cs.parse_config("majority-vote")], [])
+    with pytest.raises(SystemExit, match="dawid-skene:alpha=0.*more than once"):
+        cs.check_unique([*configs, cs.parse_config("dawid-skene: alpha=0")], [])
+    with pytest.raises(SystemExit, match="--crowdkit.*GLAD.*more than once"):
+        cs.check_unique(configs, ["GLAD", "DawidSkene", "GLAD"])
