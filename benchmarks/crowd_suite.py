@@ -173,6 +173,7 @@ def run(
     handle = None
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
+        environment_path(csv_path).write_text(environment() + "\n")
         handle = csv_path.open("w", newline="")
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()
@@ -222,6 +223,25 @@ def read_csv(path: Path) -> pd.DataFrame:
     if missing:
         sys.exit(f"{path}: missing columns {', '.join(sorted(missing))}")
     return frame[list(FIELDS)]
+
+
+def environment_path(csv_path: Path) -> Path:
+    """Where ``run`` records the environment of the fits written to ``csv_path``."""
+    return csv_path.with_name(csv_path.stem + "_environment.md")
+
+
+def environment_text(seconds: float, source: Path | None) -> str:
+    """The environment paragraph: this process's, for a run that fitted; for tables
+    rebuilt from ``source`` (a CSV), the environment of its fits as recorded beside it
+    (the versions of crowd-kit and pandas matter: crowd-kit's Wawa breaks the ties of
+    its majority vote by pandas' column order), then the rebuild's own."""
+    if source is None:
+        return f"Environment:\n{environment()}\n- Whole run: {seconds / 60:.1f} min"
+    recorded = environment_path(source)
+    fits = (recorded.read_text().strip() if recorded.is_file() else
+            f"- not recorded ({recorded.name} is missing beside {source.name})")
+    return (f"Environment of the fits:\n{fits}\n\nTables rebuilt from {source.name} "
+            f"(fits: {seconds / 60:.1f} min in all) with:\n{environment()}")
 
 
 def _csv_value(value: object) -> object:
@@ -339,9 +359,7 @@ def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: 
         "gives vote scores, clipped at 0 and renormalised per item. Bold: best in the row. "
         "The mean row averages each model over the sets it ran on; '(n)' marks a model that "
         "ran on n sets only (KOS is for two classes).",
-        "Environment:\n" + environment() + (
-            f"\n- Whole run: {seconds / 60:.1f} min" if source is None else
-            f"\n- Tables rebuilt from {source.name} (fits: {seconds / 60:.1f} min in all)"),
+        environment_text(seconds, source),
         "### Sets\n\n" + sets_table,
         "### Accuracy\n\n" + metric_table(results, "accuracy", "max"),
         "### NLL (nats)\n\n" + metric_table(results, "nll", "min"),
