@@ -89,6 +89,18 @@ def parse_config(text: str) -> tuple[str, str, dict[str, object]]:
     return label, method, params
 
 
+def check_unique(configs: Sequence[tuple[str, str, dict[str, object]]],
+                 ck_models: Sequence[str]) -> None:
+    """Every run named once: two rows for one (library, method, set) cannot be tabled, so
+    a repeat (``--configs`` naming a model ``--methods`` already runs, or a class given
+    twice to ``--crowdkit``) is refused before any fit."""
+    for option, names in (("--methods/--configs", [c[0] for c in configs]),
+                          ("--crowdkit", list(ck_models))):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise SystemExit(f"{option}: {', '.join(repeated)} named more than once")
+
+
 def ours(method: str, params: dict[str, object], answers: pd.DataFrame) -> pd.DataFrame:
     # create_source, not aggregate(method=...): a model may have a parameter named
     # ``method`` itself (MACE: "em" or "vb")
@@ -161,6 +173,7 @@ def run(
     handle = None
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
+        environment_path(csv_path).write_text(environment() + "\n")
         handle = csv_path.open("w", newline="")
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()
@@ -210,6 +223,25 @@ def read_csv(path: Path) -> pd.DataFrame:
     if missing:
         sys.exit(f"{path}: missing columns {', '.join(sorted(missing))}")
     return frame[list(FIELDS)]
+
+
+def environment_path(csv_path: Path) -> Path:
+    """Where ``run`` records the environment of the fits written to ``csv_path``."""
+    return csv_path.with_name(csv_path.stem + "_environment.md")
+
+
+def environment_text(seconds: float, source: Path | None) -> str:
+    """The environment paragraph: this process's, for a run that fitted; for tables
+    rebuilt from ``source`` (a CSV), the environment of its fits as recorded beside it
+    (the versions of crowd-kit and pandas matter: crowd-kit's Wawa breaks the ties of
+    its majority vote by pandas' column order), then the rebuild's own."""
+    if source is None:
+        return f"Environment:\n{environment()}\n- Whole run: {seconds / 60:.1f} min"
+    recorded = environment_path(source)
+    fits = (recorded.read_text().strip() if recorded.is_file() else
+            f"- not recorded ({recorded.name} is missing beside {source.name})")
+    return (f"Environment of the fits:\n{fits}\n\nTables rebuilt from {source.name} "
+            f"(fits: {seconds / 60:.1f} min in all) with:\n{environment()}")
 
 
 def _csv_value(value: object) -> object:
@@ -327,9 +359,7 @@ def markdown(results: pd.DataFrame, sets: Sequence[str], repeats: int, seconds: 
         "gives vote scores, clipped at 0 and renormalised per item. Bold: best in the row. "
         "The mean row averages each model over the sets it ran on; '(n)' marks a model that "
         "ran on n sets only (KOS is for two classes).",
-        "Environment:\n" + environment() + (
-            f"\n- Whole run: {seconds / 60:.1f} min" if source is None else
-            f"\n- Tables rebuilt from {source.name} (fits: {seconds / 60:.1f} min in all)"),
+        environment_text(seconds, source),
         "### Sets\n\n" + sets_table,
         "### Accuracy\n\n" + metric_table(results, "accuracy", "max"),
         "### NLL (nats)\n\n" + metric_table(results, "nll", "min"),
@@ -377,6 +407,7 @@ def main() -> None:
         sys.exit(f"--methods: not crowd sources: {', '.join(bad)} (known: {', '.join(sources)})")
     configs = [parse_config(m) for m in methods] + [parse_config(c) for c in args.configs]
     ck_models = [m for m in args.crowdkit if m != "none"]
+    check_unique(configs, ck_models)
     start = time.perf_counter()
     results = run(sets, configs, ck_models, args.repeats, args.csv)
     text = markdown(results, sets, args.repeats, time.perf_counter() - start)

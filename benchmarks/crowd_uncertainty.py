@@ -76,7 +76,12 @@ def main() -> None:
     p.add_argument("--csv", type=Path, help="write one row per model")
     args = p.parse_args()
     configs = [parse_config(c)[0] for c in args.configs]
-    sets = SPLIT_SETS if DATA.is_dir() else []  # the real data is optional here
+    sets = SPLIT_SETS if DATA.is_dir() else []  # the real data is optional here, but
+    if args.csv is not None and not sets:  # without it no model can be called honest
+        raise SystemExit(
+            f"--csv: the honesty verdict needs the 4:3 item added to real sets "
+            f"({', '.join(SPLIT_SETS)}) in {DATA}, which is missing; without --csv the "
+            "synthetic ECE alone is shown")
     records = []
     for config in configs:
         split = {name: split_confidence(config, name) for name in sets}

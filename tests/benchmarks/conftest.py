@@ -53,3 +53,9 @@ def ev():
 def csm():
     """benchmarks/crowd_stack_members.py"""
     return _script("crowd_stack_members")
+
+
+@pytest.fixture(scope="session")
+def cu():
+    """benchmarks/crowd_uncertainty.py"""
+    return _script("crowd_uncertainty")

@@ -73,3 +73,32 @@ def test_tie_accuracy_counts_a_tie_as_a_random_break(cs):
     near = pd.DataFrame({"a": [0.5 + 1e-12], "b": [0.5 - 1e-12]}, index=["i1"])
     assert cs.tie_accuracy(near, pd.Series({"i1": "a"})) == pytest.approx(0.5)
     assert cs.tie_accuracy(near, pd.Series({"i1": "z"})) == 0.0
+
+
+def test_a_run_named_twice_is_refused_before_any_fit(cs):
+    # two rows for one (library, method, set) cannot be tabled: refused up front,
+    # not after the whole suite has run
+    configs = [cs.parse_config("majority-vote"), cs.parse_config("dawid-skene:alpha=0")]
+    cs.check_unique(configs, ["DawidSkene", "GLAD"])  # all distinct: no error
+    with pytest.raises(SystemExit, match="majority-vote.*more than once"):
+        cs.check_unique([*configs, cs.parse_config("majority-vote")], [])
+    with pytest.raises(SystemExit, match="dawid-skene:alpha=0.*more than once"):
+        cs.check_unique([*configs, cs.parse_config("dawid-skene: alpha=0")], [])
+    with pytest.raises(SystemExit, match="--crowdkit.*GLAD.*more than once"):
+        cs.check_unique(configs, ["GLAD", "DawidSkene", "GLAD"])
+
+
+def test_rebuilt_tables_state_the_environment_of_the_fits(cs, tmp_path):
+    # the fits' environment (crowd-kit and pandas versions: crowd-kit's Wawa breaks the
+    # ties of its majority vote by pandas' column order) travels with the CSV; a
+    # rebuild from the CSV states it, and its own environment only as the rebuild's
+    csv_path = tmp_path / "suite.csv"
+    text = cs.environment_text(12.0, csv_path)  # nothing recorded beside this CSV
+    assert "not recorded" in text and "Tables rebuilt from suite.csv" in text
+    cs.environment_path(csv_path).write_text("- Python 0.0; crowd-kit 9.9.9\n")
+    text = cs.environment_text(12.0, csv_path)
+    fits, rebuilt = text.split("Tables rebuilt from suite.csv")
+    assert "crowd-kit 9.9.9" in fits and "not recorded" not in text
+    assert "crowd-kit 9.9.9" not in rebuilt and "Python" in rebuilt
+    whole = cs.environment_text(120.0, None)  # a run that fitted: its own environment
+    assert whole.startswith("Environment:\n- Machine") and "Whole run: 2.0 min" in whole
