@@ -138,22 +138,30 @@ def test_synthetic_parquet_matches_in_process(client, synthetic, method, params)
         assert seen == list(range(1, ref.n_iter_ + 1))
 
 
-@pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
-@pytest.mark.parametrize("uncertainty", ["tempered", "leave-self-out"])
+@pytest.mark.parametrize(("method", "params"), [
+    ("dawid-skene", {"uncertainty": "tempered"}),
+    ("dawid-skene", {"uncertainty": "leave-self-out"}),
+    ("one-coin-dawid-skene", {"uncertainty": "tempered"}),
+    ("one-coin-dawid-skene", {"uncertainty": "leave-self-out"}),
+    ("ibcc", {"n_iter": 6}),
+])
 def test_temperature_subsample_is_the_in_process_one(client, synthetic, monkeypatch, method,
-                                                     uncertainty):
-    """Above the answer budget the temperature is fitted on every k-th answer in input
-    order (budget lowered here so that k = 5): the same answers on Dask."""
+                                                     params):
+    """Above the answer budget the temperature is fitted on about one answer in k, chosen
+    by content (budget lowered here so that k = 5): the same answers on Dask, whatever
+    the order of the rows in-process or the partitions on Dask."""
     import softlabels.infer.em as em
 
     answers, glob = synthetic
     monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", len(answers) // 5)
     assert em.temperature_step(len(answers)) == 5
-    ref = create_method(method, uncertainty=uncertainty).fit(answers)
-    fit = aggregate(glob, method, uncertainty=uncertainty)
-    assert_same(fit, ref)
+    fit = aggregate(glob, method, **params)
+    for seed in (None, 3):  # the rows as written, and shuffled
+        rows = answers if seed is None else answers.sample(frac=1.0, random_state=seed)
+        ref = create_method(method, **params).fit(rows)
+        assert_same(fit, ref)
     monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", 200_000)
-    full = create_method(method, uncertainty=uncertainty).fit(answers)
+    full = create_method(method, **params).fit(answers)
     assert full.temperature_ != ref.temperature_  # the subsample does change it
 
 
@@ -557,7 +565,7 @@ def test_sorted_fill_ranks_mixed_ids_as_in_process(client):
     text where the ids do not compare."""
     import dask
 
-    from softlabels.engines.dask import _count_from, _ids_as_text, _sorted_fill
+    from softlabels.engines.dask import _ids_as_text, _sorted_fill
     from softlabels.infer.crowd.ebcc import item_order
 
     rng = np.random.default_rng(0)
@@ -566,8 +574,11 @@ def test_sorted_fill_ranks_mixed_ids_as_in_process(client):
     parts = [ids[:120], ids[120:121], ids[121:121], ids[121:]]
     kinds = [{type(x): x for x in p} for p in parts]
     assert _ids_as_text(kinds) and not _ids_as_text([{int: 3}, {float: 2.5}])
+    def count_from(offset: int, count: int) -> np.ndarray:
+        return np.arange(offset, offset + count)
+
     got = dask.compute(_sorted_fill([dask.delayed(p.astype(str)) for p in parts],
-                                    _count_from))[0]
+                                    count_from))[0]
     rank = np.empty(ids.size, dtype=np.int64)
     rank[item_order(ids)] = np.arange(ids.size)
     np.testing.assert_array_equal(np.concatenate(got), rank)
@@ -610,17 +621,19 @@ def test_stacked_mixed_ids_generator_and_gold(client, small_crowd):
     assert np.abs(other.weights_ - ref.weights_).max() > 1e-6  # the seed does matter
 
 
-def test_stacked_temperature_subsample_renumbers_training_answers(client, small_crowd,
-                                                                  tmp_path, monkeypatch):
-    """Above the temperature's answer budget each fold's training answers are numbered
-    among themselves in input order (a distributed sort of their global numbers)."""
+def test_stacked_temperature_subsample_is_the_in_process_one(client, small_crowd, tmp_path,
+                                                             monkeypatch):
+    """Above the temperature's answer budget each member's temperature is fitted on the
+    fold's training answers chosen by content, as in-process, whatever the row order."""
     import softlabels.infer.em as em
 
     glob = write_parts(small_crowd, tmp_path / "answers")
     monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", len(small_crowd) // 7)
     assert em.temperature_step(len(small_crowd) * 4 // 5) > 1
-    ref = create_method("stacked", random_state=1).fit(small_crowd)
-    assert_same_stack(aggregate(glob, "stacked", random_state=1), ref)
+    fit = aggregate(glob, "stacked", random_state=1)
+    assert_same_stack(fit, create_method("stacked", random_state=1).fit(small_crowd))
+    shuffled = small_crowd.sample(frac=1.0, random_state=8)
+    assert_same_stack(fit, create_method("stacked", random_state=1).fit(shuffled))
 
 
 def test_stacked_errors_are_named(client, small_crowd):
@@ -670,11 +683,11 @@ def test_a_block_of_items_without_answers_tempers_to_the_prior(method, uncertain
     none = np.zeros(0, dtype=np.int64)
     block = Annotations(none, none, none.astype(np.int32), np.array(["a", "b"]),
                         np.zeros(3, dtype=np.bool_), np.arange(3))
-    block.rows = none
     plan = plan_for(create_method(method, uncertainty=uncertainty))
     totals = {"pairs": np.ones((9, 3)), "agree": np.ones(3), "per_worker": np.full(3, 2.0),
               "class_mass": np.ones(3), "n_answers": 6.0}
     prior = np.array([0.5, 0.3, 0.2])
-    terms = plan.temper_terms(block, plan.start(block)[0], plan.held_out_params(totals), prior, 1)
+    terms = plan.temper_terms(block, plan.start(block)[0], plan.held_out_params(totals), prior,
+                              (1, None))
     (post,) = plan.tempered_post(block, terms, prior, 1.0)
     np.testing.assert_allclose(post, np.tile(prior, (2, 1)), rtol=0, atol=1e-15)

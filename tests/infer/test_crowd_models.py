@@ -741,3 +741,48 @@ def test_one_coin_prior_skill_pools_workers_that_never_meet_towards_it():
     with pytest.raises(InvalidParameterError, match="'prior_skill'"):
         OneCoinDawidSkene(prior_skill=1.5).fit(df)
     OneCoinDawidSkene(prior_skill=0.8).fit(df)  # the tempered posterior with it
+
+
+@pytest.mark.parametrize("name", ["dawid-skene", "one-coin-dawid-skene", "ibcc"])
+def test_temperature_subsample_ignores_the_row_order(name, monkeypatch):
+    """Above the temperature's answer budget (lowered here) the answers it is fitted on
+    are chosen by their content: shuffling the rows leaves the soft labels as they are.
+    Each worker has two clones that copy its answers: evidence the models count three
+    times, so the fitted temperature is well above 1."""
+    import softlabels.infer.em as em
+
+    base, _ = make_crowd(n_items=1500, n_workers=60, answers_per_item=3,
+                         accuracy=(0.5, 0.85), random_state=3)
+    answers = pd.concat([base, base.assign(worker=base["worker"] + 1000),
+                         base.assign(worker=base["worker"] + 2000)], ignore_index=True)
+    monkeypatch.setattr(em, "_TEMPERATURE_ANSWERS", len(answers) // 7 + 1)
+    assert em.temperature_step(len(answers)) == 7
+    fit = create_method(name).fit(answers)
+    assert fit.temperature_ > 1.5
+    for seed in (0, 1):
+        shuffled = answers.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        again = create_method(name).fit(shuffled)
+        assert again.temperature_ == pytest.approx(fit.temperature_, rel=1e-6)
+        a = fit.soft_labels_.to_frame().set_index("item").sort_index()
+        b = again.soft_labels_.to_frame().set_index("item").sort_index()
+        cols = [str(c) for c in fit.soft_labels_.classes]
+        np.testing.assert_allclose(b[cols].to_numpy(), a[cols].to_numpy(), atol=1e-6)
+
+
+def test_temperature_sample_is_one_answer_in_k_by_content():
+    """The subsample: about one answer in k, every answer at k = 1, and the same
+    answers (by item, worker and label) in any row order."""
+    from softlabels.core.annotations import Annotations
+    import softlabels.infer.em as em
+
+    answers, _ = make_crowd(n_items=2000, n_workers=50, random_state=4)
+    ann = Annotations.from_frame(answers)
+    np.testing.assert_array_equal(em.temperature_sample(ann, 1), np.arange(len(answers)))
+    picked = em.temperature_sample(ann, 5)
+    assert abs(picked.size - len(answers) / 5) < 4 * np.sqrt(len(answers) / 5)
+    shuffled = answers.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    again = em.temperature_sample(Annotations.from_frame(shuffled), 5)
+    key = ["item", "worker", "label"]
+    one = answers.iloc[picked].sort_values(key).reset_index(drop=True)
+    two = shuffled.iloc[again].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, two)

@@ -125,9 +125,8 @@ class _EMPlan(Plan):
     """An EM model; with ``uncertainty`` other than ``"plug-in"``, the held-out
     temperature is fitted after EM from per-block sums of its objective
     (:meth:`temper_terms`, :meth:`temper_loglik`): every block keeps the terms of its
-    answers whose global answer number is a multiple of
-    :func:`softlabels.infer.em.temperature_step`, the answers the in-process fit
-    uses."""
+    answers in :func:`softlabels.infer.em.temperature_sample` (chosen by content, one
+    answer at a time), the answers the in-process fit uses."""
 
     iterative = True
 
@@ -136,17 +135,19 @@ class _EMPlan(Plan):
         return self.model.uncertainty != "plug-in"
 
     def temper_terms(
-        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
+        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray,
+        sample: tuple[int, np.ndarray | None],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The block's item scores and the temperature terms of its chosen answers
-        (``block.rows``: global answer numbers)."""
+        (``sample``: the step and the workers' id hashes, the arguments of
+        :func:`softlabels.infer.em.temperature_sample`)."""
         scores, answer_logs = self.model._held_out_logs(block, post, fitted)
         if self.model.uncertainty == "leave-self-out":
             scores, answer_logs = K.leave_self_out(block.item, block.n_items, answer_logs)
             if not block.n_answers:  # no answer to sum: no column either
                 scores = np.zeros((block.n_items, prior.shape[0]))
         scores = scores.astype(np.float64, copy=False)  # bincount of nothing is int
-        chosen = np.flatnonzero(block.rows % step == 0)
+        chosen = K.temperature_sample(block, *sample)
         logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
         return scores, logits, held
 
@@ -447,7 +448,8 @@ class BCCPlan(_EMPlan):
         return np.ones(params.eta.size)  # flat over the classes (and subtypes)
 
     def temper_terms(
-        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray, step: int
+        self, block: Annotations, post: np.ndarray, fitted: Any, prior: np.ndarray,
+        sample: tuple[int, np.ndarray | None],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kernel = self._kernel(block, True)
         kernel.joint = post
@@ -457,7 +459,7 @@ class BCCPlan(_EMPlan):
             held = kernel.answer_terms(fitted, s)
             return held, held
 
-        chosen = np.flatnonzero(block.rows % step == 0)
+        chosen = K.temperature_sample(block, *sample)
         logits, held = K.temperature_terms(np.log(prior), scores, block.item, answer_logs, chosen)
         return scores, logits, held
 
@@ -607,10 +609,6 @@ class AveragePlan(Plan):
             member._validate_params()
             self.members.append((name, plan_for(member)))
 
-    @property
-    def tempered(self) -> bool:  # the answers are numbered if any member tempers
-        return any(getattr(plan, "tempered", False) for _, plan in self.members)
-
     def combine(self, block: Annotations, *posts: np.ndarray) -> tuple[np.ndarray]:
         return (pin_gold(self.model._combine(posts), gold_codes(block), copy=False),)
 
@@ -644,10 +642,6 @@ class StackedPlan(Plan):
                 )
             self.members.append((name, plan))
 
-    @property
-    def tempered(self) -> bool:  # the answers are numbered if any member tempers
-        return any(getattr(plan, "tempered", False) for _, plan in self.members)
-
     @staticmethod
     def worker_keys(block: Annotations, keys: np.ndarray) -> np.ndarray:
         """The block's share of the workers' fold keys (``keys[:, 0]``: its items'
@@ -666,23 +660,12 @@ class StackedPlan(Plan):
                         dtype=np.float64)
 
     @staticmethod
-    def kept_rows(block: Annotations, fold: np.ndarray, f: int) -> np.ndarray:
-        """The global answer numbers of the block's training answers of fold ``f``."""
-        return block.rows[fold != f]
-
-    @staticmethod
-    def train_block(block: Annotations, fold: np.ndarray, f: int,
-                    rows: np.ndarray | None = None) -> Annotations:
-        """The block without the answers of fold ``f`` (every item kept); ``rows``:
-        the training answers' numbers among all training answers, in input order."""
+    def train_block(block: Annotations, fold: np.ndarray, f: int) -> Annotations:
+        """The block without the answers of fold ``f`` (every item kept)."""
         keep = fold != f
         train = Annotations(block.item[keep], block.worker[keep], block.label[keep],
                             block.item_ids, block.worker_ids, block.classes)
         train.gold = getattr(block, "gold", None)
-        if rows is not None:
-            train.rows = rows
-        elif hasattr(block, "rows"):
-            train.rows = block.rows[keep]
         return train
 
     @staticmethod

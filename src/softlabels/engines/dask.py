@@ -54,8 +54,6 @@ __all__ = ["DaskFit", "aggregate", "write_parquet"]
 
 #: partitions' statistics summed per node of the reduction tree
 SPLIT_EVERY = 8
-#: the column of global answer numbers (the held-out temperature's subsample)
-ROW = "__softlabels_answer__"
 
 
 class DaskFit:
@@ -194,10 +192,6 @@ def aggregate(
         return block
 
     frame = frame[cols]
-    if getattr(plan, "tempered", False):  # global answer numbers, input order
-        offsets = np.concatenate([[0], np.cumsum(np.asarray(lengths))])
-        frame = frame.map_partitions(_number_rows, offsets, meta={
-            **frame.dtypes.to_dict(), ROW: np.dtype(np.int64)})
     mixed = False  # Arrow (the P2P shuffle) holds no column of mixed types
     for role, name in zip(("item", "worker", "label"), cols):
         found = sorted(set(kinds[name]) - {"empty"})
@@ -493,12 +487,7 @@ def _run_stacked(
             for col in columns:
                 col.extend([np.zeros(0)] * n_members)
             continue
-        rows: list[Any] = [None] * len(blocks)
-        if plan.tempered and K.temperature_step(n_train) > 1:  # renumber the training answers
-            rows = _sorted_fill([dask.delayed(plan.kept_rows)(b, q, f)
-                                 for b, q in zip(blocks, folds)], _count_from)
-        train = [dask.delayed(plan.train_block)(b, q, f, r)
-                 for b, q, r in zip(blocks, folds, rows)]
+        train = [dask.delayed(plan.train_block)(b, q, f) for b, q in zip(blocks, folds)]
         (train,) = dask.persist(train)
         for name, member in plan.members:
             part = _member_fit(name, member, fit)
@@ -580,10 +569,6 @@ class _FoldKeys:
             out[:, col] = np.random.Generator(bits).integers(0, 2**63, size=count,
                                                              dtype=np.uint64)
         return out
-
-
-def _count_from(offset: int, count: int) -> np.ndarray:
-    return np.arange(offset, offset + count, dtype=np.int64)
 
 
 def _n_items(block: Annotations) -> float:
@@ -850,8 +835,10 @@ def _temper(
     from softlabels.infer import em as K
 
     shared = dask.delayed(plan.held_out_params(totals), traverse=False)
-    step = K.temperature_step(n_answers)
-    terms = [dask.delayed(plan.temper_terms)(b, s[0], shared, prior, step)
+    step = K.temperature_step(n_answers)  # the workers' id hashes: blocks hold no worker ids
+    sample = dask.delayed((step, K.id_hashes(fit.worker_ids_) if step > 1 else None),
+                          traverse=False)
+    terms = [dask.delayed(plan.temper_terms)(b, s[0], shared, prior, sample)
              for b, s in zip(blocks, states)]
     (terms,) = dask.persist(terms)
 
@@ -881,11 +868,6 @@ def _tree_sum(parts: list[Any]) -> Any:
         level = [dask.delayed(total)(*level[i:i + SPLIT_EVERY])
                  for i in range(0, len(level), SPLIT_EVERY)]
     return level[0]
-
-
-def _number_rows(part: pd.DataFrame, offsets: np.ndarray, partition_info: Any = None) -> pd.DataFrame:
-    start = int(offsets[partition_info["number"]]) if partition_info else 0
-    return part.assign(**{ROW: np.arange(start, start + len(part), dtype=np.int64)})
 
 
 def _read(answers: Any, item_col: str, worker_col: str, label_col: str) -> Any:
@@ -927,8 +909,6 @@ def _block(
         item_codes.astype(np.int64), workers.astype(np.int64), labels.astype(np.int32),
         np.asarray(item_ids), np.zeros(worker_ids.size, dtype=np.bool_), classes,
     )
-    if ROW in part.columns:
-        block.rows = part[ROW].to_numpy()
     return block
 
 

@@ -315,8 +315,8 @@ def _log_sum_exp(a: np.ndarray) -> np.ndarray:
 def held_out_temperature(
     log_prior: np.ndarray,
     scores: np.ndarray,
-    item: np.ndarray,
-    answer_logs: Callable[[slice], tuple[np.ndarray, np.ndarray]],
+    ann: Annotations,
+    answer_logs: Callable[[Any], tuple[np.ndarray, np.ndarray]],
     *,
     bounds: tuple[float, float] = (1.0, 100.0),
 ) -> float:
@@ -324,17 +324,18 @@ def held_out_temperature(
 
     The posterior of item i is ``softmax((log_prior + scores[i]) / T)``, where
     ``scores[i, k]`` sums the log-likelihoods of i's answers under class k.
-    ``answer_logs(s)`` gives, for the answers in slice ``s`` (answer a belongs to item
-    ``item[a]``), two ``(len, n_classes)`` arrays: ``log_fit``, the answer's own term
-    in the scores, and ``log_held``, the log-probability of the answer under its
-    worker's parameters estimated *without* it. Leaving answer a out takes
-    ``log_fit[a]`` off its item's scores; the remaining posterior ``p_{-a}`` predicts
+    ``answer_logs(s)`` gives, for the answers ``s`` of ``ann`` (a slice or an index
+    array; answer a belongs to item ``ann.item[a]``), two ``(len, n_classes)``
+    arrays: ``log_fit``, the answer's own term in the scores, and ``log_held``, the
+    log-probability of the answer under its worker's parameters estimated *without*
+    it. Leaving answer a out takes ``log_fit[a]`` off its item's scores; the remaining posterior ``p_{-a}`` predicts
     the answer with ``sum_k p_{-a}(k) exp(log_held[a, k])``. ``T`` maximises the total
     log-likelihood of the left-out answers over ``bounds`` (a bounded scalar search
     on ``log T``; both ends are checked too). Above 200,000 answers it is fitted on
-    every k-th answer in input order, about 200,000 of them: one number needs no more,
-    but there the temperature (never the most likely class) can move slightly when the
-    rows are shuffled (below 200,000 answers every answer counts, in any order).
+    about 200,000 of them, one in k (:func:`temperature_sample`: chosen by a hash of
+    the answer's item id, worker id and label, so the same answers in any row order,
+    or in any partitions, give the same temperature); one number needs no more. Below
+    200,000 answers every answer counts.
 
     ``T = 1`` is the plain (plug-in) posterior. A larger ``T`` says that the model's
     posterior is more certain than its own answers bear out (its worker parameters are
@@ -342,13 +343,20 @@ def held_out_temperature(
     ``T`` is fitted on the answers alone, without truth, and never changes the most
     likely class of an item: tempering changes how sure a label is, not which it is.
     """
+    item = ann.item
     n = len(item)
     if n == 0 or scores.shape[1] < 2:
         return 1.0
-    # a scalar needs no more than this many answers: beyond it, every k-th answer
+    # a scalar needs no more than this many answers: beyond it, one answer in k
     step = temperature_step(n)
-    span = _TEMPERATURE_BLOCK * step
-    chosen = [slice(a, min(a + span, n), step) for a in range(0, n, span)]
+    chosen: list[Any]
+    if step == 1:
+        span = _TEMPERATURE_BLOCK
+        chosen = [slice(a, min(a + span, n)) for a in range(0, n, span)]
+    else:
+        picked = temperature_sample(ann, step)
+        chosen = [picked[a:a + _TEMPERATURE_BLOCK]
+                  for a in range(0, max(picked.size, 1), _TEMPERATURE_BLOCK)]
     cached = (
         [temperature_terms(log_prior, scores, item, answer_logs, chosen[0])]
         if len(chosen) == 1 else None
@@ -367,9 +375,39 @@ def held_out_temperature(
 
 
 def temperature_step(n_answers: int) -> int:
-    """The held-out temperature is fitted on every k-th answer (in answer order),
-    about 200,000 of them: k."""
+    """The held-out temperature is fitted on about one answer in k
+    (:func:`temperature_sample`), about 200,000 of them: k (1 up to 200,000 answers)."""
     return max(1, -(-n_answers // _TEMPERATURE_ANSWERS))
+
+
+def id_hashes(ids: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each id's string form: one id has one hash in any table, row
+    order or partition."""
+    import pandas as pd
+
+    return pd.util.hash_array(np.asarray(ids).astype(str).astype(object), categorize=False)
+
+
+def temperature_sample(
+    ann: Annotations, step: int, worker_hashes: np.ndarray | None = None
+) -> np.ndarray:
+    """The answers of ``ann`` the held-out temperature is fitted on, as ascending
+    indices: every answer when ``step`` (:func:`temperature_step`) is 1, else those
+    whose hash of item id, worker id and label falls in the lowest ``1 / step`` of the
+    hash range, about one in ``step``. The choice depends on each answer alone, never
+    on the row order or on the other answers of a partition (repeats of one answer are
+    all in or all out). ``worker_hashes``: :func:`id_hashes` of ``ann.worker_ids``,
+    for blocks that do not hold the worker ids."""
+    import pandas as pd
+
+    if step == 1:
+        return np.arange(ann.n_answers)
+    if worker_hashes is None:
+        worker_hashes = id_hashes(ann.worker_ids)
+    key = worker_hashes[ann.worker] + ann.label.astype(np.uint64)
+    key = pd.util.hash_array(key) ^ id_hashes(ann.item_ids)[ann.item]
+    key = pd.util.hash_array(key)
+    return np.flatnonzero(key <= np.uint64(np.iinfo(np.uint64).max // step))
 
 
 def temperature_terms(

@@ -86,5 +86,5 @@ class EMModel(CrowdModel):
         if self.uncertainty == "leave-self-out":  # type: ignore[attr-defined]
             scores, answer_logs = K.leave_self_out(ann.item, ann.n_items, answer_logs)
         log_prior = np.log(prior)
-        self.temperature_ = K.held_out_temperature(log_prior, scores, ann.item, answer_logs)
+        self.temperature_ = K.held_out_temperature(log_prior, scores, ann, answer_logs)
         return pin_gold(K.tempered_posteriors(log_prior, scores, self.temperature_), gold)

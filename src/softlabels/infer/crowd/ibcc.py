@@ -390,13 +390,13 @@ class IBCC(EMModel):
         params = collapsed.m_step(joint)
         logits = collapsed._collapsed_logits(params)
 
-        def answer_logs(s: slice) -> tuple[np.ndarray, np.ndarray]:
+        def answer_logs(s: Any) -> tuple[np.ndarray, np.ndarray]:
             held = collapsed.answer_terms(params, s)
             return held, held
 
         # the prior terms are item-specific here: they ride in the scores
         zero = np.zeros(logits.shape[1])
-        self.temperature_ = K.held_out_temperature(zero, logits, fitted.ann.item, answer_logs)
+        self.temperature_ = K.held_out_temperature(zero, logits, fitted.ann, answer_logs)
         logits /= self.temperature_
         joint, _ = K.log_normalize(collapsed.mask_gold(logits))
         return joint, params
