@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 
 import _bcc_reference as ref
+from scipy.special import digamma
+
 from softlabels.datasets import make_crowd
 from softlabels.infer.crowd import EBCC, IBCC
+from softlabels.infer.crowd.ibcc import BCCKernel, dirichlet_kl
 
 
 def crowd(seed, k, *, gold=False):
@@ -154,3 +157,47 @@ def test_answer_probabilities_refuses_bad_codes():
     with pytest.raises(InvalidParameterError, match="label must hold integer codes"):
         model.answer_probabilities([0], [0], [0.5])
     assert model.answer_probabilities([], [], []).shape == (0,)
+
+
+def dense_confusion_terms(kernel, counts, mu):
+    """``BCCKernel.confusion_terms`` as the plain formulas over every confusion row."""
+    return (digamma(mu) - digamma(mu.sum(axis=1, keepdims=True)),
+            dirichlet_kl(mu.transpose(0, 2, 1), kernel.beta_block.T))
+
+
+@pytest.mark.parametrize("k, m", [(2, 10), (3, 4), (4, 1)])
+def test_confusion_terms_skip_unseen_rows_without_changing_a_value(k, m):
+    # a label most workers never gave: those rows are left at the prior
+    rng = np.random.default_rng(k)
+    ann, _, codes = ref.crowd(k, k, n_items=40, n_workers=60, gold=True)
+    kernel = BCCKernel(ann, codes, n_subtypes=m, diag_prior=3.0, off_diag_prior=0.5,
+                       class_prior=np.ones(k), subtype_prior=0.3)
+    counts, _ = kernel.sums(rng.dirichlet(np.ones(k * m), size=ann.n_items))
+    counts[::5] = 0.0  # more unseen rows, and
+    counts[1::7, : k * m // 2] = 0.0  # rows seen in some columns only
+    mu = counts.reshape(-1, k, k * m) + kernel.beta_block
+    assert not counts.any(axis=1).all()
+    elog_v, kl = kernel.confusion_terms(counts, mu)
+    want_elog, want_kl = dense_confusion_terms(kernel, counts, mu)
+    np.testing.assert_array_equal(elog_v, want_elog)
+    assert kl == want_kl
+
+
+@pytest.mark.parametrize("model, params", [
+    (EBCC, {"n_init": 2}), (EBCC, {"n_subtypes": 3, "inference": "vb"}),
+    (EBCC, {"n_subtypes": 3, "inference": "collapsed"}), (IBCC, {}),
+])
+def test_fits_match_the_dense_confusion_terms(model, params, monkeypatch):
+    # many workers with a few answers each: most (worker, label) rows are unseen
+    ann, gold, _ = ref.crowd(3, 3, n_items=150, n_workers=300, gold=True)
+    fast = model(**params).fit(ann, gold=gold)
+    monkeypatch.setattr(BCCKernel, "confusion_terms", dense_confusion_terms)
+    dense = model(**params).fit(ann, gold=gold)
+    assert fast.n_iter_ == dense.n_iter_
+    assert fast.log_likelihood_ == pytest.approx(dense.log_likelihood_, rel=1e-12, abs=1e-10)
+    np.testing.assert_allclose(fast.soft_labels_.probs, dense.soft_labels_.probs,
+                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.confusions_, dense.confusions_, rtol=0, atol=1e-10)
+    if model is EBCC:
+        np.testing.assert_allclose(fast.subtype_posteriors_, dense.subtype_posteriors_,
+                                   rtol=0, atol=1e-10)

@@ -104,6 +104,10 @@ class BCCKernel:
         beta = np.where(np.eye(k, dtype=bool), diag_prior, off_diag_prior)  # [true, answered]
         # beta_block[l, k * M + m] = beta[k, l]: the prior in the (answered, class-subtype) layout
         self.beta_block = np.repeat(beta.T, m, axis=1)
+        # the special functions at the prior, for the rows of labels a worker never gave
+        self.digamma_beta = digamma(self.beta_block)
+        self.gammaln_beta = gammaln(self.beta_block)
+        self.gammaln_beta_total = gammaln(self.beta_block.sum(axis=0))
         self.class_prior = np.asarray(class_prior, dtype=np.float64)
         self.subtype_prior = np.full(m, subtype_prior / m)
         self.known = np.flatnonzero(gold >= 0)
@@ -141,16 +145,40 @@ class BCCKernel:
         eta = self.subtype_prior + by_subtype
         if self.collapsed:
             return BCCParams(mu, mu.sum(axis=1), nu, eta, np.empty(0), 0.0)
-        elog_v = digamma(mu) - digamma(mu.sum(axis=1, keepdims=True))
+        elog_v, kl_v = self.confusion_terms(counts, mu)
         elog_tau = digamma(nu) - digamma(nu.sum())
         elog_pi = digamma(eta) - digamma(eta.sum(axis=1, keepdims=True))
-        kl = (
-            dirichlet_kl(nu, self.class_prior)
-            + dirichlet_kl(eta, self.subtype_prior)
-            # confusion rows: components are the answered labels (axis 1 here)
-            + dirichlet_kl(mu.transpose(0, 2, 1), self.beta_block.T)
-        )
+        kl = dirichlet_kl(nu, self.class_prior) + dirichlet_kl(eta, self.subtype_prior) + kl_v
         return BCCParams(mu, elog_v, nu, eta, (elog_tau[:, None] + elog_pi).ravel(), kl)
+
+    def confusion_terms(self, counts: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, float]:
+        """``E[log v]`` of the confusion rows ``mu`` (layout of :class:`BCCParams`) and the
+        sum of their KL divergences from the prior, as ``digamma(mu) - digamma(sum_l mu)``
+        and :func:`dirichlet_kl` give them, value for value and summed in the same order.
+
+        A (worker, answered label) row of ``counts`` that is all zero (a label the
+        worker never gave: common where workers answer a few items each) leaves
+        ``mu`` at the prior there, whose digamma is a constant and whose KL terms are
+        zero; the special functions run on the other rows and the row totals only."""
+        k, m = self.k, self.m
+        total = mu.sum(axis=1)  # (n_workers, K * M): the Dirichlet totals over the labels
+        seen = np.flatnonzero(counts.reshape(-1, k * m).any(axis=1))
+        label = seen % k
+        beta = self.beta_block[label]
+        seen_mu = mu.reshape(-1, k * m)[seen]
+        elog_v = np.empty_like(mu)
+        elog_v[...] = self.digamma_beta
+        flat_elog = elog_v.reshape(-1, k * m)
+        flat_elog[seen] = digamma(seen_mu)
+        elog_v -= digamma(total)[:, None, :]
+        terms = np.zeros_like(mu)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            seen_terms = self.gammaln_beta[label] - gammaln(seen_mu)
+            seen_terms += (seen_mu - beta) * flat_elog[seen]
+        terms.reshape(-1, k * m)[seen] = np.where(seen_mu == beta, 0.0, seen_terms)
+        totals_kl = (gammaln(total) - self.gammaln_beta_total).sum()
+        # summed as dirichlet_kl sums its terms: components (labels) last
+        return elog_v, float(totals_kl + terms.transpose(0, 2, 1).sum())
 
     def e_step(self, params: BCCParams) -> tuple[np.ndarray, float]:
         """The new joint posterior, and the objective: the evidence lower bound (mean
