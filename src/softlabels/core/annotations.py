@@ -212,6 +212,17 @@ class Annotations:
 
     Build one with :meth:`from_frame`, :meth:`from_arrays` or :func:`read_answers`.
 
+    Parameters
+    ----------
+    item, worker, label : ndarray of shape (n_answers,)
+        Integer codes into ``item_ids``, ``worker_ids`` and ``classes``, taken as given
+        (the builders check them; this constructor only checks the three lengths agree
+        and raises :class:`InputError` otherwise).
+    item_ids, worker_ids, classes : ndarray
+        The original values, in code order.
+    source : str, default=""
+        Where the answers came from (a file name), for error messages.
+
     Attributes
     ----------
     item, worker, label : ndarray of shape (n_answers,)

@@ -784,6 +784,10 @@ def read_annotations(
         ``progress(bytes_read, file_bytes)``, called as the long table is parsed (an
         export is read whole: called once, at the end).
 
+    Returns
+    -------
+    Annotations
+
     Examples
     --------
     >>> ann = read_annotations("export.json", format="label-studio")  # doctest: +SKIP
