@@ -158,7 +158,19 @@ class StaticLabels:
 
 @dataclass(frozen=True)
 class MixedBatch:
-    """A Mixup batch: ``inputs = lam x + (1 - lam) x[perm]`` and its soft ``targets``."""
+    """A Mixup batch: ``inputs = lam x + (1 - lam) x[perm]`` and its soft ``targets``.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, ...)
+        The mixed batch.
+    targets : ndarray of shape (n, n_classes)
+        Its soft labels, mixed with the same ``lam`` and ``perm``.
+    lam : float
+        The mixing weight of the batch itself.
+    perm : ndarray of shape (n,)
+        The permutation of the batch mixed in.
+    """
 
     inputs: np.ndarray
     targets: np.ndarray

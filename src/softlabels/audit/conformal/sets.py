@@ -56,6 +56,19 @@ def coverage(sets: Any, labels: Any) -> float:
 def mean_set_size(sets: Any) -> float:
     """Mean number of classes per set (or of label-sets per region).
 
+    Parameters
+    ----------
+    sets : array-like of bool, shape (n_items, n_classes), or LabelSetRegions
+        Membership matrix (0/1 accepted) from
+        :meth:`SplitConformalClassifier.predict_sets`, or the regions of
+        :meth:`LabelPowersetICP.predict_regions`. Any other shape or values raise
+        :class:`InputError`.
+
+    Returns
+    -------
+    float
+        NaN for no items.
+
     Examples
     --------
     >>> mean_set_size([[True, False], [True, True], [False, False]])
