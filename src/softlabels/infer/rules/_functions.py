@@ -228,6 +228,25 @@ def labeling_function(
     (``@labeling_function(name=..., abstain=None, column="text", vectorized=True)``);
     see :class:`LabelingFunction` for their meaning.
 
+    Parameters
+    ----------
+    func : callable, optional
+        The rule, when the decorator is used bare; omitted when options are given.
+    name : str, optional
+        Names the rule's column in the vote matrix (default: ``func.__name__``).
+    abstain : object, default=-1
+        The value the rule returns to abstain (e.g. ``None``); it becomes -1 in the
+        vote matrix.
+    column : str, optional
+        The one column the rule reads.
+    vectorized : bool, default=False
+        The rule maps the table (or the column) to all votes at once.
+
+    Returns
+    -------
+    LabelingFunction or callable
+        The labeling function (bare use), or the decorator that makes one.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
