@@ -18,7 +18,13 @@ __all__ = ["BestOfHeadsLoss"]
 )
 class BestOfHeadsLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.best_of_heads_loss`;
-    ``forward(logits, target)`` with logits of shape ``(N, K, C)``."""
+    ``forward(logits, target)`` with logits of shape ``(N, K, C)``.
+
+    Parameters
+    ----------
+    relax, reduction
+        As for :func:`~softlabels.train.nn.functional.best_of_heads_loss`.
+    """
 
     _spec = _c.BEST_OF_PARAMS
 

@@ -21,7 +21,13 @@ __all__ = ["ForwardCorrectionLoss", "PCLoss", "SCLEXPLoss", "SCLNLLoss", "UREGAL
 )
 class SCLNLLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.scl_nl_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    eps, reduction
+        As for :func:`~softlabels.train.nn.functional.scl_nl_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -40,7 +46,13 @@ class SCLNLLoss(LossModule):
 )
 class SCLEXPLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.scl_exp_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    reduction
+        As for :func:`~softlabels.train.nn.functional.scl_exp_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -59,7 +71,13 @@ class SCLEXPLoss(LossModule):
 )
 class UREGALoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.ure_ga_loss`, with the optional
-    ``transition`` and ``prior`` in buffers; ``forward(logits, target)``."""
+    ``transition`` and ``prior`` in buffers; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    transition, prior, reduction
+        As for :func:`~softlabels.train.nn.functional.ure_ga_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -82,7 +100,13 @@ class UREGALoss(LossModule):
 class ForwardCorrectionLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.forward_correction_loss`, with the
     transition matrix (or None for uniform) in the buffer ``transition``;
-    ``forward(logits, target)``."""
+    ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    transition, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.forward_correction_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -103,7 +127,13 @@ class ForwardCorrectionLoss(LossModule):
 )
 class PCLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.pc_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    reduction
+        As for :func:`~softlabels.train.nn.functional.pc_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 

@@ -19,7 +19,13 @@ __all__ = ["DecoupledSoftmaxLoss", "SoftTopKLoss"]
 )
 class DecoupledSoftmaxLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`;
-    ``forward(scores, target)``."""
+    ``forward(scores, target)``.
+
+    Parameters
+    ----------
+    sample_positives, weighted, generator, reduction
+        As for :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`.
+    """
 
     _spec = _r.DEXML_PARAMS
 
@@ -40,7 +46,13 @@ class DecoupledSoftmaxLoss(LossModule):
 )
 class SoftTopKLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_top_k_loss`;
-    ``forward(scores, target)``."""
+    ``forward(scores, target)``.
+
+    Parameters
+    ----------
+    k, alpha, n_iter, sample_positives, weighted, generator, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_top_k_loss`.
+    """
 
     _spec = _r.TOPK_PARAMS
 

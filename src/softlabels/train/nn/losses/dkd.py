@@ -19,7 +19,13 @@ __all__ = ["DKDLoss"]
 )
 class DKDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.dkd_loss`;
-    ``forward(student_logits, teacher_logits, target)``."""
+    ``forward(student_logits, teacher_logits, target)``.
+
+    Parameters
+    ----------
+    alpha, beta, temperature, t2_scale, reduction
+        As for :func:`~softlabels.train.nn.functional.dkd_loss`.
+    """
 
     _spec = _d.DKD_PARAMS
 

@@ -19,7 +19,13 @@ __all__ = ["DLLPLoss"]
 )
 class DLLPLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.dllp_loss`;
-    ``forward(logits, bag_index, bag_proportions)``, reduced over bags."""
+    ``forward(logits, bag_index, bag_proportions)``, reduced over bags.
+
+    Parameters
+    ----------
+    eps, reduction
+        As for :func:`~softlabels.train.nn.functional.dllp_loss`.
+    """
 
     _spec = _w.DLLP_PARAMS
 

@@ -19,7 +19,13 @@ __all__ = ["KDLoss"]
 )
 class KDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.kd_loss`;
-    ``forward(student_logits, teacher_logits, target=None)``."""
+    ``forward(student_logits, teacher_logits, target=None)``.
+
+    Parameters
+    ----------
+    temperature, alpha, t2_scale, reduction
+        As for :func:`~softlabels.train.nn.functional.kd_loss`.
+    """
 
     _spec = _d.KD_PARAMS
 

@@ -21,7 +21,13 @@ __all__ = ["MultiFocalLoss"]
 )
 class MultiFocalLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.multi_focal_loss`, with
-    ``class_counts`` and ``cooccurrence`` in buffers; ``forward(logits, target)``."""
+    ``class_counts`` and ``cooccurrence`` in buffers; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    class_counts, cooccurrence, gamma_pos, gamma_neg, clip, neg_boost, prior_power, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.multi_focal_loss`.
+    """
 
     _spec = _w.FOCAL_PARAMS
 

@@ -19,7 +19,13 @@ __all__ = ["NKDLoss"]
 )
 class NKDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.nkd_loss`;
-    ``forward(student_logits, teacher_logits, target)``."""
+    ``forward(student_logits, teacher_logits, target)``.
+
+    Parameters
+    ----------
+    temperature, gamma, reduction
+        As for :func:`~softlabels.train.nn.functional.nkd_loss`.
+    """
 
     _spec = _d.NKD_PARAMS
 

@@ -18,7 +18,13 @@ __all__ = ["PUMLCLoss"]
 )
 class PUMLCLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.pu_mlc_loss`;
-    ``forward(logits, target)`` with a ``(N, C)`` label matrix (1 = positive)."""
+    ``forward(logits, target)`` with a ``(N, C)`` label matrix (1 = positive).
+
+    Parameters
+    ----------
+    alpha, gamma, eps, min_tau, max_tau, reduction
+        As for :func:`~softlabels.train.nn.functional.pu_mlc_loss`.
+    """
 
     _spec = _w.PU_PARAMS
 

@@ -21,6 +21,11 @@ class SoftCrossEntropy(LossModule):
 
     ``forward(logits, target, weight=None)``: target = class indices ``(N,)`` or
     probabilities ``(N, C)``; weight = per-sample weights ``(N,)``.
+
+    Parameters
+    ----------
+    label_smoothing, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_cross_entropy`.
     """
 
     _spec = _c.SOFT_CE_PARAMS

@@ -19,7 +19,13 @@ __all__ = ["SoftEntropyLoss"]
 )
 class SoftEntropyLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_entropy_loss`;
-    ``forward(logits)`` (no target: a regulariser on the batch's mean prediction)."""
+    ``forward(logits)`` (no target: a regulariser on the batch's mean prediction).
+
+    Parameters
+    ----------
+    num_old, old_new_weight, old_weight, new_weight, temperature, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_entropy_loss`.
+    """
 
     _spec = _d.SOFT_ENTROPY_PARAMS
 

@@ -19,7 +19,13 @@ __all__ = ["SoftTeacherCELoss"]
 )
 class SoftTeacherCELoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`;
-    ``forward(logits, target, bg_score)``."""
+    ``forward(logits, target, bg_score)``.
+
+    Parameters
+    ----------
+    bg_index, normalize, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`.
+    """
 
     _spec = _c.SOFT_TEACHER_PARAMS
 

@@ -21,7 +21,13 @@ __all__ = ["ThurstoneFidelityLoss"]
 )
 class ThurstoneFidelityLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`;
-    ``forward(pred_a, pred_b, target)``."""
+    ``forward(pred_a, pred_b, target)``.
+
+    Parameters
+    ----------
+    levels, fixed_pred_std, detach_pred_std, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`.
+    """
 
     _spec = _r.THURSTONE_PARAMS
 

@@ -17,7 +17,13 @@ __all__ = ["ZLoss"]
     order=15,
 )
 class ZLoss(LossModule):
-    """Module twin of :func:`~softlabels.train.nn.functional.z_loss`; ``forward(logits, target)``."""
+    """Module twin of :func:`~softlabels.train.nn.functional.z_loss`; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    a, b, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.z_loss`.
+    """
 
     _spec = _c.Z_PARAMS
 
