@@ -45,6 +45,22 @@ def input_key(x: Any, prompt: Any = None) -> str:
     and anything else as canonical JSON (sorted keys); other objects are an error, since
     their ``repr`` need not be stable across runs.
 
+    Parameters
+    ----------
+    x : str, bytes, ndarray or JSON-like value
+        The input; an object array or a value JSON cannot write raises
+        :class:`InputError`.
+    prompt : JSON-like value, optional
+        The prompt (or sampling seed) the input is asked with; part of the key when
+        given (written as JSON, other values by their ``str``).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
     >>> input_key("a receipt") == input_key("a receipt")
     True
     >>> input_key("a receipt", prompt=1) == input_key("a receipt", prompt=2)
@@ -81,6 +97,12 @@ class LabelCache:
     writes the whole file through a temporary file renamed onto ``path``
     (:func:`softlabels.core.io.atomic_path`), so a crash leaves the old cache or the new
     one, never half of one. ``path=None`` keeps the cache in memory only.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        The JSON file; read when it exists (a file that is not a JSON object raises
+        :class:`InputError`), created by the first :meth:`save` otherwise.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:

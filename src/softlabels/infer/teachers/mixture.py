@@ -365,6 +365,26 @@ def agmm_soft_labels(
     """Soft labels of :class:`AdaptiveGaussianMixture` in one call (AGMM, Wu et al.,
     TPAMI 2025): ``labels`` hold class indices, ``-1`` for unlabelled items.
 
+    Parameters
+    ----------
+    features : array-like of shape (n_items, n_features)
+    labels : array-like of shape (n_items,)
+        Class index ``0 .. n_classes-1``, or ``-1`` for an unlabelled item.
+    allowed : array-like of bool, shape (n_items, n_classes), optional
+        The classes each item may take (a weak label); default all.
+    n_iter : int >= 0, default=20
+        EM iterations.
+    lr : float in (0, 1], default=0.3
+        EM step size (1 is plain EM).
+    covariance : {"tied", "per-class"}, default="tied"
+    classes, item_ids : array-like, optional
+        Class names and item ids of the result (default ``0 .. C-1`` and ``0 .. n-1``).
+
+    Returns
+    -------
+    SoftLabels
+        The fitted model's ``soft_labels_``.
+
     Examples
     --------
     >>> agmm_soft_labels([[0.0], [0.2], [2.0], [1.0]], [0, 0, 1, -1], n_iter=0).hard().tolist()

@@ -304,6 +304,24 @@ def confidence_bands(
     above ``high`` (0.9) hard pseudo-labels, in ``(low, high]`` (``low`` = 0.5) soft
     labels (e.g. from :class:`PrototypeBank`), at most ``low`` dropped.
 
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs (several teachers raise :class:`InputError`: combine them
+        first, e.g. with :func:`teacher_soft_labels`).
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    high : float in [0, 1], default=0.9
+        Top probability above which an item keeps the teacher's hard label.
+    low : float in [0, 1], default=0.5
+        Top probability at or below which an item is dropped; above ``high`` raises
+        :class:`InvalidParameterError`.
+
+    Returns
+    -------
+    ConfidenceBands
+        The row indices ``hard``, ``soft`` and ``dropped``, each ascending.
+
     Examples
     --------
     >>> confidence_bands([[0.95, 0.05], [0.7, 0.3], [0.5, 0.5]], inputs="probs")

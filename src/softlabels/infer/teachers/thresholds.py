@@ -244,6 +244,21 @@ def class_balanced_thresholds(outputs: Any, *, inputs: Inputs, portion: float = 
     ``1 - portion`` quantile of its items' confidences, so that about ``portion`` of the
     items predicted as each class pass. A class nobody predicts gets 1.0.
 
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs (several teachers raise :class:`InputError`: combine them
+        first, e.g. with :func:`teacher_soft_labels`).
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    portion : float in [0, 1], default=0.2
+        Share of each class's items meant to pass its threshold.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        One threshold per class, for :func:`threshold_pseudo_labels`.
+
     Examples
     --------
     >>> p = [[0.9, 0.1], [0.7, 0.3], [0.6, 0.4], [0.4, 0.6]]
@@ -262,6 +277,23 @@ def threshold_pseudo_labels(
     outputs: Any, thresholds: Any, *, inputs: Inputs, ignore_index: int = -1
 ) -> np.ndarray:
     """``argmax_c p`` where ``max_c p >= thresholds[argmax_c p]``, else ``ignore_index``.
+
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs.
+    thresholds : array-like of shape (n_classes,)
+        One threshold per class (e.g. :func:`class_balanced_thresholds`); another shape
+        or a NaN raises :class:`InputError`.
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    ignore_index : int, default=-1
+        The label of the items below their class's threshold.
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+        A class index per item, or ``ignore_index``.
 
     Examples
     --------
