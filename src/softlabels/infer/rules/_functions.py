@@ -361,6 +361,17 @@ def load_rules(path: str | os.PathLike[str]) -> list[LabelingFunction]:
     module-level ``RULES`` list when there is one, otherwise every
     :class:`LabelingFunction` defined at module level (e.g. with
     ``@labeling_function``), in definition order.
+
+    Parameters
+    ----------
+    path : str or path
+        A readable ``.py`` file. Another suffix, a syntax error, an exception while
+        the file runs, no rules, or rules with the same name raise :class:`InputError`
+        naming the file.
+
+    Returns
+    -------
+    list of LabelingFunction
     """
     p = check_readable(path)
     if p.suffix != ".py":
