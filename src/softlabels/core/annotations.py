@@ -600,7 +600,21 @@ def read_answers(
 
 
 def as_annotations(answers: Any, **kwargs: Any) -> Annotations:
-    """Accept an Annotations, a DataFrame or a file path."""
+    """Accept an Annotations, a DataFrame or a file path.
+
+    Parameters
+    ----------
+    answers : Annotations, DataFrame, str or path
+        Anything else raises :class:`InputError`.
+    **kwargs
+        Reading options of :meth:`Annotations.from_frame` (for a DataFrame) or of
+        :func:`read_answers` (for a path). An Annotations is returned as it is; of the
+        options only ``classes`` is looked at, and must agree with its classes.
+
+    Returns
+    -------
+    Annotations
+    """
     if isinstance(answers, Annotations):
         if kwargs.get("classes") is not None:
             declared = list(kwargs["classes"])

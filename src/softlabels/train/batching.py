@@ -329,6 +329,19 @@ def sample_positives(positives: Any, *, random_state: Any = None) -> np.ndarray:
     tensor or scipy sparse matrix) or one array of label indices per item (a list of lists
     is read this way); every item needs at least one positive.
 
+    Parameters
+    ----------
+    positives : array-like, tensor, sparse matrix or sequence of arrays
+        The positive labels of each item, as above; an item without one raises
+        :class:`InputError`.
+    random_state : int, Generator or None, default=None
+        Seed of the draw.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        The label drawn for each item.
+
     Examples
     --------
     >>> sample_positives([[3], [1, 1]], random_state=0).tolist()
