@@ -297,7 +297,17 @@ class SoftLabels:
         )
 
     def with_provenance(self, **provenance: Any) -> SoftLabels:
-        """A copy whose provenance is updated with ``provenance``."""
+        """A copy whose provenance is updated with ``provenance``.
+
+        Parameters
+        ----------
+        **provenance
+            Entries to add or replace, e.g. ``method="dawid-skene"``.
+
+        Returns
+        -------
+        SoftLabels
+        """
         prov = {**self._provenance, **provenance}
         return SoftLabels(
             self._probs, self._classes, self._item_ids, provenance=prov, support=self._support
@@ -424,7 +434,14 @@ class SoftLabels:
     # ------------------------------------------------------------------ files
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` to Parquet, with the class values,
-        provenance and a format version in the file's metadata. Atomic."""
+        provenance and a format version in the file's metadata. Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write. Item ids that mix types or integers beyond 64 bits raise
+            :class:`InputError` (a Parquet column holds one type).
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -478,7 +495,13 @@ class SoftLabels:
                         provenance=meta.get("provenance"))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic."""
+        """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write.
+        """
         from softlabels.core.io import atomic_path
 
         frame = self.to_frame()
@@ -499,7 +522,14 @@ class SoftLabels:
         """Write JSON lines, one object per item: ``{"item", "label", "confidence"[,
         "support"], "probs": {class: probability}}``, the classes in order and as text
         (JSON keys), every float exact (shortest repr that reads back to the same
-        float64). The provenance is not kept (use Parquet or :meth:`to_hf`). Atomic."""
+        float64). The provenance is not kept (use Parquet or :meth:`to_hf`). Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write. Classes whose text forms coincide raise
+            :class:`InputError` (they cannot be JSON keys).
+        """
         from softlabels.core.io import atomic_path
 
         names = [str(c) for c in self._classes.tolist()]

@@ -104,7 +104,27 @@ class CrowdModel(BaseInferrer):
 
         ``callback``, when given, is called as ``callback(iteration, objective)`` after
         every iteration of the iterative models (e.g. to show progress); closed-form
-        models never call it."""
+        models never call it.
+
+        Parameters
+        ----------
+        answers : Annotations, DataFrame, str or path
+            The answers, one row per answer (a DataFrame or file is read with the
+            default columns ``item``, ``worker``, ``label``; read others with
+            :func:`~softlabels.read_answers` first).
+        gold : mapping, Series or DataFrame, optional
+            Known labels by item id; a label that is not a class of the answers raises
+            :class:`~softlabels.InputError`.
+        callback : callable, optional
+            ``callback(iteration, objective)``; anything else that is not callable
+            raises :class:`~softlabels.InvalidParameterError`.
+
+        Returns
+        -------
+        self
+            Fitted: ``soft_labels_``, ``n_iter_``, ``converged_``, ``annotations_`` and
+            the model's own attributes are set.
+        """
         self._validate_params()
         if callback is not None and not callable(callback):
             raise InvalidParameterError(
