@@ -191,7 +191,21 @@ class ProportionProjection(BaseInferrer):
             ) -> ProportionProjection:
         """Fit on bag proportions (:func:`as_bag_proportions`) and the instance
         predictions ``pred_probs`` (n_items, n_classes), an array or SoftLabels whose item
-        ids are used when ``item_ids`` is not given."""
+        ids are used when ``item_ids`` is not given.
+
+        Parameters
+        ----------
+        bags : BagProportions
+            Made by :func:`as_bag_proportions`.
+        pred_probs : array-like of shape (n_items, n_classes) or SoftLabels
+            The instance predictions, one row per item of the bags, in their order.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         bags = check_evidence(bags, BagProportions, type(self).__name__,
                               "as_bag_proportions(bag_ids, proportions)",
