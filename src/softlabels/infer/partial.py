@@ -807,7 +807,21 @@ class PositiveUnlabeled(BaseInferrer):
 
     def fit(self, positives: Any, /, *, pred_probs: Any = None, item_ids: Any = None) -> PositiveUnlabeled:
         """Fit on the flags (n_items,) or (n_items, 1): 1 observed positive, 0 unknown;
-        ``pred_probs`` (same shape) are a classifier's ``P(observed positive | x)``."""
+        ``pred_probs`` (same shape) are a classifier's ``P(observed positive | x)``.
+
+        Parameters
+        ----------
+        positives : array-like of shape (n_items,) or (n_items, 1)
+            1 where the label was observed present, 0 where it is unknown.
+        pred_probs : array-like of shape (n_items,) or (n_items, 1), optional
+            ``P(observed positive | x)``; needed when ``prior`` is not set.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         obs = _one_label(positives, "positives")
         g = None if pred_probs is None else _one_label(pred_probs, "pred_probs")

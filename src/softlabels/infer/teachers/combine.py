@@ -392,7 +392,20 @@ class TeacherEnsemble(BaseInferrer):
     def fit(
         self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None
     ) -> TeacherEnsemble:
-        """Pool the teachers' ``outputs`` on a set of items (see :func:`teacher_soft_labels`)."""
+        """Pool the teachers' ``outputs`` on a set of items (see :func:`teacher_soft_labels`).
+
+        Parameters
+        ----------
+        outputs : array-like
+            The teachers' outputs on the items, ``(n_teachers, n_items, n_classes)``
+            (or one teacher's ``(n_items, n_classes)``).
+        classes, item_ids : array-like, optional
+            Class names and item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         t = check_outputs(outputs, self.inputs, type(self).__name__)
         w = self._teacher_weights(t.n_teachers)
@@ -412,7 +425,13 @@ class TeacherEnsemble(BaseInferrer):
         return pd.DataFrame({"teacher": np.arange(self.n_teachers_), "weight": self.weights_})
 
     def predict_proba(self, outputs: Any) -> np.ndarray:
-        """Pooled probabilities ``(n_items, n_classes)`` for the teachers' outputs on new items."""
+        """Pooled probabilities ``(n_items, n_classes)`` for the teachers' outputs on new items.
+
+        Parameters
+        ----------
+        outputs : array-like
+            As for :meth:`fit`, with the fitted numbers of teachers and classes.
+        """
         check_is_fitted(self, "weights_")
         t = check_outputs(outputs, self.inputs, type(self).__name__)
         if t.n_teachers != self.n_teachers_ or t.values.shape[2] != self.n_classes_:

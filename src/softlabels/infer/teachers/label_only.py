@@ -378,7 +378,21 @@ class TeacherLabels(BaseInferrer):
 
     def fit(self, codes: Any, /, *, item_ids: Any = None) -> TeacherLabels:
         """Fit on class codes ``(n_items,)`` or ``(n_items, n_answers)``, -1 for no
-        answer (e.g. from :meth:`CachedLabeller.label`)."""
+        answer (e.g. from :meth:`CachedLabeller.label`).
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (n_items,) or (n_items, n_answers)
+            Class codes, ``-1`` for no answer. Without ``n_classes`` they must be
+            integers (otherwise :class:`InputError`) and the classes are
+            ``0 .. max(codes)`` (at least two).
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         c = np.asarray(codes)
         k = self.n_classes

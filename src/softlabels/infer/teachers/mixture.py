@@ -328,7 +328,21 @@ class AdaptiveGaussianMixture(BaseInferrer):
     ) -> AdaptiveGaussianMixture:
         """One online-EM step on a mini-batch (``labels`` as in :meth:`fit`, default all
         unlabelled); the mixture must be seeded by :meth:`fit` first. ``soft_labels_``
-        then hold the batch's soft labels under the updated mixture."""
+        then hold the batch's soft labels under the updated mixture.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            The mini-batch.
+        labels : array-like of shape (n_items,), optional
+            Class index, or ``-1`` for an unlabelled item.
+        allowed : array-like of bool, shape (n_items, n_classes), optional
+            The classes each item may take; default all.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         f = self._check_new(features)
         n, k = f.shape[0], self.n_classes_
@@ -346,7 +360,14 @@ class AdaptiveGaussianMixture(BaseInferrer):
         return self
 
     def predict_proba(self, features: Any, *, allowed: Any = None) -> np.ndarray:
-        """The mixture's posterior ``(n_items, n_classes)`` for new features."""
+        """The mixture's posterior ``(n_items, n_classes)`` for new features.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+        allowed : array-like of bool, shape (n_items, n_classes), optional
+            The classes each item may take; default all.
+        """
         f = self._check_new(features)
         return self._posterior(f, _check_allowed(allowed, f.shape[0], self.n_classes_))
 
