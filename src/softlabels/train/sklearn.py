@@ -319,7 +319,12 @@ class SoftLabelClassifier:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape ``(n_samples, n_classes)``, columns in ``classes_``
-        order; classes the inner estimator never saw get a column of zeros."""
+        order; classes the inner estimator never saw get a column of zeros.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        """
         self._check_fitted()
         if not hasattr(self.estimator_, "predict_proba"):
             raise AttributeError(
@@ -336,7 +341,12 @@ class SoftLabelClassifier:
             return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample, as a value of ``classes_``."""
+        """The most probable class of each sample, as a value of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        """
         self._check_fitted()
         if hasattr(self.estimator_, "predict_proba"):
             return self.classes_[self.predict_proba(X).argmax(axis=1)]
