@@ -844,6 +844,16 @@ def to_hf_dataset(soft: Any) -> Any:
     the class values as they were (``1``, not ``"1"``) and the provenance; it survives
     ``save_to_disk``/``load_from_disk``. :func:`from_hf_dataset` reads it back.
 
+    Parameters
+    ----------
+    soft : SoftLabels
+        Classes whose text forms coincide, or item ids of mixed types, raise
+        :class:`InputError`.
+
+    Returns
+    -------
+    datasets.Dataset
+
     Examples
     --------
     >>> from softlabels import SoftLabels
