@@ -80,7 +80,13 @@ def agreement_consistency_loss(
 )
 class AgreementConsistencyLoss(LossModule):
     """Module twin of :func:`agreement_consistency_loss`;
-    ``forward(student_logits, teacher_logits, target=None)``."""
+    ``forward(student_logits, teacher_logits, target=None)``.
+
+    Parameters
+    ----------
+    divergence, reduction
+        As for :func:`agreement_consistency_loss`.
+    """
 
     _spec = AGREEMENT_PARAMS
 

@@ -32,6 +32,20 @@ class ELRLoss(LossModule):
     then returns :func:`~softlabels.train.nn.functional.elr_loss` with the updated rows,
     as the official code does.
 
+    Parameters
+    ----------
+    num_examples : int >= 1
+        Size of the training set: rows of ``ema_target``.
+    num_classes : int >= 1
+        Columns of ``ema_target``.
+    lam : float, default=3.0
+        Weight of the regulariser, as for :func:`~softlabels.train.nn.functional.elr_loss`.
+    beta : float in [0, 1], default=0.7
+        Momentum of the target update
+        (:func:`~softlabels.train.nn.functional.elr_update_targets`).
+    clamp_eps, reduction
+        As for :func:`~softlabels.train.nn.functional.elr_loss`.
+
     Examples
     --------
     >>> import torch

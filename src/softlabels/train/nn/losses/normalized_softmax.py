@@ -25,6 +25,15 @@ class NormalizedSoftmaxLoss(LossModule):
     Twin of :func:`~softlabels.train.nn.functional.normalized_softmax_loss`. Use
     :meth:`logits` for predictions; a new class can be added later by appending the
     normalised mean embedding of its examples as a new row of ``weight``.
+
+    Parameters
+    ----------
+    in_features : int >= 1
+        Width of the features.
+    num_classes : int >= 1
+        Number of class vectors (rows of ``weight``, drawn from a standard normal).
+    scale, reduction
+        As for :func:`~softlabels.train.nn.functional.normalized_softmax_loss`.
     """
 
     _spec = _c.NORMALIZED_PARAMS

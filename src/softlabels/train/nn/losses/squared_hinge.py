@@ -18,7 +18,15 @@ __all__ = ["SquaredHingeLoss"]
 )
 class SquaredHingeLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.squared_hinge_loss`;
-    ``forward(logits, target)``."""
+    ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    margin : float >= 0, default=1.0
+        The hinge's margin: a logit counts as right once ``t * o >= margin``.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Over the samples (the classes are always summed).
+    """
 
     _spec = _c.HINGE_PARAMS
 

@@ -25,6 +25,15 @@ class USKDLoss(LossModule):
 
     Twin of :func:`~softlabels.train.nn.functional.uskd_loss`. The head has trainable
     parameters: give this module's parameters to the optimiser.
+
+    Parameters
+    ----------
+    in_features : int >= 1
+        Width of the mid-level features the head reads.
+    num_classes : int >= 1
+        Outputs of the head.
+    alpha, beta, mu, rank_source, reduction
+        As for :func:`~softlabels.train.nn.functional.uskd_loss`.
     """
 
     _spec = _d.USKD_PARAMS
