@@ -484,6 +484,18 @@ class Annotations:
 
         ``gold`` is a mapping or Series from item id to label, or a DataFrame with
         ``item`` and ``label`` columns. Gold items absent from the answers are ignored.
+
+        Parameters
+        ----------
+        gold : mapping, Series, DataFrame or None
+            Known labels by item id; None gives -1 everywhere. A missing column or
+            value, an item listed twice, or a label that is not a class raises
+            :class:`InputError`.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_items,)
+            The class code of each item's known label, -1 where unknown.
         """
         if gold is None:
             return np.full(self.n_items, -1, dtype=np.int64)

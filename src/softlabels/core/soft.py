@@ -273,7 +273,18 @@ class SoftLabels:
 
     def entropy(self, *, base: float | None = None) -> np.ndarray:
         """Shannon entropy of each row, in nats (or in ``base``, a number > 0 other
-        than 1)."""
+        than 1).
+
+        Parameters
+        ----------
+        base : float, optional
+            The logarithm's base (2 for bits); 0, a negative number or 1 raises
+            :class:`InvalidParameterError`. Default: nats.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+        """
         if base is not None:
             base = check_float(base, "base", "SoftLabels.entropy", low=0, low_open=True)
             if base == 1:
@@ -286,7 +297,19 @@ class SoftLabels:
         return h / np.log(base) if base is not None else h
 
     def take(self, indices: Any) -> SoftLabels:
-        """A new SoftLabels with the rows at ``indices`` (ints or a boolean mask)."""
+        """A new SoftLabels with the rows at ``indices`` (ints or a boolean mask).
+
+        Parameters
+        ----------
+        indices : array-like of int or bool
+            Row positions (in any order, repeats allowed) or a mask of length
+            ``n_items``.
+
+        Returns
+        -------
+        SoftLabels
+            With the same classes and provenance, and the rows' ids and support.
+        """
         idx = np.asarray(indices)
         return SoftLabels(
             self._probs[idx],
@@ -316,7 +339,19 @@ class SoftLabels:
     # ------------------------------------------------------------------ equality
     def equals(self, other: object, *, atol: float = 0.0) -> bool:
         """True when both hold the same items, classes, provenance, support and
-        probabilities (within ``atol``; exactly by default)."""
+        probabilities (within ``atol``; exactly by default).
+
+        Parameters
+        ----------
+        other : object
+            Anything; only a SoftLabels can be equal.
+        atol : float, default=0.0
+            Largest absolute difference of one probability.
+
+        Returns
+        -------
+        bool
+        """
         if not isinstance(other, SoftLabels):
             return False
         if self._probs.shape != other._probs.shape:
@@ -655,7 +690,15 @@ class SoftLabels:
         return from_hf_dataset(source, **kwargs)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to ``.parquet``, ``.csv`` or ``.jsonl``, chosen by the file extension."""
+        """Write to ``.parquet``, ``.csv`` or ``.jsonl``, chosen by the file extension.
+
+        Parameters
+        ----------
+        path : str or path
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
+            another extension raises :class:`InputError`. See :meth:`to_parquet`,
+            :meth:`to_csv` and :meth:`to_jsonl`.
+        """
         suffix = Path(path).suffix.lower()
         if suffix in (".parquet", ".pq"):
             self.to_parquet(path)

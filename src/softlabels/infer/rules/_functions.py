@@ -84,7 +84,13 @@ class LabelingFunction:
         self.__doc__ = getattr(func, "__doc__", None)
 
     def __call__(self, x: Any) -> Any:
-        """The rule's raw output on one row (or on the table, when vectorised)."""
+        """The rule's raw output on one row (or on the table, when vectorised).
+
+        Parameters
+        ----------
+        x : object
+            A row, a column value, the table or a column, as the rule takes it.
+        """
         return self.func(x)
 
     def __repr__(self) -> str:
@@ -98,6 +104,17 @@ class LabelingFunction:
         Raises :class:`InputError` naming the rule and the row when the rule raises, or
         returns something other than a class index in ``0 .. n_classes-1`` (any index
         >= 0 when ``n_classes`` is None) or its abstain value.
+
+        Parameters
+        ----------
+        data : DataFrame or Series
+            The items, one row each (a Series is read as a one-column table).
+        n_classes : int, optional
+            Number of classes, to check the votes against.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_rows,)
         """
         frame = _as_frame(data)
         raw = self._raw_votes(frame)

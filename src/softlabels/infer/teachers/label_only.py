@@ -246,7 +246,19 @@ class CachedLabeller:
 
     def label(self, inputs: Sequence[Any]) -> np.ndarray:
         """Class codes ``(n_inputs, n_prompts)`` (one column without prompts); -1 marks
-        an abstention or an unknown answer."""
+        an abstention or an unknown answer.
+
+        Parameters
+        ----------
+        inputs : sequence
+            The inputs to label; each is asked once per prompt, unless its answer is in
+            the cache. The cache is saved every ``save_every`` new answers and at the
+            end, also when the labeller raises.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_inputs, n_prompts)
+        """
         prompts = [None] if self.prompts is None else self.prompts
         self.n_asked_ = self.n_cached_ = self.n_unknown_ = self.n_abstained_ = 0
         self.unknown_: list[tuple[int, Any, Any]] = []
