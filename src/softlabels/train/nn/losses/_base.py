@@ -50,6 +50,24 @@ def register_loss(name: str, *, function: Callable[..., Tensor], summary: str,
     how it is called (see :data:`softlabels.train._loss_index.CALLS`) and ``order`` its place
     in listings. Write every argument as a literal: they are also read from the file's source
     without importing it (so that listing the losses never imports torch).
+
+    Parameters
+    ----------
+    name : str
+        The registry name (a name taken by another class raises ``ValueError``).
+    function : callable
+        The loss's pure tensor function.
+    summary : str
+        One line on what the loss does.
+    call : str, default="target"
+        How the module is called: one of :data:`softlabels.train._loss_index.CALLS`.
+    order : int, optional
+        Place in listings.
+
+    Returns
+    -------
+    callable
+        The class decorator; it returns the class unchanged, registered.
     """
     check_registration(name, call, summary, order, f"register_loss({name!r})")
 
