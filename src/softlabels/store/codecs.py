@@ -225,7 +225,17 @@ class Fidelity:
                    float(d["max_kl"]))
 
     def combine(self, other: Fidelity) -> Fidelity:
-        """The fidelity of both sets of rows together."""
+        """The fidelity of both sets of rows together.
+
+        Parameters
+        ----------
+        other : Fidelity
+            Of other rows.
+
+        Returns
+        -------
+        Fidelity
+        """
         n = self.n_rows + other.n_rows
         if n == 0:
             return self

@@ -127,7 +127,17 @@ class LabelMap:
     def dense(self, fill: Fill = "zero") -> np.ndarray:
         """The ``(n_classes, height, width)`` map with the stored scores scattered back;
         classes outside the top ``k`` get 0 (``fill="zero"``, as ReLabel's code does) or
-        the smallest stored score at that location (``fill="min"``)."""
+        the smallest stored score at that location (``fill="min"``).
+
+        Parameters
+        ----------
+        fill : {"zero", "min"}, default="zero"
+            As above; another value raises :class:`InvalidParameterError`.
+
+        Returns
+        -------
+        ndarray of shape (n_classes, height, width)
+        """
         v = np.asarray(self.values, dtype=np.float64)
         base = _fill_values(v, fill)
         out = np.broadcast_to(base, (self.n_classes, *self.shape)).copy()

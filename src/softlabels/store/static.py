@@ -97,7 +97,19 @@ class StaticLabels:
         return int(np.asarray(self.logits).nbytes)
 
     def probs(self, index: Any = None, *, temperature: float = 1.0) -> np.ndarray:
-        """``softmax(z / T)`` for the items at ``index`` (all items by default)."""
+        """``softmax(z / T)`` for the items at ``index`` (all items by default).
+
+        Parameters
+        ----------
+        index : array-like of int, optional
+            Item positions.
+        temperature : float > 0, default=1.0
+            ``T``.
+
+        Returns
+        -------
+        ndarray of shape (n_index, n_classes)
+        """
         t = check_float(temperature, "temperature", "StaticLabels.probs", low=0.0, low_open=True)
         z = np.asarray(self.logits, dtype=np.float64)
         if index is not None:
