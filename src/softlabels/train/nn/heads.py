@@ -324,6 +324,18 @@ class CosineHead(nn.Module):
         prototype ``normalize(mean_i normalize(f_i))``; returns the new class indices.
 
         ``weight`` becomes a new Parameter: rebuild the optimiser before training further.
+
+        Parameters
+        ----------
+        support : Tensor of shape (M, in_features)
+            Floating features of the new classes' examples.
+        support_labels : Tensor of int, shape (M,)
+            The label of each example; not empty.
+
+        Returns
+        -------
+        Tensor of shape (n_new,)
+            The new classes' indices, in the sorted order of their labels.
         """
         f = torch.as_tensor(support)
         labels = torch.as_tensor(support_labels, device=f.device)

@@ -22,7 +22,14 @@ REGISTERED: dict[str, type[LossModule]] = {}
 class LossModule(nn.Module):
     """An ``nn.Module`` loss whose hyper-parameters are checked against ``_spec`` on
     construction and stored as attributes; :meth:`_kwargs` gives them back for the call to
-    the loss's function. :func:`register_loss` sets ``info`` and ``function``."""
+    the loss's function. :func:`register_loss` sets ``info`` and ``function``.
+
+    Parameters
+    ----------
+    **params
+        The loss's hyper-parameters by name; a value outside its constraint raises
+        :class:`~softlabels.InvalidParameterError`.
+    """
 
     _spec: ClassVar[Mapping[str, Constraint]] = {}
     info: ClassVar[LossInfo]

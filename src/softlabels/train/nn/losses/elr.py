@@ -97,7 +97,17 @@ class ELRLoss(LossModule):
 
     def flag_noisy(self, labels: Tensor) -> Tensor:
         """Boolean ``(num_examples,)``: samples whose EMA target's argmax differs from the
-        given label (the official noisy-label detection rule)."""
+        given label (the official noisy-label detection rule).
+
+        Parameters
+        ----------
+        labels : Tensor or array-like of int, shape (num_examples,)
+            The given label of every training sample.
+
+        Returns
+        -------
+        Tensor of bool, shape (num_examples,)
+        """
         labels = torch.as_tensor(labels, device=self.ema_target.device)
         if labels.shape != (self.ema_target.shape[0],):
             raise InputError(

@@ -46,6 +46,17 @@ class NormalizedSoftmaxLoss(LossModule):
         self.weight = nn.Parameter(torch.randn(num_classes, in_features))
 
     def logits(self, features: Tensor) -> Tensor:
+        """Scaled cosine logits of ``features`` against the class vectors, for
+        predictions.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+
+        Returns
+        -------
+        Tensor of shape (N, num_classes)
+        """
         return _c.normalized_logits(features, self.weight, scale=self.scale)
 
     def forward(self, features: Tensor, target: Tensor) -> Tensor:
