@@ -237,6 +237,11 @@ class MahalanobisOOD(BaseEstimator):
     def distances(self, features: Any) -> np.ndarray:
         """Squared Mahalanobis distance of each point to each class mean.
 
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            With the fitted number of columns.
+
         Returns
         -------
         ndarray of shape (n_items, n_classes)

@@ -122,7 +122,13 @@ class LabelSetRegions:
         return np.repeat(np.arange(len(self)), self.sizes)
 
     def contains(self, label_sets: Any) -> np.ndarray:
-        """Whether each item's region holds the given label vector, shape ``(n_items,)``."""
+        """Whether each item's region holds the given label vector, shape ``(n_items,)``.
+
+        Parameters
+        ----------
+        label_sets : array-like of 0/1, shape (n_items, n_labels)
+            One binary label vector per item.
+        """
         y = _check_label_sets(label_sets, "label_sets", (len(self), self.n_labels))
         owner = self._owner()
         hit = (self.rows == y[owner]).all(axis=1)
