@@ -399,6 +399,13 @@ class Codec:
         return measure(self, self.encode(p), p)
 
     def n_rows(self, arrays: Mapping[str, np.ndarray]) -> int:
+        """Rows held by encoded ``arrays``.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them.
+        """
         return int(next(iter(arrays.values())).shape[0])
 
 
@@ -609,7 +616,24 @@ class TopK(Codec):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Without building dense rows: the class indices, their probabilities and the
         probability of every other class, per row (shapes ``(n, k)``, ``(n, k)``,
-        ``(n,)``)."""
+        ``(n,)``).
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them.
+        n_classes : int
+            Number of classes of the encoded rows.
+        dtype : numpy dtype, default=float32
+            Of the probabilities.
+
+        Returns
+        -------
+        indices : ndarray of shape (n, k)
+        values : ndarray of shape (n, k)
+        rest : ndarray of shape (n,)
+            The probability of each class outside the top k.
+        """
         idx = np.asarray(arrays["indices"])
         raw = np.asarray(arrays["values"])
         if self.values == "log8":
@@ -704,7 +728,17 @@ class TopKPacked(Codec):
     def decode_topk(
         self, arrays: Mapping[str, np.ndarray], n_classes: int, *, dtype: Any = np.float32
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`TopK.decode_topk`."""
+        """As :meth:`TopK.decode_topk`.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them.
+        n_classes : int
+            Number of classes of the encoded rows.
+        dtype : numpy dtype, default=float32
+            Of the probabilities.
+        """
         vbits = 16 - self.index_bits(n_classes)
         words = np.asarray(arrays["words"])
         idx = words >> np.uint16(vbits)
