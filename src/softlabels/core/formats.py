@@ -927,6 +927,21 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     provenance come from the dataset's description as :func:`to_hf_dataset` writes it;
     without one, the classes are the names of a ``ClassLabel`` ``label`` column, or
     must be given as ``classes``, which also overrides them.
+
+    Parameters
+    ----------
+    source : datasets.Dataset, str or path
+        The dataset, or the folder ``save_to_disk`` wrote.
+    classes : sequence, optional
+        The class values, in the order of the probabilities.
+    item_col : str, default="item"
+        Column of the item ids.
+    probs_col : str, default="probs"
+        Column of the probability lists.
+
+    Returns
+    -------
+    SoftLabels
     """
     import numpy as np
     import pyarrow as pa
@@ -991,7 +1006,16 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
 def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
     """Write :func:`to_hf_dataset` of ``soft`` with ``save_to_disk`` into ``folder``, a
     new folder: written beside it first and renamed into place, so that a failed write
-    leaves nothing."""
+    leaves nothing.
+
+    Parameters
+    ----------
+    soft : SoftLabels
+        The soft labels to save.
+    folder : str or path
+        A folder that does not exist yet, in an existing parent (otherwise
+        :class:`InputError`).
+    """
     target = Path(folder)
     parent = target.parent if str(target.parent) else Path(".")
     if target.exists():

@@ -242,6 +242,14 @@ def uniform_transition(n_classes: int) -> np.ndarray:
     """``Q = (J - I) / (K - 1)``: each wrong class equally likely as the complementary
     label (Ishida et al. 2017).
 
+    Parameters
+    ----------
+    n_classes : int >= 2
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+
     Examples
     --------
     >>> uniform_transition(3).tolist()
@@ -387,6 +395,21 @@ def empirical_transition(
     (libcll and CLImage estimate it this way from the training split). ``smoothing``
     is added to every off-diagonal count; a class without labelled items gets the
     uniform row.
+
+    Parameters
+    ----------
+    true_labels : array-like of int, shape (n_items,)
+        The known class of each item.
+    comp_labels : array-like of int, shape (n_items,) or (n_items, n_labels)
+        Complementary class indices, ``-1`` where a 2-D row has fewer.
+    n_classes : int >= 2
+    smoothing : float >= 0, default=0.0
+        Pseudo-count added to every off-diagonal cell.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+        Rows summing to 1.
 
     Examples
     --------

@@ -137,6 +137,16 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """Mean-teacher update ``theta_t <- decay * theta_t + (1 - decay) * theta_s`` for every
     floating parameter and buffer; other buffers (counters) are copied.
 
+    Parameters
+    ----------
+    teacher : nn.Module
+        Updated in place.
+    student : nn.Module
+        The same architecture: as many parameters and buffers, the parameters of
+        the same shapes (otherwise :class:`InputError`).
+    decay : float
+        Weight of the teacher's own value, e.g. 0.999.
+
     Examples
     --------
     >>> import torch
