@@ -270,7 +270,7 @@ class MahalanobisOOD(BaseEstimator):
         Parameters
         ----------
         features : array-like of shape (n_items, n_features)
-            With the fitted number of columns.
+            As for :meth:`distances`.
 
         Returns
         -------

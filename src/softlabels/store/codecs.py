@@ -620,10 +620,8 @@ class TopK(Codec):
 
         Parameters
         ----------
-        arrays : mapping of str to ndarray
-            As :meth:`encode` returns them.
-        n_classes : int
-            Number of classes of the encoded rows.
+        arrays, n_classes
+            As for :meth:`decode`.
         dtype : numpy dtype, default=float32
             Of the probabilities.
 
@@ -732,12 +730,8 @@ class TopKPacked(Codec):
 
         Parameters
         ----------
-        arrays : mapping of str to ndarray
-            As :meth:`encode` returns them.
-        n_classes : int
-            Number of classes of the encoded rows.
-        dtype : numpy dtype, default=float32
-            Of the probabilities.
+        arrays, n_classes, dtype
+            As for :meth:`TopK.decode_topk`.
         """
         vbits = 16 - self.index_bits(n_classes)
         words = np.asarray(arrays["words"])

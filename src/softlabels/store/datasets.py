@@ -426,12 +426,8 @@ class StoreDataset:
 
         Parameters
         ----------
-        shard : tuple of int, default=(0, 1)
-            ``(index, count)`` with ``0 <= index < count``.
-        shuffle : bool, default=False
-            Shuffle the row groups and the records within each.
-        seed : int, default=0
-            Seed of the shuffle.
+        shard, shuffle, seed
+            As for :meth:`iter_blocks`.
 
         Yields
         ------

@@ -221,10 +221,8 @@ class Encoded:
 
         Returns
         -------
-        indices : ndarray of shape (n_rows, k)
-        values : ndarray of shape (n_rows, k)
-        rest : ndarray of shape (n_rows,)
-            The probability of each class outside the top k.
+        tuple of ndarray
+            As :meth:`TopK.decode_topk` returns them.
         """
         method = getattr(self.codec, "decode_topk", None)
         if method is None:

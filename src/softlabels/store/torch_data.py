@@ -86,11 +86,8 @@ class TorchStoreIterableDataset(_data.IterableDataset):
 
     Parameters
     ----------
-    store : LabelStore or path
-    inputs : array, mapping or callable
-        As for :class:`StoreDataset`.
-    transform : callable, optional
-        Applied to each input tensor.
+    store, inputs, transform
+        As for :class:`TorchStoreDataset`.
     shuffle : bool, default=False
         Shuffle the row groups and the records in each, differently each epoch.
     seed : int, default=0

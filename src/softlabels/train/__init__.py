@@ -111,8 +111,7 @@ def loss_info(name: str) -> LossInfo:
     Parameters
     ----------
     name : str
-        One of :func:`list_losses`; another name raises a ``KeyError`` that lists the
-        closest registered names.
+        One of :func:`list_losses`, as for :func:`loss_summary`.
 
     Returns
     -------

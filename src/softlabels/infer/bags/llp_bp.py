@@ -322,10 +322,8 @@ max_bag_count_for_edges
         ----------
         bags : BagProportions of two classes
             Made by :func:`as_bag_proportions`.
-        X : array-like of shape (n_items, n_features)
-            The items' features, one row per item of the bags, in their order.
-        item_ids : array-like of shape (n_items,), optional
-            Item ids of ``soft_labels_`` (default ``0 .. n-1``).
+        X, item_ids
+            As for :meth:`~softlabels.infer.bags.dllp.DLLP.fit`.
 
         Returns
         -------

@@ -130,8 +130,7 @@ def win_rates(W: Any) -> np.ndarray:
     Parameters
     ----------
     W : array-like of shape (n_items, n_items)
-        Wins of i over j (see :func:`win_matrix`): finite, non-negative, at least two
-        items and a zero diagonal (otherwise :class:`InputError`).
+        Wins of i over j, as for :func:`is_strongly_connected`.
 
     Returns
     -------

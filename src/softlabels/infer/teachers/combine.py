@@ -236,8 +236,7 @@ def committee_soft_labels(
     temperature : float > 0, default=1.0
         ``T`` of the pooled softmax; ``T > 1`` softens.
     classes, item_ids : array-like, optional
-        Class names and item ids of the result (default: those of SoftLabels teachers,
-        else ``0 .. C-1`` and ``0 .. n-1``).
+        As for :func:`teacher_soft_labels`.
 
     Returns
     -------
@@ -280,15 +279,8 @@ def meal_v2_soft_labels(
 
     Parameters
     ----------
-    outputs : array-like
-        ``(n_items, n_classes)`` for one teacher; a sequence of them or an array
-        ``(n_teachers, n_items, n_classes)`` for several, all on the same items in the same
-        class order (as for :func:`teacher_soft_labels`).
-    inputs : {"logits", "probs"}
-        What ``outputs`` hold. Required: never guessed from the values.
-    classes, item_ids : array-like, optional
-        Class names and item ids of the result (default: those of SoftLabels teachers,
-        else ``0 .. C-1`` and ``0 .. n-1``).
+    outputs, inputs, classes, item_ids
+        As for :func:`committee_soft_labels`.
 
     Returns
     -------
@@ -546,10 +538,8 @@ class MealV2Teachers(BaseInferrer):
 
         Parameters
         ----------
-        outputs : array-like
-            The teachers' outputs on the items, ``(n_teachers, n_items, n_classes)``.
-        classes, item_ids : array-like, optional
-            Class names and item ids of ``soft_labels_``.
+        outputs, classes, item_ids
+            As for :meth:`TeacherCommittee.fit`.
 
         Returns
         -------

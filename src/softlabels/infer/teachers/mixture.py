@@ -388,11 +388,8 @@ def agmm_soft_labels(
 
     Parameters
     ----------
-    features : array-like of shape (n_items, n_features)
-    labels : array-like of shape (n_items,)
-        Class index ``0 .. n_classes-1``, or ``-1`` for an unlabelled item.
-    allowed : array-like of bool, shape (n_items, n_classes), optional
-        The classes each item may take (a weak label); default all.
+    features, labels, allowed
+        As for :meth:`AdaptiveGaussianMixture.fit`.
     n_iter : int >= 0, default=20
         EM iterations.
     lr : float in (0, 1], default=0.3

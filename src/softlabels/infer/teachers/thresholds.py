@@ -282,10 +282,9 @@ def class_balanced_thresholds(outputs: Any, *, inputs: Inputs, portion: float = 
     Parameters
     ----------
     outputs : array-like of shape (n_items, n_classes)
-        One teacher's outputs (several teachers raise :class:`InputError`: combine them
-        first, e.g. with :func:`teacher_soft_labels`).
+        One teacher's outputs.
     inputs : {"logits", "probs"}
-        What ``outputs`` hold. Required: never guessed from the values.
+        What ``outputs`` hold (required).
     portion : float in [0, 1], default=0.2
         Share of each class's items meant to pass its threshold.
 
