@@ -32,4 +32,16 @@ class BestOfHeadsLoss(LossModule):
         super().__init__(relax=relax, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.best_of_heads_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.best_of_heads_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.best_of_heads_loss(logits, target, **self._kwargs())

@@ -35,6 +35,18 @@ class SCLNLLoss(LossModule):
         super().__init__(eps=eps, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.scl_nl_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.scl_nl_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.scl_nl_loss(logits, target, **self._kwargs())
 
 
@@ -60,6 +72,18 @@ class SCLEXPLoss(LossModule):
         super().__init__(reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.scl_exp_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.scl_exp_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.scl_exp_loss(logits, target, **self._kwargs())
 
 
@@ -88,6 +112,18 @@ class UREGALoss(LossModule):
         self.register_buffer("prior", optional_buffer(prior))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.ure_ga_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.ure_ga_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.ure_ga_loss(logits, target, self.transition, self.prior, **self._kwargs())
 
 
@@ -116,6 +152,18 @@ class ForwardCorrectionLoss(LossModule):
         self.register_buffer("transition", optional_buffer(transition))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.forward_correction_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.forward_correction_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.forward_correction_loss(logits, target, self.transition, **self._kwargs())
 
 
@@ -141,4 +189,16 @@ class PCLoss(LossModule):
         super().__init__(reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.pc_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.pc_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.pc_loss(logits, target, **self._kwargs())

@@ -35,6 +35,18 @@ class DecoupledSoftmaxLoss(LossModule):
                          generator=generator, reduction=reduction)
 
     def forward(self, scores: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`).
+
+        Parameters
+        ----------
+        scores, target
+            As for :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _r.decoupled_softmax_loss(scores, target, **self._kwargs())
 
 
@@ -63,4 +75,16 @@ class SoftTopKLoss(LossModule):
                          weighted=weighted, generator=generator, reduction=reduction)
 
     def forward(self, scores: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_top_k_loss`).
+
+        Parameters
+        ----------
+        scores, target
+            As for :func:`~softlabels.train.nn.functional.soft_top_k_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _r.soft_top_k_loss(scores, target, **self._kwargs())

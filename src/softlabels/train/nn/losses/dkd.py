@@ -35,4 +35,16 @@ class DKDLoss(LossModule):
                          reduction=reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.dkd_loss`).
+
+        Parameters
+        ----------
+        student_logits, teacher_logits, target
+            As for :func:`~softlabels.train.nn.functional.dkd_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.dkd_loss(student_logits, teacher_logits, target, **self._kwargs())

@@ -44,5 +44,17 @@ class MultiFocalLoss(LossModule):
         self.register_buffer("cooccurrence", optional_buffer(cooccurrence))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.multi_focal_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.multi_focal_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.multi_focal_loss(logits, target, class_counts=self.class_counts,
                                    cooccurrence=self.cooccurrence, **self._kwargs())

@@ -60,4 +60,16 @@ class NormalizedSoftmaxLoss(LossModule):
         return _c.normalized_logits(features, self.weight, scale=self.scale)
 
     def forward(self, features: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.normalized_softmax_loss`).
+
+        Parameters
+        ----------
+        features, target
+            As for :func:`~softlabels.train.nn.functional.normalized_softmax_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.normalized_softmax_loss(features, self.weight, target, **self._kwargs())

@@ -36,4 +36,16 @@ class SoftEntropyLoss(LossModule):
                          new_weight=new_weight, temperature=temperature, reduction=reduction)
 
     def forward(self, logits: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_entropy_loss`).
+
+        Parameters
+        ----------
+        logits
+            As for :func:`~softlabels.train.nn.functional.soft_entropy_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.soft_entropy_loss(logits, **self._kwargs())
