@@ -259,6 +259,16 @@ class EBVHead(nn.Module):
         self.max_abs_cos = float(gram.abs().max()) if num_classes > 1 else 0.0
 
     def forward(self, features: Tensor) -> Tensor:
+        """The logits ``normalize(P f) @ E.T / tau``.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+
+        Returns
+        -------
+        Tensor of shape (N, num_classes)
+        """
         f = F.normalize(self.proj(features), dim=-1)
         return f @ self.ebv.to(f.dtype).T / self.tau
 
@@ -312,6 +322,16 @@ class CosineHead(nn.Module):
         return float(self.log_scale.detach().exp()) if self.log_scale is not None else self._scale
 
     def forward(self, features: Tensor) -> Tensor:
+        """The cosine logits of ``features``.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+
+        Returns
+        -------
+        Tensor of shape (N, num_classes)
+        """
         logits = normalized_logits(features, self.weight, scale=self._scale)
         return logits if self.log_scale is None else logits * self.log_scale.exp()
 

@@ -83,6 +83,17 @@ class LearnableSoftLabels(nn.Module):
         return cls(z, temperature=t)
 
     def forward(self, index: Tensor | None = None) -> Tensor:
+        """The soft labels ``softmax(logits / temperature)``.
+
+        Parameters
+        ----------
+        index : Tensor, optional
+            The items (rows) to return; all by default.
+
+        Returns
+        -------
+        Tensor of shape (n_index, n_classes)
+        """
         z = self.logits if index is None else self.logits[index]
         return torch.softmax(z / self.temperature, dim=-1)
 

@@ -78,6 +78,22 @@ class ELRLoss(LossModule):
         return index.long().to(self.ema_target.device)
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor) -> Tensor:
+        """Update ``ema_target[index]``, then the loss on the batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, num_classes)
+        target : Tensor
+            Noisy labels: class indices ``(N,)`` or probabilities ``(N, C)``.
+        index : Tensor of int, shape (N,)
+            Each sample's position in the training set, distinct within the batch and
+            in ``[0, num_examples)``.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         if not isinstance(logits, Tensor) or logits.ndim != 2 or \
                 logits.shape[1] != self.ema_target.shape[1]:
             got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__

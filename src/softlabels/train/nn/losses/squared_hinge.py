@@ -34,4 +34,16 @@ class SquaredHingeLoss(LossModule):
         super().__init__(margin=margin, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, C)
+        target : Tensor
+            Class indices ``(N,)``, or floating targets ``(N, C)`` (``t = 2 p - 1``).
+
+        Returns
+        -------
+        Tensor
+        """
         return _c.squared_hinge_loss(logits, target, **self._kwargs())

@@ -48,5 +48,18 @@ class USKDLoss(LossModule):
         self.head = nn.Linear(in_features, num_classes)
 
     def forward(self, logits: Tensor, target: Tensor, features: Tensor) -> Tensor:
+        """The loss on a batch, the weak logits computed by ``head`` from ``features``.
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.uskd_loss`.
+        features : Tensor of shape (N, in_features)
+            The mid-level pooled features.
+
+        Returns
+        -------
+        Tensor
+        """
         weak = self.head(features.to(self.head.weight.dtype))
         return _d.uskd_loss(logits, target, weak, **self._kwargs())
