@@ -369,7 +369,20 @@ class Annotations:
         classes: Sequence[Any] | None = None,
         duplicates: DuplicatePolicy = "keep",
     ) -> Annotations:
-        """Build from three equal-length sequences (any hashable values)."""
+        """Build from three equal-length sequences (any hashable values).
+
+        Parameters
+        ----------
+        items, workers, labels : sequence
+            One value per answer, one-dimensional and of one length (otherwise
+            :class:`InputError`).
+        classes, duplicates
+            As for :meth:`from_frame`.
+
+        Returns
+        -------
+        Annotations
+        """
         for name, values in (("items", items), ("workers", workers), ("labels", labels)):
             if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") \
                     or getattr(values, "ndim", 1) != 1:

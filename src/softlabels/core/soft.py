@@ -179,6 +179,22 @@ class SoftLabels:
 
         ``smoothing`` is added to every count first (additive, Laplace-style). A row
         whose total is zero becomes the uniform distribution.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_items, n_classes)
+            Finite and non-negative (otherwise :class:`InputError`).
+        classes, item_ids
+            As for :class:`SoftLabels`.
+        smoothing : float, default=0.0
+            Pseudo-count, finite and >= 0.
+        provenance : dict, optional
+            As for :class:`SoftLabels`.
+
+        Returns
+        -------
+        SoftLabels
+            ``support`` is each row's total count (before smoothing).
         """
         c = np.asarray(counts, dtype=np.float64)
         if c.ndim != 2:
@@ -210,7 +226,22 @@ class SoftLabels:
         temperature: float = 1.0,
         provenance: Mapping[str, Any] | None = None,
     ) -> SoftLabels:
-        """Softmax of ``logits / temperature`` row by row."""
+        """Softmax of ``logits / temperature`` row by row.
+
+        Parameters
+        ----------
+        logits : array-like of shape (n_items, n_classes)
+            Finite (otherwise :class:`InputError`).
+        classes, item_ids
+            As for :class:`SoftLabels`.
+        temperature : float > 0, default=1.0
+        provenance : dict, optional
+            As for :class:`SoftLabels`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         z = np.asarray(logits, dtype=np.float64)
         if z.ndim != 2:
             raise InputError(f"logits must be 2-D (n_items, n_classes); got shape {z.shape}.")
@@ -426,6 +457,18 @@ class SoftLabels:
         in order. Pass ``classes`` to restore their original values (column names are
         strings); when omitted and the ``label`` column is integer-valued, integer class
         names are restored.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            With an ``item`` column and at least one class column.
+        classes : sequence, optional
+            The class values, one per class column, in order.
+        provenance : dict, optional
+
+        Returns
+        -------
+        SoftLabels
         """
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"expected a pandas DataFrame; got {type(frame).__name__}.")
@@ -505,7 +548,16 @@ class SoftLabels:
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str]) -> SoftLabels:
-        """Read a file written by :meth:`to_parquet` (or any table in that layout)."""
+        """Read a file written by :meth:`to_parquet` (or any table in that layout).
+
+        Parameters
+        ----------
+        path : str or path
+
+        Returns
+        -------
+        SoftLabels
+        """
         import pyarrow.parquet as pq
 
         from softlabels.core.io import check_readable
@@ -546,7 +598,18 @@ class SoftLabels:
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
         """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``); item
-        ids are kept as written (``007`` and ``7`` are two items)."""
+        ids are kept as written (``007`` and ``7`` are two items).
+
+        Parameters
+        ----------
+        path : str or path
+        **kwargs
+            ``classes``, as for :meth:`from_frame`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.io import check_unique_header, read_table
 
         frame = read_table(path, fmt="csv", id_columns=("item",))
@@ -593,7 +656,17 @@ class SoftLabels:
         """Read JSON lines written by :meth:`to_jsonl`. The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
-        integer. ``classes`` gives them instead (as many, in the same order)."""
+        integer. ``classes`` gives them instead (as many, in the same order).
+
+        Parameters
+        ----------
+        path : str or path
+        classes : sequence, optional
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.io import check_readable
 
         p = check_readable(path)
@@ -684,7 +757,18 @@ class SoftLabels:
     @classmethod
     def from_hf(cls, source: Any, **kwargs: Any) -> SoftLabels:
         """Soft labels from a Hugging Face dataset or ``save_to_disk`` folder: see
-        :func:`softlabels.core.formats.from_hf_dataset`."""
+        :func:`softlabels.core.formats.from_hf_dataset`.
+
+        Parameters
+        ----------
+        source : datasets.Dataset, str or path
+        **kwargs
+            ``classes``, ``item_col``, ``probs_col``, as for ``from_hf_dataset``.
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.formats import from_hf_dataset
 
         return from_hf_dataset(source, **kwargs)
@@ -713,7 +797,18 @@ class SoftLabels:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SoftLabels:
-        """Read a file written by :meth:`save` (``.parquet``, ``.csv`` or ``.jsonl``)."""
+        """Read a file written by :meth:`save` (``.parquet``, ``.csv`` or ``.jsonl``).
+
+        Parameters
+        ----------
+        path : str or path
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
+            another extension raises :class:`InputError`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         suffix = Path(path).suffix.lower()
         if suffix in (".parquet", ".pq"):
             return cls.read_parquet(path)
