@@ -220,7 +220,17 @@ class Fidelity:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Fidelity:
-        """The inverse of :meth:`to_json` (plain numbers are read as they are)."""
+        """The inverse of :meth:`to_json` (plain numbers are read as they are).
+
+        Parameters
+        ----------
+        d : dict
+            With ``n_rows``, ``max_abs_error``, ``mean_kl`` and ``max_kl``.
+
+        Returns
+        -------
+        Fidelity
+        """
         return cls(int(d["n_rows"]), float(d["max_abs_error"]), float(d["mean_kl"]),
                    float(d["max_kl"]))
 
@@ -702,6 +712,12 @@ class TopKPacked(Codec):
 
     @staticmethod
     def index_bits(n_classes: int) -> int:
+        """Bits of a class index: ``ceil(log2 n_classes)``, at least 1.
+
+        Parameters
+        ----------
+        n_classes : int
+        """
         return max(1, math.ceil(math.log2(n_classes))) if n_classes > 1 else 1
 
     def check(self, n_classes: int) -> None:

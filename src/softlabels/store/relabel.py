@@ -100,7 +100,23 @@ class LabelMap:
         A per-location shift changes every class's pooled score by the same amount, so
         the softmax of a pooled dense map is unchanged; after top-``k`` with
         ``fill="zero"`` the dropped classes then count at their mean instead of at 0.
-        This is our option for maps of logits; ReLabel stores the raw scores."""
+        This is our option for maps of logits; ReLabel stores the raw scores.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_classes, height, width)
+            Finite (otherwise :class:`InputError`).
+        k : int, default=5
+            Classes kept per location, from 1 to ``n_classes``.
+        dtype : numpy dtype, default=float16
+            Storage type of the kept scores.
+        centre : bool, default=False
+            Shift each location's scores as above.
+
+        Returns
+        -------
+        LabelMap
+        """
         s = np.asarray(scores, dtype=np.float64)
         if s.ndim != 3:
             raise InputError(f"scores must have shape (n_classes, height, width); got {s.shape}.")

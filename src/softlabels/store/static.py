@@ -77,7 +77,19 @@ class StaticLabels:
     @classmethod
     def from_teachers(cls, teacher_logits: Any, *, dtype: Any = np.float16) -> "StaticLabels":
         """Mean over teachers of ``teacher_logits``, shape ``(n_teachers, n_items,
-        n_classes)`` (a 2-D array is one teacher), stored as ``dtype``."""
+        n_classes)`` (a 2-D array is one teacher), stored as ``dtype``.
+
+        Parameters
+        ----------
+        teacher_logits : array-like of shape (n_teachers, n_items, n_classes)
+            Finite; at least one teacher.
+        dtype : numpy dtype, default=float16
+            Storage type of the mean logits.
+
+        Returns
+        -------
+        StaticLabels
+        """
         z = np.asarray(teacher_logits, dtype=np.float64)
         if z.ndim == 2:
             z = z[None]
