@@ -37,7 +37,25 @@ def project_onto_proportions(probs: np.ndarray, bags: BagProportions, n_iter: in
     """The rows closest to ``probs`` in KL divergence whose bag means equal the
     proportions: ``q_i = softmax(log p_i + lam_b)``, with ``lam_b`` minimising the convex
     dual ``sum_{i in b} logsumexp(log p_i + lam_b) - |b| <rho_b, lam_b>`` by damped Newton
-    steps (vectorised over bags; classes with proportion 0 get ``lam = -inf``)."""
+    steps (vectorised over bags; classes with proportion 0 get ``lam = -inf``).
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n_items, n_classes)
+        The instance probabilities, one row per item of ``bags``, in their order.
+    bags : BagProportions
+    n_iter : int
+        Most Newton steps.
+    tol : float
+        Stop when every bag's mean is within ``tol`` of its proportions.
+
+    Returns
+    -------
+    q : ndarray of shape (n_items, n_classes)
+    n_iter : int
+        Steps taken.
+    converged : bool
+    """
     n, c = probs.shape
     codes, sizes, rho = bags.codes, bags.sizes.astype(np.float64), bags.proportions
     logp = np.log(np.clip(probs, 1e-12, None))
