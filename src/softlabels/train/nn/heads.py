@@ -264,10 +264,12 @@ class EBVHead(nn.Module):
         Parameters
         ----------
         features : Tensor of shape (N, in_features)
+            Backbone features, projected by ``P`` when the head has one.
 
         Returns
         -------
         Tensor of shape (N, num_classes)
+            Each logit in ``[-1/tau, 1/tau]``.
         """
         f = F.normalize(self.proj(features), dim=-1)
         return f @ self.ebv.to(f.dtype).T / self.tau
@@ -322,15 +324,12 @@ class CosineHead(nn.Module):
         return float(self.log_scale.detach().exp()) if self.log_scale is not None else self._scale
 
     def forward(self, features: Tensor) -> Tensor:
-        """The cosine logits of ``features``.
+        """The cosine logits of ``features``, times the (learned or fixed) scale.
 
         Parameters
         ----------
         features : Tensor of shape (N, in_features)
-
-        Returns
-        -------
-        Tensor of shape (N, num_classes)
+            The embeddings to classify.
         """
         logits = normalized_logits(features, self.weight, scale=self._scale)
         return logits if self.log_scale is None else logits * self.log_scale.exp()
