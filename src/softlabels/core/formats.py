@@ -690,7 +690,20 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
     is Mechanical Turk; a TSV header with ``ASSIGNMENT:task_id`` and
     ``ASSIGNMENT:worker_id`` is Toloka; a JSON line with ``_input_hash`` is Prodigy, one
     with ``source-ref`` (or ``source``) and a ``*-metadata`` object Ground Truth; any
-    other CSV, TSV, Parquet or JSON-lines file is the long table."""
+    other CSV, TSV, Parquet or JSON-lines file is the long table.
+
+    Parameters
+    ----------
+    path : str or path
+        The export, a readable file (or a Hugging Face dataset folder).
+    encoding : str, optional
+        Of a text file (default UTF-8).
+
+    Returns
+    -------
+    str
+        A format name of :func:`read_annotations` (``"table"``, ``"hf"``, ...).
+    """
     if _is_dataset(path) or _saved_dataset(path):
         return "hf"
     p = check_readable(path)
@@ -740,7 +753,22 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
 
 def answer_frame(path: str | os.PathLike[str], format: str, *,
                  encoding: str | None = None) -> pd.DataFrame:
-    """The answers of an annotation-tool export as a long ``item, worker, label`` frame."""
+    """The answers of an annotation-tool export as a long ``item, worker, label`` frame.
+
+    Parameters
+    ----------
+    path : str or path
+        The export.
+    format : str
+        A tool's format, optionally with ``:FIELD`` (as for :func:`read_annotations`);
+        the long table and ``hf`` are read by :func:`read_annotations` instead.
+    encoding : str, optional
+        Of a text file (default UTF-8).
+
+    Returns
+    -------
+    DataFrame
+    """
     name, field = _split_format(format)
     reader = FORMATS[name]
     if reader is None:

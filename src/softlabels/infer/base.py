@@ -212,7 +212,23 @@ def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True,
              known: np.ndarray | None = None) -> np.ndarray:
     """Set the rows of items with a known label to that label's one-hot vector
     (in place with ``copy=False``, for arrays the caller owns); ``known``: the
-    positions of ``gold >= 0``, when the caller has them."""
+    positions of ``gold >= 0``, when the caller has them.
+
+    Parameters
+    ----------
+    post : ndarray of shape (n_items, n_classes)
+        The posteriors.
+    gold : ndarray of int, shape (n_items,)
+        Class codes, -1 where unknown.
+    copy : bool, default=True
+        Work on a copy of ``post``.
+    known : ndarray of int, optional
+        ``np.flatnonzero(gold >= 0)``, when already computed.
+
+    Returns
+    -------
+    ndarray of shape (n_items, n_classes)
+    """
     if known is None:
         known = np.flatnonzero(gold >= 0)
     if known.size:

@@ -111,6 +111,16 @@ class History:
 def resolve_device(device: Any = None) -> torch.device:
     """``device`` as a ``torch.device``; ``None`` picks CUDA, then Apple MPS, then the CPU.
 
+    Parameters
+    ----------
+    device : torch.device, str or None, default=None
+        Anything ``torch.device`` does not accept raises
+        :class:`~softlabels.InvalidParameterError`.
+
+    Returns
+    -------
+    torch.device
+
     Examples
     --------
     >>> resolve_device("cpu")
@@ -180,6 +190,16 @@ def loss_call_mode(loss: Any) -> str:
     a registered function (also inside ``functools.partial``) the same way when it takes
     the same inputs as its module (distillation, bags); anything else as
     ``loss(logits, target)``.
+
+    Parameters
+    ----------
+    loss : callable
+        A loss module or function.
+
+    Returns
+    -------
+    str
+        The call convention (``"target"``, ``"distill"``, ``"index"``, ...).
 
     Examples
     --------
