@@ -48,6 +48,21 @@ def aggregate(
     **params
         Parameters of the method, e.g. ``n_iter=50``.
 
+    Returns
+    -------
+    SoftLabels
+        One distribution over the classes per answered item.
+
+    Raises
+    ------
+    UnknownNameError
+        ``method`` is not a registered crowd-answer method.
+    InvalidParameterError
+        A parameter in ``params`` that the method does not take (the message lists
+        those it does), or a value it rejects.
+    InputError
+        Malformed answers or gold labels.
+
     Examples
     --------
     >>> import pandas as pd, softlabels
@@ -86,6 +101,32 @@ def fit_method(
     """:func:`aggregate`, returning the fitted model rather than its soft labels (for
     its ``reliability_frame()``, ``n_iter_``, ``converged_`` and ``annotations_``).
 
+    Parameters
+    ----------
+    answers : DataFrame, path or Annotations
+        Long format, one row per answer, as in :func:`aggregate`.
+    method : str, optional
+        One of :func:`softlabels.list_methods` (by default
+        :data:`~softlabels.DEFAULT_CROWD_METHOD`, ``"stacked"``); it may carry parameters
+        (``"glad:n_iter=50"``, see :func:`~softlabels.infer.registry.parse_spec`).
+    gold : mapping, Series or DataFrame, optional
+        Known labels for some items (``item -> label``), checked by :func:`check_gold`
+        and passed to the model's ``fit``.
+    item_col, worker_col, label_col, classes, duplicates
+        How to read ``answers`` (see :meth:`Annotations.from_frame`).
+    callback : callable, optional
+        Called as ``callback(iteration, objective)`` after every iteration of an
+        iterative method.
+    **params
+        Parameters of the method; they override those written in ``method``.
+
+    Returns
+    -------
+    estimator
+        The fitted model, its soft labels in ``soft_labels_``.
+
+    Examples
+    --------
     >>> import pandas as pd, softlabels
     >>> df = pd.DataFrame({"item": [1, 1, 2, 2], "worker": list("abab"),
     ...                    "label": ["x", "x", "y", "x"]})
@@ -113,7 +154,20 @@ def check_gold(ann: Annotations, gold: Any) -> np.ndarray:
     """The gold codes of ``gold`` for the answers ``ann`` (-1 where unknown), checked:
     every label must be a class of the answers, and at least one gold item must have
     been answered (a gold table that matches nothing is taken for a mistake, such as
-    ids of another dataset). Errors are :class:`InputError`."""
+    ids of another dataset). Errors are :class:`InputError`.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The answers.
+    gold : mapping, Series or DataFrame
+        Known labels by item (``item -> label``).
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+        The class index of each item's gold label, -1 where it has none.
+    """
     codes = ann.gold_codes(gold)
     if len(gold) and (codes < 0).all():
         raise InputError(f"gold: none of its items appear in the answers ({len(gold)} given).")

@@ -124,6 +124,12 @@ def cluster_accuracy(true: Any, pred: Any, *, old_classes: Any = None) -> Cluste
     old_classes : array-like of int, optional
         The known classes; the others are new. Without it ``old`` and ``new`` are NaN.
 
+    Returns
+    -------
+    ClusterAccuracy
+        ``all``, ``old`` and ``new`` accuracies (``old`` or ``new`` is NaN when no item
+        is of such a class) and the ``mapping`` used.
+
     Examples
     --------
     >>> r = cluster_accuracy([0, 0, 1, 1, 2, 2], [0, 0, 1, 2, 2, 2], old_classes=[0])
@@ -165,6 +171,21 @@ def novelty_metrics(labels: Any, *, num_old: int, num_new: int) -> NoveltyMetric
     queried at least once, ``uniformity`` the entropy of the new-class histogram of the query
     set, to compare with ``uniformity_max = log(num_new)``. With no new-class item queried,
     ``uniformity`` is 0.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_queried,)
+        True classes of the queried items, in ``0..num_old+num_new-1``; an empty query
+        set, a negative or larger id raises :class:`InputError`.
+    num_old : int
+        Number of old (known) classes, 0 or more.
+    num_new : int
+        Number of new classes, at least 1.
+
+    Returns
+    -------
+    NoveltyMetrics
+        ``ratio``, ``coverage``, ``uniformity`` and ``uniformity_max``.
 
     Examples
     --------

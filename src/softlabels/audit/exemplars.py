@@ -70,7 +70,14 @@ class Exemplars:
     item_ids: np.ndarray
 
     def of_class(self, code: int) -> np.ndarray:
-        """The positions of the examples of class ``code``, best first."""
+        """The positions of the examples of class ``code``, best first.
+
+        Parameters
+        ----------
+        code : int
+            A class code (position in ``class_names``); empty for a class with no
+            example.
+        """
         return self.items[self.classes_of == code]
 
     def to_frame(self) -> pd.DataFrame:

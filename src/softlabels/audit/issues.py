@@ -231,6 +231,16 @@ class NoiseEstimate:
         p_given_if_true, p_true_if_given``, largest off-diagonal cells first after the
         diagonal ones.
 
+        Parameters
+        ----------
+        classes : sequence, optional
+            The class names, one per class (another length raises :class:`InputError`);
+            default the class indices.
+
+        Returns
+        -------
+        DataFrame
+
         Examples
         --------
         >>> est = estimate_noise_matrix([0, 0, 0, 1, 1],

@@ -237,6 +237,11 @@ class MahalanobisOOD(BaseEstimator):
     def distances(self, features: Any) -> np.ndarray:
         """Squared Mahalanobis distance of each point to each class mean.
 
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            With the fitted number of columns.
+
         Returns
         -------
         ndarray of shape (n_items, n_classes)
@@ -260,7 +265,18 @@ class MahalanobisOOD(BaseEstimator):
         return np.concatenate([block.min(axis=1) for _, block in self._blocks(features)])
 
     def predict(self, features: Any) -> np.ndarray:
-        """The class of the closest mean (the Gaussian discriminant's prediction)."""
+        """The class of the closest mean (the Gaussian discriminant's prediction).
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            As for :meth:`distances`.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+            Values of ``classes_``.
+        """
         codes = np.concatenate([block.argmin(axis=1) for _, block in self._blocks(features)])
         return self.classes_[codes]
 

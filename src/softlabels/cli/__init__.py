@@ -85,6 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Bad input (a file, column, value or option at fault) prints one line on stderr and
     returns 2; nothing half-written is left behind.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name, e.g. ``["aggregate", "answers.csv"]``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 for bad input or a usage error, 1 when aborted
+        or out of memory, ``128 + signal`` after a stop signal (130 for Ctrl-C).
     """
     from softlabels.core.errors import InputError, InvalidParameterError
 

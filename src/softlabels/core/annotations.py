@@ -212,6 +212,17 @@ class Annotations:
 
     Build one with :meth:`from_frame`, :meth:`from_arrays` or :func:`read_answers`.
 
+    Parameters
+    ----------
+    item, worker, label : ndarray of shape (n_answers,)
+        Integer codes into ``item_ids``, ``worker_ids`` and ``classes``, taken as given
+        (the builders check them; this constructor only checks the three lengths agree
+        and raises :class:`InputError` otherwise).
+    item_ids, worker_ids, classes : ndarray
+        The original values, in code order.
+    source : str, default=""
+        Where the answers came from (a file name), for error messages.
+
     Attributes
     ----------
     item, worker, label : ndarray of shape (n_answers,)
@@ -358,7 +369,20 @@ class Annotations:
         classes: Sequence[Any] | None = None,
         duplicates: DuplicatePolicy = "keep",
     ) -> Annotations:
-        """Build from three equal-length sequences (any hashable values)."""
+        """Build from three equal-length sequences (any hashable values).
+
+        Parameters
+        ----------
+        items, workers, labels : sequence
+            One value per answer, one-dimensional and of one length (otherwise
+            :class:`InputError`).
+        classes, duplicates
+            As for :meth:`from_frame`.
+
+        Returns
+        -------
+        Annotations
+        """
         for name, values in (("items", items), ("workers", workers), ("labels", labels)):
             if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") \
                     or getattr(values, "ndim", 1) != 1:
@@ -473,6 +497,18 @@ class Annotations:
 
         ``gold`` is a mapping or Series from item id to label, or a DataFrame with
         ``item`` and ``label`` columns. Gold items absent from the answers are ignored.
+
+        Parameters
+        ----------
+        gold : mapping, Series, DataFrame or None
+            Known labels by item id; None gives -1 everywhere. A missing column or
+            value, an item listed twice, or a label that is not a class raises
+            :class:`InputError`.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_items,)
+            The class code of each item's known label, -1 where unknown.
         """
         if gold is None:
             return np.full(self.n_items, -1, dtype=np.int64)
@@ -589,7 +625,21 @@ def read_answers(
 
 
 def as_annotations(answers: Any, **kwargs: Any) -> Annotations:
-    """Accept an Annotations, a DataFrame or a file path."""
+    """Accept an Annotations, a DataFrame or a file path.
+
+    Parameters
+    ----------
+    answers : Annotations, DataFrame, str or path
+        Anything else raises :class:`InputError`.
+    **kwargs
+        Reading options of :meth:`Annotations.from_frame` (for a DataFrame) or of
+        :func:`read_answers` (for a path). An Annotations is returned as it is; of the
+        options only ``classes`` is looked at, and must agree with its classes.
+
+    Returns
+    -------
+    Annotations
+    """
     if isinstance(answers, Annotations):
         if kwargs.get("classes") is not None:
             declared = list(kwargs["classes"])

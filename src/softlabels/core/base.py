@@ -92,6 +92,16 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def clone(estimator: E) -> E:
-    """A new unfitted estimator with the same parameters (deep-copied)."""
+    """A new unfitted estimator with the same parameters (deep-copied).
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+
+    Returns
+    -------
+    BaseEstimator
+        Of the same class.
+    """
     params = {k: copy.deepcopy(v) for k, v in estimator.get_params().items()}
     return type(estimator)(**params)

@@ -690,7 +690,20 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
     is Mechanical Turk; a TSV header with ``ASSIGNMENT:task_id`` and
     ``ASSIGNMENT:worker_id`` is Toloka; a JSON line with ``_input_hash`` is Prodigy, one
     with ``source-ref`` (or ``source``) and a ``*-metadata`` object Ground Truth; any
-    other CSV, TSV, Parquet or JSON-lines file is the long table."""
+    other CSV, TSV, Parquet or JSON-lines file is the long table.
+
+    Parameters
+    ----------
+    path : str or path
+        The export, a readable file (or a Hugging Face dataset folder).
+    encoding : str, optional
+        Of a text file (default UTF-8).
+
+    Returns
+    -------
+    str
+        A format name of :func:`read_annotations` (``"table"``, ``"hf"``, ...).
+    """
     if _is_dataset(path) or _saved_dataset(path):
         return "hf"
     p = check_readable(path)
@@ -740,7 +753,22 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
 
 def answer_frame(path: str | os.PathLike[str], format: str, *,
                  encoding: str | None = None) -> pd.DataFrame:
-    """The answers of an annotation-tool export as a long ``item, worker, label`` frame."""
+    """The answers of an annotation-tool export as a long ``item, worker, label`` frame.
+
+    Parameters
+    ----------
+    path : str or path
+        The export.
+    format : str
+        A tool's format, optionally with ``:FIELD`` (as for :func:`read_annotations`);
+        the long table and ``hf`` are read by :func:`read_annotations` instead.
+    encoding : str, optional
+        Of a text file (default UTF-8).
+
+    Returns
+    -------
+    DataFrame
+    """
     name, field = _split_format(format)
     reader = FORMATS[name]
     if reader is None:
@@ -783,6 +811,10 @@ def read_annotations(
     progress : callable, optional
         ``progress(bytes_read, file_bytes)``, called as the long table is parsed (an
         export is read whole: called once, at the end).
+
+    Returns
+    -------
+    Annotations
 
     Examples
     --------
@@ -839,6 +871,16 @@ def to_hf_dataset(soft: Any) -> Any:
     object ``{"softlabels": {"format_version", "classes", "provenance"}}`` that keeps
     the class values as they were (``1``, not ``"1"``) and the provenance; it survives
     ``save_to_disk``/``load_from_disk``. :func:`from_hf_dataset` reads it back.
+
+    Parameters
+    ----------
+    soft : SoftLabels
+        Classes whose text forms coincide, or item ids of mixed types, raise
+        :class:`InputError`.
+
+    Returns
+    -------
+    datasets.Dataset
 
     Examples
     --------
@@ -913,6 +955,21 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
     provenance come from the dataset's description as :func:`to_hf_dataset` writes it;
     without one, the classes are the names of a ``ClassLabel`` ``label`` column, or
     must be given as ``classes``, which also overrides them.
+
+    Parameters
+    ----------
+    source : datasets.Dataset, str or path
+        The dataset, or the folder ``save_to_disk`` wrote.
+    classes : sequence, optional
+        The class values, in the order of the probabilities.
+    item_col : str, default="item"
+        Column of the item ids.
+    probs_col : str, default="probs"
+        Column of the probability lists.
+
+    Returns
+    -------
+    SoftLabels
     """
     import numpy as np
     import pyarrow as pa
@@ -977,7 +1034,16 @@ def from_hf_dataset(source: Any, *, classes: Sequence[Any] | None = None,
 def save_hf_dataset(soft: Any, folder: str | os.PathLike[str]) -> None:
     """Write :func:`to_hf_dataset` of ``soft`` with ``save_to_disk`` into ``folder``, a
     new folder: written beside it first and renamed into place, so that a failed write
-    leaves nothing."""
+    leaves nothing.
+
+    Parameters
+    ----------
+    soft : SoftLabels
+        The soft labels to save.
+    folder : str or path
+        A folder that does not exist yet, in an existing parent (otherwise
+        :class:`InputError`).
+    """
     target = Path(folder)
     parent = target.parent if str(target.parent) else Path(".")
     if target.exists():

@@ -93,7 +93,18 @@ def _uninterrupted(read: Callable[..., T]) -> Callable[..., T]:
 
 
 def table_format(path: str | os.PathLike[str]) -> str:
-    """The table format implied by a path's extension (``.gz`` is looked through)."""
+    """The table format implied by a path's extension (``.gz`` is looked through).
+
+    Parameters
+    ----------
+    path : str or path
+        Ending in ``.csv``, ``.txt``, ``.tsv``, ``.parquet``, ``.pq``, ``.jsonl``,
+        ``.ndjson`` or ``.json``; another extension raises :class:`InputError`.
+
+    Returns
+    -------
+    {"csv", "tsv", "parquet", "jsonl"}
+    """
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -108,6 +119,17 @@ def table_format(path: str | os.PathLike[str]) -> str:
 
 
 def check_readable(path: str | os.PathLike[str]) -> Path:
+    """``path``, checked to be an existing, non-empty file (otherwise
+    :class:`InputError`).
+
+    Parameters
+    ----------
+    path : str or path
+
+    Returns
+    -------
+    Path
+    """
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file.")
@@ -259,6 +281,28 @@ def read_table(
 
     Raises :class:`InputError` naming the file when it is missing, empty, binary where
     text was expected (or the reverse), not in the encoding, or not parseable.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    fmt : {"csv", "tsv", "parquet", "jsonl"}, optional
+        Default: from the extension (:func:`table_format`).
+    columns : list of str, optional
+        Read only these columns of a CSV, TSV or Parquet file (a JSON-lines file is
+        read whole).
+    id_columns : sequence of str, default=()
+        Columns of ids, read as written.
+    sep : str, optional
+        Field separator of a text file.
+    encoding : str, optional
+        Encoding of a text file.
+    progress : callable, optional
+        ``progress(bytes_read, file_bytes)``.
+
+    Returns
+    -------
+    DataFrame
     """
     sep, encoding = check_sep(sep), check_encoding(encoding)
     p = check_readable(path)
@@ -316,7 +360,17 @@ _PLAIN_INT = r"0|-?[1-9][0-9]{0,17}"
 def ids_from_text(values: pd.Series) -> pd.Series:
     """Ids read as text: integers when every value is one written plainly (``"12"`` or
     ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. A missing
-    value keeps the column as text (the caller names its row)."""
+    value keeps the column as text (the caller names its row).
+
+    Parameters
+    ----------
+    values : Series
+        A column as read from a text file.
+
+    Returns
+    -------
+    Series
+    """
     if values.empty or not pd.api.types.is_string_dtype(values) or values.isna().any():
         return values
     return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
@@ -663,6 +717,16 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
 
     On any error the temporary file is removed and ``path`` is left untouched. Inside
     :func:`all_or_nothing` the rename waits until the whole block has succeeded.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to write, in an existing folder (otherwise :class:`InputError`).
+
+    Yields
+    ------
+    str
+        The temporary path to write to.
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
@@ -700,6 +764,18 @@ def atomic_folder(path: str | os.PathLike[str], *, replace: bool = True) -> Iter
     ``replace=False`` a folder that appeared at ``path`` in the meantime (another
     process writing the same path) is kept and the write is an :class:`InputError`
     (the rename itself refuses a non-empty folder: no check-then-write race).
+
+    Parameters
+    ----------
+    path : str or path
+        The folder to write, in an existing parent (otherwise :class:`InputError`).
+    replace : bool, default=True
+        Whether an existing folder at ``path`` is replaced.
+
+    Yields
+    ------
+    Path
+        The temporary folder to write into.
     """
     import shutil
 

@@ -19,6 +19,13 @@ class Registry(Generic[T]):
     """Names to objects (or to lazy ``"module:attr"`` import paths).
 
     A duplicate name is an error; an unknown name gets the closest matches.
+
+    Parameters
+    ----------
+    kind : str
+        What the entries are (``"method"``, ``"loss"``), for error messages.
+    listing : str
+        Where to list the names, for the error on an unknown name.
     """
 
     def __init__(self, kind: str, listing: str) -> None:
@@ -30,6 +37,23 @@ class Registry(Generic[T]):
     def register(
         self, name: str, obj: T | str | None = None, *, summary: str = ""
     ) -> Callable[[T], T] | None:
+        """Add ``obj`` under ``name``; without ``obj``, a decorator that adds what it
+        decorates.
+
+        Parameters
+        ----------
+        name : str
+            A name not yet taken (otherwise ``ValueError``).
+        obj : object or str, optional
+            The entry, or a lazy ``"module:attr"`` path imported on first :meth:`get`.
+        summary : str, default=""
+            One line on the entry.
+
+        Returns
+        -------
+        callable or None
+            The decorator when ``obj`` is omitted.
+        """
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is already registered.")
 
@@ -44,6 +68,14 @@ class Registry(Generic[T]):
         return None
 
     def get(self, name: str) -> T:
+        """The entry under ``name`` (a lazy path is imported now).
+
+        Parameters
+        ----------
+        name : str
+            A registered name; another raises
+            :class:`~softlabels.core.errors.UnknownNameError` with the closest names.
+        """
         if name not in self._entries:
             raise UnknownNameError(
                 f"Unknown {self.kind} {name!r}.{suggest(name, self._entries)} "
@@ -57,18 +89,42 @@ class Registry(Generic[T]):
         return entry  # type: ignore[return-value]
 
     def peek(self, name: str) -> T | str | None:
-        """The entry under ``name`` as stored (a lazy path is not imported), or None."""
+        """The entry under ``name`` as stored (a lazy path is not imported), or None.
+
+        Parameters
+        ----------
+        name : str
+        """
         return self._entries.get(name)
 
     def remove(self, name: str) -> None:
-        """Forget ``name`` (to register it again, e.g. after a module reload)."""
+        """Forget ``name`` (to register it again, e.g. after a module reload).
+
+        Parameters
+        ----------
+        name : str
+            A registered name (otherwise ``KeyError``).
+        """
         del self._entries[name]
         del self._summaries[name]
 
     def names(self, pattern: str = "*") -> list[str]:
+        """The registered names matching the glob ``pattern``, in registration order.
+
+        Parameters
+        ----------
+        pattern : str, default="*"
+        """
         return [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
 
     def summary(self, name: str) -> str:
+        """The one line registered with ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A registered name (as for :meth:`get`).
+        """
         self.get(name)  # raise the helpful KeyError for unknown names
         return self._summaries[name]
 

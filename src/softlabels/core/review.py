@@ -110,7 +110,15 @@ def label_studio_tasks(
 
 
 def write_label_studio_tasks(tasks: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """Write tasks as a JSON list that Label Studio imports (all or nothing)."""
+    """Write tasks as a JSON list that Label Studio imports (all or nothing).
+
+    Parameters
+    ----------
+    tasks : list of dict
+        The tasks, JSON-serialisable.
+    path : str or path
+        The file to write.
+    """
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         json.dump(tasks, fh, indent=1, ensure_ascii=False)
         fh.write("\n")
@@ -119,7 +127,22 @@ def write_label_studio_tasks(tasks: list[dict[str, Any]], path: str | os.PathLik
 def label_studio_config(classes: Sequence[Any], *, from_name: str = "label",
                         to_name: str = "item") -> str:
     """A Label Studio labelling configuration for the review tasks: the item id, its
-    given label and the reason it is listed, and one single choice among ``classes``."""
+    given label and the reason it is listed, and one single choice among ``classes``.
+
+    Parameters
+    ----------
+    classes : sequence
+        The choices, in order (written as text).
+    from_name : str, default="label"
+        Name of the choice control.
+    to_name : str, default="item"
+        Name of the text the choice refers to.
+
+    Returns
+    -------
+    str
+        The XML configuration.
+    """
     choices = "\n".join(f"    <Choice value={quoteattr(str(c))}/>" for c in classes)
     return (
         "<View>\n"

@@ -179,6 +179,22 @@ class SoftLabels:
 
         ``smoothing`` is added to every count first (additive, Laplace-style). A row
         whose total is zero becomes the uniform distribution.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_items, n_classes)
+            Finite and non-negative (otherwise :class:`InputError`).
+        classes, item_ids
+            As for :class:`SoftLabels`.
+        smoothing : float, default=0.0
+            Pseudo-count, finite and >= 0.
+        provenance : dict, optional
+            As for :class:`SoftLabels`.
+
+        Returns
+        -------
+        SoftLabels
+            ``support`` is each row's total count (before smoothing).
         """
         c = np.asarray(counts, dtype=np.float64)
         if c.ndim != 2:
@@ -210,7 +226,22 @@ class SoftLabels:
         temperature: float = 1.0,
         provenance: Mapping[str, Any] | None = None,
     ) -> SoftLabels:
-        """Softmax of ``logits / temperature`` row by row."""
+        """Softmax of ``logits / temperature`` row by row.
+
+        Parameters
+        ----------
+        logits : array-like of shape (n_items, n_classes)
+            Finite (otherwise :class:`InputError`).
+        classes, item_ids
+            As for :class:`SoftLabels`.
+        temperature : float > 0, default=1.0
+        provenance : dict, optional
+            As for :class:`SoftLabels`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         z = np.asarray(logits, dtype=np.float64)
         if z.ndim != 2:
             raise InputError(f"logits must be 2-D (n_items, n_classes); got shape {z.shape}.")
@@ -273,7 +304,18 @@ class SoftLabels:
 
     def entropy(self, *, base: float | None = None) -> np.ndarray:
         """Shannon entropy of each row, in nats (or in ``base``, a number > 0 other
-        than 1)."""
+        than 1).
+
+        Parameters
+        ----------
+        base : float, optional
+            The logarithm's base (2 for bits); 0, a negative number or 1 raises
+            :class:`InvalidParameterError`. Default: nats.
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+        """
         if base is not None:
             base = check_float(base, "base", "SoftLabels.entropy", low=0, low_open=True)
             if base == 1:
@@ -286,7 +328,19 @@ class SoftLabels:
         return h / np.log(base) if base is not None else h
 
     def take(self, indices: Any) -> SoftLabels:
-        """A new SoftLabels with the rows at ``indices`` (ints or a boolean mask)."""
+        """A new SoftLabels with the rows at ``indices`` (ints or a boolean mask).
+
+        Parameters
+        ----------
+        indices : array-like of int or bool
+            Row positions (in any order, repeats allowed) or a mask of length
+            ``n_items``.
+
+        Returns
+        -------
+        SoftLabels
+            With the same classes and provenance, and the rows' ids and support.
+        """
         idx = np.asarray(indices)
         return SoftLabels(
             self._probs[idx],
@@ -297,7 +351,17 @@ class SoftLabels:
         )
 
     def with_provenance(self, **provenance: Any) -> SoftLabels:
-        """A copy whose provenance is updated with ``provenance``."""
+        """A copy whose provenance is updated with ``provenance``.
+
+        Parameters
+        ----------
+        **provenance
+            Entries to add or replace, e.g. ``method="dawid-skene"``.
+
+        Returns
+        -------
+        SoftLabels
+        """
         prov = {**self._provenance, **provenance}
         return SoftLabels(
             self._probs, self._classes, self._item_ids, provenance=prov, support=self._support
@@ -306,7 +370,19 @@ class SoftLabels:
     # ------------------------------------------------------------------ equality
     def equals(self, other: object, *, atol: float = 0.0) -> bool:
         """True when both hold the same items, classes, provenance, support and
-        probabilities (within ``atol``; exactly by default)."""
+        probabilities (within ``atol``; exactly by default).
+
+        Parameters
+        ----------
+        other : object
+            Anything; only a SoftLabels can be equal.
+        atol : float, default=0.0
+            Largest absolute difference of one probability.
+
+        Returns
+        -------
+        bool
+        """
         if not isinstance(other, SoftLabels):
             return False
         if self._probs.shape != other._probs.shape:
@@ -381,6 +457,18 @@ class SoftLabels:
         in order. Pass ``classes`` to restore their original values (column names are
         strings); when omitted and the ``label`` column is integer-valued, integer class
         names are restored.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            With an ``item`` column and at least one class column.
+        classes : sequence, optional
+            The class values, one per class column, in order.
+        provenance : dict, optional
+
+        Returns
+        -------
+        SoftLabels
         """
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"expected a pandas DataFrame; got {type(frame).__name__}.")
@@ -424,7 +512,14 @@ class SoftLabels:
     # ------------------------------------------------------------------ files
     def to_parquet(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` to Parquet, with the class values,
-        provenance and a format version in the file's metadata. Atomic."""
+        provenance and a format version in the file's metadata. Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write. Item ids that mix types or integers beyond 64 bits raise
+            :class:`InputError` (a Parquet column holds one type).
+        """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -453,7 +548,16 @@ class SoftLabels:
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str]) -> SoftLabels:
-        """Read a file written by :meth:`to_parquet` (or any table in that layout)."""
+        """Read a file written by :meth:`to_parquet` (or any table in that layout).
+
+        Parameters
+        ----------
+        path : str or path
+
+        Returns
+        -------
+        SoftLabels
+        """
         import pyarrow.parquet as pq
 
         from softlabels.core.io import check_readable
@@ -478,7 +582,13 @@ class SoftLabels:
                         provenance=meta.get("provenance"))
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic."""
+        """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write.
+        """
         from softlabels.core.io import atomic_path
 
         frame = self.to_frame()
@@ -488,7 +598,18 @@ class SoftLabels:
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
         """Read a CSV soft-label table (see :meth:`from_frame` for ``classes``); item
-        ids are kept as written (``007`` and ``7`` are two items)."""
+        ids are kept as written (``007`` and ``7`` are two items).
+
+        Parameters
+        ----------
+        path : str or path
+        **kwargs
+            ``classes``, as for :meth:`from_frame`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.io import check_unique_header, read_table
 
         frame = read_table(path, fmt="csv", id_columns=("item",))
@@ -499,7 +620,14 @@ class SoftLabels:
         """Write JSON lines, one object per item: ``{"item", "label", "confidence"[,
         "support"], "probs": {class: probability}}``, the classes in order and as text
         (JSON keys), every float exact (shortest repr that reads back to the same
-        float64). The provenance is not kept (use Parquet or :meth:`to_hf`). Atomic."""
+        float64). The provenance is not kept (use Parquet or :meth:`to_hf`). Atomic.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write. Classes whose text forms coincide raise
+            :class:`InputError` (they cannot be JSON keys).
+        """
         from softlabels.core.io import atomic_path
 
         names = [str(c) for c in self._classes.tolist()]
@@ -528,7 +656,17 @@ class SoftLabels:
         """Read JSON lines written by :meth:`to_jsonl`. The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
-        integer. ``classes`` gives them instead (as many, in the same order)."""
+        integer. ``classes`` gives them instead (as many, in the same order).
+
+        Parameters
+        ----------
+        path : str or path
+        classes : sequence, optional
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.io import check_readable
 
         p = check_readable(path)
@@ -619,13 +757,32 @@ class SoftLabels:
     @classmethod
     def from_hf(cls, source: Any, **kwargs: Any) -> SoftLabels:
         """Soft labels from a Hugging Face dataset or ``save_to_disk`` folder: see
-        :func:`softlabels.core.formats.from_hf_dataset`."""
+        :func:`softlabels.core.formats.from_hf_dataset`.
+
+        Parameters
+        ----------
+        source : datasets.Dataset, str or path
+        **kwargs
+            ``classes``, ``item_col``, ``probs_col``, as for ``from_hf_dataset``.
+
+        Returns
+        -------
+        SoftLabels
+        """
         from softlabels.core.formats import from_hf_dataset
 
         return from_hf_dataset(source, **kwargs)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write to ``.parquet``, ``.csv`` or ``.jsonl``, chosen by the file extension."""
+        """Write to ``.parquet``, ``.csv`` or ``.jsonl``, chosen by the file extension.
+
+        Parameters
+        ----------
+        path : str or path
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
+            another extension raises :class:`InputError`. See :meth:`to_parquet`,
+            :meth:`to_csv` and :meth:`to_jsonl`.
+        """
         suffix = Path(path).suffix.lower()
         if suffix in (".parquet", ".pq"):
             self.to_parquet(path)
@@ -640,7 +797,18 @@ class SoftLabels:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SoftLabels:
-        """Read a file written by :meth:`save` (``.parquet``, ``.csv`` or ``.jsonl``)."""
+        """Read a file written by :meth:`save` (``.parquet``, ``.csv`` or ``.jsonl``).
+
+        Parameters
+        ----------
+        path : str or path
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
+            another extension raises :class:`InputError`.
+
+        Returns
+        -------
+        SoftLabels
+        """
         suffix = Path(path).suffix.lower()
         if suffix in (".parquet", ".pq"):
             return cls.read_parquet(path)

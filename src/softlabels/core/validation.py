@@ -100,7 +100,23 @@ def check_random_state(seed: Any) -> np.random.Generator:
 def check_int(
     value: Any, name: str, owner: str, *, low: int | None = None, high: int | None = None
 ) -> int:
-    """``value`` as an int (bools refused), within ``[low, high]`` when given."""
+    """``value`` as an int (bools refused), within ``[low, high]`` when given.
+
+    Parameters
+    ----------
+    value : object
+        The value to check; anything else raises :class:`InvalidParameterError`.
+    name : str
+        The parameter's name, for the error message.
+    owner : str
+        The function or class that takes it, for the error message.
+    low, high : int, optional
+        Inclusive bounds.
+
+    Returns
+    -------
+    int
+    """
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be an int; got {value!r}."
@@ -126,7 +142,21 @@ def check_float(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """``value`` as a finite float (bools refused), within the given bounds."""
+    """``value`` as a finite float (bools refused), within the given bounds.
+
+    Parameters
+    ----------
+    value, name, owner
+        As for :func:`check_int`.
+    low, high : float, optional
+        Bounds, inclusive unless ``low_open`` or ``high_open``.
+    low_open, high_open : bool, default=False
+        Exclude the bound itself.
+
+    Returns
+    -------
+    float
+    """
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be a number; got {value!r}."
@@ -148,7 +178,19 @@ def check_float(
 
 
 def check_option(value: Any, name: str, owner: str, options: Iterable[str]) -> str:
-    """``value`` if it is one of ``options``, else an error with the closest matches."""
+    """``value`` if it is one of ``options``, else an error with the closest matches.
+
+    Parameters
+    ----------
+    value, name, owner
+        As for :func:`check_int`.
+    options : iterable of str
+        The accepted values.
+
+    Returns
+    -------
+    str
+    """
     options = list(options)
     if value not in options:
         raise InvalidParameterError(
@@ -285,6 +327,26 @@ def check_probs(
     ``repair_atol`` are accepted, clipped and renormalised with a
     :class:`ProbabilityWarning`; the result is then a new array whose rows sum to 1.
     A :class:`~softlabels.SoftLabels` is accepted for its ``probs``.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_rows, n_classes) or SoftLabels
+    name : str, default="probs"
+        The argument's name, for the error message.
+    atol : float, optional
+        Tolerance of a row sum; default :data:`SUM_ATOL` (1e-5).
+    repair_atol : float, default=0.0
+        Larger deviations up to this are repaired with a warning (see above).
+    n_classes : int, optional
+        The number of columns required.
+    min_classes : int, default=1
+        The fewest columns accepted.
+    min_rows : int, default=0
+        The fewest rows accepted.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_rows, n_classes)
     """
     repair = repair_atol > atol
     if hasattr(p, "probs") and hasattr(p, "classes"):
@@ -355,6 +417,18 @@ def check_pred_probs(
     by more than :data:`SUM_ATOL` but at most :data:`PRED_ATOL` are renormalised with
     a warning. Accepts an array-like or a :class:`~softlabels.SoftLabels`; returns a
     new float64 array whose rows sum to 1.
+
+    Parameters
+    ----------
+    pred_probs : array-like of shape (n_items, n_classes) or SoftLabels
+    name : str, default="pred_probs"
+        The argument's name, for the error message.
+    n_classes : int, optional
+        The number of columns required.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_items, n_classes)
     """
     return check_probs(
         pred_probs,
@@ -373,6 +447,20 @@ def check_labels(
 
     Integer-valued floats (as read from a CSV) are accepted. ``n_items``, when given,
     must equal the length (the error names both lengths).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_items,) or (n_items, 1)
+        Not empty.
+    n_classes : int
+    name : str, default="labels"
+        The argument's name, for the error message.
+    n_items : int, optional
+        The length required.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_items,)
     """
     try:
         arr = np.asarray(labels)
@@ -413,7 +501,23 @@ def check_labels(
 def check_features(features: Any, *, name: str = "features", n_items: int | None = None,
                    fitted: tuple[str, int] | None = None) -> np.ndarray:
     """Validate a finite 2-D float feature matrix; return float64. ``fitted = (what,
-    n_columns)``: the columns must be as many as ``what`` was fitted on."""
+    n_columns)``: the columns must be as many as ``what`` was fitted on.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_items, n_features)
+        Numeric, finite and not empty.
+    name : str, default="features"
+        The argument's name, for the error message.
+    n_items : int, optional
+        The number of rows required.
+    fitted : tuple of (str, int), optional
+        What was fitted and on how many columns.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_items, n_features)
+    """
     try:
         arr = np.asarray(features, dtype=np.float64)
     except (TypeError, ValueError) as err:

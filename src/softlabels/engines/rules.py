@@ -54,6 +54,20 @@ def apply_rules(rules: Any, data: Any, *, classes: Any = None) -> Any:
     Parameters are those of :func:`softlabels.infer.rules.apply_rules`; ``data`` is a
     ``dask.dataframe.DataFrame``. A rule that raises or returns a bad value fails the
     computation with the in-process message (rule, row of the data's index, value).
+
+    Parameters
+    ----------
+    rules : LabelingFunction, callable or list of them
+        The rules, as in-process.
+    data : dask.dataframe.DataFrame
+        The items, one row each (anything else raises :class:`InputError`).
+    classes : int or sequence, optional
+        The classes, to check the votes against.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One column of votes per rule, ``-1`` for an abstention.
     """
     if not isinstance(data, dd.DataFrame):
         raise InputError(f"data must be a dask DataFrame; got {type(data).__name__}.")
@@ -89,6 +103,20 @@ def fit_label_model(
     classes (or their names); when omitted, one more than the largest vote, at least
     two. ``class_balance``: ``"uniform"`` or ``"learn"``. The soft labels equal the
     in-process model's up to floating-point summation order.
+
+    Parameters
+    ----------
+    votes : dask.dataframe.DataFrame
+        Class indices and ``-1``, one column per rule, indexed by item.
+    callback : callable, optional
+        Called as ``callback(iteration, objective)`` after every EM iteration.
+    **params
+        Parameters of :class:`softlabels.infer.rules.LabelModel`; an unknown name or
+        a bad value raises as in-process.
+
+    Returns
+    -------
+    LabelModelFit
     """
     from softlabels.engines.dask import aggregate
 

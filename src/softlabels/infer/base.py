@@ -104,7 +104,27 @@ class CrowdModel(BaseInferrer):
 
         ``callback``, when given, is called as ``callback(iteration, objective)`` after
         every iteration of the iterative models (e.g. to show progress); closed-form
-        models never call it."""
+        models never call it.
+
+        Parameters
+        ----------
+        answers : Annotations, DataFrame, str or path
+            The answers, one row per answer (a DataFrame or file is read with the
+            default columns ``item``, ``worker``, ``label``; read others with
+            :func:`~softlabels.read_answers` first).
+        gold : mapping, Series or DataFrame, optional
+            Known labels by item id; a label that is not a class of the answers raises
+            :class:`~softlabels.InputError`.
+        callback : callable, optional
+            ``callback(iteration, objective)``; anything else that is not callable
+            raises :class:`~softlabels.InvalidParameterError`.
+
+        Returns
+        -------
+        self
+            Fitted: ``soft_labels_``, ``n_iter_``, ``converged_``, ``annotations_`` and
+            the model's own attributes are set.
+        """
         self._validate_params()
         if callback is not None and not callable(callback):
             raise InvalidParameterError(
@@ -192,7 +212,23 @@ def pin_gold(post: np.ndarray, gold: np.ndarray, *, copy: bool = True,
              known: np.ndarray | None = None) -> np.ndarray:
     """Set the rows of items with a known label to that label's one-hot vector
     (in place with ``copy=False``, for arrays the caller owns); ``known``: the
-    positions of ``gold >= 0``, when the caller has them."""
+    positions of ``gold >= 0``, when the caller has them.
+
+    Parameters
+    ----------
+    post : ndarray of shape (n_items, n_classes)
+        The posteriors.
+    gold : ndarray of int, shape (n_items,)
+        Class codes, -1 where unknown.
+    copy : bool, default=True
+        Work on a copy of ``post``.
+    known : ndarray of int, optional
+        ``np.flatnonzero(gold >= 0)``, when already computed.
+
+    Returns
+    -------
+    ndarray of shape (n_items, n_classes)
+    """
     if known is None:
         known = np.flatnonzero(gold >= 0)
     if known.size:

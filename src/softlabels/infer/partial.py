@@ -242,6 +242,14 @@ def uniform_transition(n_classes: int) -> np.ndarray:
     """``Q = (J - I) / (K - 1)``: each wrong class equally likely as the complementary
     label (Ishida et al. 2017).
 
+    Parameters
+    ----------
+    n_classes : int >= 2
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+
     Examples
     --------
     >>> uniform_transition(3).tolist()
@@ -387,6 +395,21 @@ def empirical_transition(
     (libcll and CLImage estimate it this way from the training split). ``smoothing``
     is added to every off-diagonal count; a class without labelled items gets the
     uniform row.
+
+    Parameters
+    ----------
+    true_labels : array-like of int, shape (n_items,)
+        The known class of each item.
+    comp_labels : array-like of int, shape (n_items,) or (n_items, n_labels)
+        Complementary class indices, ``-1`` where a 2-D row has fewer.
+    n_classes : int >= 2
+    smoothing : float >= 0, default=0.0
+        Pseudo-count added to every off-diagonal cell.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+        Rows summing to 1.
 
     Examples
     --------
@@ -637,6 +660,16 @@ class CandidateSets(BaseInferrer):
     """Soft labels from candidate sets, as an estimator: :func:`from_candidate_sets`
     with the class ``prior`` as a parameter.
 
+    Parameters
+    ----------
+    prior : array-like of shape (n_classes,), optional
+        Class prior (normalised), checked against the classes on ``fit``. Without it
+        and without ``pred_probs``, every candidate gets the same probability.
+
+    Attributes
+    ----------
+    soft_labels_ : SoftLabels
+
     Examples
     --------
     >>> CandidateSets(prior=[0.5, 0.3, 0.2]).fit([[1, 1, 0]]).soft_labels_.probs.round(3).tolist()
@@ -661,7 +694,21 @@ class CandidateSets(BaseInferrer):
         item_ids: Any = None,
     ) -> CandidateSets:
         """Fit on a 0/1 matrix ``candidates`` (n_items, n_classes); ``pred_probs``, a
-        model's predictions, replace the prior as the weights."""
+        model's predictions, replace the prior as the weights.
+
+        Parameters
+        ----------
+        candidates : array-like of shape (n_items, n_classes), 0/1 or bool
+            ``candidates[i, k] = 1`` when class k is a candidate for item i.
+        pred_probs : array-like of shape (n_items, n_classes) or SoftLabels, optional
+            A model's predicted probabilities.
+        classes, item_ids : array-like, optional
+            Class names (default ``0..n_classes-1``) and item ids.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         soft = from_candidate_sets(
             candidates, prior=self.prior, pred_probs=pred_probs, classes=classes,
@@ -675,6 +722,21 @@ class ComplementaryLabels(BaseInferrer):
     """Soft labels from complementary labels ("not this class"), as an estimator:
     :func:`from_complementary` with ``n_classes``, ``transition`` and ``prior`` as
     parameters.
+
+    Parameters
+    ----------
+    n_classes : int >= 2, optional
+        Number of classes; taken from ``classes``, ``pred_probs`` or ``transition``
+        when omitted.
+    transition : "uniform", None or array-like of shape (n_classes, n_classes), default="uniform"
+        ``Q[y, j] = P(complementary label j | true class y)``, rows summing to 1;
+        ``None`` means ``"uniform"`` (see :func:`from_complementary`).
+    prior : array-like of shape (n_classes,), optional
+        Class prior; not together with ``pred_probs`` in ``fit``.
+
+    Attributes
+    ----------
+    soft_labels_ : SoftLabels
 
     Examples
     --------
@@ -708,7 +770,22 @@ class ComplementaryLabels(BaseInferrer):
         item_ids: Any = None,
     ) -> ComplementaryLabels:
         """Fit on complementary class indices (one per item, or a 2-D array with ``-1``
-        padding)."""
+        padding).
+
+        Parameters
+        ----------
+        comp_labels : array-like of int, shape (n_items,) or (n_items, n_labels)
+            Complementary class indices in ``0..n_classes-1``, ``-1`` where an item of
+            a 2-D array has fewer.
+        pred_probs : array-like of shape (n_items, n_classes), optional
+            A model's predicted probabilities, in place of ``prior``.
+        classes, item_ids : array-like, optional
+            Class names and item ids.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         soft = from_complementary(
             comp_labels, self.n_classes, transition=self.transition, prior=self.prior,
@@ -753,7 +830,21 @@ class PositiveUnlabeled(BaseInferrer):
 
     def fit(self, positives: Any, /, *, pred_probs: Any = None, item_ids: Any = None) -> PositiveUnlabeled:
         """Fit on the flags (n_items,) or (n_items, 1): 1 observed positive, 0 unknown;
-        ``pred_probs`` (same shape) are a classifier's ``P(observed positive | x)``."""
+        ``pred_probs`` (same shape) are a classifier's ``P(observed positive | x)``.
+
+        Parameters
+        ----------
+        positives : array-like of shape (n_items,) or (n_items, 1)
+            1 where the label was observed present, 0 where it is unknown.
+        pred_probs : array-like of shape (n_items,) or (n_items, 1), optional
+            ``P(observed positive | x)``; needed when ``prior`` is not set.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         obs = _one_label(positives, "positives")
         g = None if pred_probs is None else _one_label(pred_probs, "pred_probs")

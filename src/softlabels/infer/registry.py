@@ -156,7 +156,22 @@ def _load() -> None:
 
 def list_sources(pattern: str = "*", evidence: str | None = None) -> list[str]:
     """Names of every inference source, optionally filtered by a glob ``pattern`` and
-    by the kind of ``evidence`` it fits on (e.g. ``"answers"``, ``"label-matrix"``)."""
+    by the kind of ``evidence`` it fits on (e.g. ``"answers"``, ``"label-matrix"``).
+
+    Parameters
+    ----------
+    pattern : str, default="*"
+        A glob the names must match, case-sensitive (``"dawid*"``).
+    evidence : str, optional
+        One of :data:`EVIDENCE`: only the sources that fit on that kind of evidence.
+        Any other value raises :class:`~softlabels.InvalidParameterError`, which
+        suggests the nearest kind.
+
+    Returns
+    -------
+    list of str
+        The names, in registration order.
+    """
     if evidence is not None and evidence not in EVIDENCE:
         from softlabels.core.errors import InvalidParameterError
         from softlabels.core.validation import suggest
@@ -172,12 +187,37 @@ def list_sources(pattern: str = "*", evidence: str | None = None) -> list[str]:
 
 
 def source_evidence(name: str) -> str:
-    """The kind of evidence the source ``name`` fits on."""
+    """The kind of evidence the source ``name`` fits on.
+
+    Parameters
+    ----------
+    name : str
+        A registered source name; an unknown one raises
+        :class:`~softlabels.core.errors.UnknownNameError`, which suggests the
+        nearest names.
+
+    Returns
+    -------
+    str
+        One of :data:`EVIDENCE`.
+    """
     return SOURCES.evidence(name)
 
 
 def source_summary(name: str) -> str:
-    """One line on what the source ``name`` does."""
+    """One line on what the source ``name`` does.
+
+    Parameters
+    ----------
+    name : str
+        A registered source name; an unknown one raises
+        :class:`~softlabels.core.errors.UnknownNameError`.
+
+    Returns
+    -------
+    str
+        The summary, empty when the source was registered without one.
+    """
     return SOURCES.summary(name)
 
 
@@ -188,6 +228,21 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     ``['a', 'b']``: commas inside brackets or quotes do not separate parameters), else
     strings.
 
+    Parameters
+    ----------
+    spec : str
+        ``"name"`` or ``"name:key=value,key=value"``. A part without ``=`` or with an
+        empty key raises :class:`~softlabels.InvalidParameterError`.
+
+    Returns
+    -------
+    name : str
+        The source name, stripped of spaces.
+    params : dict
+        The parameters by key (empty without a ``:``).
+
+    Examples
+    --------
     >>> parse_spec("dawid-skene:uncertainty=plug-in,alpha=0")
     ('dawid-skene', {'uncertainty': 'plug-in', 'alpha': 0})
     >>> parse_spec("glad")
@@ -244,6 +299,18 @@ def spec_of(model: Any) -> str:
     """The name of a source with the parameters that differ from its defaults, in the
     form :func:`parse_spec` reads back: ``"dawid-skene:uncertainty=leave-self-out"``.
 
+    Parameters
+    ----------
+    model : estimator
+        A registered source (fitted or not); its class must construct with no
+        arguments, for its defaults.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> from softlabels.infer.crowd import DawidSkene
     >>> spec_of(DawidSkene(uncertainty="plug-in", n_iter=50))
     'dawid-skene:n_iter=50,uncertainty=plug-in'
@@ -260,22 +327,80 @@ def spec_of(model: Any) -> str:
 def create_source(name: str, **params: Any) -> Any:
     """An unfitted source by registry name, e.g. ``create_source("glad", n_iter=50)``;
     the name may carry parameters (``"glad:n_iter=50"``, see :func:`parse_spec`), which
-    those given as keywords override."""
+    those given as keywords override.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_sources`, optionally followed by ``":key=value,..."``.
+        An unknown name raises :class:`~softlabels.core.errors.UnknownNameError`,
+        which suggests the nearest names.
+    **params
+        Parameters of the source's constructor. One it does not take raises
+        :class:`~softlabels.InvalidParameterError` listing those it does.
+
+    Returns
+    -------
+    estimator
+        The unfitted source.
+    """
     return _create(SOURCES, name, params)
 
 
 def list_methods(pattern: str = "*") -> list[str]:
-    """Names of the crowd-answer methods (the sources with ``evidence="answers"``)."""
+    """Names of the crowd-answer methods (the sources with ``evidence="answers"``).
+
+    Parameters
+    ----------
+    pattern : str, default="*"
+        A glob the names must match, case-sensitive (``"*skene*"``).
+
+    Returns
+    -------
+    list of str
+        The names, in registration order.
+    """
     return METHODS.names(pattern)
 
 
 def method_summary(name: str) -> str:
+    """One line on what the crowd-answer method ``name`` does.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_methods`; another name raises
+        :class:`~softlabels.core.errors.UnknownNameError`.
+
+    Returns
+    -------
+    str
+    """
     return METHODS.summary(name)
 
 
 def create_method(name: str, **params: Any) -> Any:
     """An unfitted crowd model by registry name, e.g. ``create_method("glad", n_iter=50)``
-    or ``create_method("glad:n_iter=50")``."""
+    or ``create_method("glad:n_iter=50")``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_methods`, optionally followed by ``":key=value,..."``
+        (see :func:`parse_spec`). An unknown name raises
+        :class:`~softlabels.core.errors.UnknownNameError`; the name of a source that
+        fits on other evidence than answers raises it too, pointing at
+        :func:`create_source`.
+    **params
+        Parameters of the model's constructor; they override those written in
+        ``name``. One it does not take raises :class:`~softlabels.InvalidParameterError`
+        listing those it does.
+
+    Returns
+    -------
+    estimator
+        The unfitted model.
+    """
     return _create(METHODS, name, params)
 
 

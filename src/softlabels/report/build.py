@@ -241,6 +241,15 @@ def write_report(path: str | os.PathLike[str], answers: Any = None, **kwargs: An
     """Build the report (same arguments as :func:`build_report`) and write it to
     ``path`` atomically: on any error no file is left and an existing file is kept.
 
+    Parameters
+    ----------
+    path : str or path
+        The HTML file to write.
+    answers : optional
+        As for :func:`build_report`.
+    **kwargs
+        The other arguments of :func:`build_report`.
+
     Returns
     -------
     Path

@@ -101,6 +101,25 @@ def register_check(
 
     A second check of the same name from another function is an error; registering the
     same function again (a reloaded module) replaces the entry.
+
+    Parameters
+    ----------
+    name : str
+        The check's name, lower-case without spaces (otherwise ``ValueError``).
+    order : int
+        Its place on the page: checks are shown by increasing ``order``, then name.
+    title : str
+        The section's heading.
+    needs : callable, default=always
+        ``needs(data) -> bool``: whether the report's inputs have what the check needs.
+    reason : str, default=""
+        Shown at the end of the page when ``needs`` is false (the check is left out
+        when it is empty).
+
+    Returns
+    -------
+    callable
+        The decorator, which registers the builder and returns it unchanged.
     """
     if not name or name != name.strip().lower() or " " in name:
         raise ValueError(f"check names are lower-case without spaces; got {name!r}.")

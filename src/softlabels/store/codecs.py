@@ -191,7 +191,18 @@ def kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Fidelity:
-    """How far decoded rows are from the original ones."""
+    """How far decoded rows are from the original ones (see :func:`fidelity`).
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows compared.
+    max_abs_error : float
+        Largest absolute difference of one probability.
+    mean_kl, max_kl : float
+        Mean and largest KL(original ‖ decoded) of a row, in nats; infinite where the
+        decoded row drops a class the original has.
+    """
 
     n_rows: int
     max_abs_error: float
@@ -209,12 +220,32 @@ class Fidelity:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Fidelity:
-        """The inverse of :meth:`to_json` (plain numbers are read as they are)."""
+        """The inverse of :meth:`to_json` (plain numbers are read as they are).
+
+        Parameters
+        ----------
+        d : dict
+            With ``n_rows``, ``max_abs_error``, ``mean_kl`` and ``max_kl``.
+
+        Returns
+        -------
+        Fidelity
+        """
         return cls(int(d["n_rows"]), float(d["max_abs_error"]), float(d["mean_kl"]),
                    float(d["max_kl"]))
 
     def combine(self, other: Fidelity) -> Fidelity:
-        """The fidelity of both sets of rows together."""
+        """The fidelity of both sets of rows together.
+
+        Parameters
+        ----------
+        other : Fidelity
+            Of other rows.
+
+        Returns
+        -------
+        Fidelity
+        """
         n = self.n_rows + other.n_rows
         if n == 0:
             return self
@@ -225,7 +256,19 @@ class Fidelity:
 
 
 def fidelity(original: Any, decoded: Any) -> Fidelity:
-    """Largest absolute error and mean/max KL(original ‖ decoded) over the rows."""
+    """Largest absolute error and mean/max KL(original ‖ decoded) over the rows.
+
+    Parameters
+    ----------
+    original, decoded : array-like of shape (n_rows, n_classes)
+        The rows before and after a round trip; other shapes that differ raise
+        :class:`InputError`.
+
+    Returns
+    -------
+    Fidelity
+        All zeros for no rows.
+    """
     p = np.asarray(original)
     q = np.asarray(decoded)
     if p.shape != q.shape:
@@ -287,35 +330,107 @@ class Codec:
                 object.__setattr__(self, field.name, value.item())
 
     def check(self, n_classes: int) -> None:
-        """Raise :class:`InputError` when this codec cannot hold ``n_classes`` classes."""
+        """Raise :class:`InputError` when this codec cannot hold ``n_classes`` classes.
+
+    Parameters
+    ----------
+    n_classes : int
+    """
 
     def encode(self, probs: Any) -> Arrays:  # pragma: no cover - abstract
+        """The encoded arrays of the rows of ``probs``.
+
+        Parameters
+        ----------
+        probs : array-like of shape (n_rows, n_classes)
+            Probabilities: finite, non-negative, each row summing to 1 within
+            rounding; otherwise :class:`InputError` names the first bad row.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The codec's arrays, each with one entry (or, for :class:`Sparse`, one
+            offset) per row.
+        """
         raise NotImplementedError
 
     def decode(self, arrays: Mapping[str, np.ndarray], n_classes: int, *, dtype: Any = np.float64) -> np.ndarray:  # pragma: no cover
+        """Dense rows back from :meth:`encode`'s arrays.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them (or a block of their rows).
+        n_classes : int
+            Number of classes of the encoded rows.
+        dtype : numpy dtype, default=float64
+            Of the result.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, n_classes)
+            Rows that sum to 1.
+        """
         raise NotImplementedError
 
     def nbytes(self, arrays: Mapping[str, np.ndarray]) -> int:
-        """Bytes of the encoded arrays (the payload, before any file compression)."""
+        """Bytes of the encoded arrays (the payload, before any file compression).
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them.
+        """
         return int(sum(np.asarray(a).nbytes for a in arrays.values()))
 
     def bytes_per_label(self, n_classes: int) -> float:
-        """Bytes per row of a fixed-width codec."""
+        """Bytes per row of a fixed-width codec (a codec whose rows vary in size, as
+        :class:`Sparse`, raises :class:`InputError`).
+
+        Parameters
+        ----------
+        n_classes : int
+        """
         raise InputError(f"{self.name} rows have no fixed size; use nbytes().")
 
     def fidelity(self, probs: Any) -> Fidelity:
-        """Encode and decode ``probs`` and measure the loss."""
+        """Encode and decode ``probs`` and measure the loss.
+
+        Parameters
+        ----------
+        probs : array-like of shape (n_rows, n_classes)
+            As for :meth:`encode`.
+
+        Returns
+        -------
+        Fidelity
+        """
         p = _check_probs(probs)
         return measure(self, self.encode(p), p)
 
     def n_rows(self, arrays: Mapping[str, np.ndarray]) -> int:
+        """Rows held by encoded ``arrays``.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            As :meth:`encode` returns them.
+        """
         return int(next(iter(arrays.values())).shape[0])
 
 
 @dataclasses.dataclass(frozen=True)
 class Dense(Codec):
     """Every probability, as ``float32``, ``float16`` or ``bfloat16``; decoded rows are
-    renormalised to sum to 1."""
+    renormalised to sum to 1.
+
+    Parameters
+    ----------
+    dtype : {"float16", "float32", "bfloat16"}, default="float16"
+        Storage type of the probabilities; another value raises :class:`InputError`.
+        A non-zero probability too small for the type is stored as the type's smallest
+        positive value, so that no class with mass decodes to 0.
+    """
 
     dtype: str = "float16"
     name: ClassVar[str] = "dense"
@@ -342,7 +457,13 @@ class LogQuant(Codec):
     for ``floor=1e-7``); smaller non-zero values take ``floor``, zeros stay 0. Decoded
     rows are renormalised, which can move a value by as much again: a decoded
     probability at or above ``floor`` is within ``exp(±2h)`` of the original (6.6 % for
-    ``floor=1e-7``), plus the mass that values below ``floor`` gained."""
+    ``floor=1e-7``), plus the mass that values below ``floor`` gained.
+
+    Parameters
+    ----------
+    floor : float, default=1e-7
+        Smallest non-zero value, in (0, 1) (otherwise :class:`InputError`).
+    """
 
     floor: float = 1e-7
     name: ClassVar[str] = "logquant"
@@ -433,21 +554,23 @@ class TopK(Codec):
 
     Parameters
     ----------
-    k : int
-        Classes kept per row (``k = C`` keeps all of them).
-    index : {"int16", "uint16", "int32"}
-        Storage type of the class indices.
-    values : {"float16", "float32", "bfloat16", "log8"}
+    k : int, default=5
+        Classes kept per row (``k = C`` keeps all of them), at least 1; more than the
+        number of classes raises :class:`InputError` on encoding.
+    index : {"int16", "uint16", "int32"}, default="uint16"
+        Storage type of the class indices (``int16`` holds up to 32,768 classes,
+        ``uint16`` 65,536).
+    values : {"float16", "float32", "bfloat16", "log8"}, default="float16"
         Storage of the values. ``log8``: 8-bit codes on a log scale from ``floor`` to 1;
         the first slot then holds the mass outside the top k instead of the top value,
         which decoding recovers as ``1 - tail - sum(others)``, so that a small relative
         error on the largest value cannot shift the mass left for the other classes.
-    fill : {"marginal", "renorm"}
+    fill : {"marginal", "renorm"}, default="marginal"
         Rebuilding of the other classes: FKD's marginal smoothing (the mass outside the
         top k spread uniformly over them) or renormalisation of the top k (the others
         0).
-    floor : float
-        Smallest non-zero value of ``log8``.
+    floor : float, default=1e-7
+        Smallest non-zero value of ``log8``, in (0, 1).
 
     Notes
     -----
@@ -503,7 +626,22 @@ class TopK(Codec):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Without building dense rows: the class indices, their probabilities and the
         probability of every other class, per row (shapes ``(n, k)``, ``(n, k)``,
-        ``(n,)``)."""
+        ``(n,)``).
+
+        Parameters
+        ----------
+        arrays, n_classes
+            As for :meth:`decode`.
+        dtype : numpy dtype, default=float32
+            Of the probabilities.
+
+        Returns
+        -------
+        indices : ndarray of shape (n, k)
+        values : ndarray of shape (n, k)
+        rest : ndarray of shape (n,)
+            The probability of each class outside the top k.
+        """
         idx = np.asarray(arrays["indices"])
         raw = np.asarray(arrays["values"])
         if self.values == "log8":
@@ -551,7 +689,17 @@ class TopKPacked(Codec):
     ``ceil(log2 C)`` bits, a log-scale value code (from ``floor`` to 1) in the other
     bits (6 for C = 1000, so ``k`` entries take ``2k`` bytes). As with
     ``TopK(values="log8")`` the first entry's value code holds the mass outside the top
-    k and the top value is recovered from it. Needs ``C <= 4096`` (4 value bits)."""
+    k and the top value is recovered from it. Needs ``C <= 4096`` (4 value bits).
+
+    Parameters
+    ----------
+    k : int, default=10
+        Entries kept per row, at least 1 and at most the number of classes.
+    fill : {"marginal", "renorm"}, default="marginal"
+        Rebuilding of the other classes, as for :class:`TopK`.
+    floor : float, default=1e-6
+        Smallest non-zero value of the log scale, in (0, 1).
+    """
 
     k: int = 10
     fill: str = "marginal"
@@ -564,6 +712,12 @@ class TopKPacked(Codec):
 
     @staticmethod
     def index_bits(n_classes: int) -> int:
+        """Bits of a class index: ``ceil(log2 n_classes)``, at least 1.
+
+        Parameters
+        ----------
+        n_classes : int
+        """
         return max(1, math.ceil(math.log2(n_classes))) if n_classes > 1 else 1
 
     def check(self, n_classes: int) -> None:
@@ -588,7 +742,13 @@ class TopKPacked(Codec):
     def decode_topk(
         self, arrays: Mapping[str, np.ndarray], n_classes: int, *, dtype: Any = np.float32
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`TopK.decode_topk`."""
+        """As :meth:`TopK.decode_topk`.
+
+        Parameters
+        ----------
+        arrays, n_classes, dtype
+            As for :meth:`TopK.decode_topk`.
+        """
         vbits = 16 - self.index_bits(n_classes)
         words = np.asarray(arrays["words"])
         idx = words >> np.uint16(vbits)
@@ -607,7 +767,15 @@ class TopKPacked(Codec):
 class Sparse(Codec):
     """The non-zero entries of each row: row offsets, class indices and values
     (``float32`` or ``float64``; decoded rows are renormalised). Exact for zeros; for
-    crowd soft labels where each item has a few classes with mass."""
+    crowd soft labels where each item has a few classes with mass.
+
+    Parameters
+    ----------
+    index : {"int16", "uint16", "int32"}, default="int32"
+        Storage type of the class indices.
+    values : {"float32", "float64"}, default="float32"
+        Storage type of the non-zero probabilities.
+    """
 
     index: str = "int32"
     values: str = "float32"
@@ -659,7 +827,19 @@ CODECS: dict[str, type[Codec]] = {
 
 def codec_from_spec(spec: Mapping[str, Any] | str) -> Codec:
     """A codec from its spec (``{"codec": "topk", "k": 5, ...}``, as :meth:`Codec.spec`
-    writes it) or from its name with the default parameters."""
+    writes it) or from its name with the default parameters.
+
+    Parameters
+    ----------
+    spec : mapping or str
+        ``{"codec": name, **parameters}`` or just the name: one of ``"dense"``,
+        ``"logquant"``, ``"topk"``, ``"topk-packed"``, ``"sparse"``. An unknown name or
+        parameter raises :class:`InputError` listing the valid ones.
+
+    Returns
+    -------
+    Codec
+    """
     if isinstance(spec, str):
         spec = {"codec": spec}
     params = dict(spec)

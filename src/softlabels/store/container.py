@@ -252,6 +252,13 @@ class LabelStore:
     id (``ids=``), decoded (:meth:`read`) or still encoded (:meth:`read_encoded`).
     Threads may share a reader (their reads of its files take turns); a pickled reader
     reopens the files in the process that unpickles it.
+
+    Parameters
+    ----------
+    path : str or path
+        The store's folder. A path that is not a folder, has no manifest, or holds a
+        manifest that is damaged or written by a newer softlabels raises
+        :class:`InputError`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -322,6 +329,29 @@ class LabelStore:
         The store appears whole or not at all (it is built in a temporary folder beside
         ``path`` and renamed). ``compression`` is Parquet's (``none``, ``zstd``,
         ``snappy``, ...); ``items_per_group`` sets the row groups.
+
+        Parameters
+        ----------
+        path : str or path
+            The folder to create; its parent must exist.
+        labels : SoftLabels or ViewLabels
+            The rows to store (a store holds items or views, never both).
+        codec : Codec
+            How each row is encoded, e.g. ``TopK(5)``.
+        items_per_group : int, default=8192
+            Items per Parquet row group, at least 1: the unit of a read.
+        compression : {"none", "snappy", "gzip", "brotli", "lz4", "zstd"}, default="none"
+            Parquet compression of the files.
+        box_dtype : {"float16", "float32"}, default="float16"
+            Storage type of the crop boxes of views.
+        overwrite : bool, default=False
+            Replace an existing store at ``path``. Without it an existing path raises
+            :class:`InputError`; a path that exists and is not a store is never replaced.
+
+        Returns
+        -------
+        LabelStore
+            The new store, open for reading.
         """
         target = Path(path)
         if isinstance(items_per_group, bool) or not isinstance(items_per_group, int) or items_per_group < 1:
@@ -363,7 +393,15 @@ class LabelStore:
         """Add the rows of ``labels`` (same kind, classes and codec parameters; item ids
         new to the store). The store changes only when the append has fully succeeded;
         a write that fails (a full disk, a quota) is an :class:`OutputError` and leaves
-        no new file."""
+        no new file.
+
+        Parameters
+        ----------
+        labels : SoftLabels or ViewLabels
+            Of the store's kind, with its classes (and, for items, with a ``support``
+            exactly when the store's rows have one); a mismatch, or an item id already
+            in the store, raises :class:`InputError`. No rows: nothing changes.
+        """
         with _locked(self.path):
             self._manifest = self._load_manifest()  # another writer may have appended
             with self._lock:
@@ -593,7 +631,22 @@ class LabelStore:
         ids: Sequence[Any] | np.ndarray | None = None,
     ) -> Encoded:
         """Items ``start:stop`` (positions in store order), or the items ``ids`` in that
-        order, still encoded. Only the row groups that hold them are read."""
+        order, still encoded. Only the row groups that hold them are read.
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Item positions, as in a slice (negative counts from the end; out of range
+            is clipped). Both omitted: every item.
+        ids : sequence, optional
+            Item ids instead of positions (1-D; an id not in the store raises
+            :class:`InputError`). Not together with ``start`` or ``stop``.
+
+        Returns
+        -------
+        Encoded
+            For a store of views, every view of the items chosen.
+        """
         if ids is not None:
             if start is not None or stop is not None:
                 raise InputError("give start/stop or ids, not both.")
@@ -674,11 +727,33 @@ class LabelStore:
         ids: Sequence[Any] | np.ndarray | None = None,
     ) -> SoftLabels | ViewLabels:
         """As :meth:`read_encoded`, decoded into :class:`SoftLabels` or
-        :class:`ViewLabels` (with the store's classes and provenance)."""
+        :class:`ViewLabels` (with the store's classes and provenance).
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Item positions, as in a slice.
+        ids : sequence, optional
+            Item ids instead of positions.
+
+        Returns
+        -------
+        SoftLabels or ViewLabels
+        """
         return self.read_encoded(start, stop, ids=ids).labels()
 
     def iter_encoded(self, items_per_block: int | None = None) -> Iterator[Encoded]:
-        """The whole store in blocks of items (by default one row group each)."""
+        """The whole store in blocks of items (by default one row group each).
+
+        Parameters
+        ----------
+        items_per_block : int, optional
+            Items per block; by default those of each row group.
+
+        Yields
+        ------
+        Encoded
+        """
         if items_per_block is None:
             for (lo, hi), _ in self.group_ranges():
                 if hi > lo:

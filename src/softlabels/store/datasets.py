@@ -343,7 +343,17 @@ class StoreDataset:
         return self._records(enc, r, r, labels)
 
     def labels(self, rows: Any = None) -> np.ndarray:
-        """Decoded float32 labels of ``rows`` (all rows by default)."""
+        """Decoded float32 labels of ``rows`` (all rows by default).
+
+        Parameters
+        ----------
+        rows : array-like of int, optional
+            Row positions.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_rows, n_classes)
+        """
         enc = self._encoded()
         if rows is None:
             return enc.decode(dtype=np.float32)
@@ -376,7 +386,22 @@ class StoreDataset:
 
         ``shard=(index, count)`` takes row groups ``index, index + count, ...``;
         ``shuffle`` shuffles the order of those groups and of the records in each
-        (with ``seed``)."""
+        (with ``seed``).
+
+        Parameters
+        ----------
+        shard : tuple of int, default=(0, 1)
+            ``(index, count)`` with ``0 <= index < count``.
+        shuffle : bool, default=False
+            Shuffle the row groups and the records within each.
+        seed : int, default=0
+            Seed of the shuffle.
+
+        Yields
+        ------
+        list of tuple
+            The records of one row group.
+        """
         index, count = check_shard(shard)
         reader = self.reader()
         ranges = reader.group_ranges()
@@ -397,7 +422,18 @@ class StoreDataset:
     def iter_records(
         self, *, shard: tuple[int, int] = (0, 1), shuffle: bool = False, seed: int = 0
     ) -> Iterator[tuple[Any, ...]]:
-        """The records of this shard, a row group at a time (see :meth:`iter_blocks`)."""
+        """The records of this shard, a row group at a time (see :meth:`iter_blocks`).
+
+        Parameters
+        ----------
+        shard, shuffle, seed
+            As for :meth:`iter_blocks`.
+
+        Yields
+        ------
+        tuple
+            One record.
+        """
         for block in self.iter_blocks(shard=shard, shuffle=shuffle, seed=seed):
             yield from block
 

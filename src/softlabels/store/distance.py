@@ -91,8 +91,21 @@ def _check_distances(distances: Any) -> np.ndarray:
 def dbr_targets(distances: Any, y_org: Any, y_aug: Any) -> tuple[np.ndarray, np.ndarray]:
     """The two teacher probabilities a record pins down, ``exp(-d)``.
 
-    Returns ``(p_org, p_aug)``, each of shape ``(n,)``. This is what the paper's loss
-    uses; :func:`dbr_decode` builds a full distribution from them.
+    This is what the paper's loss uses; :func:`dbr_decode` builds a full distribution
+    from them.
+
+    Parameters
+    ----------
+    distances : array-like of shape (n, 2)
+        Output of :func:`dbr_encode`: finite and non-negative (``-log p``), otherwise
+        :class:`InputError`.
+    y_org, y_aug : array-like of int, shape (n,)
+        The two classes each record is about.
+
+    Returns
+    -------
+    p_org, p_aug : ndarray of shape (n,)
+        The teacher's probabilities of ``y_org`` and ``y_aug``.
 
     Examples
     --------

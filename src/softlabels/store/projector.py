@@ -140,7 +140,22 @@ class LabelProjector:
 
     def fit(self, features: Any, *, logits: Any = None, probs: Any = None) -> "LabelProjector":
         """Fit the head to teacher ``logits`` or teacher ``probs`` (exactly one) on
-        ``features`` of shape ``(n_items, n_features)``."""
+        ``features`` of shape ``(n_items, n_features)``.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            The frozen encoder's features.
+        logits : array-like of shape (n_items, n_classes), optional
+            The teacher's logits.
+        probs : array-like of shape (n_items, n_classes), optional
+            The teacher's probabilities, instead of ``logits`` (giving both or neither
+            raises :class:`InputError`). The teacher needs at least two classes.
+
+        Returns
+        -------
+        self
+        """
         rank = check_int(self.rank, "rank", "LabelProjector", low=1)
         t = check_float(self.temperature, "temperature", "LabelProjector", low=0.0, low_open=True)
         alpha = check_float(self.alpha, "alpha", "LabelProjector", low=0.0)
@@ -253,14 +268,26 @@ class LabelProjector:
             raise NotFittedError("This LabelProjector is not fitted yet; call fit() first.")
 
     def decision_function(self, features: Any) -> np.ndarray:
-        """Projector logits ``s phi W0 + phi A B + b``, shape ``(n, n_classes)``."""
+        """Projector logits ``s phi W0 + phi A B + b``, shape ``(n, n_classes)``.
+
+        Parameters
+        ----------
+        features : array-like of shape (n, n_features)
+            With the fitted number of columns.
+        """
         self._check_fitted()
         phi = check_features(features, fitted=("projector", self.n_features_in_))
         w = self.scale_ * self.W0_.astype(np.float64) + self.A_.astype(np.float64) @ self.B_.astype(np.float64)
         return phi @ w + self.bias_.astype(np.float64)
 
     def predict_proba(self, features: Any) -> np.ndarray:
-        """Labels ``softmax(logits / T)`` at the fit's temperature."""
+        """Labels ``softmax(logits / T)`` at the fit's temperature.
+
+        Parameters
+        ----------
+        features : array-like of shape (n, n_features)
+            With the fitted number of columns.
+        """
         t = float(self.temperature)
         return np.exp(log_softmax(self.decision_function(features) / t, axis=1))
 

@@ -122,6 +122,22 @@ class ViewLabels:
         return f"ViewLabels(n_views={self.n_views}, n_items={self.n_items}, n_classes={self.n_classes})"
 
     def equals(self, other: object, *, atol: float = 0.0, box_atol: float = 0.0) -> bool:
+        """Whether ``other`` holds the same views: classes, item ids, provenance and
+        flips equal, probabilities and boxes within an absolute tolerance.
+
+        Parameters
+        ----------
+        other : object
+            Anything; only a :class:`ViewLabels` of the same shape can be equal.
+        atol : float, default=0.0
+            Largest difference of one probability.
+        box_atol : float, default=0.0
+            Largest difference of one box coordinate.
+
+        Returns
+        -------
+        bool
+        """
         if not isinstance(other, ViewLabels) or self.probs.shape != other.probs.shape:
             return False
         return (
@@ -141,6 +157,21 @@ class Encoded:
     ``item_ids`` has one entry per row (for views, the item of each view); ``boxes``
     (stored bits of ``box_dtype``) and ``flips`` are set for views only; ``support``
     for items only, when the labels had it.
+
+    Parameters
+    ----------
+    codec : Codec
+    arrays : dict of str to ndarray
+        As ``codec.encode`` returns them.
+    classes : ndarray of shape (n_classes,)
+    item_ids : ndarray of shape (n_rows,)
+    provenance : dict
+    views : bool, default=False
+        Whether the rows are views of items.
+    boxes : ndarray of shape (n_rows, 4), optional
+    flips : ndarray of bool, shape (n_rows,), optional
+    support : ndarray of shape (n_rows,), optional
+    box_dtype : {"float16", "float32"}, default="float16"
     """
 
     codec: Codec
@@ -171,11 +202,28 @@ class Encoded:
         return n
 
     def decode(self, *, dtype: Any = np.float64) -> np.ndarray:
-        """Dense ``(n_rows, n_classes)`` probabilities."""
+        """Dense ``(n_rows, n_classes)`` probabilities.
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=float64
+        """
         return self.codec.decode(self.arrays, self.n_classes, dtype=dtype)
 
     def decode_topk(self, *, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-k codecs only: indices, values and the value of every other class."""
+        """Top-k codecs only: indices, values and the value of every other class
+        (another codec raises :class:`InputError`).
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=float32
+            Of the values.
+
+        Returns
+        -------
+        tuple of ndarray
+            As :meth:`TopK.decode_topk` returns them.
+        """
         method = getattr(self.codec, "decode_topk", None)
         if method is None:
             raise InputError(f"codec {self.codec.name} is not a top-k codec.")
@@ -200,6 +248,17 @@ class Encoded:
         )
 
     def fidelity(self, original: SoftLabels | ViewLabels | np.ndarray) -> Fidelity:
+        """How far these rows, decoded, are from ``original``.
+
+        Parameters
+        ----------
+        original : SoftLabels, ViewLabels or ndarray of shape (n_rows, n_classes)
+            The rows that were encoded.
+
+        Returns
+        -------
+        Fidelity
+        """
         p = original.probs if isinstance(original, (SoftLabels, ViewLabels)) else original
         return measure(self.codec, self.arrays, p)
 
@@ -207,7 +266,21 @@ class Encoded:
 def encode(
     labels: SoftLabels | ViewLabels, codec: Codec, *, box_dtype: str = "float16"
 ) -> Encoded:
-    """Encode a :class:`SoftLabels` or :class:`ViewLabels` with ``codec``."""
+    """Encode a :class:`SoftLabels` or :class:`ViewLabels` with ``codec``.
+
+    Parameters
+    ----------
+    labels : SoftLabels or ViewLabels
+        Anything else raises :class:`InputError`.
+    codec : Codec
+        E.g. ``TopK(5)``; it must be able to hold the labels' classes.
+    box_dtype : {"float16", "float32"}, default="float16"
+        Storage type of the crop boxes of views.
+
+    Returns
+    -------
+    Encoded
+    """
     if not isinstance(codec, Codec):
         raise InputError(f"codec must be a Codec (e.g. TopK(5)); got {type(codec).__name__}.")
     if box_dtype not in BOX_TYPES:

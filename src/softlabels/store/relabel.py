@@ -100,7 +100,23 @@ class LabelMap:
         A per-location shift changes every class's pooled score by the same amount, so
         the softmax of a pooled dense map is unchanged; after top-``k`` with
         ``fill="zero"`` the dropped classes then count at their mean instead of at 0.
-        This is our option for maps of logits; ReLabel stores the raw scores."""
+        This is our option for maps of logits; ReLabel stores the raw scores.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_classes, height, width)
+            Finite (otherwise :class:`InputError`).
+        k : int, default=5
+            Classes kept per location, from 1 to ``n_classes``.
+        dtype : numpy dtype, default=float16
+            Storage type of the kept scores.
+        centre : bool, default=False
+            Shift each location's scores as above.
+
+        Returns
+        -------
+        LabelMap
+        """
         s = np.asarray(scores, dtype=np.float64)
         if s.ndim != 3:
             raise InputError(f"scores must have shape (n_classes, height, width); got {s.shape}.")
@@ -127,7 +143,17 @@ class LabelMap:
     def dense(self, fill: Fill = "zero") -> np.ndarray:
         """The ``(n_classes, height, width)`` map with the stored scores scattered back;
         classes outside the top ``k`` get 0 (``fill="zero"``, as ReLabel's code does) or
-        the smallest stored score at that location (``fill="min"``)."""
+        the smallest stored score at that location (``fill="min"``).
+
+        Parameters
+        ----------
+        fill : {"zero", "min"}, default="zero"
+            As above; another value raises :class:`InvalidParameterError`.
+
+        Returns
+        -------
+        ndarray of shape (n_classes, height, width)
+        """
         v = np.asarray(self.values, dtype=np.float64)
         base = _fill_values(v, fill)
         out = np.broadcast_to(base, (self.n_classes, *self.shape)).copy()

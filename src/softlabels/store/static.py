@@ -77,7 +77,19 @@ class StaticLabels:
     @classmethod
     def from_teachers(cls, teacher_logits: Any, *, dtype: Any = np.float16) -> "StaticLabels":
         """Mean over teachers of ``teacher_logits``, shape ``(n_teachers, n_items,
-        n_classes)`` (a 2-D array is one teacher), stored as ``dtype``."""
+        n_classes)`` (a 2-D array is one teacher), stored as ``dtype``.
+
+        Parameters
+        ----------
+        teacher_logits : array-like of shape (n_teachers, n_items, n_classes)
+            Finite; at least one teacher.
+        dtype : numpy dtype, default=float16
+            Storage type of the mean logits.
+
+        Returns
+        -------
+        StaticLabels
+        """
         z = np.asarray(teacher_logits, dtype=np.float64)
         if z.ndim == 2:
             z = z[None]
@@ -97,7 +109,19 @@ class StaticLabels:
         return int(np.asarray(self.logits).nbytes)
 
     def probs(self, index: Any = None, *, temperature: float = 1.0) -> np.ndarray:
-        """``softmax(z / T)`` for the items at ``index`` (all items by default)."""
+        """``softmax(z / T)`` for the items at ``index`` (all items by default).
+
+        Parameters
+        ----------
+        index : array-like of int, optional
+            Item positions.
+        temperature : float > 0, default=1.0
+            ``T``.
+
+        Returns
+        -------
+        ndarray of shape (n_index, n_classes)
+        """
         t = check_float(temperature, "temperature", "StaticLabels.probs", low=0.0, low_open=True)
         z = np.asarray(self.logits, dtype=np.float64)
         if index is not None:
@@ -158,7 +182,19 @@ class StaticLabels:
 
 @dataclass(frozen=True)
 class MixedBatch:
-    """A Mixup batch: ``inputs = lam x + (1 - lam) x[perm]`` and its soft ``targets``."""
+    """A Mixup batch: ``inputs = lam x + (1 - lam) x[perm]`` and its soft ``targets``.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, ...)
+        The mixed batch.
+    targets : ndarray of shape (n, n_classes)
+        Its soft labels, mixed with the same ``lam`` and ``perm``.
+    lam : float
+        The mixing weight of the batch itself.
+    perm : ndarray of shape (n,)
+        The permutation of the batch mixed in.
+    """
 
     inputs: np.ndarray
     targets: np.ndarray

@@ -46,7 +46,19 @@ class TorchStoreDataset(_data.Dataset):
     """Map-style: record ``i`` is the store's row ``i`` (see the module docstring).
 
     Takes the arguments of :class:`StoreDataset`, plus ``transform``: a callable
-    applied to each input tensor."""
+    applied to each input tensor.
+
+    Parameters
+    ----------
+    store : LabelStore or path
+    inputs : array, mapping or callable
+        As for :class:`StoreDataset`.
+    transform : callable, optional
+        Applied to each input tensor.
+    **kwargs
+        The other arguments of :class:`StoreDataset` (``input_ids``, ``size``,
+        ``interpolation``, ``replay``, ``return_index``).
+    """
 
     def __init__(self, store: Any, inputs: Any, *, transform: Callable[[Any], Any] | None = None,
                  **kwargs: Any) -> None:
@@ -70,7 +82,21 @@ class TorchStoreIterableDataset(_data.IterableDataset):
     Takes the arguments of :class:`StoreDataset`, plus ``transform``; ``shuffle`` and
     ``seed`` shuffle the row groups and the records in each, differently each epoch
     (:meth:`set_epoch`); ``shard=(index, count)`` is this process's share of a
-    distributed job (row groups are split by process, then by worker)."""
+    distributed job (row groups are split by process, then by worker).
+
+    Parameters
+    ----------
+    store, inputs, transform
+        As for :class:`TorchStoreDataset`.
+    shuffle : bool, default=False
+        Shuffle the row groups and the records in each, differently each epoch.
+    seed : int, default=0
+        Seed of the shuffle.
+    shard : tuple of int, default=(0, 1)
+        ``(index, count)``: this process's share of a distributed job.
+    **kwargs
+        The other arguments of :class:`StoreDataset`.
+    """
 
     def __init__(self, store: Any, inputs: Any, *, transform: Callable[[Any], Any] | None = None,
                  shuffle: bool = False, seed: int = 0, shard: tuple[int, int] = (0, 1),
@@ -83,7 +109,12 @@ class TorchStoreIterableDataset(_data.IterableDataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Reshuffle for ``epoch`` (call before each epoch when ``shuffle=True``)."""
+        """Reshuffle for ``epoch`` (call before each epoch when ``shuffle=True``).
+
+        Parameters
+        ----------
+        epoch : int
+        """
         self.epoch = int(epoch)
 
     def __len__(self) -> int:

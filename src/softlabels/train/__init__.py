@@ -65,6 +65,15 @@ for _info in loss_index().values():
 def list_losses(pattern: str = "*") -> list[str]:
     """Names of the registered losses, optionally filtered by a glob pattern.
 
+    Parameters
+    ----------
+    pattern : str, default="*"
+        A glob the names must match, case-sensitive.
+
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> list_losses("scl-*")
@@ -75,6 +84,16 @@ def list_losses(pattern: str = "*") -> list[str]:
 
 def loss_summary(name: str) -> str:
     """A one-line description of a registered loss.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_losses`; another name raises a ``KeyError`` that lists the
+        closest registered names.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -88,6 +107,15 @@ def loss_info(name: str) -> LossInfo:
     """What a registered loss declares: name, summary, call convention (``call``, one of
     ``"target"``, ``"distill"``, ``"index"``, ``"features"``, ``"bags"``, ``"custom"``), listing
     order, and where its module class and function live. Does not import torch.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_losses`, as for :func:`loss_summary`.
+
+    Returns
+    -------
+    LossInfo
 
     Examples
     --------
@@ -105,6 +133,19 @@ def create_loss(name: str, **params: Any) -> Any:
     """A loss module by registry name, e.g. ``create_loss("nkd", temperature=1.0)``.
 
     Needs torch (``pip install 'softlabels[torch]'``).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_losses`.
+    **params
+        Parameters of the loss module's constructor, checked against its signature
+        before it is built.
+
+    Returns
+    -------
+    torch.nn.Module
+        The loss, unfitted (see :func:`loss_info` for how it is called).
 
     Raises
     ------

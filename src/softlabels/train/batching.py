@@ -244,7 +244,18 @@ class ClusteredBatchSampler:
         self.epoch = 0
 
     def size_at(self, epoch: int) -> int:
-        """The curriculum's cluster size at ``epoch`` (capped at ``batch_size``)."""
+        """The curriculum's cluster size at ``epoch`` (capped at ``batch_size``).
+
+        Parameters
+        ----------
+        epoch : int
+
+        Returns
+        -------
+        int
+            ``2 ** (milestones of the schedule reached)``, at most ``batch_size`` and
+            the number of items.
+        """
         reached = sum(1 for e in self.schedule if e <= epoch)
         return int(min(2**reached, self.batch_size, self.n_items))
 
@@ -254,13 +265,30 @@ class ClusteredBatchSampler:
         return int(max(c.size for c in self.clusters_))
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch of the next iteration (as ``DistributedSampler.set_epoch``)."""
+        """The epoch of the next iteration (as ``DistributedSampler.set_epoch``).
+
+        Parameters
+        ----------
+        epoch : int >= 0
+        """
         self.epoch = check_int(epoch, "epoch", "ClusteredBatchSampler.set_epoch", low=0)
 
     def update(self, embeddings: Any, epoch: int) -> bool:
         """Re-cluster ``embeddings`` (one row per item) if the schedule says so at
         ``epoch``; the new clusters order the batches of the following iterations.
-        Returns whether it re-clustered."""
+        Returns whether it re-clustered.
+
+        Parameters
+        ----------
+        embeddings : array-like of shape (n_items, n_features)
+            The current embedding of every item.
+        epoch : int >= 0
+            The current epoch (also set as the sampler's epoch).
+
+        Returns
+        -------
+        bool
+        """
         epoch = check_int(epoch, "epoch", "ClusteredBatchSampler.update", low=0)
         z = check_features(embeddings, name="embeddings", n_items=self.n_items)
         self.epoch = epoch
@@ -328,6 +356,19 @@ def sample_positives(positives: Any, *, random_state: Any = None) -> np.ndarray:
     ``collate_implicit``). ``positives`` is a 0/1 matrix ``(n, L)`` (a NumPy array, torch
     tensor or scipy sparse matrix) or one array of label indices per item (a list of lists
     is read this way); every item needs at least one positive.
+
+    Parameters
+    ----------
+    positives : array-like, tensor, sparse matrix or sequence of arrays
+        The positive labels of each item, as above; an item without one raises
+        :class:`InputError`.
+    random_state : int, Generator or None, default=None
+        Seed of the draw.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        The label drawn for each item.
 
     Examples
     --------

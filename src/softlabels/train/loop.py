@@ -111,6 +111,16 @@ class History:
 def resolve_device(device: Any = None) -> torch.device:
     """``device`` as a ``torch.device``; ``None`` picks CUDA, then Apple MPS, then the CPU.
 
+    Parameters
+    ----------
+    device : torch.device, str or None, default=None
+        Anything ``torch.device`` does not accept raises
+        :class:`~softlabels.InvalidParameterError`.
+
+    Returns
+    -------
+    torch.device
+
     Examples
     --------
     >>> resolve_device("cpu")
@@ -136,6 +146,16 @@ def resolve_device(device: Any = None) -> torch.device:
 def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """Mean-teacher update ``theta_t <- decay * theta_t + (1 - decay) * theta_s`` for every
     floating parameter and buffer; other buffers (counters) are copied.
+
+    Parameters
+    ----------
+    teacher : nn.Module
+        Updated in place.
+    student : nn.Module
+        The same architecture: as many parameters and buffers, the parameters of
+        the same shapes (otherwise :class:`InputError`).
+    decay : float
+        Weight of the teacher's own value, e.g. 0.999.
 
     Examples
     --------
@@ -170,6 +190,16 @@ def loss_call_mode(loss: Any) -> str:
     a registered function (also inside ``functools.partial``) the same way when it takes
     the same inputs as its module (distillation, bags); anything else as
     ``loss(logits, target)``.
+
+    Parameters
+    ----------
+    loss : callable
+        A loss module or function.
+
+    Returns
+    -------
+    str
+        The call convention (``"target"``, ``"distill"``, ``"index"``, ...).
 
     Examples
     --------

@@ -165,7 +165,16 @@ class SoftLabelClassifier:
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of this estimator; with ``deep``, the inner estimator's too, as
-        ``estimator__<name>``."""
+        ``estimator__<name>``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+
+        Returns
+        -------
+        dict
+        """
         out: dict[str, Any] = {}
         for name in self._param_names():
             value = getattr(self, name)
@@ -175,7 +184,17 @@ class SoftLabelClassifier:
         return out
 
     def set_params(self, **params: Any) -> SoftLabelClassifier:
-        """Set parameters, including nested ``estimator__<name>`` ones; returns self."""
+        """Set parameters, including nested ``estimator__<name>`` ones; returns self.
+
+        Parameters
+        ----------
+        **params
+            By name; an unknown name raises ``ValueError`` listing the valid ones.
+
+        Returns
+        -------
+        self
+        """
         valid = self._param_names()
         nested: dict[str, dict[str, Any]] = {}
         for key, value in params.items():
@@ -319,7 +338,12 @@ class SoftLabelClassifier:
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape ``(n_samples, n_classes)``, columns in ``classes_``
-        order; classes the inner estimator never saw get a column of zeros."""
+        order; classes the inner estimator never saw get a column of zeros.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        """
         self._check_fitted()
         if not hasattr(self.estimator_, "predict_proba"):
             raise AttributeError(
@@ -331,19 +355,41 @@ class SoftLabelClassifier:
         return out
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """``log(predict_proba(X))`` (``-inf`` for classes never seen in training)."""
+        """``log(predict_proba(X))`` (``-inf`` for classes never seen in training).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample, as a value of ``classes_``."""
+        """The most probable class of each sample, as a value of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        """
         self._check_fitted()
         if hasattr(self.estimator_, "predict_proba"):
             return self.classes_[self.predict_proba(X).argmax(axis=1)]
         return self.classes_[np.asarray(self.estimator_.predict(X), dtype=np.int64)]
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Accuracy against hard labels (the argmax of soft labels)."""
+        """Accuracy against hard labels (the argmax of soft labels).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
+        y : SoftLabels, array of shape (n_samples, n_classes), or 1-D hard labels
+            Hard labels are values of ``classes_``.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
         if isinstance(y, SoftLabels):
             truth = y.hard()
         else:

@@ -56,6 +56,19 @@ def coverage(sets: Any, labels: Any) -> float:
 def mean_set_size(sets: Any) -> float:
     """Mean number of classes per set (or of label-sets per region).
 
+    Parameters
+    ----------
+    sets : array-like of bool, shape (n_items, n_classes), or LabelSetRegions
+        Membership matrix (0/1 accepted) from
+        :meth:`SplitConformalClassifier.predict_sets`, or the regions of
+        :meth:`LabelPowersetICP.predict_regions`. Any other shape or values raise
+        :class:`InputError`.
+
+    Returns
+    -------
+    float
+        NaN for no items.
+
     Examples
     --------
     >>> mean_set_size([[True, False], [True, True], [False, False]])
@@ -109,7 +122,13 @@ class LabelSetRegions:
         return np.repeat(np.arange(len(self)), self.sizes)
 
     def contains(self, label_sets: Any) -> np.ndarray:
-        """Whether each item's region holds the given label vector, shape ``(n_items,)``."""
+        """Whether each item's region holds the given label vector, shape ``(n_items,)``.
+
+        Parameters
+        ----------
+        label_sets : array-like of 0/1, shape (n_items, n_labels)
+            One binary label vector per item.
+        """
         y = _check_label_sets(label_sets, "label_sets", (len(self), self.n_labels))
         owner = self._owner()
         hit = (self.rows == y[owner]).all(axis=1)

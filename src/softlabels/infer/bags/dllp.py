@@ -157,7 +157,21 @@ class DLLP(BaseInferrer):
 
     def fit(self, bags: BagProportions, /, *, X: Any, item_ids: Any = None) -> DLLP:
         """Fit on bag proportions (:func:`as_bag_proportions`) and the items' features
-        ``X`` (n_items, n_features), in the order of the bags' items."""
+        ``X`` (n_items, n_features), in the order of the bags' items.
+
+        Parameters
+        ----------
+        bags : BagProportions
+            Made by :func:`as_bag_proportions`.
+        X : array-like of shape (n_items, n_features)
+            The items' features, one row per item of the bags, in their order.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_`` (default ``0 .. n-1``).
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         bags = check_evidence(bags, BagProportions, type(self).__name__,
                               "as_bag_proportions(bag_ids, proportions)")
@@ -176,5 +190,11 @@ class DLLP(BaseInferrer):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` for new items."""
+        """Class probabilities ``(n, n_classes)`` for new items.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Features of the new items.
+        """
         return softmax(net_outputs(self, X), axis=1)

@@ -316,7 +316,19 @@ max_bag_count_for_edges
     def fit(self, bags: BagProportions, /, *, X: Any, item_ids: Any = None) -> LLPBP:
         """Fit on binary bag proportions (the fraction of positives per bag) or counts,
         made by :func:`as_bag_proportions`, and the items' features ``X``
-        (n_items, n_features), in the order of the bags' items."""
+        (n_items, n_features), in the order of the bags' items.
+
+        Parameters
+        ----------
+        bags : BagProportions of two classes
+            Made by :func:`as_bag_proportions`.
+        X, item_ids
+            As for :meth:`~softlabels.infer.bags.dllp.DLLP.fit`.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         owner = type(self).__name__
         bags = check_binary(check_evidence(bags, BagProportions, owner,
@@ -376,7 +388,13 @@ max_bag_count_for_edges
         return check_features(out, name="embedding output", n_items=X.shape[0])
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """``(n, 2)`` class probabilities from the final learner."""
+        """``(n, 2)`` class probabilities from the final learner.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Features of the new items.
+        """
         check_is_fitted(self, "estimator_")
         X = check_features(X, name="X")
         if isinstance(self.estimator_, Net):

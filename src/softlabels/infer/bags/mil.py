@@ -133,7 +133,22 @@ class MILRegressor(BaseInferrer):
     def fit(self, bags: BagScores, /, *, X: Any, item_ids: Any = None) -> MILRegressor:
         """Fit on bag scores (:func:`as_bag_scores`: the bag of each item and one score
         per bag) and the items' features ``X`` (n_items, n_features), in the order of the
-        bags' items."""
+        bags' items.
+
+        Parameters
+        ----------
+        bags : BagScores
+            Made by :func:`as_bag_scores`.
+        X : array-like of shape (n_items, n_features)
+            The items' features, one row per item of the bags, in their order.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_`` (default ``0 .. n-1``), which is set only
+            with a ``score_range``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         owner = type(self).__name__
         bags = check_evidence(bags, BagScores, owner, "as_bag_scores(bag_ids, scores)")
@@ -171,6 +186,12 @@ class MILRegressor(BaseInferrer):
         return lo + (hi - lo) * expit(z)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Instance scores ``(n,)`` for new items."""
+        """Instance scores ``(n,)`` for new items.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Features of the new items.
+        """
         z = net_outputs(self, X)
         return self._scores(z, _score_range(self.score_range, "score_range", type(self).__name__))

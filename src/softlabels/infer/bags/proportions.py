@@ -37,7 +37,25 @@ def project_onto_proportions(probs: np.ndarray, bags: BagProportions, n_iter: in
     """The rows closest to ``probs`` in KL divergence whose bag means equal the
     proportions: ``q_i = softmax(log p_i + lam_b)``, with ``lam_b`` minimising the convex
     dual ``sum_{i in b} logsumexp(log p_i + lam_b) - |b| <rho_b, lam_b>`` by damped Newton
-    steps (vectorised over bags; classes with proportion 0 get ``lam = -inf``)."""
+    steps (vectorised over bags; classes with proportion 0 get ``lam = -inf``).
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n_items, n_classes)
+        The instance probabilities, one row per item of ``bags``, in their order.
+    bags : BagProportions
+    n_iter : int
+        Most Newton steps.
+    tol : float
+        Stop when every bag's mean is within ``tol`` of its proportions.
+
+    Returns
+    -------
+    q : ndarray of shape (n_items, n_classes)
+    n_iter : int
+        Steps taken.
+    converged : bool
+    """
     n, c = probs.shape
     codes, sizes, rho = bags.codes, bags.sizes.astype(np.float64), bags.proportions
     logp = np.log(np.clip(probs, 1e-12, None))
@@ -191,7 +209,21 @@ class ProportionProjection(BaseInferrer):
             ) -> ProportionProjection:
         """Fit on bag proportions (:func:`as_bag_proportions`) and the instance
         predictions ``pred_probs`` (n_items, n_classes), an array or SoftLabels whose item
-        ids are used when ``item_ids`` is not given."""
+        ids are used when ``item_ids`` is not given.
+
+        Parameters
+        ----------
+        bags : BagProportions
+            Made by :func:`as_bag_proportions`.
+        pred_probs : array-like of shape (n_items, n_classes) or SoftLabels
+            The instance predictions, one row per item of the bags, in their order.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         bags = check_evidence(bags, BagProportions, type(self).__name__,
                               "as_bag_proportions(bag_ids, proportions)",

@@ -141,7 +141,21 @@ class SetClassifier(BaseInferrer):
 
     def fit(self, sets: SetLabels, /, *, X: Any, item_ids: Any = None) -> SetClassifier:
         """Fit on set labels (:func:`as_set_labels`) and the items' features ``X``
-        (n_items, n_features), in the order of the sets' items."""
+        (n_items, n_features), in the order of the sets' items.
+
+        Parameters
+        ----------
+        sets : SetLabels
+            Made by :func:`as_set_labels`.
+        X : array-like of shape (n_items, n_features)
+            The items' features, one row per item of the sets, in their order.
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_`` (default ``0 .. n-1``).
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         sets = check_evidence(sets, SetLabels, type(self).__name__,
                               "as_set_labels(set_ids, labels)")
@@ -156,12 +170,24 @@ class SetClassifier(BaseInferrer):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Coarse-class probabilities ``(n, n_classes)`` of single items."""
+        """Coarse-class probabilities ``(n, n_classes)`` of single items.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Features of the new items.
+        """
         return softmax(net_outputs(self, X), axis=1)
 
     def transform(self, X: Any) -> np.ndarray:
         """The learned instance embeddings (the encoder's last ReLU layer), for a
-        downstream fine-grained classifier."""
+        downstream fine-grained classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_features)
+            Features of the new items.
+        """
         check_is_fitted(self, "net_")
         X = check_features(X, name="X")
         check_width(X, self.net_.sizes_[0])

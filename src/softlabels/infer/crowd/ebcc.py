@@ -186,7 +186,20 @@ class EBCC(IBCC):
         prediction knows what the item's other answers say about its subtype: workers who
         err together on a kind of item are expected to err together again, which a
         model of answers independent given the class cannot express. Stacking
-        (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`) scores EBCC with it."""
+        (:class:`~softlabels.infer.crowd.stacking.HeldOutStacking`) scores EBCC with it.
+
+        Parameters
+        ----------
+        item, worker, label : ndarray of int, shape (n,)
+            Codes of the fitted annotations (items, workers and classes the model has
+            seen); other shapes or codes out of range raise
+            :class:`~softlabels.InvalidParameterError`.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The probability of each answer.
+        """
         check_is_fitted(self, "subtype_posteriors_")
         codes = [np.asarray(a) for a in (item, worker, label)]
         if len({c.shape for c in codes}) != 1 or codes[0].ndim != 1:

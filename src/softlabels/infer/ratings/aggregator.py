@@ -217,7 +217,23 @@ class RatingAggregator(BaseInferrer):
         rating_col: str = "label",
     ) -> RatingAggregator:
         """Fit on ratings: an :class:`~softlabels.Annotations`, a DataFrame or a file
-        path, one row per rating with numeric values in ``rating_col``."""
+        path, one row per rating with numeric values in ``rating_col``.
+
+        Parameters
+        ----------
+        answers : Annotations, DataFrame, str or path
+            The ratings, one row per rating.
+        item_col : str, default="item"
+            Column of the item ids.
+        worker_col : str, default="worker"
+            Column of the rater ids.
+        rating_col : str, default="label"
+            Column of the ratings, numbers.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         ann, ratings, order = _read_ratings(answers, item_col, worker_col, rating_col)
         item = ann.item[order].astype(np.int64)

@@ -169,7 +169,20 @@ class DeQAGaussian(BaseInferrer):
         """Fit on a DataFrame with columns ``item``, ``mean`` and ``std`` (one row per
         item, on the scale of ``levels``; e.g. the output of
         :func:`soft_labels_to_gaussian`). ``support`` (one number per item, e.g. the count
-        of ratings) is passed to the soft labels."""
+        of ratings) is passed to the soft labels.
+
+        Parameters
+        ----------
+        distributions : DataFrame
+            Columns ``item``, ``mean`` and ``std``; anything else, or a missing column,
+            raises :class:`InputError`.
+        support : array-like of shape (n_items,), optional
+            One number per item, kept as the soft labels' ``support``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         if not isinstance(distributions, pd.DataFrame):
             raise InputError(

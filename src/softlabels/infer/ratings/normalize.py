@@ -29,6 +29,24 @@ def normalize_scores(
     level. ``low`` and ``high`` default to the smallest and largest mean (DeQA-Score
     normalises each data set's MOS this way).
 
+    Parameters
+    ----------
+    mean : array-like of shape (n_items,)
+        The scores (e.g. mean opinion scores).
+    std : array-like of shape (n_items,), optional
+        Their standard deviations, rescaled by the same factor.
+    low, high : float, optional
+        The ends of the scores' scale; ``high`` must exceed ``low`` (otherwise
+        :class:`InvalidParameterError`).
+    levels : sequence of float, default=(1, 2, 3, 4, 5)
+        The rating levels, equally spaced; only the smallest and largest matter here.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_items,)
+    std : ndarray of shape (n_items,) or None
+        None without ``std``.
+
     Examples
     --------
     >>> m, s = normalize_scores([10, 55, 100], [9, 18, 0])

@@ -103,7 +103,18 @@ def _check_w(W: Any, owner: str) -> np.ndarray:
 def is_strongly_connected(W: Any) -> bool:
     """Whether the "beat" graph (an edge i → j when i beat j at least once, ties counting
     both ways) is strongly connected: the condition (Ford 1957) under which the
-    maximum-likelihood Bradley–Terry and Thurstone scores are finite."""
+    maximum-likelihood Bradley–Terry and Thurstone scores are finite.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_items, n_items)
+        Wins of i over j (see :func:`win_matrix`): finite, non-negative, at least two
+        items and a zero diagonal (otherwise :class:`InputError`).
+
+    Returns
+    -------
+    bool
+    """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -114,7 +125,17 @@ def is_strongly_connected(W: Any) -> bool:
 
 def win_rates(W: Any) -> np.ndarray:
     """Each item's share of wins over its comparisons (NaN for an item never compared):
-    the plain baseline the models improve on when items meet opponents of unequal strength."""
+    the plain baseline the models improve on when items meet opponents of unequal strength.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_items, n_items)
+        Wins of i over j, as for :func:`is_strongly_connected`.
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+    """
     W = _check_w(W, "win_rates")
     games = W.sum(axis=1) + W.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -274,6 +295,25 @@ def thurstone(W: Any, *, l2: float = 0.0, max_iter: int = 1000, tol: float = 1e-
     their difference has unit variance), fitted by maximum likelihood (or MAP with
     ``l2 > 0``) with Newton's method. Parameters and returns as :func:`bradley_terry`.
 
+    Parameters
+    ----------
+    W : array-like of shape (n_items, n_items)
+        Wins of i over j (see :func:`win_matrix`): finite, non-negative, at least two
+        items and a zero diagonal (otherwise :class:`InputError`).
+    l2 : float >= 0, default=0.0
+        Strength of the Gaussian prior. With 0 the maximum-likelihood scores must exist
+        (:func:`is_strongly_connected`), else an :class:`InputError` says to set ``l2 > 0``.
+    max_iter : int >= 1, default=1000
+    tol : float >= 0, default=1e-10
+        Stop when no score moves by more than ``tol``.
+
+    Returns
+    -------
+    theta : ndarray of shape (n_items,)
+        The scores (mean 0 for maximum likelihood).
+    n_iter : int
+    converged : bool
+
     Examples
     --------
     >>> theta, _, _ = thurstone([[0, 3], [1, 0]])
@@ -292,7 +332,23 @@ def pairwise_std_errors(W: Any, theta: Any, *, link: str = "logistic", l2: float
     ``theta``. With ``l2 = 0`` the information is singular along the common shift; its
     pseudo-inverse is the covariance of the scores constrained to mean 0.
 
-    ``link``: ``"logistic"`` (Bradley–Terry) or ``"probit"`` (Thurstone)."""
+    Parameters
+    ----------
+    W : array-like of shape (n_items, n_items)
+        Wins of i over j (see :func:`win_matrix`): finite, non-negative, at least two
+        items and a zero diagonal (otherwise :class:`InputError`).
+    theta : array-like of shape (n_items,)
+        The fitted scores.
+    link : {"logistic", "probit"}, default="logistic"
+        ``"logistic"`` (Bradley–Terry, :func:`bradley_terry`) or ``"probit"``
+        (Thurstone, :func:`thurstone`).
+    l2 : float, default=0.0
+        The prior strength the scores were fitted with.
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+    """
     check_option(link, "link", "pairwise_std_errors", LINKS)
     W = _check_w(W, "pairwise_std_errors")
     theta = np.asarray(theta, dtype=np.float64)

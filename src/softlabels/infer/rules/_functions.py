@@ -84,7 +84,13 @@ class LabelingFunction:
         self.__doc__ = getattr(func, "__doc__", None)
 
     def __call__(self, x: Any) -> Any:
-        """The rule's raw output on one row (or on the table, when vectorised)."""
+        """The rule's raw output on one row (or on the table, when vectorised).
+
+        Parameters
+        ----------
+        x : object
+            A row, a column value, the table or a column, as the rule takes it.
+        """
         return self.func(x)
 
     def __repr__(self) -> str:
@@ -98,6 +104,17 @@ class LabelingFunction:
         Raises :class:`InputError` naming the rule and the row when the rule raises, or
         returns something other than a class index in ``0 .. n_classes-1`` (any index
         >= 0 when ``n_classes`` is None) or its abstain value.
+
+        Parameters
+        ----------
+        data : DataFrame or Series
+            The items, one row each (a Series is read as a one-column table).
+        n_classes : int, optional
+            Number of classes, to check the votes against.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_rows,)
         """
         frame = _as_frame(data)
         raw = self._raw_votes(frame)
@@ -228,6 +245,25 @@ def labeling_function(
     (``@labeling_function(name=..., abstain=None, column="text", vectorized=True)``);
     see :class:`LabelingFunction` for their meaning.
 
+    Parameters
+    ----------
+    func : callable, optional
+        The rule, when the decorator is used bare; omitted when options are given.
+    name : str, optional
+        Names the rule's column in the vote matrix (default: ``func.__name__``).
+    abstain : object, default=-1
+        The value the rule returns to abstain (e.g. ``None``); it becomes -1 in the
+        vote matrix.
+    column : str, optional
+        The one column the rule reads.
+    vectorized : bool, default=False
+        The rule maps the table (or the column) to all votes at once.
+
+    Returns
+    -------
+    LabelingFunction or callable
+        The labeling function (bare use), or the decorator that makes one.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -342,6 +378,17 @@ def load_rules(path: str | os.PathLike[str]) -> list[LabelingFunction]:
     module-level ``RULES`` list when there is one, otherwise every
     :class:`LabelingFunction` defined at module level (e.g. with
     ``@labeling_function``), in definition order.
+
+    Parameters
+    ----------
+    path : str or path
+        A readable ``.py`` file. Another suffix, a syntax error, an exception while
+        the file runs, no rules, or rules with the same name raise :class:`InputError`
+        naming the file.
+
+    Returns
+    -------
+    list of LabelingFunction
     """
     p = check_readable(path)
     if p.suffix != ".py":

@@ -113,6 +113,18 @@ def vote_summary(L: Any, *, classes: Any = None) -> dict[str, float]:
     (``coverage``), at least two (``overlap``) and two different votes (``conflict``),
     as snorkel's ``label_coverage``, ``label_overlap`` and ``label_conflict``.
 
+    Parameters
+    ----------
+    L : array-like or DataFrame of shape (n_items, n_rules)
+        Votes: class indices ``0 .. K-1``, ``-1`` = abstain.
+    classes : int or sequence, optional
+        The classes (default: ``0 .. max vote``).
+
+    Returns
+    -------
+    dict
+        ``n_items``, ``n_rules``, ``coverage``, ``overlap`` and ``conflict``.
+
     Examples
     --------
     >>> L = [[-1, 0, 0], [-1, -1, -1], [1, 0, -1], [-1, 0, -1], [0, 0, 0]]

@@ -127,6 +127,22 @@ def check_votes(votes: Any, classes: Any = None, *, name: str = "L", owner: str 
 
     A DataFrame gives the rule names (columns) and item ids (index); otherwise rules are
     named ``rule_0, rule_1, ...`` and items ``0 .. n-1``.
+
+    Parameters
+    ----------
+    votes : array-like, DataFrame or Votes
+        Class indices, ``-1`` = abstain, one column per rule (a Votes is returned as
+        it is).
+    classes : int or sequence, optional
+        The number of classes or their names (default: ``0 .. max vote``, at least two).
+    name : str, default="L"
+        The argument's name, for the error message.
+    owner : str, default=""
+        The function that takes it, for the error message.
+
+    Returns
+    -------
+    Votes
     """
     if isinstance(votes, Votes):
         return votes

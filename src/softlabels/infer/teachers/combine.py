@@ -219,6 +219,30 @@ def committee_soft_labels(
     With ``inputs="probs"`` the logits are ``log p_m``. The pooling is over logits, so a
     teacher with a larger logit scale pulls harder (a property of the method).
 
+    Parameters
+    ----------
+    outputs : array-like
+        ``(n_items, n_classes)`` for one teacher; a sequence of them or an array
+        ``(n_teachers, n_items, n_classes)`` for several, all on the same items in the same
+        class order (as for :func:`teacher_soft_labels`).
+    scores : array-like of shape (n_teachers,), optional
+        Prior scores of the teachers (CV-DD: validation accuracy in percent), turned
+        into weights by :func:`prior_weights`; one per teacher, else
+        :class:`InputError`. Omitted: equal weights.
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    weight_temperature : float > 0, default=10.0
+        ``tau`` of :func:`prior_weights`.
+    temperature : float > 0, default=1.0
+        ``T`` of the pooled softmax; ``T > 1`` softens.
+    classes, item_ids : array-like, optional
+        As for :func:`teacher_soft_labels`.
+
+    Returns
+    -------
+    SoftLabels
+        ``provenance["method"] == "cv-dd-committee"``.
+
     Examples
     --------
     >>> z = [[[4.0, 0.0]], [[0.0, 1.0]]]          # two teachers, one item
@@ -252,6 +276,16 @@ def meal_v2_soft_labels(
     ``q = (1/M) sum_m softmax(z_m)`` (Shen & Savvides 2020; ``extensions/teacher_wrapper.py``
     of the official code averages probabilities, not logits). The ground-truth label is not
     used.
+
+    Parameters
+    ----------
+    outputs, inputs, classes, item_ids
+        As for :func:`committee_soft_labels`.
+
+    Returns
+    -------
+    SoftLabels
+        ``provenance["method"] == "meal-v2"``.
 
     Examples
     --------
@@ -350,7 +384,20 @@ class TeacherEnsemble(BaseInferrer):
     def fit(
         self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None
     ) -> TeacherEnsemble:
-        """Pool the teachers' ``outputs`` on a set of items (see :func:`teacher_soft_labels`)."""
+        """Pool the teachers' ``outputs`` on a set of items (see :func:`teacher_soft_labels`).
+
+        Parameters
+        ----------
+        outputs : array-like
+            The teachers' outputs on the items, ``(n_teachers, n_items, n_classes)``
+            (or one teacher's ``(n_items, n_classes)``).
+        classes, item_ids : array-like, optional
+            Class names and item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         t = check_outputs(outputs, self.inputs, type(self).__name__)
         w = self._teacher_weights(t.n_teachers)
@@ -370,7 +417,13 @@ class TeacherEnsemble(BaseInferrer):
         return pd.DataFrame({"teacher": np.arange(self.n_teachers_), "weight": self.weights_})
 
     def predict_proba(self, outputs: Any) -> np.ndarray:
-        """Pooled probabilities ``(n_items, n_classes)`` for the teachers' outputs on new items."""
+        """Pooled probabilities ``(n_items, n_classes)`` for the teachers' outputs on new items.
+
+        Parameters
+        ----------
+        outputs : array-like
+            As for :meth:`fit`, with the fitted numbers of teachers and classes.
+        """
         check_is_fitted(self, "weights_")
         t = check_outputs(outputs, self.inputs, type(self).__name__)
         if t.n_teachers != self.n_teachers_ or t.values.shape[2] != self.n_classes_:
@@ -384,6 +437,22 @@ class TeacherEnsemble(BaseInferrer):
 class TeacherCommittee(BaseInferrer):
     """CV-DD committee soft labels as an estimator: :func:`committee_soft_labels` with
     the teachers' prior ``scores`` as a parameter.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_teachers,), optional
+        Prior scores of the teachers (validation accuracy in percent), one per teacher
+        of the outputs ``fit`` gets. Omitted: equal weights.
+    inputs : {"probs", "logits"}, default="probs"
+        What the outputs hold.
+    weight_temperature : float > 0, default=10.0
+        ``tau`` of :func:`prior_weights`.
+    temperature : float > 0, default=1.0
+        ``T`` of the pooled softmax.
+
+    Attributes
+    ----------
+    soft_labels_ : SoftLabels
 
     Examples
     --------
@@ -415,6 +484,19 @@ class TeacherCommittee(BaseInferrer):
         self.temperature = temperature
 
     def fit(self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None) -> TeacherCommittee:
+        """Pool the teachers' ``outputs`` (see :func:`committee_soft_labels`).
+
+        Parameters
+        ----------
+        outputs : array-like
+            The teachers' outputs on the items, ``(n_teachers, n_items, n_classes)``.
+        classes, item_ids : array-like, optional
+            Class names and item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         soft = committee_soft_labels(
             outputs, self.scores, inputs=self.inputs, weight_temperature=self.weight_temperature,
@@ -427,6 +509,15 @@ class TeacherCommittee(BaseInferrer):
 class MealV2Teachers(BaseInferrer):
     """MEAL V2 targets as an estimator: :func:`meal_v2_soft_labels`, the plain mean of
     the teachers' probabilities.
+
+    Parameters
+    ----------
+    inputs : {"probs", "logits"}, default="probs"
+        What the outputs hold.
+
+    Attributes
+    ----------
+    soft_labels_ : SoftLabels
 
     Examples
     --------
@@ -443,6 +534,17 @@ class MealV2Teachers(BaseInferrer):
         self.inputs = inputs
 
     def fit(self, outputs: Any, /, *, classes: Any = None, item_ids: Any = None) -> MealV2Teachers:
+        """Average the teachers' ``outputs`` (see :func:`meal_v2_soft_labels`).
+
+        Parameters
+        ----------
+        outputs, classes, item_ids
+            As for :meth:`TeacherCommittee.fit`.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         soft = meal_v2_soft_labels(outputs, inputs=self.inputs, classes=classes, item_ids=item_ids)
         self.soft_labels_ = self._own(soft)

@@ -45,6 +45,22 @@ def input_key(x: Any, prompt: Any = None) -> str:
     and anything else as canonical JSON (sorted keys); other objects are an error, since
     their ``repr`` need not be stable across runs.
 
+    Parameters
+    ----------
+    x : str, bytes, ndarray or JSON-like value
+        The input; an object array or a value JSON cannot write raises
+        :class:`InputError`.
+    prompt : JSON-like value, optional
+        The prompt (or sampling seed) the input is asked with; part of the key when
+        given (written as JSON, other values by their ``str``).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
     >>> input_key("a receipt") == input_key("a receipt")
     True
     >>> input_key("a receipt", prompt=1) == input_key("a receipt", prompt=2)
@@ -81,6 +97,12 @@ class LabelCache:
     writes the whole file through a temporary file renamed onto ``path``
     (:func:`softlabels.core.io.atomic_path`), so a crash leaves the old cache or the new
     one, never half of one. ``path=None`` keeps the cache in memory only.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        The JSON file; read when it exists (a file that is not a JSON object raises
+        :class:`InputError`), created by the first :meth:`save` otherwise.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -224,7 +246,19 @@ class CachedLabeller:
 
     def label(self, inputs: Sequence[Any]) -> np.ndarray:
         """Class codes ``(n_inputs, n_prompts)`` (one column without prompts); -1 marks
-        an abstention or an unknown answer."""
+        an abstention or an unknown answer.
+
+        Parameters
+        ----------
+        inputs : sequence
+            The inputs to label; each is asked once per prompt, unless its answer is in
+            the cache. The cache is saved every ``save_every`` new answers and at the
+            end, also when the labeller raises.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_inputs, n_prompts)
+        """
         prompts = [None] if self.prompts is None else self.prompts
         self.n_asked_ = self.n_cached_ = self.n_unknown_ = self.n_abstained_ = 0
         self.unknown_: list[tuple[int, Any, Any]] = []
@@ -356,7 +390,21 @@ class TeacherLabels(BaseInferrer):
 
     def fit(self, codes: Any, /, *, item_ids: Any = None) -> TeacherLabels:
         """Fit on class codes ``(n_items,)`` or ``(n_items, n_answers)``, -1 for no
-        answer (e.g. from :meth:`CachedLabeller.label`)."""
+        answer (e.g. from :meth:`CachedLabeller.label`).
+
+        Parameters
+        ----------
+        codes : array-like of int, shape (n_items,) or (n_items, n_answers)
+            Class codes, ``-1`` for no answer. Without ``n_classes`` they must be
+            integers (otherwise :class:`InputError`) and the classes are
+            ``0 .. max(codes)`` (at least two).
+        item_ids : array-like of shape (n_items,), optional
+            Item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         c = np.asarray(codes)
         k = self.n_classes

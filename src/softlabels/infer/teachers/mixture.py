@@ -328,7 +328,21 @@ class AdaptiveGaussianMixture(BaseInferrer):
     ) -> AdaptiveGaussianMixture:
         """One online-EM step on a mini-batch (``labels`` as in :meth:`fit`, default all
         unlabelled); the mixture must be seeded by :meth:`fit` first. ``soft_labels_``
-        then hold the batch's soft labels under the updated mixture."""
+        then hold the batch's soft labels under the updated mixture.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            The mini-batch.
+        labels : array-like of shape (n_items,), optional
+            Class index, or ``-1`` for an unlabelled item.
+        allowed : array-like of bool, shape (n_items, n_classes), optional
+            The classes each item may take; default all.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         f = self._check_new(features)
         n, k = f.shape[0], self.n_classes_
@@ -346,7 +360,14 @@ class AdaptiveGaussianMixture(BaseInferrer):
         return self
 
     def predict_proba(self, features: Any, *, allowed: Any = None) -> np.ndarray:
-        """The mixture's posterior ``(n_items, n_classes)`` for new features."""
+        """The mixture's posterior ``(n_items, n_classes)`` for new features.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+        allowed : array-like of bool, shape (n_items, n_classes), optional
+            The classes each item may take; default all.
+        """
         f = self._check_new(features)
         return self._posterior(f, _check_allowed(allowed, f.shape[0], self.n_classes_))
 
@@ -364,6 +385,23 @@ def agmm_soft_labels(
 ) -> Any:
     """Soft labels of :class:`AdaptiveGaussianMixture` in one call (AGMM, Wu et al.,
     TPAMI 2025): ``labels`` hold class indices, ``-1`` for unlabelled items.
+
+    Parameters
+    ----------
+    features, labels, allowed
+        As for :meth:`AdaptiveGaussianMixture.fit`.
+    n_iter : int >= 0, default=20
+        EM iterations.
+    lr : float in (0, 1], default=0.3
+        EM step size (1 is plain EM).
+    covariance : {"tied", "per-class"}, default="tied"
+    classes, item_ids : array-like, optional
+        Class names and item ids of the result (default ``0 .. C-1`` and ``0 .. n-1``).
+
+    Returns
+    -------
+    SoftLabels
+        The fitted model's ``soft_labels_``.
 
     Examples
     --------

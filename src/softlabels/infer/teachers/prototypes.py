@@ -223,7 +223,18 @@ class PrototypeBank(BaseInferrer):
 
     def fit(self, features: Any, /, *, labels: Any) -> PrototypeBank:
         """Start the bank from a labelled support set: ``features`` (n_items,
-        n_features) and their integer ``labels``."""
+        n_features) and their integer ``labels``.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+        labels : array-like of int, shape (n_items,)
+            Class indices; without ``n_classes`` they must name at least two classes.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         f, y = self._check_data(features, labels, None)
         if self.n_classes is None:
@@ -249,7 +260,19 @@ class PrototypeBank(BaseInferrer):
         return self
 
     def partial_fit(self, features: Any, labels: Any) -> PrototypeBank:
-        """Enqueue labelled features and refresh the prototypes (fits when not fitted)."""
+        """Enqueue labelled features and refresh the prototypes (fits when not fitted).
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            With the bank's number of columns.
+        labels : array-like of int, shape (n_items,)
+            Class indices below the bank's number of classes.
+
+        Returns
+        -------
+        self
+        """
         if not hasattr(self, "prototypes_"):
             return self.fit(features, labels=labels)
         self._validate_params()
@@ -279,7 +302,13 @@ class PrototypeBank(BaseInferrer):
         )
 
     def predict_proba(self, features: Any) -> np.ndarray:
-        """Prototype soft labels ``(n_items, n_classes)`` of new features."""
+        """Prototype soft labels ``(n_items, n_classes)`` of new features.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_items, n_features)
+            With the bank's number of columns.
+        """
         check_is_fitted(self, "prototypes_")
         f = check_features(features, name="features")
         if f.shape[1] != self.n_features_in_:
@@ -303,6 +332,24 @@ def confidence_bands(
     """Split items by the teacher's top probability as PS-TTL splits its detections:
     above ``high`` (0.9) hard pseudo-labels, in ``(low, high]`` (``low`` = 0.5) soft
     labels (e.g. from :class:`PrototypeBank`), at most ``low`` dropped.
+
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs (several teachers raise :class:`InputError`: combine them
+        first, e.g. with :func:`teacher_soft_labels`).
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    high : float in [0, 1], default=0.9
+        Top probability above which an item keeps the teacher's hard label.
+    low : float in [0, 1], default=0.5
+        Top probability at or below which an item is dropped; above ``high`` raises
+        :class:`InvalidParameterError`.
+
+    Returns
+    -------
+    ConfidenceBands
+        The row indices ``hard``, ``soft`` and ``dropped``, each ascending.
 
     Examples
     --------

@@ -31,6 +31,22 @@ def longtail_counts(
     ``kind="exp"``; for ``"step"`` the first half of the classes has ``n_max`` and the rest
     ``int(n_max / imb_factor)``. ``imb_factor`` is the ratio ``rho = n_max / n_min >= 1``.
 
+    Parameters
+    ----------
+    n_max : int >= 1
+        Size of the largest (first) class.
+    n_classes : int >= 2
+        Number of classes.
+    imb_factor : float >= 1
+        ``rho``, the ratio of the largest to the smallest class.
+    kind : {"exp", "step"}, default="exp"
+        Exponential decay over the classes, or two steps.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_classes,)
+        The sizes, largest first; each at least 1.
+
     Examples
     --------
     >>> longtail_counts(60, 10, 20).tolist()
@@ -56,6 +72,21 @@ def rebalanced_quotas(counts: Any, available: Any, budget: int) -> np.ndarray:
     """Integer quotas ``q_c <= available_c`` with ``sum q = min(budget, sum available)``
     that make ``counts + q`` as even as possible (water filling; a remainder unit goes to
     the classes at the level with the fewest ``counts``, then the lowest index).
+
+    Parameters
+    ----------
+    counts : array-like of int, shape (n_classes,)
+        Items each class already has (non-negative).
+    available : array-like of int, shape (n_classes,)
+        Candidates each class can still take (non-negative); shapes that differ from
+        ``counts`` raise :class:`InputError`.
+    budget : int >= 0
+        Units to share out.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_classes,)
+        The quota of each class.
 
     Examples
     --------

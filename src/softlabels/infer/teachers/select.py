@@ -80,6 +80,20 @@ def uncertainty_scores(
     usual ones; the ``[0, 1]`` range lets them serve as the gains of
     :func:`robust_sampling_distribution`.
 
+    Parameters
+    ----------
+    probs : array-like of shape (n_items, n_classes)
+        The model's predictions.
+    measure : {"entropy", "margin", "least-confidence"}, default="margin"
+        The score, as above.
+    inputs : {"probs", "logits"}, default="probs"
+        What ``probs`` holds (logits are turned into probabilities with a softmax).
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+        Scores in ``[0, 1]``.
+
     Examples
     --------
     >>> uncertainty_scores([[0.5, 0.5], [0.9, 0.1]]).round(3).tolist()
@@ -264,6 +278,26 @@ def split_confident_critical(
     pseudo-label with the model's own labels): the same with the lowest values. Plain
     intersections are small (the method notes found 12 of 100), hence the top-up. The two
     sets may overlap when they ask for more than half of the candidates.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_items, n_classes)
+        The model's predictions ``Y`` (e.g. a GNN's softmax).
+    adjacency : array or scipy sparse matrix of shape (n_items, n_items)
+        Non-negative edge weights (see :func:`label_disharmonicity`).
+    n_confident, n_critical : int >= 0
+        Sizes of the two sets, each at most the number of candidates (otherwise
+        :class:`InvalidParameterError`).
+    candidates : array-like of row indices or boolean mask, optional
+        The pool to split; default every row. Repeated or out-of-range indices raise
+        :class:`InputError`.
+    inputs : {"probs", "logits"}, default="probs"
+        What ``probs`` holds.
+
+    Returns
+    -------
+    ConfidentCritical
+        The row indices ``confident`` and ``critical``, in the order they were chosen.
 
     Examples
     --------

@@ -188,7 +188,22 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         self, outputs: Any, /, *, groups: Any = None, classes: Any = None, item_ids: Any = None
     ) -> InstanceAdaptiveThreshold:
         """Visit the instances named by ``groups`` (one value per item; default: all items
-        are one instance), starting from ``theta = init``."""
+        are one instance), starting from ``theta = init``.
+
+        Parameters
+        ----------
+        outputs : array-like of shape (n_items, n_classes)
+            One teacher's outputs (``inputs`` says what they hold).
+        groups : array-like of shape (n_items,), optional
+            The instance of each item; instances are visited in sorted order, or
+            shuffled with ``shuffle``.
+        classes, item_ids : array-like, optional
+            Class names and item ids of ``soft_labels_``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
         n, c = p.shape
@@ -216,7 +231,17 @@ class InstanceAdaptiveThreshold(BaseInferrer):
 
     def partial_fit(self, outputs: Any) -> InstanceAdaptiveThreshold:
         """Update the thresholds with one more instance (all rows of ``outputs``);
-        ``labels_`` then hold that instance's pseudo-labels."""
+        ``labels_`` then hold that instance's pseudo-labels.
+
+        Parameters
+        ----------
+        outputs : array-like of shape (n_items, n_classes)
+            The instance's outputs, with the classes the thresholds were fitted for.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
         if not hasattr(self, "thresholds_"):
@@ -232,7 +257,17 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         return self
 
     def predict(self, outputs: Any) -> np.ndarray:
-        """Pseudo-labels of ``outputs`` under the current thresholds (no update)."""
+        """Pseudo-labels of ``outputs`` under the current thresholds (no update).
+
+        Parameters
+        ----------
+        outputs : array-like of shape (n_items, n_classes)
+
+        Returns
+        -------
+        ndarray of shape (n_items,)
+            Class indices, ``ignore_index`` below the threshold.
+        """
         check_is_fitted(self, "thresholds_")
         return threshold_pseudo_labels(
             outputs, self.thresholds_, inputs=self.inputs, ignore_index=self.ignore_index
@@ -243,6 +278,20 @@ def class_balanced_thresholds(outputs: Any, *, inputs: Inputs, portion: float = 
     """CBST per-class thresholds (Zou et al., ECCV 2018): for each predicted class, the
     ``1 - portion`` quantile of its items' confidences, so that about ``portion`` of the
     items predicted as each class pass. A class nobody predicts gets 1.0.
+
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs.
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold (required).
+    portion : float in [0, 1], default=0.2
+        Share of each class's items meant to pass its threshold.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        One threshold per class, for :func:`threshold_pseudo_labels`.
 
     Examples
     --------
@@ -262,6 +311,23 @@ def threshold_pseudo_labels(
     outputs: Any, thresholds: Any, *, inputs: Inputs, ignore_index: int = -1
 ) -> np.ndarray:
     """``argmax_c p`` where ``max_c p >= thresholds[argmax_c p]``, else ``ignore_index``.
+
+    Parameters
+    ----------
+    outputs : array-like of shape (n_items, n_classes)
+        One teacher's outputs.
+    thresholds : array-like of shape (n_classes,)
+        One threshold per class (e.g. :func:`class_balanced_thresholds`); another shape
+        or a NaN raises :class:`InputError`.
+    inputs : {"logits", "probs"}
+        What ``outputs`` hold. Required: never guessed from the values.
+    ignore_index : int, default=-1
+        The label of the items below their class's threshold.
+
+    Returns
+    -------
+    ndarray of shape (n_items,)
+        A class index per item, or ``ignore_index``.
 
     Examples
     --------

@@ -181,6 +181,20 @@ def squared_hinge_loss(
     sums over classes, so it is ``C`` times that value. The readout weight penalty of the
     paper is not part of the loss: add it (or weight decay) to the optimiser.
 
+    Parameters
+    ----------
+    logits : Tensor of shape (N, C)
+        The scores ``o``.
+    target : Tensor
+        Class indices ``(N,)``, or floating targets ``(N, C)``.
+    margin : float >= 0, default=1.0
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Over the samples (the classes are always summed).
+
+    Returns
+    -------
+    Tensor
+
     Examples
     --------
     >>> import torch

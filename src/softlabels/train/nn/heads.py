@@ -54,6 +54,17 @@ def welch_bound(n: int, dim: int) -> float:
     """The smallest achievable maximum ``|cos|`` between ``n`` unit vectors in ``dim``
     dimensions: ``sqrt((n - dim) / (dim (n - 1)))`` when ``n > dim``, else 0.
 
+    Parameters
+    ----------
+    n : int >= 1
+        Number of vectors.
+    dim : int >= 1
+        Their dimension.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> round(welch_bound(1000, 100), 4), welch_bound(10, 16)
@@ -248,6 +259,18 @@ class EBVHead(nn.Module):
         self.max_abs_cos = float(gram.abs().max()) if num_classes > 1 else 0.0
 
     def forward(self, features: Tensor) -> Tensor:
+        """The logits ``normalize(P f) @ E.T / tau``.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+            Backbone features, projected by ``P`` when the head has one.
+
+        Returns
+        -------
+        Tensor of shape (N, num_classes)
+            Each logit in ``[-1/tau, 1/tau]``.
+        """
         f = F.normalize(self.proj(features), dim=-1)
         return f @ self.ebv.to(f.dtype).T / self.tau
 
@@ -301,6 +324,13 @@ class CosineHead(nn.Module):
         return float(self.log_scale.detach().exp()) if self.log_scale is not None else self._scale
 
     def forward(self, features: Tensor) -> Tensor:
+        """The cosine logits of ``features``, times the (learned or fixed) scale.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+            The embeddings to classify.
+        """
         logits = normalized_logits(features, self.weight, scale=self._scale)
         return logits if self.log_scale is None else logits * self.log_scale.exp()
 
@@ -313,6 +343,18 @@ class CosineHead(nn.Module):
         prototype ``normalize(mean_i normalize(f_i))``; returns the new class indices.
 
         ``weight`` becomes a new Parameter: rebuild the optimiser before training further.
+
+        Parameters
+        ----------
+        support : Tensor of shape (M, in_features)
+            Floating features of the new classes' examples.
+        support_labels : Tensor of int, shape (M,)
+            The label of each example; not empty.
+
+        Returns
+        -------
+        Tensor of shape (n_new,)
+            The new classes' indices, in the sorted order of their labels.
         """
         f = torch.as_tensor(support)
         labels = torch.as_tensor(support_labels, device=f.device)
@@ -410,6 +452,16 @@ def frechet_predict(probs: Any, dist: Any, *, squared: bool = False) -> Any:
     distances equal) over the model's own classes it is the ordinary argmax. Ties go to
     the first candidate.
 
+    Parameters
+    ----------
+    probs : array or Tensor of shape (n_items, K), or SoftLabels
+        The model's probabilities over its K classes.
+    dist : array or Tensor of shape (K, N)
+        ``dist[k, y]`` = distance from the model's class ``k`` to candidate label ``y``
+        (see :func:`frechet_scores`).
+    squared : bool, default=False
+        ``True`` if ``dist`` already holds squared distances.
+
     Returns
     -------
     array or Tensor of shape (n_items,)
@@ -429,6 +481,19 @@ def frechet_predict(probs: Any, dist: Any, *, squared: bool = False) -> Any:
 
 def expected_squared_distance(y_pred: Any, y_true: Any, dist: Any) -> float:
     """Loki's evaluation metric ``mean_i d(yhat_i, y_i)^2`` for a full ``(N, N)`` metric.
+
+    Parameters
+    ----------
+    y_pred, y_true : array-like or Tensor of int, shape (n_items,)
+        Predicted and true labels, indices into ``dist``; other shapes or indices out of
+        range raise :class:`InputError`.
+    dist : array-like or Tensor of shape (N, N)
+        The distance between every two labels.
+
+    Returns
+    -------
+    float
+        0 for no items.
 
     Examples
     --------
@@ -452,6 +517,20 @@ def expected_squared_distance(y_pred: Any, y_true: Any, dist: Any) -> float:
 def embedding_distance_matrix(observed: Any, candidates: Any, *, normalize: bool = True) -> Any:
     """Euclidean distances ``(K, N)`` between class embeddings (Loki's self-derived metric,
     e.g. from text embeddings of the class names). ``normalize`` L2-normalises the rows first.
+
+    Parameters
+    ----------
+    observed : array or Tensor of shape (K, n_features)
+        Embeddings of the model's classes.
+    candidates : array or Tensor of shape (N, n_features)
+        Embeddings of the candidate labels, of the same width.
+    normalize : bool, default=True
+        L2-normalise both sets of rows first.
+
+    Returns
+    -------
+    array or Tensor of shape (K, N)
+        A Tensor when either input is one.
 
     Examples
     --------

@@ -71,7 +71,20 @@ class LearnableSoftLabels(nn.Module):
     def from_probs(cls, probs: Any, *, temperature: float = 1.0,
                    eps: float = 1e-6) -> "LearnableSoftLabels":
         """Start from soft labels: logits ``T log(max(p, eps))``, so that ``forward()``
-        gives ``p`` back (up to ``eps``)."""
+        gives ``p`` back (up to ``eps``).
+
+        Parameters
+        ----------
+        probs : array-like or Tensor of shape (n_items, n_classes)
+            Finite values in ``[0, 1]`` (otherwise :class:`InputError`).
+        temperature : float > 0, default=1.0
+        eps : float, default=1e-6
+            Floor of a probability before the logarithm.
+
+        Returns
+        -------
+        LearnableSoftLabels
+        """
         p = torch.as_tensor(np.asarray(probs, dtype=np.float64) if not isinstance(probs, Tensor)
                             else probs.detach().double())
         if p.ndim != 2 or bool(((p < 0) | (p > 1)).any()) or not torch.isfinite(p).all():
@@ -83,6 +96,17 @@ class LearnableSoftLabels(nn.Module):
         return cls(z, temperature=t)
 
     def forward(self, index: Tensor | None = None) -> Tensor:
+        """The soft labels ``softmax(logits / temperature)``.
+
+        Parameters
+        ----------
+        index : Tensor, optional
+            The items (rows) to return; all by default.
+
+        Returns
+        -------
+        Tensor of shape (n_index, n_classes)
+        """
         z = self.logits if index is None else self.logits[index]
         return torch.softmax(z / self.temperature, dim=-1)
 

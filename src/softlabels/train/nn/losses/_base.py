@@ -22,7 +22,14 @@ REGISTERED: dict[str, type[LossModule]] = {}
 class LossModule(nn.Module):
     """An ``nn.Module`` loss whose hyper-parameters are checked against ``_spec`` on
     construction and stored as attributes; :meth:`_kwargs` gives them back for the call to
-    the loss's function. :func:`register_loss` sets ``info`` and ``function``."""
+    the loss's function. :func:`register_loss` sets ``info`` and ``function``.
+
+    Parameters
+    ----------
+    **params
+        The loss's hyper-parameters by name; a value outside its constraint raises
+        :class:`~softlabels.InvalidParameterError`.
+    """
 
     _spec: ClassVar[Mapping[str, Constraint]] = {}
     info: ClassVar[LossInfo]
@@ -50,6 +57,24 @@ def register_loss(name: str, *, function: Callable[..., Tensor], summary: str,
     how it is called (see :data:`softlabels.train._loss_index.CALLS`) and ``order`` its place
     in listings. Write every argument as a literal: they are also read from the file's source
     without importing it (so that listing the losses never imports torch).
+
+    Parameters
+    ----------
+    name : str
+        The registry name (a name taken by another class raises ``ValueError``).
+    function : callable
+        The loss's pure tensor function.
+    summary : str
+        One line on what the loss does.
+    call : str, default="target"
+        How the module is called: one of :data:`softlabels.train._loss_index.CALLS`.
+    order : int, optional
+        Place in listings.
+
+    Returns
+    -------
+    callable
+        The class decorator; it returns the class unchanged, registered.
     """
     check_registration(name, call, summary, order, f"register_loss({name!r})")
 

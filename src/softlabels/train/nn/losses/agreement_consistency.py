@@ -80,7 +80,13 @@ def agreement_consistency_loss(
 )
 class AgreementConsistencyLoss(LossModule):
     """Module twin of :func:`agreement_consistency_loss`;
-    ``forward(student_logits, teacher_logits, target=None)``."""
+    ``forward(student_logits, teacher_logits, target=None)``.
+
+    Parameters
+    ----------
+    divergence, reduction
+        As for :func:`agreement_consistency_loss`.
+    """
 
     _spec = AGREEMENT_PARAMS
 
@@ -89,5 +95,17 @@ class AgreementConsistencyLoss(LossModule):
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor,
                 target: Tensor | None = None) -> Tensor:
+        """The loss on a batch (see :func:`agreement_consistency_loss`).
+
+        Parameters
+        ----------
+        student_logits, teacher_logits, target
+            As for :func:`agreement_consistency_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return agreement_consistency_loss(student_logits, teacher_logits, target,
                                           **self._kwargs())

@@ -18,7 +18,13 @@ __all__ = ["BestOfHeadsLoss"]
 )
 class BestOfHeadsLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.best_of_heads_loss`;
-    ``forward(logits, target)`` with logits of shape ``(N, K, C)``."""
+    ``forward(logits, target)`` with logits of shape ``(N, K, C)``.
+
+    Parameters
+    ----------
+    relax, reduction
+        As for :func:`~softlabels.train.nn.functional.best_of_heads_loss`.
+    """
 
     _spec = _c.BEST_OF_PARAMS
 
@@ -26,4 +32,16 @@ class BestOfHeadsLoss(LossModule):
         super().__init__(relax=relax, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.best_of_heads_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.best_of_heads_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.best_of_heads_loss(logits, target, **self._kwargs())

@@ -21,7 +21,13 @@ __all__ = ["ForwardCorrectionLoss", "PCLoss", "SCLEXPLoss", "SCLNLLoss", "UREGAL
 )
 class SCLNLLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.scl_nl_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    eps, reduction
+        As for :func:`~softlabels.train.nn.functional.scl_nl_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -29,6 +35,18 @@ class SCLNLLoss(LossModule):
         super().__init__(eps=eps, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.scl_nl_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.scl_nl_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.scl_nl_loss(logits, target, **self._kwargs())
 
 
@@ -40,7 +58,13 @@ class SCLNLLoss(LossModule):
 )
 class SCLEXPLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.scl_exp_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    reduction
+        As for :func:`~softlabels.train.nn.functional.scl_exp_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -48,6 +72,18 @@ class SCLEXPLoss(LossModule):
         super().__init__(reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.scl_exp_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.scl_exp_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.scl_exp_loss(logits, target, **self._kwargs())
 
 
@@ -59,7 +95,13 @@ class SCLEXPLoss(LossModule):
 )
 class UREGALoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.ure_ga_loss`, with the optional
-    ``transition`` and ``prior`` in buffers; ``forward(logits, target)``."""
+    ``transition`` and ``prior`` in buffers; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    transition, prior, reduction
+        As for :func:`~softlabels.train.nn.functional.ure_ga_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -70,6 +112,18 @@ class UREGALoss(LossModule):
         self.register_buffer("prior", optional_buffer(prior))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.ure_ga_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.ure_ga_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.ure_ga_loss(logits, target, self.transition, self.prior, **self._kwargs())
 
 
@@ -82,7 +136,13 @@ class UREGALoss(LossModule):
 class ForwardCorrectionLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.forward_correction_loss`, with the
     transition matrix (or None for uniform) in the buffer ``transition``;
-    ``forward(logits, target)``."""
+    ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    transition, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.forward_correction_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -92,6 +152,18 @@ class ForwardCorrectionLoss(LossModule):
         self.register_buffer("transition", optional_buffer(transition))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.forward_correction_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.forward_correction_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.forward_correction_loss(logits, target, self.transition, **self._kwargs())
 
 
@@ -103,7 +175,13 @@ class ForwardCorrectionLoss(LossModule):
 )
 class PCLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.pc_loss`;
-    ``forward(logits, target)`` with complementary labels."""
+    ``forward(logits, target)`` with complementary labels.
+
+    Parameters
+    ----------
+    reduction
+        As for :func:`~softlabels.train.nn.functional.pc_loss`.
+    """
 
     _spec = _w.CLL_PARAMS
 
@@ -111,4 +189,16 @@ class PCLoss(LossModule):
         super().__init__(reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.pc_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.pc_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.pc_loss(logits, target, **self._kwargs())

@@ -19,7 +19,13 @@ __all__ = ["DecoupledSoftmaxLoss", "SoftTopKLoss"]
 )
 class DecoupledSoftmaxLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`;
-    ``forward(scores, target)``."""
+    ``forward(scores, target)``.
+
+    Parameters
+    ----------
+    sample_positives, weighted, generator, reduction
+        As for :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`.
+    """
 
     _spec = _r.DEXML_PARAMS
 
@@ -29,6 +35,18 @@ class DecoupledSoftmaxLoss(LossModule):
                          generator=generator, reduction=reduction)
 
     def forward(self, scores: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`).
+
+        Parameters
+        ----------
+        scores, target
+            As for :func:`~softlabels.train.nn.functional.decoupled_softmax_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _r.decoupled_softmax_loss(scores, target, **self._kwargs())
 
 
@@ -40,7 +58,13 @@ class DecoupledSoftmaxLoss(LossModule):
 )
 class SoftTopKLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_top_k_loss`;
-    ``forward(scores, target)``."""
+    ``forward(scores, target)``.
+
+    Parameters
+    ----------
+    k, alpha, n_iter, sample_positives, weighted, generator, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_top_k_loss`.
+    """
 
     _spec = _r.TOPK_PARAMS
 
@@ -51,4 +75,16 @@ class SoftTopKLoss(LossModule):
                          weighted=weighted, generator=generator, reduction=reduction)
 
     def forward(self, scores: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_top_k_loss`).
+
+        Parameters
+        ----------
+        scores, target
+            As for :func:`~softlabels.train.nn.functional.soft_top_k_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _r.soft_top_k_loss(scores, target, **self._kwargs())

@@ -19,7 +19,13 @@ __all__ = ["DKDLoss"]
 )
 class DKDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.dkd_loss`;
-    ``forward(student_logits, teacher_logits, target)``."""
+    ``forward(student_logits, teacher_logits, target)``.
+
+    Parameters
+    ----------
+    alpha, beta, temperature, t2_scale, reduction
+        As for :func:`~softlabels.train.nn.functional.dkd_loss`.
+    """
 
     _spec = _d.DKD_PARAMS
 
@@ -29,4 +35,16 @@ class DKDLoss(LossModule):
                          reduction=reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.dkd_loss`).
+
+        Parameters
+        ----------
+        student_logits, teacher_logits, target
+            As for :func:`~softlabels.train.nn.functional.dkd_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.dkd_loss(student_logits, teacher_logits, target, **self._kwargs())

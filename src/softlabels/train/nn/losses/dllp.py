@@ -19,7 +19,13 @@ __all__ = ["DLLPLoss"]
 )
 class DLLPLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.dllp_loss`;
-    ``forward(logits, bag_index, bag_proportions)``, reduced over bags."""
+    ``forward(logits, bag_index, bag_proportions)``, reduced over bags.
+
+    Parameters
+    ----------
+    eps, reduction
+        As for :func:`~softlabels.train.nn.functional.dllp_loss`.
+    """
 
     _spec = _w.DLLP_PARAMS
 
@@ -27,4 +33,16 @@ class DLLPLoss(LossModule):
         super().__init__(eps=eps, reduction=reduction)
 
     def forward(self, logits: Tensor, bag_index: Tensor, bag_proportions: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.dllp_loss`).
+
+        Parameters
+        ----------
+        logits, bag_index, bag_proportions
+            As for :func:`~softlabels.train.nn.functional.dllp_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.dllp_loss(logits, bag_index, bag_proportions, **self._kwargs())

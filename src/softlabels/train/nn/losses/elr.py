@@ -32,6 +32,20 @@ class ELRLoss(LossModule):
     then returns :func:`~softlabels.train.nn.functional.elr_loss` with the updated rows,
     as the official code does.
 
+    Parameters
+    ----------
+    num_examples : int >= 1
+        Size of the training set: rows of ``ema_target``.
+    num_classes : int >= 1
+        Columns of ``ema_target``.
+    lam : float, default=3.0
+        Weight of the regulariser, as for :func:`~softlabels.train.nn.functional.elr_loss`.
+    beta : float in [0, 1], default=0.7
+        Momentum of the target update
+        (:func:`~softlabels.train.nn.functional.elr_update_targets`).
+    clamp_eps, reduction
+        As for :func:`~softlabels.train.nn.functional.elr_loss`.
+
     Examples
     --------
     >>> import torch
@@ -64,6 +78,22 @@ class ELRLoss(LossModule):
         return index.long().to(self.ema_target.device)
 
     def forward(self, logits: Tensor, target: Tensor, index: Tensor) -> Tensor:
+        """Update ``ema_target[index]``, then the loss on the batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, num_classes)
+        target : Tensor
+            Noisy labels: class indices ``(N,)`` or probabilities ``(N, C)``.
+        index : Tensor of int, shape (N,)
+            Each sample's position in the training set, distinct within the batch and
+            in ``[0, num_examples)``.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         if not isinstance(logits, Tensor) or logits.ndim != 2 or \
                 logits.shape[1] != self.ema_target.shape[1]:
             got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
@@ -83,7 +113,17 @@ class ELRLoss(LossModule):
 
     def flag_noisy(self, labels: Tensor) -> Tensor:
         """Boolean ``(num_examples,)``: samples whose EMA target's argmax differs from the
-        given label (the official noisy-label detection rule)."""
+        given label (the official noisy-label detection rule).
+
+        Parameters
+        ----------
+        labels : Tensor or array-like of int, shape (num_examples,)
+            The given label of every training sample.
+
+        Returns
+        -------
+        Tensor of bool, shape (num_examples,)
+        """
         labels = torch.as_tensor(labels, device=self.ema_target.device)
         if labels.shape != (self.ema_target.shape[0],):
             raise InputError(

@@ -19,7 +19,13 @@ __all__ = ["KDLoss"]
 )
 class KDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.kd_loss`;
-    ``forward(student_logits, teacher_logits, target=None)``."""
+    ``forward(student_logits, teacher_logits, target=None)``.
+
+    Parameters
+    ----------
+    temperature, alpha, t2_scale, reduction
+        As for :func:`~softlabels.train.nn.functional.kd_loss`.
+    """
 
     _spec = _d.KD_PARAMS
 
@@ -30,4 +36,16 @@ class KDLoss(LossModule):
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor,
                 target: Tensor | None = None) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.kd_loss`).
+
+        Parameters
+        ----------
+        student_logits, teacher_logits, target
+            As for :func:`~softlabels.train.nn.functional.kd_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.kd_loss(student_logits, teacher_logits, target, **self._kwargs())

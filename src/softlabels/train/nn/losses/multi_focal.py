@@ -21,7 +21,13 @@ __all__ = ["MultiFocalLoss"]
 )
 class MultiFocalLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.multi_focal_loss`, with
-    ``class_counts`` and ``cooccurrence`` in buffers; ``forward(logits, target)``."""
+    ``class_counts`` and ``cooccurrence`` in buffers; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    class_counts, cooccurrence, gamma_pos, gamma_neg, clip, neg_boost, prior_power, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.multi_focal_loss`.
+    """
 
     _spec = _w.FOCAL_PARAMS
 
@@ -38,5 +44,17 @@ class MultiFocalLoss(LossModule):
         self.register_buffer("cooccurrence", optional_buffer(cooccurrence))
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.multi_focal_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.multi_focal_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.multi_focal_loss(logits, target, class_counts=self.class_counts,
                                    cooccurrence=self.cooccurrence, **self._kwargs())

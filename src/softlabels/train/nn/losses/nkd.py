@@ -19,7 +19,13 @@ __all__ = ["NKDLoss"]
 )
 class NKDLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.nkd_loss`;
-    ``forward(student_logits, teacher_logits, target)``."""
+    ``forward(student_logits, teacher_logits, target)``.
+
+    Parameters
+    ----------
+    temperature, gamma, reduction
+        As for :func:`~softlabels.train.nn.functional.nkd_loss`.
+    """
 
     _spec = _d.NKD_PARAMS
 
@@ -28,4 +34,16 @@ class NKDLoss(LossModule):
         super().__init__(temperature=temperature, gamma=gamma, reduction=reduction)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.nkd_loss`).
+
+        Parameters
+        ----------
+        student_logits, teacher_logits, target
+            As for :func:`~softlabels.train.nn.functional.nkd_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.nkd_loss(student_logits, teacher_logits, target, **self._kwargs())

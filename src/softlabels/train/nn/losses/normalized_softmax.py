@@ -25,6 +25,15 @@ class NormalizedSoftmaxLoss(LossModule):
     Twin of :func:`~softlabels.train.nn.functional.normalized_softmax_loss`. Use
     :meth:`logits` for predictions; a new class can be added later by appending the
     normalised mean embedding of its examples as a new row of ``weight``.
+
+    Parameters
+    ----------
+    in_features : int >= 1
+        Width of the features.
+    num_classes : int >= 1
+        Number of class vectors (rows of ``weight``, drawn from a standard normal).
+    scale, reduction
+        As for :func:`~softlabels.train.nn.functional.normalized_softmax_loss`.
     """
 
     _spec = _c.NORMALIZED_PARAMS
@@ -37,7 +46,30 @@ class NormalizedSoftmaxLoss(LossModule):
         self.weight = nn.Parameter(torch.randn(num_classes, in_features))
 
     def logits(self, features: Tensor) -> Tensor:
+        """Scaled cosine logits of ``features`` against the class vectors, for
+        predictions.
+
+        Parameters
+        ----------
+        features : Tensor of shape (N, in_features)
+
+        Returns
+        -------
+        Tensor of shape (N, num_classes)
+        """
         return _c.normalized_logits(features, self.weight, scale=self.scale)
 
     def forward(self, features: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.normalized_softmax_loss`).
+
+        Parameters
+        ----------
+        features, target
+            As for :func:`~softlabels.train.nn.functional.normalized_softmax_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.normalized_softmax_loss(features, self.weight, target, **self._kwargs())

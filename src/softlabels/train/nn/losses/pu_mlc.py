@@ -18,7 +18,13 @@ __all__ = ["PUMLCLoss"]
 )
 class PUMLCLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.pu_mlc_loss`;
-    ``forward(logits, target)`` with a ``(N, C)`` label matrix (1 = positive)."""
+    ``forward(logits, target)`` with a ``(N, C)`` label matrix (1 = positive).
+
+    Parameters
+    ----------
+    alpha, gamma, eps, min_tau, max_tau, reduction
+        As for :func:`~softlabels.train.nn.functional.pu_mlc_loss`.
+    """
 
     _spec = _w.PU_PARAMS
 
@@ -28,4 +34,16 @@ class PUMLCLoss(LossModule):
                          reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.pu_mlc_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.pu_mlc_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _w.pu_mlc_loss(logits, target, **self._kwargs())

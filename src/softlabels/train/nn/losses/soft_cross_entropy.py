@@ -21,6 +21,11 @@ class SoftCrossEntropy(LossModule):
 
     ``forward(logits, target, weight=None)``: target = class indices ``(N,)`` or
     probabilities ``(N, C)``; weight = per-sample weights ``(N,)``.
+
+    Parameters
+    ----------
+    label_smoothing, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_cross_entropy`.
     """
 
     _spec = _c.SOFT_CE_PARAMS
@@ -29,4 +34,16 @@ class SoftCrossEntropy(LossModule):
         super().__init__(label_smoothing=label_smoothing, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_cross_entropy`).
+
+        Parameters
+        ----------
+        logits, target, weight
+            As for :func:`~softlabels.train.nn.functional.soft_cross_entropy`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.soft_cross_entropy(logits, target, weight, **self._kwargs())

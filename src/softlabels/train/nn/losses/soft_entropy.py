@@ -19,7 +19,13 @@ __all__ = ["SoftEntropyLoss"]
 )
 class SoftEntropyLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_entropy_loss`;
-    ``forward(logits)`` (no target: a regulariser on the batch's mean prediction)."""
+    ``forward(logits)`` (no target: a regulariser on the batch's mean prediction).
+
+    Parameters
+    ----------
+    num_old, old_new_weight, old_weight, new_weight, temperature, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_entropy_loss`.
+    """
 
     _spec = _d.SOFT_ENTROPY_PARAMS
 
@@ -30,4 +36,16 @@ class SoftEntropyLoss(LossModule):
                          new_weight=new_weight, temperature=temperature, reduction=reduction)
 
     def forward(self, logits: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_entropy_loss`).
+
+        Parameters
+        ----------
+        logits
+            As for :func:`~softlabels.train.nn.functional.soft_entropy_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _d.soft_entropy_loss(logits, **self._kwargs())

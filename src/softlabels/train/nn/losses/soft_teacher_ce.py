@@ -19,7 +19,13 @@ __all__ = ["SoftTeacherCELoss"]
 )
 class SoftTeacherCELoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`;
-    ``forward(logits, target, bg_score)``."""
+    ``forward(logits, target, bg_score)``.
+
+    Parameters
+    ----------
+    bg_index, normalize, reduction
+        As for :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`.
+    """
 
     _spec = _c.SOFT_TEACHER_PARAMS
 
@@ -28,4 +34,16 @@ class SoftTeacherCELoss(LossModule):
         super().__init__(bg_index=bg_index, normalize=normalize, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor, bg_score: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`).
+
+        Parameters
+        ----------
+        logits, target, bg_score
+            As for :func:`~softlabels.train.nn.functional.soft_teacher_ce_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.soft_teacher_ce_loss(logits, target, bg_score, **self._kwargs())

@@ -18,7 +18,15 @@ __all__ = ["SquaredHingeLoss"]
 )
 class SquaredHingeLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.squared_hinge_loss`;
-    ``forward(logits, target)``."""
+    ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    margin : float >= 0, default=1.0
+        The hinge's margin: a logit counts as right once ``t * o >= margin``.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        Over the samples (the classes are always summed).
+    """
 
     _spec = _c.HINGE_PARAMS
 
@@ -26,4 +34,16 @@ class SquaredHingeLoss(LossModule):
         super().__init__(margin=margin, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (N, C)
+        target : Tensor
+            Class indices ``(N,)``, or floating targets ``(N, C)`` (``t = 2 p - 1``).
+
+        Returns
+        -------
+        Tensor
+        """
         return _c.squared_hinge_loss(logits, target, **self._kwargs())

@@ -21,7 +21,13 @@ __all__ = ["ThurstoneFidelityLoss"]
 )
 class ThurstoneFidelityLoss(LossModule):
     """Module twin of :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`;
-    ``forward(pred_a, pred_b, target)``."""
+    ``forward(pred_a, pred_b, target)``.
+
+    Parameters
+    ----------
+    levels, fixed_pred_std, detach_pred_std, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`.
+    """
 
     _spec = _r.THURSTONE_PARAMS
 
@@ -32,4 +38,16 @@ class ThurstoneFidelityLoss(LossModule):
                          detach_pred_std=detach_pred_std, eps=eps, reduction=reduction)
 
     def forward(self, pred_a: Tensor, pred_b: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`).
+
+        Parameters
+        ----------
+        pred_a, pred_b, target
+            As for :func:`~softlabels.train.nn.functional.thurstone_fidelity_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _r.thurstone_fidelity_loss(pred_a, pred_b, target, **self._kwargs())

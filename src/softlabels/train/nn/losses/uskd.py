@@ -25,6 +25,15 @@ class USKDLoss(LossModule):
 
     Twin of :func:`~softlabels.train.nn.functional.uskd_loss`. The head has trainable
     parameters: give this module's parameters to the optimiser.
+
+    Parameters
+    ----------
+    in_features : int >= 1
+        Width of the mid-level features the head reads.
+    num_classes : int >= 1
+        Outputs of the head.
+    alpha, beta, mu, rank_source, reduction
+        As for :func:`~softlabels.train.nn.functional.uskd_loss`.
     """
 
     _spec = _d.USKD_PARAMS
@@ -39,5 +48,18 @@ class USKDLoss(LossModule):
         self.head = nn.Linear(in_features, num_classes)
 
     def forward(self, logits: Tensor, target: Tensor, features: Tensor) -> Tensor:
+        """The loss on a batch, the weak logits computed by ``head`` from ``features``.
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.uskd_loss`.
+        features : Tensor of shape (N, in_features)
+            The mid-level pooled features.
+
+        Returns
+        -------
+        Tensor
+        """
         weak = self.head(features.to(self.head.weight.dtype))
         return _d.uskd_loss(logits, target, weak, **self._kwargs())

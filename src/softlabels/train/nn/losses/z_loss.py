@@ -17,7 +17,13 @@ __all__ = ["ZLoss"]
     order=15,
 )
 class ZLoss(LossModule):
-    """Module twin of :func:`~softlabels.train.nn.functional.z_loss`; ``forward(logits, target)``."""
+    """Module twin of :func:`~softlabels.train.nn.functional.z_loss`; ``forward(logits, target)``.
+
+    Parameters
+    ----------
+    a, b, eps, reduction
+        As for :func:`~softlabels.train.nn.functional.z_loss`.
+    """
 
     _spec = _c.Z_PARAMS
 
@@ -26,4 +32,16 @@ class ZLoss(LossModule):
         super().__init__(a=a, b=b, eps=eps, reduction=reduction)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss on a batch (see :func:`~softlabels.train.nn.functional.z_loss`).
+
+        Parameters
+        ----------
+        logits, target
+            As for :func:`~softlabels.train.nn.functional.z_loss`.
+
+        Returns
+        -------
+        Tensor
+            The loss, reduced as ``reduction`` says.
+        """
         return _c.z_loss(logits, target, **self._kwargs())
