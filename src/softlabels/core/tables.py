@@ -34,6 +34,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
+from softlabels.core.annotations import show
 from softlabels.core.errors import InputError
 from softlabels.core.io import (
     check_unique_columns,
@@ -211,7 +212,7 @@ def _soft_label_table(frame: pd.DataFrame, where: str) -> SoftLabels:
         j = int(np.argmax(repeated))
         i = int(np.argmax(frame["item"].astype(str).to_numpy() == str(frame["item"].iloc[j])))
         raise InputError(
-            f"{where}: item {_shown(frame['item'].iloc[j])} appears more than once (rows {i} "
+            f"{where}: item {show(frame['item'].iloc[j])} appears more than once (rows {i} "
             f"and {j}); each item has one row."
         )
     class_cols = [c for c in frame.columns if str(c) not in RESERVED_COLUMNS]
@@ -223,7 +224,7 @@ def _soft_label_table(frame: pd.DataFrame, where: str) -> SoftLabels:
     if nan.any():
         r, c = (int(i) for i in np.argwhere(nan)[0])
         raise InputError(
-            f"{where}: row {r} (item {_shown(frame['item'].iloc[r])}), class "
+            f"{where}: row {r} (item {show(frame['item'].iloc[r])}), class "
             f"{str(class_cols[c])!r} is missing ({int(nan.sum())} missing values in all)."
         )
     frame = frame.copy()
@@ -282,11 +283,6 @@ def _matrix(probs: Any) -> np.ndarray:
 def _class_names(probs: Any) -> list[str] | None:
     classes = getattr(probs, "classes", None)
     return None if classes is None else [str(c) for c in classes]
-
-
-def _shown(value: Any) -> str:
-    """``repr`` of an id or class as the user wrote it (``'i9'``, ``7``), not numpy's."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _first_repeat(names: Sequence[str]) -> tuple[str, int, int] | None:
@@ -478,7 +474,7 @@ def align_items(
             r = int(differ[0])
             raise InputError(
                 f"{name}: the items are not those of {reference_name}, in the same order "
-                f"(row {r}: item {_shown(other_ids[r])} there, {_shown(ids[r])} in "
+                f"(row {r}: item {show(other_ids[r])} there, {show(ids[r])} in "
                 f"{reference_name})."
             )
     return other
@@ -492,8 +488,8 @@ def _reorder_by_id(
         if index.has_duplicates:
             rows = np.flatnonzero(index == index[index.duplicated()][0])
             raise InputError(
-                f"{label}: item {_shown(raw[rows[1]])} (row {rows[1]}) and item "
-                f"{_shown(raw[rows[0]])} (row {rows[0]}) are the same id once written as text."
+                f"{label}: item {show(raw[rows[1]])} (row {rows[1]}) and item "
+                f"{show(raw[rows[0]])} (row {rows[0]}) are the same id once written as text."
             )
     rows = other_keys.get_indexer(keys)  # the row of `other` of each reference item
     missing = np.flatnonzero(rows < 0)
@@ -501,14 +497,14 @@ def _reorder_by_id(
         r = int(missing[0])
         raise InputError(
             f"{name}: {missing.size} items of {reference_name} are missing (first: item "
-            f"{_shown(ids[r])}, row {r} there)."
+            f"{show(ids[r])}, row {r} there)."
         )
     if len(other_keys) != len(keys):
         extra = np.flatnonzero(keys.get_indexer(other_keys) < 0)
         r = int(extra[0])
         raise InputError(
             f"{name}: {extra.size} items are not in {reference_name} (first: item "
-            f"{_shown(other_ids[r])}, row {r})."
+            f"{show(other_ids[r])}, row {r})."
         )
     if np.array_equal(rows, np.arange(len(rows))):
         return other
