@@ -317,6 +317,23 @@ def test_a_class_nobody_is_labelled_with_is_never_confidently_reached(top):
     assert joint[:, 2].tolist() == [0.0, 0.0, 1.0]  # only the forced diagonal
     assert not find_label_issues(labels, probs, filter_by="confident_learning").any()
 
+def test_a_zero_probability_never_reaches_a_zero_threshold():
+    # every item labelled 2 gives class 2 probability 0, so t_2 = 0; a probability of 0
+    # is no evidence for class 2 and must not count as confidently reaching it
+    labels = [0, 0, 0, 1, 1, 2]
+    probs = [
+        [0.8, 0.2, 0.0],  # t0 = (0.8 + 0.9 + 0.6) / 3 = 0.767 -> C[0, 0]
+        [0.9, 0.1, 0.0],  # -> C[0, 0]
+        [0.6, 0.4, 0.0],  # below t0 and t1 = 0.85: not counted
+        [0.1, 0.9, 0.0],  # -> C[1, 1]
+        [0.2, 0.8, 0.0],  # below t1: not counted
+        [0.5, 0.5, 0.0],  # below t0 and t1: not counted; C[2, 2] = 1 (forced diagonal)
+    ]
+    joint = compute_confident_joint(labels, probs, calibrate=False)
+    np.testing.assert_array_equal(joint, [[2, 0, 0], [0, 1, 0], [0, 0, 1]])
+    assert estimate_noise_matrix(labels, probs).noise_rate == pytest.approx(0.0)
+
+
 def test_posterior_score_hand_computed():
     # noise matrix [[1, 1/3], [0, 2/3]]: item 2 (labelled 0, p = [.2, .8]) has
     # P(true=0) = 1 * 0.2 / (0.2 + 0.8 / 3) = 3/7
