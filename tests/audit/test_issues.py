@@ -71,7 +71,7 @@ def ref_confident_joint(labels, probs, calibrate=True):
         t.append(sum(mine) / len(mine) if mine else 1.0)
     c = [[0.0] * k for _ in range(k)]
     for i in range(n):
-        ok = [j for j in range(k) if probs[i][j] >= t[j] - 1e-6]
+        ok = [j for j in range(k) if probs[i][j] >= max(t[j], 2e-6) - 1e-6]
         if ok:
             j = max(ok, key=lambda j: (probs[i][j], -j))
             c[labels[i]][j] += 1

@@ -108,9 +108,11 @@ def _confident_class(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The most probable class among those whose probability reaches its threshold,
     and whether there is one; a class no item is labelled with has no threshold and is
-    never reached."""
+    never reached, and a threshold below ``2e-6`` counts as ``2e-6``."""
     labelled = np.bincount(y, minlength=p.shape[1]) > 0
-    above = (p >= t - _ATOL) & labelled
+    # A class whose items all give it (almost) 0 has t near 0: without the floor, a
+    # probability of 0 would reach it.
+    above = (p >= np.maximum(t, 2 * _ATOL) - _ATOL) & labelled
     guess = np.where(above, p, -1.0).argmax(axis=1)
     return guess, above.any(axis=1)
 
@@ -149,8 +151,10 @@ def compute_confident_joint(
     over the items labelled ``j``. An item counts towards ``C[given, j]`` when
     ``p_j >= t_j``; when several classes reach their thresholds, ``j`` is the most
     probable of them; items that reach none are not counted (Northcutt et al. 2021,
-    eq. 1). A class that no item is labelled with has no threshold and is never
-    reached. Each diagonal entry is at least 1.
+    eq. 1). "Reaches" allows ``1e-6`` of rounding, and a threshold below ``2e-6``
+    counts as ``2e-6`` (as in cleanlab), so a probability of 0 never reaches one. A
+    class that no item is labelled with has no threshold and is never reached. Each
+    diagonal entry is at least 1.
 
     Parameters
     ----------
@@ -210,7 +214,8 @@ class NoiseEstimate:
     given_prior : ndarray of shape (K,)
         ``P(given=i)``, the share of items with each given label.
     thresholds : ndarray of shape (K,)
-        Per-class thresholds ``t_j`` used for counting.
+        Per-class thresholds ``t_j`` used for counting (below ``2e-6`` they count as
+        ``2e-6``).
     """
 
     confident_joint: np.ndarray
