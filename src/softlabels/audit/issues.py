@@ -392,8 +392,8 @@ def label_quality_scores(
     method : {"self_confidence", "normalized_margin", "confidence_weighted_entropy", "posterior"}
     adjust_pred_probs : bool, default=False
         First subtract each class's threshold ``t_k`` (its mean probability over the
-        items labelled ``k``) from column ``k``, shift by ``max_k t_k`` and
-        renormalise: removes a model's bias towards classes it is confident in
+        items labelled ``k``; 1 for a class no item is labelled with, where cleanlab
+        uses 2) from column ``k``, shift by ``max_k t_k`` and renormalise: removes a model's bias towards classes it is confident in
         (Northcutt et al. 2021; Kuan and Mueller 2022). Not with ``"posterior"``,
         which accounts for class structure through the noise matrix.
 
@@ -566,18 +566,22 @@ def find_label_issues(
       labelled ``i`` whose top class is ``j``, the ``round(frac_noise * C[i, j])`` with
       the largest margin ``p_j - p_i`` (Northcutt et al. 2021, "C_confusion" pruning by
       noise rate).
-    - ``"prune_by_class"``: for each given class ``i``, the
-      ``round(frac_noise * sum_{j != i} C[i, j])`` items labelled ``i`` with the lowest
-      ``p_i``.
+    - ``"prune_by_class"``: for each given class ``i``, among the items labelled ``i``
+      whose top class is another, the ``round(frac_noise * sum_{j != i} C[i, j])`` with
+      the lowest ``p_i``.
     - ``"both"``: flagged by both of the above.
     - ``"confident_learning"``: the off-diagonal of the confident joint: items labelled
       ``i`` whose most probable class reaching its threshold is ``j != i``.
     - ``"predicted_neq_given"``: the model's top class is not the given label.
 
     Every filter flags only items whose top class (by more than ``1e-6``) is not the
-    given label. The count-based filters differ from cleanlab 2.9 in one respect: an
-    item is pruned only from the cell of its top class, so each cell holds exactly
-    ``min(round(frac_noise * C[i, j]), candidates)`` flags.
+    given label. The count-based filters differ from cleanlab 2.9 in how they spend
+    a count: only on those items (cleanlab takes the lowest-ranked items of a class or
+    cell first, then unflags those whose top class is the given label), and, when
+    pruning by noise rate, only in the cell of the item's top class, so each cell holds
+    exactly ``min(round(frac_noise * C[i, j]), candidates)`` flags. cleanlab also rounds
+    the calibrated joint to integers first, and keeps ``min_examples_per_class`` by
+    lowering the counts rather than by unflagging.
 
     Notes
     -----
