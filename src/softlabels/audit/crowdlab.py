@@ -37,7 +37,7 @@ __all__ = [
     "source_weight",
 ]
 
-#: Lower bound of every source's weight (CROWDLAB clips weights the same way).
+#: Lower bound of every source's weight (cleanlab's CROWDLAB clips its weights at 1e-6).
 MIN_WEIGHT = 1e-3
 #: Lower bound of the baseline error (a data set of one class has none).
 MIN_BASELINE_ERROR = 1e-6

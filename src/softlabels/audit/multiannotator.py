@@ -19,14 +19,22 @@ How the answers and the model are weighed
    sqrt(mean answers per item)``, ``error_M`` being how often its top class misses
    the consensus.
 3. Each answer ``l`` becomes a distribution: ``P`` on ``l`` and ``(1 - P) / (K - 1)``
-   on every other class, ``P`` being the mean agreement of all answers with the
-   consensus.
+   on every other class, ``P`` being the share of the answers on items with at least
+   two answers that match the first consensus (1 when no item has two).
 4. The item's distribution is the weighted average
    ``(w_M p_model + sum_answers w_j L_answer) / (w_M + sum_answers w_j)``; the final
    consensus is its top class and the consensus quality its probability.
 
 Without ``pred_probs`` the model term is absent (``w_M = 0``): the consensus is a
 weighted vote, each worker weighed by agreement as above.
+
+cleanlab 2.9 (``get_label_quality_multiannotator``) differs in five places: it weighs a
+worker by his agreement with the other workers on the same items, not with the first
+consensus; it measures ``baseline_error`` and ``error_M`` on the items with at least two
+answers only; its ``P`` is the mean over those items of the share of their answers
+equal to the consensus (here every such answer counts once); it clips weights at
+``1e-6``, not ``0.001``; and the label quality of a worker's answer is read from the
+item's distribution with that answer included (here it is left out).
 """
 
 from __future__ import annotations
