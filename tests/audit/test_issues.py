@@ -189,6 +189,22 @@ def test_confident_joint_three_classes_hand_computed():
     np.testing.assert_allclose(raw, ref_confident_joint(labels, probs, calibrate=False))
 
 
+def test_confident_joint_counts_the_most_probable_class_that_reaches_its_threshold():
+    # item 4 reaches t1 = 0.25 and t2 = 0.15 but not t0 = 0.9: it counts in C[2, 1],
+    # although its top class is 0 (cleanlab 2.9 counts it in C[2, 0])
+    labels = [0, 0, 1, 1, 2, 2]
+    probs = [
+        [0.95, 0.03, 0.02],  # reaches t0 -> C[0, 0]
+        [0.85, 0.10, 0.05],  # reaches nothing
+        [0.1, 0.3, 0.6],  # reaches t1 and t2 -> the larger, C[1, 2]
+        [0.6, 0.2, 0.2],  # reaches t2 only -> C[1, 2]
+        [0.5, 0.3, 0.2],
+        [0.7, 0.2, 0.1],  # reaches nothing; C[2, 2] = 1 (forced diagonal)
+    ]
+    raw = compute_confident_joint(labels, probs, calibrate=False)
+    np.testing.assert_array_equal(raw, [[1, 0, 0], [0, 1, 2], [0, 1, 1]])
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("calibrate", [True, False])
 def test_confident_joint_matches_loop_reference(seed, calibrate):

@@ -156,6 +156,11 @@ def compute_confident_joint(
     class that no item is labelled with has no threshold and is never reached. Each
     diagonal entry is at least 1.
 
+    cleanlab 2.9 differs in two respects: when several classes reach their
+    thresholds it takes the item's top class, even if that one reached none (so its
+    count can fall in a column the item never reached), and it rounds the calibrated
+    joint to integers that keep the row sums.
+
     Parameters
     ----------
     labels : array-like of shape (n_items,)
