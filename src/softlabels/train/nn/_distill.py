@@ -225,8 +225,10 @@ def nkd_loss(
                  reduction=reduction)
     s, t = student_teacher(student_logits, teacher_logits)
     need_two_classes(s, "student_logits")
-    gt = one_hot_mask(class_index(target, s.shape[0], s.shape[1], "target"), s.shape[1])
-    target_part = -(F.softmax(t, dim=1) * F.log_softmax(s, dim=1) * gt).sum(dim=1)
+    y = class_index(target, s.shape[0], s.shape[1], "target")[:, None]
+    gt = one_hot_mask(y[:, 0], s.shape[1])
+    # gathered, not multiplied by the mask: a class masked out (-inf) elsewhere adds nothing
+    target_part = -(F.softmax(t, dim=1).gather(1, y) * F.log_softmax(s, dim=1).gather(1, y))[:, 0]
     t_non = F.softmax(drop_columns(t, gt) / temperature, dim=1)
     non_target = rows_ce(drop_columns(s, gt) / temperature, t_non)
     return reduce(target_part + gamma * temperature**2 * non_target, reduction)
