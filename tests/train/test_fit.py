@@ -84,6 +84,22 @@ def test_epoch_loss_is_the_mean_per_sample_loss_whatever_the_reduction(loss):
         assert h.loss[0] == pytest.approx(expected, rel=1e-5), reduction
 
 
+def test_epoch_loss_of_a_sum_reduced_loss_function_is_the_mean_per_sample_loss():
+    """The same for a loss function with reduction='sum' bound by functools.partial, the way
+    fit's call-mode detection also reads bound functions."""
+    import functools
+
+    x, y = blobs(n=50)
+    model = linear()
+    with torch.no_grad():
+        expected = float(nn.functional.cross_entropy(model(x), y))
+    frozen = lambda params: torch.optim.SGD(params, lr=0.0)  # noqa: E731
+    for reduction in ("mean", "sum"):
+        loss = functools.partial(functional.soft_cross_entropy, reduction=reduction)
+        h = fit(model, (x, y), loss, epochs=1, optimizer=frozen, batch_size=16, device="cpu")
+        assert h.loss[0] == pytest.approx(expected, rel=1e-5), reduction
+
+
 def test_soft_targets_numpy_and_soft_labels_are_accepted():
     x, y = blobs()
     probs = np.full((len(y), 3), 0.05)

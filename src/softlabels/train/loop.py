@@ -82,8 +82,8 @@ class History:
     """What :func:`fit` returns: one record per epoch, and the EMA teacher if any.
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
-    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute is
-    ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
+    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute, or the
+    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -223,6 +223,16 @@ def loss_call_mode(loss: Any) -> str:
             "loss taking (output, batch)."
         )
     return call
+
+
+def _reduction(loss: Any) -> Any:
+    """The ``reduction`` of a loss module, or the one bound to a function by
+    ``functools.partial`` (None if neither says)."""
+    while isinstance(loss, functools.partial):
+        if "reduction" in loss.keywords:
+            return loss.keywords["reduction"]
+        loss = loss.func
+    return getattr(loss, "reduction", None)
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -459,7 +469,7 @@ def fit(
         if teacher is not None:
             raise InvalidParameterError("fit takes either teacher or ema_teacher, not both.")
     mode = loss_call_mode(loss) if call == "auto" else call
-    summed = getattr(loss, "reduction", None) == "sum"  # its value is already a batch total
+    summed = _reduction(loss) == "sum"  # its value is already a batch total
     dev = resolve_device(device)
 
     tensor_data = isinstance(data, tuple)
