@@ -280,6 +280,35 @@ def test_forward_correction_with_uniform_q_is_scl_nl_plus_log_k_minus_1():
           F.forward_correction_loss(z, ybar), 1e-12)
 
 
+def test_eps_zero_classes_without_target_mass_add_nothing():
+    """eps = 0 (the papers' formulas): a class the target gives no weight adds 0, even where
+    the log of its term is -inf (a prediction certain of another class); a prediction that
+    matches the bag proportions exactly gives DLLP 0. Values and gradients stay finite."""
+    z = torch.tensor([[-3.0, 800.0, -5.0], [2.0, 0.0, -1.0]], dtype=DT)  # row 0: p = (0, 1, 0)
+    ybar = torch.tensor([2, 0])
+    dist = torch.tensor([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]], dtype=DT)
+    p = torch.softmax(z, 1)
+    for fn, want_index, want_dist in (
+        (F.scl_nl_loss, -torch.log1p(-p[[0, 1], ybar]),
+         -torch.where(dist > 0, dist * torch.log1p(-p), 0.0).sum(1)),
+        (F.forward_correction_loss, -torch.log(p @ F.uniform_transition(3, dtype=DT))[[0, 1], ybar],
+         None),
+    ):
+        for target, want in ((ybar, want_index), (dist, want_dist)):
+            x = z.clone().requires_grad_(True)
+            out = fn(x, target, eps=0.0, reduction="none")
+            out.sum().backward()
+            assert torch.isfinite(out).all() and torch.isfinite(x.grad).all(), (fn, target)
+            if want is not None:
+                close(out, want, 1e-12)
+    x = torch.tensor([[800.0, 0.0], [0.0, 800.0], [0.0, 0.0]], dtype=DT, requires_grad=True)
+    rho = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=DT)
+    out = F.dllp_loss(x, torch.arange(3), rho, eps=0.0, reduction="none")
+    out.sum().backward()
+    close(out, torch.tensor([0.0, 0.0, math.log(2.0)], dtype=DT), 1e-12)
+    assert torch.isfinite(x.grad).all()
+
+
 def test_ure_ga_is_the_plain_estimator_when_no_risk_is_negative():
     z = torch.zeros(4, 3, dtype=DT)  # uniform predictions: R_j = pi_j * log 3 > 0
     ybar = torch.tensor([0, 1, 2, 0])
