@@ -170,6 +170,21 @@ def test_estimator_without_predict_proba_still_predicts():
         clf.predict_proba(x)
 
 
+def test_probability_methods_exist_only_if_the_inner_estimator_has_them():
+    """As scikit-learn's meta-estimators do: hasattr(clf, "predict_proba") says whether it can
+    be called (model selection and the estimator checks rely on it), before and after fit."""
+    x, _, probs = data()
+    for est, has in ((SVC(kernel="linear"), False), (SVC(kernel="linear", probability=True), True),
+                     (LogisticRegression(), True)):
+        clf = SoftLabelClassifier(est)
+        assert hasattr(clf, "predict_proba") is has
+        assert hasattr(clf, "predict_log_proba") is has
+        clf.fit(x, probs)
+        assert hasattr(clf, "predict_proba") is has
+        assert hasattr(clf, "predict_log_proba") is has
+    assert SoftLabelClassifier.predict_proba.__doc__.startswith("Class probabilities")
+
+
 # --------------------------------------------------------------------------- errors
 def test_errors():
     x, _, probs = data()
@@ -207,7 +222,8 @@ def test_get_set_params_clone_and_repr():
 
 with warnings.catch_warnings():  # "does not inherit from BaseEstimator": on purpose, so that
     warnings.simplefilter("ignore", UserWarning)  # importing softlabels never loads sklearn
-    CHECKS = parametrize_with_checks([SoftLabelClassifier(LogisticRegression(max_iter=200))])
+    CHECKS = parametrize_with_checks([SoftLabelClassifier(LogisticRegression(max_iter=200)),
+                                      SoftLabelClassifier(SVC(kernel="linear"))])
 
 
 @CHECKS
