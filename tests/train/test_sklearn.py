@@ -3,6 +3,7 @@ scikit-learn's estimator checks."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 import warnings
@@ -220,10 +221,23 @@ def test_get_set_params_clone_and_repr():
         clf.set_params(C=1.0)
 
 
+#: The weights reach a Pipeline's last step only (as documented): its transformers see the
+#: expanded rows unweighted, so a weight of 2 is not the same as a repeated item for them.
+_PIPELINE_DIFFERS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "sample_weight goes to the pipeline's last step only",
+}
+
 with warnings.catch_warnings():  # "does not inherit from BaseEstimator": on purpose, so that
     warnings.simplefilter("ignore", UserWarning)  # importing softlabels never loads sklearn
-    CHECKS = parametrize_with_checks([SoftLabelClassifier(LogisticRegression(max_iter=200)),
-                                      SoftLabelClassifier(SVC(kernel="linear"))])
+    ESTIMATORS = [SoftLabelClassifier(LogisticRegression(max_iter=200)),
+                  SoftLabelClassifier(SVC(kernel="linear"))]
+    XFAIL: dict = {}
+    if "expected_failed_checks" in inspect.signature(parametrize_with_checks).parameters:
+        ESTIMATORS.append(SoftLabelClassifier(make_pipeline(StandardScaler(), LogisticRegression())))
+        XFAIL["expected_failed_checks"] = lambda est: (
+            _PIPELINE_DIFFERS if hasattr(est.estimator, "steps") else {})  # scikit-learn >= 1.6
+    CHECKS = parametrize_with_checks(ESTIMATORS, **XFAIL)
 
 
 @CHECKS
