@@ -288,7 +288,11 @@ def pc_loss(logits: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
     if not torch.is_floating_point(target):  # one complementary label: one row, O(N C)
         zbar = z.gather(1, target.reshape(-1, 1).long())
         return reduce(torch.sigmoid(zbar - z).sum(dim=1) - 0.5, reduction)
-    pairwise = torch.sigmoid(z[:, :, None] - z[:, None, :]).sum(dim=2) - 0.5
+    # only the named labels' rows, without the diagonal: for a class masked out (-inf) that
+    # the target never names, z_k - z_k is NaN and would poison the sum
+    keep = (q > 0)[:, :, None] & ~torch.eye(z.shape[1], dtype=torch.bool, device=z.device)
+    diff = torch.where(keep, z[:, :, None] - z[:, None, :], 0.0)
+    pairwise = torch.where(keep, torch.sigmoid(diff), 0.0).sum(dim=2)
     return reduce((q * pairwise).sum(dim=1), reduction)
 
 
