@@ -160,6 +160,18 @@ def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
     assert torch.isfinite(out) and torch.isfinite(s.grad).all()
 
 
+def test_nkd_with_a_teacher_certain_of_the_target_is_its_target_part():
+    """The same for NKD (e.g. a teacher read back from top-1 soft labels): the undefined
+    non-target part counts as 0, leaving -log p_s,y (p_t,y = 1), with a finite gradient."""
+    s, y = randn(2, 4).requires_grad_(True), torch.tensor([1, 3])
+    t = torch.full((2, 4), -math.inf, dtype=DT)
+    t[0, 1] = t[1, 3] = 0.0
+    out = F.nkd_loss(s, t, y, temperature=2.0, reduction="none")
+    close(out, TF.cross_entropy(s, y, reduction="none"), 1e-12)
+    out.sum().backward()
+    assert torch.isfinite(s.grad).all()
+
+
 def test_kd_t2_keeps_the_gradient_scale():
     """With T^2 the gradient norm barely moves between T = 2 and 8; without it, it shrinks
     roughly like 1 / T^2."""

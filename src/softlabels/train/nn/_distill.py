@@ -52,6 +52,16 @@ def kl_rows(log_p: Tensor, log_q: Tensor) -> Tensor:
     return (torch.where(keep, p, 0.0) * torch.where(keep, log_p - log_q, 0.0)).sum(dim=-1)
 
 
+def non_target_teacher(t: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """The teacher's non-target logits ``(N, C - 1)`` and a mask of the rows where they are
+    all ``-inf`` (a teacher certain of the target: its non-target distribution is undefined
+    and the loss's non-target part counts as 0). Those rows are set to 0, so that the
+    softmax stays finite there."""
+    rest = drop_columns(t, gt)
+    undefined = torch.isneginf(rest).all(dim=1)
+    return rest.masked_fill(undefined[:, None], 0.0), undefined
+
+
 # --------------------------------------------------------------------------- KD
 KD_PARAMS = {"temperature": POSITIVE, "alpha": UNIT, "t2_scale": boolean, "reduction": REDUCTION}
 
@@ -198,6 +208,8 @@ def nkd_loss(
     target part has no temperature; the non-target part uses the distributions renormalised
     over the C - 1 non-target classes. As in the official code it is the cross-entropy form
     (it includes the teacher's non-target entropy) and it is *added* to the student's CE.
+    A teacher certain of the target (every non-target logit ``-inf``) has no non-target
+    distribution: that part counts as 0, as in :func:`dkd_loss`.
 
     At ``T = 1``, KD's cross-entropy splits as
     ``-p_t,y log p_s,y - (1 - p_t,y) log(1 - p_s,y) - (1 - p_t,y) sum p_hat_t log p_hat_s``;
@@ -229,8 +241,9 @@ def nkd_loss(
     gt = one_hot_mask(y[:, 0], s.shape[1])
     # gathered, not multiplied by the mask: a class masked out (-inf) elsewhere adds nothing
     target_part = -(F.softmax(t, dim=1).gather(1, y) * F.log_softmax(s, dim=1).gather(1, y))[:, 0]
-    t_non = F.softmax(drop_columns(t, gt) / temperature, dim=1)
-    non_target = rows_ce(drop_columns(s, gt) / temperature, t_non)
+    t_rest, undefined = non_target_teacher(t, gt)
+    t_non = F.softmax(t_rest / temperature, dim=1)
+    non_target = torch.where(undefined, 0.0, rows_ce(drop_columns(s, gt) / temperature, t_non))
     return reduce(target_part + gamma * temperature**2 * non_target, reduction)
 
 
