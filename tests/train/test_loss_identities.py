@@ -149,6 +149,20 @@ def test_classes_masked_in_both_models_count_as_zero(name):
     close(masked_s.grad, low_s.grad, 1e-12)
 
 
+@pytest.mark.parametrize("name", ["kd", "kd with target", "dkd", "nkd"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_teacher_logits_give_a_nan_loss(name, bad):
+    """A NaN or +inf teacher logit (a diverged teacher) makes that row's loss NaN, as torch's
+    kl_div does, so that fit stops and says so; it is not read as probabilities of 0 that
+    silently give a loss of 0."""
+    s, y = randn(3, 5), torch.tensor([0, 1, 2])
+    t = randn(3, 5, seed=1)
+    t[1, 3] = bad
+    out = _TEACHER_ZEROS[name](s, t, y)
+    assert torch.isnan(out[1])
+    assert torch.isfinite(out[[0, 2]]).all()
+
+
 def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
     """All non-target teacher probabilities 0: the non-target distribution is undefined and
     its KL counts as 0; the loss and its gradient stay finite."""

@@ -46,9 +46,9 @@ def need_two_classes(z: Tensor, name: str) -> None:
 
 def kl_rows(log_p: Tensor, log_q: Tensor) -> Tensor:
     """``KL(p || q)`` per row from log-probabilities (last axis); entries with ``p = 0``
-    (``log p = -inf``, or NaN for an undefined distribution) add ``0 log 0 = 0``."""
+    (``log p = -inf``) add ``0 log 0 = 0``. NaN (from non-finite logits) propagates."""
     p = log_p.exp()
-    keep = p > 0
+    keep = (p > 0) | torch.isnan(p)
     return (torch.where(keep, p, 0.0) * torch.where(keep, log_p - log_q, 0.0)).sum(dim=-1)
 
 
@@ -181,8 +181,9 @@ def dkd_loss(
     s, t = s / temperature, t / temperature
     tckd = kl_rows(_binary_log_probs(F.log_softmax(t, dim=1), gt),
                    _binary_log_probs(F.log_softmax(s, dim=1), gt))
-    nckd = kl_rows(F.log_softmax(drop_columns(t, gt), dim=1),
-                   F.log_softmax(drop_columns(s, gt), dim=1))
+    t_rest, undefined = non_target_teacher(t, gt)
+    nckd = torch.where(undefined, 0.0, kl_rows(F.log_softmax(t_rest, dim=1),
+                                               F.log_softmax(drop_columns(s, gt), dim=1)))
     loss = alpha * tckd + beta * nckd
     if t2_scale:
         loss = loss * temperature**2
