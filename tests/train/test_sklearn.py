@@ -234,7 +234,8 @@ with warnings.catch_warnings():  # "does not inherit from BaseEstimator": on pur
                   SoftLabelClassifier(SVC(kernel="linear"))]
     XFAIL: dict = {}
     if "expected_failed_checks" in inspect.signature(parametrize_with_checks).parameters:
-        ESTIMATORS.append(SoftLabelClassifier(make_pipeline(StandardScaler(), LogisticRegression())))
+        PIPE = make_pipeline(StandardScaler(), LogisticRegression())
+        ESTIMATORS.append(SoftLabelClassifier(PIPE))
         XFAIL["expected_failed_checks"] = lambda est: (
             _PIPELINE_DIFFERS if hasattr(est.estimator, "steps") else {})  # scikit-learn >= 1.6
     CHECKS = parametrize_with_checks(ESTIMATORS, **XFAIL)

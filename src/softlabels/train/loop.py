@@ -83,7 +83,8 @@ class History:
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
     samples, or bags for DLLP, also for a loss whose ``reduction`` attribute, or the
-    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
+    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr``, ``seconds``
+    and whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
