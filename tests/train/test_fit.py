@@ -281,6 +281,15 @@ def test_precomputed_teacher_logits_must_cover_the_samples():
     assert math.isfinite(h.loss[0])
 
 
+def test_soft_labels_are_not_taken_as_teacher_logits():
+    """SoftLabels hold probabilities: read as logits, KD would soften softmax(p) instead of
+    p, silently. fit refuses them and says how to pass them."""
+    x, y = blobs(n=24)
+    soft = SoftLabels(np.full((24, 3), 1 / 3), classes=[0, 1, 2])
+    with pytest.raises(InputError, match=r"teacher must be logits.*SoftLabels.*log"):
+        fit(linear(), (x, y), KDLoss(), teacher=soft, epochs=1, device="cpu")
+
+
 @pytest.mark.parametrize("index", [torch.arange(24.0), torch.ones(24, dtype=torch.bool),
                                    torch.arange(48).reshape(24, 2)])
 def test_data_index_must_be_integer_positions(index):

@@ -416,7 +416,8 @@ def fit(
     teacher : nn.Module or Tensor, optional
         Source of teacher logits for distillation losses: a module (moved to ``device``,
         run in eval mode under ``no_grad``) or precomputed logits ``(N, C)`` indexed by the
-        sample index (with tensor data, one row per sample or rows covering the index).
+        sample index (with tensor data, one row per sample or rows covering the index);
+        a SoftLabels (probabilities) is refused: pass the log of its probabilities.
     ema_teacher : float in [0, 1), optional
         Keep a mean teacher: a copy of the model updated after every optimiser step with
         ``theta_t <- d theta_t + (1 - d) theta_s`` (:func:`ema_update`). Its logits (eval
@@ -495,6 +496,11 @@ def fit(
     if isinstance(teacher, nn.Module):
         teacher.to(dev).eval()
     elif teacher is not None:
+        if isinstance(teacher, SoftLabels):
+            raise InputError(
+                "teacher must be logits, not probabilities: for SoftLabels pass "
+                "np.log(soft.probs) (zeros become -inf, a class the teacher rules out)."
+            )
         teacher = _as_tensor(teacher, "teacher").to(dev)
         if teacher.ndim != 2 or not teacher.is_floating_point():
             raise InputError(
