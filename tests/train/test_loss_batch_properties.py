@@ -93,10 +93,15 @@ def _probs(n, c, seed):
          lambda: (_leaf(3, 4), 3 * _leaf(3, 4).detach())),
         (lambda z, t: F.agreement_consistency_loss(z, t), lambda: (_leaf(3, 4),
                                                                   3 * _leaf(3, 4).detach())),
+        (lambda z, t: F.pc_loss(z, t), lambda: (_leaf(3, 4), _probs(3, 4, 4))),
+        (lambda z, t: F.scl_nl_loss(z, t, eps=0.0), lambda: (_leaf(3, 4), _probs(3, 4, 5))),
+        (lambda z, t: F.forward_correction_loss(z, t, eps=0.0),
+         lambda: (_leaf(3, 4), _probs(3, 4, 6))),
     ],
     ids=["soft-ce-weighted-smoothed", "elr", "soft-teacher-joint", "soft-teacher-paper",
          "soft-entropy-groups", "soft-entropy-plain", "normalized-softmax", "uskd-weak-head",
-         "agreement-js", "agreement-kl"],
+         "agreement-js", "agreement-kl", "pc-distribution", "scl-nl-distribution-eps0",
+         "forward-correction-distribution-eps0"],
 )
 def test_gradcheck_of_the_other_smooth_losses(fn, args):
     """Analytical against numerical gradients (float64) for the losses or inputs that
