@@ -81,6 +81,8 @@ def public_objects():
                         continue
                     if isinstance(value, (staticmethod, classmethod)):
                         value = value.__func__
+                    if not inspect.isfunction(value):  # a method descriptor (available-if)
+                        value = getattr(value, "__wrapped__", value)
                     if inspect.isfunction(value) and id(value) not in seen:
                         seen.add(id(value))
                         yield f"{qual}.{member}", value

@@ -121,3 +121,8 @@ def test_learnable_label_errors():
         LearnableSoftLabels(torch.zeros(2, 2), temperature=-1.0)
     with pytest.raises(InputError, match="probs must be a 2-D array of probabilities"):
         LearnableSoftLabels.from_probs([[1.5, -0.5]])
+    # the floor names itself: 0 would take log(0) and blame init_logits, 1 or more would
+    # floor every probability to the same value and give uniform labels without a word
+    for eps in (0.0, -1e-3, 1.0, 2.0):
+        with pytest.raises(InvalidParameterError, match="'eps' parameter of LearnableSoftLabels"):
+            LearnableSoftLabels.from_probs([[1.0, 0.0]], eps=eps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -69,10 +70,15 @@ def test_loss_decreases_on_a_separable_problem():
     assert list(h.to_frame().columns) == ["epoch", "loss", "lr", "seconds"]
 
 
-@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss, SoftCrossEntropy])
+def _bound_function(reduction):
+    return functools.partial(functional.soft_cross_entropy, reduction=reduction)
+
+
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss, SoftCrossEntropy, _bound_function])
 def test_epoch_loss_is_the_mean_per_sample_loss_whatever_the_reduction(loss):
     """A frozen model (lr 0): the epoch's loss is the mean cross-entropy over the samples,
-    for a mean- or a sum-reduced loss, with a last batch smaller than the others."""
+    for a mean- or a sum-reduced loss (a module's attribute, or bound to a function by
+    functools.partial), with a last batch smaller than the others."""
     x, y = blobs(n=50)
     model = linear()
     with torch.no_grad():
@@ -273,6 +279,15 @@ def test_precomputed_teacher_logits_must_cover_the_samples():
     h = fit(linear(), (x, y, torch.arange(24) + 6), KDLoss(), teacher=torch.randn(30, 3),
             epochs=1, device="cpu")
     assert math.isfinite(h.loss[0])
+
+
+def test_soft_labels_are_not_taken_as_teacher_logits():
+    """SoftLabels hold probabilities: read as logits, KD would soften softmax(p) instead of
+    p, silently. fit refuses them and says how to pass them."""
+    x, y = blobs(n=24)
+    soft = SoftLabels(np.full((24, 3), 1 / 3), classes=[0, 1, 2])
+    with pytest.raises(InputError, match=r"teacher must be logits.*SoftLabels.*log"):
+        fit(linear(), (x, y), KDLoss(), teacher=soft, epochs=1, device="cpu")
 
 
 @pytest.mark.parametrize("index", [torch.arange(24.0), torch.ones(24, dtype=torch.bool),

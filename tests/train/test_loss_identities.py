@@ -129,6 +129,40 @@ def test_teacher_probabilities_of_exactly_zero_count_as_zero(name):
     close(out, _TEACHER_ZEROS[name](s, t, y), 1e-12)
 
 
+@pytest.mark.parametrize("name", list(_TEACHER_ZEROS))
+def test_classes_masked_in_both_models_count_as_zero(name):
+    """A class ruled out by the student and the teacher alike (both logits -inf: a class
+    absent from the task) adds nothing: the loss and the student's gradient equal those of
+    logits so low that both probabilities underflow to 0, instead of NaN."""
+    s, t, y = randn(4, 5), randn(4, 5, seed=1), torch.tensor([0, 1, 2, 0])
+    s[:, 4] = t[:, 4] = -1e4
+    s[2, 3] = t[2, 3] = -1e4
+    masked_s = s.masked_fill(s == -1e4, -math.inf).requires_grad_(True)
+    masked_t = t.masked_fill(t == -1e4, -math.inf)
+    low_s = s.clone().requires_grad_(True)
+    out = _TEACHER_ZEROS[name](masked_s, masked_t, y)
+    want = _TEACHER_ZEROS[name](low_s, t, y)
+    close(out, want, 1e-12)
+    out.sum().backward()
+    want.sum().backward()
+    assert torch.isfinite(masked_s.grad).all()
+    close(masked_s.grad, low_s.grad, 1e-12)
+
+
+@pytest.mark.parametrize("name", ["kd", "kd with target", "dkd", "nkd"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_teacher_logits_give_a_nan_loss(name, bad):
+    """A NaN or +inf teacher logit (a diverged teacher) makes that row's loss NaN, as torch's
+    kl_div does, so that fit stops and says so; it is not read as probabilities of 0 that
+    silently give a loss of 0."""
+    s, y = randn(3, 5), torch.tensor([0, 1, 2])
+    t = randn(3, 5, seed=1)
+    t[1, 3] = bad
+    out = _TEACHER_ZEROS[name](s, t, y)
+    assert torch.isnan(out[1])
+    assert torch.isfinite(out[[0, 2]]).all()
+
+
 def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
     """All non-target teacher probabilities 0: the non-target distribution is undefined and
     its KL counts as 0; the loss and its gradient stay finite."""
@@ -138,6 +172,18 @@ def test_dkd_with_a_teacher_certain_of_the_target_is_finite():
     out = F.dkd_loss(s, t, y)
     out.backward()
     assert torch.isfinite(out) and torch.isfinite(s.grad).all()
+
+
+def test_nkd_with_a_teacher_certain_of_the_target_is_its_target_part():
+    """The same for NKD (e.g. a teacher read back from top-1 soft labels): the undefined
+    non-target part counts as 0, leaving -log p_s,y (p_t,y = 1), with a finite gradient."""
+    s, y = randn(2, 4).requires_grad_(True), torch.tensor([1, 3])
+    t = torch.full((2, 4), -math.inf, dtype=DT)
+    t[0, 1] = t[1, 3] = 0.0
+    out = F.nkd_loss(s, t, y, temperature=2.0, reduction="none")
+    close(out, TF.cross_entropy(s, y, reduction="none"), 1e-12)
+    out.sum().backward()
+    assert torch.isfinite(s.grad).all()
 
 
 def test_kd_t2_keeps_the_gradient_scale():
@@ -258,6 +304,35 @@ def test_forward_correction_with_uniform_q_is_scl_nl_plus_log_k_minus_1():
           F.scl_nl_loss(z, ybar, eps=0.0, reduction="none") + math.log(4), 1e-12)
     close(F.forward_correction_loss(z, ybar, F.uniform_transition(5, dtype=DT)),
           F.forward_correction_loss(z, ybar), 1e-12)
+
+
+def test_eps_zero_classes_without_target_mass_add_nothing():
+    """eps = 0 (the papers' formulas): a class the target gives no weight adds 0, even where
+    the log of its term is -inf (a prediction certain of another class); a prediction that
+    matches the bag proportions exactly gives DLLP 0. Values and gradients stay finite."""
+    z = torch.tensor([[-3.0, 800.0, -5.0], [2.0, 0.0, -1.0]], dtype=DT)  # row 0: p = (0, 1, 0)
+    ybar = torch.tensor([2, 0])
+    dist = torch.tensor([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]], dtype=DT)
+    p = torch.softmax(z, 1)
+    for fn, want_index, want_dist in (
+        (F.scl_nl_loss, -torch.log1p(-p[[0, 1], ybar]),
+         -torch.where(dist > 0, dist * torch.log1p(-p), 0.0).sum(1)),
+        (F.forward_correction_loss, -torch.log(p @ F.uniform_transition(3, dtype=DT))[[0, 1], ybar],
+         None),
+    ):
+        for target, want in ((ybar, want_index), (dist, want_dist)):
+            x = z.clone().requires_grad_(True)
+            out = fn(x, target, eps=0.0, reduction="none")
+            out.sum().backward()
+            assert torch.isfinite(out).all() and torch.isfinite(x.grad).all(), (fn, target)
+            if want is not None:
+                close(out, want, 1e-12)
+    x = torch.tensor([[800.0, 0.0], [0.0, 800.0], [0.0, 0.0]], dtype=DT, requires_grad=True)
+    rho = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=DT)
+    out = F.dllp_loss(x, torch.arange(3), rho, eps=0.0, reduction="none")
+    out.sum().backward()
+    close(out, torch.tensor([0.0, 0.0, math.log(2.0)], dtype=DT), 1e-12)
+    assert torch.isfinite(x.grad).all()
 
 
 def test_ure_ga_is_the_plain_estimator_when_no_risk_is_negative():

@@ -3,6 +3,8 @@ per-sample values and the gradients autograd gives through both."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -164,6 +166,25 @@ def test_complementary_distribution_target_is_the_expectation():
         torch.testing.assert_close(fn(z, dist, reduction="none"), (dist * per_label).sum(1),
                                    rtol=0, atol=1e-12)
     assert ybar.shape == (N,)
+
+
+def test_complementary_distribution_target_with_a_masked_class():
+    """A class masked out (logit -inf) that the distribution never names: the loss is still
+    the expectation of the class-index losses over the named classes, with finite gradients."""
+    z = leaf(N, C).detach()
+    z[:, C - 1] = -math.inf
+    dist = probs(seed=11)
+    dist[:, C - 1] = 0.0
+    dist = dist / dist.sum(1, keepdim=True)
+    for fn in (F.scl_nl_loss, F.scl_exp_loss, F.pc_loss, F.forward_correction_loss):
+        per_label = torch.stack([fn(z, torch.full((N,), k), reduction="none")
+                                 for k in range(C - 1)], 1)
+        x = z.clone().requires_grad_(True)
+        out = fn(x, dist, reduction="none")
+        out.sum().backward()
+        torch.testing.assert_close(out.detach(), (dist[:, :-1] * per_label).sum(1), rtol=0,
+                                   atol=1e-12)
+        assert torch.isfinite(x.grad).all(), fn.__name__
 
 
 @pytest.mark.parametrize("transition", [False, True])

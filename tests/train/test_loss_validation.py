@@ -146,6 +146,20 @@ def test_elr_bad_targets_leave_the_state_alone():
     assert loss.ema_target.abs().sum() == 0
 
 
+def test_uskd_module_names_the_features_and_the_head_size():
+    """The features go through the loss's own head: a wrong width or class count names the
+    constructor argument, not a matrix product or weak logits the caller never passed."""
+    loss = create_loss("uskd", in_features=3, num_classes=4)
+    with pytest.raises(InputError, match=r"features must have shape \(3, 3\) \(N, in_features"):
+        loss(Z, Y, torch.zeros(3, 5))
+    with pytest.raises(InputError, match=r"features must have shape \(3, 3\)"):
+        loss(Z, Y, torch.zeros(2, 3))
+    with pytest.raises(InputError, match="features must be a torch.Tensor; got list"):
+        loss(Z, Y, [[0.0] * 3] * 3)
+    with pytest.raises(InputError, match=r"logits has 5 classes but the head has num_classes=4"):
+        loss(torch.zeros(3, 5), Y, torch.zeros(3, 3))
+
+
 def test_module_checks():
     with pytest.raises(InputError, match="needs class_counts"):
         MultiFocalLoss(None)

@@ -82,8 +82,9 @@ class History:
     """What :func:`fit` returns: one record per epoch, and the EMA teacher if any.
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
-    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute is
-    ``"sum"``), ``lr``, ``seconds`` and whatever the callbacks returned.
+    samples, or bags for DLLP, also for a loss whose ``reduction`` attribute, or the
+    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr``, ``seconds``
+    and whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -223,6 +224,16 @@ def loss_call_mode(loss: Any) -> str:
             "loss taking (output, batch)."
         )
     return call
+
+
+def _reduction(loss: Any) -> Any:
+    """The ``reduction`` of a loss module, or the one bound to a function by
+    ``functools.partial`` (None if neither says)."""
+    while isinstance(loss, functools.partial):
+        if "reduction" in loss.keywords:
+            return loss.keywords["reduction"]
+        loss = loss.func
+    return getattr(loss, "reduction", None)
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -405,7 +416,8 @@ def fit(
     teacher : nn.Module or Tensor, optional
         Source of teacher logits for distillation losses: a module (moved to ``device``,
         run in eval mode under ``no_grad``) or precomputed logits ``(N, C)`` indexed by the
-        sample index (with tensor data, one row per sample or rows covering the index).
+        sample index (with tensor data, one row per sample or rows covering the index);
+        a SoftLabels (probabilities) is refused: pass the log of its probabilities.
     ema_teacher : float in [0, 1), optional
         Keep a mean teacher: a copy of the model updated after every optimiser step with
         ``theta_t <- d theta_t + (1 - d) theta_s`` (:func:`ema_update`). Its logits (eval
@@ -459,7 +471,7 @@ def fit(
         if teacher is not None:
             raise InvalidParameterError("fit takes either teacher or ema_teacher, not both.")
     mode = loss_call_mode(loss) if call == "auto" else call
-    summed = getattr(loss, "reduction", None) == "sum"  # its value is already a batch total
+    summed = _reduction(loss) == "sum"  # its value is already a batch total
     dev = resolve_device(device)
 
     tensor_data = isinstance(data, tuple)
@@ -484,6 +496,11 @@ def fit(
     if isinstance(teacher, nn.Module):
         teacher.to(dev).eval()
     elif teacher is not None:
+        if isinstance(teacher, SoftLabels):
+            raise InputError(
+                "teacher must be logits, not probabilities: for SoftLabels pass "
+                "np.log(soft.probs) (zeros become -inf, a class the teacher rules out)."
+            )
         teacher = _as_tensor(teacher, "teacher").to(dev)
         if teacher.ndim != 2 or not teacher.is_floating_point():
             raise InputError(

@@ -19,7 +19,9 @@ scikit-learn is imported only when a method needs it; this module itself only ne
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
+import types
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -107,6 +109,28 @@ def _n_rows(X: Any) -> int:
     if len(shape) < 1:
         raise InputError(f"X must be an array-like of samples; got {type(X).__name__}.")
     return int(shape[0])
+
+
+class _IfInnerHas:
+    """A method that exists only if the inner estimator (``estimator_`` once fitted,
+    ``estimator`` before) has the attribute ``name``: scikit-learn's ``available_if``,
+    without importing scikit-learn. ``hasattr(clf, method)`` then tells whether it works."""
+
+    def __init__(self, name: str, method: Any) -> None:
+        self.name, self.method = name, method
+        functools.update_wrapper(self, method)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        inner = obj.estimator_ if hasattr(obj, "estimator_") else obj.estimator
+        if not hasattr(inner, self.name):
+            raise AttributeError(f"{type(inner).__name__} has no {self.name}; use predict.")
+        return types.MethodType(self.method, obj)
+
+
+def _if_inner_has(name: str) -> Any:
+    return lambda method: _IfInnerHas(name, method)
 
 
 class SoftLabelClassifier:
@@ -336,26 +360,26 @@ class SoftLabelClassifier:
 
         check_is_fitted(self, "estimator_")
 
+    @_if_inner_has("predict_proba")
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape ``(n_samples, n_classes)``, columns in ``classes_``
-        order; classes the inner estimator never saw get a column of zeros.
+        order; classes the inner estimator never saw get a column of zeros. Only present
+        if the inner estimator has ``predict_proba``.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features), or a DataFrame
         """
         self._check_fitted()
-        if not hasattr(self.estimator_, "predict_proba"):
-            raise AttributeError(
-                f"{type(self.estimator_).__name__} has no predict_proba; use predict."
-            )
         inner = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
         out = np.zeros((inner.shape[0], self.classes_.shape[0]))
         out[:, np.asarray(self.estimator_.classes_, dtype=np.int64)] = inner
         return out
 
+    @_if_inner_has("predict_proba")
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """``log(predict_proba(X))`` (``-inf`` for classes never seen in training).
+        """``log(predict_proba(X))`` (``-inf`` for classes never seen in training). Only
+        present if the inner estimator has ``predict_proba``.
 
         Parameters
         ----------

@@ -46,10 +46,20 @@ def need_two_classes(z: Tensor, name: str) -> None:
 
 def kl_rows(log_p: Tensor, log_q: Tensor) -> Tensor:
     """``KL(p || q)`` per row from log-probabilities (last axis); entries with ``p = 0``
-    (``log p = -inf``, or NaN for an undefined distribution) add ``0 log 0 = 0``."""
+    (``log p = -inf``) add ``0 log 0 = 0``. NaN (from non-finite logits) propagates."""
     p = log_p.exp()
-    keep = p > 0
+    keep = (p > 0) | torch.isnan(p)
     return (torch.where(keep, p, 0.0) * torch.where(keep, log_p - log_q, 0.0)).sum(dim=-1)
+
+
+def non_target_teacher(t: Tensor, gt: Tensor) -> tuple[Tensor, Tensor]:
+    """The teacher's non-target logits ``(N, C - 1)`` and a mask of the rows where they are
+    all ``-inf`` (a teacher certain of the target: its non-target distribution is undefined
+    and the loss's non-target part counts as 0). Those rows are set to 0, so that the
+    softmax stays finite there."""
+    rest = drop_columns(t, gt)
+    undefined = torch.isneginf(rest).all(dim=1)
+    return rest.masked_fill(undefined[:, None], 0.0), undefined
 
 
 # --------------------------------------------------------------------------- KD
@@ -171,8 +181,9 @@ def dkd_loss(
     s, t = s / temperature, t / temperature
     tckd = kl_rows(_binary_log_probs(F.log_softmax(t, dim=1), gt),
                    _binary_log_probs(F.log_softmax(s, dim=1), gt))
-    nckd = kl_rows(F.log_softmax(drop_columns(t, gt), dim=1),
-                   F.log_softmax(drop_columns(s, gt), dim=1))
+    t_rest, undefined = non_target_teacher(t, gt)
+    nckd = torch.where(undefined, 0.0, kl_rows(F.log_softmax(t_rest, dim=1),
+                                               F.log_softmax(drop_columns(s, gt), dim=1)))
     loss = alpha * tckd + beta * nckd
     if t2_scale:
         loss = loss * temperature**2
@@ -198,6 +209,8 @@ def nkd_loss(
     target part has no temperature; the non-target part uses the distributions renormalised
     over the C - 1 non-target classes. As in the official code it is the cross-entropy form
     (it includes the teacher's non-target entropy) and it is *added* to the student's CE.
+    A teacher certain of the target (every non-target logit ``-inf``) has no non-target
+    distribution: that part counts as 0, as in :func:`dkd_loss`.
 
     At ``T = 1``, KD's cross-entropy splits as
     ``-p_t,y log p_s,y - (1 - p_t,y) log(1 - p_s,y) - (1 - p_t,y) sum p_hat_t log p_hat_s``;
@@ -225,10 +238,13 @@ def nkd_loss(
                  reduction=reduction)
     s, t = student_teacher(student_logits, teacher_logits)
     need_two_classes(s, "student_logits")
-    gt = one_hot_mask(class_index(target, s.shape[0], s.shape[1], "target"), s.shape[1])
-    target_part = -(F.softmax(t, dim=1) * F.log_softmax(s, dim=1) * gt).sum(dim=1)
-    t_non = F.softmax(drop_columns(t, gt) / temperature, dim=1)
-    non_target = rows_ce(drop_columns(s, gt) / temperature, t_non)
+    y = class_index(target, s.shape[0], s.shape[1], "target")[:, None]
+    gt = one_hot_mask(y[:, 0], s.shape[1])
+    # gathered, not multiplied by the mask: a class masked out (-inf) elsewhere adds nothing
+    target_part = -(F.softmax(t, dim=1).gather(1, y) * F.log_softmax(s, dim=1).gather(1, y))[:, 0]
+    t_rest, undefined = non_target_teacher(t, gt)
+    t_non = F.softmax(t_rest / temperature, dim=1)
+    non_target = torch.where(undefined, 0.0, rows_ce(drop_columns(s, gt) / temperature, t_non))
     return reduce(target_part + gamma * temperature**2 * non_target, reduction)
 
 

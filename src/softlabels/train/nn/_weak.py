@@ -204,7 +204,9 @@ def scl_nl_loss(logits: Tensor, target: Tensor, *, eps: float = 1e-6,
     """
     check_params("scl_nl_loss", CLL_PARAMS, eps=eps, reduction=reduction)
     z, q = _complementary(logits, target)
-    return reduce(-(q * torch.log1p(eps - F.softmax(z, dim=1))).sum(dim=1), reduction)
+    # classes without target weight add 0, also where log1p(eps - p) is -inf (eps = 0, p = 1)
+    inner = torch.where(q > 0, eps - F.softmax(z, dim=1), 0.0)
+    return reduce(-(q * torch.log1p(inner)).sum(dim=1), reduction)
 
 
 def scl_exp_loss(logits: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
@@ -260,7 +262,8 @@ def forward_correction_loss(
     check_params("forward_correction_loss", CLL_PARAMS, eps=eps, reduction=reduction)
     z, q = _complementary(logits, target)
     mix = F.softmax(z, dim=1) @ _transition(transition, z.shape[1], z.dtype, z.device)
-    return reduce(-(q * torch.log(mix + eps)).sum(dim=1), reduction)
+    # classes without target weight add 0, also where mix + eps is 0 (eps = 0)
+    return reduce(-(q * torch.log(torch.where(q > 0, mix + eps, 1.0))).sum(dim=1), reduction)
 
 
 def pc_loss(logits: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
@@ -285,7 +288,11 @@ def pc_loss(logits: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
     if not torch.is_floating_point(target):  # one complementary label: one row, O(N C)
         zbar = z.gather(1, target.reshape(-1, 1).long())
         return reduce(torch.sigmoid(zbar - z).sum(dim=1) - 0.5, reduction)
-    pairwise = torch.sigmoid(z[:, :, None] - z[:, None, :]).sum(dim=2) - 0.5
+    # only the named labels' rows, without the diagonal: for a class masked out (-inf) that
+    # the target never names, z_k - z_k is NaN and would poison the sum
+    keep = (q > 0)[:, :, None] & ~torch.eye(z.shape[1], dtype=torch.bool, device=z.device)
+    diff = torch.where(keep, z[:, :, None] - z[:, None, :], 0.0)
+    pairwise = torch.where(keep, torch.sigmoid(diff), 0.0).sum(dim=2)
     return reduce((q * pairwise).sum(dim=1), reduction)
 
 
@@ -419,7 +426,8 @@ def dllp_loss(
     sums = torch.zeros(n_bags, c, dtype=dtype, device=z.device).index_add(
         0, idx, F.softmax(z, dim=1))
     mean = (sums / counts[:, None].to(dtype)).clamp(eps, 1.0 - eps)
-    return reduce(-(rho * mean.log()).sum(dim=1), reduction)
+    # classes absent from a bag add 0, also where the mean is 0 (eps = 0)
+    return reduce(-(rho * torch.where(rho > 0, mean, 1.0).log()).sum(dim=1), reduction)
 
 
 # --------------------------------------------------------------------------- PU-MLC

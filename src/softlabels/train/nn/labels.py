@@ -78,7 +78,7 @@ class LearnableSoftLabels(nn.Module):
         probs : array-like or Tensor of shape (n_items, n_classes)
             Finite values in ``[0, 1]`` (otherwise :class:`InputError`).
         temperature : float > 0, default=1.0
-        eps : float, default=1e-6
+        eps : float in (0, 1), default=1e-6
             Floor of a probability before the logarithm.
 
         Returns
@@ -92,6 +92,8 @@ class LearnableSoftLabels(nn.Module):
                              f"{tuple(p.shape)} with values outside [0, 1] or non-finite.")
         t = check_float(temperature, "temperature", "LearnableSoftLabels", low=0.0,
                         low_open=True)
+        eps = check_float(eps, "eps", "LearnableSoftLabels", low=0.0, high=1.0, low_open=True,
+                          high_open=True)
         z = t * torch.log(p.clamp_min(eps)).to(torch.get_default_dtype())
         return cls(z, temperature=t)
 

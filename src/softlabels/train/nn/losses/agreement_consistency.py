@@ -66,7 +66,11 @@ def agreement_consistency_loss(
     if divergence == "kl":
         per_row = kl_rows(log_t, log_s)
     else:
-        log_m = torch.logaddexp(log_s, log_t) - math.log(2.0)
+        # where both are -inf (a class masked out in both), logaddexp's gradient is NaN: the
+        # mixture is -inf there, and kl_rows drops the class (p = 0) from both terms
+        both = torch.isneginf(log_s) & torch.isneginf(log_t)
+        log_m = torch.logaddexp(log_s.masked_fill(both, 0.0), log_t.masked_fill(both, 0.0))
+        log_m = log_m.masked_fill(both, float("-inf")) - math.log(2.0)
         per_row = 0.5 * (kl_rows(log_t, log_m) + kl_rows(log_s, log_m))
     return reduce(torch.where(agree, per_row, torch.zeros_like(per_row)), reduction)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from softlabels.core.errors import InputError
 from softlabels.train.nn import _distill as _d
 from softlabels.train.nn._common import positive_int
 from softlabels.train.nn.losses._base import LossModule, register_loss
@@ -61,5 +62,19 @@ class USKDLoss(LossModule):
         -------
         Tensor
         """
+        if not isinstance(features, Tensor):
+            raise InputError(f"features must be a torch.Tensor; got {type(features).__name__}.")
+        width, classes = self.head.in_features, self.head.out_features
+        rows = logits.shape[0] if isinstance(logits, Tensor) and logits.ndim == 2 else None
+        if features.ndim != 2 or features.shape[1] != width or \
+                (rows is not None and features.shape[0] != rows):
+            raise InputError(
+                f"features must have shape ({'N' if rows is None else rows}, {width}) "
+                f"(N, in_features); got {tuple(features.shape)}."
+            )
+        if rows is not None and logits.shape[1] != classes:
+            raise InputError(
+                f"logits has {logits.shape[1]} classes but the head has num_classes={classes}."
+            )
         weak = self.head(features.to(self.head.weight.dtype))
         return _d.uskd_loss(logits, target, weak, **self._kwargs())
