@@ -160,7 +160,8 @@ def test_custom_optimizer_factory_and_scheduler():
             optimizer=lambda params: torch.optim.SGD(params, lr=0.1),
             scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5),
             device="cpu")
-    assert [r["lr"] for r in h.records] == pytest.approx([0.05, 0.025, 0.0125])
+    # each record holds the rate its epoch trained with, not the next epoch's
+    assert [r["lr"] for r in h.records] == pytest.approx([0.1, 0.05, 0.025])
     model = linear()
     opt = torch.optim.SGD(model.parameters(), lr=0.2)
     h = fit(model, (x, y), nn.CrossEntropyLoss(), epochs=1, optimizer=opt, device="cpu")

@@ -83,8 +83,9 @@ class History:
 
     Each record holds ``epoch`` (1-based), ``loss`` (the mean loss over the epoch's
     samples, or bags for DLLP, also for a loss whose ``reduction`` attribute, or the
-    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr``, ``seconds``
-    and whatever the callbacks returned.
+    ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr`` (the
+    learning rate of the epoch's steps, before the scheduler steps), ``seconds`` and
+    whatever the callbacks returned.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -564,14 +565,14 @@ def fit(
                     ema_update(ema_model, model, ema_teacher)  # type: ignore[arg-type]
                 total += float(value.detach()) * (1 if summed else weight)
                 count += weight
-            if sched is not None:
-                sched.step()
             record: dict[str, Any] = {
                 "epoch": epoch,
                 "loss": total / count if count else math.nan,
-                "lr": opt.param_groups[0]["lr"],
+                "lr": opt.param_groups[0]["lr"],  # the rate this epoch trained with
                 "seconds": time.perf_counter() - start,
             }
+            if sched is not None:
+                sched.step()
             if callbacks:
                 model.eval()
                 with torch.no_grad():
