@@ -56,3 +56,31 @@ def test_matrix_completion_ignores_a_rule_that_never_votes(abstain):
     base = MatrixCompletionLabelModel(abstain=abstain).fit(L).soft_labels_.probs
     more = MatrixCompletionLabelModel(abstain=abstain).fit(with_silent_rule(L, 2)).soft_labels_.probs
     np.testing.assert_allclose(more, base, rtol=0, atol=1e-8)  # the solver's precision
+
+
+def relabelled(L: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Votes with class c renamed perm[c]."""
+    return np.where(L >= 0, perm[np.maximum(L, 0)], -1)
+
+
+def test_matrix_completion_on_tied_moments_keeps_the_solvers_class_order():
+    """Two items fit the moments exactly with either class assignment (objective 0): the
+    tie keeps the solver's own alignment, where each rule starts out voting its class
+    right, whatever the classes are called (not by the class order, which sent both the
+    votes (1, 0, 1) and, renamed, (0, 1, 0) to class 0)."""
+    L = np.array([[-1, -1, -1, 1], [-1, 1, 0, 1]])
+    p = MatrixCompletionLabelModel().fit(L).soft_labels_.probs
+    q = MatrixCompletionLabelModel().fit(relabelled(L, np.array([1, 0]))).soft_labels_.probs
+    np.testing.assert_allclose(q, p[:, ::-1], rtol=0, atol=TOL)
+    assert p[1].argmax() == 1  # two of its three votes say 1
+
+
+@pytest.mark.parametrize("abstain", ["ignore", "model"])
+def test_matrix_completion_is_equivariant_under_class_renaming(abstain):
+    rng = np.random.default_rng(7)
+    for k, seed in ((2, 2), (3, 3)):
+        L = votes(80, 5, k, seed)
+        p = MatrixCompletionLabelModel(abstain=abstain).fit(L).soft_labels_.probs
+        perm = rng.permutation(k)
+        q = MatrixCompletionLabelModel(abstain=abstain, classes=k).fit(relabelled(L, perm)).soft_labels_.probs
+        np.testing.assert_allclose(q[:, perm], p, rtol=0, atol=1e-8)  # the solver's precision

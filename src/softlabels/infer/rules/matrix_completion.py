@@ -203,7 +203,9 @@ class MatrixCompletionLabelModel(RuleLabelModel):
 
 def _break_symmetry(mu: np.ndarray, p: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Permute classes (columns of mu, entries of p) within groups of equal prior so
-    that the rules' summed probability of a correct vote is largest."""
+    that the rules' summed probability of a correct vote is largest. A group is left as
+    the solver aligned it unless a permutation does better beyond rounding: on a tie the
+    result does not depend on the order of the classes."""
     k = p.shape[0]
     agree = mu.reshape(m, k, k).sum(axis=0) * p[None, :]  # [voted l, true y]
     perm = np.arange(k)
@@ -214,7 +216,9 @@ def _break_symmetry(mu: np.ndarray, p: np.ndarray, m: int) -> tuple[np.ndarray, 
             continue
         sub = agree[np.ix_(group, group)]  # rows: voted class, cols: column to place there
         rows, cols = linear_sum_assignment(-sub)
-        perm[group[rows]] = group[cols]
+        kept = np.trace(sub)
+        if sub[rows, cols].sum() > kept + 1e-9 * max(abs(kept), 1.0):
+            perm[group[rows]] = group[cols]
     return mu[:, perm], p[perm]
 
 
