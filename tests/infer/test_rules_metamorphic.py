@@ -84,3 +84,28 @@ def test_matrix_completion_is_equivariant_under_class_renaming(abstain):
         perm = rng.permutation(k)
         q = MatrixCompletionLabelModel(abstain=abstain, classes=k).fit(relabelled(L, perm)).soft_labels_.probs
         np.testing.assert_allclose(q[:, perm], p, rtol=0, atol=1e-8)  # the solver's precision
+
+
+ONE_COIN = ("shared-one-coin", "pooled-one-coin", "one-coin", "hierarchical-one-coin")
+
+
+@pytest.mark.parametrize("model", LabelModel.MODELS)
+def test_a_declared_class_no_rule_votes_for_is_as_documented(model):
+    """LabelModel's ``classes``: with the uniform prior the one-coin models never make
+    such a class the most likely one of an item with votes (the confusion models may);
+    with a learned prior it gets no mass; the silent items lean to it unless
+    ``uncovered="prior"``, which gives them the prior."""
+    for k, seed in ((2, 0), (3, 2)):
+        L = votes(80, 5, k, seed)
+        covered = (L >= 0).any(axis=1)
+        uniform = LabelModel(model=model, classes=k + 1).fit(L)
+        p = uniform.soft_labels_.probs
+        assert p.shape == (80, k + 1)
+        if model in ONE_COIN:
+            assert (p[covered].argmax(axis=1) < k).all()
+        if model != "data-programming":  # which reads its own abstention rates
+            assert uniform.uncovered_probs_.argmax() == k
+        learned = LabelModel(model=model, classes=k + 1, class_balance="learn").fit(L).soft_labels_.probs
+        assert learned[:, k].max() < 1e-3
+        prior = LabelModel(model=model, classes=k + 1, uncovered="prior").fit(L)
+        np.testing.assert_allclose(prior.uncovered_probs_, 1.0 / (k + 1))

@@ -341,7 +341,14 @@ class LabelModel(RuleLabelModel):
     ----------
     classes : int or sequence, optional
         The number of classes, or their names in index order. Default: ``0 .. max
-        vote`` (at least two).
+        vote`` (at least two). A declared class that no rule votes for keeps its share
+        of a fixed ``class_balance``: the models with confusion matrices
+        (``"shared-confusion"``, ``"dawid-skene"``, ``"data-programming"``) can explain
+        the rules' disagreements with it and make it the most likely class of items
+        that have votes; the one-coin models give it only the chance that every vote
+        is wrong; items without a vote lean to it unless ``uncovered="prior"`` (its
+        items would all be silent; ``"data-programming"`` reads its own abstention
+        rates instead). With ``class_balance="learn"`` it gets no mass.
     model : str, default="hierarchical-one-coin"
         One of the variants above.
     class_balance : "uniform", "learn" or array-like, default="uniform"

@@ -50,7 +50,10 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     Parameters
     ----------
     classes : int or sequence, optional
-        As :class:`LabelModel`.
+        As :class:`LabelModel`. A declared class that no rule votes for keeps its share
+        of the fixed class prior, and the moments can be matched by giving it the
+        rules' disagreements: items with votes may get it as their most likely class.
+        Pass a ``class_balance`` with a small probability for it if it is rare.
     abstain : {"ignore", "model"}, default="ignore"
         Whether the abstain terms enter the posterior (``"ignore"``: snorkel's
         ``predict_proba``).
