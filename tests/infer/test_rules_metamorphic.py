@@ -109,3 +109,36 @@ def test_a_declared_class_no_rule_votes_for_is_as_documented(model):
         assert learned[:, k].max() < 1e-3
         prior = LabelModel(model=model, classes=k + 1, uncovered="prior").fit(L)
         np.testing.assert_allclose(prior.uncovered_probs_, 1.0 / (k + 1))
+
+
+@pytest.mark.parametrize("params", list(label_models()))
+def test_label_model_is_equivariant_under_reordering(params):
+    """Items, rules and class names in another order: the same soft labels, rows and
+    columns moved accordingly (every variant, both priors)."""
+    rng = np.random.default_rng(11)
+    for k, seed in ((2, 4), (3, 5)):
+        L = votes(60, 5, k, seed)
+        p = LabelModel(classes=k, **params).fit(L).soft_labels_.probs
+        rows, rules, perm = rng.permutation(60), rng.permutation(5), rng.permutation(k)
+        moved = LabelModel(classes=k, **params).fit(relabelled(L[rows][:, rules], perm)).soft_labels_.probs
+        np.testing.assert_allclose(moved[:, perm], p[rows], rtol=0, atol=TOL)
+
+
+DEGENERATE = {
+    "one-item-one-rule": [[1]],
+    "one-rule": [[0], [1], [-1], [1]],
+    "all-agree": [[1, 1, 1], [1, 1, 1], [1, -1, 1]],
+    "each-class-once": [[0, 1, 2]],
+    "opposite-pairs": [[0, 1], [1, 0]],
+}
+
+
+@pytest.mark.parametrize("case", DEGENERATE)
+@pytest.mark.parametrize("params", list(label_models()))
+def test_degenerate_vote_matrices_give_distributions(params, case):
+    L = np.array(DEGENERATE[case])
+    p = LabelModel(**params).fit(L).soft_labels_.probs
+    assert not np.isnan(p).any() and (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    if case in ("each-class-once", "opposite-pairs"):  # symmetric in the classes
+        np.testing.assert_allclose(p, 1.0 / p.shape[1], rtol=0, atol=TOL)
