@@ -147,3 +147,13 @@ def test_degenerate_crowds_give_distributions(name, case):
     else:  # every answer names one class: it is the most likely on every item
         answered = int(df["label"].iloc[0])
         assert (p.argmax(axis=1) == list(ann.classes).index(answered)).all()
+
+
+def test_hard_labels_break_exact_ties_by_class_order_as_documented():
+    """CrowdModel.labels_: an exact tie goes to the first class in class order, so
+    renaming the classes moves the soft label's columns but may change the hard label."""
+    df = frame([(0, "u", "x"), (0, "v", "y"), (1, "u", "x"), (1, "w", "x")])
+    for classes in (["x", "y"], ["y", "x"]):
+        model = softlabels.create_source("majority-vote").fit(Annotations.from_frame(df, classes=classes))
+        assert model.soft_labels_.probs[0].tolist() == [0.5, 0.5]
+        assert model.labels_.tolist() == [classes[0], "x"]

@@ -75,7 +75,9 @@ class CrowdModel(BaseInferrer):
     soft_labels_ : SoftLabels
         Set by :meth:`fit`, as are the attributes below.
     labels_ : ndarray of shape (n_items,)
-        The most probable class of each item.
+        The most probable class of each item; on an exact tie the first of the tied
+        classes in class order (:meth:`SoftLabels.hard`), so renaming the classes can
+        change it where ``soft_labels_`` only moves its columns.
     skills_ : ndarray of shape (n_workers,)
     n_iter_ : int
         Iterations run (0 for closed-form models).

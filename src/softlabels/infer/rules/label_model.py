@@ -384,6 +384,7 @@ class LabelModel(RuleLabelModel):
     soft_labels_ : SoftLabels
         Posteriors; ``support`` is the number of non-abstain votes per item.
     labels_ : ndarray of shape (n_items,)
+        The most probable class of each item (exact ties: the first in class order).
     confusions_ : ndarray of shape (n_rules, n_classes, n_classes + 1)
         ``P(rule j outputs l | class y)`` expected under the fitted posteriors; the last
         column is abstain.
