@@ -126,6 +126,7 @@ DEGENERATE = {
     # every worker names every class once, on one item: nothing favours any class
     "each-class-once-one-item": (frame([(0, w, c) for w in range(3) for c in range(3)]), None),
     "each-worker-another-class": (frame([(0, w, w) for w in range(3)]), None),
+    "each-pair-disagrees-both-ways": (frame([(0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0)]), None),
     # every worker agrees, with a second class declared
     "all-agree-two-declared": (frame([(i, w, 1) for i in range(3) for w in range(3)]), [0, 1]),
     "one-item-one-answer-three-declared": (frame([(0, 0, 2)]), [0, 1, 2]),
