@@ -40,7 +40,10 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     P(rule j votes y) * prec_init / p_y`` (deterministic). The class symmetry is then
     resolved as in snorkel: among classes of equal prior, the column permutation that
     maximises ``sum_j sum_y p_y mu[j*K + y, y]`` (rules better than chance). Entries
-    are clipped to ``[min_prob, 1 - min_prob]``.
+    are clipped to ``[min_prob, 1 - min_prob]``. The solver stops at ``tol``: where
+    few items leave the objective flat, the same votes with the rules or the classes
+    in another order can end a little apart (soft labels up to about 1e-3 apart on
+    ten items); on hundreds of items the difference is rounding.
 
     The posterior is ``P(y | votes) ~ p_y prod_j P(rule j outputs L[i, j] | y)``, with
     the abstain terms ``1 - sum_l mu[j*K + l, y]`` (``abstain="model"``) or without
