@@ -98,6 +98,8 @@ def test_a_worker_declared_without_answers_changes_nothing(name):
                        np.append(ann.worker_ids, "idle").astype(object), ann.classes)
     model = softlabels.create_source(name).fit(idle)
     assert model.skills_.shape == (ann.n_workers + 1,) and np.isfinite(model.skills_).all()
+    if name in COUNTING:  # CrowdModel's skills_: no answer, no agreement
+        assert model.skills_[-1] == 0.0
     np.testing.assert_array_equal(model.soft_labels_.probs,
                                   softlabels.create_source(name).fit(ann).soft_labels_.probs)
 

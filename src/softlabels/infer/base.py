@@ -79,6 +79,11 @@ class CrowdModel(BaseInferrer):
         classes in class order (:meth:`SoftLabels.hard`), so renaming the classes can
         change it where ``soft_labels_`` only moves its columns.
     skills_ : ndarray of shape (n_workers,)
+        A worker listed in the annotations without any answer changes no soft label;
+        its skill is 0 for the models whose skill counts agreements (majority vote,
+        soft vote, Wawa, zero-based skill, KOS), the value the model's prior or
+        pooling gives a worker it knows nothing about for the others (the members'
+        mean for the soft average).
     n_iter_ : int
         Iterations run (0 for closed-form models).
     converged_ : bool
