@@ -75,8 +75,15 @@ class CrowdModel(BaseInferrer):
     soft_labels_ : SoftLabels
         Set by :meth:`fit`, as are the attributes below.
     labels_ : ndarray of shape (n_items,)
-        The most probable class of each item.
+        The most probable class of each item; on an exact tie the first of the tied
+        classes in class order (:meth:`SoftLabels.hard`), so renaming the classes can
+        change it where ``soft_labels_`` only moves its columns.
     skills_ : ndarray of shape (n_workers,)
+        A worker listed in the annotations without any answer changes no soft label;
+        its skill is 0 for the models whose skill counts agreements (majority vote,
+        soft vote, Wawa, zero-based skill, KOS), the value the model's prior or
+        pooling gives a worker it knows nothing about for the others (the members'
+        mean for the soft average).
     n_iter_ : int
         Iterations run (0 for closed-form models).
     converged_ : bool

@@ -341,7 +341,14 @@ class LabelModel(RuleLabelModel):
     ----------
     classes : int or sequence, optional
         The number of classes, or their names in index order. Default: ``0 .. max
-        vote`` (at least two).
+        vote`` (at least two). A declared class that no rule votes for keeps its share
+        of a fixed ``class_balance``: the models with confusion matrices
+        (``"shared-confusion"``, ``"dawid-skene"``, ``"data-programming"``) can explain
+        the rules' disagreements with it and make it the most likely class of items
+        that have votes; the one-coin models give it only the chance that every vote
+        is wrong; items without a vote lean to it unless ``uncovered="prior"`` (its
+        items would all be silent; ``"data-programming"`` reads its own abstention
+        rates instead). With ``class_balance="learn"`` it gets no mass.
     model : str, default="hierarchical-one-coin"
         One of the variants above.
     class_balance : "uniform", "learn" or array-like, default="uniform"
@@ -377,6 +384,7 @@ class LabelModel(RuleLabelModel):
     soft_labels_ : SoftLabels
         Posteriors; ``support`` is the number of non-abstain votes per item.
     labels_ : ndarray of shape (n_items,)
+        The most probable class of each item (exact ties: the first in class order).
     confusions_ : ndarray of shape (n_rules, n_classes, n_classes + 1)
         ``P(rule j outputs l | class y)`` expected under the fitted posteriors; the last
         column is abstain.
@@ -385,7 +393,7 @@ class LabelModel(RuleLabelModel):
         The posterior of an item no rule votes on (``uncovered``).
     accuracies_ : ndarray of shape (n_rules,)
         Expected fraction of each rule's votes that are correct under the posteriors
-        (NaN for a rule that never votes).
+        (NaN for a rule that never votes: such a rule changes no soft label).
     coverage_, n_votes_ : ndarray of shape (n_rules,)
         Fraction and number of items each rule votes on.
     shared_accuracy_ : float
@@ -535,6 +543,8 @@ class LabelModel(RuleLabelModel):
         ann = votes.annotations
         alpha = float(self.alpha)
         eye = np.eye(k, dtype=bool)
+        # a rule that never votes is left out: its abstentions are certain under every class
+        mute = ~votes.voted.any(axis=0)
 
         def m_step(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             counts = K.confusion_counts(ann, post)  # [j, y, l]
@@ -544,6 +554,7 @@ class LabelModel(RuleLabelModel):
                 table[:, :, k] = np.maximum(post.sum(axis=0)[None, :] - counts.sum(axis=2), 0.0)
                 table += alpha
                 table /= table.sum(axis=2, keepdims=True)
+                table[mute] = np.eye(k + 1)[k]
             else:
                 if shared:
                     counts = counts.sum(axis=0, keepdims=True)
@@ -585,7 +596,7 @@ class LabelModel(RuleLabelModel):
             gold=np.full(votes.n_items, -1),
             n_iter=self.n_iter,
             tol=self.tol,
-            n_answers=votes.n_items * m if model_abstain else ann.n_answers,
+            n_answers=votes.n_items * int((~mute).sum()) if model_abstain else ann.n_answers,
         )
         return post, table, prior, it, converged, loglik
 
@@ -620,6 +631,9 @@ def uncovered_posterior(
     - ``"mixed-abstentions"``: the geometric mean of the two (each read at half weight;
       the class prior counted once); ``"prior"``: the class prior.
 
+    A row that never fires (a rule that never votes, a class no rule votes for) is
+    silent on every item whatever its class, so it is left out.
+
     >>> # two rules vote class 1, each on half of the class-1 items with a vote and never
     >>> # on the same one; one rule votes class 0 on all class-0 items with a vote
     >>> fired = np.array([[0.0, 5.0], [0.0, 5.0], [6.0, 0.0], [6.0, 0.0], [0.0, 10.0]])
@@ -632,6 +646,7 @@ def uncovered_posterior(
         return np.asarray(prior, dtype=np.float64)
     k = mass.size
     parts = {"abstentions": fired[:-k], "class-abstentions": fired[-k:]}
+    parts = {name: f[f.sum(axis=1) > 0] for name, f in parts.items()}
     if uncovered in parts:
         return silent_posterior(parts[uncovered], mass, n_silent, prior, alpha)
     log_q = sum(np.log(np.maximum(silent_posterior(f, mass, n_silent, prior, alpha), MIN_PROB))

@@ -40,7 +40,10 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     P(rule j votes y) * prec_init / p_y`` (deterministic). The class symmetry is then
     resolved as in snorkel: among classes of equal prior, the column permutation that
     maximises ``sum_j sum_y p_y mu[j*K + y, y]`` (rules better than chance). Entries
-    are clipped to ``[min_prob, 1 - min_prob]``.
+    are clipped to ``[min_prob, 1 - min_prob]``. The solver stops at ``tol``: where
+    few items leave the objective flat, the same votes with the rules or the classes
+    in another order can end a little apart (soft labels up to about 1e-3 apart on
+    ten items); on hundreds of items the difference is rounding.
 
     The posterior is ``P(y | votes) ~ p_y prod_j P(rule j outputs L[i, j] | y)``, with
     the abstain terms ``1 - sum_l mu[j*K + l, y]`` (``abstain="model"``) or without
@@ -50,7 +53,10 @@ class MatrixCompletionLabelModel(RuleLabelModel):
     Parameters
     ----------
     classes : int or sequence, optional
-        As :class:`LabelModel`.
+        As :class:`LabelModel`. A declared class that no rule votes for keeps its share
+        of the fixed class prior, and the moments can be matched by giving it the
+        rules' disagreements: items with votes may get it as their most likely class.
+        Pass a ``class_balance`` with a small probability for it if it is rare.
     abstain : {"ignore", "model"}, default="ignore"
         Whether the abstain terms enter the posterior (``"ignore"``: snorkel's
         ``predict_proba``).
@@ -203,7 +209,9 @@ class MatrixCompletionLabelModel(RuleLabelModel):
 
 def _break_symmetry(mu: np.ndarray, p: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Permute classes (columns of mu, entries of p) within groups of equal prior so
-    that the rules' summed probability of a correct vote is largest."""
+    that the rules' summed probability of a correct vote is largest. A group is left as
+    the solver aligned it unless a permutation does better beyond rounding: on a tie the
+    result does not depend on the order of the classes."""
     k = p.shape[0]
     agree = mu.reshape(m, k, k).sum(axis=0) * p[None, :]  # [voted l, true y]
     perm = np.arange(k)
@@ -214,7 +222,9 @@ def _break_symmetry(mu: np.ndarray, p: np.ndarray, m: int) -> tuple[np.ndarray, 
             continue
         sub = agree[np.ix_(group, group)]  # rows: voted class, cols: column to place there
         rows, cols = linear_sum_assignment(-sub)
-        perm[group[rows]] = group[cols]
+        kept = np.trace(sub)
+        if sub[rows, cols].sum() > kept + 1e-9 * max(abs(kept), 1.0):
+            perm[group[rows]] = group[cols]
     return mu[:, perm], p[perm]
 
 
