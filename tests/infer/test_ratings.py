@@ -576,3 +576,22 @@ def test_docstring_examples():
         assert result.failed == 0, name
         attempted += result.attempted
     assert attempted >= 15
+
+
+@pytest.mark.parametrize("shift, scale", [(-1.0, 1.0), (10.0, 2.0), (-4.0, 1.0), (0.0, 0.5)])
+def test_deqa_labels_do_not_depend_on_how_the_scale_is_written(shift, scale):
+    # the same opinions on 1..5 written as 0..4, 12..20, -3..1 and 0.5..2.5: the labels
+    # and the fallbacks must be the same (the clipped label's mean error is measured in
+    # level positions, not on the written scale, whose origin would move it)
+    rng = np.random.default_rng(0)
+    mean, std = rng.uniform(1, 5, 400), rng.uniform(0, 1.5, 400)
+    ref, ref_binary = deqa_level_probs(mean, std)
+    levels = [scale * x + shift for x in (1, 2, 3, 4, 5)]
+    probs, binary = deqa_level_probs(scale * mean + shift, scale * std, levels=levels)
+    np.testing.assert_allclose(probs, ref, atol=1e-12)
+    assert binary.tolist() == ref_binary.tolist()
+    # a hand case: ratings 5, 5, 4, 3, 3 on 1..5 keep a spread label (mean 4, sd 1)
+    one, flag = deqa_level_probs([4.0], [1.0])
+    moved, moved_flag = deqa_level_probs([scale * 4.0 + shift], [scale * 1.0], levels=levels)
+    assert not flag[0] and not moved_flag[0]
+    np.testing.assert_allclose(moved, one, atol=1e-12)

@@ -220,8 +220,12 @@ def deqa_labels(
     p, dp = discretise(mu, sd_eff, lv, density)
     alpha, beta = affine(p, dp, mu, lv)
     q = np.maximum(alpha[:, None] * p + beta[:, None], 0.0)
-    shift = np.abs(q @ lv - mu)
-    binary = (sd < min_std * step) | ~(shift <= max_mean_shift * step)
+    # the clipped label's mean error in level steps, with the levels numbered 1..L as the
+    # official code's 1..5: q may sum to more than 1, so on the written scale the error
+    # would move with the scale's origin (1..5 written as 0..4 would fall back elsewhere)
+    pos = (lv - lv[0]) / step + 1.0
+    shift = np.abs(q @ pos - ((mu - lv[0]) / step + 1.0))
+    binary = (sd < min_std * step) | ~(shift <= max_mean_shift)
     if renormalize == "project":
         u = alpha[:, None] * p + beta[:, None]
         clipped = ~binary & (u < 0.0).any(axis=1)
