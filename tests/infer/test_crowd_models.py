@@ -216,9 +216,9 @@ def test_an_item_without_answers_gets_a_distribution(name):
     p = create_method(name).fit(extra).soft_labels_.probs
     assert p.shape == (3, 2) and np.isfinite(p).all()
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
-    if name in {"majority-vote", "soft-vote", "wawa", "zero-based-skill", "kos"}:
-        # votes: an empty item changes nothing else (MMSR's clipping margin and the EM
-        # models' class prior count every item)
+    if name in {"majority-vote", "soft-vote", "wawa", "zero-based-skill", "kos", "mmsr"}:
+        # votes: an empty item changes nothing else (MMSR's clipping margin counts the
+        # answered items; the EM models' class prior counts every item)
         np.testing.assert_array_equal(p[:2], create_method(name).fit(plain).soft_labels_.probs)
 
 

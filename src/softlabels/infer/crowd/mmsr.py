@@ -90,7 +90,8 @@ class MMSR(CrowdModel):
     of ``C`` on the co-answer graph (power iteration from all ones, so that
     most workers count as better than chance; ``C`` itself rather than ``sign(C)``:
     near-chance pairs, the noisiest, weigh little), and skills are clipped to
-    ``[-1/(K-1) + 1/sqrt(n), 1 - 1/sqrt(n)]`` as in the reference code.
+    ``[-1/(K-1) + 1/sqrt(n), 1 - 1/sqrt(n)]`` as in the reference code (``n``: the items
+    with at least one answer).
 
     Labels are the weighted vote with log-odds weights ``log(p (K-1) / (1-p))``; the
     soft label is its softmax, i.e. the one-coin posterior given those accuracies.
@@ -200,7 +201,10 @@ class MMSR(CrowdModel):
             s[~connected] = np.median(s[connected])
         else:
             s[:] = 0.5
-        margin = 1.0 / np.sqrt(max(ann.n_items, 2))
+        # n: the items answered (the reference's tasks); a declared item nobody answered,
+        # as in stacking's training folds, must not move the other items
+        answered = int(np.count_nonzero(ann.answers_per_item))
+        margin = 1.0 / np.sqrt(max(answered, 2))
         lo, hi = -1.0 / (k - 1) + margin, 1.0 - margin
         if lo > hi:  # too few items for the reference margins
             lo = hi = (lo + hi) / 2
