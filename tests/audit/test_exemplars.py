@@ -186,3 +186,23 @@ def test_typicality_is_the_weighted_similarity_to_the_core():
         assert ex.typicality[j] == pytest.approx(want, rel=1e-12)
         checked += 1
     assert checked >= 2
+
+
+def test_without_features_a_subsampled_class_still_gives_its_most_confident_members():
+    # max_members bounds the similarity matrix; without features the choice needs none,
+    # so it must not depend on which members the subsample happens to keep
+    p = np.tile([0.9, 0.1], (300, 1))
+    p[250] = [1.0, 0.0]
+    p[-5:] = [0.1, 0.9]
+    support = np.ones(300)
+    support[17] = 50.0
+    for seed in range(3):
+        ex = representative_examples(p, n_per_class=2, max_members=50, support=support,
+                                     random_state=seed)
+        assert ex.of_class(0).tolist() == [250, 17]
+        np.testing.assert_allclose(ex.confidence[:2], [1.0, 0.9])
+        # typicality: the weighted similarity to the subsampled core, which holds at
+        # most item 250 besides members identical to item 17
+        sure_vs_rest = _cosine01(np.array([[1.0, 0.0]]), np.array([[0.9, 0.1]]))[0, 0]
+        assert ex.typicality[0] == pytest.approx(sure_vs_rest, abs=2e-3)
+        assert sure_vs_rest - 1e-12 <= ex.typicality[1] <= 1.0

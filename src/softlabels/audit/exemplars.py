@@ -223,7 +223,9 @@ def representative_examples(
         Most confused class pairs, and boundary items per pair.
     max_members : int >= 1, default 2000
         A larger core is subsampled to this many members (at random, ``random_state``)
-        to bound its ``core x core`` similarity matrix.
+        to bound its ``core x core`` similarity matrix: with features the examples are
+        chosen from the subsample; typicality is measured against it. Without features
+        the examples are the most confident members of the whole core.
     random_state : int, Generator or None, default 0
 
     Returns
@@ -282,24 +284,24 @@ def representative_examples(
             ok = np.zeros(members.size, dtype=bool)
             ok[np.argsort(-pc, kind="stable")[:k]] = True
         core = np.flatnonzero(ok)  # the confident core: what the examples must stand for
+        # without features: the most confident, then the best supported, of the whole core
+        picked = core[np.lexsort((core, -sup[members[core]], -pc[core]))[:k]]
         if core.size > max_members:
             core = np.sort(rng.choice(core, size=max_members, replace=False))
-        sim = _similarity(z[members[core]])
         w = pc[core]
-        if features is None:  # the most confident, then the best supported
-            chosen = np.lexsort((core, -sup[members[core]], -w))[:k]
-        else:
-            chosen = facility_location(sim, min(k, core.size), weights=w)
-        mean_sim = (w @ sim) / w.sum()
+        if features is not None:
+            sim = _similarity(z[members[core]])
+            picked = core[facility_location(sim, min(k, core.size), weights=w)]
+        mean_sim = (w @ _similarity(z[members[core]], z[members[picked]])) / w.sum()
         # coverage of the whole class (every member, weighted by its consensus probability)
-        to_ex = _similarity(z[members], z[members[core[chosen]]]).max(axis=1)
+        to_ex = _similarity(z[members], z[members[picked]]).max(axis=1)
         coverage[c] = float((pc * to_ex).sum() / pc.sum())
-        for r, j in enumerate(chosen):
-            items.append(members[core[j]])
+        for r, j in enumerate(picked):
+            items.append(members[j])
             cls.append(c)
             rank.append(r)
-            conf.append(p[members[core[j]], c])
-            typ.append(mean_sim[j])
+            conf.append(p[members[j], c])
+            typ.append(mean_sim[r])
     # boundary items between the most confused class pairs
     pairs_out, bnd, bprobs = [], [], []
     if n_pairs and n_boundary:
