@@ -305,6 +305,19 @@ def test_krippendorff_interval_needs_numbers():
         krippendorff_alpha(df, "nominall")
 
 
+@pytest.mark.parametrize("values", [["low", "high"], [[0.0, 1.0]], [0.0, 1.0, 2.0], [0.0, np.inf]])
+def test_krippendorff_bad_values_are_named_not_the_classes(values):
+    # the classes are numbers here: the message must be about the values passed
+    counts = np.array([[2, 0], [1, 1], [0, 2]])
+    with pytest.raises(InputError) as err:
+        krippendorff_alpha(counts, "interval", values=values)
+    msg = str(err.value)
+    assert msg.startswith("values must be 2 finite numbers, one per class; got ")
+    assert "np." not in msg and "array(" not in msg and "classes are" not in msg
+    with pytest.raises(InputError, match=r"the classes are \['x', 'y'\]"):
+        krippendorff_alpha(frame([(1, "a", "x"), (1, "b", "y")]), "ratio")
+
+
 @settings(max_examples=60)
 @given(answer_tables, st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
 def test_krippendorff_alpha_matches_naive(df, level):

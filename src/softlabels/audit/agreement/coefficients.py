@@ -104,12 +104,15 @@ def _distances(level: str, classes: np.ndarray, marginals: np.ndarray, values: A
     try:
         v = np.asarray(source, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(
-            f"level={level!r} needs numeric class values; the classes are "
-            f"{list(classes)}. Pass values=[...] (one number per class)."
-        ) from None
-    if v.shape != (k,) or not np.isfinite(v).all():
-        raise InputError(f"values must be {k} finite numbers, one per class; got {list(v)}.")
+        v = None
+    if v is None or v.shape != (k,) or not np.isfinite(v).all():
+        if values is None:
+            raise InputError(
+                f"level={level!r} needs numeric class values; the classes are "
+                f"{np.asarray(classes).tolist()}. Pass values=[...] (one number per class)."
+            )
+        given = np.asarray(values, dtype=object).tolist()
+        raise InputError(f"values must be {k} finite numbers, one per class; got {given}.")
     diff = v[:, None] - v[None, :]
     if level == "interval":
         return diff**2
