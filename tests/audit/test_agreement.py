@@ -318,6 +318,19 @@ def test_krippendorff_bad_values_are_named_not_the_classes(values):
         krippendorff_alpha(frame([(1, "a", "x"), (1, "b", "y")]), "ratio")
 
 
+def test_krippendorff_ratio_needs_non_negative_values():
+    # the ratio metric ((c - k) / (c + k))^2 is for values with an absolute zero: with
+    # -1 and 1 it would call two opposite answers identical (delta = 0)
+    counts = np.array([[1, 0, 1], [1, 0, 1], [0, 2, 0]])
+    with pytest.raises(InputError, match="ratio.*non-negative.*-1"):
+        krippendorff_alpha(counts, "ratio", values=[-1.0, 0.0, 1.0])
+    df = frame([(1, "a", -1), (1, "b", 1), (2, "a", 1), (2, "b", 1)])
+    with pytest.raises(InputError, match="ratio.*non-negative"):
+        krippendorff_alpha(df, "ratio")
+    assert krippendorff_alpha(counts, "interval", values=[-1.0, 0.0, 1.0]) < 0
+    assert np.isfinite(krippendorff_alpha(counts, "ratio", values=[0.0, 1.0, 2.0]))
+
+
 @settings(max_examples=60)
 @given(answer_tables, st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
 def test_krippendorff_alpha_matches_naive(df, level):

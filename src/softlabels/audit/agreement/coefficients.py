@@ -116,6 +116,11 @@ def _distances(level: str, classes: np.ndarray, marginals: np.ndarray, values: A
     diff = v[:, None] - v[None, :]
     if level == "interval":
         return diff**2
+    if (v < 0).any():
+        raise InputError(
+            "level='ratio' needs non-negative values (a scale with an absolute zero); "
+            f"got {v.tolist()}. Use level='interval' for values that can be negative."
+        )
     total = v[:, None] + v[None, :]
     out = np.zeros((k, k))
     nz = total != 0
@@ -154,7 +159,7 @@ def krippendorff_alpha(
     level : {"nominal", "ordinal", "interval", "ratio"}, default="nominal"
         The difference function ``delta^2``: ``c != k``; ordinal
         ``(sum_{g=c}^{k} n_g - (n_c + n_k) / 2)^2`` over the class order; interval
-        ``(c - k)^2``; ratio ``((c - k) / (c + k))^2``.
+        ``(c - k)^2``; ratio ``((c - k) / (c + k))^2`` (values must be ``>= 0``).
     values : sequence of float, optional
         Numeric value of each class for ``interval`` and ``ratio`` (default: the classes
         themselves, which must then be numbers; for a count matrix, 0..K-1).
