@@ -112,6 +112,20 @@ class TestMahalanobisReference:
         np.testing.assert_allclose(m.distances(test), dist, rtol=1e-8)
         np.testing.assert_allclose(m.score(test), dist.min(axis=1), rtol=1e-8)
 
+    @pytest.mark.parametrize("shrinkage", [0.0, "ledoit-wolf"])
+    def test_points_near_a_far_class_mean_are_measured_exactly(self, shrinkage):
+        # classes 1e8 within-class standard deviations apart: in whitened coordinates a
+        # class mean is far from the centre, and |z|^2 - 2 z.m + |m|^2 cancels to noise
+        rng = np.random.default_rng(5)
+        x = rng.normal(scale=1e-3, size=(200, 2))
+        y = np.repeat([0, 1], 100)
+        x[y == 1] += 1e5
+        m = MahalanobisOOD(shrinkage=shrinkage).fit(x, y)
+        test = np.concatenate([x[:5], x[-5:]])
+        want = np.array([[(v - mu) @ m.precision_ @ (v - mu) for mu in m.means_] for v in test])
+        np.testing.assert_allclose(m.distances(test), want, rtol=1e-6)
+        np.testing.assert_allclose(m.score(test), want.min(axis=1), rtol=1e-6)
+
     @pytest.mark.parametrize("n, d", [(40, 3), (12, 30), (300, 8)])
     def test_ledoit_wolf_intensity_matches_plain_formula(self, n, d):
         rng = np.random.default_rng(n + d)

@@ -215,8 +215,8 @@ class MahalanobisOOD(BaseEstimator):
         self.precision_ = (vk / wk) @ vk.T
         self.shrinkage_ = a
         self.n_features_in_ = d
-        # Distances are computed in whitened coordinates around the training mean,
-        # where |z - m|^2 = |z|^2 - 2 z.m + |m|^2 loses little to cancellation.
+        # Distances are computed in whitened coordinates around the training mean, as
+        # |z - m|^2 = |z|^2 - 2 z.m + |m|^2; pairs where that cancels are recomputed.
         self._center = x.mean(axis=0)
         self._whiten = vk / np.sqrt(wk)
         self._means_w = (means - self._center) @ self._whiten
@@ -231,7 +231,12 @@ class MahalanobisOOD(BaseEstimator):
         step = max(1, _BLOCK_BYTES // (8 * (x.shape[1] + self._whiten.shape[1] + m.shape[0])))
         for start in range(0, x.shape[0], step):
             z = (x[start : start + step] - self._center) @ self._whiten
-            dist = np.einsum("ij,ij->i", z, z)[:, None] - 2.0 * (z @ m.T) + m2
+            z2 = np.einsum("ij,ij->i", z, z)
+            dist = z2[:, None] - 2.0 * (z @ m.T) + m2
+            # a point near a class mean far from the centre: the expansion cancels
+            ii, jj = np.nonzero(dist <= _NEAR * (z2[:, None] + m2))
+            if ii.size:
+                dist[ii, jj] = _exact_sq_dist(z, m, ii, jj)
             yield start, np.maximum(dist, 0.0, out=dist)
 
     def distances(self, features: Any) -> np.ndarray:
