@@ -318,6 +318,19 @@ def test_krippendorff_bad_values_are_named_not_the_classes(values):
         krippendorff_alpha(frame([(1, "a", "x"), (1, "b", "y")]), "ratio")
 
 
+def test_krippendorff_ordinal_follows_the_declared_class_order():
+    # text ranks sort alphabetically (high < low < medium) unless the order is declared
+    df = frame([(1, "a", "low"), (1, "b", "medium"), (2, "a", "medium"), (2, "b", "high"),
+                (3, "a", "low"), (3, "b", "low"), (4, "a", "high"), (4, "b", "high")])
+    declared = Annotations.from_frame(df, classes=["low", "medium", "high"])
+    codes = {"low": 0, "medium": 1, "high": 2}
+    as_ranks = df.assign(label=df["label"].map(codes))
+    assert krippendorff_alpha(declared, "ordinal") == pytest.approx(
+        krippendorff_alpha(as_ranks, "ordinal"))
+    assert krippendorff_alpha(df, "ordinal") != pytest.approx(
+        krippendorff_alpha(declared, "ordinal"))
+
+
 def test_krippendorff_ratio_needs_non_negative_values():
     # the ratio metric ((c - k) / (c + k))^2 is for values with an absolute zero: with
     # -1 and 1 it would call two opposite answers identical (delta = 0)

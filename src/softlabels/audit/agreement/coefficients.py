@@ -158,7 +158,10 @@ def krippendorff_alpha(
         count an answer of a different coder).
     level : {"nominal", "ordinal", "interval", "ratio"}, default="nominal"
         The difference function ``delta^2``: ``c != k``; ordinal
-        ``(sum_{g=c}^{k} n_g - (n_c + n_k) / 2)^2`` over the class order; interval
+        ``(sum_{g=c}^{k} n_g - (n_c + n_k) / 2)^2`` over the class order, which is
+        that of ``Annotations.classes``: the declared ``classes=[...]``, otherwise the
+        sorted labels (alphabetical for text: declare the order of text ranks such as
+        "low", "medium", "high"; ``values`` does not change it); interval
         ``(c - k)^2``; ratio ``((c - k) / (c + k))^2`` (values must be ``>= 0``).
     values : sequence of float, optional
         Numeric value of each class for ``interval`` and ``ratio`` (default: the classes
