@@ -141,8 +141,8 @@ def naive_pairwise(df: pd.DataFrame, min_shared: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["worker_a", "worker_b", "n_shared", "agreement", "kappa"])
 
 
-def naive_spammer(rates: np.ndarray) -> float:
-    rows = [r for r in rates if not np.isnan(r).any()]
+def naive_spammer(rates: np.ndarray, met: np.ndarray) -> float:
+    rows = [r for r, m in zip(rates, met) if m and not np.isnan(r).any()]
     k = len(rows)
     if k < 2:
         return float("nan")
@@ -158,6 +158,7 @@ def naive_table(df: pd.DataFrame, soft: dict | None = None) -> pd.DataFrame:
     acc = {w: [] for w in workers}
     agree = {w: [] for w in workers}
     conf = {w: np.zeros((k, k)) for w in workers}
+    met = {w: np.zeros(k, dtype=bool) for w in workers}  # a most probable consensus class
     for item, unit in values.items():
         total = sum(unit.values())
         for w, v in unit.items():
@@ -173,6 +174,7 @@ def naive_table(df: pd.DataFrame, soft: dict | None = None) -> pd.DataFrame:
                 continue
             acc[w].append(float(v @ cons))
             conf[w] += np.outer(cons, v)
+            met[w] |= cons >= cons.max() - 1e-9
     rows = []
     for w in workers:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -185,7 +187,7 @@ def naive_table(df: pd.DataFrame, soft: dict | None = None) -> pd.DataFrame:
                 len(agree[w]),
                 np.mean(acc[w]) if acc[w] else np.nan,
                 np.mean(agree[w]) if agree[w] else np.nan,
-                naive_spammer(rates),
+                naive_spammer(rates, met[w]),
             )
         )
     return pd.DataFrame(
@@ -557,6 +559,24 @@ def test_spammer_score_perfect_and_permuting_workers():
     assert t.loc["swap", "accuracy"] == pytest.approx(0.0)
     assert t.loc["const", "spammer_score"] == pytest.approx(0.0)
     assert t.loc["good", "accuracy"] == pytest.approx(1.0)
+
+
+def test_spammer_score_ignores_classes_the_soft_consensus_only_grazes():
+    # three perfect workers on items of classes a and b; class c is declared, and the
+    # soft consensus (as a fitted model gives) puts 1e-6 on it. The workers never meet
+    # a c item: its confusion row (their answers spread by that 1e-6) must not count.
+    df = frame([(i, w, "ab"[i % 2]) for i in range(6) for w in "xyz"])
+    ann = Annotations.from_frame(df, classes=["a", "b", "c"])
+    probs = np.full((6, 3), 1e-6)
+    probs[np.arange(6), np.arange(6) % 2] = 1.0 - 2e-6
+    t = annotator_table(ann, SoftLabels(probs, ann.classes, ann.item_ids))
+    assert t["spammer_score"].tolist() == pytest.approx([1.0, 1.0, 1.0], abs=1e-4)
+    assert annotator_table(ann)["spammer_score"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    # a worker who answers a on every item is still a spammer
+    lazy = pd.concat([df, frame([(i, "lazy", "a") for i in range(6)])])
+    ann = Annotations.from_frame(lazy, classes=["a", "b", "c"])
+    t = annotator_table(ann, SoftLabels(probs, ann.classes, ann.item_ids)).set_index("worker")
+    assert t.loc["lazy", "spammer_score"] == pytest.approx(0.0, abs=1e-4)
 
 
 def test_annotator_table_soft_labels_aligned_by_id_and_class():

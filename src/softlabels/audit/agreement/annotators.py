@@ -26,6 +26,7 @@ class _WorkerPass:
     accuracy: np.ndarray  # (W,)
     agreement: np.ndarray  # (W,)
     confusion: np.ndarray  # (W, K, K) counts [worker, consensus class, answered class]
+    met: np.ndarray  # (W, K) the class is a most probable consensus class on one of his items
 
 
 def _worker_pass(ann: Annotations, soft_labels: Any) -> _WorkerPass:
@@ -44,6 +45,7 @@ def _worker_pass(ann: Annotations, soft_labels: Any) -> _WorkerPass:
     source = np.ascontiguousarray((c.votes if given is None else given).T)
     acc_group = np.zeros(n_groups)
     confusion = np.zeros((n_workers * k, k))  # [worker * K + answered, consensus]
+    met = np.zeros(n_workers * k, dtype=bool)
     block = max(1, _BLOCK_CELLS // max(k, 1))
     bounds = np.append(c.first, c.item.shape[0])
     for g0 in range(0, n_groups, block):
@@ -56,8 +58,11 @@ def _worker_pass(ann: Annotations, soft_labels: Any) -> _WorkerPass:
         if given is None:
             # majority vote of the other workers (leave-one-out), ties shared equally
             cons[lab, local] -= c.weight[e0:e1]
-            top = cons >= cons.max(axis=0) - _TIE_ATOL
+        top = cons >= cons.max(axis=0) - _TIE_ATOL  # the most probable consensus classes
+        if given is None:
             cons = top * (1.0 / top.sum(axis=0))
+        cls, grp = np.nonzero(top[:, valid[g0:g1]])
+        met[c.group_worker[g0:g1][valid[g0:g1]][grp] * k + cls] = True
         acc_group[g0:g1] = np.bincount(local, weights=wt * cons[lab, local], minlength=g1 - g0)
         pair = c.pair[e0:e1]
         for j in range(k):
@@ -78,6 +83,7 @@ def _worker_pass(ann: Annotations, soft_labels: Any) -> _WorkerPass:
             np.bincount(w_shared, minlength=n_workers).astype(np.float64),
         ),
         confusion=confusion.reshape(n_workers, k, k).transpose(0, 2, 1),
+        met=met.reshape(n_workers, k),
     )
 
 
@@ -85,11 +91,11 @@ def _row_normalise(confusion: np.ndarray) -> np.ndarray:
     return _ratio(confusion, confusion.sum(axis=2, keepdims=True))
 
 
-def _spammer_scores(confusion: np.ndarray) -> np.ndarray:
+def _spammer_scores(confusion: np.ndarray, met: np.ndarray) -> np.ndarray:
     """Raykar & Yu's multiclass spammer score of each (K, K) confusion-count matrix,
-    over the rows (true classes) that have mass."""
-    rates = np.nan_to_num(_row_normalise(confusion))
-    defined = confusion.sum(axis=2) > 0  # (W, K)
+    over the rows (true classes) the worker met (``met``, (W, K))."""
+    defined = met & (confusion.sum(axis=2) > 0)  # (W, K)
+    rates = np.nan_to_num(_row_normalise(confusion)) * defined[:, :, None]
     k_def = defined.sum(axis=1).astype(np.float64)
     sq = (rates**2).sum(axis=2).sum(axis=1)
     total = rates.sum(axis=1)  # undefined rows are zero
@@ -161,7 +167,10 @@ def annotator_table(annotations: Any, soft_labels: Any = None) -> pd.DataFrame:
       0: the answer does not depend on the true class (a spammer, whatever his
       accuracy); 1: a perfect (or perfectly permuting) worker. For ``K = 2`` it is
       ``(sensitivity + specificity - 1)^2``. Only the consensus classes the worker
-      met count (``K`` is their number); NaN when he met fewer than two.
+      met count (``K`` is their number): those that are the most probable consensus
+      class (ties included) on at least one of his items, so that the row of a class
+      a soft consensus only gives a sliver of probability does not count. NaN when he
+      met fewer than two.
 
     Statistics that are undefined for a worker (no shared item, fewer than two
     consensus classes met) are NaN. A worker with several answers on one item counts
@@ -207,6 +216,6 @@ def annotator_table(annotations: Any, soft_labels: Any = None) -> pd.DataFrame:
             "n_items_shared": res.n_shared.astype(np.int64),
             "accuracy": res.accuracy,
             "agreement": res.agreement,
-            "spammer_score": _spammer_scores(res.confusion),
+            "spammer_score": _spammer_scores(res.confusion, res.met),
         }
     )
