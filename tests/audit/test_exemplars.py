@@ -132,6 +132,15 @@ def test_errors():
         facility_location(np.ones((2, 2)), 3)
 
 
+def test_facility_location_returns_distinct_columns():
+    # S is a set: a column listed twice among the candidates is still one column
+    sim = [[1.0, 0.2], [0.2, 1.0]]
+    with pytest.raises(InputError, match=r"candidates has column 0 more than once"):
+        facility_location(sim, 2, candidates=[0, 0])
+    with pytest.raises(InputError, match=r"candidates has column 1 more than once"):
+        facility_location(sim, 1, candidates=[1, 0, 1])
+
+
 def _cosine01(a, b):
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)

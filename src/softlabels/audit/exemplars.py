@@ -119,7 +119,7 @@ def facility_location(similarity: Any, k: int, *, weights: Any = None,
     weights : array-like of shape (n,), optional
         Non-negative row weights (default 1).
     candidates : array-like of int, optional
-        The columns that may be chosen (default all).
+        The columns that may be chosen, each once (default all).
 
     Returns
     -------
@@ -147,6 +147,9 @@ def facility_location(similarity: Any, k: int, *, weights: Any = None,
     if cand.ndim != 1 or (cand.size and (not np.issubdtype(cand.dtype, np.integer)
                                          or cand.min() < 0 or cand.max() >= m)):
         raise InputError(f"candidates must be column positions in [0, {m - 1}].")
+    uniq, seen = np.unique(cand, return_counts=True)
+    if (seen > 1).any():
+        raise InputError(f"candidates has column {int(uniq[seen > 1][0])} more than once.")
     k = check_int(k, "k", "facility_location", low=1, high=max(int(cand.size), 1))
     if cand.size == 0:
         raise InputError("there are no candidates to choose from.")
