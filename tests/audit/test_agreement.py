@@ -465,6 +465,17 @@ def test_cohen_kappa_errors():
         cohen_kappa([0, 1], [0, 1], n_classes=0)
 
 
+def test_cohen_kappa_same_label_as_number_and_text_is_an_error():
+    # one rater's column read as numbers, the other's as text: 1 and "1" are not equal,
+    # so they used to be two classes and every pair a disagreement (kappa 0, no warning)
+    with pytest.raises(InputError, match=r"label 1 both as .*int.* and as .*str"):
+        cohen_kappa([1, 2, 1], ["1", "2", "1"])
+    with pytest.raises(InputError, match=r"label 1\.0 both as float and as str"):
+        cohen_kappa(np.array([1.0, 2.0]), np.array(["1.0", "2"], dtype=object))
+    # equal values of different numeric types are one label, as before
+    assert cohen_kappa([1, 2, 1, 2], [1.0, 2.0, 1.0, 1.0]) == pytest.approx(0.5)
+
+
 def test_pairwise_cohen_kappa_hand_computed():
     df = frame(
         [(1, "a", "x"), (1, "b", "x"), (2, "a", "y"), (2, "b", "y"), (3, "a", "x"), (3, "b", "y"),

@@ -272,7 +272,8 @@ def cohen_kappa(a: Any, b: Any, n_classes: int | None = None) -> float:
         The two raters' labels, position by position.
     n_classes : int, optional
         When given, labels must be class indices ``0 .. n_classes - 1``; otherwise any
-        hashable labels are accepted and compared by value.
+        hashable labels are accepted and compared by value (the same label as a number
+        and as text, ``1`` and ``"1"``, is an :class:`InputError`).
 
     Returns
     -------
@@ -308,6 +309,14 @@ def cohen_kappa(a: Any, b: Any, n_classes: int | None = None) -> float:
             i = int(np.flatnonzero(codes < 0)[0])
             which, row = ("a", i) if i < a_arr.shape[0] else ("b", i - a_arr.shape[0])
             raise InputError(f"{which} has a missing label at row {row}.")
+        text = pd.Index([str(u) for u in uniq])
+        if text.has_duplicates:
+            same = [u for u in uniq if str(u) == text[text.duplicated()][0]]
+            raise InputError(
+                f"a and b give the label {same[0]} both as {type(same[0]).__name__} and as "
+                f"{type(same[1]).__name__} ({same[0]!r} and {same[1]!r}), which are "
+                "different values: convert both raters' labels to one type."
+            )
         k = len(uniq)
         ca, cb = codes[: a_arr.shape[0]], codes[a_arr.shape[0] :]
     table = np.bincount(ca * k + cb, minlength=k * k).reshape(1, k, k).astype(np.float64)
