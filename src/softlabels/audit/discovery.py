@@ -120,7 +120,10 @@ def cluster_accuracy(true: Any, pred: Any, *, old_classes: Any = None) -> Cluste
     ----------
     true : array-like of int, shape (n,)
     pred : array-like of int, shape (n,)
-        Head or cluster ids; any ids, matched to classes by the map.
+        Head or cluster ids, numbered independently of the classes and matched to them
+        by the map. Like the classes they are non-negative integers indexing a dense
+        ``D x D`` count (``D`` = the largest id + 1), so they should be compact
+        (``np.unique(pred, return_inverse=True)[1]`` makes them so).
     old_classes : array-like of int, optional
         The known classes; the others are new. Without it ``old`` and ``new`` are NaN.
 
