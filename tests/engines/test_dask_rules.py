@@ -165,3 +165,24 @@ def test_vote_matrices_refused_in_process_are_refused(client):
         with pytest.raises(InputError, match=message):
             fit_label_model(dd.from_pandas(frame, npartitions=max(1, min(3, len(frame))),
                                            sort=False))
+
+
+@pytest.mark.parametrize("repeat", ["two rows without a vote", "a row with and one without"])
+def test_repeated_item_ids_on_rows_without_a_vote_are_refused(client, repeat):
+    """In-process every row is an item, so an id repeated on rows where every rule
+    abstains is refused as any repeated id is; on Dask those rows skipped the check
+    (the id got two rows of soft labels, or one with the prior beside its posterior)."""
+    votes = make_votes(60, 3, 2, seed=2)
+    uncovered = votes.index[~(votes >= 0).any(axis=1)]
+    covered = votes.index[(votes >= 0).any(axis=1)]
+    twice = uncovered[0] if repeat == "two rows without a vote" else covered[0]
+    frame = votes.rename(index={uncovered[-1]: twice})
+    assert frame.index.duplicated().sum() == 1
+    with pytest.raises(InputError, match=f"'{twice}' appears more than once"):
+        LabelModel().fit(frame)
+    # the two rows in different partitions, so no one partition sees the repeat
+    dask_votes = dd.from_pandas(frame, npartitions=3, sort=False)
+    rows = [dask_votes.get_partition(p).index.compute() for p in range(3)]
+    assert sum(twice in part for part in rows) == 2
+    with pytest.raises(InputError, match=f"item ids must be unique; '{twice}' appears"):
+        fit_label_model(dask_votes).soft_labels_.compute()

@@ -99,7 +99,7 @@ def fit_label_model(
     ``params`` are those of :class:`softlabels.infer.rules.LabelModel`, with its
     defaults, checked there; ``votes`` is a Dask DataFrame of class indices and ``-1``
     (abstain), one column per rule, indexed by item (ids unique, as in-process: a
-    repeated id among the rows with a vote is an error). ``classes``: the number of
+    repeated id is an error, on rows with or without a vote). ``classes``: the number of
     classes (or their names); when omitted, one more than the largest vote, at least
     two. ``class_balance``: ``"uniform"`` or ``"learn"``. The soft labels equal the
     in-process model's up to floating-point summation order.
@@ -147,9 +147,10 @@ def fit_label_model(
                          "(abstain).")
     bad_meta = pd.DataFrame({"item": votes._meta.index[:0], "rule": pd.Series([], dtype=object),
                              "value": pd.Series([], dtype=object)})
-    top, bad, n_rows, n_voted = dask.compute(
+    top, bad, n_rows, n_ids = dask.compute(
         votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta),
-        votes.map_partitions(len).sum(), (votes >= 0).any(axis=1).sum(),
+        votes.map_partitions(len).sum(),
+        votes.index.to_series().nunique(dropna=False),
     )
     if len(bad):
         item, rule, value = bad.iloc[0]
@@ -157,6 +158,10 @@ def fit_label_model(
                          "votes must be class indices 0..K-1 or -1 (abstain).")
     if not n_rows:
         raise InputError("votes has no items (rows).")
+    if n_ids < n_rows:  # every row is an item, with or without a vote (as in-process)
+        counts = votes.index.to_series().value_counts(dropna=False)
+        dup = counts[counts > 1].index.compute()[0]  # only on this error
+        raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     top = int(top)
     if top < 0:
         raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
@@ -184,10 +189,6 @@ def fit_label_model(
     hierarchical = dict(prior_strength=reference.pooling, prior_skill=reference.prior_accuracy)
     first = aggregate(long(not per_rule), "one-coin-dawid-skene", callback=callback,
                       **{**crowd, **(hierarchical if model == "hierarchical-one-coin" else {})})
-    if first.n_items_ < n_voted:  # two rows with a vote share an item id
-        counts = votes.index.to_series().value_counts()
-        dup = counts[counts > 1].index.compute()[0]  # only on this error
-        raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     fit = LabelModelFit()
     fit.classes_, fit.rule_names_ = labels, rule_names
     fit.class_prior_ = first.priors_
