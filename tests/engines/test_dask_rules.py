@@ -54,6 +54,7 @@ def test_label_models_match_in_process(client, model, k, balance, uncovered):
     np.testing.assert_allclose(fit.class_prior_, ref.class_prior_, rtol=0, atol=TOL)
     assert fit.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(fit.uncovered_probs_, ref.uncovered_probs_, rtol=0, atol=TOL)
+    np.testing.assert_allclose(fit.accuracies_, ref.accuracies_, rtol=0, atol=TOL)
     if model in ("shared-one-coin", "pooled-one-coin"):
         assert fit.shared_accuracy_ == pytest.approx(ref.shared_accuracy_, abs=TOL)
 
@@ -186,3 +187,22 @@ def test_repeated_item_ids_on_rows_without_a_vote_are_refused(client, repeat):
     assert sum(twice in part for part in rows) == 2
     with pytest.raises(InputError, match=f"item ids must be unique; '{twice}' appears"):
         fit_label_model(dask_votes).soft_labels_.compute()
+
+
+@pytest.mark.parametrize("model", ["shared-one-coin", "one-coin"])
+def test_rule_accuracies_are_the_in_process_ones(client, model):
+    """``accuracies_`` is, as in-process, the expected fraction of each rule's votes
+    that the posteriors call right (NaN for a rule that never votes), with rule names
+    that are also column names of the soft-label table. It was the fitted skill (the
+    shared one for every rule of the shared model, a silent rule included)."""
+    votes = make_votes(200, 4, 2, seed=4).set_axis(["label", "0", "item", "silent"], axis=1)
+    votes["silent"] = -1
+    ref = LabelModel(model=model).fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3), model=model)
+    assert np.isnan(ref.accuracies_[3]) and np.isfinite(ref.accuracies_[:3]).all()
+    np.testing.assert_allclose(fit.accuracies_, ref.accuracies_, rtol=0, atol=TOL)
+    soft = ref.soft_labels_.probs  # by hand: the mean posterior of each rule's votes
+    codes = votes.to_numpy()
+    for j in range(3):
+        voted = np.flatnonzero(codes[:, j] >= 0)
+        assert fit.accuracies_[j] == pytest.approx(soft[voted, codes[voted, j]].mean(), abs=TOL)
