@@ -206,3 +206,17 @@ def test_rule_accuracies_are_the_in_process_ones(client, model):
     for j in range(3):
         voted = np.flatnonzero(codes[:, j] >= 0)
         assert fit.accuracies_[j] == pytest.approx(soft[voted, codes[voted, j]].mean(), abs=TOL)
+
+
+@pytest.mark.parametrize("row", [2, 1], ids=["without a vote", "with a vote"])
+def test_a_missing_item_id_is_named_before_the_fit(client, row):
+    """In-process a missing id is refused (every item needs an id); on Dask it failed
+    naming the engine's own column ``'__item__'``, or only when the soft labels were
+    computed."""
+    ids = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    ids[row] = np.nan
+    votes = pd.DataFrame({"r0": [0, 1, -1, 0, 1, 1], "r1": [0, -1, -1, 1, 1, 0]}, index=ids)
+    with pytest.raises(InputError, match="every item needs an id"):
+        LabelModel().fit(votes)
+    with pytest.raises(InputError, match=r"^votes: 1 item id is missing; every item needs an id"):
+        fit_label_model(dd.from_pandas(votes, npartitions=2, sort=False))

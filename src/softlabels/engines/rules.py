@@ -148,10 +148,10 @@ def fit_label_model(
                          "(abstain).")
     bad_meta = pd.DataFrame({"item": votes._meta.index[:0], "rule": pd.Series([], dtype=object),
                              "value": pd.Series([], dtype=object)})
-    top, bad, n_rows, n_ids = dask.compute(
+    ids = votes.index.to_series()
+    top, bad, n_rows, n_ids, n_missing = dask.compute(
         votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta),
-        votes.map_partitions(len).sum(),
-        votes.index.to_series().nunique(dropna=False),
+        votes.map_partitions(len).sum(), ids.nunique(dropna=False), ids.isna().sum(),
     )
     if len(bad):
         item, rule, value = bad.iloc[0]
@@ -159,8 +159,11 @@ def fit_label_model(
                          "votes must be class indices 0..K-1 or -1 (abstain).")
     if not n_rows:
         raise InputError("votes has no items (rows).")
+    if n_missing:
+        raise InputError(f"votes: {n_missing} item id{' is' if n_missing == 1 else 's are'} "
+                         "missing; every item needs an id.")
     if n_ids < n_rows:  # every row is an item, with or without a vote (as in-process)
-        counts = votes.index.to_series().value_counts(dropna=False)
+        counts = ids.value_counts(dropna=False)
         dup = counts[counts > 1].index.compute()[0]  # only on this error
         raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     top = int(top)
