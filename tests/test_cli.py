@@ -191,6 +191,23 @@ def test_bad_options(argv, expected, answers, tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("error", [KeyError("summary"), RuntimeError("summary")])
+def test_a_lookup_that_fails_in_the_code_is_not_reported_as_bad_input(error, capsys,
+                                                                      monkeypatch):
+    """Unknown names are UnknownNameError (an InvalidParameterError): status 2, one line.
+    A plain KeyError is a failure of the code, not of the input, and surfaces as any
+    other unexpected exception does; it was printed as ``error: summary``, status 2."""
+    from softlabels.cli import crowd
+
+    def broken(name):
+        raise error
+
+    monkeypatch.setattr(crowd, "method_summary", broken)
+    with pytest.raises(type(error), match="summary"):
+        main(["methods"])
+    assert "error:" not in capsys.readouterr().err
+
+
 def test_output_checks_happen_before_work(answers, tmp_path, capsys):
     code, _, err = run(capsys, "aggregate", answers, "-o", tmp_path / "o.txt")
     assert code == 2 and ".csv or .parquet" in err

@@ -411,6 +411,7 @@ def test_gold_items_are_pinned_as_in_process(client, synthetic, method, params):
     assert_same(fit, ref)
     soft = fit.soft_labels_.compute().set_index("item")
     known = gold.iloc[:-1]
+    assert fit.n_gold_ == len(known)  # the item nobody answered is not counted
     assert (soft.loc[known["item"], "label"].to_numpy() == known["label"].to_numpy()).all()
     assert (soft.loc[known["item"], "confidence"] == 1.0).all()
     free = create_method(method, **params).fit(answers)
@@ -423,7 +424,7 @@ def test_gold_ids_match_as_strings_when_none_match_as_they_are(client, synthetic
     gold = {str(i): i % 4 for i in range(0, 600, 5)}
     fit = aggregate(glob, "one-coin-dawid-skene", gold=gold)
     ref = create_method("one-coin-dawid-skene").fit(answers, gold=gold)
-    assert (ref.annotations_.gold_codes(gold) >= 0).sum() == 120
+    assert (ref.annotations_.gold_codes(gold) >= 0).sum() == 120 == fit.n_gold_
     assert_same(fit, ref)
 
 
@@ -691,3 +692,32 @@ def test_a_block_of_items_without_answers_tempers_to_the_prior(method, uncertain
                               (1, None))
     (post,) = plan.tempered_post(block, terms, prior, 1.0)
     np.testing.assert_allclose(post, np.tile(prior, (2, 1)), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "dask"])
+def test_cli_gold_errors_name_the_gold_file_on_both_engines(client, synthetic, tmp_path, capsys,
+                                                            engine):
+    """A gold file none of whose items were answered is taken for a mistake, and a
+    gold label that is not a class is named with the gold file, on either engine. On
+    Dask the first was fitted without gold and the second named the answers."""
+    from softlabels.cli import main
+
+    answers, glob = synthetic
+    source = glob
+    if engine == "numpy":
+        source = str(tmp_path / "answers.parquet")
+        answers.to_parquet(source, index=False)
+    cases = [(pd.DataFrame({"item": [10_000, 10_001], "label": [2, 1]}),
+              "none of its items appear in"),
+             (pd.DataFrame({"item": [0, 3], "label": [2, 9]}), "gold label 9 (item 3)")]
+    extra = ["--scheduler", client.scheduler.address] if engine == "dask" else []
+    for n, (gold, message) in enumerate(cases):
+        path = tmp_path / f"gold{n}.csv"
+        gold.to_csv(path, index=False)
+        out = tmp_path / (f"soft{n}" if engine == "dask" else f"soft{n}.csv")
+        code = main(["aggregate", source, "--engine", engine, *extra, "-m", "majority-vote",
+                     "--gold", str(path), "-o", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.startswith(f"error: {path}: ") and message in err, err
+        assert not out.exists()

@@ -54,6 +54,7 @@ def test_label_models_match_in_process(client, model, k, balance, uncovered):
     np.testing.assert_allclose(fit.class_prior_, ref.class_prior_, rtol=0, atol=TOL)
     assert fit.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(fit.uncovered_probs_, ref.uncovered_probs_, rtol=0, atol=TOL)
+    np.testing.assert_allclose(fit.accuracies_, ref.accuracies_, rtol=0, atol=TOL)
     if model in ("shared-one-coin", "pooled-one-coin"):
         assert fit.shared_accuracy_ == pytest.approx(ref.shared_accuracy_, abs=TOL)
 
@@ -165,3 +166,57 @@ def test_vote_matrices_refused_in_process_are_refused(client):
         with pytest.raises(InputError, match=message):
             fit_label_model(dd.from_pandas(frame, npartitions=max(1, min(3, len(frame))),
                                            sort=False))
+
+
+@pytest.mark.parametrize("repeat", ["two rows without a vote", "a row with and one without"])
+def test_repeated_item_ids_on_rows_without_a_vote_are_refused(client, repeat):
+    """In-process every row is an item, so an id repeated on rows where every rule
+    abstains is refused as any repeated id is; on Dask those rows skipped the check
+    (the id got two rows of soft labels, or one with the prior beside its posterior)."""
+    votes = make_votes(60, 3, 2, seed=2)
+    uncovered = votes.index[~(votes >= 0).any(axis=1)]
+    covered = votes.index[(votes >= 0).any(axis=1)]
+    twice = uncovered[0] if repeat == "two rows without a vote" else covered[0]
+    frame = votes.rename(index={uncovered[-1]: twice})
+    assert frame.index.duplicated().sum() == 1
+    with pytest.raises(InputError, match=f"'{twice}' appears more than once"):
+        LabelModel().fit(frame)
+    # the two rows in different partitions, so no one partition sees the repeat
+    dask_votes = dd.from_pandas(frame, npartitions=3, sort=False)
+    rows = [dask_votes.get_partition(p).index.compute() for p in range(3)]
+    assert sum(twice in part for part in rows) == 2
+    with pytest.raises(InputError, match=f"item ids must be unique; '{twice}' appears"):
+        fit_label_model(dask_votes).soft_labels_.compute()
+
+
+@pytest.mark.parametrize("model", ["shared-one-coin", "one-coin"])
+def test_rule_accuracies_are_the_in_process_ones(client, model):
+    """``accuracies_`` is, as in-process, the expected fraction of each rule's votes
+    that the posteriors call right (NaN for a rule that never votes), with rule names
+    that are also column names of the soft-label table. It was the fitted skill (the
+    shared one for every rule of the shared model, a silent rule included)."""
+    votes = make_votes(200, 4, 2, seed=4).set_axis(["label", "0", "item", "silent"], axis=1)
+    votes["silent"] = -1
+    ref = LabelModel(model=model).fit(votes)
+    fit = fit_label_model(dd.from_pandas(votes, npartitions=3), model=model)
+    assert np.isnan(ref.accuracies_[3]) and np.isfinite(ref.accuracies_[:3]).all()
+    np.testing.assert_allclose(fit.accuracies_, ref.accuracies_, rtol=0, atol=TOL)
+    soft = ref.soft_labels_.probs  # by hand: the mean posterior of each rule's votes
+    codes = votes.to_numpy()
+    for j in range(3):
+        voted = np.flatnonzero(codes[:, j] >= 0)
+        assert fit.accuracies_[j] == pytest.approx(soft[voted, codes[voted, j]].mean(), abs=TOL)
+
+
+@pytest.mark.parametrize("row", [2, 1], ids=["without a vote", "with a vote"])
+def test_a_missing_item_id_is_named_before_the_fit(client, row):
+    """In-process a missing id is refused (every item needs an id); on Dask it failed
+    naming the engine's own column ``'__item__'``, or only when the soft labels were
+    computed."""
+    ids = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    ids[row] = np.nan
+    votes = pd.DataFrame({"r0": [0, 1, -1, 0, 1, 1], "r1": [0, -1, -1, 1, 1, 0]}, index=ids)
+    with pytest.raises(InputError, match="every item needs an id"):
+        LabelModel().fit(votes)
+    with pytest.raises(InputError, match=r"^votes: 1 item id is missing; every item needs an id"):
+        fit_label_model(dd.from_pandas(votes, npartitions=2, sort=False))

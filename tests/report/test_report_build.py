@@ -114,6 +114,37 @@ def test_labels_are_aligned_to_a_softlabels_of_predictions_by_item_id():
     assert "Likely label errors</dt><dd>0 (0.0%)" in html  # every label agrees
     assert "img" in issues  # the items are named by their ids, not 0..n-1
 
+def test_a_series_of_labels_is_matched_on_its_index_even_a_default_one():
+    """A Series is labels by item id, as gold is (:func:`make_crowd`'s truth has the
+    default index 0..n-1, which are its item ids); it was read by position whenever its
+    index was a RangeIndex, so items answered out of id order got other items' labels."""
+    answers, truth = make_crowd(n_items=80, n_workers=6, n_classes=3, random_state=2)
+    answers = answers.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert isinstance(truth.index, pd.RangeIndex)
+    ann = Annotations.from_frame(answers)
+    assert (ann.item_ids != np.arange(80)).any()  # the items are not in id order
+    codes = pd.Index(ann.classes).get_indexer(truth.loc[ann.item_ids])
+    pred = SoftLabels(0.85 * np.eye(3)[codes] + 0.05, classes=ann.classes,
+                      item_ids=ann.item_ids)
+    html = build_report(answers, labels=truth, pred_probs=pred, method="majority-vote",
+                        created=CREATED)
+    assert "Likely label errors</dt><dd>0 (0.0%)" in html  # every label agrees
+    # by position, with the ids in item order, the same page
+    assert html == build_report(answers, labels=truth.loc[ann.item_ids].to_numpy(),
+                                pred_probs=pred, method="majority-vote", created=CREATED)
+
+
+def test_a_series_whose_index_is_not_the_item_ids_is_refused_with_the_fix():
+    soft = SoftLabels([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], classes=["no", "yes"],
+                      item_ids=["a", "b", "c"])
+    labels = pd.Series(["no", "yes", "yes"])  # default index: not the ids a, b, c
+    with pytest.raises(InputError, match=r"labels has no row for item 'a' \(3 items missing\)"
+                       r".*matched on its index.*to_numpy\(\)"):
+        build_report(soft_labels=soft, labels=labels, pred_probs=soft.probs)
+    page = build_report(soft_labels=soft, labels=labels.to_numpy(), pred_probs=soft.probs)
+    assert page.startswith("<!DOCTYPE html>")
+
+
 def test_soft_labels_alone_give_balance_and_ambiguity():
     soft = SoftLabels([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], classes=["no", "yes"],
                       item_ids=["a", "b", "c"])

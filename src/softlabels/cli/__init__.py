@@ -127,11 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"error: {_one_line(message)}", file=sys.stderr)
         return 2
-    except (InputError, InvalidParameterError, CLIError) as exc:
+    except (InputError, InvalidParameterError, CLIError) as exc:  # unknown names included
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except KeyError as exc:  # unknown registry names
-        print(f"error: {_one_line(exc.args[0] if exc.args else exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an input that cannot be read
         where = f"{exc.filename}: " if exc.filename else ""

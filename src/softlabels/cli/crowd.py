@@ -230,7 +230,7 @@ def aggregate(
         aggregate_on_dask(
             str(answers), method, params, output, workers_out,
             dict(item_col=item_col, worker_col=worker_col, label_col=label_col),
-            parse_classes(classes), scheduler, local_workers,
+            parse_classes(classes), scheduler, local_workers, gold,
         )
         return
     to_stdout = str(output) == STDIO
@@ -292,10 +292,13 @@ def parse_classes(classes: Optional[str]) -> Optional[list[str]]:
 def aggregate_on_dask(
     answers: str, method: str, params: dict[str, Any], output: Path,
     workers_out: Optional[Path], columns: dict[str, str], classes: Optional[list[str]],
-    scheduler: Optional[str], local_workers: Optional[int],
+    scheduler: Optional[str], local_workers: Optional[int], gold: Optional[Path] = None,
 ) -> None:
     """`softlabels aggregate --engine dask`: the fit on a Dask cluster (an address, a
-    local cluster, or the default scheduler), soft labels written as a Parquet folder."""
+    local cluster, or the default scheduler), soft labels written as a Parquet folder.
+    ``gold``: the gold file (its table in ``params``), checked as on the numpy engine
+    (:func:`check_gold_file`): its errors name it, and one that matches no answered
+    item is refused."""
     from softlabels._optional import require
 
     try:
@@ -327,10 +330,14 @@ def aggregate_on_dask(
             try:
                 fit = dask_aggregate(answers, method, classes=classes, callback=callback,
                                      **columns, **params)
-            except InputError as exc:  # a column, label or value of the answers
+            except InputError as exc:  # a column, label or value of the answers or gold
                 if answers in str(exc):
                     raise
-                raise InputError(f"{answers}: {exc}") from None
+                where = gold if gold is not None and str(exc).startswith("gold") else answers
+                raise InputError(f"{where}: {exc}") from None
+        if gold is not None and len(params["gold"]) and not fit.n_gold_:
+            raise InputError(f"{gold}: none of its items appear in {answers} "
+                             f"({len(params['gold'])} given).")
         with all_or_nothing():  # the folder last: it is put in place at once
             if workers_out is not None:
                 write_frame(fit.reliability_frame(), workers_out)

@@ -44,7 +44,7 @@ from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels
 from softlabels.engines.blocks import (
-    AveragePlan, EBCCPlan, GladPlan, Plan, StackedPlan, Stats, add_stats, plan_for,
+    AveragePlan, EBCCPlan, GladPlan, Plan, StackedPlan, Stats, add_stats, gold_codes, plan_for,
 )
 
 dask = require("dask", "dask")
@@ -67,6 +67,8 @@ class DaskFit:
     classes_, worker_ids_ : ndarray
         Class labels (sorted, or as declared) and worker ids (sorted), in code order.
     n_answers_, n_items_ : int
+    n_gold_ : int
+        The answered items that ``gold`` gives a label (0 without gold).
     n_iter_, converged_, log_likelihood_
         As the in-process model (0, True and nan for the closed-form models).
     confusions_, skills_, priors_, temperature_
@@ -209,6 +211,8 @@ def aggregate(
     fit = DaskFit(model.name, model.get_params())
     fit.classes_ = class_arr
     fit.worker_ids_ = worker_ids
+    fit.n_gold_ = 0 if known is None else int(sum(dask.compute(*[
+        dask.delayed(_n_gold)(b) for b in blocks])))
     states, totals = _run(plan, model, blocks, n_rows, fit, callback)
     fit.n_answers_ = int(totals["n_answers"])
     fit.n_items_ = int(totals["n_items"])
@@ -224,6 +228,10 @@ def aggregate(
             meta=item_meta, verify_meta=False,
         )
     return fit
+
+
+def _n_gold(block: Annotations) -> int:
+    return int((gold_codes(block) >= 0).sum())
 
 
 def _gold_keys(gold: Any) -> Any:

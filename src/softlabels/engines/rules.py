@@ -83,8 +83,9 @@ class LabelModelFit:
     """A label model fitted on Dask: ``soft_labels_`` (a Dask DataFrame in the layout of
     :meth:`softlabels.SoftLabels.to_frame`, one row per item of the vote matrix),
     ``class_prior_``, ``uncovered_probs_`` (the posterior of the items no rule votes
-    on), ``accuracies_`` (per rule: the model's accuracy; the shared accuracy for
-    ``"shared-one-coin"``), ``shared_accuracy_`` (shared and pooled models),
+    on), ``accuracies_`` (per rule, as in-process: the expected fraction of its votes
+    that are correct under the posteriors; NaN for a rule that never votes),
+    ``shared_accuracy_`` (shared and pooled models),
     ``n_iter_``, ``converged_``, ``log_likelihood_``, ``rule_names_``, ``classes_``."""
 
 
@@ -99,7 +100,7 @@ def fit_label_model(
     ``params`` are those of :class:`softlabels.infer.rules.LabelModel`, with its
     defaults, checked there; ``votes`` is a Dask DataFrame of class indices and ``-1``
     (abstain), one column per rule, indexed by item (ids unique, as in-process: a
-    repeated id among the rows with a vote is an error). ``classes``: the number of
+    repeated id is an error, on rows with or without a vote). ``classes``: the number of
     classes (or their names); when omitted, one more than the largest vote, at least
     two. ``class_balance``: ``"uniform"`` or ``"learn"``. The soft labels equal the
     in-process model's up to floating-point summation order.
@@ -147,9 +148,10 @@ def fit_label_model(
                          "(abstain).")
     bad_meta = pd.DataFrame({"item": votes._meta.index[:0], "rule": pd.Series([], dtype=object),
                              "value": pd.Series([], dtype=object)})
-    top, bad, n_rows, n_voted = dask.compute(
+    ids = votes.index.to_series()
+    top, bad, n_rows, n_ids, n_missing = dask.compute(
         votes.max().max(), votes.map_partitions(_bad_votes, meta=bad_meta),
-        votes.map_partitions(len).sum(), (votes >= 0).any(axis=1).sum(),
+        votes.map_partitions(len).sum(), ids.nunique(dropna=False), ids.isna().sum(),
     )
     if len(bad):
         item, rule, value = bad.iloc[0]
@@ -157,6 +159,13 @@ def fit_label_model(
                          "votes must be class indices 0..K-1 or -1 (abstain).")
     if not n_rows:
         raise InputError("votes has no items (rows).")
+    if n_missing:
+        raise InputError(f"votes: {n_missing} item id{' is' if n_missing == 1 else 's are'} "
+                         "missing; every item needs an id.")
+    if n_ids < n_rows:  # every row is an item, with or without a vote (as in-process)
+        counts = ids.value_counts(dropna=False)
+        dup = counts[counts > 1].index.compute()[0]  # only on this error
+        raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     top = int(top)
     if top < 0:
         raise InputError("votes: every rule abstains on every item; there is nothing to fit.")
@@ -184,28 +193,21 @@ def fit_label_model(
     hierarchical = dict(prior_strength=reference.pooling, prior_skill=reference.prior_accuracy)
     first = aggregate(long(not per_rule), "one-coin-dawid-skene", callback=callback,
                       **{**crowd, **(hierarchical if model == "hierarchical-one-coin" else {})})
-    if first.n_items_ < n_voted:  # two rows with a vote share an item id
-        counts = votes.index.to_series().value_counts()
-        dup = counts[counts > 1].index.compute()[0]  # only on this error
-        raise InputError(f"votes: item ids must be unique; {show(dup)} appears more than once.")
     fit = LabelModelFit()
     fit.classes_, fit.rule_names_ = labels, rule_names
     fit.class_prior_ = first.priors_
     fit.n_iter_, fit.converged_ = first.n_iter_, first.converged_
     fit.log_likelihood_ = first.log_likelihood_
     soft = first.soft_labels_
-    if per_rule:
-        fit.accuracies_ = _by_rule(first, rule_names)
-    else:
+    if not per_rule:
         fit.shared_accuracy_ = float(first.skills_[0])
-        fit.accuracies_ = np.full(rule_names.size, fit.shared_accuracy_)
     if model == "pooled-one-coin":
         rules = aggregate(long(False), "one-coin-dawid-skene", **crowd)
-        fit.accuracies_ = _by_rule(rules, rule_names)
         fit.n_iter_ += rules.n_iter_
         cols = [str(c) for c in names]
         both = soft.merge(rules.soft_labels_[["item", *cols]], on="item", suffixes=("", "__r"))
         soft = both.map_partitions(_split, cols, meta=soft._meta)
+    fit.accuracies_ = _accuracies(votes, soft, names)
     support = votes.map_partitions(lambda part: (part >= 0).sum(axis=1).rename("support"),
                                    meta=pd.Series([], dtype=np.int64, name="support"))
     fit.uncovered_probs_ = fit.class_prior_
@@ -279,10 +281,28 @@ def _long_votes(part: pd.DataFrame, shared: bool) -> pd.DataFrame:
                          _VOTE: values[rows, cols].astype(np.int64)})
 
 
-def _by_rule(fit: Any, rule_names: np.ndarray) -> np.ndarray:
-    """Per rule (in column order) the fitted skill; NaN for a rule that never votes."""
-    skills = pd.Series(fit.skills_, index=[str(w) for w in fit.worker_ids_])
-    return skills.reindex(rule_names).to_numpy(dtype=np.float64)
+def _accuracies(votes: Any, soft: Any, names: np.ndarray) -> np.ndarray:
+    """:func:`softlabels.infer.rules.label_model.agreement` summed over the partitions:
+    per rule (in column order) the posterior mass of the classes it votes for over its
+    number of votes; NaN for a rule that never votes."""
+    cols = [str(c) for c in names]
+    keys = [f"__rule{j}__" for j in range(len(votes.columns))]  # a rule may be named "item"
+    renamed = votes.rename(columns=dict(zip(votes.columns, keys)))
+    both = soft[["item", *cols]].merge(renamed, left_on="item", right_index=True, how="inner")
+
+    def sums(part: pd.DataFrame) -> pd.DataFrame:
+        codes = part[keys].to_numpy()
+        voted = codes >= 0
+        right = np.take_along_axis(part[cols].to_numpy(dtype=np.float64),
+                                   np.where(voted, codes, 0).astype(np.int64), axis=1)
+        return pd.DataFrame([np.concatenate([np.where(voted, right, 0.0).sum(axis=0),
+                                             voted.sum(axis=0)])])
+
+    meta = pd.DataFrame({i: pd.Series([], dtype=np.float64) for i in range(2 * len(keys))})
+    total = np.asarray(both.map_partitions(sums, meta=meta).sum().compute(), dtype=np.float64)
+    right, n = total[: len(keys)], total[len(keys):]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, right / np.maximum(n, 1), np.nan)
 
 
 def _split(part: pd.DataFrame, cols: list[str]) -> pd.DataFrame:

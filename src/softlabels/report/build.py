@@ -142,8 +142,10 @@ def build_report(
         of fitting ``method`` (their items must cover the answers' items).
     labels : array-like or Series, optional
         One given label per item: class values (or indices 0..K-1 when the classes
-        have no names). A Series indexed by item id is aligned to the items (those of
-        the soft labels, else those of a SoftLabels of predictions).
+        have no names). A Series is matched on its index, item ids (the default
+        ``0 .. n-1`` included), to the items (those of the soft labels, else those of
+        a SoftLabels of predictions); with only an array of predictions it is read in
+        row order.
     pred_probs : array-like or SoftLabels, optional
         Out-of-sample predicted probabilities ``(n_items, n_classes)``, rows in the
         item order of the soft labels (a SoftLabels is aligned by item id). Without

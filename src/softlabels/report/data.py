@@ -50,9 +50,9 @@ def _describe_source(answers: Any, ann: Annotations | None) -> str:
     return ""
 
 
-def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str) -> np.ndarray:
-    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present,
-    and none of ``ids_from`` repeated."""
+def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str, hint: str = "") -> np.ndarray:
+    """Positions in ``ids_from`` of each id of ``ids_to``; every id must be present
+    (else an error, ``hint`` appended), and none of ``ids_from`` repeated."""
     index = pd.Index(ids_from)
     if not index.is_unique:
         raise InputError(
@@ -66,6 +66,7 @@ def _align(ids_from: np.ndarray, ids_to: np.ndarray, what: str) -> np.ndarray:
         miss = ids_to[np.flatnonzero(pos < 0)[0]]
         raise InputError(
             f"{what} has no row for item {show(miss)} ({int((pos < 0).sum())} items missing)."
+            + hint
         )
     return pos
 
@@ -195,10 +196,12 @@ def resolve_inputs(
                     )
                 data.classes = np.arange(int(arr.max()) + 1 if arr.size and arr.ndim == 1 else 0)
                 named = False
-        if isinstance(labels, pd.Series) and data.item_ids.size and not isinstance(
-            labels.index, pd.RangeIndex
-        ):
-            labels = labels.iloc[_align(labels.index.to_numpy(), data.item_ids, "labels")]
+        if isinstance(labels, pd.Series) and data.item_ids.size:  # its index: item ids, as gold
+            labels = labels.iloc[_align(
+                labels.index.to_numpy(), data.item_ids, "labels",
+                " A Series of labels is matched on its index (item ids); for labels in "
+                "the items' order, pass labels.to_numpy().",
+            )]
         n = soft.n_items if soft is not None else (
             data.pred.shape[0] if data.pred is not None else len(labels)
         )
