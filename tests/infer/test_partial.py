@@ -258,6 +258,17 @@ def test_label_frequency_estimate_when_positives_are_certain():
     np.testing.assert_allclose(out.probs[~observed, 1], g_true[~observed].astype(float))
 
 
+def test_positive_unlabeled_full_label_frequency_with_a_sure_classifier():
+    # c = 1: every present label was observed, so an unlabeled entry is absent, even
+    # where the classifier is sure (g = 1) -- (1 - c) / c * g / (1 - g) is 0 * inf there
+    obs = np.array([[1], [1], [0], [0]])
+    g = np.array([[1.0], [1.0], [1.0], [0.3]])
+    for kwargs in ({}, {"label_frequency": [1.0]}):
+        out = from_positive_unlabeled(obs, pred_probs=g, **kwargs)[0]
+        assert out.provenance["params"]["label_frequency"] == 1.0
+        np.testing.assert_array_equal(out.probs[:, 1], [1.0, 1.0, 0.0, 0.0])
+
+
 @pytest.mark.parametrize(
     "args, kwargs, error, match",
     [

@@ -538,7 +538,7 @@ def from_positive_unlabeled(
     * without features: ``P(present | unlabeled) = (pi - o) / (1 - o)`` with ``o = pi c``
       the observed-positive rate;
     * with ``g``: ``P(present | x, unlabeled) = (1 - c) / c * g / (1 - g)`` (Elkan & Noto
-      2008, clipped to [0, 1]).
+      2008, clipped to [0, 1]; 0 when ``c = 1``, even where ``g = 1``).
 
     Observed positives get probability 1.
 
@@ -631,7 +631,9 @@ def from_positive_unlabeled(
     with np.errstate(divide="ignore", invalid="ignore"):
         if g is not None:
             odds = np.where(g < 1, g / (1 - g), np.inf)
-            unl = np.clip((1 - c) / c * odds, 0.0, 1.0)
+            # c = 1: every present label is observed, so an unlabeled one is absent (also
+            # where g = 1, which would make the product 0 * inf)
+            unl = np.where(c < 1, np.clip((1 - c) / c * odds, 0.0, 1.0), 0.0)
         else:  # the prior alone: pi is set here
             pi_c = np.asarray(pi) * c
             unl = np.broadcast_to(np.where(pi_c < 1, (np.asarray(pi) - pi_c) / (1 - pi_c), 1.0),
