@@ -284,6 +284,8 @@ def test_positive_unlabeled_full_label_frequency_with_a_sure_classifier():
         (([[1, 0]],), {"pred_probs": [[0.5, 1.5]]}, InputError, "row 0, column 1 is 1.5"),
         (([[1, 0]], [0.5, 0.0]), {}, InvalidParameterError, r"\(0, 1\]"),
         (([[1, 0]], [0.5, 0.5]), {"labels": ["a"]}, InputError, "labels must list 2"),
+        (([[1, 0], [0, 1]], [0.5, 0.5]), {"labels": ["a", "a"]}, InputError,
+         "labels must be distinct; 'a' appears more than once"),
     ],
 )
 def test_positive_unlabeled_errors(args, kwargs, error, match):

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from softlabels.core.validation import (
     anything,
@@ -571,6 +572,12 @@ def from_positive_unlabeled(
     names = np.arange(n_labels) if labels is None else np.asarray(labels)
     if names.shape != (n_labels,):
         raise InputError(f"labels must list {n_labels} names; got shape {names.shape}.")
+    seen = pd.Index(names)
+    if not seen.is_unique:  # they are the keys of the result: a repeat would drop a label
+        raise InputError(
+            f"labels must be distinct; {show(seen[seen.duplicated()][0])} appears more than "
+            "once."
+        )
     rate = pos.mean(axis=0)
     pi = None
     if prior is not None:
