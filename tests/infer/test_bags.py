@@ -621,15 +621,17 @@ def test_mil_regression_bad_range():
 
 
 # ---------------------------------------------------------------------- shared contract
-def _fit(name, seed=0, order=None):
+def _fit(name, seed=0, order=None, table_order=None):
     rng = np.random.default_rng(11)
     X = rng.normal(size=(48, 3))
     y = (X[:, 0] + 0.3 * rng.normal(size=48) > 0).astype(int)
     bag = np.arange(48) // 6
     if order is None:
         order = np.arange(48)
+    if table_order is None:  # the rows of the per-bag table (a Series keyed by bag id)
+        table_order = np.arange(8)
     X, y, bag = X[order], y[order], bag[order]
-    props = pd.Series(np.bincount(bag, y) / np.bincount(bag))
+    props = pd.Series(np.bincount(bag, y) / np.bincount(bag)).iloc[table_order]
     if name == "dllp":
         model = DLLP(hidden_layer_sizes=(5,), random_state=seed)
         return model.fit(as_bag_proportions(bag, props), X=X)
@@ -637,8 +639,9 @@ def _fit(name, seed=0, order=None):
         model = LLPBP(hidden_layer_sizes=(5,), max_iter=50, random_state=seed)
         return model.fit(as_bag_proportions(bag, props), X=X)
     truth = 1 / (1 + np.exp(-X[:, 0]))
+    scores = pd.Series(np.bincount(bag, truth) / 6).iloc[table_order]
     model = MILRegressor(hidden_layer_sizes=(5,), max_iter=100, random_state=seed)
-    return model.fit(as_bag_scores(bag, np.bincount(bag, truth) / 6), X=X)
+    return model.fit(as_bag_scores(bag, scores), X=X)
 
 
 NAMES = ["dllp", "llp-bp", "mil-regression"]
@@ -665,6 +668,31 @@ def test_contract_seeded_and_row_order_invariant(name):
     perm = np.random.default_rng(0).permutation(48)
     c = _fit(name, seed=3, order=perm)
     np.testing.assert_allclose(c.soft_labels_.probs, a.soft_labels_.probs[perm], atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract_bag_table_order_invariant(name):
+    # the same bags listed in another order in the table of proportions or scores
+    a = _fit(name, seed=3)
+    for table_order in ([7, 6, 5, 4, 3, 2, 1, 0], [3, 0, 6, 1, 7, 2, 5, 4]):
+        b = _fit(name, seed=3, table_order=table_order)
+        np.testing.assert_allclose(b.soft_labels_.probs, a.soft_labels_.probs, atol=1e-8)
+
+
+def test_in_id_order_sorts_the_table_and_keeps_each_items_bag():
+    ids = np.array(["c", "a", "b", "c"])
+    for table in ({"c": 0.5, "a": 1.0, "b": 0.0}, {"b": 0.0, "c": 0.5, "a": 1.0}):
+        o = as_bag_proportions(ids, table).in_id_order()
+        assert o.bag_ids.tolist() == ["a", "b", "c"] and o.sizes.tolist() == [1, 1, 2]
+        assert o.codes.tolist() == [2, 0, 1, 2]
+        assert o.proportions[:, 1].tolist() == [1.0, 0.0, 0.5]
+    s = as_bag_scores(ids, {"b": 2.0, "c": 3.0, "a": 1.0}).in_id_order()
+    assert s.bag_ids.tolist() == ["a", "b", "c"] and s.scores[s.codes].tolist() == [3, 1, 2, 3]
+    # ids that do not compare: by type name, then text, whatever the table's order
+    mixed = np.array(["a", 1, "a", 2.5], dtype=object)
+    for table in ({"a": 0.5, 1: 1.0, 2.5: 0.0}, {2.5: 0.0, "a": 0.5, 1: 1.0}):
+        o = as_bag_proportions(mixed, table).in_id_order()
+        assert o.bag_ids.tolist() == [2.5, 1, "a"] and o.codes.tolist() == [2, 1, 2, 0]
 
 
 @pytest.mark.parametrize("name", NAMES)

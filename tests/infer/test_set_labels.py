@@ -70,6 +70,18 @@ def test_row_order_and_set_names_do_not_matter():
                                atol=1e-8)
 
 
+def test_the_order_of_the_label_table_does_not_matter():
+    rng = np.random.default_rng(2)
+    X, set_ids, coarse, _ = _coarse_data(rng, n_sets=40)
+    fits = [
+        SetClassifier(hidden_layer_sizes=(16, 8), random_state=3).fit(
+            as_set_labels(set_ids, {s: coarse[s] for s in order}), X=X).soft_labels_.probs
+        for order in (range(40), range(39, -1, -1), rng.permutation(40))
+    ]
+    for probs in fits[1:]:
+        np.testing.assert_allclose(probs, fits[0], atol=1e-8)
+
+
 def test_bad_evidence_is_explained():
     with pytest.raises(InputError, match="row 2 is in set|row 2 is in bag 'c'"):
         as_set_labels(["a", "b", "c"], {"a": 0, "b": 1})

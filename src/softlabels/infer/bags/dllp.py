@@ -176,8 +176,9 @@ class DLLP(BaseInferrer):
         bags = check_evidence(bags, BagProportions, type(self).__name__,
                               "as_bag_proportions(bag_ids, proportions)")
         X = check_bag_features(X, bags)
-        net = fit_net(self, X, bags.codes, bags.n_classes,
-                      lambda order: _dllp_objective(bags.take(order)))
+        ordered = bags.in_id_order()  # the fit does not depend on the table's bag order
+        net = fit_net(self, X, ordered.codes, bags.n_classes,
+                      lambda order: _dllp_objective(ordered.take(order)))
         probs = softmax(net.outputs(X), axis=1)
         self.bags_ = bags
         self.instance_probs_ = probs

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,9 @@ class _Bags:
     bag_ids: np.ndarray
     sizes: np.ndarray
 
+    #: the fields of subclasses that hold one row per bag, in table order
+    _per_bag: ClassVar[tuple[str, ...]] = ()
+
     @property
     def n_items(self) -> int:
         return int(self.codes.shape[0])
@@ -58,6 +61,20 @@ class _Bags:
     @property
     def n_bags(self) -> int:
         return int(self.sizes.shape[0])
+
+    def in_id_order(self: B) -> B:
+        """The same evidence with the table's bags sorted by id, so that what is fitted on
+        it does not depend on the order in which the table listed the bags (ids of types
+        that do not compare are sorted by type name, then text)."""
+        try:
+            perm = np.asarray(pd.Index(self.bag_ids).argsort(), dtype=np.int64)
+        except TypeError:
+            keys = [(type(b).__name__, repr(b)) for b in self.bag_ids]
+            perm = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+        rank = np.empty_like(perm)
+        rank[perm] = np.arange(perm.shape[0])
+        rows = {name: getattr(self, name)[perm] for name in ("bag_ids", "sizes", *self._per_bag)}
+        return replace(self, codes=rank[self.codes], **rows)
 
     def take(self: B, order: np.ndarray) -> B:
         """The same bags with the items reordered (``codes[order]``)."""
@@ -83,6 +100,7 @@ class BagProportions(_Bags):
 
     proportions: np.ndarray
     classes: np.ndarray
+    _per_bag: ClassVar[tuple[str, ...]] = ("proportions",)
 
     @property
     def n_classes(self) -> int:
@@ -336,6 +354,7 @@ class BagScores(_Bags):
     """
 
     scores: np.ndarray
+    _per_bag: ClassVar[tuple[str, ...]] = ("scores",)
 
 
 def as_bag_scores(bag_ids: Any, scores: Any, *, n_items: int | None = None) -> BagScores:
@@ -389,6 +408,7 @@ class SetLabels(_Bags):
 
     labels: np.ndarray
     classes: np.ndarray
+    _per_bag: ClassVar[tuple[str, ...]] = ("labels",)
 
     @property
     def n_classes(self) -> int:

@@ -342,8 +342,9 @@ max_bag_count_for_edges
         hidden = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes", owner)
         rng = check_random_state(self.random_state)
         X = check_bag_features(X, bags)
-        order = canonical_order(X, bags.codes)
-        xo, bo = X[order], bags.take(order)
+        ordered = bags.in_id_order()  # the fit does not depend on the table's bag order
+        order = canonical_order(X, ordered.codes)
+        xo, bo = X[order], ordered.take(order)
         covariates = xo
         pseudo, graphs, converged = [], [], True
         for round_ in range(n_rounds):

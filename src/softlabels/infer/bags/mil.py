@@ -162,7 +162,9 @@ class MILRegressor(BaseInferrer):
                 raise InputError(
                     f"bag_scores: bag {show(ids[off[0]])} has score {scores[off[0]]:.6g}, "
                     f"outside score_range [{lo:g}, {hi:g}].")
-        fit_net(self, X, codes, 1, lambda order: _bag_mse(codes[order], sizes, scores, score_range))
+        ordered = bags.in_id_order()  # the fit does not depend on the table's bag order
+        fit_net(self, X, ordered.codes, 1, lambda order: _bag_mse(
+            ordered.codes[order], ordered.sizes, ordered.scores, score_range))
         self.instance_scores_ = self._scores(self.net_.outputs(X), score_range)
         self.bag_ids_ = ids
         self.bag_predictions_ = np.bincount(codes, self.instance_scores_, ids.shape[0]) / sizes

@@ -160,8 +160,9 @@ class SetClassifier(BaseInferrer):
         sets = check_evidence(sets, SetLabels, type(self).__name__,
                               "as_set_labels(set_ids, labels)")
         X = check_bag_features(X, sets)
-        net = fit_net(self, X, sets.codes, sets.n_classes,
-                      lambda order: _set_objective(sets.take(order)))
+        ordered = sets.in_id_order()  # the fit does not depend on the table's set order
+        net = fit_net(self, X, ordered.codes, sets.n_classes,
+                      lambda order: _set_objective(ordered.take(order)))
         self.sets_, self.classes_ = sets, sets.classes
         self.soft_labels_ = SoftLabels(
             softmax(net.outputs(X), axis=1), sets.classes, check_item_ids(item_ids, X.shape[0]),
