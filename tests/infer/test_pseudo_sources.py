@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -257,6 +258,15 @@ class TestRebalanced:
             longtail_counts(10, 3, 2.0, kind="steps")
         with pytest.raises(InputError, match="same length"):
             rebalanced_quotas([1, 2], [1], 3)
+        # counts are whole numbers: a fraction, a NaN or text is named, never truncated
+        for counts, available, where in (
+            ([1.5, 1], [1, 1], "counts[0] is 1.5"),
+            ([1, 1], [1, np.nan], "available[1] is nan"),
+            (["a", 1], [1, 1], "counts[0] is 'a'"),
+            ([1, -1], [1, 1], "counts[1] is -1"),
+        ):
+            with pytest.raises(InputError, match=re.escape(where)):
+                rebalanced_quotas(counts, available, 1)
 
 
 # ====================================================================== FedLabel

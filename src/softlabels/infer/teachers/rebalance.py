@@ -68,6 +68,22 @@ def longtail_counts(
     return np.maximum(np.floor(sizes + 1e-9).astype(np.int64), 1)
 
 
+def _whole_numbers(values: Any, name: str, owner: str) -> np.ndarray:
+    """Non-negative integer counts as int64; a fraction, NaN or text is an error naming
+    the entry (never truncated)."""
+    raw = np.asarray(values)
+    flat = raw.reshape(-1)
+    for i, v in enumerate(flat.tolist()):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
+            np.isfinite(v) and v == round(v) and v >= 0
+        ):
+            where = f"{name}[{i}]" if raw.ndim == 1 else f"{name} entry {i}"
+            raise InputError(
+                f"{owner}: {name} must be non-negative whole numbers; {where} is {v!r}."
+            )
+    return flat.astype(np.int64).reshape(raw.shape)
+
+
 def rebalanced_quotas(counts: Any, available: Any, budget: int) -> np.ndarray:
     """Integer quotas ``q_c <= available_c`` with ``sum q = min(budget, sum available)``
     that make ``counts + q`` as even as possible (water filling; a remainder unit goes to
@@ -94,9 +110,9 @@ def rebalanced_quotas(counts: Any, available: Any, budget: int) -> np.ndarray:
     [1, 10, 1]
     """
     owner = "rebalanced_quotas"
-    n = np.asarray(counts, dtype=np.int64)
-    cap = np.asarray(available, dtype=np.int64)
-    if n.ndim != 1 or cap.shape != n.shape or (n < 0).any() or (cap < 0).any():
+    n = _whole_numbers(counts, "counts", owner)
+    cap = _whole_numbers(available, "available", owner)
+    if n.ndim != 1 or cap.shape != n.shape:
         raise InputError(
             f"{owner}: counts and available must be 1-D non-negative and of the same length; "
             f"got shapes {n.shape} and {cap.shape}."
