@@ -200,6 +200,8 @@ class TestTeacherSoftLabels:
             teacher_soft_labels(z, inputs="logits", temperature=0.0)
         with pytest.raises(InvalidParameterError, match="'pool' parameter"):
             teacher_soft_labels(z, inputs="logits", pool="median")
+        with pytest.raises(InputError, match="weights must be numbers; got"):
+            teacher_soft_labels(z, inputs="logits", weights=["a", 1, 1])
 
     def test_provenance(self):
         s = teacher_soft_labels(random_logits(5), inputs="logits", pool="logits", weights=[1, 2, 3])
@@ -224,6 +226,8 @@ class TestCommittee:
             prior_weights([1.0, np.inf])
         with pytest.raises(InputError, match="non-empty 1-D"):
             prior_weights([])
+        with pytest.raises(InputError, match="scores must be numbers; got"):
+            prior_weights(["90%", 60.0])
 
     def test_committee_is_the_prior_weighted_sum_of_logits(self):
         z = random_logits(6)
@@ -619,6 +623,8 @@ class TestScoresAndRobustDistribution:
             robust_sampling_distribution([0.5, 0.5], 0, min_support=3)
         with pytest.raises(InputError, match=r"gains\[1\] is not"):
             robust_sampling_distribution([0.5, np.nan], 0)
+        with pytest.raises(InputError, match="gains must be numbers; got"):
+            robust_sampling_distribution(["high", 0.5], 0)
 
 
 class TestLocle:

@@ -17,7 +17,7 @@ from softlabels.core.validation import check_features, check_pred_probs, suggest
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 
-__all__ = ["Inputs", "INPUTS", "TeacherOutputs", "check_inputs", "check_outputs",
+__all__ = ["Inputs", "INPUTS", "TeacherOutputs", "as_numbers", "check_inputs", "check_outputs",
            "check_single", "inputs_constraint", "tempered_probs", "log_scores", "make_soft_labels", "softmax_rows"]
 
 Inputs = Literal["logits", "probs"]
@@ -35,6 +35,15 @@ class TeacherOutputs(NamedTuple):
     @property
     def n_teachers(self) -> int:
         return int(self.values.shape[0])
+
+
+def as_numbers(values: Any, name: str) -> np.ndarray:
+    """``values`` as a float64 array; anything that is not numbers is an :class:`InputError`
+    naming ``name``."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers; got {values!r}.") from None
 
 
 def inputs_constraint(value: Any, name: str, owner: str) -> str:

@@ -26,6 +26,7 @@ from softlabels.infer.base import BaseInferrer
 from softlabels.infer.teachers._inputs import (
     Inputs,
     TeacherOutputs,
+    as_numbers,
     check_inputs,
     inputs_constraint,
     check_outputs,
@@ -72,7 +73,7 @@ def prior_weights(scores: Any, *, temperature: float = 10.0) -> np.ndarray:
     >>> prior_weights([64.0, 60.6, 51.6]).round(3).tolist()
     [0.5, 0.356, 0.145]
     """
-    s = np.asarray(scores, dtype=np.float64)
+    s = as_numbers(scores, "scores")
     if s.ndim != 1 or s.size == 0:
         raise InputError(
             f"scores must be a non-empty 1-D array (one per teacher); got shape {s.shape}."
@@ -87,7 +88,7 @@ def prior_weights(scores: Any, *, temperature: float = 10.0) -> np.ndarray:
 def _check_weights(weights: Any, n_teachers: int, owner: str) -> np.ndarray:
     if weights is None:
         return np.full(n_teachers, 1.0 / n_teachers)
-    w = np.asarray(weights, dtype=np.float64)
+    w = as_numbers(weights, "weights")
     if w.shape != (n_teachers,):
         raise InputError(
             f"weights must have one entry per teacher, shape ({n_teachers},); got {w.shape}."

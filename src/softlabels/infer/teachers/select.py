@@ -25,7 +25,7 @@ import numpy as np
 
 from softlabels.core.validation import check_float, check_int, check_option, check_random_state
 from softlabels.core.errors import InputError, InvalidParameterError
-from softlabels.infer.teachers._inputs import Inputs, check_single, tempered_probs
+from softlabels.infer.teachers._inputs import Inputs, as_numbers, check_single, tempered_probs
 
 __all__ = [
     "STRATEGIES",
@@ -153,7 +153,7 @@ def robust_sampling_distribution(
     ([0.25, 0.25, 0.5, 0.0], 0.5, 3)
     """
     owner = "robust_sampling_distribution"
-    g = np.asarray(gains, dtype=np.float64)
+    g = as_numbers(gains, "gains")
     if g.ndim != 1 or g.size == 0:
         raise InputError(f"gains must be a non-empty 1-D array; got shape {g.shape}.")
     if not np.isfinite(g).all():
