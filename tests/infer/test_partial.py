@@ -37,6 +37,24 @@ def test_candidate_sets_by_hand():
     np.testing.assert_allclose(q, [[0.25, 0.75, 0], [0, 0, 1], [0, 0, 1]])
 
 
+def test_softlabels_predictions_are_matched_to_the_classes_by_name():
+    pred = SoftLabels([[0.2, 0.3, 0.5]], ["c", "b", "a"])
+    # classes named in another order: the prediction of each class is found by its name
+    s = from_candidate_sets([[1, 1, 0]], pred_probs=pred, classes=["a", "b", "c"])
+    np.testing.assert_allclose(s.probs, [[0.625, 0.375, 0.0]])
+    c = from_complementary([2], pred_probs=pred, classes=["a", "b", "c"])
+    np.testing.assert_allclose(c.probs, [[0.625, 0.375, 0.0]])
+    # no classes given: the predictions' own
+    assert from_candidate_sets([[0, 1, 1]], pred_probs=pred).classes.tolist() == ["c", "b", "a"]
+    assert from_complementary([0], pred_probs=pred).classes.tolist() == ["c", "b", "a"]
+    with pytest.raises(InputError, match=r"pred_probs has classes \['c', 'b', 'a'\] but"):
+        from_candidate_sets([[1, 1, 0]], pred_probs=pred, classes=["a", "b", "d"])
+    # no class name in common: the columns are taken in order, under the names given
+    named = from_candidate_sets([[1, 1, 0]], pred_probs=pred, classes=["x", "y", "z"])
+    np.testing.assert_allclose(named.probs, [[0.4, 0.6, 0.0]])
+    assert named.classes.tolist() == ["x", "y", "z"]
+
+
 @given(
     data=st.data(),
     n=st.integers(1, 30),

@@ -89,6 +89,26 @@ def _weights(
     return np.full((n_items, n_classes), 1.0 / n_classes), "uniform"
 
 
+def _aligned(pred_probs: Any, classes: Any) -> tuple[Any, Any]:
+    """A SoftLabels ``pred_probs`` with its columns in the order of ``classes`` when it
+    names them in another order (taken by position when it shares no name with them),
+    and its own classes when none are given; other predictions unchanged."""
+    if not isinstance(pred_probs, SoftLabels):
+        return pred_probs, classes
+    if classes is None:
+        return pred_probs, pred_probs.classes
+    names, want = pd.Index(pred_probs.classes), np.asarray(classes)
+    cols = names.get_indexer(want.ravel())
+    if (cols < 0).all():
+        return pred_probs, classes
+    if want.ndim != 1 or (cols < 0).any() or np.unique(cols).size != names.size:
+        raise InputError(
+            f"pred_probs has classes {names.tolist()} but classes are {want.tolist()}; give "
+            "the same classes (in any order) or leave classes out."
+        )
+    return pred_probs.probs[:, cols], classes
+
+
 def _classes(classes: Any, n_classes: int) -> np.ndarray:
     if classes is None:
         return np.arange(n_classes)
@@ -190,9 +210,11 @@ def from_candidate_sets(
         candidate gets the same probability.
     pred_probs : array-like of shape (n_items, n_classes) or SoftLabels, optional
         A model's predicted probabilities (e.g. from a model trained on the previous
-        round of soft labels).
+        round of soft labels). A SoftLabels that names ``classes`` in another order is
+        matched to them by name.
     classes, item_ids : array-like, optional
-        Class names (default ``0..n_classes-1``) and item ids.
+        Class names (default: those of a SoftLabels ``pred_probs``, else
+        ``0..n_classes-1``) and item ids.
 
     Returns
     -------
@@ -215,6 +237,7 @@ def from_candidate_sets(
     >>> s.probs.round(3).tolist()
     [[0.625, 0.375, 0.0], [0.0, 0.6, 0.4]]
     """
+    pred_probs, classes = _aligned(pred_probs, classes)
     mask = _check_mask(candidates, "candidates")
     n, k = mask.shape
     empty = np.flatnonzero(~mask.any(axis=1))
@@ -288,8 +311,12 @@ def from_complementary(
         :func:`anchor_transition`). ``None`` means ``"uniform"``. A non-zero diagonal
         models noisy annotators who sometimes name the true class.
     prior, pred_probs : optional
-        Class prior, or a model's predicted probabilities (n_items, n_classes); not both.
+        Class prior, or a model's predicted probabilities (n_items, n_classes; a
+        SoftLabels that names ``classes`` in another order is matched to them by name);
+        not both.
     classes, item_ids : array-like, optional
+        Class names (default: those of a SoftLabels ``pred_probs``, else
+        ``0..n_classes-1``) and item ids.
 
     Returns
     -------
@@ -330,6 +357,7 @@ def from_complementary(
                       sample_weight=soft.probs.ravel())
             soft = from_complementary(ybar, k, pred_probs=model.predict_proba(X))
     """
+    pred_probs, classes = _aligned(pred_probs, classes)
     k = n_classes
     if k is None:
         if classes is not None:
