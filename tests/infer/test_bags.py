@@ -209,6 +209,30 @@ def test_projection_keeps_item_ids_of_soft_labels():
     assert proportion_pseudo_labels(soft, [0, 0], frame).classes.tolist() == ["a", "b"]
 
 
+def test_soft_labels_are_matched_to_the_proportions_by_class_name():
+    soft = SoftLabels([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], ["a", "b"])
+    bag = ["x", "x", "y"]
+    table = pd.DataFrame({"a": [0.5, 1.0], "b": [0.5, 0.0]}, index=["x", "y"])
+    swapped = table[["b", "a"]]  # the same proportions, columns in the other order
+    same = proportion_pseudo_labels(soft, bag, table)
+    other = proportion_pseudo_labels(soft, bag, swapped)
+    assert other.classes.tolist() == ["b", "a"]
+    np.testing.assert_allclose(other.probs, same.probs[:, ::-1], atol=1e-12)
+    fitted = ProportionProjection().fit(as_bag_proportions(bag, swapped), pred_probs=soft)
+    np.testing.assert_allclose(fitted.soft_labels_.probs, other.probs, atol=1e-12)
+    assert dllp_loss(soft, bag, swapped) == pytest.approx(dllp_loss(soft, bag, table))
+    # one proportion per bag: the fraction of the second of the predictions' classes,
+    # in the loss as in the projection
+    flipped = SoftLabels(soft.probs, [1, 0])
+    codes = [0, 0, 1]
+    assert dllp_loss(flipped, codes, [0.5, 0.0]) == pytest.approx(
+        dllp_loss(soft.probs, codes, [0.5, 0.0]))
+    np.testing.assert_allclose(proportion_pseudo_labels(flipped, codes, [0.5, 0.0]).probs,
+                               proportion_pseudo_labels(soft.probs, codes, [0.5, 0.0]).probs)
+    with pytest.raises(InputError, match=r"pred_probs has classes \['a', 'b'\] but the bag"):
+        proportion_pseudo_labels(soft, bag, table.rename(columns={"b": "c"}))
+
+
 @settings(max_examples=40)
 @given(seed=st.integers(0, 2**31 - 1), n_bags=st.integers(1, 5), n_classes=st.integers(2, 4))
 def test_projection_matches_the_proportions(seed, n_bags, n_classes):

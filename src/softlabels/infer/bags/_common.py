@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from softlabels.core.errors import InputError
+from softlabels.core.soft import SoftLabels
 from softlabels.core.validation import check_features
 
 if TYPE_CHECKING:
@@ -50,6 +52,33 @@ def check_n_classes(probs: np.ndarray, bags: BagProportions, name: str) -> None:
             f"{name} has {probs.shape[1]} class columns but the bag proportions have "
             f"{bags.n_classes} classes."
         )
+
+
+def own_classes(pred_probs: Any, proportions: Any, counts: Any) -> Any:
+    """The classes of a SoftLabels ``pred_probs`` when the table of proportions (or
+    counts) does not name its own (it is not a DataFrame), else None."""
+    table = proportions if counts is None else counts
+    if isinstance(pred_probs, SoftLabels) and not isinstance(table, pd.DataFrame):
+        return pred_probs.classes
+    return None
+
+
+def match_classes(pred_probs: Any, bags: BagProportions, name: str) -> Any:
+    """A SoftLabels ``pred_probs`` that names the bags' classes in another order, with its
+    columns put in the bags' order; one whose classes share no name with the bags' is
+    taken by position (as an array), and one that shares only some is an error."""
+    if not isinstance(pred_probs, SoftLabels):
+        return pred_probs
+    names = pd.Index(pred_probs.classes)
+    cols = names.get_indexer(bags.classes)
+    if (cols < 0).all():
+        return pred_probs
+    if (cols < 0).any() or names.size != cols.size:
+        raise InputError(
+            f"{name} has classes {names.tolist()} but the bag proportions have "
+            f"{bags.classes.tolist()}; give the same classes, in any order."
+        )
+    return pred_probs.probs[:, cols]
 
 
 def check_width(X: np.ndarray, width: int) -> None:

@@ -22,6 +22,8 @@ from softlabels.infer.bags._common import (
     check_item_ids,
     check_n_classes,
     indicator,
+    match_classes,
+    own_classes,
     provenance,
 )
 from softlabels.infer.bags._mlp import NET_CONSTRAINTS, fit_net, net_outputs
@@ -50,6 +52,10 @@ def dllp_loss(
     Parameters
     ----------
     pred_probs : array-like of shape (n_items, n_classes) or SoftLabels
+        A SoftLabels lends its classes to proportions that are not a DataFrame (one value
+        per bag is then the share of its second class), as in
+        :func:`proportion_pseudo_labels`; one that names the proportions' classes in
+        another order is matched to them by name.
     bag_ids, proportions, counts
         As in :func:`as_bag_proportions`.
     eps : float, default 1e-7
@@ -70,7 +76,9 @@ def dllp_loss(
     """
     eps = check_float(eps, "eps", "dllp_loss", low=0.0, high=0.5)
     probs = check_pred_probs(pred_probs)
-    bags = as_bag_proportions(bag_ids, proportions, counts=counts, n_items=probs.shape[0])
+    bags = as_bag_proportions(bag_ids, proportions, counts=counts, n_items=probs.shape[0],
+                              classes=own_classes(pred_probs, proportions, counts))
+    probs = check_pred_probs(match_classes(pred_probs, bags, "pred_probs"))
     check_n_classes(probs, bags, "pred_probs")
     pbar = (indicator(bags.codes, bags.n_bags) @ probs) / bags.sizes[:, None]
     return float(-(bags.proportions * np.log(np.clip(pbar, eps, 1 - eps))).sum(1).mean())

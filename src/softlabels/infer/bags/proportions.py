@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy.special import logsumexp
 
 from softlabels.core.errors import InputError
@@ -22,6 +21,8 @@ from softlabels.infer.bags._common import (
     check_item_ids,
     check_n_classes,
     indicator,
+    match_classes,
+    own_classes,
     provenance,
 )
 from softlabels.infer.bags.evidence import BagProportions, as_bag_proportions
@@ -126,7 +127,9 @@ def proportion_pseudo_labels(
     Parameters
     ----------
     pred_probs : array-like of shape (n_items, n_classes) or SoftLabels
-        Instance predictions, e.g. from a model trained with :func:`dllp_loss`.
+        Instance predictions, e.g. from a model trained with :func:`dllp_loss`. A
+        SoftLabels that names the proportions' classes in another order is matched to
+        them by name.
     bag_ids, proportions, counts, classes
         As in :func:`as_bag_proportions`; the classes default to those of ``pred_probs``
         when it is a SoftLabels (and the proportions are not a DataFrame).
@@ -153,12 +156,12 @@ def proportion_pseudo_labels(
     n_iter, tol = checked["n_iter"], checked["tol"]
     if isinstance(pred_probs, SoftLabels):
         item_ids = pred_probs.item_ids if item_ids is None else item_ids
-        table = proportions if counts is None else counts
-        if classes is None and not isinstance(table, pd.DataFrame):
-            classes = pred_probs.classes
+    if classes is None:
+        classes = own_classes(pred_probs, proportions, counts)
     probs = check_pred_probs(pred_probs)
     bags = as_bag_proportions(bag_ids, proportions, counts=counts, classes=classes,
                               n_items=probs.shape[0])
+    probs = check_pred_probs(match_classes(pred_probs, bags, "pred_probs"))
     check_n_classes(probs, bags, "pred_probs")
     q, it, converged = project_onto_proportions(probs, bags, n_iter, tol)
     return SoftLabels(
@@ -230,7 +233,7 @@ class ProportionProjection(BaseInferrer):
                               "the predictions go in pred_probs=")
         if isinstance(pred_probs, SoftLabels) and item_ids is None:
             item_ids = pred_probs.item_ids
-        probs = check_pred_probs(pred_probs)
+        probs = check_pred_probs(match_classes(pred_probs, bags, "pred_probs"))
         if probs.shape[0] != bags.n_items:
             raise InputError(
                 f"pred_probs has {probs.shape[0]} rows but the bags hold {bags.n_items} items."
