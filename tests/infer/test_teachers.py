@@ -506,6 +506,12 @@ class TestInstanceAdaptiveThreshold:
         ias = InstanceAdaptiveThreshold().fit([[0.5, 0.5]])
         with pytest.raises(InputError, match="outputs have 3 classes; the thresholds were fitted for 2"):
             ias.partial_fit([[0.2, 0.3, 0.5]])
+        # a class index as ignore_index would make that class's pseudo-labels "ignored"
+        for call in (lambda m: m.fit([[0.9, 0.1]]), lambda m: m.partial_fit([[0.9, 0.1]])):
+            with pytest.raises(InputError, match="ignore_index=0 is a class index"):
+                call(InstanceAdaptiveThreshold(ignore_index=0))
+        with pytest.raises(InputError, match="ignore_index=1 is a class index"):
+            ias.set_params(ignore_index=1).predict([[0.5, 0.5]])
 
 
 class TestOtherThresholds:
@@ -525,6 +531,8 @@ class TestOtherThresholds:
         assert got.tolist() == [0, 255, 1]
         with pytest.raises(InputError, match=r"one entry per class, shape \(2,\); got \(3,\)"):
             threshold_pseudo_labels([[0.9, 0.1]], [0.5, 0.5, 0.5], inputs="probs")
+        with pytest.raises(InputError, match="ignore_index=1 is a class index"):
+            threshold_pseudo_labels(p, [0.8, 0.75], inputs="probs", ignore_index=1)
 
     def test_class_aware_correction_hand_computed(self):
         z = np.array([[3.0, 0.0], [-3.0, 3.0], [1.5, -1.0]])

@@ -13,11 +13,11 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from softlabels.core.validation import check_features, check_pred_probs, suggest
+from softlabels.core.validation import check_features, check_int, check_pred_probs, suggest
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.soft import SoftLabels, softmax
 
-__all__ = ["Inputs", "INPUTS", "TeacherOutputs", "as_numbers", "check_inputs", "check_outputs",
+__all__ = ["Inputs", "INPUTS", "TeacherOutputs", "as_numbers", "check_ignore_index", "check_inputs", "check_outputs",
            "check_single", "inputs_constraint", "tempered_probs", "log_scores", "make_soft_labels", "softmax_rows"]
 
 Inputs = Literal["logits", "probs"]
@@ -44,6 +44,15 @@ def as_numbers(values: Any, name: str) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be numbers; got {values!r}.") from None
+
+
+def check_ignore_index(value: Any, n_classes: int, owner: str) -> int:
+    """The label of items without a pseudo-label: an integer that is not a class index
+    (else that class's pseudo-labels could not be told from the ignored items)."""
+    ignore = check_int(value, "ignore_index", owner)
+    if 0 <= ignore < n_classes:
+        raise InputError(f"{owner}: ignore_index={ignore} is a class index; use e.g. -1.")
+    return ignore
 
 
 def inputs_constraint(value: Any, name: str, owner: str) -> str:

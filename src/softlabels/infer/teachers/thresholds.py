@@ -16,7 +16,6 @@ import numpy as np
 
 from softlabels.core.validation import (
     check_float,
-    check_int,
     check_is_fitted,
     check_random_state,
     integer,
@@ -28,6 +27,7 @@ from softlabels.core.soft import SoftLabels
 from softlabels.infer.base import BaseInferrer
 from softlabels.infer.teachers._inputs import (
     Inputs,
+    check_ignore_index,
     check_inputs,
     inputs_constraint,
     check_single,
@@ -93,6 +93,8 @@ class InstanceAdaptiveThreshold(BaseInferrer):
     init : float in (0, 1), default 0.9
     cap : float in (0, 1), default 0.999
     ignore_index : int, default -1
+        The label of items below their class's threshold; not a class index (else
+        :class:`InputError`).
     shuffle : bool, default True
         Visit instances in a random order (the official code shuffles); the result depends
         on the order through the moving average.
@@ -207,6 +209,7 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
         n, c = p.shape
+        check_ignore_index(self.ignore_index, c, type(self).__name__)
         conf, pred = p.max(axis=1), p.argmax(axis=1)
         if groups is None:
             inverse = np.zeros(n, dtype=np.int64)
@@ -244,6 +247,7 @@ class InstanceAdaptiveThreshold(BaseInferrer):
         """
         self._validate_params()
         p, t = _conf_pred(outputs, self.inputs, type(self).__name__)
+        check_ignore_index(self.ignore_index, p.shape[1], type(self).__name__)
         if not hasattr(self, "thresholds_"):
             self.thresholds_ = np.full(p.shape[1], float(self.init))
             self.instance_order_ = np.array([], dtype=np.int64)
@@ -322,7 +326,8 @@ def threshold_pseudo_labels(
     inputs : {"logits", "probs"}
         What ``outputs`` hold. Required: never guessed from the values.
     ignore_index : int, default=-1
-        The label of the items below their class's threshold.
+        The label of the items below their class's threshold; not a class index (else
+        :class:`InputError`).
 
     Returns
     -------
@@ -343,7 +348,7 @@ def threshold_pseudo_labels(
         )
     if np.isnan(th).any():
         raise InputError("thresholds contain NaN.")
-    ignore = check_int(ignore_index, "ignore_index", owner)
+    ignore = check_ignore_index(ignore_index, p.shape[1], owner)
     conf, pred = p.max(axis=1), p.argmax(axis=1)
     return np.where(conf >= th[pred], pred, ignore)
 
