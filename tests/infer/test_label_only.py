@@ -91,6 +91,12 @@ def test_unknown_answers_are_counted_or_refused():
         CachedLabeller(Counting(), ["ant", "bee"], on_unknown="coerce")
     with pytest.raises(InvalidParameterError, match="at least two distinct"):
         CachedLabeller(Counting(), ["ant", "ant"])
+    # classes that an answer cannot tell apart (1 == 1.0 == True), or cannot be looked up
+    for classes in ([1, 1.0], [1, True], [np.int64(2), 2]):
+        with pytest.raises(InvalidParameterError, match="at least two distinct"):
+            CachedLabeller(Counting(), classes)
+    with pytest.raises(InvalidParameterError, match=r"classes must be hashable.*\['ant'\]"):
+        CachedLabeller(Counting(), [["ant"], "bee"])
     with pytest.raises(InvalidParameterError, match="must be callable"):
         CachedLabeller("gpt", ["ant", "bee"])
 

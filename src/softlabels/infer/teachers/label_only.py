@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -152,7 +152,8 @@ class CachedLabeller:
         for one input, a class value (or text that ``parse`` turns into one). ``None`` is
         an abstention.
     classes : sequence
-        The valid answers, in class order (the codes are positions in this list).
+        The valid answers, in class order (the codes are positions in this list):
+        hashable and distinct as values (``1``, ``1.0`` and ``True`` are one answer).
     prompts : sequence, optional
         Several prompts (or sampling seeds) per input; each is asked once and cached
         under its own key. Default: one question per input.
@@ -200,7 +201,15 @@ class CachedLabeller:
             raise InvalidParameterError("CachedLabeller: parse must be callable or None.")
         check_option(on_unknown, "on_unknown", "CachedLabeller", ("abstain", "error"))
         self.classes = list(classes)
-        if len(self.classes) < 2 or len(set(map(repr, self.classes))) != len(self.classes):
+        try:  # answers are looked up by value, so 1, 1.0 and True are one class
+            self._codes = {self._hashable(c): i for i, c in enumerate(self.classes)}
+        except TypeError:
+            bad = next(c for c in self.classes if not isinstance(self._hashable(c), Hashable))
+            raise InvalidParameterError(
+                f"CachedLabeller: classes must be hashable values (answers are looked up "
+                f"among them); got {bad!r}."
+            ) from None
+        if len(self.classes) < 2 or len(self._codes) != len(self.classes):
             raise InvalidParameterError(
                 f"CachedLabeller: classes must list at least two distinct values; got "
                 f"{self.classes!r}."
@@ -211,7 +220,6 @@ class CachedLabeller:
             raise InvalidParameterError("CachedLabeller: prompts must not be empty (or None).")
         self.cache = cache if isinstance(cache, LabelCache) else LabelCache(cache)
         self.save_every = integer(low=1)(save_every, "save_every", "CachedLabeller")
-        self._codes = {self._hashable(c): i for i, c in enumerate(self.classes)}
 
     @staticmethod
     def _hashable(value: Any) -> Any:
