@@ -153,6 +153,17 @@ def test_uniform_without_replacement_is_the_restriction():
     assert (s.probs[np.arange(n), y] > 0).all()
 
 
+def test_complementary_weights_that_rule_out_every_allowed_class():
+    # a model sure of the class the label rules out (its softmax underflows to 0 elsewhere),
+    # as in a refinement round: the labels alone decide, as for candidate sets
+    pred = [[1.0, 0.0, 0.0], [0.2, 0.3, 0.5]]
+    s = from_complementary([0, 0], 3, pred_probs=pred)
+    np.testing.assert_allclose(s.probs, [[0.0, 0.5, 0.5], [0.0, 0.375, 0.625]])
+    q = np.array([[0.0, 0.8, 0.2], [0.5, 0.0, 0.5], [0.3, 0.7, 0.0]])
+    biased = from_complementary([1], 3, transition=q, prior=[0.0, 1.0, 0.0])
+    np.testing.assert_allclose(biased.probs, [[0.8 / 1.5, 0.0, 0.7 / 1.5]])
+
+
 @pytest.mark.parametrize(
     "args, kwargs, error, match",
     [

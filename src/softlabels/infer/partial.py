@@ -337,7 +337,9 @@ def from_complementary(
     With the uniform matrix the posterior is ``w`` restricted to the classes not named,
     renormalised; that is also the posterior when several labels are drawn uniformly
     *without* replacement (libcll, CLImage), since every class not named gives the set
-    the same probability. Items without any complementary label get ``w``.
+    the same probability. Items without any complementary label get ``w``. When ``w``
+    gives no weight to any class the labels allow (a model sure of a class they rule
+    out), the item's soft label is the likelihood alone, as if ``w`` were uniform.
 
     Examples
     --------
@@ -390,18 +392,20 @@ def from_complementary(
         log_q = np.log(q)
     # log-likelihood of each item's labels under each class: sum_t log Q[k, ybar_t]
     loglik = np.where(given[:, :, None], log_q.T[np.where(given, comp, 0)], 0.0).sum(axis=1)
-    with np.errstate(divide="ignore"):
-        logpost = np.log(w) + loglik
-    top = logpost.max(axis=1, keepdims=True)
-    impossible = ~np.isfinite(top[:, 0])
+    impossible = ~np.isfinite(loglik).any(axis=1)
     if impossible.any():
         r = int(np.flatnonzero(impossible)[0])
         named = sorted(set(comp[r][given[r]].tolist()))
         raise InputError(
             f"comp_labels: row {r} (complementary labels {named}) rules out every class "
-            f"under the transition matrix and the class weights ({int(impossible.sum())} "
-            "such rows)."
+            f"under the transition matrix ({int(impossible.sum())} such rows)."
         )
+    with np.errstate(divide="ignore"):
+        logpost = np.log(w) + loglik
+    # weights that give no class the labels allow any probability: the labels alone decide
+    unweighted = ~np.isfinite(logpost).any(axis=1)
+    logpost[unweighted] = loglik[unweighted]
+    top = logpost.max(axis=1, keepdims=True)
     post = np.exp(logpost - top)
     params: dict[str, Any] = {"transition": kind, "weights": source}
     if kind == "matrix":
