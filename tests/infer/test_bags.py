@@ -25,6 +25,7 @@ from softlabels.infer.bags import (
     ProportionProjection,
     as_bag_proportions,
     as_bag_scores,
+    as_set_labels,
     bp_pseudo_labels,
     dllp_loss,
     knn_graph,
@@ -701,6 +702,17 @@ def test_contract_bag_table_order_invariant(name):
     for table_order in ([7, 6, 5, 4, 3, 2, 1, 0], [3, 0, 6, 1, 7, 2, 5, 4]):
         b = _fit(name, seed=3, table_order=table_order)
         np.testing.assert_allclose(b.soft_labels_.probs, a.soft_labels_.probs, atol=1e-8)
+
+
+def test_tuple_bag_ids_in_a_list():
+    # "any hashable ids": a list of tuples is one id per item, as the keys of the table
+    ids = [("s1", 1), ("s1", 1), ("s2", 0)]
+    b = as_bag_proportions(ids, {("s2", 0): 1.0, ("s1", 1): 0.5})
+    assert b.codes.tolist() == [1, 1, 0] and b.sizes.tolist() == [1, 2]
+    s = as_bag_scores(ids, pd.Series([0.5, 1.0], index=pd.MultiIndex.from_tuples(
+        [("s1", 1), ("s2", 0)])))
+    assert s.codes.tolist() == [0, 0, 1]
+    assert as_set_labels(ids, {("s1", 1): "a", ("s2", 0): "b"}).labels.tolist() == [0, 1]
 
 
 def test_in_id_order_sorts_the_table_and_keeps_each_items_bag():

@@ -149,10 +149,16 @@ def _split_table(table: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _bag_codes(bag_ids: Any, table_ids: np.ndarray, name: str,
                n_items: int | None) -> np.ndarray:
     """The table row of each item's bag; unknown bags and empty bags are errors."""
-    try:
-        items = np.asarray(bag_ids)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"bag_ids: {err}") from None
+    listed = isinstance(bag_ids, (list, tuple)) and len(bag_ids) > 0
+    if listed and isinstance(bag_ids[0], tuple) and all(isinstance(b, tuple) for b in bag_ids):
+        items = np.empty(len(bag_ids), dtype=object)  # tuples are ids: they stay whole
+        for i, bag in enumerate(bag_ids):
+            items[i] = bag
+    else:
+        try:
+            items = np.asarray(bag_ids)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"bag_ids: {err}") from None
     if items.ndim != 1 or items.shape[0] == 0:
         raise InputError(
             f"bag_ids must be a non-empty 1-D array (one bag id per item); got shape "
@@ -219,7 +225,7 @@ def as_bag_proportions(
     Parameters
     ----------
     bag_ids : array-like of shape (n_items,)
-        The bag of each item (any hashable ids).
+        The bag of each item (any hashable ids; in a list, tuples are ids, one per item).
     proportions : Series, mapping, DataFrame or array-like, optional
         Per-bag label proportions, keyed by bag id (a Series or mapping of bag id to value,
         a DataFrame indexed by bag id with one column per class), or an array whose row
