@@ -3,6 +3,7 @@ soft labels of several answers against a hand computation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -41,6 +42,16 @@ def test_keys_are_stable_and_tell_inputs_apart():
     assert len(input_key("x")) == 64
     with pytest.raises(InputError, match="cannot hash a object stably"):
         input_key(object())
+
+
+def test_a_prompt_cannot_pass_for_the_end_of_an_input():
+    # the prompt used to be appended after "|p": these two questions shared a cache key
+    assert input_key('a|p"b"') != input_key("a", prompt="b")
+    assert input_key("a", prompt="bc") != input_key("a", prompt="b")
+    assert input_key("a", prompt=["b", "c"]) != input_key('a", "c', prompt=["b"])
+    # keys without a prompt are the tagged input's SHA-256, as before (caches stay valid)
+    assert input_key("a receipt") == hashlib.sha256(b"sa receipt").hexdigest()
+    assert input_key(b"\x00") == hashlib.sha256(b"b\x00").hexdigest()
 
 
 def test_the_cache_spares_calls_and_survives_a_restart(tmp_path):

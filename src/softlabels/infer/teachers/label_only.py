@@ -52,7 +52,9 @@ def input_key(x: Any, prompt: Any = None) -> str:
         :class:`InputError`.
     prompt : JSON-like value, optional
         The prompt (or sampling seed) the input is asked with; part of the key when
-        given (written as JSON, other values by their ``str``).
+        given (written as JSON, other values by their ``str``), length-prefixed ahead of
+        the input so that no input asked alone shares a key with another asked with a
+        prompt.
 
     Returns
     -------
@@ -67,6 +69,11 @@ def input_key(x: Any, prompt: Any = None) -> str:
     False
     """
     h = hashlib.sha256()
+    if prompt is not None:
+        # first, and with its length: a prompt's bytes cannot pass for the end of an
+        # input's (``"a|p..."`` asked alone and ``"a"`` asked with a prompt differ)
+        p = json.dumps(prompt, sort_keys=True, default=str).encode("utf-8")
+        h.update(b"P" + len(p).to_bytes(8, "little") + p)
     if isinstance(x, str):
         h.update(b"s" + x.encode("utf-8"))
     elif isinstance(x, (bytes, bytearray, memoryview)):
@@ -85,8 +92,6 @@ def input_key(x: Any, prompt: Any = None) -> str:
                 "numpy array or JSON-like data (dicts, lists, numbers)."
             ) from None
         h.update(b"j" + text.encode("utf-8"))
-    if prompt is not None:
-        h.update(b"|p" + json.dumps(prompt, sort_keys=True, default=str).encode("utf-8"))
     return h.hexdigest()
 
 
