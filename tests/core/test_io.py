@@ -114,6 +114,22 @@ class TestReadTable:
         with pytest.raises(InputError, match="not a readable Parquet file"):
             read_table(tmp_path / "t.parquet")
 
+    def test_parquet_text_that_is_not_utf8(self, tmp_path):
+        # Parquet does not check that its strings are UTF-8; the bad bytes must be named
+        # on reading, not fail later inside pandas with a pyarrow error
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        raw = pa.array([b"a\xffb", b"c"], type=pa.binary())
+        items = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())
+        pq.write_table(pa.table({"item": items, "worker": ["w1", "w2"], "label": ["x", "y"]}),
+                       tmp_path / "t.parquet")
+        # (pandas < 3 decodes the text as it reads, and fails there)
+        said = r"t\.parquet: (column 'item' holds text that is not UTF-8|not a readable Parquet)"
+        for read in (read_table, read_answers):
+            with pytest.raises(InputError, match=said):
+                read(tmp_path / "t.parquet")
+
     def test_unparseable_csv(self, tmp_path):
         (tmp_path / "t.csv").write_text('item,worker,label\n1,a,"x\n')
         with pytest.raises(InputError, match=r"cannot be parsed as csv \("):

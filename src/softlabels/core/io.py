@@ -320,6 +320,7 @@ def read_table(
                 frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+        _check_utf8(frame, path)
         return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt, p, encoding)
     if fmt == "jsonl" and head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1] == "[":
@@ -467,6 +468,24 @@ def _missing_as_written(
         values = text[column].to_numpy(dtype=object)
         values[values == ""] = None
         frame[column] = ids_from_text(pd.Series(values, index=frame.index, dtype=object))
+
+
+def _check_utf8(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputError` naming a text column of a Parquet file that holds bytes
+    that are not UTF-8: Parquet does not check them, and pandas keeps pyarrow-backed
+    text as read, so they would fail later, in whatever first looks at the values."""
+    import pyarrow as pa
+
+    for column in frame.columns:
+        values = frame[column].array
+        if not hasattr(values, "__arrow_array__") or not pd.api.types.is_string_dtype(values):
+            continue  # Python strings (decoded on reading) or not text
+        try:
+            pa.array(values).validate(full=True)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"{path}: column {column!r} holds text that is not UTF-8 ({err})."
+            ) from None
 
 
 @contextlib.contextmanager
