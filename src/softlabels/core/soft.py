@@ -565,19 +565,28 @@ class SoftLabels:
         check_readable(path)
         try:
             table = pq.read_table(path)
+            table.validate(full=True)  # text that is not UTF-8 fails here, not later
+            frame = table.to_pandas()  # decodes pandas' own metadata
         except Exception as err:  # pyarrow raises several types for corrupt files
             raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
         raw = (table.schema.metadata or {}).get(_META_KEY)
-        frame = table.to_pandas()
         if raw is None:
             return _in_file(path, cls.from_frame, frame)
-        meta = json.loads(raw)
-        if meta.get("format_version", 0) > _FORMAT_VERSION:
+        try:
+            meta = json.loads(raw)
+            if not isinstance(meta, dict) or not isinstance(meta.get("classes"), list):
+                raise ValueError("no list of classes")
+            version = meta.get("format_version", 0)
+            classes = class_array(meta["classes"])
+            newer = version > _FORMAT_VERSION
+        except (ValueError, TypeError) as err:  # JSON errors are ValueErrors
+            raise InputError(f"{path}: the softlabels metadata of the file is damaged "
+                             f"({err}); write the file again.") from None
+        if newer:
             raise InputError(
                 f"{path}: written by a newer softlabels (format "
-                f"{meta['format_version']}); upgrade softlabels to read it."
+                f"{version}); upgrade softlabels to read it."
             )
-        classes = class_array(meta["classes"])
         return _in_file(path, cls.from_frame, frame, classes=classes,
                         provenance=meta.get("provenance"))
 
