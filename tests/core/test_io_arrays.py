@@ -84,6 +84,22 @@ class TestBadContent:
         with pytest.raises(InputError, match=r"a\.npy: not a readable \.npy file"):
             read_array(tmp_path / "a.npy")
 
+    @pytest.mark.parametrize("shape, said", [
+        (b"((3, 3) ", r"not a readable \.npy file"),  # an unclosed bracket
+        (b"(10000000000, 3)", r"not a readable \.npy file \(the header says shape "
+                              r"\(10000000000, 3\) of float64, 240,000,000,000 bytes, but 72 "
+                              r"bytes follow"),
+    ])
+    def test_damaged_npy_header(self, tmp_path, shape, said):
+        # a corrupt header is a file error, not a tokenizer error or a huge allocation
+        np.save(tmp_path / "a.npy", X2)
+        data = (tmp_path / "a.npy").read_bytes()
+        end = data.index(b"\n") + 1
+        header = data[:end].replace(b"(3, 3)", shape)
+        (tmp_path / "a.npy").write_bytes(header[:end - 1].ljust(end - 1) + b"\n" + data[end:])
+        with pytest.raises(InputError, match=r"^\S*a\.npy: " + said):
+            read_array(tmp_path / "a.npy")
+
     def test_object_npy(self, tmp_path):
         np.save(tmp_path / "o.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
         with pytest.raises(InputError, match=r"o\.npy: holds a pickled object array"):

@@ -613,18 +613,23 @@ def _read_array(path: str | os.PathLike[str], where: str) -> np.ndarray:
 
 
 def _npy_array(p: Path, where: str) -> np.ndarray:
+    import tokenize
+
     with open(p, "rb") as fh:
         if fh.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
             raise InputError(f"{where}: not a NumPy .npy file although the extension says so.")
     try:
+        _check_npy_size(p, where)
         arr = np.load(p, allow_pickle=False)
+    except InputError:
+        raise
     except ValueError as err:
         if "allow_pickle" in str(err):
             raise InputError(
                 f"{where}: holds a pickled object array; save a numeric array instead."
             ) from None
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, tokenize.TokenError) as err:  # TokenError: a damaged header
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
     if arr.dtype.kind not in "biuf" or arr.ndim == 0:
         raise InputError(
@@ -639,6 +644,29 @@ def _npy_array(p: Path, where: str) -> np.ndarray:
                 f"{where}: {int(bad.sum())} values are not finite numbers (first at index {first})."
             )
     return arr
+
+
+def _check_npy_size(p: Path, where: str) -> None:
+    """Raise :class:`InputError` when the header of a ``.npy`` file (format 1.0 or 2.0)
+    promises more bytes than the file holds: a damaged header (or a cut file) would
+    otherwise make ``np.load`` allocate whatever size it says before reading."""
+    from numpy.lib import format as npy
+
+    with open(p, "rb") as fh:
+        version = npy.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            return  # np.load reads (and checks) the other versions
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read_header(fh)
+        follow = p.stat().st_size - fh.tell()
+    if dtype.hasobject:
+        return  # pickled: refused by np.load
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > follow:
+        raise InputError(
+            f"{where}: not a readable .npy file (the header says shape {shape} of {dtype}, "
+            f"{need:,} bytes, but {follow:,} bytes follow: is it cut short or damaged?)."
+        )
 
 
 def _parquet_array(frame: pd.DataFrame, where: str) -> np.ndarray:
