@@ -215,7 +215,10 @@ def text_header(path: str | os.PathLike[str], fmt: str, sep: str | None = None,
                 newline="") as fh:
         first = fh.readline().removeprefix("\ufeff")
     delimiter = check_sep(sep) or ("," if fmt == "csv" else "\t")
-    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    try:
+        return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    except csv.Error as err:  # e.g. a name longer than the csv module's field limit
+        raise InputError(f"{path}: line 1 (the header) cannot be parsed ({err}).") from None
 
 
 def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> None:
