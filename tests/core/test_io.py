@@ -140,6 +140,15 @@ class TestReadTable:
         with pytest.raises(InputError, match="cannot be parsed as jsonl"):
             read_table(tmp_path / "t.jsonl")
 
+    @pytest.mark.parametrize("line, kind", [("[1, 2]", "a list"), ("5", "a number"),
+                                            ('"zz"', "a string"), ("null", "null"),
+                                            ("true", "a boolean")])
+    def test_jsonl_line_that_is_not_an_object(self, tmp_path, line, kind):
+        path = tmp_path / "t.jsonl"
+        path.write_text(f'{{"item": 1, "worker": "a", "label": "x"}}\n\n{line}\n')
+        with pytest.raises(InputError, match=rf"t\.jsonl: line 3 is {kind}, not a JSON object"):
+            read_table(path)
+
     def test_multibyte_character_cut_by_the_sniffer_is_fine(self, tmp_path):
         # the format check reads the first 8192 bytes; a 2-byte character straddles that
         header = "item,worker,label\n"

@@ -8,6 +8,7 @@ import errno
 import functools
 import gzip
 import io
+import json
 import os
 import signal
 import tempfile
@@ -349,12 +350,37 @@ def read_table(
             frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
+    except (pd.errors.ParserError, ValueError, TypeError, UnicodeDecodeError,
+            *_BROKEN_GZIP) as err:  # TypeError: a JSON line that is not an object
+        if fmt == "jsonl":
+            _check_json_objects(p, path, encoding)
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     if fmt == "jsonl":
         frame = _flat_columns(frame, path, "line")
     return frame
+
+
+def _check_json_objects(p: Path, path: str | os.PathLike[str], encoding: str) -> None:
+    """Raise :class:`InputError` naming the first line of a JSON-lines file that is
+    valid JSON but not an object (pandas fails on one with an unrelated message)."""
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    try:
+        with opener(p, "rt", encoding=encoding) as fh:  # type: ignore[operator]
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError:
+                    return  # not JSON: the parser's own message says so
+                if not isinstance(value, dict):
+                    raise InputError(f"{path}: line {n} is {kinds.get(type(value), 'not an object')}"
+                                     ", not a JSON object; JSON lines has one object per line.")
+    except (OSError, UnicodeDecodeError, *_BROKEN_GZIP):
+        return
 
 
 #: An integer written plainly: no ``+``, no leading zero, no decimal point, fits int64.
