@@ -286,7 +286,11 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
             if ann.get("was_cancelled"):
                 continue
             worker = _ls_worker(ann.get("completed_by"), out, where)
-            results = [r for r in ann.get("result") or [] if isinstance(r, dict)
+            result = ann.get("result") or []
+            if not isinstance(result, list):
+                raise out.error(where, f"the annotation by {worker} has a 'result' that is not "
+                                "a list.")
+            results = [r for r in result if isinstance(r, dict)
                        and r.get("type") in ("choices", "taxonomy")]
             if not results:
                 raise out.error(where, f"the annotation by {worker} has no choices or "
