@@ -248,6 +248,8 @@ def _ls_worker(who: Any, out: _Answers, where: str) -> Any:
         who = who.get("email") or who.get("id")
     if who is None or who == "":
         raise out.error(where, "has no annotator ('completed_by').")
+    if isinstance(who, (list, dict)):
+        raise out.error(where, f"the annotator ('completed_by') is {who!r}, not an id.")
     return who
 
 
