@@ -299,6 +299,14 @@ MALFORMED = [
          "annotationsFromAllWorkers"][0]["annotationData"].update(
              content='{"response": {"label": null}}'), ".manifest"),
      "line 2: a worker's answer has no 'response.label'."),
+    ("ground truth class map not an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth.manifest", lambda r: r[0]["animal-audit-metadata"].update(
+         {"class-map": ["cat", "dog"]}), ".manifest"),
+     "line 1: 'animal-audit' has a 'class-map' that is not an object."),
+    ("ground truth annotation data not an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0].update(annotationData="x"), ".manifest"),
+     "line 2: an answer of 'dialog-labeling' has an 'annotationData' that is not an object."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),

@@ -552,7 +552,11 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                     who = w.get("workerId") if isinstance(w, dict) else None
                     if not who:
                         raise out.error(where, f"an answer of {k!r} has no 'workerId'.")
-                    content = (w.get("annotationData") or {}).get("content")
+                    data = w.get("annotationData") or {}
+                    if not isinstance(data, dict):
+                        raise out.error(where, f"an answer of {k!r} has an 'annotationData' "
+                                        "that is not an object.")
+                    content = data.get("content")
                     out.rows.append((item, who, _worker_label(content, field if attribute
                                                               is None else None, out, where)))
                 continue
@@ -564,7 +568,10 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                 raise out.error(where, f"{k!r} is multi-label; each answer takes one label.")
             label = meta.get("class-name")
             if label is None:
-                label = (meta.get("class-map") or {}).get(str(value))
+                class_map = meta.get("class-map") or {}
+                if not isinstance(class_map, dict):
+                    raise out.error(where, f"{k!r} has a 'class-map' that is not an object.")
+                label = class_map.get(str(value))
             if label is None or label == "":
                 raise out.error(where, f"{k!r} has no 'class-name' (nor a 'class-map' entry "
                                 f"for {value!r}) in its metadata.")
