@@ -140,6 +140,19 @@ class TestReadTable:
         with pytest.raises(InputError, match="cannot be parsed as jsonl"):
             read_table(tmp_path / "t.jsonl")
 
+    @pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.jsonl", "t.csv.gz", "t.jsonl.gz"])
+    def test_byte_order_mark_is_read_through(self, tmp_path, name):
+        # some tools (Excel, PowerShell) start UTF-8 text with a byte-order mark
+        write_frame(DF, tmp_path / name)
+        raw = (tmp_path / name).read_bytes()
+        if name.endswith(".gz"):
+            raw = gzip.compress(b"\xef\xbb\xbf" + gzip.decompress(raw))
+        else:
+            raw = b"\xef\xbb\xbf" + raw
+        (tmp_path / name).write_bytes(raw)
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), DF)
+        assert read_answers(tmp_path / name).to_frame().values.tolist() == DF.values.tolist()
+
     @pytest.mark.parametrize("line, kind", [("[1, 2]", "a list"), ("5", "a number"),
                                             ('"zz"', "a string"), ("null", "null"),
                                             ("true", "a boolean")])

@@ -347,6 +347,8 @@ def read_table(
             if numeric:
                 _ids_as_written(p, sep, frame, numeric, encoding)
         else:  # JSON types as written: the string "007" stays a string, dates stay text
+            if encoding == "utf-8":  # read through a byte-order mark, as CSV is
+                encoding = "utf-8-sig"
             frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
