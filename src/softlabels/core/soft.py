@@ -686,7 +686,7 @@ class SoftLabels:
         keys: list[str] | None = None
         has_support: bool | None = None
         numbers: list[int] = []
-        with open(p, encoding="utf-8") as fh:
+        with open(p, encoding="utf-8-sig") as fh:  # through a byte-order mark, as CSV
             try:
                 lines = list(enumerate(fh, start=1))
             except UnicodeDecodeError as err:

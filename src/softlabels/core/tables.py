@@ -162,7 +162,7 @@ def _soft_label_lines(path: Path) -> bool:
     lines whose first object has a ``probs`` object."""
     if path.suffix.lower() not in (".jsonl", ".ndjson", ".json") or not path.is_file():
         return False
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
         first = next((line for line in fh if line.strip()), "")
     try:
         record = json.loads(first)
