@@ -365,6 +365,17 @@ def test_ground_truth_field_picks_the_attribute():
         read_annotations(FIXTURES / "ground_truth.manifest", "ground-truth:animals")
 
 
+@pytest.mark.parametrize("name, fmt", [
+    ("label_studio.json", None), ("label_studio.json", "label-studio"),
+    ("prodigy_choice.jsonl", "prodigy"), ("toloka_results.tsv", "toloka"),
+    ("mturk_batch_results.csv", None),
+])
+def test_utf16_given_for_a_file_without_a_byte_order_mark(name, fmt):
+    # UTF-16 without a byte-order mark is a UnicodeError, not a UnicodeDecodeError
+    with pytest.raises(InputError, match=rf"{name}: .*UTF-16 stream does not start with BOM"):
+        read_annotations(FIXTURES / name, fmt, encoding="utf-16")
+
+
 @pytest.mark.parametrize("name", ["toloka_results.tsv", "label_studio.json", "prodigy_choice.jsonl"])
 def test_byte_order_mark_is_read_through(tmp_path, name):
     path = tmp_path / name

@@ -196,6 +196,12 @@ class TestSeparatorAndEncoding:
             read_table(tmp_path / "t.csv")
         assert read_table(tmp_path / "t.csv", encoding="utf-16").shape == (1, 3)
 
+    @pytest.mark.parametrize("name", ["t.csv", "t.jsonl"])
+    def test_utf16_given_for_text_without_a_byte_order_mark(self, tmp_path, name):
+        write_frame(DF, tmp_path / name)
+        with pytest.raises(InputError, match=rf"{name}: .*UTF-16 stream does not start with BOM"):
+            read_table(tmp_path / name, encoding="utf-16")
+
     @pytest.mark.parametrize("sep", [";;", "", '"', "\n"])
     def test_bad_separator(self, tmp_path, sep):
         write_frame(DF, tmp_path / "t.csv")

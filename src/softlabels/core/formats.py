@@ -145,6 +145,8 @@ def _text(path: str | os.PathLike[str], encoding: str | None) -> str:
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not {err.encoding} text at byte {err.start}; "
                          "give the encoding.") from None
+    except UnicodeError as err:  # e.g. UTF-16 without a byte-order mark
+        raise InputError(f"{path}: not {encoding} text ({err}); give the encoding.") from None
     if not text.strip():
         raise InputError(f"{path}: the file has no data.")
     return text.removeprefix("\ufeff")  # a byte-order mark some tools write
@@ -737,6 +739,8 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
             head = fh.read(65536).removeprefix("\ufeff").lstrip()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}).") from None
+    except UnicodeError as err:  # not decoding errors (replaced): UTF-16 without a mark
+        raise InputError(f"{path}: not {encoding} text ({err}); give the encoding.") from None
     first = head.splitlines()[0] if head else ""
     if ext in (".csv", ".txt", ".tsv"):
         columns = {c.strip().strip('"') for c in re.split("[,\t]", first)}

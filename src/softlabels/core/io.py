@@ -381,7 +381,7 @@ def _check_json_objects(p: Path, path: str | os.PathLike[str], encoding: str) ->
                 if not isinstance(value, dict):
                     raise InputError(f"{path}: line {n} is {kinds.get(type(value), 'not an object')}"
                                      ", not a JSON object; JSON lines has one object per line.")
-    except (OSError, UnicodeDecodeError, *_BROKEN_GZIP):
+    except (OSError, UnicodeError, *_BROKEN_GZIP):  # e.g. UTF-16 without a byte-order mark
         return
 
 
