@@ -609,6 +609,10 @@ def _load_dataset(source: Any) -> Any:
     if not _is_dataset(ds):
         raise InputError(f"{source}: holds several splits ({', '.join(ds)}); give one "
                          "as a datasets.Dataset.")
+    try:  # the files are mapped as they are: damaged offsets or text fail here, not later
+        ds.data.validate(full=True)
+    except Exception as err:  # pyarrow raises several types for damaged data
+        raise InputError(f"{source}: not a readable saved dataset ({err}).") from None
     return ds
 
 
