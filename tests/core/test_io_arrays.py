@@ -129,6 +129,14 @@ class TestBadContent:
         with pytest.raises(InputError, match=rf"b\.tsv: line 3, column 2 \('b'\): '{cell}' is not"):
             read_array(tmp_path / "b.tsv")
 
+    @pytest.mark.parametrize("cell", ["1_0", "0_5", "\u0661", "\uff11", "1e1_0"])
+    def test_spellings_only_python_reads_as_numbers(self, tmp_path, cell):
+        # Python's int() and float() read digit separators and non-ASCII digits; no CSV
+        # reader does, and 1_0 is not the 10 a user meant
+        (tmp_path / "b.tsv").write_text(f"a\tb\n1\t2\n3\t{cell}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=rf"b\.tsv: line 3, column 2 \('b'\): '{cell}' is not"):
+            read_array(tmp_path / "b.tsv")
+
     def test_bad_cell_without_header(self, tmp_path):
         write_csv(tmp_path / "b.csv", [[1, 2], [3, 4], ["nan", 6]])
         with pytest.raises(InputError, match=r"b\.csv: line 3, column 1: 'nan' is not a finite"):

@@ -761,13 +761,21 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
 def _parse_numbers(text: np.ndarray) -> np.ndarray:
     """Cells as int64 when all are integers, else float64 (Python's ``int``/``float``:
     exact, where pandas < 3 parses floats approximately); a cell that is not a number
-    becomes NaN, for the caller to name."""
-    for dtype in (np.int64, np.float64):
+    becomes NaN, for the caller to name. Spellings only Python reads as numbers (digit
+    separators such as ``1_0``, non-ASCII digits) are not numbers."""
+    cells = text.ravel().tolist()
+    joined = "".join(cells)
+    plain = joined.isascii() and "_" not in joined
+    for dtype in (np.int64, np.float64) if plain else ():
         try:
             return np.array(text, dtype=dtype)
         except (ValueError, OverflowError):
             continue
-    return pd.to_numeric(pd.Series(text.ravel()), errors="coerce").to_numpy().reshape(text.shape)
+    values = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"),
+                      dtype=np.float64)
+    if not plain:
+        values[[not c.isascii() or "_" in c for c in cells]] = np.nan
+    return values.reshape(text.shape)
 
 
 def _is_number(cell: str) -> bool:
