@@ -172,16 +172,18 @@ def check_answer_columns(
     that chooses it (``where``: a prefix such as the file name)."""
     cols = {"item": item_col, "worker": worker_col, "label": label_col}
     present = [str(c) for c in columns]
+    # a header run together (a wrong separator, a lost line break) is shown shortened
+    shown = [c if len(c) <= 40 else c[:37] + "..." for c in present[:10]]
     for role, name in cols.items():
         if name not in columns:
             if len(present) == 1 and (sep := _other_separator(present[0])):
                 raise InputError(
-                    f"{where}one column {present[0]!r}: the fields look separated by "
+                    f"{where}one column {shown[0]!r}: the fields look separated by "
                     f"{sep!r}; give the separator (--sep {sep!r}, sep=...)."
                 )
             raise InputError(
                 f"{where}no {name!r} column for the {role}s (columns: "
-                f"{', '.join(present[:10])}).{suggest(name, present)} "
+                f"{', '.join(shown)}).{suggest(name, present)} "
                 f"Choose the column with --{role}-col ({role}_col=...)."
             )
     if len(set(cols.values())) < 3:
