@@ -31,7 +31,8 @@ from softlabels.cli.feedback import phase
 from softlabels.core.annotations import show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import suggest
-from softlabels.core.io import all_or_nothing, read_table, write_frame
+from softlabels.core.io import (all_or_nothing, check_unique_columns, read_table,
+                                 table_format, text_header, write_frame)
 from softlabels.infer.rules import (
     LabelModel,
     MatrixCompletionLabelModel,
@@ -93,6 +94,9 @@ def read_votes(path: Path, classes: Any, **text: Any) -> Votes:
     """A vote file: an optional ``item`` column, then one column per rule (``text``:
     ``sep`` and ``encoding`` of a text file)."""
     frame = read_table(path, id_columns=("item",), **text)
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv"):  # the CSV reader renames a repeated 'r' to 'r.1', a rule
+        check_unique_columns(text_header(path, fmt, **text), str(path), "rule")
     if "item" in frame.columns:
         check_ids(frame["item"], str(path), "column 'item'")
         frame = frame.set_index("item")

@@ -229,14 +229,15 @@ def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> N
     check_unique_columns(text_header(path, fmt), where)
 
 
-def check_unique_columns(names: Sequence[Any], where: str) -> None:
-    """Raise :class:`InputError` naming the first column name that appears twice."""
+def check_unique_columns(names: Sequence[Any], where: str, what: str = "class") -> None:
+    """Raise :class:`InputError` naming the first column name that appears twice (each
+    ``what``, a class or a rule, has one column)."""
     seen: dict[str, int] = {}
     for j, column in enumerate(str(c) for c in names):
         if column in seen:
             raise InputError(
                 f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
-                f"and {j + 1}); each class has one column."
+                f"and {j + 1}); each {what} has one column."
             )
         seen[column] = j
 
