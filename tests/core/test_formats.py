@@ -294,6 +294,11 @@ MALFORMED = [
              content='{"a": "x", "b": "y"}'), ".manifest"),
      "line 2: the answers have several fields ('a', 'b'); name one as format "
      "'ground-truth:a'."),
+    ("ground truth worker content with only an empty object", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0]["annotationData"].update(
+             content='{"response": {}}'), ".manifest"),
+     "line 2: a worker's 'annotationData.content' holds no answer."),
     ("ground truth worker label null", "ground-truth",
      lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
          "annotationsFromAllWorkers"][0]["annotationData"].update(

@@ -502,9 +502,9 @@ def _worker_label(content: Any, field: str | None, out: _Answers, where: str) ->
         data = json.loads(content) if isinstance(content, str) else content
     except json.JSONDecodeError:
         raise out.error(where, "a worker's 'annotationData.content' is not JSON.") from None
-    if not isinstance(data, dict) or not data:
+    flat = _flat(data) if isinstance(data, dict) else {}
+    if not flat:  # not an object, or only empty objects
         raise out.error(where, "a worker's 'annotationData.content' holds no answer.")
-    flat = _flat(data)
     if field is None:
         keys = list(flat)
         labels = [k for k in keys if k == "label" or k.endswith(".label")]
