@@ -231,6 +231,11 @@ MALFORMED = [
          '[{"animal": {"cat": true, "dog": false}}]', '[{"animal": {"cat": false, "dog": true}}]',
          '[{"animal": {"cat": false, "dog": false}}]']})),
      "data row 3: 0 options of 'Answer.animal' are true; each answer takes one label."),
+    ("mturk task answers and the same answer column", "mturk:animal.label",
+     lambda t: _csv(t, "mturk_task_answers.csv",
+                    lambda f: f.assign(**{"Answer.animal.label": ["cat", "dog", "cat"]})),
+     "'Answer.animal.label' is a column and an answer field of 'Answer.taskAnswers' too; "
+     "keep one."),
     ("toloka empty output", "toloka",
      lambda t: _csv(t, "toloka_results.tsv",
                     lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", ""]}), "\t"),

@@ -393,6 +393,10 @@ def _task_answers(frame: pd.DataFrame, out: _Answers) -> pd.DataFrame:
             raise out.error(f"data row {r + 1}", "'Answer.taskAnswers' is not one JSON object.")
         rows.append({f"Answer.{k}": v for k, v in _flat(data).items()})
     answers = pd.DataFrame(rows, index=frame.index, dtype=object).fillna("")
+    both = [c for c in answers.columns if c in frame.columns]
+    if both:
+        raise InputError(f"{out.path}: {both[0]!r} is a column and an answer field of "
+                         "'Answer.taskAnswers' too; keep one.")
     return pd.concat([frame.drop(columns="Answer.taskAnswers"), answers], axis=1)
 
 
