@@ -114,6 +114,21 @@ class TestReadTable:
         with pytest.raises(InputError, match="not a readable Parquet file"):
             read_table(tmp_path / "t.parquet")
 
+    def test_damaged_parquet_page_is_a_one_line_error(self, tmp_path):
+        # pyarrow's message for a damaged page header runs over several lines
+        from softlabels import SoftLabels
+
+        write_frame(DF, tmp_path / "t.parquet")
+        SoftLabels([[0.5, 0.5]], ["a", "b"]).save(tmp_path / "s.parquet")
+        for name, read in (("t", read_table), ("s", SoftLabels.load)):
+            data = bytearray((tmp_path / f"{name}.parquet").read_bytes())
+            data[4] = 0  # the first page header, just after the magic bytes
+            (tmp_path / f"{name}.parquet").write_bytes(bytes(data))
+            with pytest.raises(InputError, match=rf"{name}\.parquet: not a readable Parquet file "
+                                                 r"\(.*page header.*\)\.$") as info:
+                read(tmp_path / f"{name}.parquet")
+            assert "\n" not in str(info.value)
+
     def test_parquet_text_that_is_not_utf8(self, tmp_path):
         # Parquet does not check that its strings are UTF-8; the bad bytes must be named
         # on reading, not fail later inside pandas with a pyarrow error

@@ -324,7 +324,8 @@ def read_table(
             with _arrow_without_signal_handlers():
                 frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
-            raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+            reason = " ".join(str(err).split())  # some run over several lines
+            raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
         _check_utf8(frame, path)
         return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt, p, encoding)

@@ -568,7 +568,8 @@ class SoftLabels:
             table.validate(full=True)  # text that is not UTF-8 fails here, not later
             frame = table.to_pandas()  # decodes pandas' own metadata
         except Exception as err:  # pyarrow raises several types for corrupt files
-            raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+            reason = " ".join(str(err).split())  # some run over several lines
+            raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
             return _in_file(path, cls.from_frame, frame)
