@@ -144,6 +144,8 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
         raise damaged("no classes")
     if m["columns"] != columns:
         raise damaged(f"columns {m['columns']} are not those of {codec.describe()}: {columns}")
+    if not m["parts"]:  # a store is created with a part, empty or not
+        raise damaged("no parts")
     for i, part in enumerate(m["parts"]):
         if not isinstance(part, dict):
             raise damaged(f"part {i} is not an object")
