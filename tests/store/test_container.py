@@ -592,6 +592,9 @@ def _group_edit(i: int, value: list):
     [
         (False, lambda m: {**m, "fidelity": {**m["fidelity"], "max_kl_": 1.0}}, "fidelity"),
         (False, lambda m: {**m, "fidelity": {**m["fidelity"], "mean_kl": "x"}}, "fidelity"),
+        # a count: NaN (which json reads) or a fraction is no number of rows
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "n_rows": float("nan")}}, "fidelity"),
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "n_rows": 2.5}}, "fidelity"),
         (True, lambda m: {**m, "box_dtype": "float8"}, "box_dtype"),
         (False, _group_edit(1, [9, 10]), "groups"),   # an items store: one row per item
         (True, _group_edit(1, [5, 30]), "groups"),   # 24 items in the part, not 25

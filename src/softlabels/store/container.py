@@ -132,6 +132,7 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
         and sorted(fid) == sorted(f.name for f in dataclasses.fields(Fidelity))
         and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v in _NON_FINITE
                 for v in fid.values())
+        and isinstance(fid["n_rows"], int) and not isinstance(fid["n_rows"], bool)
     ):
         raise damaged(f"fidelity {_short(fid)} is not {{n_rows, max_abs_error, mean_kl, max_kl}}")
     n_classes = len(m["classes"])
