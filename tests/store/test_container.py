@@ -564,6 +564,19 @@ def test_an_append_that_cannot_write_is_a_one_line_error_and_changes_nothing(tmp
     assert left - set(files) <= {".lock"}  # no part, whole or partial, left behind
 
 
+def test_a_part_with_a_damaged_page_header_is_a_one_line_error(tmp_path):
+    # pyarrow's message for a damaged page header runs over several lines
+    LabelStore.create(tmp_path / "s", _soft(20), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = bytearray(part.read_bytes())
+    data[4] = 0  # the first page header, just after the magic bytes
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read \(.*page header.*\)\.$") \
+            as err:
+        LabelStore(tmp_path / "s").read()
+    assert "\n" not in str(err.value)
+
+
 def test_a_part_with_a_damaged_footer_is_a_clear_error(tmp_path):
     """A column name in the footer that is no longer UTF-8 (a flipped byte) fails in
     pyarrow with UnicodeDecodeError; the reader names the part instead."""

@@ -791,7 +791,8 @@ def _reading(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, ValueError, pa.ArrowException) as err:
-        raise InputError(f"{path}: cannot be read ({str(err).strip()}).") from None
+        reason = " ".join(str(err).split())  # some of pyarrow's run over several lines
+        raise InputError(f"{path}: cannot be read ({reason}).") from None
 
 
 def _ids(column: Any) -> np.ndarray:
