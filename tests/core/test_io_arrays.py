@@ -85,7 +85,8 @@ class TestBadContent:
             read_array(tmp_path / "a.npy")
 
     @pytest.mark.parametrize("shape, said", [
-        (b"((3, 3) ", r"not a readable \.npy file"),  # an unclosed bracket
+        (b"((3, 3) ", r"not a readable \.npy file \(damaged header: EOF in multi-line "
+                      r"statement\)\.$"),  # an unclosed bracket
         (b"(10000000000, 3)", r"not a readable \.npy file \(the header says shape "
                               r"\(10000000000, 3\) of float64, 240,000,000,000 bytes, but 72 "
                               r"bytes follow"),

@@ -662,7 +662,10 @@ def _npy_array(p: Path, where: str) -> np.ndarray:
                 f"{where}: holds a pickled object array; save a numeric array instead."
             ) from None
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
-    except (OSError, EOFError, tokenize.TokenError) as err:  # TokenError: a damaged header
+    except tokenize.TokenError as err:  # brackets of the header cut or damaged
+        raise InputError(f"{where}: not a readable .npy file (damaged header: "
+                         f"{err.args[0] if err.args else err}).") from None
+    except (OSError, EOFError) as err:
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
     if arr.dtype.kind not in "biuf" or arr.ndim == 0:
         raise InputError(
