@@ -138,6 +138,13 @@ class TestBadContent:
         with pytest.raises(InputError, match=rf"b\.tsv: line 3, column 2 \('b'\): '{cell}' is not"):
             read_array(tmp_path / "b.tsv")
 
+    def test_long_bad_cell_is_shown_shortened(self, tmp_path):
+        (tmp_path / "b.csv").write_text(f"a,b\n1,2\n3,{'x' * 100_000}\n")
+        with pytest.raises(InputError, match=rf"b\.csv: line 3, column 2 \('b'\): "
+                                             rf"'{'x' * 37}\.\.\.' is not a finite") as info:
+            read_array(tmp_path / "b.csv")
+        assert len(str(info.value)) < 300
+
     def test_bad_cell_without_header(self, tmp_path):
         write_csv(tmp_path / "b.csv", [[1, 2], [3, 4], ["nan", 6]])
         with pytest.raises(InputError, match=r"b\.csv: line 3, column 1: 'nan' is not a finite"):

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from softlabels import _compiled
-from softlabels.core.validation import suggest
+from softlabels.core.validation import shortened, suggest
 from softlabels.core.errors import InputError
 from softlabels.core.io import read_table, table_format, text_header
 
@@ -173,7 +173,7 @@ def check_answer_columns(
     cols = {"item": item_col, "worker": worker_col, "label": label_col}
     present = [str(c) for c in columns]
     # a header run together (a wrong separator, a lost line break) is shown shortened
-    shown = [c if len(c) <= 40 else c[:37] + "..." for c in present[:10]]
+    shown = [shortened(c) for c in present[:10]]
     for role, name in cols.items():
         if name not in columns:
             if len(present) == 1 and (sep := _other_separator(present[0])):

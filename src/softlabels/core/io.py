@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.errors import InputError
+from softlabels.core.validation import shortened
 
 __all__ = [
     "read_table",
@@ -756,7 +757,8 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
         r, c = (int(i) for i in np.argwhere(bad)[0])
         column = f"column {c + 1}" + (f" ({header[c]!r})" if header else "")
         cell = text[r, c]
-        what = "the cell is empty" if not cell.strip() else f"{cell!r} is not a finite number"
+        what = ("the cell is empty" if not cell.strip()
+                else f"{shortened(cell)!r} is not a finite number")
         raise InputError(f"{where}: line {r + line}, {column}: {what}.")
     if values.dtype.kind not in "iu":
         values = values.astype(np.float64)
