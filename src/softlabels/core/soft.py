@@ -663,7 +663,8 @@ class SoftLabels:
     def read_jsonl(
         cls, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None
     ) -> SoftLabels:
-        """Read JSON lines written by :meth:`to_jsonl`. The classes are the keys of the
+        """Read JSON lines written by :meth:`to_jsonl` (gzipped when the name ends in
+        ``.gz``). The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
         integer. ``classes`` gives them instead (as many, in the same order).
@@ -687,11 +688,17 @@ class SoftLabels:
         keys: list[str] | None = None
         has_support: bool | None = None
         numbers: list[int] = []
-        with open(p, encoding="utf-8-sig") as fh:  # through a byte-order mark, as CSV
-            try:
+        import gzip
+        import zlib
+
+        opener: Any = gzip.open if p.suffix.lower() == ".gz" else open
+        try:  # utf-8-sig: through a byte-order mark, as CSV
+            with opener(p, "rt", encoding="utf-8-sig") as fh:
                 lines = list(enumerate(fh, start=1))
-            except UnicodeDecodeError as err:
-                raise InputError(f"{path}: is not UTF-8 text ({err.reason}).") from None
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: is not UTF-8 text ({err.reason}).") from None
+        except (OSError, EOFError, zlib.error) as err:  # a .gz cut short or not gzip
+            raise InputError(f"{path}: cannot be read ({err}).") from None
         for number, line in lines:
             if not line.strip():
                 continue
