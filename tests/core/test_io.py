@@ -55,6 +55,18 @@ def test_check_readable(tmp_path):
     assert check_readable(str(tmp_path / "ok.csv")) == tmp_path / "ok.csv"
 
 
+def test_a_path_the_system_refuses_is_an_input_error(tmp_path):
+    # a name longer than the file system allows fails in stat() with ENAMETOOLONG
+    from softlabels import read_annotations
+
+    path = tmp_path / ("a" * 300 + ".csv")
+    with pytest.raises(InputError, match=rf"^{path}: cannot be read \(File name too long\)\.$"):
+        check_readable(path)
+    for read in (read_table, read_answers, read_annotations):
+        with pytest.raises(InputError, match=rf"^{path}: cannot be read"):
+            read(path)
+
+
 class TestReadTable:
     @pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.parquet", "t.jsonl"])
     def test_write_frame_read_table_round_trip(self, tmp_path, name):

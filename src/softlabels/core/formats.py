@@ -593,7 +593,12 @@ def _is_dataset(source: Any) -> bool:
 
 def _saved_dataset(source: Any) -> bool:
     """A folder written by ``datasets.Dataset.save_to_disk``."""
-    return isinstance(source, (str, os.PathLike)) and (Path(source) / "dataset_info.json").is_file()
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    try:
+        return (Path(source) / "dataset_info.json").is_file()
+    except OSError:  # e.g. a name too long: the file's own check says so
+        return False
 
 
 def _load_dataset(source: Any) -> Any:

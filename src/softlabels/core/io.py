@@ -133,11 +133,15 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     Path
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: no such file.")
-    if p.is_dir():
-        raise InputError(f"{path}: is a directory, not a file.")
-    if p.stat().st_size == 0:
+    try:
+        if not p.exists():
+            raise InputError(f"{path}: no such file.")
+        if p.is_dir():
+            raise InputError(f"{path}: is a directory, not a file.")
+        size = p.stat().st_size
+    except OSError as err:  # e.g. a name too long for the file system
+        raise InputError(f"{path}: cannot be read ({err.strerror or err}).") from None
+    if size == 0:
         raise InputError(f"{path}: the file is empty.")
     return p
 
