@@ -196,6 +196,11 @@ def test_analyze_gold_with_class_names(votes_file, files, capsys):
     other.write_text("item,label\nzz,0\n")
     one_line_error(*run(capsys, "rules", "analyze", votes_file, "--gold", other)[::2],
                    "none of its items appear")
+    twice = files["dir"] / "twice_gold.csv"  # read as 'label' and 'label.1': which is gold?
+    twice.write_text("item,label,label\nc1,ham,spam\n")
+    one_line_error(*run(capsys, "rules", "analyze", votes_file, "--gold", twice, "--classes",
+                        "ham,spam")[::2],
+                   f"{twice}: the label column 'label' appears 2 times (columns 2 and 3)")
 
 
 def test_fit_writes_soft_labels(votes_file, files, capsys):

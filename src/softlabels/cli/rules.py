@@ -28,7 +28,7 @@ from softlabels.cli._common import (
     text_options,
 )
 from softlabels.cli.feedback import phase
-from softlabels.core.annotations import show
+from softlabels.core.annotations import check_header_once, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import suggest
 from softlabels.core.io import (all_or_nothing, check_unique_columns, read_table,
@@ -128,6 +128,7 @@ def read_gold_codes(path: Path, votes: Votes, label_col: str, **text: Any) -> np
                 f"{path}: the gold file needs 'item' and {label_col!r} columns (columns: "
                 f"{', '.join(map(str, frame.columns[:10]))})."
             )
+    check_header_once(path, frame, {"item": "item", "label": label_col}, **text)
     check_ids(frame["item"], str(path), "column 'item'")
     labels = frame[label_col]
     text = labels.astype(str)

@@ -201,6 +201,18 @@ def check_once(columns: Any, cols: Mapping[str, str], where: str = "") -> None:
                 f"{', '.join(map(str, at[:-1]))} and {at[-1]}); keep one."
             )
 
+def check_header_once(path: str | os.PathLike[str], frame: pd.DataFrame,
+                      cols: Mapping[str, str], sep: str | None = None,
+                      encoding: str | None = None) -> None:
+    """Each column of ``cols`` (role to name) appears once in the header of the CSV or
+    TSV file ``path``, which was read into ``frame``: the CSV reader renames a repeated
+    ``label`` to ``label.1``, so only the header says (an :class:`InputError` naming
+    the column and where it appears)."""
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
+        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
+
+
 def _other_separator(header: str) -> str | None:
     """The separator a one-column header seems to use instead of the expected one."""
     for sep in (";", "\t", "|", ","):
@@ -610,11 +622,8 @@ def read_answers(
     """
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
                        encoding=encoding, progress=progress)
-    cols = {"item": item_col, "worker": worker_col, "label": label_col}
-    fmt = table_format(path)
-    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
-        # the reader renamed a repeated column: the header says which
-        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
+    check_header_once(path, frame, {"item": item_col, "worker": worker_col,
+                                     "label": label_col}, sep, encoding)
     return Annotations.from_frame(
         frame,
         item_col=item_col,
