@@ -193,6 +193,9 @@ def test_apply_header_only_data_writes_nothing(rule_files, capsys):
     [
         ("id,text\nc1,nice\nc1,http x\n", "item 'c1' appears more than once (--id-col column 'id', data row 2)"),
         ("id,text\nc1,nice\n,http x\n", "--id-col column 'id' is empty in data row 2"),
+        # read as 'id' and 'id.1': which are the item ids?
+        ("id,text,id\nc1,nice,z1\nc2,http x,z2\n",
+         "the --id-col column 'id' appears 2 times (columns 1 and 3); keep one."),
     ],
 )
 def test_apply_refuses_ids_that_cannot_key_the_votes(rule_files, capsys, data, expected):

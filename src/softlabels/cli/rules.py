@@ -189,6 +189,7 @@ def apply(
     if id_col is not None:
         if id_col not in frame.columns:
             raise InputError(f"{data}: no {id_col!r} column for --id-col.")
+        check_header_once(data, frame, {"--id-col": id_col}, **text_options(sep, encoding))
         check_ids(frame[id_col], str(data), f"--id-col column {id_col!r}")
     try:
         lfs = load_rules(rules)
