@@ -217,11 +217,19 @@ class TestSeparatorAndEncoding:
         (tmp_path / "t.csv").write_text("item\tworker\tlabel\n1\ta\tx\n")
         assert read_table(tmp_path / "t.csv", sep=sep).columns.tolist() == ["item", "worker", "label"]
 
-    def test_utf16_has_nul_bytes_and_is_still_text(self, tmp_path):
-        (tmp_path / "t.csv").write_bytes("item,worker,label\n1,a,x\n".encode("utf-16"))
-        with pytest.raises(InputError, match="binary"):
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+    def test_utf16_has_nul_bytes_and_is_still_text(self, tmp_path, encoding):
+        # Excel's "Unicode text" is UTF-16 with a byte-order mark: text, not a binary file
+        text = "\ufeffitem,worker,label\n1,a,x\n" if encoding == "utf-16-be" else \
+            "item,worker,label\n1,a,x\n"
+        (tmp_path / "t.csv").write_bytes(text.encode(encoding))
+        name = encoding[:6].upper()
+        with pytest.raises(InputError, match=rf"t\.csv: is {name} text \(it starts with a "
+                                             rf"{name} byte-order mark\), not UTF-8; give its "
+                                             rf"encoding \(--encoding {name.lower()}, "
+                                             r"encoding=\.\.\.\)\.$"):
             read_table(tmp_path / "t.csv")
-        assert read_table(tmp_path / "t.csv", encoding="utf-16").shape == (1, 3)
+        assert read_table(tmp_path / "t.csv", encoding=name.lower()).shape == (1, 3)
 
     @pytest.mark.parametrize("name", ["t.csv", "t.jsonl"])
     def test_utf16_given_for_text_without_a_byte_order_mark(self, tmp_path, name):

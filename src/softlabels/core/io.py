@@ -159,6 +159,12 @@ def _head(p: Path, n: int = 8192) -> bytes:
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
+#: Byte-order marks of the text encodings whose characters hold NUL bytes (UTF-32 LE
+#: first: its mark starts with UTF-16 LE's).
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
 def _check_text_head(
     path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None,
     encoding: str = "utf-8",
@@ -169,6 +175,13 @@ def _check_text_head(
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
     if "\x00a".encode(encoding) == b"\x00a":  # ASCII-compatible: NUL means binary
+        for mark, name in _WIDE_BOMS:  # but text in UTF-16 or UTF-32 has NULs too
+            if head.startswith(mark):
+                shown = "UTF-8" if encoding == "utf-8" else encoding
+                raise InputError(
+                    f"{path}: is {name} text (it starts with a {name} byte-order mark), not "
+                    f"{shown}; give its encoding (--encoding {name.lower()}, encoding=...)."
+                )
         if b"\x00" in head:
             raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
         if file is not None:
