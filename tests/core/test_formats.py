@@ -386,6 +386,19 @@ def test_utf16_given_for_a_file_without_a_byte_order_mark(name, fmt):
         read_annotations(FIXTURES / name, fmt, encoding="utf-16")
 
 
+@pytest.mark.parametrize("name", ["label_studio.json", "prodigy_choice.jsonl",
+                                  "toloka_results.tsv", "mturk_batch_results.csv"])
+def test_utf16_export_read_as_utf8_names_its_encoding(tmp_path, name):
+    # detection read the text with replaced bytes and said 'cannot tell the format'
+    path = tmp_path / name
+    path.write_bytes((FIXTURES / name).read_text().encode("utf-16"))
+    with pytest.raises(InputError, match=rf"{name}: is UTF-16 text \(it starts with a UTF-16 "
+                                         r"byte-order mark\), not UTF-8"):
+        read_annotations(path)
+    pd.testing.assert_frame_equal(read_annotations(path, encoding="utf-16").to_frame(),
+                                  expected(name))
+
+
 @pytest.mark.parametrize("name", ["toloka_results.tsv", "label_studio.json", "prodigy_choice.jsonl"])
 def test_byte_order_mark_is_read_through(tmp_path, name):
     path = tmp_path / name

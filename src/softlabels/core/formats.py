@@ -89,7 +89,8 @@ import pandas as pd
 
 from softlabels.core.annotations import Annotations, DuplicatePolicy, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import atomic_folder, check_encoding, check_readable
+from softlabels.core.io import (atomic_folder, check_byte_order_mark, check_encoding,
+                                 check_readable)
 from softlabels.core.validation import suggest
 
 __all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations", "to_hf_dataset",
@@ -748,6 +749,8 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
             f"{', '.join(FORMATS)}."
         )
     try:
+        with open(p, "rb") as fh:
+            check_byte_order_mark(path, fh.read(4), check_encoding(encoding))
         with open(p, encoding=check_encoding(encoding), errors="replace") as fh:
             head = fh.read(65536).removeprefix("\ufeff").lstrip()
     except OSError as err:

@@ -165,6 +165,22 @@ _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
               (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
+def check_byte_order_mark(path: str | os.PathLike[str], head: bytes, encoding: str) -> None:
+    """Raise :class:`InputError` when text to be read in an ASCII-compatible
+    ``encoding`` starts (``head``: its first bytes) with a UTF-16 or UTF-32 byte-order
+    mark (Excel's "Unicode text", Windows tools), saying which encoding to give: read
+    as UTF-8 it would look binary, or garbled."""
+    if "\x00a".encode(encoding) != b"\x00a":
+        return
+    for mark, name in _WIDE_BOMS:
+        if head.startswith(mark):
+            shown = "UTF-8" if encoding == "utf-8" else encoding
+            raise InputError(
+                f"{path}: is {name} text (it starts with a {name} byte-order mark), not "
+                f"{shown}; give its encoding (--encoding {name.lower()}, encoding=...)."
+            )
+
+
 def _check_text_head(
     path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None,
     encoding: str = "utf-8",
@@ -174,14 +190,8 @@ def _check_text_head(
     that write NUL bytes in ordinary text (UTF-16, UTF-32) skip the NUL checks."""
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
+    check_byte_order_mark(path, head, encoding)
     if "\x00a".encode(encoding) == b"\x00a":  # ASCII-compatible: NUL means binary
-        for mark, name in _WIDE_BOMS:  # but text in UTF-16 or UTF-32 has NULs too
-            if head.startswith(mark):
-                shown = "UTF-8" if encoding == "utf-8" else encoding
-                raise InputError(
-                    f"{path}: is {name} text (it starts with a {name} byte-order mark), not "
-                    f"{shown}; give its encoding (--encoding {name.lower()}, encoding=...)."
-                )
         if b"\x00" in head:
             raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
         if file is not None:
