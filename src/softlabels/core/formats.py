@@ -750,7 +750,7 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
         )
     try:
         with open(p, "rb") as fh:
-            check_byte_order_mark(path, fh.read(4), check_encoding(encoding))
+            check_byte_order_mark(path, fh.read(4096), check_encoding(encoding))
         with open(p, encoding=check_encoding(encoding), errors="replace") as fh:
             head = fh.read(65536).removeprefix("\ufeff").lstrip()
     except OSError as err:

@@ -161,8 +161,9 @@ def _head(p: Path, n: int = 8192) -> bytes:
 
 #: Byte-order marks of the text encodings whose characters hold NUL bytes (UTF-32 LE
 #: first: its mark starts with UTF-16 LE's).
-_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
-              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32", "utf-32-le"),
+              (b"\x00\x00\xfe\xff", "UTF-32", "utf-32-be"),
+              (b"\xff\xfe", "UTF-16", "utf-16-le"), (b"\xfe\xff", "UTF-16", "utf-16-be"))
 
 
 def check_byte_order_mark(path: str | os.PathLike[str], head: bytes, encoding: str) -> None:
@@ -170,10 +171,19 @@ def check_byte_order_mark(path: str | os.PathLike[str], head: bytes, encoding: s
     ``encoding`` starts (``head``: its first bytes) with a UTF-16 or UTF-32 byte-order
     mark (Excel's "Unicode text", Windows tools), saying which encoding to give: read
     as UTF-8 it would look binary, or garbled."""
+    import codecs
+
     if "\x00a".encode(encoding) != b"\x00a":
         return
-    for mark, name in _WIDE_BOMS:
+    for mark, name, codec in _WIDE_BOMS:
         if head.startswith(mark):
+            # text after the mark, or binary that happens to start with those bytes?
+            try:
+                text = codecs.getincrementaldecoder(codec)().decode(head[len(mark):])
+            except UnicodeDecodeError:
+                return
+            if not all(c.isprintable() or c in "\t\r\n" for c in text):
+                return
             shown = "UTF-8" if encoding == "utf-8" else encoding
             raise InputError(
                 f"{path}: is {name} text (it starts with a {name} byte-order mark), not "
