@@ -194,6 +194,15 @@ MALFORMED = [
      lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
          choices=["Positive", "Neutral"])),
      "task 1: selects 2 choices; each answer takes one label."),
+    # JSON null, an object or a list as the choice: not the classes 'None' or "{'a': 1}"
+    ("ls null choice", "label-studio",
+     lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
+         choices=[None])),
+     "task 1: the label is None, not a class name."),
+    ("ls object as the choice", "label-studio",
+     lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
+         choices=[{"a": 1}])),
+     "task 1: the label is {'a': 1}, not a class name."),
     ("ls mixed with json-min", "label-studio",
      lambda t: _ls(t, lambda x: x.append({"id": 4, "annotator": 1, "sentiment": "Positive"})),
      "record 4: mixes the JSON export (tasks with 'annotations') with JSON-MIN records."),
@@ -261,6 +270,9 @@ MALFORMED = [
     ("prodigy two accepted options", "prodigy",
      lambda t: _lines(t, "prodigy_choice.jsonl", lambda r: r[0].update(accept=["POS", "NEU"])),
      "line 1: accepts 2 options; each answer takes one label."),
+    ("prodigy null accepted option", "prodigy",
+     lambda t: _lines(t, "prodigy_choice.jsonl", lambda r: r[0].update(accept=[None])),
+     "line 1: the label is None, not a class name."),
     ("prodigy no annotator", "prodigy",
      lambda t: _lines(t, "prodigy_choice.jsonl",
                       lambda r: [r[4].pop("_annotator_id"), r[4].pop("_session_id")]),
@@ -317,6 +329,10 @@ MALFORMED = [
      lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
          "annotationsFromAllWorkers"][0].update(annotationData="x"), ".manifest"),
      "line 2: an answer of 'dialog-labeling' has an 'annotationData' that is not an object."),
+    ("ground truth class name an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth.manifest", lambda r: r[2]["animal-metadata"].update(
+         {"class-name": {"en": "dog"}}), ".manifest"),
+     "line 3: the label is {'en': 'dog'}, not a class name."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),

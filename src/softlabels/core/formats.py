@@ -224,6 +224,14 @@ _LS_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lea
             "last_comment_updated_at", "project", "updated_by", "comment_authors"}
 
 
+def _class(value: Any, out: _Answers, where: str) -> Any:
+    """A label as the export gives it: text or a number; JSON null, a boolean, a list
+    or an object is not a class (it would become the class 'None' or its repr)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    raise out.error(where, f"the label is {value!r}, not a class name.")
+
+
 def _ls_value(value: Any, out: _Answers, where: str) -> Any:
     """The label of a ``choices``/``taxonomy`` value: exactly one choice or path."""
     if isinstance(value, dict):
@@ -232,14 +240,14 @@ def _ls_value(value: Any, out: _Answers, where: str) -> Any:
             if not isinstance(chosen, list) or len(chosen) != 1:
                 n = len(chosen) if isinstance(chosen, list) else "no"
                 raise out.error(where, f"selects {n} choices; each answer takes one label.")
-            return chosen[0]
+            return _class(chosen[0], out, where)
         if "taxonomy" in value:
             paths = value["taxonomy"]
             if not isinstance(paths, list) or len(paths) != 1 or not isinstance(paths[0], list) \
                     or not paths[0]:
                 raise out.error(where, "selects no or several taxonomy paths; each answer "
                                 "takes one label.")
-            return "/".join(str(level) for level in paths[0])
+            return "/".join(str(_class(level, out, where)) for level in paths[0])
         raise out.error(where, "the result value has no 'choices' or 'taxonomy'.")
     if isinstance(value, str) and value:
         return value
@@ -486,7 +494,7 @@ def _read_prodigy(path: str | os.PathLike[str], field: str | None,
             if not isinstance(accepted, list) or len(accepted) != 1:
                 k = len(accepted) if isinstance(accepted, list) else "no"
                 raise out.error(where, f"accepts {k} options; each answer takes one label.")
-            out.rows.append((item, worker, accepted[0]))
+            out.rows.append((item, worker, _class(accepted[0], out, where)))
     if binary:
         labels = list(dict.fromkeys(str(b[3]) for b in binary))
         name = _pick_field(labels, field, "prodigy", "label", out)
@@ -582,7 +590,7 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
             if label is None or label == "":
                 raise out.error(where, f"{k!r} has no 'class-name' (nor a 'class-map' entry "
                                 f"for {value!r}) in its metadata.")
-            out.rows.append((item, k, label))
+            out.rows.append((item, k, _class(label, out, where)))
     return out.frame()
 
 
