@@ -101,6 +101,9 @@ def test_json_text_ids_keep_leading_zeros(tmp_path, capsys):
         ("item,label\n99,x\n", "none of its items appear in"),
         ("item,answer\n1,x\n", "the gold file needs a 'label' column."),
         ("task,label\n1,x\n", "the gold file needs an 'item' column."),
+        ("item,label,label\n1,x,y\n", "the label column 'label' appears 2 times (columns 2 "
+                                       "and 3); keep one."),
+        ("item,label,item\n1,x,2\n", "the item column 'item' appears 2 times"),
     ],
 )
 def test_gold_errors_name_the_gold_file(answers, tmp_path, capsys, gold, expected):
@@ -190,6 +193,9 @@ def test_apply_header_only_data_writes_nothing(rule_files, capsys):
     [
         ("id,text\nc1,nice\nc1,http x\n", "item 'c1' appears more than once (--id-col column 'id', data row 2)"),
         ("id,text\nc1,nice\n,http x\n", "--id-col column 'id' is empty in data row 2"),
+        # read as 'id' and 'id.1': which are the item ids?
+        ("id,text,id\nc1,nice,z1\nc2,http x,z2\n",
+         "the --id-col column 'id' appears 2 times (columns 1 and 3); keep one."),
     ],
 )
 def test_apply_refuses_ids_that_cannot_key_the_votes(rule_files, capsys, data, expected):
@@ -446,6 +452,9 @@ def test_bad_stdin_is_named_stdin(tmp_path, capsys, monkeypatch):
     [
         ("item,worker,rating\n,w1,3\ni2,w1,4\n", "the item column 'item' has 1 missing values"),
         ("item,worker,rating\ni1,,3\ni2,w1,4\n", "the worker column 'worker' has 1 missing values"),
+        # the CSV reader renames the second 'rating' to 'rating.1': which one is meant?
+        ("item,worker,rating,rating\ni1,w1,3,1\ni2,w1,4,2\n",
+         "the rating column 'rating' appears 2 times (columns 3 and 4); keep one."),
     ],
 )
 def test_ratings_errors_name_the_file(tmp_path, capsys, text, message):

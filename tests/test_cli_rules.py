@@ -139,6 +139,24 @@ def votes_file(files, capsys) -> Path:
     return votes
 
 
+@pytest.mark.parametrize("command", ["analyze", "fit"])
+@pytest.mark.parametrize("header, repeated", [("item\tlink\tshort\tlink", "'link' appears more "
+                                               "than once (columns 2 and 4); each rule"),
+                                              ("item\tlink\titem\tcheck_out", "'item' appears "
+                                               "more than once (columns 1 and 3)")])
+def test_a_repeated_column_in_a_vote_file_is_an_error(votes_file, files, capsys, command,
+                                                        header, repeated):
+    # the CSV reader renames the second 'link' to 'link.1': a rule of its own
+    lines = votes_file.read_text().splitlines()
+    votes = files["dir"] / "votes.tsv"
+    votes.write_text("\n".join([header] + [line.replace(",", "\t") for line in lines[1:]]) + "\n")
+    out = files["dir"] / "soft.csv"
+    argv = ["rules", command, votes] + (["-o", out] if command == "fit" else [])
+    code, _, err = run(capsys, *argv)
+    one_line_error(code, err, f"{votes}: column {repeated}")
+    assert not out.exists()
+
+
 def test_analyze_prints_and_writes_the_rule_table(votes_file, files, capsys):
     gold = files["dir"] / "gold.csv"
     gold.write_text("item,label\nc1,0\nc2,1\nc3,1\nc4,1\n")
@@ -178,6 +196,11 @@ def test_analyze_gold_with_class_names(votes_file, files, capsys):
     other.write_text("item,label\nzz,0\n")
     one_line_error(*run(capsys, "rules", "analyze", votes_file, "--gold", other)[::2],
                    "none of its items appear")
+    twice = files["dir"] / "twice_gold.csv"  # read as 'label' and 'label.1': which is gold?
+    twice.write_text("item,label,label\nc1,ham,spam\n")
+    one_line_error(*run(capsys, "rules", "analyze", votes_file, "--gold", twice, "--classes",
+                        "ham,spam")[::2],
+                   f"{twice}: the label column 'label' appears 2 times (columns 2 and 3)")
 
 
 def test_fit_writes_soft_labels(votes_file, files, capsys):

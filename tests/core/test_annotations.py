@@ -143,6 +143,16 @@ class TestValidation:
         with pytest.raises(InputError, match=r"\(columns: a, b, c\)"):
             Annotations.from_frame(df)
 
+    def test_missing_column_lists_long_names_shortened(self):
+        # a header run together (a lost line break, a wrong separator) must not make an
+        # error message of the whole line
+        long = "w" * 100_000
+        df = pd.DataFrame({"item": [1], long: ["a"], "label": ["x"]})
+        with pytest.raises(InputError, match=rf"^no 'worker' column for the workers \(columns: "
+                                             rf"item, {'w' * 37}\.\.\., label\)") as info:
+            Annotations.from_frame(df)
+        assert len(str(info.value)) < 300
+
     def test_a_repeated_answer_column_is_named(self):
         df = pd.DataFrame([[1, "a", "x", "y"]], columns=["item", "worker", "label", "label"])
         with pytest.raises(InputError, match=r"^the label column 'label' appears 2 times "

@@ -178,6 +178,15 @@ MALFORMED = [
     ("ls no annotator", "label-studio",
      lambda t: _ls(t, lambda x: x[2]["annotations"][0].pop("completed_by")),
      "task 3: has no annotator ('completed_by')."),
+    ("ls result not a list", "label-studio",
+     lambda t: _ls(t, lambda x: x[0]["annotations"][1].update(result=5)),
+     "task 1: the annotation by 2 has a 'result' that is not a list."),
+    ("ls annotator not an id", "label-studio",
+     lambda t: _ls(t, lambda x: x[2]["annotations"][0].update(completed_by=[1, 2])),
+     "task 3: the annotator ('completed_by') is [1, 2], not an id."),
+    ("ls annotator object with a list for its email", "label-studio",
+     lambda t: _ls(t, lambda x: x[2]["annotations"][0].update(completed_by={"email": ["a"]})),
+     "task 3: the annotator ('completed_by') is ['a'], not an id."),
     ("ls task without id", "label-studio",
      lambda t: _ls(t, lambda x: x[1].pop("id")),
      "record 2: has no 'id'."),
@@ -185,6 +194,15 @@ MALFORMED = [
      lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
          choices=["Positive", "Neutral"])),
      "task 1: selects 2 choices; each answer takes one label."),
+    # JSON null, an object or a list as the choice: not the classes 'None' or "{'a': 1}"
+    ("ls null choice", "label-studio",
+     lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
+         choices=[None])),
+     "task 1: the label is None, not a class name."),
+    ("ls object as the choice", "label-studio",
+     lambda t: _ls(t, lambda x: x[0]["annotations"][0]["result"][0]["value"].update(
+         choices=[{"a": 1}])),
+     "task 1: the label is {'a': 1}, not a class name."),
     ("ls mixed with json-min", "label-studio",
      lambda t: _ls(t, lambda x: x.append({"id": 4, "annotator": 1, "sentiment": "Positive"})),
      "record 4: mixes the JSON export (tasks with 'annotations') with JSON-MIN records."),
@@ -222,6 +240,11 @@ MALFORMED = [
          '[{"animal": {"cat": true, "dog": false}}]', '[{"animal": {"cat": false, "dog": true}}]',
          '[{"animal": {"cat": false, "dog": false}}]']})),
      "data row 3: 0 options of 'Answer.animal' are true; each answer takes one label."),
+    ("mturk task answers and the same answer column", "mturk:animal.label",
+     lambda t: _csv(t, "mturk_task_answers.csv",
+                    lambda f: f.assign(**{"Answer.animal.label": ["cat", "dog", "cat"]})),
+     "'Answer.animal.label' is a column and an answer field of 'Answer.taskAnswers' too; "
+     "keep one."),
     ("toloka empty output", "toloka",
      lambda t: _csv(t, "toloka_results.tsv",
                     lambda f: f.assign(**{"OUTPUT:result": ["cat", "dog", "cat", ""]}), "\t"),
@@ -247,6 +270,9 @@ MALFORMED = [
     ("prodigy two accepted options", "prodigy",
      lambda t: _lines(t, "prodigy_choice.jsonl", lambda r: r[0].update(accept=["POS", "NEU"])),
      "line 1: accepts 2 options; each answer takes one label."),
+    ("prodigy null accepted option", "prodigy",
+     lambda t: _lines(t, "prodigy_choice.jsonl", lambda r: r[0].update(accept=[None])),
+     "line 1: the label is None, not a class name."),
     ("prodigy no annotator", "prodigy",
      lambda t: _lines(t, "prodigy_choice.jsonl",
                       lambda r: [r[4].pop("_annotator_id"), r[4].pop("_session_id")]),
@@ -285,11 +311,28 @@ MALFORMED = [
              content='{"a": "x", "b": "y"}'), ".manifest"),
      "line 2: the answers have several fields ('a', 'b'); name one as format "
      "'ground-truth:a'."),
+    ("ground truth worker content with only an empty object", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0]["annotationData"].update(
+             content='{"response": {}}'), ".manifest"),
+     "line 2: a worker's 'annotationData.content' holds no answer."),
     ("ground truth worker label null", "ground-truth",
      lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
          "annotationsFromAllWorkers"][0]["annotationData"].update(
              content='{"response": {"label": null}}'), ".manifest"),
      "line 2: a worker's answer has no 'response.label'."),
+    ("ground truth class map not an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth.manifest", lambda r: r[0]["animal-audit-metadata"].update(
+         {"class-map": ["cat", "dog"]}), ".manifest"),
+     "line 1: 'animal-audit' has a 'class-map' that is not an object."),
+    ("ground truth annotation data not an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth_workers.manifest", lambda r: r[1]["dialog-labeling"][
+         "annotationsFromAllWorkers"][0].update(annotationData="x"), ".manifest"),
+     "line 2: an answer of 'dialog-labeling' has an 'annotationData' that is not an object."),
+    ("ground truth class name an object", "ground-truth",
+     lambda t: _lines(t, "ground_truth.manifest", lambda r: r[2]["animal-metadata"].update(
+         {"class-name": {"en": "dog"}}), ".manifest"),
+     "line 3: the label is {'en': 'dog'}, not a class name."),
     ("ground truth no class name", "ground-truth",
      lambda t: _lines(t, "ground_truth.manifest",
                       lambda r: r[2]["animal-metadata"].pop("class-name"), ".manifest"),
@@ -346,6 +389,30 @@ def test_ground_truth_field_picks_the_attribute():
     with pytest.raises(InputError, match=r"no label attribute named 'animals'; the manifest "
                                          r"has 'animal', 'animal-audit'\.$"):
         read_annotations(FIXTURES / "ground_truth.manifest", "ground-truth:animals")
+
+
+@pytest.mark.parametrize("name, fmt", [
+    ("label_studio.json", None), ("label_studio.json", "label-studio"),
+    ("prodigy_choice.jsonl", "prodigy"), ("toloka_results.tsv", "toloka"),
+    ("mturk_batch_results.csv", None),
+])
+def test_utf16_given_for_a_file_without_a_byte_order_mark(name, fmt):
+    # UTF-16 without a byte-order mark is a UnicodeError, not a UnicodeDecodeError
+    with pytest.raises(InputError, match=rf"{name}: .*UTF-16 stream does not start with BOM"):
+        read_annotations(FIXTURES / name, fmt, encoding="utf-16")
+
+
+@pytest.mark.parametrize("name", ["label_studio.json", "prodigy_choice.jsonl",
+                                  "toloka_results.tsv", "mturk_batch_results.csv"])
+def test_utf16_export_read_as_utf8_names_its_encoding(tmp_path, name):
+    # detection read the text with replaced bytes and said 'cannot tell the format'
+    path = tmp_path / name
+    path.write_bytes((FIXTURES / name).read_text().encode("utf-16"))
+    with pytest.raises(InputError, match=rf"{name}: is UTF-16 text \(it starts with a UTF-16 "
+                                         r"byte-order mark\), not UTF-8"):
+        read_annotations(path)
+    pd.testing.assert_frame_equal(read_annotations(path, encoding="utf-16").to_frame(),
+                                  expected(name))
 
 
 @pytest.mark.parametrize("name", ["toloka_results.tsv", "label_studio.json", "prodigy_choice.jsonl"])

@@ -78,6 +78,23 @@ def test_saved_folder_is_detected_and_read_by_the_cli(tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o.csv"), pd.read_csv(tmp_path / "e.csv"))
 
 
+def test_saved_folder_with_damaged_text_is_one_line(tmp_path, capsys):
+    # the arrow file is memory-mapped as it is: bytes that are not UTF-8 used to fail
+    # as a UnicodeDecodeError only when the answers were converted
+    folder = tmp_path / "answers_ds"
+    datasets.Dataset.from_dict({"item": [1, 2], "worker": ["wkr-alpha", "wkr-beta"],
+                                "label": ["a", "b"]}).save_to_disk(str(folder))
+    arrow = next(folder.glob("*.arrow"))
+    arrow.write_bytes(arrow.read_bytes().replace(b"wkr-alpha", b"wkr-\xffalpha"[:9]))
+    capsys.readouterr()  # the progress bar of save_to_disk
+    with pytest.raises(InputError, match=r"answers_ds: not a readable saved dataset \(.*UTF8"):
+        read_annotations(folder)
+    code = main(["aggregate", str(folder), "-m", "majority-vote", "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    assert not (tmp_path / "o.csv").exists()
+
+
 @pytest.mark.parametrize("data, kwargs, message", [
     ({"item": [1, 2], "votes": [["a"], []]}, {"label_col": "votes"},
      "row 1: the vote list 'votes' is empty."),

@@ -55,6 +55,18 @@ def test_check_readable(tmp_path):
     assert check_readable(str(tmp_path / "ok.csv")) == tmp_path / "ok.csv"
 
 
+def test_a_path_the_system_refuses_is_an_input_error(tmp_path):
+    # a name longer than the file system allows fails in stat() with ENAMETOOLONG
+    from softlabels import read_annotations
+
+    path = tmp_path / ("a" * 300 + ".csv")
+    with pytest.raises(InputError, match=rf"^{path}: cannot be read \(File name too long\)\.$"):
+        check_readable(path)
+    for read in (read_table, read_answers, read_annotations):
+        with pytest.raises(InputError, match=rf"^{path}: cannot be read"):
+            read(path)
+
+
 class TestReadTable:
     @pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.parquet", "t.jsonl"])
     def test_write_frame_read_table_round_trip(self, tmp_path, name):
@@ -114,6 +126,37 @@ class TestReadTable:
         with pytest.raises(InputError, match="not a readable Parquet file"):
             read_table(tmp_path / "t.parquet")
 
+    def test_damaged_parquet_page_is_a_one_line_error(self, tmp_path):
+        # pyarrow's message for a damaged page header runs over several lines
+        from softlabels import SoftLabels
+
+        write_frame(DF, tmp_path / "t.parquet")
+        SoftLabels([[0.5, 0.5]], ["a", "b"]).save(tmp_path / "s.parquet")
+        for name, read in (("t", read_table), ("s", SoftLabels.load)):
+            data = bytearray((tmp_path / f"{name}.parquet").read_bytes())
+            data[4] = 0  # the first page header, just after the magic bytes
+            (tmp_path / f"{name}.parquet").write_bytes(bytes(data))
+            with pytest.raises(InputError, match=rf"{name}\.parquet: not a readable Parquet file "
+                                                 r"\(.*page header.*\)\.$") as info:
+                read(tmp_path / f"{name}.parquet")
+            assert "\n" not in str(info.value)
+
+    def test_parquet_text_that_is_not_utf8(self, tmp_path):
+        # Parquet does not check that its strings are UTF-8; the bad bytes must be named
+        # on reading, not fail later inside pandas with a pyarrow error
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        raw = pa.array([b"a\xffb", b"c"], type=pa.binary())
+        items = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())
+        pq.write_table(pa.table({"item": items, "worker": ["w1", "w2"], "label": ["x", "y"]}),
+                       tmp_path / "t.parquet")
+        # (pandas < 3 decodes the text as it reads, and fails there)
+        said = r"t\.parquet: (column 'item' holds text that is not UTF-8|not a readable Parquet)"
+        for read in (read_table, read_answers):
+            with pytest.raises(InputError, match=said):
+                read(tmp_path / "t.parquet")
+
     def test_unparseable_csv(self, tmp_path):
         (tmp_path / "t.csv").write_text('item,worker,label\n1,a,"x\n')
         with pytest.raises(InputError, match=r"cannot be parsed as csv \("):
@@ -123,6 +166,28 @@ class TestReadTable:
         (tmp_path / "t.jsonl").write_text('{"item": 1, "worker": "a"\n')
         with pytest.raises(InputError, match="cannot be parsed as jsonl"):
             read_table(tmp_path / "t.jsonl")
+
+    @pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.jsonl", "t.csv.gz", "t.jsonl.gz"])
+    def test_byte_order_mark_is_read_through(self, tmp_path, name):
+        # some tools (Excel, PowerShell) start UTF-8 text with a byte-order mark
+        write_frame(DF, tmp_path / name)
+        raw = (tmp_path / name).read_bytes()
+        if name.endswith(".gz"):
+            raw = gzip.compress(b"\xef\xbb\xbf" + gzip.decompress(raw))
+        else:
+            raw = b"\xef\xbb\xbf" + raw
+        (tmp_path / name).write_bytes(raw)
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), DF)
+        assert read_answers(tmp_path / name).to_frame().values.tolist() == DF.values.tolist()
+
+    @pytest.mark.parametrize("line, kind", [("[1, 2]", "a list"), ("5", "a number"),
+                                            ('"zz"', "a string"), ("null", "null"),
+                                            ("true", "a boolean")])
+    def test_jsonl_line_that_is_not_an_object(self, tmp_path, line, kind):
+        path = tmp_path / "t.jsonl"
+        path.write_text(f'{{"item": 1, "worker": "a", "label": "x"}}\n\n{line}\n')
+        with pytest.raises(InputError, match=rf"t\.jsonl: line 3 is {kind}, not a JSON object"):
+            read_table(path)
 
     def test_multibyte_character_cut_by_the_sniffer_is_fine(self, tmp_path):
         # the format check reads the first 8192 bytes; a 2-byte character straddles that
@@ -152,11 +217,25 @@ class TestSeparatorAndEncoding:
         (tmp_path / "t.csv").write_text("item\tworker\tlabel\n1\ta\tx\n")
         assert read_table(tmp_path / "t.csv", sep=sep).columns.tolist() == ["item", "worker", "label"]
 
-    def test_utf16_has_nul_bytes_and_is_still_text(self, tmp_path):
-        (tmp_path / "t.csv").write_bytes("item,worker,label\n1,a,x\n".encode("utf-16"))
-        with pytest.raises(InputError, match="binary"):
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+    def test_utf16_has_nul_bytes_and_is_still_text(self, tmp_path, encoding):
+        # Excel's "Unicode text" is UTF-16 with a byte-order mark: text, not a binary file
+        text = "\ufeffitem,worker,label\n1,a,x\n" if encoding == "utf-16-be" else \
+            "item,worker,label\n1,a,x\n"
+        (tmp_path / "t.csv").write_bytes(text.encode(encoding))
+        name = encoding[:6].upper()
+        with pytest.raises(InputError, match=rf"t\.csv: is {name} text \(it starts with a "
+                                             rf"{name} byte-order mark\), not UTF-8; give its "
+                                             rf"encoding \(--encoding {name.lower()}, "
+                                             r"encoding=\.\.\.\)\.$"):
             read_table(tmp_path / "t.csv")
-        assert read_table(tmp_path / "t.csv", encoding="utf-16").shape == (1, 3)
+        assert read_table(tmp_path / "t.csv", encoding=name.lower()).shape == (1, 3)
+
+    @pytest.mark.parametrize("name", ["t.csv", "t.jsonl"])
+    def test_utf16_given_for_text_without_a_byte_order_mark(self, tmp_path, name):
+        write_frame(DF, tmp_path / name)
+        with pytest.raises(InputError, match=rf"{name}: .*UTF-16 stream does not start with BOM"):
+            read_table(tmp_path / name, encoding="utf-16")
 
     @pytest.mark.parametrize("sep", [";;", "", '"', "\n"])
     def test_bad_separator(self, tmp_path, sep):

@@ -84,6 +84,23 @@ class TestBadContent:
         with pytest.raises(InputError, match=r"a\.npy: not a readable \.npy file"):
             read_array(tmp_path / "a.npy")
 
+    @pytest.mark.parametrize("shape, said", [
+        (b"((3, 3) ", r"not a readable \.npy file \(damaged header: EOF in multi-line "
+                      r"statement\)\.$"),  # an unclosed bracket
+        (b"(10000000000, 3)", r"not a readable \.npy file \(the header says shape "
+                              r"\(10000000000, 3\) of float64, 240,000,000,000 bytes, but 72 "
+                              r"bytes follow"),
+    ])
+    def test_damaged_npy_header(self, tmp_path, shape, said):
+        # a corrupt header is a file error, not a tokenizer error or a huge allocation
+        np.save(tmp_path / "a.npy", X2)
+        data = (tmp_path / "a.npy").read_bytes()
+        end = data.index(b"\n") + 1
+        header = data[:end].replace(b"(3, 3)", shape)
+        (tmp_path / "a.npy").write_bytes(header[:end - 1].ljust(end - 1) + b"\n" + data[end:])
+        with pytest.raises(InputError, match=r"^\S*a\.npy: " + said):
+            read_array(tmp_path / "a.npy")
+
     def test_object_npy(self, tmp_path):
         np.save(tmp_path / "o.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
         with pytest.raises(InputError, match=r"o\.npy: holds a pickled object array"):
@@ -112,6 +129,21 @@ class TestBadContent:
         (tmp_path / "b.tsv").write_text(f"a\tb\n1\t2\n3\t{cell}\n5\tx\n")
         with pytest.raises(InputError, match=rf"b\.tsv: line 3, column 2 \('b'\): '{cell}' is not"):
             read_array(tmp_path / "b.tsv")
+
+    @pytest.mark.parametrize("cell", ["1_0", "0_5", "\u0661", "\uff11", "1e1_0"])
+    def test_spellings_only_python_reads_as_numbers(self, tmp_path, cell):
+        # Python's int() and float() read digit separators and non-ASCII digits; no CSV
+        # reader does, and 1_0 is not the 10 a user meant
+        (tmp_path / "b.tsv").write_text(f"a\tb\n1\t2\n3\t{cell}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=rf"b\.tsv: line 3, column 2 \('b'\): '{cell}' is not"):
+            read_array(tmp_path / "b.tsv")
+
+    def test_long_bad_cell_is_shown_shortened(self, tmp_path):
+        (tmp_path / "b.csv").write_text(f"a,b\n1,2\n3,{'x' * 100_000}\n")
+        with pytest.raises(InputError, match=rf"b\.csv: line 3, column 2 \('b'\): "
+                                             rf"'{'x' * 37}\.\.\.' is not a finite") as info:
+            read_array(tmp_path / "b.csv")
+        assert len(str(info.value)) < 300
 
     def test_bad_cell_without_header(self, tmp_path):
         write_csv(tmp_path / "b.csv", [[1, 2], [3, 4], ["nan", 6]])

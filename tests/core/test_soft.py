@@ -481,6 +481,35 @@ class TestParquet:
         with pytest.raises(InputError, match="newer softlabels"):
             SoftLabels.read_parquet(path)
 
+    @pytest.mark.parametrize("raw", [b'{"classes": ["a", "b"', b"\xff\xfe", b'["a", "b"]',
+                                     b'{"format_version": 1}', b'{"classes": 5}'])
+    def test_damaged_metadata_is_an_input_error(self, tmp_path, raw):
+        import pyarrow.parquet as pq
+
+        path = tmp_path / "s.parquet"
+        SoftLabels(P2, ["a", "b"]).to_parquet(path)
+        table = pq.read_table(path)
+        meta = dict(table.schema.metadata) | {b"softlabels": raw}
+        pq.write_table(table.replace_schema_metadata(meta), path)
+        with pytest.raises(InputError, match=r"s\.parquet: the softlabels metadata of the "
+                                             r"file is damaged \(.+\)"):
+            SoftLabels.read_parquet(path)
+
+    def test_text_that_is_not_utf8_is_an_input_error(self, tmp_path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = tmp_path / "s.parquet"
+        SoftLabels(P2, ["a", "b"], item_ids=["x", "y", "z"]).to_parquet(path)
+        table = pq.read_table(path)
+        raw = pa.array([b"x\xff", b"y", b"z"], type=pa.binary())
+        items = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())
+        pq.write_table(table.set_column(table.schema.get_field_index("item"), "item", items),
+                       path)
+        with pytest.raises(InputError, match=r"s\.parquet: not a readable Parquet file \(.*"
+                                             r"Invalid UTF8"):
+            SoftLabels.read_parquet(path)
+
     @pytest.mark.parametrize("ids", [[1, "x"], [2**64 + 1, 3]])
     def test_item_ids_parquet_cannot_hold_are_an_input_error(self, tmp_path, ids):
         s = SoftLabels([[1.0, 0.0], [0.0, 1.0]], ["a", "b"], item_ids=ids)

@@ -133,6 +133,38 @@ def test_load_reads_what_save_wrote(tmp_path, suffix):
     assert back.item_ids.tolist() == ["x", "y"] and back.support.tolist() == [1.0, 2.0]
 
 
+def test_read_probs_reads_gzipped_lines_as_it_reads_a_gzipped_csv(tmp_path):
+    # the soft-label CSV gzipped reads; the same labels as JSON lines failed on their
+    # 'probs' objects, read as a table of single values
+    import gzip
+
+    from softlabels.core.tables import read_probs
+
+    soft = SoftLabels([[0.1, 0.9], [0.6, 0.4]], ["a", "b"], item_ids=["x", "y"], support=[1, 2])
+    for suffix in (".csv", ".jsonl"):
+        soft.save(tmp_path / f"s{suffix}")
+        gz = tmp_path / f"s{suffix}.gz"
+        gz.write_bytes(gzip.compress((tmp_path / f"s{suffix}").read_bytes()))
+        back = read_probs(gz)
+        assert back.item_ids.tolist() == ["x", "y"] and back.classes.tolist() == ["a", "b"]
+        assert np.array_equal(back.probs, soft.probs)
+        assert back.support.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_byte_order_mark_is_read_through(tmp_path, suffix):
+    # a UTF-8 file re-saved by Excel or PowerShell starts with a byte-order mark
+    from softlabels.core.tables import read_probs
+
+    soft = SoftLabels([[0.1, 0.9], [0.6, 0.4]], ["a", "b"], item_ids=["x", "y"])
+    path = tmp_path / f"s{suffix}"
+    soft.save(path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    for read in (SoftLabels.load, read_probs):
+        back = read(path)
+        assert back.item_ids.tolist() == ["x", "y"] and back.classes.tolist() == ["a", "b"]
+        assert np.array_equal(back.probs, soft.probs)
+
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(soft=soft_labels(mixed_ids=True))

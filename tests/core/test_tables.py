@@ -111,6 +111,16 @@ def test_duplicated_class_column_in_a_frame_and_in_a_csv_header(tmp_path):
            read_probs, path, name="soft labels")
 
 
+def test_header_field_beyond_the_csv_field_limit(tmp_path):
+    # pandas reads a very long header name, the header check after it used to raise
+    # the csv module's own error
+    path = tmp_path / "t.csv"
+    path.write_text(f"item,label,confidence,cat,{'d' * 200_000}\nu,cat,1,1,0\n")
+    for read in (read_probs, SoftLabels.load):
+        raises(f"{path}: line 1 (the header) cannot be parsed (field larger than field limit",
+               read, path)
+
+
 def test_missing_reserved_column_and_text_class_column():
     frame = soft_frame(["u"], ["cat", "dog"], [[1, 0]]).drop(columns="confidence")
     err = raises("t: a softlabels table has the columns item, label, confidence", read_probs,

@@ -374,6 +374,8 @@ def test_a_missing_part_is_a_clear_error(tmp_path):
         (lambda m: {**m, "parts": [{**m["parts"][0], "file": "../x.parquet"}]}, "file"),
         (lambda m: {**m, "parts": [{**m["parts"][0], "groups": [[10]]}]}, "groups"),
         (lambda m: {**m, "parts": [{k: v for k, v in m["parts"][0].items() if k != "nbytes"}]}, "nbytes"),
+        # every store has a part (an empty one an empty part); none would fail on reading
+        (lambda m: {**m, "parts": []}, "no parts"),
     ],
 )
 def test_a_damaged_manifest_is_a_clear_error(tmp_path, damage, match):
@@ -562,6 +564,19 @@ def test_an_append_that_cannot_write_is_a_one_line_error_and_changes_nothing(tmp
     assert left - set(files) <= {".lock"}  # no part, whole or partial, left behind
 
 
+def test_a_part_with_a_damaged_page_header_is_a_one_line_error(tmp_path):
+    # pyarrow's message for a damaged page header runs over several lines
+    LabelStore.create(tmp_path / "s", _soft(20), TopK(3, values="log8"), items_per_group=10)
+    part = _part_file(tmp_path / "s")
+    data = bytearray(part.read_bytes())
+    data[4] = 0  # the first page header, just after the magic bytes
+    part.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=rf"{part.name}: cannot be read \(.*page header.*\)\.$") \
+            as err:
+        LabelStore(tmp_path / "s").read()
+    assert "\n" not in str(err.value)
+
+
 def test_a_part_with_a_damaged_footer_is_a_clear_error(tmp_path):
     """A column name in the footer that is no longer UTF-8 (a flipped byte) fails in
     pyarrow with UnicodeDecodeError; the reader names the part instead."""
@@ -590,6 +605,9 @@ def _group_edit(i: int, value: list):
     [
         (False, lambda m: {**m, "fidelity": {**m["fidelity"], "max_kl_": 1.0}}, "fidelity"),
         (False, lambda m: {**m, "fidelity": {**m["fidelity"], "mean_kl": "x"}}, "fidelity"),
+        # a count: NaN (which json reads) or a fraction is no number of rows
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "n_rows": float("nan")}}, "fidelity"),
+        (False, lambda m: {**m, "fidelity": {**m["fidelity"], "n_rows": 2.5}}, "fidelity"),
         (True, lambda m: {**m, "box_dtype": "float8"}, "box_dtype"),
         (False, _group_edit(1, [9, 10]), "groups"),   # an items store: one row per item
         (True, _group_edit(1, [5, 30]), "groups"),   # 24 items in the part, not 25

@@ -30,7 +30,7 @@ from softlabels.cli._common import (
     write_stdout_csv,
 )
 from softlabels.cli.feedback import FEEDBACK, iteration_progress, phase, read_progress
-from softlabels.core.annotations import Annotations
+from softlabels.core.annotations import Annotations, check_header_once
 from softlabels.core.defaults import (
     DEFAULT_CROWD_METHOD,
     DEFAULT_DASK_METHOD,
@@ -126,6 +126,7 @@ def read_gold(
     col = "label" if "label" in frame.columns else label_col
     if col not in frame.columns:
         raise InputError(f"{path}: the gold file needs {_either('label', label_col)} column.")
+    check_header_once(path, frame, {"item": item, "label": col}, **text)
     frame = frame.rename(columns={item: "item"})
     for name in ("item", col):
         missing = frame[name].isna().to_numpy()

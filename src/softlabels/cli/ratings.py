@@ -22,6 +22,7 @@ from softlabels.cli._common import (
     text_options,
 )
 from softlabels.cli.feedback import phase
+from softlabels.core.annotations import check_header_once
 from softlabels.core.errors import InputError
 from softlabels.core.io import all_or_nothing, read_table, write_frame
 
@@ -33,6 +34,8 @@ def read_ratings(
     :class:`~softlabels.infer.ratings.RatingAggregator` reads), the ratings as numbers
     (``text``: ``sep`` and ``encoding`` of a text file)."""
     frame = read_table(path, id_columns=(item_col, worker_col), **text)
+    check_header_once(path, frame, {"item": item_col, "worker": worker_col,
+                                    "rating": rating_col}, **text)
     cols = {item_col: "item", worker_col: "worker", rating_col: "label"}
     for name, role in cols.items():
         if name not in frame.columns:

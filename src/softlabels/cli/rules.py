@@ -28,10 +28,11 @@ from softlabels.cli._common import (
     text_options,
 )
 from softlabels.cli.feedback import phase
-from softlabels.core.annotations import show
+from softlabels.core.annotations import check_header_once, show
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.validation import suggest
-from softlabels.core.io import all_or_nothing, read_table, write_frame
+from softlabels.core.io import (all_or_nothing, check_unique_columns, read_table,
+                                 table_format, text_header, write_frame)
 from softlabels.infer.rules import (
     LabelModel,
     MatrixCompletionLabelModel,
@@ -93,6 +94,9 @@ def read_votes(path: Path, classes: Any, **text: Any) -> Votes:
     """A vote file: an optional ``item`` column, then one column per rule (``text``:
     ``sep`` and ``encoding`` of a text file)."""
     frame = read_table(path, id_columns=("item",), **text)
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv"):  # the CSV reader renames a repeated 'r' to 'r.1', a rule
+        check_unique_columns(text_header(path, fmt, **text), str(path), "rule")
     if "item" in frame.columns:
         check_ids(frame["item"], str(path), "column 'item'")
         frame = frame.set_index("item")
@@ -124,6 +128,7 @@ def read_gold_codes(path: Path, votes: Votes, label_col: str, **text: Any) -> np
                 f"{path}: the gold file needs 'item' and {label_col!r} columns (columns: "
                 f"{', '.join(map(str, frame.columns[:10]))})."
             )
+    check_header_once(path, frame, {"item": "item", "label": label_col}, **text)
     check_ids(frame["item"], str(path), "column 'item'")
     labels = frame[label_col]
     text = labels.astype(str)
@@ -184,6 +189,7 @@ def apply(
     if id_col is not None:
         if id_col not in frame.columns:
             raise InputError(f"{data}: no {id_col!r} column for --id-col.")
+        check_header_once(data, frame, {"--id-col": id_col}, **text_options(sep, encoding))
         check_ids(frame[id_col], str(data), f"--id-col column {id_col!r}")
     try:
         lfs = load_rules(rules)

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from softlabels import _compiled
-from softlabels.core.validation import suggest
+from softlabels.core.validation import shortened, suggest
 from softlabels.core.errors import InputError
 from softlabels.core.io import read_table, table_format, text_header
 
@@ -172,16 +172,18 @@ def check_answer_columns(
     that chooses it (``where``: a prefix such as the file name)."""
     cols = {"item": item_col, "worker": worker_col, "label": label_col}
     present = [str(c) for c in columns]
+    # a header run together (a wrong separator, a lost line break) is shown shortened
+    shown = [shortened(c) for c in present[:10]]
     for role, name in cols.items():
         if name not in columns:
             if len(present) == 1 and (sep := _other_separator(present[0])):
                 raise InputError(
-                    f"{where}one column {present[0]!r}: the fields look separated by "
+                    f"{where}one column {shown[0]!r}: the fields look separated by "
                     f"{sep!r}; give the separator (--sep {sep!r}, sep=...)."
                 )
             raise InputError(
                 f"{where}no {name!r} column for the {role}s (columns: "
-                f"{', '.join(present[:10])}).{suggest(name, present)} "
+                f"{', '.join(shown)}).{suggest(name, present)} "
                 f"Choose the column with --{role}-col ({role}_col=...)."
             )
     if len(set(cols.values())) < 3:
@@ -198,6 +200,18 @@ def check_once(columns: Any, cols: Mapping[str, str], where: str = "") -> None:
                 f"{where}the {role} column {name!r} appears {len(at)} times (columns "
                 f"{', '.join(map(str, at[:-1]))} and {at[-1]}); keep one."
             )
+
+def check_header_once(path: str | os.PathLike[str], frame: pd.DataFrame,
+                      cols: Mapping[str, str], sep: str | None = None,
+                      encoding: str | None = None) -> None:
+    """Each column of ``cols`` (role to name) appears once in the header of the CSV or
+    TSV file ``path``, which was read into ``frame``: the CSV reader renames a repeated
+    ``label`` to ``label.1``, so only the header says (an :class:`InputError` naming
+    the column and where it appears)."""
+    fmt = table_format(path)
+    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
+        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
+
 
 def _other_separator(header: str) -> str | None:
     """The separator a one-column header seems to use instead of the expected one."""
@@ -608,11 +622,8 @@ def read_answers(
     """
     frame = read_table(path, id_columns=(item_col, worker_col, label_col), sep=sep,
                        encoding=encoding, progress=progress)
-    cols = {"item": item_col, "worker": worker_col, "label": label_col}
-    fmt = table_format(path)
-    if fmt in ("csv", "tsv") and any(f"{c}.1" in frame.columns for c in cols.values()):
-        # the reader renamed a repeated column: the header says which
-        check_once(text_header(path, fmt, sep, encoding), cols, f"{path}: ")
+    check_header_once(path, frame, {"item": item_col, "worker": worker_col,
+                                     "label": label_col}, sep, encoding)
     return Annotations.from_frame(
         frame,
         item_col=item_col,

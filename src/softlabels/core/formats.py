@@ -89,7 +89,8 @@ import pandas as pd
 
 from softlabels.core.annotations import Annotations, DuplicatePolicy, read_answers
 from softlabels.core.errors import InputError
-from softlabels.core.io import atomic_folder, check_encoding, check_readable
+from softlabels.core.io import (atomic_folder, check_byte_order_mark, check_encoding,
+                                 check_readable)
 from softlabels.core.validation import suggest
 
 __all__ = ["FORMATS", "answer_frame", "detect_format", "read_annotations", "to_hf_dataset",
@@ -145,6 +146,8 @@ def _text(path: str | os.PathLike[str], encoding: str | None) -> str:
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not {err.encoding} text at byte {err.start}; "
                          "give the encoding.") from None
+    except UnicodeError as err:  # e.g. UTF-16 without a byte-order mark
+        raise InputError(f"{path}: not {encoding} text ({err}); give the encoding.") from None
     if not text.strip():
         raise InputError(f"{path}: the file has no data.")
     return text.removeprefix("\ufeff")  # a byte-order mark some tools write
@@ -221,6 +224,14 @@ _LS_META = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lea
             "last_comment_updated_at", "project", "updated_by", "comment_authors"}
 
 
+def _class(value: Any, out: _Answers, where: str) -> Any:
+    """A label as the export gives it: text or a number; JSON null, a boolean, a list
+    or an object is not a class (it would become the class 'None' or its repr)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    raise out.error(where, f"the label is {value!r}, not a class name.")
+
+
 def _ls_value(value: Any, out: _Answers, where: str) -> Any:
     """The label of a ``choices``/``taxonomy`` value: exactly one choice or path."""
     if isinstance(value, dict):
@@ -229,14 +240,14 @@ def _ls_value(value: Any, out: _Answers, where: str) -> Any:
             if not isinstance(chosen, list) or len(chosen) != 1:
                 n = len(chosen) if isinstance(chosen, list) else "no"
                 raise out.error(where, f"selects {n} choices; each answer takes one label.")
-            return chosen[0]
+            return _class(chosen[0], out, where)
         if "taxonomy" in value:
             paths = value["taxonomy"]
             if not isinstance(paths, list) or len(paths) != 1 or not isinstance(paths[0], list) \
                     or not paths[0]:
                 raise out.error(where, "selects no or several taxonomy paths; each answer "
                                 "takes one label.")
-            return "/".join(str(level) for level in paths[0])
+            return "/".join(str(_class(level, out, where)) for level in paths[0])
         raise out.error(where, "the result value has no 'choices' or 'taxonomy'.")
     if isinstance(value, str) and value:
         return value
@@ -248,6 +259,8 @@ def _ls_worker(who: Any, out: _Answers, where: str) -> Any:
         who = who.get("email") or who.get("id")
     if who is None or who == "":
         raise out.error(where, "has no annotator ('completed_by').")
+    if isinstance(who, (list, dict)):
+        raise out.error(where, f"the annotator ('completed_by') is {who!r}, not an id.")
     return who
 
 
@@ -286,7 +299,11 @@ def _read_label_studio(path: str | os.PathLike[str], field: str | None,
             if ann.get("was_cancelled"):
                 continue
             worker = _ls_worker(ann.get("completed_by"), out, where)
-            results = [r for r in ann.get("result") or [] if isinstance(r, dict)
+            result = ann.get("result") or []
+            if not isinstance(result, list):
+                raise out.error(where, f"the annotation by {worker} has a 'result' that is not "
+                                "a list.")
+            results = [r for r in result if isinstance(r, dict)
                        and r.get("type") in ("choices", "taxonomy")]
             if not results:
                 raise out.error(where, f"the annotation by {worker} has no choices or "
@@ -385,6 +402,10 @@ def _task_answers(frame: pd.DataFrame, out: _Answers) -> pd.DataFrame:
             raise out.error(f"data row {r + 1}", "'Answer.taskAnswers' is not one JSON object.")
         rows.append({f"Answer.{k}": v for k, v in _flat(data).items()})
     answers = pd.DataFrame(rows, index=frame.index, dtype=object).fillna("")
+    both = [c for c in answers.columns if c in frame.columns]
+    if both:
+        raise InputError(f"{out.path}: {both[0]!r} is a column and an answer field of "
+                         "'Answer.taskAnswers' too; keep one.")
     return pd.concat([frame.drop(columns="Answer.taskAnswers"), answers], axis=1)
 
 
@@ -473,7 +494,7 @@ def _read_prodigy(path: str | os.PathLike[str], field: str | None,
             if not isinstance(accepted, list) or len(accepted) != 1:
                 k = len(accepted) if isinstance(accepted, list) else "no"
                 raise out.error(where, f"accepts {k} options; each answer takes one label.")
-            out.rows.append((item, worker, accepted[0]))
+            out.rows.append((item, worker, _class(accepted[0], out, where)))
     if binary:
         labels = list(dict.fromkeys(str(b[3]) for b in binary))
         name = _pick_field(labels, field, "prodigy", "label", out)
@@ -494,9 +515,9 @@ def _worker_label(content: Any, field: str | None, out: _Answers, where: str) ->
         data = json.loads(content) if isinstance(content, str) else content
     except json.JSONDecodeError:
         raise out.error(where, "a worker's 'annotationData.content' is not JSON.") from None
-    if not isinstance(data, dict) or not data:
+    flat = _flat(data) if isinstance(data, dict) else {}
+    if not flat:  # not an object, or only empty objects
         raise out.error(where, "a worker's 'annotationData.content' holds no answer.")
-    flat = _flat(data)
     if field is None:
         keys = list(flat)
         labels = [k for k in keys if k == "label" or k.endswith(".label")]
@@ -546,7 +567,11 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                     who = w.get("workerId") if isinstance(w, dict) else None
                     if not who:
                         raise out.error(where, f"an answer of {k!r} has no 'workerId'.")
-                    content = (w.get("annotationData") or {}).get("content")
+                    data = w.get("annotationData") or {}
+                    if not isinstance(data, dict):
+                        raise out.error(where, f"an answer of {k!r} has an 'annotationData' "
+                                        "that is not an object.")
+                    content = data.get("content")
                     out.rows.append((item, who, _worker_label(content, field if attribute
                                                               is None else None, out, where)))
                 continue
@@ -558,11 +583,14 @@ def _read_ground_truth(path: str | os.PathLike[str], field: str | None,
                 raise out.error(where, f"{k!r} is multi-label; each answer takes one label.")
             label = meta.get("class-name")
             if label is None:
-                label = (meta.get("class-map") or {}).get(str(value))
+                class_map = meta.get("class-map") or {}
+                if not isinstance(class_map, dict):
+                    raise out.error(where, f"{k!r} has a 'class-map' that is not an object.")
+                label = class_map.get(str(value))
             if label is None or label == "":
                 raise out.error(where, f"{k!r} has no 'class-name' (nor a 'class-map' entry "
                                 f"for {value!r}) in its metadata.")
-            out.rows.append((item, k, label))
+            out.rows.append((item, k, _class(label, out, where)))
     return out.frame()
 
 
@@ -574,7 +602,12 @@ def _is_dataset(source: Any) -> bool:
 
 def _saved_dataset(source: Any) -> bool:
     """A folder written by ``datasets.Dataset.save_to_disk``."""
-    return isinstance(source, (str, os.PathLike)) and (Path(source) / "dataset_info.json").is_file()
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    try:
+        return (Path(source) / "dataset_info.json").is_file()
+    except OSError:  # e.g. a name too long: the file's own check says so
+        return False
 
 
 def _load_dataset(source: Any) -> Any:
@@ -594,6 +627,10 @@ def _load_dataset(source: Any) -> Any:
     if not _is_dataset(ds):
         raise InputError(f"{source}: holds several splits ({', '.join(ds)}); give one "
                          "as a datasets.Dataset.")
+    try:  # the files are mapped as they are: damaged offsets or text fail here, not later
+        ds.data.validate(full=True)
+    except Exception as err:  # pyarrow raises several types for damaged data
+        raise InputError(f"{source}: not a readable saved dataset ({err}).") from None
     return ds
 
 
@@ -720,10 +757,14 @@ def detect_format(path: str | os.PathLike[str], encoding: str | None = None) -> 
             f"{', '.join(FORMATS)}."
         )
     try:
+        with open(p, "rb") as fh:
+            check_byte_order_mark(path, fh.read(4096), check_encoding(encoding))
         with open(p, encoding=check_encoding(encoding), errors="replace") as fh:
             head = fh.read(65536).removeprefix("\ufeff").lstrip()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}).") from None
+    except UnicodeError as err:  # not decoding errors (replaced): UTF-16 without a mark
+        raise InputError(f"{path}: not {encoding} text ({err}); give the encoding.") from None
     first = head.splitlines()[0] if head else ""
     if ext in (".csv", ".txt", ".tsv"):
         columns = {c.strip().strip('"') for c in re.split("[,\t]", first)}

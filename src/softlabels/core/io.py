@@ -8,6 +8,7 @@ import errno
 import functools
 import gzip
 import io
+import json
 import os
 import signal
 import tempfile
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from softlabels.core.errors import InputError
+from softlabels.core.validation import shortened
 
 __all__ = [
     "read_table",
@@ -131,11 +133,15 @@ def check_readable(path: str | os.PathLike[str]) -> Path:
     Path
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: no such file.")
-    if p.is_dir():
-        raise InputError(f"{path}: is a directory, not a file.")
-    if p.stat().st_size == 0:
+    try:
+        if not p.exists():
+            raise InputError(f"{path}: no such file.")
+        if p.is_dir():
+            raise InputError(f"{path}: is a directory, not a file.")
+        size = p.stat().st_size
+    except OSError as err:  # e.g. a name too long for the file system
+        raise InputError(f"{path}: cannot be read ({err.strerror or err}).") from None
+    if size == 0:
         raise InputError(f"{path}: the file is empty.")
     return p
 
@@ -153,6 +159,38 @@ def _head(p: Path, n: int = 8192) -> bytes:
         raise InputError(f"{p}: cannot be read ({err}).") from None
 
 
+#: Byte-order marks of the text encodings whose characters hold NUL bytes (UTF-32 LE
+#: first: its mark starts with UTF-16 LE's).
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32", "utf-32-le"),
+              (b"\x00\x00\xfe\xff", "UTF-32", "utf-32-be"),
+              (b"\xff\xfe", "UTF-16", "utf-16-le"), (b"\xfe\xff", "UTF-16", "utf-16-be"))
+
+
+def check_byte_order_mark(path: str | os.PathLike[str], head: bytes, encoding: str) -> None:
+    """Raise :class:`InputError` when text to be read in an ASCII-compatible
+    ``encoding`` starts (``head``: its first bytes) with a UTF-16 or UTF-32 byte-order
+    mark (Excel's "Unicode text", Windows tools), saying which encoding to give: read
+    as UTF-8 it would look binary, or garbled."""
+    import codecs
+
+    if "\x00a".encode(encoding) != b"\x00a":
+        return
+    for mark, name, codec in _WIDE_BOMS:
+        if head.startswith(mark):
+            # text after the mark, or binary that happens to start with those bytes?
+            try:
+                text = codecs.getincrementaldecoder(codec)().decode(head[len(mark):])
+            except UnicodeDecodeError:
+                return
+            if not all(c.isprintable() or c in "\t\r\n" for c in text):
+                return
+            shown = "UTF-8" if encoding == "utf-8" else encoding
+            raise InputError(
+                f"{path}: is {name} text (it starts with a {name} byte-order mark), not "
+                f"{shown}; give its encoding (--encoding {name.lower()}, encoding=...)."
+            )
+
+
 def _check_text_head(
     path: str | os.PathLike[str], head: bytes, fmt: str, file: Path | None = None,
     encoding: str = "utf-8",
@@ -162,6 +200,7 @@ def _check_text_head(
     that write NUL bytes in ordinary text (UTF-16, UTF-32) skip the NUL checks."""
     if head.startswith(_PARQUET_MAGIC):
         raise InputError(f"{path}: the content is Parquet but the extension says {fmt}.")
+    check_byte_order_mark(path, head, encoding)
     if "\x00a".encode(encoding) == b"\x00a":  # ASCII-compatible: NUL means binary
         if b"\x00" in head:
             raise InputError(f"{path}: looks like a binary file, not {fmt} text.")
@@ -215,7 +254,10 @@ def text_header(path: str | os.PathLike[str], fmt: str, sep: str | None = None,
                 newline="") as fh:
         first = fh.readline().removeprefix("\ufeff")
     delimiter = check_sep(sep) or ("," if fmt == "csv" else "\t")
-    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    try:
+        return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    except csv.Error as err:  # e.g. a name longer than the csv module's field limit
+        raise InputError(f"{path}: line 1 (the header) cannot be parsed ({err}).") from None
 
 
 def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> None:
@@ -225,14 +267,15 @@ def check_unique_header(path: str | os.PathLike[str], fmt: str, where: str) -> N
     check_unique_columns(text_header(path, fmt), where)
 
 
-def check_unique_columns(names: Sequence[Any], where: str) -> None:
-    """Raise :class:`InputError` naming the first column name that appears twice."""
+def check_unique_columns(names: Sequence[Any], where: str, what: str = "class") -> None:
+    """Raise :class:`InputError` naming the first column name that appears twice (each
+    ``what``, a class or a rule, has one column)."""
     seen: dict[str, int] = {}
     for j, column in enumerate(str(c) for c in names):
         if column in seen:
             raise InputError(
                 f"{where}: column {column!r} appears more than once (columns {seen[column] + 1} "
-                f"and {j + 1}); each class has one column."
+                f"and {j + 1}); each {what} has one column."
             )
         seen[column] = j
 
@@ -319,7 +362,9 @@ def read_table(
             with _arrow_without_signal_handlers():
                 frame = pd.read_parquet(p, columns=columns)
         except Exception as err:  # pyarrow raises many types for corrupt files
-            raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+            reason = " ".join(str(err).split())  # some run over several lines
+            raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
+        _check_utf8(frame, path)
         return _flat_columns(frame, path, "data row")
     _check_text_head(path, head, fmt, p, encoding)
     if fmt == "jsonl" and head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")[:1] == "[":
@@ -342,15 +387,42 @@ def read_table(
             if numeric:
                 _ids_as_written(p, sep, frame, numeric, encoding)
         else:  # JSON types as written: the string "007" stays a string, dates stay text
+            if encoding == "utf-8":  # read through a byte-order mark, as CSV is
+                encoding = "utf-8-sig"
             frame = pd.read_json(p, lines=True, encoding=encoding, **_JSON_AS_WRITTEN)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file has no data.") from None
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError, *_BROKEN_GZIP) as err:
+    except (pd.errors.ParserError, ValueError, TypeError, UnicodeDecodeError,
+            *_BROKEN_GZIP) as err:  # TypeError: a JSON line that is not an object
+        if fmt == "jsonl":
+            _check_json_objects(p, path, encoding)
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: cannot be parsed as {fmt} ({msg}).") from None
     if fmt == "jsonl":
         frame = _flat_columns(frame, path, "line")
     return frame
+
+
+def _check_json_objects(p: Path, path: str | os.PathLike[str], encoding: str) -> None:
+    """Raise :class:`InputError` naming the first line of a JSON-lines file that is
+    valid JSON but not an object (pandas fails on one with an unrelated message)."""
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    try:
+        with opener(p, "rt", encoding=encoding) as fh:  # type: ignore[operator]
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError:
+                    return  # not JSON: the parser's own message says so
+                if not isinstance(value, dict):
+                    raise InputError(f"{path}: line {n} is {kinds.get(type(value), 'not an object')}"
+                                     ", not a JSON object; JSON lines has one object per line.")
+    except (OSError, UnicodeError, *_BROKEN_GZIP):  # e.g. UTF-16 without a byte-order mark
+        return
 
 
 #: An integer written plainly: no ``+``, no leading zero, no decimal point, fits int64.
@@ -467,6 +539,24 @@ def _missing_as_written(
         values = text[column].to_numpy(dtype=object)
         values[values == ""] = None
         frame[column] = ids_from_text(pd.Series(values, index=frame.index, dtype=object))
+
+
+def _check_utf8(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputError` naming a text column of a Parquet file that holds bytes
+    that are not UTF-8: Parquet does not check them, and pandas keeps pyarrow-backed
+    text as read, so they would fail later, in whatever first looks at the values."""
+    import pyarrow as pa
+
+    for column in frame.columns:
+        values = frame[column].array
+        if not hasattr(values, "__arrow_array__") or not pd.api.types.is_string_dtype(values):
+            continue  # Python strings (decoded on reading) or not text
+        try:
+            pa.array(values).validate(full=True)
+        except pa.ArrowInvalid as err:
+            raise InputError(
+                f"{path}: column {column!r} holds text that is not UTF-8 ({err})."
+            ) from None
 
 
 @contextlib.contextmanager
@@ -594,17 +684,25 @@ def _read_array(path: str | os.PathLike[str], where: str) -> np.ndarray:
 
 
 def _npy_array(p: Path, where: str) -> np.ndarray:
+    import tokenize
+
     with open(p, "rb") as fh:
         if fh.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
             raise InputError(f"{where}: not a NumPy .npy file although the extension says so.")
     try:
+        _check_npy_size(p, where)
         arr = np.load(p, allow_pickle=False)
+    except InputError:
+        raise
     except ValueError as err:
         if "allow_pickle" in str(err):
             raise InputError(
                 f"{where}: holds a pickled object array; save a numeric array instead."
             ) from None
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
+    except tokenize.TokenError as err:  # brackets of the header cut or damaged
+        raise InputError(f"{where}: not a readable .npy file (damaged header: "
+                         f"{err.args[0] if err.args else err}).") from None
     except (OSError, EOFError) as err:
         raise InputError(f"{where}: not a readable .npy file ({err}).") from None
     if arr.dtype.kind not in "biuf" or arr.ndim == 0:
@@ -620,6 +718,29 @@ def _npy_array(p: Path, where: str) -> np.ndarray:
                 f"{where}: {int(bad.sum())} values are not finite numbers (first at index {first})."
             )
     return arr
+
+
+def _check_npy_size(p: Path, where: str) -> None:
+    """Raise :class:`InputError` when the header of a ``.npy`` file (format 1.0 or 2.0)
+    promises more bytes than the file holds: a damaged header (or a cut file) would
+    otherwise make ``np.load`` allocate whatever size it says before reading."""
+    from numpy.lib import format as npy
+
+    with open(p, "rb") as fh:
+        version = npy.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            return  # np.load reads (and checks) the other versions
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read_header(fh)
+        follow = p.stat().st_size - fh.tell()
+    if dtype.hasobject:
+        return  # pickled: refused by np.load
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > follow:
+        raise InputError(
+            f"{where}: not a readable .npy file (the header says shape {shape} of {dtype}, "
+            f"{need:,} bytes, but {follow:,} bytes follow: is it cut short or damaged?)."
+        )
 
 
 def _parquet_array(frame: pd.DataFrame, where: str) -> np.ndarray:
@@ -673,7 +794,8 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
         r, c = (int(i) for i in np.argwhere(bad)[0])
         column = f"column {c + 1}" + (f" ({header[c]!r})" if header else "")
         cell = text[r, c]
-        what = "the cell is empty" if not cell.strip() else f"{cell!r} is not a finite number"
+        what = ("the cell is empty" if not cell.strip()
+                else f"{shortened(cell)!r} is not a finite number")
         raise InputError(f"{where}: line {r + line}, {column}: {what}.")
     if values.dtype.kind not in "iu":
         values = values.astype(np.float64)
@@ -683,13 +805,21 @@ def _text_array(p: Path, fmt: str, where: str) -> np.ndarray:
 def _parse_numbers(text: np.ndarray) -> np.ndarray:
     """Cells as int64 when all are integers, else float64 (Python's ``int``/``float``:
     exact, where pandas < 3 parses floats approximately); a cell that is not a number
-    becomes NaN, for the caller to name."""
-    for dtype in (np.int64, np.float64):
+    becomes NaN, for the caller to name. Spellings only Python reads as numbers (digit
+    separators such as ``1_0``, non-ASCII digits) are not numbers."""
+    cells = text.ravel().tolist()
+    joined = "".join(cells)
+    plain = joined.isascii() and "_" not in joined
+    for dtype in (np.int64, np.float64) if plain else ():
         try:
             return np.array(text, dtype=dtype)
         except (ValueError, OverflowError):
             continue
-    return pd.to_numeric(pd.Series(text.ravel()), errors="coerce").to_numpy().reshape(text.shape)
+    values = np.array(pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce"),
+                      dtype=np.float64)
+    if not plain:
+        values[[not c.isascii() or "_" in c for c in cells]] = np.nan
+    return values.reshape(text.shape)
 
 
 def _is_number(cell: str) -> bool:

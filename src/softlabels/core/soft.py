@@ -565,19 +565,29 @@ class SoftLabels:
         check_readable(path)
         try:
             table = pq.read_table(path)
+            table.validate(full=True)  # text that is not UTF-8 fails here, not later
+            frame = table.to_pandas()  # decodes pandas' own metadata
         except Exception as err:  # pyarrow raises several types for corrupt files
-            raise InputError(f"{path}: not a readable Parquet file ({err}).") from None
+            reason = " ".join(str(err).split())  # some run over several lines
+            raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
         raw = (table.schema.metadata or {}).get(_META_KEY)
-        frame = table.to_pandas()
         if raw is None:
             return _in_file(path, cls.from_frame, frame)
-        meta = json.loads(raw)
-        if meta.get("format_version", 0) > _FORMAT_VERSION:
+        try:
+            meta = json.loads(raw)
+            if not isinstance(meta, dict) or not isinstance(meta.get("classes"), list):
+                raise ValueError("no list of classes")
+            version = meta.get("format_version", 0)
+            classes = class_array(meta["classes"])
+            newer = version > _FORMAT_VERSION
+        except (ValueError, TypeError) as err:  # JSON errors are ValueErrors
+            raise InputError(f"{path}: the softlabels metadata of the file is damaged "
+                             f"({err}); write the file again.") from None
+        if newer:
             raise InputError(
                 f"{path}: written by a newer softlabels (format "
-                f"{meta['format_version']}); upgrade softlabels to read it."
+                f"{version}); upgrade softlabels to read it."
             )
-        classes = class_array(meta["classes"])
         return _in_file(path, cls.from_frame, frame, classes=classes,
                         provenance=meta.get("provenance"))
 
@@ -653,7 +663,8 @@ class SoftLabels:
     def read_jsonl(
         cls, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None
     ) -> SoftLabels:
-        """Read JSON lines written by :meth:`to_jsonl`. The classes are the keys of the
+        """Read JSON lines written by :meth:`to_jsonl` (gzipped when the name ends in
+        ``.gz``). The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
         integer. ``classes`` gives them instead (as many, in the same order).
@@ -677,11 +688,17 @@ class SoftLabels:
         keys: list[str] | None = None
         has_support: bool | None = None
         numbers: list[int] = []
-        with open(p, encoding="utf-8") as fh:
-            try:
+        import gzip
+        import zlib
+
+        opener: Any = gzip.open if p.suffix.lower() == ".gz" else open
+        try:  # utf-8-sig: through a byte-order mark, as CSV
+            with opener(p, "rt", encoding="utf-8-sig") as fh:
                 lines = list(enumerate(fh, start=1))
-            except UnicodeDecodeError as err:
-                raise InputError(f"{path}: is not UTF-8 text ({err.reason}).") from None
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: is not UTF-8 text ({err.reason}).") from None
+        except (OSError, EOFError, zlib.error) as err:  # a .gz cut short or not gzip
+            raise InputError(f"{path}: cannot be read ({err}).") from None
         for number, line in lines:
             if not line.strip():
                 continue

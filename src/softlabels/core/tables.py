@@ -25,8 +25,10 @@ Probabilities get the tolerance of model outputs
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -71,7 +73,8 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
     source : path, DataFrame, SoftLabels or array-like
         A file (``.npy``, ``.csv``, ``.tsv``, ``.parquet``; see
         :func:`~softlabels.core.io.read_array` and :func:`~softlabels.core.io.read_table`;
-        or the JSON lines of :meth:`SoftLabels.to_jsonl <softlabels.SoftLabels.to_jsonl>`),
+        or the JSON lines of :meth:`SoftLabels.to_jsonl <softlabels.SoftLabels.to_jsonl>`,
+        optionally gzipped),
         a DataFrame, or values already in memory. A table with an ``item`` column, or
         with both ``label`` and ``confidence``, is a softlabels table; its class columns
         are every other column (``support`` aside). Any other table is a plain matrix:
@@ -158,12 +161,19 @@ def read_probs(source: Any, *, name: str | None = None) -> Probs:
 
 
 def _soft_label_lines(path: Path) -> bool:
-    """Whether ``path`` holds soft labels as :meth:`SoftLabels.to_jsonl` writes them: JSON
-    lines whose first object has a ``probs`` object."""
-    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json") or not path.is_file():
+    """Whether ``path`` holds soft labels as :meth:`SoftLabels.to_jsonl` writes them
+    (gzipped or not): JSON lines whose first object has a ``probs`` object."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = suffixes[-1:] == [".gz"]
+    if (suffixes[:-1] if gz else suffixes)[-1:] not in ([".jsonl"], [".ndjson"], [".json"]) \
+            or not path.is_file():
         return False
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        first = next((line for line in fh if line.strip()), "")
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+            first = next((line for line in fh if line.strip()), "")
+    except (OSError, EOFError, zlib.error):  # a damaged .gz: the table reader names it
+        return False
     try:
         record = json.loads(first)
     except json.JSONDecodeError:

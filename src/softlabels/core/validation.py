@@ -59,6 +59,7 @@ __all__ = [
     "option",
     "random_state",
     "real",
+    "shortened",
     "suggest",
 ]
 
@@ -75,6 +76,12 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     if not close:
         return ""
     return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def shortened(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters, ending in ``...`` when cut: input quoted in
+    an error message (a header run together, a field of a whole file) stays short."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- parameters

@@ -132,6 +132,7 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
         and sorted(fid) == sorted(f.name for f in dataclasses.fields(Fidelity))
         and all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v in _NON_FINITE
                 for v in fid.values())
+        and isinstance(fid["n_rows"], int) and not isinstance(fid["n_rows"], bool)
     ):
         raise damaged(f"fidelity {_short(fid)} is not {{n_rows, max_abs_error, mean_kl, max_kl}}")
     n_classes = len(m["classes"])
@@ -144,6 +145,8 @@ def _check_manifest(m: dict[str, Any], where: Path) -> None:
         raise damaged("no classes")
     if m["columns"] != columns:
         raise damaged(f"columns {m['columns']} are not those of {codec.describe()}: {columns}")
+    if not m["parts"]:  # a store is created with a part, empty or not
+        raise damaged("no parts")
     for i, part in enumerate(m["parts"]):
         if not isinstance(part, dict):
             raise damaged(f"part {i} is not an object")
@@ -788,7 +791,8 @@ def _reading(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, ValueError, pa.ArrowException) as err:
-        raise InputError(f"{path}: cannot be read ({str(err).strip()}).") from None
+        reason = " ".join(str(err).split())  # some of pyarrow's run over several lines
+        raise InputError(f"{path}: cannot be read ({reason}).") from None
 
 
 def _ids(column: Any) -> np.ndarray:
