@@ -206,6 +206,19 @@ def test_apply_refuses_ids_that_cannot_key_the_votes(rule_files, capsys, data, e
     assert not out.exists()
 
 
+def test_apply_refuses_a_repeated_data_column(rule_files, capsys):
+    # read as 'text' and 'text.1': the rules would see the first copy only
+    path = rule_files["dir"] / "twice.csv"
+    path.write_text("text,n,text\nnice,1,http x\nhi,2,ok\n")
+    code, err, out = rules_apply(capsys, rule_files, data=path)
+    error(code, err, "twice.csv", "the data column 'text' appears 2 times (columns 1 and 3)")
+    assert not out.exists()
+    # a column really named like pandas' renaming is no repeat
+    path.write_text("text,text.1\nnice,1\nhi,2\n")
+    code, _, out = rules_apply(capsys, rule_files, data=path)
+    assert code == 0 and out.exists()
+
+
 @pytest.mark.parametrize("k", ["0", "1"])
 def test_apply_too_few_classes_names_the_option(rule_files, capsys, k):
     code, err, _ = rules_apply(capsys, rule_files, "--classes", k)

@@ -191,6 +191,9 @@ def apply(
             raise InputError(f"{data}: no {id_col!r} column for --id-col.")
         check_header_once(data, frame, {"--id-col": id_col}, **text_options(sep, encoding))
         check_ids(frame[id_col], str(data), f"--id-col column {id_col!r}")
+    for column in frame.columns:  # the rules may read any column: none may be repeated
+        if f"{column}.1" in frame.columns:
+            check_header_once(data, frame, {"data": column}, **text_options(sep, encoding))
     try:
         lfs = load_rules(rules)
         try:
