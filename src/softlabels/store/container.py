@@ -588,6 +588,10 @@ class LabelStore:
                     tables.append(part.read_row_groups(mine[:, 1].tolist(), columns=columns, use_threads=False))
         if not tables:
             return None
+        if len({t.schema.field("item").type for t in tables}) > 1:
+            # integer ids of two types (parts written before ids were made int64, or ids
+            # past int64 in one part)
+            tables = _same_item_type(tables)
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def item_ids(self) -> np.ndarray:
@@ -795,6 +799,22 @@ def _reading(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: cannot be read ({reason}).") from None
 
 
+def _same_item_type(tables: list[Any]) -> list[Any]:
+    """``tables`` with their integer ``item`` columns as int64, or as uint64 where some
+    ids do not fit int64 (unchanged when the ids are not all integers)."""
+    import pyarrow as pa
+
+    if not all(pa.types.is_integer(t.schema.field("item").type) for t in tables):
+        return tables
+    for target in (pa.int64(), pa.uint64()):
+        try:
+            return [t.set_column(t.schema.get_field_index("item"), "item", t.column("item").cast(target))
+                    for t in tables]
+        except pa.ArrowInvalid:  # an id out of the type's range
+            continue
+    return tables
+
+
 def _ids(column: Any) -> np.ndarray:
     """An item-id column as a numpy array (strings as objects)."""
     return column.to_numpy(zero_copy_only=False)
@@ -840,10 +860,20 @@ def _checksums(option: str) -> dict[str, bool]:
     return {option: True} if option in inspect.signature(takes).parameters else {}
 
 
+def _stored_ids(ids: np.ndarray) -> np.ndarray:
+    """Integer ids of every width as int64 (uint64 where some do not fit), so that the
+    parts of appends share one type; other ids as they are."""
+    if ids.dtype.kind not in "iub":
+        return ids
+    huge = ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.int64).max
+    return ids.astype(np.uint64 if huge else np.int64)
+
+
 def _write_part(root: Path, manifest: dict[str, Any], enc: Encoded, seq: int) -> dict[str, Any]:
     """Write ``enc`` as a new part file in ``root``; return its manifest entry."""
     import pyarrow.parquet as pq
 
+    enc = dataclasses.replace(enc, item_ids=_stored_ids(enc.item_ids))
     name = f"part-{seq:05d}-{uuid.uuid4().hex[:8]}.parquet"
     per_group = int(manifest["items_per_group"])
     runs = item_runs(enc.item_ids) if enc.views else np.arange(enc.n_rows + 1, dtype=np.int64)
