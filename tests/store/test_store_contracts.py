@@ -68,3 +68,29 @@ def test_a_store_whose_parts_hold_ids_of_two_widths_reads_back(tmp_path):
     assert again.item_ids().tolist() == list(range(7))
     np.testing.assert_array_equal(again.read().probs, expected)
     np.testing.assert_array_equal(again.read(ids=[5, 0]).probs, expected[[5, 0]])
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_the_stored_tail_of_float32_rows_is_their_mass_outside_the_top_k(k):
+    """TopK(values="log8") and TopKPacked store in slot 0 the mass outside the top k,
+    to half a step of their log scale: for a float32 softmax (a model's output) too,
+    where a float32 difference ``sum(row) - sum(top k)`` loses the digits of a small
+    tail."""
+    import math
+
+    from softlabels.store import TopKPacked
+
+    rng = np.random.default_rng(0)
+    c = 1000
+    z = (rng.normal(size=(600, c)) * 10).astype(np.float32)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    exact = np.sort(p.astype(np.float64), axis=1)[:, : c - k].sum(axis=1)  # reference
+    for codec, bits in ((TopK(k, values="log8"), 8), (TopKPacked(k), 6)):
+        enc = codec.encode(p)
+        codes = enc["values"][:, 0] if bits == 8 else enc["words"][:, 0] & 63
+        top = 2**bits - 1
+        step = -math.log(codec.floor) / (top - 1)
+        stored = codec.floor * np.exp(step * (codes.astype(float) - 1))
+        big = exact >= codec.floor
+        assert (np.abs(np.log(stored[big] / exact[big])) <= step / 2 * (1 + 1e-6)).all(), codec

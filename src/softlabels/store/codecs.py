@@ -501,7 +501,8 @@ def _top_k(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices and values of the k largest entries of each row, by decreasing value
     (equal values: lower class index first, among those that made the cut), and the
     mass of the other entries (summed directly, not as ``1 - top``, so that a tiny tail
-    does not vanish in rounding)."""
+    does not vanish in rounding; in float64, so that the difference of two float32 sums
+    does not lose its digits)."""
     n, c = p.shape
     if k >= c:
         idx = np.broadcast_to(np.arange(c), (n, c))
@@ -509,10 +510,12 @@ def _top_k(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     else:
         part = np.argpartition(p, c - k, axis=1)
         idx = np.sort(part[:, c - k :], axis=1)
-        tail = p.sum(axis=1) - np.take_along_axis(p, idx, axis=1).sum(axis=1)
+        top = np.take_along_axis(p, idx, axis=1)
+        tail = p.sum(axis=1, dtype=np.float64) - top.sum(axis=1, dtype=np.float64)
         small = tail < 1e-6  # where the difference loses digits: sum the tail itself
         if small.any():
-            tail[small] = np.take_along_axis(p[small], part[small, : c - k], axis=1).sum(axis=1)
+            rest = np.take_along_axis(p[small], part[small, : c - k], axis=1)
+            tail[small] = rest.sum(axis=1, dtype=np.float64)
     vals = np.take_along_axis(p, idx, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1), tail
