@@ -37,8 +37,8 @@ with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "views.store"
     store = LabelStore.create(path, labels, TopKPacked(10), items_per_group=256)
     print(f"stored {len(probs):,} views")
-    part = store.read(0, 8)                   # the first 8 views, decoded
-    print("first view's top class:", int(part.probs[0].argmax()))
+    part = store.read(0, 8)                   # the first 8 images: all their views, decoded
+    print(f"first 8 images: {part.n_views} views; first view's top class:", int(part.probs[0].argmax()))
     data = StoreDataset(path, images, input_ids=image_ids, size=(24, 24))
     x, y = data[0]                            # the crop replayed (box, flip) and its label
     print(f"record 0: input {x.shape}, label sums to {y.sum():.3f}")

@@ -22,5 +22,7 @@ def test_example_runs(script, capsys):
     runpy.run_path(str(script), run_name="__main__")
     out = capsys.readouterr().out
     assert PRINTS[script.name] in out
+    if script.name == "store_soft_labels.py":  # reads are by item: 8 images, 4 views each
+        assert "first 8 images: 32 views" in out
     if script.name == "scale_out_dask.py":  # the Dask fit is the in-process fit
         assert float(out.strip().rsplit(": ", 1)[1]) < 1e-9
