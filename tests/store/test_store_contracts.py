@@ -94,3 +94,193 @@ def test_the_stored_tail_of_float32_rows_is_their_mass_outside_the_top_k(k):
         stored = codec.floor * np.exp(step * (codes.astype(float) - 1))
         big = exact >= codec.floor
         assert (np.abs(np.log(stored[big] / exact[big])) <= step / 2 * (1 + 1e-6)).all(), codec
+
+
+# ------------------------------------------------------------ codecs against references
+# Each reference follows the codec's docstring, written without the library's helpers.
+def _edge_rows(c: int) -> np.ndarray:
+    """One-hot, uniform, tiny entries, a row off 1 by 1e-9, and random rows."""
+    rng = np.random.default_rng(c)
+    rows = [np.eye(c)[0], np.eye(c)[c - 1], np.full(c, 1 / c)]
+    if c > 2:
+        tiny = np.zeros(c)
+        tiny[1:3] = 1e-300
+        tiny[0] = 1.0
+        rows.append(tiny)
+        off = rng.dirichlet(np.ones(c))
+        rows.append(off * (1 + 1e-9))
+    rows += list(rng.dirichlet(np.full(c, 0.3), size=20))
+    sparse = rng.dirichlet(np.full(c, 0.5), size=10)
+    sparse[rng.random(sparse.shape) < 0.5] = 0.0
+    sparse[sparse.sum(axis=1) == 0, 0] = 1.0
+    rows += list(sparse / sparse.sum(axis=1, keepdims=True))
+    return np.array(rows)
+
+
+def _keep_support(original: np.ndarray, stored: np.ndarray, smallest: float) -> np.ndarray:
+    out = stored.copy()
+    out[(out == 0) & (original > 0)] = smallest
+    return out
+
+
+def _ref_bfloat16(x: np.ndarray) -> np.ndarray:
+    """float32 values rounded to 8 significant bits, to nearest, ties to even."""
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        e = np.floor(np.log2(np.where(x > 0, x, 1.0)))
+    ulp = 2.0 ** (np.maximum(e, -126) - 7)
+    return np.where(x > 0, np.rint(x / ulp) * ulp, 0.0)
+
+
+def _ref_float(x: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "bfloat16":
+        return _keep_support(x, _ref_bfloat16(x), 2.0**-133)
+    stored = np.asarray(x).astype(kind).astype(np.float64)
+    return _keep_support(x, stored, float(np.finfo(kind).smallest_subnormal))
+
+
+def _ref_log_levels(bits: int, floor: float) -> np.ndarray:
+    """Code 0 is 0; codes 1 .. 2**bits - 1 are evenly spaced in log from floor to 1."""
+    levels = np.exp(np.linspace(np.log(floor), 0.0, 2**bits - 1))
+    levels[-1] = 1.0
+    return np.concatenate([[0.0], levels])
+
+
+def _ref_log_code(x: np.ndarray, bits: int, floor: float) -> np.ndarray:
+    """The level nearest in log to each value (values below the floor take it)."""
+    levels = _ref_log_levels(bits, floor)
+    dist = np.abs(np.log(np.maximum(x, floor))[..., None] - np.log(levels[1:]))
+    return np.where(x > 0, dist.argmin(axis=-1) + 1, 0)
+
+
+def _ref_top_k(p: np.ndarray, k: int):
+    """The k largest by decreasing value (lowest class first among equal values) and
+    the mass of the others."""
+    order = np.argsort(-p, axis=1, kind="stable")
+    top = order[:, :k]
+    tail = np.take_along_axis(p, order[:, k:], axis=1).sum(axis=1)
+    return top, np.take_along_axis(p, top, axis=1), tail
+
+
+def _ref_rebuild(idx, vals, c, fill):
+    n, k = vals.shape
+    q = np.zeros((n, c))
+    for i in range(n):
+        v, s = vals[i].astype(np.float64), vals[i].sum()
+        if s <= 0:  # nothing stored: uniform (over the top k for renorm)
+            q[i] = 1 / c if fill == "marginal" else 0.0
+            q[i, idx[i]] = 1 / c if fill == "marginal" else 1 / k
+            continue
+        other = 0.0
+        if fill == "marginal" and k < c and s <= 1:
+            other = (1 - s) / (c - k)
+        else:
+            v = v / s
+        q[i] = other
+        q[i, idx[i]] = v
+    return q
+
+
+def _ref_tail_slot(codes: np.ndarray, bits: int, floor: float) -> np.ndarray:
+    """Slot 0 holds the tail; the top value is 1 - tail - the others (at least the
+    second value, the k values then rescaled to 1 - tail)."""
+    v = _ref_log_levels(bits, floor)[codes]
+    tail = v[:, 0].copy()
+    top = 1 - tail - v[:, 1:].sum(axis=1)
+    if v.shape[1] > 1:
+        top = np.maximum(top, v[:, 1])
+    v[:, 0] = np.maximum(top, 0)
+    total, target = v.sum(axis=1), np.maximum(1 - tail, 0)
+    over = total > target * (1 + 1e-6)
+    v[over] *= (target[over] / total[over])[:, None]
+    return v
+
+
+def _untied(p: np.ndarray, k: int) -> np.ndarray:
+    s = -np.sort(-p, axis=1)
+    return np.ones(len(p), bool) if k >= p.shape[1] else s[:, k - 1] != s[:, k]
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    from scipy.special import rel_entr
+
+    # rows that sum to 1 only within rounding can give a KL a little below 0: it is 0
+    return np.maximum(rel_entr(p, q).sum(axis=1), 0.0)
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 7, 40])
+@pytest.mark.parametrize("single", [False, True], ids=["float64", "float32"])
+def test_dense_logquant_and_sparse_match_their_references(c, single):
+    from softlabels.store import Dense, LogQuant, Sparse
+
+    p = _edge_rows(c)
+    if single:
+        p = p.astype(np.float32)
+    x = p.astype(np.float64)
+    for kind in ("float32", "float16", "bfloat16"):
+        ref = _ref_float(p, kind)
+        np.testing.assert_allclose(Dense(kind).decode(Dense(kind).encode(p), c),
+                                   ref / ref.sum(axis=1, keepdims=True), rtol=1e-12, atol=0)
+    for floor in (1e-7, 1e-2):
+        codec = LogQuant(floor=floor)
+        enc = codec.encode(p)
+        code = _ref_log_code(x, 8, floor)
+        near_half = np.abs(np.log(np.maximum(x, floor)) - np.log(floor)) / (-np.log(floor) / 254) % 1
+        sure = np.abs(near_half - 0.5) > 1e-6  # not on a rounding boundary
+        np.testing.assert_array_equal(enc["codes"][sure], code[sure])
+        ref = _ref_log_levels(8, floor)[enc["codes"]]
+        np.testing.assert_allclose(codec.decode(enc, c), ref / ref.sum(axis=1, keepdims=True), rtol=1e-12)
+    for kind in ("float32", "float64"):
+        codec = Sparse(values=kind)
+        enc = codec.encode(p)
+        assert enc["offsets"].tolist() == np.concatenate([[0], np.cumsum((p > 0).sum(axis=1))]).tolist()
+        ref = _ref_float(x, "float32") if kind == "float32" else x
+        np.testing.assert_allclose(codec.decode(enc, c), ref / ref.sum(axis=1, keepdims=True), rtol=1e-12)
+        index_bytes, value_bytes = 4, 4 if kind == "float32" else 8
+        assert codec.nbytes(enc) == 8 * (len(p) + 1) + (p > 0).sum() * (index_bytes + value_bytes)
+
+
+@pytest.mark.parametrize("c", [1, 2, 3, 7, 40])
+@pytest.mark.parametrize("single", [False, True], ids=["float64", "float32"])
+def test_top_k_codecs_match_their_reference(c, single):
+    import math
+
+    from softlabels.store import TopKPacked
+
+    p = _edge_rows(c)
+    if single:
+        p = p.astype(np.float32)
+    x = p.astype(np.float64)
+    for k in sorted({1, 2, 3, c} & set(range(1, c + 1))):
+        idx, vals, tail = _ref_top_k(x, k)
+        untied = _untied(x, k)
+        codecs = [(TopK(k, index="int32", values=v, fill=f), v) for v in ("float32", "float16", "bfloat16", "log8")
+                  for f in ("marginal", "renorm")]
+        codecs += [(TopKPacked(k, fill=f), "packed") for f in ("marginal", "renorm")]
+        for codec, values in codecs:
+            enc = codec.encode(p)
+            q = codec.decode(enc, c)
+            if values == "packed":
+                bits = 16 - max(1, math.ceil(math.log2(c))) if c > 1 else 15
+                got_idx, codes = enc["words"] >> bits, (enc["words"] & ((1 << bits) - 1)).astype(np.int64)
+            else:
+                got_idx, codes = enc["indices"], enc["values"]
+            np.testing.assert_array_equal(got_idx[untied], idx[untied])
+            if values in ("float32", "float16", "bfloat16"):
+                stored = _ref_float(np.take_along_axis(x, got_idx.astype(int), axis=1), values)
+            else:
+                bits = 8 if values == "log8" else bits
+                slots = np.take_along_axis(x, got_idx.astype(int), axis=1)
+                slots[:, 0] = tail
+                np.testing.assert_array_equal(codes, _ref_log_code(slots, bits, codec.floor))
+                stored = _ref_tail_slot(codes, bits, codec.floor)
+            ref = _ref_rebuild(got_idx, stored, c, codec.fill)
+            np.testing.assert_allclose(q, ref, rtol=1e-9, atol=1e-15)
+            # at a tie at the k-th place, any of the tied classes is as good
+            kl = _kl(x, q)
+            ref_kl = _kl(x, _ref_rebuild(idx, stored, c, codec.fill))
+            np.testing.assert_allclose(kl, ref_kl, rtol=1e-9, atol=1e-15)
+            f = codec.fidelity(p)
+            assert f.mean_kl == pytest.approx(kl.mean(), rel=1e-9) or f.mean_kl == kl.mean() == np.inf
+            assert f.max_abs_error == pytest.approx(np.abs(x - q).max(), rel=1e-12, abs=1e-300)
+            assert codec.nbytes(enc) == len(p) * codec.bytes_per_label(c)
