@@ -284,3 +284,107 @@ def test_top_k_codecs_match_their_reference(c, single):
             assert f.mean_kl == pytest.approx(kl.mean(), rel=1e-9) or f.mean_kl == kl.mean() == np.inf
             assert f.max_abs_error == pytest.approx(np.abs(x - q).max(), rel=1e-12, abs=1e-300)
             assert codec.nbytes(enc) == len(p) * codec.bytes_per_label(c)
+
+
+# ------------------------------------------------------------ what a store records
+@pytest.mark.parametrize("views", [False, True], ids=["items", "views"])
+@pytest.mark.parametrize("codec_name", ["topk", "topk-packed", "sparse", "logquant", "renorm"])
+def test_recorded_fidelity_and_sizes_are_those_of_the_rows_read_back(tmp_path, views, codec_name):
+    """After a create and two appends, the store's fidelity is KL(original ‖ read
+    back) and the largest error over all rows, and its bytes per row those of the
+    codec's arrays (plus a float16 box and a flip byte per view)."""
+    from softlabels.store import LogQuant, Sparse, TopKPacked, ViewLabels, codec_from_spec
+
+    codec = {"topk": TopK(2, values="log8"), "topk-packed": TopKPacked(3), "sparse": Sparse(index="int16"),
+             "logquant": LogQuant(floor=1e-4), "renorm": TopK(1, fill="renorm")}[codec_name]
+    rng = np.random.default_rng(4)
+    batches = []
+    for b, n in enumerate((7, 5, 9)):
+        p = rng.dirichlet(np.full(C, 0.4), size=n)
+        p[rng.random(p.shape) < 0.3] = 0.0
+        p[p.sum(axis=1) == 0, 0] = 1.0
+        p /= p.sum(axis=1, keepdims=True)
+        ids = np.arange(100 * b, 100 * b + n)
+        if views:
+            batches.append(ViewLabels(p, list("abcde"), ids // 2, boxes=rng.random((n, 4)),
+                                      flips=rng.random(n) < 0.5))
+        else:
+            batches.append(SoftLabels(p, list("abcde"), ids))
+    store = LabelStore.create(tmp_path / "s", batches[0], codec, items_per_group=2)
+    for b in batches[1:]:
+        store.append(b)
+    store = LabelStore(tmp_path / "s")
+    original = np.vstack([b.probs for b in batches])
+    back = store.read().probs
+    kl = _kl(original, back)
+    fid = store.fidelity
+    assert fid.n_rows == len(original) == store.n_rows
+    assert fid.max_abs_error == pytest.approx(np.abs(original - back).max(), rel=1e-12)
+    assert fid.max_kl == pytest.approx(kl.max(), rel=1e-9, abs=1e-15)
+    assert fid.mean_kl == pytest.approx(kl.mean(), rel=1e-9, abs=1e-15)
+    assert codec_from_spec(codec.spec()) == store.codec
+    if codec_name == "sparse":  # offsets (int64, one more than the rows of each part), then 2 + 4 bytes a value
+        label_bytes = sum(8 * (len(b.probs) + 1) + 6 * int((b.probs > 0).sum()) for b in batches)
+    else:
+        label_bytes = len(original) * codec.bytes_per_label(C)
+    extra = 9 * len(original) if views else 0
+    assert store.nbytes() == label_bytes + extra
+    assert store.info()["bytes_per_row"] == pytest.approx((label_bytes + extra) / len(original))
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [[3, 1, 4, 0, 2], [0.5, -1.25, 2.0, 1e-3, 7.5], ["b", "a", "é", "", "c c"],
+     np.array([40, 10, 30, 20, 0], dtype=np.int8)],
+    ids=["ints", "floats", "strings", "int8"],
+)
+def test_classes_keep_their_order_and_type_through_a_store(tmp_path, classes):
+    from softlabels.store import Dense
+
+    p = np.random.default_rng(0).dirichlet(np.ones(C), size=4)
+    store = LabelStore.create(tmp_path / "s", SoftLabels(p, classes, [5, 6, 7, 8]), Dense("float32"))
+    store.append(SoftLabels(p, classes, [9, 10, 11, 12]))
+    expected = np.asarray(classes).tolist()
+    for reader in (store, LabelStore(tmp_path / "s")):
+        back = reader.read()
+        assert reader.classes.tolist() == expected == back.classes.tolist()
+        assert [type(v) for v in back.classes.tolist()] == [type(v) for v in expected]
+        np.testing.assert_allclose(back.probs[:4], p, rtol=1e-6)
+        assert back.item_ids.tolist() == list(range(5, 13))
+
+
+def test_views_appended_read_back_as_views_written_at_once(tmp_path):
+    """A store of views created and appended to reads back, in every way (whole, by
+    position, by id, a row group at a time, as top-k), as one written at once."""
+    from softlabels.store import ViewLabels
+
+    rng = np.random.default_rng(2)
+    counts = [3, 1, 4, 2, 2, 5, 1]
+    ids = np.repeat([f"img{i}" for i in range(len(counts))], counts)
+    n = len(ids)
+    whole = ViewLabels(rng.dirichlet(np.full(C, 0.3), size=n), list("vwxyz"), ids,
+                       boxes=rng.random((n, 4)), flips=rng.random(n) < 0.5, provenance={"crops": 1})
+    cut = int(np.cumsum(counts)[2])
+
+    def rows(lo, hi):
+        return ViewLabels(whole.probs[lo:hi], whole.classes, whole.item_ids[lo:hi],
+                          boxes=whole.boxes[lo:hi], flips=whole.flips[lo:hi], provenance={"crops": 1})
+
+    codec = TopK(2, values="log8")
+    once = LabelStore.create(tmp_path / "once", whole, codec, items_per_group=2)
+    parts = LabelStore.create(tmp_path / "parts", rows(0, cut), codec, items_per_group=2)
+    parts.append(rows(cut, n))
+    parts = LabelStore(tmp_path / "parts")
+    assert parts.item_ids().tolist() == once.item_ids().tolist()
+    assert parts.row_offsets().tolist() == once.row_offsets().tolist()
+    assert parts.read().equals(once.read())
+    for lo, hi in [(0, 7), (2, 5), (-3, None), (3, 3)]:
+        assert parts.read(lo, hi).equals(once.read(lo, hi))
+    picked = ["img5", "img0", "img3"]
+    assert parts.read(ids=picked).equals(once.read(ids=picked))
+    for a, b in zip(parts.read_encoded(ids=picked).decode_topk(), once.read_encoded().decode_topk()):
+        offs = once.row_offsets()
+        sel = np.concatenate([np.arange(offs[i], offs[i + 1]) for i in (5, 0, 3)])
+        np.testing.assert_array_equal(a, b[sel])
+    blocks = [blk.decode() for blk in parts.iter_encoded(3)]
+    np.testing.assert_array_equal(np.vstack(blocks), once.read().probs)
