@@ -388,3 +388,20 @@ def test_views_appended_read_back_as_views_written_at_once(tmp_path):
         np.testing.assert_array_equal(a, b[sel])
     blocks = [blk.decode() for blk in parts.iter_encoded(3)]
     np.testing.assert_array_equal(np.vstack(blocks), once.read().probs)
+
+
+@pytest.mark.parametrize("empty_ids", [None, [], np.array([], dtype=str)], ids=["default", "list", "str"])
+@pytest.mark.parametrize("new_ids", [["a", "b", "c"], [7, 8, 9]], ids=["str", "int"])
+def test_a_store_created_empty_then_appended_reads_by_id(tmp_path, empty_ids, new_ids):
+    """Creating an empty store and appending to it is a way to write a store in
+    batches: its ids (whatever the empty labels' id type) and reads by id are those
+    of the appended rows."""
+    empty = SoftLabels(np.zeros((0, C)), [f"c{j}" for j in range(C)], empty_ids)
+    store = LabelStore.create(tmp_path / "s", empty, TopK(2))
+    rows = _soft(3, new_ids)
+    store.append(rows)
+    for reader in (store, LabelStore(tmp_path / "s")):
+        assert reader.item_ids().tolist() == new_ids
+        picked = reader.read(ids=[new_ids[2], new_ids[0]])
+        assert picked.item_ids.tolist() == [new_ids[2], new_ids[0]]
+        np.testing.assert_array_equal(picked.probs, reader.read().probs[[2, 0]])

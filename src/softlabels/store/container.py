@@ -611,7 +611,9 @@ class LabelStore:
     def _id_index(self) -> tuple[np.ndarray, np.ndarray]:
         """Item ids and the row offsets of the items ``(n_items + 1,)``."""
         if self._index is None:
-            table = self._read_groups(self._groups[:, :2], ["item"])
+            # not the empty group of a store created without rows: its item column has
+            # the type of the empty ids it was given, not that of the ids appended since
+            table = self._read_groups(self._groups[self._groups[:, 5] > 0][:, :2], ["item"])
             rows = np.asarray([], dtype=np.int64) if table is None else _ids(table.column("item"))
             if self.views:
                 runs = item_runs(rows)
