@@ -208,15 +208,19 @@ def _kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.maximum(rel_entr(p, q).sum(axis=1), 0.0)
 
 
-@pytest.mark.parametrize("c", [1, 2, 3, 7, 40])
-@pytest.mark.parametrize("single", [False, True], ids=["float64", "float32"])
-def test_dense_logquant_and_sparse_match_their_references(c, single):
+@pytest.fixture(params=[(c, dt) for dt in ("float64", "float32") for c in (1, 2, 3, 7, 40)],
+                ids=lambda v: f"{v[1]}-{v[0]}")
+def edge_rows(request):
+    """The rows of :func:`_edge_rows` in float64 or float32, the same as float64, and C."""
+    c, dtype = request.param
+    p = _edge_rows(c).astype(dtype)
+    return p, p.astype(np.float64), c
+
+
+def test_dense_logquant_and_sparse_match_their_references(edge_rows):
     from softlabels.store import Dense, LogQuant, Sparse
 
-    p = _edge_rows(c)
-    if single:
-        p = p.astype(np.float32)
-    x = p.astype(np.float64)
+    p, x, c = edge_rows
     for kind in ("float32", "float16", "bfloat16"):
         ref = _ref_float(p, kind)
         np.testing.assert_allclose(Dense(kind).decode(Dense(kind).encode(p), c),
@@ -240,17 +244,12 @@ def test_dense_logquant_and_sparse_match_their_references(c, single):
         assert codec.nbytes(enc) == 8 * (len(p) + 1) + (p > 0).sum() * (index_bytes + value_bytes)
 
 
-@pytest.mark.parametrize("c", [1, 2, 3, 7, 40])
-@pytest.mark.parametrize("single", [False, True], ids=["float64", "float32"])
-def test_top_k_codecs_match_their_reference(c, single):
+def test_top_k_codecs_match_their_reference(edge_rows):
     import math
 
     from softlabels.store import TopKPacked
 
-    p = _edge_rows(c)
-    if single:
-        p = p.astype(np.float32)
-    x = p.astype(np.float64)
+    p, x, c = edge_rows
     for k in sorted({1, 2, 3, c} & set(range(1, c + 1))):
         idx, vals, tail = _ref_top_k(x, k)
         untied = _untied(x, k)
