@@ -648,12 +648,10 @@ class TopK(Codec):
         idx = np.asarray(arrays["indices"])
         raw = np.asarray(arrays["values"])
         if self.values == "log8":
-            vals = _scale(8, self.floor).decode(raw, dtype)
-            vals = _implied_top(vals)
+            vals = _implied_top(_scale(8, self.floor).decode(raw, np.float64))
         else:
-            vals = _float_decode(raw, self.values, dtype)
-        vals, tail = _fill_values(vals, n_classes, self.fill)
-        return idx, vals, tail
+            vals = _float_decode(raw, self.values, np.float64)
+        return (idx, *_filled(vals, n_classes, self.fill, dtype))
 
     def decode(self, arrays: Mapping[str, np.ndarray], n_classes: int, *, dtype: Any = np.float64) -> np.ndarray:
         idx, vals, tail = self.decode_topk(arrays, n_classes, dtype=dtype)
@@ -665,6 +663,14 @@ class TopK(Codec):
     def bytes_per_label(self, n_classes: int) -> float:
         value_bytes = {"float32": 4, "float16": 2, "bfloat16": 2, "log8": 1}[self.values]
         return float(self.k * (np.dtype(_INDEX_TYPES[self.index]).itemsize + value_bytes))
+
+
+def _filled(vals: np.ndarray, n_classes: int, fill: str, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fill_values` on float64 values, cast to ``dtype`` at the end: the implied
+    top value and the tail are differences from 1, which float32 would cancel (a tail
+    of 1e-6 off by several per cent, or lost)."""
+    vals, tail = _fill_values(vals, n_classes, fill)
+    return vals.astype(dtype, copy=False), tail.astype(dtype, copy=False)
 
 
 def _implied_top(vals: np.ndarray) -> np.ndarray:
@@ -756,9 +762,8 @@ class TopKPacked(Codec):
         words = np.asarray(arrays["words"])
         idx = words >> np.uint16(vbits)
         codes = words & np.uint16((1 << vbits) - 1)
-        vals = _implied_top(_scale(vbits, self.floor).decode(codes, dtype))
-        vals, tail = _fill_values(vals, n_classes, self.fill)
-        return idx, vals, tail
+        vals = _implied_top(_scale(vbits, self.floor).decode(codes, np.float64))
+        return (idx, *_filled(vals, n_classes, self.fill, dtype))
 
     decode = TopK.decode
 
