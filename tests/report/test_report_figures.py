@@ -291,3 +291,51 @@ def test_annotator_metrics(full):
     assert m["workers"] == str(answers["worker"].nunique())
     assert m["answers per worker"] == f"{np.median(per_worker):,.0f}"
 
+
+# ---------------------------------------------------------------------- degenerate inputs
+def _votes(n_items: int, pattern: str) -> pd.DataFrame:
+    """Every item answered once by each worker, worker j giving ``pattern[j]``."""
+    return pd.DataFrame({"item": np.repeat(np.arange(n_items), len(pattern)),
+                         "worker": np.tile(np.arange(len(pattern)), n_items),
+                         "label": np.tile(list(pattern), n_items)})
+
+
+DEGENERATE = {
+    "one item": dict(answers=_votes(1, "aab"), method="majority-vote"),
+    "one answer": dict(answers=_votes(1, "a"), classes=["a", "b"], method="majority-vote"),
+    "all items identical": dict(answers=_votes(40, "aab"), method="majority-vote"),
+    "votes uniform over 3": dict(answers=_votes(12, "abc"), method="majority-vote"),
+    "votes uniform over 5": dict(answers=_votes(12, "abcde"), method="majority-vote"),
+    "votes uniform over 7": dict(answers=_votes(12, "abcdefg"), method="majority-vote"),
+    "soft labels uniform over 5": dict(
+        soft_labels=SoftLabels(np.full((9, 5), 0.2), classes=list("abcde"))),
+    "soft labels of one item": dict(soft_labels=SoftLabels([[1.0, 0.0]], classes=["x", "y"])),
+    "every probability 1.0": dict(labels=np.arange(60) % 2,
+                                  pred_probs=np.eye(2)[np.arange(60) % 2]),
+    "every probability 1.0, all wrong": dict(labels=np.arange(60) % 2,
+                                             pred_probs=np.eye(2)[(np.arange(60) + 1) % 2]),
+    "predictions uniform": dict(labels=np.arange(60) % 2, pred_probs=np.full((60, 2), 0.5)),
+    "one item with a prediction": dict(labels=[0], pred_probs=[[1.0, 0.0]]),
+}
+
+
+@pytest.mark.parametrize("inputs", list(DEGENERATE.values()), ids=list(DEGENERATE))
+def test_degenerate_inputs_give_finite_charts_that_count_every_item(inputs):
+    page = parse(build_report(**inputs, created=CREATED))
+    n_items = int(page.facts["Items"].replace(",", ""))
+    for sid, sec in page.sections.items():
+        for root in sec["charts"]:
+            title = root.find(f"{NS}title").text
+            for el in root.iter():
+                for name in ("x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "width", "height"):
+                    if name in el.attrib and el.tag != f"{NS}svg":
+                        assert np.isfinite(float(el.get(name))), (sid, title, name)
+            if "entropy" in title:
+                assert sum(histogram_counts(root)) == n_items, (sid, title)
+            if "Reliability" in title:
+                shown = [int(re.match(r"([\d,]+) items", t).group(1).replace(",", ""))
+                         for t in bar_tips(root, "sl-muted")]
+                assert sum(shown) == n_items, title
+    if "ambiguity" in page.sections:  # the mean is marked on every entropy histogram
+        for root in page.sections["ambiguity"]["charts"]:
+            assert any(el.get("class") == "sl-mark" for el in root.iter(f"{NS}line"))
