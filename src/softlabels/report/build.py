@@ -227,7 +227,7 @@ def build_report(
     ctx.alerts.sort(key=lambda a: order[a.severity])
     page = {
         "title": svg.clean_text(title) if title else "Label report",
-        "subtitle": data.source,
+        "subtitle": svg.clean_text(data.source),
         "csp": CONTENT_SECURITY_POLICY,
         "version": __version__,
         "created": ctx.results["created"],
