@@ -252,6 +252,16 @@ def test_calibration_numbers_and_reliability_bins(full):
     onehot = np.eye(pred.shape[1])[labels]
     assert m["Brier score"] == num(((pred - onehot) ** 2).sum(axis=1).mean())
     assert m["log loss"] == num(-np.log(pred[np.arange(n), labels]).mean())
+    classwise = []
+    for k in range(pred.shape[1]):
+        s, y = pred[:, k], (labels == k).astype(float)
+        b = np.minimum((s * 10).astype(int), 9)
+        classwise.append(sum(abs(y[b == j].sum() - s[b == j].sum()) for j in range(10)) / n)
+    assert m["class-wise ECE"] == num(np.mean(classwise))
+    h = full["soft"].probs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(h > 0, h * np.log(h / pred), 0.0).sum(axis=1).mean()
+    assert m["KL(crowd \u2016 model)"] == num(kl)
     # the diagram: one bar of items per bin, adding up to every item
     root = chart(sec, "Reliability")
     items = [t for t in bar_tips(root, "sl-muted")]
@@ -339,3 +349,36 @@ def test_degenerate_inputs_give_finite_charts_that_count_every_item(inputs):
     if "ambiguity" in page.sections:  # the mean is marked on every entropy histogram
         for root in page.sections["ambiguity"]["charts"]:
             assert any(el.get("class") == "sl-mark" for el in root.iter(f"{NS}line"))
+
+
+def test_worker_tables_rank_by_accuracy(full):
+    from softlabels.audit.agreement import annotator_table
+
+    tab = annotator_table(full["ann"])
+    sec = full["page"].sections["annotators"]
+    best, worst = sec["tables"][:2]
+    rankable = [i for i in range(len(tab)) if tab["n_items"].iat[i] >= 10
+                and np.isfinite(tab["accuracy"].iat[i])]
+    ranked = sorted(rankable, key=lambda i: (-tab["accuracy"].iat[i], -tab["n_answers"].iat[i], i))
+    half = 8  # (max_rows + 1) // 2
+    assert [r[0] for r in best["rows"]] == [str(tab["worker"].iat[i]) for i in ranked[:half]]
+    rest = ranked[half:][::-1][:half]
+    assert [r[0] for r in worst["rows"]] == [str(tab["worker"].iat[i]) for i in rest]
+    for row in best["rows"] + worst["rows"]:
+        i = int(np.flatnonzero(tab["worker"].astype(str).to_numpy() == row[0])[0])
+        assert row[1:6] == [f"{tab['n_answers'].iat[i]:,}", f"{tab['n_items'].iat[i]:,}",
+                            num(tab["accuracy"].iat[i]), num(tab["agreement"].iat[i]),
+                            num(tab["spammer_score"].iat[i])]
+
+
+def test_conformal_set_sizes_count_the_test_half(full):
+    sec = full["page"].sections["conformal"]
+    root = chart(sec, "Prediction-set sizes")
+    sizes = [float(t.rsplit(": ", 1)[1].replace(",", "")) for t in bar_tips(root)]
+    n_test = full["soft"].n_items - full["soft"].n_items // 2
+    assert sum(sizes) == n_test
+    singletons = sizes[1] / n_test
+    assert sec["metrics"]["singletons"] == pct(singletons)
+    assert sec["metrics"]["empty sets"] == pct(sizes[0] / n_test)
+    mean = sum(k * c for k, c in enumerate(sizes)) / n_test
+    assert sec["metrics"]["mean set size"] == num(mean, 2)
