@@ -4,8 +4,8 @@ The page follows the Dataset Nutrition Label (Holland et al. 2018, arXiv 1805.03
 second generation: Chmielinski et al. 2022, arXiv 2201.03954): a fixed-format "label
 facts" panel and automatically computed alerts up front, then one module per aspect
 of label quality (provenance, class balance, annotators and agreement, labeller
-quality and label risk, ambiguity, label issues, calibration, conformal prediction
-sets). Owner-supplied context (the
+quality and label risk, ambiguity, weakest consensus, representative examples, label
+issues, calibration, conformal prediction sets). Owner-supplied context (the
 ``description``) is kept apart from the computed statistics, and no badge is filled
 in that would need a human to attest it.
 
@@ -127,8 +127,9 @@ def build_report(
     """Build the label-quality report as one self-contained HTML page.
 
     Crowd answers alone give the summary, provenance, class balance, annotator
-    agreement, the label risk of each item, ambiguity and the items with the weakest
-    consensus; ``gold`` adds each labeller's quality. Given labels with
+    agreement, the label risk of each item, ambiguity, the items with the weakest
+    consensus and representative examples of each class; ``gold`` adds each
+    labeller's quality. Given labels with
     out-of-sample predicted probabilities add the top label issues, a reliability
     diagram with calibration numbers and a split-conformal summary.
 
