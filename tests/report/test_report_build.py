@@ -549,3 +549,12 @@ def test_right_to_left_names_cannot_reorder_the_text_around_them():
     for tag, attrs in page.tags:
         for value in attrs.values():
             assert not _reordering(value or "", names), (tag, value)
+
+
+def test_provenance_read_from_soft_labels_is_isolated_too():
+    """The method, parameters and version come from a soft-labels file, as names do."""
+    soft = SoftLabels([[0.9, 0.1], [0.3, 0.7]], classes=["a", "b"], provenance={
+        "method": "m\u202e", "params": {"k\u202e": "v\u05d0"}, "version": "1\u202e"})
+    page = Page(build_report(soft_labels=soft, created=CREATED))
+    names = {"m\u202e", "k\u202e='v\u05d0'", "1\u202e", "'v\u05d0'"}
+    assert [t for t in page.text if _reordering(t, names)] == []

@@ -60,7 +60,7 @@ def _summary(ctx: Context, description: str | None) -> dict[str, Any]:
 
         method = spec_of(d.model) if d.model is not None else d.method
         facts.append(("crowd" if d.ann is not None else "labels", "Consensus method",
-                      method or "given"))
+                      svg.clean_text(method) if method else "given"))
     facts += ctx.facts
     rank = {"data": 0, "crowd": 1, "labels": 2, "model": 3}
     facts.sort(key=lambda f: rank[f[0]])  # stable: keeps the order within a group
