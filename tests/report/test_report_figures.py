@@ -382,3 +382,22 @@ def test_conformal_set_sizes_count_the_test_half(full):
     assert sec["metrics"]["empty sets"] == pct(sizes[0] / n_test)
     mean = sum(k * c for k, c in enumerate(sizes)) / n_test
     assert sec["metrics"]["mean set size"] == num(mean, 2)
+
+
+# ---------------------------------------------------------------------- shares
+def test_a_share_that_is_neither_none_nor_all_never_reads_0_or_100_percent():
+    """One flagged item of 2,500 is 0.04%, not '0.0%' beside the count 1 (fmt_num keeps
+    two significant digits for the same reason), and a coverage of 2,499 of 2,500 is not
+    '100.0%'."""
+    from softlabels.report.data import fmt_pct
+
+    n = 2500
+    labels = np.arange(n) % 2
+    pred = np.where(np.eye(2)[labels] == 1, 0.9, 0.1)
+    pred[0] = [0.01, 0.99]  # item 0, labelled 0: the one label the model disputes
+    page = parse(build_report(labels=labels, pred_probs=pred, created=CREATED))
+    assert page.facts["Likely label errors"] == "1 (0.04%)"
+    assert page.sections["issues"]["metrics"]["flagged share"] == "0.04%"
+    assert [fmt_pct(x) for x in (0.0, 1 / 2500, 0.5, 2499 / 2500, 1.0)] == [
+        "0.0%", "0.04%", "50.0%", "99.96%", "100.0%"]
+    assert fmt_pct(0.123456, 2) == "12.35%"

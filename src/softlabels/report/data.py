@@ -248,6 +248,20 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
+    """A share in percent with ``digits`` decimals, or an en dash when missing or not
+    finite. A share that is neither 0 nor 1 gets more decimals where it would print as
+    ``0.0%`` or ``100.0%`` (one item of 2,500 is ``0.04%``).
+
+    Examples
+    --------
+    >>> fmt_pct(0.1234), fmt_pct(0.0004), fmt_pct(0.9996), fmt_pct(1.0)
+    ('12.3%', '0.04%', '99.96%', '100.0%')
+    """
     if x is None or not math.isfinite(float(x)):
         return "\u2013"
-    return f"{100 * float(x):.{digits}f}%"
+    x = float(x)
+    shown = f"{100 * x:.{digits}f}"
+    while x not in (0.0, 1.0) and float(shown) in (0.0, 100.0) and digits < 12:
+        digits += 1
+        shown = f"{100 * x:.{digits}f}"
+    return f"{shown}%"
