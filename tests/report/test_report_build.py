@@ -558,3 +558,9 @@ def test_provenance_read_from_soft_labels_is_isolated_too():
     page = Page(build_report(soft_labels=soft, created=CREATED))
     names = {"m\u202e", "k\u202e='v\u05d0'", "1\u202e", "'v\u05d0'"}
     assert [t for t in page.text if _reordering(t, names)] == []
+
+
+def test_soft_labels_without_items_are_an_input_error():
+    empty = SoftLabels(np.zeros((0, 2)), classes=["a", "b"])
+    with pytest.raises(InputError, match="soft_labels has no items"):
+        build_report(soft_labels=empty)

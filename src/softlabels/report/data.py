@@ -120,6 +120,8 @@ def resolve_inputs(
         raise InputError(
             f"soft_labels must be a SoftLabels; got {type(soft_labels).__name__}."
         )
+    if soft_labels is not None and soft_labels.n_items == 0:
+        raise InputError("soft_labels has no items.")
     ann = None
     model = None
     soft = soft_labels
