@@ -564,3 +564,26 @@ def test_soft_labels_without_items_are_an_input_error():
     empty = SoftLabels(np.zeros((0, 2)), classes=["a", "b"])
     with pytest.raises(InputError, match="soft_labels has no items"):
         build_report(soft_labels=empty)
+
+
+@pytest.mark.parametrize("with_answers", [True, False], ids=["answers", "classes"])
+def test_predictions_as_soft_labels_are_matched_by_class_name(crowd, with_answers):
+    """A SoftLabels of predictions whose classes come in another order is read by class
+    name; its columns were taken in place, so a perfect model scored 0%."""
+    ann = Annotations.from_frame(crowd)
+    codes = ann.counts.argmax(axis=1)
+    probs = 0.9 * np.eye(3)[codes] + 0.1 / 3
+    order = [2, 0, 1]
+    pred = SoftLabels(probs[:, order], classes=ann.classes[order], item_ids=ann.item_ids)
+    same = SoftLabels(probs, classes=ann.classes, item_ids=ann.item_ids)
+    kwargs = dict(labels=np.asarray(ann.classes)[codes])
+    if with_answers:
+        kwargs.update(answers=crowd, method="majority-vote")
+    else:
+        kwargs.update(classes=list(ann.classes))
+    html = build_report(**kwargs, pred_probs=pred, created=CREATED)
+    assert fact(html, "Model accuracy") == "100.0%"
+    assert html == build_report(**kwargs, pred_probs=same, created=CREATED)
+    other = SoftLabels(probs, classes=["p", "q", "r"], item_ids=ann.item_ids)
+    with pytest.raises(InputError, match=r"pred_probs has classes \['p', 'q', 'r'\]"):
+        build_report(**kwargs, pred_probs=other)

@@ -167,9 +167,14 @@ def resolve_inputs(
     elif isinstance(pred_probs, SoftLabels):
         data.classes = np.asarray(pred_probs.classes)
     if pred_probs is not None:
-        if isinstance(pred_probs, SoftLabels) and soft is not None:
-            pred_sl = pred_probs.take(_align(pred_probs.item_ids, data.item_ids, "pred_probs"))
-            pred = check_pred_probs(pred_sl.probs, n_classes=len(data.classes))
+        if isinstance(pred_probs, SoftLabels):  # rows by item id, columns by class name
+            from softlabels.audit.crowdlab import class_columns
+
+            pred_sl = pred_probs
+            if soft is not None:
+                pred_sl = pred_sl.take(_align(pred_sl.item_ids, data.item_ids, "pred_probs"))
+            cols = class_columns(pred_sl.classes, data.classes, "pred_probs")
+            pred = check_pred_probs(pred_sl.probs[:, cols], n_classes=len(data.classes))
         else:
             pred = check_pred_probs(
                 pred_probs, n_classes=len(data.classes) if data.classes.size else None
