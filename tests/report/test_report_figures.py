@@ -401,3 +401,21 @@ def test_a_share_that_is_neither_none_nor_all_never_reads_0_or_100_percent():
     assert [fmt_pct(x) for x in (0.0, 1 / 2500, 0.5, 2499 / 2500, 1.0)] == [
         "0.0%", "0.04%", "50.0%", "99.96%", "100.0%"]
     assert fmt_pct(0.123456, 2) == "12.35%"
+
+
+def test_class_balance_bars_say_the_shares_of_the_table():
+    """One answer of 4,001 for class c: the table says 0.02%, and so does its bar (it
+    said 0.0%)."""
+    rows = [(i, w, "a" if i % 2 else "b") for i in range(1000) for w in range(4)]
+    rows.append((0, 9, "c"))
+    answers = pd.DataFrame(rows, columns=["item", "worker", "label"])
+    sec = parse(build_report(answers, method="majority-vote", created=CREATED)
+                ).sections["class-balance"]
+    share = {r[0]: r[2] for r in sec["tables"][0]["rows"]}
+    assert share["c"] == "0.02%"
+    root = sec["charts"][0]
+    for tip in bar_tips(root):
+        cls, rest = tip.split(" \u2014 ", 1)
+        series, value = rest.rsplit(": ", 1)
+        if series == "answers":
+            assert value == share[cls], tip

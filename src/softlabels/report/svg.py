@@ -266,7 +266,7 @@ def bar_chart(
     *,
     title: str,
     xlabel: str = "",
-    value_format: str = "{:,.0f}",
+    value_format: str | Any = "{:,.0f}",
     percent_axis: bool = False,
     max_bars: int = 30,
     width: float = 960,
@@ -284,8 +284,9 @@ def bar_chart(
         side by side with a legend.
     title, xlabel : str
         Accessible title of the chart and the value-axis label.
-    value_format : str
-        Format of the value written at the end of each bar.
+    value_format : str or callable
+        Format of the value written at the end of each bar, or a function from the
+        value to its text.
     percent_axis : bool
         Label the value axis in percent (values are fractions).
     max_bars : int
@@ -331,7 +332,7 @@ def bar_chart(
             v = float(vals[j, i])
             y = gy + j * bar_h
             w = (x1 - x0) * _frac(v, 0.0, tmax)
-            shown = value_format.format(v)
+            shown = value_format(v) if callable(value_format) else value_format.format(v)
             tip = f"{cat} \u2014 {name}: {shown}"
             body.append(_rect(x0, y, w, bar_h - 2, "sl-bar", PALETTE[j % len(PALETTE)], tip))
             body.append(_text(x0 + w + 4, y + bar_h - 5, shown, cls="sl-value"))
