@@ -268,7 +268,7 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
         return "\u2013"
     x = float(x)
     shown = f"{100 * x:.{digits}f}"
-    while x not in (0.0, 1.0) and float(shown) in (0.0, 100.0) and digits < 12:
+    while 1e-9 < x < 1 - 1e-9 and float(shown) in (0.0, 100.0):  # not float noise
         digits += 1
         shown = f"{100 * x:.{digits}f}"
     return f"{shown}%"
