@@ -271,4 +271,4 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
     while 1e-9 < x < 1 - 1e-9 and float(shown) in (0.0, 100.0):  # not float noise
         digits += 1
         shown = f"{100 * x:.{digits}f}"
-    return f"{shown}%"
+    return f"{shown.lstrip('-') if float(shown) == 0 else shown}%"
