@@ -425,3 +425,20 @@ def test_class_balance_bars_say_the_shares_of_the_table():
         series, value = rest.rsplit(": ", 1)
         if series == "answers":
             assert value == share[cls], tip
+
+
+def test_kl_of_a_model_equal_to_the_crowd_is_zero():
+    """KL(crowd || model) is never negative; rounding made it -2.2e-16 for a model that
+    equals the crowd, which the page wrote out (tiny numbers keep two digits)."""
+    from softlabels.audit.calibration import calibration_report
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(2, 0.5), 200)  # advances the generator to a case that shows it
+    p = rng.dirichlet(np.full(3, 0.5), 200)
+    soft = SoftLabels(p, classes=["a", "b", "c"])
+    from softlabels.core.validation import check_pred_probs
+
+    raw = calibration_report(check_pred_probs(p), soft.probs, soft_labels=soft.probs)["kl"]
+    assert raw < 0  # the rounding the page must not show
+    m = parse(build_report(soft_labels=soft, pred_probs=p)).sections["calibration"]["metrics"]
+    assert m["KL(crowd \u2016 model)"] == "0.000"

@@ -58,7 +58,7 @@ def calibration_section(ctx: Context) -> tuple[str, list[Block]]:
         ("log loss", fmt_num(rep["nll"]), "negative log-likelihood, nats"),
     ]
     if rep["kl"] is not None:
-        items.append(("KL(crowd ‖ model)", fmt_num(rep["kl"]),
+        items.append(("KL(crowd ‖ model)", fmt_num(max(rep["kl"], 0.0)),  # >= 0 but rounding
                       "distance to the crowd's soft labels, nats"))
     lead = (f"Whether the model's predicted probabilities can be read as confidences, "
             f"scored against {against}. Bars show the accuracy in each confidence bin; "
