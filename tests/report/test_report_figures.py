@@ -442,3 +442,18 @@ def test_kl_of_a_model_equal_to_the_crowd_is_zero():
     assert raw < 0  # the rounding the page must not show
     m = parse(build_report(soft_labels=soft, pred_probs=p)).sections["calibration"]["metrics"]
     assert m["KL(crowd \u2016 model)"] == "0.000"
+
+
+def test_a_perfect_model_scores_zero_not_float_noise():
+    """One-hot predictions that are all right: every calibration error is 0. The page
+    wrote ECE 1.2e-16 (the probabilities are clipped by 1e-16 before binning) and a log
+    loss of -0.000."""
+    labels = np.arange(60) % 2
+    page = parse(build_report(labels=labels, pred_probs=np.eye(2)[labels]))
+    m = page.sections["calibration"]["metrics"]
+    for name in ("ECE", "ECE, equal-mass bins", "class-wise ECE", "Brier score", "log loss"):
+        assert m[name] == "0.000", (name, m[name])
+    assert page.facts["Calibration error (ECE)"] == "0.000"
+    from softlabels.report.data import fmt_num
+
+    assert fmt_num(-0.0) == "0.000"

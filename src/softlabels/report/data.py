@@ -246,7 +246,7 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
     """
     if x is None:
         return "\u2013"
-    x = float(x)
+    x = float(x) + 0.0  # no '-0.000'
     if not math.isfinite(x):
         return "\u2013"
     if x != 0 and abs(x) < 0.5 * 10.0**-digits:
