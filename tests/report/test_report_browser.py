@@ -144,3 +144,24 @@ def test_harness_detects_execution_without_a_policy(browser, tmp_path):
 
 def test_artifact_folder_is_under_the_project(artifacts_dir):
     assert artifacts_dir.parent == Path(__file__).resolve().parents[2]
+
+
+def test_a_long_label_fact_stays_in_the_facts_panel(browser, tmp_path):
+    """The consensus method is written with its parameters (as --method reads it back);
+    a long one ran out of the 300-pixel panel over the alerts beside it."""
+    answers = load_adult3().iloc[:3000]
+    path = write_report(tmp_path / "long-fact.html", answers, method="dawid-skene",
+                        method_params={"prior_strength": 5.0, "n_iter": 500, "tol": 1e-8})
+    outside = ("[...document.querySelectorAll('.facts dd')].filter(d => "
+               "d.getBoundingClientRect().right > "
+               "document.querySelector('.facts').getBoundingClientRect().right)"
+               ".map(d => d.textContent)")
+    result = browser.open(path, expressions={**DOM, "outside": outside})
+    _clean_load(result)
+    assert result.values["facts"]["Consensus method"].startswith("dawid-skene:n_iter=500")
+    assert result.values["outside"] == []
+    # short numbers are still kept on one line
+    lines = ("[...document.querySelectorAll('.facts dd')].filter(d => d.textContent.length"
+             " <= 16).map(d => { const r = document.createRange(); r.selectNodeContents(d);"
+             " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; })")
+    assert set(browser.open(path, expressions={"n": lines}).values["n"]) == {1}

@@ -506,3 +506,84 @@ def test_conformal_numbers_match_the_audit_functions():
 def test_labels_alone_that_are_not_class_indices_are_an_input_error(labels, shown):
     with pytest.raises(InputError, match=rf"labels must be class indices 0, 1, \.\.\. .*row \d+ is {shown}"):
         build_report(labels=labels)
+
+
+# ---------------------------------------------------------------------- right-to-left text
+def _reordering(text: str, names: set[str]) -> str:
+    """What is left of ``text`` that can reorder the text around it (right-to-left
+    letters, bidi controls) once each name isolated as U+2068 name U+2069 is taken out."""
+    import unicodedata
+
+    isolated = re.compile("\u2068([^\u2068\u2069]*)\u2069")
+
+    def known(s: str) -> bool:
+        return s in names or (s.endswith("\u2026") and any(n.startswith(s[:-1]) for n in names))
+
+    before = None
+    while before != text:  # innermost isolates first
+        before = text
+        text = isolated.sub(lambda m: "" if known(m.group(1)) else m.group(1), text)
+    return "".join(c for c in text if unicodedata.bidirectional(c) in
+                   ("R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI",
+                    "PDI"))
+
+
+def test_right_to_left_names_cannot_reorder_the_text_around_them():
+    """A name with right-to-left letters or a bidi override (U+202E) reverses the numbers
+    written after it in the same line ('w\u202e: 12 answers, accuracy 0.50' shows
+    '05.0 ycarucca ,srewsna 21'); every name is isolated from the text around it."""
+    rng = np.random.default_rng(5)
+    classes = ["\u05db\u05df", "\u0644\u0627", "c\u202e"]  # Hebrew, Arabic, override
+    workers = ["\u05e2\u05d5\u05d1\u05d3", "w\u202e", "x\u2069\u202ey", "plain"]
+    items = [f"\u05e4\u05e8\u05d9\u05d8{i}\u202e" for i in range(60)]
+    rows = [(item, w, classes[(i + int(rng.random() < 0.3)) % 3])
+            for i, item in enumerate(items) for w in workers]
+    answers = pd.DataFrame(rows, columns=["item", "worker", "label"])
+    labels, pred = model_inputs(answers)
+    title = "t\u202e 1"
+    html = build_report(answers, labels=labels, pred_probs=pred, method="majority-vote",
+                        title=title, created=CREATED)
+    names = set(classes + workers + items + [title, "x\ufffd\u202ey"])
+    page = Page(html)
+    assert [t for t in page.text if _reordering(t, names)] == []
+    for tag, attrs in page.tags:
+        for value in attrs.values():
+            assert not _reordering(value or "", names), (tag, value)
+
+
+def test_provenance_read_from_soft_labels_is_isolated_too():
+    """The method, parameters and version come from a soft-labels file, as names do."""
+    soft = SoftLabels([[0.9, 0.1], [0.3, 0.7]], classes=["a", "b"], provenance={
+        "method": "m\u202e", "params": {"k\u202e": "v\u05d0"}, "version": "1\u202e"})
+    page = Page(build_report(soft_labels=soft, created=CREATED))
+    names = {"m\u202e", "k\u202e='v\u05d0'", "1\u202e", "'v\u05d0'"}
+    assert [t for t in page.text if _reordering(t, names)] == []
+
+
+def test_soft_labels_without_items_are_an_input_error():
+    empty = SoftLabels(np.zeros((0, 2)), classes=["a", "b"])
+    with pytest.raises(InputError, match="soft_labels has no items"):
+        build_report(soft_labels=empty)
+
+
+@pytest.mark.parametrize("with_answers", [True, False], ids=["answers", "classes"])
+def test_predictions_as_soft_labels_are_matched_by_class_name(crowd, with_answers):
+    """A SoftLabels of predictions whose classes come in another order is read by class
+    name; its columns were taken in place, so a perfect model scored 0%."""
+    ann = Annotations.from_frame(crowd)
+    codes = ann.counts.argmax(axis=1)
+    probs = 0.9 * np.eye(3)[codes] + 0.1 / 3
+    order = [2, 0, 1]
+    pred = SoftLabels(probs[:, order], classes=ann.classes[order], item_ids=ann.item_ids)
+    same = SoftLabels(probs, classes=ann.classes, item_ids=ann.item_ids)
+    kwargs = dict(labels=np.asarray(ann.classes)[codes])
+    if with_answers:
+        kwargs.update(answers=crowd, method="majority-vote")
+    else:
+        kwargs.update(classes=list(ann.classes))
+    html = build_report(**kwargs, pred_probs=pred, created=CREATED)
+    assert fact(html, "Model accuracy") == "100.0%"
+    assert html == build_report(**kwargs, pred_probs=same, created=CREATED)
+    other = SoftLabels(probs, classes=["p", "q", "r"], item_ids=ann.item_ids)
+    with pytest.raises(InputError, match=r"pred_probs has classes \['p', 'q', 'r'\]"):
+        build_report(**kwargs, pred_probs=other)

@@ -471,8 +471,9 @@ def report(
 ) -> None:
     """Write one self-contained HTML page about a labelled data set.
 
-    Sections: label facts, class balance, annotators and agreement, labeller quality and
-    label risk, ambiguity, label issues, calibration, conformal sets.
+    Sections: label facts and alerts, provenance, class balance, annotators and
+    agreement, labeller quality and label risk, ambiguity, weakest consensus,
+    representative examples, label issues, calibration, conformal prediction sets.
 
     Crowd answers alone are enough; given labels and predicted probabilities add the
     model sections. The page runs no scripts and fetches nothing.

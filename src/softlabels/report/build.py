@@ -4,8 +4,8 @@ The page follows the Dataset Nutrition Label (Holland et al. 2018, arXiv 1805.03
 second generation: Chmielinski et al. 2022, arXiv 2201.03954): a fixed-format "label
 facts" panel and automatically computed alerts up front, then one module per aspect
 of label quality (provenance, class balance, annotators and agreement, labeller
-quality and label risk, ambiguity, label issues, calibration, conformal prediction
-sets). Owner-supplied context (the
+quality and label risk, ambiguity, weakest consensus, representative examples, label
+issues, calibration, conformal prediction sets). Owner-supplied context (the
 ``description``) is kept apart from the computed statistics, and no badge is filled
 in that would need a human to attest it.
 
@@ -60,7 +60,7 @@ def _summary(ctx: Context, description: str | None) -> dict[str, Any]:
 
         method = spec_of(d.model) if d.model is not None else d.method
         facts.append(("crowd" if d.ann is not None else "labels", "Consensus method",
-                      method or "given"))
+                      svg.clean_text(method) if method else "given"))
     facts += ctx.facts
     rank = {"data": 0, "crowd": 1, "labels": 2, "model": 3}
     facts.sort(key=lambda f: rank[f[0]])  # stable: keeps the order within a group
@@ -127,8 +127,9 @@ def build_report(
     """Build the label-quality report as one self-contained HTML page.
 
     Crowd answers alone give the summary, provenance, class balance, annotator
-    agreement, the label risk of each item, ambiguity and the items with the weakest
-    consensus; ``gold`` adds each labeller's quality. Given labels with
+    agreement, the label risk of each item, ambiguity, the items with the weakest
+    consensus and representative examples of each class; ``gold`` adds each
+    labeller's quality. Given labels with
     out-of-sample predicted probabilities add the top label issues, a reliability
     diagram with calibration numbers and a split-conformal summary.
 
@@ -227,7 +228,7 @@ def build_report(
     ctx.alerts.sort(key=lambda a: order[a.severity])
     page = {
         "title": svg.clean_text(title) if title else "Label report",
-        "subtitle": data.source,
+        "subtitle": svg.clean_text(data.source),
         "csp": CONTENT_SECURITY_POLICY,
         "version": __version__,
         "created": ctx.results["created"],

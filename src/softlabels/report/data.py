@@ -120,6 +120,8 @@ def resolve_inputs(
         raise InputError(
             f"soft_labels must be a SoftLabels; got {type(soft_labels).__name__}."
         )
+    if soft_labels is not None and soft_labels.n_items == 0:
+        raise InputError("soft_labels has no items.")
     ann = None
     model = None
     soft = soft_labels
@@ -165,9 +167,14 @@ def resolve_inputs(
     elif isinstance(pred_probs, SoftLabels):
         data.classes = np.asarray(pred_probs.classes)
     if pred_probs is not None:
-        if isinstance(pred_probs, SoftLabels) and soft is not None:
-            pred_sl = pred_probs.take(_align(pred_probs.item_ids, data.item_ids, "pred_probs"))
-            pred = check_pred_probs(pred_sl.probs, n_classes=len(data.classes))
+        if isinstance(pred_probs, SoftLabels):  # rows by item id, columns by class name
+            from softlabels.audit.crowdlab import class_columns
+
+            pred_sl = pred_probs
+            if soft is not None:
+                pred_sl = pred_sl.take(_align(pred_sl.item_ids, data.item_ids, "pred_probs"))
+            cols = class_columns(pred_sl.classes, data.classes, "pred_probs")
+            pred = check_pred_probs(pred_sl.probs[:, cols], n_classes=len(data.classes))
         else:
             pred = check_pred_probs(
                 pred_probs, n_classes=len(data.classes) if data.classes.size else None
@@ -239,7 +246,7 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
     """
     if x is None:
         return "\u2013"
-    x = float(x)
+    x = float(x) + 0.0  # no '-0.000'
     if not math.isfinite(x):
         return "\u2013"
     if x != 0 and abs(x) < 0.5 * 10.0**-digits:
@@ -248,6 +255,20 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
+    """A share in percent with ``digits`` decimals, or an en dash when missing or not
+    finite. A share that is neither 0 nor 1 gets more decimals where it would print as
+    ``0.0%`` or ``100.0%`` (one item of 2,500 is ``0.04%``).
+
+    Examples
+    --------
+    >>> fmt_pct(0.1234), fmt_pct(0.0004), fmt_pct(0.9996), fmt_pct(1.0)
+    ('12.3%', '0.04%', '99.96%', '100.0%')
+    """
     if x is None or not math.isfinite(float(x)):
         return "\u2013"
-    return f"{100 * float(x):.{digits}f}%"
+    x = float(x)
+    shown = f"{100 * x:.{digits}f}"
+    while 1e-9 < x < 1 - 1e-9 and float(shown) in (0.0, 100.0):  # not float noise
+        digits += 1
+        shown = f"{100 * x:.{digits}f}"
+    return f"{shown.lstrip('-') if float(shown) == 0 else shown}%"

@@ -128,23 +128,27 @@ def answers_evidence(ctx: Context, rows: np.ndarray) -> list[str]:
     return out
 
 
-def ambiguity(ctx: Context) -> np.ndarray:
-    """Normalised entropy of each consensus soft label (computed once)."""
+def _entropy(probs: Any) -> np.ndarray:
+    """Normalised entropy of each row, within [0, 1]: rounding puts a uniform row of
+    some class counts (5, 7, 13, ...) at 1 + 2e-16, outside the histograms' range."""
     from softlabels.audit.agreement import item_ambiguity
 
+    return np.clip(item_ambiguity(probs), 0.0, 1.0)
+
+
+def ambiguity(ctx: Context) -> np.ndarray:
+    """Normalised entropy of each consensus soft label (computed once)."""
     if "ambiguity" not in ctx.results:
-        ctx.results["ambiguity"] = item_ambiguity(ctx.data.soft)
+        ctx.results["ambiguity"] = _entropy(ctx.data.soft)
     return ctx.results["ambiguity"]
 
 
 def vote_ambiguity(ctx: Context) -> np.ndarray | None:
     """Normalised entropy of each item's vote shares (None without answers)."""
-    from softlabels.audit.agreement import item_ambiguity
-
     ann = ctx.data.ann
     if ann is None:
         return None
     if "vote_ambiguity" not in ctx.results:
         counts = ann.counts
-        ctx.results["vote_ambiguity"] = item_ambiguity(counts / counts.sum(axis=1, keepdims=True))
+        ctx.results["vote_ambiguity"] = _entropy(counts / counts.sum(axis=1, keepdims=True))
     return ctx.results["vote_ambiguity"]

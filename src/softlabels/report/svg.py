@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,13 +41,41 @@ _FONT = 12  # px; the page's font size for chart text
 _CHAR_W = 0.58 * _FONT  # average glyph width used to size label gutters
 
 
+#: Bidi classes that reorder neighbouring text: right-to-left letters and digits, and
+#: the explicit embeddings, overrides and isolates.
+_BIDI_ACTIVE = frozenset({"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF",
+                          "LRI", "RLI", "FSI", "PDI"})
+
+
+def _isolate(s: str) -> str:
+    """``s`` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE when it holds
+    right-to-left text or bidi controls, so that it cannot reorder the text written
+    around it (a U+202E in a name would show '12 answers' after it as 'srewsna 21').
+    A closing isolate in ``s`` with no opening one before it is replaced by U+FFFD
+    (it would end the isolation early)."""
+    if s.isascii() or not any(unicodedata.bidirectional(c) in _BIDI_ACTIVE for c in s):
+        return s
+    depth, out = 0, []
+    for c in s:
+        if c in "\u2066\u2067\u2068":
+            depth += 1
+        elif c == "\u2069":
+            if not depth:
+                c = "\ufffd"
+            depth = max(depth - 1, 0)
+        out.append(c)
+    return "\u2068" + "".join(out) + "\u2069"
+
+
 def clean_text(value: Any, max_len: int | None = None) -> str:
     """``str(value)`` with XML-invalid characters replaced by U+FFFD, optionally
-    shortened to ``max_len`` characters (ending in an ellipsis). Not escaped."""
+    shortened to ``max_len`` characters (ending in an ellipsis), and isolated from the
+    surrounding text (U+2068 ... U+2069) when it holds right-to-left text or bidi
+    controls. Not escaped."""
     s = _XML_INVALID.sub("\ufffd", str(value))
     if max_len is not None and len(s) > max_len:
         s = s[: max(max_len - 1, 1)] + "\u2026"
-    return s
+    return _isolate(s)
 
 
 def _t(value: Any, max_len: int | None = None) -> str:
@@ -237,7 +266,7 @@ def bar_chart(
     *,
     title: str,
     xlabel: str = "",
-    value_format: str = "{:,.0f}",
+    value_format: str | Any = "{:,.0f}",
     percent_axis: bool = False,
     max_bars: int = 30,
     width: float = 960,
@@ -255,8 +284,9 @@ def bar_chart(
         side by side with a legend.
     title, xlabel : str
         Accessible title of the chart and the value-axis label.
-    value_format : str
-        Format of the value written at the end of each bar.
+    value_format : str or callable
+        Format of the value written at the end of each bar, or a function from the
+        value to its text.
     percent_axis : bool
         Label the value axis in percent (values are fractions).
     max_bars : int
@@ -302,7 +332,7 @@ def bar_chart(
             v = float(vals[j, i])
             y = gy + j * bar_h
             w = (x1 - x0) * _frac(v, 0.0, tmax)
-            shown = value_format.format(v)
+            shown = value_format(v) if callable(value_format) else value_format.format(v)
             tip = f"{cat} \u2014 {name}: {shown}"
             body.append(_rect(x0, y, w, bar_h - 2, "sl-bar", PALETTE[j % len(PALETTE)], tip))
             body.append(_text(x0 + w + 4, y + bar_h - 5, shown, cls="sl-value"))

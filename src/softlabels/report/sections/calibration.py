@@ -11,6 +11,15 @@ from softlabels.report.checks import NEEDS_MODEL, has_model, register_check
 from softlabels.report.data import fmt_num, fmt_pct
 from softlabels.report.page import Alert, Block, Context, columns, figure, metrics
 
+#: Calibration numbers below this are float noise (probabilities are clipped by 2.2e-16
+#: before binning and logs): shown as 0, not as '1.2e-16' (tiny numbers keep two digits).
+_NOISE = 1e-12
+
+
+def _num(x: float) -> str:
+    return fmt_num(0.0 if abs(x) < _NOISE else x)
+
+
 def _targets(ctx: Context) -> tuple[Any, str]:
     """What the model is scored against: the given labels, else the consensus soft labels."""
     d = ctx.data
@@ -38,7 +47,7 @@ def calibration_section(ctx: Context) -> tuple[str, list[Block]]:
     gap = rep["confidence"] - rep["accuracy"]
     ece = rep["ece"]
     ctx.facts.append(("model", "Model accuracy", fmt_pct(rep["accuracy"])))
-    ctx.facts.append(("model", "Calibration error (ECE)", fmt_num(ece)))
+    ctx.facts.append(("model", "Calibration error (ECE)", _num(ece)))
     if ece > 0.05:
         way = "over-confident" if gap > 0 else "under-confident"
         ctx.alerts.append(Alert(
@@ -51,14 +60,14 @@ def calibration_section(ctx: Context) -> tuple[str, list[Block]]:
     items = [
         ("accuracy", fmt_pct(rep["accuracy"]), "top-label"),
         ("mean confidence", fmt_pct(rep["confidence"]), "mean top probability"),
-        ("ECE", fmt_num(ece), f"{rep['n_bins']} equal-width bins"),
-        ("ECE, equal-mass bins", fmt_num(rep["ece_quantile"]), ""),
-        ("class-wise ECE", fmt_num(rep["classwise_ece"]), "mean over classes"),
-        ("Brier score", fmt_num(rep["brier"]), "lower is better"),
-        ("log loss", fmt_num(rep["nll"]), "negative log-likelihood, nats"),
+        ("ECE", _num(ece), f"{rep['n_bins']} equal-width bins"),
+        ("ECE, equal-mass bins", _num(rep["ece_quantile"]), ""),
+        ("class-wise ECE", _num(rep["classwise_ece"]), "mean over classes"),
+        ("Brier score", _num(rep["brier"]), "lower is better"),
+        ("log loss", _num(rep["nll"]), "negative log-likelihood, nats"),
     ]
     if rep["kl"] is not None:
-        items.append(("KL(crowd ‖ model)", fmt_num(rep["kl"]),
+        items.append(("KL(crowd ‖ model)", _num(rep["kl"]),
                       "distance to the crowd's soft labels, nats"))
     lead = (f"Whether the model's predicted probabilities can be read as confidences, "
             f"scored against {against}. Bars show the accuracy in each confidence bin; "

@@ -64,7 +64,7 @@ def class_balance_section(ctx: Context) -> tuple[str, list[Block]]:
         ))
     chart = svg.bar_chart(
         [d.classes[i] for i in order], {n: v[order] for n, v in series.items()},
-        title="Class balance", xlabel="share of the total", value_format="{:.1%}",
+        title="Class balance", xlabel="share of the total", value_format=fmt_pct,
         percent_axis=True,
         max_bars=ctx.max_rows,
     )

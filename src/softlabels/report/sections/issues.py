@@ -28,12 +28,16 @@ def issues_section(ctx: Context) -> tuple[str, list[Block]]:
     d = ctx.data
     assert d.pred is not None and d.labels is not None
     given = d.labels_source == "given"
+    # the class names as the page writes them (isolated), so that the reasons quote them so
+    names = [svg.clean_text(c) for c in d.classes]
+    if len(set(names)) < len(names):
+        names = list(d.classes)
     crowd = None
     if given and d.ann is not None:  # the raw votes, weighted by their number (CROWDLAB)
-        crowd = SoftLabels.from_counts(d.ann.counts, d.classes, d.item_ids)
+        crowd = SoftLabels.from_counts(d.ann.counts, names, d.item_ids)
     elif given and d.soft is not None:
-        crowd = d.soft
-    audit = audit_labels(d.labels, d.pred, crowd, classes=list(d.classes))
+        crowd = SoftLabels(d.soft.probs, names, d.item_ids, support=d.soft.support)
+    audit = audit_labels(d.labels, d.pred, crowd, classes=names)
     noise = estimate_noise_matrix(d.labels, d.pred)
     flagged = audit["is_issue"].to_numpy()
     n_flagged = int(flagged.sum())

@@ -22,13 +22,14 @@ def provenance_section(ctx: Context) -> tuple[str, list[Block]]:
                                 f"items by {fmt_int(d.ann.n_workers)} workers"))
     if d.soft is not None:
         how = "fitted here on the answers" if d.model is not None else "given (soft_labels)"
-        rows.append(("Consensus", f"{d.method or 'unknown method'} ({how})"))
-        if d.method_params:
+        method = svg.clean_text(d.method) if d.method else "unknown method"
+        rows.append(("Consensus", f"{method} ({how})"))
+        if d.method_params:  # read from a soft-labels file, as names are: cleaned
             rows.append(("Method parameters", ", ".join(
-                f"{k}={v!r}" for k, v in sorted(d.method_params.items()))))
+                svg.clean_text(f"{k}={v!r}") for k, v in sorted(d.method_params.items()))))
         made_with = d.soft.provenance.get("version")
         if made_with:
-            rows.append(("Soft labels made with", f"softlabels {made_with}"))
+            rows.append(("Soft labels made with", f"softlabels {svg.clean_text(made_with)}"))
     if d.labels is not None:
         rows.append(("Labels", "given by the user" if d.labels_source == "given"
                      else "the consensus (no labels were given)"))
