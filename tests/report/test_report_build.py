@@ -244,6 +244,31 @@ def test_same_inputs_give_the_same_page(crowd):
     assert "2024-05-01 12:00 UTC" in a
 
 
+def test_a_fitted_model_gives_the_page_the_report_would_fit(crowd):
+    # quickstart fits once and hands the model over: the same page as fitting here
+    # (skills column included), only the provenance says who fitted it
+    fitted_here = build_report(crowd, method="dawid-skene", created=CREATED)
+    model = softlabels.create_source("dawid-skene").fit(Annotations.from_frame(crowd))
+    given = build_report(crowd, model=model, created=CREATED)
+    assert "dawid-skene (fitted on the answers before the report)" in given
+    assert "given (soft_labels)" not in given and "dawid-skene skill" in given
+    assert given.replace("fitted on the answers before the report",
+                         "fitted here on the answers") == fitted_here
+    # without answers: those it was fitted on (the data are then its Annotations)
+    alone = build_report(model=model, created=CREATED)
+    assert alone.replace("an Annotations table", "a DataFrame of answers") == given
+
+
+def test_a_model_fitted_on_other_answers_or_not_fitted_is_refused(crowd):
+    model = softlabels.create_source("dawid-skene").fit(Annotations.from_frame(crowd))
+    with pytest.raises(InputError, match="fitted on other answers"):
+        build_report(crowd.iloc[:-1], model=model)
+    with pytest.raises(InputError, match="fitted crowd model"):
+        build_report(crowd, model=softlabels.create_source("dawid-skene"))
+    with pytest.raises(InputError, match="soft_labels or model, not both"):
+        build_report(crowd, model=model, soft_labels=model.soft_labels_)
+
+
 def test_given_soft_labels_are_used_instead_of_fitting(crowd):
     soft = SoftLabels.from_counts(Annotations.from_frame(crowd).counts,
                                   classes=Annotations.from_frame(crowd).classes,

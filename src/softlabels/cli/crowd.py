@@ -399,10 +399,8 @@ def quickstart(
             write_frame(workers, workers_path)
             report_path = write_report(
                 out_dir / "report.html",
-                ann,
-                soft_labels=model.soft_labels_,
+                model=model,
                 title="Adult content ratings of 496 websites (adult3)",
-                method=method,
             )
     except BaseException:
         if created:

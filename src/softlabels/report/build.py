@@ -107,6 +107,7 @@ def build_report(
     answers: Any = None,
     *,
     soft_labels: SoftLabels | None = None,
+    model: Any = None,
     labels: Any = None,
     pred_probs: Any = None,
     gold: Any = None,
@@ -141,6 +142,12 @@ def build_report(
     soft_labels : SoftLabels, optional
         Consensus soft labels. When ``answers`` are given too, these are used instead
         of fitting ``method`` (their items must cover the answers' items).
+    model : fitted crowd model, optional
+        A crowd model already fitted to the answers (e.g. by :func:`softlabels.aggregate`
+        with ``return_model=True`` or ``create_source(...).fit``): its soft labels and
+        worker skills are used instead of fitting ``method`` again. Without ``answers``,
+        the answers it was fitted on; with them, they must be those answers. Not
+        together with ``soft_labels``.
     labels : array-like or Series, optional
         One given label per item: class values (or indices 0..K-1 when the classes
         have no names). A Series is matched on its index, item ids (the default
@@ -201,6 +208,7 @@ def build_report(
     data = resolve_inputs(
         answers,
         soft_labels=soft_labels,
+        model=model,
         labels=labels,
         pred_probs=pred_probs,
         classes=classes,

@@ -30,6 +30,7 @@ class ReportData:
     ann: Annotations | None = None
     soft: SoftLabels | None = None
     model: Any = None
+    model_given: bool = False  # fitted by the caller, not by the report
     labels: np.ndarray | None = None  # int codes
     labels_source: str = ""  # "given" or "consensus"
     pred: np.ndarray | None = None
@@ -98,6 +99,23 @@ def _label_codes(labels: Any, classes: np.ndarray, named: bool, n_items: int) ->
     return codes.astype(np.int64)
 
 
+def _check_fitted_on(fitted: Annotations, ann: Annotations) -> None:
+    """``model`` was fitted on the answers ``ann``: the same items, workers, classes and
+    answers (its soft labels and skills are in their order)."""
+    same = (fitted.n_answers == ann.n_answers
+            and np.array_equal(fitted.item_ids, ann.item_ids)
+            and np.array_equal(fitted.worker_ids, ann.worker_ids)
+            and [str(c) for c in fitted.classes] == [str(c) for c in ann.classes]
+            and np.array_equal(fitted.item, ann.item)
+            and np.array_equal(fitted.worker, ann.worker)
+            and np.array_equal(fitted.label, ann.label))
+    if not same:
+        raise InputError(
+            "model was fitted on other answers than those given; pass the answers it "
+            "was fitted on, or leave answers out to use them."
+        )
+
+
 def resolve_inputs(
     answers: Any,
     *,
@@ -106,12 +124,26 @@ def resolve_inputs(
     pred_probs: Any,
     classes: Sequence[Any] | None,
     method: str,
+    model: Any = None,
     method_params: Mapping[str, Any] | None,
     read_options: Mapping[str, Any],
     gold: Any = None,
 ) -> ReportData:
     """Read the answers, fit the crowd model when needed, and align labels and
     predicted probabilities to the items."""
+    given_model = model is not None
+    if model is not None:
+        if soft_labels is not None:
+            raise InputError("pass soft_labels or model, not both.")
+        fitted = getattr(model, "annotations_", None)
+        if not isinstance(fitted, Annotations) or not isinstance(
+                getattr(model, "soft_labels_", None), SoftLabels):
+            raise InputError(
+                f"model must be a fitted crowd model; got {type(model).__name__} "
+                "without fitted soft labels (call fit first)."
+            )
+        if answers is None:
+            answers = fitted
     if answers is None and soft_labels is None and labels is None and pred_probs is None:
         raise InputError(
             "nothing to report on: pass answers, soft_labels, or labels with pred_probs."
@@ -123,7 +155,6 @@ def resolve_inputs(
     if soft_labels is not None and soft_labels.n_items == 0:
         raise InputError("soft_labels has no items.")
     ann = None
-    model = None
     soft = soft_labels
     if gold is not None and answers is None:
         raise InputError("gold needs crowd answers: it scores the labellers who gave them.")
@@ -133,7 +164,10 @@ def resolve_inputs(
             from softlabels.api import check_gold
 
             check_gold(ann, gold)
-        if soft is None:
+        if model is not None:
+            _check_fitted_on(model.annotations_, ann)
+            soft = model.soft_labels_
+        elif soft is None:
             from softlabels.infer.registry import create_method
 
             model = create_method(method, **dict(method_params or {})).fit(ann)
@@ -154,6 +188,7 @@ def resolve_inputs(
         ann=ann,
         soft=soft,
         model=model,
+        model_given=given_model,
         method=str(prov.get("method", "")) if soft is not None else "",
         method_params=dict(prov.get("params", {}) or {}) if soft is not None else {},
         gold=gold,

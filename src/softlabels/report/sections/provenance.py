@@ -21,7 +21,9 @@ def provenance_section(ctx: Context) -> tuple[str, list[Block]]:
         rows.append(("Answers", f"{fmt_int(d.ann.n_answers)} answers on {fmt_int(d.ann.n_items)} "
                                 f"items by {fmt_int(d.ann.n_workers)} workers"))
     if d.soft is not None:
-        how = "fitted here on the answers" if d.model is not None else "given (soft_labels)"
+        how = ("fitted on the answers before the report" if d.model_given
+               else "fitted here on the answers" if d.model is not None
+               else "given (soft_labels)")
         method = svg.clean_text(d.method) if d.method else "unknown method"
         rows.append(("Consensus", f"{method} ({how})"))
         if d.method_params:  # read from a soft-labels file, as names are: cleaned
