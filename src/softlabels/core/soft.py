@@ -406,6 +406,16 @@ class SoftLabels:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled or deep-copied arrays come back writable: read-only again."""
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            setattr(self, name, value)
+
     # ------------------------------------------------------------------ tables
     def _class_columns(self) -> list[str]:
         names = [str(c) for c in self._classes.tolist()]

@@ -1,0 +1,29 @@
+"""SoftLabels as a value: copies, pickles, summaries of large or empty objects, and the
+checks of its smaller methods' arguments."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from softlabels import SoftLabels
+
+
+def example() -> SoftLabels:
+    return SoftLabels([[0.9, 0.1], [0.5, 0.5]], ["a", "b"], item_ids=["x", "y"],
+                      provenance={"method": "m", "params": {"alpha": 1}}, support=[2, 3])
+
+
+@pytest.mark.parametrize("duplicate", [lambda s: pickle.loads(pickle.dumps(s)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_a_pickled_or_deep_copied_soft_labels_is_equal_and_still_read_only(duplicate):
+    s = example()
+    t = duplicate(s)
+    assert t == s
+    for name in ("probs", "classes", "item_ids", "support"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(t, name)[0] = getattr(t, name)[1]
+    assert s.probs.tolist() == [[0.9, 0.1], [0.5, 0.5]]
