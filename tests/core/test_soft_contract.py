@@ -27,3 +27,11 @@ def test_a_pickled_or_deep_copied_soft_labels_is_equal_and_still_read_only(dupli
         with pytest.raises(ValueError, match="read-only"):
             getattr(t, name)[0] = getattr(t, name)[1]
     assert s.probs.tolist() == [[0.9, 0.1], [0.5, 0.5]]
+
+
+def test_changing_the_provenance_returned_changes_nothing_inside():
+    s = example()
+    s.provenance["params"]["alpha"] = 99
+    s.provenance["method"] = "other"
+    assert s.provenance == {"method": "m", "params": {"alpha": 1},
+                            "version": s.provenance["version"]}

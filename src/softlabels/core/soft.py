@@ -267,7 +267,8 @@ class SoftLabels:
 
     @property
     def provenance(self) -> dict[str, Any]:
-        return dict(self._provenance)
+        """A copy (nested parameters too) of what made these labels."""
+        return jsonable(self._provenance)
 
     @property
     def support(self) -> np.ndarray | None:
