@@ -35,3 +35,10 @@ def test_changing_the_provenance_returned_changes_nothing_inside():
     s.provenance["method"] = "other"
     assert s.provenance == {"method": "m", "params": {"alpha": 1},
                             "version": s.provenance["version"]}
+
+
+@pytest.mark.parametrize("rows", [[], (), np.array([])])
+def test_take_no_rows_gives_zero_items_with_the_same_classes(rows):
+    t = example().take(rows)
+    assert (t.n_items, t.classes.tolist(), t.support.tolist()) == (0, ["a", "b"], [])
+    assert t.provenance == example().provenance

@@ -334,8 +334,8 @@ class SoftLabels:
         Parameters
         ----------
         indices : array-like of int or bool
-            Row positions (in any order, repeats allowed) or a mask of length
-            ``n_items``.
+            Row positions (in any order, repeats allowed; none gives zero items) or a
+            mask of length ``n_items``.
 
         Returns
         -------
@@ -343,6 +343,8 @@ class SoftLabels:
             With the same classes and provenance, and the rows' ids and support.
         """
         idx = np.asarray(indices)
+        if idx.size == 0:  # [] is float64 to numpy, which cannot index
+            idx = idx.astype(np.intp)
         return SoftLabels(
             self._probs[idx],
             self._classes,
