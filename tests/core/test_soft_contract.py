@@ -42,3 +42,16 @@ def test_take_no_rows_gives_zero_items_with_the_same_classes(rows):
     t = example().take(rows)
     assert (t.n_items, t.classes.tolist(), t.support.tolist()) == (0, ["a", "b"], [])
     assert t.provenance == example().provenance
+
+
+def test_repr_of_many_classes_shows_a_few_and_how_many():
+    k = 10_000
+    s = SoftLabels(np.full((1, k), 1 / k), [f"c{j}" for j in range(k)])
+    text = repr(s)
+    assert len(text) < 200
+    assert text.startswith("SoftLabels(n_items=1, classes=['c0', 'c1', ")
+    assert text.endswith(", ..., 'c9999'] (10000 classes))")
+    few = SoftLabels(np.full((1, 10), 0.1), list(range(10)))
+    assert repr(few) == f"SoftLabels(n_items=1, classes={list(range(10))})"
+    empty = SoftLabels(np.zeros((0, 1)), ["only"])
+    assert repr(empty) == "SoftLabels(n_items=0, classes=['only'])"

@@ -288,7 +288,13 @@ class SoftLabels:
     def __repr__(self) -> str:
         method = self._provenance.get("method", "")
         src = f", method={method!r}" if method else ""
-        return f"SoftLabels(n_items={self.n_items}, classes={self._classes.tolist()!r}{src})"
+        names = self._classes.tolist()
+        if len(names) <= 10:
+            shown = repr(names)
+        else:  # thousands of classes: the first few, the last and how many
+            head = ", ".join(repr(c) for c in names[:5])
+            shown = f"[{head}, ..., {names[-1]!r}] ({len(names)} classes)"
+        return f"SoftLabels(n_items={self.n_items}, classes={shown}{src})"
 
     # ------------------------------------------------------------------ summaries
     def hard(self) -> np.ndarray:
