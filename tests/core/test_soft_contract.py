@@ -55,3 +55,15 @@ def test_repr_of_many_classes_shows_a_few_and_how_many():
     assert repr(few) == f"SoftLabels(n_items=1, classes={list(range(10))})"
     empty = SoftLabels(np.zeros((0, 1)), ["only"])
     assert repr(empty) == "SoftLabels(n_items=0, classes=['only'])"
+
+
+@pytest.mark.parametrize("atol", [-0.5, float("nan"), "0.1"])
+def test_equals_refuses_a_tolerance_that_is_not_a_number_at_least_zero(atol):
+    from softlabels import InvalidParameterError
+
+    s = example()
+    with pytest.raises(InvalidParameterError, match=r"'atol' parameter of SoftLabels\.equals"):
+        s.equals(s, atol=atol)
+    t = SoftLabels([[0.8, 0.2], [0.5, 0.5]], ["a", "b"], item_ids=["x", "y"],
+                   provenance=s.provenance, support=[2, 3])
+    assert not s.equals(t, atol=0.05) and s.equals(t, atol=0.1 + 1e-12)

@@ -386,12 +386,14 @@ class SoftLabels:
         other : object
             Anything; only a SoftLabels can be equal.
         atol : float, default=0.0
-            Largest absolute difference of one probability.
+            Largest absolute difference of one probability: a number >= 0 (else
+            :class:`InvalidParameterError`).
 
         Returns
         -------
         bool
         """
+        atol = check_float(atol, "atol", "SoftLabels.equals", low=0)
         if not isinstance(other, SoftLabels):
             return False
         if self._probs.shape != other._probs.shape:
