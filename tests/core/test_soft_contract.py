@@ -67,3 +67,18 @@ def test_equals_refuses_a_tolerance_that_is_not_a_number_at_least_zero(atol):
     t = SoftLabels([[0.8, 0.2], [0.5, 0.5]], ["a", "b"], item_ids=["x", "y"],
                    provenance=s.provenance, support=[2, 3])
     assert not s.equals(t, atol=0.05) and s.equals(t, atol=0.1 + 1e-12)
+
+
+@pytest.mark.parametrize("make", [SoftLabels.from_counts, SoftLabels.from_logits])
+@pytest.mark.parametrize("values, message", [
+    ([[1, 2], [3]], r"row 1 has 1 values but row 0 has 2"),
+    ([["1", "x"]], r"must be numeric"),
+    (np.zeros((2, 0)), r"has no class columns"),
+])
+def test_counts_and_logits_that_are_no_matrix_are_input_errors(make, values, message):
+    from softlabels import InputError
+
+    name = "counts" if make == SoftLabels.from_counts else "logits"
+    with pytest.raises(InputError, match=rf"^{name}:? {message}"):
+        make(values, [] if isinstance(values, np.ndarray) else ["a", "b"])
+

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import SUM_ATOL, check_float, check_probs
+from softlabels.core.validation import SUM_ATOL, check_float, check_probs, float_matrix
 from softlabels._version import __version__
 from softlabels.core.errors import InputError, InvalidParameterError
 
@@ -196,9 +196,9 @@ class SoftLabels:
         SoftLabels
             ``support`` is each row's total count (before smoothing).
         """
-        c = np.asarray(counts, dtype=np.float64)
-        if c.ndim != 2:
-            raise InputError(f"counts must be 2-D (n_items, n_classes); got shape {c.shape}.")
+        c = float_matrix(counts, "counts")
+        if c.shape[1] == 0:
+            raise InputError("counts has no class columns.")
         if not np.isfinite(c).all():
             raise InputError("counts contain NaN or infinite values.")
         if (c < 0).any():
@@ -242,9 +242,9 @@ class SoftLabels:
         -------
         SoftLabels
         """
-        z = np.asarray(logits, dtype=np.float64)
-        if z.ndim != 2:
-            raise InputError(f"logits must be 2-D (n_items, n_classes); got shape {z.shape}.")
+        z = float_matrix(logits, "logits")
+        if z.shape[1] == 0:
+            raise InputError("logits has no class columns.")
         if not np.isfinite(z).all():
             raise InputError("logits contain NaN or infinite values.")
         if not temperature > 0:
