@@ -82,3 +82,18 @@ def test_counts_and_logits_that_are_no_matrix_are_input_errors(make, values, mes
     with pytest.raises(InputError, match=rf"^{name}:? {message}"):
         make(values, [] if isinstance(values, np.ndarray) else ["a", "b"])
 
+
+
+@pytest.mark.parametrize("value", ["1", None, True, [1.0]])
+def test_smoothing_and_temperature_that_are_not_numbers_are_input_errors(value):
+    from softlabels import InputError
+
+    with pytest.raises(InputError, match=r"^smoothing must be >= 0 and finite; got "):
+        SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=value)
+    with pytest.raises(InputError, match=r"^temperature must be > 0; got "):
+        SoftLabels.from_logits([[0.0, 1.0]], ["a", "b"], temperature=value)
+    # numbers of any numeric type are taken
+    assert SoftLabels.from_counts([[1, 3]], ["a", "b"], smoothing=np.int64(1)).probs.tolist() \
+        == [[2 / 6, 4 / 6]]
+    assert SoftLabels.from_logits([[0.0, 0.0]], ["a", "b"], temperature=np.float32(2)).probs \
+        .tolist() == [[0.5, 0.5]]

@@ -9,6 +9,7 @@ row, e.g. the number of answers).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -204,8 +205,8 @@ class SoftLabels:
         if (c < 0).any():
             r, k = np.argwhere(c < 0)[0]
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
-        if not 0 <= smoothing < np.inf:
-            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing}.")
+        if not 0 <= _real(smoothing) < np.inf:
+            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing!r}.")
         support = c.sum(axis=1)
         c = c + smoothing
         return cls(
@@ -247,8 +248,8 @@ class SoftLabels:
             raise InputError("logits has no class columns.")
         if not np.isfinite(z).all():
             raise InputError("logits contain NaN or infinite values.")
-        if not temperature > 0:
-            raise InputError(f"temperature must be > 0; got {temperature}.")
+        if not _real(temperature) > 0:
+            raise InputError(f"temperature must be > 0; got {temperature!r}.")
         return cls(softmax(z / temperature), classes, item_ids, provenance=provenance)
 
     # ------------------------------------------------------------------ attributes
@@ -865,6 +866,14 @@ def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any)
         return read(*args, **kwargs)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
+
+
+def _real(value: Any) -> float:
+    """``value`` as a float, or NaN when it is no number (a bool, text, None), so that
+    a range check refuses it rather than raise TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return float("nan")
+    return float(value)
 
 
 def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
