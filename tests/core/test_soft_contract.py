@@ -97,3 +97,37 @@ def test_smoothing_and_temperature_that_are_not_numbers_are_input_errors(value):
         == [[2 / 6, 4 / 6]]
     assert SoftLabels.from_logits([[0.0, 0.0]], ["a", "b"], temperature=np.float32(2)).probs \
         .tolist() == [[0.5, 0.5]]
+
+
+@pytest.mark.parametrize("ids", [[1456789012345678901, 5], [-(2**63), 2**63 - 1, 0]])
+def test_int64_item_ids_of_19_digits_come_back_from_csv_as_integers(tmp_path, ids):
+    """Tweet ids and other snowflake ids have 19 digits; they fit int64."""
+    k = len(ids)
+    s = SoftLabels(np.eye(k), list("abc")[:k], item_ids=ids)
+    s.to_csv(tmp_path / "s.csv")
+    back = SoftLabels.read_csv(tmp_path / "s.csv")
+    assert back.item_ids.tolist() == ids and back.item_ids.dtype == np.int64
+
+
+@pytest.mark.parametrize("values, want", [
+    (["9223372036854775807", "1"], [2**63 - 1, 1]),
+    (["-9223372036854775808"], [-(2**63)]),
+    (["9223372036854775808", "1"], ["9223372036854775808", "1"]),  # beyond int64: text
+    (["10000000000000000000"], ["10000000000000000000"]),
+])
+def test_ids_read_as_text_become_int64_exactly_when_they_fit(values, want):
+    import pandas as pd
+
+    from softlabels.core.io import ids_from_text
+
+    assert ids_from_text(pd.Series(values, dtype=object)).tolist() == want
+
+
+def test_ids_beyond_int64_in_a_csv_stay_text(tmp_path):
+    from softlabels.core.io import read_table
+
+    path = tmp_path / "a.csv"
+    path.write_text("item,x\n9223372036854775808,1\n1,2\n")
+    assert read_table(path, id_columns=("item",))["item"].tolist() == ["9223372036854775808", "1"]
+    path.write_text("item,x\n9223372036854775808,1\n-1,2\n")
+    assert read_table(path, id_columns=("item",))["item"].tolist() == ["9223372036854775808", "-1"]

@@ -425,13 +425,15 @@ def _check_json_objects(p: Path, path: str | os.PathLike[str], encoding: str) ->
         return
 
 
-#: An integer written plainly: no ``+``, no leading zero, no decimal point, fits int64.
-_PLAIN_INT = r"0|-?[1-9][0-9]{0,17}"
+#: An integer written plainly: no ``+``, no leading zero, no decimal point, at most 19
+#: digits (int64 holds every 18-digit one; a 19-digit one is checked against its range).
+_PLAIN_INT = r"0|-?[1-9][0-9]{0,18}"
 
 
 def ids_from_text(values: pd.Series) -> pd.Series:
     """Ids read as text: integers when every value is one written plainly (``"12"`` or
-    ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. A missing
+    ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``) that fits int64, else the text
+    unchanged. A missing
     value keeps the column as text (the caller names its row).
 
     Parameters
@@ -445,7 +447,12 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     """
     if values.empty or not pd.api.types.is_string_dtype(values) or values.isna().any():
         return values
-    return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
+    if not values.str.fullmatch(_PLAIN_INT).all():
+        return values
+    try:
+        return values.astype(np.int64)
+    except (OverflowError, ValueError):  # beyond int64: 19-digit ids from 2**63 on
+        return values
 
 
 class _CountingReader(io.RawIOBase):
@@ -516,9 +523,9 @@ def _ids_as_written(
         return
     for column in columns:
         values = table.column(column)
-        plain = values.null_count == 0 and pc.all(
+        plain = frame[column].dtype == np.int64 and values.null_count == 0 and pc.all(
             pc.match_substring_regex(values, f"^(?:{_PLAIN_INT})$")
-        ).as_py()
+        ).as_py()  # pandas parses ids beyond int64 as uint64 or float: inexact
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
