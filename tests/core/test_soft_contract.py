@@ -131,3 +131,11 @@ def test_ids_beyond_int64_in_a_csv_stay_text(tmp_path):
     assert read_table(path, id_columns=("item",))["item"].tolist() == ["9223372036854775808", "1"]
     path.write_text("item,x\n9223372036854775808,1\n-1,2\n")
     assert read_table(path, id_columns=("item",))["item"].tolist() == ["9223372036854775808", "-1"]
+
+
+@pytest.mark.parametrize("classes", [[1, "a"], ("a", 2.5), ["a\x00", "a"], [True, 2]])
+def test_classes_from_a_list_keep_their_values_and_types(classes):
+    s = SoftLabels([[0.75, 0.25]], classes)
+    assert s.classes.tolist() == list(classes)
+    assert [type(c) for c in s.classes.tolist()] == [type(c) for c in classes]
+    assert s.hard().tolist() == [classes[0]]

@@ -104,6 +104,8 @@ class SoftLabels:
         support: Any = None,
     ) -> None:
         p = check_probs(probs, name="probs")
+        if isinstance(classes, (list, tuple)):  # numpy would make [1, "a"] text
+            classes = class_array(classes)
         cls = _as_1d(classes, "classes")
         if cls.shape[0] != p.shape[1]:
             raise InputError(
@@ -912,9 +914,11 @@ def _item_array(items: list[Any]) -> np.ndarray:
 
 
 def class_array(values: Sequence[Any]) -> np.ndarray:
-    """Class values as an array; mixed types (1 and "a") stay as they are (object)."""
+    """Class values as an array; mixed types (1 and "a") and text ending in NUL stay as
+    they are (object)."""
     values = list(values)
-    mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1
+    mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1 \
+        or _trailing_nul(values)
     return np.asarray(values, dtype=object if mixed else None)
 
 
