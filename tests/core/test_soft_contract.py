@@ -139,3 +139,12 @@ def test_classes_from_a_list_keep_their_values_and_types(classes):
     assert s.classes.tolist() == list(classes)
     assert [type(c) for c in s.classes.tolist()] == [type(c) for c in classes]
     assert s.hard().tolist() == [classes[0]]
+@pytest.mark.parametrize("classes", [[None, "a"], ["a", np.nan], [1.0, float("nan")],
+                                     np.array(["a", None], dtype=object)])
+def test_a_missing_class_name_is_an_input_error_naming_its_position(classes):
+    from softlabels import InputError
+
+    where = 0 if classes[0] is None else 1
+    with pytest.raises(InputError, match=rf"^classes: position {where} is missing; every "
+                                         r"class needs a name\.$"):
+        SoftLabels([[0.5, 0.5]], classes)

@@ -75,7 +75,7 @@ class SoftLabels:
         Finite, non-negative, each row summing to 1 within ``1e-5``. Stored as float64.
         Use :meth:`from_counts` or :meth:`from_logits` for unnormalised input.
     classes : array-like of shape (n_classes,)
-        Class names, in column order. Must be unique.
+        Class names, in column order. Must be unique and not missing (None, NaN).
     item_ids : array-like of shape (n_items,), optional
         Item identifiers (unique). Defaults to ``0 .. n_items - 1``.
     provenance : dict, optional
@@ -111,6 +111,9 @@ class SoftLabels:
             raise InputError(
                 f"probs has {p.shape[1]} columns but {cls.shape[0]} classes were given."
             )
+        if cls.dtype.kind in "fO" and pd.isna(cls).any():
+            raise InputError(f"classes: position {np.flatnonzero(pd.isna(cls))[0]} is missing; "
+                             "every class needs a name.")
         if len(pd.unique(cls)) != cls.shape[0]:
             dup = pd.Series(cls)[pd.Series(cls).duplicated()].iloc[0]
             dup = dup.item() if isinstance(dup, np.generic) else dup
