@@ -148,3 +148,36 @@ def test_a_missing_class_name_is_an_input_error_naming_its_position(classes):
     with pytest.raises(InputError, match=rf"^classes: position {where} is missing; every "
                                          r"class needs a name\.$"):
         SoftLabels([[0.5, 0.5]], classes)
+
+
+@pytest.mark.parametrize("ids, classes", [(["i\r", "j"], ["a", "b"]),
+                                          (["i", "j"], ["a\r", "b"]),
+                                          (["i\r\n", "j\n"], ["a", "b\rc"])])
+def test_a_carriage_return_in_an_id_or_class_survives_csv(tmp_path, ids, classes):
+    s = SoftLabels([[0.25, 0.75], [1.0, 0.0]], classes, item_ids=ids, support=[1, 2])
+    s.to_csv(tmp_path / "s.csv")
+    back = SoftLabels.read_csv(tmp_path / "s.csv")
+    assert (back.item_ids.tolist(), back.classes.tolist()) == (ids, classes)
+    assert np.array_equal(back.probs, s.probs)
+
+
+def test_a_nul_character_cannot_be_written_to_csv_and_leaves_no_file(tmp_path):
+    from softlabels import InputError
+
+    s = SoftLabels([[0.25, 0.75]], ["a", "b"], item_ids=["i\x00"])
+    with pytest.raises(InputError, match=r"s\.csv: column 'item' holds text with a NUL "
+                                         r"character \(row 0\).*\.parquet or \.jsonl"):
+        s.to_csv(tmp_path / "s.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz"])
+def test_write_frame_keeps_a_carriage_return_in_text(tmp_path, suffix):
+    import pandas as pd
+
+    from softlabels.core.io import read_table, write_frame
+
+    frame = pd.DataFrame({"worker": ["w\r", "v"], "accuracy": [0.5, 1.0]})
+    write_frame(frame, tmp_path / f"w{suffix}")
+    back = read_table(tmp_path / f"w{suffix}")
+    assert back["worker"].tolist() == ["w\r", "v"] and back["accuracy"].tolist() == [0.5, 1.0]

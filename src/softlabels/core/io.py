@@ -27,6 +27,7 @@ from softlabels.core.validation import shortened
 __all__ = [
     "read_table",
     "read_array",
+    "csv_quoting",
     "ids_from_text",
     "atomic_path",
     "atomic_folder",
@@ -1008,6 +1009,49 @@ def all_or_nothing() -> Iterator[None]:
         raise
 
 
+def csv_quoting(frame: pd.DataFrame, path: str | os.PathLike[str]) -> int:
+    """How to quote ``frame`` as CSV so that it reads back as written: ``csv.QUOTE_MINIMAL``,
+    or ``csv.QUOTE_NONNUMERIC`` when some text holds a carriage return (the writer leaves
+    it unquoted, and a reader takes it for the end of the line). Text with a NUL
+    character raises :class:`InputError` naming the file and column: a text file cannot
+    hold one.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table to write.
+    path : str or path
+        The file it goes to, for the error message.
+
+    Returns
+    -------
+    int
+        A ``csv`` quoting constant for ``DataFrame.to_csv``.
+    """
+    import csv
+
+    quoting = csv.QUOTE_MINIMAL
+    names = pd.Series([str(c) for c in frame.columns], dtype=object)
+    texts = [("the header", names)] + [
+        (f"column {str(c)!r}", frame.iloc[:, j]) for j, c in enumerate(frame.columns)
+        if frame.dtypes.iloc[j] == object or pd.api.types.is_string_dtype(frame.dtypes.iloc[j])
+    ]
+    for what, values in texts:
+        try:
+            nul = values.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+            cr = values.str.contains("\r", regex=False, na=False).to_numpy(dtype=bool)
+        except AttributeError:  # no text in the column (.str refuses it)
+            continue
+        if nul.any():
+            raise InputError(
+                f"{path}: {what} holds text with a NUL character (row {np.flatnonzero(nul)[0]}),"
+                " which a text file cannot hold; save as .parquet or .jsonl."
+            )
+        if cr.any():
+            quoting = csv.QUOTE_NONNUMERIC
+    return quoting
+
+
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
     """Write a DataFrame to ``.csv``, ``.tsv``, ``.parquet`` or ``.jsonl`` (by extension;
     a text format gzipped when the name ends in ``.gz``), atomically."""
@@ -1021,6 +1065,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False, **kwargs)
         elif fmt in ("csv", "tsv"):
+            kwargs.setdefault("quoting", csv_quoting(frame, path))
             frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t",
                          compression=compression, **kwargs)
         else:

@@ -620,17 +620,20 @@ class SoftLabels:
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
+        Text with a NUL character raises :class:`InputError` (save as Parquet or JSON
+        lines).
 
         Parameters
         ----------
         path : str or path
             The file to write.
         """
-        from softlabels.core.io import atomic_path
+        from softlabels.core.io import atomic_path, csv_quoting
 
         frame = self.to_frame()
+        quoting = csv_quoting(frame, path)
         with atomic_path(path) as tmp:
-            frame.to_csv(tmp, index=False, float_format=None)
+            frame.to_csv(tmp, index=False, float_format=None, quoting=quoting)
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
