@@ -181,3 +181,19 @@ def test_write_frame_keeps_a_carriage_return_in_text(tmp_path, suffix):
     write_frame(frame, tmp_path / f"w{suffix}")
     back = read_table(tmp_path / f"w{suffix}")
     assert back["worker"].tolist() == ["w\r", "v"] and back["accuracy"].tolist() == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("ids", [[], ["x"]])
+def test_json_lines_of_zero_items_read_back_given_their_classes(tmp_path, ids):
+    from softlabels import InputError
+
+    s = SoftLabels(np.zeros((0, 2)), [3, 1]) if not ids else \
+        SoftLabels([[0.5, 0.5]], [3, 1], item_ids=ids).take([])
+    s.to_jsonl(tmp_path / "s.jsonl")
+    back = SoftLabels.read_jsonl(tmp_path / "s.jsonl", classes=[3, 1])
+    assert (back.n_items, back.classes.tolist()) == (0, [3, 1])
+    (tmp_path / "blank.jsonl").write_text("\n\n")
+    assert SoftLabels.read_jsonl(tmp_path / "blank.jsonl", classes=["a"]).n_classes == 1
+    with pytest.raises(InputError, match=r"s\.jsonl: the file is empty.*pass classes=\[\.\.\.\] "
+                                         r"to read it as zero items"):
+        SoftLabels.read_jsonl(tmp_path / "s.jsonl")

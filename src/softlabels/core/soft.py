@@ -697,7 +697,8 @@ class SoftLabels:
         ``.gz``). The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
-        integer. ``classes`` gives them instead (as many, in the same order).
+        integer. ``classes`` gives them instead (as many, in the same order); with
+        ``classes``, a file of no lines (as written of zero items) is zero items.
 
         Parameters
         ----------
@@ -710,7 +711,14 @@ class SoftLabels:
         """
         from softlabels.core.io import check_readable
 
-        p = check_readable(path)
+        none = " (no lines, so no classes: pass classes=[...] to read it as zero items)"
+        try:
+            p = check_readable(path)
+        except InputError as err:  # an empty file: what to_jsonl writes of zero items
+            if classes is None or not os.path.isfile(path) or os.path.getsize(path):
+                hint = none if os.path.isfile(path) else ""
+                raise InputError(f"{str(err).rstrip('.')}{hint}.") from None
+            return cls(np.zeros((0, len(classes))), class_array(classes), [])
         items: list[Any] = []
         support: list[Any] = []
         labels: list[Any] = []
@@ -772,7 +780,9 @@ class SoftLabels:
             rows.append([probs[k] for k in keys])
             numbers.append(number)
         if keys is None:
-            raise InputError(f"{path}: the file has no data.")
+            if classes is not None:
+                return cls(np.zeros((0, len(classes))), class_array(classes), [])
+            raise InputError(f"{path}: the file has no data{none}.")
         if {type(v) for row in rows for v in row} - {int, float}:  # one pass: bool, str, None
             r = next(r for r, row in enumerate(rows) if {type(v) for v in row} - {int, float})
             raise InputError(f"{path}: line {numbers[r]}: every probability must be a number.")
