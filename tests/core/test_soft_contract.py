@@ -197,3 +197,17 @@ def test_json_lines_of_zero_items_read_back_given_their_classes(tmp_path, ids):
     with pytest.raises(InputError, match=r"s\.jsonl: the file is empty.*pass classes=\[\.\.\.\] "
                                          r"to read it as zero items"):
         SoftLabels.read_jsonl(tmp_path / "s.jsonl")
+
+
+@pytest.mark.parametrize("classes, ids, what", [(["", "b"], ["x"], r"class 0 is empty text"),
+                                                (["a", "b"], ["x", ""], r"item 1 is empty text")])
+def test_empty_text_that_csv_would_read_as_missing_is_refused_on_writing(tmp_path, classes, ids,
+                                                                          what):
+    from softlabels import InputError
+
+    s = SoftLabels(np.full((len(ids), 2), 0.5), classes, item_ids=ids)
+    with pytest.raises(InputError, match=rf"s\.csv: {what}, which CSV reads as missing"):
+        s.to_csv(tmp_path / "s.csv")
+    assert list(tmp_path.iterdir()) == []
+    s.save(tmp_path / "s.jsonl")
+    assert SoftLabels.load(tmp_path / "s.jsonl").classes.tolist() == classes

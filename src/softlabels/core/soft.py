@@ -620,8 +620,8 @@ class SoftLabels:
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
-        Text with a NUL character raises :class:`InputError` (save as Parquet or JSON
-        lines).
+        Text with a NUL character, and a class or item id that is empty text (read back
+        as missing), raise :class:`InputError` (save as Parquet or JSON lines).
 
         Parameters
         ----------
@@ -630,6 +630,11 @@ class SoftLabels:
         """
         from softlabels.core.io import atomic_path, csv_quoting
 
+        for what, values in (("class", self._classes), ("item", self._item_ids)):
+            empty = np.flatnonzero(values == "") if values.dtype.kind in "UO" else []
+            if len(empty):
+                raise InputError(f"{path}: {what} {empty[0]} is empty text, which CSV reads as "
+                                 "missing; save as .parquet or .jsonl.")
         frame = self.to_frame()
         quoting = csv_quoting(frame, path)
         with atomic_path(path) as tmp:
