@@ -426,13 +426,14 @@ def check_probs(
         )
     if repair:
         np.clip(arr, 0.0, None, out=arr)
-        if (err > atol).any() or (arr > 1.0).any():
-            warnings.warn(
-                f"{name}: {int((err > atol).sum())} rows sum to 1 only within "
-                f"{repair_atol:g}; renormalised.",
-                ProbabilityWarning,
-                stacklevel=3,
-            )
+        off_sum, above = err > atol, (arr > 1.0).any(axis=1)
+        if off_sum.any() or above.any():
+            parts = [f"{int(off_sum.sum())} rows sum to 1 only within {repair_atol:g}"] \
+                if off_sum.any() else []
+            if above.any():  # such a row may sum to 1 exactly
+                parts.append(f"{int(above.sum())} rows hold a value above 1")
+            warnings.warn(f"{name}: {' and '.join(parts)}; renormalised.", ProbabilityWarning,
+                          stacklevel=3)
         arr /= arr.sum(axis=1, keepdims=True)
     return arr
 
