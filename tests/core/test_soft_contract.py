@@ -211,3 +211,12 @@ def test_empty_text_that_csv_would_read_as_missing_is_refused_on_writing(tmp_pat
     assert list(tmp_path.iterdir()) == []
     s.save(tmp_path / "s.jsonl")
     assert SoftLabels.load(tmp_path / "s.jsonl").classes.tolist() == classes
+
+
+@pytest.mark.parametrize("rows", [[1, 0, 1], [0, -2]])
+def test_take_of_a_row_twice_is_refused_naming_the_row(rows):
+    from softlabels import InputError
+
+    with pytest.raises(InputError, match=r"^take: row (1|0) is taken more than once; item ids "
+                                         r"are unique, so each row can be taken once\.$"):
+        example().take(rows)

@@ -346,8 +346,8 @@ class SoftLabels:
         Parameters
         ----------
         indices : array-like of int or bool
-            Row positions (in any order, repeats allowed; none gives zero items) or a
-            mask of length ``n_items``.
+            Row positions (in any order, each at most once, as item ids are unique;
+            none gives zero items) or a mask of length ``n_items``.
 
         Returns
         -------
@@ -357,13 +357,19 @@ class SoftLabels:
         idx = np.asarray(indices)
         if idx.size == 0:  # [] is float64 to numpy, which cannot index
             idx = idx.astype(np.intp)
-        return SoftLabels(
-            self._probs[idx],
-            self._classes,
-            self._item_ids[idx],
-            provenance=self._provenance,
-            support=None if self._support is None else self._support[idx],
-        )
+        try:
+            return SoftLabels(
+                self._probs[idx],
+                self._classes,
+                self._item_ids[idx],
+                provenance=self._provenance,
+                support=None if self._support is None else self._support[idx],
+            )
+        except InputError:  # only the ids can be wrong: a row taken twice
+            rows = np.arange(self.n_items)[idx]
+            twice = rows[pd.Series(rows).duplicated().to_numpy()][0]
+            raise InputError(f"take: row {twice} is taken more than once; item ids are "
+                             "unique, so each row can be taken once.") from None
 
     def with_provenance(self, **provenance: Any) -> SoftLabels:
         """A copy whose provenance is updated with ``provenance``.
