@@ -220,3 +220,22 @@ def test_take_of_a_row_twice_is_refused_naming_the_row(rows):
     with pytest.raises(InputError, match=r"^take: row (1|0) is taken more than once; item ids "
                                          r"are unique, so each row can be taken once\.$"):
         example().take(rows)
+
+
+@pytest.mark.parametrize("provenance", [[1, 2], "abc", 5])
+def test_parquet_metadata_whose_provenance_is_not_an_object_is_damaged(tmp_path, provenance):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from softlabels import InputError
+
+    path = tmp_path / "s.parquet"
+    example().to_parquet(path)
+    table = pq.read_table(path)
+    raw = json.dumps({"format_version": 1, "classes": ["a", "b"], "provenance": provenance})
+    pq.write_table(table.replace_schema_metadata(
+        dict(table.schema.metadata) | {b"softlabels": raw.encode()}), path)
+    with pytest.raises(InputError, match=r"s\.parquet: the softlabels metadata of the file is "
+                                         r"damaged \(provenance is not an object\)"):
+        SoftLabels.read_parquet(path)

@@ -610,6 +610,8 @@ class SoftLabels:
             meta = json.loads(raw)
             if not isinstance(meta, dict) or not isinstance(meta.get("classes"), list):
                 raise ValueError("no list of classes")
+            if not isinstance(meta.get("provenance", {}), (dict, type(None))):
+                raise ValueError("provenance is not an object")
             version = meta.get("format_version", 0)
             classes = class_array(meta["classes"])
             newer = version > _FORMAT_VERSION
