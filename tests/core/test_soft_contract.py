@@ -239,3 +239,11 @@ def test_parquet_metadata_whose_provenance_is_not_an_object_is_damaged(tmp_path,
     with pytest.raises(InputError, match=r"s\.parquet: the softlabels metadata of the file is "
                                          r"damaged \(provenance is not an object\)"):
         SoftLabels.read_parquet(path)
+
+
+def test_a_pickle_of_the_slots_state_written_before_getstate_still_loads():
+    s = example()
+    state = (None, {name: getattr(s, name) for name in SoftLabels.__slots__})
+    t = SoftLabels.__new__(SoftLabels)
+    t.__setstate__(state)
+    assert t == s and not t.probs.flags.writeable

@@ -432,8 +432,10 @@ class SoftLabels:
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: Any) -> None:
         """Unpickled or deep-copied arrays come back writable: read-only again."""
+        if isinstance(state, tuple):  # (None, slots) as pickled without __getstate__
+            state = {**(state[0] or {}), **state[1]}
         for name, value in state.items():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
