@@ -247,3 +247,17 @@ def test_a_pickle_of_the_slots_state_written_before_getstate_still_loads():
     t = SoftLabels.__new__(SoftLabels)
     t.__setstate__(state)
     assert t == s and not t.probs.flags.writeable
+
+
+SURROGATE_NAME = b"img_\xff.jpg".decode("utf-8", "surrogateescape")  # as os.listdir gives it
+
+
+@pytest.mark.parametrize("ids", [[SURROGATE_NAME], np.array([SURROGATE_NAME, "b"]),
+                                 np.array([SURROGATE_NAME, "b"], dtype=object)])
+def test_item_ids_from_file_names_in_another_encoding_are_held(ids):
+    s = SoftLabels(np.full((len(ids), 2), 0.5), ["a", "b"], item_ids=ids)
+    assert s.item_ids.tolist() == list(ids)
+    from softlabels import InputError
+
+    with pytest.raises(InputError, match="appears more than once"):
+        SoftLabels(np.full((2, 2), 0.5), ["a", "b"], item_ids=[SURROGATE_NAME] * 2)

@@ -134,7 +134,10 @@ class SoftLabels:
                     raise InputError(f"item_ids: row {missing[0]} is missing ({missing.size} "
                                      "missing); every item needs an id.")
             if not _distinct_ints(ids):
-                dup = pd.Series(ids).duplicated().to_numpy()
+                # text as objects: pandas' own text type fails on surrogates (file names
+                # in another encoding), and is slower
+                text = object if ids.dtype.kind in "UO" else None
+                dup = pd.Series(ids, dtype=text).duplicated().to_numpy()
                 if dup.any():
                     first = ids[np.flatnonzero(dup)[0]]
                     first = first.item() if isinstance(first, np.generic) else first
