@@ -261,3 +261,18 @@ def test_item_ids_from_file_names_in_another_encoding_are_held(ids):
 
     with pytest.raises(InputError, match="appears more than once"):
         SoftLabels(np.full((2, 2), 0.5), ["a", "b"], item_ids=[SURROGATE_NAME] * 2)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+@pytest.mark.parametrize("where", ["item", "class"])
+def test_text_that_is_not_unicode_is_an_input_error_on_writing(tmp_path, suffix, where):
+    from softlabels import InputError
+
+    ids, classes = ([SURROGATE_NAME, "b"], ["a", "b"]) if where == "item" else \
+        (["x", "y"], ["a", SURROGATE_NAME])
+    s = SoftLabels(np.full((2, 2), 0.5), classes, item_ids=ids)
+    position = 0 if where == "item" else 1
+    with pytest.raises(InputError, match=rf"s{suffix}: {where} {position} \('img_\\udcff\.jpg'\) "
+                                         r"is not Unicode text"):
+        s.save(tmp_path / f"s{suffix}")
+    assert list(tmp_path.iterdir()) == []

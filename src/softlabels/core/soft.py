@@ -481,6 +481,23 @@ class SoftLabels:
         whole = np.all(sup == np.round(sup)) and (sup.size == 0 or sup.max() < 2**53)
         return sup.astype(np.int64) if whole else sup
 
+    def _check_unicode(self, path: str | os.PathLike[str]) -> None:
+        """Raise :class:`InputError` naming the first class or item id that UTF-8 cannot
+        hold (a lone surrogate, as a file name in another encoding is decoded)."""
+        for what, values in (("class", self._classes), ("item", self._item_ids)):
+            if values.dtype.kind not in "UO":
+                continue
+            texts = values.tolist()
+            try:
+                "".join(v for v in texts if isinstance(v, str)).encode("utf-8")
+            except UnicodeEncodeError:
+                r = next(i for i, v in enumerate(texts) if isinstance(v, str) and not _utf8(v))
+                raise InputError(
+                    f"{path}: {what} {r} ({texts[r]!r}) is not Unicode text: it holds a lone "
+                    "surrogate (as a file name in another encoding does), which no file can "
+                    "hold as UTF-8."
+                ) from None
+
     @classmethod
     def from_frame(
         cls,
@@ -556,13 +573,15 @@ class SoftLabels:
         ----------
         path : str or path
             The file to write. Item ids that mix types or integers beyond 64 bits raise
-            :class:`InputError` (a Parquet column holds one type).
+            :class:`InputError` (a Parquet column holds one type), as do classes or ids
+            that are not Unicode text (a lone surrogate).
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from softlabels.core.io import atomic_path
 
+        self._check_unicode(path)
         frame = self.to_frame()
         if len({type(c) for c in self._classes.tolist()}) > 1:  # 1 and "a": kept in the
             frame["label"] = frame["label"].astype(str)  # metadata; a column holds one type
@@ -634,7 +653,8 @@ class SoftLabels:
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
         Text with a NUL character, and a class or item id that is empty text (read back
-        as missing), raise :class:`InputError` (save as Parquet or JSON lines).
+        as missing), raise :class:`InputError` (save as Parquet or JSON lines), as does
+        text that is not Unicode (a lone surrogate).
 
         Parameters
         ----------
@@ -643,6 +663,7 @@ class SoftLabels:
         """
         from softlabels.core.io import atomic_path, csv_quoting
 
+        self._check_unicode(path)
         for what, values in (("class", self._classes), ("item", self._item_ids)):
             empty = np.flatnonzero(values == "") if values.dtype.kind in "UO" else []
             if len(empty):
@@ -684,10 +705,12 @@ class SoftLabels:
         ----------
         path : str or path
             The file to write. Classes whose text forms coincide raise
-            :class:`InputError` (they cannot be JSON keys).
+            :class:`InputError` (they cannot be JSON keys), as do classes or ids that are
+            not Unicode text (a lone surrogate).
         """
         from softlabels.core.io import atomic_path
 
+        self._check_unicode(path)
         names = [str(c) for c in self._classes.tolist()]
         if len(set(names)) != len(names):
             raise InputError("two classes have the same text form; they cannot be JSON keys.")
@@ -954,6 +977,15 @@ def class_array(values: Sequence[Any]) -> np.ndarray:
     mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1 \
         or _trailing_nul(values)
     return np.asarray(values, dtype=object if mixed else None)
+
+
+def _utf8(text: str) -> bool:
+    """Whether UTF-8 can hold ``text`` (it cannot hold a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _trailing_nul(values: Sequence[Any]) -> bool:
