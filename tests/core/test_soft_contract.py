@@ -276,3 +276,10 @@ def test_text_that_is_not_unicode_is_an_input_error_on_writing(tmp_path, suffix,
                                          r"is not Unicode text"):
         s.save(tmp_path / f"s{suffix}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_repeated_class_that_is_not_unicode_is_named():
+    from softlabels import InputError
+
+    with pytest.raises(InputError, match=r"^classes must be unique; 'img_\\udcff\.jpg' appears"):
+        SoftLabels([[0.5, 0.5]], [SURROGATE_NAME] * 2)

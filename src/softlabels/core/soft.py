@@ -115,7 +115,8 @@ class SoftLabels:
             raise InputError(f"classes: position {np.flatnonzero(pd.isna(cls))[0]} is missing; "
                              "every class needs a name.")
         if len(pd.unique(cls)) != cls.shape[0]:
-            dup = pd.Series(cls)[pd.Series(cls).duplicated()].iloc[0]
+            names = pd.Series(cls, dtype=object)  # pandas text fails on surrogates
+            dup = names[names.duplicated()].iloc[0]
             dup = dup.item() if isinstance(dup, np.generic) else dup
             raise InputError(f"classes must be unique; {dup!r} appears more than once.")
         if item_ids is None:
