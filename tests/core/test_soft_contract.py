@@ -283,3 +283,13 @@ def test_a_repeated_class_that_is_not_unicode_is_named():
 
     with pytest.raises(InputError, match=r"^classes must be unique; 'img_\\udcff\.jpg' appears"):
         SoftLabels([[0.5, 0.5]], [SURROGATE_NAME] * 2)
+
+
+def test_align_items_by_id_with_ids_that_are_not_unicode():
+    from softlabels.core.tables import align_items
+
+    a = SoftLabels([[0.5, 0.5], [1.0, 0.0]], ["a", "b"], item_ids=[SURROGATE_NAME, "b"])
+    b = SoftLabels([[1.0, 0.0], [0.25, 0.75]], ["a", "b"], item_ids=["b", SURROGATE_NAME])
+    got = align_items(a, b, reorder=True)
+    assert got.item_ids.tolist() == [SURROGATE_NAME, "b"]
+    assert got.probs.tolist() == [[0.25, 0.75], [1.0, 0.0]]
