@@ -270,7 +270,7 @@ class TestCheckProbs:
         np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=0, atol=1e-15)
 
     def test_a_value_above_one_warns_even_when_the_row_sums_to_one(self):
-        with pytest.warns(ProbabilityWarning, match="0 rows sum to 1 only within"):
+        with pytest.warns(ProbabilityWarning, match=r"^probs: 1 rows hold a value above 1; "):
             out = check_probs([[1 + S / 2, -S / 2]], repair_atol=S)
         assert out.tolist() == [[1.0, 0.0]]
 

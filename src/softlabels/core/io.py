@@ -27,6 +27,7 @@ from softlabels.core.validation import shortened
 __all__ = [
     "read_table",
     "read_array",
+    "csv_quoting",
     "ids_from_text",
     "atomic_path",
     "atomic_folder",
@@ -425,13 +426,15 @@ def _check_json_objects(p: Path, path: str | os.PathLike[str], encoding: str) ->
         return
 
 
-#: An integer written plainly: no ``+``, no leading zero, no decimal point, fits int64.
-_PLAIN_INT = r"0|-?[1-9][0-9]{0,17}"
+#: An integer written plainly: no ``+``, no leading zero, no decimal point, at most 19
+#: digits (int64 holds every 18-digit one; a 19-digit one is checked against its range).
+_PLAIN_INT = r"0|-?[1-9][0-9]{0,18}"
 
 
 def ids_from_text(values: pd.Series) -> pd.Series:
     """Ids read as text: integers when every value is one written plainly (``"12"`` or
-    ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``), else the text unchanged. A missing
+    ``"-4"``, not ``"012"``, ``"+12"`` or ``"1.0"``) that fits int64, else the text
+    unchanged. A missing
     value keeps the column as text (the caller names its row).
 
     Parameters
@@ -445,7 +448,12 @@ def ids_from_text(values: pd.Series) -> pd.Series:
     """
     if values.empty or not pd.api.types.is_string_dtype(values) or values.isna().any():
         return values
-    return values.astype(np.int64) if values.str.fullmatch(_PLAIN_INT).all() else values
+    if not values.str.fullmatch(_PLAIN_INT).all():
+        return values
+    try:
+        return values.astype(np.int64)
+    except (OverflowError, ValueError):  # beyond int64: 19-digit ids from 2**63 on
+        return values
 
 
 class _CountingReader(io.RawIOBase):
@@ -516,9 +524,9 @@ def _ids_as_written(
         return
     for column in columns:
         values = table.column(column)
-        plain = values.null_count == 0 and pc.all(
+        plain = frame[column].dtype == np.int64 and values.null_count == 0 and pc.all(
             pc.match_substring_regex(values, f"^(?:{_PLAIN_INT})$")
-        ).as_py()
+        ).as_py()  # pandas parses ids beyond int64 as uint64 or float: inexact
         if not plain:
             text = pd.Series(values.to_pylist(), index=frame.index, dtype=object)
             frame[column] = ids_from_text(text)
@@ -1001,6 +1009,49 @@ def all_or_nothing() -> Iterator[None]:
         raise
 
 
+def csv_quoting(frame: pd.DataFrame, path: str | os.PathLike[str]) -> int:
+    """How to quote ``frame`` as CSV so that it reads back as written: ``csv.QUOTE_MINIMAL``,
+    or ``csv.QUOTE_NONNUMERIC`` when some text holds a carriage return (the writer leaves
+    it unquoted, and a reader takes it for the end of the line). Text with a NUL
+    character raises :class:`InputError` naming the file and column: a text file cannot
+    hold one.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table to write.
+    path : str or path
+        The file it goes to, for the error message.
+
+    Returns
+    -------
+    int
+        A ``csv`` quoting constant for ``DataFrame.to_csv``.
+    """
+    import csv
+
+    quoting = csv.QUOTE_MINIMAL
+    names = pd.Series([str(c) for c in frame.columns], dtype=object)
+    texts = [("the header", names)] + [
+        (f"column {str(c)!r}", frame.iloc[:, j]) for j, c in enumerate(frame.columns)
+        if frame.dtypes.iloc[j] == object or pd.api.types.is_string_dtype(frame.dtypes.iloc[j])
+    ]
+    for what, values in texts:
+        try:
+            nul = values.str.contains("\x00", regex=False, na=False).to_numpy(dtype=bool)
+            cr = values.str.contains("\r", regex=False, na=False).to_numpy(dtype=bool)
+        except AttributeError:  # no text in the column (.str refuses it)
+            continue
+        if nul.any():
+            raise InputError(
+                f"{path}: {what} holds text with a NUL character (row {np.flatnonzero(nul)[0]}),"
+                " which a text file cannot hold; save as .parquet or .jsonl."
+            )
+        if cr.any():
+            quoting = csv.QUOTE_NONNUMERIC
+    return quoting
+
+
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any) -> None:
     """Write a DataFrame to ``.csv``, ``.tsv``, ``.parquet`` or ``.jsonl`` (by extension;
     a text format gzipped when the name ends in ``.gz``), atomically."""
@@ -1014,6 +1065,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str], **kwargs: Any
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False, **kwargs)
         elif fmt in ("csv", "tsv"):
+            kwargs.setdefault("quoting", csv_quoting(frame, path))
             frame.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t",
                          compression=compression, **kwargs)
         else:

@@ -9,6 +9,7 @@ row, e.g. the number of answers).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from softlabels.core.validation import SUM_ATOL, check_float, check_probs
+from softlabels.core.validation import SUM_ATOL, check_float, check_probs, float_matrix
 from softlabels._version import __version__
 from softlabels.core.errors import InputError, InvalidParameterError
 
@@ -74,7 +75,7 @@ class SoftLabels:
         Finite, non-negative, each row summing to 1 within ``1e-5``. Stored as float64.
         Use :meth:`from_counts` or :meth:`from_logits` for unnormalised input.
     classes : array-like of shape (n_classes,)
-        Class names, in column order. Must be unique.
+        Class names, in column order. Must be unique and not missing (None, NaN).
     item_ids : array-like of shape (n_items,), optional
         Item identifiers (unique). Defaults to ``0 .. n_items - 1``.
     provenance : dict, optional
@@ -103,13 +104,19 @@ class SoftLabels:
         support: Any = None,
     ) -> None:
         p = check_probs(probs, name="probs")
+        if isinstance(classes, (list, tuple)):  # numpy would make [1, "a"] text
+            classes = class_array(classes)
         cls = _as_1d(classes, "classes")
         if cls.shape[0] != p.shape[1]:
             raise InputError(
                 f"probs has {p.shape[1]} columns but {cls.shape[0]} classes were given."
             )
+        if cls.dtype.kind in "fO" and pd.isna(cls).any():
+            raise InputError(f"classes: position {np.flatnonzero(pd.isna(cls))[0]} is missing; "
+                             "every class needs a name.")
         if len(pd.unique(cls)) != cls.shape[0]:
-            dup = pd.Series(cls)[pd.Series(cls).duplicated()].iloc[0]
+            names = pd.Series(cls, dtype=object)  # pandas text fails on surrogates
+            dup = names[names.duplicated()].iloc[0]
             dup = dup.item() if isinstance(dup, np.generic) else dup
             raise InputError(f"classes must be unique; {dup!r} appears more than once.")
         if item_ids is None:
@@ -128,7 +135,10 @@ class SoftLabels:
                     raise InputError(f"item_ids: row {missing[0]} is missing ({missing.size} "
                                      "missing); every item needs an id.")
             if not _distinct_ints(ids):
-                dup = pd.Series(ids).duplicated().to_numpy()
+                # text as objects: pandas' own text type fails on surrogates (file names
+                # in another encoding), and is slower
+                text = object if ids.dtype.kind in "UO" else None
+                dup = pd.Series(ids, dtype=text).duplicated().to_numpy()
                 if dup.any():
                     first = ids[np.flatnonzero(dup)[0]]
                     first = first.item() if isinstance(first, np.generic) else first
@@ -196,16 +206,16 @@ class SoftLabels:
         SoftLabels
             ``support`` is each row's total count (before smoothing).
         """
-        c = np.asarray(counts, dtype=np.float64)
-        if c.ndim != 2:
-            raise InputError(f"counts must be 2-D (n_items, n_classes); got shape {c.shape}.")
+        c = float_matrix(counts, "counts")
+        if c.shape[1] == 0:
+            raise InputError("counts has no class columns.")
         if not np.isfinite(c).all():
             raise InputError("counts contain NaN or infinite values.")
         if (c < 0).any():
             r, k = np.argwhere(c < 0)[0]
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
-        if not 0 <= smoothing < np.inf:
-            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing}.")
+        if not 0 <= _real(smoothing) < np.inf:
+            raise InputError(f"smoothing must be >= 0 and finite; got {smoothing!r}.")
         support = c.sum(axis=1)
         c = c + smoothing
         return cls(
@@ -242,13 +252,13 @@ class SoftLabels:
         -------
         SoftLabels
         """
-        z = np.asarray(logits, dtype=np.float64)
-        if z.ndim != 2:
-            raise InputError(f"logits must be 2-D (n_items, n_classes); got shape {z.shape}.")
+        z = float_matrix(logits, "logits")
+        if z.shape[1] == 0:
+            raise InputError("logits has no class columns.")
         if not np.isfinite(z).all():
             raise InputError("logits contain NaN or infinite values.")
-        if not temperature > 0:
-            raise InputError(f"temperature must be > 0; got {temperature}.")
+        if not _real(temperature) > 0:
+            raise InputError(f"temperature must be > 0; got {temperature!r}.")
         return cls(softmax(z / temperature), classes, item_ids, provenance=provenance)
 
     # ------------------------------------------------------------------ attributes
@@ -267,7 +277,8 @@ class SoftLabels:
 
     @property
     def provenance(self) -> dict[str, Any]:
-        return dict(self._provenance)
+        """A copy (nested parameters too) of what made these labels."""
+        return jsonable(self._provenance)
 
     @property
     def support(self) -> np.ndarray | None:
@@ -287,7 +298,13 @@ class SoftLabels:
     def __repr__(self) -> str:
         method = self._provenance.get("method", "")
         src = f", method={method!r}" if method else ""
-        return f"SoftLabels(n_items={self.n_items}, classes={self._classes.tolist()!r}{src})"
+        names = self._classes.tolist()
+        if len(names) <= 10:
+            shown = repr(names)
+        else:  # thousands of classes: the first few, the last and how many
+            head = ", ".join(repr(c) for c in names[:5])
+            shown = f"[{head}, ..., {names[-1]!r}] ({len(names)} classes)"
+        return f"SoftLabels(n_items={self.n_items}, classes={shown}{src})"
 
     # ------------------------------------------------------------------ summaries
     def hard(self) -> np.ndarray:
@@ -333,8 +350,8 @@ class SoftLabels:
         Parameters
         ----------
         indices : array-like of int or bool
-            Row positions (in any order, repeats allowed) or a mask of length
-            ``n_items``.
+            Row positions (in any order, each at most once, as item ids are unique;
+            none gives zero items) or a mask of length ``n_items``.
 
         Returns
         -------
@@ -342,13 +359,21 @@ class SoftLabels:
             With the same classes and provenance, and the rows' ids and support.
         """
         idx = np.asarray(indices)
-        return SoftLabels(
-            self._probs[idx],
-            self._classes,
-            self._item_ids[idx],
-            provenance=self._provenance,
-            support=None if self._support is None else self._support[idx],
-        )
+        if idx.size == 0:  # [] is float64 to numpy, which cannot index
+            idx = idx.astype(np.intp)
+        try:
+            return SoftLabels(
+                self._probs[idx],
+                self._classes,
+                self._item_ids[idx],
+                provenance=self._provenance,
+                support=None if self._support is None else self._support[idx],
+            )
+        except InputError:  # only the ids can be wrong: a row taken twice
+            rows = np.arange(self.n_items)[idx]
+            twice = rows[pd.Series(rows).duplicated().to_numpy()][0]
+            raise InputError(f"take: row {twice} is taken more than once; item ids are "
+                             "unique, so each row can be taken once.") from None
 
     def with_provenance(self, **provenance: Any) -> SoftLabels:
         """A copy whose provenance is updated with ``provenance``.
@@ -377,12 +402,14 @@ class SoftLabels:
         other : object
             Anything; only a SoftLabels can be equal.
         atol : float, default=0.0
-            Largest absolute difference of one probability.
+            Largest absolute difference of one probability: a number >= 0 (else
+            :class:`InvalidParameterError`).
 
         Returns
         -------
         bool
         """
+        atol = check_float(atol, "atol", "SoftLabels.equals", low=0)
         if not isinstance(other, SoftLabels):
             return False
         if self._probs.shape != other._probs.shape:
@@ -405,6 +432,18 @@ class SoftLabels:
         return self.equals(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled or deep-copied arrays come back writable: read-only again."""
+        if isinstance(state, tuple):  # (None, slots) as pickled without __getstate__
+            state = {**(state[0] or {}), **state[1]}
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            setattr(self, name, value)
 
     # ------------------------------------------------------------------ tables
     def _class_columns(self) -> list[str]:
@@ -442,6 +481,23 @@ class SoftLabels:
         assert sup is not None
         whole = np.all(sup == np.round(sup)) and (sup.size == 0 or sup.max() < 2**53)
         return sup.astype(np.int64) if whole else sup
+
+    def _check_unicode(self, path: str | os.PathLike[str]) -> None:
+        """Raise :class:`InputError` naming the first class or item id that UTF-8 cannot
+        hold (a lone surrogate, as a file name in another encoding is decoded)."""
+        for what, values in (("class", self._classes), ("item", self._item_ids)):
+            if values.dtype.kind not in "UO":
+                continue
+            texts = values.tolist()
+            try:
+                "".join(v for v in texts if isinstance(v, str)).encode("utf-8")
+            except UnicodeEncodeError:
+                r = next(i for i, v in enumerate(texts) if isinstance(v, str) and not _utf8(v))
+                raise InputError(
+                    f"{path}: {what} {r} ({texts[r]!r}) is not Unicode text: it holds a lone "
+                    "surrogate (as a file name in another encoding does), which no file can "
+                    "hold as UTF-8."
+                ) from None
 
     @classmethod
     def from_frame(
@@ -518,13 +574,15 @@ class SoftLabels:
         ----------
         path : str or path
             The file to write. Item ids that mix types or integers beyond 64 bits raise
-            :class:`InputError` (a Parquet column holds one type).
+            :class:`InputError` (a Parquet column holds one type), as do classes or ids
+            that are not Unicode text (a lone surrogate).
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from softlabels.core.io import atomic_path
 
+        self._check_unicode(path)
         frame = self.to_frame()
         if len({type(c) for c in self._classes.tolist()}) > 1:  # 1 and "a": kept in the
             frame["label"] = frame["label"].astype(str)  # metadata; a column holds one type
@@ -577,6 +635,8 @@ class SoftLabels:
             meta = json.loads(raw)
             if not isinstance(meta, dict) or not isinstance(meta.get("classes"), list):
                 raise ValueError("no list of classes")
+            if not isinstance(meta.get("provenance", {}), (dict, type(None))):
+                raise ValueError("provenance is not an object")
             version = meta.get("format_version", 0)
             classes = class_array(meta["classes"])
             newer = version > _FORMAT_VERSION
@@ -593,17 +653,27 @@ class SoftLabels:
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
+        Text with a NUL character, and a class or item id that is empty text (read back
+        as missing), raise :class:`InputError` (save as Parquet or JSON lines), as does
+        text that is not Unicode (a lone surrogate).
 
         Parameters
         ----------
         path : str or path
             The file to write.
         """
-        from softlabels.core.io import atomic_path
+        from softlabels.core.io import atomic_path, csv_quoting
 
+        self._check_unicode(path)
+        for what, values in (("class", self._classes), ("item", self._item_ids)):
+            empty = np.flatnonzero(values == "") if values.dtype.kind in "UO" else []
+            if len(empty):
+                raise InputError(f"{path}: {what} {empty[0]} is empty text, which CSV reads as "
+                                 "missing; save as .parquet or .jsonl.")
         frame = self.to_frame()
+        quoting = csv_quoting(frame, path)
         with atomic_path(path) as tmp:
-            frame.to_csv(tmp, index=False, float_format=None)
+            frame.to_csv(tmp, index=False, float_format=None, quoting=quoting)
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
@@ -636,10 +706,12 @@ class SoftLabels:
         ----------
         path : str or path
             The file to write. Classes whose text forms coincide raise
-            :class:`InputError` (they cannot be JSON keys).
+            :class:`InputError` (they cannot be JSON keys), as do classes or ids that are
+            not Unicode text (a lone surrogate).
         """
         from softlabels.core.io import atomic_path
 
+        self._check_unicode(path)
         names = [str(c) for c in self._classes.tolist()]
         if len(set(names)) != len(names):
             raise InputError("two classes have the same text form; they cannot be JSON keys.")
@@ -667,7 +739,8 @@ class SoftLabels:
         ``.gz``). The classes are the keys of the
         first line's ``probs``, in order (every line must have the same keys); they are
         read as integers when every key is a plain integer and every ``label`` is a JSON
-        integer. ``classes`` gives them instead (as many, in the same order).
+        integer. ``classes`` gives them instead (as many, in the same order); with
+        ``classes``, a file of no lines (as written of zero items) is zero items.
 
         Parameters
         ----------
@@ -680,7 +753,14 @@ class SoftLabels:
         """
         from softlabels.core.io import check_readable
 
-        p = check_readable(path)
+        none = " (no lines, so no classes: pass classes=[...] to read it as zero items)"
+        try:
+            p = check_readable(path)
+        except InputError as err:  # an empty file: what to_jsonl writes of zero items
+            if classes is None or not os.path.isfile(path) or os.path.getsize(path):
+                hint = none if os.path.isfile(path) else ""
+                raise InputError(f"{str(err).rstrip('.')}{hint}.") from None
+            return cls(np.zeros((0, len(classes))), class_array(classes), [])
         items: list[Any] = []
         support: list[Any] = []
         labels: list[Any] = []
@@ -742,7 +822,9 @@ class SoftLabels:
             rows.append([probs[k] for k in keys])
             numbers.append(number)
         if keys is None:
-            raise InputError(f"{path}: the file has no data.")
+            if classes is not None:
+                return cls(np.zeros((0, len(classes))), class_array(classes), [])
+            raise InputError(f"{path}: the file has no data{none}.")
         if {type(v) for row in rows for v in row} - {int, float}:  # one pass: bool, str, None
             r = next(r for r, row in enumerate(rows) if {type(v) for v in row} - {int, float})
             raise InputError(f"{path}: line {numbers[r]}: every probability must be a number.")
@@ -846,6 +928,14 @@ def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any)
         raise InputError(f"{path}: {err}") from None
 
 
+def _real(value: Any) -> float:
+    """``value`` as a float, or NaN when it is no number (a bool, text, None), so that
+    a range check refuses it rather than raise TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return float("nan")
+    return float(value)
+
+
 def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
     """Raise :class:`InputError` naming the first value of a column that is text, not
     ``noun`` (its row counted from 0)."""
@@ -882,10 +972,21 @@ def _item_array(items: list[Any]) -> np.ndarray:
 
 
 def class_array(values: Sequence[Any]) -> np.ndarray:
-    """Class values as an array; mixed types (1 and "a") stay as they are (object)."""
+    """Class values as an array; mixed types (1 and "a") and text ending in NUL stay as
+    they are (object)."""
     values = list(values)
-    mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1
+    mixed = len({type(v.item() if isinstance(v, np.generic) else v) for v in values}) > 1 \
+        or _trailing_nul(values)
     return np.asarray(values, dtype=object if mixed else None)
+
+
+def _utf8(text: str) -> bool:
+    """Whether UTF-8 can hold ``text`` (it cannot hold a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _trailing_nul(values: Sequence[Any]) -> bool:

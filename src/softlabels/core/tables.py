@@ -493,7 +493,9 @@ def align_items(
 def _reorder_by_id(
     other: Any, ids: np.ndarray, other_ids: np.ndarray, name: str, reference_name: str
 ) -> Any:
-    keys, other_keys = pd.Index(ids.astype(str)), pd.Index(other_ids.astype(str))
+    # as objects: pandas' own text type fails on surrogates (file names in another encoding)
+    keys = pd.Index(ids.astype(str), dtype=object)
+    other_keys = pd.Index(other_ids.astype(str), dtype=object)
     for label, index, raw in ((reference_name, keys, ids), (name, other_keys, other_ids)):
         if index.has_duplicates:
             rows = np.flatnonzero(index == index[index.duplicated()][0])

@@ -10,7 +10,7 @@ Two kinds of check live here, and every module of softlabels uses them:
   :func:`check_option` directly.
 * **Data** (:class:`~softlabels.core.errors.InputError`): :func:`check_probs` (one
   implementation for soft labels and model outputs), :func:`check_labels`,
-  :func:`check_features`, :func:`check_finite`.
+  :func:`check_features`, :func:`check_finite`, :func:`float_matrix`.
 
 Predicted probabilities from real models are rarely exact: float32 softmax outputs sum
 to 1 only within ~1e-6, and some pipelines round to a few decimals.
@@ -53,6 +53,7 @@ __all__ = [
     "check_pred_probs",
     "check_probs",
     "check_random_state",
+    "float_matrix",
     "integer",
     "n_jobs",
     "none_or",
@@ -317,6 +318,38 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         )
 
 
+def float_matrix(values: Any, name: str, *, copy: bool = False) -> np.ndarray:
+    """``values`` as a 2-D float64 array ``(n_items, n_classes)``, else an
+    :class:`InputError` naming ``name`` and what is wrong: a row of another length,
+    a value that is not a number, another number of dimensions.
+
+    Parameters
+    ----------
+    values : array-like
+    name : str
+        The argument's name, for the error message.
+    copy : bool, default=False
+        Always return a new array (else ``values`` itself when already float64).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_items, n_classes)
+    """
+    try:
+        arr = np.array(values, dtype=np.float64) if copy else np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        lengths = [len(r) if hasattr(r, "__len__") else -1 for r in values] \
+            if isinstance(values, (list, tuple)) else []
+        if lengths and min(lengths) >= 0 and len(set(lengths)) > 1:
+            r = next(i for i, n in enumerate(lengths) if n != lengths[0])
+            raise InputError(f"{name}: row {r} has {lengths[r]} values but row 0 has "
+                             f"{lengths[0]}; every row has one per class.") from None
+        raise InputError(f"{name} must be numeric; {err}") from None
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
+    return arr
+
+
 def check_probs(
     p: Any,
     *,
@@ -358,18 +391,7 @@ def check_probs(
     repair = repair_atol > atol
     if hasattr(p, "probs") and hasattr(p, "classes"):
         p = p.probs
-    try:
-        arr = np.array(p, dtype=np.float64) if repair else np.asarray(p, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        lengths = [len(r) if hasattr(r, "__len__") else -1 for r in p] \
-            if isinstance(p, (list, tuple)) else []
-        if lengths and min(lengths) >= 0 and len(set(lengths)) > 1:
-            r = next(i for i, n in enumerate(lengths) if n != lengths[0])
-            raise InputError(f"{name}: row {r} has {lengths[r]} values but row 0 has "
-                             f"{lengths[0]}; every row has one per class.") from None
-        raise InputError(f"{name} must be numeric; {err}") from None
-    if arr.ndim != 2:
-        raise InputError(f"{name} must be 2-D (n_items, n_classes); got shape {arr.shape}.")
+    arr = float_matrix(p, name, copy=repair)
     if arr.shape[0] < min_rows:
         raise InputError(f"{name} has no rows.")
     if arr.shape[1] == 0 and min_classes <= 1:
@@ -404,13 +426,14 @@ def check_probs(
         )
     if repair:
         np.clip(arr, 0.0, None, out=arr)
-        if (err > atol).any() or (arr > 1.0).any():
-            warnings.warn(
-                f"{name}: {int((err > atol).sum())} rows sum to 1 only within "
-                f"{repair_atol:g}; renormalised.",
-                ProbabilityWarning,
-                stacklevel=3,
-            )
+        off_sum, above = err > atol, (arr > 1.0).any(axis=1)
+        if off_sum.any() or above.any():
+            parts = [f"{int(off_sum.sum())} rows sum to 1 only within {repair_atol:g}"] \
+                if off_sum.any() else []
+            if above.any():  # such a row may sum to 1 exactly
+                parts.append(f"{int(above.sum())} rows hold a value above 1")
+            warnings.warn(f"{name}: {' and '.join(parts)}; renormalised.", ProbabilityWarning,
+                          stacklevel=3)
         arr /= arr.sum(axis=1, keepdims=True)
     return arr
 

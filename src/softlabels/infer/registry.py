@@ -405,6 +405,15 @@ def create_method(name: str, **params: Any) -> Any:
 
 
 def _create(registry: SourceRegistry, spec: str, params: dict[str, Any]) -> Any:
+    if not isinstance(spec, str):
+        from softlabels.core.errors import InvalidParameterError
+
+        got = (f"a {type(spec).__name__}; call its fit() to use it" if hasattr(spec, "fit")
+               else repr(spec))
+        raise InvalidParameterError(
+            f"a {registry.kind} is given by its name, such as 'dawid-skene' (see "
+            f"{registry.listing}); got {got}."
+        )
     name, given = parse_spec(spec)
     params = {**given, **params}
     if registry is METHODS and name not in METHODS and name in SOURCES:
