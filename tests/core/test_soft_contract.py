@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
-from softlabels import SoftLabels
+from softlabels import InputError, SoftLabels
 
 
 def example() -> SoftLabels:
@@ -293,3 +293,23 @@ def test_align_items_by_id_with_ids_that_are_not_unicode():
     got = align_items(a, b, reorder=True)
     assert got.item_ids.tolist() == [SURROGATE_NAME, "b"]
     assert got.probs.tolist() == [[0.25, 0.75], [1.0, 0.0]]
+
+
+@pytest.mark.parametrize("name", ["soft.csv.gz", "soft.jsonl.gz", "soft.ndjson.gz", "soft.CSV.GZ"])
+def test_gzipped_text_files_are_gzipped_and_read_back(tmp_path, name):
+    # a name ending in .gz used to get plain text, which reading then refused
+    s = SoftLabels(np.array([[0.2, 0.8], [0.5, 0.5]]), ["a", "b"], item_ids=["x", "y"])
+    path = tmp_path / name
+    s.save(path)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    assert SoftLabels.load(path).equals(s)
+    writer = s.to_csv if ".csv" in name.lower() else s.to_jsonl
+    writer(tmp_path / ("again" + name[4:]))
+    assert (tmp_path / ("again" + name[4:])).read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_a_gz_name_without_a_text_format_is_refused(tmp_path):
+    s = SoftLabels(np.array([[0.2, 0.8]]), ["a", "b"], item_ids=["x"])
+    with pytest.raises(InputError, match="unsupported output extension '.gz'"):
+        s.save(tmp_path / "soft.gz")
+    assert not (tmp_path / "soft.gz").exists()

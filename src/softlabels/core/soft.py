@@ -8,6 +8,7 @@ row, e.g. the number of answers).
 
 from __future__ import annotations
 
+import gzip
 import json
 import numbers
 import os
@@ -660,7 +661,7 @@ class SoftLabels:
         Parameters
         ----------
         path : str or path
-            The file to write.
+            The file to write, gzipped when its name ends in ``.gz``.
         """
         from softlabels.core.io import atomic_path, csv_quoting
 
@@ -672,8 +673,9 @@ class SoftLabels:
                                  "missing; save as .parquet or .jsonl.")
         frame = self.to_frame()
         quoting = csv_quoting(frame, path)
-        with atomic_path(path) as tmp:
-            frame.to_csv(tmp, index=False, float_format=None, quoting=quoting)
+        with atomic_path(path) as tmp:  # its name does not end in .gz: say so
+            frame.to_csv(tmp, index=False, float_format=None, quoting=quoting,
+                         compression="gzip" if _gzipped(path) else None)
 
     @classmethod
     def read_csv(cls, path: str | os.PathLike[str], **kwargs: Any) -> SoftLabels:
@@ -705,7 +707,8 @@ class SoftLabels:
         Parameters
         ----------
         path : str or path
-            The file to write. Classes whose text forms coincide raise
+            The file to write, gzipped when its name ends in ``.gz``. Classes whose
+            text forms coincide raise
             :class:`InputError` (they cannot be JSON keys), as do classes or ids that are
             not Unicode text (a lone surrogate).
         """
@@ -726,7 +729,8 @@ class SoftLabels:
         rows = self._probs.tolist()  # Python floats: their repr reads back exactly
         encode = json.JSONEncoder(ensure_ascii=False, check_circular=False,
                                   default=_json_scalar).encode
-        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        opener = gzip.open if _gzipped(path) else open
+        with atomic_path(path) as tmp, opener(tmp, "wt", encoding="utf-8") as fh:
             for r, values in enumerate(zip(*head.values())):
                 record = dict(zip(head, values), probs=dict(zip(names, rows[r])))
                 fh.write(encode(record) + "\n")
@@ -878,11 +882,12 @@ class SoftLabels:
         Parameters
         ----------
         path : str or path
-            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
-            another extension raises :class:`InputError`. See :meth:`to_parquet`,
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``),
+            the text formats gzipped when followed by ``.gz``; another extension raises
+            :class:`InputError`. See :meth:`to_parquet`,
             :meth:`to_csv` and :meth:`to_jsonl`.
         """
-        suffix = Path(path).suffix.lower()
+        suffix = _kind(path)
         if suffix in (".parquet", ".pq"):
             self.to_parquet(path)
         elif suffix == ".csv":
@@ -901,14 +906,15 @@ class SoftLabels:
         Parameters
         ----------
         path : str or path
-            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``);
-            another extension raises :class:`InputError`.
+            Ending in ``.parquet`` (or ``.pq``), ``.csv``, or ``.jsonl`` (or ``.ndjson``),
+            the text formats gzipped when followed by ``.gz``; another extension raises
+            :class:`InputError`.
 
         Returns
         -------
         SoftLabels
         """
-        suffix = Path(path).suffix.lower()
+        suffix = _kind(path)
         if suffix in (".parquet", ".pq"):
             return cls.read_parquet(path)
         if suffix == ".csv":
@@ -918,6 +924,20 @@ class SoftLabels:
         raise InputError(
             f"{path}: read .parquet, .csv or .jsonl soft-label files; got {suffix or '(none)'!r}."
         )
+
+
+def _gzipped(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() == ".gz"
+
+
+def _kind(path: str | os.PathLike[str]) -> str:
+    """The extension that says the format: ``.csv`` of ``x.csv`` and of ``x.csv.gz``
+    (text formats are gzipped by a final ``.gz``; Parquet compresses inside)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".gz" and Path(p.stem).suffix.lower() in (".csv", ".jsonl", ".ndjson"):
+        return Path(p.stem).suffix.lower()
+    return suffix
 
 
 def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any) -> Any:
