@@ -107,6 +107,23 @@ def test_stdout_table_with_quiet_or_json(answers, tmp_path, capsys, monkeypatch)
     assert code == 2 and "--json cannot share it" in err and out == ""
 
 
+def test_stdout_table_quotes_a_carriage_return(tmp_path, capsys, monkeypatch):
+    # an item id holding "\r" went out unquoted, and a CSV reader ends the row there
+    import io
+    import sys
+
+    import pandas as pd
+
+    class Stdin:
+        buffer = io.BytesIO(b'item,worker,label\n"a\rb",w1,x\n"a\rb",w2,x\nc,w1,y\nc,w2,y\n')
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    code, out, err = run(capsys, "aggregate", "-", "-o", "-", "--quiet", "-m", "majority-vote")
+    assert code == 0 and err == ""
+    back = pd.read_csv(io.StringIO(out), dtype={"item": str})
+    assert back["item"].tolist() == ["a\rb", "c"] and back["label"].tolist() == ["x", "y"]
+
+
 RATINGS = "item,worker,rating\n1,a,1\n1,b,2\n2,a,4\n2,b,5\n3,a,3\n3,b,3\n"
 RULES = "def short(row):\n    return 1 if len(row.text) < 4 else -1\n\n\nRULES = [short]\n"
 

@@ -243,7 +243,10 @@ def write_stdout_csv(frame: Any) -> None:
     """A table as CSV on standard output (``-o -``), full float precision."""
     import sys
 
-    frame.to_csv(sys.stdout, index=False, float_format=None)
+    from softlabels.core.io import csv_quoting
+
+    quoting = csv_quoting(frame, "<stdout>")  # a carriage return in text: quoted
+    frame.to_csv(sys.stdout, index=False, float_format=None, quoting=quoting)
     sys.stdout.flush()
 
 
