@@ -7,6 +7,8 @@ Run after the scripts (same machine): python benchmarks/report.py
 
 from __future__ import annotations
 
+import argparse
+
 from _common import OUT, ROOT, environment
 
 SECTIONS = [  # in the order of BENCHMARKS.md
@@ -22,6 +24,8 @@ SECTIONS = [  # in the order of BENCHMARKS.md
 
 
 def main() -> None:
+    # no options; parsing still answers --help and refuses a stray option before writing
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     missing = [name for name in SECTIONS if not (OUT / name).exists()]
     if missing:
         raise SystemExit(f"missing {', '.join(missing)} in {OUT}: run the benchmarks first "
