@@ -11,6 +11,9 @@ MajorityVote, Wawa, ZeroBasedSkill, OneCoinDawidSkene, DawidSkene, GLAD, MACE, K
 
 Run:  python benchmarks/crowd_suite.py --csv benchmarks/_out/crowd_suite.csv \\
           --output benchmarks/_out/crowd_suite.md
+Tables only, from the CSV of an earlier run (no fits, about a second):
+      python benchmarks/crowd_suite.py --from-csv benchmarks/_out/crowd_suite.csv \\
+          --output benchmarks/_out/crowd_suite.md
 (``crowd_defaults.py`` reads the CSV to choose the default by leave-one-set-out.)
 """
 
