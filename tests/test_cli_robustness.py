@@ -180,12 +180,18 @@ def rules_apply(capsys, files, *extra: object, rules: Path | None = None,
     return code, err, out
 
 
-def test_apply_header_only_data_writes_nothing(rule_files, capsys):
-    data = rule_files["dir"] / "empty.csv"
-    data.write_text("id,text\n")
-    code, err, out = rules_apply(capsys, rule_files, data=data)
-    error(code, err, "empty.csv", "no data rows")
+def apply_refused(capsys, files, name: str, text: str, expected: str, *extra: object) -> None:
+    """``rules apply`` on data ``text`` saved as ``name``: exit 2 with ``expected``, and
+    no vote file."""
+    path = files["dir"] / name
+    path.write_text(text)
+    code, err, out = rules_apply(capsys, files, *extra, data=path)
+    error(code, err, name, expected)
     assert not out.exists()
+
+
+def test_apply_header_only_data_writes_nothing(rule_files, capsys):
+    apply_refused(capsys, rule_files, "empty.csv", "id,text\n", "no data rows")
 
 
 @pytest.mark.parametrize(
@@ -199,21 +205,15 @@ def test_apply_header_only_data_writes_nothing(rule_files, capsys):
     ],
 )
 def test_apply_refuses_ids_that_cannot_key_the_votes(rule_files, capsys, data, expected):
-    path = rule_files["dir"] / "ids.csv"
-    path.write_text(data)
-    code, err, out = rules_apply(capsys, rule_files, "--id-col", "id", data=path)
-    error(code, err, "ids.csv", expected)
-    assert not out.exists()
+    apply_refused(capsys, rule_files, "ids.csv", data, expected, "--id-col", "id")
 
 
 def test_apply_refuses_a_repeated_data_column(rule_files, capsys):
     # read as 'text' and 'text.1': the rules would see the first copy only
-    path = rule_files["dir"] / "twice.csv"
-    path.write_text("text,n,text\nnice,1,http x\nhi,2,ok\n")
-    code, err, out = rules_apply(capsys, rule_files, data=path)
-    error(code, err, "twice.csv", "the data column 'text' appears 2 times (columns 1 and 3)")
-    assert not out.exists()
+    apply_refused(capsys, rule_files, "twice.csv", "text,n,text\nnice,1,http x\nhi,2,ok\n",
+                  "the data column 'text' appears 2 times (columns 1 and 3)")
     # a column really named like pandas' renaming is no repeat
+    path = rule_files["dir"] / "twice.csv"
     path.write_text("text,text.1\nnice,1\nhi,2\n")
     code, _, out = rules_apply(capsys, rule_files, data=path)
     assert code == 0 and out.exists()
