@@ -674,6 +674,16 @@ def test_cli_default_on_dask_is_stacked(small_crowd, tmp_path, capsys):
     assert_cli_output(out, workers, ref)
 
 
+def test_python_default_on_dask_is_the_in_process_default(client, small_crowd):
+    """``engines.dask.aggregate`` without a method fits the in-process default (stacked),
+    as ``softlabels.aggregate`` and ``softlabels aggregate --engine dask`` do."""
+    from softlabels.core.defaults import DEFAULT_CROWD_METHOD
+
+    fit = aggregate(dd.from_pandas(small_crowd, npartitions=2))
+    assert fit.method == DEFAULT_CROWD_METHOD
+    assert_same_stack(fit, create_method(DEFAULT_CROWD_METHOD).fit(small_crowd))
+
+
 @pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene"])
 @pytest.mark.parametrize("uncertainty", ["tempered", "leave-self-out"])
 def test_a_block_of_items_without_answers_tempers_to_the_prior(method, uncertainty):

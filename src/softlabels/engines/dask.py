@@ -40,6 +40,7 @@ from softlabels.core.annotations import (
     Annotations, check_answer_columns, check_padded_labels, class_list, codes_in, gold_of,
     gold_table, show, sorted_unique,
 )
+from softlabels.core.defaults import DEFAULT_DASK_METHOD
 from softlabels.core.errors import InputError, InvalidParameterError
 from softlabels.core.io import atomic_folder
 from softlabels.core.soft import SoftLabels
@@ -102,7 +103,7 @@ class DaskFit:
 
 def aggregate(
     answers: Any,
-    method: str = "dawid-skene",
+    method: str = DEFAULT_DASK_METHOD,
     *,
     item_col: str = "item",
     worker_col: str = "worker",
@@ -118,7 +119,7 @@ def aggregate(
     answers : dask.dataframe.DataFrame, or str / path
         Long-format answers; a path, folder or glob is read with
         :func:`dask.dataframe.read_parquet`.
-    method : str
+    method : str, default=DEFAULT_DASK_METHOD (``"stacked"``, the in-process default)
         A registry name (``majority-vote``, ``soft-vote``, ``wawa``,
         ``zero-based-skill``, ``dawid-skene``, ``one-coin-dawid-skene``, ``glad``,
         ``mace`` with ``n_restarts=0``, ``ibcc``, ``ebcc``, ``soft-average``,
