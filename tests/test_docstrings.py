@@ -24,6 +24,7 @@ import softlabels
 ALLOWED = {
     "softlabels.api.aggregate": "method default named as DEFAULT_CROWD_METHOD",
     "softlabels.report.build.build_report": "method default named as DEFAULT_CROWD_METHOD",
+    "softlabels.engines.dask.aggregate": "method default named as DEFAULT_DASK_METHOD",
     "softlabels.audit.agreement.quality.labeller_quality": "weights default named",
     "softlabels.audit.calibration.negative_log_likelihood": "eps given as 2.22e-16",
     "softlabels.audit.calibration.soft_label_divergence": "eps given as 2.22e-16",
