@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from softlabels import InvalidParameterError, create_method
@@ -75,6 +76,53 @@ class TestMakeCrowd:
         _, truth = make_crowd(n_items=4000, n_classes=2, class_prior=[0.2, 0.800005],
                               random_state=5)
         assert abs((truth == 0).mean() - 0.2) < 0.02
+
+    def test_class_prior_and_worker_balance_on_a_large_draw(self):
+        prior = np.array([0.2, 0.3, 0.5])
+        answers, truth = make_crowd(n_items=60000, n_workers=10, n_classes=3, answers_per_item=3,
+                                    class_prior=prior, random_state=6)
+        # truth ~ class_prior: 4 standard errors of a proportion at n=60000 are below 0.01
+        np.testing.assert_allclose(np.bincount(truth, minlength=3) / truth.size, prior, atol=0.01)
+        # the first worker of each item is uniform over the ring, so every worker answers
+        # about n_items * answers_per_item / n_workers = 18000 times
+        counts = answers["worker"].value_counts().reindex(range(10), fill_value=0)
+        assert counts.between(18000 * 0.97, 18000 * 1.03).all()
+
+    def test_each_worker_confusion_row_is_a_distribution_with_its_accuracy_in_range(self):
+        answers, truth = make_crowd(n_items=40000, n_workers=4, n_classes=3, answers_per_item=2,
+                                    accuracy=(0.6, 0.8), random_state=9)
+        t = truth.loc[answers["item"]].to_numpy()
+        for w, rows in answers.groupby("worker").groups.items():
+            cm = pd.crosstab(t[rows], answers.loc[rows, "label"], normalize="index")
+            cm = cm.reindex(index=range(3), columns=range(3), fill_value=0.0).to_numpy()
+            # one accuracy per worker: the diagonal is the same in every row, within noise
+            assert np.ptp(np.diag(cm)) < 0.04, (w, cm)
+            assert 0.6 - 0.02 < np.diag(cm).mean() < 0.8 + 0.02, (w, cm)
+
+    def test_truth_is_aligned_with_the_answers_item_ids(self):
+        answers, truth = make_crowd(n_items=30, n_workers=5, answers_per_item=2,
+                                    accuracy=(1.0, 1.0), random_state=12)
+        assert truth.index.name == "item"
+        assert set(answers["item"]) == set(truth.index)
+        by_item = answers.groupby("item")["label"].first()
+        assert by_item.equals(truth.loc[by_item.index].rename(by_item.name))
+
+    @pytest.mark.parametrize("kwargs", [
+        dict(n_items=1, n_workers=1, n_classes=1, answers_per_item=1),
+        dict(n_items=1, n_workers=3, n_classes=4, answers_per_item=3),
+        dict(n_items=7, n_workers=1, n_classes=3, answers_per_item=1),
+    ])
+    def test_edge_sizes_give_a_valid_crowd(self, kwargs):
+        answers, truth = make_crowd(random_state=0, **kwargs)
+        assert len(answers) == kwargs["n_items"] * kwargs["answers_per_item"]
+        assert len(truth) == kwargs["n_items"]
+        assert answers["label"].between(0, kwargs["n_classes"] - 1).all()
+        assert answers.groupby("item")["worker"].nunique().eq(kwargs["answers_per_item"]).all()
+
+    def test_workers_never_right_when_accuracy_is_zero(self):
+        answers, truth = make_crowd(n_items=200, n_workers=5, n_classes=2, accuracy=(0.0, 0.0),
+                                    random_state=13)
+        assert (answers["label"].to_numpy() != truth.loc[answers["item"]].to_numpy()).all()
 
     @pytest.mark.slow
     def test_dawid_skene_recovers_the_truth(self):

@@ -25,7 +25,10 @@ def make_crowd(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Draw answers from worker confusion matrices.
 
-    Each item gets ``answers_per_item`` answers from distinct workers chosen at random.
+    Each item gets ``answers_per_item`` answers from distinct workers: the first one uniform
+    at random, the next ones at random steps of at most ``n_workers // answers_per_item``
+    around the ring of workers. Every worker answers about equally often, but not every
+    group of workers meets on an item (a design, not a uniform draw of groups).
     Worker ``w`` answers the true class with probability ``acc_w ~ U(accuracy)``, and
     otherwise a wrong class drawn from a worker-specific distribution (so workers
     are biased, not only noisy).
