@@ -149,7 +149,19 @@ def test_load_adult3():
     assert list(df.columns) == ["item", "worker", "label"]
     assert sorted(df["label"].unique()) == ["B", "G", "P", "R", "X"]
     assert df["item"].nunique() == 496
+    assert df["worker"].nunique() == 338
+    assert all(pd.api.types.is_string_dtype(df[c]) for c in df.columns)
+    assert df["item"].str.startswith("http").all()
     assert not df.isna().any().any()
     s = create_method("majority-vote").fit(df).soft_labels_
     assert s.n_items == 496 and s.classes.tolist() == ["B", "G", "P", "R", "X"]
     np.testing.assert_allclose(s.probs.sum(axis=1), 1.0)
+
+
+def test_load_adult3_keeps_the_published_repeat_ratings():
+    # as documented: some workers rated a website more than once, at times differently
+    df = load_adult3()
+    pairs = df.groupby(["item", "worker"])["label"].agg(["size", "nunique"])
+    assert (pairs["size"] > 1).sum() == 8039
+    assert (pairs["nunique"] > 1).sum() == 2648
+    assert df.duplicated().sum() == 6370

@@ -22,7 +22,13 @@ def adult3_path() -> Path:
 
 
 def load_adult3() -> pd.DataFrame:
-    """44,373 answers (``item, worker, label``) on 496 websites; no ground truth.
+    """44,373 answers (``item, worker, label``) on 496 websites by 338 workers; no ground truth.
+
+    All three columns are strings: ``item`` is the website's URL, ``worker`` the Mechanical
+    Turk worker id, ``label`` one of :data:`ADULT3_CLASSES`. The rows are as published: 8,039
+    (item, worker) pairs have more than one rating (2,648 of them with different labels), and
+    6,370 rows repeat an earlier row exactly. :meth:`softlabels.Annotations.from_frame`
+    keeps them all by default (``duplicates="last"`` keeps one answer per pair).
 
     Examples
     --------
