@@ -67,6 +67,13 @@ class TestMakeCrowd:
         with pytest.raises(InvalidParameterError, match=r"accuracy must be a pair"):
             make_crowd(n_items=5, accuracy=accuracy)
 
+    def test_accuracy_as_a_labelled_pair_is_read_by_position(self):
+        # a Series indexed by names, or any sized iterable, is (low, high) in order
+        pair = pd.Series([0.6, 0.8], index=["low", "high"])
+        a = make_crowd(n_items=20, accuracy=pair, random_state=3)
+        b = make_crowd(n_items=20, accuracy=(0.6, 0.8), random_state=3)
+        assert a[0].equals(b[0]) and a[1].equals(b[1])
+
     def test_class_prior_of_non_numbers_is_named(self):
         with pytest.raises(ValueError, match="class_prior"):
             make_crowd(n_classes=2, class_prior=["a", "b"])

@@ -69,8 +69,9 @@ def make_crowd(
         raise InvalidParameterError(
             f"accuracy must be a pair (low, high) of probabilities; got {accuracy!r}."
         )
-    lo = check_float(accuracy[0], "accuracy[0]", owner, low=0.0, high=1.0)
-    hi = check_float(accuracy[1], "accuracy[1]", owner, low=lo, high=1.0)
+    low, high = accuracy  # by position: a Series indexed by names is a pair too
+    lo = check_float(low, "accuracy[0]", owner, low=0.0, high=1.0)
+    hi = check_float(high, "accuracy[1]", owner, low=lo, high=1.0)
     rng = check_random_state(random_state)
     try:
         prior = np.full(k, 1.0 / k) if class_prior is None else np.asarray(class_prior, float)
