@@ -100,7 +100,8 @@ def test_the_write_is_atomic(tmp_path, monkeypatch):
         ('{"item": 1, "probs": {"a": 0.5, "b": 0.6}}\n', "sum"),
         ('{"item": 1, "probs": {"a": 1.0}}\n{"item": 1, "probs": {"a": 1.0}}\n',
          "item_ids must be unique"),
-        ('{"item": null, "probs": {"a": 1.0}}\n', "every 'item' must be text or a number"),
+        ('{"item": null, "probs": {"a": 1.0}}\n',
+         "every 'item' must be text, a number or a boolean"),
     ],
 )
 def test_bad_files_are_one_line_errors_naming_the_file(tmp_path, text, message):
@@ -203,8 +204,8 @@ def test_an_item_id_ending_in_nul_survives_the_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ('{"item": null, "probs": {"a": 1.0}}', r"line 3: every 'item' must be text or a "
-                                                r"number; got None\."),
+        ('{"item": null, "probs": {"a": 1.0}}', r"line 3: every 'item' must be text, a "
+                                                r"number or a boolean; got None\."),
         ('{"item": 2, "support": "x", "probs": {"a": 1.0}}',
          r"line 3: 'support' must be a non-negative number; got 'x'\."),
         ('{"item": 2, "support": null, "probs": {"a": 1.0}}',
@@ -233,3 +234,13 @@ def test_large_integer_item_ids_come_back_exact(tmp_path, ids):
     back = SoftLabels.load(tmp_path / "u.jsonl")
     assert back.item_ids.tolist() == ids.tolist()
     assert back.item_ids.dtype.kind in "iuO"
+
+
+@pytest.mark.parametrize("ids", [[True, False], [True, 3]])
+def test_boolean_item_ids_come_back_as_booleans(tmp_path, ids):
+    """CSV and Parquet keep boolean ids; JSON lines must read back what it writes."""
+    soft = SoftLabels([[0.5, 0.5], [0.2, 0.8]], ["a", "b"], item_ids=ids)
+    soft.save(tmp_path / "b.jsonl")
+    back = SoftLabels.load(tmp_path / "b.jsonl")
+    assert back.item_ids.tolist() == ids
+    assert [type(v) for v in back.item_ids.tolist()] == [type(v) for v in ids]

@@ -819,8 +819,9 @@ class SoftLabels:
                     )
                 support.append(value)
             item = record["item"]
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                raise InputError(f"{where}: every 'item' must be text or a number; got {item!r}.")
+            if not isinstance(item, (str, int, float)):  # bool is an int: as CSV, Parquet
+                raise InputError(f"{where}: every 'item' must be text, a number or a "
+                                 f"boolean; got {item!r}.")
             items.append(item)
             labels.append(record.get("label"))
             rows.append([probs[k] for k in keys])
