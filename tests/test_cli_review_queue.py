@@ -169,3 +169,13 @@ def test_config_matches_the_tasks():
     assert choices.get("name") == "label" and choices.get("toName") == "item"
     assert [c.get("value") for c in choices] == ["cat", 'say "hi"']
     assert root.find("Text").get("name") == "item"
+
+
+@pytest.mark.parametrize("item", [pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01", "ns"),
+                                  None, ("a", 1)])
+def test_an_item_id_json_cannot_hold_is_refused_by_name(item):
+    """A nanosecond datetime64 became an integer id, a Timestamp failed only when the
+    tasks were written (TypeError): neither would come back as the same item."""
+    with pytest.raises(InputError, match=r"^item 1 is a \w+ \(.*\), which JSON cannot hold; "
+                                         r"make the ids text first\.$"):
+        label_studio_tasks(["x", item], ["a", "b"])

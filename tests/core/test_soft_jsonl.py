@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -185,7 +186,7 @@ def test_numpy_scalars_in_object_arrays_are_written_as_numbers(tmp_path):
     SoftLabels([[0.5, 0.5], [0.0, 1.0]], classes, item_ids=ids).save(tmp_path / "o.jsonl")
     assert [r["item"] for r in lines(tmp_path / "o.jsonl")] == [5, "x"]
     assert lines(tmp_path / "o.jsonl")[1]["label"] == "b"
-    with pytest.raises(InputError, match="cannot be written as JSON"):
+    with pytest.raises(InputError, match="item 0 is a object .*, which JSON cannot hold"):
         SoftLabels([[1.0]], ["a"], item_ids=np.array([object()], dtype=object)).save(
             tmp_path / "bad.jsonl")
     assert not (tmp_path / "bad.jsonl").exists()
@@ -244,3 +245,21 @@ def test_boolean_item_ids_come_back_as_booleans(tmp_path, ids):
     back = SoftLabels.load(tmp_path / "b.jsonl")
     assert back.item_ids.tolist() == ids
     assert [type(v) for v in back.item_ids.tolist()] == [type(v) for v in ids]
+
+
+@pytest.mark.parametrize("ids", [
+    np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[ns]"),
+    np.array([np.timedelta64(1, "s"), np.timedelta64(2, "s")]),
+    pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02"])),
+    [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-02")],
+])
+def test_date_item_ids_are_refused_by_name_not_written_as_numbers(tmp_path, ids):
+    """JSON has no dates: nanosecond datetime64 ids were written as integers (read back
+    as other ids), Timestamps failed with a bare type name; neither file is left."""
+    soft = SoftLabels([[0.5, 0.5], [0.2, 0.8]], ["a", "b"], item_ids=ids)
+    path = tmp_path / "d.jsonl"
+    with pytest.raises(InputError, match=rf"^{path}: item 0 is a \w+ \(.*\), which JSON "
+                                         r"cannot hold; save as \.parquet, or make the ids "
+                                         r"text first\.$"):
+        soft.save(path)
+    assert not path.exists()

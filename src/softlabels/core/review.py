@@ -24,6 +24,7 @@ import numpy as np
 
 from softlabels.core.errors import InputError
 from softlabels.core.io import atomic_path
+from softlabels.core.soft import json_id_type
 
 __all__ = ["label_studio_config", "label_studio_tasks", "write_label_studio_tasks"]
 
@@ -61,8 +62,9 @@ def label_studio_tasks(
     Parameters
     ----------
     items : sequence
-        Item ids (written as ``data.item``). Every sequence here is taken by position
-        (a pandas Series too, whatever its index).
+        Item ids (written as ``data.item``): text, numbers or booleans (a date raises
+        :class:`InputError`). Every sequence here is taken by position (a pandas
+        Series too, whatever its index).
     suggested : sequence
         The label to pre-fill, one per item (written as text).
     given, score, reason : sequence, optional
@@ -91,6 +93,10 @@ def label_studio_tasks(
                          ("reason", reason)):
         if values is not None and len(values) != n:
             raise InputError(f"{name} has {len(values)} values for {n} items.")
+    odd = json_id_type(items)
+    if odd is not None:
+        raise InputError(f"item {odd[0]} is {odd[1]}, which JSON cannot hold; make the ids "
+                         "text first.")
     tasks = []
     for i in range(n):
         data: dict[str, Any] = {"item": _plain(items[i])}

@@ -656,7 +656,8 @@ class SoftLabels:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
         Text with a NUL character, and a class or item id that is empty text (read back
         as missing), raise :class:`InputError` (save as Parquet or JSON lines), as does
-        text that is not Unicode (a lone surrogate).
+        text that is not Unicode (a lone surrogate). Dates and times are written as
+        text, and read back as text (Parquet keeps them).
 
         Parameters
         ----------
@@ -710,11 +711,16 @@ class SoftLabels:
             The file to write, gzipped when its name ends in ``.gz``. Classes whose
             text forms coincide raise
             :class:`InputError` (they cannot be JSON keys), as do classes or ids that are
-            not Unicode text (a lone surrogate).
+            not Unicode text (a lone surrogate), and ids that are neither text, numbers
+            nor booleans (dates, time spans: JSON has no such type).
         """
         from softlabels.core.io import atomic_path
 
         self._check_unicode(path)
+        odd = json_id_type(self._item_ids)
+        if odd is not None:
+            raise InputError(f"{path}: item {odd[0]} is {odd[1]}, which JSON cannot hold; "
+                             "save as .parquet, or make the ids text first.")
         names = [str(c) for c in self._classes.tolist()]
         if len(set(names)) != len(names):
             raise InputError("two classes have the same text form; they cannot be JSON keys.")
@@ -967,6 +973,20 @@ def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
     if bad.size:
         r = int(bad[0])
         raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not {noun}.")
+
+
+def json_id_type(ids: Sequence[Any]) -> tuple[int, str] | None:
+    """The position and description (type and value) of the first id that JSON cannot
+    hold as itself (a date, a time span, None, a tuple), or None when every id is text,
+    a number or a boolean. A datetime64 would become an integer, a Timestamp fail."""
+    kind = getattr(getattr(ids, "dtype", None), "kind", "O")
+    if kind in "biufUS":
+        return None
+    for i, value in enumerate(ids):
+        if isinstance(value, np.timedelta64) or not isinstance(
+                value, (str, int, float, np.str_, np.integer, np.floating, np.bool_)):
+            return i, f"a {type(value).__name__} ({value!r})"
+    return None
 
 
 def _json_scalar(value: Any) -> Any:
