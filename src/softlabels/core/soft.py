@@ -396,7 +396,10 @@ class SoftLabels:
     # ------------------------------------------------------------------ equality
     def equals(self, other: object, *, atol: float = 0.0) -> bool:
         """True when both hold the same items, classes, provenance, support and
-        probabilities (within ``atol``; exactly by default).
+        probabilities (within ``atol``; exactly by default). Items and classes are the
+        same when equal and of the same type: item ``1``, ``1.0`` and ``True`` are three
+        items (files write them as three ids); the width of a numpy type does not
+        matter.
 
         Parameters
         ----------
@@ -415,9 +418,9 @@ class SoftLabels:
             return False
         if self._probs.shape != other._probs.shape:
             return False
-        if self._classes.tolist() != other._classes.tolist():
+        if not _same_values(self._classes, other._classes):
             return False
-        if self._item_ids.tolist() != other._item_ids.tolist():
+        if not _same_values(self._item_ids, other._item_ids):
             return False
         if self._provenance != other._provenance:
             return False
@@ -953,6 +956,21 @@ def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any)
         return read(*args, **kwargs)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` hold equal values of the same Python types (``1``,
+    ``1.0`` and ``True`` differ; int32 and int64 do not)."""
+    left, right = a.tolist(), b.tolist()
+    if left != right:
+        return False
+    if a.dtype == b.dtype and a.dtype.kind != "O":
+        return True
+
+    def kind(v: Any) -> type:
+        return type(v.item() if isinstance(v, np.generic) else v)
+
+    return list(map(kind, left)) == list(map(kind, right))
 
 
 def _real(value: Any) -> float:
