@@ -194,7 +194,8 @@ class SoftLabels:
         Parameters
         ----------
         counts : array-like of shape (n_items, n_classes)
-            Finite and non-negative (otherwise :class:`InputError`).
+            Finite and non-negative, each row's total (after smoothing) too (otherwise
+            :class:`InputError`).
         classes, item_ids
             As for :class:`SoftLabels`.
         smoothing : float, default=0.0
@@ -217,8 +218,14 @@ class SoftLabels:
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
         if not 0 <= _real(smoothing) < np.inf:
             raise InputError(f"smoothing must be >= 0 and finite; got {smoothing!r}.")
-        support = c.sum(axis=1)
-        c = c + smoothing
+        with np.errstate(over="ignore"):  # a total beyond float64 is named below
+            support = c.sum(axis=1)
+            c = c + smoothing
+            over = np.flatnonzero(~np.isfinite(c.sum(axis=1)))
+        if over.size:
+            raise InputError(f"counts: row {over[0]} sums to more than a float64 holds "
+                             f"({np.finfo(np.float64).max:.2g}); divide the counts by a "
+                             "constant first.")
         return cls(
             normalize_rows(c),
             classes,
