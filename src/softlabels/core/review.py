@@ -35,14 +35,15 @@ def _plain(value: Any) -> Any:
 
 
 def _score(value: Any, item: Any, row: int) -> float:
-    """A prediction's score as a finite float (JSON has no NaN or infinity)."""
+    """A prediction's score as a float from 0 to 1 (JSON has no NaN or infinity; a
+    boolean is no score)."""
     try:
-        score = float(value)
+        score = float("nan") if isinstance(value, (bool, np.bool_)) else float(value)
     except (TypeError, ValueError):
         score = float("nan")
-    if not np.isfinite(score):
+    if not 0 <= score <= 1:
         raise InputError(f"score of item {item!r} (row {row}) is {_plain(value)!r}; scores "
-                         "are finite numbers.")
+                         "are numbers from 0 to 1.")
     return score
 
 
@@ -70,7 +71,8 @@ def label_studio_tasks(
     given, score, reason : sequence, optional
         Shown to the reviewer: the label the item has now (``data.given``), the
         prediction's score (0 to 1; a lower score is less certain) and why it is
-        listed (``data.reason``).
+        listed (``data.reason``). A score that is no number from 0 to 1 (NaN, a
+        boolean, 1.5) raises :class:`InputError`.
     from_name, to_name : str
         The ``Choices`` control and the object it labels, as named in the project's
         labelling configuration.
