@@ -140,8 +140,8 @@ class TestEquals:
     def test_ids_or_classes_of_another_type_make_them_unequal(self, field, first, second):
         """Item 1, item 1.0 and item True are written as three different ids."""
         assert not self.make(**{field: first}).equals(self.make(**{field: second}))
-        assert self.make(**{field: np.array(first, dtype=np.int32 if type(first[0]) is int else None)}
-                         ).equals(self.make(**{field: first}))  # the same values and types
+        narrow = np.array(first, dtype=np.int32 if type(first[0]) is int else None)
+        assert self.make(**{field: narrow}).equals(self.make(**{field: first}))  # same types
 
     def test_differing_support_makes_them_unequal(self):
         assert not self.make(support=[1, 2]).equals(self.make(support=[1, 3]))
