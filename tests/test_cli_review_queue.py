@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -150,11 +151,13 @@ def test_tasks_from_series_go_by_position_not_index():
         "y", "z"]
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "high"])
-def test_a_score_that_is_not_a_finite_number_is_named(bad):
-    """JSON has no NaN: Label Studio would refuse the whole file."""
-    with pytest.raises(InputError, match=rf"^score of item 'y' \(row 1\) is {bad!r}; scores "
-                                         r"are finite numbers\.$"):
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "high", 1.5, -0.25, True,
+                                 np.bool_(False), np.float64(2.0)])
+def test_a_score_that_is_not_a_number_from_0_to_1_is_named(bad):
+    """JSON has no NaN: Label Studio would refuse the whole file; the docstring says 0 to 1."""
+    shown = re.escape(repr(bad.item() if isinstance(bad, np.generic) else bad))
+    with pytest.raises(InputError, match=rf"^score of item 'y' \(row 1\) is {shown}; scores "
+                                         r"are numbers from 0 to 1\.$"):
         label_studio_tasks(["x", "y"], ["a", "b"], score=[0.5, bad])
 
 
@@ -169,3 +172,13 @@ def test_config_matches_the_tasks():
     assert choices.get("name") == "label" and choices.get("toName") == "item"
     assert [c.get("value") for c in choices] == ["cat", 'say "hi"']
     assert root.find("Text").get("name") == "item"
+
+
+@pytest.mark.parametrize("item", [pd.Timestamp("2020-01-01"), np.datetime64("2020-01-01", "ns"),
+                                  None, ("a", 1)])
+def test_an_item_id_json_cannot_hold_is_refused_by_name(item):
+    """A nanosecond datetime64 became an integer id, a Timestamp failed only when the
+    tasks were written (TypeError): neither would come back as the same item."""
+    with pytest.raises(InputError, match=r"^item 1 is a \w+ \(.*\), which JSON cannot hold; "
+                                         r"make the ids text first\.$"):
+        label_studio_tasks(["x", item], ["a", "b"])

@@ -134,6 +134,15 @@ class TestEquals:
         assert not self.make().equals(self.make(**other))
         assert not self.make(**other).equals(self.make())
 
+    @pytest.mark.parametrize("field", ["item_ids", "classes"])
+    @pytest.mark.parametrize("first, second", [([1, 2], [1.0, 2.0]), ([1, 0], [True, False]),
+                                               ([1.0, 0.0], [True, False])])
+    def test_ids_or_classes_of_another_type_make_them_unequal(self, field, first, second):
+        """Item 1, item 1.0 and item True are written as three different ids."""
+        assert not self.make(**{field: first}).equals(self.make(**{field: second}))
+        narrow = np.array(first, dtype=np.int32 if type(first[0]) is int else None)
+        assert self.make(**{field: narrow}).equals(self.make(**{field: first}))  # same types
+
     def test_differing_support_makes_them_unequal(self):
         assert not self.make(support=[1, 2]).equals(self.make(support=[1, 3]))
 

@@ -191,6 +191,15 @@ class TestFromCounts:
         s = SoftLabels.from_counts([[1, 3, 0]], ["a", "b", "c"], smoothing=1.0)
         np.testing.assert_allclose(s.probs, [[2 / 7, 4 / 7, 1 / 7]], rtol=0, atol=1e-15)
 
+    @pytest.mark.parametrize("counts, smoothing", [([[1, 1], [1e308, 1e308]], 0.0),
+                                                   ([[1, 1], [1.7e308, 0]], 5e307)])
+    def test_a_row_total_too_large_for_float64_is_named(self, counts, smoothing):
+        """Its total overflowed to infinity, and the error said the row sums to 0."""
+        with np.errstate(over="raise"), pytest.raises(
+                InputError, match=r"^counts: row 1 sums to more than a float64 holds "
+                                  r"\(1\.8e\+308\); divide the counts by a constant first\.$"):
+            SoftLabels.from_counts(counts, ["a", "b"], smoothing=smoothing)
+
     def test_all_zero_row_is_uniform(self):
         s = SoftLabels.from_counts([[0, 0, 0], [0, 2, 0]], ["a", "b", "c"])
         np.testing.assert_array_equal(s.probs, [[1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -100,7 +101,8 @@ def test_the_write_is_atomic(tmp_path, monkeypatch):
         ('{"item": 1, "probs": {"a": 0.5, "b": 0.6}}\n', "sum"),
         ('{"item": 1, "probs": {"a": 1.0}}\n{"item": 1, "probs": {"a": 1.0}}\n',
          "item_ids must be unique"),
-        ('{"item": null, "probs": {"a": 1.0}}\n', "every 'item' must be text or a number"),
+        ('{"item": null, "probs": {"a": 1.0}}\n',
+         "every 'item' must be text, a number or a boolean"),
     ],
 )
 def test_bad_files_are_one_line_errors_naming_the_file(tmp_path, text, message):
@@ -184,7 +186,7 @@ def test_numpy_scalars_in_object_arrays_are_written_as_numbers(tmp_path):
     SoftLabels([[0.5, 0.5], [0.0, 1.0]], classes, item_ids=ids).save(tmp_path / "o.jsonl")
     assert [r["item"] for r in lines(tmp_path / "o.jsonl")] == [5, "x"]
     assert lines(tmp_path / "o.jsonl")[1]["label"] == "b"
-    with pytest.raises(InputError, match="cannot be written as JSON"):
+    with pytest.raises(InputError, match="item 0 is a object .*, which JSON cannot hold"):
         SoftLabels([[1.0]], ["a"], item_ids=np.array([object()], dtype=object)).save(
             tmp_path / "bad.jsonl")
     assert not (tmp_path / "bad.jsonl").exists()
@@ -203,8 +205,8 @@ def test_an_item_id_ending_in_nul_survives_the_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ('{"item": null, "probs": {"a": 1.0}}', r"line 3: every 'item' must be text or a "
-                                                r"number; got None\."),
+        ('{"item": null, "probs": {"a": 1.0}}', r"line 3: every 'item' must be text, a "
+                                                r"number or a boolean; got None\."),
         ('{"item": 2, "support": "x", "probs": {"a": 1.0}}',
          r"line 3: 'support' must be a non-negative number; got 'x'\."),
         ('{"item": 2, "support": null, "probs": {"a": 1.0}}',
@@ -233,3 +235,31 @@ def test_large_integer_item_ids_come_back_exact(tmp_path, ids):
     back = SoftLabels.load(tmp_path / "u.jsonl")
     assert back.item_ids.tolist() == ids.tolist()
     assert back.item_ids.dtype.kind in "iuO"
+
+
+@pytest.mark.parametrize("ids", [[True, False], [True, 3]])
+def test_boolean_item_ids_come_back_as_booleans(tmp_path, ids):
+    """CSV and Parquet keep boolean ids; JSON lines must read back what it writes."""
+    soft = SoftLabels([[0.5, 0.5], [0.2, 0.8]], ["a", "b"], item_ids=ids)
+    soft.save(tmp_path / "b.jsonl")
+    back = SoftLabels.load(tmp_path / "b.jsonl")
+    assert back.item_ids.tolist() == ids
+    assert [type(v) for v in back.item_ids.tolist()] == [type(v) for v in ids]
+
+
+@pytest.mark.parametrize("ids", [
+    np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[ns]"),
+    np.array([np.timedelta64(1, "s"), np.timedelta64(2, "s")]),
+    pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02"])),
+    [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-02")],
+])
+def test_date_item_ids_are_refused_by_name_not_written_as_numbers(tmp_path, ids):
+    """JSON has no dates: nanosecond datetime64 ids were written as integers (read back
+    as other ids), Timestamps failed with a bare type name; neither file is left."""
+    soft = SoftLabels([[0.5, 0.5], [0.2, 0.8]], ["a", "b"], item_ids=ids)
+    path = tmp_path / "d.jsonl"
+    with pytest.raises(InputError, match=rf"^{path}: item 0 is a \w+ \(.*\), which JSON "
+                                         r"cannot hold; save as \.parquet, or make the ids "
+                                         r"text first\.$"):
+        soft.save(path)
+    assert not path.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from softlabels.core.validation import check_random_state
@@ -36,6 +37,38 @@ def test_check_labels_names_a_huge_label_as_given(labels, shown):
 
     with pytest.raises(InputError, match=rf"^labels: 1 values outside 0\.\.1 \(first at row 1: "
                                          rf"{re.escape(shown)}\)\.$"):
+        check_labels(labels, 2)
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 1, 1], dtype=object),
+                                    pd.Series([0, 1, 1], dtype=object),
+                                    np.array([np.int64(0), 1, np.uint8(1)], dtype=object)])
+def test_check_labels_takes_integers_held_as_objects(labels):
+    """pandas gives object columns of Python ints (after a filter of mixed rows)."""
+    from softlabels.core.validation import check_labels
+
+    out = check_labels(labels, 2)
+    assert out.dtype == np.int64 and out.tolist() == [0, 1, 1]
+
+
+@pytest.mark.parametrize("labels, shown", [(np.array([0, 2**70], dtype=object), str(2**70)),
+                                           (np.array([0, -1], dtype=object), "-1")])
+def test_check_labels_names_an_object_integer_out_of_range(labels, shown):
+    from softlabels.core.validation import check_labels
+
+    with pytest.raises(InputError, match=rf"^labels: 1 values outside 0\.\.1 \(first at row 1: "
+                                         rf"{shown}\)\.$"):
+        check_labels(labels, 2)
+
+
+@pytest.mark.parametrize("labels", [np.array([0, True], dtype=object),
+                                    np.array([0, "1"], dtype=object),
+                                    np.array([0, None], dtype=object)])
+def test_check_labels_refuses_objects_that_are_not_all_integers(labels):
+    from softlabels.core.validation import check_labels
+
+    with pytest.raises(InputError, match=r"^labels must be integer class indices 0\.\.1; got "
+                                         r"dtype object\.$"):
         check_labels(labels, 2)
 
 

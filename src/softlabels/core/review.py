@@ -24,6 +24,7 @@ import numpy as np
 
 from softlabels.core.errors import InputError
 from softlabels.core.io import atomic_path
+from softlabels.core.soft import json_id_type
 
 __all__ = ["label_studio_config", "label_studio_tasks", "write_label_studio_tasks"]
 
@@ -34,14 +35,15 @@ def _plain(value: Any) -> Any:
 
 
 def _score(value: Any, item: Any, row: int) -> float:
-    """A prediction's score as a finite float (JSON has no NaN or infinity)."""
+    """A prediction's score as a float from 0 to 1 (JSON has no NaN or infinity; a
+    boolean is no score)."""
     try:
-        score = float(value)
+        score = float("nan") if isinstance(value, (bool, np.bool_)) else float(value)
     except (TypeError, ValueError):
         score = float("nan")
-    if not np.isfinite(score):
+    if not 0 <= score <= 1:
         raise InputError(f"score of item {item!r} (row {row}) is {_plain(value)!r}; scores "
-                         "are finite numbers.")
+                         "are numbers from 0 to 1.")
     return score
 
 
@@ -61,14 +63,16 @@ def label_studio_tasks(
     Parameters
     ----------
     items : sequence
-        Item ids (written as ``data.item``). Every sequence here is taken by position
-        (a pandas Series too, whatever its index).
+        Item ids (written as ``data.item``): text, numbers or booleans (a date raises
+        :class:`InputError`). Every sequence here is taken by position (a pandas
+        Series too, whatever its index).
     suggested : sequence
         The label to pre-fill, one per item (written as text).
     given, score, reason : sequence, optional
         Shown to the reviewer: the label the item has now (``data.given``), the
         prediction's score (0 to 1; a lower score is less certain) and why it is
-        listed (``data.reason``).
+        listed (``data.reason``). A score that is no number from 0 to 1 (NaN, a
+        boolean, 1.5) raises :class:`InputError`.
     from_name, to_name : str
         The ``Choices`` control and the object it labels, as named in the project's
         labelling configuration.
@@ -91,6 +95,10 @@ def label_studio_tasks(
                          ("reason", reason)):
         if values is not None and len(values) != n:
             raise InputError(f"{name} has {len(values)} values for {n} items.")
+    odd = json_id_type(items)
+    if odd is not None:
+        raise InputError(f"item {odd[0]} is {odd[1]}, which JSON cannot hold; make the ids "
+                         "text first.")
     tasks = []
     for i in range(n):
         data: dict[str, Any] = {"item": _plain(items[i])}

@@ -194,7 +194,8 @@ class SoftLabels:
         Parameters
         ----------
         counts : array-like of shape (n_items, n_classes)
-            Finite and non-negative (otherwise :class:`InputError`).
+            Finite and non-negative, each row's total (after smoothing) too (otherwise
+            :class:`InputError`).
         classes, item_ids
             As for :class:`SoftLabels`.
         smoothing : float, default=0.0
@@ -217,8 +218,14 @@ class SoftLabels:
             raise InputError(f"counts must be non-negative (row {r}, column {k}: {c[r, k]}).")
         if not 0 <= _real(smoothing) < np.inf:
             raise InputError(f"smoothing must be >= 0 and finite; got {smoothing!r}.")
-        support = c.sum(axis=1)
-        c = c + smoothing
+        with np.errstate(over="ignore"):  # a total beyond float64 is named below
+            support = c.sum(axis=1)
+            c = c + smoothing
+            over = np.flatnonzero(~np.isfinite(c.sum(axis=1)))
+        if over.size:
+            raise InputError(f"counts: row {over[0]} sums to more than a float64 holds "
+                             f"({np.finfo(np.float64).max:.2g}); divide the counts by a "
+                             "constant first.")
         return cls(
             normalize_rows(c),
             classes,
@@ -396,7 +403,10 @@ class SoftLabels:
     # ------------------------------------------------------------------ equality
     def equals(self, other: object, *, atol: float = 0.0) -> bool:
         """True when both hold the same items, classes, provenance, support and
-        probabilities (within ``atol``; exactly by default).
+        probabilities (within ``atol``; exactly by default). Items and classes are the
+        same when equal and of the same type: item ``1``, ``1.0`` and ``True`` are three
+        items (files write them as three ids); the width of a numpy type does not
+        matter.
 
         Parameters
         ----------
@@ -415,9 +425,9 @@ class SoftLabels:
             return False
         if self._probs.shape != other._probs.shape:
             return False
-        if self._classes.tolist() != other._classes.tolist():
+        if not _same_values(self._classes, other._classes):
             return False
-        if self._item_ids.tolist() != other._item_ids.tolist():
+        if not _same_values(self._item_ids, other._item_ids):
             return False
         if self._provenance != other._provenance:
             return False
@@ -656,7 +666,8 @@ class SoftLabels:
         """Write the table of :meth:`to_frame` as CSV (full float precision). Atomic.
         Text with a NUL character, and a class or item id that is empty text (read back
         as missing), raise :class:`InputError` (save as Parquet or JSON lines), as does
-        text that is not Unicode (a lone surrogate).
+        text that is not Unicode (a lone surrogate). Dates and times are written as
+        text, and read back as text (Parquet keeps them).
 
         Parameters
         ----------
@@ -710,11 +721,16 @@ class SoftLabels:
             The file to write, gzipped when its name ends in ``.gz``. Classes whose
             text forms coincide raise
             :class:`InputError` (they cannot be JSON keys), as do classes or ids that are
-            not Unicode text (a lone surrogate).
+            not Unicode text (a lone surrogate), and ids that are neither text, numbers
+            nor booleans (dates, time spans: JSON has no such type).
         """
         from softlabels.core.io import atomic_path
 
         self._check_unicode(path)
+        odd = json_id_type(self._item_ids)
+        if odd is not None:
+            raise InputError(f"{path}: item {odd[0]} is {odd[1]}, which JSON cannot hold; "
+                             "save as .parquet, or make the ids text first.")
         names = [str(c) for c in self._classes.tolist()]
         if len(set(names)) != len(names):
             raise InputError("two classes have the same text form; they cannot be JSON keys.")
@@ -819,8 +835,9 @@ class SoftLabels:
                     )
                 support.append(value)
             item = record["item"]
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                raise InputError(f"{where}: every 'item' must be text or a number; got {item!r}.")
+            if not isinstance(item, (str, int, float)):  # bool is an int: as CSV, Parquet
+                raise InputError(f"{where}: every 'item' must be text, a number or a "
+                                 f"boolean; got {item!r}.")
             items.append(item)
             labels.append(record.get("label"))
             rows.append([probs[k] for k in keys])
@@ -948,6 +965,21 @@ def _in_file(path: str | os.PathLike[str], read: Any, *args: Any, **kwargs: Any)
         raise InputError(f"{path}: {err}") from None
 
 
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` hold equal values of the same Python types (``1``,
+    ``1.0`` and ``True`` differ; int32 and int64 do not)."""
+    left, right = a.tolist(), b.tolist()
+    if left != right:
+        return False
+    if a.dtype == b.dtype and a.dtype.kind != "O":
+        return True
+
+    def kind(v: Any) -> type:
+        return type(v.item() if isinstance(v, np.generic) else v)
+
+    return list(map(kind, left)) == list(map(kind, right))
+
+
 def _real(value: Any) -> float:
     """``value`` as a float, or NaN when it is no number (a bool, text, None), so that
     a range check refuses it rather than raise TypeError."""
@@ -966,6 +998,20 @@ def _check_numbers(values: pd.Series, what: str, noun: str) -> None:
     if bad.size:
         r = int(bad[0])
         raise InputError(f"{what} holds {values.iloc[r]!r} (row {r}), not {noun}.")
+
+
+def json_id_type(ids: Sequence[Any]) -> tuple[int, str] | None:
+    """The position and description (type and value) of the first id that JSON cannot
+    hold as itself (a date, a time span, None, a tuple), or None when every id is text,
+    a number or a boolean. A datetime64 would become an integer, a Timestamp fail."""
+    kind = getattr(getattr(ids, "dtype", None), "kind", "O")
+    if kind in "biufUS":
+        return None
+    for i, value in enumerate(ids):
+        if isinstance(value, np.timedelta64) or not isinstance(
+                value, (str, int, float, np.str_, np.integer, np.floating, np.bool_)):
+            return i, f"a {type(value).__name__} ({value!r})"
+    return None
 
 
 def _json_scalar(value: Any) -> Any:

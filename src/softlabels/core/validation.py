@@ -475,7 +475,8 @@ def check_labels(
 ) -> np.ndarray:
     """Validate 1-D integer class indices in ``[0, n_classes)``; return int64.
 
-    Integer-valued floats (as read from a CSV) are accepted. ``n_items``, when given,
+    Integer-valued floats (as read from a CSV), and an object array of integers (not
+    booleans), are accepted. ``n_items``, when given,
     must equal the length (the error names both lengths).
 
     Parameters
@@ -502,7 +503,13 @@ def check_labels(
         raise InputError(f"{name} must be 1-D (one class index per item); got shape {arr.shape}.")
     if arr.size == 0:
         raise InputError(f"{name} is empty.")
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+    if arr.dtype.kind == "O" and all(  # Python ints in an object column, as pandas gives
+            isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+            for v in arr.tolist()):
+        arr = np.array([int(v) for v in arr.tolist()], dtype=object)
+        if all(0 <= v < n_classes for v in arr.tolist()):
+            arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
         raise InputError(
             f"{name} must be integer class indices 0..{n_classes - 1}; got dtype {arr.dtype}."
         )
@@ -516,7 +523,7 @@ def check_labels(
     off = np.flatnonzero((arr < 0) | (arr >= n_classes))  # before the cast, which wraps
     if off.size:
         i = int(off[0])
-        value = arr[i].item()
+        value = arr[i].item() if isinstance(arr[i], np.generic) else arr[i]
         shown = int(value) if isinstance(value, float) and abs(value) < 2**53 else value
         raise InputError(
             f"{name}: {off.size} values outside 0..{n_classes - 1} "
