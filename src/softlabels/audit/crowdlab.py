@@ -47,21 +47,61 @@ MAX_TRUST_GAP = 1e-6
 
 def baseline_error(labels: np.ndarray, n_classes: int) -> float:
     """Error of always answering the most frequent of ``labels`` (class codes),
-    floored at :data:`MIN_BASELINE_ERROR`."""
+    floored at :data:`MIN_BASELINE_ERROR`.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Non-negative integer class codes, one per answer (not empty).
+    n_classes : int
+        Number of classes (the length of the class counts).
+
+    Returns
+    -------
+    float
+        ``1 - count of the most frequent class / labels.size``, at least
+        :data:`MIN_BASELINE_ERROR`.
+    """
     counts = np.bincount(labels, minlength=n_classes)
     return max(1.0 - float(counts.max() / labels.size), MIN_BASELINE_ERROR)
 
 
 def source_weight(error: Any, baseline: float) -> Any:
     """``max(1 - error / baseline, MIN_WEIGHT)``: a float for a float ``error``, an
-    array (one weight per source) for an array."""
+    array (one weight per source) for an array.
+
+    Parameters
+    ----------
+    error : float or array-like
+        Error rate of one source, or of each source.
+    baseline : float
+        Error of the majority-class baseline (:func:`baseline_error`), positive.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The weight, or one weight per source, each at least :data:`MIN_WEIGHT`.
+    """
     if np.ndim(error) == 0:
         return max(1.0 - float(error) / baseline, MIN_WEIGHT)
     return np.maximum(1.0 - np.asarray(error) / baseline, MIN_WEIGHT)
 
 
 def clip_trust(trust: float, n_classes: int) -> float:
-    """``trust`` within ``[1 / n_classes, 1 - MAX_TRUST_GAP]``."""
+    """``trust`` within ``[1 / n_classes, 1 - MAX_TRUST_GAP]``.
+
+    Parameters
+    ----------
+    trust : float
+        Probability that a source's answer puts on its own label.
+    n_classes : int
+        Number of classes; ``1 / n_classes`` is the lower bound.
+
+    Returns
+    -------
+    float
+        ``trust`` clipped to ``[1 / n_classes, 1 - MAX_TRUST_GAP]``.
+    """
     return min(max(trust, 1.0 / n_classes), 1.0 - MAX_TRUST_GAP)
 
 
@@ -69,6 +109,25 @@ def class_columns(given: Any, wanted: Any, name: str) -> np.ndarray:
     """Column of each class of ``wanted`` among the class names ``given`` of the source
     ``name`` (a SoftLabels of model or crowd probabilities), matched by value, then by
     text; an :class:`InputError` when the two lists hold different classes.
+
+    Parameters
+    ----------
+    given : array-like
+        Class names of the source, in its column order.
+    wanted : array-like
+        Class names in the order wanted.
+    name : str
+        Name of the source, used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer column of ``given`` for each class of ``wanted``.
+
+    Raises
+    ------
+    InputError
+        When ``given`` and ``wanted`` do not hold the same classes.
 
     >>> class_columns(["y", "x"], ["x", "y"], "pred_probs").tolist()
     [1, 0]

@@ -99,7 +99,19 @@ def hungarian_label_map(pred: Any, true: Any, *, n_heads: int | None = None) -> 
 
 
 class ClusterAccuracy(NamedTuple):
-    """Result of :func:`cluster_accuracy`."""
+    """Result of :func:`cluster_accuracy`.
+
+    Attributes
+    ----------
+    all : float
+        Accuracy over every item under the best one-to-one map of heads to classes.
+    old : float
+        The same map, items of the old classes only (NaN without ``old_classes``).
+    new : float
+        The same map, items of the new classes only (NaN without ``old_classes``).
+    mapping : numpy.ndarray, shape (D,)
+        Class to head, from :func:`hungarian_label_map`.
+    """
 
     all: float  # accuracy over every item under the best one-to-one map
     old: float  # the same map, items of the old classes only (NaN without old_classes)
@@ -157,7 +169,19 @@ def cluster_accuracy(true: Any, pred: Any, *, old_classes: Any = None) -> Cluste
 
 
 class NoveltyMetrics(NamedTuple):
-    """Result of :func:`novelty_metrics`."""
+    """Result of :func:`novelty_metrics`.
+
+    Attributes
+    ----------
+    ratio : float
+        Share of the queried items that belong to a new class.
+    coverage : float
+        Distinct new classes queried / number of new classes.
+    uniformity : float
+        Entropy of the queried new-class histogram (nats).
+    uniformity_max : float
+        Its upper bound, ``log(num_new)``.
+    """
 
     ratio: float  # share of the queried items that belong to a new class
     coverage: float  # distinct new classes queried / number of new classes
