@@ -88,6 +88,21 @@ def check_memory(
 
     ``alternatives`` names what would fit instead; a callable gets the available bytes
     and is called only when the check fails.
+
+    Parameters
+    ----------
+    bytes_needed : int
+        Estimated bytes the computation allocates; 0 or less checks nothing.
+    what : str
+        What needs the memory, for the error message.
+    alternatives : iterable of str or callable, default ()
+        Names of what would fit instead, or a function of the available bytes that
+        returns them.
+
+    Raises
+    ------
+    InsufficientMemoryError
+        When ``bytes_needed`` is more than :func:`available_memory`.
     """
     if bytes_needed <= 0:
         return
@@ -127,7 +142,30 @@ def check_model_memory(
 ) -> None:
     """:func:`check_memory` for a model about to be fitted on evidence of that size
     (``sources``: what ``n_workers`` counts, e.g. rules). The alternatives are, unless
-    given, the registered crowd methods whose estimate fits."""
+    given, the registered crowd methods whose estimate fits.
+
+    Parameters
+    ----------
+    model : object
+        A crowd model; one without a ``_memory_bytes`` estimate is not checked.
+    n_workers : int
+        Number of sources (workers, rules, ...).
+    n_classes : int
+        Number of classes.
+    n_items : int
+        Number of items.
+    sources : str, default 'workers'
+        What ``n_workers`` counts, for the error message.
+    alternatives : iterable of str, optional
+        Names offered instead in the error message; by default the registered crowd
+        methods (other than this one, and within their ``max_classes``) whose estimate
+        fits in the available memory.
+
+    Raises
+    ------
+    InsufficientMemoryError
+        When the model's estimate is more than the available memory.
+    """
     if getattr(model, "_memory_bytes", None) is None:
         return
     need = model_memory_bytes(model, n_workers, n_classes, n_items)

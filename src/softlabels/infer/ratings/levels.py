@@ -29,7 +29,26 @@ _SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 
 def check_levels(levels: Any, name: str = "levels") -> np.ndarray:
-    """Finite, strictly monotone, equally spaced numbers (at least two)."""
+    """Finite, strictly monotone, equally spaced numbers (at least two).
+
+    Parameters
+    ----------
+    levels : array-like
+        The rating value of each level.
+    name : str, default 'levels'
+        Name of the argument, used in the error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The levels as a 1-D float64 array.
+
+    Raises
+    ------
+    InvalidParameterError
+        When the levels are not numbers, fewer than two, not 1-D, not finite, not
+        strictly increasing or decreasing, or not equally spaced.
+    """
     try:
         lv = np.asarray(levels, dtype=np.float64)
     except (TypeError, ValueError):
@@ -94,6 +113,22 @@ def discretise(
 
     ``pdf``: the density at each level; ``cdf``: the Gaussian mass of the interval of
     one level step centred on each level (the outer intervals are not extended).
+
+    Parameters
+    ----------
+    mu : numpy.ndarray, shape (n,)
+        Mean of each item's Gaussian.
+    sd : numpy.ndarray, shape (n,)
+        Standard deviation of each item's Gaussian, positive.
+    lv : numpy.ndarray, shape (K,)
+        Equally spaced levels.
+    density : str
+        ``"pdf"`` or ``"cdf"`` (any other value is taken as ``"cdf"``).
+
+    Returns
+    -------
+    p, dp : numpy.ndarray, shape (n, K)
+        The weights and their derivative in ``mu``.
     """
     step = abs(lv[1] - lv[0])
     s = sd[:, None]
@@ -119,6 +154,22 @@ def affine(
     ``alpha = (mu - xbar) / sum_x (x - xbar) p_x`` with ``xbar`` the centre of the
     levels. At ``mu = xbar`` both terms vanish and any alpha solves the equations; the
     continuous limit ``1 / d/dmu sum_x (x - xbar) p_x`` is used there.
+
+    Parameters
+    ----------
+    p : numpy.ndarray, shape (n, K)
+        Unnormalised level weights, from :func:`discretise`.
+    dp : numpy.ndarray, shape (n, K)
+        Their derivative in the mean.
+    mu : numpy.ndarray, shape (n,)
+        Mean of each item.
+    lv : numpy.ndarray, shape (K,)
+        Equally spaced levels.
+
+    Returns
+    -------
+    alpha, beta : numpy.ndarray, shape (n,)
+        Scale and offset of each item's adjusted weights.
     """
     step = abs(lv[1] - lv[0])
     xbar = lv.mean()
@@ -214,7 +265,36 @@ def deqa_labels(
     renormalize: str | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DeQA labels over ascending levels ``lv``; thresholds in level steps. Rows whose
-    adjustment is not finite (a spread far below the level step) fall back."""
+    adjustment is not finite (a spread far below the level step) fall back.
+
+    Parameters
+    ----------
+    mu : numpy.ndarray, shape (n,)
+        Mean rating of each item.
+    sd : numpy.ndarray, shape (n,)
+        Standard deviation of each item's rating; clipped to ``[1e-3, MAX_STD_STEPS]``
+        level steps.
+    lv : numpy.ndarray, shape (K,)
+        Ascending, equally spaced levels.
+    density : str
+        ``"pdf"`` or ``"cdf"``, as in :func:`discretise`.
+    min_std : float
+        Rows with ``sd`` below this many level steps fall back to the two levels around
+        the mean.
+    max_mean_shift : float
+        Rows whose clipped label moves the mean by more than this many level steps fall
+        back the same way.
+    renormalize : str or None
+        ``"project"`` (the nearest distribution with the right mean), ``"divide"``
+        (divide by the sum) or None (leave the clipped weights as they are).
+
+    Returns
+    -------
+    q : numpy.ndarray, shape (n, K)
+        The soft label of each item.
+    binary : numpy.ndarray of bool, shape (n,)
+        Whether each row fell back to the two levels around its mean.
+    """
     step = lv[1] - lv[0]
     sd_eff = np.clip(sd, 1e-3 * step, MAX_STD_STEPS * step)
     p, dp = discretise(mu, sd_eff, lv, density)
