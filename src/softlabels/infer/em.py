@@ -29,7 +29,20 @@ TINY = 1e-300
 def log_normalize(logits: np.ndarray) -> tuple[np.ndarray, float]:
     """Row-wise softmax of log scores, and the sum of the log normalisers
     (the log-likelihood of the observed answers under the model). Overwrites
-    ``logits``."""
+    ``logits``.
+
+    Parameters
+    ----------
+    logits : numpy.ndarray, shape (n, K)
+        Log scores of each row; overwritten with the probabilities.
+
+    Returns
+    -------
+    post : numpy.ndarray, shape (n, K)
+        Row-wise softmax (the same array as ``logits``).
+    loglik : float
+        Sum over the rows of the log of their normaliser.
+    """
     top = row_reduce(np.maximum, logits)
     post = np.subtract(logits, top[:, None], out=logits)  # logits are consumed
     np.exp(post, out=post)
@@ -39,7 +52,19 @@ def log_normalize(logits: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def row_reduce(op: np.ufunc, a: np.ndarray) -> np.ndarray:
-    """``op.reduce(a, axis=1)``, column by column: much faster for few columns."""
+    """``op.reduce(a, axis=1)``, column by column: much faster for few columns.
+
+    Parameters
+    ----------
+    op : numpy.ufunc
+        A binary ufunc such as ``np.add`` or ``np.maximum``.
+    a : numpy.ndarray, shape (n, K)
+        The array to reduce along its rows.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
     if a.shape[1] > 32 or a.shape[1] == 0:
         return op.reduce(a, axis=1)
     out = a[:, 0].copy()
@@ -53,7 +78,19 @@ def safe_log(x: np.ndarray) -> np.ndarray:
 
 
 def weighted_votes(ann: Annotations, answer_weights: np.ndarray) -> np.ndarray:
-    """(n_items, n_classes) sums of per-answer weights by answered class."""
+    """(n_items, n_classes) sums of per-answer weights by answered class.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    answer_weights : numpy.ndarray, shape (n_answers,)
+        Weight of each answer.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     k = ann.n_classes
     flat = np.bincount(
         ann.item.astype(np.int64) * k + ann.label,
@@ -64,7 +101,19 @@ def weighted_votes(ann: Annotations, answer_weights: np.ndarray) -> np.ndarray:
 
 
 def worker_votes(ann: Annotations, worker_weights: np.ndarray) -> np.ndarray:
-    """Weighted vote matrix where each answer weighs as much as its worker."""
+    """Weighted vote matrix where each answer weighs as much as its worker.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    worker_weights : numpy.ndarray, shape (n_workers,)
+        Weight of each worker.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     return weighted_votes(ann, worker_weights[ann.worker])
 
 
@@ -77,18 +126,55 @@ def per_worker_sum(ann: Annotations, values: np.ndarray) -> np.ndarray:
 
 
 def answer_agreement(ann: Annotations, post: np.ndarray) -> np.ndarray:
-    """For each answer, the posterior probability that it is correct: post[item, label]."""
+    """For each answer, the posterior probability that it is correct: post[item, label].
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    post : numpy.ndarray, shape (n_items, n_classes)
+        Posterior class probabilities of each item.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_answers,)
+    """
     return post[ann.item, ann.label]
 
 
 def worker_agreement(ann: Annotations, post: np.ndarray) -> np.ndarray:
-    """Mean posterior probability of each worker's answers (their expected accuracy)."""
+    """Mean posterior probability of each worker's answers (their expected accuracy).
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    post : numpy.ndarray, shape (n_items, n_classes)
+        Posterior class probabilities of each item.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_workers,)
+        0 for a worker without answers.
+    """
     n = ann.answers_per_worker
     return per_worker_sum(ann, answer_agreement(ann, post)) / np.maximum(n, 1)
 
 
 def split_argmax(scores: np.ndarray) -> np.ndarray:
-    """One-hot of the row maxima, with ties shared equally between the tied classes."""
+    """One-hot of the row maxima, with ties shared equally between the tied classes.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n, K)
+        Scores of each row; values within ``1e-12`` times the row's largest magnitude
+        of the maximum count as tied.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, K)
+        Rows summing to 1.
+    """
     top = scores >= scores.max(axis=1, keepdims=True) - 1e-12 * np.abs(scores).max(
         axis=1, keepdims=True
     )
@@ -98,7 +184,19 @@ def split_argmax(scores: np.ndarray) -> np.ndarray:
 def sparse_product(matrix: Any, dense: np.ndarray) -> np.ndarray:
     """``matrix @ dense`` for a CSR matrix and a dense float array: in the compiled
     kernel when numba is installed (:mod:`softlabels.infer.compiled`; the same sums in
-    the same order), otherwise scipy's product."""
+    the same order), otherwise scipy's product.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix, shape (n, m)
+        The sparse left factor.
+    dense : numpy.ndarray, shape (m, K)
+        The dense right factor.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, K)
+    """
     fast = compiled.kernels(dense.shape[1])
     if fast is None or matrix.shape[0] == 0:
         return np.asarray(matrix @ dense)
@@ -113,6 +211,17 @@ def confusion_log_scores(ann: Annotations, log_pi: np.ndarray) -> np.ndarray:
     """Sum over each item's answers of ``log_pi[worker, k, label]``, for every class k.
 
     ``log_pi`` has shape (n_workers, n_classes_true, n_classes_answered).
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    log_pi : numpy.ndarray, shape (n_workers, n_classes, n_classes)
+        Log confusion matrix of each worker (true class, answered class).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
     """
     w, k, _ = log_pi.shape
     table = np.ascontiguousarray(log_pi.transpose(0, 2, 1)).reshape(w * k, k)
@@ -123,7 +232,19 @@ def pair_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
     """Expected counts in pair layout: row ``w * K + l`` (answers of w with label l),
     column k: the sum of those answers' items' posteriors for class k. With the
     compiled kernels, one pass over the items in order (the sums of the product with
-    the transposed matrix, which is then never built)."""
+    the transposed matrix, which is then never built).
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    post : numpy.ndarray, shape (n_items, n_classes)
+        Posterior class probabilities of each item.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_workers * n_classes, n_classes)
+    """
     fast = compiled.kernels(post.shape[1])
     if fast is None or post.shape[0] == 0:
         return sparse_product(ann.pair_item_matrix, post)
@@ -135,13 +256,38 @@ def pair_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
 
 
 def confusion_counts(ann: Annotations, post: np.ndarray) -> np.ndarray:
-    """Expected counts ``C[w, k, l]`` = sum over answers of w with label l of post[item, k]."""
+    """Expected counts ``C[w, k, l]`` = sum over answers of w with label l of post[item, k].
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    post : numpy.ndarray, shape (n_items, n_classes)
+        Posterior class probabilities of each item.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_workers, n_classes, n_classes)
+    """
     w, k = ann.n_workers, ann.n_classes
     return pair_counts(ann, post).reshape(w, k, k).transpose(0, 2, 1)
 
 
 def log_wrong(skill: np.ndarray, n_classes: int) -> np.ndarray:
-    """log of the probability of one particular wrong answer, (1 - s) / (K - 1)."""
+    """log of the probability of one particular wrong answer, (1 - s) / (K - 1).
+
+    Parameters
+    ----------
+    skill : numpy.ndarray
+        Probability of a right answer (per worker or per answer).
+    n_classes : int
+        Number of classes ``K``; below 2 the result is 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``skill``.
+    """
     if n_classes < 2:
         return np.zeros_like(skill)
     return safe_log((1.0 - skill) / (n_classes - 1))
@@ -151,20 +297,55 @@ def coin_log_scores(
     ann: Annotations, log_right: np.ndarray, log_wrong_: np.ndarray
 ) -> np.ndarray:
     """Log scores when every answer is right with a per-answer log probability
-    ``log_right`` and otherwise spread over the other classes (``log_wrong_`` each)."""
+    ``log_right`` and otherwise spread over the other classes (``log_wrong_`` each).
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    log_right : numpy.ndarray, shape (n_answers,)
+        Log probability that each answer is right.
+    log_wrong_ : numpy.ndarray, shape (n_answers,)
+        Log probability of each particular wrong answer.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     base = per_item_sum(ann, log_wrong_)
     return base[:, None] + weighted_votes(ann, log_right - log_wrong_)
 
 
 def class_prior(post: np.ndarray, smoothing: float = 1e-3) -> np.ndarray:
-    """Class prior from posteriors, lightly smoothed so no class gets probability 0."""
+    """Class prior from posteriors, lightly smoothed so no class gets probability 0.
+
+    Parameters
+    ----------
+    post : numpy.ndarray, shape (n_items, n_classes)
+        Posterior class probabilities of each item.
+    smoothing : float, default 0.001
+        Added to each class's total before normalising.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_classes,)
+    """
     p = column_sums(post) + smoothing
     return p / p.sum()
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
     """``a.sum(axis=0)`` of a 2-D float array; in the compiled kernel when numba is
-    installed (the same sums in the same order, several times faster for few columns)."""
+    installed (the same sums in the same order, several times faster for few columns).
+
+    Parameters
+    ----------
+    a : numpy.ndarray, shape (n, K)
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,)
+    """
     fast = compiled.kernels(a.shape[1]) if a.ndim == 2 else None
     if fast is None or a.dtype != np.float64 or not a.flags.c_contiguous:
         return a.sum(axis=0)
@@ -197,6 +378,39 @@ def run_em(
 
     Returns the posteriors, the last parameters, the iterations run, whether the
     tolerance was met and the last objective.
+
+    Parameters
+    ----------
+    init_post : numpy.ndarray, shape (n_items, n_classes)
+        Initial posteriors.
+    m_step : callable
+        Posteriors to the model's parameters.
+    e_step : callable
+        Parameters to ``(posteriors, objective)``.
+    gold : numpy.ndarray of int, shape (n_items,)
+        Known class code of each item, negative where unknown.
+    n_iter : int
+        Largest number of iterations.
+    tol : float
+        Stop when the objective changes by less than this per answer.
+    n_answers : int
+        Number of answers, the scale of ``tol``.
+    callback : callable, optional
+        Called as ``callback(iteration, objective)`` after each iteration.
+    copy : bool, default True
+        False: ``init_post`` is written in place.
+
+    Returns
+    -------
+    post : numpy.ndarray, shape (n_items, n_classes)
+    params : object
+        The last result of ``m_step``.
+    iterations : int
+        Iterations run.
+    converged : bool
+        Whether the tolerance was met.
+    objective : float
+        The last objective.
     """
     known = np.flatnonzero(gold >= 0)
 
@@ -224,7 +438,18 @@ def run_em(
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int:
-    """``None`` means 1 thread, ``-1`` all cores, otherwise the number given."""
+    """``None`` means 1 thread, ``-1`` all cores, otherwise the number given.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        Requested number of threads; any negative value means all cores, and 0 means 1.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     import os
 
     if n_jobs is None:
@@ -241,6 +466,14 @@ class RowBlocks:
 
     Item blocks split the items; pair blocks split the workers, so that a worker's
     ``n_classes`` (worker, label) rows stay in one block.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    n_jobs : int
+        Number of blocks wanted (threads); 1 below :attr:`MIN_ANSWERS` answers, and
+        never more than the number of items or of workers.
     """
 
     #: below this many answers threads cost more than they save
@@ -273,7 +506,18 @@ class RowBlocks:
         return [self._ann.pair_item_matrix[s] for s in self.pairs]
 
     def map(self, fn: Callable[[int], Any]) -> list[Any]:
-        """``[fn(0), ..., fn(n_blocks - 1)]``, in threads when there are several blocks."""
+        """``[fn(0), ..., fn(n_blocks - 1)]``, in threads when there are several blocks.
+
+        Parameters
+        ----------
+        fn : callable
+            Called with each block's index.
+
+        Returns
+        -------
+        list
+            The results in block order.
+        """
         if self.n_blocks == 1:
             return [fn(0)]
         if self._pool is None:
@@ -342,6 +586,25 @@ def held_out_temperature(
     estimates, and an item's answers are less independent evidence than it assumes).
     ``T`` is fitted on the answers alone, without truth, and never changes the most
     likely class of an item: tempering changes how sure a label is, not which it is.
+
+    Parameters
+    ----------
+    log_prior : numpy.ndarray, shape (n_classes,)
+        Log class prior.
+    scores : numpy.ndarray, shape (n_items, n_classes)
+        Sum of each item's answers' log-likelihoods under each class.
+    ann : Annotations
+        The encoded answers.
+    answer_logs : callable
+        ``answer_logs(s)`` gives ``(log_fit, log_held)`` for the answers ``s``, as in
+        :func:`held_out_temperature`.
+    bounds : tuple of float, default (1.0, 100.0)
+        Smallest and largest temperature searched.
+
+    Returns
+    -------
+    float
+        The temperature; 1.0 without answers or with fewer than two classes.
     """
     item = ann.item
     n = len(item)
@@ -376,13 +639,35 @@ def held_out_temperature(
 
 def temperature_step(n_answers: int) -> int:
     """The held-out temperature is fitted on about one answer in k
-    (:func:`temperature_sample`), about 200,000 of them: k (1 up to 200,000 answers)."""
+    (:func:`temperature_sample`), about 200,000 of them: k (1 up to 200,000 answers).
+
+    Parameters
+    ----------
+    n_answers : int
+        Number of answers.
+
+    Returns
+    -------
+    int
+        ``ceil(n_answers / 200_000)``, at least 1.
+    """
     return max(1, -(-n_answers // _TEMPERATURE_ANSWERS))
 
 
 def id_hashes(ids: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each id's string form: one id has one hash in any table, row
-    order or partition."""
+    order or partition.
+
+    Parameters
+    ----------
+    ids : array-like
+        Item or worker ids.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+        One hash per id.
+    """
     import pandas as pd
 
     return pd.util.hash_array(np.asarray(ids).astype(str).astype(object), categorize=False)
@@ -397,7 +682,22 @@ def temperature_sample(
     hash range, about one in ``step``. The choice depends on each answer alone, never
     on the row order or on the other answers of a partition (repeats of one answer are
     all in or all out). ``worker_hashes``: :func:`id_hashes` of ``ann.worker_ids``,
-    for blocks that do not hold the worker ids."""
+    for blocks that do not hold the worker ids.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    step : int
+        Keep about one answer in ``step``.
+    worker_hashes : numpy.ndarray, optional
+        :func:`id_hashes` of ``ann.worker_ids``, computed from ``ann`` when not given.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Ascending answer indices.
+    """
     import pandas as pd
 
     if step == 1:
@@ -419,7 +719,26 @@ def temperature_terms(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For the answers ``s`` (a slice or index array; see
     :func:`held_out_temperature`): their items' log scores without the answer's own
-    term, and the answers' held-out log-probabilities."""
+    term, and the answers' held-out log-probabilities.
+
+    Parameters
+    ----------
+    log_prior : numpy.ndarray, shape (n_classes,)
+        Log class prior.
+    scores : numpy.ndarray, shape (n_items, n_classes)
+        Item log scores.
+    item : numpy.ndarray of int, shape (n_answers,)
+        Item code of each answer.
+    answer_logs : callable
+        ``answer_logs(s)`` gives ``(log_fit, log_held)`` for the answers ``s``, as in
+        :func:`held_out_temperature`.
+    s : slice or numpy.ndarray
+        The answers.
+
+    Returns
+    -------
+    logits, log_held : numpy.ndarray, shape (len(s), n_classes)
+    """
     log_fit, log_held = answer_logs(s)
     logits = scores[item[s]]
     logits += log_prior
@@ -430,7 +749,21 @@ def temperature_terms(
 def temperature_loglik(inv_t: float, logits: np.ndarray, log_held: np.ndarray) -> float:
     """The log-likelihood of held-out answers at temperature ``1 / inv_t``, from
     :func:`temperature_terms` (a sum over answers: it adds up over blocks). In the
-    compiled kernels when numba is installed (the same numbers)."""
+    compiled kernels when numba is installed (the same numbers).
+
+    Parameters
+    ----------
+    inv_t : float
+        Inverse temperature.
+    logits : numpy.ndarray, shape (n, n_classes)
+        Items' log scores without each answer's own term (:func:`temperature_terms`).
+    log_held : numpy.ndarray, shape (n, n_classes)
+        Held-out log-probabilities of the answers.
+
+    Returns
+    -------
+    float
+    """
     fast = compiled.kernels(logits.shape[1]) if logits.ndim == 2 else None
     if fast is not None and logits.shape[0] and logits.dtype == log_held.dtype == np.float64:
         return compiled.temperature_loglik(fast, inv_t, np.ascontiguousarray(logits),
@@ -445,7 +778,20 @@ def search_temperature(
     neg_loglik: Callable[[float], float], bounds: tuple[float, float] = (1.0, 100.0)
 ) -> float:
     """The temperature minimising ``neg_loglik(log T)`` over ``bounds``: a bounded
-    scalar search, both ends checked too, the smallest temperature winning a tie."""
+    scalar search, both ends checked too, the smallest temperature winning a tie.
+
+    Parameters
+    ----------
+    neg_loglik : callable
+        Negative log-likelihood as a function of ``log T``.
+    bounds : tuple of float, default (1.0, 100.0)
+        Smallest and largest temperature searched.
+
+    Returns
+    -------
+    float
+        The temperature.
+    """
     from scipy.optimize import minimize_scalar
 
     low, high = np.log(bounds[0]), np.log(bounds[1])
@@ -467,7 +813,25 @@ def leave_self_out(
 ) -> tuple[np.ndarray, Callable[[Any], tuple[np.ndarray, np.ndarray]]]:
     """The item scores and answer logs when every answer is weighed by its worker's
     parameters estimated without it, in the posterior too (``uncertainty=
-    "leave-self-out"``)."""
+    "leave-self-out"``).
+
+    Parameters
+    ----------
+    item : numpy.ndarray of int, shape (n_answers,)
+        Item code of each answer.
+    n_items : int
+        Number of items.
+    answer_logs : callable
+        ``answer_logs(s)`` gives ``(log_fit, log_held)`` for the answers ``s``, as in
+        :func:`held_out_temperature`.
+
+    Returns
+    -------
+    scores : numpy.ndarray, shape (n_items, n_classes)
+        Per-item sums of the held-out log-probabilities (:func:`held_out_scores`).
+    answer_logs : callable
+        Gives the held-out log-probabilities as both arrays.
+    """
     scores = held_out_scores(item, n_items, answer_logs)
 
     def held_only(s: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -484,7 +848,23 @@ def held_out_scores(
 ) -> np.ndarray:
     """Per-item sums of the answers' held-out log-probabilities (the second array of
     ``answer_logs``; see :func:`held_out_temperature`): the item scores when every
-    answer is weighed by its worker's parameters estimated without it."""
+    answer is weighed by its worker's parameters estimated without it.
+
+    Parameters
+    ----------
+    item : numpy.ndarray of int, shape (n_answers,)
+        Item code of each answer.
+    n_items : int
+        Number of items.
+    answer_logs : callable
+        ``answer_logs(s)`` gives ``(log_fit, log_held)`` for the answers ``s``, as in
+        :func:`held_out_temperature`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+        With no answers, shape ``(n_items, 0)``.
+    """
     scores: np.ndarray | None = None
     for start in range(0, len(item), _TEMPERATURE_BLOCK):
         s = slice(start, start + _TEMPERATURE_BLOCK)
@@ -499,6 +879,20 @@ def held_out_scores(
 def tempered_posteriors(
     log_prior: np.ndarray, scores: np.ndarray, temperature: float
 ) -> np.ndarray:
-    """``softmax((log_prior + scores) / temperature)`` row by row."""
+    """``softmax((log_prior + scores) / temperature)`` row by row.
+
+    Parameters
+    ----------
+    log_prior : numpy.ndarray, shape (n_classes,)
+        Log class prior.
+    scores : numpy.ndarray, shape (n_items, n_classes)
+        Item log scores.
+    temperature : float
+        Positive temperature; 1 is the plain posterior.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     post, _ = log_normalize((log_prior + scores) / temperature)
     return post
