@@ -196,7 +196,18 @@ class CrowdModel(BaseInferrer):
 
 def chance_or(constraint: Constraint) -> Constraint:
     """A parameter constraint: the string ``"chance"`` (a floor of ``1 / n_classes``,
-    resolved at fit), or a value that passes ``constraint``."""
+    resolved at fit), or a value that passes ``constraint``.
+
+    Parameters
+    ----------
+    constraint : Constraint
+        The check of every value other than ``"chance"``.
+
+    Returns
+    -------
+    Constraint
+        A check that lets ``"chance"`` through unchanged.
+    """
 
     def check(value: Any, name: str, owner: str) -> Any:
         if isinstance(value, str) and value == "chance":
@@ -207,7 +218,22 @@ def chance_or(constraint: Constraint) -> Constraint:
 
 
 def warn_renamed(owner: str, old: str, new: str) -> None:
-    """The FutureWarning of a renamed method (``old`` still works, for now)."""
+    """The FutureWarning of a renamed method (``old`` still works, for now).
+
+    Parameters
+    ----------
+    owner : str
+        Name of the class that has the method.
+    old : str
+        The old method name.
+    new : str
+        The new method name.
+
+    Warns
+    -----
+    FutureWarning
+        Always, pointing at the caller of the renamed method.
+    """
     warnings.warn(
         f"{owner}.{old}() is renamed {new}(); the old name will be removed.",
         FutureWarning,

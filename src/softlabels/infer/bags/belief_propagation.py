@@ -35,6 +35,20 @@ class ConvergenceWarning(UserWarning):
 
 @dataclass(frozen=True)
 class BPResult:
+    """Result of :func:`bp_marginals`.
+
+    Attributes
+    ----------
+    marginals : numpy.ndarray, shape (n_items,)
+        Probability that each item's label is 1.
+    n_iter : int
+        Iterations run.
+    converged : bool
+        Whether the messages settled within ``tol``.
+    delta : float
+        Largest message change in the last iteration.
+    """
+
     marginals: np.ndarray
     n_iter: int
     converged: bool
@@ -159,6 +173,29 @@ def _check_graph(edges: Any, sims: Any, n: int) -> tuple[np.ndarray, np.ndarray]
 
 @dataclass(frozen=True)
 class BPSettings:
+    """Checked settings of belief propagation (:func:`bp_settings`); the parameters of
+    the same names of :func:`bp_pseudo_labels`.
+
+    Parameters
+    ----------
+    sim_lambda : float
+        Weight of the similarity edges.
+    bag_lambda : float
+        Weight of the bag-count terms.
+    bag_factor : str
+        ``"pairwise"`` or ``"cardinality"``.
+    damping : float
+        Share of the old message kept at each update.
+    n_iter : int
+        Largest number of iterations.
+    tol : float
+        Stop when no message changes by more than this.
+    fix_pure_bags : bool
+        Condition on the known labels of items of bags with proportion 0 or 1.
+    max_bag_count_for_edges : float or None
+        Drop similarity edges whose two bags both have a count of positives above this.
+    """
+
     sim_lambda: float
     bag_lambda: float
     bag_factor: str
@@ -183,7 +220,17 @@ BP_CONSTRAINTS = {
 
 
 def bp_settings(values: Mapping[str, Any]) -> BPSettings:
-    """The settings from checked parameter values (numbers as float and int)."""
+    """The settings from checked parameter values (numbers as float and int).
+
+    Parameters
+    ----------
+    values : mapping
+        Values of every name in :data:`BP_CONSTRAINTS`, already checked.
+
+    Returns
+    -------
+    BPSettings
+    """
     cap = values["max_bag_count_for_edges"]
     return BPSettings(
         float(values["sim_lambda"]), float(values["bag_lambda"]), str(values["bag_factor"]),
@@ -194,7 +241,23 @@ def bp_settings(values: Mapping[str, Any]) -> BPSettings:
 
 def bp_marginals(edges: np.ndarray, sims: np.ndarray, bags: BagProportions,
                   cfg: BPSettings) -> BPResult:
-    """Build the LLP-BP Gibbs distribution and run BP; see :func:`bp_pseudo_labels`."""
+    """Build the LLP-BP Gibbs distribution and run BP; see :func:`bp_pseudo_labels`.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray of int, shape (n_edges, 2)
+        Checked similarity edges between items.
+    sims : numpy.ndarray, shape (n_edges,)
+        Their non-negative weights.
+    bags : BagProportions
+        Binary bag supervision.
+    cfg : BPSettings
+        The settings.
+
+    Returns
+    -------
+    BPResult
+    """
     n, codes, sizes = bags.n_items, bags.codes, bags.sizes
     k = bags.counts[:, 1]
     i, j = edges[:, 0], edges[:, 1]
