@@ -138,7 +138,23 @@ def glad_logits(
 ) -> np.ndarray:
     """The E-step's unnormalised log-posteriors of ``ann``'s items: a right answer has
     log-probability ``log sigmoid(alpha_w beta_i)``, a wrong one
-    ``log sigmoid(-alpha_w beta_i) - log(K - 1)``; plus the log class prior."""
+    ``log sigmoid(-alpha_w beta_i) - log(K - 1)``; plus the log class prior.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    alpha : numpy.ndarray, shape (n_workers,)
+        Ability of each worker.
+    log_beta : numpy.ndarray, shape (n_items,)
+        Log easiness of each item.
+    prior : numpy.ndarray, shape (n_classes,)
+        Class prior.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     k = ann.n_classes
     z = alpha[ann.worker] * np.exp(log_beta)[ann.item]
     if k < 2:
@@ -150,7 +166,23 @@ def glad_logits(
 
 def fit_sums(z: np.ndarray, p: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     """Per owner (worker or item): the expected complete log-likelihood of its answers,
-    ``sum p log sigmoid(z) + (1 - p) log sigmoid(-z)`` (constants dropped)."""
+    ``sum p log sigmoid(z) + (1 - p) log sigmoid(-z)`` (constants dropped).
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n_answers,)
+        ``alpha_w beta_i`` of each answer.
+    p : numpy.ndarray, shape (n_answers,)
+        Posterior probability that each answer is right.
+    owner : numpy.ndarray of int, shape (n_answers,)
+        Owner (worker or item code) of each answer.
+    n : int
+        Number of owners.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
     fit = p * log_expit(z) + (1.0 - p) * log_expit(-z)
     return np.bincount(owner, weights=fit, minlength=n)
 
@@ -162,7 +194,28 @@ def scoring_sums(
     """Per owner, the answer sums of one Fisher-scoring step: rows gradient, expected
     information and objective (:func:`fit_sums`) of the likelihood part, at
     ``z = value[owner] * other`` (``value = exp(theta)`` if ``log_scale``, else
-    ``theta``). Sums over any split of the answers add up to the whole's."""
+    ``theta``). Sums over any split of the answers add up to the whole's.
+
+    Parameters
+    ----------
+    value : numpy.ndarray, shape (n,)
+        Each owner's parameter, on the scale of ``z``.
+    other : numpy.ndarray, shape (n_answers,)
+        The other factor of ``z`` for each answer.
+    owner : numpy.ndarray of int, shape (n_answers,)
+        Owner (worker or item code) of each answer.
+    p : numpy.ndarray, shape (n_answers,)
+        Posterior probability that each answer is right.
+    n : int
+        Number of owners.
+    log_scale : bool
+        Whether the parameter is ``log(value)`` (item easiness) rather than ``value``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, n)
+        Gradient, expected information and objective of each owner.
+    """
     z = value[owner] * other
     s = expit(z)
     dz = other * value[owner] if log_scale else other  # d z / d theta
@@ -182,7 +235,26 @@ def safeguarded_step(
     so each owner's step is halved (at most 30 times) until its own objective does not
     decrease, ``fit_at(trial)`` giving the likelihood part (:func:`fit_sums`) at trial
     parameters. The update never lowers the M-step objective. Returns the new
-    parameters and the largest absolute change."""
+    parameters and the largest absolute change.
+
+    Parameters
+    ----------
+    theta : numpy.ndarray, shape (n,)
+        Current parameters.
+    sums : numpy.ndarray, shape (3, n)
+        Their :func:`scoring_sums`.
+    mean : float
+        Mean of the Gaussian prior.
+    fit_at : callable
+        Likelihood part of each owner's objective at trial parameters.
+
+    Returns
+    -------
+    theta : numpy.ndarray, shape (n,)
+        New parameters, within ``[-20, 20]``.
+    change : float
+        Largest absolute change.
+    """
     step = (sums[0] - (theta - mean)) / (sums[1] + 1.0)
     before = sums[2] - 0.5 * (theta - mean) ** 2
     scale = np.ones(theta.shape[0])
@@ -209,7 +281,30 @@ def ascend(
 ) -> tuple[np.ndarray, float]:
     """:func:`safeguarded_step` on parameters whose answers are all at hand: ``z =
     v[owner] * other`` for each answer, ``v = exp(theta)`` if ``log_scale`` (item
-    easiness) else ``theta`` (worker ability)."""
+    easiness) else ``theta`` (worker ability).
+
+    Parameters
+    ----------
+    theta : numpy.ndarray, shape (n,)
+        Current parameters.
+    other : numpy.ndarray, shape (n_answers,)
+        The other factor of ``z`` for each answer.
+    owner : numpy.ndarray of int, shape (n_answers,)
+        Owner (worker or item code) of each answer.
+    p : numpy.ndarray, shape (n_answers,)
+        Posterior probability that each answer is right.
+    mean : float
+        Mean of the Gaussian prior.
+    n : int
+        Number of owners.
+    log_scale : bool
+        Whether ``theta`` is a log scale (item easiness).
+
+    Returns
+    -------
+    theta : numpy.ndarray, shape (n,)
+    change : float
+    """
     link = np.exp if log_scale else (lambda t: t)
     sums = scoring_sums(link(theta), other, owner, p, n, log_scale)
     return safeguarded_step(

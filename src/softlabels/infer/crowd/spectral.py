@@ -198,7 +198,27 @@ def spectral_estimate(
     ``alpha`` pseudo-counts are added to each worker's estimated counts (as in the
     Dawid–Skene M-step) before its confusion rows are normalised; the moment estimates
     of a worker with few answers are noisy, and clipped negative cells would otherwise
-    become near-zero probabilities."""
+    become near-zero probabilities.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    alpha : float, default 1.0
+        Pseudo-count added to each worker's estimated counts, 0 or more.
+    seed : int, default 0
+        Seed of the random starts of the tensor power method, 0 or more.
+
+    Returns
+    -------
+    SpectralEstimate or None
+        None when the moments are degenerate.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``alpha`` is negative or ``seed`` is not a non-negative integer.
+    """
     alpha = check_float(alpha, "alpha", "spectral_estimate", low=0.0)
     seed = check_int(seed, "seed", "spectral_estimate", low=0)
     k, n_w = ann.n_classes, ann.answers_per_worker
@@ -218,7 +238,20 @@ def group_moments(ann: Annotations, groups: np.ndarray) -> Moments:
     vote vectors ``Z_g[i]`` (so the sums over any split of the items add up to them):
     ``n`` items, ``cross[g, h] = sum_i Z_g[i] Z_h[i]^T``, ``triple = sum_i Z_0[i] x
     Z_1[i] x Z_2[i]``, ``totals[g] = sum_i Z_g[i]``, and ``pairs[w * K + l]``: the sum of
-    ``Z_alt[i]`` (the other two groups' votes) over the items worker w answered l."""
+    ``Z_alt[i]`` (the other two groups' votes) over the items worker w answered l.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    groups : numpy.ndarray of int, shape (n_workers,)
+        Group (0, 1 or 2) of each worker.
+
+    Returns
+    -------
+    dict
+        ``n``, ``cross``, ``triple``, ``totals`` and ``pairs``.
+    """
     z = [_group_votes(ann, groups == g) for g in range(3)]
     k = ann.n_classes
     pairs = np.zeros((ann.n_workers * k, k))
@@ -241,7 +274,24 @@ def estimate_from_moments(
     moments: Moments, groups: np.ndarray, *, alpha: float = 1.0, seed: int = 0
 ) -> SpectralEstimate | None:
     """:func:`spectral_estimate` from :func:`group_moments` (summed over the parts of
-    the answers) and the worker groups."""
+    the answers) and the worker groups.
+
+    Parameters
+    ----------
+    moments : dict
+        The sums of :func:`group_moments`.
+    groups : numpy.ndarray of int, shape (n_workers,)
+        Group (0, 1 or 2) of each worker.
+    alpha : float, default 1.0
+        Pseudo-count added to each worker's estimated counts, 0 or more.
+    seed : int, default 0
+        Seed of the random starts of the tensor power method, 0 or more.
+
+    Returns
+    -------
+    SpectralEstimate or None
+        None when no items were seen or the moments are degenerate.
+    """
     if moments["n"] <= 0:
         return None
     # two classes: the one-coin second-order moments first, the tensor if they fail;
@@ -434,7 +484,19 @@ def spectral_posteriors(
 
 def estimate_posteriors(ann: Annotations, est: SpectralEstimate) -> np.ndarray:
     """One E-step from the estimated worker confusions and class prior (rows may be
-    non-finite: :func:`spectral_posteriors` then falls back to the soft vote)."""
+    non-finite: :func:`spectral_posteriors` then falls back to the soft vote).
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    est : SpectralEstimate
+        The moment estimates.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_classes)
+    """
     k = ann.n_classes
     with np.errstate(divide="ignore", invalid="ignore"):  # alpha=0 leaves exact zeros
         log_table = np.log(est.confusions).transpose(0, 2, 1).reshape(-1, k)  # [w*K + l, k]
