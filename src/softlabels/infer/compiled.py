@@ -50,7 +50,17 @@ def kernels(n_classes: int) -> Any:
     ``scatter_rows``, ``shifted_logits``, ``normalize_rows``, ``column_sums``,
     ``pooled_counts``, ``pseudo_totals``, ``subtract_log_totals``, ``scaled_shift``,
     ``held_shift`` and ``row_sums``), or None: no numba, switched off, or fewer than 2
-    or more than :data:`MAX_CLASSES` classes."""
+    or more than :data:`MAX_CLASSES` classes.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of columns the kernels are made for.
+
+    Returns
+    -------
+    module or None
+    """
     global _FAILED
     if switched_off() or _FAILED:
         return None

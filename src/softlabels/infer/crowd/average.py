@@ -125,7 +125,24 @@ class SoftAverage(CrowdModel):
 def member_specs(specs: Any, owner: CrowdModel) -> list[tuple[str, dict[str, Any]]]:
     """The members of a combination of crowd models as (name, parameters): each given
     by registry name (``"name:key=value"`` allowed) or as (name, parameters). At least
-    one, and never ``owner``'s own kind."""
+    one, and never ``owner``'s own kind.
+
+    Parameters
+    ----------
+    specs : sequence of str or (str, mapping)
+        The members.
+    owner : CrowdModel
+        The combining model.
+
+    Returns
+    -------
+    list of (str, dict)
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``specs`` is one string, empty, or names the owner's own method.
+    """
     from softlabels.infer.registry import parse_spec
 
     kind = type(owner).__name__
@@ -149,7 +166,23 @@ def member_specs(specs: Any, owner: CrowdModel) -> list[tuple[str, dict[str, Any
 
 def largest_member_bytes(specs: Sequence[tuple[str, dict[str, Any]]], n_workers: int,
                          n_classes: int, n_items: int) -> int:
-    """The peak bytes of the most demanding member's fit."""
+    """The peak bytes of the most demanding member's fit.
+
+    Parameters
+    ----------
+    specs : sequence of (str, dict)
+        The members as (registry name, parameters), from :func:`member_specs`.
+    n_workers : int
+        Number of workers.
+    n_classes : int
+        Number of classes.
+    n_items : int
+        Number of items.
+
+    Returns
+    -------
+    int
+    """
     from softlabels.infer.memory import model_memory_bytes
     from softlabels.infer.registry import create_method
 

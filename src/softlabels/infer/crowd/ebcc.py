@@ -223,7 +223,21 @@ def subtype_answer_probabilities(
 ) -> np.ndarray:
     """``sum_{k, m} joint[i, k, m] confusions[w, k, m, l]`` for the answers ``(i, w, l)``
     (:meth:`EBCC.answer_probabilities`; the Dask engine computes it per partition, on
-    the partition's items)."""
+    the partition's items).
+
+    Parameters
+    ----------
+    joint : numpy.ndarray, shape (n_items, K, M)
+        Posterior of each item's class and subtype.
+    confusions : numpy.ndarray, shape (n_workers, K, M, n_classes)
+        Answer probabilities of each worker given class and subtype.
+    item, worker, label : array-like of int, shape (n_answers,)
+        The answers' item, worker and label codes.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_answers,)
+    """
     item, worker, label = (np.asarray(a, dtype=np.int64) for a in (item, worker, label))
     q = joint[item]  # (n, K, M)
     v = confusions[worker, :, :, label]  # (n, K, M)

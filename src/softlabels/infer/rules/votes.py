@@ -19,7 +19,27 @@ ABSTAIN = -1
 
 def resolve_classes(classes: Any, owner: str, observed_max: int = 1) -> np.ndarray:
     """The class names from a ``classes`` argument: None (``0 .. max vote``, at least
-    two classes), an int (that many classes ``0 .. K-1``) or a sequence of names."""
+    two classes), an int (that many classes ``0 .. K-1``) or a sequence of names.
+
+    Parameters
+    ----------
+    classes : None, int or sequence
+        The argument as given.
+    owner : str
+        Name of the estimator or function, used in the error messages.
+    observed_max : int, default 1
+        Largest class code in the votes, used when ``classes`` is None.
+
+    Returns
+    -------
+    numpy.ndarray
+        The class names.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``classes`` is fewer than 2, a string, not a sequence, or has repeated names.
+    """
     if classes is None:
         return np.arange(max(observed_max + 1, 2))
     if isinstance(classes, (int, np.integer)) and not isinstance(classes, (bool, np.bool_)):
@@ -48,7 +68,19 @@ def resolve_classes(classes: Any, owner: str, observed_max: int = 1) -> np.ndarr
 
 @dataclass(frozen=True)
 class Votes:
-    """A checked vote matrix: int codes in ``-1 .. n_classes-1``, rule names, item ids."""
+    """A checked vote matrix: int codes in ``-1 .. n_classes-1``, rule names, item ids.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int64, shape (n_items, n_rules)
+        Vote of each rule on each item, -1 where it abstains.
+    rule_names : numpy.ndarray of str, shape (n_rules,)
+        Name of each rule.
+    item_ids : numpy.ndarray, shape (n_items,)
+        Id of each item.
+    classes : numpy.ndarray, shape (n_classes,)
+        Class names.
+    """
 
     codes: np.ndarray  # (n_items, n_rules) int64, -1 = abstain
     rule_names: np.ndarray  # (n_rules,) str
@@ -196,6 +228,25 @@ def gold_codes(gold: Any, votes: Votes, *, name: str = "gold") -> np.ndarray:
 
     ``gold`` is array-like of class indices (length n_items, -1 or NaN where unknown),
     or a Series indexed by item id (aligned on the vote matrix's index).
+
+    Parameters
+    ----------
+    gold : array-like, Series or one-column DataFrame
+        Known class index of each item, -1 or NaN where unknown.
+    votes : Votes
+        The checked vote matrix.
+    name : str, default 'gold'
+        Name of the argument, used in the error messages.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_items,)
+
+    Raises
+    ------
+    InputError
+        When ``gold`` has more than one column, not one label per item, a value that is
+        not a whole number, or a class index outside ``-1 .. n_classes-1``.
     """
     n = votes.n_items
     if isinstance(gold, pd.DataFrame):
