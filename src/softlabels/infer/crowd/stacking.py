@@ -37,7 +37,17 @@ def stacking_weights(probs: np.ndarray) -> np.ndarray:
     is concave in ``w``: a few EM steps (each the mean of the members' responsibilities
     for the answers) from equal weights, then SLSQP on the simplex with the analytic
     gradient, reach its maximum (EM alone crawls towards a weight of 0). No answers:
-    equal weights. The search is :func:`optimise_weights`, on the answers' sums."""
+    equal weights. The search is :func:`optimise_weights`, on the answers' sums.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_answers, n_members)
+        Probability each member gave each held-out answer.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_members,)
+    """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or probs.shape[1] == 0:
         raise InvalidParameterError(f"probs must be (n_answers, n_members); got {probs.shape}.")
@@ -49,13 +59,35 @@ def stacking_weights(probs: np.ndarray) -> np.ndarray:
 
 def scaled_answers(probs: np.ndarray) -> np.ndarray:
     """The held-out answers that count, each divided by its largest member probability
-    (the same optimum, better scaled): an answer no member can explain says nothing."""
+    (the same optimum, better scaled): an answer no member can explain says nothing.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_answers, n_members)
+        Probability each member gave each held-out answer.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_kept, n_members)
+    """
     probs = probs[probs.max(axis=1) > 0]
     return probs / probs.max(axis=1, keepdims=True)
 
 
 def responsibility_sums(probs: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The members' responsibilities for the answers ``probs`` (scaled), summed."""
+    """The members' responsibilities for the answers ``probs`` (scaled), summed.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_answers, n_members)
+        Probability each member gave each held-out answer (scaled by :func:`scaled_answers`).
+    w : numpy.ndarray, shape (n_members,)
+        Mixture weights.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_members,)
+    """
     resp = probs * w
     resp /= resp.sum(axis=1, keepdims=True)
     return resp.sum(axis=0)
@@ -63,7 +95,20 @@ def responsibility_sums(probs: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def loss_sums(probs: np.ndarray, v: np.ndarray) -> tuple[float, np.ndarray]:
     """``sum_a log(probs[a] @ v)`` and its gradient in ``v``, over the answers
-    ``probs`` (scaled)."""
+    ``probs`` (scaled).
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_answers, n_members)
+        Probability each member gave each held-out answer (scaled by :func:`scaled_answers`).
+    v : numpy.ndarray, shape (n_members,)
+        Mixture weights.
+
+    Returns
+    -------
+    loss : float
+    gradient : numpy.ndarray, shape (n_members,)
+    """
     mix = np.maximum(probs @ v, K.TINY)
     return float(np.log(mix).sum()), (probs / mix[:, None]).sum(axis=0)
 
@@ -76,7 +121,24 @@ def optimise_weights(
     (scaled) held-out answers of ``m`` members: ``em_sums(w)``, the responsibilities
     summed (:func:`responsibility_sums`), and ``loss_grad_sums(v)``, the summed log
     mixture probability and its gradient (:func:`loss_sums`). The sums may come from
-    one array or from a cluster's partitions (the Dask engine): the same search."""
+    one array or from a cluster's partitions (the Dask engine): the same search.
+
+    Parameters
+    ----------
+    n : int
+        Number of held-out answers.
+    m : int
+        Number of members.
+    em_sums : callable
+        Weights to the summed responsibilities.
+    loss_grad_sums : callable
+        Weights to the summed log mixture probability and its gradient.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        Non-negative weights summing to 1.
+    """
     from scipy.optimize import minimize
 
     w = np.full(m, 1.0 / m)
@@ -121,6 +183,19 @@ def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
     worker ids or the class names; workers with the same pattern are held out together.
     An item whose answers all fall into one fold keeps them all (nothing would be left
     to predict them from), as does an item with one answer.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    n_folds : int
+        Number of folds.
+    seed : None, int or numpy.random.Generator
+        Seed of the items' hash keys (anything ``check_random_state`` takes).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_answers,)
     """
     rng = check_random_state(seed)
     rank = np.empty(ann.n_items, dtype=np.int64)
@@ -134,7 +209,19 @@ def answer_folds(ann: Annotations, n_folds: int, seed: Any) -> np.ndarray:
 def worker_key_sums(ann: Annotations, item_key: np.ndarray) -> np.ndarray:
     """Every worker's fold key: the sum, modulo 2**64, of a hash of each of its
     answers (its item's key and the answers on the item that agree with it). Sums of
-    disjoint sets of answers add up (modulo 2**64) to the sum over their union."""
+    disjoint sets of answers add up (modulo 2**64) to the sum over their union.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    item_key : numpy.ndarray of uint64, shape (n_items,)
+        Each item's random key.
+
+    Returns
+    -------
+    numpy.ndarray of uint64, shape (n_workers,)
+    """
     agree = ann.counts[ann.item, ann.label].astype(np.uint64)  # itself included
     worker_key = np.zeros(ann.n_workers, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -145,7 +232,24 @@ def worker_key_sums(ann: Annotations, item_key: np.ndarray) -> np.ndarray:
 def folds_from_keys(ann: Annotations, worker_key: np.ndarray, mix_key: np.ndarray,
                     n_folds: int) -> np.ndarray:
     """The folds of :func:`answer_folds` from the workers' keys and the items' second
-    keys (``mix_key``, per item of ``ann``); each item's answers are all in ``ann``."""
+    keys (``mix_key``, per item of ``ann``); each item's answers are all in ``ann``.
+
+    Parameters
+    ----------
+    ann : Annotations
+        The encoded answers.
+    worker_key : numpy.ndarray of uint64, shape (n_workers,)
+        Each worker's key, from :func:`worker_key_sums`.
+    mix_key : numpy.ndarray of uint64, shape (n_items,)
+        Each item's second key.
+    n_folds : int
+        Number of folds.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_answers,)
+        The fold of each answer, -1 for answers never held out.
+    """
     h = scramble(worker_key[ann.worker] ^ mix_key[ann.item])
     fold = (h % np.uint64(n_folds)).astype(np.int64)
     # items whose answers all share one fold are never held out
@@ -156,7 +260,16 @@ def folds_from_keys(ann: Annotations, worker_key: np.ndarray, mix_key: np.ndarra
 
 
 def scramble(h: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser (every input bit moves every output bit); uint64."""
+    """The splitmix64 finaliser (every input bit moves every output bit); uint64.
+
+    Parameters
+    ----------
+    h : numpy.ndarray of uint64
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+    """
     with np.errstate(over="ignore"):
         h = h ^ (h >> np.uint64(30))
         h = h * np.uint64(0xBF58476D1CE4E5B9)
@@ -169,7 +282,20 @@ def scramble(h: np.ndarray) -> np.ndarray:
 def prediction_rows(cube: np.ndarray, prior_strength: float) -> np.ndarray:
     """The workers' answer distributions ``[w, l, k]``: P(label l | class k) from the
     expected counts ``cube[w, l, k]`` of the training answers, plus ``prior_strength``
-    answers of the pooled confusion and a pseudo-count on every cell."""
+    answers of the pooled confusion and a pseudo-count on every cell.
+
+    Parameters
+    ----------
+    cube : numpy.ndarray, shape (n_workers, n_classes, n_classes)
+        Expected counts of the training answers.
+    prior_strength : float
+        Weight, in answers, of the pooled confusion added to each worker's.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_workers, n_classes, n_classes)
+        Each ``[w, :, k]`` sums to 1.
+    """
     pooled = cube.sum(axis=0)
     pooled = pooled / np.maximum(pooled.sum(axis=0, keepdims=True), K.TINY)
     counts = cube + prior_strength * pooled + _ALPHA
@@ -179,7 +305,23 @@ def prediction_rows(cube: np.ndarray, prior_strength: float) -> np.ndarray:
 def predict_answers(post: np.ndarray, rows: np.ndarray, ann: Annotations,
                     out: np.ndarray) -> np.ndarray:
     """The probability of the answers ``out`` of ``ann``: ``sum_k post[i, k]
-    rows[w, l, k]``."""
+    rows[w, l, k]``.
+
+    Parameters
+    ----------
+    post : numpy.ndarray, shape (n_items, n_classes)
+        A member's posteriors.
+    rows : numpy.ndarray, shape (n_workers, n_classes, n_classes)
+        Answer distributions from :func:`prediction_rows`.
+    ann : Annotations
+        The encoded answers.
+    out : numpy.ndarray of int
+        Indices of the answers to predict.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(out),)
+    """
     item, worker, label = ann.item[out], ann.worker[out], ann.label[out]
     return np.einsum("ak,ak->a", post[item], rows[worker, label])
 
