@@ -175,7 +175,20 @@ _CHUNK = 2048  # rows per step of the measurements (keeps temporaries small)
 
 
 def kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p ‖ q) of each row in nats (``inf`` where q is 0 and p is not)."""
+    """KL(p ‖ q) of each row in nats (``inf`` where q is 0 and p is not).
+
+    Parameters
+    ----------
+    p : array-like of shape (n_rows, n_classes)
+        Reference distributions.
+    q : array-like of shape (n_rows, n_classes)
+        Approximating distributions.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+        Non-negative divergences (float64), computed in chunks of rows.
+    """
     p = np.asarray(p)
     q = np.asarray(q)
     out = np.empty(p.shape[0], dtype=np.float64)

@@ -141,7 +141,24 @@ def replay_view(
 
 # ------------------------------------------------------------------------- labels
 def take_rows(codec: Codec, arrays: Mapping[str, np.ndarray], rows: Any) -> dict[str, np.ndarray]:
-    """The encoded arrays of the rows ``rows`` (any order, repeats allowed)."""
+    """The encoded arrays of the rows ``rows`` (any order, repeats allowed).
+
+    Parameters
+    ----------
+    codec : Codec
+        The codec that made ``arrays``.
+    arrays : mapping of str to ndarray
+        Encoded arrays of every row (for :class:`Sparse`, ``offsets``, ``indices`` and
+        ``values``).
+    rows : array-like of int
+        Rows to take.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The arrays of the rows taken, in the order of ``rows`` (new offsets for
+        :class:`Sparse`).
+    """
     r = np.asarray(rows, dtype=np.intp)
     if isinstance(codec, Sparse):
         off = np.asarray(arrays["offsets"])

@@ -26,7 +26,18 @@ BOX_TYPES = ("float16", "float32")
 
 
 def item_runs(item_per_row: np.ndarray) -> np.ndarray:
-    """Row offsets of the runs of equal consecutive values: ``(n_runs + 1,)``."""
+    """Row offsets of the runs of equal consecutive values: ``(n_runs + 1,)``.
+
+    Parameters
+    ----------
+    item_per_row : array-like of shape (n_rows,)
+        The item of each row.
+
+    Returns
+    -------
+    ndarray of int64 of shape (n_runs + 1,)
+        Start of each run, then ``n_rows``; ``[0]`` without rows.
+    """
     ids = np.asarray(item_per_row)
     n = ids.shape[0]
     if n == 0:
