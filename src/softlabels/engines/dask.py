@@ -949,6 +949,26 @@ def write_parquet(frame: Any, path: str | os.PathLike[str], *, overwrite: bool =
     ``path``: a failed write removes the temporary folder and leaves no partial data
     set. An existing ``path`` is an :class:`InputError` unless ``overwrite=True``; it is
     then replaced only once the new data set is complete. Local paths only.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame or pandas.DataFrame
+        The table to write (its index is not written).
+    path : str or os.PathLike
+        The output folder, on the local file system.
+    overwrite : bool, default False
+        Replace an existing ``path`` (once the new data set is complete).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is a URL, already exists without ``overwrite=True``, or its parent
+        folder does not exist.
     """
     target = Path(os.fspath(path))
     if "://" in str(path):

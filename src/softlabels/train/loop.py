@@ -68,7 +68,21 @@ CALL_MODES = ("auto", "target", "distill", "index", "bags", "features", "batch")
 
 @dataclass
 class Batch:
-    """One mini-batch, as given to a loss in ``call="batch"`` mode."""
+    """One mini-batch, as given to a loss in ``call="batch"`` mode.
+
+    Parameters
+    ----------
+    inputs : Any
+        The batch's inputs, as given to the model.
+    target : Any
+        The batch's targets.
+    index : Tensor, optional
+        Row of each sample in the training set.
+    teacher_logits : Tensor, optional
+        The teacher's logits on the batch, when there is a teacher.
+    output : Any, optional
+        The model's raw output.
+    """
 
     inputs: Any
     target: Any
@@ -86,6 +100,13 @@ class History:
     ``reduction`` bound to it by ``functools.partial``, is ``"sum"``), ``lr`` (the
     learning rate of the epoch's steps, before the scheduler steps), ``seconds`` and
     whatever the callbacks returned.
+
+    Attributes
+    ----------
+    records : list of dict
+        One record per epoch.
+    teacher : torch.nn.Module or None
+        The EMA teacher, when training kept one.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)

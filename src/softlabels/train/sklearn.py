@@ -35,7 +35,17 @@ __all__ = ["Expansion", "SoftLabelClassifier", "expand_soft_labels"]
 
 class Expansion(NamedTuple):
     """Result of :func:`expand_soft_labels`: row ``j`` of the expanded data is item
-    ``rows[j]`` with class code ``labels[j]`` and sample weight ``weights[j]``."""
+    ``rows[j]`` with class code ``labels[j]`` and sample weight ``weights[j]``.
+
+    Attributes
+    ----------
+    rows : numpy.ndarray of int
+        Item of each expanded row.
+    labels : numpy.ndarray of int
+        Class code of each expanded row.
+    weights : numpy.ndarray
+        Sample weight of each expanded row.
+    """
 
     rows: np.ndarray
     labels: np.ndarray

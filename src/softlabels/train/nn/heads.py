@@ -78,7 +78,19 @@ def welch_bound(n: int, dim: int) -> float:
 
 
 class EBV(NamedTuple):
-    """Result of :func:`generate_ebv`."""
+    """Result of :func:`generate_ebv`.
+
+    Attributes
+    ----------
+    vectors : Tensor
+        ``(n, dim)``, unit rows.
+    max_abs_cos : float
+        Largest ``|cos|`` between two distinct vectors.
+    n_steps : int
+        SGD steps taken.
+    converged : bool
+        Whether ``max_abs_cos <= threshold + 1e-4`` was reached.
+    """
 
     vectors: Tensor  #: (n, dim), unit rows
     max_abs_cos: float  #: largest ``|cos|`` between two distinct vectors
