@@ -49,7 +49,17 @@ PROB_SUM_ATOL = 1e-2
 
 # --------------------------------------------------------------------------- tensors
 def compute_dtype(*tensors: Tensor | None) -> torch.dtype:
-    """float32, or float64 if any floating input is float64."""
+    """float32, or float64 if any floating input is float64.
+
+    Parameters
+    ----------
+    *tensors : Tensor or None
+        The inputs; None and non-floating tensors are ignored.
+
+    Returns
+    -------
+    torch.dtype
+    """
     dtype = torch.float32
     for t in tensors:
         if isinstance(t, Tensor) and t.is_floating_point():
@@ -58,7 +68,28 @@ def compute_dtype(*tensors: Tensor | None) -> torch.dtype:
 
 
 def as_float(x: Any, name: str, dtype: torch.dtype, *, ndim: int | tuple[int, ...]) -> Tensor:
-    """Check a floating tensor of the given rank and cast it to ``dtype``."""
+    """Check a floating tensor of the given rank and cast it to ``dtype``.
+
+    Parameters
+    ----------
+    x : Tensor
+        The tensor to check.
+    name : str
+        Name of the argument, used in the error messages.
+    dtype : torch.dtype
+        The dtype returned.
+    ndim : int or tuple of int
+        The allowed ranks.
+
+    Returns
+    -------
+    Tensor
+
+    Raises
+    ------
+    InputError
+        When ``x`` is not a tensor, not floating, or of another rank.
+    """
     if not isinstance(x, Tensor):
         raise InputError(f"{name} must be a torch.Tensor; got {type(x).__name__}.")
     if not x.is_floating_point():
@@ -106,7 +137,23 @@ def _target_kind(target: Any, name: str) -> str:
 
 def check_distributions(q: Tensor, name: str, stored: torch.dtype) -> None:
     """Raise unless every row of ``q`` is finite, non-negative and sums to 1, within
-    :data:`PROB_SUM_ATOL` plus the rounding of ``stored`` (the target's own dtype)."""
+    :data:`PROB_SUM_ATOL` plus the rounding of ``stored`` (the target's own dtype).
+
+    Parameters
+    ----------
+    q : Tensor of shape (n, c)
+        The rows to check.
+    name : str
+        Name of the argument, used in the error messages.
+    stored : torch.dtype
+        The floating dtype the rows were given in.
+
+    Raises
+    ------
+    InputError
+        Naming the first row that is not finite, has a negative value or does not sum
+        to 1.
+    """
     if q.numel() == 0:
         return
     tol = PROB_SUM_ATOL + torch.finfo(stored).eps
@@ -132,7 +179,34 @@ def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype, *,
                 distribution: bool = True) -> Tensor:
     """Dense detached ``(n, c)`` targets: one-hot rows for indices, the values for floats
     (checked to be probability rows unless ``distribution`` is False: relevance weights,
-    multi-hot signs)."""
+    multi-hot signs).
+
+    Parameters
+    ----------
+    target : Tensor
+        Integer class indices of shape ``(n,)`` or floating rows of shape ``(n, c)``.
+    n : int
+        Number of rows (samples).
+    c : int
+        Number of classes.
+    name : str
+        Name of the argument, used in the error messages.
+    dtype : torch.dtype
+        The floating dtype returned.
+    distribution : bool, default True
+        Check that floating rows are probability distributions.
+
+    Returns
+    -------
+    Tensor of shape (n, c)
+
+    Raises
+    ------
+    InputError
+        When ``target`` is not a tensor, is boolean or complex, has the wrong shape, holds
+        an index outside ``[0, c)`` or, with ``distribution``, a row that is not a
+        distribution.
+    """
     if _target_kind(target, name) == "index":
         idx = _check_indices(target, n, c, name)
         out = torch.zeros(n, c, dtype=dtype, device=target.device)
@@ -149,7 +223,29 @@ def class_probs(target: Any, n: int, c: int, name: str, dtype: torch.dtype, *,
 
 
 def class_index(target: Any, n: int, c: int, name: str) -> Tensor:
-    """``(n,)`` int64 class indices; probability rows are reduced to their argmax."""
+    """``(n,)`` int64 class indices; probability rows are reduced to their argmax.
+
+    Parameters
+    ----------
+    target : Tensor
+        Integer class indices of shape ``(n,)`` or floating rows of shape ``(n, c)``.
+    n : int
+        Number of rows (samples).
+    c : int
+        Number of classes.
+    name : str
+        Name of the argument, used in the error messages.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+
+    Raises
+    ------
+    InputError
+        When ``target`` is not a tensor, is boolean or complex, has the wrong shape, or
+        holds an index outside ``[0, c)``.
+    """
     if _target_kind(target, name) == "index":
         return _check_indices(target, n, c, name)
     if target.shape != (n, c):
@@ -161,7 +257,30 @@ def class_index(target: Any, n: int, c: int, name: str) -> Tensor:
 
 
 def as_vector(x: Any, name: str, n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """A detached ``(n,)`` floating tensor (tensor, array or sequence accepted)."""
+    """A detached ``(n,)`` floating tensor (tensor, array or sequence accepted).
+
+    Parameters
+    ----------
+    x : array-like or Tensor
+        The values.
+    name : str
+        Name of the argument, used in the error messages.
+    n : int
+        Number of values wanted.
+    dtype : torch.dtype
+        The dtype returned.
+    device : torch.device
+        The device returned.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+
+    Raises
+    ------
+    InputError
+        When ``x`` is boolean or complex, or not of shape ``(n,)``.
+    """
     t = torch.as_tensor(x, device=device)
     if t.dtype == torch.bool or t.is_complex():
         raise InputError(f"{name} must be numeric; got dtype {t.dtype}.")
@@ -184,20 +303,58 @@ def as_matrix(x: Any, name: str, shape: tuple[int, int], dtype: torch.dtype,
 
 
 def one_hot_mask(index: Tensor, c: int) -> Tensor:
-    """Boolean ``(n, c)`` mask with True at ``index``."""
+    """Boolean ``(n, c)`` mask with True at ``index``.
+
+    Parameters
+    ----------
+    index : Tensor of shape (n,)
+        Integer class index of each row.
+    c : int
+        Number of columns.
+
+    Returns
+    -------
+    Tensor of bool, shape (n, c)
+    """
     mask = torch.zeros(index.shape[0], c, dtype=torch.bool, device=index.device)
     return mask.scatter_(1, index[:, None], True)
 
 
 def drop_columns(x: Tensor, mask: Tensor, dropped: int = 1) -> Tensor:
     """The entries of ``x`` where ``mask`` is False, as ``(n, c - dropped)``; ``mask`` must
-    hold exactly ``dropped`` True values per row."""
+    hold exactly ``dropped`` True values per row.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n, c)
+        The values.
+    mask : Tensor of bool, shape (n, c)
+        The entries to drop.
+    dropped : int, default 1
+        Number of True values in each row of ``mask``.
+
+    Returns
+    -------
+    Tensor of shape (n, c - dropped)
+    """
     n, c = x.shape
     return x[~mask].reshape(n, c - dropped)
 
 
 def reduce(loss: Tensor, reduction: str) -> Tensor:
-    """Apply a reduction over the first axis; the mean of an empty batch is 0."""
+    """Apply a reduction over the first axis; the mean of an empty batch is 0.
+
+    Parameters
+    ----------
+    loss : Tensor
+        Per-sample losses.
+    reduction : str
+        ``"none"`` (``loss`` as it is), ``"sum"``, or anything else for the mean.
+
+    Returns
+    -------
+    Tensor
+    """
     if reduction == "none":
         return loss
     total = loss.sum()
