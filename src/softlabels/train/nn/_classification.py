@@ -215,6 +215,25 @@ NORMALIZED_PARAMS = {"scale": POSITIVE, "reduction": REDUCTION}
 def normalized_logits(features: Tensor, weight: Tensor, *, scale: float = 10.0) -> Tensor:
     """``scale * <normalize(f), normalize(w_c)>``: cosine logits, no bias, shape (N, C).
 
+    Parameters
+    ----------
+    features : Tensor of shape (N, D)
+        Floating features.
+    weight : Tensor of shape (C, D)
+        One weight vector per class.
+    scale : float, default 10.0
+        Positive factor of the cosines.
+
+    Returns
+    -------
+    Tensor of shape (N, C)
+
+    Raises
+    ------
+    InputError
+        When a tensor is not floating and 2-D, or ``weight`` has another number of
+        features than ``features``.
+
     Examples
     --------
     >>> import torch

@@ -311,6 +311,24 @@ def thurstone_preference(
     std_b^2 + eps))``: the target of :func:`thurstone_fidelity_loss`. Use raw scores and
     standard deviations of one dataset (the ratio is scale-free).
 
+    Parameters
+    ----------
+    mu_a, mu_b : array-like or Tensor of shape (n,)
+        Mean scores of the two items of each pair.
+    std_a, std_b : array-like or Tensor of shape (n,)
+        Their standard deviations.
+    eps : float, default 1e-8
+        Positive term added to the variance.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+
+    Raises
+    ------
+    InputError
+        When ``mu_a`` is not 1-D or another input does not have its shape.
+
     Examples
     --------
     >>> import torch

@@ -141,6 +141,22 @@ def uniform_transition(n_classes: int, *, dtype: torch.dtype = torch.float32,
                        device: Any = None) -> Tensor:
     """``Q = (J - I) / (K - 1)``: each wrong class equally likely as the complementary label.
 
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes ``K``, at least 2.
+    dtype : torch.dtype, default torch.float32
+    device : torch device, optional
+
+    Returns
+    -------
+    Tensor of shape (n_classes, n_classes)
+
+    Raises
+    ------
+    InputError
+        When ``n_classes`` is not an int of at least 2.
+
     Examples
     --------
     >>> uniform_transition(3)

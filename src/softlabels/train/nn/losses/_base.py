@@ -99,7 +99,18 @@ def register_loss(name: str, *, function: Callable[..., Tensor], summary: str,
 
 
 def optional_buffer(value: Any) -> Tensor | None:
-    """``value`` as a detached floating tensor (for a registered buffer), or None."""
+    """``value`` as a detached floating tensor (for a registered buffer), or None.
+
+    Parameters
+    ----------
+    value : array-like, Tensor or None
+        The values; integer values become float32.
+
+    Returns
+    -------
+    Tensor or None
+        A detached copy.
+    """
     if value is None:
         return None
     t = torch.as_tensor(value).detach().clone()
