@@ -39,6 +39,23 @@ class LossInfo:
     :data:`CALLS`, ``order`` its place in listings (None: after the ordered ones, by name),
     ``module`` and ``class_name`` where its ``nn.Module`` lives and ``function`` the name of
     its pure function.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    summary : str
+        One-line description.
+    call : str
+        How the training loop calls the loss, one of :data:`CALLS`.
+    order : int or None
+        Place in listings.
+    module : str
+        Module of the ``nn.Module`` form.
+    class_name : str
+        Name of the ``nn.Module`` class.
+    function : str
+        Name of the pure function.
     """
 
     name: str
@@ -89,7 +106,27 @@ def _literal(node: ast.expr, key: str, where: str) -> object:
 
 
 def parse_loss_file(path: Path, module: str) -> list[LossInfo]:
-    """The losses registered in one file, read from its source."""
+    """The losses registered in one file, read from its source.
+
+    Parameters
+    ----------
+    path : Path
+        The Python file; it is parsed, not imported.
+    module : str
+        Its dotted module name, recorded in each :class:`LossInfo`.
+
+    Returns
+    -------
+    list of LossInfo
+        One per registered class, in the order of the syntax tree walk.
+
+    Raises
+    ------
+    ValueError
+        When a registration has positional arguments other than the name, unknown or
+        missing keywords, a value not written as a literal, or fails
+        :func:`check_registration`.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
     for node in ast.walk(tree):
