@@ -26,7 +26,19 @@ LOCAL, GLOBAL = 0, 1
 
 
 class LocalGlobalChoice(NamedTuple):
-    """The result of :func:`select_local_or_global`."""
+    """The result of :func:`select_local_or_global`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray, shape (n_items,)
+        The chosen model's argmax, or ``ignore_index``.
+    source : numpy.ndarray, shape (n_items,)
+        ``LOCAL`` (0) or ``GLOBAL`` (1): the model chosen for each item.
+    probs : numpy.ndarray, shape (n_items, n_classes)
+        The chosen model's distribution (a soft label).
+    confidence : numpy.ndarray, shape (n_items,)
+        The chosen model's top probability.
+    """
 
     labels: np.ndarray  # (n_items,) the chosen model's argmax, or ignore_index
     source: np.ndarray  # (n_items,) LOCAL (0) or GLOBAL (1): the model chosen per item

@@ -319,7 +319,17 @@ class PrototypeBank(BaseInferrer):
 
 
 class ConfidenceBands(NamedTuple):
-    """Row indices of :func:`confidence_bands`."""
+    """Row indices of :func:`confidence_bands`.
+
+    Attributes
+    ----------
+    hard : numpy.ndarray
+        Rows with confidence above ``high``: keep the teacher's hard label.
+    soft : numpy.ndarray
+        Rows with ``low < confidence <= high``: give a soft label.
+    dropped : numpy.ndarray
+        Rows with confidence at most ``low``.
+    """
 
     hard: np.ndarray  # confidence > high: keep the teacher's hard label
     soft: np.ndarray  # low < confidence <= high: give a soft label

@@ -105,7 +105,17 @@ def uncertainty_scores(
 
 
 class RobustDistribution(NamedTuple):
-    """Result of :func:`robust_sampling_distribution`."""
+    """Result of :func:`robust_sampling_distribution`.
+
+    Attributes
+    ----------
+    p : numpy.ndarray, shape (n,)
+        Sampling probabilities, summing to 1.
+    value : float
+        The guaranteed gain ``V(p)`` against ``k`` wrong labels.
+    support_size : int
+        ``m``: how many items have ``p > 0``.
+    """
 
     p: np.ndarray  # (n,) sampling probabilities, summing to 1
     value: float  # the guaranteed gain V(p) against k wrong labels
@@ -240,7 +250,15 @@ def _check_adjacency(adjacency: Any, n: int) -> Any:
 
 
 class ConfidentCritical(NamedTuple):
-    """Row indices of :func:`split_confident_critical`."""
+    """Row indices of :func:`split_confident_critical`.
+
+    Attributes
+    ----------
+    confident : numpy.ndarray
+        Rows of low disharmonicity and low entropy: pseudo-label them.
+    critical : numpy.ndarray
+        Rows of high disharmonicity and high entropy: query them.
+    """
 
     confident: np.ndarray  # low disharmonicity and low entropy: pseudo-label them
     critical: np.ndarray  # high disharmonicity and high entropy: query them
