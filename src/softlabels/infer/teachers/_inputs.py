@@ -25,7 +25,19 @@ INPUTS = ("logits", "probs")
 
 
 class TeacherOutputs(NamedTuple):
-    """Validated outputs of ``M`` teachers on the same ``n`` items and ``C`` classes."""
+    """Validated outputs of ``M`` teachers on the same ``n`` items and ``C`` classes.
+
+    Attributes
+    ----------
+    values : numpy.ndarray, shape (M, n, C)
+        Float64 logits, or probabilities whose rows sum to 1.
+    inputs : str
+        ``"logits"`` or ``"probs"``.
+    classes : numpy.ndarray or None
+        The classes of SoftLabels teachers, else None.
+    item_ids : numpy.ndarray or None
+        The item ids of SoftLabels teachers, else None.
+    """
 
     values: np.ndarray  # (M, n, C) float64: logits, or probabilities whose rows sum to 1
     inputs: str
@@ -39,7 +51,19 @@ class TeacherOutputs(NamedTuple):
 
 def as_numbers(values: Any, name: str) -> np.ndarray:
     """``values`` as a float64 array; anything that is not numbers is an :class:`InputError`
-    naming ``name``."""
+    naming ``name``.
+
+    Parameters
+    ----------
+    values : array-like
+        The values.
+    name : str
+        Name of the argument, used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+    """
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -48,7 +72,26 @@ def as_numbers(values: Any, name: str) -> np.ndarray:
 
 def check_ignore_index(value: Any, n_classes: int, owner: str) -> int:
     """The label of items without a pseudo-label: an integer that is not a class index
-    (else that class's pseudo-labels could not be told from the ignored items)."""
+    (else that class's pseudo-labels could not be told from the ignored items).
+
+    Parameters
+    ----------
+    value : int
+        The ``ignore_index`` argument.
+    n_classes : int
+        Number of classes.
+    owner : str
+        Name of the calling function or estimator, used in the error messages.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        When ``value`` is in ``0 .. n_classes-1``.
+    """
     ignore = check_int(value, "ignore_index", owner)
     if 0 <= ignore < n_classes:
         raise InputError(f"{owner}: ignore_index={ignore} is a class index; use e.g. -1.")
@@ -56,12 +99,43 @@ def check_ignore_index(value: Any, n_classes: int, owner: str) -> int:
 
 
 def inputs_constraint(value: Any, name: str, owner: str) -> str:
-    """The parameter constraint of ``inputs`` (see :func:`check_inputs`)."""
+    """The parameter constraint of ``inputs`` (see :func:`check_inputs`).
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    name : str
+        Name of the parameter (unused: it is always ``inputs``).
+    owner : str
+        Name of the calling function or estimator, used in the error messages.
+
+    Returns
+    -------
+    str
+    """
     return check_inputs(value, owner)
 
 
 def check_inputs(inputs: Any, owner: str) -> str:
-    """``inputs`` must be said explicitly: ``"logits"`` or ``"probs"``."""
+    """``inputs`` must be said explicitly: ``"logits"`` or ``"probs"``.
+
+    Parameters
+    ----------
+    inputs : Any
+        The value given.
+    owner : str
+        Name of the calling function or estimator, used in the error messages.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``inputs`` is neither ``"logits"`` nor ``"probs"``.
+    """
     if not isinstance(inputs, str) or inputs not in INPUTS:
         raise InvalidParameterError(
             f"The 'inputs' parameter of {owner} must be one of {list(INPUTS)}; got {inputs!r}."
@@ -111,7 +185,30 @@ def check_outputs(
 
     Nested lists are read as an array: two levels are one teacher, three are several.
     A sequence whose parts do not stack (different shapes) is read as several teachers,
-    so that the error can name the one that differs."""
+    so that the error can name the one that differs.
+
+    Parameters
+    ----------
+    outputs : array-like, SoftLabels or sequence of them
+        One teacher's ``(n_items, n_classes)`` outputs, a sequence of them, or a 3-D array
+        ``(n_teachers, n_items, n_classes)``.
+    inputs : str
+        What the arrays hold: ``"logits"`` or ``"probs"``.
+    owner : str
+        Name of the calling function or estimator, used in the error messages.
+    name : str, default 'outputs'
+        Name of the argument, used in the error messages.
+
+    Returns
+    -------
+    TeacherOutputs
+
+    Raises
+    ------
+    InputError
+        When there is no teacher, the shapes differ between teachers, SoftLabels teachers
+        have other classes or item ids, or a teacher's values do not match ``inputs``.
+    """
     inputs = check_inputs(inputs, owner)
     if isinstance(outputs, SoftLabels):
         parts: Sequence[Any] = [outputs]
@@ -162,7 +259,29 @@ def check_outputs(
 
 
 def check_single(outputs: Any, inputs: Any, owner: str, *, name: str = "outputs") -> TeacherOutputs:
-    """Like :func:`check_outputs` for functions that take exactly one teacher."""
+    """Like :func:`check_outputs` for functions that take exactly one teacher.
+
+    Parameters
+    ----------
+    outputs : array-like, SoftLabels or sequence of them
+        One teacher's ``(n_items, n_classes)`` outputs, a sequence of them, or a 3-D array
+        ``(n_teachers, n_items, n_classes)``.
+    inputs : str
+        What the arrays hold: ``"logits"`` or ``"probs"``.
+    owner : str
+        Name of the calling function or estimator, used in the error messages.
+    name : str, default 'outputs'
+        Name of the argument, used in the error messages.
+
+    Returns
+    -------
+    TeacherOutputs
+
+    Raises
+    ------
+    InputError
+        As :func:`check_outputs`, and when there is more than one teacher.
+    """
     t = check_outputs(outputs, inputs, owner, name=name)
     if t.n_teachers != 1:
         raise InputError(
@@ -174,7 +293,18 @@ def check_single(outputs: Any, inputs: Any, owner: str, *, name: str = "outputs"
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis that allows ``-inf`` entries (probability 0), as long as
-    every row has a finite one."""
+    every row has a finite one.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Scores.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape, rows summing to 1.
+    """
     m = np.max(z, axis=-1, keepdims=True)
     e = np.exp(z - m)
     return e / e.sum(axis=-1, keepdims=True)
@@ -182,7 +312,19 @@ def softmax_rows(z: np.ndarray) -> np.ndarray:
 
 def log_scores(values: np.ndarray, inputs: str) -> np.ndarray:
     """Logits, or log-probabilities (``-inf`` where a probability is 0). Both give the
-    probabilities back through a softmax."""
+    probabilities back through a softmax.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Logits or probabilities.
+    inputs : str
+        ``"logits"`` or ``"probs"``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if inputs == "logits":
         return values
     with np.errstate(divide="ignore"):
@@ -191,7 +333,22 @@ def log_scores(values: np.ndarray, inputs: str) -> np.ndarray:
 
 def tempered_probs(values: np.ndarray, inputs: str, temperature: float) -> np.ndarray:
     """``softmax(z / T)``; for probabilities ``p^(1/T)`` renormalised (the same thing with
-    ``z = log p``). ``T = 1`` returns probabilities unchanged."""
+    ``z = log p``). ``T = 1`` returns probabilities unchanged.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Logits or probabilities, classes on the last axis.
+    inputs : str
+        ``"logits"`` or ``"probs"``.
+    temperature : float
+        Positive temperature ``T``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities of the same shape.
+    """
     if inputs == "probs" and temperature == 1.0:
         return values
     if inputs == "logits":
@@ -210,7 +367,27 @@ def make_soft_labels(
 ) -> SoftLabels:
     """Wrap a probability matrix with classes, ids and provenance. Explicit ``classes`` /
     ``item_ids`` win over those carried by SoftLabels teachers; the default classes are
-    ``0 .. C-1``."""
+    ``0 .. C-1``.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape (n_items, n_classes)
+        Probabilities; renormalised to rows summing to 1.
+    classes : array-like or None
+        Class names.
+    item_ids : array-like or None
+        Item ids.
+    teachers : TeacherOutputs or None
+        The checked teachers, whose classes and ids are used when not given.
+    method : str
+        Method name recorded in the provenance.
+    params : dict
+        Parameters recorded in the provenance.
+
+    Returns
+    -------
+    SoftLabels
+    """
     if classes is None:
         classes = teachers.classes if teachers is not None else None
     if classes is None:
