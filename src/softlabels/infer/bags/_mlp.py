@@ -27,7 +27,26 @@ Loss = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 def layer_sizes(value: Any, name: str, owner: str) -> tuple[int, ...]:
     """Constraint of ``hidden_layer_sizes``: a tuple of positive ints (``()``: linear);
-    a single int is one layer."""
+    a single int is one layer.
+
+    Parameters
+    ----------
+    value : int or iterable of int
+        The value given.
+    name : str
+        Name of the parameter, used in the error message.
+    owner : str
+        Name of the estimator, used in the error message.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    InvalidParameterError
+        When a size is not a positive int.
+    """
     try:
         hidden = tuple(value)
     except TypeError:
@@ -56,7 +75,27 @@ def fit_net(estimator: Any, X: np.ndarray, codes: np.ndarray, n_outputs: int,
     """Train the network of ``estimator`` (its :data:`NET_CONSTRAINTS` parameters) on
     ``X``, rows in a canonical order so that the result does not depend on the order of
     the items; ``objective(order)`` is the loss on the reordered rows. Sets ``net_``,
-    ``loss_``, ``n_iter_`` and ``converged_``."""
+    ``loss_``, ``n_iter_`` and ``converged_``.
+
+    Parameters
+    ----------
+    estimator : Any
+        The estimator, with ``hidden_layer_sizes``, ``alpha``, ``max_iter``, ``tol`` and
+        ``random_state`` attributes.
+    X : numpy.ndarray, shape (n_items, n_features)
+        The features.
+    codes : numpy.ndarray of int, shape (n_items,)
+        Bag code of each item (for the canonical order).
+    n_outputs : int
+        Number of outputs of the network.
+    objective : callable
+        ``objective(order)`` gives the loss of the outputs on the rows in that order.
+
+    Returns
+    -------
+    Net
+        The fitted network (also set as ``estimator.net_``).
+    """
     owner = type(estimator).__name__
     hidden = layer_sizes(estimator.hidden_layer_sizes, "hidden_layer_sizes", owner)
     rng = check_random_state(estimator.random_state)
@@ -70,7 +109,19 @@ def fit_net(estimator: Any, X: np.ndarray, codes: np.ndarray, n_outputs: int,
 
 
 def net_outputs(estimator: Any, X: Any) -> np.ndarray:
-    """The fitted network's outputs on new items (checked as features of its width)."""
+    """The fitted network's outputs on new items (checked as features of its width).
+
+    Parameters
+    ----------
+    estimator : Any
+        A fitted estimator (with ``net_``).
+    X : array-like of shape (n_items, n_features)
+        The new items' features.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items, n_outputs)
+    """
     check_is_fitted(estimator, "net_")
     X = check_features(X, name="X")
     check_width(X, estimator.net_.sizes_[0])
@@ -78,7 +129,18 @@ def net_outputs(estimator: Any, X: Any) -> np.ndarray:
 
 
 def soft_cross_entropy(targets: np.ndarray) -> Loss:
-    """Mean soft-target cross-entropy on logits."""
+    """Mean soft-target cross-entropy on logits.
+
+    Parameters
+    ----------
+    targets : numpy.ndarray, shape (n, n_classes)
+        Target distributions.
+
+    Returns
+    -------
+    callable
+        The loss of logits ``z``: its value and its gradient in ``z``.
+    """
     n = targets.shape[0]
 
     def loss(z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -91,7 +153,23 @@ def soft_cross_entropy(targets: np.ndarray) -> Loss:
 class Net:
     """A small fully connected network (ReLU hidden layers; ``hidden=()`` is a linear
     model) on standardised inputs, fitted full-batch by L-BFGS on any differentiable loss
-    of its outputs, with an L2 penalty ``alpha / (2 n) * ||weights||^2``."""
+    of its outputs, with an L2 penalty ``alpha / (2 n) * ||weights||^2``.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Sizes of the hidden layers.
+    n_out : int
+        Number of outputs.
+    alpha : float
+        Strength of the L2 penalty.
+    max_iter : int
+        Largest number of L-BFGS iterations.
+    tol : float
+        L-BFGS gradient tolerance.
+    rng : numpy.random.Generator
+        Draws the initial weights.
+    """
 
     def __init__(self, hidden: tuple[int, ...], n_out: int, alpha: float, max_iter: int,
                  tol: float, rng: np.random.Generator) -> None:
@@ -158,5 +236,15 @@ class Net:
         return self._forward((X - self.mean_) / self.scale_, self._unpack(self.theta_))[0]
 
     def embed(self, X: np.ndarray) -> np.ndarray:
-        """The last hidden layer (the standardised inputs for a linear model)."""
+        """The last hidden layer (the standardised inputs for a linear model).
+
+        Parameters
+        ----------
+        X : numpy.ndarray, shape (n, n_features)
+            The items' features.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return self._forward((X - self.mean_) / self.scale_, self._unpack(self.theta_))[1][-1]
