@@ -72,7 +72,19 @@ PRED_ATOL = 1e-4
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
-    """A ' Did you mean ...?' hint, or an empty string."""
+    """A ' Did you mean ...?' hint, or an empty string.
+
+    Parameters
+    ----------
+    name : str
+        The name given.
+    choices : iterable of str
+        The valid names; up to three close ones are suggested.
+
+    Returns
+    -------
+    str
+    """
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.5)
     if not close:
         return ""
@@ -81,7 +93,19 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 def shortened(text: str, limit: int = 40) -> str:
     """``text`` cut to ``limit`` characters, ending in ``...`` when cut: input quoted in
-    an error message (a header run together, a field of a whole file) stays short."""
+    an error message (a header run together, a field of a whole file) stays short.
+
+    Parameters
+    ----------
+    text : str
+        The text.
+    limit : int, default 40
+        Largest length returned.
+
+    Returns
+    -------
+    str
+    """
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -89,7 +113,18 @@ def shortened(text: str, limit: int = 40) -> str:
 def check_random_state(seed: Any) -> np.random.Generator:
     """Turn None, an int >= 0, a Generator or a legacy RandomState into a
     ``np.random.Generator``; anything else (a negative int, a bool, a float, a string)
-    is an :class:`InvalidParameterError`."""
+    is an :class:`InvalidParameterError`.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.Generator or numpy.random.RandomState
+        The seed; a Generator is returned as it is, a RandomState seeds a new Generator
+        with a draw of its own.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool):
@@ -220,7 +255,23 @@ def real(
     low_open: bool = False,
     high_open: bool = False,
 ) -> Constraint:
-    """A finite number in ``[low, high]`` (ends excluded with ``low_open``/``high_open``)."""
+    """A finite number in ``[low, high]`` (ends excluded with ``low_open``/``high_open``).
+
+    Parameters
+    ----------
+    low : float, optional
+        Lower bound (none if None).
+    high : float, optional
+        Upper bound (none if None).
+    low_open : bool, default False
+        Exclude ``low``.
+    high_open : bool, default False
+        Exclude ``high``.
+
+    Returns
+    -------
+    Constraint
+    """
 
     def check(value: Any, name: str, owner: str) -> float:
         return check_float(
@@ -231,7 +282,19 @@ def real(
 
 
 def integer(low: int | None = None, high: int | None = None) -> Constraint:
-    """An int (not a bool) in ``[low, high]``."""
+    """An int (not a bool) in ``[low, high]``.
+
+    Parameters
+    ----------
+    low : int, optional
+        Lower bound (none if None).
+    high : int, optional
+        Upper bound (none if None).
+
+    Returns
+    -------
+    Constraint
+    """
 
     def check(value: Any, name: str, owner: str) -> int:
         return check_int(value, name, owner, low=low, high=high)
@@ -240,7 +303,17 @@ def integer(low: int | None = None, high: int | None = None) -> Constraint:
 
 
 def option(*choices: str) -> Constraint:
-    """One of ``choices``."""
+    """One of ``choices``.
+
+    Parameters
+    ----------
+    *choices : str
+        The allowed values.
+
+    Returns
+    -------
+    Constraint
+    """
 
     def check(value: Any, name: str, owner: str) -> str:
         return check_option(value, name, owner, choices)
@@ -249,7 +322,17 @@ def option(*choices: str) -> Constraint:
 
 
 def none_or(constraint: Constraint) -> Constraint:
-    """None, or a value that passes ``constraint``."""
+    """None, or a value that passes ``constraint``.
+
+    Parameters
+    ----------
+    constraint : Constraint
+        The check of every value other than None.
+
+    Returns
+    -------
+    Constraint
+    """
 
     def check(value: Any, name: str, owner: str) -> Any:
         return None if value is None else constraint(value, name, owner)
@@ -258,7 +341,26 @@ def none_or(constraint: Constraint) -> Constraint:
 
 
 def boolean(value: Any, name: str, owner: str) -> bool:
-    """True or False (not 0/1)."""
+    """True or False (not 0/1).
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    name : str
+        Name of the parameter, used in the error message.
+    owner : str
+        Name of the function or estimator, used in the error message.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` is not a bool.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be True or False; got {value!r}."
@@ -267,7 +369,26 @@ def boolean(value: Any, name: str, owner: str) -> bool:
 
 
 def n_jobs(value: Any, name: str, owner: str) -> int | None:
-    """None (one thread), -1 (all cores) or an int >= 1."""
+    """None (one thread), -1 (all cores) or an int >= 1.
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    name : str
+        Name of the parameter, used in the error message.
+    owner : str
+        Name of the function or estimator, used in the error message.
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` is not None, -1 or an int of at least 1.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or (
@@ -281,7 +402,27 @@ def n_jobs(value: Any, name: str, owner: str) -> int | None:
 
 
 def random_state(value: Any, name: str, owner: str) -> Any:
-    """Anything :func:`check_random_state` accepts (the value itself is kept)."""
+    """Anything :func:`check_random_state` accepts (the value itself is kept).
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    name : str
+        Name of the parameter, used in the error message.
+    owner : str
+        Name of the function or estimator, used in the error message.
+
+    Returns
+    -------
+    Any
+        ``value``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When :func:`check_random_state` refuses ``value``.
+    """
     try:
         check_random_state(value)
     except InvalidParameterError as err:
@@ -290,17 +431,62 @@ def random_state(value: Any, name: str, owner: str) -> Any:
 
 
 def anything(value: Any, name: str, owner: str) -> Any:
-    """No constraint (the parameter is checked where it is used)."""
+    """No constraint (the parameter is checked where it is used).
+
+    Parameters
+    ----------
+    value : Any
+        The value given.
+    name : str
+        Name of the parameter, used in the error message.
+    owner : str
+        Name of the function or estimator, used in the error message.
+
+    Returns
+    -------
+    Any
+        ``value``.
+    """
     return value
 
 
 def check_params(owner: str, spec: Mapping[str, Constraint], **params: Any) -> dict[str, Any]:
-    """Apply the constraint of ``spec`` to every parameter; return the checked values."""
+    """Apply the constraint of ``spec`` to every parameter; return the checked values.
+
+    Parameters
+    ----------
+    owner : str
+        Name of the function or estimator, used in the error messages.
+    spec : mapping of str to Constraint
+        The constraint of each parameter.
+    **params : Any
+        The values given, by parameter name (each must be in ``spec``).
+
+    Returns
+    -------
+    dict
+        The checked values.
+    """
     return {name: spec[name](value, name, owner) for name, value in params.items()}
 
 
 def check_is_fitted(estimator: Any, attribute: str, call: str = "fit()") -> None:
-    """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attribute``."""
+    """Raise :class:`NotFittedError` unless ``estimator`` has the fitted ``attribute``.
+
+    Parameters
+    ----------
+    estimator : Any
+        The estimator.
+    attribute : str
+        An attribute set by fitting.
+    call : str, default 'fit()'
+        What to call first, named in the error message.
+
+    Raises
+    ------
+    NotFittedError
+        When ``estimator`` has no ``attribute``.
+    """
     if not hasattr(estimator, attribute):
         raise NotFittedError(
             f"This {type(estimator).__name__} is not fitted yet; call {call} first."
@@ -309,7 +495,20 @@ def check_is_fitted(estimator: Any, attribute: str, call: str = "fit()") -> None
 
 # --------------------------------------------------------------------------- data
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise :class:`InputError` naming the first NaN or infinite cell of a 2-D array."""
+    """Raise :class:`InputError` naming the first NaN or infinite cell of a 2-D array.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        The 2-D array to check.
+    name : str
+        Name of the input, used in the error message.
+
+    Raises
+    ------
+    InputError
+        When a cell is NaN or infinite.
+    """
     bad = ~np.isfinite(arr)
     if bad.any():
         r, c = np.argwhere(bad)[0]
