@@ -71,7 +71,19 @@ def clean_text(value: Any, max_len: int | None = None) -> str:
     """``str(value)`` with XML-invalid characters replaced by U+FFFD, optionally
     shortened to ``max_len`` characters (ending in an ellipsis), and isolated from the
     surrounding text (U+2068 ... U+2069) when it holds right-to-left text or bidi
-    controls. Not escaped."""
+    controls. Not escaped.
+
+    Parameters
+    ----------
+    value : Any
+        The value shown.
+    max_len : int, optional
+        Largest number of characters kept (none if None).
+
+    Returns
+    -------
+    str
+    """
     s = _XML_INVALID.sub("\ufffd", str(value))
     if max_len is not None and len(s) > max_len:
         s = s[: max(max_len - 1, 1)] + "\u2026"
@@ -95,6 +107,19 @@ def _n(x: float) -> str:
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     """About ``n`` round tick values (steps of 1, 2 or 5 times a power of ten)
     covering ``[lo, hi]``; the first tick is <= lo and the last >= hi.
+
+    Parameters
+    ----------
+    lo : float
+        Lowest value to cover.
+    hi : float
+        Highest value to cover.
+    n : int, default 5
+        About how many ticks.
+
+    Returns
+    -------
+    list of float
 
     Examples
     --------
@@ -403,6 +428,30 @@ def histogram(
     ``edges`` has one more value than ``counts`` (as from :func:`numpy.histogram`).
     ``mark=(x, text)`` draws a labelled vertical line, e.g. at the mean.
 
+    Parameters
+    ----------
+    counts : sequence of float
+        Height of each bar.
+    edges : sequence of float
+        Bin edges, one more than ``counts``.
+    title : str
+        Chart title.
+    xlabel : str, default ''
+        Label of the x axis.
+    ylabel : str, default 'count'
+        Label of the y axis.
+    width : float, default 960
+        Width in pixels.
+    height : float, default 260
+        Height in pixels.
+    mark : tuple of (float, str), optional
+        Position and text of a labelled vertical line.
+
+    Returns
+    -------
+    Markup
+        The SVG.
+
     Examples
     --------
     >>> c, e = [3, 1], [0.0, 0.5, 1.0]
@@ -437,6 +486,28 @@ def column_chart(
     height: float = 240,
 ) -> Markup:
     """Vertical bars, one per (short) category, e.g. prediction-set sizes.
+
+    Parameters
+    ----------
+    categories : sequence
+        Label of each bar.
+    values : sequence of float
+        Height of each bar.
+    title : str
+        Chart title.
+    xlabel : str, default ''
+        Label of the x axis.
+    ylabel : str, default 'count'
+        Label of the y axis.
+    width : float, default 480
+        Width in pixels.
+    height : float, default 240
+        Height in pixels.
+
+    Returns
+    -------
+    Markup
+        The SVG.
 
     Examples
     --------
@@ -474,6 +545,34 @@ def scatter_plot(
 ) -> Markup:
     """Points with an optional per-point tooltip (``labels``) and highlighted subset
     (drawn in the second palette colour). ``xlog`` puts x on a log10 axis (x > 0).
+
+    Parameters
+    ----------
+    x, y : sequence of float
+        Coordinates of the points.
+    title : str
+        Chart title.
+    labels : sequence, optional
+        Tooltip of each point.
+    xlabel : str, default ''
+        Label of the x axis.
+    ylabel : str, default ''
+        Label of the y axis.
+    xlog : bool, default False
+        Put x on a log10 axis.
+    ylim : tuple of float, optional
+        Range of the y axis (from the data if None).
+    highlight : sequence of bool, optional
+        Points drawn in the second palette colour.
+    width : float, default 960
+        Width in pixels.
+    height : float, default 320
+        Height in pixels.
+
+    Returns
+    -------
+    Markup
+        The SVG.
 
     Examples
     --------
@@ -550,6 +649,26 @@ def reliability_plot(
     to the bin's mean confidence shaded, the diagonal of perfect calibration, and the
     share of items per bin underneath. Empty bins (count 0) are left blank; their
     accuracy and confidence may be NaN.
+
+    Parameters
+    ----------
+    edges : sequence of float
+        Confidence bin edges, one more than the bins.
+    confidence : sequence of float
+        Mean confidence of each bin.
+    accuracy : sequence of float
+        Observed accuracy of each bin.
+    counts : sequence of float
+        Number of items in each bin.
+    title : str, default 'Reliability diagram'
+        Chart title.
+    width : float, default 420
+        Width in pixels.
+
+    Returns
+    -------
+    Markup
+        The SVG.
 
     Examples
     --------
