@@ -265,7 +265,18 @@ def resolve_inputs(
 
 # ---------------------------------------------------------------------- formatting
 def fmt_int(x: float) -> str:
-    """12,345"""
+    """12,345
+
+    Parameters
+    ----------
+    x : float
+        The number, rounded to an integer.
+
+    Returns
+    -------
+    str
+        With thousands separators.
+    """
     return f"{int(round(float(x))):,}"
 
 
@@ -273,6 +284,17 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
     """A number with ``digits`` decimals, or an en dash when missing or not finite. A
     non-zero number that would round to zero keeps two significant digits instead
     (``6.8e-06``, not ``0.000``).
+
+    Parameters
+    ----------
+    x : float or None
+        The number.
+    digits : int, default 3
+        Number of decimals.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -293,6 +315,17 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
     """A share in percent with ``digits`` decimals, or an en dash when missing or not
     finite. A share that is neither 0 nor 1 gets more decimals where it would print as
     ``0.0%`` or ``100.0%`` (one item of 2,500 is ``0.04%``).
+
+    Parameters
+    ----------
+    x : float or None
+        The share, between 0 and 1.
+    digits : int, default 1
+        Number of decimals of the percentage (more where needed, as above).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
