@@ -51,7 +51,23 @@ Builder = Callable[["Context"], "tuple[str, list[Block]]"]
 @dataclass(frozen=True)
 class Check:
     """One registered check: its name (the section's id), title, place on the page, the
-    inputs it needs (and the reason shown when they are missing) and its builder."""
+    inputs it needs (and the reason shown when they are missing) and its builder.
+
+    Parameters
+    ----------
+    name : str
+        The check's name, the section's id.
+    title : str
+        The section's heading.
+    order : int
+        Its place on the page.
+    build : callable
+        ``build(context) -> (lead, blocks)``: the section's lead text and content.
+    needs : callable
+        ``needs(data) -> bool``: whether the report's inputs have what the check needs.
+    reason : str, default=""
+        Shown at the end of the page when ``needs`` is false.
+    """
 
     name: str
     title: str
@@ -66,22 +82,62 @@ _DISCOVERED = False
 
 
 def always(data: ReportData) -> bool:
-    """Every input set has what the check needs."""
+    """Every input set has what the check needs.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report's inputs.
+
+    Returns
+    -------
+    bool
+    """
     return True
 
 
 def has_answers(data: ReportData) -> bool:
-    """Crowd answers were given."""
+    """Crowd answers were given.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report's inputs.
+
+    Returns
+    -------
+    bool
+    """
     return data.ann is not None
 
 
 def has_soft(data: ReportData) -> bool:
-    """Soft labels were given or fitted."""
+    """Soft labels were given or fitted.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report's inputs.
+
+    Returns
+    -------
+    bool
+    """
     return data.soft is not None
 
 
 def has_model(data: ReportData) -> bool:
-    """Predicted probabilities, and labels (given or from the consensus), are known."""
+    """Predicted probabilities, and labels (given or from the consensus), are known.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report's inputs.
+
+    Returns
+    -------
+    bool
+    """
     return data.pred is not None and data.labels is not None
 
 
@@ -164,7 +220,22 @@ def list_checks() -> list[str]:
 
 
 def get_check(name: str) -> Check:
-    """The registered check ``name``."""
+    """The registered check ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The check's name.
+
+    Returns
+    -------
+    Check
+
+    Raises
+    ------
+    UnknownNameError
+        When no check has that name (the message suggests the nearest names).
+    """
     _discover()
     try:
         return _CHECKS[name]
