@@ -79,7 +79,17 @@ def gold_codes(block: Annotations) -> np.ndarray:
 
 
 def add_stats(a: Stats, b: Stats) -> Stats:
-    """The sum of two blocks' statistics (key by key)."""
+    """The sum of two blocks' statistics (key by key).
+
+    Parameters
+    ----------
+    a, b : dict
+        Two blocks' statistics, with the same keys.
+
+    Returns
+    -------
+    dict
+    """
     return {key: a[key] + b[key] for key in a}
 
 
@@ -102,7 +112,13 @@ def _base_stats(block: Annotations, post: np.ndarray) -> Stats:
 
 
 class Plan:
-    """A closed-form model: posteriors per block, skills from the summed agreement."""
+    """A closed-form model: posteriors per block, skills from the summed agreement.
+
+    Parameters
+    ----------
+    model : Any
+        The (unfitted, validated) in-process crowd model the plan runs.
+    """
 
     iterative = False
 
@@ -553,7 +569,13 @@ class WeightedVotePlan(Plan):
     """Skill-weighted votes (Wawa, zero-based skill). The skills live on the client;
     every pass, each block gives each worker's agreement with the block's vote under the
     current skills (majority vote for ``skills=None``), and the client moves the skills
-    (:meth:`update`). The soft labels are the normalised skill-weighted votes."""
+    (:meth:`update`). The soft labels are the normalised skill-weighted votes.
+
+    Parameters
+    ----------
+    model : Wawa or ZeroBasedSkill
+        The (unfitted, validated) model the plan runs.
+    """
 
     iterative = False
     weighted = True
@@ -565,7 +587,20 @@ class WeightedVotePlan(Plan):
                 "per_worker": block.answers_per_worker}
 
     def start_skills(self, n_workers: int, n_classes: int) -> np.ndarray | None:
-        """The skills of the first pass (None: the plain majority vote)."""
+        """The skills of the first pass (None: the plain majority vote).
+
+        Parameters
+        ----------
+        n_workers : int
+            Number of workers.
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            ``1 / n_classes + eps`` for every worker, or None for Wawa.
+        """
         if isinstance(self.model, Wawa):
             return None
         return np.full(n_workers, 1.0 / n_classes + self.model.eps)
@@ -579,7 +614,25 @@ class WeightedVotePlan(Plan):
         """The skills after pass ``it`` (1-based), the step size, and whether to stop:
         Wawa takes the agreement itself; zero-based skill moves towards it by ``lr``,
         which shrinks every ``lr_steps_to_reduce`` passes, and stops when no skill moves
-        by ``tol``."""
+        by ``tol``.
+
+        Parameters
+        ----------
+        it : int
+            The pass just done, 1-based.
+        skills : numpy.ndarray or None
+            The skills of that pass (None for the plain majority vote).
+        totals : dict
+            The statistics summed over the blocks.
+        lr : float
+            The current step size.
+
+        Returns
+        -------
+        skills : numpy.ndarray
+        lr : float
+        stop : bool
+        """
         agreement = totals["agree"] / np.maximum(totals["per_worker"], 1)
         if skills is None:
             return agreement, lr, True
@@ -746,7 +799,23 @@ _PLANS = {
 
 def plan_for(model: Any) -> Plan:
     """The plan of an (unfitted, validated) in-process model; an
-    :class:`InvalidParameterError` naming what is not supported otherwise."""
+    :class:`InvalidParameterError` naming what is not supported otherwise.
+
+    Parameters
+    ----------
+    model : Any
+        The crowd model.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InvalidParameterError
+        When the method has no plan, ``n_restarts`` is set, or ``init="spectral"`` is
+        asked of a plan that does not support it.
+    """
     plan = _PLANS.get(type(model))
     if plan is None:
         raise InvalidParameterError(
