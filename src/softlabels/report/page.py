@@ -60,18 +60,62 @@ class Alert:
 
 
 def metrics(*items: tuple[str, str, str]) -> Block:
-    """Headline numbers: ``(label, value, hint)`` each."""
+    """Headline numbers: ``(label, value, hint)`` each.
+
+    Parameters
+    ----------
+    *items : tuple of (str, str, str)
+        Label, formatted value and hint of each number.
+
+    Returns
+    -------
+    Block
+    """
     return Block("metrics", {"items": [{"label": a, "value": b, "hint": c} for a, b, c in items]})
 
 
 def figure(chart: Markup, caption: str = "", wide: bool = True) -> Block:
-    """An inline SVG chart (see :mod:`softlabels.report.svg`)."""
+    """An inline SVG chart (see :mod:`softlabels.report.svg`).
+
+    Parameters
+    ----------
+    chart : Markup
+        The SVG.
+    caption : str, default ''
+        Caption under the chart.
+    wide : bool, default True
+        Whether the chart takes the page's full width.
+
+    Returns
+    -------
+    Block
+    """
     return Block("figure", {"svg": chart, "caption": caption, "wide": wide})
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[bool],
           total: int | None = None, caption: str = "", max_rows: int) -> Block:
-    """A table of at most ``max_rows`` rows; the page says how many of ``total`` are left out."""
+    """A table of at most ``max_rows`` rows; the page says how many of ``total`` are left out.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Column headings.
+    rows : sequence of sequences
+        The rows; each value is shown as ``str(value)``.
+    numeric : sequence of bool
+        Whether each column is numeric (right-aligned).
+    total : int, optional
+        Number of rows in all (``len(rows)`` if None).
+    caption : str, default ''
+        Caption under the table.
+    max_rows : int
+        Most rows shown.
+
+    Returns
+    -------
+    Block
+    """
     shown = [[str(v) for v in r] for r in rows[:max_rows]]
     total = len(rows) if total is None else total
     return Block("table", {
@@ -81,12 +125,32 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Seq
 
 
 def text(text: str) -> Block:
-    """A paragraph."""
+    """A paragraph.
+
+    Parameters
+    ----------
+    text : str
+        The paragraph's text.
+
+    Returns
+    -------
+    Block
+    """
     return Block("text", {"text": text})
 
 
 def columns(*cols: list[Block]) -> Block:
-    """Lists of blocks shown side by side."""
+    """Lists of blocks shown side by side.
+
+    Parameters
+    ----------
+    *cols : list of Block
+        The blocks of each column.
+
+    Returns
+    -------
+    Block
+    """
     return Block("columns", {"cols": list(cols)})
 
 
