@@ -33,7 +33,15 @@ __all__ = [
 @dataclass
 class Block:
     """One piece of a section: ``metrics``, ``figure``, ``table``, ``text``,
-    ``keyvalue``, ``heading`` or ``columns`` (side-by-side lists of blocks)."""
+    ``keyvalue``, ``heading`` or ``columns`` (side-by-side lists of blocks).
+
+    Parameters
+    ----------
+    kind : str
+        The kind of block.
+    data : dict
+        What the page template shows for it.
+    """
 
     kind: str
     data: dict[str, Any]
@@ -41,6 +49,20 @@ class Block:
 
 @dataclass
 class Section:
+    """One section of the report page.
+
+    Parameters
+    ----------
+    id : str
+        The check's name, used as the section's id.
+    title : str
+        The section's heading.
+    lead : str, default=""
+        Text under the heading.
+    blocks : list of Block
+        The section's content.
+    """
+
     id: str
     title: str
     lead: str = ""
@@ -53,6 +75,20 @@ class Skip(Exception):
 
 @dataclass
 class Alert:
+    """A warning shown at the top of the report.
+
+    Parameters
+    ----------
+    id : str
+        The alert's id.
+    severity : str
+        ``"info"``, ``"warn"`` or ``"critical"``.
+    message : str
+        What was found.
+    mitigation : str, default=""
+        What to do about it.
+    """
+
     id: str
     severity: str  # "info", "warn" or "critical"
     message: str
@@ -157,7 +193,27 @@ def columns(*cols: list[Block]) -> Block:
 @dataclass
 class Context:
     """What every section builder gets: the resolved inputs and the report options; it
-    adds label facts and alerts, and caches results other sections reuse."""
+    adds label facts and alerts, and caches results other sections reuse.
+
+    Parameters
+    ----------
+    data : ReportData
+        The resolved inputs.
+    max_rows : int
+        Most rows of a table.
+    alpha : float
+        Miscoverage level of the conformal prediction sets.
+    n_bins : int
+        Confidence bins of the reliability diagram.
+    random_state : int
+        Seed of the calibration/test split used for the conformal summary.
+    facts : list of (str, str, str)
+        Label facts as ``(group, label, value)``.
+    alerts : list of Alert
+        The alerts found so far.
+    results : dict
+        Results cached for other sections.
+    """
 
     data: ReportData
     max_rows: int
