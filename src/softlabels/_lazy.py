@@ -23,6 +23,24 @@ def lazy_exports(
     ``__dir__`` leaves the name out while that module cannot be found (without
     importing it), so ``help()`` and ``inspect.getmembers`` work without the extra;
     asking for the name still raises the ImportError that says what to install.
+
+    Parameters
+    ----------
+    package : str
+        Dotted name of the package.
+    exports : mapping of str to str
+        Module that defines each public name.
+    namespace : dict
+        The package's globals, where imported values are cached.
+    extra : tuple of str, default ()
+        Public names defined in the package itself.
+    needs : mapping of str to str, optional
+        The optional top-level module each name needs.
+
+    Returns
+    -------
+    getattr, dir : callable
+        The module-level ``__getattr__`` and ``__dir__``.
     """
     needs = dict(needs or {})
 

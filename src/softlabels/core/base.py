@@ -54,7 +54,17 @@ class BaseEstimator:
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self: E, **params: Any) -> E:
-        """Set parameters by name; an unknown name is an :class:`InvalidParameterError`."""
+        """Set parameters by name; an unknown name is an :class:`InvalidParameterError`.
+
+        Parameters
+        ----------
+        **params : Any
+            New values by parameter name (checked when the estimator is fitted).
+
+        Returns
+        -------
+        self
+        """
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:

@@ -318,6 +318,22 @@ def class_order(
     other way (labels coded by ``classes`` to codes of ``reference``) use
     ``np.argsort(order)[labels]``.
 
+    Parameters
+    ----------
+    classes : sequence
+        The classes in their given order.
+    reference : sequence
+        The classes in the order wanted.
+    name : str, default 'classes'
+        Name of ``classes``, used in the error messages.
+    reference_name : str, default 'reference'
+        Name of ``reference``, used in the error messages.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The position in ``classes`` of each class of ``reference``.
+
     Raises
     ------
     InputError
