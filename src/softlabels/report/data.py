@@ -21,7 +21,39 @@ __all__ = ["ReportData", "resolve_inputs", "fmt_int", "fmt_num", "fmt_pct"]
 
 @dataclass
 class ReportData:
-    """Everything the sections read, aligned on one item order."""
+    """Everything the sections read, aligned on one item order.
+
+    Parameters
+    ----------
+    classes : numpy.ndarray
+        Class names.
+    n_items : int
+        Number of items.
+    item_ids : numpy.ndarray
+        Item ids, in the report's item order.
+    source : str
+        Where the answers came from (a file name, or a description), shown on the page.
+    ann : Annotations, optional
+        The crowd answers.
+    soft : SoftLabels, optional
+        The soft labels, given or fitted.
+    model : Any, optional
+        The fitted crowd model.
+    model_given : bool, default False
+        Whether the caller fitted the model, not the report.
+    labels : numpy.ndarray, optional
+        Label of each item, as int codes.
+    labels_source : str, default ''
+        ``"given"`` or ``"consensus"``.
+    pred : numpy.ndarray, optional
+        Predicted probabilities, ``(n_items, n_classes)``.
+    method : str, default ''
+        Name of the crowd method.
+    method_params : dict
+        Its parameters.
+    gold : Any, optional
+        Known labels of some items (item id to label), checked.
+    """
 
     classes: np.ndarray
     n_items: int
