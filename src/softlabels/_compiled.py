@@ -58,7 +58,19 @@ def cache_dir() -> Path:
 
 def load_source(stem: str, source: str) -> Any:
     """Write ``source`` to ``<cache>/<stem>.py`` (unless it is there already) and import
-    it as the module ``softlabels_<stem>``; ImportError without numba."""
+    it as the module ``softlabels_<stem>``; ImportError without numba.
+
+    Parameters
+    ----------
+    stem : str
+        File name without ``.py``.
+    source : str
+        The module's source.
+
+    Returns
+    -------
+    module
+    """
     import importlib.util
 
     import numba  # noqa: F401  (ImportError when the extra is not installed)
@@ -174,7 +186,17 @@ def label_counts(indptr, indices, data, n_classes, out):
 def common(n_answers: int) -> Any:
     """The kernels of this module (``first_seen_codes``, ``item_pair_csr``,
     ``transpose_csr``, ``label_counts``) for input of
-    ``n_answers`` answers, or None: too few answers, no numba, or switched off."""
+    ``n_answers`` answers, or None: too few answers, no numba, or switched off.
+
+    Parameters
+    ----------
+    n_answers : int
+        Size of the input; below :data:`MIN_ANSWERS` the numpy paths are used.
+
+    Returns
+    -------
+    module or None
+    """
     global _FAILED
     if n_answers < MIN_ANSWERS or _FAILED or switched_off():
         return None
@@ -195,7 +217,17 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``pandas.factorize(values, sort=False)`` (codes in order of first appearance and
     the distinct values in that order), the codes as int32 when they fit; None unless
     ``values`` are non-negative integers below 4 per value plus 1,024 and the kernels
-    are there."""
+    are there.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The values, 1-D.
+
+    Returns
+    -------
+    (codes, uniques) or None
+    """
     fast = common(values.shape[0])
     if fast is None or values.ndim != 1 or values.dtype.kind not in "iu":
         return None
@@ -213,7 +245,23 @@ def item_pair_csr(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_ite
                   n_classes: int, shape: tuple[int, int]) -> tuple[Any, np.ndarray] | None:
     """The canonical CSR count matrix of items x (worker, label) pairs (as
     ``scipy.sparse.csr_matrix((ones, (item, pair)))`` with ``sum_duplicates``) and the
-    answers per item (int64), or None when the kernels are not there."""
+    answers per item (int64), or None when the kernels are not there.
+
+    Parameters
+    ----------
+    item, worker, label : numpy.ndarray of int, shape (n_answers,)
+        Item, worker and label code of each answer.
+    n_items : int
+        Number of items.
+    n_classes : int
+        Number of classes.
+    shape : tuple of int
+        Shape of the matrix, ``(n_items, n_workers * n_classes)``.
+
+    Returns
+    -------
+    (scipy.sparse.csr_matrix, numpy.ndarray) or None
+    """
     fast = common(item.shape[0])
     if fast is None:
         return None
@@ -238,7 +286,17 @@ def item_pair_csr(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_ite
 
 def transpose_csr(matrix: Any) -> Any:
     """``matrix.T.tocsr()`` of a canonical CSR matrix, or None when the kernels are not
-    there."""
+    there.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        A CSR matrix in canonical format.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix or None
+    """
     fast = common(int(matrix.nnz))
     if fast is None:
         return None
@@ -259,7 +317,19 @@ def transpose_csr(matrix: Any) -> Any:
 def label_counts(matrix: Any, n_classes: int) -> np.ndarray | None:
     """The (n_items, n_classes) answer counts per label from the item x (worker, label)
     count matrix (integers, so the same numbers in any order), or None when the
-    kernels are not there."""
+    kernels are not there.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        The item x (worker, label) count matrix.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    numpy.ndarray or None
+    """
     fast = common(int(matrix.nnz))
     if fast is None:
         return None
