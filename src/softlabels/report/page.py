@@ -233,7 +233,21 @@ EVIDENCE = 6
 
 
 def answers_evidence(ctx: Context, rows: np.ndarray) -> list[str]:
-    """'G×3 · P×2' per item: the answers behind each listed item."""
+    """'G×3 · P×2' per item: the answers behind each listed item.
+
+    Parameters
+    ----------
+    ctx : Context
+        The report's context.
+    rows : numpy.ndarray of int
+        The items listed, as rows of the report's item order.
+
+    Returns
+    -------
+    list of str
+        Up to :data:`EVIDENCE` classes per item, most answered first; empty strings
+        without answers.
+    """
     ann = ctx.data.ann
     if ann is None:
         return [""] * len(rows)
@@ -257,14 +271,34 @@ def _entropy(probs: Any) -> np.ndarray:
 
 
 def ambiguity(ctx: Context) -> np.ndarray:
-    """Normalised entropy of each consensus soft label (computed once)."""
+    """Normalised entropy of each consensus soft label (computed once).
+
+    Parameters
+    ----------
+    ctx : Context
+        The report's context (the result is cached in ``ctx.results``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_items,)
+    """
     if "ambiguity" not in ctx.results:
         ctx.results["ambiguity"] = _entropy(ctx.data.soft)
     return ctx.results["ambiguity"]
 
 
 def vote_ambiguity(ctx: Context) -> np.ndarray | None:
-    """Normalised entropy of each item's vote shares (None without answers)."""
+    """Normalised entropy of each item's vote shares (None without answers).
+
+    Parameters
+    ----------
+    ctx : Context
+        The report's context (the result is cached in ``ctx.results``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_items,), or None
+    """
     ann = ctx.data.ann
     if ann is None:
         return None
