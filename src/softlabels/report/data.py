@@ -162,7 +162,44 @@ def resolve_inputs(
     gold: Any = None,
 ) -> ReportData:
     """Read the answers, fit the crowd model when needed, and align labels and
-    predicted probabilities to the items."""
+    predicted probabilities to the items.
+
+    Parameters
+    ----------
+    answers : Any
+        Crowd answers: a file, a DataFrame or an Annotations; None without answers (or
+        with ``model``, whose answers are used).
+    soft_labels : SoftLabels or None
+        Soft labels given instead of fitting ``method``; aligned on the answers' items.
+    labels : array-like, Series or None
+        Labels of the items (class names or indices); a Series is matched on its index.
+    pred_probs : array-like, SoftLabels or None
+        A model's predicted probabilities; a SoftLabels is matched by item id and class.
+    classes : sequence or None
+        Class names, when the inputs do not name them.
+    method : str
+        Crowd method fitted on the answers when neither ``soft_labels`` nor ``model``
+        is given.
+    model : Any, optional
+        A fitted crowd model, whose soft labels are used.
+    method_params : mapping or None
+        Parameters of ``method``.
+    read_options : mapping
+        Keyword arguments of ``as_annotations`` when reading ``answers``.
+    gold : Any, optional
+        Known labels of some items; needs ``answers``.
+
+    Returns
+    -------
+    ReportData
+
+    Raises
+    ------
+    InputError
+        When there is nothing to report on, both ``soft_labels`` and ``model`` are given,
+        ``model`` is not fitted, ``gold`` comes without answers, or the inputs do not
+        agree on the items or the classes.
+    """
     given_model = model is not None
     if model is not None:
         if soft_labels is not None:
